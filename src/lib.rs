@@ -1,0 +1,18 @@
+//! otp-console: a terminal incident console for OTP login outages.
+//!
+//! Map of the crate, in the order data flows:
+//! - [`cli`] parses the command line; `main.rs` dispatches to the console, `check` or `sim`.
+//! - [`config`] loads the TOML configuration, with the runbook's values and env-var rules as
+//!   defaults.
+//! - [`sim`] is the embedded simulated environment: real HTTP servers on loopback that speak
+//!   the backend's, Twilio's, ECS's and CloudWatch Logs' wire protocols. The demo and every
+//!   test run against it.
+
+/// Command-line interface (clap): the console, `check` and `sim`.
+pub mod cli;
+/// Configuration file, defaults from the runbook, env-var rules, clear errors.
+pub mod config;
+/// Masking of secrets and terminal-safe text, shared by every output path.
+pub mod redact;
+/// The simulated environment: backend API, Twilio, status page, ECS and CloudWatch Logs.
+pub mod sim;
