@@ -1,1 +1,126 @@
-//! Command-line interface.
+//! The command line (clap): the console (no subcommand), `check` and `sim`. Parsing only;
+//! `main.rs` dispatches.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Terminal incident console for OTP login outages: ECS, CloudWatch Logs, Twilio Verify and
+/// the API, probed live, diagnosed from evidence, repaired and verified.
+#[derive(Debug, Parser)]
+#[command(name = "otp-console", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file (default: ./otp-console.toml, then the platform's config directory).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Run against the embedded simulator, optionally with a scenario (see `sim --list`).
+    #[arg(long, value_name = "SCENARIO", num_args = 0..=1, default_missing_value = crate::sim::scenario::DEFAULT_DEMO)]
+    pub demo: Option<String>,
+    /// Multiply every simulated duration by X (0.1 = ten times faster); demo only.
+    #[arg(long, value_name = "X", value_parser = parse_time_scale)]
+    pub time_scale: Option<f64>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Probe everything once, print the checklist and the verdict, exit 0/1/2.
+    Check(CheckArgs),
+    /// Run the simulated environment in the foreground and print its URLs and a config.
+    Sim(SimArgs),
+}
+
+/// `otp-console check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Configuration file.
+    #[arg(long, value_name = "FILE", conflicts_with = "demo")]
+    pub config: Option<PathBuf>,
+    /// Diagnose the embedded simulator running this scenario.
+    #[arg(long, value_name = "SCENARIO")]
+    pub demo: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Also read the ECS task definition (as check_twilio_config.py --check-aws).
+    #[arg(long)]
+    pub check_aws: bool,
+    /// Send a real OTP to this E.164 number through the API.
+    #[arg(long, value_name = "E164")]
+    pub test_phone: Option<String>,
+    /// Multiply every simulated duration by X; demo only.
+    #[arg(long, value_name = "X", value_parser = parse_time_scale)]
+    pub time_scale: Option<f64>,
+}
+
+/// `otp-console sim`.
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// The scenario to run (a built-in name or a path to a scenario .toml).
+    #[arg(long, value_name = "NAME", default_value = "healthy")]
+    pub scenario: String,
+    /// List the built-in scenarios and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Multiply every simulated duration by X (0.1 = ten times faster).
+    #[arg(long, value_name = "X", default_value_t = 1.0, value_parser = parse_time_scale)]
+    pub time_scale: f64,
+    /// Write a config pointing the console at this simulator to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub write_config: Option<PathBuf>,
+    /// Port of the backend API (0 = any free port).
+    #[arg(long, value_name = "PORT", default_value_t = 0)]
+    pub api_port: u16,
+    /// Port of the Twilio API (0 = any free port).
+    #[arg(long, value_name = "PORT", default_value_t = 0)]
+    pub twilio_port: u16,
+    /// Port of the Twilio status page (0 = any free port).
+    #[arg(long, value_name = "PORT", default_value_t = 0)]
+    pub status_port: u16,
+    /// Port of the AWS endpoint, ECS and CloudWatch Logs (0 = any free port).
+    #[arg(long, value_name = "PORT", default_value_t = 0)]
+    pub aws_port: u16,
+}
+
+/// A time scale: a finite number above zero.
+fn parse_time_scale(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 && x <= 100.0 => Ok(x),
+        Ok(_) => Err("must be a number above 0 and at most 100 (0.1 = ten times faster)".into()),
+        Err(_) => Err(format!("{text:?} is not a number (e.g. 0.1)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_flag_defaults_to_the_runbook_incident() {
+        let cli = Cli::try_parse_from(["otp-console", "--demo"]).expect("parses");
+        assert_eq!(cli.demo.as_deref(), Some("event-loop-blocking"));
+        let cli = Cli::try_parse_from(["otp-console", "--demo", "healthy"]).expect("parses");
+        assert_eq!(cli.demo.as_deref(), Some("healthy"));
+    }
+
+    #[test]
+    fn time_scale_must_be_positive() {
+        assert!(Cli::try_parse_from(["otp-console", "--time-scale", "0"]).is_err());
+        assert!(Cli::try_parse_from(["otp-console", "--time-scale", "x"]).is_err());
+        let cli = Cli::try_parse_from(["otp-console", "sim", "--time-scale", "0.1"]).expect("parses");
+        assert!(matches!(cli.command, Some(Command::Sim(SimArgs { time_scale, .. })) if (time_scale - 0.1).abs() < 1e-9));
+    }
+
+    #[test]
+    fn check_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "otp-console", "check", "--demo", "healthy", "--json", "--check-aws", "--test-phone", "+17133056318",
+        ])
+        .expect("parses");
+        let Some(Command::Check(args)) = cli.command else { panic!("check") };
+        assert!(args.json && args.check_aws);
+        assert_eq!(args.test_phone.as_deref(), Some("+17133056318"));
+    }
+}

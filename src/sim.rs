@@ -2,10 +2,306 @@
 //!
 //! Real HTTP servers on 127.0.0.1 speaking the real wire protocols, so the console's real
 //! clients (reqwest, the AWS SDK with an endpoint override, curl, the aws CLI) run unchanged
-//! against it. Scenarios reproduce each runbook failure by cause: the backend's behaviour comes
-//! from the task-definition revision that is deployed, never from a scenario switch.
+//! against it: the backend API behind its load balancer, Twilio (Api v2010 and Verify v2 on one
+//! listener), Twilio's status page, and one AWS JSON 1.1 endpoint for ECS and CloudWatch Logs.
+//! Scenarios reproduce each runbook failure by cause: the backend's behaviour comes from the
+//! task-definition revision that is deployed, never from a scenario switch.
 
 /// AWS JSON 1.1 endpoint: `X-Amz-Target` dispatch, credentials, AWS-shaped errors.
 pub mod aws;
+/// The backend API behind the modelled load balancer.
+pub mod backend;
 /// Scaled simulated time.
 pub mod clock;
+/// Simulated ECS: task definitions, the service, deployments and tasks.
+pub mod ecs;
+/// Simulated CloudWatch Logs: the log group, FilterLogEvents and filter patterns.
+pub mod logs;
+/// Scenarios as data: the base world and what changed since yesterday.
+pub mod scenario;
+/// Twilio's public status page (Statuspage `summary.json`).
+pub mod statuspage;
+/// Simulated Twilio: Accounts, Verify services, verifications, checks, the demo inbox.
+pub mod twilio;
+/// The world's state and its simulated time.
+pub mod world;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use self::aws::AwsError;
+use self::backend::TaskRuntime;
+use self::clock::SimClock;
+use self::scenario::Scenario;
+use self::twilio::Twilio;
+use self::world::World;
+
+/// State every simulated server shares. The world sits behind one mutex that is never held
+/// across an await; each lock first brings simulated time up to now.
+#[derive(Debug)]
+pub struct Shared {
+    pub clock: SimClock,
+    pub scenario: Arc<Scenario>,
+    world: Mutex<World>,
+    /// Where the backend's Twilio calls go (the simulated Twilio).
+    pub twilio_url: String,
+    /// The backend's HTTP client.
+    pub http: reqwest::Client,
+}
+
+impl Shared {
+    /// The world, brought up to now.
+    pub fn lock_world(&self) -> MutexGuard<'_, World> {
+        let mut world = self.world.lock().unwrap_or_else(PoisonError::into_inner);
+        world.advance_to(self.clock.now_ms());
+        world
+    }
+
+    /// Writes lines to a backend's log stream, now.
+    pub fn log(&self, backend: &TaskRuntime, lines: &[String]) {
+        let mut world = self.lock_world();
+        let now = self.clock.now_ms();
+        world.log_lines(&backend.task_id, now, lines);
+    }
+
+    /// Counts an OTP start for `phone`; `Some(retry_after_secs)` when over the limit.
+    pub fn rate_limit(&self, phone: &str) -> Option<u64> {
+        let now = self.clock.now_ms();
+        let window = self.clock.secs(backend::OTP_WINDOW_SECS).as_millis() as i64;
+        let mut world = self.lock_world();
+        let starts = world.otp_starts.entry(phone.to_owned()).or_default();
+        while starts.front().is_some_and(|t| *t <= now - window) {
+            starts.pop_front();
+        }
+        if starts.len() >= backend::OTP_STARTS_PER_WINDOW {
+            let oldest = starts.front().copied().unwrap_or(now);
+            let wait_ms = (oldest + window - now).max(1000);
+            return Some(((wait_ms + 999) / 1000) as u64);
+        }
+        starts.push_back(now);
+        None
+    }
+}
+
+/// Ports to listen on (0 = any free port).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ports {
+    pub api: u16,
+    pub twilio: u16,
+    pub status: u16,
+    pub aws: u16,
+}
+
+/// The base URLs of a running simulator.
+#[derive(Debug, Clone)]
+pub struct Urls {
+    /// The backend API (behind the load balancer).
+    pub api: String,
+    /// Twilio: Api v2010 and Verify v2.
+    pub twilio: String,
+    /// Twilio's status page.
+    pub status: String,
+    /// ECS and CloudWatch Logs (AWS JSON 1.1).
+    pub aws: String,
+}
+
+/// A simulator that cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("cannot listen on 127.0.0.1:{port} for the simulated {what}: {source} (pick another port, or 0 for any free one)")]
+    Bind {
+        what: &'static str,
+        port: u16,
+        source: std::io::Error,
+    },
+    #[error("cannot build the backend's HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
+/// A running simulated environment; dropping it (or [`Simulator::shutdown`]) stops it.
+#[derive(Debug)]
+pub struct Simulator {
+    pub urls: Urls,
+    shared: Arc<Shared>,
+    twilio: Arc<Twilio>,
+    stop: watch::Sender<bool>,
+    servers: Vec<JoinHandle<()>>,
+}
+
+/// Access key id the simulator's printed config and the demo use: no credential error.
+pub const ACCESS_KEY_ID: &str = "AKIASIMULATOR0000001";
+/// Its secret (the simulator does not check signatures).
+pub const SECRET_ACCESS_KEY: &str = "simulator-secret-access-key";
+
+impl Simulator {
+    /// Starts every server of `scenario` on loopback with the given ports and time scale.
+    pub async fn start(scenario: Scenario, time_scale: f64, ports: Ports) -> Result<Self, SimError> {
+        let clock = SimClock::new(time_scale);
+        let scenario = Arc::new(scenario);
+        let bind = |what: &'static str, port: u16| async move {
+            TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)))
+                .await
+                .map_err(|source| SimError::Bind { what, port, source })
+        };
+        let api = bind("backend API", ports.api).await?;
+        let twilio_listener = bind("Twilio API", ports.twilio).await?;
+        let status = bind("Twilio status page", ports.status).await?;
+        let aws = bind("AWS endpoint", ports.aws).await?;
+        let url = |l: &TcpListener| {
+            l.local_addr()
+                .map(|a| format!("http://{a}"))
+                .unwrap_or_default()
+        };
+        let urls = Urls {
+            api: url(&api),
+            twilio: url(&twilio_listener),
+            status: url(&status),
+            aws: url(&aws),
+        };
+        let twilio = Twilio::new(&scenario.twilio, clock);
+        let shared = Arc::new(Shared {
+            clock,
+            world: Mutex::new(World::new(Arc::clone(&scenario), clock)),
+            scenario: Arc::clone(&scenario),
+            twilio_url: urls.twilio.clone(),
+            http: reqwest::Client::builder().no_proxy().build()?,
+        });
+        let (stop, stopped) = watch::channel(false);
+        let serve = |listener: TcpListener, router: Router| {
+            let mut stopped = stopped.clone();
+            tokio::spawn(async move {
+                let shutdown = async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                };
+                // A server error ends that server only; the others keep answering.
+                let _ = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
+            })
+        };
+        let mut servers = vec![
+            serve(api, backend::router(Arc::clone(&shared))),
+            serve(twilio_listener, twilio::router(Arc::clone(&twilio))),
+            serve(status, statuspage::status_router(scenario.statuspage.clone())),
+            serve(aws, aws_router(Arc::clone(&shared))),
+        ];
+        // Moves simulated time on when nobody asks: rollouts progress, traffic is logged.
+        let ticker = Arc::clone(&shared);
+        let mut stopped_ticker = stopped.clone();
+        servers.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => drop(ticker.lock_world()),
+                    _ = stopped_ticker.wait_for(|s| *s) => break,
+                }
+            }
+        }));
+        Ok(Self {
+            urls,
+            shared,
+            twilio,
+            stop,
+            servers,
+        })
+    }
+
+    /// The scenario this simulator runs.
+    pub fn scenario(&self) -> &Scenario {
+        &self.shared.scenario
+    }
+
+    /// The simulated Twilio (its demo inbox shows the SMS arriving).
+    pub fn twilio(&self) -> &Arc<Twilio> {
+        &self.twilio
+    }
+
+    /// Stops every server and waits for them.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        for server in self.servers.drain(..) {
+            let _ = server.await;
+        }
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        for server in &self.servers {
+            server.abort();
+        }
+    }
+}
+
+fn aws_router(shared: Arc<Shared>) -> Router {
+    Router::new().fallback(aws_endpoint).with_state(shared)
+}
+
+/// The access key id in a SigV4 `Authorization` header.
+fn access_key_id(headers: &HeaderMap) -> Option<&str> {
+    let auth = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let credential = auth.split("Credential=").nth(1)?;
+    credential.split('/').next().filter(|k| !k.is_empty())
+}
+
+async fn aws_endpoint(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let result = (|| {
+        let Some(key) = access_key_id(&headers) else {
+            return Err(AwsError {
+                status: StatusCode::FORBIDDEN,
+                kind: "MissingAuthenticationTokenException".into(),
+                message: "Missing Authentication Token".into(),
+            });
+        };
+        if let Some(kind) = shared.scenario.aws.access_keys.get(key) {
+            let message = match kind.as_str() {
+                "ExpiredTokenException" => "The security token included in the request is expired".to_owned(),
+                "UnrecognizedClientException" => "The security token included in the request is invalid.".to_owned(),
+                _ => format!(
+                    "User: arn:aws:iam::{}:user/on-call is not authorized to perform: {target} because no identity-based policy allows the action",
+                    shared.scenario.deployment.account_id
+                ),
+            };
+            return Err(AwsError::client(kind, message));
+        }
+        let now = shared.clock.now_ms();
+        if let Some(op) = target.strip_prefix("AmazonEC2ContainerServiceV20141113.") {
+            shared.lock_world().ecs_handle(op, &body, now)
+        } else if let Some(op) = target.strip_prefix("Logs_20140328.") {
+            shared.lock_world().logs.handle(op, &body, now)
+        } else {
+            Err(AwsError::client(
+                "UnknownOperationException",
+                format!("Unknown X-Amz-Target {target:?}: this endpoint serves ECS and CloudWatch Logs."),
+            ))
+        }
+    })();
+    let (status, body, error_type) = match result {
+        Ok(value) => (StatusCode::OK, value, None),
+        Err(e) => (e.status, e.body(), Some(e.kind)),
+    };
+    let mut response = (status, body.to_string()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    if let Some(kind) = error_type.and_then(|k| HeaderValue::from_str(&k).ok()) {
+        headers.insert("x-amzn-errortype", kind);
+    }
+    response
+}

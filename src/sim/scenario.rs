@@ -1,0 +1,389 @@
+//! Scenarios as data. `assets/scenarios/base.toml` is the runbook's deployment as it was
+//! yesterday; each other file there is merged over it (tables merge, other values replace) and
+//! says, under `[today]`, what changed since. The files are embedded at build time, and a path
+//! to a file of the same shape works too, so a new scenario needs no code. Everything is fixed
+//! in the files (SIDs, tokens, history, the code generator's seed): every run is the same.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::statuspage::StatusPageSetup;
+use super::twilio::TwilioSetup;
+
+/// Every scenario file, by name (`base` included), embedded by `src/build.rs`.
+const EMBEDDED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/scenarios.rs"));
+
+/// The scenario the console opens with when no configuration is found: the runbook's own.
+pub const DEFAULT_DEMO: &str = "event-loop-blocking";
+
+/// A scenario that cannot be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("unknown scenario {name:?}; known scenarios: {known} (or a path to a .toml file)")]
+    Unknown { name: String, known: String },
+    #[error("scenario {name}: {message}")]
+    Invalid { name: String, message: String },
+}
+
+/// One simulated world: the deployment, Twilio, the network and the revision history.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    #[serde(default)]
+    pub name: String,
+    pub description: String,
+    pub deployment: DeploymentSetup,
+    pub twilio: TwilioSetup,
+    #[serde(default)]
+    pub statuspage: StatusPageSetup,
+    pub network: NetworkSetup,
+    pub aws: AwsSetup,
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+    pub images: BTreeMap<String, ImageBehaviour>,
+    pub yesterday: RevisionSetup,
+    pub today: RevisionChange,
+}
+
+/// The ECS side of the deployment: names, counts and when the two revisions went out.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentSetup {
+    pub region: String,
+    pub account_id: String,
+    pub cluster: String,
+    pub service: String,
+    pub container: String,
+    pub log_group: String,
+    pub desired_count: u32,
+    pub first_revision: u32,
+    pub yesterday_deployed_hours_ago: f64,
+    pub today_deployed_minutes_ago: f64,
+    /// The service's `deploymentConfiguration`, in the ECS API's own names.
+    pub configuration: Value,
+}
+
+/// Whether the tasks can reach Twilio.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSetup {
+    pub twilio_egress: Egress,
+}
+
+/// Outbound HTTPS from the tasks to Twilio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Egress {
+    Open,
+    /// The security group drops it: connections hang until the caller's timeout.
+    Blackhole,
+}
+
+/// AWS-side facts: which access key ids get which credential error.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsSetup {
+    #[serde(default)]
+    pub access_keys: BTreeMap<String, String>,
+}
+
+/// What an image does with the Twilio call.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageBehaviour {
+    pub twilio_call: TwilioCall,
+    /// How long the blocked event loop waits before the SDK's socket timeout frees it.
+    #[serde(default)]
+    pub event_loop_stall_seconds: f64,
+}
+
+/// Where the backend runs the Twilio SDK call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TwilioCall {
+    /// In an executor thread with `TWILIO_TIMEOUT_SECONDS` (the runbook's fix).
+    Executor,
+    /// On the server's one event loop (the runbook's root cause).
+    EventLoop,
+}
+
+/// Yesterday's working revision, in full.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevisionSetup {
+    pub image: String,
+    pub registered_by: String,
+    pub environment: BTreeMap<String, String>,
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+    pub task_definition: Value,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Today's revision as a change to yesterday's.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevisionChange {
+    pub image: Option<String>,
+    pub registered_by: Option<String>,
+    #[serde(default)]
+    pub set: BTreeMap<String, String>,
+    #[serde(default)]
+    pub unset: Vec<String>,
+    #[serde(default)]
+    pub set_secrets: BTreeMap<String, String>,
+    #[serde(default)]
+    pub unset_secrets: Vec<String>,
+}
+
+/// Names and one-line descriptions of every built-in scenario, in name order.
+pub fn list() -> Vec<(&'static str, String)> {
+    EMBEDDED
+        .iter()
+        .filter(|(name, _)| *name != "base")
+        .map(|(name, text)| {
+            let description = load(name).map_or_else(|e| e.to_string(), |s| s.description);
+            (*name, description)
+        })
+        .collect()
+}
+
+/// Loads a built-in scenario by name, or a scenario file by path, merged over the base world.
+pub fn load(name_or_path: &str) -> Result<Scenario, ScenarioError> {
+    let (name, text) = if let Some((name, text)) = EMBEDDED
+        .iter()
+        .find(|(name, _)| *name == name_or_path && *name != "base")
+    {
+        ((*name).to_owned(), (*text).to_owned())
+    } else if name_or_path.ends_with(".toml") || Path::new(name_or_path).is_file() {
+        let text = std::fs::read_to_string(name_or_path).map_err(|e| ScenarioError::Invalid {
+            name: name_or_path.to_owned(),
+            message: format!("cannot read it: {e}"),
+        })?;
+        (name_or_path.to_owned(), text)
+    } else {
+        return Err(ScenarioError::Unknown {
+            name: name_or_path.to_owned(),
+            known: EMBEDDED
+                .iter()
+                .map(|(n, _)| *n)
+                .filter(|n| *n != "base")
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    };
+    let invalid = |message: String| ScenarioError::Invalid {
+        name: name.clone(),
+        message,
+    };
+    let base_text = EMBEDDED
+        .iter()
+        .find(|(n, _)| *n == "base")
+        .map_or("", |(_, t)| t);
+    let mut merged: toml::Table = toml::from_str(base_text).map_err(|e| invalid(e.to_string()))?;
+    let patch: toml::Table = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+    merge(&mut merged, patch);
+    let mut scenario: Scenario =
+        toml::Value::Table(merged).try_into().map_err(|e: toml::de::Error| invalid(e.to_string()))?;
+    scenario.name = Path::new(&name)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or(&name)
+        .to_owned();
+    scenario.validate().map_err(invalid)?;
+    Ok(scenario)
+}
+
+/// Deep-merges `patch` into `base`: tables merge key by key, anything else replaces.
+fn merge(base: &mut toml::Table, patch: toml::Table) {
+    for (key, value) in patch {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(p)) => merge(b, p),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+impl Scenario {
+    fn validate(&self) -> Result<(), String> {
+        for image in [Some(&self.yesterday.image), self.today.image.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            if !self.images.contains_key(image) {
+                return Err(format!("image {image} has no entry under [images]"));
+            }
+        }
+        if self
+            .yesterday
+            .task_definition
+            .get("containerDefinitions")
+            .and_then(Value::as_array)
+            .is_none_or(Vec::is_empty)
+        {
+            return Err("yesterday.task_definition needs containerDefinitions".into());
+        }
+        Ok(())
+    }
+
+    /// The `RegisterTaskDefinition` input of yesterday's revision.
+    pub fn yesterday_registration(&self) -> Value {
+        registration(
+            &self.yesterday.task_definition,
+            &self.yesterday.image,
+            &self.yesterday.environment,
+            &self.yesterday.secrets,
+            &self.yesterday.tags,
+        )
+    }
+
+    /// The `RegisterTaskDefinition` input of today's revision: yesterday's with `[today]` applied.
+    pub fn today_registration(&self) -> Value {
+        let mut environment = self.yesterday.environment.clone();
+        environment.extend(self.today.set.clone());
+        for name in &self.today.unset {
+            environment.remove(name);
+        }
+        let mut secrets = self.yesterday.secrets.clone();
+        secrets.extend(self.today.set_secrets.clone());
+        for name in &self.today.unset_secrets {
+            secrets.remove(name);
+        }
+        registration(
+            &self.yesterday.task_definition,
+            self.today.image.as_ref().unwrap_or(&self.yesterday.image),
+            &environment,
+            &secrets,
+            &self.yesterday.tags,
+        )
+    }
+}
+
+/// Builds a `RegisterTaskDefinition` request: the other fields as given, the first container's
+/// image, environment and secrets from the shorthand maps, tags as ECS's key/value list.
+fn registration(
+    task_definition: &Value,
+    image: &str,
+    environment: &BTreeMap<String, String>,
+    secrets: &BTreeMap<String, String>,
+    tags: &BTreeMap<String, String>,
+) -> Value {
+    let mut td = task_definition.clone();
+    if let Some(first) = td
+        .get_mut("containerDefinitions")
+        .and_then(Value::as_array_mut)
+        .and_then(|c| c.first_mut())
+        .and_then(Value::as_object_mut)
+    {
+        first.insert("image".into(), json!(image));
+        first.insert(
+            "environment".into(),
+            environment
+                .iter()
+                .map(|(name, value)| json!({ "name": name, "value": value }))
+                .collect(),
+        );
+        first.insert(
+            "secrets".into(),
+            secrets
+                .iter()
+                .map(|(name, from)| json!({ "name": name, "valueFrom": from }))
+                .collect(),
+        );
+    }
+    if let Some(obj) = td.as_object_mut() {
+        obj.insert(
+            "tags".into(),
+            tags.iter()
+                .map(|(key, value)| json!({ "key": key, "value": value }))
+                .collect(),
+        );
+    }
+    td
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(registration: &Value) -> BTreeMap<String, String> {
+        registration["containerDefinitions"][0]["environment"]
+            .as_array()
+            .expect("environment list")
+            .iter()
+            .map(|e| {
+                (
+                    e["name"].as_str().expect("name").to_owned(),
+                    e["value"].as_str().expect("value").to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_builtin_scenario_loads() {
+        let all = list();
+        assert!(all.len() >= 9, "{all:?}");
+        for (name, description) in all {
+            let scenario = load(name).expect(name);
+            assert_eq!(scenario.name, name);
+            assert!(!description.is_empty());
+            assert!(!description.starts_with("scenario"), "{description}");
+        }
+    }
+
+    #[test]
+    fn sids_have_twilio_formats() {
+        let hex32 = |s: &str| s.len() == 32 && s.chars().all(|c| c.is_ascii_hexdigit());
+        for (name, _) in list() {
+            let s = load(name).expect(name);
+            assert!(s.twilio.account_sid.starts_with("AC") && hex32(&s.twilio.account_sid[2..]));
+            assert!(hex32(&s.twilio.auth_token), "{name}");
+            for service in &s.twilio.services {
+                assert!(service.sid.starts_with("VA") && hex32(&service.sid[2..]), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn today_applies_the_change() {
+        let s = load("missing-env-vars").expect("loads");
+        let yesterday = env_of(&s.yesterday_registration());
+        let today = env_of(&s.today_registration());
+        assert!(yesterday.contains_key("TWILIO_VERIFY_SERVICE_SID"));
+        assert!(!today.contains_key("TWILIO_VERIFY_SERVICE_SID"));
+        assert_eq!(today["LOG_LEVEL"], "WARNING");
+        let s = load("event-loop-blocking").expect("loads");
+        assert!(s.today_registration()["containerDefinitions"][0]["image"]
+            .as_str()
+            .is_some_and(|i| i.ends_with(":2026.01.23")));
+    }
+
+    #[test]
+    fn unknown_scenario_names_the_known_ones() {
+        let err = load("nope").expect_err("unknown");
+        let text = err.to_string();
+        assert!(text.contains("unknown scenario \"nope\""), "{text}");
+        assert!(text.contains("event-loop-blocking"), "{text}");
+    }
+
+    #[test]
+    fn scenario_file_by_path_merges_over_base() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("custom.toml");
+        std::fs::write(&path, "description = \"custom\"\n[twilio]\nstatus = \"closed\"\n")
+            .expect("write");
+        let s = load(path.to_str().expect("utf-8")).expect("loads");
+        assert_eq!(s.name, "custom");
+        assert_eq!(s.deployment.cluster, "nerava-cluster");
+        std::fs::write(&path, "description = \"bad\"\n[twilio]\nstatuz = 1\n").expect("write");
+        let err = load(path.to_str().expect("utf-8")).expect_err("bad key");
+        assert!(err.to_string().contains("statuz"), "{err}");
+    }
+}

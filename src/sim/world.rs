@@ -1,0 +1,425 @@
+//! The simulated world's state: ECS task definitions, the service and its deployments, the
+//! tasks and the backends they run, the log group, and the per-phone rate limiter. One owner
+//! (a `Mutex<World>` in [`super::Shared`]), never held across an await. Time moves forward
+//! through [`World::advance`], which runs due actions of the agenda (a task reaching RUNNING,
+//! becoming healthy, exiting; a replacement launch), so rollouts take simulated time and the
+//! backend switches to a new revision only when its tasks are healthy.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::backend::TaskRuntime;
+use super::clock::SimClock;
+use super::logs::LogStore;
+use super::scenario::Scenario;
+
+/// A small deterministic generator (splitmix64): the same scenario gives the same ids.
+#[derive(Debug, Clone)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// `n` lowercase hex digits.
+    pub fn hex(&mut self, n: usize) -> String {
+        let mut out = String::with_capacity(n + 16);
+        while out.len() < n {
+            out.push_str(&format!("{:016x}", self.next_u64()));
+        }
+        out.truncate(n);
+        out
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+}
+
+/// A registered task-definition revision, as DescribeTaskDefinition returns it.
+#[derive(Debug, Clone)]
+pub struct TaskDefinition {
+    pub family: String,
+    pub revision: u32,
+    pub arn: String,
+    /// The full `taskDefinition` object, read-only fields included.
+    pub json: Value,
+    /// ECS's `[{key, value}]` tag list.
+    pub tags: Value,
+    pub is_active: bool,
+}
+
+impl TaskDefinition {
+    /// The first container's environment and resolved-at-start secrets references.
+    pub fn container(&self) -> Option<&serde_json::Map<String, Value>> {
+        self.json
+            .get("containerDefinitions")?
+            .as_array()?
+            .first()?
+            .as_object()
+    }
+}
+
+/// `ecs-svc/…` deployment of one revision.
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    pub id: String,
+    /// `PRIMARY` or `ACTIVE`.
+    pub status: &'static str,
+    pub td: usize,
+    pub desired: u32,
+    pub failed_tasks: u32,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+    /// `IN_PROGRESS`, `COMPLETED` or `FAILED`.
+    pub rollout_state: &'static str,
+    pub rollout_reason: String,
+}
+
+/// One line of the service's event log.
+#[derive(Debug, Clone)]
+pub struct ServiceEvent {
+    pub id: String,
+    pub created_ms: i64,
+    pub message: String,
+}
+
+/// The one ECS service of the scenario.
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub name: String,
+    pub arn: String,
+    pub cluster_arn: String,
+    pub desired: u32,
+    pub created_ms: i64,
+    pub deployment_configuration: Value,
+    pub deployments: Vec<Deployment>,
+    /// Newest first, as DescribeServices returns them.
+    pub events: VecDeque<ServiceEvent>,
+}
+
+/// An ECS task and, while it runs, the backend process inside it.
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub id: String,
+    pub arn: String,
+    pub deployment_id: String,
+    pub td: usize,
+    pub last_status: &'static str,
+    pub desired_status: &'static str,
+    /// `UNKNOWN`, `HEALTHY` or `UNHEALTHY`.
+    pub health: &'static str,
+    pub created_ms: i64,
+    pub started_ms: Option<i64>,
+    pub stopped_ms: Option<i64>,
+    pub stopped_reason: Option<String>,
+    pub stop_code: Option<&'static str>,
+    pub exit_code: Option<i32>,
+    pub runtime: Option<Arc<TaskRuntime>>,
+}
+
+/// Something that happens to the deployment at a given time.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// The task's container has started: run the backend's startup.
+    TaskRunning(String),
+    /// The backend's startup failed: the essential container exits.
+    TaskExited(String, i32),
+    /// The container health check passed.
+    TaskHealthy(String),
+    /// The scheduler launches a replacement for a failed task of this deployment.
+    Launch(String),
+}
+
+/// The simulated world.
+#[derive(Debug)]
+pub struct World {
+    pub clock: SimClock,
+    pub scenario: Arc<Scenario>,
+    pub logs: LogStore,
+    pub task_defs: Vec<TaskDefinition>,
+    pub service: Service,
+    pub tasks: Vec<Task>,
+    pub agenda: Vec<(i64, Action)>,
+    pub rng: SplitMix64,
+    /// OTP starts per normalised phone, for the backend's 5-per-15-minutes limit.
+    pub otp_starts: HashMap<String, VecDeque<i64>>,
+    pub lb_next: usize,
+    pub next_traffic_ms: i64,
+}
+
+/// Nominal durations of the ECS rollout, scaled by the clock.
+pub mod timing {
+    /// From launch to the container running.
+    pub const START_SECS: f64 = 20.0;
+    /// From running to the health check passing (the container's startPeriod and first check).
+    pub const HEALTHY_SECS: f64 = 15.0;
+    /// From running to the essential container exiting when startup fails.
+    pub const EXIT_SECS: f64 = 4.0;
+    /// First back-off before a replacement launch; doubles per failure.
+    pub const RELAUNCH_SECS: f64 = 30.0;
+    /// Longest back-off between replacement launches.
+    pub const RELAUNCH_MAX_SECS: f64 = 600.0;
+    /// Real seconds between two lines of the other traffic the service serves.
+    pub const TRAFFIC_SECS: i64 = 12;
+}
+
+impl World {
+    /// The world of `scenario` as it stands now: yesterday's revision deployed long ago, then
+    /// today's deployed `today_deployed_minutes_ago`, with the history both left behind.
+    pub fn new(scenario: Arc<Scenario>, clock: SimClock) -> Self {
+        let now = clock.now_ms();
+        let setup = &scenario.deployment;
+        let cluster_arn = format!(
+            "arn:aws:ecs:{}:{}:cluster/{}",
+            setup.region, setup.account_id, setup.cluster
+        );
+        let service = Service {
+            name: setup.service.clone(),
+            arn: format!(
+                "arn:aws:ecs:{}:{}:service/{}/{}",
+                setup.region, setup.account_id, setup.cluster, setup.service
+            ),
+            cluster_arn,
+            desired: setup.desired_count,
+            created_ms: now - 400 * 24 * 3_600_000,
+            deployment_configuration: setup.configuration.clone(),
+            deployments: Vec::new(),
+            events: VecDeque::new(),
+        };
+        let mut world = Self {
+            clock,
+            rng: SplitMix64::new(scenario.twilio.seed ^ 0x5EED),
+            logs: LogStore::new(),
+            task_defs: Vec::new(),
+            service,
+            tasks: Vec::new(),
+            agenda: Vec::new(),
+            otp_starts: HashMap::new(),
+            lb_next: 0,
+            next_traffic_ms: now - 30 * 60_000,
+            scenario: Arc::clone(&scenario),
+        };
+        let yesterday_ms = now - (setup.yesterday_deployed_hours_ago * 3_600_000.0) as i64;
+        let today_ms = now - (setup.today_deployed_minutes_ago * 60_000.0) as i64;
+        world
+            .logs
+            .create_group(&setup.log_group, yesterday_ms - 86_400_000);
+        let registered_by = &scenario.yesterday.registered_by;
+        let yesterday = world
+            .register(&scenario.yesterday_registration(), registered_by, yesterday_ms - 600_000)
+            .unwrap_or_default();
+        world.deploy(yesterday, yesterday_ms);
+        world.advance_to(yesterday_ms + 3_600_000);
+        let registered_by = scenario
+            .today
+            .registered_by
+            .as_ref()
+            .unwrap_or(registered_by);
+        let today = world
+            .register(&scenario.today_registration(), registered_by, today_ms - 300_000)
+            .unwrap_or_default();
+        world.deploy(today, today_ms);
+        world.advance_to(now);
+        world
+    }
+
+    /// Runs every action due by `now`, in time order, then the service's other traffic.
+    pub fn advance_to(&mut self, now: i64) {
+        loop {
+            let Some(index) = self
+                .agenda
+                .iter()
+                .enumerate()
+                .filter(|(_, (due, _))| *due <= now)
+                .min_by_key(|(_, (due, _))| *due)
+                .map(|(i, _)| i)
+            else {
+                break;
+            };
+            let (due, action) = self.agenda.swap_remove(index);
+            self.apply(action, due);
+        }
+        while self.next_traffic_ms <= now {
+            let at = self.next_traffic_ms;
+            self.other_traffic(at);
+            self.next_traffic_ms += timing::TRAFFIC_SECS * 1000;
+        }
+    }
+
+    /// Schedules `action` `nominal_secs` of simulated time after `now`.
+    pub fn schedule(&mut self, now: i64, nominal_secs: f64, action: Action) {
+        let due = now + self.clock.secs(nominal_secs).as_millis() as i64;
+        self.agenda.push((due, action));
+    }
+
+    /// Adds a line to the service's event log.
+    pub fn service_event(&mut self, at: i64, message: String) {
+        let id = self.uuid();
+        self.service.events.push_front(ServiceEvent {
+            id,
+            created_ms: at,
+            message: format!("(service {}) {message}", self.service.name),
+        });
+        self.service.events.truncate(100);
+    }
+
+    /// A random UUID-shaped id.
+    pub fn uuid(&mut self) -> String {
+        let h = self.rng.hex(32);
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        )
+    }
+
+    /// The log stream of a task: `ecs/<container>/<task-id>`.
+    pub fn stream_of(&self, task_id: &str) -> String {
+        format!("ecs/{}/{task_id}", self.scenario.deployment.container)
+    }
+
+    /// Writes lines to a task's log stream, one event each, at `at`.
+    pub fn log_lines(&mut self, task_id: &str, at: i64, lines: &[String]) {
+        let group = self.scenario.deployment.log_group.clone();
+        let stream = self.stream_of(task_id);
+        for line in lines {
+            self.logs.put(&group, &stream, at, line);
+        }
+    }
+
+    /// The backends the load balancer may send a request to: running, healthy tasks.
+    pub fn next_backend(&mut self) -> Option<Arc<TaskRuntime>> {
+        let healthy: Vec<_> = self
+            .tasks
+            .iter()
+            .filter(|t| t.last_status == "RUNNING" && t.health == "HEALTHY")
+            .filter_map(|t| t.runtime.clone())
+            .collect();
+        if healthy.is_empty() {
+            return None;
+        }
+        self.lb_next = self.lb_next.wrapping_add(1);
+        healthy.get(self.lb_next % healthy.len()).cloned()
+    }
+
+    /// The rest of the service's traffic: an access line on a running task now and then.
+    fn other_traffic(&mut self, at: i64) {
+        const PATHS: &[(&str, &str)] = &[
+            ("GET", "/v1/chargers/nearby?lat=30.27&lng=-97.74"),
+            ("GET", "/v1/me"),
+            ("GET", "/health"),
+            ("POST", "/v1/sessions/heartbeat"),
+            ("GET", "/v1/stations/1042/availability"),
+        ];
+        let running: Vec<String> = self
+            .tasks
+            .iter()
+            .filter(|t| t.last_status == "RUNNING" && t.health == "HEALTHY")
+            .filter(|t| t.started_ms.is_some_and(|s| s <= at))
+            .map(|t| t.id.clone())
+            .collect();
+        if running.is_empty() {
+            return;
+        }
+        let task = running[self.rng.below(running.len() as u64) as usize].clone();
+        let (method, path) = PATHS[self.rng.below(PATHS.len() as u64) as usize];
+        let line = super::backend::access_line(&self.client_address(), method, path, 200);
+        self.log_lines(&task, at, &[line]);
+    }
+
+    /// A client address as the load balancer's private side shows it.
+    pub fn client_address(&mut self) -> String {
+        format!("10.0.{}.{}:{}", 1 + self.rng.below(3), 10 + self.rng.below(200), 30_000 + self.rng.below(30_000))
+    }
+
+    /// Resolves a revision's environment for the process: `environment` values, plus `secrets`
+    /// read from the simulated Secrets Manager. An unknown secret is the error ECS reports.
+    pub fn resolve_env(&self, td: usize) -> Result<BTreeMap<String, String>, String> {
+        let mut env = BTreeMap::new();
+        let Some(container) = self.task_defs.get(td).and_then(TaskDefinition::container) else {
+            return Ok(env);
+        };
+        for entry in container
+            .get("environment")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let (Some(name), Some(value)) = (
+                entry.get("name").and_then(Value::as_str),
+                entry.get("value").and_then(Value::as_str),
+            ) {
+                env.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        for entry in container
+            .get("secrets")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let (Some(name), Some(from)) = (
+                entry.get("name").and_then(Value::as_str),
+                entry.get("valueFrom").and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            let arn = secret_arn(from);
+            let Some(value) = self.scenario.secrets.get(arn) else {
+                return Err(format!(
+                    "ResourceInitializationError: unable to pull secrets or registry auth: \
+                     execution resource retrieval failed: unable to retrieve secret from asm: \
+                     service call has been retried 1 time(s): failed to fetch secret {arn}: \
+                     ResourceNotFoundException: Secrets Manager can't find the specified secret."
+                ));
+            };
+            env.insert(name.to_owned(), value.clone());
+        }
+        Ok(env)
+    }
+}
+
+/// The secret's ARN without ECS's `:json-key:version-stage:version-id` suffix.
+fn secret_arn(value_from: &str) -> &str {
+    // arn:aws:secretsmanager:region:account:secret:name-suffix[:json-key:stage:version]
+    let mut colons = value_from.match_indices(':').map(|(i, _)| i);
+    colons.nth(6).map_or(value_from, |i| &value_from[..i])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_arn_strips_the_ecs_suffix() {
+        let arn = "arn:aws:secretsmanager:us-east-1:1:secret:nerava/db-AbC";
+        assert_eq!(secret_arn(arn), arn);
+        assert_eq!(secret_arn(&format!("{arn}:password::")), arn);
+    }
+
+    #[test]
+    fn generator_is_deterministic() {
+        let mut a = SplitMix64::new(7);
+        let mut b = SplitMix64::new(7);
+        assert_eq!(a.hex(32), b.hex(32));
+        assert_eq!(a.hex(40).len(), 40);
+    }
+}
