@@ -1,1 +1,600 @@
-//! Configuration (being written).
+//! Configuration: the TOML file that points the console at a deployment. Every key defaults to
+//! the runbook's value (`api.nerava.network`, `nerava-cluster`, `/ecs/nerava-backend`, ...), and
+//! the runbook's table of environment variables is the built-in [`EnvRules`], overridable by
+//! `[[rules]]` entries. [`Config::load`] finds the file (`--config`, then `./otp-console.toml`,
+//! then the platform config dir) and returns `None` as its path when there is none, so `main`
+//! starts the simulator instead. A bad file yields one `file:line:col: message` error line.
+//! Secrets never live here: Twilio credentials come from the task definition or the environment.
+
+/// Errors with a file, line and column, built from toml's spans or by locating a key.
+mod error;
+/// The runbook's env-var table as data, and its evaluation against a container's variables.
+mod rules;
+/// Checks run after parsing: URLs, paths, E.164, and keys that look like secrets.
+mod validate;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use error::{ConfigError, ErrorKind, Location};
+pub use rules::{
+    Condition, EnvRule, EnvRules, EnvSource, EnvView, Forbidden, Format, VarCheck, VarStatus,
+    Violation, ViolationKind,
+};
+
+/// File name looked up in the current directory.
+pub const LOCAL_FILE: &str = "otp-console.toml";
+/// Directory under the platform config dir (`dirs::config_dir()`).
+pub const APP_DIR: &str = "otp-console";
+/// File name inside [`APP_DIR`].
+pub const APP_FILE: &str = "config.toml";
+/// The example configuration shipped in `assets/`, equal to [`Config::default`].
+pub const EXAMPLE_TOML: &str = include_str!("../assets/otp-console.example.toml");
+
+/// The whole configuration; every section is optional in the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The backend API probed over HTTP.
+    pub api: ApiConfig,
+    /// Where the service runs: ECS cluster and service, and its log group.
+    pub aws: AwsConfig,
+    /// Twilio endpoints and where its credentials come from.
+    pub twilio: TwilioConfig,
+    /// Env-var rules: the runbook's table, with `[[rules]]` entries replacing or adding by name.
+    #[serde(
+        deserialize_with = "rules::deserialize_merged",
+        skip_serializing_if = "EnvRules::is_builtin"
+    )]
+    pub rules: EnvRules,
+}
+
+/// `[api]`: the backend's base URL, endpoint paths and the phone used for test sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Base URL of the backend, `http(s)://host[:port][/prefix]`.
+    pub base_url: String,
+    /// Health check path (`{"ok":true}` when up).
+    pub health_path: String,
+    /// Dev login path, which bypasses Twilio.
+    pub dev_login_path: String,
+    /// OTP start path, the endpoint that hangs.
+    pub otp_start_path: String,
+    /// OTP verify path.
+    pub otp_verify_path: String,
+    /// Phone number for test sends, E.164.
+    pub test_phone: String,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            base_url: "https://api.nerava.network".into(),
+            health_path: "/health".into(),
+            dev_login_path: "/v1/auth/dev/login".into(),
+            otp_start_path: "/v1/auth/otp/start".into(),
+            otp_verify_path: "/v1/auth/otp/verify".into(),
+            test_phone: "+17133056318".into(),
+        }
+    }
+}
+
+impl ApiConfig {
+    /// The full URL of `path` under `base_url`, without a doubled slash.
+    pub fn url(&self, path: &str) -> String {
+        format!(
+            "{}/{}",
+            self.base_url.trim_end_matches('/'),
+            path.trim_start_matches('/')
+        )
+    }
+}
+
+/// `[aws]`: region, credentials profile, endpoint override, and the names of the resources.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AwsConfig {
+    /// AWS region.
+    pub region: String,
+    /// Named profile for the SDK's credential chain; `None` uses the default chain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// Endpoint override for ECS and Logs (simulator, moto); `None` for AWS itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint_url: Option<String>,
+    /// ECS cluster name.
+    pub cluster: String,
+    /// ECS service name (also the task definition family).
+    pub service: String,
+    /// Log group of the service.
+    pub log_group: String,
+    /// Filter pattern selecting the OTP log lines.
+    pub log_filter: String,
+}
+
+impl Default for AwsConfig {
+    fn default() -> Self {
+        Self {
+            region: "us-east-1".into(),
+            profile: None,
+            endpoint_url: None,
+            cluster: "nerava-cluster".into(),
+            service: "nerava-backend".into(),
+            log_group: "/ecs/nerava-backend".into(),
+            log_filter: "OTP".into(),
+        }
+    }
+}
+
+/// `[twilio]`: base URLs (overridable for emulators) and the credential source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TwilioConfig {
+    /// REST API base URL (Accounts).
+    pub api_url: String,
+    /// Verify API base URL (Services, Verifications).
+    pub verify_url: String,
+    /// Public status page base URL.
+    pub status_url: String,
+    /// Where the console takes the Twilio credentials from.
+    pub credentials: TwilioCredentials,
+}
+
+impl Default for TwilioConfig {
+    fn default() -> Self {
+        Self {
+            api_url: "https://api.twilio.com".into(),
+            verify_url: "https://verify.twilio.com".into(),
+            status_url: "https://status.twilio.com".into(),
+            credentials: TwilioCredentials::default(),
+        }
+    }
+}
+
+/// Source of the Twilio credentials the console uses for its own Twilio checks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TwilioCredentials {
+    /// The deployed task definition's values: what the service really uses.
+    #[default]
+    TaskDefinition,
+    /// `TWILIO_ACCOUNT_SID` / `TWILIO_AUTH_TOKEN` from the console's own environment.
+    Environment,
+}
+
+/// A loaded configuration and the file it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded {
+    /// The configuration (the defaults when no file was found).
+    pub config: Config,
+    /// The file used; `None` when none was found and the caller should run the demo.
+    pub path: Option<PathBuf>,
+}
+
+impl Config {
+    /// Finds and loads the config: `explicit`, then `./otp-console.toml`, then the platform
+    /// config dir. An explicit path that does not exist is an error.
+    pub fn load(explicit: Option<&Path>) -> Result<Loaded, ConfigError> {
+        // An empty cwd keeps relative paths as the user typed them, so errors read
+        // `otp-console.toml:7:1: ...` rather than an absolute path.
+        Self::load_in(explicit, Path::new(""), dirs::config_dir().as_deref())
+    }
+
+    /// [`Config::load`] with the current directory and platform config dir passed in.
+    pub fn load_in(
+        explicit: Option<&Path>,
+        cwd: &Path,
+        config_dir: Option<&Path>,
+    ) -> Result<Loaded, ConfigError> {
+        if let Some(path) = explicit {
+            let path = cwd.join(path);
+            if !path.exists() {
+                return Err(ConfigError::NotFound { path });
+            }
+            return Self::load_file(path);
+        }
+        for path in Self::candidates(cwd, config_dir) {
+            if path.is_file() {
+                return Self::load_file(path);
+            }
+        }
+        Ok(Loaded {
+            config: Self::default(),
+            path: None,
+        })
+    }
+
+    /// The implicit lookup order, for `load_in` and for messages that list where we looked.
+    pub fn candidates(cwd: &Path, config_dir: Option<&Path>) -> Vec<PathBuf> {
+        let mut paths = vec![cwd.join(LOCAL_FILE)];
+        if let Some(dir) = config_dir {
+            paths.push(dir.join(APP_DIR).join(APP_FILE));
+        }
+        paths
+    }
+
+    fn load_file(path: PathBuf) -> Result<Loaded, ConfigError> {
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let config = Self::from_toml_str(&text, &path.display().to_string())?;
+        Ok(Loaded {
+            config,
+            path: Some(path),
+        })
+    }
+
+    /// Parses and validates `text`; `origin` names it in error messages (usually the path).
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        // Secrets first: a file holding a token must be refused for that reason, not for an
+        // unknown key, and no later message may echo its value.
+        let table: toml::Table =
+            toml::from_str(text).map_err(|e| error::from_toml(&e, text, origin))?;
+        validate::reject_secrets(&table, text, origin)?;
+        let config: Self = toml::from_str(text).map_err(|e| error::from_toml(&e, text, origin))?;
+        validate::check(&config, text, origin)?;
+        Ok(config)
+    }
+
+    /// Serialises to TOML that [`Config::from_toml_str`] reads back to an equal value.
+    pub fn to_toml_string(&self) -> Result<String, ConfigError> {
+        toml::to_string(self).map_err(|e| ConfigError::Serialize(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn err(text: &str) -> String {
+        match Config::from_toml_str(text, "otp-console.toml") {
+            Ok(c) => panic!("expected an error, got {c:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn example_file_equals_defaults() {
+        let parsed = Config::from_toml_str(EXAMPLE_TOML, "example").expect("example parses");
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn example_rules_block_parses_when_uncommented() {
+        // The commented `[[rules]]` block in the example must be valid once uncommented.
+        let mut text = String::new();
+        let mut in_block = false;
+        for line in EXAMPLE_TOML.lines() {
+            if line.starts_with("# [[rules]]") {
+                in_block = true;
+            }
+            if in_block {
+                if let Some(rest) = line.strip_prefix("# ") {
+                    text.push_str(rest);
+                    text.push('\n');
+                    continue;
+                }
+                if line == "#" {
+                    continue;
+                }
+                in_block = false;
+            }
+        }
+        assert!(text.contains("[[rules]]"), "example documents [[rules]]");
+        let config = Config::from_toml_str(&text, "rules").expect("uncommented rules parse");
+        assert_ne!(config.rules, EnvRules::default());
+    }
+
+    #[test]
+    fn defaults_are_the_runbook_values() {
+        let c = Config::default();
+        assert_eq!(c.api.base_url, "https://api.nerava.network");
+        assert_eq!(c.api.health_path, "/health");
+        assert_eq!(c.api.dev_login_path, "/v1/auth/dev/login");
+        assert_eq!(c.api.otp_start_path, "/v1/auth/otp/start");
+        assert_eq!(c.api.otp_verify_path, "/v1/auth/otp/verify");
+        assert_eq!(c.api.test_phone, "+17133056318");
+        assert_eq!(c.aws.region, "us-east-1");
+        assert_eq!(c.aws.profile, None);
+        assert_eq!(c.aws.endpoint_url, None);
+        assert_eq!(c.aws.cluster, "nerava-cluster");
+        assert_eq!(c.aws.service, "nerava-backend");
+        assert_eq!(c.aws.log_group, "/ecs/nerava-backend");
+        assert_eq!(c.aws.log_filter, "OTP");
+        assert_eq!(c.twilio.api_url, "https://api.twilio.com");
+        assert_eq!(c.twilio.verify_url, "https://verify.twilio.com");
+        assert_eq!(c.twilio.status_url, "https://status.twilio.com");
+        assert_eq!(c.twilio.credentials, TwilioCredentials::TaskDefinition);
+        assert_eq!(c.rules, EnvRules::builtin());
+    }
+
+    #[test]
+    fn empty_file_and_partial_sections_use_defaults() {
+        assert_eq!(Config::from_toml_str("", "x").ok(), Some(Config::default()));
+        let c = Config::from_toml_str(
+            "[aws]\nregion = \"eu-west-1\"\n[twilio]\ncredentials = \"environment\"\n",
+            "x",
+        )
+        .expect("parses");
+        assert_eq!(c.aws.region, "eu-west-1");
+        assert_eq!(c.aws.cluster, "nerava-cluster");
+        assert_eq!(c.twilio.credentials, TwilioCredentials::Environment);
+        assert_eq!(c.api, ApiConfig::default());
+    }
+
+    #[test]
+    fn api_url_joins_without_double_slash() {
+        let mut api = ApiConfig::default();
+        assert_eq!(api.url("/health"), "https://api.nerava.network/health");
+        api.base_url = "http://127.0.0.1:8080/".into();
+        assert_eq!(
+            api.url("/v1/auth/otp/start"),
+            "http://127.0.0.1:8080/v1/auth/otp/start"
+        );
+    }
+
+    #[test]
+    fn to_toml_round_trips() {
+        let mut c = Config::default();
+        assert_eq!(
+            Config::from_toml_str(&c.to_toml_string().expect("ser"), "gen").ok(),
+            Some(c.clone())
+        );
+        c.api.base_url = "http://127.0.0.1:40001".into();
+        c.aws.endpoint_url = Some("http://127.0.0.1:40002".into());
+        c.aws.profile = Some("sim".into());
+        c.twilio.api_url = "http://127.0.0.1:40003".into();
+        c.twilio.credentials = TwilioCredentials::Environment;
+        let text = c.to_toml_string().expect("ser");
+        assert!(
+            !text.contains("[[rules]]"),
+            "built-in rules are not printed:\n{text}"
+        );
+        assert_eq!(Config::from_toml_str(&text, "gen").ok(), Some(c.clone()));
+        c.rules.0.retain(|r| r.name != "ENV");
+        let text = c.to_toml_string().expect("ser");
+        assert!(text.contains("[[rules]]"));
+        // Rules in a file merge into the built-ins by name, so a removed rule comes back:
+        // what round-trips is a change, not a removal.
+        let mut back = Config::from_toml_str(&text, "gen").expect("parses");
+        back.rules.0.retain(|r| r.name != "ENV");
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_section_and_choices() {
+        let e = err("[api]\nbase_url = \"https://x.example\"\n\n[aws]\ncluster = \"c\"\n\nregoin = \"us-east-1\"\n");
+        assert_eq!(
+            e,
+            "otp-console.toml:7:1: unknown key \"regoin\" in [aws]; expected one of region, \
+             profile, endpoint_url, cluster, service, log_group, log_filter"
+        );
+        let e = err("aws_region = \"x\"\n");
+        assert!(
+            e.starts_with(
+                "otp-console.toml:1:1: unknown key \"aws_region\"; expected one of api, aws"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bad_enum_value_names_the_key() {
+        let e = err("[twilio]\n\ncredentials = \"env\"\n");
+        assert_eq!(
+            e,
+            "otp-console.toml:3:15: invalid value for twilio.credentials: unknown variant \
+             \"env\", expected \"task-definition\" or \"environment\""
+        );
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let e = err("[aws]\nregion = 5\n");
+        assert!(
+            e.starts_with("otp-console.toml:2:10: invalid value for aws.region: "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn syntax_error_has_a_line() {
+        let e = err("[api]\nbase_url = \"https://x\n");
+        assert!(e.starts_with("otp-console.toml:2:"), "{e}");
+        assert!(!e.contains('\n'), "one line: {e}");
+    }
+
+    #[test]
+    fn validation_errors_point_at_the_key() {
+        let cases = [
+            (
+                "[api]\nbase_url = \"api.nerava.network\"\n",
+                "otp-console.toml:2:1: api.base_url",
+            ),
+            (
+                "[api]\n\nhealth_path = \"health\"\n",
+                "otp-console.toml:3:1: api.health_path",
+            ),
+            (
+                "[api]\ntest_phone = \"7133056318\"\n",
+                "otp-console.toml:2:1: api.test_phone",
+            ),
+            (
+                "[api]\ntest_phone = \"+1\"\n",
+                "otp-console.toml:2:1: api.test_phone",
+            ),
+            ("[aws]\nregion = \"\"\n", "otp-console.toml:2:1: aws.region"),
+            (
+                "[aws]\nendpoint_url = \"ftp://x\"\n",
+                "otp-console.toml:2:1: aws.endpoint_url",
+            ),
+            (
+                "[aws]\nprofile = \"\"\n",
+                "otp-console.toml:2:1: aws.profile",
+            ),
+            (
+                "[aws]\ncluster = \" \"\n",
+                "otp-console.toml:2:1: aws.cluster",
+            ),
+            (
+                "[twilio]\n  verify_url = \"https://\"\n",
+                "otp-console.toml:2:3: twilio.verify_url",
+            ),
+            (
+                "[twilio]\nstatus_url = \"https://u:p@h\"\n",
+                "otp-console.toml:2:1: twilio.status_url",
+            ),
+            (
+                "api.otp_start_path = \"v1\"\n",
+                "otp-console.toml:1:1: api.otp_start_path",
+            ),
+        ];
+        for (text, prefix) in cases {
+            let e = err(text);
+            assert!(e.starts_with(prefix), "{text:?}: {e}");
+            assert!(!e.contains('\n'), "one line: {e}");
+        }
+    }
+
+    #[test]
+    fn secrets_are_refused_without_echoing_them() {
+        let cases = [
+            (
+                "[twilio]\nauth_token = \"s3cr3tvalue\"\n",
+                "otp-console.toml:2:1: ",
+                "twilio",
+            ),
+            (
+                "[aws]\nsecret_access_key = \"s3cr3tvalue\"\n",
+                "otp-console.toml:2:1: ",
+                "aws",
+            ),
+            ("password = \"s3cr3tvalue\"\n", "otp-console.toml:1:1: ", ""),
+            (
+                "[api]\n\nbearer_token = \"s3cr3tvalue\"\n",
+                "otp-console.toml:3:1: ",
+                "api",
+            ),
+            (
+                "[twilio.extra]\nclient_secret = \"s3cr3tvalue\"\n",
+                "otp-console.toml:2:1: ",
+                "twilio",
+            ),
+        ];
+        for (text, prefix, section) in cases {
+            let e = err(text);
+            assert!(e.starts_with(prefix), "{e}");
+            assert!(e.contains(section), "{e}");
+            assert!(!e.contains("s3cr3t"), "value leaked: {e}");
+            assert!(
+                e.contains("task definition") && e.contains("TWILIO_AUTH_TOKEN"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn rule_metadata_named_secret_is_not_a_secret() {
+        let text = "[[rules]]\nname = \"MY_TOKEN\"\nsecret = true\nrequired = true\n";
+        let c = Config::from_toml_str(text, "x").expect("rules metadata is allowed");
+        assert!(c.rules.get("MY_TOKEN").is_some_and(|r| r.secret));
+    }
+
+    fn write(path: &Path, text: &str) {
+        fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        fs::write(path, text).expect("write");
+    }
+
+    #[test]
+    fn lookup_order_explicit_then_cwd_then_config_dir() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let cwd = tmp.path().join("cwd");
+        let cfg = tmp.path().join("cfg");
+        fs::create_dir_all(&cwd).expect("mkdir");
+        let none = Config::load_in(None, &cwd, Some(&cfg)).expect("no file is fine");
+        assert_eq!(none.path, None);
+        assert_eq!(none.config, Config::default());
+
+        let platform = cfg.join("otp-console").join("config.toml");
+        write(&platform, "[aws]\nregion = \"eu-west-3\"\n");
+        let got = Config::load_in(None, &cwd, Some(&cfg)).expect("platform");
+        assert_eq!(got.path.as_deref(), Some(platform.as_path()));
+        assert_eq!(got.config.aws.region, "eu-west-3");
+
+        let local = cwd.join("otp-console.toml");
+        write(&local, "[aws]\nregion = \"eu-west-2\"\n");
+        let got = Config::load_in(None, &cwd, Some(&cfg)).expect("local");
+        assert_eq!(got.path.as_deref(), Some(local.as_path()));
+        assert_eq!(got.config.aws.region, "eu-west-2");
+
+        write(&cwd.join("mine.toml"), "[aws]\nregion = \"eu-west-1\"\n");
+        let got = Config::load_in(Some(Path::new("mine.toml")), &cwd, Some(&cfg)).expect("mine");
+        assert_eq!(got.path, Some(cwd.join("mine.toml")));
+        assert_eq!(got.config.aws.region, "eu-west-1");
+    }
+
+    #[test]
+    fn missing_explicit_path_is_an_error() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        write(&tmp.path().join("otp-console.toml"), "");
+        let e = Config::load_in(Some(Path::new("nope.toml")), tmp.path(), None)
+            .expect_err("explicit path must exist");
+        assert!(matches!(e, ConfigError::NotFound { .. }));
+        assert!(e.to_string().contains("nope.toml"), "{e}");
+    }
+
+    #[test]
+    fn errors_from_a_file_name_the_file() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        write(
+            &tmp.path().join("otp-console.toml"),
+            "[aws]\nregoin = \"x\"\n",
+        );
+        let e = Config::load_in(None, tmp.path(), None).expect_err("bad file");
+        let shown = e.to_string();
+        assert!(
+            shown.contains("otp-console.toml:2:1: unknown key \"regoin\""),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn bad_rules_are_reported() {
+        let e = err("[[rules]]\nname = \"X\"\nrequird = true\n");
+        assert!(e.starts_with("otp-console.toml:3:1: unknown key \"requird\" in [rules]; expected one of name, required"), "{e}");
+        let e = err("[[rules]]\nname = \"X\"\nformat = { kind = \"sidd\" }\n");
+        assert!(e.starts_with("otp-console.toml:3:"), "{e}");
+        assert!(e.contains("invalid value for rules.format"), "{e}");
+        let e = err("[[rules]]\nname = \"X\"\n[[rules]]\nname = \"X\"\n");
+        assert!(e.ends_with("[[rules]]: X is given twice"), "{e}");
+        let e = err("[[rules]]\nname = \"X\"\nformat = { kind = \"one_of\", values = [] }\n");
+        assert!(
+            e.ends_with("[[rules]]: X: one_of needs at least one value"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn rules_in_a_file_replace_and_add_by_name() {
+        let text = "[[rules]]\nname = \"ENV\"\nrequired = true\nformat = { kind = \"one_of\", values = [\"prod\", \"staging\"] }\n\n[[rules]]\nname = \"REDIS_URL\"\nrequired = true\n";
+        let c = Config::from_toml_str(text, "x").expect("parses");
+        assert_eq!(c.rules.0.len(), EnvRules::builtin().0.len() + 1);
+        let env = EnvView::new()
+            .with_value("OTP_PROVIDER", "twilio_verify")
+            .with_value("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef")
+            .with_secret("TWILIO_AUTH_TOKEN", "arn:x")
+            .with_value(
+                "TWILIO_VERIFY_SERVICE_SID",
+                "VA0123456789abcdef0123456789abcdef",
+            )
+            .with_value("ENV", "staging");
+        let names: Vec<String> = c.rules.check(&env).into_iter().map(|v| v.name).collect();
+        assert_eq!(names, vec!["REDIS_URL".to_owned()]);
+        let back = Config::from_toml_str(&c.to_toml_string().expect("ser"), "gen").expect("parses");
+        assert_eq!(back, c);
+    }
+}
