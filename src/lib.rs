@@ -5,7 +5,7 @@
 //! - [`config`] loads the TOML configuration, with the runbook's values and env-var rules as
 //!   defaults.
 //! - [`sim`] is the embedded simulated environment: real HTTP servers on loopback that speak
-//!   the backend's, Twilio's, ECS's and CloudWatch Logs' wire protocols. The demo and every
+//!   the backend's, Twilio's, ECS's and `CloudWatch` Logs' wire protocols. The demo and every
 //!   test run against it.
 
 /// Command-line interface (clap): the console, `check` and `sim`.

@@ -17,6 +17,8 @@ pub mod clock;
 pub mod ecs;
 /// Simulated CloudWatch Logs: the log group, FilterLogEvents and filter patterns.
 pub mod logs;
+/// `otp-console sim`: serve in the foreground.
+pub mod run;
 /// Scenarios as data: the base world and what changed since yesterday.
 pub mod scenario;
 /// Twilio's public status page (Statuspage `summary.json`).
