@@ -9,3 +9,5 @@
 pub mod aws;
 /// Scaled simulated time.
 pub mod clock;
+/// CloudWatch Logs: groups, streams, events, filter patterns and paging.
+pub mod logs;
