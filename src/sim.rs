@@ -9,3 +9,7 @@
 pub mod aws;
 /// Scaled simulated time.
 pub mod clock;
+/// Atlassian Statuspage's public API, as Twilio's status page serves it.
+pub mod statuspage;
+/// Twilio: Api v2010 accounts and Verify v2 (services, verifications, checks), demo inboxes.
+pub mod twilio;
