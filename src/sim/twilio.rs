@@ -1,0 +1,998 @@
+//! The simulated Twilio: one listener answering both `api.twilio.com` (Api v2010 account
+//! fetch) and `verify.twilio.com` (Verify v2 service fetch, Verifications, VerificationCheck)
+//! paths, with Twilio's HTTP Basic auth, JSON shapes and error bodies, so the console's real
+//! Twilio client and the backend's Twilio SDK calls run against it unchanged. Codes it sends
+//! land in per-phone inboxes (`GET /_sim/inbox/{phone}`) so the demo can show the SMS arrive.
+//! [`verify`] keeps the bookkeeping, [`error`] the error shape, [`ids`] codes, SIDs and dates.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use axum::extract::rejection::{FormRejection, PathRejection};
+use axum::extract::{Form, Path, State};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::clock::SimClock;
+use error::TwilioError;
+use verify::{CheckOutcome, CheckTarget, Ledger, Verification};
+
+/// Twilio's REST error body and the codes the simulator answers with.
+mod error;
+/// splitmix64 codes and SIDs, SID and phone validation, Twilio's date formats.
+mod ids;
+/// Pending verifications, the per-phone send limit and the inboxes.
+mod verify;
+
+/// Verify's nominal window: verifications expire and send limits reset after 10 minutes.
+const VERIFY_WINDOW: Duration = Duration::from_secs(10 * 60);
+/// When the simulated account was opened (2023-03-14), fixed so renders are stable.
+const ACCOUNT_CREATED_MS: i64 = 1_678_795_200_000;
+/// When the simulated Verify services were created (2023-06-01).
+const SERVICE_CREATED_MS: i64 = 1_685_620_800_000;
+const VERIFY_BASE: &str = "https://verify.twilio.com/v2";
+
+/// An account's lifecycle state, as Api v2010 reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountStatus {
+    #[default]
+    Active,
+    Suspended,
+    Closed,
+}
+
+impl AccountStatus {
+    /// The word Twilio uses for this status.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+            Self::Closed => "closed",
+        }
+    }
+}
+
+/// One Verify service of the account.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyServiceSetup {
+    /// `VA` + 32 hex digits.
+    pub sid: String,
+    /// Shown in the SMS: "Your `friendly_name` verification code is: …".
+    pub friendly_name: String,
+    #[serde(default = "default_code_length")]
+    pub code_length: u32,
+}
+
+fn default_code_length() -> u32 {
+    6
+}
+
+/// Sends to `phone` made "earlier" in the current window, before the simulation started.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriorSends {
+    pub phone: String,
+    pub count: u32,
+}
+
+/// The scenario file's `[twilio]` table: the account as Twilio knows it.
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TwilioSetup {
+    /// `AC` + 32 hex digits.
+    pub account_sid: String,
+    /// Twilio's current token; the deployed service may hold an older one.
+    pub auth_token: String,
+    pub friendly_name: String,
+    pub status: AccountStatus,
+    pub services: Vec<VerifyServiceSetup>,
+    /// Verify's per-phone send limit within the (scaled) 10-minute window.
+    pub max_sends_per_phone: u32,
+    pub prior_sends: Vec<PriorSends>,
+    /// E.164 number whose inbox the demo reads.
+    pub demo_phone: String,
+    /// Seeds the codes and SIDs, so a scenario replays identically.
+    pub seed: u64,
+    /// Nominal seconds every Twilio API call takes before answering (a slow Twilio).
+    pub latency_secs: f64,
+}
+
+impl Default for TwilioSetup {
+    fn default() -> Self {
+        Self {
+            account_sid: "AC5e1f0c7a9b2d4e6f8a1b3c5d7e9f0a2b".into(),
+            auth_token: "9d3b7f1e5a2c4d6e8f0a1b3c5d7e9f2a".into(),
+            friendly_name: "Nerava Production".into(),
+            status: AccountStatus::Active,
+            services: vec![VerifyServiceSetup {
+                sid: "VA3c8e2a6f0b4d1e7a9c5b3d1f7e2a4c6b".into(),
+                friendly_name: "Nerava".into(),
+                code_length: default_code_length(),
+            }],
+            max_sends_per_phone: 5,
+            prior_sends: Vec::new(),
+            demo_phone: "+17133056318".into(),
+            seed: 0,
+            latency_secs: 0.0,
+        }
+    }
+}
+
+// Written by hand so the auth token never reaches a log or a panic message.
+impl fmt::Debug for TwilioSetup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TwilioSetup")
+            .field("account_sid", &self.account_sid)
+            .field("auth_token", &"***")
+            .field("friendly_name", &self.friendly_name)
+            .field("status", &self.status)
+            .field("services", &self.services)
+            .field("max_sends_per_phone", &self.max_sends_per_phone)
+            .field("prior_sends", &self.prior_sends)
+            .field("demo_phone", &self.demo_phone)
+            .field("seed", &self.seed)
+            .field("latency_secs", &self.latency_secs)
+            .finish()
+    }
+}
+
+/// An SMS (or call, e-mail, `WhatsApp` message) Verify delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InboxMessage {
+    pub to: String,
+    pub body: String,
+    pub code: String,
+    pub received_at_ms: i64,
+    pub verification_sid: String,
+}
+
+/// The simulated Twilio account; routers hold it as `Arc<Twilio>`.
+pub struct Twilio {
+    setup: TwilioSetup,
+    clock: SimClock,
+    ledger: Mutex<Ledger>,
+}
+
+impl Twilio {
+    /// The account of `setup`, with its prior sends counted from now.
+    pub fn new(setup: &TwilioSetup, clock: SimClock) -> Arc<Self> {
+        let mut ledger = Ledger::new(setup.seed, setup.max_sends_per_phone);
+        let now = clock.now_ms();
+        for prior in &setup.prior_sends {
+            ledger.record_prior_sends(&prior.phone, prior.count, now);
+        }
+        Arc::new(Self {
+            setup: setup.clone(),
+            clock,
+            ledger: Mutex::new(ledger),
+        })
+    }
+
+    /// The messages delivered to `phone`, oldest first.
+    pub fn inbox(&self, phone: &str) -> Vec<InboxMessage> {
+        self.ledger().inbox(phone)
+    }
+
+    fn ledger(&self) -> MutexGuard<'_, Ledger> {
+        // The ledger stays consistent even if a holder panicked: every change is one push.
+        self.ledger.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits the scenario's latency, scaled; nonsense values (negative, NaN) mean none.
+    async fn stall(&self) {
+        let latency = self.setup.latency_secs;
+        if latency.is_finite() && latency > 0.0 {
+            self.clock
+                .sleep(Duration::from_secs_f64(latency.min(86_400.0)))
+                .await;
+        }
+    }
+
+    fn window_ms(&self) -> i64 {
+        self.clock.scaled(VERIFY_WINDOW).as_millis() as i64
+    }
+
+    /// Accepts only the account SID with the current auth token.
+    fn authenticate(&self, headers: &HeaderMap) -> Result<(), TwilioError> {
+        match basic_credentials(headers) {
+            Some((user, password))
+                if user == self.setup.account_sid && password == self.setup.auth_token =>
+            {
+                Ok(())
+            }
+            _ => Err(TwilioError::authenticate()),
+        }
+    }
+
+    /// Authenticates a Verify call and finds its service.
+    fn service(
+        &self,
+        headers: &HeaderMap,
+        sid: &str,
+        resource: &str,
+    ) -> Result<&VerifyServiceSetup, TwilioError> {
+        self.authenticate(headers)?;
+        if self.setup.status != AccountStatus::Active {
+            return Err(TwilioError::account_not_active());
+        }
+        self.setup
+            .services
+            .iter()
+            .find(|s| s.sid == sid)
+            .ok_or_else(|| TwilioError::not_found(resource))
+    }
+
+    fn account_json(&self) -> Value {
+        let sid = &self.setup.account_sid;
+        let base = format!("/2010-04-01/Accounts/{sid}");
+        let subresources = [
+            ("available_phone_numbers", "AvailablePhoneNumbers"),
+            ("calls", "Calls"),
+            ("conferences", "Conferences"),
+            ("incoming_phone_numbers", "IncomingPhoneNumbers"),
+            ("notifications", "Notifications"),
+            ("outgoing_caller_ids", "OutgoingCallerIds"),
+            ("recordings", "Recordings"),
+            ("transcriptions", "Transcriptions"),
+            ("addresses", "Addresses"),
+            ("signing_keys", "SigningKeys"),
+            ("connect_apps", "ConnectApps"),
+            ("sip", "SIP"),
+            ("authorized_connect_apps", "AuthorizedConnectApps"),
+            ("usage", "Usage"),
+            ("keys", "Keys"),
+            ("applications", "Applications"),
+            ("short_codes", "SMS/ShortCodes"),
+            ("queues", "Queues"),
+            ("messages", "Messages"),
+            ("balance", "Balance"),
+        ];
+        let subresource_uris: serde_json::Map<String, Value> = subresources
+            .iter()
+            .map(|(key, path)| ((*key).to_owned(), json!(format!("{base}/{path}.json"))))
+            .collect();
+        let created = ids::rfc2822(ACCOUNT_CREATED_MS);
+        // Real Twilio includes `auth_token` here; the simulator never serves a secret.
+        json!({
+            "date_created": created,
+            "date_updated": created,
+            "friendly_name": self.setup.friendly_name,
+            "owner_account_sid": sid,
+            "sid": sid,
+            "status": self.setup.status.as_str(),
+            "subresource_uris": subresource_uris,
+            "type": "Full",
+            "uri": format!("{base}.json"),
+        })
+    }
+
+    fn service_json(&self, service: &VerifyServiceSetup) -> Value {
+        let url = format!("{VERIFY_BASE}/Services/{}", service.sid);
+        let created = ids::iso8601(SERVICE_CREATED_MS);
+        json!({
+            "sid": service.sid,
+            "account_sid": self.setup.account_sid,
+            "friendly_name": service.friendly_name,
+            "code_length": service.code_length,
+            "lookup_enabled": true,
+            "psd2_enabled": false,
+            "skip_sms_to_landlines": false,
+            "dtmf_input_required": true,
+            "tts_name": null,
+            "do_not_share_warning_enabled": false,
+            "custom_code_enabled": false,
+            "push": {"include_date": false, "apn_credential_sid": null, "fcm_credential_sid": null},
+            "totp": {"issuer": service.friendly_name, "time_step": 30, "code_length": 6, "skew": 1},
+            "whatsapp": {"msg_service_sid": null, "from": null},
+            "passkeys": {
+                "relying_party": {"id": null, "name": null, "origins": null},
+                "authenticator_attachment": null,
+                "discoverable_credentials": null,
+                "user_verification": null,
+            },
+            "default_template_sid": null,
+            "verify_event_subscription_enabled": false,
+            "date_created": created,
+            "date_updated": created,
+            "url": url,
+            "links": {
+                "verification_checks": format!("{url}/VerificationCheck"),
+                "verifications": format!("{url}/Verifications"),
+                "rate_limits": format!("{url}/RateLimits"),
+                "messaging_configurations": format!("{url}/MessagingConfigurations"),
+                "entities": format!("{url}/Entities"),
+                "webhooks": format!("{url}/Webhooks"),
+                "access_tokens": format!("{url}/AccessTokens"),
+            },
+        })
+    }
+
+    fn verification_json(&self, v: &Verification) -> Value {
+        let attempts: Vec<Value> = v
+            .attempts
+            .iter()
+            .map(|a| {
+                json!({
+                    "attempt_sid": a.sid,
+                    // Twilio's own example spells the SMS channel in capitals here.
+                    "channel": if a.channel == "sms" { "SMS" } else { a.channel.as_str() },
+                    "time": ids::iso8601(a.at_ms),
+                })
+            })
+            .collect();
+        json!({
+            "sid": v.sid,
+            "service_sid": v.service_sid,
+            "account_sid": self.setup.account_sid,
+            "to": v.to,
+            "channel": v.channel,
+            "status": "pending",
+            "valid": false,
+            "lookup": {},
+            "amount": null,
+            "payee": null,
+            "send_code_attempts": attempts,
+            "date_created": ids::iso8601(v.created_ms),
+            "date_updated": ids::iso8601(v.updated_ms),
+            "sna": null,
+            "url": format!("{VERIFY_BASE}/Services/{}/Verifications/{}", v.service_sid, v.sid),
+        })
+    }
+
+    fn check_json(&self, v: &Verification, is_approved: bool) -> Value {
+        json!({
+            "sid": v.sid,
+            "service_sid": v.service_sid,
+            "account_sid": self.setup.account_sid,
+            "to": v.to,
+            "channel": v.channel,
+            "status": if is_approved { "approved" } else { "pending" },
+            "valid": is_approved,
+            "amount": null,
+            "payee": null,
+            "date_created": ids::iso8601(v.created_ms),
+            "date_updated": ids::iso8601(v.updated_ms),
+            "sna_attempts_error_codes": [],
+        })
+    }
+}
+
+/// The `(username, password)` of an HTTP Basic `Authorization` header.
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_owned(), password.to_owned()))
+}
+
+/// Form parameters by name (first value wins). Twilio reads only form bodies: anything else
+/// (JSON, a wrong content type) arrives as no parameters, and the call fails on the first
+/// required one, as it does against the real API.
+struct Params(HashMap<String, String>);
+
+impl Params {
+    fn from_form(form: Result<Form<Vec<(String, String)>>, FormRejection>) -> Self {
+        let mut params = HashMap::new();
+        if let Ok(Form(pairs)) = form {
+            for (name, value) in pairs {
+                params.entry(name).or_insert(value);
+            }
+        }
+        Self(params)
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    fn require(&self, name: &str) -> Result<&str, TwilioError> {
+        self.get(name)
+            .ok_or_else(|| TwilioError::missing_parameter(name))
+    }
+}
+
+/// The single path segment captured, or Twilio's 404 for an undecodable one.
+fn segment(path: Result<Path<String>, PathRejection>, uri: &Uri) -> Result<String, TwilioError> {
+    path.map(|Path(s)| s)
+        .map_err(|_| TwilioError::not_found(&resource_name(uri)))
+}
+
+/// The resource as Twilio names it in 20404 messages: Verify drops its `/v2` prefix.
+fn resource_name(uri: &Uri) -> String {
+    let path = uri.path();
+    path.strip_prefix("/v2")
+        .filter(|rest| rest.starts_with('/'))
+        .unwrap_or(path)
+        .to_owned()
+}
+
+/// The router serving Twilio's paths and the simulator's inbox.
+pub fn router(twilio: Arc<Twilio>) -> Router {
+    Router::new()
+        .route("/2010-04-01/Accounts/{file}", get(fetch_account))
+        .route("/v2/Services/{sid}", get(fetch_service))
+        .route(
+            "/v2/Services/{sid}/Verifications",
+            post(create_verification),
+        )
+        .route("/v2/Services/{sid}/VerificationCheck", post(create_check))
+        .route("/_sim/inbox/{phone}", get(read_inbox))
+        .fallback(|uri: Uri| async move { TwilioError::not_found(&resource_name(&uri)) })
+        .method_not_allowed_fallback(|| async { TwilioError::method_not_allowed() })
+        .with_state(twilio)
+}
+
+async fn fetch_account(
+    State(twilio): State<Arc<Twilio>>,
+    uri: Uri,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, TwilioError> {
+    twilio.stall().await;
+    twilio.authenticate(&headers)?;
+    let file = segment(path, &uri)?;
+    match file.strip_suffix(".json") {
+        Some(sid) if sid == twilio.setup.account_sid => Ok(Json(twilio.account_json())),
+        _ => Err(TwilioError::not_found(&resource_name(&uri))),
+    }
+}
+
+async fn fetch_service(
+    State(twilio): State<Arc<Twilio>>,
+    uri: Uri,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, TwilioError> {
+    twilio.stall().await;
+    let sid = segment(path, &uri)?;
+    let service = twilio.service(&headers, &sid, &resource_name(&uri))?;
+    Ok(Json(twilio.service_json(service)))
+}
+
+async fn create_verification(
+    State(twilio): State<Arc<Twilio>>,
+    uri: Uri,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Result<Response, TwilioError> {
+    twilio.stall().await;
+    let sid = segment(path, &uri)?;
+    let service = twilio.service(&headers, &sid, &resource_name(&uri))?;
+    let params = Params::from_form(form);
+    let to = params.require("To")?;
+    let channel = params.require("Channel")?;
+    if !matches!(channel, "sms" | "call" | "email" | "whatsapp" | "sna") {
+        return Err(TwilioError::invalid_parameter("Channel", channel));
+    }
+    let is_valid_to = if channel == "email" {
+        is_email(to)
+    } else {
+        ids::is_e164(to)
+    };
+    if !is_valid_to {
+        return Err(TwilioError::invalid_parameter("To", to));
+    }
+    let now = twilio.clock.now_ms();
+    let verification = twilio
+        .ledger()
+        .start(service, to, channel, now, twilio.window_ms())?;
+    Ok((
+        StatusCode::CREATED,
+        Json(twilio.verification_json(&verification)),
+    )
+        .into_response())
+}
+
+async fn create_check(
+    State(twilio): State<Arc<Twilio>>,
+    uri: Uri,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Result<Json<Value>, TwilioError> {
+    twilio.stall().await;
+    let sid = segment(path, &uri)?;
+    let resource = resource_name(&uri);
+    let service = twilio.service(&headers, &sid, &resource)?;
+    let params = Params::from_form(form);
+    let target = match (params.get("To"), params.get("VerificationSid")) {
+        (_, Some(verification_sid)) if !ids::is_sid(verification_sid, "VE") => {
+            return Err(TwilioError::invalid_parameter(
+                "VerificationSid",
+                verification_sid,
+            ));
+        }
+        (_, Some(verification_sid)) => CheckTarget::Sid(verification_sid),
+        (Some(to), None) => CheckTarget::To(to),
+        (None, None) => {
+            return Err(TwilioError::verify_invalid(
+                "Either a 'To' number or 'VerificationSid' must be specified",
+            ));
+        }
+    };
+    let code = params.require("Code")?;
+    let now = twilio.clock.now_ms();
+    let outcome = twilio
+        .ledger()
+        .check(&service.sid, target, code, now, twilio.window_ms())?;
+    match outcome {
+        Some(CheckOutcome::Approved(v)) => Ok(Json(twilio.check_json(&v, true))),
+        Some(CheckOutcome::Wrong(v)) => Ok(Json(twilio.check_json(&v, false))),
+        None => Err(TwilioError::not_found(&resource)),
+    }
+}
+
+async fn read_inbox(
+    State(twilio): State<Arc<Twilio>>,
+    uri: Uri,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, TwilioError> {
+    let phone = segment(path, &uri)?;
+    let messages = twilio.inbox(&phone);
+    Ok(Json(json!({ "phone": phone, "messages": messages })))
+}
+
+/// A loose e-mail check, enough to tell an address from a phone number.
+fn is_email(to: &str) -> bool {
+    to.split_once('@')
+        .is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.'))
+}
+
+#[cfg(test)]
+// A failed unwrap in a test is a failed test, with the value in the message.
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use reqwest::Client;
+
+    const PHONE: &str = "+17133056318";
+
+    struct Sim {
+        base: String,
+        twilio: Arc<Twilio>,
+        setup: TwilioSetup,
+        client: Client,
+    }
+
+    impl Sim {
+        async fn start(setup: TwilioSetup, scale: f64) -> Self {
+            let twilio = Twilio::new(&setup, SimClock::new(scale));
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let app = router(twilio.clone());
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            Self {
+                base: format!("http://{addr}"),
+                twilio,
+                setup,
+                client: Client::new(),
+            }
+        }
+
+        fn service_sid(&self) -> &str {
+            &self.setup.services[0].sid
+        }
+
+        async fn send(&self, request: reqwest::RequestBuilder, token: &str) -> (u16, Value) {
+            let response = request
+                .basic_auth(&self.setup.account_sid, Some(token))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            assert_eq!(
+                response.headers()["content-type"].to_str().unwrap(),
+                "application/json"
+            );
+            (status, response.json().await.unwrap())
+        }
+
+        async fn get(&self, path: &str) -> (u16, Value) {
+            let request = self.client.get(format!("{}{path}", self.base));
+            self.send(request, &self.setup.auth_token).await
+        }
+
+        async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+            let request = self.client.post(format!("{}{path}", self.base)).form(form);
+            self.send(request, &self.setup.auth_token).await
+        }
+
+        async fn start_verification(&self, to: &str) -> (u16, Value) {
+            let path = format!("/v2/Services/{}/Verifications", self.service_sid());
+            self.post(&path, &[("To", to), ("Channel", "sms")]).await
+        }
+
+        async fn check(&self, form: &[(&str, &str)]) -> (u16, Value) {
+            let path = format!("/v2/Services/{}/VerificationCheck", self.service_sid());
+            self.post(&path, form).await
+        }
+    }
+
+    fn assert_twilio_error(body: &Value, status: u16, code: u64) {
+        assert_eq!(body["status"], status, "{body}");
+        assert_eq!(body["code"], code, "{body}");
+        assert_eq!(
+            body["more_info"],
+            format!("https://www.twilio.com/docs/errors/{code}")
+        );
+        assert!(body["message"].is_string());
+    }
+
+    #[tokio::test]
+    async fn fetches_the_account_without_its_token() {
+        let sim = Sim::start(TwilioSetup::default(), 1.0).await;
+        let sid = sim.setup.account_sid.clone();
+        let (status, body) = sim.get(&format!("/2010-04-01/Accounts/{sid}.json")).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["sid"], sid.as_str());
+        assert_eq!(body["owner_account_sid"], sid.as_str());
+        assert_eq!(body["status"], "active");
+        assert_eq!(body["type"], "Full");
+        assert_eq!(body["friendly_name"], "Nerava Production");
+        assert_eq!(body["uri"], format!("/2010-04-01/Accounts/{sid}.json"));
+        assert_eq!(body["date_created"], "Tue, 14 Mar 2023 12:00:00 +0000");
+        assert!(body["subresource_uris"]["messages"].is_string());
+        assert!(body.get("auth_token").is_none());
+        assert!(!body.to_string().contains(&sim.setup.auth_token));
+    }
+
+    #[tokio::test]
+    async fn wrong_or_missing_credentials_answer_20003() {
+        let sim = Sim::start(TwilioSetup::default(), 1.0).await;
+        let url = format!(
+            "{}/2010-04-01/Accounts/{}.json",
+            sim.base, sim.setup.account_sid
+        );
+        let response = sim
+            .client
+            .get(&url)
+            .basic_auth(&sim.setup.account_sid, Some("old-token"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 401);
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            "Basic realm=\"Twilio API\""
+        );
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            body,
+            json!({"code": 20003, "message": "Authenticate",
+                   "more_info": "https://www.twilio.com/docs/errors/20003", "status": 401})
+        );
+        let anonymous = sim.client.get(&url).send().await.unwrap();
+        assert_eq!(anonymous.status().as_u16(), 401);
+        let garbage = sim
+            .client
+            .get(&url)
+            .header("authorization", "Basic !!!not-base64")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(garbage.status().as_u16(), 401);
+
+        let path = format!("/v2/Services/{}", sim.service_sid());
+        let request = sim.client.get(format!("{}{path}", sim.base));
+        let (status, body) = sim.send(request, "old-token").await;
+        assert_eq!(status, 401);
+        assert_twilio_error(&body, 401, 20003);
+    }
+
+    #[tokio::test]
+    async fn unknown_account_service_and_path_answer_20404() {
+        let sim = Sim::start(TwilioSetup::default(), 1.0).await;
+        let other = format!("AC{}", "0".repeat(32));
+        let (status, body) = sim.get(&format!("/2010-04-01/Accounts/{other}.json")).await;
+        assert_eq!(status, 404);
+        assert_twilio_error(&body, 404, 20404);
+        assert_eq!(
+            body["message"],
+            format!("The requested resource /2010-04-01/Accounts/{other}.json was not found")
+        );
+
+        let missing = format!("VA{}", "f".repeat(32));
+        let (status, body) = sim.get(&format!("/v2/Services/{missing}")).await;
+        assert_eq!(status, 404);
+        assert_eq!(
+            body["message"],
+            format!("The requested resource /Services/{missing} was not found")
+        );
+        let path = format!("/v2/Services/{missing}/Verifications");
+        let (status, body) = sim.post(&path, &[("To", PHONE), ("Channel", "sms")]).await;
+        assert_eq!(status, 404);
+        assert_twilio_error(&body, 404, 20404);
+
+        let (status, body) = sim.get("/v2/Nothing/here").await;
+        assert_eq!(status, 404);
+        assert_twilio_error(&body, 404, 20404);
+        let (status, body) = sim
+            .get(&format!("/v2/Services/{}/Verifications", sim.service_sid()))
+            .await;
+        assert_eq!(status, 405);
+        assert_twilio_error(&body, 405, 20004);
+    }
+
+    #[tokio::test]
+    async fn fetches_the_verify_service() {
+        let sim = Sim::start(TwilioSetup::default(), 1.0).await;
+        let sid = sim.service_sid().to_owned();
+        let (status, body) = sim.get(&format!("/v2/Services/{sid}")).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["sid"], sid.as_str());
+        assert_eq!(body["account_sid"], sim.setup.account_sid.as_str());
+        assert_eq!(body["friendly_name"], "Nerava");
+        assert_eq!(body["code_length"], 6);
+        for key in [
+            "lookup_enabled",
+            "psd2_enabled",
+            "skip_sms_to_landlines",
+            "dtmf_input_required",
+            "tts_name",
+            "do_not_share_warning_enabled",
+            "custom_code_enabled",
+            "push",
+            "totp",
+            "whatsapp",
+            "passkeys",
+            "default_template_sid",
+            "verify_event_subscription_enabled",
+        ] {
+            assert!(body.get(key).is_some(), "{key}");
+        }
+        assert_eq!(body["date_created"], "2023-06-01T12:00:00Z");
+        assert_eq!(
+            body["url"],
+            format!("https://verify.twilio.com/v2/Services/{sid}")
+        );
+        assert_eq!(
+            body["links"]["verifications"],
+            format!("https://verify.twilio.com/v2/Services/{sid}/Verifications")
+        );
+    }
+
+    #[tokio::test]
+    async fn sends_a_code_that_lands_in_the_inbox_and_approves_once() {
+        let sim = Sim::start(TwilioSetup::default(), 1.0).await;
+        let (status, body) = sim.start_verification(PHONE).await;
+        assert_eq!(status, 201);
+        let sid = body["sid"].as_str().unwrap().to_owned();
+        assert!(ids::is_sid(&sid, "VE"));
+        assert_eq!(body["service_sid"], sim.service_sid());
+        assert_eq!(body["account_sid"], sim.setup.account_sid.as_str());
+        assert_eq!(body["to"], PHONE);
+        assert_eq!(body["channel"], "sms");
+        assert_eq!(body["status"], "pending");
+        assert_eq!(body["valid"], false);
+        assert_eq!(body["amount"], Value::Null);
+        assert_eq!(body["payee"], Value::Null);
+        assert_eq!(body["sna"], Value::Null);
+        assert!(body["lookup"].is_object());
+        let attempt = &body["send_code_attempts"][0];
+        assert!(ids::is_sid(attempt["attempt_sid"].as_str().unwrap(), "VL"));
+        assert_eq!(attempt["channel"], "SMS");
+        assert!(body["date_created"].as_str().unwrap().ends_with('Z'));
+        assert!(body["url"].as_str().unwrap().ends_with(&sid));
+
+        // The inbox, both through the API and over HTTP.
+        let inbox = sim.twilio.inbox(PHONE);
+        assert_eq!(inbox.len(), 1);
+        let code = inbox[0].code.clone();
+        assert_eq!(code.len(), 6);
+        assert_eq!(
+            inbox[0].body,
+            format!("Your Nerava verification code is: {code}")
+        );
+        assert_eq!(inbox[0].verification_sid, sid);
+        let http_inbox: Value = reqwest::get(format!("{}/_sim/inbox/%2B17133056318", sim.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(http_inbox["phone"], PHONE);
+        assert_eq!(http_inbox["messages"][0]["code"], code.as_str());
+
+        // Wrong code: still pending.
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let (status, body) = sim.check(&[("To", PHONE), ("Code", wrong)]).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["status"], "pending");
+        assert_eq!(body["valid"], false);
+
+        // Right code: approved, then consumed.
+        let (status, body) = sim
+            .check(&[("VerificationSid", &sid), ("Code", &code)])
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(body["status"], "approved");
+        assert_eq!(body["valid"], true);
+        assert_eq!(body["sid"], sid.as_str());
+        assert_eq!(body["to"], PHONE);
+        assert_eq!(body["channel"], "sms");
+        assert_eq!(body["sna_attempts_error_codes"], json!([]));
+        let (status, body) = sim.check(&[("To", PHONE), ("Code", &code)]).await;
+        assert_eq!(status, 404);
+        assert_twilio_error(&body, 404, 20404);
+        assert_eq!(
+            body["message"],
+            format!(
+                "The requested resource /Services/{}/VerificationCheck was not found",
+                sim.service_sid()
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn codes_are_deterministic_per_seed() {
+        let first = Sim::start(TwilioSetup::default(), 1.0).await;
+        let second = Sim::start(TwilioSetup::default(), 1.0).await;
+        let (_, a) = first.start_verification(PHONE).await;
+        let (_, b) = second.start_verification(PHONE).await;
+        assert_eq!(a["sid"], b["sid"]);
+        assert_eq!(
+            first.twilio.inbox(PHONE)[0].code,
+            second.twilio.inbox(PHONE)[0].code
+        );
+        let reseeded = Sim::start(
+            TwilioSetup {
+                seed: 1,
+                ..TwilioSetup::default()
+            },
+            1.0,
+        )
+        .await;
+        let (_, c) = reseeded.start_verification(PHONE).await;
+        assert_ne!(a["sid"], c["sid"]);
+    }
+
+    #[tokio::test]
+    async fn rejects_bad_parameters_with_60200() {
+        let sim = Sim::start(TwilioSetup::default(), 1.0).await;
+        let (status, body) = sim.start_verification("7133056318").await;
+        assert_eq!(status, 400);
+        assert_twilio_error(&body, 400, 60200);
+        assert_eq!(body["message"], "Invalid parameter `To`: 7133056318");
+
+        let path = format!("/v2/Services/{}/Verifications", sim.service_sid());
+        let (status, body) = sim
+            .post(&path, &[("To", PHONE), ("Channel", "pigeon")])
+            .await;
+        assert_eq!(status, 400);
+        assert_twilio_error(&body, 400, 60200);
+        let (status, body) = sim.post(&path, &[("Channel", "sms")]).await;
+        assert_eq!(status, 400);
+        assert_eq!(body["message"], "Missing required parameter To.");
+
+        // A JSON body is not a form: Twilio sees no parameters at all.
+        let request = sim
+            .client
+            .post(format!("{}{path}", sim.base))
+            .json(&json!({"To": PHONE, "Channel": "sms"}));
+        let (status, body) = sim.send(request, &sim.setup.auth_token).await;
+        assert_eq!(status, 400);
+        assert_twilio_error(&body, 400, 60200);
+
+        let (status, _) = sim.check(&[("Code", "123456")]).await;
+        assert_eq!(status, 400);
+        let (status, _) = sim
+            .check(&[("VerificationSid", "VEnope"), ("Code", "1")])
+            .await;
+        assert_eq!(status, 400);
+        assert!(sim.twilio.inbox(PHONE).is_empty());
+    }
+
+    #[tokio::test]
+    async fn prior_sends_exhaust_the_limit_until_the_window_passes() {
+        let setup = TwilioSetup {
+            prior_sends: vec![PriorSends {
+                phone: PHONE.into(),
+                count: 5,
+            }],
+            ..TwilioSetup::default()
+        };
+        // 10 nominal minutes last 120 ms at this scale.
+        let sim = Sim::start(setup, 0.0002).await;
+        let (status, body) = sim.start_verification(PHONE).await;
+        assert_eq!(status, 429);
+        assert_eq!(
+            body,
+            json!({"code": 60203, "message": "Max send attempts reached",
+                   "more_info": "https://www.twilio.com/docs/errors/60203", "status": 429})
+        );
+        assert!(sim.twilio.inbox(PHONE).is_empty());
+        let (status, _) = sim.start_verification("+15005550006").await;
+        assert_eq!(status, 201);
+
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let (status, _) = sim.start_verification(PHONE).await;
+        assert_eq!(status, 201);
+    }
+
+    #[tokio::test]
+    async fn verifications_expire_after_ten_scaled_minutes() {
+        let sim = Sim::start(TwilioSetup::default(), 0.0002).await;
+        let (status, _) = sim.start_verification(PHONE).await;
+        assert_eq!(status, 201);
+        let code = sim.twilio.inbox(PHONE)[0].code.clone();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let (status, body) = sim.check(&[("To", PHONE), ("Code", &code)]).await;
+        assert_eq!(status, 404);
+        assert_twilio_error(&body, 404, 20404);
+    }
+
+    #[tokio::test]
+    async fn suspended_account_is_visible_but_cannot_verify() {
+        let setup = TwilioSetup {
+            status: AccountStatus::Suspended,
+            ..TwilioSetup::default()
+        };
+        let sim = Sim::start(setup, 1.0).await;
+        let sid = sim.setup.account_sid.clone();
+        let (status, body) = sim.get(&format!("/2010-04-01/Accounts/{sid}.json")).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["status"], "suspended");
+
+        let (status, body) = sim.start_verification(PHONE).await;
+        assert_eq!(status, 401);
+        assert_twilio_error(&body, 401, 20005);
+        let (status, body) = sim
+            .get(&format!("/v2/Services/{}", sim.service_sid()))
+            .await;
+        assert_eq!(status, 401);
+        assert_twilio_error(&body, 401, 20005);
+        assert!(sim.twilio.inbox(PHONE).is_empty());
+    }
+
+    #[tokio::test]
+    async fn latency_slows_every_twilio_call_by_the_scaled_amount() {
+        let setup = TwilioSetup {
+            latency_secs: 1000.0,
+            ..TwilioSetup::default()
+        };
+        // 1000 nominal seconds are 100 ms at this scale.
+        let sim = Sim::start(setup, 0.0001).await;
+        let started = std::time::Instant::now();
+        let (status, _) = sim.start_verification(PHONE).await;
+        assert_eq!(status, 201);
+        assert!(started.elapsed() >= Duration::from_millis(100));
+    }
+
+    #[test]
+    fn setup_parses_with_defaults_and_hides_the_token() {
+        let setup: TwilioSetup = toml::from_str(
+            r#"
+            status = "closed"
+            services = [{ sid = "VA00000000000000000000000000000001", friendly_name = "X" }]
+            prior_sends = [{ phone = "+15005550006", count = 3 }]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(setup.status, AccountStatus::Closed);
+        assert_eq!(setup.services[0].code_length, 6);
+        assert_eq!(setup.max_sends_per_phone, 5);
+        assert!(!format!("{setup:?}").contains(&setup.auth_token));
+        assert!(toml::from_str::<TwilioSetup>("status = \"frozen\"").is_err());
+        assert!(toml::from_str::<TwilioSetup>("sid = \"AC\"").is_err());
+    }
+}
