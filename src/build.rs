@@ -1,6 +1,7 @@
 //! Embeds every scenario file under `assets/scenarios/` into the binary, so a new scenario is a
 //! new data file and no code.
 
+use std::fmt::Write as _;
 use std::{env, fs, path::Path};
 
 fn main() {
@@ -16,9 +17,17 @@ fn main() {
     entries.sort();
     let mut out = String::from("&[\n");
     for path in entries {
-        let name = path.file_stem().and_then(|s| s.to_str()).expect("utf-8 file name");
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("utf-8 file name");
         println!("cargo:rerun-if-changed={}", path.display());
-        out.push_str(&format!("    ({name:?}, include_str!({:?})),\n", path.display().to_string()));
+        writeln!(
+            out,
+            "    ({name:?}, include_str!({:?})),",
+            path.display().to_string()
+        )
+        .expect("writing to a String");
     }
     out.push_str("]\n");
     let target = Path::new(&env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("scenarios.rs");

@@ -109,17 +109,29 @@ mod tests {
     fn time_scale_must_be_positive() {
         assert!(Cli::try_parse_from(["otp-console", "--time-scale", "0"]).is_err());
         assert!(Cli::try_parse_from(["otp-console", "--time-scale", "x"]).is_err());
-        let cli = Cli::try_parse_from(["otp-console", "sim", "--time-scale", "0.1"]).expect("parses");
-        assert!(matches!(cli.command, Some(Command::Sim(SimArgs { time_scale, .. })) if (time_scale - 0.1).abs() < 1e-9));
+        let cli =
+            Cli::try_parse_from(["otp-console", "sim", "--time-scale", "0.1"]).expect("parses");
+        assert!(
+            matches!(cli.command, Some(Command::Sim(SimArgs { time_scale, .. })) if (time_scale - 0.1).abs() < 1e-9)
+        );
     }
 
     #[test]
     fn check_flags_parse() {
         let cli = Cli::try_parse_from([
-            "otp-console", "check", "--demo", "healthy", "--json", "--check-aws", "--test-phone", "+17133056318",
+            "otp-console",
+            "check",
+            "--demo",
+            "healthy",
+            "--json",
+            "--check-aws",
+            "--test-phone",
+            "+17133056318",
         ])
         .expect("parses");
-        let Some(Command::Check(args)) = cli.command else { panic!("check") };
+        let Some(Command::Check(args)) = cli.command else {
+            panic!("check")
+        };
         assert!(args.json && args.check_aws);
         assert_eq!(args.test_phone.as_deref(), Some("+17133056318"));
     }

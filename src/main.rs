@@ -8,7 +8,10 @@ use otp_console::{config::Config, sim};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("otp-console: cannot start the async runtime: {e}");
@@ -18,7 +21,9 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Sim(args)) => runtime.block_on(sim::run::run(args)),
         Some(Command::Check(_)) => {
-            eprintln!("otp-console check: the probes and the diagnosis are not built yet (issue 3).");
+            eprintln!(
+                "otp-console check: the probes and the diagnosis are not built yet (issue 3)."
+            );
             ExitCode::from(2)
         }
         None => console(&cli),

@@ -131,7 +131,6 @@ pub enum SimError {
 }
 
 /// A running simulated environment; dropping it (or [`Simulator::shutdown`]) stops it.
-#[derive(Debug)]
 pub struct Simulator {
     pub urls: Urls,
     shared: Arc<Shared>,
@@ -147,7 +146,11 @@ pub const SECRET_ACCESS_KEY: &str = "simulator-secret-access-key";
 
 impl Simulator {
     /// Starts every server of `scenario` on loopback with the given ports and time scale.
-    pub async fn start(scenario: Scenario, time_scale: f64, ports: Ports) -> Result<Self, SimError> {
+    pub async fn start(
+        scenario: Scenario,
+        time_scale: f64,
+        ports: Ports,
+    ) -> Result<Self, SimError> {
         let clock = SimClock::new(time_scale);
         let scenario = Arc::new(scenario);
         let bind = |what: &'static str, port: u16| async move {
@@ -186,13 +189,18 @@ impl Simulator {
                     let _ = stopped.wait_for(|s| *s).await;
                 };
                 // A server error ends that server only; the others keep answering.
-                let _ = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
+                let _ = axum::serve(listener, router)
+                    .with_graceful_shutdown(shutdown)
+                    .await;
             })
         };
         let mut servers = vec![
             serve(api, backend::router(Arc::clone(&shared))),
             serve(twilio_listener, twilio::router(Arc::clone(&twilio))),
-            serve(status, statuspage::status_router(scenario.statuspage.clone())),
+            serve(
+                status,
+                statuspage::status_router(scenario.statuspage.clone()),
+            ),
             serve(aws, aws_router(Arc::clone(&shared))),
         ];
         // Moves simulated time on when nobody asks: rollouts progress, traffic is logged.
@@ -256,7 +264,11 @@ fn access_key_id(headers: &HeaderMap) -> Option<&str> {
     credential.split('/').next().filter(|k| !k.is_empty())
 }
 
-async fn aws_endpoint(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn aws_endpoint(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())

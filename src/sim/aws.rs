@@ -43,6 +43,10 @@ impl AwsError {
 
 /// Parses an operation's JSON body, answering `SerializationException` for anything else.
 pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AwsError> {
-    let body = if body.is_empty() { b"{}".as_slice() } else { body };
+    let body = if body.is_empty() {
+        b"{}".as_slice()
+    } else {
+        body
+    };
     serde_json::from_slice(body).map_err(|e| AwsError::serialization(e.to_string()))
 }

@@ -61,7 +61,10 @@ impl TaskRuntime {
     }
 
     fn var(&self, name: &str) -> Option<&str> {
-        self.env.get(name).map(String::as_str).filter(|v| !v.is_empty())
+        self.env
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
     fn timeout_secs(&self) -> f64 {
@@ -78,12 +81,18 @@ impl TaskRuntime {
             Some("twilio_sms") => needed.push("OTP_FROM_NUMBER"),
             _ => needed.push("TWILIO_VERIFY_SERVICE_SID"),
         }
-        needed.into_iter().filter(|n| self.var(n).is_none()).collect()
+        needed
+            .into_iter()
+            .filter(|n| self.var(n).is_none())
+            .collect()
     }
 }
 
 /// The process's startup: the log lines it writes, `Err` when validation stops it.
-pub fn startup(env: &BTreeMap<String, String>, image_known: bool) -> Result<Vec<String>, Vec<String>> {
+pub fn startup(
+    env: &BTreeMap<String, String>,
+    image_known: bool,
+) -> Result<Vec<String>, Vec<String>> {
     let mut lines = vec![
         "INFO:     Started server process [1]".to_owned(),
         "INFO:     Waiting for application startup.".to_owned(),
@@ -106,16 +115,27 @@ pub fn startup(env: &BTreeMap<String, String>, image_known: bool) -> Result<Vec<
     match var("OTP_PROVIDER") {
         None => return fail(lines, "OTP_PROVIDER is required".into()),
         Some("stub") if environment == "prod" => {
-            return fail(lines, "OTP_PROVIDER=stub is not allowed when ENV=prod".into());
+            return fail(
+                lines,
+                "OTP_PROVIDER=stub is not allowed when ENV=prod".into(),
+            );
         }
         Some("stub") => lines.push("[OTP] Using stub provider (no SMS is sent)".to_owned()),
         Some(provider @ ("twilio_verify" | "twilio_sms")) => {
             let needed: &[&str] = if provider == "twilio_verify" {
-                &["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_VERIFY_SERVICE_SID"]
+                &[
+                    "TWILIO_ACCOUNT_SID",
+                    "TWILIO_AUTH_TOKEN",
+                    "TWILIO_VERIFY_SERVICE_SID",
+                ]
             } else {
                 &["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "OTP_FROM_NUMBER"]
             };
-            let missing: Vec<&str> = needed.iter().copied().filter(|n| var(n).is_none()).collect();
+            let missing: Vec<&str> = needed
+                .iter()
+                .copied()
+                .filter(|n| var(n).is_none())
+                .collect();
             if missing.is_empty() {
                 lines.push(if provider == "twilio_verify" {
                     "[OTP] Using Twilio Verify provider".to_owned()
@@ -129,10 +149,16 @@ pub fn startup(env: &BTreeMap<String, String>, image_known: bool) -> Result<Vec<
                 ));
             }
         }
-        Some(other) => return fail(lines, format!("OTP_PROVIDER={other} is not a known provider")),
+        Some(other) => {
+            return fail(
+                lines,
+                format!("OTP_PROVIDER={other} is not a known provider"),
+            )
+        }
     }
     lines.push("INFO:     Application startup complete.".to_owned());
-    lines.push("INFO:     Uvicorn running on http://0.0.0.0:8000 (Press CTRL+C to quit)".to_owned());
+    lines
+        .push("INFO:     Uvicorn running on http://0.0.0.0:8000 (Press CTRL+C to quit)".to_owned());
     Ok(lines)
 }
 
@@ -232,7 +258,10 @@ async fn load_balancer(
         (world.next_backend(), world.client_address())
     };
     let Some(backend) = backend else {
-        return alb_page(StatusCode::SERVICE_UNAVAILABLE, "503 Service Temporarily Unavailable");
+        return alb_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "503 Service Temporarily Unavailable",
+        );
     };
     let request = Request {
         method,
@@ -295,7 +324,11 @@ async fn handle(shared: Arc<Shared>, backend: Arc<TaskRuntime>, request: Request
 
 fn tokens(shared: &Shared, phone: Option<&str>) -> Value {
     let mut world = shared.lock_world();
-    let access = format!("eyJhbGciOiJIUzI1NiJ9.{}.{}", world.rng.hex(48), world.rng.hex(43));
+    let access = format!(
+        "eyJhbGciOiJIUzI1NiJ9.{}.{}",
+        world.rng.hex(48),
+        world.rng.hex(43)
+    );
     let refresh = format!("rt_{}", world.rng.hex(48));
     let user_id = 1000 + world.rng.below(9000);
     json!({
@@ -347,7 +380,13 @@ async fn otp_start(shared: &Arc<Shared>, backend: &Arc<TaskRuntime>, body: &[u8]
             );
         };
         if let Some(retry) = shared.rate_limit(&phone) {
-            shared.log(backend, &[format!("[OTP] Rate limit exceeded phone_last4={}", last4(&phone))]);
+            shared.log(
+                backend,
+                &[format!(
+                    "[OTP] Rate limit exceeded phone_last4={}",
+                    last4(&phone)
+                )],
+            );
             let mut answer = Answer::detail(
                 StatusCode::TOO_MANY_REQUESTS,
                 &format!("Too many OTP requests. Try again in {retry} seconds."),
@@ -359,11 +398,20 @@ async fn otp_start(shared: &Arc<Shared>, backend: &Arc<TaskRuntime>, body: &[u8]
     };
     match backend.var("OTP_PROVIDER") {
         Some("stub") => {
-            shared.log(backend, &[format!("[OTP] Stub provider: code not sent phone_last4={}", last4(&phone))]);
+            shared.log(
+                backend,
+                &[format!(
+                    "[OTP] Stub provider: code not sent phone_last4={}",
+                    last4(&phone)
+                )],
+            );
             return Answer::json(StatusCode::OK, json!({ "otp_sent": true }));
         }
         Some("twilio_sms") => {
-            shared.log(backend, &["[OTP] ERROR: twilio_sms provider is not emulated by the simulator".to_owned()]);
+            shared.log(
+                backend,
+                &["[OTP] ERROR: twilio_sms provider is not emulated by the simulator".to_owned()],
+            );
             return Answer::detail(StatusCode::INTERNAL_SERVER_ERROR, "Failed to send OTP");
         }
         _ => {}
@@ -379,14 +427,26 @@ async fn otp_start(shared: &Arc<Shared>, backend: &Arc<TaskRuntime>, body: &[u8]
                 last4(&phone)
             )],
         );
-        shared.clock.sleep(Duration::from_secs_f64(PROVIDER_WAIT_SECS)).await;
-        shared.log(backend, &["[OTP] ERROR: gave up waiting for the OTP provider".to_owned()]);
+        shared
+            .clock
+            .sleep(Duration::from_secs_f64(PROVIDER_WAIT_SECS))
+            .await;
+        shared.log(
+            backend,
+            &["[OTP] ERROR: gave up waiting for the OTP provider".to_owned()],
+        );
         return Answer::detail(StatusCode::INTERNAL_SERVER_ERROR, "Failed to send OTP");
     }
     let call = twilio_send(shared, backend, &phone);
-    let on_loop = backend.behaviour.as_ref().is_some_and(|b| b.twilio_call == TwilioCall::EventLoop);
+    let on_loop = backend
+        .behaviour
+        .as_ref()
+        .is_some_and(|b| b.twilio_call == TwilioCall::EventLoop);
     let outcome = if on_loop {
-        let stall = backend.behaviour.as_ref().map_or(0.0, |b| b.event_loop_stall_seconds);
+        let stall = backend
+            .behaviour
+            .as_ref()
+            .map_or(0.0, |b| b.event_loop_stall_seconds);
         let _on_loop = backend.event_loop.lock().await;
         // The synchronous SDK waits on a transport that needs the loop it is blocking,
         // until its socket timeout; then the request goes out, with no timeout of its own.
@@ -405,10 +465,19 @@ async fn otp_start(shared: &Arc<Shared>, backend: &Arc<TaskRuntime>, body: &[u8]
     let tail = last4(&phone);
     match outcome {
         TwilioOutcome::Sent(status) => {
-            shared.log(backend, &[format!("[OTP] OTP sent successfully phone_last4={tail} status={status}")]);
+            shared.log(
+                backend,
+                &[format!(
+                    "[OTP] OTP sent successfully phone_last4={tail} status={status}"
+                )],
+            );
             Answer::json(StatusCode::OK, json!({ "otp_sent": true }))
         }
-        TwilioOutcome::Error { status, code, message } => {
+        TwilioOutcome::Error {
+            status,
+            code,
+            message,
+        } => {
             let hint = match code {
                 20003 => " (Invalid credentials)",
                 20404 => " (Service not found)",
@@ -434,12 +503,19 @@ async fn otp_start(shared: &Arc<Shared>, backend: &Arc<TaskRuntime>, body: &[u8]
         TwilioOutcome::Timeout(secs) => {
             shared.log(
                 backend,
-                &[format!("[OTP] Twilio timeout after {secs:.0}s (TimeoutError) phone_last4={tail}")],
+                &[format!(
+                    "[OTP] Twilio timeout after {secs:.0}s (TimeoutError) phone_last4={tail}"
+                )],
             );
             Answer::detail(StatusCode::SERVICE_UNAVAILABLE, "OTP provider timed out")
         }
         TwilioOutcome::Unreachable(error) => {
-            shared.log(backend, &[format!("[OTP] Twilio connection error: {error} phone_last4={tail}")]);
+            shared.log(
+                backend,
+                &[format!(
+                    "[OTP] Twilio connection error: {error} phone_last4={tail}"
+                )],
+            );
             Answer::detail(StatusCode::INTERNAL_SERVER_ERROR, "Failed to send OTP")
         }
     }
@@ -468,7 +544,10 @@ async fn otp_verify(shared: &Arc<Shared>, backend: &Arc<TaskRuntime>, body: &[u8
         };
     }
     if !backend.missing_twilio().is_empty() {
-        return Answer::detail(StatusCode::INTERNAL_SERVER_ERROR, "OTP provider not configured");
+        return Answer::detail(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "OTP provider not configured",
+        );
     }
     let check = twilio_check(shared, backend, &phone, &code);
     let limit = backend.timeout_secs();
@@ -483,19 +562,37 @@ async fn otp_verify(shared: &Arc<Shared>, backend: &Arc<TaskRuntime>, body: &[u8
             Answer::json(StatusCode::OK, tokens(shared, Some(&phone)))
         }
         TwilioOutcome::Sent(_) | TwilioOutcome::Error { code: 20404, .. } => {
-            shared.log(backend, &[format!("[OTP] OTP verification failed phone_last4={tail}")]);
+            shared.log(
+                backend,
+                &[format!("[OTP] OTP verification failed phone_last4={tail}")],
+            );
             Answer::detail(StatusCode::BAD_REQUEST, "Invalid or expired code")
         }
         TwilioOutcome::Error { code, message, .. } => {
-            shared.log(backend, &[format!("[OTP] Twilio error {code}: {message} phone_last4={tail}")]);
+            shared.log(
+                backend,
+                &[format!(
+                    "[OTP] Twilio error {code}: {message} phone_last4={tail}"
+                )],
+            );
             Answer::detail(StatusCode::INTERNAL_SERVER_ERROR, "Failed to verify OTP")
         }
         TwilioOutcome::Timeout(secs) => {
-            shared.log(backend, &[format!("[OTP] Twilio timeout after {secs:.0}s (TimeoutError) phone_last4={tail}")]);
+            shared.log(
+                backend,
+                &[format!(
+                    "[OTP] Twilio timeout after {secs:.0}s (TimeoutError) phone_last4={tail}"
+                )],
+            );
             Answer::detail(StatusCode::SERVICE_UNAVAILABLE, "OTP provider timed out")
         }
         TwilioOutcome::Unreachable(error) => {
-            shared.log(backend, &[format!("[OTP] Twilio connection error: {error} phone_last4={tail}")]);
+            shared.log(
+                backend,
+                &[format!(
+                    "[OTP] Twilio connection error: {error} phone_last4={tail}"
+                )],
+            );
             Answer::detail(StatusCode::INTERNAL_SERVER_ERROR, "Failed to verify OTP")
         }
     }
@@ -505,7 +602,11 @@ async fn otp_verify(shared: &Arc<Shared>, backend: &Arc<TaskRuntime>, body: &[u8
 enum TwilioOutcome {
     /// 2xx: the verification's `status`.
     Sent(String),
-    Error { status: u16, code: u64, message: String },
+    Error {
+        status: u16,
+        code: u64,
+        message: String,
+    },
     Timeout(f64),
     Unreachable(String),
 }
@@ -516,14 +617,27 @@ async fn twilio_send(shared: &Shared, backend: &TaskRuntime, phone: &str) -> Twi
     twilio_post(shared, backend, &url, &[("To", phone), ("Channel", "sms")]).await
 }
 
-async fn twilio_check(shared: &Shared, backend: &TaskRuntime, phone: &str, code: &str) -> TwilioOutcome {
+async fn twilio_check(
+    shared: &Shared,
+    backend: &TaskRuntime,
+    phone: &str,
+    code: &str,
+) -> TwilioOutcome {
     let service = backend.var("TWILIO_VERIFY_SERVICE_SID").unwrap_or_default();
-    let url = format!("{}/v2/Services/{service}/VerificationCheck", shared.twilio_url);
+    let url = format!(
+        "{}/v2/Services/{service}/VerificationCheck",
+        shared.twilio_url
+    );
     twilio_post(shared, backend, &url, &[("To", phone), ("Code", code)]).await
 }
 
 /// One Twilio request from inside the VPC: hangs when egress is blackholed.
-async fn twilio_post(shared: &Shared, backend: &TaskRuntime, url: &str, form: &[(&str, &str)]) -> TwilioOutcome {
+async fn twilio_post(
+    shared: &Shared,
+    backend: &TaskRuntime,
+    url: &str,
+    form: &[(&str, &str)],
+) -> TwilioOutcome {
     if shared.scenario.network.twilio_egress == Egress::Blackhole {
         std::future::pending::<()>().await;
     }
@@ -549,7 +663,10 @@ async fn twilio_post(shared: &Shared, backend: &TaskRuntime, url: &str, form: &[
         TwilioOutcome::Error {
             status,
             code: body["code"].as_u64().unwrap_or(0),
-            message: body["message"].as_str().unwrap_or("unknown error").to_owned(),
+            message: body["message"]
+                .as_str()
+                .unwrap_or("unknown error")
+                .to_owned(),
         }
     }
 }
@@ -582,7 +699,9 @@ mod tests {
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
         let lines = startup(&env, true).expect_err("fails");
-        assert!(lines.iter().any(|l| l.contains("OTP_PROVIDER=stub is not allowed when ENV=prod")));
+        assert!(lines
+            .iter()
+            .any(|l| l.contains("OTP_PROVIDER=stub is not allowed when ENV=prod")));
     }
 
     #[test]

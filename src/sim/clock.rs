@@ -52,7 +52,10 @@ mod tests {
     #[test]
     fn scales_durations() {
         let clock = SimClock::new(0.1);
-        assert_eq!(clock.scaled(Duration::from_secs(60)), Duration::from_secs(6));
+        assert_eq!(
+            clock.scaled(Duration::from_secs(60)),
+            Duration::from_secs(6)
+        );
         assert_eq!(clock.secs(30.0), Duration::from_secs(3));
     }
 }

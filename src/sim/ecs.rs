@@ -31,7 +31,12 @@ fn epoch(ms: i64) -> Value {
 
 impl World {
     /// Answers one ECS operation.
-    pub fn ecs_handle(&mut self, operation: &str, body: &[u8], now: i64) -> Result<Value, AwsError> {
+    pub fn ecs_handle(
+        &mut self,
+        operation: &str,
+        body: &[u8],
+        now: i64,
+    ) -> Result<Value, AwsError> {
         self.advance_to(now);
         match operation {
             "DescribeTaskDefinition" => self.describe_task_definition(parse_body(body)?),
@@ -65,9 +70,16 @@ impl World {
     }
 
     /// Registers a revision from a RegisterTaskDefinition input; returns its index.
-    pub fn register(&mut self, input: &Value, registered_by: &str, now: i64) -> Result<usize, AwsError> {
+    pub fn register(
+        &mut self,
+        input: &Value,
+        registered_by: &str,
+        now: i64,
+    ) -> Result<usize, AwsError> {
         let Some(fields) = input.as_object() else {
-            return Err(AwsError::serialization("Start of structure or map found where not expected."));
+            return Err(AwsError::serialization(
+                "Start of structure or map found where not expected.",
+            ));
         };
         let family = fields
             .get("family")
@@ -76,7 +88,9 @@ impl World {
             .to_owned();
         if family.is_empty()
             || family.len() > 255
-            || !family.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            || !family
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
             return Err(AwsError::client(
                 "ClientException",
@@ -92,12 +106,25 @@ impl World {
             })?;
         let mut names = Vec::new();
         for container in containers {
-            let name = container.get("name").and_then(Value::as_str).unwrap_or_default();
+            let name = container
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             if name.is_empty() {
-                return Err(AwsError::client("ClientException", "Container.name should not be null or empty."));
+                return Err(AwsError::client(
+                    "ClientException",
+                    "Container.name should not be null or empty.",
+                ));
             }
-            if container.get("image").and_then(Value::as_str).is_none_or(str::is_empty) {
-                return Err(AwsError::client("ClientException", "Container.image should not be null or empty."));
+            if container
+                .get("image")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
+                return Err(AwsError::client(
+                    "ClientException",
+                    "Container.image should not be null or empty.",
+                ));
             }
             if names.contains(&name) {
                 return Err(AwsError::client(
@@ -145,11 +172,18 @@ impl World {
             json!({ "name": "com.amazonaws.ecs.capability.docker-remote-api.1.18" }),
             json!({ "name": "ecs.capability.task-eni" }),
         ];
-        if containers.iter().any(|c| c.get("secrets").is_some_and(|s| s.as_array().is_some_and(|a| !a.is_empty()))) {
+        if containers.iter().any(|c| {
+            c.get("secrets")
+                .is_some_and(|s| s.as_array().is_some_and(|a| !a.is_empty()))
+        }) {
             attributes.push(json!({ "name": "ecs.capability.secrets.asm.environment-variables" }));
         }
-        if containers.iter().any(|c| c["logConfiguration"]["logDriver"] == "awslogs") {
-            attributes.push(json!({ "name": "com.amazonaws.ecs.capability.logging-driver.awslogs" }));
+        if containers
+            .iter()
+            .any(|c| c["logConfiguration"]["logDriver"] == "awslogs")
+        {
+            attributes
+                .push(json!({ "name": "com.amazonaws.ecs.capability.logging-driver.awslogs" }));
         }
         td.insert("taskDefinitionArn".into(), json!(arn));
         td.insert("revision".into(), json!(revision));
@@ -159,7 +193,8 @@ impl World {
         td.insert("registeredAt".into(), epoch(now));
         td.insert("registeredBy".into(), json!(registered_by));
         td.entry("volumes").or_insert_with(|| json!([]));
-        td.entry("placementConstraints").or_insert_with(|| json!([]));
+        td.entry("placementConstraints")
+            .or_insert_with(|| json!([]));
         let tags = fields.get("tags").cloned().unwrap_or_else(|| json!([]));
         self.task_defs.push(TaskDefinition {
             family,
@@ -174,7 +209,10 @@ impl World {
 
     /// Finds a revision by family, `family:revision` or ARN (the latest ACTIVE for a family).
     pub fn find_task_definition(&self, reference: &str) -> Option<usize> {
-        let reference = reference.rsplit("task-definition/").next().unwrap_or(reference);
+        let reference = reference
+            .rsplit("task-definition/")
+            .next()
+            .unwrap_or(reference);
         let (family, revision) = match reference.rsplit_once(':') {
             Some((family, rev)) => (family, Some(rev.parse::<u32>().ok()?)),
             None => (reference, None),
@@ -188,10 +226,15 @@ impl World {
             .map(|(i, _)| i)
     }
 
-    fn describe_task_definition(&self, input: DescribeTaskDefinitionInput) -> Result<Value, AwsError> {
+    fn describe_task_definition(
+        &self,
+        input: DescribeTaskDefinitionInput,
+    ) -> Result<Value, AwsError> {
         let index = self
             .find_task_definition(&input.task_definition)
-            .ok_or_else(|| AwsError::client("ClientException", "Unable to describe task definition."))?;
+            .ok_or_else(|| {
+                AwsError::client("ClientException", "Unable to describe task definition.")
+            })?;
         let td = &self.task_defs[index];
         let mut out = json!({ "taskDefinition": td.json });
         if input.include.iter().any(|i| i == "TAGS") {
@@ -204,7 +247,12 @@ impl World {
         let mut tds: Vec<&TaskDefinition> = self
             .task_defs
             .iter()
-            .filter(|td| input.family_prefix.as_ref().is_none_or(|p| td.family.starts_with(p.as_str())))
+            .filter(|td| {
+                input
+                    .family_prefix
+                    .as_ref()
+                    .is_none_or(|p| td.family.starts_with(p.as_str()))
+            })
             .filter(|td| match input.status.as_deref() {
                 Some("INACTIVE") => !td.is_active,
                 Some("ALL") => true,
@@ -215,9 +263,18 @@ impl World {
         if input.sort.as_deref() == Some("DESC") {
             tds.reverse();
         }
-        let start: usize = input.next_token.as_deref().and_then(|t| t.parse().ok()).unwrap_or(0);
+        let start: usize = input
+            .next_token
+            .as_deref()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0);
         let max = input.max_results.unwrap_or(100).clamp(1, 100);
-        let page: Vec<&str> = tds.iter().skip(start).take(max).map(|td| td.arn.as_str()).collect();
+        let page: Vec<&str> = tds
+            .iter()
+            .skip(start)
+            .take(max)
+            .map(|td| td.arn.as_str())
+            .collect();
         let mut out = json!({ "taskDefinitionArns": page });
         if start + max < tds.len() {
             out["nextToken"] = json!((start + max).to_string());
@@ -230,7 +287,10 @@ impl World {
         if cluster == self.scenario.deployment.cluster || cluster == self.service.cluster_arn {
             Ok(())
         } else {
-            Err(AwsError::client("ClusterNotFoundException", "Cluster not found."))
+            Err(AwsError::client(
+                "ClusterNotFoundException",
+                "Cluster not found.",
+            ))
         }
     }
 
@@ -241,7 +301,9 @@ impl World {
     fn describe_services(&self, input: DescribeServicesInput) -> Result<Value, AwsError> {
         self.check_cluster(input.cluster.as_deref())?;
         if input.services.is_empty() || input.services.len() > 10 {
-            return Err(AwsError::invalid_parameter("services must contain between 1 and 10 items."));
+            return Err(AwsError::invalid_parameter(
+                "services must contain between 1 and 10 items.",
+            ));
         }
         let mut services = Vec::new();
         let mut failures = Vec::new();
@@ -298,7 +360,11 @@ impl World {
                 })
             })
             .collect();
-        let running = self.tasks.iter().filter(|t| t.last_status == "RUNNING").count();
+        let running = self
+            .tasks
+            .iter()
+            .filter(|t| t.last_status == "RUNNING")
+            .count();
         let pending = self
             .tasks
             .iter()
@@ -348,7 +414,10 @@ impl World {
     fn update_service(&mut self, input: UpdateServiceInput, now: i64) -> Result<Value, AwsError> {
         self.check_cluster(input.cluster.as_deref())?;
         if !self.is_our_service(&input.service) {
-            return Err(AwsError::client("ServiceNotFoundException", "Service not found."));
+            return Err(AwsError::client(
+                "ServiceNotFoundException",
+                "Service not found.",
+            ));
         }
         if let Some(desired) = input.desired_count {
             self.service.desired = desired;
@@ -384,7 +453,10 @@ impl World {
 
     /// Starts a new PRIMARY deployment of revision `td`.
     pub fn deploy(&mut self, td: usize, now: i64) {
-        let id = format!("ecs-svc/{:019}", self.rng.next_u64() % 10_000_000_000_000_000_000);
+        let id = format!(
+            "ecs-svc/{:019}",
+            self.rng.next_u64() % 10_000_000_000_000_000_000
+        );
         for d in &mut self.service.deployments {
             if d.status == "PRIMARY" {
                 d.status = "ACTIVE";
@@ -411,14 +483,21 @@ impl World {
         if min_healthy == 0 {
             self.stop_tasks_outside(&id, now);
         }
-        let started: Vec<String> = (0..self.service.desired).map(|_| self.launch(&id, td, now)).collect();
+        let started: Vec<String> = (0..self.service.desired)
+            .map(|_| self.launch(&id, td, now))
+            .collect();
         if !started.is_empty() {
             self.service_event(now, started_message(&started));
         }
     }
 
     fn scale_primary(&mut self, now: i64) {
-        let Some(primary) = self.service.deployments.iter().find(|d| d.status == "PRIMARY").cloned()
+        let Some(primary) = self
+            .service
+            .deployments
+            .iter()
+            .find(|d| d.status == "PRIMARY")
+            .cloned()
         else {
             return;
         };
@@ -430,13 +509,20 @@ impl World {
             .collect();
         let desired = primary.desired as usize;
         if live.len() < desired {
-            let started: Vec<String> =
-                (live.len()..desired).map(|_| self.launch(&primary.id, primary.td, now)).collect();
+            let started: Vec<String> = (live.len()..desired)
+                .map(|_| self.launch(&primary.id, primary.td, now))
+                .collect();
             self.service_event(now, started_message(&started));
         } else if live.len() > desired {
             let extra = &live[desired..];
             for id in extra {
-                self.stop_task(id, now, "Scaling activity initiated by (deployment ".to_owned() + &primary.id + ")", "ServiceSchedulerInitiated", None);
+                self.stop_task(
+                    id,
+                    now,
+                    "Scaling activity initiated by (deployment ".to_owned() + &primary.id + ")",
+                    "ServiceSchedulerInitiated",
+                    None,
+                );
             }
             self.service_event(now, stopped_message(extra));
         }
@@ -468,7 +554,11 @@ impl World {
             runtime: None,
         });
         // ECS keeps stopped tasks visible for a while; keep the newest 100 of them.
-        let stopped = self.tasks.iter().filter(|t| t.last_status == "STOPPED").count();
+        let stopped = self
+            .tasks
+            .iter()
+            .filter(|t| t.last_status == "STOPPED")
+            .count();
         if stopped > 100 {
             if let Some(oldest) = self.tasks.iter().position(|t| t.last_status == "STOPPED") {
                 self.tasks.remove(oldest);
@@ -478,8 +568,19 @@ impl World {
         id
     }
 
-    fn stop_task(&mut self, id: &str, now: i64, reason: String, code: &'static str, exit: Option<i32>) {
-        let Some(task) = self.tasks.iter_mut().find(|t| t.id == id && t.last_status != "STOPPED") else {
+    fn stop_task(
+        &mut self,
+        id: &str,
+        now: i64,
+        reason: String,
+        code: &'static str,
+        exit: Option<i32>,
+    ) {
+        let Some(task) = self
+            .tasks
+            .iter_mut()
+            .find(|t| t.id == id && t.last_status != "STOPPED")
+        else {
             return;
         };
         let was_running = task.runtime.is_some();
@@ -523,7 +624,11 @@ impl World {
             Action::TaskRunning(id) => self.task_running(&id, now),
             Action::TaskExited(id, code) => self.task_exited(&id, code, now),
             Action::TaskHealthy(id) => {
-                let Some(task) = self.tasks.iter_mut().find(|t| t.id == id && t.last_status == "RUNNING") else {
+                let Some(task) = self
+                    .tasks
+                    .iter_mut()
+                    .find(|t| t.id == id && t.last_status == "RUNNING")
+                else {
                     return;
                 };
                 task.health = "HEALTHY";
@@ -535,7 +640,11 @@ impl World {
                     .service
                     .deployments
                     .iter()
-                    .find(|d| d.id == deployment && d.status == "PRIMARY" && d.rollout_state == "IN_PROGRESS")
+                    .find(|d| {
+                        d.id == deployment
+                            && d.status == "PRIMARY"
+                            && d.rollout_state == "IN_PROGRESS"
+                    })
                     .cloned()
                 else {
                     return;
@@ -554,7 +663,12 @@ impl World {
     }
 
     fn task_running(&mut self, id: &str, now: i64) {
-        let Some(td) = self.tasks.iter().find(|t| t.id == id && t.last_status != "STOPPED").map(|t| t.td) else {
+        let Some(td) = self
+            .tasks
+            .iter()
+            .find(|t| t.id == id && t.last_status != "STOPPED")
+            .map(|t| t.td)
+        else {
             return;
         };
         let env = match self.resolve_env(td) {
@@ -583,7 +697,11 @@ impl World {
         match started {
             Ok(lines) => {
                 self.log_lines(id, now, &lines);
-                self.schedule(now, timing::HEALTHY_SECS, Action::TaskHealthy(id.to_owned()));
+                self.schedule(
+                    now,
+                    timing::HEALTHY_SECS,
+                    Action::TaskHealthy(id.to_owned()),
+                );
             }
             Err(lines) => {
                 self.log_lines(id, now, &lines);
@@ -593,18 +711,34 @@ impl World {
     }
 
     fn task_exited(&mut self, id: &str, code: i32, now: i64) {
-        self.stop_task(id, now, "Essential container in task exited".into(), "EssentialContainerExited", Some(code));
+        self.stop_task(
+            id,
+            now,
+            "Essential container in task exited".into(),
+            "EssentialContainerExited",
+            Some(code),
+        );
         self.after_failure(id, now);
     }
 
     /// A task of a deployment failed: count it, trip the circuit breaker or launch a
     /// replacement after a back-off that doubles per failure.
     fn after_failure(&mut self, id: &str, now: i64) {
-        let Some(deployment) = self.tasks.iter().find(|t| t.id == id).map(|t| t.deployment_id.clone()) else {
+        let Some(deployment) = self
+            .tasks
+            .iter()
+            .find(|t| t.id == id)
+            .map(|t| t.deployment_id.clone())
+        else {
             return;
         };
         let breaker = self.service.deployment_configuration["deploymentCircuitBreaker"].clone();
-        let Some(d) = self.service.deployments.iter_mut().find(|d| d.id == deployment) else {
+        let Some(d) = self
+            .service
+            .deployments
+            .iter_mut()
+            .find(|d| d.id == deployment)
+        else {
             return;
         };
         d.failed_tasks += 1;
@@ -614,7 +748,8 @@ impl World {
         if breaker["enable"] == true && failed >= 3 {
             d.rollout_state = "FAILED";
             d.rollout_reason = "ECS deployment circuit breaker: tasks failed to start.".into();
-            let message = format!("(deployment {deployment}) deployment failed: tasks failed to start.");
+            let message =
+                format!("(deployment {deployment}) deployment failed: tasks failed to start.");
             self.service_event(now, message);
             if breaker["rollback"] == true {
                 if let Some(previous) = self
@@ -636,8 +771,9 @@ impl World {
             );
         }
         if is_primary {
-            let backoff = (timing::RELAUNCH_SECS * 2f64.powi(failed.saturating_sub(1).min(10) as i32))
-                .min(timing::RELAUNCH_MAX_SECS);
+            let backoff = (timing::RELAUNCH_SECS
+                * 2f64.powi(failed.saturating_sub(1).min(10) as i32))
+            .min(timing::RELAUNCH_MAX_SECS);
             self.schedule(now, backoff, Action::Launch(deployment));
         }
     }
@@ -648,7 +784,9 @@ impl World {
             .service
             .deployments
             .iter()
-            .find(|d| d.id == deployment && d.status == "PRIMARY" && d.rollout_state == "IN_PROGRESS")
+            .find(|d| {
+                d.id == deployment && d.status == "PRIMARY" && d.rollout_state == "IN_PROGRESS"
+            })
             .cloned()
         else {
             return;
@@ -656,7 +794,9 @@ impl World {
         let healthy = self
             .tasks
             .iter()
-            .filter(|t| t.deployment_id == d.id && t.last_status == "RUNNING" && t.health == "HEALTHY")
+            .filter(|t| {
+                t.deployment_id == d.id && t.last_status == "RUNNING" && t.health == "HEALTHY"
+            })
             .count();
         if healthy < d.desired as usize {
             return;
@@ -676,7 +816,10 @@ impl World {
         self.check_cluster(input.cluster.as_deref())?;
         if let Some(service) = &input.service_name {
             if !self.is_our_service(service) {
-                return Err(AwsError::client("ServiceNotFoundException", "Service not found."));
+                return Err(AwsError::client(
+                    "ServiceNotFoundException",
+                    "Service not found.",
+                ));
             }
         }
         let want = input.desired_status.as_deref().unwrap_or("RUNNING");
@@ -684,10 +827,19 @@ impl World {
             .tasks
             .iter()
             .filter(|t| t.desired_status == want)
-            .filter(|t| input.family.as_ref().is_none_or(|f| &self.task_defs[t.td].family == f))
+            .filter(|t| {
+                input
+                    .family
+                    .as_ref()
+                    .is_none_or(|f| &self.task_defs[t.td].family == f)
+            })
             .map(|t| t.arn.as_str())
             .collect();
-        let start: usize = input.next_token.as_deref().and_then(|t| t.parse().ok()).unwrap_or(0);
+        let start: usize = input
+            .next_token
+            .as_deref()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0);
         let max = input.max_results.unwrap_or(100).clamp(1, 100);
         let mut out = json!({ "taskArns": arns.iter().skip(start).take(max).collect::<Vec<_>>() });
         if start + max < arns.len() {
@@ -704,7 +856,11 @@ impl World {
         let mut tasks = Vec::new();
         let mut failures = Vec::new();
         for reference in &input.tasks {
-            match self.tasks.iter().find(|t| &t.arn == reference || &t.id == reference) {
+            match self
+                .tasks
+                .iter()
+                .find(|t| &t.arn == reference || &t.id == reference)
+            {
                 Some(task) => tasks.push(self.task_json(task)),
                 None => failures.push(json!({ "arn": reference, "reason": "MISSING" })),
             }
@@ -715,8 +871,14 @@ impl World {
     fn task_json(&self, task: &Task) -> Value {
         let td = &self.task_defs[task.td];
         let container = td.container();
-        let name = container.and_then(|c| c.get("name")).cloned().unwrap_or(Value::Null);
-        let image = container.and_then(|c| c.get("image")).cloned().unwrap_or(Value::Null);
+        let name = container
+            .and_then(|c| c.get("name"))
+            .cloned()
+            .unwrap_or(Value::Null);
+        let image = container
+            .and_then(|c| c.get("image"))
+            .cloned()
+            .unwrap_or(Value::Null);
         let mut container_json = json!({
             "containerArn": format!("{}/{}", task.arn.replace(":task/", ":container/"), name.as_str().unwrap_or_default()),
             "taskArn": task.arn,
@@ -772,10 +934,18 @@ impl World {
     fn describe_clusters(&self, input: DescribeClustersInput) -> Value {
         let mut clusters = Vec::new();
         let mut failures = Vec::new();
-        let wanted = if input.clusters.is_empty() { vec!["default".to_owned()] } else { input.clusters };
+        let wanted = if input.clusters.is_empty() {
+            vec!["default".to_owned()]
+        } else {
+            input.clusters
+        };
         for c in wanted {
             if self.check_cluster(Some(&c)).is_ok() {
-                let running = self.tasks.iter().filter(|t| t.last_status == "RUNNING").count();
+                let running = self
+                    .tasks
+                    .iter()
+                    .filter(|t| t.last_status == "RUNNING")
+                    .count();
                 clusters.push(json!({
                     "clusterArn": self.service.cluster_arn,
                     "clusterName": self.scenario.deployment.cluster,
@@ -800,7 +970,11 @@ fn started_message(ids: &[String]) -> String {
 
 fn stopped_message(ids: &[String]) -> String {
     let tasks: Vec<String> = ids.iter().map(|id| format!("(task {id})")).collect();
-    format!("has stopped {} running tasks: {}.", ids.len(), tasks.join(" "))
+    format!(
+        "has stopped {} running tasks: {}.",
+        ids.len(),
+        tasks.join(" ")
+    )
 }
 
 #[derive(Deserialize)]

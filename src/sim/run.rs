@@ -13,12 +13,18 @@ use super::{scenario, Ports, Simulator, Urls, ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 pub fn config_for(urls: &Urls, scenario: &scenario::Scenario) -> Config {
     let mut config = Config::default();
     config.api.base_url.clone_from(&urls.api);
-    config.api.test_phone.clone_from(&scenario.twilio.demo_phone);
+    config
+        .api
+        .test_phone
+        .clone_from(&scenario.twilio.demo_phone);
     config.aws.region.clone_from(&scenario.deployment.region);
     config.aws.endpoint_url = Some(urls.aws.clone());
     config.aws.cluster.clone_from(&scenario.deployment.cluster);
     config.aws.service.clone_from(&scenario.deployment.service);
-    config.aws.log_group.clone_from(&scenario.deployment.log_group);
+    config
+        .aws
+        .log_group
+        .clone_from(&scenario.deployment.log_group);
     config.twilio.api_url.clone_from(&urls.twilio);
     config.twilio.verify_url.clone_from(&urls.twilio);
     config.twilio.status_url.clone_from(&urls.status);
@@ -71,14 +77,20 @@ pub async fn run(args: SimArgs) -> ExitCode {
     }
     let urls = &sim.urls;
     let scenario = sim.scenario();
-    println!("otp-console sim · scenario {} · time scale {}", scenario.name, args.time_scale);
+    println!(
+        "otp-console sim · scenario {} · time scale {}",
+        scenario.name, args.time_scale
+    );
     println!("  {}", scenario.description);
     println!();
     println!("  backend API         {}", urls.api);
     println!("  Twilio (API+Verify) {}", urls.twilio);
     println!("  Twilio status page  {}", urls.status);
     println!("  AWS (ECS + Logs)    {}", urls.aws);
-    println!("  demo phone inbox    {}/_sim/inbox/{}", urls.twilio, scenario.twilio.demo_phone);
+    println!(
+        "  demo phone inbox    {}/_sim/inbox/{}",
+        urls.twilio, scenario.twilio.demo_phone
+    );
     println!();
     println!("Try:");
     println!("  curl {}/health", urls.api);

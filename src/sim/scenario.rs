@@ -145,7 +145,7 @@ pub fn list() -> Vec<(&'static str, String)> {
     EMBEDDED
         .iter()
         .filter(|(name, _)| *name != "base")
-        .map(|(name, text)| {
+        .map(|(name, _)| {
             let description = load(name).map_or_else(|e| e.to_string(), |s| s.description);
             (*name, description)
         })
@@ -159,7 +159,11 @@ pub fn load(name_or_path: &str) -> Result<Scenario, ScenarioError> {
         .find(|(name, _)| *name == name_or_path && *name != "base")
     {
         ((*name).to_owned(), (*text).to_owned())
-    } else if name_or_path.ends_with(".toml") || Path::new(name_or_path).is_file() {
+    } else if Path::new(name_or_path)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+        || Path::new(name_or_path).is_file()
+    {
         let text = std::fs::read_to_string(name_or_path).map_err(|e| ScenarioError::Invalid {
             name: name_or_path.to_owned(),
             message: format!("cannot read it: {e}"),
@@ -187,13 +191,14 @@ pub fn load(name_or_path: &str) -> Result<Scenario, ScenarioError> {
     let mut merged: toml::Table = toml::from_str(base_text).map_err(|e| invalid(e.to_string()))?;
     let patch: toml::Table = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
     merge(&mut merged, patch);
-    let mut scenario: Scenario =
-        toml::Value::Table(merged).try_into().map_err(|e: toml::de::Error| invalid(e.to_string()))?;
-    scenario.name = Path::new(&name)
+    let mut scenario: Scenario = toml::Value::Table(merged)
+        .try_into()
+        .map_err(|e: toml::de::Error| invalid(e.to_string()))?;
+    Path::new(&name)
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or(&name)
-        .to_owned();
+        .clone_into(&mut scenario.name);
     scenario.validate().map_err(invalid)?;
     Ok(scenario)
 }
@@ -346,7 +351,10 @@ mod tests {
             assert!(s.twilio.account_sid.starts_with("AC") && hex32(&s.twilio.account_sid[2..]));
             assert!(hex32(&s.twilio.auth_token), "{name}");
             for service in &s.twilio.services {
-                assert!(service.sid.starts_with("VA") && hex32(&service.sid[2..]), "{name}");
+                assert!(
+                    service.sid.starts_with("VA") && hex32(&service.sid[2..]),
+                    "{name}"
+                );
             }
         }
     }
@@ -377,8 +385,11 @@ mod tests {
     fn scenario_file_by_path_merges_over_base() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("custom.toml");
-        std::fs::write(&path, "description = \"custom\"\n[twilio]\nstatus = \"closed\"\n")
-            .expect("write");
+        std::fs::write(
+            &path,
+            "description = \"custom\"\n[twilio]\nstatus = \"closed\"\n",
+        )
+        .expect("write");
         let s = load(path.to_str().expect("utf-8")).expect("loads");
         assert_eq!(s.name, "custom");
         assert_eq!(s.deployment.cluster, "nerava-cluster");

@@ -6,6 +6,7 @@
 //! backend switches to a new revision only when its tasks are healthy.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -38,7 +39,7 @@ impl SplitMix64 {
     pub fn hex(&mut self, n: usize) -> String {
         let mut out = String::with_capacity(n + 16);
         while out.len() < n {
-            out.push_str(&format!("{:016x}", self.next_u64()));
+            let _ = write!(out, "{:016x}", self.next_u64());
         }
         out.truncate(n);
         out
@@ -221,7 +222,11 @@ impl World {
             .create_group(&setup.log_group, yesterday_ms - 86_400_000);
         let registered_by = &scenario.yesterday.registered_by;
         let yesterday = world
-            .register(&scenario.yesterday_registration(), registered_by, yesterday_ms - 600_000)
+            .register(
+                &scenario.yesterday_registration(),
+                registered_by,
+                yesterday_ms - 600_000,
+            )
             .unwrap_or_default();
         world.deploy(yesterday, yesterday_ms);
         world.advance_to(yesterday_ms + 3_600_000);
@@ -231,7 +236,11 @@ impl World {
             .as_ref()
             .unwrap_or(registered_by);
         let today = world
-            .register(&scenario.today_registration(), registered_by, today_ms - 300_000)
+            .register(
+                &scenario.today_registration(),
+                registered_by,
+                today_ms - 300_000,
+            )
             .unwrap_or_default();
         world.deploy(today, today_ms);
         world.advance_to(now);
@@ -240,17 +249,14 @@ impl World {
 
     /// Runs every action due by `now`, in time order, then the service's other traffic.
     pub fn advance_to(&mut self, now: i64) {
-        loop {
-            let Some(index) = self
-                .agenda
-                .iter()
-                .enumerate()
-                .filter(|(_, (due, _))| *due <= now)
-                .min_by_key(|(_, (due, _))| *due)
-                .map(|(i, _)| i)
-            else {
-                break;
-            };
+        while let Some(index) = self
+            .agenda
+            .iter()
+            .enumerate()
+            .filter(|(_, (due, _))| *due <= now)
+            .min_by_key(|(_, (due, _))| *due)
+            .map(|(i, _)| i)
+        {
             let (due, action) = self.agenda.swap_remove(index);
             self.apply(action, due);
         }
@@ -347,7 +353,12 @@ impl World {
 
     /// A client address as the load balancer's private side shows it.
     pub fn client_address(&mut self) -> String {
-        format!("10.0.{}.{}:{}", 1 + self.rng.below(3), 10 + self.rng.below(200), 30_000 + self.rng.below(30_000))
+        format!(
+            "10.0.{}.{}:{}",
+            1 + self.rng.below(3),
+            10 + self.rng.below(200),
+            30_000 + self.rng.below(30_000)
+        )
     }
 
     /// Resolves a revision's environment for the process: `environment` values, plus `secrets`
