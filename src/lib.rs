@@ -12,7 +12,5 @@
 pub mod cli;
 /// Configuration file, defaults from the runbook, env-var rules, clear errors.
 pub mod config;
-/// Masking of secrets and terminal-safe text, shared by every output path.
-pub mod redact;
 /// The simulated environment: backend API, Twilio, status page, ECS and CloudWatch Logs.
 pub mod sim;

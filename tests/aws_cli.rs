@@ -1,0 +1,215 @@
+//! The aws CLI, unchanged, against the simulator: the runbook's own commands
+//! (`describe-task-definition`, `describe-services`, `register-task-definition`,
+//! `update-service`, `filter-log-events`, `describe-log-streams`) succeed and return what the
+//! simulator holds. `tests/run.sh` installs the CLI when the machine has none.
+
+use std::process::Stdio;
+
+use otp_console::sim::{self, scenario, Ports, Simulator};
+use serde_json::Value;
+
+/// Runs `aws <args>` against the simulator and parses its JSON output.
+async fn aws(sim: &Simulator, args: &[&str]) -> Value {
+    let home = std::env::temp_dir().join("otp-console-aws-cli-home");
+    let output = tokio::process::Command::new(
+        std::env::var("OTP_CONSOLE_AWS_CLI").unwrap_or_else(|_| "aws".into()),
+    )
+    .args([
+        "--endpoint-url",
+        &sim.urls.aws,
+        "--region",
+        "us-east-1",
+        "--output",
+        "json",
+    ])
+    .args(args)
+    .env("AWS_ACCESS_KEY_ID", sim::ACCESS_KEY_ID)
+    .env("AWS_SECRET_ACCESS_KEY", sim::SECRET_ACCESS_KEY)
+    .env("AWS_CONFIG_FILE", home.join("config"))
+    .env("AWS_SHARED_CREDENTIALS_FILE", home.join("credentials"))
+    .env("AWS_PAGER", "")
+    .env_remove("AWS_PROFILE")
+    .env_remove("AWS_SESSION_TOKEN")
+    .stdin(Stdio::null())
+    .output()
+    .await
+    .expect("the aws CLI runs (tests/run.sh installs it when missing)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "aws {args:?} failed: {}\n{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(&stdout).unwrap_or(Value::String(stdout.into_owned()))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_cli_reads_and_repairs_the_simulated_deployment() {
+    let scenario = scenario::load("missing-env-vars").expect("loads");
+    let sim = Simulator::start(scenario, 0.05, Ports::default())
+        .await
+        .expect("starts");
+
+    let described = aws(
+        &sim,
+        &[
+            "ecs",
+            "describe-task-definition",
+            "--task-definition",
+            "nerava-backend",
+            "--include",
+            "TAGS",
+        ],
+    )
+    .await;
+    let td = &described["taskDefinition"];
+    assert_eq!(td["revision"], 42);
+    let env = td["containerDefinitions"][0]["environment"]
+        .as_array()
+        .expect("environment");
+    assert!(env.iter().all(|e| e["name"] != "TWILIO_VERIFY_SERVICE_SID"));
+    assert_eq!(described["tags"][0]["key"], "app");
+
+    let services = aws(
+        &sim,
+        &[
+            "ecs",
+            "describe-services",
+            "--cluster",
+            "nerava-cluster",
+            "--services",
+            "nerava-backend",
+        ],
+    )
+    .await;
+    let service = &services["services"][0];
+    assert_eq!(service["serviceName"], "nerava-backend");
+    assert_eq!(service["deployments"][0]["rolloutState"], "COMPLETED");
+    assert!(service["taskDefinition"]
+        .as_str()
+        .is_some_and(|t| t.ends_with(":42")));
+
+    // The runbook's repair by hand: describe, strip the read-only fields, edit, register.
+    let mut input = td.clone();
+    let fields = input.as_object_mut().expect("object");
+    for key in otp_console::sim::ecs::READ_ONLY_FIELDS {
+        fields.remove(*key);
+    }
+    input["containerDefinitions"][0]["environment"]
+        .as_array_mut()
+        .expect("environment")
+        .push(serde_json::json!({ "name": "TWILIO_VERIFY_SERVICE_SID", "value": "VA0a1b2c3d4e5f60718293a4b5c6d7e8f9" }));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("task-def-updated.json");
+    std::fs::write(&path, input.to_string()).expect("write");
+    let registered = aws(
+        &sim,
+        &[
+            "ecs",
+            "register-task-definition",
+            "--cli-input-json",
+            &format!("file://{}", path.display()),
+        ],
+    )
+    .await;
+    assert_eq!(registered["taskDefinition"]["revision"], 43);
+    assert_eq!(registered["taskDefinition"]["cpu"], td["cpu"]);
+    assert_eq!(
+        registered["taskDefinition"]["runtimePlatform"],
+        td["runtimePlatform"]
+    );
+
+    let updated = aws(
+        &sim,
+        &[
+            "ecs",
+            "update-service",
+            "--cluster",
+            "nerava-cluster",
+            "--service",
+            "nerava-backend",
+            "--task-definition",
+            "nerava-backend:43",
+        ],
+    )
+    .await;
+    let deployments = updated["service"]["deployments"]
+        .as_array()
+        .expect("deployments");
+    assert_eq!(
+        deployments.len(),
+        2,
+        "the new deployment rolls out beside the old one"
+    );
+    assert_eq!(deployments[0]["rolloutState"], "IN_PROGRESS");
+    assert!(deployments[0]["taskDefinition"]
+        .as_str()
+        .is_some_and(|t| t.ends_with(":43")));
+
+    let since = (chrono::Utc::now().timestamp_millis() - 30 * 60_000).to_string();
+    let events = aws(
+        &sim,
+        &[
+            "logs",
+            "filter-log-events",
+            "--log-group-name",
+            "/ecs/nerava-backend",
+            "--filter-pattern",
+            "OTP",
+            "--start-time",
+            &since,
+        ],
+    )
+    .await;
+    let messages: Vec<&str> = events["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["message"].as_str())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("TWILIO_VERIFY_SERVICE_SID not set")),
+        "{messages:#?}"
+    );
+    assert!(messages.iter().all(|m| m.contains("OTP")));
+
+    let streams = aws(
+        &sim,
+        &[
+            "logs",
+            "describe-log-streams",
+            "--log-group-name",
+            "/ecs/nerava-backend",
+        ],
+    )
+    .await;
+    let names: Vec<&str> = streams["logStreams"]
+        .as_array()
+        .expect("streams")
+        .iter()
+        .filter_map(|s| s["logStreamName"].as_str())
+        .collect();
+    assert!(
+        names.len() >= 2 && names.iter().all(|n| n.starts_with("ecs/nerava-backend/")),
+        "{names:?}"
+    );
+
+    // The runbook's own query form works too.
+    let table = aws(
+        &sim,
+        &[
+            "ecs",
+            "describe-task-definition",
+            "--task-definition",
+            "nerava-backend",
+            "--query",
+            "taskDefinition.containerDefinitions[0].environment",
+        ],
+    )
+    .await;
+    assert!(table
+        .as_array()
+        .is_some_and(|e| e.iter().any(|v| v["name"] == "OTP_PROVIDER")));
+}
