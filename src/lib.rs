@@ -12,5 +12,9 @@
 pub mod cli;
 /// Configuration file, defaults from the runbook, env-var rules, clear errors.
 pub mod config;
+/// What the probes see, and the probes (one module per outside system).
+pub mod probe;
+/// Masking of secrets and terminal-safe text, shared by every output path.
+pub mod redact;
 /// The simulated environment: backend API, Twilio, status page, ECS and CloudWatch Logs.
 pub mod sim;

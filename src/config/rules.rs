@@ -106,7 +106,7 @@ pub enum EnvSource {
 }
 
 /// The outcome for one rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VarCheck {
     /// Variable name.
     pub name: String,
@@ -117,7 +117,8 @@ pub struct VarCheck {
 }
 
 /// What was found for one variable.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
 pub enum VarStatus {
     /// Present and valid.
     Ok,
@@ -141,7 +142,7 @@ pub enum VarStatus {
 }
 
 /// A broken rule: which variable, how, and one line for humans (no secret values).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Violation {
     /// Variable name.
     pub name: String,
@@ -152,7 +153,8 @@ pub struct Violation {
 }
 
 /// What is wrong with a variable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ViolationKind {
     /// Required and absent.
     Missing,

@@ -1,0 +1,118 @@
+//! What the probes see. One module per outside system under `probe/` (http, ecs, logs,
+//! twilio); each runs its calls with a timeout and sends [`Observation`]s back over a channel.
+//! A failed call is an observation too ([`ProbeError`]: what failed and one line saying what to
+//! do), never a crash, and one system's failure never stops the others. Observations carry no
+//! secret: values are masked by [`crate::redact`] before they are stored here, and Twilio
+//! credentials travel separately in [`TwilioCredentials`], whose `Debug` hides the token.
+
+/// ECS: the service, its deployments, the deployed and previous task definitions, tasks.
+pub mod ecs;
+/// Probes of the backend API: health, dev login, OTP start and verify.
+pub mod http;
+/// CloudWatch Logs: the service's log group, followed, lines classified.
+pub mod logs;
+/// Twilio: account, Verify service, status page, test sends and checks.
+pub mod twilio;
+
+use serde::Serialize;
+
+/// The outside systems.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum System {
+    Api,
+    Ecs,
+    Logs,
+    Twilio,
+}
+
+/// A call that failed, as data: which system, what kind of failure, and one line for the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProbeError {
+    pub system: System,
+    pub kind: ErrorKind,
+    /// The service's own error code when it gave one (`ExpiredTokenException`, `20003`).
+    pub code: Option<String>,
+    /// One line: what happened and what to do.
+    pub message: String,
+}
+
+/// The kinds of failure the console tells apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// No credentials, or credentials refused (expired, unknown, access denied).
+    Credentials,
+    /// Connection refused, DNS, TLS: the system could not be reached.
+    Unreachable,
+    /// No answer in time.
+    Timeout,
+    /// The thing asked about does not exist.
+    NotFound,
+    /// Throttled or rate limited.
+    Throttled,
+    /// The service answered with an error of its own.
+    Api,
+    /// The answer could not be understood.
+    BadResponse,
+}
+
+/// Everything a probe can report; the input of the diagnosis and of every pane.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Observation {
+    /// One HTTP request to the API finished (or was found outstanding).
+    Http(http::Sample),
+    /// A request to the API was sent and is still waiting.
+    HttpStarted {
+        endpoint: http::Endpoint,
+        id: u64,
+        started_ms: i64,
+    },
+    /// The ECS service and its task definitions, read at `at_ms`.
+    Ecs {
+        at_ms: i64,
+        result: Result<Box<ecs::Snapshot>, ProbeError>,
+    },
+    /// New log events (never one seen before), or why they could not be read.
+    Logs {
+        at_ms: i64,
+        result: Result<logs::Batch, ProbeError>,
+    },
+    /// One Twilio fact.
+    Twilio { at_ms: i64, fact: twilio::Fact },
+}
+
+/// Twilio credentials as the service really uses them (or from the environment). Never
+/// serialised; `Debug` shows the account SID's prefix only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TwilioCredentials {
+    pub source: CredentialSource,
+    pub account_sid: String,
+    pub auth_token: String,
+    pub verify_service_sid: Option<String>,
+}
+
+impl std::fmt::Debug for TwilioCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TwilioCredentials")
+            .field("source", &self.source)
+            .field("account_sid", &crate::redact::sid(&self.account_sid))
+            .field("auth_token", &crate::redact::token(&self.auth_token))
+            .field(
+                "verify_service_sid",
+                &self.verify_service_sid.as_deref().map(crate::redact::sid),
+            )
+            .finish()
+    }
+}
+
+/// Where the console's Twilio credentials came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CredentialSource {
+    /// The deployed task definition's container environment.
+    TaskDefinition,
+    /// `TWILIO_ACCOUNT_SID` / `TWILIO_AUTH_TOKEN` in the console's environment.
+    Environment,
+}
