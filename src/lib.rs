@@ -12,6 +12,8 @@
 pub mod cli;
 /// Configuration file, defaults from the runbook, env-var rules, clear errors.
 pub mod config;
+/// Observations in, the runbook's checklist and a verdict out (pure).
+pub mod diagnosis;
 /// What the probes see, and the probes (one module per outside system).
 pub mod probe;
 /// Masking of secrets and terminal-safe text, shared by every output path.

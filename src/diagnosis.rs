@@ -1,0 +1,912 @@
+//! The brain, pure: observations in, the runbook's checklist and a verdict out. [`Evidence`]
+//! accumulates what the probes reported (the console and `check` feed it the same
+//! observations); [`diagnose`] turns it into each checklist line with a state and one line of
+//! evidence, and the failure modes the evidence supports, most likely first, each with its
+//! evidence, the runbook's repair and the equivalent commands (secrets never included). No
+//! clock is read here: `now_ms` is passed in, so the same evidence always gives the same answer.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::Serialize;
+
+use crate::config::{VarStatus, ViolationKind};
+use crate::probe::http::{Class, Endpoint, Sample};
+use crate::probe::logs::{Event, LineKind};
+use crate::probe::twilio::{
+    Account, CredentialsSeen, Fact, StatusPage, Verification, VerifyService,
+};
+use crate::probe::{ecs, ErrorKind, Observation, ProbeError};
+
+/// How many HTTP samples and log events the evidence keeps (bounded memory).
+const MAX_SAMPLES: usize = 2_000;
+const MAX_EVENTS: usize = 5_000;
+/// A health probe slower than this while an OTP start is outstanding is a stall.
+pub const STALL_MS: u64 = 2_000;
+/// An OTP start outstanding this long, with Twilio and the config fine, is a hang.
+pub const HANG_MS: u64 = 3_000;
+
+/// Everything observed so far.
+#[derive(Debug, Clone, Default)]
+pub struct Evidence {
+    pub samples: VecDeque<Sample>,
+    /// Requests sent and not yet answered: id → (endpoint, started).
+    pub outstanding: BTreeMap<u64, (Endpoint, i64)>,
+    pub ecs: Option<Result<Box<ecs::Snapshot>, ProbeError>>,
+    pub ecs_at_ms: Option<i64>,
+    pub events: VecDeque<Event>,
+    /// How many lines of each kind were seen (not bounded by `events`).
+    pub line_counts: BTreeMap<String, usize>,
+    pub logs_error: Option<ProbeError>,
+    pub has_logs: bool,
+    pub credentials: Option<CredentialsSeen>,
+    pub account: Option<Result<Account, ProbeError>>,
+    pub service: Option<Result<VerifyService, ProbeError>>,
+    pub status_page: Option<Result<StatusPage, ProbeError>>,
+    pub sends: Vec<Result<Verification, ProbeError>>,
+    pub checks: Vec<Result<Verification, ProbeError>>,
+}
+
+impl Evidence {
+    /// Takes one observation in.
+    pub fn record(&mut self, observation: Observation) {
+        match observation {
+            Observation::HttpStarted {
+                endpoint,
+                id,
+                started_ms,
+            } => {
+                self.outstanding.insert(id, (endpoint, started_ms));
+            }
+            Observation::Http(sample) => {
+                self.outstanding.remove(&sample.id);
+                self.samples.push_back(sample);
+                if self.samples.len() > MAX_SAMPLES {
+                    self.samples.pop_front();
+                }
+            }
+            Observation::Ecs { at_ms, result } => {
+                self.ecs = Some(result);
+                self.ecs_at_ms = Some(at_ms);
+            }
+            Observation::Logs { result, .. } => match result {
+                Ok(batch) => {
+                    self.has_logs = true;
+                    self.logs_error = None;
+                    for event in batch.events {
+                        *self.line_counts.entry(kind_name(event.kind)).or_default() += 1;
+                        self.events.push_back(event);
+                        if self.events.len() > MAX_EVENTS {
+                            self.events.pop_front();
+                        }
+                    }
+                }
+                Err(e) => self.logs_error = Some(e),
+            },
+            Observation::Twilio { fact, .. } => match fact {
+                Fact::Credentials(c) => self.credentials = Some(c),
+                Fact::Account(a) => self.account = Some(a),
+                Fact::Service(s) => self.service = Some(s),
+                Fact::StatusPage(s) => self.status_page = Some(s),
+                Fact::Send(s) => self.sends.push(s),
+                Fact::Check(c) => self.checks.push(c),
+            },
+        }
+    }
+
+    fn lines(&self, kind: LineKind) -> usize {
+        self.line_counts.get(&kind_name(kind)).copied().unwrap_or(0)
+    }
+
+    fn last_line(&self, kind: LineKind) -> Option<&Event> {
+        self.events.iter().rev().find(|e| e.kind == kind)
+    }
+
+    fn snapshot(&self) -> Option<&ecs::Snapshot> {
+        self.ecs
+            .as_ref()
+            .and_then(|r| r.as_ref().ok())
+            .map(AsRef::as_ref)
+    }
+
+    fn last(&self, endpoint: Endpoint) -> Option<&Sample> {
+        self.samples.iter().rev().find(|s| s.endpoint == endpoint)
+    }
+
+    /// The oldest outstanding request to `endpoint` and its age.
+    pub fn outstanding_age(&self, endpoint: Endpoint, now_ms: i64) -> Option<u64> {
+        self.outstanding
+            .values()
+            .filter(|(e, _)| *e == endpoint)
+            .map(|(_, started)| (now_ms - started).max(0) as u64)
+            .max()
+    }
+}
+
+fn kind_name(kind: LineKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The state of one checklist line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Pass,
+    Fail,
+    Unknown,
+    Running,
+}
+
+/// The runbook's checklist, in its order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Item {
+    TwilioEnvVars,
+    ProviderNotStub,
+    AccountActive,
+    VerifyServiceExists,
+    AuthTokenValid,
+    EgressHttps,
+    ProviderInitialised,
+    OtpStartSent,
+    SmsReceived,
+}
+
+impl Item {
+    /// Every item, in the runbook's order.
+    pub const ALL: [Item; 9] = [
+        Self::TwilioEnvVars,
+        Self::ProviderNotStub,
+        Self::AccountActive,
+        Self::VerifyServiceExists,
+        Self::AuthTokenValid,
+        Self::EgressHttps,
+        Self::ProviderInitialised,
+        Self::OtpStartSent,
+        Self::SmsReceived,
+    ];
+
+    /// The runbook's wording.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::TwilioEnvVars => "AWS ECS task definition has all Twilio env vars",
+            Self::ProviderNotStub => "OTP_PROVIDER is set to twilio_verify (not stub)",
+            Self::AccountActive => "Twilio account is active and not suspended",
+            Self::VerifyServiceExists => "Twilio Verify service exists and is enabled",
+            Self::AuthTokenValid => "Auth token is valid (not rotated/expired)",
+            Self::EgressHttps => "VPC security groups allow outbound HTTPS",
+            Self::ProviderInitialised => "Backend logs show successful provider initialization",
+            Self::OtpStartSent => "Test OTP request returns {\"otp_sent\": true}",
+            Self::SmsReceived => "SMS received on phone with 6-digit code",
+        }
+    }
+}
+
+/// One checklist line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Line {
+    pub item: Item,
+    pub label: &'static str,
+    pub state: State,
+    pub evidence: String,
+}
+
+/// The runbook's failure modes (their JSON identifiers are stable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureMode {
+    MissingEnvVars,
+    StubProvider,
+    InvalidCredentials,
+    VerifyServiceMissing,
+    AccountSuspended,
+    EventLoopBlocked,
+    NetworkBlocked,
+    RateLimited,
+    DeploymentFailed,
+    None,
+}
+
+impl FailureMode {
+    /// The identifier used in JSON.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::MissingEnvVars => "missing_env_vars",
+            Self::StubProvider => "stub_provider",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::VerifyServiceMissing => "verify_service_missing",
+            Self::AccountSuspended => "account_suspended",
+            Self::EventLoopBlocked => "event_loop_blocked",
+            Self::NetworkBlocked => "network_blocked",
+            Self::RateLimited => "rate_limited",
+            Self::DeploymentFailed => "deployment_failed",
+            Self::None => "none",
+        }
+    }
+
+    /// A short title.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::MissingEnvVars => "Missing environment variables",
+            Self::StubProvider => "OTP_PROVIDER set to \"stub\"",
+            Self::InvalidCredentials => "Invalid or rotated Twilio credentials",
+            Self::VerifyServiceMissing => "Twilio Verify service deleted or disabled",
+            Self::AccountSuspended => "Twilio account suspended",
+            Self::EventLoopBlocked => "Async event loop blocked by the Twilio call",
+            Self::NetworkBlocked => "Network/firewall blocks Twilio",
+            Self::RateLimited => "Rate limited",
+            Self::DeploymentFailed => "Deployment failed: tasks do not start",
+            Self::None => "No problem found",
+        }
+    }
+
+    /// The runbook's repair, in one or two lines.
+    pub fn repair(self) -> &'static str {
+        match self {
+            Self::MissingEnvVars => "Add the missing variables to the ECS task definition, register it and deploy it.",
+            Self::StubProvider => "Set OTP_PROVIDER=twilio_verify in the task definition, register it and deploy it.",
+            Self::InvalidCredentials => "Rotate the auth token in Twilio Console (Account > API keys & tokens), put it in TWILIO_AUTH_TOKEN and deploy.",
+            Self::VerifyServiceMissing => "Create a Verify service (SMS, code length 6) in Twilio Console, update TWILIO_VERIFY_SERVICE_SID and deploy.",
+            Self::AccountSuspended => "Reactivate the Twilio account (billing / Twilio support); nothing in AWS will fix it.",
+            Self::EventLoopBlocked => "Run Twilio calls off the event loop with a timeout (asyncio.to_thread + TWILIO_TIMEOUT_SECONDS): roll back to the last revision with the fixed image.",
+            Self::NetworkBlocked => "Allow outbound HTTPS (443) from the service's security group / NAT to Twilio.",
+            Self::RateLimited => "Wait for the Retry-After window, or use another test phone; check for retry storms.",
+            Self::DeploymentFailed => "Read the stopped tasks' reasons and service events; roll back to the previous revision.",
+            Self::None => "Nothing to repair.",
+        }
+    }
+}
+
+/// A failure mode the evidence supports, with its evidence and what to run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub failure_mode: FailureMode,
+    pub title: &'static str,
+    /// 3 = direct evidence (an API's own answer), 2 = logs or timing, 1 = circumstantial.
+    pub confidence: u8,
+    pub evidence: Vec<String>,
+    pub repair: &'static str,
+    /// Equivalent aws CLI / curl commands, secrets redacted.
+    pub commands: Vec<String>,
+}
+
+/// The verdict: the most likely failure mode and every candidate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    pub failure_mode: FailureMode,
+    pub candidates: Vec<Finding>,
+}
+
+/// The checklist, the verdict, and what could not be determined.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnosis {
+    pub verdict: Verdict,
+    pub checklist: Vec<Line>,
+    pub unknown: Vec<String>,
+}
+
+/// Names used in the equivalent commands.
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    pub cluster: String,
+    pub service: String,
+    pub log_group: String,
+    pub api_base: String,
+    pub region: String,
+}
+
+impl Names {
+    /// The names of a configuration.
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        Self {
+            cluster: config.aws.cluster.clone(),
+            service: config.aws.service.clone(),
+            log_group: config.aws.log_group.clone(),
+            api_base: config.api.base_url.clone(),
+            region: config.aws.region.clone(),
+        }
+    }
+}
+
+/// Diagnoses the evidence as of `now_ms`.
+pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
+    let mut found = Findings {
+        list: Vec::new(),
+        names,
+    };
+    let snapshot = evidence.snapshot();
+
+    // The task definition against the runbook's table.
+    if let Some(s) = snapshot {
+        let rev = format!("{}:{}", s.deployed.family, s.deployed.revision);
+        for check in &s.checks {
+            if let VarStatus::Violation(v) = &check.status {
+                let was = s.previous.as_ref().map_or(String::new(), |p| {
+                    let present = p.environment.iter().any(|e| e.name == v.name)
+                        || p.secrets.iter().any(|e| e.name == v.name);
+                    if present {
+                        format!(" (present in :{})", p.revision)
+                    } else {
+                        String::new()
+                    }
+                });
+                match v.kind {
+                    ViolationKind::NotAllowed if v.name == "OTP_PROVIDER" => {
+                        found.add(
+                            FailureMode::StubProvider,
+                            3,
+                            format!("{rev}: {}", v.message),
+                        );
+                    }
+                    ViolationKind::Missing | ViolationKind::Empty => {
+                        found.add(
+                            FailureMode::MissingEnvVars,
+                            3,
+                            format!("{rev}: {}{was}", v.message),
+                        );
+                    }
+                    ViolationKind::BadFormat | ViolationKind::NotAllowed => {
+                        found.add(
+                            FailureMode::MissingEnvVars,
+                            2,
+                            format!("{rev}: {}", v.message),
+                        );
+                    }
+                }
+            }
+        }
+        let primary = s.service.deployments.iter().find(|d| d.status == "PRIMARY");
+        let stopped: Vec<&ecs::Task> = s
+            .tasks
+            .iter()
+            .filter(|t| {
+                t.last_status == "STOPPED"
+                    && t.stop_code.as_deref() != Some("ServiceSchedulerInitiated")
+            })
+            .collect();
+        if let Some(d) = primary {
+            if d.rollout_state == "FAILED" {
+                found.add(
+                    FailureMode::DeploymentFailed,
+                    3,
+                    format!("deployment {} FAILED: {}", d.id, d.rollout_reason),
+                );
+            } else if d.failed > 0 && s.service.running == 0 {
+                let reason = stopped
+                    .first()
+                    .and_then(|t| t.stopped_reason.clone())
+                    .unwrap_or_else(|| "tasks stop after starting".into());
+                found.add(
+                    FailureMode::DeploymentFailed,
+                    3,
+                    format!("{} failed tasks, 0 running; last stop: {reason}", d.failed),
+                );
+            }
+        }
+    }
+
+    // Twilio, asked directly with the credentials the service uses.
+    if let Some(Err(e)) = &evidence.account {
+        match e.code.as_deref() {
+            Some("20003") => found.add(
+                FailureMode::InvalidCredentials,
+                3,
+                format!("account fetch: {}", e.message),
+            ),
+            Some("20005" | "10001") => found.add(
+                FailureMode::AccountSuspended,
+                3,
+                format!("account fetch: {}", e.message),
+            ),
+            _ => {}
+        }
+    }
+    if let Some(Ok(account)) = &evidence.account {
+        if account.status != "active" {
+            found.add(
+                FailureMode::AccountSuspended,
+                3,
+                format!("Twilio account {} is {}", account.sid, account.status),
+            );
+        }
+    }
+    if let Some(Err(e)) = &evidence.service {
+        if e.kind == ErrorKind::NotFound && e.code.as_deref() == Some("20404") {
+            found.add(
+                FailureMode::VerifyServiceMissing,
+                3,
+                format!("service fetch: {}", e.message),
+            );
+        }
+    }
+    for send in &evidence.sends {
+        if let Err(e) = send {
+            match e.code.as_deref() {
+                Some("60203" | "60202" | "20429") => found.add(
+                    FailureMode::RateLimited,
+                    3,
+                    format!("test send: {}", e.message),
+                ),
+                Some("20005" | "10001") => found.add(
+                    FailureMode::AccountSuspended,
+                    3,
+                    format!("test send: {}", e.message),
+                ),
+                Some("20404") => found.add(
+                    FailureMode::VerifyServiceMissing,
+                    3,
+                    format!("test send: {}", e.message),
+                ),
+                Some("20003") => found.add(
+                    FailureMode::InvalidCredentials,
+                    3,
+                    format!("test send: {}", e.message),
+                ),
+                _ => {}
+            }
+        }
+    }
+
+    // The backend's own log lines.
+    let log_rules = [
+        (LineKind::CredentialError, FailureMode::InvalidCredentials),
+        (LineKind::ServiceNotFound, FailureMode::VerifyServiceMissing),
+        (LineKind::AccountInactive, FailureMode::AccountSuspended),
+        (LineKind::RateLimited, FailureMode::RateLimited),
+        (LineKind::ProviderNotConfigured, FailureMode::MissingEnvVars),
+    ];
+    for (kind, mode) in log_rules {
+        if let Some(event) = evidence.last_line(kind) {
+            found.add(
+                mode,
+                2,
+                format!(
+                    "log ×{}: {}",
+                    evidence.lines(kind),
+                    clip(&event.message, 110)
+                ),
+            );
+        }
+    }
+    if let Some(event) = evidence.last_line(LineKind::StartupFailure) {
+        let mode = if event.message.contains("stub") {
+            FailureMode::StubProvider
+        } else {
+            FailureMode::DeploymentFailed
+        };
+        found.add(mode, 2, format!("log: {}", clip(&event.message, 110)));
+    }
+
+    // The API, timed.
+    let health_samples: Vec<&Sample> = evidence
+        .samples
+        .iter()
+        .filter(|s| s.endpoint == Endpoint::Health)
+        .collect();
+    let baseline = median(
+        health_samples
+            .iter()
+            .filter(|s| !s.during_otp && s.class.is_ok())
+            .map(|s| s.latency_ms),
+    );
+    let otp_outstanding = evidence.outstanding_age(Endpoint::OtpStart, now_ms);
+    let stalled_done = health_samples
+        .iter()
+        .filter(|s| s.during_otp && (s.latency_ms >= STALL_MS || s.class == Class::GatewayTimeout))
+        .max_by_key(|s| s.latency_ms);
+    let stalled_now = otp_outstanding
+        .and(evidence.outstanding_age(Endpoint::Health, now_ms))
+        .filter(|age| *age >= STALL_MS);
+    let is_fast = |ms: u64| ms < STALL_MS.min(baseline.map_or(STALL_MS, |b| (b * 10).max(500)));
+    if let Some(s) = stalled_done {
+        found.add(
+            FailureMode::EventLoopBlocked,
+            2,
+            format!(
+                "/health took {} while an OTP start was in flight (normally {})",
+                fmt_ms(s.latency_ms),
+                baseline.map_or("fast".into(), fmt_ms)
+            ),
+        );
+    } else if let Some(age) = stalled_now {
+        found.add(
+            FailureMode::EventLoopBlocked,
+            2,
+            format!(
+                "/health has not answered for {} while an OTP start is outstanding (normally {})",
+                fmt_ms(age),
+                baseline.map_or("fast".into(), fmt_ms)
+            ),
+        );
+    }
+    if found.has(FailureMode::EventLoopBlocked) {
+        if let Some(s) = snapshot {
+            if let Some(ecs::Change::Image { from, to }) = s
+                .diff
+                .iter()
+                .find(|c| matches!(c, ecs::Change::Image { .. }))
+            {
+                found.add(
+                    FailureMode::EventLoopBlocked,
+                    2,
+                    format!(
+                        "image changed since :{}: {} → {}",
+                        s.previous.as_ref().map_or(0, |p| p.revision),
+                        short_image(from),
+                        short_image(to)
+                    ),
+                );
+            }
+        }
+    }
+    let otp = evidence.last(Endpoint::OtpStart);
+    if let Some(s) = otp {
+        if s.class == Class::RateLimited {
+            found.add(
+                FailureMode::RateLimited,
+                3,
+                format!("OTP start answered 429: {}", s.summary),
+            );
+        }
+    }
+    if let Some(event) = evidence.last_line(LineKind::TwilioTimeout) {
+        let twilio_reachable = matches!(evidence.account, Some(Ok(_)));
+        found.add(
+            FailureMode::NetworkBlocked,
+            if twilio_reachable { 2 } else { 1 },
+            format!(
+                "log ×{}: {}",
+                evidence.lines(LineKind::TwilioTimeout),
+                clip(&event.message, 100)
+            ),
+        );
+        if twilio_reachable {
+            found.add(
+                FailureMode::NetworkBlocked,
+                2,
+                "Twilio answers the console directly: the service's own route to it is blocked"
+                    .into(),
+            );
+        }
+    }
+    // An OTP start that hangs while everything the runbook checks is fine, and health stays
+    // fast, is the network: the request is stuck connecting to Twilio.
+    let health_fast = health_samples
+        .iter()
+        .filter(|s| s.during_otp)
+        .all(|s| is_fast(s.latency_ms))
+        && evidence
+            .outstanding_age(Endpoint::Health, now_ms)
+            .is_none_or(is_fast);
+    let hanging = otp_outstanding.filter(|age| *age >= HANG_MS).or_else(|| {
+        otp.filter(|s| {
+            matches!(s.class, Class::GatewayTimeout | Class::Timeout)
+                || (s.class == Class::ServerError && s.status == Some(503))
+        })
+        .map(|s| s.latency_ms)
+    });
+    if let Some(age) = hanging {
+        let config_ok = found.list.is_empty()
+            && snapshot.is_some()
+            && matches!(evidence.account, Some(Ok(_)))
+            && matches!(evidence.service, Some(Ok(_)));
+        if config_ok && health_fast {
+            found.add(
+                FailureMode::NetworkBlocked,
+                1,
+                format!("OTP start hangs ({}) with config, credentials and Twilio all fine and /health fast", fmt_ms(age)),
+            );
+        }
+    }
+
+    let mut findings = found.list;
+    findings.sort_by(|a, b| {
+        b.confidence
+            .cmp(&a.confidence)
+            .then(a.failure_mode.cmp(&b.failure_mode))
+    });
+    let checklist = checklist(evidence, &findings, now_ms);
+    let mut unknown = Vec::new();
+    if let Some(Err(e)) = &evidence.ecs {
+        unknown.push(format!("ECS: {}", e.message));
+    } else if evidence.ecs.is_none() {
+        unknown.push("ECS: not read".into());
+    }
+    if let Some(e) = &evidence.logs_error {
+        unknown.push(format!("Logs: {}", e.message));
+    }
+    for (what, result) in [
+        (
+            "account",
+            evidence.account.as_ref().map(|r| r.as_ref().err()),
+        ),
+        (
+            "Verify service",
+            evidence.service.as_ref().map(|r| r.as_ref().err()),
+        ),
+    ] {
+        match result {
+            None => unknown.push(format!("Twilio {what}: not checked")),
+            Some(Some(e))
+                if !matches!(
+                    e.code.as_deref(),
+                    Some("20003" | "20404" | "20005" | "10001")
+                ) =>
+            {
+                unknown.push(format!("Twilio {what}: {}", e.message));
+            }
+            _ => {}
+        }
+    }
+    let failure_mode = findings
+        .first()
+        .map_or(FailureMode::None, |f| f.failure_mode);
+    Diagnosis {
+        verdict: Verdict {
+            failure_mode,
+            candidates: findings,
+        },
+        checklist,
+        unknown,
+    }
+}
+
+/// The findings so far, merged by failure mode.
+struct Findings<'a> {
+    list: Vec<Finding>,
+    names: &'a Names,
+}
+
+impl Findings<'_> {
+    fn add(&mut self, mode: FailureMode, confidence: u8, line: String) {
+        if let Some(f) = self.list.iter_mut().find(|f| f.failure_mode == mode) {
+            f.confidence = f.confidence.max(confidence);
+            if !f.evidence.contains(&line) {
+                f.evidence.push(line);
+            }
+        } else {
+            self.list.push(Finding {
+                failure_mode: mode,
+                title: mode.title(),
+                confidence,
+                evidence: vec![line],
+                repair: mode.repair(),
+                commands: commands(mode, self.names),
+            });
+        }
+    }
+
+    fn has(&self, mode: FailureMode) -> bool {
+        self.list.iter().any(|f| f.failure_mode == mode)
+    }
+}
+
+fn checklist(evidence: &Evidence, findings: &[Finding], now_ms: i64) -> Vec<Line> {
+    let has = |mode: FailureMode| findings.iter().find(|f| f.failure_mode == mode);
+    let snapshot = evidence.snapshot();
+    Item::ALL
+        .iter()
+        .map(|&item| {
+            let (state, evidence_line) = match item {
+                Item::TwilioEnvVars => match (&evidence.ecs, has(FailureMode::MissingEnvVars)) {
+                    (_, Some(f)) if f.confidence >= 3 => (State::Fail, f.evidence[0].clone()),
+                    (Some(Ok(s)), _) => (
+                        State::Pass,
+                        format!(
+                            "{}:{} has the Twilio variables",
+                            s.deployed.family, s.deployed.revision
+                        ),
+                    ),
+                    (Some(Err(e)), _) => (State::Unknown, e.message.clone()),
+                    (None, _) => (State::Running, "reading the task definition".into()),
+                },
+                Item::ProviderNotStub => match snapshot.and_then(|s| {
+                    s.deployed
+                        .environment
+                        .iter()
+                        .find(|e| e.name == "OTP_PROVIDER")
+                }) {
+                    Some(var) if var.display == "stub" => (State::Fail, "OTP_PROVIDER=stub".into()),
+                    Some(var) => (State::Pass, format!("OTP_PROVIDER={}", var.display)),
+                    None if snapshot.is_some() => (State::Fail, "OTP_PROVIDER is not set".into()),
+                    None => match &evidence.ecs {
+                        Some(Err(e)) => (State::Unknown, e.message.clone()),
+                        _ => (State::Running, "reading the task definition".into()),
+                    },
+                },
+                Item::AccountActive => match &evidence.account {
+                    Some(Ok(a)) if a.status == "active" => (
+                        State::Pass,
+                        format!("{} {} is active", a.sid, a.friendly_name),
+                    ),
+                    Some(Ok(a)) => (State::Fail, format!("{} is {}", a.sid, a.status)),
+                    Some(Err(e)) if matches!(e.code.as_deref(), Some("20005" | "10001")) => {
+                        (State::Fail, e.message.clone())
+                    }
+                    Some(Err(e)) => (State::Unknown, e.message.clone()),
+                    None => (State::Running, "asking Twilio".into()),
+                },
+                Item::VerifyServiceExists => match &evidence.service {
+                    Some(Ok(s)) => (
+                        State::Pass,
+                        format!(
+                            "{} {} (code length {})",
+                            s.sid, s.friendly_name, s.code_length
+                        ),
+                    ),
+                    Some(Err(e)) if e.kind == ErrorKind::NotFound => {
+                        (State::Fail, e.message.clone())
+                    }
+                    Some(Err(e)) => (State::Unknown, e.message.clone()),
+                    None => (State::Running, "asking Twilio".into()),
+                },
+                Item::AuthTokenValid => match &evidence.account {
+                    Some(Ok(_)) => (
+                        State::Pass,
+                        "Twilio accepts the service's credentials".into(),
+                    ),
+                    Some(Err(e)) if e.code.as_deref() == Some("20003") => {
+                        (State::Fail, e.message.clone())
+                    }
+                    Some(Err(e)) => (State::Unknown, e.message.clone()),
+                    None => match &evidence.credentials {
+                        Some(c) if c.token_value_from.is_some() => (
+                            State::Unknown,
+                            "the token is a secrets reference the console cannot read".into(),
+                        ),
+                        _ => (State::Running, "asking Twilio".into()),
+                    },
+                },
+                Item::EgressHttps => match has(FailureMode::NetworkBlocked) {
+                    Some(f) if f.confidence >= 2 => (State::Fail, f.evidence[0].clone()),
+                    Some(f) => (State::Unknown, f.evidence[0].clone()),
+                    None => {
+                        let reached = evidence.lines(LineKind::OtpSent)
+                            + evidence.lines(LineKind::CredentialError)
+                            + evidence.lines(LineKind::ServiceNotFound)
+                            + evidence.lines(LineKind::AccountInactive)
+                            + evidence.lines(LineKind::RateLimited);
+                        if reached > 0 {
+                            (
+                                State::Pass,
+                                "the service's Twilio calls get answers (logs)".into(),
+                            )
+                        } else {
+                            (
+                                State::Unknown,
+                                "no Twilio call from the service seen yet".into(),
+                            )
+                        }
+                    }
+                },
+                Item::ProviderInitialised => {
+                    if let Some(e) = evidence.last_line(LineKind::StartupFailure) {
+                        (State::Fail, clip(&e.message, 100))
+                    } else if let Some(e) = evidence.last_line(LineKind::ProviderNotConfigured) {
+                        (State::Fail, clip(&e.message, 100))
+                    } else if let Some(e) = evidence.last_line(LineKind::ProviderInitialised) {
+                        (State::Pass, clip(&e.message, 100))
+                    } else if let Some(e) = &evidence.logs_error {
+                        (State::Unknown, e.message.clone())
+                    } else if evidence.has_logs {
+                        (
+                            State::Unknown,
+                            "no provider line in the last 30 minutes".into(),
+                        )
+                    } else {
+                        (State::Unknown, "logs not read".into())
+                    }
+                }
+                Item::OtpStartSent => match (
+                    evidence.outstanding_age(Endpoint::OtpStart, now_ms),
+                    evidence.last(Endpoint::OtpStart),
+                ) {
+                    (Some(age), _) => (State::Running, format!("outstanding for {}", fmt_ms(age))),
+                    (None, Some(s)) if s.class.is_ok() => (
+                        State::Pass,
+                        format!("{} in {}", s.summary, fmt_ms(s.latency_ms)),
+                    ),
+                    (None, Some(s)) => (
+                        State::Fail,
+                        format!(
+                            "{} after {}: {}",
+                            s.status.map_or("no answer".into(), |c| format!("HTTP {c}")),
+                            fmt_ms(s.latency_ms),
+                            s.summary
+                        ),
+                    ),
+                    (None, None) => (State::Unknown, "not sent (needs a test phone)".into()),
+                },
+                Item::SmsReceived => {
+                    let verified = evidence
+                        .samples
+                        .iter()
+                        .any(|s| s.endpoint == Endpoint::OtpVerify && s.class.is_ok())
+                        || evidence
+                            .checks
+                            .iter()
+                            .any(|c| c.as_ref().is_ok_and(|v| v.status == "approved"));
+                    if verified {
+                        (State::Pass, "code entered and verified".into())
+                    } else if evidence.last_line(LineKind::OtpSent).is_some()
+                        || evidence.sends.iter().any(Result::is_ok)
+                    {
+                        (State::Unknown, "sent; enter the code to confirm".into())
+                    } else {
+                        (State::Unknown, "no code sent yet".into())
+                    }
+                }
+            };
+            Line {
+                item,
+                label: item.label(),
+                state,
+                evidence: evidence_line,
+            }
+        })
+        .collect()
+}
+
+/// Equivalent commands for a failure mode, secrets redacted.
+fn commands(mode: FailureMode, n: &Names) -> Vec<String> {
+    let describe = format!("aws ecs describe-task-definition --task-definition {} --query 'taskDefinition.containerDefinitions[0].environment' --output table", n.service);
+    let logs = format!("aws logs filter-log-events --log-group-name {} --filter-pattern OTP --start-time $(date -d '30 minutes ago' +%s000)", n.log_group);
+    let deploy = format!(
+        "aws ecs update-service --cluster {} --service {} --force-new-deployment",
+        n.cluster, n.service
+    );
+    let register =
+        "aws ecs register-task-definition --cli-input-json file://task-def-updated.json".to_owned();
+    let otp = format!("curl -X POST {}/v1/auth/otp/start -H 'Content-Type: application/json' -d '{{\"phone\": \"+1XXXXXXXXXX\"}}'", n.api_base);
+    let services = format!(
+        "aws ecs describe-services --cluster {} --services {}",
+        n.cluster, n.service
+    );
+    let account = "curl -u \"$TWILIO_ACCOUNT_SID:$TWILIO_AUTH_TOKEN\" https://api.twilio.com/2010-04-01/Accounts/$TWILIO_ACCOUNT_SID.json".to_owned();
+    match mode {
+        FailureMode::MissingEnvVars | FailureMode::StubProvider => vec![describe, register, deploy],
+        FailureMode::InvalidCredentials | FailureMode::AccountSuspended => vec![account, register, deploy],
+        FailureMode::VerifyServiceMissing => vec!["curl -u \"$TWILIO_ACCOUNT_SID:$TWILIO_AUTH_TOKEN\" https://verify.twilio.com/v2/Services/$TWILIO_VERIFY_SERVICE_SID".into(), register, deploy],
+        FailureMode::EventLoopBlocked => vec![format!("curl -w '%{{time_total}}\\n' {}/health   # while an OTP start is in flight", n.api_base), format!("aws ecs update-service --cluster {} --service {} --task-definition {}:PREVIOUS", n.cluster, n.service, n.service)],
+        FailureMode::NetworkBlocked => vec![logs, "aws ec2 describe-security-groups --group-ids <the service's sg> --query 'SecurityGroups[].IpPermissionsEgress'".into()],
+        FailureMode::RateLimited => vec![otp, logs],
+        FailureMode::DeploymentFailed => vec![services, format!("aws ecs list-tasks --cluster {} --service-name {} --desired-status STOPPED", n.cluster, n.service)],
+        FailureMode::None => vec![otp],
+    }
+}
+
+fn median(values: impl Iterator<Item = u64>) -> Option<u64> {
+    let mut v: Vec<u64> = values.collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable();
+    Some(v[v.len() / 2])
+}
+
+/// Milliseconds for humans: `850 ms`, `4.5 s`, `61 s`.
+pub fn fmt_ms(ms: u64) -> String {
+    if ms < 1_000 {
+        format!("{ms} ms")
+    } else if ms < 10_000 {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    } else {
+        format!("{} s", ms / 1000)
+    }
+}
+
+fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
+}
+
+fn short_image(image: &str) -> &str {
+    image.rsplit('/').next().unwrap_or(image)
+}
