@@ -910,3 +910,6 @@ fn clip(text: &str, max: usize) -> String {
 fn short_image(image: &str) -> &str {
     image.rsplit('/').next().unwrap_or(image)
 }
+
+#[cfg(test)]
+mod tests;

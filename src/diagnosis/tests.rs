@@ -1,0 +1,479 @@
+//! Table-driven tests of the diagnosis: hand-built evidence for each failure mode of the
+//! runbook, and the verdict and checklist it must give.
+
+use super::*;
+use crate::config::{EnvRules, EnvView};
+use crate::probe::twilio::{Account, VerifyService};
+use crate::probe::{ecs, System};
+
+const NOW: i64 = 1_000_000;
+
+fn names() -> Names {
+    Names {
+        cluster: "nerava-cluster".into(),
+        service: "nerava-backend".into(),
+        log_group: "/ecs/nerava-backend".into(),
+        api_base: "https://api.nerava.network".into(),
+        region: "us-east-1".into(),
+    }
+}
+
+fn td(revision: i32, image: &str, env: &[(&str, &str)]) -> ecs::TaskDefinition {
+    ecs::TaskDefinition {
+        arn: format!("arn:aws:ecs:us-east-1:1:task-definition/nerava-backend:{revision}"),
+        family: "nerava-backend".into(),
+        revision,
+        image: image.into(),
+        registered_ms: None,
+        registered_by: None,
+        environment: env
+            .iter()
+            .map(|(n, v)| ecs::EnvVar {
+                name: (*n).into(),
+                display: crate::redact::env_value(n, v),
+                fingerprint: 0,
+            })
+            .collect(),
+        secrets: vec![],
+        tags: vec![],
+    }
+}
+
+const GOOD: &[(&str, &str)] = &[
+    ("ENV", "prod"),
+    ("OTP_PROVIDER", "twilio_verify"),
+    ("TWILIO_ACCOUNT_SID", "AC5f3b1c8e9d2a4f60718293a4b5c6d7e8"),
+    ("TWILIO_AUTH_TOKEN", "9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c"),
+    (
+        "TWILIO_VERIFY_SERVICE_SID",
+        "VA0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+    ),
+];
+
+fn snapshot(env: &[(&str, &str)], image_change: bool) -> ecs::Snapshot {
+    let view = env
+        .iter()
+        .fold(EnvView::new(), |v, (n, val)| v.with_value(n, val));
+    let deployed = td(
+        42,
+        if image_change {
+            "app:2026.01.23"
+        } else {
+            "app:2026.01.22"
+        },
+        env,
+    );
+    let previous = td(41, "app:2026.01.22", GOOD);
+    let diff = if image_change {
+        vec![ecs::Change::Image {
+            from: "app:2026.01.22".into(),
+            to: "app:2026.01.23".into(),
+        }]
+    } else {
+        vec![]
+    };
+    ecs::Snapshot {
+        service: ecs::Service {
+            name: "nerava-backend".into(),
+            status: "ACTIVE".into(),
+            desired: 1,
+            running: 1,
+            pending: 0,
+            task_definition: deployed.arn.clone(),
+            deployments: vec![ecs::Deployment {
+                id: "ecs-svc/1".into(),
+                status: "PRIMARY".into(),
+                task_definition: deployed.arn.clone(),
+                revision: Some(42),
+                rollout_state: "COMPLETED".into(),
+                rollout_reason: String::new(),
+                desired: 1,
+                running: 1,
+                pending: 0,
+                failed: 0,
+                created_ms: None,
+            }],
+            events: vec![],
+        },
+        checks: EnvRules::builtin().evaluate(&view),
+        deployed,
+        previous: Some(previous),
+        diff,
+        tasks: vec![],
+    }
+}
+
+fn sample(
+    endpoint: Endpoint,
+    id: u64,
+    latency_ms: u64,
+    status: Option<u16>,
+    class: Class,
+    during_otp: bool,
+) -> Observation {
+    Observation::Http(Sample {
+        endpoint,
+        id,
+        started_ms: NOW - latency_ms as i64,
+        latency_ms,
+        status,
+        class,
+        summary: String::new(),
+        during_otp,
+    })
+}
+
+fn twilio_ok() -> Vec<Observation> {
+    vec![
+        Observation::Twilio {
+            at_ms: NOW,
+            fact: Fact::Account(Ok(Account {
+                sid: "AC5f3b1c…".into(),
+                friendly_name: "Nerava".into(),
+                status: "active".into(),
+            })),
+        },
+        Observation::Twilio {
+            at_ms: NOW,
+            fact: Fact::Service(Ok(VerifyService {
+                sid: "VA0a1b2c…".into(),
+                friendly_name: "Nerava OTP".into(),
+                code_length: 6,
+            })),
+        },
+    ]
+}
+
+fn twilio_error(code: &str, kind: ErrorKind) -> ProbeError {
+    ProbeError {
+        system: System::Twilio,
+        kind,
+        code: Some(code.into()),
+        message: format!("Twilio {code}"),
+    }
+}
+
+fn log(kind: LineKind, message: &str) -> Observation {
+    Observation::Logs {
+        at_ms: NOW,
+        result: Ok(crate::probe::logs::Batch {
+            events: vec![Event {
+                id: message.into(),
+                stream: "ecs/x/1".into(),
+                timestamp_ms: NOW,
+                message: message.into(),
+                kind,
+            }],
+        }),
+    }
+}
+
+fn ecs_obs(s: ecs::Snapshot) -> Observation {
+    Observation::Ecs {
+        at_ms: NOW,
+        result: Ok(Box::new(s)),
+    }
+}
+
+fn verdict(observations: Vec<Observation>) -> Diagnosis {
+    let mut evidence = Evidence::default();
+    for o in observations {
+        evidence.record(o);
+    }
+    diagnose(&evidence, &names(), NOW)
+}
+
+fn state(d: &Diagnosis, item: Item) -> State {
+    d.checklist
+        .iter()
+        .find(|l| l.item == item)
+        .map_or(State::Unknown, |l| l.state)
+}
+
+#[test]
+fn each_failure_mode_from_its_evidence() {
+    let missing: Vec<(&str, &str)> = GOOD
+        .iter()
+        .copied()
+        .filter(|(n, _)| *n != "TWILIO_VERIFY_SERVICE_SID")
+        .collect();
+    let stub: Vec<(&str, &str)> = GOOD
+        .iter()
+        .map(|&(n, v)| {
+            if n == "OTP_PROVIDER" {
+                (n, "stub")
+            } else {
+                (n, v)
+            }
+        })
+        .collect();
+    let cases: Vec<(&str, Vec<Observation>, FailureMode)> = vec![
+        (
+            "healthy",
+            [
+                vec![
+                    ecs_obs(snapshot(GOOD, false)),
+                    sample(Endpoint::OtpStart, 1, 800, Some(200), Class::Ok, false),
+                ],
+                twilio_ok(),
+            ]
+            .concat(),
+            FailureMode::None,
+        ),
+        (
+            "missing",
+            [vec![ecs_obs(snapshot(&missing, false))], twilio_ok()].concat(),
+            FailureMode::MissingEnvVars,
+        ),
+        (
+            "stub",
+            [vec![ecs_obs(snapshot(&stub, false))], twilio_ok()].concat(),
+            FailureMode::StubProvider,
+        ),
+        (
+            "credentials",
+            vec![
+                ecs_obs(snapshot(GOOD, false)),
+                Observation::Twilio {
+                    at_ms: NOW,
+                    fact: Fact::Account(Err(twilio_error("20003", ErrorKind::Credentials))),
+                },
+            ],
+            FailureMode::InvalidCredentials,
+        ),
+        (
+            "service",
+            vec![
+                ecs_obs(snapshot(GOOD, false)),
+                twilio_ok().remove(0),
+                Observation::Twilio {
+                    at_ms: NOW,
+                    fact: Fact::Service(Err(twilio_error("20404", ErrorKind::NotFound))),
+                },
+            ],
+            FailureMode::VerifyServiceMissing,
+        ),
+        (
+            "suspended",
+            vec![Observation::Twilio {
+                at_ms: NOW,
+                fact: Fact::Account(Ok(Account {
+                    sid: "AC".into(),
+                    friendly_name: "N".into(),
+                    status: "suspended".into(),
+                })),
+            }],
+            FailureMode::AccountSuspended,
+        ),
+        (
+            "rate limited",
+            vec![sample(
+                Endpoint::OtpStart,
+                1,
+                300,
+                Some(429),
+                Class::RateLimited,
+                false,
+            )],
+            FailureMode::RateLimited,
+        ),
+        (
+            "event loop",
+            [
+                vec![
+                    ecs_obs(snapshot(GOOD, true)),
+                    sample(Endpoint::Health, 1, 12, Some(200), Class::Ok, false),
+                    sample(Endpoint::Health, 2, 58_000, Some(200), Class::Ok, true),
+                    sample(
+                        Endpoint::OtpStart,
+                        3,
+                        60_000,
+                        Some(504),
+                        Class::GatewayTimeout,
+                        false,
+                    ),
+                ],
+                twilio_ok(),
+            ]
+            .concat(),
+            FailureMode::EventLoopBlocked,
+        ),
+        (
+            "network by logs",
+            [
+                vec![
+                    ecs_obs(snapshot(GOOD, false)),
+                    log(LineKind::TwilioTimeout, "[OTP] Twilio timeout after 30s"),
+                ],
+                twilio_ok(),
+            ]
+            .concat(),
+            FailureMode::NetworkBlocked,
+        ),
+        (
+            "credential lines",
+            vec![log(
+                LineKind::CredentialError,
+                "[OTP] Twilio error 20003: Authenticate",
+            )],
+            FailureMode::InvalidCredentials,
+        ),
+    ];
+    for (name, observations, want) in cases {
+        let d = verdict(observations);
+        assert_eq!(
+            d.verdict.failure_mode, want,
+            "{name}: {:#?}",
+            d.verdict.candidates
+        );
+        assert_eq!(
+            d.verdict.candidates.is_empty(),
+            want == FailureMode::None,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn an_outstanding_health_probe_during_otp_is_a_stall_before_any_504() {
+    let mut evidence = Evidence::default();
+    for o in [
+        vec![
+            ecs_obs(snapshot(GOOD, true)),
+            sample(Endpoint::Health, 1, 10, Some(200), Class::Ok, false),
+        ],
+        twilio_ok(),
+    ]
+    .concat()
+    {
+        evidence.record(o);
+    }
+    evidence.record(Observation::HttpStarted {
+        endpoint: Endpoint::OtpStart,
+        id: 10,
+        started_ms: NOW - 3_000,
+    });
+    evidence.record(Observation::HttpStarted {
+        endpoint: Endpoint::Health,
+        id: 11,
+        started_ms: NOW - 2_500,
+    });
+    let d = diagnose(&evidence, &names(), NOW);
+    assert_eq!(
+        d.verdict.failure_mode,
+        FailureMode::EventLoopBlocked,
+        "{:#?}",
+        d.verdict
+    );
+    assert!(d.verdict.candidates[0]
+        .evidence
+        .iter()
+        .any(|e| e.contains("image changed")));
+    assert_eq!(state(&d, Item::OtpStartSent), State::Running);
+    // A second earlier the stall is not yet conclusive.
+    let d = diagnose(&evidence, &names(), NOW - 1_000);
+    assert_eq!(d.verdict.failure_mode, FailureMode::None);
+}
+
+#[test]
+fn a_hang_with_everything_fine_and_fast_health_is_the_network() {
+    let mut evidence = Evidence::default();
+    for o in [
+        vec![
+            ecs_obs(snapshot(GOOD, false)),
+            sample(Endpoint::Health, 1, 10, Some(200), Class::Ok, false),
+            sample(Endpoint::Health, 2, 12, Some(200), Class::Ok, true),
+        ],
+        twilio_ok(),
+    ]
+    .concat()
+    {
+        evidence.record(o);
+    }
+    evidence.record(Observation::HttpStarted {
+        endpoint: Endpoint::OtpStart,
+        id: 10,
+        started_ms: NOW - 3_500,
+    });
+    let d = diagnose(&evidence, &names(), NOW);
+    assert_eq!(
+        d.verdict.failure_mode,
+        FailureMode::NetworkBlocked,
+        "{:#?}",
+        d.verdict
+    );
+}
+
+#[test]
+fn partial_evidence_says_what_is_unknown() {
+    let aws_down = ProbeError {
+        system: System::Ecs,
+        kind: ErrorKind::Credentials,
+        code: Some("ExpiredTokenException".into()),
+        message: "AWS: ExpiredTokenException — refresh your credentials".into(),
+    };
+    let d = verdict(vec![
+        Observation::Ecs {
+            at_ms: NOW,
+            result: Err(aws_down),
+        },
+        Observation::Twilio {
+            at_ms: NOW,
+            fact: Fact::Account(Err(twilio_error("20003", ErrorKind::Credentials))),
+        },
+    ]);
+    assert_eq!(d.verdict.failure_mode, FailureMode::InvalidCredentials);
+    assert!(
+        d.unknown
+            .iter()
+            .any(|u| u.contains("ExpiredTokenException")),
+        "{:?}",
+        d.unknown
+    );
+    assert_eq!(state(&d, Item::TwilioEnvVars), State::Unknown);
+}
+
+#[test]
+fn checklist_follows_the_runbook_and_hides_secrets() {
+    let d = verdict(
+        [
+            vec![
+                ecs_obs(snapshot(GOOD, false)),
+                sample(Endpoint::OtpStart, 1, 800, Some(200), Class::Ok, false),
+            ],
+            twilio_ok(),
+        ]
+        .concat(),
+    );
+    let labels: Vec<&str> = d.checklist.iter().map(|l| l.label).collect();
+    assert_eq!(labels.len(), 9);
+    assert_eq!(labels[0], "AWS ECS task definition has all Twilio env vars");
+    assert_eq!(state(&d, Item::TwilioEnvVars), State::Pass);
+    assert_eq!(state(&d, Item::ProviderNotStub), State::Pass);
+    assert_eq!(state(&d, Item::AccountActive), State::Pass);
+    assert_eq!(state(&d, Item::OtpStartSent), State::Pass);
+    let json = serde_json::to_string(&d).expect("serialises");
+    assert!(!json.contains("9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c"));
+    assert!(!json.contains("AC5f3b1c8e9d2a4f60718293a4b5c6d7e8"));
+}
+
+#[test]
+fn missing_variable_names_the_revision_that_still_had_it() {
+    let missing: Vec<(&str, &str)> = GOOD
+        .iter()
+        .copied()
+        .filter(|(n, _)| *n != "TWILIO_VERIFY_SERVICE_SID")
+        .collect();
+    let d = verdict([vec![ecs_obs(snapshot(&missing, false))], twilio_ok()].concat());
+    let top = &d.verdict.candidates[0];
+    assert!(
+        top.evidence[0].contains("TWILIO_VERIFY_SERVICE_SID")
+            && top.evidence[0].contains("present in :41"),
+        "{top:#?}"
+    );
+    assert!(top
+        .commands
+        .iter()
+        .any(|c| c.starts_with("aws ecs describe-task-definition")));
+    assert_eq!(state(&d, Item::TwilioEnvVars), State::Fail);
+}
