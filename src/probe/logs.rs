@@ -4,7 +4,18 @@
 //! classified against the runbook's list (provider initialised, OTP sent, credential error,
 //! service not found, Twilio timeout, ...) so panes highlight and the diagnosis counts them.
 
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_sdk_cloudwatchlogs::Client;
 use serde::Serialize;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::aws::call;
+use super::{ErrorKind, Observation, ProbeError, System};
+use crate::config::AwsConfig;
+use crate::redact;
 
 /// New events from one poll, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -51,4 +62,181 @@ pub enum LineKind {
     /// A uvicorn access line.
     Access,
     Other,
+}
+
+/// How far back each poll looks again, for events ingested late.
+pub const OVERLAP_MS: i64 = 5_000;
+/// The longest wait between polls while throttled.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Pages read by one poll at most; the rest is read by the next (it starts where this ended).
+const MAX_PAGES: usize = 50;
+
+/// Follows the service's log group: each [`LogsFollower::poll`] returns only unseen events.
+#[derive(Debug)]
+pub struct LogsFollower {
+    client: Client,
+    log_group: String,
+    filter: Option<String>,
+    since_ms: i64,
+    /// Newest timestamp seen so far.
+    last_ms: Option<i64>,
+    /// eventIds seen within the overlap window, with their timestamps.
+    seen: HashMap<String, i64>,
+    /// FilterLogEvents `limit`; `None` leaves it to the service (10 000).
+    page_size: Option<i32>,
+}
+
+impl LogsFollower {
+    /// Follows `cfg.log_group` with `cfg.log_filter` (empty: every line) from `since_ms`.
+    pub fn new(sdk: &SdkConfig, cfg: &AwsConfig, since_ms: i64) -> Self {
+        Self {
+            client: Client::new(sdk),
+            log_group: cfg.log_group.clone(),
+            filter: Some(cfg.log_filter.trim().to_owned()).filter(|f| !f.is_empty()),
+            since_ms,
+            last_ms: None,
+            seen: HashMap::new(),
+            page_size: None,
+        }
+    }
+
+    /// Sets the events per FilterLogEvents page (tests use a small one to exercise paging).
+    #[must_use]
+    pub fn with_page_size(mut self, events: i32) -> Self {
+        self.page_size = Some(events);
+        self
+    }
+
+    /// Reads every page of events since the last poll (minus [`OVERLAP_MS`]); returns those
+    /// never returned before, sanitised and classified, oldest first.
+    pub async fn poll(&mut self) -> Result<Batch, ProbeError> {
+        let start = self
+            .last_ms
+            .map_or(self.since_ms, |last| self.since_ms.max(last - OVERLAP_MS));
+        let mut token: Option<String> = None;
+        let mut tokens = HashSet::new();
+        let mut events = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let out = call(
+                System::Logs,
+                "FilterLogEvents",
+                self.client
+                    .filter_log_events()
+                    .log_group_name(&self.log_group)
+                    .set_filter_pattern(self.filter.clone())
+                    .start_time(start)
+                    .set_limit(self.page_size)
+                    .set_next_token(token.take())
+                    .send(),
+            )
+            .await?;
+            for e in out.events() {
+                let (Some(id), Some(timestamp_ms)) = (e.event_id(), e.timestamp()) else {
+                    continue;
+                };
+                if self.seen.contains_key(id) {
+                    continue;
+                }
+                self.seen.insert(id.to_owned(), timestamp_ms);
+                let message = redact::sanitize(e.message().unwrap_or_default());
+                events.push(Event {
+                    id: id.to_owned(),
+                    stream: redact::sanitize(e.log_stream_name().unwrap_or_default()),
+                    timestamp_ms,
+                    kind: classify(&message),
+                    message,
+                });
+            }
+            // A token seen before would loop forever: stop there.
+            match out.next_token() {
+                Some(next) if tokens.insert(next.to_owned()) => token = Some(next.to_owned()),
+                _ => break,
+            }
+        }
+        if let Some(newest) = events.iter().map(|e| e.timestamp_ms).max() {
+            self.last_ms = Some(self.last_ms.map_or(newest, |last| last.max(newest)));
+        }
+        // Ids older than the next poll's start can never come back: forget them.
+        if let Some(last) = self.last_ms {
+            let next_start = self.since_ms.max(last - OVERLAP_MS);
+            self.seen.retain(|_, ts| *ts >= next_start);
+        }
+        events.sort_by(|a, b| (a.timestamp_ms, &a.id).cmp(&(b.timestamp_ms, &b.id)));
+        Ok(Batch { events })
+    }
+
+    /// Polls every `every` and sends what is new (or the error) as [`Observation::Logs`];
+    /// throttling doubles the wait up to [`MAX_BACKOFF`], a success resets it. Ends when the
+    /// receiver is dropped.
+    pub async fn follow(mut self, every: Duration, tx: UnboundedSender<Observation>) {
+        let mut wait = every;
+        loop {
+            let result = tokio::select! {
+                result = self.poll() => result,
+                () = tx.closed() => return,
+            };
+            wait = match &result {
+                Err(e) if e.kind == ErrorKind::Throttled => (wait * 2).min(MAX_BACKOFF).max(every),
+                Ok(_) => every,
+                Err(_) => wait,
+            };
+            let is_news = result.as_ref().map_or(true, |b| !b.events.is_empty());
+            if is_news {
+                let at_ms = chrono::Utc::now().timestamp_millis();
+                if tx.send(Observation::Logs { at_ms, result }).is_err() {
+                    return;
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = tx.closed() => return,
+            }
+        }
+    }
+}
+
+/// What a log line says, by the runbook's list (first match wins, most specific first).
+pub fn classify(message: &str) -> LineKind {
+    let lower = message.to_ascii_lowercase();
+    // Words of letters, digits and `_`, so `TWILIO_TIMEOUT_SECONDS` is not "timeout" and
+    // `20003` matches only as a whole number.
+    let words: Vec<&str> = lower
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let word = |w: &str| words.contains(&w);
+    let any = |ws: &[&str]| ws.iter().any(|w| word(w));
+    let has = |p: &str| lower.contains(p);
+
+    let trimmed = lower.trim_start();
+    if trimmed.starts_with("info:") && has("\" ") && has(" http/") {
+        LineKind::Access
+    } else if has("otp sent successfully") {
+        LineKind::OtpSent
+    } else if has("otp verified") {
+        LineKind::OtpVerified
+    } else if has("using twilio verify provider") || has("using twilio sms provider") {
+        LineKind::ProviderInitialised
+    } else if word("20003") || has("invalid credentials") || word("authenticate") {
+        LineKind::CredentialError
+    } else if word("20404") || has("service not found") {
+        LineKind::ServiceNotFound
+    } else if any(&["20005", "10001"]) || has("account not active") || has("suspended") {
+        LineKind::AccountInactive
+    } else if any(&["60203", "60202"]) || has("rate limit") || has("too many") {
+        LineKind::RateLimited
+    } else if any(&["timeout", "timeouterror"]) || has("timed out") {
+        LineKind::TwilioTimeout
+    } else if has("twilio error") || has("twilio connection error") {
+        LineKind::TwilioError
+    } else if has("not configured")
+        || has("waiting for the otp provider")
+        || (has("[otp]") && has(" not set"))
+    {
+        LineKind::ProviderNotConfigured
+    } else if word("valueerror") || has("application startup failed") || has("traceback") {
+        LineKind::StartupFailure
+    } else {
+        LineKind::Other
+    }
 }
