@@ -78,7 +78,6 @@ where
         );
     }
     match err {
-        SdkError::ServiceError(_) => {}
         SdkError::TimeoutError(_) => {
             return make(
                 ErrorKind::Timeout,
@@ -115,7 +114,7 @@ where
                 format!("AWS {operation}: request not built ({})", chain(err)),
             )
         }
-        // `SdkError` is non-exhaustive.
+        // A service error (or a kind added later: `SdkError` is non-exhaustive): by its code.
         _ => {}
     }
     let Some(code) = err.code() else {

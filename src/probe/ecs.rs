@@ -621,3 +621,363 @@ fn revision_of(arn: &str) -> Option<i32> {
 fn millis(at: &aws_sdk_ecs::primitives::DateTime) -> Option<i64> {
     at.to_millis().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{VarStatus, ViolationKind};
+    use crate::sim::{self, scenario, Ports, Simulator};
+
+    async fn start(name: &str) -> Simulator {
+        Simulator::start(
+            scenario::load(name).expect("scenario"),
+            0.05,
+            Ports::default(),
+        )
+        .await
+        .expect("simulator starts")
+    }
+
+    fn aws_cfg(sim: &Simulator) -> AwsConfig {
+        AwsConfig {
+            endpoint_url: Some(sim.urls.aws.clone()),
+            ..AwsConfig::default()
+        }
+    }
+
+    /// The console's own SDK config, with the given access key instead of the chain.
+    async fn sdk(cfg: &AwsConfig, access_key: &str) -> SdkConfig {
+        super::super::aws::sdk_config(cfg)
+            .await
+            .to_builder()
+            .credentials_provider(aws_sdk_ecs::config::SharedCredentialsProvider::new(
+                aws_sdk_ecs::config::Credentials::new(
+                    access_key,
+                    sim::SECRET_ACCESS_KEY,
+                    None,
+                    None,
+                    "test",
+                ),
+            ))
+            .build()
+    }
+
+    async fn snapshot(
+        cfg: &AwsConfig,
+        key: &str,
+    ) -> Result<(Snapshot, Option<TwilioCredentials>, CredentialsSeen), ProbeError> {
+        EcsProbe::new(&sdk(cfg, key).await, cfg, &EnvRules::default())
+            .snapshot()
+            .await
+    }
+
+    #[tokio::test]
+    async fn missing_env_vars_snapshot() {
+        let sim = start("missing-env-vars").await;
+        let (snap, creds, seen) = snapshot(&aws_cfg(&sim), sim::ACCESS_KEY_ID)
+            .await
+            .expect("snapshot");
+        assert_eq!(snap.deployed.revision, 42);
+        assert_eq!(snap.service.name, "nerava-backend");
+        assert!(snap.service.task_definition.ends_with(":42"));
+        assert_eq!(snap.previous.as_ref().map(|p| p.revision), Some(41));
+        assert!(snap.deployed.tags.contains(&("env".into(), "prod".into())));
+
+        let missing = snap
+            .checks
+            .iter()
+            .find(|c| c.name == "TWILIO_VERIFY_SERVICE_SID")
+            .expect("rule checked");
+        assert!(
+            matches!(&missing.status, VarStatus::Violation(v) if v.kind == ViolationKind::Missing),
+            "{missing:?}"
+        );
+        assert!(snap.diff.contains(&Change::Removed {
+            name: "TWILIO_VERIFY_SERVICE_SID".into(),
+            display: "VA0a1b2c…".into(),
+        }));
+        assert!(snap.diff.contains(&Change::Changed {
+            name: "LOG_LEVEL".into(),
+            from: "INFO".into(),
+            to: "WARNING".into(),
+        }));
+        assert!(!snap.diff.iter().any(|c| matches!(c, Change::Image { .. })));
+        assert!(snap.deployed.secrets.contains(&SecretRef {
+            name: "DATABASE_URL".into(),
+            value_from:
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:nerava/prod/database-AbCdEf"
+                    .into(),
+        }));
+
+        let token = snap
+            .deployed
+            .environment
+            .iter()
+            .find(|v| v.name == "TWILIO_AUTH_TOKEN")
+            .expect("token var");
+        assert_eq!(token.display, redact::MASK);
+        let raw = &sim.scenario().twilio.auth_token;
+        let json = serde_json::to_string(&snap).expect("serialises");
+        assert!(!json.contains(raw.as_str()), "raw token in the snapshot");
+        assert!(!json.contains("AC5f3b1c8e9d2a4f60718293a4b5c6d7e8"));
+
+        let creds = creds.expect("plain credentials");
+        assert_eq!(creds.source, CredentialSource::TaskDefinition);
+        assert_eq!(&creds.auth_token, raw);
+        assert_eq!(creds.verify_service_sid, None);
+        assert!(!format!("{creds:?}").contains(raw.as_str()));
+        assert!(seen.has_auth_token);
+        assert_eq!(seen.token_value_from, None);
+        assert_eq!(seen.verify_service_sid, None);
+        assert_eq!(seen.account_sid.as_deref(), Some("AC5f3b1c…"));
+        assert!(!snap.tasks.is_empty());
+    }
+
+    #[tokio::test]
+    async fn stub_provider_shows_failing_rollout() {
+        let sim = start("stub-provider").await;
+        let (snap, _, _) = snapshot(&aws_cfg(&sim), sim::ACCESS_KEY_ID)
+            .await
+            .expect("snapshot");
+        let primary = snap
+            .service
+            .deployments
+            .iter()
+            .find(|d| d.status == "PRIMARY")
+            .expect("primary");
+        assert_eq!(primary.rollout_state, "IN_PROGRESS");
+        assert!(primary.failed >= 1, "{primary:?}");
+        assert_eq!(primary.revision, Some(42));
+        let stopped: Vec<&Task> = snap
+            .tasks
+            .iter()
+            .filter(|t| t.last_status == "STOPPED")
+            .collect();
+        assert!(!stopped.is_empty());
+        assert!(stopped
+            .iter()
+            .any(|t| t.stopped_reason.as_deref() == Some("Essential container in task exited")));
+        assert!(snap.tasks.iter().all(|t| !t.id.contains('/')));
+        assert!(snap.diff.iter().any(|c| matches!(
+            c,
+            Change::Changed { name, to, .. } if name == "OTP_PROVIDER" && to == "stub"
+        )));
+    }
+
+    #[tokio::test]
+    async fn event_loop_blocking_diff_has_image() {
+        let sim = start("event-loop-blocking").await;
+        let (snap, _, _) = snapshot(&aws_cfg(&sim), sim::ACCESS_KEY_ID)
+            .await
+            .expect("snapshot");
+        assert!(snap.diff.iter().any(|c| matches!(
+            c,
+            Change::Image { from, to } if from.ends_with(":2026.01.22") && to.ends_with(":2026.01.23")
+        )));
+    }
+
+    #[tokio::test]
+    async fn credential_errors_by_marked_key() {
+        let sim = start("healthy").await;
+        let cfg = aws_cfg(&sim);
+        for (key, code) in [
+            ("AKIASIMEXPIRED000001", "ExpiredTokenException"),
+            ("AKIASIMUNKNOWN000001", "UnrecognizedClientException"),
+            ("AKIASIMDENIED0000001", "AccessDeniedException"),
+        ] {
+            let err = snapshot(&cfg, key).await.expect_err(key);
+            assert_eq!(err.kind, ErrorKind::Credentials, "{err:?}");
+            assert_eq!(err.code.as_deref(), Some(code));
+            assert_eq!(err.system, System::Ecs);
+            assert!(!err.message.contains('\n'));
+        }
+        let err = snapshot(&cfg, "AKIASIMEXPIRED000001")
+            .await
+            .expect_err("expired");
+        assert_eq!(
+            err.message,
+            "AWS: ExpiredTokenException — refresh your credentials (aws sso login, or new keys)"
+        );
+        let denied = snapshot(&cfg, "AKIASIMDENIED0000001")
+            .await
+            .expect_err("denied");
+        assert!(denied.message.contains("DescribeServices"), "{denied:?}");
+    }
+
+    #[tokio::test]
+    async fn wrong_names_are_not_found() {
+        let sim = start("healthy").await;
+        let cfg = AwsConfig {
+            cluster: "nerava-clustr".into(),
+            ..aws_cfg(&sim)
+        };
+        let err = snapshot(&cfg, sim::ACCESS_KEY_ID)
+            .await
+            .expect_err("no cluster");
+        assert_eq!(err.kind, ErrorKind::NotFound);
+        assert_eq!(err.code.as_deref(), Some("ClusterNotFoundException"));
+        assert!(err.message.contains("aws.cluster"));
+
+        let cfg = AwsConfig {
+            service: "nerava-backnd".into(),
+            ..aws_cfg(&sim)
+        };
+        let err = snapshot(&cfg, sim::ACCESS_KEY_ID)
+            .await
+            .expect_err("no service");
+        assert_eq!(err.kind, ErrorKind::NotFound);
+        assert_eq!(err.code.as_deref(), Some("MISSING"));
+        assert!(err.message.contains("aws.service"));
+    }
+
+    #[tokio::test]
+    async fn unreachable_endpoint() {
+        // A port that was just free: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("port")
+            .port();
+        let cfg = AwsConfig {
+            endpoint_url: Some(format!("http://127.0.0.1:{port}")),
+            ..AwsConfig::default()
+        };
+        let probe = EcsProbe::new(
+            &sdk(&cfg, sim::ACCESS_KEY_ID).await,
+            &cfg,
+            &EnvRules::default(),
+        );
+        let err = probe.snapshot().await.expect_err("refused");
+        assert_eq!(err.kind, ErrorKind::Unreachable, "{err:?}");
+    }
+
+    #[tokio::test]
+    #[allow(deprecated)] // ProfileFiles' replacement lives in aws-runtime, not a dependency
+    async fn no_credentials_at_all() {
+        let cfg = AwsConfig {
+            endpoint_url: Some("http://127.0.0.1:9".into()),
+            ..AwsConfig::default()
+        };
+        let chain = aws_config::meta::credentials::CredentialsProviderChain::first_try(
+            "nothing",
+            aws_config::profile::ProfileFileCredentialsProvider::builder()
+                .profile_name("otp-console-test-no-such-profile")
+                .profile_files(
+                    aws_config::profile::profile_file::ProfileFiles::builder()
+                        .with_contents(
+                            aws_config::profile::profile_file::ProfileFileKind::Config,
+                            "",
+                        )
+                        .build(),
+                )
+                .build(),
+        );
+        let sdk = super::super::aws::sdk_config(&cfg)
+            .await
+            .to_builder()
+            .credentials_provider(aws_sdk_ecs::config::SharedCredentialsProvider::new(chain))
+            .build();
+        let err = EcsProbe::new(&sdk, &cfg, &EnvRules::default())
+            .snapshot()
+            .await
+            .expect_err("no credentials");
+        assert_eq!(err.kind, ErrorKind::Credentials, "{err:?}");
+        assert_eq!(
+            err.message,
+            "no AWS credentials found — set AWS_PROFILE or run aws sso login"
+        );
+    }
+
+    #[test]
+    fn diff_of_secrets_and_env() {
+        let var = |name: &str, value: &str| EnvVar {
+            name: name.into(),
+            display: redact::env_value(name, value),
+            fingerprint: fingerprint(value),
+        };
+        let secret = |name: &str, from: &str| SecretRef {
+            name: name.into(),
+            value_from: from.into(),
+        };
+        let td = |environment, secrets| TaskDefinition {
+            arn: String::new(),
+            family: "f".into(),
+            revision: 1,
+            image: "img:1".into(),
+            registered_ms: None,
+            registered_by: None,
+            environment,
+            secrets,
+            tags: vec![],
+        };
+        let old = td(
+            vec![var("TWILIO_AUTH_TOKEN", "old-token"), var("A", "1")],
+            vec![secret("S1", "arn:1"), secret("S2", "arn:2")],
+        );
+        let new = td(
+            vec![var("TWILIO_AUTH_TOKEN", "new-token"), var("B", "2")],
+            vec![secret("S1", "arn:1b"), secret("S3", "arn:3")],
+        );
+        let mask = redact::MASK.to_owned();
+        assert_eq!(
+            diff(&old, &new),
+            vec![
+                Change::Removed {
+                    name: "A".into(),
+                    display: "1".into()
+                },
+                Change::Added {
+                    name: "B".into(),
+                    display: "2".into()
+                },
+                Change::Changed {
+                    name: "TWILIO_AUTH_TOKEN".into(),
+                    from: mask.clone(),
+                    to: mask
+                },
+                Change::SecretChanged {
+                    name: "S1".into(),
+                    from: "arn:1".into(),
+                    to: "arn:1b".into()
+                },
+                Change::SecretRemoved {
+                    name: "S2".into(),
+                    value_from: "arn:2".into()
+                },
+                Change::SecretAdded {
+                    name: "S3".into(),
+                    value_from: "arn:3".into()
+                },
+            ]
+        );
+        assert!(diff(&old, &old).is_empty());
+    }
+
+    #[test]
+    fn token_from_secrets_is_reported_not_guessed() {
+        let revision = Revision {
+            shown: TaskDefinition {
+                arn: String::new(),
+                family: "f".into(),
+                revision: 1,
+                image: String::new(),
+                registered_ms: None,
+                registered_by: None,
+                environment: vec![],
+                secrets: vec![],
+                tags: vec![],
+            },
+            env: BTreeMap::from([(
+                ACCOUNT_SID.into(),
+                "AC5f3b1c8e9d2a4f60718293a4b5c6d7e8".into(),
+            )]),
+            secrets: BTreeMap::from([(AUTH_TOKEN.into(), "arn:aws:ssm:p/twilio".into())]),
+        };
+        let (creds, seen) = twilio_credentials(&revision);
+        assert!(creds.is_none());
+        assert!(seen.has_auth_token);
+        assert_eq!(
+            seen.token_value_from.as_deref(),
+            Some("arn:aws:ssm:p/twilio")
+        );
+    }
+}
