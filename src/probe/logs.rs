@@ -240,3 +240,169 @@ pub fn classify(message: &str) -> LineKind {
         LineKind::Other
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+    use crate::sim::{self, scenario, Ports, Simulator};
+
+    async fn start(name: &str) -> Simulator {
+        Simulator::start(
+            scenario::load(name).expect("scenario"),
+            0.05,
+            Ports::default(),
+        )
+        .await
+        .expect("simulator starts")
+    }
+
+    async fn follower(sim: &Simulator, filter: &str) -> LogsFollower {
+        let cfg = AwsConfig {
+            endpoint_url: Some(sim.urls.aws.clone()),
+            log_filter: filter.into(),
+            ..AwsConfig::default()
+        };
+        let sdk = super::super::aws::sdk_config(&cfg)
+            .await
+            .to_builder()
+            .credentials_provider(aws_sdk_ecs::config::SharedCredentialsProvider::new(
+                aws_sdk_ecs::config::Credentials::new(
+                    sim::ACCESS_KEY_ID,
+                    sim::SECRET_ACCESS_KEY,
+                    None,
+                    None,
+                    "test",
+                ),
+            ))
+            .build();
+        let since = chrono::Utc::now().timestamp_millis() - 30 * 60_000;
+        LogsFollower::new(&sdk, &cfg, since)
+    }
+
+    fn ids(batch: &Batch) -> HashSet<String> {
+        batch.events.iter().map(|e| e.id.clone()).collect()
+    }
+
+    #[tokio::test]
+    async fn polls_never_repeat_and_see_new_lines() {
+        let sim = start("healthy").await;
+        let mut logs = follower(&sim, "OTP").await;
+        let first = logs.poll().await.expect("first poll");
+        assert!(first
+            .events
+            .iter()
+            .any(|e| e.kind == LineKind::ProviderInitialised));
+        assert!(first
+            .events
+            .windows(2)
+            .all(|w| w[0].timestamp_ms <= w[1].timestamp_ms));
+
+        let answer = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("client")
+            .post(format!("{}/v1/auth/otp/start", sim.urls.api))
+            .json(&serde_json::json!({ "phone": "+17133056318" }))
+            .send()
+            .await
+            .expect("otp start");
+        assert!(answer.status().is_success());
+
+        let second = logs.poll().await.expect("second poll");
+        assert!(ids(&first).is_disjoint(&ids(&second)));
+        assert!(
+            second.events.iter().any(|e| e.kind == LineKind::OtpSent),
+            "{second:?}"
+        );
+        let third = logs.poll().await.expect("third poll");
+        assert!(ids(&third).is_disjoint(&ids(&first)));
+        assert!(ids(&third).is_disjoint(&ids(&second)));
+    }
+
+    #[tokio::test]
+    async fn pages_through_next_token() {
+        let sim = start("healthy").await;
+        let mut whole = follower(&sim, "").await;
+        let before = whole.poll().await.expect("one page");
+        assert!(before.events.len() > 6, "too few events to page");
+        let mut paged = follower(&sim, "").await.with_page_size(3);
+        let batch = paged.poll().await.expect("paged");
+        let paged_ids = ids(&batch);
+        assert_eq!(paged_ids.len(), batch.events.len(), "duplicates");
+        assert!(ids(&before).is_subset(&paged_ids));
+    }
+
+    #[tokio::test]
+    async fn follow_sends_batches_and_ends_with_the_receiver() {
+        let sim = start("healthy").await;
+        let logs = follower(&sim, "OTP").await;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let task = tokio::spawn(logs.follow(Duration::from_millis(50), tx));
+        let observation = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("in time")
+            .expect("an observation");
+        assert!(
+            matches!(&observation, Observation::Logs { result: Ok(b), .. } if !b.events.is_empty()),
+            "{observation:?}"
+        );
+        drop(rx);
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("follow ends")
+            .expect("no panic");
+    }
+
+    #[tokio::test]
+    async fn missing_log_group_is_not_found() {
+        let sim = start("healthy").await;
+        let mut logs = follower(&sim, "OTP").await;
+        logs.log_group = "/ecs/nope".into();
+        let err = logs.poll().await.expect_err("no group");
+        assert_eq!(err.kind, ErrorKind::NotFound, "{err:?}");
+        assert_eq!(err.code.as_deref(), Some("ResourceNotFoundException"));
+        assert!(err.message.contains("aws.log_group"));
+    }
+
+    #[test]
+    fn classifies_the_runbook_lines() {
+        use LineKind::*;
+        let table = [
+            ("[OTP] Using Twilio Verify provider", ProviderInitialised),
+            ("[OTP] Using Twilio SMS provider", ProviderInitialised),
+            ("[OTP] OTP sent successfully phone_last4=6318 status=pending", OtpSent),
+            ("[OTP] OTP verified phone_last4=6318", OtpVerified),
+            ("[OTP] OTP verification failed phone_last4=6318", Other),
+            ("[OTP] Twilio error 20003: Authenticate (Invalid credentials) http_status=401 phone_last4=6318", CredentialError),
+            ("Invalid credentials", CredentialError),
+            ("[OTP] Twilio error 20404: The requested resource /Services/VA0a1b2c3d4e5f60718293a4b5c6d7e8f9 was not found (Service not found) http_status=404 phone_last4=6318", ServiceNotFound),
+            ("Service not found", ServiceNotFound),
+            ("[OTP] Twilio error 20005: Account not active http_status=401 phone_last4=6318", AccountInactive),
+            ("[OTP] Twilio error 60203: Max send attempts reached http_status=429 phone_last4=6318", RateLimited),
+            ("[OTP] Rate limit exceeded phone_last4=6318", RateLimited),
+            ("[OTP] Twilio timeout after 30s (TimeoutError) phone_last4=6318", TwilioTimeout),
+            ("timeout", TwilioTimeout),
+            ("[OTP] Twilio connection error: connect timed out phone_last4=6318", TwilioTimeout),
+            ("[OTP] Twilio error 60200: Invalid parameter `To` http_status=400 phone_last4=6318", TwilioError),
+            ("[OTP] Twilio Verify provider not configured: TWILIO_VERIFY_SERVICE_SID not set; waiting for provider phone_last4=6318", ProviderNotConfigured),
+            ("[OTP] WARNING: TWILIO_VERIFY_SERVICE_SID not set; Twilio provider will be initialised on first use", ProviderNotConfigured),
+            ("[OTP] ERROR: gave up waiting for the OTP provider", ProviderNotConfigured),
+            ("ValueError: OTP_PROVIDER=stub is not allowed when ENV=prod", StartupFailure),
+            ("ERROR:    Application startup failed. Exiting.", StartupFailure),
+            ("ERROR:    Traceback (most recent call last):", StartupFailure),
+            ("INFO:     10.0.1.2:1234 - \"GET /health HTTP/1.1\" 200 OK", Access),
+            ("INFO:     10.0.1.2:1234 - \"POST /v1/auth/otp/start HTTP/1.1\" 500 Internal Server Error", Access),
+            ("INFO:     Application startup complete.", Other),
+            ("[CONFIG] TWILIO_TIMEOUT_SECONDS=30", Other),
+            ("[OTP] Using stub provider (no SMS is sent)", Other),
+            ("20003", CredentialError),
+            // Codes match as whole numbers only.
+            ("phone_last4=2000 took 20003ms", Other),
+        ];
+        for (line, kind) in table {
+            assert_eq!(classify(line), kind, "{line}");
+        }
+    }
+}
