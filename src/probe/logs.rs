@@ -116,6 +116,8 @@ impl LogsFollower {
         let mut token: Option<String> = None;
         let mut tokens = HashSet::new();
         let mut events = Vec::new();
+        // Marked seen only when the whole poll succeeds: a failed page loses nothing.
+        let mut fresh = HashSet::new();
         for _ in 0..MAX_PAGES {
             let out = call(
                 System::Logs,
@@ -134,10 +136,9 @@ impl LogsFollower {
                 let (Some(id), Some(timestamp_ms)) = (e.event_id(), e.timestamp()) else {
                     continue;
                 };
-                if self.seen.contains_key(id) {
+                if self.seen.contains_key(id) || !fresh.insert(id.to_owned()) {
                     continue;
                 }
-                self.seen.insert(id.to_owned(), timestamp_ms);
                 let message = redact::sanitize(e.message().unwrap_or_default());
                 events.push(Event {
                     id: id.to_owned(),
@@ -153,6 +154,8 @@ impl LogsFollower {
                 _ => break,
             }
         }
+        self.seen
+            .extend(events.iter().map(|e| (e.id.clone(), e.timestamp_ms)));
         if let Some(newest) = events.iter().map(|e| e.timestamp_ms).max() {
             self.last_ms = Some(self.last_ms.map_or(newest, |last| last.max(newest)));
         }
