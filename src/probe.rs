@@ -5,6 +5,8 @@
 //! secret: values are masked by [`crate::redact`] before they are stored here, and Twilio
 //! credentials travel separately in [`TwilioCredentials`], whose `Debug` hides the token.
 
+/// What the AWS probes share: SDK config, call timeout, SDK errors as [`ProbeError`]s.
+pub mod aws;
 /// ECS: the service, its deployments, the deployed and previous task definitions, tasks.
 pub mod ecs;
 /// Probes of the backend API: health, dev login, OTP start and verify.

@@ -4,9 +4,20 @@
 //! env-var rules, the previous revision and the difference between the two, running and
 //! recently stopped tasks with their stop reasons. Values are masked here, before they leave.
 
+use std::collections::{BTreeMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
+use std::sync::OnceLock;
+
+use aws_config::SdkConfig;
+use aws_sdk_ecs::types::{self as ecs, DesiredStatus, SortOrder, TaskDefinitionField};
+use aws_sdk_ecs::Client;
 use serde::Serialize;
 
-use crate::config::VarCheck;
+use super::aws::call;
+use super::twilio::CredentialsSeen;
+use super::{CredentialSource, ErrorKind, ProbeError, System, TwilioCredentials};
+use crate::config::{AwsConfig, EnvRules, EnvView, VarCheck};
+use crate::redact;
 
 /// Everything one ECS read saw.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -141,4 +152,832 @@ pub struct Task {
     pub stopped_reason: Option<String>,
     pub stop_code: Option<String>,
     pub exit_code: Option<i32>,
+}
+
+/// Service events kept in a [`Snapshot`].
+const MAX_EVENTS: usize = 20;
+/// Twilio variables the console reads to talk to Twilio as the service does.
+const ACCOUNT_SID: &str = "TWILIO_ACCOUNT_SID";
+const AUTH_TOKEN: &str = "TWILIO_AUTH_TOKEN";
+const VERIFY_SERVICE_SID: &str = "TWILIO_VERIFY_SERVICE_SID";
+
+/// Reads the configured service and its task definitions.
+#[derive(Debug, Clone)]
+pub struct EcsProbe {
+    client: Client,
+    cluster: String,
+    service: String,
+    rules: EnvRules,
+}
+
+/// A revision as shown, and its container's variables as declared (values unmasked, kept
+/// only long enough to check the rules and read the Twilio credentials).
+struct Revision {
+    shown: TaskDefinition,
+    env: BTreeMap<String, String>,
+    secrets: BTreeMap<String, String>,
+}
+
+impl EcsProbe {
+    /// A probe of `cfg.cluster` / `cfg.service` whose env vars are checked against `rules`.
+    pub fn new(sdk: &SdkConfig, cfg: &AwsConfig, rules: &EnvRules) -> Self {
+        Self {
+            client: Client::new(sdk),
+            cluster: cfg.cluster.clone(),
+            service: cfg.service.clone(),
+            rules: rules.clone(),
+        }
+    }
+
+    /// One full read: service, deployed and previous revisions, their diff, the rules, tasks;
+    /// and the Twilio credentials the deployed revision uses (when they are plain values).
+    pub async fn snapshot(
+        &self,
+    ) -> Result<(Snapshot, Option<TwilioCredentials>, CredentialsSeen), ProbeError> {
+        let service = self.service().await?;
+        let deployed = self.revision(&service.task_definition).await?;
+        let previous = match self.previous_arn(&deployed.shown).await? {
+            Some(arn) => Some(self.revision(&arn).await?.shown),
+            None => None,
+        };
+        let tasks = self.tasks().await?;
+        let view = deployed
+            .env
+            .iter()
+            .fold(EnvView::new(), |view, (k, v)| view.with_value(k, v));
+        let view = deployed
+            .secrets
+            .iter()
+            .fold(view, |view, (k, v)| view.with_secret(k, v));
+        let checks = self.rules.evaluate(&view);
+        let (credentials, seen) = twilio_credentials(&deployed);
+        let diff = previous
+            .as_ref()
+            .map(|p| diff(p, &deployed.shown))
+            .unwrap_or_default();
+        let snapshot = Snapshot {
+            service,
+            deployed: deployed.shown,
+            previous,
+            diff,
+            checks,
+            tasks,
+        };
+        Ok((snapshot, credentials, seen))
+    }
+
+    async fn service(&self) -> Result<Service, ProbeError> {
+        let out = call(
+            System::Ecs,
+            "DescribeServices",
+            self.client
+                .describe_services()
+                .cluster(&self.cluster)
+                .services(&self.service)
+                .send(),
+        )
+        .await?;
+        let Some(s) = out.services().first() else {
+            let reason = out
+                .failures()
+                .first()
+                .and_then(|f| f.reason())
+                .unwrap_or("MISSING");
+            return Err(ProbeError {
+                system: System::Ecs,
+                kind: ErrorKind::NotFound,
+                code: Some(reason.to_owned()),
+                message: redact::sanitize(&format!(
+                    "ECS: service {} not in cluster {} ({reason}) — fix aws.service in the config",
+                    self.service, self.cluster
+                )),
+            });
+        };
+        let deployments: Vec<Deployment> = s
+            .deployments()
+            .iter()
+            .map(|d| Deployment {
+                id: d.id().unwrap_or_default().to_owned(),
+                status: d.status().unwrap_or_default().to_owned(),
+                task_definition: d.task_definition().unwrap_or_default().to_owned(),
+                revision: d.task_definition().and_then(revision_of),
+                rollout_state: d
+                    .rollout_state()
+                    .map(|r| r.as_str().to_owned())
+                    .unwrap_or_default(),
+                rollout_reason: redact::sanitize(d.rollout_state_reason().unwrap_or_default()),
+                desired: d.desired_count(),
+                running: d.running_count(),
+                pending: d.pending_count(),
+                failed: d.failed_tasks(),
+                created_ms: d.created_at().and_then(millis),
+            })
+            .collect();
+        let primary = deployments
+            .iter()
+            .find(|d| d.status == "PRIMARY")
+            .map(|d| d.task_definition.clone())
+            .filter(|arn| !arn.is_empty())
+            .or_else(|| s.task_definition().map(str::to_owned))
+            .ok_or_else(|| ProbeError {
+                system: System::Ecs,
+                kind: ErrorKind::BadResponse,
+                code: None,
+                message: format!(
+                    "ECS: service {} has no PRIMARY deployment with a task definition",
+                    self.service
+                ),
+            })?;
+        Ok(Service {
+            name: s.service_name().unwrap_or(&self.service).to_owned(),
+            status: s.status().unwrap_or_default().to_owned(),
+            desired: s.desired_count(),
+            running: s.running_count(),
+            pending: s.pending_count(),
+            task_definition: primary,
+            deployments,
+            events: s
+                .events()
+                .iter()
+                .take(MAX_EVENTS)
+                .map(|e| ServiceEvent {
+                    at_ms: e.created_at().and_then(millis).unwrap_or_default(),
+                    message: redact::sanitize(e.message().unwrap_or_default()),
+                })
+                .collect(),
+        })
+    }
+
+    async fn revision(&self, arn: &str) -> Result<Revision, ProbeError> {
+        let out = call(
+            System::Ecs,
+            "DescribeTaskDefinition",
+            self.client
+                .describe_task_definition()
+                .task_definition(arn)
+                .include(TaskDefinitionField::Tags)
+                .send(),
+        )
+        .await?;
+        let td = out.task_definition().ok_or_else(|| ProbeError {
+            system: System::Ecs,
+            kind: ErrorKind::BadResponse,
+            code: None,
+            message: redact::sanitize(&format!(
+                "ECS DescribeTaskDefinition: no task definition in the answer for {arn}"
+            )),
+        })?;
+        let family = td.family().unwrap_or_default();
+        // The service's container is named after it; otherwise the first one.
+        let container = td
+            .container_definitions()
+            .iter()
+            .find(|c| c.name() == Some(self.service.as_str()) || c.name() == Some(family))
+            .or_else(|| td.container_definitions().first());
+        let env: BTreeMap<String, String> = container
+            .map(ecs::ContainerDefinition::environment)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|kv| {
+                Some((
+                    kv.name()?.to_owned(),
+                    kv.value().unwrap_or_default().to_owned(),
+                ))
+            })
+            .collect();
+        let secrets: BTreeMap<String, String> = container
+            .map(ecs::ContainerDefinition::secrets)
+            .unwrap_or_default()
+            .iter()
+            .map(|s| (s.name().to_owned(), s.value_from().to_owned()))
+            .collect();
+        let shown = TaskDefinition {
+            arn: td.task_definition_arn().unwrap_or(arn).to_owned(),
+            family: family.to_owned(),
+            revision: td.revision(),
+            image: redact::sanitize(container.and_then(|c| c.image()).unwrap_or_default()),
+            registered_ms: td.registered_at().and_then(millis),
+            registered_by: td.registered_by().map(redact::sanitize),
+            environment: env
+                .iter()
+                .map(|(name, value)| EnvVar {
+                    name: redact::sanitize(name),
+                    display: redact::env_value(name, value),
+                    fingerprint: fingerprint(value),
+                })
+                .collect(),
+            secrets: secrets
+                .iter()
+                .map(|(name, value_from)| SecretRef {
+                    name: redact::sanitize(name),
+                    value_from: redact::sanitize(value_from),
+                })
+                .collect(),
+            tags: out
+                .tags()
+                .iter()
+                .map(|t| {
+                    (
+                        redact::sanitize(t.key().unwrap_or_default()),
+                        redact::sanitize(t.value().unwrap_or_default()),
+                    )
+                })
+                .collect(),
+        };
+        Ok(Revision {
+            shown,
+            env,
+            secrets,
+        })
+    }
+
+    /// The highest ACTIVE revision of the same family below the deployed one.
+    async fn previous_arn(&self, deployed: &TaskDefinition) -> Result<Option<String>, ProbeError> {
+        let mut token = None;
+        let mut best: Option<(i32, String)> = None;
+        let mut tokens_seen = HashSet::new();
+        loop {
+            let out = call(
+                System::Ecs,
+                "ListTaskDefinitions",
+                self.client
+                    .list_task_definitions()
+                    .family_prefix(&deployed.family)
+                    .status(ecs::TaskDefinitionStatus::Active)
+                    .sort(SortOrder::Desc)
+                    .set_next_token(token)
+                    .send(),
+            )
+            .await?;
+            for arn in out.task_definition_arns() {
+                let Some((family, revision)) = family_revision(arn) else {
+                    continue;
+                };
+                if family == deployed.family
+                    && revision < deployed.revision
+                    && best.as_ref().is_none_or(|(r, _)| revision > *r)
+                {
+                    best = Some((revision, arn.clone()));
+                }
+            }
+            // Sorted newest first: once a candidate is found, later pages hold older ones.
+            token = out.next_token().map(str::to_owned);
+            match &token {
+                Some(t) if best.is_none() && tokens_seen.insert(t.clone()) => {}
+                _ => return Ok(best.map(|(_, arn)| arn)),
+            }
+        }
+    }
+
+    /// Running and stopped tasks of the service, running first, then newest stop first.
+    async fn tasks(&self) -> Result<Vec<Task>, ProbeError> {
+        let mut arns = Vec::new();
+        for status in [DesiredStatus::Running, DesiredStatus::Stopped] {
+            let mut token = None;
+            loop {
+                let out = call(
+                    System::Ecs,
+                    "ListTasks",
+                    self.client
+                        .list_tasks()
+                        .cluster(&self.cluster)
+                        .service_name(&self.service)
+                        .desired_status(status.clone())
+                        .set_next_token(token)
+                        .send(),
+                )
+                .await?;
+                arns.extend(out.task_arns().iter().cloned());
+                token = out.next_token().map(str::to_owned);
+                if token.is_none() {
+                    break;
+                }
+            }
+        }
+        let mut tasks = Vec::with_capacity(arns.len());
+        for chunk in arns.chunks(100) {
+            let out = call(
+                System::Ecs,
+                "DescribeTasks",
+                self.client
+                    .describe_tasks()
+                    .cluster(&self.cluster)
+                    .set_tasks(Some(chunk.to_vec()))
+                    .send(),
+            )
+            .await?;
+            tasks.extend(out.tasks().iter().map(task));
+        }
+        tasks.sort_by_key(|t| (t.last_status == "STOPPED", std::cmp::Reverse(t.stopped_ms)));
+        Ok(tasks)
+    }
+}
+
+fn task(t: &ecs::Task) -> Task {
+    let arn = t.task_arn().unwrap_or_default();
+    Task {
+        id: arn.rsplit('/').next().unwrap_or(arn).to_owned(),
+        revision: t.task_definition_arn().and_then(revision_of),
+        last_status: t.last_status().unwrap_or_default().to_owned(),
+        health: t
+            .health_status()
+            .map(|h| h.as_str().to_owned())
+            .unwrap_or_default(),
+        started_ms: t.started_at().and_then(millis),
+        stopped_ms: t.stopped_at().and_then(millis),
+        stopped_reason: t.stopped_reason().map(redact::sanitize),
+        stop_code: t.stop_code().map(|c| c.as_str().to_owned()),
+        exit_code: t.containers().first().and_then(ecs::Container::exit_code),
+    }
+}
+
+/// What changed from `previous` to `deployed`: image, then variables, then secrets, by name.
+pub fn diff(previous: &TaskDefinition, deployed: &TaskDefinition) -> Vec<Change> {
+    let mut changes = Vec::new();
+    if previous.image != deployed.image {
+        changes.push(Change::Image {
+            from: previous.image.clone(),
+            to: deployed.image.clone(),
+        });
+    }
+    let before: BTreeMap<&str, &EnvVar> = previous
+        .environment
+        .iter()
+        .map(|v| (v.name.as_str(), v))
+        .collect();
+    let after: BTreeMap<&str, &EnvVar> = deployed
+        .environment
+        .iter()
+        .map(|v| (v.name.as_str(), v))
+        .collect();
+    for name in before
+        .keys()
+        .chain(after.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        match (before.get(name), after.get(name)) {
+            (Some(old), None) => changes.push(Change::Removed {
+                name: old.name.clone(),
+                display: old.display.clone(),
+            }),
+            (None, Some(new)) => changes.push(Change::Added {
+                name: new.name.clone(),
+                display: new.display.clone(),
+            }),
+            (Some(old), Some(new)) if old.fingerprint != new.fingerprint => {
+                changes.push(Change::Changed {
+                    name: new.name.clone(),
+                    from: old.display.clone(),
+                    to: new.display.clone(),
+                });
+            }
+            _ => {}
+        }
+    }
+    let before: BTreeMap<&str, &str> = previous
+        .secrets
+        .iter()
+        .map(|s| (s.name.as_str(), s.value_from.as_str()))
+        .collect();
+    let after: BTreeMap<&str, &str> = deployed
+        .secrets
+        .iter()
+        .map(|s| (s.name.as_str(), s.value_from.as_str()))
+        .collect();
+    for name in before
+        .keys()
+        .chain(after.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        match (before.get(name), after.get(name)) {
+            (Some(old), None) => changes.push(Change::SecretRemoved {
+                name: (*name).to_owned(),
+                value_from: (*old).to_owned(),
+            }),
+            (None, Some(new)) => changes.push(Change::SecretAdded {
+                name: (*name).to_owned(),
+                value_from: (*new).to_owned(),
+            }),
+            (Some(old), Some(new)) if old != new => changes.push(Change::SecretChanged {
+                name: (*name).to_owned(),
+                from: (*old).to_owned(),
+                to: (*new).to_owned(),
+            }),
+            _ => {}
+        }
+    }
+    changes
+}
+
+/// The Twilio credentials of the deployed revision when they are plain values, and what was
+/// seen of them either way (a `secrets` reference is reported, not guessed).
+fn twilio_credentials(deployed: &Revision) -> (Option<TwilioCredentials>, CredentialsSeen) {
+    let plain = |name: &str| deployed.env.get(name).filter(|v| !v.is_empty()).cloned();
+    let account_sid = plain(ACCOUNT_SID);
+    let auth_token = plain(AUTH_TOKEN);
+    let verify_service_sid = plain(VERIFY_SERVICE_SID);
+    let token_value_from = deployed.secrets.get(AUTH_TOKEN).cloned();
+    let seen = CredentialsSeen {
+        source: CredentialSource::TaskDefinition,
+        account_sid: account_sid
+            .as_deref()
+            .or_else(|| deployed.secrets.get(ACCOUNT_SID).map(|_| ""))
+            .filter(|s| !s.is_empty())
+            .map(redact::sid),
+        has_auth_token: auth_token.is_some() || token_value_from.is_some(),
+        token_value_from: token_value_from.as_deref().map(redact::sanitize),
+        verify_service_sid: verify_service_sid.as_deref().map(redact::sid),
+    };
+    let credentials = match (account_sid, auth_token) {
+        (Some(account_sid), Some(auth_token)) => Some(TwilioCredentials {
+            source: CredentialSource::TaskDefinition,
+            account_sid,
+            auth_token,
+            verify_service_sid,
+        }),
+        _ => None,
+    };
+    (credentials, seen)
+}
+
+/// A hash of a real value, keyed once per process: equal values give equal fingerprints
+/// within a run, and a fingerprint cannot be checked against guesses outside it.
+fn fingerprint(value: &str) -> u64 {
+    static KEY: OnceLock<RandomState> = OnceLock::new();
+    KEY.get_or_init(RandomState::new).hash_one(value)
+}
+
+/// `family` and revision of a task-definition ARN or `family:revision`.
+fn family_revision(arn: &str) -> Option<(&str, i32)> {
+    let tail = arn.rsplit("task-definition/").next().unwrap_or(arn);
+    let (family, revision) = tail.rsplit_once(':')?;
+    Some((family, revision.parse().ok()?))
+}
+
+fn revision_of(arn: &str) -> Option<i32> {
+    family_revision(arn).map(|(_, r)| r)
+}
+
+fn millis(at: &aws_sdk_ecs::primitives::DateTime) -> Option<i64> {
+    at.to_millis().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{VarStatus, ViolationKind};
+    use crate::sim::{self, scenario, Ports, Simulator};
+
+    async fn start(name: &str) -> Simulator {
+        Simulator::start(
+            scenario::load(name).expect("scenario"),
+            0.05,
+            Ports::default(),
+        )
+        .await
+        .expect("simulator starts")
+    }
+
+    fn aws_cfg(sim: &Simulator) -> AwsConfig {
+        AwsConfig {
+            endpoint_url: Some(sim.urls.aws.clone()),
+            ..AwsConfig::default()
+        }
+    }
+
+    /// The console's own SDK config, with the given access key instead of the chain.
+    async fn sdk(cfg: &AwsConfig, access_key: &str) -> SdkConfig {
+        super::super::aws::sdk_config(cfg)
+            .await
+            .to_builder()
+            .credentials_provider(aws_sdk_ecs::config::SharedCredentialsProvider::new(
+                aws_sdk_ecs::config::Credentials::new(
+                    access_key,
+                    sim::SECRET_ACCESS_KEY,
+                    None,
+                    None,
+                    "test",
+                ),
+            ))
+            .build()
+    }
+
+    async fn snapshot(
+        cfg: &AwsConfig,
+        key: &str,
+    ) -> Result<(Snapshot, Option<TwilioCredentials>, CredentialsSeen), ProbeError> {
+        EcsProbe::new(&sdk(cfg, key).await, cfg, &EnvRules::default())
+            .snapshot()
+            .await
+    }
+
+    #[tokio::test]
+    async fn missing_env_vars_snapshot() {
+        let sim = start("missing-env-vars").await;
+        let (snap, creds, seen) = snapshot(&aws_cfg(&sim), sim::ACCESS_KEY_ID)
+            .await
+            .expect("snapshot");
+        assert_eq!(snap.deployed.revision, 42);
+        assert_eq!(snap.service.name, "nerava-backend");
+        assert!(snap.service.task_definition.ends_with(":42"));
+        assert_eq!(snap.previous.as_ref().map(|p| p.revision), Some(41));
+        assert!(snap.deployed.tags.contains(&("env".into(), "prod".into())));
+
+        let missing = snap
+            .checks
+            .iter()
+            .find(|c| c.name == "TWILIO_VERIFY_SERVICE_SID")
+            .expect("rule checked");
+        assert!(
+            matches!(&missing.status, VarStatus::Violation(v) if v.kind == ViolationKind::Missing),
+            "{missing:?}"
+        );
+        assert!(snap.diff.contains(&Change::Removed {
+            name: "TWILIO_VERIFY_SERVICE_SID".into(),
+            display: "VA0a1b2c…".into(),
+        }));
+        assert!(snap.diff.contains(&Change::Changed {
+            name: "LOG_LEVEL".into(),
+            from: "INFO".into(),
+            to: "WARNING".into(),
+        }));
+        assert!(!snap.diff.iter().any(|c| matches!(c, Change::Image { .. })));
+        assert!(snap.deployed.secrets.contains(&SecretRef {
+            name: "DATABASE_URL".into(),
+            value_from:
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:nerava/prod/database-AbCdEf"
+                    .into(),
+        }));
+
+        let token = snap
+            .deployed
+            .environment
+            .iter()
+            .find(|v| v.name == "TWILIO_AUTH_TOKEN")
+            .expect("token var");
+        assert_eq!(token.display, redact::MASK);
+        let raw = &sim.scenario().twilio.auth_token;
+        let json = serde_json::to_string(&snap).expect("serialises");
+        assert!(!json.contains(raw.as_str()), "raw token in the snapshot");
+        assert!(!json.contains("AC5f3b1c8e9d2a4f60718293a4b5c6d7e8"));
+
+        let creds = creds.expect("plain credentials");
+        assert_eq!(creds.source, CredentialSource::TaskDefinition);
+        assert_eq!(&creds.auth_token, raw);
+        assert_eq!(creds.verify_service_sid, None);
+        assert!(!format!("{creds:?}").contains(raw.as_str()));
+        assert!(seen.has_auth_token);
+        assert_eq!(seen.token_value_from, None);
+        assert_eq!(seen.verify_service_sid, None);
+        assert_eq!(seen.account_sid.as_deref(), Some("AC5f3b1c…"));
+        assert!(!snap.tasks.is_empty());
+    }
+
+    #[tokio::test]
+    async fn stub_provider_shows_failing_rollout() {
+        let sim = start("stub-provider").await;
+        let (snap, _, _) = snapshot(&aws_cfg(&sim), sim::ACCESS_KEY_ID)
+            .await
+            .expect("snapshot");
+        let primary = snap
+            .service
+            .deployments
+            .iter()
+            .find(|d| d.status == "PRIMARY")
+            .expect("primary");
+        assert_eq!(primary.rollout_state, "IN_PROGRESS");
+        assert!(primary.failed >= 1, "{primary:?}");
+        assert_eq!(primary.revision, Some(42));
+        let stopped: Vec<&Task> = snap
+            .tasks
+            .iter()
+            .filter(|t| t.last_status == "STOPPED")
+            .collect();
+        assert!(!stopped.is_empty());
+        assert!(stopped
+            .iter()
+            .any(|t| t.stopped_reason.as_deref() == Some("Essential container in task exited")));
+        assert!(snap.tasks.iter().all(|t| !t.id.contains('/')));
+        assert!(snap.diff.iter().any(|c| matches!(
+            c,
+            Change::Changed { name, to, .. } if name == "OTP_PROVIDER" && to == "stub"
+        )));
+    }
+
+    #[tokio::test]
+    async fn event_loop_blocking_diff_has_image() {
+        let sim = start("event-loop-blocking").await;
+        let (snap, _, _) = snapshot(&aws_cfg(&sim), sim::ACCESS_KEY_ID)
+            .await
+            .expect("snapshot");
+        assert!(snap.diff.iter().any(|c| matches!(
+            c,
+            Change::Image { from, to } if from.ends_with(":2026.01.22") && to.ends_with(":2026.01.23")
+        )));
+    }
+
+    #[tokio::test]
+    async fn credential_errors_by_marked_key() {
+        let sim = start("healthy").await;
+        let cfg = aws_cfg(&sim);
+        for (key, code) in [
+            ("AKIASIMEXPIRED000001", "ExpiredTokenException"),
+            ("AKIASIMUNKNOWN000001", "UnrecognizedClientException"),
+            ("AKIASIMDENIED0000001", "AccessDeniedException"),
+        ] {
+            let err = snapshot(&cfg, key).await.expect_err(key);
+            assert_eq!(err.kind, ErrorKind::Credentials, "{err:?}");
+            assert_eq!(err.code.as_deref(), Some(code));
+            assert_eq!(err.system, System::Ecs);
+            assert!(!err.message.contains('\n'));
+        }
+        let err = snapshot(&cfg, "AKIASIMEXPIRED000001")
+            .await
+            .expect_err("expired");
+        assert_eq!(
+            err.message,
+            "AWS: ExpiredTokenException — refresh your credentials (aws sso login, or new keys)"
+        );
+        let denied = snapshot(&cfg, "AKIASIMDENIED0000001")
+            .await
+            .expect_err("denied");
+        assert!(denied.message.contains("DescribeServices"), "{denied:?}");
+    }
+
+    #[tokio::test]
+    async fn wrong_names_are_not_found() {
+        let sim = start("healthy").await;
+        let cfg = AwsConfig {
+            cluster: "nerava-clustr".into(),
+            ..aws_cfg(&sim)
+        };
+        let err = snapshot(&cfg, sim::ACCESS_KEY_ID)
+            .await
+            .expect_err("no cluster");
+        assert_eq!(err.kind, ErrorKind::NotFound);
+        assert_eq!(err.code.as_deref(), Some("ClusterNotFoundException"));
+        assert!(err.message.contains("aws.cluster"));
+
+        let cfg = AwsConfig {
+            service: "nerava-backnd".into(),
+            ..aws_cfg(&sim)
+        };
+        let err = snapshot(&cfg, sim::ACCESS_KEY_ID)
+            .await
+            .expect_err("no service");
+        assert_eq!(err.kind, ErrorKind::NotFound);
+        assert_eq!(err.code.as_deref(), Some("MISSING"));
+        assert!(err.message.contains("aws.service"));
+    }
+
+    #[tokio::test]
+    async fn unreachable_endpoint() {
+        // A port that was just free: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("port")
+            .port();
+        let cfg = AwsConfig {
+            endpoint_url: Some(format!("http://127.0.0.1:{port}")),
+            ..AwsConfig::default()
+        };
+        let probe = EcsProbe::new(
+            &sdk(&cfg, sim::ACCESS_KEY_ID).await,
+            &cfg,
+            &EnvRules::default(),
+        );
+        let err = probe.snapshot().await.expect_err("refused");
+        assert_eq!(err.kind, ErrorKind::Unreachable, "{err:?}");
+    }
+
+    #[tokio::test]
+    #[allow(deprecated)] // ProfileFiles' replacement lives in aws-runtime, not a dependency
+    async fn no_credentials_at_all() {
+        let cfg = AwsConfig {
+            endpoint_url: Some("http://127.0.0.1:9".into()),
+            ..AwsConfig::default()
+        };
+        let chain = aws_config::meta::credentials::CredentialsProviderChain::first_try(
+            "nothing",
+            aws_config::profile::ProfileFileCredentialsProvider::builder()
+                .profile_name("otp-console-test-no-such-profile")
+                .profile_files(
+                    aws_config::profile::profile_file::ProfileFiles::builder()
+                        .with_contents(
+                            aws_config::profile::profile_file::ProfileFileKind::Config,
+                            "",
+                        )
+                        .build(),
+                )
+                .build(),
+        );
+        let sdk = super::super::aws::sdk_config(&cfg)
+            .await
+            .to_builder()
+            .credentials_provider(aws_sdk_ecs::config::SharedCredentialsProvider::new(chain))
+            .build();
+        let err = EcsProbe::new(&sdk, &cfg, &EnvRules::default())
+            .snapshot()
+            .await
+            .expect_err("no credentials");
+        assert_eq!(err.kind, ErrorKind::Credentials, "{err:?}");
+        assert_eq!(
+            err.message,
+            "no AWS credentials found — set AWS_PROFILE or run aws sso login"
+        );
+    }
+
+    #[test]
+    fn diff_of_secrets_and_env() {
+        let var = |name: &str, value: &str| EnvVar {
+            name: name.into(),
+            display: redact::env_value(name, value),
+            fingerprint: fingerprint(value),
+        };
+        let secret = |name: &str, from: &str| SecretRef {
+            name: name.into(),
+            value_from: from.into(),
+        };
+        let td = |environment, secrets| TaskDefinition {
+            arn: String::new(),
+            family: "f".into(),
+            revision: 1,
+            image: "img:1".into(),
+            registered_ms: None,
+            registered_by: None,
+            environment,
+            secrets,
+            tags: vec![],
+        };
+        let old = td(
+            vec![var("TWILIO_AUTH_TOKEN", "old-token"), var("A", "1")],
+            vec![secret("S1", "arn:1"), secret("S2", "arn:2")],
+        );
+        let new = td(
+            vec![var("TWILIO_AUTH_TOKEN", "new-token"), var("B", "2")],
+            vec![secret("S1", "arn:1b"), secret("S3", "arn:3")],
+        );
+        let mask = redact::MASK.to_owned();
+        assert_eq!(
+            diff(&old, &new),
+            vec![
+                Change::Removed {
+                    name: "A".into(),
+                    display: "1".into()
+                },
+                Change::Added {
+                    name: "B".into(),
+                    display: "2".into()
+                },
+                Change::Changed {
+                    name: "TWILIO_AUTH_TOKEN".into(),
+                    from: mask.clone(),
+                    to: mask
+                },
+                Change::SecretChanged {
+                    name: "S1".into(),
+                    from: "arn:1".into(),
+                    to: "arn:1b".into()
+                },
+                Change::SecretRemoved {
+                    name: "S2".into(),
+                    value_from: "arn:2".into()
+                },
+                Change::SecretAdded {
+                    name: "S3".into(),
+                    value_from: "arn:3".into()
+                },
+            ]
+        );
+        assert!(diff(&old, &old).is_empty());
+    }
+
+    #[test]
+    fn token_from_secrets_is_reported_not_guessed() {
+        let revision = Revision {
+            shown: TaskDefinition {
+                arn: String::new(),
+                family: "f".into(),
+                revision: 1,
+                image: String::new(),
+                registered_ms: None,
+                registered_by: None,
+                environment: vec![],
+                secrets: vec![],
+                tags: vec![],
+            },
+            env: BTreeMap::from([(
+                ACCOUNT_SID.into(),
+                "AC5f3b1c8e9d2a4f60718293a4b5c6d7e8".into(),
+            )]),
+            secrets: BTreeMap::from([(AUTH_TOKEN.into(), "arn:aws:ssm:p/twilio".into())]),
+        };
+        let (creds, seen) = twilio_credentials(&revision);
+        assert!(creds.is_none());
+        assert!(seen.has_auth_token);
+        assert_eq!(
+            seen.token_value_from.as_deref(),
+            Some("arn:aws:ssm:p/twilio")
+        );
+    }
 }

@@ -4,7 +4,18 @@
 //! classified against the runbook's list (provider initialised, OTP sent, credential error,
 //! service not found, Twilio timeout, ...) so panes highlight and the diagnosis counts them.
 
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_sdk_cloudwatchlogs::Client;
 use serde::Serialize;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::aws::call;
+use super::{ErrorKind, Observation, ProbeError, System};
+use crate::config::AwsConfig;
+use crate::redact;
 
 /// New events from one poll, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -51,4 +62,350 @@ pub enum LineKind {
     /// A uvicorn access line.
     Access,
     Other,
+}
+
+/// How far back each poll looks again, for events ingested late.
+pub const OVERLAP_MS: i64 = 5_000;
+/// The longest wait between polls while throttled.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Pages read by one poll at most; the rest is read by the next (it starts where this ended).
+const MAX_PAGES: usize = 50;
+
+/// Follows the service's log group: each [`LogsFollower::poll`] returns only unseen events.
+#[derive(Debug)]
+pub struct LogsFollower {
+    client: Client,
+    log_group: String,
+    filter: Option<String>,
+    since_ms: i64,
+    /// Newest timestamp seen so far.
+    last_ms: Option<i64>,
+    /// eventIds seen within the overlap window, with their timestamps.
+    seen: HashMap<String, i64>,
+    /// FilterLogEvents `limit`; `None` leaves it to the service (10 000).
+    page_size: Option<i32>,
+}
+
+impl LogsFollower {
+    /// Follows `cfg.log_group` with `cfg.log_filter` (empty: every line) from `since_ms`.
+    pub fn new(sdk: &SdkConfig, cfg: &AwsConfig, since_ms: i64) -> Self {
+        Self {
+            client: Client::new(sdk),
+            log_group: cfg.log_group.clone(),
+            filter: Some(cfg.log_filter.trim().to_owned()).filter(|f| !f.is_empty()),
+            since_ms,
+            last_ms: None,
+            seen: HashMap::new(),
+            page_size: None,
+        }
+    }
+
+    /// Sets the events per FilterLogEvents page (tests use a small one to exercise paging).
+    #[must_use]
+    pub fn with_page_size(mut self, events: i32) -> Self {
+        self.page_size = Some(events);
+        self
+    }
+
+    /// Reads every page of events since the last poll (minus [`OVERLAP_MS`]); returns those
+    /// never returned before, sanitised and classified, oldest first.
+    pub async fn poll(&mut self) -> Result<Batch, ProbeError> {
+        let start = self
+            .last_ms
+            .map_or(self.since_ms, |last| self.since_ms.max(last - OVERLAP_MS));
+        let mut token: Option<String> = None;
+        let mut tokens = HashSet::new();
+        let mut events = Vec::new();
+        // Marked seen only when the whole poll succeeds: a failed page loses nothing.
+        let mut fresh = HashSet::new();
+        for _ in 0..MAX_PAGES {
+            let out = call(
+                System::Logs,
+                "FilterLogEvents",
+                self.client
+                    .filter_log_events()
+                    .log_group_name(&self.log_group)
+                    .set_filter_pattern(self.filter.clone())
+                    .start_time(start)
+                    .set_limit(self.page_size)
+                    .set_next_token(token.take())
+                    .send(),
+            )
+            .await?;
+            for e in out.events() {
+                let (Some(id), Some(timestamp_ms)) = (e.event_id(), e.timestamp()) else {
+                    continue;
+                };
+                if self.seen.contains_key(id) || !fresh.insert(id.to_owned()) {
+                    continue;
+                }
+                let message = redact::sanitize(e.message().unwrap_or_default());
+                events.push(Event {
+                    id: id.to_owned(),
+                    stream: redact::sanitize(e.log_stream_name().unwrap_or_default()),
+                    timestamp_ms,
+                    kind: classify(&message),
+                    message,
+                });
+            }
+            // A token seen before would loop forever: stop there.
+            match out.next_token() {
+                Some(next) if tokens.insert(next.to_owned()) => token = Some(next.to_owned()),
+                _ => break,
+            }
+        }
+        self.seen
+            .extend(events.iter().map(|e| (e.id.clone(), e.timestamp_ms)));
+        if let Some(newest) = events.iter().map(|e| e.timestamp_ms).max() {
+            self.last_ms = Some(self.last_ms.map_or(newest, |last| last.max(newest)));
+        }
+        // Ids older than the next poll's start can never come back: forget them.
+        if let Some(last) = self.last_ms {
+            let next_start = self.since_ms.max(last - OVERLAP_MS);
+            self.seen.retain(|_, ts| *ts >= next_start);
+        }
+        events.sort_by(|a, b| (a.timestamp_ms, &a.id).cmp(&(b.timestamp_ms, &b.id)));
+        Ok(Batch { events })
+    }
+
+    /// Polls every `every` and sends what is new (or the error) as [`Observation::Logs`];
+    /// throttling doubles the wait up to [`MAX_BACKOFF`], a success resets it. Ends when the
+    /// receiver is dropped.
+    pub async fn follow(mut self, every: Duration, tx: UnboundedSender<Observation>) {
+        let mut wait = every;
+        loop {
+            let result = tokio::select! {
+                result = self.poll() => result,
+                () = tx.closed() => return,
+            };
+            wait = match &result {
+                Err(e) if e.kind == ErrorKind::Throttled => (wait * 2).min(MAX_BACKOFF).max(every),
+                Ok(_) => every,
+                Err(_) => wait,
+            };
+            let is_news = result.as_ref().map_or(true, |b| !b.events.is_empty());
+            if is_news {
+                let at_ms = chrono::Utc::now().timestamp_millis();
+                if tx.send(Observation::Logs { at_ms, result }).is_err() {
+                    return;
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = tx.closed() => return,
+            }
+        }
+    }
+}
+
+/// What a log line says, by the runbook's list (first match wins, most specific first).
+pub fn classify(message: &str) -> LineKind {
+    let lower = message.to_ascii_lowercase();
+    // Words of letters, digits and `_`, so `TWILIO_TIMEOUT_SECONDS` is not "timeout" and
+    // `20003` matches only as a whole number.
+    let words: Vec<&str> = lower
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let word = |w: &str| words.contains(&w);
+    let any = |ws: &[&str]| ws.iter().any(|w| word(w));
+    let has = |p: &str| lower.contains(p);
+
+    let trimmed = lower.trim_start();
+    if trimmed.starts_with("info:") && has("\" ") && has(" http/") {
+        LineKind::Access
+    } else if has("otp sent successfully") {
+        LineKind::OtpSent
+    } else if has("otp verified") {
+        LineKind::OtpVerified
+    } else if has("using twilio verify provider") || has("using twilio sms provider") {
+        LineKind::ProviderInitialised
+    } else if word("20003") || has("invalid credentials") || word("authenticate") {
+        LineKind::CredentialError
+    } else if word("20404") || has("service not found") {
+        LineKind::ServiceNotFound
+    } else if any(&["20005", "10001"]) || has("account not active") || has("suspended") {
+        LineKind::AccountInactive
+    } else if any(&["60203", "60202"]) || has("rate limit") || has("too many") {
+        LineKind::RateLimited
+    } else if any(&["timeout", "timeouterror"]) || has("timed out") {
+        LineKind::TwilioTimeout
+    } else if has("twilio error") || has("twilio connection error") {
+        LineKind::TwilioError
+    } else if has("not configured")
+        || has("waiting for the otp provider")
+        || (has("[otp]") && has(" not set"))
+    {
+        LineKind::ProviderNotConfigured
+    } else if word("valueerror") || has("application startup failed") || has("traceback") {
+        LineKind::StartupFailure
+    } else {
+        LineKind::Other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+    use crate::sim::{self, scenario, Ports, Simulator};
+
+    async fn start(name: &str) -> Simulator {
+        Simulator::start(
+            scenario::load(name).expect("scenario"),
+            0.05,
+            Ports::default(),
+        )
+        .await
+        .expect("simulator starts")
+    }
+
+    async fn follower(sim: &Simulator, filter: &str) -> LogsFollower {
+        let cfg = AwsConfig {
+            endpoint_url: Some(sim.urls.aws.clone()),
+            log_filter: filter.into(),
+            ..AwsConfig::default()
+        };
+        let sdk = super::super::aws::sdk_config(&cfg)
+            .await
+            .to_builder()
+            .credentials_provider(aws_sdk_ecs::config::SharedCredentialsProvider::new(
+                aws_sdk_ecs::config::Credentials::new(
+                    sim::ACCESS_KEY_ID,
+                    sim::SECRET_ACCESS_KEY,
+                    None,
+                    None,
+                    "test",
+                ),
+            ))
+            .build();
+        let since = chrono::Utc::now().timestamp_millis() - 30 * 60_000;
+        LogsFollower::new(&sdk, &cfg, since)
+    }
+
+    fn ids(batch: &Batch) -> HashSet<String> {
+        batch.events.iter().map(|e| e.id.clone()).collect()
+    }
+
+    #[tokio::test]
+    async fn polls_never_repeat_and_see_new_lines() {
+        let sim = start("healthy").await;
+        let mut logs = follower(&sim, "OTP").await;
+        let first = logs.poll().await.expect("first poll");
+        assert!(first
+            .events
+            .iter()
+            .any(|e| e.kind == LineKind::ProviderInitialised));
+        assert!(first
+            .events
+            .windows(2)
+            .all(|w| w[0].timestamp_ms <= w[1].timestamp_ms));
+
+        let answer = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("client")
+            .post(format!("{}/v1/auth/otp/start", sim.urls.api))
+            .json(&serde_json::json!({ "phone": "+17133056318" }))
+            .send()
+            .await
+            .expect("otp start");
+        assert!(answer.status().is_success());
+
+        let second = logs.poll().await.expect("second poll");
+        assert!(ids(&first).is_disjoint(&ids(&second)));
+        assert!(
+            second.events.iter().any(|e| e.kind == LineKind::OtpSent),
+            "{second:?}"
+        );
+        let third = logs.poll().await.expect("third poll");
+        assert!(ids(&third).is_disjoint(&ids(&first)));
+        assert!(ids(&third).is_disjoint(&ids(&second)));
+    }
+
+    #[tokio::test]
+    async fn pages_through_next_token() {
+        let sim = start("healthy").await;
+        let mut whole = follower(&sim, "").await;
+        let before = whole.poll().await.expect("one page");
+        assert!(before.events.len() > 6, "too few events to page");
+        let mut paged = follower(&sim, "").await.with_page_size(3);
+        let batch = paged.poll().await.expect("paged");
+        let paged_ids = ids(&batch);
+        assert_eq!(paged_ids.len(), batch.events.len(), "duplicates");
+        assert!(ids(&before).is_subset(&paged_ids));
+    }
+
+    #[tokio::test]
+    async fn follow_sends_batches_and_ends_with_the_receiver() {
+        let sim = start("healthy").await;
+        let logs = follower(&sim, "OTP").await;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let task = tokio::spawn(logs.follow(Duration::from_millis(50), tx));
+        let observation = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("in time")
+            .expect("an observation");
+        assert!(
+            matches!(&observation, Observation::Logs { result: Ok(b), .. } if !b.events.is_empty()),
+            "{observation:?}"
+        );
+        drop(rx);
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("follow ends")
+            .expect("no panic");
+    }
+
+    #[tokio::test]
+    async fn missing_log_group_is_not_found() {
+        let sim = start("healthy").await;
+        let mut logs = follower(&sim, "OTP").await;
+        logs.log_group = "/ecs/nope".into();
+        let err = logs.poll().await.expect_err("no group");
+        assert_eq!(err.kind, ErrorKind::NotFound, "{err:?}");
+        assert_eq!(err.code.as_deref(), Some("ResourceNotFoundException"));
+        assert!(err.message.contains("aws.log_group"));
+    }
+
+    #[test]
+    fn classifies_the_runbook_lines() {
+        use LineKind::*;
+        let table = [
+            ("[OTP] Using Twilio Verify provider", ProviderInitialised),
+            ("[OTP] Using Twilio SMS provider", ProviderInitialised),
+            ("[OTP] OTP sent successfully phone_last4=6318 status=pending", OtpSent),
+            ("[OTP] OTP verified phone_last4=6318", OtpVerified),
+            ("[OTP] OTP verification failed phone_last4=6318", Other),
+            ("[OTP] Twilio error 20003: Authenticate (Invalid credentials) http_status=401 phone_last4=6318", CredentialError),
+            ("Invalid credentials", CredentialError),
+            ("[OTP] Twilio error 20404: The requested resource /Services/VA0a1b2c3d4e5f60718293a4b5c6d7e8f9 was not found (Service not found) http_status=404 phone_last4=6318", ServiceNotFound),
+            ("Service not found", ServiceNotFound),
+            ("[OTP] Twilio error 20005: Account not active http_status=401 phone_last4=6318", AccountInactive),
+            ("[OTP] Twilio error 60203: Max send attempts reached http_status=429 phone_last4=6318", RateLimited),
+            ("[OTP] Rate limit exceeded phone_last4=6318", RateLimited),
+            ("[OTP] Twilio timeout after 30s (TimeoutError) phone_last4=6318", TwilioTimeout),
+            ("timeout", TwilioTimeout),
+            ("[OTP] Twilio connection error: connect timed out phone_last4=6318", TwilioTimeout),
+            ("[OTP] Twilio error 60200: Invalid parameter `To` http_status=400 phone_last4=6318", TwilioError),
+            ("[OTP] Twilio Verify provider not configured: TWILIO_VERIFY_SERVICE_SID not set; waiting for provider phone_last4=6318", ProviderNotConfigured),
+            ("[OTP] WARNING: TWILIO_VERIFY_SERVICE_SID not set; Twilio provider will be initialised on first use", ProviderNotConfigured),
+            ("[OTP] ERROR: gave up waiting for the OTP provider", ProviderNotConfigured),
+            ("ValueError: OTP_PROVIDER=stub is not allowed when ENV=prod", StartupFailure),
+            ("ERROR:    Application startup failed. Exiting.", StartupFailure),
+            ("ERROR:    Traceback (most recent call last):", StartupFailure),
+            ("INFO:     10.0.1.2:1234 - \"GET /health HTTP/1.1\" 200 OK", Access),
+            ("INFO:     10.0.1.2:1234 - \"POST /v1/auth/otp/start HTTP/1.1\" 500 Internal Server Error", Access),
+            ("INFO:     Application startup complete.", Other),
+            ("[CONFIG] TWILIO_TIMEOUT_SECONDS=30", Other),
+            ("[OTP] Using stub provider (no SMS is sent)", Other),
+            ("20003", CredentialError),
+            // Codes match as whole numbers only.
+            ("phone_last4=2000 took 20003ms", Other),
+        ];
+        for (line, kind) in table {
+            assert_eq!(classify(line), kind, "{line}");
+        }
+    }
 }
