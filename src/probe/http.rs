@@ -363,7 +363,7 @@ fn classify_error(error: &reqwest::Error) -> Class {
 }
 
 /// The innermost message of an error chain (the OS's or resolver's words), after the first.
-fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+pub(super) fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
     let mut last = error;
     while let Some(next) = last.source() {
         last = next;
