@@ -552,3 +552,337 @@ pub fn credentials_seen(creds: &TwilioCredentials) -> Fact {
         verify_service_sid: creds.verify_service_sid.as_deref().map(redact::sid),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{scenario, Ports, Simulator};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const PHONE: &str = "+17133056318";
+    /// The deployed task definition's token (base scenario); Twilio's may differ.
+    const TOKEN: &str = "9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c";
+    const ACCOUNT: &str = "AC5f3b1c8e9d2a4f60718293a4b5c6d7e8";
+    const SERVICE: &str = "VA0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+
+    async fn sim(name: &str) -> (Simulator, TwilioProbe) {
+        let sim = Simulator::start(
+            scenario::load(name).expect("scenario"),
+            0.05,
+            Ports::default(),
+        )
+        .await
+        .expect("simulator starts");
+        let probe = probe(&sim.urls.twilio, &sim.urls.status);
+        (sim, probe)
+    }
+
+    fn probe(twilio: &str, status: &str) -> TwilioProbe {
+        let cfg = TwilioConfig {
+            api_url: twilio.to_owned(),
+            verify_url: twilio.to_owned(),
+            status_url: status.to_owned(),
+            ..TwilioConfig::default()
+        };
+        TwilioProbe::new(&cfg, Duration::from_secs(5)).expect("probe")
+    }
+
+    fn creds() -> TwilioCredentials {
+        TwilioCredentials {
+            source: CredentialSource::TaskDefinition,
+            account_sid: ACCOUNT.into(),
+            auth_token: TOKEN.into(),
+            verify_service_sid: Some(SERVICE.into()),
+        }
+    }
+
+    /// Nothing secret in the JSON or the Debug of a fact.
+    fn assert_clean(fact: &Fact) {
+        for text in [
+            serde_json::to_string(fact).expect("json"),
+            format!("{fact:?}"),
+        ] {
+            for secret in [
+                TOKEN,
+                ACCOUNT,
+                SERVICE,
+                PHONE,
+                "4d2c8e6a0b1f3e5d7c9a2b4c6d8e0f1a",
+            ] {
+                assert!(!text.contains(secret), "{secret} in {text}");
+            }
+        }
+    }
+
+    fn err(fact: &Fact) -> &ProbeError {
+        match fact {
+            Fact::Account(Err(e))
+            | Fact::Service(Err(e))
+            | Fact::StatusPage(Err(e))
+            | Fact::Send(Err(e))
+            | Fact::Check(Err(e)) => e,
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn healthy_account_service_status_send_and_check() {
+        let (sim, probe) = sim("healthy").await;
+        let creds = creds();
+        let account = probe.account(&creds).await;
+        assert_eq!(
+            account,
+            Fact::Account(Ok(Account {
+                sid: "AC5f3b1c…".into(),
+                friendly_name: "Nerava Production".into(),
+                status: "active".into(),
+            }))
+        );
+        let service = probe.service(&creds).await;
+        assert_eq!(
+            service,
+            Fact::Service(Ok(VerifyService {
+                sid: "VA0a1b2c…".into(),
+                friendly_name: "Nerava OTP".into(),
+                code_length: 6,
+            }))
+        );
+        let Fact::StatusPage(Ok(page)) = probe.status_page().await else {
+            panic!("status page")
+        };
+        assert_eq!((page.indicator.as_str(), page.degraded.len()), ("none", 0));
+        let send = probe.send(&creds, PHONE).await;
+        let Fact::Send(Ok(verification)) = &send else {
+            panic!("{send:?}")
+        };
+        assert_eq!(
+            (
+                verification.status.as_str(),
+                verification.to.as_str(),
+                verification.valid
+            ),
+            ("pending", "•••6318", false)
+        );
+        assert!(verification.sid.starts_with("VE") && verification.sid.ends_with('…'));
+        let wrong = probe.check(&creds, PHONE, "000000").await;
+        assert!(
+            matches!(&wrong, Fact::Check(Ok(v)) if v.status == "pending" && !v.valid),
+            "{wrong:?}"
+        );
+        let code = sim.twilio().inbox(PHONE).last().expect("sms").code.clone();
+        let check = probe.check(&creds, PHONE, &code).await;
+        assert!(
+            matches!(&check, Fact::Check(Ok(v)) if v.status == "approved" && v.valid),
+            "{check:?}"
+        );
+        let again = probe.check(&creds, PHONE, &code).await;
+        assert_eq!(err(&again).kind, ErrorKind::NotFound, "{again:?}");
+        let seen = credentials_seen(&creds);
+        for fact in [&account, &service, &send, &wrong, &check, &again, &seen] {
+            assert_clean(fact);
+        }
+        assert!(!format!("{creds:?}").contains(TOKEN));
+    }
+
+    #[tokio::test]
+    async fn rotated_token_is_20003_credentials() {
+        let (_sim, probe) = sim("invalid-credentials").await;
+        for fact in [
+            probe.account(&creds()).await,
+            probe.send(&creds(), PHONE).await,
+        ] {
+            let e = err(&fact);
+            assert_eq!(
+                (e.kind, e.code.as_deref()),
+                (ErrorKind::Credentials, Some("20003"))
+            );
+            assert!(
+                e.message.contains("rotate TWILIO_AUTH_TOKEN"),
+                "{}",
+                e.message
+            );
+            assert_clean(&fact);
+        }
+    }
+
+    #[tokio::test]
+    async fn deleted_service_is_20404_not_found() {
+        let (_sim, probe) = sim("verify-service-deleted").await;
+        let fact = probe.service(&creds()).await;
+        let e = err(&fact);
+        assert_eq!(
+            (e.kind, e.code.as_deref()),
+            (ErrorKind::NotFound, Some("20404"))
+        );
+        assert!(
+            e.message.contains("create a Verify service"),
+            "{}",
+            e.message
+        );
+        assert!(
+            e.message.contains("VA0a1b2c…"),
+            "the SID, masked: {}",
+            e.message
+        );
+        assert_clean(&fact);
+        let mut no_sid = creds();
+        no_sid.verify_service_sid = None;
+        let e = err(&probe.service(&no_sid).await).clone();
+        assert_eq!(e.kind, ErrorKind::NotFound);
+        assert!(e
+            .message
+            .starts_with("TWILIO_VERIFY_SERVICE_SID is not set in the task definition"));
+    }
+
+    #[tokio::test]
+    async fn suspended_account_shows_and_refuses_sends() {
+        let (_sim, probe) = sim("account-suspended").await;
+        assert!(
+            matches!(probe.account(&creds()).await, Fact::Account(Ok(a)) if a.status == "suspended")
+        );
+        let fact = probe.send(&creds(), PHONE).await;
+        assert_eq!(err(&fact).code.as_deref(), Some("20005"));
+        assert!(err(&fact).message.contains("not active"));
+    }
+
+    #[tokio::test]
+    async fn send_limit_is_60203_throttled_and_bad_phone_60200() {
+        let (_sim, probe) = sim("rate-limited").await;
+        let fact = probe.send(&creds(), PHONE).await;
+        let e = err(&fact);
+        assert_eq!(
+            (e.kind, e.code.as_deref()),
+            (ErrorKind::Throttled, Some("60203"))
+        );
+        assert!(e.message.contains("•••6318"), "{}", e.message);
+        assert_clean(&fact);
+        let fact = probe.send(&creds(), "+1713305631899999").await;
+        let e = err(&fact);
+        assert_eq!((e.kind, e.code.as_deref()), (ErrorKind::Api, Some("60200")));
+        assert!(!e.message.contains("+1713305631899999"), "{}", e.message);
+    }
+
+    /// A server that answers every connection with `reply`, or never answers.
+    async fn raw_server(reply: Option<String>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let reply = reply.clone();
+                tokio::spawn(async move {
+                    let mut buf = [0_u8; 4096];
+                    let _ = socket.read(&mut buf).await;
+                    match reply {
+                        Some(text) => drop(socket.write_all(text.as_bytes()).await),
+                        None => tokio::time::sleep(Duration::from_secs(30)).await,
+                    }
+                });
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    fn http_reply(status: &str, content_type: &str, body: &str) -> String {
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    #[tokio::test]
+    async fn non_json_error_body_is_bad_response() {
+        let url = raw_server(Some(http_reply(
+            "502 Bad Gateway",
+            "text/html",
+            "<html>oops</html>",
+        )))
+        .await;
+        let fact = probe(&url, &url).account(&creds()).await;
+        let e = err(&fact);
+        assert_eq!(e.kind, ErrorKind::BadResponse);
+        assert_eq!(
+            e.message,
+            "Twilio answered HTTP 502 with a body that is not Twilio's JSON"
+        );
+        let Fact::StatusPage(Err(e)) = probe(&url, &url).status_page().await else {
+            panic!("status page error")
+        };
+        assert_eq!(e.kind, ErrorKind::BadResponse);
+    }
+
+    #[tokio::test]
+    async fn echoed_token_is_scrubbed() {
+        let body = format!(
+            r#"{{"code":20003,"message":"bad token {TOKEN} for {ACCOUNT} \u001b[31m","more_info":"x","status":401}}"#
+        );
+        let url = raw_server(Some(http_reply(
+            "401 Unauthorized",
+            "application/json",
+            &body,
+        )))
+        .await;
+        let fact = probe(&url, &url).account(&creds()).await;
+        assert_eq!(err(&fact).kind, ErrorKind::Credentials);
+        assert!(!err(&fact).message.contains('\u{1b}'));
+        assert_clean(&fact);
+    }
+
+    #[tokio::test]
+    async fn silent_and_closed_servers() {
+        let url = raw_server(None).await;
+        let cfg = TwilioConfig {
+            api_url: url.clone(),
+            verify_url: url.clone(),
+            status_url: url,
+            ..TwilioConfig::default()
+        };
+        let probe = TwilioProbe::new(&cfg, Duration::from_millis(300)).expect("probe");
+        assert_eq!(err(&probe.account(&creds()).await).kind, ErrorKind::Timeout);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        drop(listener);
+        let fact = self::probe(&url, &url).status_page().await;
+        assert_eq!(err(&fact).kind, ErrorKind::Unreachable, "{fact:?}");
+    }
+
+    #[test]
+    fn credentials_come_from_the_environment_lookup() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let found = credentials_from(env(&[
+            ("TWILIO_ACCOUNT_SID", ACCOUNT),
+            ("TWILIO_AUTH_TOKEN", TOKEN),
+        ]))
+        .expect("found");
+        assert_eq!(
+            (found.source, found.verify_service_sid),
+            (CredentialSource::Environment, None)
+        );
+        assert!(credentials_from(env(&[
+            ("TWILIO_ACCOUNT_SID", ACCOUNT),
+            ("TWILIO_AUTH_TOKEN", " ")
+        ]))
+        .is_none());
+    }
+
+    #[test]
+    fn sids_in_text_are_masked() {
+        assert_eq!(
+            mask_sids(&format!(
+                "The requested resource /Services/{SERVICE} was not found"
+            )),
+            "The requested resource /Services/VA0a1b2c… was not found"
+        );
+        assert_eq!(mask_sids("ACME and VA1 stay"), "ACME and VA1 stay");
+    }
+}
