@@ -602,6 +602,12 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
     }
 
     let mut findings = found.list;
+    if let Some(previous) = snapshot.and_then(|s| s.previous.as_ref()) {
+        let revision = format!("{}:{}", previous.family, previous.revision);
+        for command in findings.iter_mut().flat_map(|f| f.commands.iter_mut()) {
+            *command = command.replace(&format!("{}:PREVIOUS", names.service), &revision);
+        }
+    }
     findings.sort_by(|a, b| {
         b.confidence
             .cmp(&a.confidence)

@@ -8,6 +8,8 @@
 //!   the backend's, Twilio's, ECS's and `CloudWatch` Logs' wire protocols. The demo and every
 //!   test run against it.
 
+/// `otp-console check`: probes and diagnosis without a screen.
+pub mod check;
 /// Command-line interface (clap): the console, `check` and `sim`.
 pub mod cli;
 /// Configuration file, defaults from the runbook, env-var rules, clear errors.

@@ -20,12 +20,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Some(Command::Sim(args)) => runtime.block_on(sim::run::run(args)),
-        Some(Command::Check(_)) => {
-            eprintln!(
-                "otp-console check: the probes and the diagnosis are not built yet (issue 3)."
-            );
-            ExitCode::from(2)
-        }
+        Some(Command::Check(args)) => runtime.block_on(otp_console::check::run(args)),
         None => console(&cli),
     }
 }

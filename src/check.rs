@@ -1,0 +1,567 @@
+//! `otp-console check`: the probes and the diagnosis without a screen, the replacement for the
+//! runbook's `check_twilio_config.py`. Every probe runs at once; observations feed the same
+//! [`Evidence`] the console uses, and the command returns as soon as the evidence is
+//! conclusive (a request still outstanding then is reported with its age). Output is a table
+//! or JSON with a stable schema; the exit status is 0 healthy, 1 problem found, 2 could not run.
+//!
+//! JSON schema (version 1), top level:
+//! - `schema_version`: 1
+//! - `verdict.failure_mode`: one of `missing_env_vars`, `invalid_credentials`,
+//!   `verify_service_missing`, `stub_provider`, `network_blocked`, `event_loop_blocked`,
+//!   `account_suspended`, `rate_limited`, `deployment_failed`, `none`
+//! - `verdict.candidates[]`: `{failure_mode, title, confidence, evidence[], repair, commands[]}`
+//! - `checklist[]`: `{item, label, state (pass|fail|unknown|running), evidence}`
+//! - `unknown[]`: what could not be determined, one line each
+//! - `outstanding[]`: `{endpoint, age_ms}` requests still waiting when the verdict was given
+//! - `observations`: `{http[], ecs, logs: {counts, recent[]}, twilio: {credentials, account,
+//!   service, status_page, sends[]}}`
+//! - `elapsed_ms`, `target` (`demo:<scenario>` or the API base URL)
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use crate::cli::CheckArgs;
+use crate::config::{Config, TwilioCredentials as CredentialsFrom};
+use crate::diagnosis::{self, Diagnosis, Evidence, FailureMode, Names, State};
+use crate::probe::http::{self, Endpoint, HttpProbe};
+use crate::probe::twilio::{CredentialsSeen, Fact, TwilioProbe};
+use crate::probe::{
+    self, logs::LogsFollower, CredentialSource, ErrorKind, Observation, TwilioCredentials,
+};
+use crate::sim::{self, scenario, Ports, Simulator};
+
+/// How `check` was asked to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub check_aws: bool,
+    pub test_phone: Option<String>,
+    /// Longest the whole check may take.
+    pub deadline: Duration,
+    /// Static AWS credentials (the demo's); `None` uses the SDK's normal chain.
+    pub aws_credentials: Option<(String, String)>,
+}
+
+/// What `check` found.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub target: String,
+    pub diagnosis: Diagnosis,
+    pub evidence: Evidence,
+    pub outstanding: Vec<(Endpoint, u64)>,
+    pub elapsed: Duration,
+}
+
+/// A check that cannot run: exit status 2 and one line.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CannotRun(pub String);
+
+/// Runs `otp-console check` and returns its exit status.
+pub async fn run(args: CheckArgs) -> ExitCode {
+    let test_phone = match args
+        .test_phone
+        .as_deref()
+        .map(http::validate_phone)
+        .transpose()
+    {
+        Ok(phone) => phone,
+        Err(e) => {
+            eprintln!("otp-console check: --test-phone: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut options = Options {
+        check_aws: args.check_aws,
+        test_phone,
+        deadline: Duration::from_secs(90),
+        aws_credentials: None,
+    };
+    let (config, target, _sim) = if let Some(name) = &args.demo {
+        let scenario = match scenario::load(name) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("otp-console check: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let scale = args.time_scale.unwrap_or(1.0);
+        let sim = match Simulator::start(scenario, scale, Ports::default()).await {
+            Ok(sim) => sim,
+            Err(e) => {
+                eprintln!("otp-console check: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        options.aws_credentials = Some((sim::ACCESS_KEY_ID.into(), sim::SECRET_ACCESS_KEY.into()));
+        // The demo is diagnosed like production: through its config and its protocols only.
+        let config = sim::run::config_for(&sim.urls, sim.scenario());
+        (config, format!("demo:{name}"), Some(sim))
+    } else {
+        match Config::load(args.config.as_deref()) {
+            Ok(loaded) if loaded.path.is_none() => {
+                eprintln!("otp-console check: no configuration found (give --config FILE, create ./otp-console.toml, or use --demo SCENARIO)");
+                return ExitCode::from(2);
+            }
+            Ok(loaded) => {
+                let target = loaded.config.api.base_url.clone();
+                (loaded.config, target, None)
+            }
+            Err(e) => {
+                eprintln!("otp-console check: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    };
+    match check(&config, &target, &options).await {
+        Ok(report) => {
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report_json(&report)).unwrap_or_default()
+                );
+            } else {
+                print!("{}", render_table(&report));
+            }
+            if report.diagnosis.verdict.failure_mode == FailureMode::None {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(CannotRun(message)) => {
+            eprintln!("otp-console check: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// A probe's first answer, which `check` waits for before it may conclude.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Milestone {
+    Ecs,
+    TwilioAccount,
+    TwilioService,
+    StatusPage,
+    Logs,
+    Health,
+    Otp,
+}
+
+/// The milestones reached so far.
+type Progress = std::collections::BTreeSet<Milestone>;
+
+/// Probes everything once (following logs and watching health while an OTP start is in
+/// flight) and diagnoses, returning as soon as the evidence is conclusive.
+pub async fn check(config: &Config, target: &str, options: &Options) -> Result<Report, CannotRun> {
+    let started = Instant::now();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Observation>();
+    let sdk = Arc::new(aws_sdk_config(config, options).await);
+    let http_timeout = Duration::from_secs(75);
+    let http =
+        Arc::new(HttpProbe::new(&config.api, http_timeout).map_err(|e| CannotRun(e.message))?);
+    let twilio = Arc::new(
+        TwilioProbe::new(&config.twilio, Duration::from_secs(15))
+            .map_err(|e| CannotRun(e.message))?,
+    );
+    let wants_ecs =
+        options.check_aws || config.twilio.credentials == CredentialsFrom::TaskDefinition;
+    let mut tasks = tokio::task::JoinSet::new();
+
+    // The API: a health baseline, dev login, then the OTP start with health watched.
+    {
+        let (http, tx, phone) = (Arc::clone(&http), tx.clone(), options.test_phone.clone());
+        tasks.spawn(async move {
+            http.request(Endpoint::Health, None, None, false, &tx).await;
+            http.request(Endpoint::DevLogin, None, None, false, &tx)
+                .await;
+            if let Some(phone) = phone {
+                http.otp_start_watching_health(&phone, Duration::from_millis(250), &tx)
+                    .await;
+            }
+        });
+    }
+    // Twilio's status page needs no credentials.
+    {
+        let (twilio, tx) = (Arc::clone(&twilio), tx.clone());
+        tasks.spawn(async move {
+            let fact = twilio.status_page().await;
+            let _ = tx.send(Observation::Twilio {
+                at_ms: now_ms(),
+                fact,
+            });
+        });
+    }
+    // ECS, then Twilio with the credentials the service really uses.
+    {
+        let (twilio, tx, sdk) = (Arc::clone(&twilio), tx.clone(), Arc::clone(&sdk));
+        let (aws, rules, from) = (
+            config.aws.clone(),
+            config.rules.clone(),
+            config.twilio.credentials,
+        );
+        tasks.spawn(async move {
+            let mut creds = None;
+            if wants_ecs {
+                let probe = probe::ecs::EcsProbe::new(&sdk, &aws, &rules);
+                match probe.snapshot().await {
+                    Ok((snapshot, found, seen)) => {
+                        let _ = tx.send(Observation::Ecs {
+                            at_ms: now_ms(),
+                            result: Ok(Box::new(snapshot)),
+                        });
+                        if from == CredentialsFrom::TaskDefinition {
+                            let _ = tx.send(Observation::Twilio {
+                                at_ms: now_ms(),
+                                fact: Fact::Credentials(seen),
+                            });
+                            creds = found;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Observation::Ecs {
+                            at_ms: now_ms(),
+                            result: Err(e),
+                        });
+                    }
+                }
+            }
+            if from == CredentialsFrom::Environment {
+                creds = probe::twilio::credentials_from_env();
+                let _ = tx.send(Observation::Twilio {
+                    at_ms: now_ms(),
+                    fact: Fact::Credentials(seen_of(creds.as_ref(), CredentialSource::Environment)),
+                });
+            }
+            let Some(creds) = creds else {
+                let why = probe::ProbeError {
+                    system: probe::System::Twilio,
+                    kind: ErrorKind::Credentials,
+                    code: None,
+                    message: match from {
+                        CredentialsFrom::Environment => {
+                            "no Twilio credentials: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
+                                .into()
+                        }
+                        CredentialsFrom::TaskDefinition => {
+                            "no Twilio credentials readable from the task definition".into()
+                        }
+                    },
+                };
+                let _ = tx.send(Observation::Twilio {
+                    at_ms: now_ms(),
+                    fact: Fact::Account(Err(why.clone())),
+                });
+                let _ = tx.send(Observation::Twilio {
+                    at_ms: now_ms(),
+                    fact: Fact::Service(Err(why)),
+                });
+                return;
+            };
+            let (account, service) = tokio::join!(twilio.account(&creds), twilio.service(&creds));
+            let _ = tx.send(Observation::Twilio {
+                at_ms: now_ms(),
+                fact: account,
+            });
+            let _ = tx.send(Observation::Twilio {
+                at_ms: now_ms(),
+                fact: service,
+            });
+        });
+    }
+    // CloudWatch Logs: 30 minutes back, then followed.
+    if options.check_aws {
+        let (tx, sdk, aws) = (tx.clone(), Arc::clone(&sdk), config.aws.clone());
+        tasks.spawn(async move {
+            let mut follower = LogsFollower::new(&sdk, &aws, now_ms() - 30 * 60_000);
+            loop {
+                let result = follower.poll().await;
+                let failed = result.is_err();
+                if tx
+                    .send(Observation::Logs {
+                        at_ms: now_ms(),
+                        result,
+                    })
+                    .is_err()
+                {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(if failed { 2_000 } else { 500 })).await;
+            }
+        });
+    }
+    drop(tx);
+
+    let names = Names::from_config(config);
+    let mut evidence = Evidence::default();
+    let mut progress = Progress::default();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let diagnosis = loop {
+        tokio::select! {
+            observation = rx.recv() => match observation {
+                Some(observation) => {
+                    note_progress(&mut progress, &observation);
+                    evidence.record(observation);
+                }
+                None => {
+                    break diagnosis::diagnose(&evidence, &names, now_ms());
+                }
+            },
+            _ = tick.tick() => {}
+        }
+        let now = now_ms();
+        let diagnosis = diagnosis::diagnose(&evidence, &names, now);
+        if let Some(e) = aws_missing_entirely(&evidence) {
+            if wants_ecs
+                && evidence.credentials.is_none()
+                && config.twilio.credentials == CredentialsFrom::TaskDefinition
+            {
+                return Err(CannotRun(e));
+            }
+        }
+        let reached = |m: Milestone| progress.contains(&m);
+        let initial = reached(Milestone::Health)
+            && reached(Milestone::StatusPage)
+            && reached(Milestone::TwilioAccount)
+            && reached(Milestone::TwilioService)
+            && (!wants_ecs || reached(Milestone::Ecs))
+            && (!options.check_aws || reached(Milestone::Logs));
+        let otp_settled = options.test_phone.is_none()
+            || reached(Milestone::Otp)
+            || diagnosis.verdict.failure_mode != FailureMode::None;
+        if (initial && otp_settled) || started.elapsed() >= options.deadline {
+            break diagnosis;
+        }
+    };
+    tasks.abort_all();
+    let now = now_ms();
+    let outstanding = evidence
+        .outstanding
+        .values()
+        .map(|(endpoint, started)| (*endpoint, (now - started).max(0) as u64))
+        .collect();
+    Ok(Report {
+        target: target.to_owned(),
+        diagnosis,
+        evidence,
+        outstanding,
+        elapsed: started.elapsed(),
+    })
+}
+
+fn note_progress(progress: &mut Progress, observation: &Observation) {
+    let milestone = match observation {
+        Observation::Http(s) => match s.endpoint {
+            Endpoint::Health if !s.during_otp => Some(Milestone::Health),
+            Endpoint::OtpStart => Some(Milestone::Otp),
+            _ => None,
+        },
+        Observation::Ecs { .. } => Some(Milestone::Ecs),
+        Observation::Logs { .. } => Some(Milestone::Logs),
+        Observation::Twilio { fact, .. } => match fact {
+            Fact::Account(_) => Some(Milestone::TwilioAccount),
+            Fact::Service(_) => Some(Milestone::TwilioService),
+            Fact::StatusPage(_) => Some(Milestone::StatusPage),
+            _ => None,
+        },
+        Observation::HttpStarted { .. } => None,
+    };
+    progress.extend(milestone);
+}
+
+/// The one line for "no AWS credentials at all", when that is what ECS said.
+fn aws_missing_entirely(evidence: &Evidence) -> Option<String> {
+    match &evidence.ecs {
+        Some(Err(e))
+            if e.kind == ErrorKind::Credentials
+                && e.code.as_deref() == Some("CredentialsNotLoaded") =>
+        {
+            Some(e.message.clone())
+        }
+        _ => None,
+    }
+}
+
+fn seen_of(creds: Option<&TwilioCredentials>, source: CredentialSource) -> CredentialsSeen {
+    CredentialsSeen {
+        source,
+        account_sid: creds.map(|c| crate::redact::sid(&c.account_sid)),
+        has_auth_token: creds.is_some_and(|c| !c.auth_token.is_empty()),
+        token_value_from: None,
+        verify_service_sid: creds
+            .and_then(|c| c.verify_service_sid.as_deref().map(crate::redact::sid)),
+    }
+}
+
+async fn aws_sdk_config(config: &Config, options: &Options) -> aws_config::SdkConfig {
+    match &options.aws_credentials {
+        Some((key, secret)) => {
+            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .region(aws_config::Region::new(config.aws.region.clone()))
+                .credentials_provider(aws_sdk_ecs::config::Credentials::new(
+                    key.clone(),
+                    secret.clone(),
+                    None,
+                    None,
+                    "otp-console-demo",
+                ));
+            if let Some(url) = &config.aws.endpoint_url {
+                loader = loader.endpoint_url(url);
+            }
+            loader.load().await
+        }
+        None => probe::aws::sdk_config(&config.aws).await,
+    }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// The stable JSON form of a report.
+pub fn report_json(report: &Report) -> Value {
+    let e = &report.evidence;
+    let recent: Vec<&probe::logs::Event> = e.events.iter().rev().take(50).rev().collect();
+    json!({
+        "schema_version": 1,
+        "target": report.target,
+        "elapsed_ms": report.elapsed.as_millis() as u64,
+        "verdict": report.diagnosis.verdict,
+        "checklist": report.diagnosis.checklist,
+        "unknown": report.diagnosis.unknown,
+        "outstanding": report.outstanding.iter().map(|(endpoint, age)| json!({ "endpoint": endpoint, "age_ms": age })).collect::<Vec<_>>(),
+        "observations": {
+            "http": e.samples,
+            "ecs": match &e.ecs {
+                Some(Ok(s)) => to_value(s),
+                Some(Err(err)) => json!({ "error": err }),
+                None => Value::Null,
+            },
+            "logs": {
+                "counts": e.line_counts,
+                "recent": recent,
+                "error": e.logs_error,
+            },
+            "twilio": {
+                "credentials": e.credentials,
+                "account": result_json(e.account.as_ref()),
+                "service": result_json(e.service.as_ref()),
+                "status_page": result_json(e.status_page.as_ref()),
+                "sends": e.sends.iter().map(|r| result_json(Some(r))).collect::<Vec<_>>(),
+            },
+        },
+    })
+}
+
+fn to_value<T: Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+fn result_json<T: Serialize>(result: Option<&Result<T, probe::ProbeError>>) -> Value {
+    match result {
+        Some(Ok(v)) => to_value(v),
+        Some(Err(e)) => json!({ "error": e }),
+        None => Value::Null,
+    }
+}
+
+/// The human form of a report.
+pub fn render_table(report: &Report) -> String {
+    use std::fmt::Write as _;
+    let d = &report.diagnosis;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "otp-console check · {} · {:.1} s\n",
+        report.target,
+        report.elapsed.as_secs_f64()
+    );
+    let _ = writeln!(out, "CHECKLIST");
+    let width = d
+        .checklist
+        .iter()
+        .map(|l| l.label.chars().count())
+        .max()
+        .unwrap_or(0);
+    for line in &d.checklist {
+        let mark = match line.state {
+            State::Pass => "✓",
+            State::Fail => "✗",
+            State::Unknown => "?",
+            State::Running => "…",
+        };
+        let _ = writeln!(out, "  {mark} {:<width$}  {}", line.label, line.evidence);
+    }
+    let _ = writeln!(out);
+    match d.verdict.candidates.first() {
+        None => {
+            let _ = writeln!(
+                out,
+                "VERDICT  none — no failure mode supported by the evidence"
+            );
+        }
+        Some(top) => {
+            let _ = writeln!(out, "VERDICT  {} — {}", top.failure_mode.id(), top.title);
+            for line in &top.evidence {
+                let _ = writeln!(out, "  evidence  {line}");
+            }
+            let _ = writeln!(out, "  repair    {}", top.repair);
+            for command in &top.commands {
+                let _ = writeln!(out, "  $ {command}");
+            }
+            if d.verdict.candidates.len() > 1 {
+                let _ = writeln!(out, "\nALSO SUPPORTED");
+                for f in &d.verdict.candidates[1..] {
+                    let _ = writeln!(
+                        out,
+                        "  {} — {}: {}",
+                        f.failure_mode.id(),
+                        f.title,
+                        f.evidence.first().map_or("", String::as_str)
+                    );
+                }
+            }
+        }
+    }
+    if !report.outstanding.is_empty() {
+        let _ = writeln!(out, "\nOUTSTANDING");
+        for endpoint in Endpoint::ALL {
+            let ages: Vec<u64> = report
+                .outstanding
+                .iter()
+                .filter(|(e, _)| *e == endpoint)
+                .map(|(_, age)| *age)
+                .collect();
+            match (ages.len(), ages.iter().max()) {
+                (0, _) | (_, None) => {}
+                (1, Some(age)) => {
+                    let _ = writeln!(
+                        out,
+                        "  {} still waiting after {}",
+                        endpoint.label(),
+                        diagnosis::fmt_ms(*age)
+                    );
+                }
+                (n, Some(age)) => {
+                    let _ = writeln!(
+                        out,
+                        "  {} ×{n} still waiting, the oldest after {}",
+                        endpoint.label(),
+                        diagnosis::fmt_ms(*age)
+                    );
+                }
+            }
+        }
+    }
+    if !d.unknown.is_empty() {
+        let _ = writeln!(out, "\nUNKNOWN");
+        for line in &d.unknown {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    out
+}

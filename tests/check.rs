@@ -1,0 +1,259 @@
+//! `otp-console check` end to end: every scenario of the simulator diagnosed from observations
+//! alone (the library entry point, and the real binary for exit statuses, the JSON schema and
+//! the one-line errors of bad input).
+
+use std::process::Command;
+use std::time::Duration;
+
+use otp_console::check::{self, Options};
+use otp_console::diagnosis::{FailureMode, State};
+use otp_console::sim::{self, scenario, Ports, Simulator};
+use serde_json::Value;
+
+const SCALE: f64 = 0.05;
+
+async fn diagnose(name: &str) -> check::Report {
+    let sim = Simulator::start(
+        scenario::load(name).expect("loads"),
+        SCALE,
+        Ports::default(),
+    )
+    .await
+    .expect("starts");
+    let config = sim::run::config_for(&sim.urls, sim.scenario());
+    let options = Options {
+        check_aws: true,
+        test_phone: Some("+17133056318".into()),
+        deadline: Duration::from_secs(30),
+        aws_credentials: Some((sim::ACCESS_KEY_ID.into(), sim::SECRET_ACCESS_KEY.into())),
+    };
+    check::check(&config, name, &options).await.expect("runs")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_scenario_gets_its_failure_mode() {
+    let cases = [
+        ("healthy", FailureMode::None),
+        ("missing-env-vars", FailureMode::MissingEnvVars),
+        ("invalid-credentials", FailureMode::InvalidCredentials),
+        ("verify-service-deleted", FailureMode::VerifyServiceMissing),
+        ("stub-provider", FailureMode::StubProvider),
+        ("network-blocked", FailureMode::NetworkBlocked),
+        ("event-loop-blocking", FailureMode::EventLoopBlocked),
+        ("account-suspended", FailureMode::AccountSuspended),
+        ("rate-limited", FailureMode::RateLimited),
+    ];
+    let reports = futures_join(cases.iter().map(|(name, _)| diagnose(name))).await;
+    for ((name, want), report) in cases.iter().zip(reports) {
+        assert_eq!(
+            report.diagnosis.verdict.failure_mode,
+            *want,
+            "{name}: {}",
+            check::render_table(&report)
+        );
+        let json = check::report_json(&report).to_string();
+        for secret in [
+            "9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c",
+            "4d2c8e6a0b1f3e5d7c9a2b4c6d8e0f1a",
+            "AC5f3b1c8e9d2a4f60718293a4b5c6d7e8",
+            "7133056318",
+            "jwt-signing-key",
+        ] {
+            assert!(!json.contains(secret), "{name}: a secret in the JSON");
+        }
+    }
+}
+
+async fn futures_join<F: std::future::Future<Output = check::Report> + Send + 'static>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<check::Report> {
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.expect("check task"));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn healthy_checklist_passes_and_the_event_loop_verdict_comes_before_the_504() {
+    let healthy = diagnose("healthy").await;
+    let state = |r: &check::Report, label: &str| {
+        r.diagnosis
+            .checklist
+            .iter()
+            .find(|l| l.label.starts_with(label))
+            .map(|l| l.state)
+    };
+    assert_eq!(
+        state(&healthy, "AWS ECS task definition"),
+        Some(State::Pass)
+    );
+    assert_eq!(
+        state(&healthy, "Twilio account is active"),
+        Some(State::Pass)
+    );
+    assert_eq!(state(&healthy, "Test OTP request"), Some(State::Pass));
+    assert!(healthy.outstanding.is_empty());
+
+    let blocked = diagnose("event-loop-blocking").await;
+    // The load balancer's 504 comes at 3 s at this scale; the verdict does not wait for it.
+    assert!(
+        blocked.elapsed < Duration::from_secs(3),
+        "{:?}",
+        blocked.elapsed
+    );
+    assert!(blocked
+        .outstanding
+        .iter()
+        .any(|(e, _)| *e == otp_console::probe::http::Endpoint::OtpStart));
+    assert_eq!(state(&blocked, "Test OTP request"), Some(State::Running));
+    let top = &blocked.diagnosis.verdict.candidates[0];
+    assert!(
+        top.commands
+            .iter()
+            .any(|c| c.contains("--task-definition nerava-backend:41")),
+        "{top:#?}"
+    );
+}
+
+fn binary() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_otp-console"));
+    cmd.env_remove("AWS_PROFILE");
+    cmd
+}
+
+#[test]
+fn binary_json_schema_and_exit_statuses() {
+    let out = binary()
+        .args([
+            "check",
+            "--demo",
+            "healthy",
+            "--json",
+            "--check-aws",
+            "--test-phone",
+            "+17133056318",
+            "--time-scale",
+            "0.05",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["verdict"]["failure_mode"], "none");
+    assert!(json["verdict"]["candidates"]
+        .as_array()
+        .is_some_and(Vec::is_empty));
+    assert_eq!(json["checklist"].as_array().map(Vec::len), Some(9));
+    assert!(
+        json["observations"]["http"].is_array()
+            && json["observations"]["ecs"]["deployed"].is_object()
+    );
+
+    let out = binary()
+        .args(["check", "--demo", "missing-env-vars", "--json"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["verdict"]["failure_mode"], "missing_env_vars");
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line() {
+    let one_line = |out: &std::process::Output| {
+        let err = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        err
+    };
+    let err = one_line(
+        &binary()
+            .args(["check", "--demo", "healthy", "--test-phone", "713-305"])
+            .output()
+            .expect("runs"),
+    );
+    assert!(err.contains("E.164"), "{err}");
+    let err = one_line(
+        &binary()
+            .args(["check", "--demo", "no-such-scenario"])
+            .output()
+            .expect("runs"),
+    );
+    assert!(err.contains("unknown scenario"), "{err}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[aws]\nregoin = \"us-east-1\"\n").expect("write");
+    let err = one_line(
+        &binary()
+            .args(["check", "--config"])
+            .arg(&bad)
+            .output()
+            .expect("runs"),
+    );
+    assert!(
+        err.contains("bad.toml:2") && err.contains("regoin"),
+        "{err}"
+    );
+    let err = one_line(
+        &binary()
+            .args(["check", "--config"])
+            .arg(dir.path().join("absent.toml"))
+            .output()
+            .expect("runs"),
+    );
+    assert!(err.contains("absent.toml"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_aws_credentials_at_all_exits_2() {
+    let sim = Simulator::start(
+        scenario::load("healthy").expect("loads"),
+        SCALE,
+        Ports::default(),
+    )
+    .await
+    .expect("starts");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("otp-console.toml");
+    std::fs::write(
+        &config,
+        sim::run::config_for(&sim.urls, sim.scenario())
+            .to_toml_string()
+            .expect("toml"),
+    )
+    .expect("write");
+    let out = tokio::task::spawn_blocking(move || {
+        binary()
+            .args(["check", "--config"])
+            .arg(&config)
+            .env("HOME", dir.path())
+            .env("AWS_CONFIG_FILE", dir.path().join("none"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"))
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+            .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+            .output()
+            .expect("runs")
+    })
+    .await
+    .expect("joins");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{err}\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(err.contains("AWS") && err.lines().count() == 1, "{err}");
+}
