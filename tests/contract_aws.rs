@@ -4,8 +4,8 @@
 //! implementation seeded through the same SDK. Where moto is not faithful to AWS (no service
 //! events, no running tasks, no `registeredAt`, one deployment that never changes task
 //! definition, `fam:2` echoed instead of an ARN, ListTaskDefinitions ignoring `sort`), the
-//! check says so in [`Implementation`] and keeps the assertion for the simulator, whose behaviour there
-//! follows AWS's API reference. `bash tests/run.sh` installs moto.
+//! check says so in [`Implementation`] and keeps the assertion for the simulator, whose
+//! behaviour there follows AWS's API reference. `bash tests/run.sh` installs moto.
 //!
 //! moto is seeded with launch type EC2 and network mode `bridge`: the real service is
 //! FARGATE/awsvpc, but an awsvpc service in moto needs its default VPC's subnet and security
