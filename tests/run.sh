@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Runs every test of otp-console, installing first what the tests need and the machine lacks
 # (cached under target/emulators, reused on the next run). This is the README's test command;
-# .ci/run calls it on a fresh clone.
+# .ci/run calls it on a fresh clone. It needs python3 (with venv) and npm, and network access to
+# PyPI and the npm registry on the first run only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools="$PWD/target/emulators"
 mkdir -p "$tools"
+
+# Each tool is installed once; a stamp written after a complete install names its version, so
+# an interrupted or outdated install is redone instead of reused.
+installed() { [ -f "$tools/$1.stamp" ] && [ "$(cat "$tools/$1.stamp")" = "$2" ]; }
+stamp() { printf '%s' "$2" >"$tools/$1.stamp"; }
 
 # The aws CLI, for the tests that run the runbook's own commands against the simulator.
 if ! command -v aws >/dev/null 2>&1; then
@@ -17,5 +23,45 @@ if ! command -v aws >/dev/null 2>&1; then
   export PATH="$tools/venv/bin:$PATH"
 fi
 aws --version
+
+# moto's server: an independent ECS and CloudWatch Logs for tests/contract_aws.rs. Always our
+# own virtual environment, never whatever moto a machine image happens to hold.
+moto_version='moto[server]>=5.1,<6'
+if ! installed moto "$moto_version"; then
+  echo "tests/run.sh: installing $moto_version into $tools/moto"
+  rm -rf "$tools/moto"
+  python3 -m venv "$tools/moto"
+  "$tools/moto/bin/pip" install --quiet --disable-pip-version-check "$moto_version"
+  stamp moto "$moto_version"
+fi
+export OTP_CONSOLE_MOTO_SERVER="$tools/moto/bin/moto_server"
+
+# Stoplight Prism (5.16 needs node >= 24; 5.14.2 runs on 20) and Twilio's own OpenAPI
+# descriptions, which ship in @twilio/cli-core, for tests/contract_twilio.rs.
+prism_version='@stoplight/prism-cli@5.14.2'
+if ! installed prism "$prism_version"; then
+  echo "tests/run.sh: installing $prism_version into $tools/node"
+  rm -rf "$tools/node"
+  mkdir -p "$tools/node"
+  npm install --prefix "$tools/node" --no-audit --no-fund --loglevel=error "$prism_version"
+  stamp prism "$prism_version"
+fi
+export OTP_CONSOLE_PRISM="$tools/node/node_modules/.bin/prism"
+
+specs_version='@twilio/cli-core@9.0.0'
+if ! installed twilio-specs "$specs_version"; then
+  echo "tests/run.sh: fetching Twilio's OpenAPI descriptions from $specs_version"
+  rm -rf "$tools/twilio-specs" "$tools/twilio-pack"
+  mkdir -p "$tools/twilio-specs" "$tools/twilio-pack"
+  # Only two JSON files are needed: pack the package instead of installing its dependencies.
+  tarball=$(cd "$tools/twilio-pack" && npm pack --silent "$specs_version")
+  for spec in twilio_api_v2010.json twilio_verify_v2.json; do
+    tar -xzf "$tools/twilio-pack/$tarball" -C "$tools/twilio-specs" --strip-components=4 \
+      "package/src/services/twilio-api/$spec"
+  done
+  rm -rf "$tools/twilio-pack"
+  stamp twilio-specs "$specs_version"
+fi
+export OTP_CONSOLE_TWILIO_SPECS="$tools/twilio-specs"
 
 cargo test --locked "$@"

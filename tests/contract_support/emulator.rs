@@ -1,0 +1,114 @@
+//! Third-party emulators for the contract tests: moto's server (ECS, CloudWatch Logs) and
+//! Stoplight Prism (Twilio's OpenAPI descriptions). `tests/run.sh` installs them under
+//! `target/emulators` and exports where they are; each test starts its own on a free loopback
+//! port, waits until it answers HTTP, and the [`Emulator`] guard kills it when dropped. A
+//! missing emulator fails the test with the command that installs it: a contract test that
+//! skipped itself would look green on exactly the machine that never checked the contract.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long an emulator may take to answer its first request (Prism parses a 5 MB spec).
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A running emulator process, killed on drop.
+pub struct Emulator {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    child: Child,
+    /// Its stdout and stderr, shown when it fails to start.
+    output: tempfile::NamedTempFile,
+}
+
+impl Emulator {
+    /// Starts `program args…` (which must listen on `port`) and waits until it answers HTTP.
+    pub async fn start(what: &str, program: &Path, args: &[&str], port: u16) -> Self {
+        let output = tempfile::NamedTempFile::new().expect("temporary file");
+        let child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(output.reopen().expect("reopen"))
+            .stderr(output.reopen().expect("reopen"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {what} ({}): {e}", program.display()));
+        let mut emulator = Self {
+            url: format!("http://127.0.0.1:{port}"),
+            child,
+            output,
+        };
+        emulator.wait_until_ready(what).await;
+        emulator
+    }
+
+    /// Polls until any HTTP answer arrives, failing early if the process exits.
+    async fn wait_until_ready(&mut self, what: &str) {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .expect("client");
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            if http.get(&self.url).send().await.is_ok() {
+                return;
+            }
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                panic!(
+                    "{what} exited ({status}) before answering:\n{}",
+                    self.output()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what} did not answer on {} within {READY_TIMEOUT:?}:\n{}",
+                self.url,
+                self.output()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// What the process has printed so far.
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(self.output.path()).unwrap_or_default()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        // Errors mean it already exited; either way it is gone and reaped.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// The installed tool `var` points at, else its default place under `target/emulators`
+/// (so `cargo test contract` works after one `bash tests/run.sh`), else a failure that says
+/// how to install it.
+pub fn installed(var: &str, default: &str, what: &str) -> PathBuf {
+    let path = std::env::var_os(var).map_or_else(
+        || {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("target/emulators")
+                .join(default)
+        },
+        PathBuf::from,
+    );
+    assert!(
+        path.exists(),
+        "{what} is not installed at {} ({var}): run `bash tests/run.sh`, which installs it \
+         under target/emulators and runs every test",
+        path.display()
+    );
+    path
+}

@@ -1,0 +1,511 @@
+//! Contract tests against Twilio's own OpenAPI descriptions (Api v2010 and Verify v2, from npm
+//! `@twilio/cli-core`), served by Stoplight Prism, which nobody here wrote:
+//! - the four requests our clients make (account fetch, service fetch, verification create,
+//!   verification check), built with reqwest the way a Twilio client builds them (HTTP basic
+//!   auth, form bodies), are accepted by `prism mock`, and what Twilio would refuse is refused;
+//! - the simulator's answers to those requests validate, through `prism proxy --errors`;
+//! - the descriptions' example responses carry every field our clients read.
+//!
+//! Prism checks paths, SID patterns, form encoding, required fields and that credentials are
+//! present; it does not check credential values, phone formats or channels (README, "Contract
+//! tests"). `bash tests/run.sh` installs Prism and the descriptions.
+
+#[path = "contract_support/emulator.rs"]
+mod emulator;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use emulator::Emulator;
+use otp_console::sim::{scenario, Ports, Simulator};
+use reqwest::header::{HeaderMap, CONTENT_TYPE};
+use serde_json::Value;
+
+const API_SPEC: &str = "twilio_api_v2010.json";
+const VERIFY_SPEC: &str = "twilio_verify_v2.json";
+const PHONE: &str = "+17133056318";
+
+/// The fields our Twilio clients read from each answer; a rename on either side breaks them.
+const ACCOUNT_FIELDS: &[&str] = &["sid", "status", "friendly_name"];
+const SERVICE_FIELDS: &[&str] = &["sid", "friendly_name", "code_length"];
+const VERIFICATION_FIELDS: &[&str] = &["sid", "status", "to", "channel", "valid"];
+const CHECK_FIELDS: &[&str] = &["sid", "status", "to", "channel", "valid"];
+/// Twilio's REST error body, as the descriptions declare it.
+const ERROR_FIELDS: &[&str] = &["code", "message", "more_info", "status"];
+
+fn spec(name: &str) -> PathBuf {
+    emulator::installed(
+        "OTP_CONSOLE_TWILIO_SPECS",
+        "twilio-specs",
+        "Twilio's OpenAPI descriptions (npm @twilio/cli-core)",
+    )
+    .join(name)
+}
+
+fn prism() -> PathBuf {
+    emulator::installed(
+        "OTP_CONSOLE_PRISM",
+        "node/node_modules/.bin/prism",
+        "Stoplight Prism (npm @stoplight/prism-cli)",
+    )
+}
+
+/// Twilio's description as Prism can validate it. OpenAPI 3.0 allows `nullable` without a
+/// `type` (it then means nothing: any value goes), but Prism's JSON Schema compiler (ajv)
+/// refuses such a schema, and Prism treats a schema it cannot compile as matching everything:
+/// every response body would validate, silently. Dropping those `nullable`s changes no
+/// meaning and makes Prism really check the bodies.
+fn validatable(spec_name: &str) -> tempfile::NamedTempFile {
+    fn drop_untyped_nullable(value: &mut Value) {
+        match value {
+            Value::Object(object) => {
+                if !object.contains_key("type") {
+                    object.remove("nullable");
+                }
+                object.values_mut().for_each(drop_untyped_nullable);
+            }
+            Value::Array(items) => items.iter_mut().for_each(drop_untyped_nullable),
+            _ => {}
+        }
+    }
+    let mut description = Description::load(spec_name).0;
+    drop_untyped_nullable(&mut description);
+    let copy = tempfile::Builder::new()
+        .suffix(".json")
+        .tempfile()
+        .expect("temporary file");
+    serde_json::to_writer(copy.as_file(), &description).expect("copy written");
+    copy
+}
+
+/// Prism serving one description; the copy it reads lives as long as it does.
+struct Prism {
+    emulator: Emulator,
+    _spec: tempfile::NamedTempFile,
+}
+
+impl Prism {
+    /// `prism mock SPEC`: answers valid requests with the description's examples and refuses
+    /// invalid ones.
+    async fn mock(spec_name: &str) -> Self {
+        Self::start(spec_name, None).await
+    }
+
+    /// `prism proxy SPEC UPSTREAM --errors`: forwards to `upstream`, and turns a request or
+    /// response that violates the description into an error answer.
+    async fn proxy(spec_name: &str, upstream: &str) -> Self {
+        Self::start(spec_name, Some(upstream)).await
+    }
+
+    async fn start(spec_name: &str, upstream: Option<&str>) -> Self {
+        let spec = validatable(spec_name);
+        let port = emulator::free_port();
+        let port_arg = port.to_string();
+        let mut args = vec![
+            if upstream.is_some() { "proxy" } else { "mock" },
+            spec.path().to_str().expect("utf-8 path"),
+        ];
+        args.extend(upstream);
+        args.extend(["--host", "127.0.0.1", "--port", &port_arg, "--errors"]);
+        let emulator = Emulator::start(&format!("prism {}", args[0]), &prism(), &args, port).await;
+        Self {
+            emulator,
+            _spec: spec,
+        }
+    }
+
+    fn url(&self) -> &str {
+        &self.emulator.url
+    }
+}
+
+/// The credentials and SIDs a Twilio client is configured with.
+struct Account {
+    sid: String,
+    token: String,
+    service_sid: String,
+}
+
+impl Account {
+    /// The healthy scenario's account, as the deployed task definition holds it.
+    fn of_scenario() -> Self {
+        let twilio = scenario::load("healthy").expect("scenario").twilio;
+        Self {
+            service_sid: twilio.services[0].sid.clone(),
+            sid: twilio.account_sid,
+            token: twilio.auth_token,
+        }
+    }
+
+    fn http() -> reqwest::Client {
+        reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client")
+    }
+
+    /// Api v2010 FetchAccount.
+    fn fetch_account(&self, api: &str) -> reqwest::RequestBuilder {
+        Self::http()
+            .get(format!("{api}/2010-04-01/Accounts/{}.json", self.sid))
+            .basic_auth(&self.sid, Some(&self.token))
+    }
+
+    /// Verify v2 FetchService.
+    fn fetch_service(&self, verify: &str) -> reqwest::RequestBuilder {
+        Self::http()
+            .get(format!("{verify}/v2/Services/{}", self.service_sid))
+            .basic_auth(&self.sid, Some(&self.token))
+    }
+
+    /// Verify v2 CreateVerification: a form with `To` and `Channel`.
+    fn create_verification(&self, verify: &str, to: &str) -> reqwest::RequestBuilder {
+        Self::http()
+            .post(format!(
+                "{verify}/v2/Services/{}/Verifications",
+                self.service_sid
+            ))
+            .basic_auth(&self.sid, Some(&self.token))
+            .form(&[("To", to), ("Channel", "sms")])
+    }
+
+    /// Verify v2 CreateVerificationCheck: a form with `To` and `Code`.
+    fn check_verification(&self, verify: &str, to: &str, code: &str) -> reqwest::RequestBuilder {
+        Self::http()
+            .post(format!(
+                "{verify}/v2/Services/{}/VerificationCheck",
+                self.service_sid
+            ))
+            .basic_auth(&self.sid, Some(&self.token))
+            .form(&[("To", to), ("Code", code)])
+    }
+}
+
+/// An answer as the test saw it.
+struct Answer {
+    status: u16,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    async fn of(request: reqwest::RequestBuilder) -> Self {
+        let response = request.send().await.expect("answered");
+        Self {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body: response.text().await.expect("body"),
+        }
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    /// Prism's own answers (validation errors, violations) are `application/problem+json`.
+    fn is_prism_problem(&self) -> bool {
+        self.headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("problem+json"))
+    }
+
+    /// Asserts Prism found nothing wrong with the exchange and the status is one of `expected`.
+    fn assert_valid(&self, what: &str, expected: &[u16]) {
+        assert!(
+            expected.contains(&self.status) && !self.is_prism_problem(),
+            "{what}: expected {expected:?} without violations, got {}: {}",
+            self.status,
+            self.body
+        );
+        assert!(
+            self.headers.get("sl-violations").is_none(),
+            "{what}: Prism reports violations: {:?}",
+            self.headers.get("sl-violations")
+        );
+    }
+
+    fn assert_has_fields(&self, what: &str, fields: &[&str]) {
+        assert_fields(what, &self.json(), fields);
+    }
+}
+
+fn assert_fields(what: &str, object: &Value, fields: &[&str]) {
+    for field in fields {
+        assert!(
+            object.get(field).is_some_and(|v| !v.is_null()),
+            "{what} has no `{field}`: {object:#}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn contract_client_requests_are_accepted_by_twilios_description() {
+    let (api, verify) = tokio::join!(Prism::mock(API_SPEC), Prism::mock(VERIFY_SPEC));
+    let account = Account::of_scenario();
+
+    let fetched = Answer::of(account.fetch_account(api.url())).await;
+    fetched.assert_valid("FetchAccount", &[200]);
+    fetched.assert_has_fields("FetchAccount", ACCOUNT_FIELDS);
+
+    let service = Answer::of(account.fetch_service(verify.url())).await;
+    service.assert_valid("FetchService", &[200]);
+    service.assert_has_fields("FetchService", SERVICE_FIELDS);
+
+    let started = Answer::of(account.create_verification(verify.url(), PHONE)).await;
+    started.assert_valid("CreateVerification", &[201]);
+    started.assert_has_fields("CreateVerification", VERIFICATION_FIELDS);
+
+    let checked = Answer::of(account.check_verification(verify.url(), PHONE, "123456")).await;
+    // The description declares both 200 and 201 for a check; Twilio answers 200.
+    checked.assert_valid("CreateVerificationCheck", &[200, 201]);
+    checked.assert_has_fields("CreateVerificationCheck", CHECK_FIELDS);
+}
+
+#[tokio::test]
+async fn contract_twilios_description_rejects_what_twilio_rejects() {
+    let (api, verify) = tokio::join!(Prism::mock(API_SPEC), Prism::mock(VERIFY_SPEC));
+    let account = Account::of_scenario();
+    let http = Account::http();
+
+    // Twilio reads form bodies only: a JSON body is the wrong media type.
+    let json_body = Answer::of(
+        http.post(format!(
+            "{}/v2/Services/{}/Verifications",
+            verify.url(),
+            account.service_sid
+        ))
+        .basic_auth(&account.sid, Some(&account.token))
+        .json(&serde_json::json!({ "To": PHONE, "Channel": "sms" })),
+    )
+    .await;
+    assert_eq!(json_body.status, 415, "{}", json_body.body);
+
+    // SIDs are two letters and 32 hex digits.
+    let bad_service = Account {
+        service_sid: "VA-not-a-service-sid".into(),
+        ..Account::of_scenario()
+    };
+    let rejected = Answer::of(bad_service.create_verification(verify.url(), PHONE)).await;
+    assert_eq!(rejected.status, 422, "{}", rejected.body);
+    assert!(rejected.body.contains("pattern"), "{}", rejected.body);
+    let bad_account = Account {
+        sid: "AC0123".into(),
+        ..Account::of_scenario()
+    };
+    let rejected = Answer::of(bad_account.fetch_account(api.url())).await;
+    assert_eq!(rejected.status, 422, "{}", rejected.body);
+
+    // Both form fields are required.
+    let no_channel = Answer::of(
+        http.post(format!(
+            "{}/v2/Services/{}/Verifications",
+            verify.url(),
+            account.service_sid
+        ))
+        .basic_auth(&account.sid, Some(&account.token))
+        .form(&[("To", PHONE)]),
+    )
+    .await;
+    assert_eq!(no_channel.status, 422, "{}", no_channel.body);
+    assert!(no_channel.body.contains("Channel"), "{}", no_channel.body);
+
+    // Credentials must be present (their values are not checked by Prism).
+    let anonymous = Answer::of(http.get(format!(
+        "{}/v2/Services/{}",
+        verify.url(),
+        account.service_sid
+    )))
+    .await;
+    assert_eq!(anonymous.status, 401, "{}", anonymous.body);
+}
+
+#[tokio::test]
+async fn contract_simulated_twilio_answers_validate_against_twilios_description() {
+    let sim = Simulator::start(
+        scenario::load("healthy").expect("scenario"),
+        0.05,
+        Ports::default(),
+    )
+    .await
+    .expect("simulator starts");
+    let (api, verify) = tokio::join!(
+        Prism::proxy(API_SPEC, &sim.urls.twilio),
+        Prism::proxy(VERIFY_SPEC, &sim.urls.twilio)
+    );
+    let (api_description, verify_description) =
+        (Description::load(API_SPEC), Description::load(VERIFY_SPEC));
+    let account = Account::of_scenario();
+
+    let fetched = Answer::of(account.fetch_account(api.url())).await;
+    fetched.assert_valid("simulated FetchAccount", &[200]);
+    fetched.assert_has_fields("simulated FetchAccount", ACCOUNT_FIELDS);
+    api_description.assert_declares("simulated FetchAccount", &fetched.json(), FETCH_ACCOUNT);
+
+    let service = Answer::of(account.fetch_service(verify.url())).await;
+    service.assert_valid("simulated FetchService", &[200]);
+    service.assert_has_fields("simulated FetchService", SERVICE_FIELDS);
+    verify_description.assert_declares("simulated FetchService", &service.json(), FETCH_SERVICE);
+
+    let started = Answer::of(account.create_verification(verify.url(), PHONE)).await;
+    started.assert_valid("simulated CreateVerification", &[201]);
+    started.assert_has_fields("simulated CreateVerification", VERIFICATION_FIELDS);
+    verify_description.assert_declares(
+        "simulated CreateVerification",
+        &started.json(),
+        CREATE_VERIFICATION,
+    );
+
+    let wrong = Answer::of(account.check_verification(verify.url(), PHONE, "000000")).await;
+    wrong.assert_valid("simulated CreateVerificationCheck (wrong code)", &[200]);
+    assert_eq!(wrong.json()["valid"], false, "{}", wrong.body);
+
+    let code = sim.twilio().inbox(PHONE).last().expect("SMS").code.clone();
+    let checked = Answer::of(account.check_verification(verify.url(), PHONE, &code)).await;
+    checked.assert_valid("simulated CreateVerificationCheck", &[200]);
+    checked.assert_has_fields("simulated CreateVerificationCheck", CHECK_FIELDS);
+    verify_description.assert_declares(
+        "simulated CreateVerificationCheck",
+        &checked.json(),
+        CHECK_VERIFICATION,
+    );
+    assert_eq!(checked.json()["status"], "approved", "{}", checked.body);
+}
+
+/// One of Twilio's OpenAPI descriptions, parsed.
+struct Description(Value);
+
+impl Description {
+    fn load(spec_name: &str) -> Self {
+        let text = std::fs::read_to_string(spec(spec_name)).expect("description readable");
+        Self(serde_json::from_str(&text).expect("description is JSON"))
+    }
+
+    /// The `application/json` content of the `status` response of `method path`.
+    fn response(&self, path: &str, method: &str, status: &str) -> &Value {
+        &self.0["paths"][path][method]["responses"][status]["content"]["application/json"]
+    }
+
+    /// The response's first example.
+    fn example(&self, path: &str, method: &str, status: &str) -> Value {
+        let content = self.response(path, method, status);
+        let examples = content["examples"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{method} {path} {status} has no examples: {content:#}"));
+        examples
+            .values()
+            .next()
+            .map(|e| e["value"].clone())
+            .expect("one example")
+    }
+
+    /// The response's schema, its `$ref` resolved.
+    fn schema(&self, path: &str, method: &str, status: &str) -> &Value {
+        let schema = &self.response(path, method, status)["schema"];
+        match schema["$ref"].as_str() {
+            Some(reference) => {
+                let name = reference
+                    .strip_prefix("#/components/schemas/")
+                    .unwrap_or_else(|| panic!("unexpected $ref {reference}"));
+                &self.0["components"]["schemas"][name]
+            }
+            None => schema,
+        }
+    }
+
+    /// Asserts every field of `body` is one the response's schema declares. Twilio's schemas
+    /// require nothing and allow extra fields, so Prism alone would accept a renamed field.
+    fn assert_declares(&self, what: &str, body: &Value, (path, method, status): Operation) {
+        let properties = self.schema(path, method, status)["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{method} {path} {status} declares no properties"));
+        let object = body
+            .as_object()
+            .unwrap_or_else(|| panic!("{what}: {body:#}"));
+        let undeclared: Vec<&String> = object
+            .keys()
+            .filter(|k| !properties.contains_key(*k))
+            .collect();
+        assert!(
+            undeclared.is_empty(),
+            "{what} sends fields Twilio's description does not declare: {undeclared:?}"
+        );
+    }
+}
+
+/// An operation's response: path template, method, status.
+type Operation = (&'static str, &'static str, &'static str);
+const FETCH_ACCOUNT: Operation = ("/2010-04-01/Accounts/{Sid}.json", "get", "200");
+const FETCH_SERVICE: Operation = ("/v2/Services/{Sid}", "get", "200");
+const CREATE_VERIFICATION: Operation = ("/v2/Services/{ServiceSid}/Verifications", "post", "201");
+const CHECK_VERIFICATION: Operation =
+    ("/v2/Services/{ServiceSid}/VerificationCheck", "post", "200");
+
+#[test]
+fn contract_description_examples_carry_the_fields_clients_read() {
+    let (api, verify) = (Description::load(API_SPEC), Description::load(VERIFY_SPEC));
+    let (path, method, status) = FETCH_ACCOUNT;
+    let account = api.example(path, method, status);
+    assert_fields("FetchAccount example", &account, ACCOUNT_FIELDS);
+    assert_eq!(account["status"], "active");
+
+    let (path, method, status) = FETCH_SERVICE;
+    let service = verify.example(path, method, status);
+    assert_fields("FetchService example", &service, SERVICE_FIELDS);
+    assert!(service["code_length"].is_u64(), "{service:#}");
+
+    let (path, method, status) = CREATE_VERIFICATION;
+    let verification = verify.example(path, method, status);
+    assert_fields(
+        "CreateVerification example",
+        &verification,
+        VERIFICATION_FIELDS,
+    );
+    assert!(verification["valid"].is_boolean());
+
+    let (path, method, status) = CHECK_VERIFICATION;
+    let check = verify.example(path, method, status);
+    assert_fields("CreateVerificationCheck example", &check, CHECK_FIELDS);
+    assert!(check["valid"].is_boolean());
+}
+
+/// The one error answer the descriptions declare for our operations (Verify's 429) has the
+/// shape of the simulator's errors, and the simulator's 429 validates against it.
+#[tokio::test]
+async fn contract_declared_error_shape_matches_the_simulators_errors() {
+    let description = Description::load(VERIFY_SPEC);
+    let (path, method, _) = CREATE_VERIFICATION;
+    let declared = &description.schema(path, method, "429")["properties"];
+    let mut declared: Vec<&str> = declared
+        .as_object()
+        .unwrap_or_else(|| panic!("no 429 error schema: {declared:#}"))
+        .keys()
+        .map(String::as_str)
+        .collect();
+    declared.sort_unstable();
+    assert_eq!(declared, ERROR_FIELDS);
+
+    let sim = Simulator::start(
+        scenario::load("rate-limited").expect("scenario"),
+        0.05,
+        Ports::default(),
+    )
+    .await
+    .expect("simulator starts");
+    let verify = Prism::proxy(VERIFY_SPEC, &sim.urls.twilio).await;
+    let account = Account::of_scenario();
+    let limited = Answer::of(account.create_verification(verify.url(), PHONE)).await;
+    limited.assert_valid("simulated CreateVerification (rate limited)", &[429]);
+    let body = limited.json();
+    let mut fields: Vec<&str> = body
+        .as_object()
+        .expect("error object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ERROR_FIELDS, "{body:#}");
+    assert_eq!(body["code"], 60203);
+    assert_eq!(body["status"], 429);
+}
