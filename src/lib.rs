@@ -8,6 +8,8 @@
 //!   the backend's, Twilio's, ECS's and `CloudWatch` Logs' wire protocols. The demo and every
 //!   test run against it.
 
+/// The console's state and `update`: events in, commands out; no I/O.
+pub mod app;
 /// `otp-console check`: probes and diagnosis without a screen.
 pub mod check;
 /// Command-line interface (clap): the console, `check` and `sim`.
@@ -16,9 +18,15 @@ pub mod cli;
 pub mod config;
 /// Observations in, the runbook's checklist and a verdict out (pure).
 pub mod diagnosis;
+/// Everything that can happen to the console, as data.
+pub mod event;
+/// One table of key → action → label.
+pub mod keymap;
 /// What the probes see, and the probes (one module per outside system).
 pub mod probe;
 /// Masking of secrets and terminal-safe text, shared by every output path.
 pub mod redact;
 /// The simulated environment: backend API, Twilio, status page, ECS and CloudWatch Logs.
 pub mod sim;
+/// Drawing: `render(&App)`, one file per pane.
+pub mod ui;

@@ -1,0 +1,633 @@
+//! The console's state and its one entry point, [`App::update`]: an [`Event`] in, the
+//! [`Command`]s it asks for out (side effects as values, run by the runner). No I/O, no clock:
+//! time arrives as `Event::Tick(now)` and on every observation, so update is unit-tested
+//! without a terminal or a network, and rendering (`ui`) only borrows the state.
+
+use std::collections::VecDeque;
+
+use crossterm::event::{
+    Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent,
+    MouseEventKind,
+};
+use ratatui::layout::{Position, Rect};
+use tui_input::backend::crossterm::EventHandler;
+use tui_input::Input;
+
+use crate::diagnosis::{self, Diagnosis, Evidence, Names};
+use crate::event::{Event, Notice, Sms, Target};
+use crate::keymap::{self, Action};
+use crate::probe::http::{self, Class, Endpoint};
+use crate::probe::Observation;
+
+/// OTP starts the backend allows per phone per window, and the window (the runbook's 5 / 15 min).
+pub const OTP_BUDGET: usize = 5;
+pub const OTP_WINDOW_MS: i64 = 15 * 60_000;
+/// How long a notice stays in the status line.
+const NOTICE_MS: i64 = 8_000;
+
+/// The five panes, in focus order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pane {
+    Checklist,
+    Env,
+    Logs,
+    Latency,
+    Twilio,
+}
+
+impl Pane {
+    /// Every pane, in focus order (the numbers 1-5).
+    pub const ALL: [Pane; 5] = [
+        Self::Checklist,
+        Self::Env,
+        Self::Logs,
+        Self::Latency,
+        Self::Twilio,
+    ];
+
+    /// The pane's title.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Checklist => "Checklist",
+            Self::Env => "Env vars",
+            Self::Logs => "Logs",
+            Self::Latency => "Latency",
+            Self::Twilio => "Twilio",
+        }
+    }
+
+    fn index(self) -> usize {
+        Self::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    }
+
+    fn offset(self, by: isize) -> Self {
+        let n = Self::ALL.len() as isize;
+        Self::ALL[((self.index() as isize + by).rem_euclid(n)) as usize]
+    }
+}
+
+/// What a send goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendKind {
+    /// `POST /v1/auth/otp/start` on the API: the whole path users take.
+    Api,
+    /// Straight to Twilio Verify with the service's credentials.
+    Twilio,
+}
+
+/// A modal on top of the panes.
+#[derive(Debug, Clone)]
+pub enum Modal {
+    Help,
+    /// Confirm a send: the number is shown masked until edited.
+    Confirm {
+        kind: SendKind,
+        phone: Input,
+        is_editing: bool,
+        error: Option<String>,
+    },
+    /// Type the code from the SMS.
+    Code {
+        phone: String,
+        code: Input,
+        error: Option<String>,
+    },
+    /// Edit the log filter.
+    Filter(Input),
+    /// Pick a demo scenario.
+    Scenarios {
+        selected: usize,
+    },
+}
+
+/// What update asks the runner to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    ProbeAll,
+    ProbeHealth,
+    RefreshAws,
+    DevLogin,
+    OtpStart { phone: String },
+    TwilioSend { phone: String },
+    Verify { phone: String, code: String },
+    SwitchScenario(String),
+    Quit,
+}
+
+/// The log pane's view state.
+#[derive(Debug, Clone)]
+pub struct LogsView {
+    /// Case-insensitive substring filter on the lines shown (empty: all).
+    pub filter: String,
+    pub is_following: bool,
+    /// Lines scrolled back from the newest when not following.
+    pub scroll: usize,
+    pub is_wrapped: bool,
+}
+
+/// The state of one pane's data source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Freshness {
+    Loading,
+    Fresh,
+    /// Older than it should be: its age.
+    Stale(u64),
+    Error(String),
+}
+
+/// The console's state.
+#[derive(Debug)]
+pub struct App {
+    pub target: Option<Target>,
+    pub evidence: Evidence,
+    pub diagnosis: Diagnosis,
+    pub names: Names,
+    pub now_ms: i64,
+    pub focus: Pane,
+    pub is_zoomed: bool,
+    pub modal: Option<Modal>,
+    pub logs: LogsView,
+    pub inbox: Vec<Sms>,
+    pub notice: Option<(Notice, i64)>,
+    /// Built-in scenarios for the picker (empty outside the demo).
+    pub scenarios: Vec<(String, String)>,
+    /// When this console sent OTP starts, per phone, for the rate-limit budget.
+    pub otp_sent: VecDeque<(String, i64)>,
+    /// The phone of the last send, for code entry.
+    pub last_phone: Option<String>,
+    pub size: (u16, u16),
+    /// Advances on every tick, for spinners.
+    pub frame: u64,
+    pub should_quit: bool,
+}
+
+impl App {
+    /// A console watching `names`' deployment, as of `now_ms`.
+    pub fn new(names: Names, scenarios: Vec<(String, String)>, now_ms: i64) -> Self {
+        let evidence = Evidence::default();
+        let diagnosis = diagnosis::diagnose(&evidence, &names, now_ms);
+        Self {
+            target: None,
+            evidence,
+            diagnosis,
+            names,
+            now_ms,
+            focus: Pane::Checklist,
+            is_zoomed: false,
+            modal: None,
+            logs: LogsView {
+                filter: String::new(),
+                is_following: true,
+                scroll: 0,
+                is_wrapped: false,
+            },
+            inbox: Vec::new(),
+            notice: None,
+            scenarios,
+            otp_sent: VecDeque::new(),
+            last_phone: None,
+            size: (0, 0),
+            frame: 0,
+            should_quit: false,
+        }
+    }
+
+    /// Whether the console runs on the embedded simulator.
+    pub fn is_demo(&self) -> bool {
+        self.target
+            .as_ref()
+            .is_some_and(|t| t.demo_scenario.is_some())
+    }
+
+    /// Takes one event in; returns what the runner should do.
+    pub fn update(&mut self, event: Event) -> Vec<Command> {
+        match event {
+            Event::Key(key) if key.kind == KeyEventKind::Release => Vec::new(),
+            Event::Key(key) => match self.modal.take() {
+                Some(modal) => self.modal_key(modal, key),
+                None => self.key(key),
+            },
+            Event::Mouse(mouse) => {
+                self.mouse(mouse);
+                Vec::new()
+            }
+            Event::Resize(w, h) => {
+                self.size = (w, h);
+                Vec::new()
+            }
+            Event::Tick(now) => {
+                self.now_ms = now;
+                self.frame = self.frame.wrapping_add(1);
+                if self
+                    .notice
+                    .as_ref()
+                    .is_some_and(|(_, at)| now - at > NOTICE_MS)
+                {
+                    self.notice = None;
+                }
+                self.rediagnose();
+                Vec::new()
+            }
+            Event::Observed(observation) => {
+                self.observe(observation);
+                Vec::new()
+            }
+            Event::Inbox(messages) => {
+                self.inbox = messages;
+                Vec::new()
+            }
+            Event::Target(target) => {
+                self.evidence = Evidence::default();
+                self.inbox.clear();
+                self.otp_sent.clear();
+                self.last_phone = None;
+                self.logs.scroll = 0;
+                self.logs.is_following = true;
+                self.target = Some(target);
+                self.rediagnose();
+                Vec::new()
+            }
+            Event::Notice(notice) => {
+                self.notice = Some((notice, self.now_ms));
+                Vec::new()
+            }
+        }
+    }
+
+    fn rediagnose(&mut self) {
+        self.diagnosis = diagnosis::diagnose(&self.evidence, &self.names, self.now_ms);
+    }
+
+    fn observe(&mut self, observation: Observation) {
+        if let Observation::Http(sample) = &observation {
+            let text = match (sample.endpoint, sample.class) {
+                (Endpoint::OtpVerify, Class::Ok) => Some((
+                    false,
+                    "Code verified: signed in, token received (masked)".to_owned(),
+                )),
+                (Endpoint::OtpVerify, _) => {
+                    Some((true, format!("Verify failed: {}", sample.summary)))
+                }
+                (Endpoint::OtpStart, Class::Ok) => Some((
+                    false,
+                    format!("OTP start: {} — press c to enter the code", sample.summary),
+                )),
+                (Endpoint::OtpStart, _) => Some((
+                    true,
+                    format!(
+                        "OTP start failed after {}: {}",
+                        diagnosis::fmt_ms(sample.latency_ms),
+                        sample.summary
+                    ),
+                )),
+                (Endpoint::DevLogin, class) => {
+                    Some((!class.is_ok(), format!("Dev login: {}", sample.summary)))
+                }
+                _ => None,
+            };
+            if let Some((is_error, text)) = text {
+                self.notice = Some((Notice { is_error, text }, self.now_ms));
+            }
+        }
+        self.evidence.record(observation);
+        self.rediagnose();
+    }
+
+    /// OTP starts left for `phone` in the backend's window, by this console's own count.
+    pub fn otp_budget(&self, phone: &str) -> usize {
+        let used = self
+            .otp_sent
+            .iter()
+            .filter(|(p, at)| p == phone && self.now_ms - at < OTP_WINDOW_MS)
+            .count();
+        OTP_BUDGET.saturating_sub(used)
+    }
+
+    fn test_phone(&self) -> String {
+        self.last_phone
+            .clone()
+            .or_else(|| self.target.as_ref().map(|t| t.test_phone.clone()))
+            .unwrap_or_default()
+    }
+
+    fn key(&mut self, key: KeyEvent) -> Vec<Command> {
+        let Some(action) = keymap::action(&key) else {
+            return Vec::new();
+        };
+        match action {
+            Action::Quit => {
+                self.should_quit = true;
+                return vec![Command::Quit];
+            }
+            Action::Help => self.modal = Some(Modal::Help),
+            Action::FocusNext => self.focus = self.focus.offset(1),
+            Action::FocusPrev => self.focus = self.focus.offset(-1),
+            Action::Focus(i) => self.focus = Pane::ALL[i.min(Pane::ALL.len() - 1)],
+            Action::Zoom => self.is_zoomed = !self.is_zoomed,
+            Action::Escape => self.is_zoomed = false,
+            Action::ProbeAll => return vec![Command::ProbeAll],
+            Action::ProbeHealth => return vec![Command::ProbeHealth],
+            Action::RefreshAws => return vec![Command::RefreshAws],
+            Action::DevLogin => return vec![Command::DevLogin],
+            Action::OtpStart | Action::TwilioSend => {
+                let kind = if action == Action::OtpStart {
+                    SendKind::Api
+                } else {
+                    SendKind::Twilio
+                };
+                self.modal = Some(Modal::Confirm {
+                    kind,
+                    phone: Input::new(self.test_phone()),
+                    is_editing: false,
+                    error: None,
+                });
+            }
+            Action::EnterCode => {
+                self.modal = Some(Modal::Code {
+                    phone: self.test_phone(),
+                    code: Input::default(),
+                    error: None,
+                });
+            }
+            Action::Filter => {
+                self.modal = Some(Modal::Filter(Input::new(self.logs.filter.clone())))
+            }
+            Action::Follow => {
+                self.logs.is_following = !self.logs.is_following;
+                if self.logs.is_following {
+                    self.logs.scroll = 0;
+                }
+            }
+            Action::Wrap => self.logs.is_wrapped = !self.logs.is_wrapped,
+            Action::ScrollUp => self.scroll_logs(1),
+            Action::ScrollDown => self.scroll_logs(-1),
+            Action::PageUp => self.scroll_logs(10),
+            Action::PageDown => self.scroll_logs(-10),
+            Action::Top => self.scroll_logs(isize::MAX / 2),
+            Action::Bottom => {
+                self.logs.scroll = 0;
+                self.logs.is_following = true;
+            }
+            Action::Scenarios => {
+                if self.is_demo() {
+                    let current = self.target.as_ref().and_then(|t| t.demo_scenario.clone());
+                    let selected = self
+                        .scenarios
+                        .iter()
+                        .position(|(n, _)| Some(n) == current.as_ref())
+                        .unwrap_or(0);
+                    self.modal = Some(Modal::Scenarios { selected });
+                } else {
+                    self.notice = Some((
+                        Notice {
+                            is_error: true,
+                            text: "Scenarios exist only in the demo (run without a config, or with --demo)".into(),
+                        },
+                        self.now_ms,
+                    ));
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    /// Scrolls the log pane back (`by` > 0) or forward; scrolling back pauses following.
+    fn scroll_logs(&mut self, by: isize) {
+        let max = self.evidence.events.len().saturating_sub(1);
+        let next = (self.logs.scroll as isize)
+            .saturating_add(by)
+            .clamp(0, max as isize) as usize;
+        self.logs.scroll = next;
+        self.logs.is_following = next == 0 && by < 0 || (self.logs.is_following && by <= 0);
+        if by > 0 {
+            self.logs.is_following = false;
+        }
+    }
+
+    fn modal_key(&mut self, modal: Modal, key: KeyEvent) -> Vec<Command> {
+        let is_ctrl_c =
+            key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+        if is_ctrl_c {
+            self.should_quit = true;
+            return vec![Command::Quit];
+        }
+        match modal {
+            Modal::Help => {
+                if !matches!(
+                    key.code,
+                    KeyCode::Esc | KeyCode::Char('?' | 'q') | KeyCode::Enter
+                ) {
+                    self.modal = Some(Modal::Help);
+                }
+                Vec::new()
+            }
+            Modal::Confirm {
+                kind,
+                mut phone,
+                is_editing,
+                ..
+            } => {
+                match key.code {
+                    KeyCode::Esc => Vec::new(),
+                    KeyCode::Enter => match http::validate_phone(phone.value()) {
+                        Ok(number) => {
+                            if kind == SendKind::Api && self.otp_budget(&number) == 0 {
+                                self.modal = Some(Modal::Confirm {
+                                kind,
+                                phone,
+                                is_editing,
+                                error: Some("No OTP starts left for this number in the 15-minute window".into()),
+                            });
+                                return Vec::new();
+                            }
+                            self.last_phone = Some(number.clone());
+                            if kind == SendKind::Api {
+                                self.otp_sent.push_back((number.clone(), self.now_ms));
+                                while self
+                                    .otp_sent
+                                    .front()
+                                    .is_some_and(|(_, at)| self.now_ms - at >= OTP_WINDOW_MS)
+                                {
+                                    self.otp_sent.pop_front();
+                                }
+                                vec![Command::OtpStart { phone: number }]
+                            } else {
+                                vec![Command::TwilioSend { phone: number }]
+                            }
+                        }
+                        Err(error) => {
+                            self.modal = Some(Modal::Confirm {
+                                kind,
+                                phone,
+                                is_editing: true,
+                                error: Some(error),
+                            });
+                            Vec::new()
+                        }
+                    },
+                    KeyCode::Char('e') if !is_editing => {
+                        self.modal = Some(Modal::Confirm {
+                            kind,
+                            phone,
+                            is_editing: true,
+                            error: None,
+                        });
+                        Vec::new()
+                    }
+                    _ => {
+                        if is_editing {
+                            phone.handle_event(&TermEvent::Key(key));
+                        }
+                        self.modal = Some(Modal::Confirm {
+                            kind,
+                            phone,
+                            is_editing,
+                            error: None,
+                        });
+                        Vec::new()
+                    }
+                }
+            }
+            Modal::Code {
+                phone, mut code, ..
+            } => match key.code {
+                KeyCode::Esc => Vec::new(),
+                KeyCode::Enter => {
+                    let typed = code.value().trim().to_owned();
+                    if (4..=10).contains(&typed.len()) && typed.chars().all(|c| c.is_ascii_digit())
+                    {
+                        vec![Command::Verify { phone, code: typed }]
+                    } else {
+                        self.modal = Some(Modal::Code {
+                            phone,
+                            code,
+                            error: Some("The code is the 4 to 10 digits from the SMS".into()),
+                        });
+                        Vec::new()
+                    }
+                }
+                _ => {
+                    code.handle_event(&TermEvent::Key(key));
+                    self.modal = Some(Modal::Code {
+                        phone,
+                        code,
+                        error: None,
+                    });
+                    Vec::new()
+                }
+            },
+            Modal::Filter(mut input) => match key.code {
+                KeyCode::Esc => Vec::new(),
+                KeyCode::Enter => {
+                    self.logs.filter = input.value().trim().to_owned();
+                    self.logs.scroll = 0;
+                    Vec::new()
+                }
+                _ => {
+                    input.handle_event(&TermEvent::Key(key));
+                    self.modal = Some(Modal::Filter(input));
+                    Vec::new()
+                }
+            },
+            Modal::Scenarios { selected } => {
+                let n = self.scenarios.len().max(1);
+                match key.code {
+                    KeyCode::Esc | KeyCode::Char('q') => Vec::new(),
+                    KeyCode::Enter => match self.scenarios.get(selected) {
+                        Some((name, _)) => vec![Command::SwitchScenario(name.clone())],
+                        None => Vec::new(),
+                    },
+                    KeyCode::Up | KeyCode::Char('k') => {
+                        self.modal = Some(Modal::Scenarios {
+                            selected: (selected + n - 1) % n,
+                        });
+                        Vec::new()
+                    }
+                    KeyCode::Down | KeyCode::Char('j') => {
+                        self.modal = Some(Modal::Scenarios {
+                            selected: (selected + 1) % n,
+                        });
+                        Vec::new()
+                    }
+                    _ => {
+                        self.modal = Some(Modal::Scenarios { selected });
+                        Vec::new()
+                    }
+                }
+            }
+        }
+    }
+
+    fn mouse(&mut self, mouse: MouseEvent) {
+        let at = Position::new(mouse.column, mouse.row);
+        let panes = crate::ui::pane_areas(self.size, self.focus, self.is_zoomed);
+        let under = panes
+            .iter()
+            .find(|(_, area)| area.contains(at))
+            .map(|(p, _)| *p);
+        match mouse.kind {
+            MouseEventKind::Down(MouseButton::Left) => {
+                if let Some(pane) = under {
+                    self.focus = pane;
+                }
+            }
+            MouseEventKind::ScrollUp if under == Some(Pane::Logs) => self.scroll_logs(3),
+            MouseEventKind::ScrollDown if under == Some(Pane::Logs) => self.scroll_logs(-3),
+            _ => {}
+        }
+    }
+
+    /// How fresh the data behind a pane is.
+    pub fn freshness(&self, pane: Pane) -> Freshness {
+        let e = &self.evidence;
+        let age = |at: i64| (self.now_ms - at).max(0) as u64;
+        match pane {
+            Pane::Env => match (&e.ecs, e.ecs_at_ms) {
+                (None, _) => Freshness::Loading,
+                (Some(Err(err)), _) => Freshness::Error(err.message.clone()),
+                (Some(Ok(_)), Some(at)) if age(at) > 90_000 => Freshness::Stale(age(at)),
+                _ => Freshness::Fresh,
+            },
+            Pane::Logs => match (&e.logs_error, e.has_logs) {
+                (Some(err), _) => Freshness::Error(err.message.clone()),
+                (None, false) => Freshness::Loading,
+                _ => Freshness::Fresh,
+            },
+            Pane::Latency => match e.samples.back() {
+                None if e.outstanding.is_empty() => Freshness::Loading,
+                Some(s) if age(s.started_ms) > 60_000 && e.outstanding.is_empty() => {
+                    Freshness::Stale(age(s.started_ms))
+                }
+                _ => Freshness::Fresh,
+            },
+            Pane::Twilio => match &e.account {
+                None => Freshness::Loading,
+                Some(Err(err))
+                    if err.kind == crate::probe::ErrorKind::Unreachable
+                        || err.kind == crate::probe::ErrorKind::Timeout =>
+                {
+                    Freshness::Error(err.message.clone())
+                }
+                _ => Freshness::Fresh,
+            },
+            Pane::Checklist => Freshness::Fresh,
+        }
+    }
+
+    /// The log events the pane shows: filtered, oldest first.
+    pub fn visible_events(&self) -> impl Iterator<Item = &crate::probe::logs::Event> {
+        let filter = self.logs.filter.to_lowercase();
+        self.evidence
+            .events
+            .iter()
+            .filter(move |e| filter.is_empty() || e.message.to_lowercase().contains(&filter))
+    }
+}
+
+/// Whether a rectangle is big enough to draw anything in.
+pub fn is_drawable(area: Rect) -> bool {
+    area.width >= 2 && area.height >= 2
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,52 @@
+//! Everything that can happen to the console, as data: input from the terminal, time passing,
+//! and what the probes and the runner report. [`crate::app::App::update`] takes one at a time.
+
+use crossterm::event::{KeyEvent, MouseEvent};
+
+use crate::probe::Observation;
+
+/// One input to [`crate::app::App::update`].
+#[derive(Debug, Clone)]
+pub enum Event {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    /// The terminal's new size (columns, rows).
+    Resize(u16, u16),
+    /// Time passes: milliseconds since the epoch. Drives ages, spinners and schedules.
+    Tick(i64),
+    /// A probe saw something.
+    Observed(Observation),
+    /// The demo phone's inbox, as the simulator's phone shows it.
+    Inbox(Vec<Sms>),
+    /// The runner (re)started its target: a new demo scenario, or the configured deployment.
+    Target(Target),
+    /// A one-line message from the runner (an action's outcome, an error).
+    Notice(Notice),
+}
+
+/// An SMS on the demo phone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sms {
+    /// Last 4 digits of the recipient.
+    pub to: String,
+    pub code: String,
+    pub received_ms: i64,
+}
+
+/// What the console is watching.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// `Some(scenario)` in the demo.
+    pub demo_scenario: Option<String>,
+    /// The API base URL, for the header.
+    pub api: String,
+    /// The test phone the confirmations start from (E.164).
+    pub test_phone: String,
+}
+
+/// A message for the status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub is_error: bool,
+    pub text: String,
+}

@@ -1,0 +1,273 @@
+//! One table of key → action → label, used for dispatch, for the footer and for the help
+//! overlay, so what the screen says is what the keys do.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// What a key asks for, outside of a modal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    Help,
+    FocusNext,
+    FocusPrev,
+    Focus(usize),
+    Zoom,
+    Escape,
+    ProbeAll,
+    ProbeHealth,
+    RefreshAws,
+    DevLogin,
+    OtpStart,
+    TwilioSend,
+    EnterCode,
+    Filter,
+    Follow,
+    Wrap,
+    ScrollUp,
+    ScrollDown,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Scenarios,
+}
+
+/// One binding: the key, what it does, and how the footer and help name it.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    pub code: KeyCode,
+    pub modifiers: KeyModifiers,
+    pub action: Action,
+    /// How the key is written on screen.
+    pub key: &'static str,
+    /// What it does, in a few words.
+    pub label: &'static str,
+    /// Shown in the footer (the help overlay shows every binding).
+    pub in_footer: bool,
+}
+
+const fn bind(
+    code: KeyCode,
+    action: Action,
+    key: &'static str,
+    label: &'static str,
+    in_footer: bool,
+) -> Binding {
+    Binding {
+        code,
+        modifiers: KeyModifiers::NONE,
+        action,
+        key,
+        label,
+        in_footer,
+    }
+}
+
+/// Every binding, in help order. The first binding of an action is the one the footer shows.
+pub const BINDINGS: &[Binding] = &[
+    bind(KeyCode::Char('?'), Action::Help, "?", "help", true),
+    bind(KeyCode::Tab, Action::FocusNext, "Tab", "next pane", true),
+    bind(
+        KeyCode::BackTab,
+        Action::FocusPrev,
+        "S-Tab",
+        "previous pane",
+        false,
+    ),
+    bind(
+        KeyCode::Char('1'),
+        Action::Focus(0),
+        "1-5",
+        "focus pane 1-5",
+        false,
+    ),
+    bind(
+        KeyCode::Char('2'),
+        Action::Focus(1),
+        "2",
+        "focus env vars",
+        false,
+    ),
+    bind(
+        KeyCode::Char('3'),
+        Action::Focus(2),
+        "3",
+        "focus logs",
+        false,
+    ),
+    bind(
+        KeyCode::Char('4'),
+        Action::Focus(3),
+        "4",
+        "focus latency",
+        false,
+    ),
+    bind(
+        KeyCode::Char('5'),
+        Action::Focus(4),
+        "5",
+        "focus Twilio",
+        false,
+    ),
+    bind(KeyCode::Char('z'), Action::Zoom, "z", "zoom", true),
+    bind(
+        KeyCode::Enter,
+        Action::Zoom,
+        "Enter",
+        "zoom the focused pane",
+        false,
+    ),
+    bind(KeyCode::Esc, Action::Escape, "Esc", "close / unzoom", false),
+    bind(KeyCode::Char('r'), Action::ProbeAll, "r", "probe all", true),
+    bind(
+        KeyCode::Char('h'),
+        Action::ProbeHealth,
+        "h",
+        "probe health",
+        false,
+    ),
+    bind(
+        KeyCode::Char('a'),
+        Action::RefreshAws,
+        "a",
+        "refresh AWS",
+        false,
+    ),
+    bind(
+        KeyCode::Char('d'),
+        Action::DevLogin,
+        "d",
+        "dev login",
+        false,
+    ),
+    bind(KeyCode::Char('o'), Action::OtpStart, "o", "OTP start", true),
+    bind(
+        KeyCode::Char('t'),
+        Action::TwilioSend,
+        "t",
+        "send via Twilio",
+        true,
+    ),
+    bind(
+        KeyCode::Char('c'),
+        Action::EnterCode,
+        "c",
+        "enter code",
+        true,
+    ),
+    bind(KeyCode::Char('/'), Action::Filter, "/", "filter logs", true),
+    bind(
+        KeyCode::Char('f'),
+        Action::Follow,
+        "f",
+        "follow/pause",
+        true,
+    ),
+    bind(
+        KeyCode::Char(' '),
+        Action::Follow,
+        "Space",
+        "follow/pause",
+        false,
+    ),
+    bind(KeyCode::Char('w'), Action::Wrap, "w", "wrap", false),
+    bind(
+        KeyCode::Char('k'),
+        Action::ScrollUp,
+        "k/↑",
+        "scroll up",
+        false,
+    ),
+    bind(KeyCode::Up, Action::ScrollUp, "↑", "scroll up", false),
+    bind(
+        KeyCode::Char('j'),
+        Action::ScrollDown,
+        "j/↓",
+        "scroll down",
+        false,
+    ),
+    bind(KeyCode::Down, Action::ScrollDown, "↓", "scroll down", false),
+    bind(KeyCode::PageUp, Action::PageUp, "PgUp", "page up", false),
+    bind(
+        KeyCode::PageDown,
+        Action::PageDown,
+        "PgDn",
+        "page down",
+        false,
+    ),
+    bind(KeyCode::Char('g'), Action::Top, "g", "oldest", false),
+    bind(KeyCode::Home, Action::Top, "Home", "oldest", false),
+    bind(KeyCode::Char('G'), Action::Bottom, "G", "newest", false),
+    bind(KeyCode::End, Action::Bottom, "End", "newest", false),
+    bind(
+        KeyCode::Char('s'),
+        Action::Scenarios,
+        "s",
+        "scenario (demo)",
+        true,
+    ),
+    bind(KeyCode::Char('q'), Action::Quit, "q", "quit", true),
+    Binding {
+        code: KeyCode::Char('c'),
+        modifiers: KeyModifiers::CONTROL,
+        action: Action::Quit,
+        key: "C-c",
+        label: "quit",
+        in_footer: false,
+    },
+    Binding {
+        code: KeyCode::Char('r'),
+        modifiers: KeyModifiers::CONTROL,
+        action: Action::ProbeAll,
+        key: "C-r",
+        label: "probe all",
+        in_footer: false,
+    },
+];
+
+/// The action bound to a key, if any. Shift is ignored for characters (it is in the char).
+pub fn action(key: &KeyEvent) -> Option<Action> {
+    let modifiers = key.modifiers - KeyModifiers::SHIFT;
+    BINDINGS
+        .iter()
+        .find(|b| b.code == key.code && b.modifiers == modifiers)
+        .map(|b| b.action)
+}
+
+/// The footer's bindings, in order.
+pub fn footer() -> impl Iterator<Item = &'static Binding> {
+    BINDINGS.iter().filter(|b| b.in_footer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_resolve_to_their_actions() {
+        let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
+        assert_eq!(action(&key(KeyCode::Char('q'))), Some(Action::Quit));
+        assert_eq!(
+            action(&KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Action::Quit)
+        );
+        assert_eq!(action(&key(KeyCode::Char('c'))), Some(Action::EnterCode));
+        assert_eq!(
+            action(&KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+            Some(Action::Bottom)
+        );
+        assert_eq!(
+            action(&KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)),
+            Some(Action::FocusPrev)
+        );
+        assert_eq!(action(&key(KeyCode::Char('x'))), None);
+    }
+
+    #[test]
+    fn every_binding_is_reachable() {
+        for b in BINDINGS {
+            let got = action(&KeyEvent::new(b.code, b.modifiers));
+            assert_eq!(got, Some(b.action), "{}", b.key);
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! Drawing, pure: `render(&App, frame)` borrows the state and changes nothing. One file per
+//! pane under `ui/`; this file lays them out, draws the header, the footer and the modals.
+//!
+//! At 120×36 and above, all five panes:
+//! ```text
+//! ┌ DEMO · simulated · scenario event-loop-blocking ─────── verdict: event_loop_blocked ┐
+//! ├─ 1 Checklist ───────────────────────────┬─ 2 Env vars ──────────────────────────────┤
+//! │ ✓ task definition has the Twilio vars   │ ENV                prod                    │
+//! │ … verdict, evidence, repair             │ TWILIO_AUTH_TOKEN  ••••••••                │
+//! ├─ 4 Latency ─────────────────────────────┼─ 5 Twilio ────────────────────────────────┤
+//! │ health ▁▁▁▁█▁  p50 12 ms  p95 4.5 s     │ account active · Verify VA0a1b2c…          │
+//! ├─ 3 Logs ────────────────────────────────┴───────────────────────────────────────────┤
+//! │ 12:01:02 [OTP] OTP sent successfully phone_last4=6318                               │
+//! └ ? help  Tab next pane  z zoom  r probe all  o OTP start ... ────────── status line ┘
+//! ```
+//! Smaller terminals get one pane at a time with a tab bar; a zoomed pane fills the screen.
+
+/// The checklist and the verdict.
+pub mod checklist;
+/// Env vars of the deployed task definition, rule results, the diff.
+pub mod env;
+/// Latency per endpoint over time.
+pub mod latency;
+/// Followed log lines, highlighted, filtered.
+pub mod logs;
+/// The help overlay and the modals.
+pub mod modal;
+/// Twilio: account, service, credentials, status page, sends, the demo inbox.
+pub mod twilio;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Widget};
+use ratatui::Frame;
+
+use crate::app::{App, Freshness, Pane};
+use crate::diagnosis::FailureMode;
+use crate::keymap;
+
+/// Below this size the console shows one pane at a time.
+pub const FULL_WIDTH: u16 = 120;
+pub const FULL_HEIGHT: u16 = 36;
+
+/// Colours in one place.
+pub mod theme {
+    use ratatui::style::Color;
+
+    pub const PASS: Color = Color::Green;
+    pub const FAIL: Color = Color::Red;
+    pub const WARN: Color = Color::Yellow;
+    pub const DIM: Color = Color::DarkGray;
+    pub const ACCENT: Color = Color::Cyan;
+}
+
+/// Draws the whole console.
+pub fn render(app: &App, frame: &mut Frame) {
+    let area = frame.area();
+    render_to(app, area, frame.buffer_mut());
+}
+
+/// Draws the console into a buffer (what snapshot tests call).
+pub fn render_to(app: &App, area: Rect, buf: &mut Buffer) {
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    let [header, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    header_line(app).render(header, buf);
+    footer_line(app, footer.width).render(footer, buf);
+    let tabs = !is_full(area.width, area.height) && !app.is_zoomed;
+    let body = if tabs && body.height > 1 {
+        let [bar, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(body);
+        tab_bar(app).render(bar, buf);
+        rest
+    } else {
+        body
+    };
+    for (pane, rect) in layout(body, app.focus, app.is_zoomed) {
+        render_pane(app, pane, rect, buf);
+    }
+    if let Some(modal) = &app.modal {
+        modal::render(app, modal, area, buf);
+    }
+}
+
+fn is_full(width: u16, height: u16) -> bool {
+    width >= FULL_WIDTH && height >= FULL_HEIGHT
+}
+
+/// Where each visible pane goes in the body area.
+pub fn layout(body: Rect, focus: Pane, is_zoomed: bool) -> Vec<(Pane, Rect)> {
+    if is_zoomed || !is_full(body.width, body.height + 2) {
+        return vec![(focus, body)];
+    }
+    let [top, middle, bottom] = Layout::vertical([
+        Constraint::Percentage(38),
+        Constraint::Percentage(27),
+        Constraint::Min(6),
+    ])
+    .areas(body);
+    let [checklist, env] =
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(top);
+    let [latency, twilio] =
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(middle);
+    vec![
+        (Pane::Checklist, checklist),
+        (Pane::Env, env),
+        (Pane::Latency, latency),
+        (Pane::Twilio, twilio),
+        (Pane::Logs, bottom),
+    ]
+}
+
+/// The panes' areas for a terminal of `size`, as [`render_to`] lays them out (for the mouse).
+pub fn pane_areas(size: (u16, u16), focus: Pane, is_zoomed: bool) -> Vec<(Pane, Rect)> {
+    let area = Rect::new(0, 0, size.0, size.1);
+    if area.height < 3 {
+        return Vec::new();
+    }
+    let body = Rect::new(0, 1, area.width, area.height - 2);
+    if !is_full(area.width, area.height) && !is_zoomed && body.height > 1 {
+        let rest = Rect::new(0, 2, area.width, body.height - 1);
+        return layout(rest, focus, is_zoomed);
+    }
+    layout(body, focus, is_zoomed)
+}
+
+fn header_line(app: &App) -> Line<'static> {
+    let mut spans = Vec::new();
+    match app.target.as_ref() {
+        Some(t) => match &t.demo_scenario {
+            Some(s) => {
+                spans.push(Span::styled(
+                    " DEMO ",
+                    Style::new()
+                        .fg(Color::Black)
+                        .bg(theme::WARN)
+                        .add_modifier(Modifier::BOLD),
+                ));
+                spans.push(Span::raw(format!(" simulated · scenario {s} · {} ", t.api)));
+            }
+            None => spans.push(Span::raw(format!(" otp-console · {} ", t.api))),
+        },
+        None => spans.push(Span::raw(" otp-console · starting… ")),
+    }
+    let verdict = app.diagnosis.verdict.failure_mode;
+    let (text, colour) = if verdict == FailureMode::None {
+        ("no failure found".to_owned(), theme::PASS)
+    } else {
+        (format!("verdict: {}", verdict.id()), theme::FAIL)
+    };
+    spans.push(Span::styled(
+        format!(" {text} "),
+        Style::new()
+            .fg(Color::Black)
+            .bg(colour)
+            .add_modifier(Modifier::BOLD),
+    ));
+    Line::from(spans)
+}
+
+fn footer_line(app: &App, width: u16) -> Line<'static> {
+    if let Some((notice, _)) = &app.notice {
+        let style = if notice.is_error {
+            Style::new().fg(theme::FAIL)
+        } else {
+            Style::new().fg(theme::PASS)
+        };
+        return Line::from(Span::styled(format!(" {}", notice.text), style));
+    }
+    let mut spans = Vec::new();
+    let mut used = 0usize;
+    for binding in keymap::footer() {
+        let piece = format!(" {} {} ", binding.key, binding.label);
+        used += piece.chars().count();
+        if used > width as usize {
+            break;
+        }
+        spans.push(Span::styled(
+            format!(" {}", binding.key),
+            Style::new().fg(theme::ACCENT).add_modifier(Modifier::BOLD),
+        ));
+        spans.push(Span::styled(
+            format!(" {} ", binding.label),
+            Style::new().fg(theme::DIM),
+        ));
+    }
+    Line::from(spans)
+}
+
+fn tab_bar(app: &App) -> Line<'static> {
+    let spans: Vec<Span> = Pane::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, pane)| {
+            let text = format!(" {} {} ", i + 1, pane.title());
+            if *pane == app.focus {
+                Span::styled(text, Style::new().fg(Color::Black).bg(theme::ACCENT))
+            } else {
+                Span::styled(text, Style::new().fg(theme::DIM))
+            }
+        })
+        .collect();
+    Line::from(spans)
+}
+
+/// The frame of a pane: its number and title, focus, and the freshness of its data.
+pub fn pane_block(app: &App, pane: Pane) -> Block<'static> {
+    let number = Pane::ALL
+        .iter()
+        .position(|p| *p == pane)
+        .map_or(0, |i| i + 1);
+    let focused = app.focus == pane;
+    let mut title = vec![Span::styled(
+        format!(" {number} {} ", pane.title()),
+        if focused {
+            Style::new().fg(theme::ACCENT).bold()
+        } else {
+            Style::new()
+        },
+    )];
+    match app.freshness(pane) {
+        Freshness::Loading => title.push(Span::styled(
+            format!("{} loading ", spinner(app.frame)),
+            Style::new().fg(theme::WARN),
+        )),
+        Freshness::Stale(age) => title.push(Span::styled(
+            format!("stale {} ", crate::diagnosis::fmt_ms(age)),
+            Style::new().fg(theme::WARN),
+        )),
+        Freshness::Error(_) => title.push(Span::styled("error ", Style::new().fg(theme::FAIL))),
+        Freshness::Fresh => {}
+    }
+    Block::new()
+        .borders(Borders::ALL)
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Plain
+        })
+        .border_style(if focused {
+            Style::new().fg(theme::ACCENT)
+        } else {
+            Style::new().fg(theme::DIM)
+        })
+        .title(Line::from(title))
+}
+
+/// A spinner frame.
+pub fn spinner(frame: u64) -> &'static str {
+    const FRAMES: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
+    FRAMES[(frame % FRAMES.len() as u64) as usize]
+}
+
+fn render_pane(app: &App, pane: Pane, area: Rect, buf: &mut Buffer) {
+    if area.width < 2 || area.height < 2 {
+        return;
+    }
+    Clear.render(area, buf);
+    let block = pane_block(app, pane);
+    let inner = block.inner(area);
+    block.render(area, buf);
+    if inner.width == 0 || inner.height == 0 {
+        return;
+    }
+    if let Freshness::Error(message) = app.freshness(pane) {
+        if pane != Pane::Logs || app.evidence.events.is_empty() {
+            let text = Paragraph::new(Line::from(Span::styled(
+                message,
+                Style::new().fg(theme::FAIL),
+            )))
+            .wrap(ratatui::widgets::Wrap { trim: true });
+            text.render(inner, buf);
+            return;
+        }
+    }
+    match pane {
+        Pane::Checklist => checklist::render(app, inner, buf),
+        Pane::Env => env::render(app, inner, buf),
+        Pane::Logs => logs::render(app, inner, buf),
+        Pane::Latency => latency::render(app, inner, buf),
+        Pane::Twilio => twilio::render(app, inner, buf),
+    }
+}
+
+/// Deterministic consoles for snapshot tests.
+#[cfg(test)]
+pub mod fixtures;
+#[cfg(test)]
+mod tests;
