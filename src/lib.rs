@@ -20,12 +20,16 @@ pub mod config;
 pub mod diagnosis;
 /// Everything that can happen to the console, as data.
 pub mod event;
+/// Owns the terminal: drain events, update, draw; restores it on every way out.
+pub mod event_loop;
 /// One table of key → action → label.
 pub mod keymap;
 /// What the probes see, and the probes (one module per outside system).
 pub mod probe;
 /// Masking of secrets and terminal-safe text, shared by every output path.
 pub mod redact;
+/// Turns commands into tasks; keeps the probes on their schedules; owns the demo simulator.
+pub mod runner;
 /// The simulated environment: backend API, Twilio, status page, ECS and CloudWatch Logs.
 pub mod sim;
 /// Drawing: `render(&App)`, one file per pane.

@@ -1,10 +1,18 @@
-//! Thin entry point: parse the command line, load the configuration, dispatch.
+//! Thin entry point: parse the command line, load the configuration, dispatch to the console,
+//! `check` or `sim`.
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use otp_console::app::App;
 use otp_console::cli::{Cli, Command};
-use otp_console::{config::Config, sim};
+use otp_console::config::Config;
+use otp_console::diagnosis::Names;
+use otp_console::runner::Runner;
+use otp_console::{event_loop, sim};
+
+/// The demo's time scale when none is given: the runbook's 60 s timeout becomes 12 s.
+const DEMO_TIME_SCALE: f64 = 0.2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -21,32 +29,52 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Sim(args)) => runtime.block_on(sim::run::run(args)),
         Some(Command::Check(args)) => runtime.block_on(otp_console::check::run(args)),
-        None => console(&cli),
+        None => runtime.block_on(console(&cli)),
     }
 }
 
-/// The console; its panes are not built yet, so it says what it would watch.
-fn console(cli: &Cli) -> ExitCode {
-    let target = if let Some(scenario) = &cli.demo {
-        format!("the embedded simulator, scenario {scenario}")
+/// The console: on the demo when asked or when no configuration is found, else live.
+async fn console(cli: &Cli) -> ExitCode {
+    let (demo, config) = if let Some(scenario) = &cli.demo {
+        (Some(scenario.clone()), Config::default())
     } else {
         match Config::load(cli.config.as_deref()) {
-            Ok(loaded) => match loaded.path {
-                Some(path) => format!("the deployment configured in {}", path.display()),
-                None => format!(
-                    "the embedded simulator, scenario {}",
-                    sim::scenario::DEFAULT_DEMO
-                ),
-            },
+            Ok(loaded) if loaded.path.is_some() => (None, loaded.config),
+            Ok(loaded) => (Some(sim::scenario::DEFAULT_DEMO.to_owned()), loaded.config),
             Err(e) => {
                 eprintln!("otp-console: {e}");
                 return ExitCode::from(2);
             }
         }
     };
-    eprintln!(
-        "otp-console: the console's panes are not built yet (issue 4); it would watch {target}.\n\
-         Meanwhile: `otp-console sim --scenario event-loop-blocking` runs the simulated environment."
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut runner = Runner::new(tx.clone(), cli.time_scale.unwrap_or(DEMO_TIME_SCALE));
+    let started = match &demo {
+        Some(scenario) => runner.start_demo(scenario).await,
+        None => runner.start_live(config.clone()).await,
+    };
+    if let Err(e) = started {
+        eprintln!("otp-console: {e}");
+        return ExitCode::from(2);
+    }
+    let scenarios = if demo.is_some() {
+        sim::scenario::list()
+            .into_iter()
+            .map(|(n, d)| (n.to_owned(), d))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let app = App::new(
+        Names::from_config(&config),
+        scenarios,
+        chrono::Utc::now().timestamp_millis(),
     );
-    ExitCode::from(2)
+    match Box::pin(event_loop::run(app, runner, tx, rx)).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("otp-console: the terminal failed: {e} (is this a terminal? `otp-console check` works without one)");
+            ExitCode::from(2)
+        }
+    }
 }

@@ -293,4 +293,4 @@ fn render_pane(app: &App, pane: Pane, area: Rect, buf: &mut Buffer) {
 #[cfg(test)]
 pub mod fixtures;
 #[cfg(test)]
-mod tests;
+pub mod tests;

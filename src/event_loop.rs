@@ -1,0 +1,159 @@
+//! The one place that owns the terminal: it reads input on a thread, drains every pending
+//! event into [`App::update`], hands the commands to the [`Runner`], and draws once per batch
+//! (one draw per burst of log lines, not one per line). Idle, it draws only on a slow tick.
+//! The terminal is restored on every way out: quit, Ctrl-C, SIGTERM, an error, or a panic in
+//! any thread (the panic hook restores it and ends the process, so no task can leave the
+//! screen half-drawn).
+
+use std::io::stdout;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::{self as term, DisableMouseCapture, EnableMouseCapture};
+use crossterm::execute;
+use tokio::sync::mpsc;
+
+use crate::app::App;
+use crate::event::Event;
+use crate::runner::Runner;
+
+/// How often time is passed to the app.
+const TICK: Duration = Duration::from_millis(250);
+/// Most events applied before a draw.
+const MAX_BATCH: usize = 2_048;
+
+/// Restores the terminal when dropped, however the loop ends.
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        let _ = execute!(stdout(), DisableMouseCapture);
+        ratatui::restore();
+    }
+}
+
+/// Installs a panic hook that restores the terminal and ends the process: a panic in a tokio
+/// task must not leave the UI thread drawing over a broken screen.
+fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = execute!(stdout(), DisableMouseCapture);
+        ratatui::restore();
+        previous(info);
+        std::process::exit(101);
+    }));
+}
+
+/// Runs the console until the user quits or the process is told to stop.
+pub async fn run(
+    mut app: App,
+    mut runner: Runner,
+    events_tx: mpsc::UnboundedSender<Event>,
+    mut events: mpsc::UnboundedReceiver<Event>,
+) -> std::io::Result<()> {
+    install_panic_hook();
+    let mut terminal = ratatui::try_init()?;
+    let _guard = TerminalGuard;
+    execute!(stdout(), EnableMouseCapture)?;
+    let size = terminal.size()?;
+    app.update(Event::Resize(size.width, size.height));
+
+    // Terminal input on its own thread: crossterm's read blocks.
+    let stop_input = Arc::new(AtomicBool::new(false));
+    let input = {
+        let (tx, stop) = (events_tx.clone(), Arc::clone(&stop_input));
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                match term::poll(Duration::from_millis(100)) {
+                    Ok(true) => {
+                        let event = match term::read() {
+                            Ok(term::Event::Key(k)) => Event::Key(k),
+                            Ok(term::Event::Mouse(m)) => Event::Mouse(m),
+                            Ok(term::Event::Resize(w, h)) => Event::Resize(w, h),
+                            Ok(_) => continue,
+                            Err(_) => break,
+                        };
+                        if tx.send(event).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(false) => {}
+                    Err(_) => break,
+                }
+            }
+        })
+    };
+    let mut terminate = terminate_signal();
+    let mut tick = tokio::time::interval(TICK);
+    // Skip missed ticks rather than firing them back-to-back after a stall.
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut ticks: u64 = 0;
+    terminal.draw(|f| crate::ui::render(&app, f))?;
+    loop {
+        let mut batch = Vec::new();
+        tokio::select! {
+            event = events.recv() => match event {
+                Some(e) => batch.push(e),
+                None => break,
+            },
+            _ = tick.tick() => {
+                ticks += 1;
+                batch.push(Event::Tick(chrono::Utc::now().timestamp_millis()));
+            }
+            () = &mut terminate => break,
+        }
+        // Draw after draining: everything already queued is applied before one draw.
+        while batch.len() < MAX_BATCH {
+            match events.try_recv() {
+                Ok(e) => batch.push(e),
+                Err(_) => break,
+            }
+        }
+        let only_ticks = batch.iter().all(|e| matches!(e, Event::Tick(_)));
+        for event in batch {
+            for command in app.update(event) {
+                runner.handle(command).await;
+            }
+        }
+        if app.should_quit {
+            break;
+        }
+        let animated = !app.evidence.outstanding.is_empty()
+            || app.evidence.ecs.is_none()
+            || !app.evidence.has_logs;
+        if !only_ticks || animated || ticks % 4 == 0 {
+            terminal.draw(|f| crate::ui::render(&app, f))?;
+        }
+    }
+    stop_input.store(true, Ordering::Relaxed);
+    let _ = input.join();
+    runner.shutdown().await;
+    Ok(())
+}
+
+/// Resolves on SIGTERM (and SIGHUP, when the terminal goes away).
+fn terminate_signal() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        Box::pin(async {
+            match (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::hangup()),
+            ) {
+                (Ok(mut term), Ok(mut hup)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = hup.recv() => {}
+                    }
+                }
+                _ => std::future::pending().await,
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Box::pin(std::future::pending())
+    }
+}
