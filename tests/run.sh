@@ -24,6 +24,17 @@ if ! command -v aws >/dev/null 2>&1; then
 fi
 aws --version
 
+# tmux, for tests/tmux_console.rs (the real console in a real terminal).
+if ! command -v tmux >/dev/null 2>&1; then
+  echo "tests/run.sh: installing tmux"
+  if [ "$(id -u)" = 0 ]; then
+    (apt-get install -y -qq tmux >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq tmux >/dev/null))
+  else
+    sudo apt-get install -y -qq tmux >/dev/null
+  fi
+fi
+tmux -V
+
 # moto's server: an independent ECS and CloudWatch Logs for tests/contract_aws.rs. Always our
 # own virtual environment, never whatever moto a machine image happens to hold.
 moto_version='moto[server]>=5.1,<6'
