@@ -538,13 +538,13 @@ fn clipped_line(pieces: Vec<(String, Style)>, width: usize) -> Line<'static> {
             break;
         }
         let n = text.chars().count();
-        let cut = if n > left || (n == left && total > width) {
-            clip(&text, left)
-        } else {
-            text
-        };
-        left -= cut.chars().count().min(left);
-        spans.push(Span::styled(cut, style));
+        if n > left || (n == left && total > width) {
+            // The last piece that fits, cut: what follows would only be an ellipsis.
+            spans.push(Span::styled(clip(&text, left), style));
+            break;
+        }
+        left -= n;
+        spans.push(Span::styled(text, style));
     }
     Line::from(spans)
 }
@@ -570,7 +570,7 @@ fn principal(arn: &str) -> String {
 
 /// A `valueFrom` reference without its region and account:
 /// `secretsmanager:nerava/prod/jwt-GhIjKl`, `ssm:/nerava/prod/token`.
-fn short_reference(value_from: &str) -> String {
+pub(super) fn short_reference(value_from: &str) -> String {
     let value_from = redact::sanitize(value_from);
     let parts: Vec<&str> = value_from.splitn(6, ':').collect();
     match parts.as_slice() {
