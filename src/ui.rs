@@ -258,6 +258,19 @@ pub fn spinner(frame: u64) -> &'static str {
     FRAMES[(frame % FRAMES.len() as u64) as usize]
 }
 
+/// How long ago `at_ms` was, as of `now_ms`, in the coarsest unit that still reads well:
+/// `12 s ago`, `25 min ago`, `26 h ago`, `3 d ago` (a time in the future reads `just now`).
+pub fn ago(now_ms: i64, at_ms: i64) -> String {
+    let seconds = (now_ms - at_ms) / 1000;
+    match seconds {
+        s if s <= 0 => "just now".to_owned(),
+        s if s < 60 => format!("{s} s ago"),
+        s if s < 3_600 => format!("{} min ago", s / 60),
+        s if s < 48 * 3_600 => format!("{} h ago", s / 3_600),
+        s => format!("{} d ago", s / 86_400),
+    }
+}
+
 fn render_pane(app: &App, pane: Pane, area: Rect, buf: &mut Buffer) {
     if area.width < 2 || area.height < 2 {
         return;

@@ -1,9 +1,536 @@
-//! The twilio pane (being written).
+//! The Twilio pane: what the Twilio probe learned, drawn from the evidence. Which credentials
+//! the console uses (their source, the account SID's prefix, whether a token is set or only a
+//! `secrets` reference), the account and its status, the Verify service, Twilio's public
+//! status page, and in the demo the simulated phone's newest SMS; then the last OTP verify
+//! through the API and the last test sends and checks.
+//!
+//! SIDs arrive as prefixes and phone numbers as their last 4 from the probe; this file masks
+//! them again anyway (masking is idempotent), so nothing drawn here depends on the probe
+//! having done it. The demo phone's code is shown: it is the simulated phone's screen.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
 
+use super::{ago, theme};
 use crate::app::App;
+use crate::probe::http::Endpoint;
+use crate::probe::twilio::{CredentialsSeen, StatusPage, Verification};
+use crate::probe::{CredentialSource, ProbeError};
+use crate::redact;
 
-/// Draws the twilio pane into `area`.
-pub fn render(_app: &App, _area: Rect, _buf: &mut Buffer) {}
+/// Test sends and checks shown, newest last.
+const RECENT: usize = 3;
+/// Width of the label column.
+const LABEL: usize = 12;
+
+/// Draws the Twilio pane into `area`.
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let rows = rows(app);
+    let width = usize::from(area.width);
+    // Labels only when they leave room for what they label.
+    let label = if width >= LABEL + 16 { LABEL } else { 0 };
+    let lines: Vec<Line> = rows.into_iter().map(|row| row.line(label, width)).collect();
+    Paragraph::new(lines).render(area, buf);
+}
+
+/// One line of the pane: a label (empty on continuation lines) and styled pieces.
+struct Row {
+    label: &'static str,
+    pieces: Vec<(String, Style)>,
+}
+
+impl Row {
+    fn new(label: &'static str, pieces: Vec<(String, Style)>) -> Self {
+        Self { label, pieces }
+    }
+
+    fn line(self, label: usize, width: usize) -> Line<'static> {
+        let mut spans = Vec::new();
+        let mut left = width;
+        if label > 0 {
+            spans.push(Span::styled(
+                format!("{:<label$}", self.label),
+                Style::new().fg(theme::DIM),
+            ));
+            left -= label;
+        }
+        let mut remaining: usize = self.pieces.iter().map(|(t, _)| cells(t)).sum();
+        for (text, style) in self.pieces {
+            if left == 0 {
+                break;
+            }
+            let n = cells(&text);
+            if n > left || (n == left && remaining > n) {
+                // The last piece that fits, cut: what follows would only be an ellipsis.
+                spans.push(Span::styled(clip(&text, left), style));
+                break;
+            }
+            left -= n;
+            remaining -= n;
+            spans.push(Span::styled(text, style));
+        }
+        Line::from(spans)
+    }
+}
+
+fn rows(app: &App) -> Vec<Row> {
+    let e = &app.evidence;
+    let mut rows = vec![credentials(e.credentials.as_ref())];
+    rows.push(match &e.account {
+        None => checking("account"),
+        Some(Err(err)) => failure("account", err),
+        Some(Ok(a)) => Row::new(
+            "account",
+            vec![
+                // The status before the name: it is what a narrow pane must keep.
+                (format!("{} ", sid(&a.sid)), dim()),
+                (
+                    clean(&a.status),
+                    Style::new()
+                        .fg(account_colour(&a.status))
+                        .add_modifier(Modifier::BOLD),
+                ),
+                (format!(" · {}", clean(&a.friendly_name)), Style::new()),
+            ],
+        ),
+    });
+    rows.push(match &e.service {
+        None => checking("Verify"),
+        Some(Err(err)) => failure("Verify", err),
+        Some(Ok(s)) => Row::new(
+            "Verify",
+            vec![
+                (format!("{} ", sid(&s.sid)), dim()),
+                (format!("{} · ", clean(&s.friendly_name)), Style::new()),
+                (format!("{}-digit codes", s.code_length), Style::new()),
+            ],
+        ),
+    });
+    match &e.status_page {
+        None => rows.push(checking("status")),
+        Some(Err(err)) => rows.push(failure("status", err)),
+        Some(Ok(page)) => rows.extend(status_page(page)),
+    }
+    if app.is_demo() {
+        rows.push(demo_phone(app));
+    }
+    if let Some(row) = otp_verify(app) {
+        rows.push(row);
+    }
+    rows.extend(recent("test sends", &e.sends, false));
+    rows.extend(recent("checks", &e.checks, true));
+    rows
+}
+
+/// `task definition · AC5f3b1c… · token set`, or what is missing.
+fn credentials(seen: Option<&CredentialsSeen>) -> Row {
+    const LABEL: &str = "credentials";
+    let Some(seen) = seen else {
+        return checking(LABEL);
+    };
+    let source = match seen.source {
+        CredentialSource::TaskDefinition => "task definition",
+        CredentialSource::Environment => "console environment",
+    };
+    let red = Style::new().fg(theme::FAIL);
+    let Some(account) = &seen.account_sid else {
+        return Row::new(
+            LABEL,
+            vec![(
+                format!("no credentials: TWILIO_ACCOUNT_SID not in the {source}"),
+                red,
+            )],
+        );
+    };
+    let token = match (&seen.token_value_from, seen.has_auth_token) {
+        (Some(reference), _) => (
+            format!(
+                "token from secret {}",
+                super::env::short_reference(reference)
+            ),
+            Style::new().fg(theme::WARN),
+        ),
+        (None, true) => ("token set".to_owned(), Style::new().fg(theme::PASS)),
+        (None, false) => ("no TWILIO_AUTH_TOKEN".to_owned(), red),
+    };
+    // The SID last: when the line is cut, whether a token is set matters more.
+    Row::new(
+        LABEL,
+        vec![
+            (format!("{source} · "), Style::new()),
+            (format!("{} · ", token.0), token.1),
+            (sid(account), dim()),
+        ],
+    )
+}
+
+/// The indicator and description, then the components that are not operational.
+fn status_page(page: &StatusPage) -> Vec<Row> {
+    let colour = match page.indicator.as_str() {
+        "none" => theme::PASS,
+        "minor" => theme::WARN,
+        _ => theme::FAIL,
+    };
+    let mut rows = vec![Row::new(
+        "status",
+        vec![
+            ("● ".to_owned(), Style::new().fg(colour)),
+            (clean(&page.description), Style::new().fg(colour)),
+        ],
+    )];
+    if !page.degraded.is_empty() {
+        let degraded: Vec<String> = page.degraded.iter().map(|d| clean(d)).collect();
+        rows.push(Row::new(
+            "",
+            vec![(
+                format!("degraded: {}", degraded.join(", ")),
+                Style::new().fg(theme::WARN),
+            )],
+        ));
+    }
+    rows
+}
+
+/// The simulated phone's newest SMS, code included (it is the phone's own screen).
+fn demo_phone(app: &App) -> Row {
+    const LABEL: &str = "demo phone";
+    let Some(sms) = app.inbox.iter().max_by_key(|s| s.received_ms) else {
+        return Row::new(LABEL, vec![("📱 no SMS yet".to_owned(), dim())]);
+    };
+    Row::new(
+        LABEL,
+        vec![
+            (format!("📱 {}  ", redact::phone(&sms.to)), Style::new()),
+            (
+                format!("code {}", clean(&sms.code)),
+                Style::new().fg(theme::ACCENT).add_modifier(Modifier::BOLD),
+            ),
+            (format!("  ({})", ago(app.now_ms, sms.received_ms)), dim()),
+        ],
+    )
+}
+
+/// The last OTP verify through the API: verified (the token masked) or why not.
+fn otp_verify(app: &App) -> Option<Row> {
+    const LABEL: &str = "OTP verify";
+    let sample = app
+        .evidence
+        .samples
+        .iter()
+        .rev()
+        .find(|s| s.endpoint == Endpoint::OtpVerify)?;
+    let when = (format!("  ({})", ago(app.now_ms, sample.started_ms)), dim());
+    if sample.class.is_ok() {
+        return Some(Row::new(
+            LABEL,
+            vec![
+                (
+                    format!("✓ verified — token {}", redact::MASK),
+                    Style::new().fg(theme::PASS),
+                ),
+                when,
+            ],
+        ));
+    }
+    let status = sample.status.map_or_else(
+        || format!("{:?}", sample.class).to_lowercase(),
+        |s| s.to_string(),
+    );
+    Some(Row::new(
+        LABEL,
+        vec![
+            (
+                format!("✗ {status} {}", clean(&sample.summary)),
+                Style::new().fg(theme::FAIL),
+            ),
+            when,
+        ],
+    ))
+}
+
+/// The last few sends or checks, oldest first, or "none yet".
+fn recent(
+    label: &'static str,
+    results: &[Result<Verification, ProbeError>],
+    is_check: bool,
+) -> Vec<Row> {
+    if results.is_empty() {
+        return vec![Row::new(label, vec![("none yet".to_owned(), dim())])];
+    }
+    let skip = results.len().saturating_sub(RECENT);
+    results
+        .iter()
+        .skip(skip)
+        .enumerate()
+        .map(|(i, result)| {
+            let label = if i == 0 { label } else { "" };
+            match result {
+                Err(err) => failure(label, err),
+                Ok(v) => {
+                    let colour = match (v.status.as_str(), is_check) {
+                        ("approved", _) => theme::PASS,
+                        ("pending", false) => theme::ACCENT,
+                        _ => theme::FAIL,
+                    };
+                    Row::new(
+                        label,
+                        vec![
+                            (format!("{} ", sid(&v.sid)), dim()),
+                            (format!("→ {}  ", redact::phone(&v.to)), Style::new()),
+                            (clean(&v.status), Style::new().fg(colour)),
+                        ],
+                    )
+                }
+            }
+        })
+        .collect()
+}
+
+fn checking(label: &'static str) -> Row {
+    Row::new(label, vec![("checking…".to_owned(), dim())])
+}
+
+fn failure(label: &'static str, err: &ProbeError) -> Row {
+    Row::new(
+        label,
+        vec![(
+            format!("✗ {}", clean(&err.message)),
+            Style::new().fg(theme::FAIL),
+        )],
+    )
+}
+
+fn account_colour(status: &str) -> Color {
+    match status {
+        "active" => theme::PASS,
+        "suspended" | "closed" => theme::FAIL,
+        _ => theme::WARN,
+    }
+}
+
+/// A SID as its first 8 characters, whether or not it arrived masked.
+fn sid(value: &str) -> String {
+    let value = clean(value);
+    if value.ends_with('…') {
+        value
+    } else {
+        redact::sid(&value)
+    }
+}
+
+/// Terminal cells `text` takes (the phone emoji takes two).
+fn cells(text: &str) -> usize {
+    Span::raw(text).width()
+}
+
+/// `text` cut to `max` cells, ending in one ellipsis.
+fn clip(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = cells(c.encode_utf8(&mut [0; 4]));
+        if used + w + 1 > max {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    if max > 0 && !out.ends_with('…') {
+        out.push('…');
+    }
+    out
+}
+
+fn clean(text: &str) -> String {
+    redact::sanitize(text)
+}
+
+fn dim() -> Style {
+    Style::new().fg(theme::DIM)
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
+
+    use super::render;
+    use crate::app::App;
+    use crate::event::Event;
+    use crate::probe::http::{Class, Endpoint, Sample};
+    use crate::probe::twilio::{Account, Fact, StatusPage, Verification};
+    use crate::probe::{ErrorKind, Observation, ProbeError, System};
+    use crate::ui::fixtures::{app, NOW};
+    use crate::ui::theme;
+
+    const SCENARIOS: [&str; 3] = ["healthy", "event-loop-blocking", "missing-env-vars"];
+
+    fn draw(app: &App, width: u16, height: u16) -> Buffer {
+        let area = Rect::new(0, 0, width, height);
+        let mut buf = Buffer::empty(area);
+        render(app, area, &mut buf);
+        buf
+    }
+
+    fn text(buf: &Buffer) -> String {
+        let area = buf.area;
+        (0..area.height)
+            .map(|y| {
+                let mut row = String::new();
+                let mut x = 0;
+                while x < area.width {
+                    // A wide symbol covers the next cell too.
+                    let symbol = buf[(x, y)].symbol();
+                    row.push_str(symbol);
+                    x += super::cells(symbol).max(1) as u16;
+                }
+                row.trim_end().to_owned()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The healthy console after Twilio went wrong: the account suspended, the status page
+    /// degraded, a send refused, a wrong code checked, and a verify through the API.
+    fn failing() -> App {
+        let mut app = app("healthy");
+        let twilio = |fact| {
+            Event::Observed(Observation::Twilio {
+                at_ms: NOW - 5_000,
+                fact,
+            })
+        };
+        for event in [
+            twilio(Fact::Account(Ok(Account {
+                sid: "AC5f3b1c…".into(),
+                friendly_name: "Nerava Production".into(),
+                status: "suspended".into(),
+            }))),
+            twilio(Fact::StatusPage(Ok(StatusPage {
+                indicator: "minor".into(),
+                description: "Partially Degraded Service".into(),
+                degraded: vec!["SMS: degraded_performance".into()],
+            }))),
+            twilio(Fact::Send(Err(ProbeError {
+                system: System::Twilio,
+                kind: ErrorKind::Api,
+                code: Some("20003".into()),
+                message: "Twilio 20003: authenticate — check TWILIO_AUTH_TOKEN".into(),
+            }))),
+            twilio(Fact::Check(Ok(Verification {
+                sid: "VEe69840…".into(),
+                status: "pending".into(),
+                to: "•••6318".into(),
+                valid: false,
+            }))),
+            Event::Observed(Observation::Http(Sample {
+                endpoint: Endpoint::OtpVerify,
+                id: 300,
+                started_ms: NOW - 4_000,
+                latency_ms: 120,
+                status: Some(200),
+                class: Class::Ok,
+                summary: format!("access_token {}", crate::redact::MASK),
+                during_otp: false,
+            })),
+        ] {
+            app.update(event);
+        }
+        app
+    }
+
+    #[test]
+    fn snapshots() {
+        for scenario in SCENARIOS {
+            let app = app(scenario);
+            for (w, h) in [(70, 20), (40, 10)] {
+                insta::assert_snapshot!(format!("{scenario}_{w}x{h}"), text(&draw(&app, w, h)));
+            }
+        }
+        insta::assert_snapshot!("failing_70x20", text(&draw(&failing(), 70, 20)));
+    }
+
+    #[test]
+    fn no_raw_secret_at_any_scenario() {
+        let apps = SCENARIOS.map(app);
+        for app in apps.iter().chain([&failing()]) {
+            let screen = text(&draw(app, 200, 60));
+            for secret in [
+                "9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c",
+                "AC5f3b1c8e9d2a4f60718293a4b5c6d7e8",
+                "VA0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+                "7133056318",
+            ] {
+                assert!(!screen.contains(secret), "{secret} drawn:\n{screen}");
+            }
+        }
+    }
+
+    #[test]
+    fn masks_what_arrives_unmasked() {
+        let mut app = app("healthy");
+        app.update(Event::Observed(Observation::Twilio {
+            at_ms: NOW,
+            fact: Fact::Send(Ok(Verification {
+                sid: "VE0123456789abcdef0123456789abcdef".into(),
+                status: "pending".into(),
+                to: "+17133056318".into(),
+                valid: false,
+            })),
+        }));
+        let screen = text(&draw(&app, 100, 20));
+        assert!(screen.contains("VE012345… → •••6318"), "{screen}");
+        assert!(!screen.contains("7133056318"));
+    }
+
+    #[test]
+    fn demo_phone_and_verify_outcome() {
+        let screen = text(&draw(&app("healthy"), 70, 20));
+        assert!(
+            screen.contains("demo phone  📱 •••6318  code 723674  (19 s ago)"),
+            "{screen}"
+        );
+        let screen = text(&draw(&failing(), 70, 20));
+        assert!(
+            screen.contains("OTP verify  ✓ verified — token ••••••••"),
+            "{screen}"
+        );
+    }
+
+    #[test]
+    fn suspended_account_and_failed_send_are_red() {
+        let buf = draw(&failing(), 70, 20);
+        let screen = text(&buf);
+        let cell_of = |needle: &str| {
+            screen.lines().enumerate().find_map(|(y, line)| {
+                let byte = line.find(needle)?;
+                Some((line[..byte].chars().count() as u16, y as u16))
+            })
+        };
+        let (x, y) = cell_of("suspended").expect("suspended shown");
+        assert_eq!(buf[(x, y)].fg, theme::FAIL);
+        let (x, y) = cell_of("✗ Twilio 20003").expect("send error shown");
+        assert_eq!(buf[(x, y)].fg, theme::FAIL);
+        let (x, y) = cell_of("● Partially").expect("status shown");
+        assert_eq!(buf[(x, y)].fg, theme::WARN);
+        assert!(
+            cell_of("active").is_none(),
+            "the newest account status wins"
+        );
+    }
+
+    #[test]
+    fn every_small_size_draws_without_panic() {
+        let apps = SCENARIOS.map(app);
+        for app in apps.iter().chain([&failing()]) {
+            for w in 0..=80 {
+                for h in 0..=24 {
+                    draw(app, w, h);
+                }
+            }
+        }
+    }
+}
