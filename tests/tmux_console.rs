@@ -15,7 +15,17 @@ impl Tmux {
     fn start(command: &str) -> Self {
         let session = format!("otp-console-e2e-{}", std::process::id());
         let status = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &session, "-x", "160", "-y", "48", command])
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &session,
+                "-x",
+                "160",
+                "-y",
+                "48",
+                command,
+            ])
             .status()
             .expect("tmux runs (tests/run.sh installs it)");
         assert!(status.success());
@@ -32,12 +42,18 @@ impl Tmux {
     }
 
     fn screen(&self) -> String {
-        let out = Command::new("tmux").args(["capture-pane", "-p", "-t", &self.session]).output().expect("capture-pane");
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.session])
+            .output()
+            .expect("capture-pane");
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     fn display(&self, format: &str) -> String {
-        let out = Command::new("tmux").args(["display-message", "-p", "-t", &self.session, format]).output().expect("display");
+        let out = Command::new("tmux")
+            .args(["display-message", "-p", "-t", &self.session, format])
+            .output()
+            .expect("display");
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
@@ -49,7 +65,10 @@ impl Tmux {
             if ok(&screen) {
                 return screen;
             }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}; screen:\n{screen}");
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{screen}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -57,55 +76,100 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["kill-session", "-t", &self.session]).status();
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.session])
+            .status();
     }
 }
 
 /// The demo phone's newest code as the Twilio pane shows it.
 fn code_on_screen(screen: &str) -> Option<String> {
-    let at = screen.find("code ")?;
-    let digits: String = screen[at + 5..].chars().take_while(char::is_ascii_digit).collect();
-    (digits.len() == 6).then_some(digits)
+    screen.match_indices("code ").find_map(|(at, _)| {
+        let digits: String = screen[at + 5..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        (digits.len() == 6).then_some(digits)
+    })
 }
 
 #[test]
 fn tmux_demo_end_to_end() {
     let binary = env!("CARGO_BIN_EXE_otp-console");
     let tmux = Tmux::start(&format!("{binary} --demo event-loop-blocking --time-scale 0.05; echo OTP-CONSOLE-EXITED $?; sleep 60"));
-    tmux.wait_for("the demo header", Duration::from_secs(20), |s| s.contains("DEMO") && s.contains("event-loop-blocking"));
-    tmux.wait_for("the first probes", Duration::from_secs(20), |s| s.contains("Nerava Production"));
+    tmux.wait_for("the demo header", Duration::from_secs(20), |s| {
+        s.contains("DEMO") && s.contains("event-loop-blocking")
+    });
+    tmux.wait_for("the first probes", Duration::from_secs(20), |s| {
+        s.contains("Nerava Production")
+    });
 
     // The OTP start through the API, behind its confirmation with the masked number.
     tmux.keys(&["o"]);
-    let confirm = tmux.wait_for("the confirmation", Duration::from_secs(5), |s| s.contains("Send an OTP through the API"));
-    assert!(confirm.contains("•••6318") && !confirm.contains("7133056318"), "{confirm}");
+    let confirm = tmux.wait_for("the confirmation", Duration::from_secs(5), |s| {
+        s.contains("Send an OTP through the API")
+    });
+    assert!(
+        confirm.contains("•••6318") && !confirm.contains("7133056318"),
+        "{confirm}"
+    );
     tmux.keys(&["Enter"]);
-    tmux.wait_for("the event-loop verdict", Duration::from_secs(20), |s| s.contains("verdict: event_loop_blocked"));
+    tmux.wait_for("the event-loop verdict", Duration::from_secs(20), |s| {
+        s.contains("verdict: event_loop_blocked")
+    });
 
     // The SMS arrives on the demo phone once the loop frees; enter its code.
-    let screen = tmux.wait_for("the SMS on the demo phone", Duration::from_secs(30), |s| code_on_screen(s).is_some());
+    let screen = tmux.wait_for("the SMS on the demo phone", Duration::from_secs(30), |s| {
+        code_on_screen(s).is_some()
+    });
     let code = code_on_screen(&screen).expect("code");
     tmux.keys(&["c"]);
-    tmux.wait_for("the code entry", Duration::from_secs(5), |s| s.contains("Enter the SMS code"));
+    tmux.wait_for("the code entry", Duration::from_secs(5), |s| {
+        s.contains("Enter the SMS code")
+    });
     tmux.keys(&[&code, "Enter"]);
-    let verified = tmux.wait_for("the verification", Duration::from_secs(20), |s| s.contains("code entered and verified"));
-    assert!(!verified.contains("eyJhbGci"), "a token on screen:\n{verified}");
+    let verified = tmux.wait_for("the verification", Duration::from_secs(20), |s| {
+        s.contains("code entered and verified")
+    });
+    assert!(
+        !verified.contains("eyJhbGci"),
+        "a token on screen:\n{verified}"
+    );
 
     // Zoom the focused pane to full screen, then back.
     tmux.keys(&["z"]);
-    tmux.wait_for("the zoomed checklist", Duration::from_secs(5), |s| s.contains("1 Checklist") && !s.contains("5 Twilio"));
+    tmux.wait_for("the zoomed checklist", Duration::from_secs(5), |s| {
+        s.contains("1 Checklist") && !s.contains("5 Twilio")
+    });
     tmux.keys(&["Escape"]);
-    tmux.wait_for("all five panes", Duration::from_secs(5), |s| s.contains("5 Twilio") && s.contains("3 Logs"));
+    tmux.wait_for("all five panes", Duration::from_secs(5), |s| {
+        s.contains("5 Twilio") && s.contains("3 Logs")
+    });
 
     // Help, then quit.
     tmux.keys(&["?"]);
-    tmux.wait_for("the help", Duration::from_secs(5), |s| s.contains("Keys") && s.contains("probe all"));
+    tmux.wait_for("the help", Duration::from_secs(5), |s| {
+        s.contains("Keys") && s.contains("probe all")
+    });
     tmux.keys(&["Escape"]);
     tmux.keys(&["q"]);
-    let after = tmux.wait_for("the exit", Duration::from_secs(15), |s| s.contains("OTP-CONSOLE-EXITED"));
+    let after = tmux.wait_for("the exit", Duration::from_secs(15), |s| {
+        s.contains("OTP-CONSOLE-EXITED")
+    });
     assert!(after.contains("OTP-CONSOLE-EXITED 0"), "{after}");
-    assert!(!after.contains("Checklist"), "the console's screen was left behind:\n{after}");
-    assert_eq!(tmux.display("#{alternate_on}"), "0", "still on the alternate screen");
+    assert!(
+        !after.contains("Checklist"),
+        "the console's screen was left behind:\n{after}"
+    );
+    assert_eq!(
+        tmux.display("#{alternate_on}"),
+        "0",
+        "still on the alternate screen"
+    );
     assert_eq!(tmux.display("#{cursor_flag}"), "1", "cursor left hidden");
-    assert_eq!(tmux.display("#{mouse_any_flag}"), "0", "mouse capture left on");
+    assert_eq!(
+        tmux.display("#{mouse_any_flag}"),
+        "0",
+        "mouse capture left on"
+    );
 }
