@@ -29,10 +29,8 @@ use crate::cli::CheckArgs;
 use crate::config::{Config, TwilioCredentials as CredentialsFrom};
 use crate::diagnosis::{self, Diagnosis, Evidence, FailureMode, Names, State};
 use crate::probe::http::{self, Endpoint, HttpProbe};
-use crate::probe::twilio::{CredentialsSeen, Fact, TwilioProbe};
-use crate::probe::{
-    self, logs::LogsFollower, CredentialSource, ErrorKind, Observation, TwilioCredentials,
-};
+use crate::probe::twilio::{Fact, TwilioProbe};
+use crate::probe::{self, logs::LogsFollower, ErrorKind, Observation};
 use crate::sim::{self, scenario, Ports, Simulator};
 
 /// How `check` was asked to run.
@@ -208,34 +206,16 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
             let mut creds = None;
             if wants_ecs {
                 let probe = probe::ecs::EcsProbe::new(&sdk, &aws, &rules);
-                match probe.snapshot().await {
-                    Ok((snapshot, found, seen)) => {
-                        let _ = tx.send(Observation::Ecs {
-                            at_ms: now_ms(),
-                            result: Ok(Box::new(snapshot)),
-                        });
-                        if from == CredentialsFrom::TaskDefinition {
-                            let _ = tx.send(Observation::Twilio {
-                                at_ms: now_ms(),
-                                fact: Fact::Credentials(seen),
-                            });
-                            creds = found;
-                        }
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Observation::Ecs {
-                            at_ms: now_ms(),
-                            result: Err(e),
-                        });
-                    }
-                }
+                creds = crate::runner::read_ecs_once(&probe, from, &tx).await;
             }
             if from == CredentialsFrom::Environment {
                 creds = probe::twilio::credentials_from_env();
-                let _ = tx.send(Observation::Twilio {
-                    at_ms: now_ms(),
-                    fact: Fact::Credentials(seen_of(creds.as_ref(), CredentialSource::Environment)),
-                });
+                if let Some(c) = &creds {
+                    let _ = tx.send(Observation::Twilio {
+                        at_ms: now_ms(),
+                        fact: probe::twilio::credentials_seen(c),
+                    });
+                }
             }
             let Some(creds) = creds else {
                 let why = probe::ProbeError {
@@ -262,15 +242,7 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
                 });
                 return;
             };
-            let (account, service) = tokio::join!(twilio.account(&creds), twilio.service(&creds));
-            let _ = tx.send(Observation::Twilio {
-                at_ms: now_ms(),
-                fact: account,
-            });
-            let _ = tx.send(Observation::Twilio {
-                at_ms: now_ms(),
-                fact: service,
-            });
+            crate::runner::ask_twilio_once(&twilio, &creds, &tx).await;
         });
     }
     // CloudWatch Logs: 30 minutes back, then followed.
@@ -386,34 +358,9 @@ fn aws_missing_entirely(evidence: &Evidence) -> Option<String> {
     }
 }
 
-fn seen_of(creds: Option<&TwilioCredentials>, source: CredentialSource) -> CredentialsSeen {
-    CredentialsSeen {
-        source,
-        account_sid: creds.map(|c| crate::redact::sid(&c.account_sid)),
-        has_auth_token: creds.is_some_and(|c| !c.auth_token.is_empty()),
-        token_value_from: None,
-        verify_service_sid: creds
-            .and_then(|c| c.verify_service_sid.as_deref().map(crate::redact::sid)),
-    }
-}
-
 async fn aws_sdk_config(config: &Config, options: &Options) -> aws_config::SdkConfig {
     match &options.aws_credentials {
-        Some((key, secret)) => {
-            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .region(aws_config::Region::new(config.aws.region.clone()))
-                .credentials_provider(aws_sdk_ecs::config::Credentials::new(
-                    key.clone(),
-                    secret.clone(),
-                    None,
-                    None,
-                    "otp-console-demo",
-                ));
-            if let Some(url) = &config.aws.endpoint_url {
-                loader = loader.endpoint_url(url);
-            }
-            loader.load().await
-        }
+        Some((key, secret)) => crate::runner::static_sdk_config(config, key, secret).await,
         None => probe::aws::sdk_config(&config.aws).await,
     }
 }

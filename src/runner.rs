@@ -387,40 +387,64 @@ impl Runner {
 }
 
 async fn read_ecs(p: &Probes) {
-    match p.ecs.snapshot().await {
-        Ok((snapshot, creds, seen)) => {
-            let _ = p.observations.send(Observation::Ecs {
-                at_ms: now_ms(),
-                result: Ok(Box::new(snapshot)),
-            });
-            if p.config.twilio.credentials == CredentialsFrom::TaskDefinition {
-                let _ = p.observations.send(Observation::Twilio {
-                    at_ms: now_ms(),
-                    fact: Fact::Credentials(seen),
-                });
-                p.creds_tx.send_if_modified(|current| {
-                    let changed = *current != creds;
-                    current.clone_from(&creds);
-                    changed
-                });
-            }
-        }
-        Err(e) => {
-            let _ = p.observations.send(Observation::Ecs {
-                at_ms: now_ms(),
-                result: Err(e),
-            });
-        }
+    let creds = read_ecs_once(&p.ecs, p.config.twilio.credentials, &p.observations).await;
+    if p.config.twilio.credentials == CredentialsFrom::TaskDefinition {
+        p.creds_tx.send_if_modified(|current| {
+            let changed = *current != creds;
+            current.clone_from(&creds);
+            changed
+        });
     }
 }
 
 async fn ask_twilio(p: &Probes, creds: &TwilioCredentials) {
-    let (account, service) = tokio::join!(p.twilio.account(creds), p.twilio.service(creds));
-    let _ = p.observations.send(Observation::Twilio {
+    ask_twilio_once(&p.twilio, creds, &p.observations).await;
+}
+
+/// Reads ECS once and reports it; returns the Twilio credentials of the deployed task
+/// definition when those are the ones to use (`credentials = "task-definition"`).
+pub async fn read_ecs_once(
+    ecs: &EcsProbe,
+    from: CredentialsFrom,
+    tx: &mpsc::UnboundedSender<Observation>,
+) -> Option<TwilioCredentials> {
+    match ecs.snapshot().await {
+        Ok((snapshot, creds, seen)) => {
+            let _ = tx.send(Observation::Ecs {
+                at_ms: now_ms(),
+                result: Ok(Box::new(snapshot)),
+            });
+            if from == CredentialsFrom::TaskDefinition {
+                let _ = tx.send(Observation::Twilio {
+                    at_ms: now_ms(),
+                    fact: Fact::Credentials(seen),
+                });
+                return creds;
+            }
+            None
+        }
+        Err(e) => {
+            let _ = tx.send(Observation::Ecs {
+                at_ms: now_ms(),
+                result: Err(e),
+            });
+            None
+        }
+    }
+}
+
+/// Asks Twilio for the account and the Verify service with `creds`, reporting both.
+pub async fn ask_twilio_once(
+    twilio: &TwilioProbe,
+    creds: &TwilioCredentials,
+    tx: &mpsc::UnboundedSender<Observation>,
+) {
+    let (account, service) = tokio::join!(twilio.account(creds), twilio.service(creds));
+    let _ = tx.send(Observation::Twilio {
         at_ms: now_ms(),
         fact: account,
     });
-    let _ = p.observations.send(Observation::Twilio {
+    let _ = tx.send(Observation::Twilio {
         at_ms: now_ms(),
         fact: service,
     });
@@ -428,15 +452,16 @@ async fn ask_twilio(p: &Probes, creds: &TwilioCredentials) {
 
 /// The demo's AWS configuration: the simulator's endpoint and its static credentials.
 pub async fn demo_sdk_config(config: &Config) -> aws_config::SdkConfig {
+    static_sdk_config(config, sim::ACCESS_KEY_ID, sim::SECRET_ACCESS_KEY).await
+}
+
+/// An AWS configuration with static credentials and the config's region and endpoint.
+pub async fn static_sdk_config(config: &Config, key: &str, secret: &str) -> aws_config::SdkConfig {
+    let credentials =
+        aws_sdk_ecs::config::Credentials::new(key, secret, None, None, "otp-console-static");
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(config.aws.region.clone()))
-        .credentials_provider(aws_sdk_ecs::config::Credentials::new(
-            sim::ACCESS_KEY_ID,
-            sim::SECRET_ACCESS_KEY,
-            None,
-            None,
-            "otp-console-demo",
-        ));
+        .credentials_provider(credentials);
     if let Some(url) = &config.aws.endpoint_url {
         loader = loader.endpoint_url(url);
     }
