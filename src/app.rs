@@ -350,7 +350,7 @@ impl App {
                 });
             }
             Action::Filter => {
-                self.modal = Some(Modal::Filter(Input::new(self.logs.filter.clone())))
+                self.modal = Some(Modal::Filter(Input::new(self.logs.filter.clone())));
             }
             Action::Follow => {
                 self.logs.is_following = !self.logs.is_following;
@@ -519,7 +519,7 @@ impl App {
             Modal::Filter(mut input) => match key.code {
                 KeyCode::Esc => Vec::new(),
                 KeyCode::Enter => {
-                    self.logs.filter = input.value().trim().to_owned();
+                    input.value().trim().clone_into(&mut self.logs.filter);
                     self.logs.scroll = 0;
                     Vec::new()
                 }

@@ -46,8 +46,8 @@ fn names() -> Names {
 }
 
 fn fingerprint(value: &str) -> u64 {
-    value.bytes().fold(1469598103934665603u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(1099511628211)
+    value.bytes().fold(1_469_598_103_934_665_603_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(1_099_511_628_211)
     })
 }
 
