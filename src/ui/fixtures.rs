@@ -374,3 +374,43 @@ pub fn app(scenario: &str) -> App {
     app.notice = None;
     app
 }
+
+/// One log line from the task in the fixtures, `seconds_ago` before [`NOW`], classified.
+pub fn line(i: usize, seconds_ago: i64, message: &str) -> LogEvent {
+    log_event(i, seconds_ago, message)
+}
+
+/// Feeds `lines` to `app` as one CloudWatch batch, as the logs probe would.
+pub fn push_lines(app: &mut App, lines: Vec<LogEvent>) {
+    app.update(Event::Observed(Observation::Logs {
+        at_ms: app.now_ms,
+        result: Ok(Batch { events: lines }),
+    }));
+}
+
+/// Draws one pane's `render` into a `width`×`height` buffer at the origin.
+pub fn pane(
+    render: fn(&App, ratatui::layout::Rect, &mut ratatui::buffer::Buffer),
+    app: &App,
+    width: u16,
+    height: u16,
+) -> ratatui::buffer::Buffer {
+    let area = ratatui::layout::Rect::new(0, 0, width, height);
+    let mut buf = ratatui::buffer::Buffer::empty(area);
+    render(app, area, &mut buf);
+    buf
+}
+
+/// A buffer as text, one line per row, trailing spaces trimmed.
+pub fn text(buf: &ratatui::buffer::Buffer) -> String {
+    let area = buf.area;
+    (area.top()..area.bottom())
+        .map(|y| {
+            let row: String = (area.left()..area.right())
+                .map(|x| buf[(x, y)].symbol())
+                .collect();
+            row.trim_end().to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
