@@ -133,22 +133,17 @@ pub fn pane_areas(size: (u16, u16), focus: Pane, is_zoomed: bool) -> Vec<(Pane, 
 
 fn header_line(app: &App) -> Line<'static> {
     let mut spans = Vec::new();
-    match app.target.as_ref() {
-        Some(t) => match &t.demo_scenario {
-            Some(s) => {
-                spans.push(Span::styled(
-                    " DEMO ",
-                    Style::new()
-                        .fg(Color::Black)
-                        .bg(theme::WARN)
-                        .add_modifier(Modifier::BOLD),
-                ));
-                spans.push(Span::raw(format!(" simulated · scenario {s} · {} ", t.api)));
-            }
-            None => spans.push(Span::raw(format!(" otp-console · {} ", t.api))),
-        },
-        None => spans.push(Span::raw(" otp-console · starting… ")),
+    let demo = app.target.as_ref().and_then(|t| t.demo_scenario.clone());
+    if demo.is_some() {
+        spans.push(Span::styled(
+            " DEMO ",
+            Style::new()
+                .fg(Color::Black)
+                .bg(theme::WARN)
+                .add_modifier(Modifier::BOLD),
+        ));
     }
+    // The verdict comes first so a narrow terminal still shows it.
     let verdict = app.diagnosis.verdict.failure_mode;
     let (text, colour) = if verdict == FailureMode::None {
         ("no failure found".to_owned(), theme::PASS)
@@ -162,6 +157,13 @@ fn header_line(app: &App) -> Line<'static> {
             .bg(colour)
             .add_modifier(Modifier::BOLD),
     ));
+    match (app.target.as_ref(), demo) {
+        (Some(t), Some(s)) => {
+            spans.push(Span::raw(format!(" simulated · scenario {s} · {}", t.api)))
+        }
+        (Some(t), None) => spans.push(Span::raw(format!(" otp-console · {}", t.api))),
+        (None, _) => spans.push(Span::raw(" otp-console · starting…")),
+    }
     Line::from(spans)
 }
 

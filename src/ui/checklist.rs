@@ -12,85 +12,104 @@ use super::{spinner, theme};
 use crate::app::App;
 use crate::diagnosis::{FailureMode, State};
 
-/// Draws the checklist and the verdict into `area`.
+/// Draws the checklist and the verdict into `area`: the verdict's one line first (what an
+/// engineer needs at a glance), the checklist one line per item, then the evidence, the
+/// repair and the commands, wrapped.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let d = &app.diagnosis;
-    let label_width = (area.width as usize / 2).clamp(10, 52);
-    let mut lines: Vec<Line> = d
+    let width = area.width as usize;
+    let longest = d
         .checklist
         .iter()
-        .map(|line| {
-            let (mark, colour) = match line.state {
-                State::Pass => ("✓", theme::PASS),
-                State::Fail => ("✗", theme::FAIL),
-                State::Unknown => ("?", theme::WARN),
-                State::Running => (spinner(app.frame), theme::ACCENT),
-            };
-            let label = clip(line.label, label_width);
-            Line::from(vec![
-                Span::styled(
-                    format!("{mark} "),
-                    Style::new().fg(colour).add_modifier(Modifier::BOLD),
+        .map(|l| l.label.chars().count())
+        .max()
+        .unwrap_or(0);
+    let label_width = longest.min(width.saturating_sub(4) / 2).max(1);
+    let evidence_width = width.saturating_sub(label_width + 3);
+    let mut lines: Vec<Line> = Vec::new();
+    let top = d.verdict.candidates.first();
+    lines.push(match top {
+        None => Line::from(Span::styled(
+            clip("Verdict: no failure mode supported by the evidence", width),
+            Style::new().fg(theme::PASS).add_modifier(Modifier::BOLD),
+        )),
+        Some(top) => Line::from(vec![
+            Span::styled("Verdict: ", Style::new().add_modifier(Modifier::BOLD)),
+            Span::styled(
+                clip(
+                    &format!("{} — {}", top.failure_mode.id(), top.title),
+                    width.saturating_sub(9),
                 ),
-                Span::raw(format!("{label:<label_width$} ")),
-                Span::styled(line.evidence.clone(), Style::new().fg(theme::DIM)),
-            ])
-        })
-        .collect();
-    lines.push(Line::raw(""));
-    match d.verdict.candidates.first() {
-        None if d.verdict.failure_mode == FailureMode::None => {
-            lines.push(Line::from(Span::styled(
-                "Verdict: no failure mode supported by the evidence",
-                Style::new().fg(theme::PASS).add_modifier(Modifier::BOLD),
+                Style::new().fg(theme::FAIL).add_modifier(Modifier::BOLD),
+            ),
+        ]),
+    });
+    for line in &d.checklist {
+        let (mark, colour) = match line.state {
+            State::Pass => ("✓", theme::PASS),
+            State::Fail => ("✗", theme::FAIL),
+            State::Unknown => ("?", theme::WARN),
+            State::Running => (spinner(app.frame), theme::ACCENT),
+        };
+        let label = clip(line.label, label_width);
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{mark} "),
+                Style::new().fg(colour).add_modifier(Modifier::BOLD),
+            ),
+            Span::raw(format!("{label:<label_width$} ")),
+            Span::styled(
+                clip(&line.evidence, evidence_width),
+                Style::new().fg(theme::DIM),
+            ),
+        ]));
+    }
+    let fixed = lines.len() as u16;
+    let mut details: Vec<Line> = Vec::new();
+    if let Some(top) = top {
+        details.push(Line::raw(""));
+        for evidence in &top.evidence {
+            details.push(Line::from(vec![
+                Span::styled("• ", Style::new().fg(theme::FAIL)),
+                Span::raw(evidence.clone()),
+            ]));
+        }
+        details.push(Line::from(vec![
+            Span::styled("Repair: ", Style::new().fg(theme::ACCENT)),
+            Span::raw(top.repair),
+        ]));
+        for command in &top.commands {
+            details.push(Line::from(Span::styled(
+                format!("$ {command}"),
+                Style::new().fg(theme::DIM),
             )));
         }
-        None => {}
-        Some(top) => {
-            lines.push(Line::from(vec![
-                Span::styled("Verdict: ", Style::new().add_modifier(Modifier::BOLD)),
-                Span::styled(
-                    format!("{} — {}", top.failure_mode.id(), top.title),
-                    Style::new().fg(theme::FAIL).add_modifier(Modifier::BOLD),
+        for other in d.verdict.candidates.iter().skip(1) {
+            details.push(Line::from(Span::styled(
+                format!(
+                    "also: {} — {}",
+                    other.failure_mode.id(),
+                    other.evidence.first().map_or("", String::as_str)
                 ),
-            ]));
-            for evidence in &top.evidence {
-                lines.push(Line::from(vec![
-                    Span::styled("  • ", Style::new().fg(theme::DIM)),
-                    Span::raw(evidence.clone()),
-                ]));
-            }
-            lines.push(Line::from(vec![
-                Span::styled("  Repair: ", Style::new().fg(theme::ACCENT)),
-                Span::raw(top.repair),
-            ]));
-            for command in &top.commands {
-                lines.push(Line::from(Span::styled(
-                    format!("  $ {command}"),
-                    Style::new().fg(theme::DIM),
-                )));
-            }
-            for other in d.verdict.candidates.iter().skip(1) {
-                lines.push(Line::from(Span::styled(
-                    format!(
-                        "  also: {} — {}",
-                        other.failure_mode.id(),
-                        other.evidence.first().map_or("", String::as_str)
-                    ),
-                    Style::new().fg(theme::WARN),
-                )));
-            }
+                Style::new().fg(theme::WARN),
+            )));
         }
+    } else if d.verdict.failure_mode == FailureMode::None && !d.unknown.is_empty() {
+        details.push(Line::raw(""));
     }
     for unknown in &d.unknown {
-        lines.push(Line::from(Span::styled(
-            format!("  unknown: {unknown}"),
+        details.push(Line::from(Span::styled(
+            format!("unknown: {unknown}"),
             Style::new().fg(theme::DIM),
         )));
     }
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .render(area, buf);
+    Paragraph::new(lines).render(area, buf);
+    if area.height > fixed {
+        let rest = Rect::new(area.x, area.y + fixed, area.width, area.height - fixed);
+        Paragraph::new(details)
+            .wrap(Wrap { trim: false })
+            .render(rest, buf);
+    }
 }
 
 /// Cuts `text` to `max` characters with an ellipsis.

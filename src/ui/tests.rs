@@ -42,11 +42,20 @@ fn fixtures_carry_their_verdicts() {
 #[test]
 fn never_panics_at_any_size() {
     let app = app("event-loop-blocking");
-    for width in 1..=200 {
-        for height in 1..=60 {
-            let _ = screen(&app, width, height);
+    // Every size, split over a few threads: 12,000 frames take a while in a debug build.
+    std::thread::scope(|scope| {
+        for part in 0..4u16 {
+            let app = &app;
+            scope.spawn(move || {
+                for width in (1..=200u16).filter(|w| w % 4 == part) {
+                    for height in 1..=60 {
+                        let area = Rect::new(0, 0, width, height);
+                        render_to(app, area, &mut Buffer::empty(area));
+                    }
+                }
+            });
         }
-    }
+    });
 }
 
 #[test]
@@ -70,6 +79,67 @@ fn never_panics_zoomed_or_with_a_modal() {
     for width in (1..=200).step_by(9) {
         for height in (1..=60).step_by(5) {
             let _ = screen(&app, width, height);
+        }
+    }
+}
+
+#[test]
+fn whole_screen_snapshots() {
+    for scenario in ["healthy", "event-loop-blocking", "missing-env-vars"] {
+        let app = app(scenario);
+        for (width, height) in [(160, 48), (80, 24)] {
+            insta::assert_snapshot!(
+                format!("screen_{scenario}_{width}x{height}"),
+                screen(&app, width, height)
+            );
+        }
+    }
+}
+
+#[test]
+fn severity_colours_on_the_whole_screen() {
+    use ratatui::style::Color;
+    let app = app("missing-env-vars");
+    let area = Rect::new(0, 0, 160, 48);
+    let mut buf = Buffer::empty(area);
+    render_to(&app, area, &mut buf);
+    let find = |needle: &str| {
+        (0..area.height).find_map(|y| {
+            let row: String = (0..area.width).map(|x| buf[(x, y)].symbol()).collect();
+            row.find(needle)
+                .map(|i| (row[..i].chars().count() as u16, y))
+        })
+    };
+    let (x, y) = find("✗ AWS ECS").expect("the failed checklist line");
+    assert_eq!(buf[(x, y)].fg, Color::Red);
+    let (x, y) = find("✓ OTP_PROVIDER").expect("a passing checklist line");
+    assert_eq!(buf[(x, y)].fg, Color::Green);
+    let (x, y) = find("verdict: missing_env_vars").expect("the verdict badge");
+    assert_eq!(buf[(x, y)].bg, Color::Red);
+}
+
+#[test]
+fn nothing_secret_on_any_screen() {
+    for scenario in ["healthy", "event-loop-blocking", "missing-env-vars"] {
+        let mut app = app(scenario);
+        for pane in crate::app::Pane::ALL {
+            app.focus = pane;
+            for zoomed in [false, true] {
+                app.is_zoomed = zoomed;
+                let text = screen(&app, 200, 60);
+                for secret in [
+                    "9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c",
+                    "AC5f3b1c8e9d2a4f60718293a4b5c6d7e8",
+                    "VA0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+                    "7133056318",
+                    "postgresql://",
+                ] {
+                    assert!(
+                        !text.contains(secret),
+                        "{scenario} {pane:?}: {secret} on screen"
+                    );
+                }
+            }
         }
     }
 }
