@@ -159,7 +159,7 @@ fn header_line(app: &App) -> Line<'static> {
     ));
     match (app.target.as_ref(), demo) {
         (Some(t), Some(s)) => {
-            spans.push(Span::raw(format!(" simulated · scenario {s} · {}", t.api)))
+            spans.push(Span::raw(format!(" simulated · scenario {s} · {}", t.api)));
         }
         (Some(t), None) => spans.push(Span::raw(format!(" otp-console · {}", t.api))),
         (None, _) => spans.push(Span::raw(" otp-console · starting…")),
