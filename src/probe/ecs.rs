@@ -332,7 +332,10 @@ impl EcsProbe {
     }
 
     /// The highest ACTIVE revision of the same family below the deployed one.
-    async fn previous_arn(&self, deployed: &TaskDefinition) -> Result<Option<String>, ProbeError> {
+    pub async fn previous_arn(
+        &self,
+        deployed: &TaskDefinition,
+    ) -> Result<Option<String>, ProbeError> {
         let mut token = None;
         let mut best: Option<(i32, String)> = None;
         let mut tokens_seen = HashSet::new();
