@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
 use aws_sdk_ecs::types::{
-    self as ecs, Compatibility, ContainerCondition, ContainerDefinition, KeyValuePair,
-    NetworkMode, TransportProtocol,
+    self as ecs, Compatibility, ContainerCondition, ContainerDefinition, KeyValuePair, NetworkMode,
+    TransportProtocol,
 };
 use otp_console::check::Options;
 use otp_console::config::Config;
@@ -38,7 +38,9 @@ fn maximal(family: &str) -> RegisterTaskDefinitionInput {
         .image("123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.2.3")
         .repository_credentials(
             ecs::RepositoryCredentials::builder()
-                .credentials_parameter("arn:aws:secretsmanager:us-east-1:123456789012:secret:registry-AbC")
+                .credentials_parameter(
+                    "arn:aws:secretsmanager:us-east-1:123456789012:secret:registry-AbC",
+                )
                 .build()
                 .expect("credentials"),
         )
@@ -68,7 +70,12 @@ fn maximal(family: &str) -> RegisterTaskDefinitionInput {
         .command("uvicorn")
         .command("app.main:app")
         .environment(KeyValuePair::builder().name("A").value("1").build())
-        .environment(KeyValuePair::builder().name("TWILIO_AUTH_TOKEN").value(OLD_TOKEN).build())
+        .environment(
+            KeyValuePair::builder()
+                .name("TWILIO_AUTH_TOKEN")
+                .value(OLD_TOKEN)
+                .build(),
+        )
         .environment_files(
             ecs::EnvironmentFile::builder()
                 .value("arn:aws:s3:::bucket/app.env")
@@ -226,7 +233,11 @@ fn maximal(family: &str) -> RegisterTaskDefinitionInput {
         .volumes(
             ecs::Volume::builder()
                 .name("data")
-                .host(ecs::HostVolumeProperties::builder().source_path("/mnt/data").build())
+                .host(
+                    ecs::HostVolumeProperties::builder()
+                        .source_path("/mnt/data")
+                        .build(),
+                )
                 .build(),
         )
         .volumes(
@@ -279,8 +290,18 @@ fn maximal(family: &str) -> RegisterTaskDefinitionInput {
             ecs::ProxyConfiguration::builder()
                 .r#type(ecs::ProxyConfigurationType::Appmesh)
                 .container_name("log_router")
-                .properties(KeyValuePair::builder().name("IgnoredUID").value("1337").build())
-                .properties(KeyValuePair::builder().name("ProxyIngressPort").value("15000").build())
+                .properties(
+                    KeyValuePair::builder()
+                        .name("IgnoredUID")
+                        .value("1337")
+                        .build(),
+                )
+                .properties(
+                    KeyValuePair::builder()
+                        .name("ProxyIngressPort")
+                        .value("15000")
+                        .build(),
+                )
                 .build()
                 .expect("proxy"),
         )
@@ -356,8 +377,15 @@ fn differing(a: &ecs::TaskDefinition, b: &ecs::TaskDefinition) -> Vec<String> {
         .map(|(x, _)| x.0.clone())
         .collect();
     if out.contains(&"container_definitions".to_owned()) {
-        for (ca, cb) in a.container_definitions().iter().zip(b.container_definitions()) {
-            let (ca, cb) = (split_fields(&format!("{ca:#?}")), split_fields(&format!("{cb:#?}")));
+        for (ca, cb) in a
+            .container_definitions()
+            .iter()
+            .zip(b.container_definitions())
+        {
+            let (ca, cb) = (
+                split_fields(&format!("{ca:#?}")),
+                split_fields(&format!("{cb:#?}")),
+            );
             out.extend(
                 ca.iter()
                     .zip(&cb)
@@ -396,18 +424,32 @@ async fn round_trip(sdk: &aws_config::SdkConfig) -> Vec<String> {
     config.aws.service = "app".into();
     let repairer = Repairer::new(sdk, &config);
     let input = maximal("roundtrip");
-    let registered = repairer.register(&input).await.expect("register the source");
+    let registered = repairer
+        .register(&input)
+        .await
+        .expect("register the source");
     let source = repairer
         .describe(&format!("roundtrip:{}", registered.revision()))
         .await
         .expect("describe the source");
-    let dropped = differing(&as_described(&input), &writable(source.task_definition.clone()));
+    let dropped = differing(
+        &as_described(&input),
+        &writable(source.task_definition.clone()),
+    );
     let tags: Vec<(String, String)> = source
         .tags
         .iter()
-        .map(|t| (t.key().unwrap_or_default().into(), t.value().unwrap_or_default().into()))
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().into(),
+                t.value().unwrap_or_default().into(),
+            )
+        })
         .collect();
-    assert_eq!(tags, vec![("app".into(), "otp".into()), ("env".into(), "prod".into())]);
+    assert_eq!(
+        tags,
+        vec![("app".into(), "otp".into()), ("env".into(), "prod".into())]
+    );
 
     let repair = Repair::Set(vec![("TWILIO_AUTH_TOKEN".into(), NEW_TOKEN.into())]);
     let plan = plan::plan(&repair, "cluster", "app", &source, None).expect("plan");
@@ -416,11 +458,11 @@ async fn round_trip(sdk: &aws_config::SdkConfig) -> Vec<String> {
     };
     let again = repairer.register(next).await.expect("register the repair");
     assert_eq!(again.revision(), registered.revision() + 1);
-    let repaired = repairer
+    let after = repairer
         .describe(&format!("roundtrip:{}", again.revision()))
         .await
         .expect("describe the repair");
-    assert_eq!(repaired.tags, source.tags, "tags carried over");
+    assert_eq!(after.tags, source.tags, "tags carried over");
 
     let mut expected = writable(source.task_definition.clone());
     expected.container_definitions = Some(plan::with_env(
@@ -428,7 +470,7 @@ async fn round_trip(sdk: &aws_config::SdkConfig) -> Vec<String> {
         0,
         &[("TWILIO_AUTH_TOKEN".into(), NEW_TOKEN.into())],
     ));
-    let actual = writable(repaired.task_definition.clone());
+    let actual = writable(after.task_definition.clone());
     assert_eq!(
         differing(&expected, &actual),
         Vec::<String>::new(),
@@ -443,13 +485,21 @@ async fn round_trip(sdk: &aws_config::SdkConfig) -> Vec<String> {
 
 #[tokio::test]
 async fn round_trip_on_the_simulator_preserves_every_field() {
-    let sim = Simulator::start(scenario::load("healthy").expect("scenario"), SCALE, Ports::default())
-        .await
-        .expect("simulator");
+    let sim = Simulator::start(
+        scenario::load("healthy").expect("scenario"),
+        SCALE,
+        Ports::default(),
+    )
+    .await
+    .expect("simulator");
     let config = sim::run::config_for(&sim.urls, sim.scenario());
     let sdk = otp_console::runner::demo_sdk_config(&config).await;
-    let dropped = round_trip(&sdk).await;
-    assert_eq!(dropped, Vec::<String>::new(), "the simulator dropped fields");
+    let dropped = Box::pin(round_trip(&sdk)).await;
+    assert_eq!(
+        dropped,
+        Vec::<String>::new(),
+        "the simulator dropped fields"
+    );
 }
 
 #[tokio::test]
@@ -475,7 +525,7 @@ async fn contract_moto_round_trip_preserves_every_field() {
         ))
         .load()
         .await;
-    let dropped = round_trip(&sdk).await;
+    let dropped = Box::pin(round_trip(&sdk)).await;
     // Where moto's DescribeTaskDefinition is not the registration (moto 5.2): it drops
     // `enableFaultInjection`, and gives the second container (which set none) empty
     // `portMappings`, `mountPoints` and `volumesFrom` lists. The repair's own round trip above
@@ -488,4 +538,275 @@ async fn contract_moto_round_trip_preserves_every_field() {
         "container.volumes_from",
     ];
     assert_eq!(dropped, moto_differs, "moto's differences changed");
+}
+
+/// A simulator of `name` and the console's view of it.
+async fn start(name: &str) -> (Simulator, Config, aws_config::SdkConfig) {
+    let sim = Simulator::start(
+        scenario::load(name).expect("scenario"),
+        SCALE,
+        Ports::default(),
+    )
+    .await
+    .expect("simulator");
+    let config = sim::run::config_for(&sim.urls, sim.scenario());
+    let sdk = otp_console::runner::demo_sdk_config(&config).await;
+    (sim, config, sdk)
+}
+
+fn options(test_phone: Option<&str>) -> Options {
+    Options {
+        check_aws: false,
+        test_phone: test_phone.map(str::to_owned),
+        deadline: Duration::from_secs(30),
+        aws_credentials: Some((sim::ACCESS_KEY_ID.into(), sim::SECRET_ACCESS_KEY.into())),
+    }
+}
+
+/// Plans, applies, follows and verifies `repair` on scenario `name`; the verdict afterwards.
+async fn repaired(name: &str, repair: Repair, test_phone: Option<&str>) -> FailureMode {
+    let (_sim, config, sdk) = start(name).await;
+    let repairer = Repairer::new(&sdk, &config);
+    let plan = repairer.plan(&repair).await.expect("plan");
+    let applied = repairer.apply(&plan).await.expect("apply");
+    let mut seen = Vec::new();
+    let rollout = repairer
+        .follow(&plan, &applied, &FollowOptions::scaled(SCALE), |e| {
+            seen.push(e.clone());
+        })
+        .await;
+    assert_eq!(
+        rollout.state,
+        RolloutState::Completed,
+        "{name}: {rollout:#?}"
+    );
+    assert_eq!(seen, rollout.events);
+    assert!(
+        rollout
+            .service_events
+            .iter()
+            .any(|e| e.contains("has reached a steady state")),
+        "{rollout:#?}"
+    );
+    let deployed = repairer.deployed().await.expect("deployed");
+    assert_eq!(deployed.task_definition.revision(), applied.revision);
+    let report = otp_console::repair::verify(&config, name, &options(test_phone))
+        .await
+        .expect("verification runs");
+    report.diagnosis.verdict.failure_mode
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_env_vars_fixed_by_setting_the_variable() {
+    let repair = Repair::Set(vec![(
+        "TWILIO_VERIFY_SERVICE_SID".into(),
+        VERIFY_SID.into(),
+    )]);
+    assert_eq!(
+        repaired("missing-env-vars", repair, None).await,
+        FailureMode::None
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_credentials_fixed_by_a_new_token() {
+    let repair = Repair::Set(vec![("TWILIO_AUTH_TOKEN".into(), NEW_TOKEN.into())]);
+    assert_eq!(
+        repaired("invalid-credentials", repair, None).await,
+        FailureMode::None
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn event_loop_blocking_fixed_by_rolling_back() {
+    let repair = Repair::RollbackTo(RevisionRef::Previous);
+    assert_eq!(
+        repaired("event-loop-blocking", repair, Some(PHONE)).await,
+        FailureMode::None
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broken_revision_is_reported_stuck_with_its_events() {
+    let (_sim, config, sdk) = start("stub-provider").await;
+    let repairer = Repairer::new(&sdk, &config);
+    let plan = repairer.plan(&Repair::Redeploy).await.expect("plan");
+    let applied = repairer.apply(&plan).await.expect("apply");
+    let follow = FollowOptions {
+        poll: Duration::from_millis(100),
+        timeout: Duration::from_secs(6),
+        stall: Duration::from_secs(4),
+    };
+    let rollout = repairer.follow(&plan, &applied, &follow, |_| {}).await;
+    assert!(
+        matches!(rollout.state, RolloutState::Stuck | RolloutState::Failed),
+        "{rollout:#?}"
+    );
+    assert!(!rollout.reason.is_empty());
+    assert!(
+        rollout
+            .service_events
+            .iter()
+            .any(|e| e.contains("has started")),
+        "{rollout:#?}"
+    );
+    assert!(
+        rollout
+            .stopped_tasks
+            .iter()
+            .any(|t| t.contains("Essential container in task exited")),
+        "{rollout:#?}"
+    );
+    assert!(rollout
+        .suggestion
+        .as_deref()
+        .is_some_and(|s| s.contains("--rollback-to previous")));
+}
+
+fn binary() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_otp-console"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_yes_nothing_changes() {
+    let (_sim, config, sdk) = start("missing-env-vars").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("otp-console.toml");
+    std::fs::write(&path, config.to_toml_string().expect("toml")).expect("write");
+    let out = binary()
+        .args(["repair", "--config"])
+        .arg(&path)
+        .args(["--set", &format!("TWILIO_VERIFY_SERVICE_SID={VERIFY_SID}")])
+        .env("AWS_ACCESS_KEY_ID", sim::ACCESS_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", sim::SECRET_ACCESS_KEY)
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("+ TWILIO_VERIFY_SERVICE_SID = VA0a1b2c…"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Nothing changed"), "{stdout}");
+    assert!(!stdout.contains(VERIFY_SID), "{stdout}");
+
+    let repairer = Repairer::new(&sdk, &config);
+    let deployed = repairer.deployed().await.expect("deployed");
+    assert_eq!(deployed.task_definition.revision(), 42);
+    assert!(
+        repairer.describe("nerava-backend:43").await.is_err(),
+        "registered anyway"
+    );
+    let report = otp_console::repair::verify(&config, "again", &options(None))
+        .await
+        .expect("check runs");
+    assert_eq!(
+        report.diagnosis.verdict.failure_mode,
+        FailureMode::MissingEnvVars
+    );
+}
+
+#[test]
+fn secret_values_are_never_printed() {
+    let out = binary()
+        .args([
+            "repair",
+            "--demo",
+            "invalid-credentials",
+            "--time-scale",
+            "0.05",
+        ])
+        .args(["--set", &format!("TWILIO_AUTH_TOKEN={NEW_TOKEN}")])
+        .output()
+        .expect("runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("~ TWILIO_AUTH_TOKEN changed (•••••••• → ••••••••)"),
+        "{text}"
+    );
+    assert!(text.contains(r#""value": "••••••••""#), "{text}");
+    assert!(
+        !text.contains(NEW_TOKEN) && !text.contains(OLD_TOKEN),
+        "{text}"
+    );
+}
+
+#[test]
+fn yes_json_applies_follows_and_verifies() {
+    let out = binary()
+        .args([
+            "repair",
+            "--demo",
+            "missing-env-vars",
+            "--time-scale",
+            "0.05",
+            "--yes",
+            "--json",
+        ])
+        .args(["--set", &format!("TWILIO_VERIFY_SERVICE_SID={VERIFY_SID}")])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let json: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(json["plan"]["action"]["kind"], "set");
+    assert_eq!(json["plan"]["source_revision"]["revision"], 42);
+    assert_eq!(json["plan"]["diff"][0]["change"], "added");
+    assert!(json["plan"]["commands"]
+        .as_array()
+        .is_some_and(|c| c.len() == 5));
+    assert_eq!(json["applied"]["revision"], 43);
+    assert!(json["applied"]["task_definition_arn"]
+        .as_str()
+        .is_some_and(|a| a.ends_with("task-definition/nerava-backend:43")));
+    assert!(json["applied"]["deployment_id"]
+        .as_str()
+        .is_some_and(|d| d.starts_with("ecs-svc/")));
+    assert_eq!(json["rollout"]["state"], "completed");
+    assert!(json["rollout"]["seconds"].as_f64().is_some());
+    assert!(json["rollout"]["events"]
+        .as_array()
+        .is_some_and(|e| !e.is_empty()));
+    assert_eq!(json["verification"]["schema_version"], 1);
+    assert_eq!(json["verification"]["verdict"]["failure_mode"], "none");
+    assert!(stderr.contains("COMPLETED"), "progress on stderr: {stderr}");
+}
+
+#[test]
+fn a_bad_assignment_is_one_line_and_exit_2() {
+    let out = binary()
+        .args(["repair", "--demo", "missing-env-vars", "--set", "FOO"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("--set FOO: expected NAME=VALUE"),
+        "{stderr}"
+    );
+    let out = binary()
+        .args([
+            "repair",
+            "--demo",
+            "event-loop-blocking",
+            "--rollback-to",
+            "7",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
 }
