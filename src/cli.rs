@@ -30,6 +30,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Run the simulated environment in the foreground and print its URLs and a config.
     Sim(SimArgs),
+    /// Plan a repair (set env vars, roll back, redeploy); with --yes apply, follow, verify.
+    Repair(RepairArgs),
 }
 
 /// `otp-console check`.
@@ -82,6 +84,39 @@ pub struct SimArgs {
     /// Port of the AWS endpoint, ECS and CloudWatch Logs (0 = any free port).
     #[arg(long, value_name = "PORT", default_value_t = 0)]
     pub aws_port: u16,
+}
+
+/// `otp-console repair`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("repair").required(true).args(["set", "rollback_to", "redeploy"]))]
+pub struct RepairArgs {
+    /// Configuration file.
+    #[arg(long, value_name = "FILE", conflicts_with = "demo")]
+    pub config: Option<PathBuf>,
+    /// Repair the embedded simulator running this scenario.
+    #[arg(long, value_name = "SCENARIO")]
+    pub demo: Option<String>,
+    /// Set an environment variable of the service's container (repeatable).
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+    /// Roll the service back to this revision number, or `previous`.
+    #[arg(long, value_name = "REV|previous")]
+    pub rollback_to: Option<String>,
+    /// Force a new deployment of the deployed revision.
+    #[arg(long)]
+    pub redeploy: bool,
+    /// Apply the plan; without it nothing is changed.
+    #[arg(long)]
+    pub yes: bool,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Multiply every simulated duration by X; demo only.
+    #[arg(long, value_name = "X", value_parser = parse_time_scale)]
+    pub time_scale: Option<f64>,
+    /// Verify with a real OTP sent to this E.164 number through the API.
+    #[arg(long, value_name = "E164")]
+    pub test_phone: Option<String>,
 }
 
 /// A time scale: a finite number above zero.

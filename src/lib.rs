@@ -28,6 +28,8 @@ pub mod keymap;
 pub mod probe;
 /// Masking of secrets and terminal-safe text, shared by every output path.
 pub mod redact;
+/// Repairs as plan → apply → follow the rollout → verify; `otp-console repair`.
+pub mod repair;
 /// Turns commands into tasks; keeps the probes on their schedules; owns the demo simulator.
 pub mod runner;
 /// The simulated environment: backend API, Twilio, status page, ECS and CloudWatch Logs.

@@ -29,6 +29,7 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Sim(args)) => runtime.block_on(sim::run::run(args)),
         Some(Command::Check(args)) => runtime.block_on(otp_console::check::run(args)),
+        Some(Command::Repair(args)) => runtime.block_on(otp_console::repair::run::run(args)),
         None => runtime.block_on(console(&cli)),
     }
 }

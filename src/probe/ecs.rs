@@ -226,7 +226,8 @@ impl EcsProbe {
         Ok((snapshot, credentials, seen))
     }
 
-    async fn service(&self) -> Result<Service, ProbeError> {
+    /// DescribeServices: the service, its deployments and recent events.
+    pub async fn service(&self) -> Result<Service, ProbeError> {
         let out = call(
             System::Ecs,
             "DescribeServices",
@@ -327,72 +328,14 @@ impl EcsProbe {
                 "ECS DescribeTaskDefinition: no task definition in the answer for {arn}"
             )),
         })?;
-        let family = td.family().unwrap_or_default();
-        // The service's container is named after it; otherwise the first one.
-        let container = td
-            .container_definitions()
-            .iter()
-            .find(|c| c.name() == Some(self.service.as_str()) || c.name() == Some(family))
-            .or_else(|| td.container_definitions().first());
-        let env: BTreeMap<String, String> = container
-            .map(ecs::ContainerDefinition::environment)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|kv| {
-                Some((
-                    kv.name()?.to_owned(),
-                    kv.value().unwrap_or_default().to_owned(),
-                ))
-            })
-            .collect();
-        let secrets: BTreeMap<String, String> = container
-            .map(ecs::ContainerDefinition::secrets)
-            .unwrap_or_default()
-            .iter()
-            .map(|s| (s.name().to_owned(), s.value_from().to_owned()))
-            .collect();
-        let shown = TaskDefinition {
-            arn: td.task_definition_arn().unwrap_or(arn).to_owned(),
-            family: family.to_owned(),
-            revision: td.revision(),
-            image: redact::sanitize(container.and_then(|c| c.image()).unwrap_or_default()),
-            registered_ms: td.registered_at().and_then(millis),
-            registered_by: td.registered_by().map(redact::sanitize),
-            environment: env
-                .iter()
-                .map(|(name, value)| EnvVar {
-                    name: redact::sanitize(name),
-                    display: redact::env_value(name, value),
-                    fingerprint: fingerprint(value),
-                })
-                .collect(),
-            secrets: secrets
-                .iter()
-                .map(|(name, value_from)| SecretRef {
-                    name: redact::sanitize(name),
-                    value_from: redact::sanitize(value_from),
-                })
-                .collect(),
-            tags: out
-                .tags()
-                .iter()
-                .map(|t| {
-                    (
-                        redact::sanitize(t.key().unwrap_or_default()),
-                        redact::sanitize(t.value().unwrap_or_default()),
-                    )
-                })
-                .collect(),
-        };
-        Ok(Revision {
-            shown,
-            env,
-            secrets,
-        })
+        Ok(read_revision(td, out.tags(), &self.service, arn))
     }
 
     /// The highest ACTIVE revision of the same family below the deployed one.
-    async fn previous_arn(&self, deployed: &TaskDefinition) -> Result<Option<String>, ProbeError> {
+    pub async fn previous_arn(
+        &self,
+        deployed: &TaskDefinition,
+    ) -> Result<Option<String>, ProbeError> {
         let mut token = None;
         let mut best: Option<(i32, String)> = None;
         let mut tokens_seen = HashSet::new();
@@ -430,7 +373,7 @@ impl EcsProbe {
     }
 
     /// Running and stopped tasks of the service, running first, then newest stop first.
-    async fn tasks(&self) -> Result<Vec<Task>, ProbeError> {
+    pub async fn tasks(&self) -> Result<Vec<Task>, ProbeError> {
         let mut arns = Vec::new();
         for status in [DesiredStatus::Running, DesiredStatus::Stopped] {
             let mut token = None;
@@ -488,6 +431,87 @@ fn task(t: &ecs::Task) -> Task {
         stopped_reason: t.stopped_reason().map(redact::sanitize),
         stop_code: t.stop_code().map(|c| c.as_str().to_owned()),
         exit_code: t.containers().first().and_then(ecs::Container::exit_code),
+    }
+}
+
+/// The index of the service's own container in a task definition: the one named after the
+/// service or the family, otherwise the first.
+pub fn app_container(td: &ecs::TaskDefinition, service: &str) -> Option<usize> {
+    let family = td.family().unwrap_or_default();
+    let containers = td.container_definitions();
+    containers
+        .iter()
+        .position(|c| c.name() == Some(service) || c.name() == Some(family))
+        .or(if containers.is_empty() { None } else { Some(0) })
+}
+
+/// A described revision as it may be shown (values masked), for `service`'s container.
+pub fn shown(td: &ecs::TaskDefinition, tags: &[ecs::Tag], service: &str) -> TaskDefinition {
+    read_revision(td, tags, service, "").shown
+}
+
+/// A described revision, its container's variables read and masked for display.
+fn read_revision(
+    td: &ecs::TaskDefinition,
+    tags: &[ecs::Tag],
+    service: &str,
+    arn: &str,
+) -> Revision {
+    let family = td.family().unwrap_or_default();
+    let container = app_container(td, service).map(|i| &td.container_definitions()[i]);
+    let env: BTreeMap<String, String> = container
+        .map(ecs::ContainerDefinition::environment)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|kv| {
+            Some((
+                kv.name()?.to_owned(),
+                kv.value().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect();
+    let secrets: BTreeMap<String, String> = container
+        .map(ecs::ContainerDefinition::secrets)
+        .unwrap_or_default()
+        .iter()
+        .map(|s| (s.name().to_owned(), s.value_from().to_owned()))
+        .collect();
+    let shown = TaskDefinition {
+        arn: td.task_definition_arn().unwrap_or(arn).to_owned(),
+        family: family.to_owned(),
+        revision: td.revision(),
+        image: redact::sanitize(container.and_then(|c| c.image()).unwrap_or_default()),
+        registered_ms: td.registered_at().and_then(millis),
+        registered_by: td.registered_by().map(redact::sanitize),
+        environment: env
+            .iter()
+            .map(|(name, value)| EnvVar {
+                name: redact::sanitize(name),
+                display: redact::env_value(name, value),
+                fingerprint: fingerprint(value),
+            })
+            .collect(),
+        secrets: secrets
+            .iter()
+            .map(|(name, value_from)| SecretRef {
+                name: redact::sanitize(name),
+                value_from: redact::sanitize(value_from),
+            })
+            .collect(),
+        tags: tags
+            .iter()
+            .map(|t| {
+                (
+                    redact::sanitize(t.key().unwrap_or_default()),
+                    redact::sanitize(t.value().unwrap_or_default()),
+                )
+            })
+            .collect(),
+    };
+    Revision {
+        shown,
+        env,
+        secrets,
     }
 }
 
@@ -608,7 +632,7 @@ fn fingerprint(value: &str) -> u64 {
 }
 
 /// `family` and revision of a task-definition ARN or `family:revision`.
-fn family_revision(arn: &str) -> Option<(&str, i32)> {
+pub fn family_revision(arn: &str) -> Option<(&str, i32)> {
     let tail = arn.rsplit("task-definition/").next().unwrap_or(arn);
     let (family, revision) = tail.rsplit_once(':')?;
     Some((family, revision.parse().ok()?))

@@ -1,0 +1,286 @@
+//! `otp-console repair`: the scripting form of the repair flow, in the spirit of ecs-deploy.
+//! Prints the plan (masked diff, equivalent aws CLI commands); only with `--yes` applies it,
+//! follows the rollout with a line per change and runs the verification, printing the check
+//! table. `--json` prints one object `{plan, applied, rollout, verification}` (verification in
+//! `check --json`'s shape) and sends the progress lines to stderr. Exit status: 0 when the
+//! verification's verdict is none (or a plan was only printed), 1 when the rollout failed or
+//! the verdict is a failure mode, 2 when the repair could not run (one line on stderr).
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::{FollowOptions, Plan, Repair, RepairError, Repairer, Rollout, RolloutState, Target};
+use crate::check::{self, Options};
+use crate::cli::RepairArgs;
+use crate::config::Config;
+use crate::diagnosis::FailureMode;
+use crate::probe::{self, ecs::Change, http};
+use crate::redact;
+use crate::sim::{self, scenario, Ports, Simulator};
+
+/// Runs `otp-console repair` and returns its exit status.
+pub async fn run(args: RepairArgs) -> ExitCode {
+    match Box::pin(repair(args)).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("otp-console repair: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The repair the flags ask for.
+fn requested(args: &RepairArgs) -> Result<Repair, RepairError> {
+    if let Some(reference) = &args.rollback_to {
+        return Ok(Repair::RollbackTo(reference.parse()?));
+    }
+    if args.redeploy {
+        return Ok(Repair::Redeploy);
+    }
+    let vars = args
+        .set
+        .iter()
+        .map(|a| super::parse_assignment(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Repair::Set(vars))
+}
+
+async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
+    let repair = requested(&args)?;
+    let test_phone = args
+        .test_phone
+        .as_deref()
+        .map(http::validate_phone)
+        .transpose()
+        .map_err(|e| RepairError(format!("--test-phone: {e}")))?;
+    let scale = args.time_scale.unwrap_or(1.0);
+    // Without the logs: check reads the last 30 minutes, which still hold the failure the
+    // repair just fixed. The ECS read (the new revision, its variables) stays in.
+    let mut options = Options {
+        check_aws: false,
+        test_phone,
+        deadline: Duration::from_secs(90),
+        aws_credentials: None,
+    };
+    let (config, target, sdk, _sim) = if let Some(name) = &args.demo {
+        let scenario = scenario::load(name).map_err(|e| RepairError(e.to_string()))?;
+        let sim = Simulator::start(scenario, scale, Ports::default())
+            .await
+            .map_err(|e| RepairError(e.to_string()))?;
+        options.aws_credentials = Some((sim::ACCESS_KEY_ID.into(), sim::SECRET_ACCESS_KEY.into()));
+        let config = sim::run::config_for(&sim.urls, sim.scenario());
+        let sdk = crate::runner::demo_sdk_config(&config).await;
+        (config, format!("demo:{name}"), sdk, Some(sim))
+    } else {
+        let loaded =
+            Config::load(args.config.as_deref()).map_err(|e| RepairError(e.to_string()))?;
+        if loaded.path.is_none() {
+            return Err(RepairError(
+                "no configuration found (give --config FILE, create ./otp-console.toml, or use --demo SCENARIO)".into(),
+            ));
+        }
+        let sdk = probe::aws::sdk_config(&loaded.config.aws).await;
+        let target = loaded.config.api.base_url.clone();
+        (loaded.config, target, sdk, None)
+    };
+    let repairer = Repairer::new(&sdk, &config);
+    let plan = repairer.plan(&repair).await?;
+    let say = |line: &str| {
+        if args.json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
+    if !args.json {
+        print!("{}", render_plan(&plan, &target));
+    }
+    if !args.yes {
+        if args.json {
+            println!("{}", to_json(&plan, None, None, None));
+        } else {
+            println!("\nNothing changed: run again with --yes to apply this plan.");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let applied = Box::pin(repairer.apply(&plan)).await?;
+    say(&format!(
+        "\nAPPLIED  {} (revision {}) · deployment {}",
+        applied.task_definition_arn,
+        applied.revision,
+        if applied.deployment_id.is_empty() {
+            "?"
+        } else {
+            &applied.deployment_id
+        }
+    ));
+    say("ROLLOUT");
+    let follow = FollowOptions::scaled(if args.demo.is_some() { scale } else { 1.0 });
+    let rollout = repairer
+        .follow(&plan, &applied, &follow, |event| {
+            say(&format!("  {}", event.line()));
+        })
+        .await;
+    if rollout.state != RolloutState::Completed {
+        if args.json {
+            println!(
+                "{}",
+                to_json(&plan, Some(&applied.to_json()), Some(&rollout), None)
+            );
+        } else {
+            print!("{}", render_failure(&rollout));
+        }
+        return Ok(ExitCode::from(1));
+    }
+    say(&format!(
+        "  stable after {:.1} s\n\nVERIFICATION",
+        rollout.elapsed.as_secs_f64()
+    ));
+    let report = super::verify(&config, &target, &options)
+        .await
+        .map_err(|e| RepairError(format!("verification: {e}")))?;
+    if args.json {
+        let verification = check::report_json(&report);
+        println!(
+            "{}",
+            to_json(
+                &plan,
+                Some(&applied.to_json()),
+                Some(&rollout),
+                Some(&verification)
+            )
+        );
+    } else {
+        print!("{}", check::render_table(&report));
+    }
+    Ok(
+        if report.diagnosis.verdict.failure_mode == FailureMode::None {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        },
+    )
+}
+
+/// The one JSON object of `--json`.
+fn to_json(
+    plan: &Plan,
+    applied: Option<&Value>,
+    rollout: Option<&Rollout>,
+    verification: Option<&Value>,
+) -> String {
+    let rollout = rollout.map(|r| {
+        json!({
+            "state": r.state,
+            "seconds": r.elapsed.as_secs_f64(),
+            "events": r.events,
+            "reason": r.reason,
+            "service_events": r.service_events,
+            "stopped_tasks": r.stopped_tasks,
+            "suggestion": r.suggestion,
+        })
+    });
+    let value = json!({
+        "plan": plan.to_json(),
+        "applied": applied,
+        "rollout": rollout,
+        "verification": verification,
+    });
+    serde_json::to_string_pretty(&value).unwrap_or_default()
+}
+
+/// The plan as text: what, the diff, the commands.
+pub fn render_plan(plan: &Plan, target: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "otp-console repair · {target} · {}/{}\n",
+        plan.cluster, plan.service
+    );
+    let from = format!("{}:{}", plan.source.family, plan.source.revision);
+    let what = match (&plan.action, &plan.target) {
+        (Repair::Set(vars), _) => format!(
+            "set {} on {from} → a new revision of {}",
+            vars.iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            plan.source.family
+        ),
+        (Repair::RollbackTo(_), Target::Existing { revision, .. }) => {
+            format!("roll back from {from} to {}:{revision}", plan.source.family)
+        }
+        (Repair::Redeploy, _) => format!("force a new deployment of {from}"),
+        (Repair::RollbackTo(r), Target::Register(_)) => format!("roll back to {r}"),
+    };
+    let _ = writeln!(out, "PLAN     {what}");
+    let _ = writeln!(out, "\nDIFF     {from} → after the repair");
+    if plan.diff.is_empty() {
+        let _ = writeln!(out, "  (no change to the task definition)");
+    }
+    for change in &plan.diff {
+        let _ = writeln!(out, "  {}", change_line(change));
+    }
+    let _ = writeln!(out, "\nCOMMANDS (equivalent aws CLI, secrets redacted)");
+    for command in &plan.commands {
+        let _ = writeln!(out, "  $ {command}");
+    }
+    out
+}
+
+/// One diff line; every value in a [`Change`] is already masked.
+fn change_line(change: &Change) -> String {
+    match change {
+        Change::Added { name, display } => format!("+ {name} = {display}"),
+        Change::Removed { name, display } => format!("- {name} (was {display})"),
+        Change::Changed { name, from, to } if redact::is_secret_name(name) => {
+            format!("~ {name} changed ({from} → {to})")
+        }
+        Change::Changed { name, from, to } => format!("~ {name}: {from} → {to}"),
+        Change::SecretAdded { name, value_from } => format!("+ secret {name} from {value_from}"),
+        Change::SecretRemoved { name, value_from } => {
+            format!("- secret {name} (was from {value_from})")
+        }
+        Change::SecretChanged { name, from, to } => {
+            format!("~ secret {name}: from {from} → {to}")
+        }
+        Change::Image { from, to } => format!("~ image: {from} → {to}"),
+    }
+}
+
+/// A rollout that did not complete, with what explains it.
+fn render_failure(rollout: &Rollout) -> String {
+    let mut out = String::new();
+    let state = match rollout.state {
+        RolloutState::Failed => "FAILED",
+        RolloutState::Stuck => "STUCK",
+        RolloutState::Completed => "COMPLETED",
+    };
+    let _ = writeln!(
+        out,
+        "\nROLLOUT {state} after {:.1} s — {}",
+        rollout.elapsed.as_secs_f64(),
+        rollout.reason
+    );
+    if !rollout.service_events.is_empty() {
+        let _ = writeln!(out, "  service events:");
+        for event in rollout.service_events.iter().rev().take(10).rev() {
+            let _ = writeln!(out, "    {event}");
+        }
+    }
+    if !rollout.stopped_tasks.is_empty() {
+        let _ = writeln!(out, "  stopped tasks:");
+        for task in &rollout.stopped_tasks {
+            let _ = writeln!(out, "    {task}");
+        }
+    }
+    if let Some(suggestion) = &rollout.suggestion {
+        let _ = writeln!(out, "  {suggestion}");
+    }
+    let _ = writeln!(out, "  verification not run: the rollout did not complete");
+    out
+}
