@@ -198,6 +198,7 @@ async fn time_check(name: &str) -> Result<(CheckRun, check::Report)> {
         // As `otp-console check`: a check that never concludes shows here as 90 s.
         deadline: Duration::from_secs(90),
         aws_credentials: Some((sim::ACCESS_KEY_ID.into(), sim::SECRET_ACCESS_KEY.into())),
+        logs_since_ms: None,
     };
     let started = Instant::now();
     let report = check::check(&config, &format!("demo:{name}"), &options)

@@ -42,6 +42,9 @@ pub struct Options {
     pub deadline: Duration,
     /// Static AWS credentials (the demo's); `None` uses the SDK's normal chain.
     pub aws_credentials: Option<(String, String)>,
+    /// Read logs from this time (ms since the epoch) instead of 30 minutes back: after a
+    /// repair, only what the new tasks wrote counts.
+    pub logs_since_ms: Option<i64>,
 }
 
 /// What `check` found.
@@ -78,6 +81,7 @@ pub async fn run(args: CheckArgs) -> ExitCode {
         test_phone,
         deadline: Duration::from_secs(90),
         aws_credentials: None,
+        logs_since_ms: None,
     };
     let (config, target, _sim) = if let Some(name) = &args.demo {
         let scenario = match scenario::load(name) {
@@ -248,8 +252,11 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
     // CloudWatch Logs: 30 minutes back, then followed.
     if options.check_aws {
         let (tx, sdk, aws) = (tx.clone(), Arc::clone(&sdk), config.aws.clone());
+        let since = options
+            .logs_since_ms
+            .unwrap_or_else(|| now_ms() - 30 * 60_000);
         tasks.spawn(async move {
-            let mut follower = LogsFollower::new(&sdk, &aws, now_ms() - 30 * 60_000);
+            let mut follower = LogsFollower::new(&sdk, &aws, since);
             loop {
                 let result = follower.poll().await;
                 let failed = result.is_err();

@@ -26,6 +26,7 @@ async fn diagnose(name: &str) -> check::Report {
         test_phone: Some("+17133056318".into()),
         deadline: Duration::from_secs(30),
         aws_credentials: Some((sim::ACCESS_KEY_ID.into(), sim::SECRET_ACCESS_KEY.into())),
+        logs_since_ms: None,
     };
     check::check(&config, name, &options).await.expect("runs")
 }

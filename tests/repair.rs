@@ -560,6 +560,7 @@ fn options(test_phone: Option<&str>) -> Options {
         test_phone: test_phone.map(str::to_owned),
         deadline: Duration::from_secs(30),
         aws_credentials: Some((sim::ACCESS_KEY_ID.into(), sim::SECRET_ACCESS_KEY.into())),
+        logs_since_ms: None,
     }
 }
 

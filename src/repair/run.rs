@@ -57,13 +57,14 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
         .transpose()
         .map_err(|e| RepairError(format!("--test-phone: {e}")))?;
     let scale = args.time_scale.unwrap_or(1.0);
-    // Without the logs: check reads the last 30 minutes, which still hold the failure the
-    // repair just fixed. The ECS read (the new revision, its variables) stays in.
+    // The logs are read from the new deployment on (set below): the last 30 minutes still
+    // hold the failure the repair just fixed.
     let mut options = Options {
-        check_aws: false,
+        check_aws: true,
         test_phone,
         deadline: Duration::from_secs(90),
         aws_credentials: None,
+        logs_since_ms: None,
     };
     let (config, target, sdk, _sim) = if let Some(name) = &args.demo {
         let scenario = scenario::load(name).map_err(|e| RepairError(e.to_string()))?;
@@ -140,6 +141,7 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
         "  stable after {:.1} s\n\nVERIFICATION",
         rollout.elapsed.as_secs_f64()
     ));
+    options.logs_since_ms = Some(applied.deployment_created_ms);
     let report = super::verify(&config, &target, &options)
         .await
         .map_err(|e| RepairError(format!("verification: {e}")))?;
