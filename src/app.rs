@@ -225,7 +225,10 @@ impl App {
                 {
                     self.notice = None;
                 }
-                self.rediagnose();
+                // Time changes the diagnosis only through the age of outstanding requests.
+                if !self.evidence.outstanding.is_empty() {
+                    self.rediagnose();
+                }
                 Vec::new()
             }
             Event::Observed(observation) => {

@@ -122,7 +122,8 @@ pub async fn run(
         let animated = !app.evidence.outstanding.is_empty()
             || app.evidence.ecs.is_none()
             || !app.evidence.has_logs;
-        if !only_ticks || animated || ticks % 4 == 0 {
+        // Idle, a slow tick (every 2 s) keeps ages current; spinners need every tick.
+        if !only_ticks || animated || ticks % 8 == 0 {
             terminal.draw(|f| crate::ui::render(&app, f))?;
         }
     }

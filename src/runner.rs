@@ -231,6 +231,7 @@ impl Runner {
                 .timeout(Duration::from_secs(5))
                 .build();
             let Ok(client) = client else { return };
+            let mut last: Option<Vec<Sms>> = None;
             loop {
                 if let Ok(response) = client.get(&url).send().await {
                     if let Ok(body) = response.json::<serde_json::Value>().await {
@@ -252,8 +253,12 @@ impl Runner {
                                 received_ms: m["received_at_ms"].as_i64().unwrap_or_default(),
                             })
                             .collect();
-                        if events.send(Event::Inbox(messages)).is_err() {
-                            return;
+                        // Only a change is news: an idle console must not redraw every second.
+                        if last.as_ref() != Some(&messages) {
+                            last = Some(messages.clone());
+                            if events.send(Event::Inbox(messages)).is_err() {
+                                return;
+                            }
                         }
                     }
                 }

@@ -486,9 +486,11 @@ async fn contract_declared_error_shape_matches_the_simulators_errors() {
     declared.sort_unstable();
     assert_eq!(declared, ERROR_FIELDS);
 
+    // Real time: the prior sends must not age out of Verify's 10-minute window while Prism
+    // starts (at 0.05 the window is 30 s, less than a loaded machine takes to start it).
     let sim = Simulator::start(
         scenario::load("rate-limited").expect("scenario"),
-        0.05,
+        1.0,
         Ports::default(),
     )
     .await

@@ -1,0 +1,109 @@
+//! Idle CPU of the console: the real binary runs the demo (`healthy`, so nothing is in
+//! flight) in tmux at 160×48; after it settles, its CPU time over a 30 s window is read from
+//! `/proc/<pid>/stat`. Baseline in the same run: `otp-console sim` alone, which is the share
+//! of the embedded simulator. The target is under 1 % for the console: it draws only when
+//! something changed or on a slow tick, with no busy loop.
+//!
+//! Run with `cargo bench --bench idle_cpu` (needs tmux; Linux).
+
+use std::process::Command;
+use std::time::Duration;
+
+const SETTLE: Duration = Duration::from_secs(10);
+const WINDOW: Duration = Duration::from_secs(30);
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        return; // `cargo test --all-targets` builds benches; only `cargo bench` runs this one.
+    }
+    let binary = env!("CARGO_BIN_EXE_otp-console");
+    let ticks = clock_ticks();
+    let console = measure("console", &format!("exec {binary} --demo healthy"), ticks);
+    let sim = measure(
+        "sim",
+        &format!("exec {binary} sim --scenario healthy"),
+        ticks,
+    );
+    println!("| process | CPU over {} s | CPU % |", WINDOW.as_secs());
+    println!("|---|---:|---:|");
+    println!(
+        "| `otp-console --demo healthy` (console + simulator) | {:.2} s | {:.2} % |",
+        console.0, console.1
+    );
+    println!(
+        "| `otp-console sim --scenario healthy` (baseline) | {:.2} s | {:.2} % |",
+        sim.0, sim.1
+    );
+    println!(
+        "| console's own share (difference) | {:.2} s | {:.2} % |",
+        console.0 - sim.0,
+        console.1 - sim.1
+    );
+    if console.1 >= 1.0 {
+        eprintln!("idle CPU {:.2} % is not under 1 %", console.1);
+        std::process::exit(1);
+    }
+}
+
+/// Runs `command` in a fresh tmux session and returns its CPU seconds and percentage over
+/// the window, after the settling time.
+fn measure(name: &str, command: &str, ticks: f64) -> (f64, f64) {
+    let session = format!("otp-console-idle-{name}-{}", std::process::id());
+    let ok = Command::new("tmux")
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            "160",
+            "-y",
+            "48",
+            command,
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "tmux could not start {command}");
+    std::thread::sleep(SETTLE);
+    let pid = Command::new("tmux")
+        .args(["display-message", "-p", "-t", &session, "#{pane_pid}"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let before = cpu_ticks(&pid);
+    std::thread::sleep(WINDOW);
+    let after = cpu_ticks(&pid);
+    let _ = Command::new("tmux")
+        .args(["kill-session", "-t", &session])
+        .status();
+    let seconds = (after - before) / ticks;
+    (seconds, seconds / WINDOW.as_secs_f64() * 100.0)
+}
+
+/// utime + stime of a process, in clock ticks.
+fn cpu_ticks(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The command name may hold spaces: fields start after the last ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // After ')': state is field 0, utime field 11, stime field 12.
+    field(11) + field(12)
+}
+
+fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
