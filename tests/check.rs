@@ -98,12 +98,8 @@ async fn healthy_checklist_passes_and_the_event_loop_verdict_comes_before_the_50
     assert!(healthy.outstanding.is_empty());
 
     let blocked = diagnose("event-loop-blocking").await;
-    // The load balancer's 504 comes at 3 s at this scale; the verdict does not wait for it.
-    assert!(
-        blocked.elapsed < Duration::from_secs(3),
-        "{:?}",
-        blocked.elapsed
-    );
+    // The verdict does not wait for the load balancer's 504: the OTP start is still
+    // outstanding when it is given (a fact, not a timing, so a loaded machine cannot flake it).
     assert!(blocked
         .outstanding
         .iter()
