@@ -55,6 +55,9 @@ pub struct Report {
     pub evidence: Evidence,
     pub outstanding: Vec<(Endpoint, u64)>,
     pub elapsed: Duration,
+    /// Every observation in the order it arrived, with when (ms since the epoch): the
+    /// incident report's timeline is replayed from them.
+    pub observations: Vec<(i64, Observation)>,
 }
 
 /// A check that cannot run: exit status 2 and one line.
@@ -277,6 +280,7 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
 
     let names = Names::from_config(config);
     let mut evidence = Evidence::default();
+    let mut observations = Vec::new();
     let mut progress = Progress::default();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let diagnosis = loop {
@@ -284,6 +288,7 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
             observation = rx.recv() => match observation {
                 Some(observation) => {
                     note_progress(&mut progress, &observation);
+                    observations.push((now_ms(), observation.clone()));
                     evidence.record(observation);
                 }
                 None => {
@@ -329,6 +334,7 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
         evidence,
         outstanding,
         elapsed: started.elapsed(),
+        observations,
     })
 }
 

@@ -175,17 +175,7 @@ fn to_json(
     rollout: Option<&Rollout>,
     verification: Option<&Value>,
 ) -> String {
-    let rollout = rollout.map(|r| {
-        json!({
-            "state": r.state,
-            "seconds": r.elapsed.as_secs_f64(),
-            "events": r.events,
-            "reason": r.reason,
-            "service_events": r.service_events,
-            "stopped_tasks": r.stopped_tasks,
-            "suggestion": r.suggestion,
-        })
-    });
+    let rollout = rollout.map(rollout_json);
     let value = json!({
         "plan": plan.to_json(),
         "applied": applied,
@@ -195,16 +185,23 @@ fn to_json(
     serde_json::to_string_pretty(&value).unwrap_or_default()
 }
 
-/// The plan as text: what, the diff, the commands.
-pub fn render_plan(plan: &Plan, target: &str) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "otp-console repair · {target} · {}/{}\n",
-        plan.cluster, plan.service
-    );
+/// A followed rollout as JSON (`repair --json`'s `rollout`).
+pub fn rollout_json(r: &Rollout) -> Value {
+    json!({
+        "state": r.state,
+        "seconds": r.elapsed.as_secs_f64(),
+        "events": r.events,
+        "reason": r.reason,
+        "service_events": r.service_events,
+        "stopped_tasks": r.stopped_tasks,
+        "suggestion": r.suggestion,
+    })
+}
+
+/// What a plan does, in one line (`set X on family:42 → a new revision of family`).
+pub fn summary(plan: &Plan) -> String {
     let from = format!("{}:{}", plan.source.family, plan.source.revision);
-    let what = match (&plan.action, &plan.target) {
+    match (&plan.action, &plan.target) {
         (Repair::Set(vars), _) => format!(
             "set {} on {from} → a new revision of {}",
             vars.iter()
@@ -218,8 +215,19 @@ pub fn render_plan(plan: &Plan, target: &str) -> String {
         }
         (Repair::Redeploy, _) => format!("force a new deployment of {from}"),
         (Repair::RollbackTo(r), Target::Register(_)) => format!("roll back to {r}"),
-    };
-    let _ = writeln!(out, "PLAN     {what}");
+    }
+}
+
+/// The plan as text: what, the diff, the commands.
+pub fn render_plan(plan: &Plan, target: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "otp-console repair · {target} · {}/{}\n",
+        plan.cluster, plan.service
+    );
+    let from = format!("{}:{}", plan.source.family, plan.source.revision);
+    let _ = writeln!(out, "PLAN     {}", summary(plan));
     let _ = writeln!(out, "\nDIFF     {from} → after the repair");
     if plan.diff.is_empty() {
         let _ = writeln!(out, "  (no change to the task definition)");
@@ -235,7 +243,7 @@ pub fn render_plan(plan: &Plan, target: &str) -> String {
 }
 
 /// One diff line; every value in a [`Change`] is already masked.
-fn change_line(change: &Change) -> String {
+pub fn change_line(change: &Change) -> String {
     match change {
         Change::Added { name, display } => format!("+ {name} = {display}"),
         Change::Removed { name, display } => format!("- {name} (was {display})"),
