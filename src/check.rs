@@ -2,7 +2,9 @@
 //! runbook's `check_twilio_config.py`. Every probe runs at once; observations feed the same
 //! [`Evidence`] the console uses, and the command returns as soon as the evidence is
 //! conclusive (a request still outstanding then is reported with its age). Output is a table
-//! or JSON with a stable schema; the exit status is 0 healthy, 1 problem found, 2 could not run.
+//! or JSON with a stable schema; the exit status is 0 healthy, 1 problem found, 2 could not run
+//! (or the `--report` file could not be written). `--report FILE` also writes the incident
+//! report ([`crate::report`]), its timeline replayed from [`Report::observations`].
 //!
 //! JSON schema (version 1), top level:
 //! - `schema_version`: 1
@@ -55,6 +57,9 @@ pub struct Report {
     pub evidence: Evidence,
     pub outstanding: Vec<(Endpoint, u64)>,
     pub elapsed: Duration,
+    /// Every observation in the order it arrived, with when (ms since the epoch): the
+    /// incident report's timeline is replayed from them.
+    pub observations: Vec<(i64, Observation)>,
 }
 
 /// A check that cannot run: exit status 2 and one line.
@@ -83,7 +88,7 @@ pub async fn run(args: CheckArgs) -> ExitCode {
         aws_credentials: None,
         logs_since_ms: None,
     };
-    let (config, target, _sim) = if let Some(name) = &args.demo {
+    let (config, target, sim) = if let Some(name) = &args.demo {
         let scenario = match scenario::load(name) {
             Ok(s) => s,
             Err(e) => {
@@ -128,6 +133,20 @@ pub async fn run(args: CheckArgs) -> ExitCode {
                 );
             } else {
                 print!("{}", render_table(&report));
+            }
+            if let Some(path) = &args.report {
+                let mut timeline = crate::report::Timeline::new();
+                let mut secrets: Vec<String> = options.test_phone.iter().cloned().collect();
+                if let Some(sim) = &sim {
+                    secrets.extend(crate::report::demo_secrets(sim.scenario()));
+                }
+                timeline.with_secrets(secrets);
+                timeline.record_check(&report, &Names::from_config(&config));
+                let header = crate::report::ReportHeader::for_check(&report);
+                if let Err(e) = crate::report::write(path, &timeline, &header) {
+                    eprintln!("otp-console check: {e}");
+                    return ExitCode::from(2);
+                }
             }
             if report.diagnosis.verdict.failure_mode == FailureMode::None {
                 ExitCode::SUCCESS
@@ -277,6 +296,7 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
 
     let names = Names::from_config(config);
     let mut evidence = Evidence::default();
+    let mut observations = Vec::new();
     let mut progress = Progress::default();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let diagnosis = loop {
@@ -284,6 +304,7 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
             observation = rx.recv() => match observation {
                 Some(observation) => {
                     note_progress(&mut progress, &observation);
+                    observations.push((now_ms(), observation.clone()));
                     evidence.record(observation);
                 }
                 None => {
@@ -329,6 +350,7 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
         evidence,
         outstanding,
         elapsed: started.elapsed(),
+        observations,
     })
 }
 

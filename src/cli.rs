@@ -55,6 +55,10 @@ pub struct CheckArgs {
     /// Multiply every simulated duration by X; demo only.
     #[arg(long, value_name = "X", value_parser = parse_time_scale)]
     pub time_scale: Option<f64>,
+    /// Also write the incident report (timeline, verdict, diff; no secret) to FILE: Markdown
+    /// when FILE ends in .md, JSON when it ends in .json, else both FILE.md and FILE.json.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 /// `otp-console sim`.
@@ -117,6 +121,10 @@ pub struct RepairArgs {
     /// Verify with a real OTP sent to this E.164 number through the API.
     #[arg(long, value_name = "E164")]
     pub test_phone: Option<String>,
+    /// Also write the incident report (timeline, verdict, diff; no secret) to FILE: Markdown
+    /// when FILE ends in .md, JSON when it ends in .json, else both FILE.md and FILE.json.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 /// A time scale: a finite number above zero.

@@ -30,6 +30,8 @@ pub mod probe;
 pub mod redact;
 /// Repairs as plan → apply → follow the rollout → verify; `otp-console repair`.
 pub mod repair;
+/// The incident report: the session's timeline as Markdown and JSON, secrets masked.
+pub mod report;
 /// Turns commands into tasks; keeps the probes on their schedules; owns the demo simulator.
 pub mod runner;
 /// The simulated environment: backend API, Twilio, status page, ECS and CloudWatch Logs.

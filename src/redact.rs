@@ -113,6 +113,56 @@ pub fn sanitize(text: &str) -> String {
     out
 }
 
+/// Free text bound for a file or a screen (a report line, an error body, a log message) with
+/// whatever looks like a secret masked, in case a probe let one through: sanitised first, then
+/// full Twilio SIDs shown by their prefix, phone numbers (`+` and 8 to 15 digits) by their last
+/// 4, and the credentials of a URL (`scheme://user:password@host`) entirely.
+pub fn free_text(text: &str) -> String {
+    let clean = url_credentials(&sanitize(text));
+    let mut out = String::with_capacity(clean.len());
+    let mut rest = clean.as_str();
+    while let Some(start) = rest.find(|c: char| c.is_ascii_alphanumeric()) {
+        out.push_str(&rest[..start]);
+        let len = rest[start..]
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(rest.len() - start);
+        let word = &rest[start..start + len];
+        let is_phone = out.ends_with('+')
+            && (8..=15).contains(&word.len())
+            && word.bytes().all(|b| b.is_ascii_digit());
+        if looks_like_sid(word) {
+            out.push_str(&sid(word));
+        } else if is_phone {
+            out.pop();
+            out.push_str(&phone(word));
+        } else {
+            out.push_str(word);
+        }
+        rest = &rest[start + len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `scheme://user:password@host/…` with everything before the `@` masked.
+fn url_credentials(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        out.push_str(&rest[..i + 3]);
+        rest = &rest[i + 3..];
+        let authority = rest
+            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
+            .unwrap_or(rest.len());
+        if let Some(at) = rest[..authority].rfind('@') {
+            out.push_str(MASK);
+            rest = &rest[at..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Removes every occurrence of the given secrets from `text` (for error bodies and log lines
 /// that might echo a credential back).
 pub fn scrub(text: &str, secrets: &[&str]) -> String {
@@ -152,6 +202,23 @@ mod tests {
         assert_eq!(sanitize("line1\nline2\r\u{0}"), "line1 line2  ");
         assert_eq!(sanitize("tab\there"), "tab here");
         assert_eq!(sanitize("ünïcode ✓"), "ünïcode ✓");
+    }
+
+    #[test]
+    fn masks_what_looks_like_a_secret_in_free_text() {
+        assert_eq!(
+            free_text("sid=AC5f3b1c8e9d2a4f60718293a4b5c6d7e8, to +17133056318."),
+            "sid=AC5f3b1c…, to •••6318."
+        );
+        assert_eq!(
+            free_text("db postgresql://nerava:pw@db.internal:5432/nerava up"),
+            format!("db postgresql://{MASK}@db.internal:5432/nerava up")
+        );
+        assert_eq!(
+            free_text("https://api.example.com/v1 ecs-svc/1234567890123456789 +1 555"),
+            "https://api.example.com/v1 ecs-svc/1234567890123456789 +1 555"
+        );
+        assert_eq!(free_text("a\nb"), "a b");
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! `check --json`'s shape) and sends the progress lines to stderr. Exit status: 0 when the
 //! verification's verdict is none (or a plan was only printed), 1 when the rollout failed or
 //! the verdict is a failure mode, 2 when the repair could not run (one line on stderr).
+//! `--report FILE` writes the incident report: the plan, what was applied, each rollout event
+//! and the verification's timeline and verdict (written too when the rollout fails).
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -16,9 +18,10 @@ use super::{FollowOptions, Plan, Repair, RepairError, Repairer, Rollout, Rollout
 use crate::check::{self, Options};
 use crate::cli::RepairArgs;
 use crate::config::Config;
-use crate::diagnosis::FailureMode;
+use crate::diagnosis::{FailureMode, Names};
 use crate::probe::{self, ecs::Change, http};
 use crate::redact;
+use crate::report::{self, ReportHeader, Timeline};
 use crate::sim::{self, scenario, Ports, Simulator};
 
 /// Runs `otp-console repair` and returns its exit status.
@@ -66,7 +69,7 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
         aws_credentials: None,
         logs_since_ms: None,
     };
-    let (config, target, sdk, _sim) = if let Some(name) = &args.demo {
+    let (config, target, sdk, sim) = if let Some(name) = &args.demo {
         let scenario = scenario::load(name).map_err(|e| RepairError(e.to_string()))?;
         let sim = Simulator::start(scenario, scale, Ports::default())
             .await
@@ -88,7 +91,34 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
         (loaded.config, target, sdk, None)
     };
     let repairer = Repairer::new(&sdk, &config);
+    let started_ms = now_ms();
     let plan = repairer.plan(&repair).await?;
+    // The report's timeline, written at every way out once the plan exists.
+    let mut timeline = Timeline::new();
+    let mut secrets: Vec<String> = options.test_phone.iter().cloned().collect();
+    if let Repair::Set(vars) = &repair {
+        secrets.extend(
+            vars.iter()
+                .filter(|(name, _)| redact::is_secret_name(name) || name.ends_with("_SID"))
+                .map(|(_, value)| value.clone()),
+        );
+    }
+    if let Some(sim) = &sim {
+        secrets.extend(report::demo_secrets(sim.scenario()));
+    }
+    timeline.with_secrets(secrets);
+    timeline.record_action_with(
+        format!("repair planned: {}", summary(&plan)),
+        plan.to_json(),
+        now_ms(),
+    );
+    let write_report = |timeline: &Timeline, header: ReportHeader| match &args.report {
+        Some(path) => report::write(path, timeline, &header)
+            .map(|_| ())
+            .map_err(RepairError),
+        None => Ok(()),
+    };
+    let header = |ended_ms: i64| ReportHeader::new(target.clone(), started_ms, ended_ms);
     let say = |line: &str| {
         if args.json {
             eprintln!("{line}");
@@ -105,10 +135,19 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
         } else {
             println!("\nNothing changed: run again with --yes to apply this plan.");
         }
+        write_report(&timeline, header(now_ms()).with_repair(&plan, None, None))?;
         return Ok(ExitCode::SUCCESS);
     }
 
     let applied = Box::pin(repairer.apply(&plan)).await?;
+    timeline.record_action_with(
+        format!(
+            "applied: {} (revision {}), deployment {}",
+            applied.task_definition_arn, applied.revision, applied.deployment_id
+        ),
+        applied.to_json(),
+        now_ms(),
+    );
     say(&format!(
         "\nAPPLIED  {} (revision {}) · deployment {}",
         applied.task_definition_arn,
@@ -124,8 +163,25 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
     let rollout = repairer
         .follow(&plan, &applied, &follow, |event| {
             say(&format!("  {}", event.line()));
+            timeline.record_rollout_event(event, now_ms());
         })
         .await;
+    timeline.record_action(
+        format!(
+            "rollout {}{} after {:.1} s",
+            serde_json::to_value(rollout.state)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            if rollout.reason.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", rollout.reason)
+            },
+            rollout.elapsed.as_secs_f64()
+        ),
+        now_ms(),
+    );
     if rollout.state != RolloutState::Completed {
         if args.json {
             println!(
@@ -135,6 +191,10 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
         } else {
             print!("{}", render_failure(&rollout));
         }
+        write_report(
+            &timeline,
+            header(now_ms()).with_repair(&plan, Some(&applied), Some(&rollout)),
+        )?;
         return Ok(ExitCode::from(1));
     }
     say(&format!(
@@ -159,6 +219,16 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
     } else {
         print!("{}", check::render_table(&report));
     }
+    timeline.record_check(&report, &Names::from_config(&config));
+    timeline.record_verification(&report.diagnosis, now_ms());
+    write_report(
+        &timeline,
+        header(now_ms())
+            .with_diagnosis(&report.diagnosis)
+            .with_evidence(&report.evidence)
+            .with_repair(&plan, Some(&applied), Some(&rollout))
+            .with_verification(&report),
+    )?;
     Ok(
         if report.diagnosis.verdict.failure_mode == FailureMode::None {
             ExitCode::SUCCESS
@@ -175,17 +245,7 @@ fn to_json(
     rollout: Option<&Rollout>,
     verification: Option<&Value>,
 ) -> String {
-    let rollout = rollout.map(|r| {
-        json!({
-            "state": r.state,
-            "seconds": r.elapsed.as_secs_f64(),
-            "events": r.events,
-            "reason": r.reason,
-            "service_events": r.service_events,
-            "stopped_tasks": r.stopped_tasks,
-            "suggestion": r.suggestion,
-        })
-    });
+    let rollout = rollout.map(rollout_json);
     let value = json!({
         "plan": plan.to_json(),
         "applied": applied,
@@ -195,16 +255,23 @@ fn to_json(
     serde_json::to_string_pretty(&value).unwrap_or_default()
 }
 
-/// The plan as text: what, the diff, the commands.
-pub fn render_plan(plan: &Plan, target: &str) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "otp-console repair · {target} · {}/{}\n",
-        plan.cluster, plan.service
-    );
+/// A followed rollout as JSON (`repair --json`'s `rollout`).
+pub fn rollout_json(r: &Rollout) -> Value {
+    json!({
+        "state": r.state,
+        "seconds": r.elapsed.as_secs_f64(),
+        "events": r.events,
+        "reason": r.reason,
+        "service_events": r.service_events,
+        "stopped_tasks": r.stopped_tasks,
+        "suggestion": r.suggestion,
+    })
+}
+
+/// What a plan does, in one line (`set X on family:42 → a new revision of family`).
+pub fn summary(plan: &Plan) -> String {
     let from = format!("{}:{}", plan.source.family, plan.source.revision);
-    let what = match (&plan.action, &plan.target) {
+    match (&plan.action, &plan.target) {
         (Repair::Set(vars), _) => format!(
             "set {} on {from} → a new revision of {}",
             vars.iter()
@@ -218,8 +285,19 @@ pub fn render_plan(plan: &Plan, target: &str) -> String {
         }
         (Repair::Redeploy, _) => format!("force a new deployment of {from}"),
         (Repair::RollbackTo(r), Target::Register(_)) => format!("roll back to {r}"),
-    };
-    let _ = writeln!(out, "PLAN     {what}");
+    }
+}
+
+/// The plan as text: what, the diff, the commands.
+pub fn render_plan(plan: &Plan, target: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "otp-console repair · {target} · {}/{}\n",
+        plan.cluster, plan.service
+    );
+    let from = format!("{}:{}", plan.source.family, plan.source.revision);
+    let _ = writeln!(out, "PLAN     {}", summary(plan));
     let _ = writeln!(out, "\nDIFF     {from} → after the repair");
     if plan.diff.is_empty() {
         let _ = writeln!(out, "  (no change to the task definition)");
@@ -235,7 +313,7 @@ pub fn render_plan(plan: &Plan, target: &str) -> String {
 }
 
 /// One diff line; every value in a [`Change`] is already masked.
-fn change_line(change: &Change) -> String {
+pub fn change_line(change: &Change) -> String {
     match change {
         Change::Added { name, display } => format!("+ {name} = {display}"),
         Change::Removed { name, display } => format!("- {name} (was {display})"),
@@ -285,4 +363,8 @@ fn render_failure(rollout: &Rollout) -> String {
     }
     let _ = writeln!(out, "  verification not run: the rollout did not complete");
     out
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
 }

@@ -1,0 +1,219 @@
+use std::path::Path;
+
+use super::*;
+use crate::diagnosis::{diagnose, FailureMode, State};
+use crate::probe::http::{Class, Endpoint, Sample};
+use crate::probe::logs::{Batch, Event, LineKind};
+use crate::probe::twilio::{Fact, StatusPage};
+use crate::probe::{ErrorKind, ProbeError, System};
+
+const HOUR_MS: i64 = 3_600_000;
+
+fn health(at_ms: i64, latency_ms: u64, class: Class) -> Observation {
+    Observation::Http(Sample {
+        endpoint: Endpoint::Health,
+        id: at_ms as u64,
+        started_ms: at_ms,
+        latency_ms,
+        status: (class == Class::Ok).then_some(200),
+        class,
+        summary: format!("ok uptime={at_ms}"),
+        during_otp: false,
+    })
+}
+
+fn logs(at_ms: i64, kinds: &[LineKind]) -> Observation {
+    Observation::Logs {
+        at_ms,
+        result: Ok(Batch {
+            events: kinds
+                .iter()
+                .enumerate()
+                .map(|(i, kind)| Event {
+                    id: format!("{at_ms}-{i}"),
+                    stream: "ecs/api/1".into(),
+                    timestamp_ms: at_ms,
+                    message: format!("line {i} to +17133056318"),
+                    kind: *kind,
+                })
+                .collect(),
+        }),
+    }
+}
+
+fn status_page(at_ms: i64) -> Observation {
+    Observation::Twilio {
+        at_ms,
+        fact: Fact::StatusPage(Ok(StatusPage {
+            indicator: "none".into(),
+            description: "All Systems Operational".into(),
+            degraded: Vec::new(),
+        })),
+    }
+}
+
+/// An hour of a quiet console: health every 5 s, logs every 500 ms, the status page every
+/// minute, a diagnosis after each; one slow minute in the middle.
+fn hour() -> Timeline {
+    let mut t = Timeline::new();
+    let mut evidence = Evidence::default();
+    let names = Names::default();
+    let mut at = 1_700_000_000_000;
+    let end = at + HOUR_MS;
+    while at < end {
+        let mut seen = vec![logs(at, &[LineKind::Access, LineKind::Access])];
+        if at % 5_000 == 0 {
+            let slow = (at - 1_700_000_000_000) / 60_000 == 30;
+            seen.push(health(
+                at,
+                if slow { 4_000 } else { 7 + (at % 3) as u64 },
+                Class::Ok,
+            ));
+        }
+        if at % 60_000 == 0 {
+            seen.push(status_page(at));
+        }
+        for o in seen {
+            t.record_observation(&o, at);
+            evidence.record(o);
+        }
+        // As often as the console's health probe; diagnosing on every line only costs time.
+        if at % 5_000 == 0 {
+            t.record_diagnosis(&diagnose(&evidence, &names, at), at);
+        }
+        at += 500;
+    }
+    t
+}
+
+#[test]
+fn an_hour_long_session_stays_small() {
+    let t = hour();
+    assert!(t.entries().len() < 40, "{:#?}", t.entries());
+    let first = t
+        .entries()
+        .iter()
+        .find(|e| e.text.starts_with("health 200 ×"))
+        .expect("health folded");
+    assert!(first.text.contains("(p50 8 ms)"), "{}", first.text);
+    assert!(t
+        .entries()
+        .iter()
+        .any(|e| e.text.starts_with("logs: ") && e.text.contains("access")));
+    let header = ReportHeader::new("demo:healthy", 1_700_000_000_000, 1_700_003_600_000);
+    let markdown = t.to_markdown(&header);
+    let json = t.to_json(&header).to_string();
+    assert!(markdown.len() < 16_000, "{} bytes", markdown.len());
+    assert!(json.len() < 32_000, "{} bytes", json.len());
+    assert!(!markdown.contains("7133056318") && !json.contains("7133056318"));
+}
+
+#[test]
+fn memory_is_bounded_even_when_nothing_repeats() {
+    let mut t = Timeline::new();
+    for i in 0..(3 * MAX_ENTRIES as i64) {
+        t.record_observation(&health(i, (i % 2) as u64, Class::Ok), i);
+        t.record_observation(&health(i, 5, Class::Timeout), i);
+    }
+    t.record_action("OTP start to •••6318", 0);
+    assert_eq!(t.entries().len(), MAX_ENTRIES);
+    assert!(t.dropped() > 0);
+    assert!(t.entries().iter().any(|e| e.kind == EntryKind::Action));
+}
+
+#[test]
+fn only_changes_in_the_diagnosis_become_entries() {
+    let names = Names::default();
+    let mut t = Timeline::new();
+    let mut evidence = Evidence::default();
+    t.record_diagnosis(&diagnose(&evidence, &names, 0), 0);
+    let before = t.entries().len();
+    t.record_diagnosis(&diagnose(&evidence, &names, 1), 1);
+    assert_eq!(
+        t.entries().len(),
+        before,
+        "the same diagnosis twice adds nothing"
+    );
+    evidence.record(Observation::Twilio {
+        at_ms: 2,
+        fact: Fact::Account(Err(ProbeError {
+            system: System::Twilio,
+            kind: ErrorKind::Credentials,
+            code: Some("20003".into()),
+            message: "Authenticate: the auth token is wrong".into(),
+        })),
+    });
+    let d = diagnose(&evidence, &names, 2);
+    assert_eq!(d.verdict.failure_mode, FailureMode::InvalidCredentials);
+    t.record_diagnosis(&d, 2);
+    let texts: Vec<&str> = t.entries()[before..]
+        .iter()
+        .map(|e| e.text.as_str())
+        .collect();
+    assert!(
+        texts.contains(
+            &"verdict: none → invalid_credentials (Invalid or rotated Twilio credentials)"
+        ),
+        "{texts:#?}"
+    );
+    assert!(texts
+        .iter()
+        .any(|t| t.starts_with("finding: invalid_credentials")));
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("auth token valid: running → fail")),
+        "{texts:#?}"
+    );
+    let finding = t
+        .entries()
+        .iter()
+        .find(|e| e.kind == EntryKind::Finding && e.text.starts_with("finding:"))
+        .expect("finding");
+    assert_eq!(finding.detail.as_ref().expect("detail")["confidence"], 3);
+    assert!(d.checklist.iter().any(|l| l.state == State::Fail));
+}
+
+#[test]
+fn registered_secrets_are_masked_even_when_registered_late() {
+    let mut t = Timeline::new();
+    t.record_action("rotated the token to 9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c", 1);
+    t.record_action_with(
+        "set TWILIO_AUTH_TOKEN",
+        serde_json::json!({ "value": "9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c", "db": "postgresql://nerava:pw@db/x" }),
+        2,
+    );
+    t.with_secrets(vec![
+        "9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c".into(),
+        "+17133056318".into(),
+    ]);
+    t.record_action("called 7133056318", 3);
+    let header = ReportHeader::new("demo:x", 0, 3);
+    let markdown = t.to_markdown(&header);
+    let json = t.to_json(&header).to_string();
+    for text in [&markdown, &json] {
+        assert!(!text.contains("9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c"), "{text}");
+        assert!(!text.contains("7133056318"), "{text}");
+        assert!(!text.contains("nerava:pw"), "{text}");
+    }
+    assert!(markdown.contains(redact::MASK));
+}
+
+#[test]
+fn the_file_name_chooses_the_format() {
+    assert_eq!(
+        paths(Path::new("out/r.md")),
+        vec![(PathBuf::from("out/r.md"), Format::Markdown)]
+    );
+    assert_eq!(
+        paths(Path::new("r.json")),
+        vec![(PathBuf::from("r.json"), Format::Json)]
+    );
+    assert_eq!(
+        paths(Path::new("incident-42")),
+        vec![
+            (PathBuf::from("incident-42.md"), Format::Markdown),
+            (PathBuf::from("incident-42.json"), Format::Json)
+        ]
+    );
+}

@@ -1,0 +1,223 @@
+//! The incident report end to end: built from real checks of scenarios whose secrets are
+//! known, none of them is in the Markdown or the JSON; and the binary's `check --report` and
+//! `repair --report`, including a file that cannot be written.
+
+use std::process::Command;
+use std::time::Duration;
+
+use otp_console::check::{self, Options};
+use otp_console::diagnosis::Names;
+use otp_console::report::{ReportHeader, Timeline};
+use otp_console::sim::{self, scenario, Ports, Simulator};
+use serde_json::Value;
+
+const SCALE: f64 = 0.05;
+const VERIFY_SID: &str = "VA0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+
+/// Every secret value the scenario files hold, and the test phone.
+const SECRETS: [&str; 8] = [
+    "9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c",
+    "4d2c8e6a0b1f3e5d7c9a2b4c6d8e0f1a",
+    "AC5f3b1c8e9d2a4f60718293a4b5c6d7e8",
+    VERIFY_SID,
+    "7133056318",
+    "postgresql://nerava:pw@",
+    "nerava:pw",
+    "jwt-signing-key",
+];
+
+fn assert_no_secret(what: &str, text: &str) {
+    for secret in SECRETS {
+        assert!(!text.contains(secret), "{what}: {secret} in\n{text}");
+    }
+}
+
+/// The report `check --report` writes, built in-process without registering any secret: the
+/// masking upstream and the report's own patterns must be enough.
+async fn report_of(name: &str) -> (String, Value) {
+    let sim = Simulator::start(
+        scenario::load(name).expect("loads"),
+        SCALE,
+        Ports::default(),
+    )
+    .await
+    .expect("starts");
+    let config = sim::run::config_for(&sim.urls, sim.scenario());
+    let options = Options {
+        check_aws: true,
+        test_phone: Some("+17133056318".into()),
+        deadline: Duration::from_secs(30),
+        aws_credentials: Some((sim::ACCESS_KEY_ID.into(), sim::SECRET_ACCESS_KEY.into())),
+        logs_since_ms: None,
+    };
+    let report = check::check(&config, &format!("demo:{name}"), &options)
+        .await
+        .expect("runs");
+    let mut timeline = Timeline::new();
+    timeline.record_check(&report, &Names::from_config(&config));
+    let header = ReportHeader::for_check(&report);
+    (timeline.to_markdown(&header), timeline.to_json(&header))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_secret_of_the_scenario_is_in_the_report() {
+    for (name, mode) in [
+        ("invalid-credentials", "invalid_credentials"),
+        ("missing-env-vars", "missing_env_vars"),
+    ] {
+        let (markdown, json) = report_of(name).await;
+        assert_no_secret(name, &markdown);
+        assert_no_secret(name, &json.to_string());
+        assert_eq!(json["verdict"]["failure_mode"], mode, "{name}");
+        assert!(markdown.contains(&format!("**{mode}**")), "{markdown}");
+        let timeline = json["timeline"].as_array().expect("timeline");
+        for kind in ["probe", "finding", "checklist_change"] {
+            assert!(
+                timeline.iter().any(|e| e["kind"] == kind),
+                "{name}: no {kind} entry in {json:#}"
+            );
+        }
+        // The SIDs are there, by their prefix only.
+        assert!(json.to_string().contains("AC5f3b1c…"), "{name}");
+    }
+}
+
+fn binary() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_otp-console"))
+}
+
+#[test]
+fn check_writes_markdown_with_verdict_checklist_and_timeline() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("incident.md");
+    let out = binary()
+        .args([
+            "check",
+            "--demo",
+            "missing-env-vars",
+            "--check-aws",
+            "--time-scale",
+            "0.05",
+            "--report",
+        ])
+        .arg(&path)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let markdown = std::fs::read_to_string(&path).expect("written");
+    assert!(
+        markdown.contains("- Verdict: **missing_env_vars**"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("## Checklist"), "{markdown}");
+    assert!(
+        markdown.contains("AWS ECS task definition has all Twilio env vars"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("## What changed: nerava-backend:42"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("TWILIO_VERIFY_SERVICE_SID"), "{markdown}");
+    assert!(markdown.contains("## Timeline"), "{markdown}");
+    assert!(
+        markdown.contains("| probe | ECS: nerava-backend:42"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("| checklist | "), "{markdown}");
+    assert_no_secret("check --report", &markdown);
+    assert!(!dir.path().join("incident.md.json").exists());
+}
+
+#[test]
+fn repair_writes_json_with_plan_applied_rollout_and_verification() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("incident.json");
+    let out = binary()
+        .args([
+            "repair",
+            "--demo",
+            "missing-env-vars",
+            "--set",
+            &format!("TWILIO_VERIFY_SERVICE_SID={VERIFY_SID}"),
+            "--yes",
+            "--time-scale",
+            "0.05",
+            "--report",
+        ])
+        .arg(&path)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&path).expect("written");
+    assert_no_secret("repair --report", &text);
+    assert!(text.contains("VA0a1b2c…"), "the SID by its prefix: {text}");
+    let json: Value = serde_json::from_str(&text).expect("JSON");
+    let repair = &json["repair"];
+    assert_eq!(repair["plan"]["action"]["kind"], "set");
+    assert_eq!(
+        repair["plan"]["action"]["variables"][0]["value"],
+        "VA0a1b2c…"
+    );
+    assert_eq!(repair["applied"]["revision"], 43);
+    assert_eq!(repair["rollout"]["state"], "completed");
+    assert_eq!(json["verification"]["verdict"]["failure_mode"], "none");
+    assert_eq!(json["verdict"]["failure_mode"], "none");
+    let timeline = json["timeline"].as_array().expect("timeline");
+    let texts: Vec<&str> = timeline.iter().filter_map(|e| e["text"].as_str()).collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("repair planned: set TWILIO_VERIFY_SERVICE_SID")),
+        "{texts:#?}"
+    );
+    assert!(
+        texts.iter().any(|t| t.starts_with("applied: ")),
+        "{texts:#?}"
+    );
+    assert!(
+        texts.iter().any(|t| t.starts_with("rollout completed")),
+        "{texts:#?}"
+    );
+    assert!(
+        timeline
+            .iter()
+            .any(|e| e["kind"] == "verification" && e["detail"]["failure_mode"] == "none"),
+        "{texts:#?}"
+    );
+}
+
+#[test]
+fn an_unwritable_report_is_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("no-such-dir").join("incident");
+    let out = binary()
+        .args([
+            "check",
+            "--demo",
+            "healthy",
+            "--time-scale",
+            "0.05",
+            "--report",
+        ])
+        .arg(&path)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("--report") && stderr.contains("incident.md"),
+        "{stderr}"
+    );
+}
