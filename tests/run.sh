@@ -10,6 +10,10 @@ mkdir -p "$tools"
 
 # Each tool is installed once; a stamp written after a complete install names its version, so
 # an interrupted or outdated install is redone instead of reused.
+# A virtual environment, made again once if its first creation fails (ensurepip has been seen
+# to fail once on a loaded machine).
+make_venv() { python3 -m venv "$1" || { rm -rf "$1"; sleep 2; python3 -m venv "$1"; }; }
+
 installed() { [ -f "$tools/$1.stamp" ] && [ "$(cat "$tools/$1.stamp")" = "$2" ]; }
 stamp() { printf '%s' "$2" >"$tools/$1.stamp"; }
 
@@ -17,7 +21,7 @@ stamp() { printf '%s' "$2" >"$tools/$1.stamp"; }
 if ! command -v aws >/dev/null 2>&1; then
   if [ ! -x "$tools/venv/bin/aws" ]; then
     echo "tests/run.sh: installing the aws CLI into $tools/venv"
-    python3 -m venv "$tools/venv"
+    make_venv "$tools/venv"
     "$tools/venv/bin/pip" install --quiet --disable-pip-version-check awscli
   fi
   export PATH="$tools/venv/bin:$PATH"
@@ -41,7 +45,7 @@ moto_version='moto[server]>=5.1,<6'
 if ! installed moto "$moto_version"; then
   echo "tests/run.sh: installing $moto_version into $tools/moto"
   rm -rf "$tools/moto"
-  python3 -m venv "$tools/moto"
+  make_venv "$tools/moto"
   "$tools/moto/bin/pip" install --quiet --disable-pip-version-check "$moto_version"
   stamp moto "$moto_version"
 fi
