@@ -127,9 +127,12 @@ pub async fn run(
             terminal.draw(|f| crate::ui::render(&app, f))?;
         }
     }
+    // The input thread sees the flag within 100 ms; it is not joined, since a terminal that
+    // went away can leave it blocked in a read. Shutting the probes and the simulator down is
+    // bounded too: nothing may keep a console alive after quit, SIGTERM or SIGHUP.
     stop_input.store(true, Ordering::Relaxed);
-    let _ = input.join();
-    runner.shutdown().await;
+    drop(input);
+    let _ = tokio::time::timeout(Duration::from_secs(2), runner.shutdown()).await;
     Ok(())
 }
 

@@ -26,12 +26,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match cli.command {
+    let code = match cli.command {
         Some(Command::Sim(args)) => runtime.block_on(sim::run::run(args)),
         Some(Command::Check(args)) => runtime.block_on(otp_console::check::run(args)),
         Some(Command::Repair(args)) => runtime.block_on(otp_console::repair::run::run(args)),
         None => runtime.block_on(console(&cli)),
-    }
+    };
+    // Tasks still waiting (a request outstanding, a server draining) must not hold the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    code
 }
 
 /// The console: on the demo when asked or when no configuration is found, else live.

@@ -13,7 +13,9 @@ struct Tmux {
 
 impl Tmux {
     fn start(command: &str) -> Self {
-        let session = format!("otp-console-e2e-{}", std::process::id());
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let session = format!("otp-console-e2e-{}-{n}", std::process::id());
         let status = Command::new("tmux")
             .args([
                 "new-session",
@@ -172,4 +174,40 @@ fn tmux_demo_end_to_end() {
         "0",
         "mouse capture left on"
     );
+}
+
+#[test]
+fn tmux_sigterm_and_hangup_end_the_console_and_restore_the_terminal() {
+    let binary = env!("CARGO_BIN_EXE_otp-console");
+    let tmux = Tmux::start(&format!("{binary} --demo healthy --time-scale 0.05 & pid=$!; echo PID $pid; wait $pid; echo OTP-CONSOLE-EXITED $?; sleep 60"));
+    let screen = tmux.wait_for("the console", Duration::from_secs(20), |s| {
+        s.contains("DEMO")
+    });
+    drop(screen);
+    // The console runs in the background of the pane's shell; find it by its parent.
+    let shell = tmux.display("#{pane_pid}");
+    let out = Command::new("pgrep")
+        .args(["-P", &shell])
+        .output()
+        .expect("pgrep");
+    let pid = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    assert!(!pid.is_empty(), "no console process under {shell}");
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .is_ok_and(|s| s.success()));
+    let after = tmux.wait_for("the exit after SIGTERM", Duration::from_secs(10), |s| {
+        s.contains("OTP-CONSOLE-EXITED")
+    });
+    assert!(
+        !after.contains("Checklist"),
+        "the console's screen was left behind:\n{after}"
+    );
+    assert_eq!(tmux.display("#{alternate_on}"), "0");
+    assert_eq!(tmux.display("#{mouse_any_flag}"), "0");
 }
