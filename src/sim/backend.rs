@@ -451,16 +451,9 @@ async fn otp_start(shared: &Arc<Shared>, backend: &Arc<TaskRuntime>, body: &[u8]
         // The synchronous SDK waits on a transport that needs the loop it is blocking,
         // until its socket timeout; then the request goes out, with no timeout of its own.
         shared.clock.sleep(Duration::from_secs_f64(stall)).await;
-        match tokio::time::timeout(shared.clock.secs(UNBOUNDED_CALL_CAP_SECS), call).await {
-            Ok(outcome) => outcome,
-            Err(_) => TwilioOutcome::Timeout(UNBOUNDED_CALL_CAP_SECS),
-        }
+        within(shared, UNBOUNDED_CALL_CAP_SECS, call).await
     } else {
-        let limit = backend.timeout_secs();
-        match tokio::time::timeout(shared.clock.secs(limit), call).await {
-            Ok(outcome) => outcome,
-            Err(_) => TwilioOutcome::Timeout(limit),
-        }
+        within(shared, backend.timeout_secs(), call).await
     };
     let tail = last4(&phone);
     match outcome {
@@ -500,23 +493,8 @@ async fn otp_start(shared: &Arc<Shared>, backend: &Arc<TaskRuntime>, body: &[u8]
                 Answer::detail(StatusCode::INTERNAL_SERVER_ERROR, "Failed to send OTP")
             }
         }
-        TwilioOutcome::Timeout(secs) => {
-            shared.log(
-                backend,
-                &[format!(
-                    "[OTP] Twilio timeout after {secs:.0}s (TimeoutError) phone_last4={tail}"
-                )],
-            );
-            Answer::detail(StatusCode::SERVICE_UNAVAILABLE, "OTP provider timed out")
-        }
-        TwilioOutcome::Unreachable(error) => {
-            shared.log(
-                backend,
-                &[format!(
-                    "[OTP] Twilio connection error: {error} phone_last4={tail}"
-                )],
-            );
-            Answer::detail(StatusCode::INTERNAL_SERVER_ERROR, "Failed to send OTP")
+        TwilioOutcome::NoAnswer(failure) => {
+            no_answer(shared, backend, failure, tail, "Failed to send OTP")
         }
     }
 }
@@ -550,11 +528,7 @@ async fn otp_verify(shared: &Arc<Shared>, backend: &Arc<TaskRuntime>, body: &[u8
         );
     }
     let check = twilio_check(shared, backend, &phone, &code);
-    let limit = backend.timeout_secs();
-    let outcome = match tokio::time::timeout(shared.clock.secs(limit), check).await {
-        Ok(outcome) => outcome,
-        Err(_) => TwilioOutcome::Timeout(limit),
-    };
+    let outcome = within(shared, backend.timeout_secs(), check).await;
     let tail = last4(&phone);
     match outcome {
         TwilioOutcome::Sent(status) if status == "approved" => {
@@ -577,23 +551,8 @@ async fn otp_verify(shared: &Arc<Shared>, backend: &Arc<TaskRuntime>, body: &[u8
             );
             Answer::detail(StatusCode::INTERNAL_SERVER_ERROR, "Failed to verify OTP")
         }
-        TwilioOutcome::Timeout(secs) => {
-            shared.log(
-                backend,
-                &[format!(
-                    "[OTP] Twilio timeout after {secs:.0}s (TimeoutError) phone_last4={tail}"
-                )],
-            );
-            Answer::detail(StatusCode::SERVICE_UNAVAILABLE, "OTP provider timed out")
-        }
-        TwilioOutcome::Unreachable(error) => {
-            shared.log(
-                backend,
-                &[format!(
-                    "[OTP] Twilio connection error: {error} phone_last4={tail}"
-                )],
-            );
-            Answer::detail(StatusCode::INTERNAL_SERVER_ERROR, "Failed to verify OTP")
+        TwilioOutcome::NoAnswer(failure) => {
+            no_answer(shared, backend, failure, tail, "Failed to verify OTP")
         }
     }
 }
@@ -607,8 +566,58 @@ enum TwilioOutcome {
         code: u64,
         message: String,
     },
+    NoAnswer(NoAnswer),
+}
+
+/// Why no answer came back from Twilio.
+enum NoAnswer {
+    /// The call's time limit (seconds) ran out.
     Timeout(f64),
+    /// The connection failed: the error.
     Unreachable(String),
+}
+
+/// `call`, given up after `limit` scenario seconds.
+async fn within(
+    shared: &Shared,
+    limit: f64,
+    call: impl std::future::Future<Output = TwilioOutcome>,
+) -> TwilioOutcome {
+    match tokio::time::timeout(shared.clock.secs(limit), call).await {
+        Ok(outcome) => outcome,
+        Err(_) => TwilioOutcome::NoAnswer(NoAnswer::Timeout(limit)),
+    }
+}
+
+/// Logs and answers an OTP request whose Twilio call got no answer, as both OTP endpoints do: a
+/// timeout is a 503, a connection error a 500 with `failed` as its detail.
+fn no_answer(
+    shared: &Shared,
+    backend: &TaskRuntime,
+    failure: NoAnswer,
+    tail: &str,
+    failed: &str,
+) -> Answer {
+    match failure {
+        NoAnswer::Timeout(secs) => {
+            shared.log(
+                backend,
+                &[format!(
+                    "[OTP] Twilio timeout after {secs:.0}s (TimeoutError) phone_last4={tail}"
+                )],
+            );
+            Answer::detail(StatusCode::SERVICE_UNAVAILABLE, "OTP provider timed out")
+        }
+        NoAnswer::Unreachable(error) => {
+            shared.log(
+                backend,
+                &[format!(
+                    "[OTP] Twilio connection error: {error} phone_last4={tail}"
+                )],
+            );
+            Answer::detail(StatusCode::INTERNAL_SERVER_ERROR, failed)
+        }
+    }
 }
 
 async fn twilio_send(shared: &Shared, backend: &TaskRuntime, phone: &str) -> TwilioOutcome {
@@ -653,7 +662,7 @@ async fn twilio_post(
         .await;
     let response = match response {
         Ok(r) => r,
-        Err(e) => return TwilioOutcome::Unreachable(e.to_string()),
+        Err(e) => return TwilioOutcome::NoAnswer(NoAnswer::Unreachable(e.to_string())),
     };
     let status = response.status().as_u16();
     let body: Value = response.json().await.unwrap_or(Value::Null);
