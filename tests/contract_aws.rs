@@ -13,15 +13,16 @@
 
 #[path = "contract_support/emulator.rs"]
 mod emulator;
+#[path = "contract_support/moto.rs"]
+mod moto;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_cloudwatchlogs::types::{InputLogEvent, OrderBy};
+use aws_sdk_cloudwatchlogs::types::OrderBy;
 use aws_sdk_ecs::types::{
-    Compatibility, ContainerDefinition, DeploymentRolloutState, KeyValuePair, LaunchType,
-    NetworkMode, Secret, SortOrder, Tag, TaskDefinition, TaskDefinitionField,
+    DeploymentRolloutState, KeyValuePair, SortOrder, TaskDefinition, TaskDefinitionField,
 };
-use emulator::Emulator;
+use moto::Registration;
 use otp_console::sim::{self, scenario, Ports, Simulator};
 use serde_json::Value;
 
@@ -30,38 +31,19 @@ const SCENARIO: &str = "healthy";
 /// enough in both backends to page through.
 const TERM: &str = "HTTP";
 
-/// What a backend holds, as the scenario registered it: one revision's environment, secrets and
-/// tags (the RegisterTaskDefinition input, in ECS's own JSON names).
+/// What a backend holds, as the scenario registered it: one revision's number, and its
+/// environment, secrets and tags (the RegisterTaskDefinition input, in ECS's own JSON names).
 #[derive(Debug, Clone)]
 struct Revision {
     number: i32,
-    image: String,
-    environment: BTreeMap<String, String>,
-    secrets: BTreeMap<String, String>,
-    tags: BTreeMap<String, String>,
+    registration: Registration,
 }
 
 impl Revision {
     fn from_registration(number: i32, registration: &Value) -> Self {
-        let container = &registration["containerDefinitions"][0];
-        let pairs = |list: &Value, key: &str, value: &str| -> BTreeMap<String, String> {
-            list.as_array()
-                .expect("a list")
-                .iter()
-                .map(|p| {
-                    (
-                        p[key].as_str().expect("name").to_owned(),
-                        p[value].as_str().expect("value").to_owned(),
-                    )
-                })
-                .collect()
-        };
         Self {
             number,
-            image: container["image"].as_str().expect("image").to_owned(),
-            environment: pairs(&container["environment"], "name", "value"),
-            secrets: pairs(&container["secrets"], "name", "valueFrom"),
-            tags: pairs(&registration["tags"], "key", "value"),
+            registration: Registration::of(registration),
         }
     }
 }
@@ -163,19 +145,7 @@ impl Backend {
     /// revisions (as 1 and 2), the service on revision 2, and the log group with two task
     /// streams.
     async fn moto() -> Self {
-        let program = emulator::installed(
-            "OTP_CONSOLE_MOTO_SERVER",
-            "moto/bin/moto_server",
-            "moto's server (PyPI moto[server])",
-        );
-        let port = emulator::free_port();
-        let server = Emulator::start(
-            "moto_server",
-            &program,
-            &["-H", "127.0.0.1", "-p", &port.to_string()],
-            port,
-        )
-        .await;
+        let server = moto::start().await;
         let config = sdk_config(&server.url, "testing", "testing").await;
         let scenario = scenario::load(SCENARIO).expect("scenario");
         let setup = &scenario.deployment;
@@ -197,30 +167,18 @@ impl Backend {
     }
 
     async fn seed_moto(&mut self, container: &str) {
-        self.ecs
-            .create_cluster()
-            .cluster_name(&self.cluster)
-            .send()
-            .await
-            .expect("CreateCluster");
-        let mut arns = Vec::new();
-        for revision in [&self.old, &self.new] {
-            let registered = self
-                .register(container, revision, &revision.environment)
-                .await;
-            assert_eq!(registered.revision(), revision.number);
-            arns.push(registered.task_definition_arn().expect("arn").to_owned());
-        }
-        self.ecs
-            .create_service()
-            .cluster(&self.cluster)
-            .service_name(&self.service)
-            .task_definition(&arns[0])
-            .desired_count(1)
-            .launch_type(LaunchType::Ec2)
-            .send()
-            .await
-            .expect("CreateService");
+        let arns = moto::seed_task_definitions(
+            &self.ecs,
+            &self.cluster,
+            &self.family,
+            container,
+            &[
+                (self.old.number, &self.old.registration),
+                (self.new.number, &self.new.registration),
+            ],
+        )
+        .await;
+        moto::create_service(&self.ecs, &self.cluster, &self.service, &arns[0], 1).await;
         // Today's deployment, as in the scenario.
         self.ecs
             .update_service()
@@ -231,22 +189,10 @@ impl Backend {
             .await
             .expect("UpdateService");
 
-        self.logs
-            .create_log_group()
-            .log_group_name(&self.log_group)
-            .send()
-            .await
-            .expect("CreateLogGroup");
+        moto::create_log_group(&self.logs, &self.log_group).await;
         let now = chrono::Utc::now().timestamp_millis();
         for (task, age_min) in [("0a1b2c3d4e5f", 26 * 60), ("6a7b8c9d0e1f", 25)] {
             let stream = format!("ecs/{container}/{task}");
-            self.logs
-                .create_log_stream()
-                .log_group_name(&self.log_group)
-                .log_stream_name(&stream)
-                .send()
-                .await
-                .expect("CreateLogStream");
             let start = now - age_min * 60_000;
             let lines = [
                 "INFO:     Started server process [1]",
@@ -256,78 +202,13 @@ impl Backend {
                 "INFO:     10.0.1.23:51240 - \"POST /v1/auth/otp/start HTTP/1.1\" 200 OK",
                 "[OTP] OTP verified phone_last4=6318",
             ];
-            let events = lines
+            let lines: Vec<(i64, String)> = lines
                 .iter()
                 .zip(0..)
-                .map(|(line, i)| {
-                    InputLogEvent::builder()
-                        .timestamp(start + i * 1000)
-                        .message(*line)
-                        .build()
-                        .expect("event")
-                })
+                .map(|(line, i)| (start + i * 1000, (*line).to_owned()))
                 .collect();
-            self.logs
-                .put_log_events()
-                .log_group_name(&self.log_group)
-                .log_stream_name(&stream)
-                .set_log_events(Some(events))
-                .send()
-                .await
-                .expect("PutLogEvents");
+            moto::add_log_stream(&self.logs, &self.log_group, &stream, &lines).await;
         }
-    }
-
-    /// Registers `revision` (with `environment`) as one container on EC2 with bridge networking.
-    async fn register(
-        &self,
-        container: &str,
-        revision: &Revision,
-        environment: &BTreeMap<String, String>,
-    ) -> TaskDefinition {
-        let container = ContainerDefinition::builder()
-            .name(container)
-            .image(&revision.image)
-            .memory(1024)
-            .essential(true)
-            .set_environment(Some(
-                environment
-                    .iter()
-                    .map(|(n, v)| KeyValuePair::builder().name(n).value(v).build())
-                    .collect(),
-            ))
-            .set_secrets(Some(
-                revision
-                    .secrets
-                    .iter()
-                    .map(|(n, v)| {
-                        Secret::builder()
-                            .name(n)
-                            .value_from(v)
-                            .build()
-                            .expect("secret")
-                    })
-                    .collect(),
-            ))
-            .build();
-        self.ecs
-            .register_task_definition()
-            .family(&self.family)
-            .network_mode(NetworkMode::Bridge)
-            .requires_compatibilities(Compatibility::Ec2)
-            .container_definitions(container)
-            .set_tags(Some(
-                revision
-                    .tags
-                    .iter()
-                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                    .collect(),
-            ))
-            .send()
-            .await
-            .expect("RegisterTaskDefinition")
-            .task_definition
-            .expect("task definition")
     }
 
     fn reference(&self, revision: i32) -> String {
@@ -450,8 +331,18 @@ async fn check_describe_task_definition(b: &Backend) {
         let td = out.task_definition().expect("task definition");
         assert_eq!(td.family(), Some(b.family.as_str()));
         assert_eq!(td.revision(), revision.number);
-        assert_eq!(env_of(td), revision.environment, "{} environment", b.name);
-        assert_eq!(secrets_of(td), revision.secrets, "{} secrets", b.name);
+        assert_eq!(
+            env_of(td),
+            revision.registration.environment,
+            "{} environment",
+            b.name
+        );
+        assert_eq!(
+            secrets_of(td),
+            revision.registration.secrets,
+            "{} secrets",
+            b.name
+        );
         let tags: BTreeMap<String, String> = out
             .tags()
             .iter()
@@ -462,7 +353,7 @@ async fn check_describe_task_definition(b: &Backend) {
                 )
             })
             .collect();
-        assert_eq!(tags, revision.tags, "{} tags", b.name);
+        assert_eq!(tags, revision.registration.tags, "{} tags", b.name);
         // moto has no registeredAt; AWS always sends it.
         if b.implementation.has_registered_at() {
             assert!(td.registered_at().is_some(), "no registeredAt");
@@ -547,7 +438,7 @@ async fn check_register_and_update_service(b: &Backend) {
         .expect("task definition");
     let next = b.new.number + 1;
     assert_eq!(registered.revision(), next, "{}", b.name);
-    let mut expected_env = b.new.environment.clone();
+    let mut expected_env = b.new.registration.environment.clone();
     expected_env.insert("CONTRACT_TEST".into(), "1".into());
     assert_eq!(env_of(&registered), expected_env, "{}", b.name);
 

@@ -22,15 +22,13 @@
 
 #[path = "contract_support/emulator.rs"]
 mod emulator;
+#[path = "contract_support/moto.rs"]
+mod moto;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_config::SdkConfig;
-use aws_sdk_cloudwatchlogs::types::InputLogEvent;
-use aws_sdk_ecs::types::{
-    Compatibility, ContainerDefinition, KeyValuePair, LaunchType, NetworkMode, Secret, Tag,
-};
-use emulator::Emulator;
+use moto::Registration;
 use otp_console::config::{Config, VarStatus, ViolationKind};
 use otp_console::probe::ecs::{family_revision, Change, EcsProbe, SecretRef};
 use otp_console::probe::logs::{Batch, LineKind, LogsFollower};
@@ -38,7 +36,6 @@ use otp_console::probe::CredentialSource;
 use otp_console::redact;
 use otp_console::repair::{FollowOptions, Repair, Repairer, RolloutState, Target};
 use otp_console::sim::{self, scenario, scenario::Scenario, Ports, Simulator};
-use serde_json::Value;
 
 /// The scenario whose two revisions differ as an incident's do.
 const ECS_SCENARIO: &str = "missing-env-vars";
@@ -68,40 +65,6 @@ impl Implementation {
     /// Task definitions carry `registeredAt`; moto's do not.
     fn has_registered_at(self) -> bool {
         self == Self::Simulator
-    }
-}
-
-/// A registration of the scenario, as plain maps.
-#[derive(Debug, Clone)]
-struct Registration {
-    image: String,
-    environment: BTreeMap<String, String>,
-    secrets: BTreeMap<String, String>,
-    tags: BTreeMap<String, String>,
-}
-
-impl Registration {
-    fn of(registration: &Value) -> Self {
-        let container = &registration["containerDefinitions"][0];
-        let pairs = |list: &Value, key: &str, value: &str| -> BTreeMap<String, String> {
-            list.as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-                .iter()
-                .map(|p| {
-                    (
-                        p[key].as_str().expect("name").to_owned(),
-                        p[value].as_str().expect("value").to_owned(),
-                    )
-                })
-                .collect()
-        };
-        Self {
-            image: container["image"].as_str().expect("image").to_owned(),
-            environment: pairs(&container["environment"], "name", "value"),
-            secrets: pairs(&container["secrets"], "name", "valueFrom"),
-            tags: pairs(&registration["tags"], "key", "value"),
-        }
     }
 }
 
@@ -155,19 +118,7 @@ impl Backend {
     }
 
     async fn moto(name: &str) -> Self {
-        let program = emulator::installed(
-            "OTP_CONSOLE_MOTO_SERVER",
-            "moto/bin/moto_server",
-            "moto's server (PyPI moto[server])",
-        );
-        let port = emulator::free_port();
-        let server = Emulator::start(
-            "moto_server",
-            &program,
-            &["-H", "127.0.0.1", "-p", &port.to_string()],
-            port,
-        )
-        .await;
+        let server = moto::start().await;
         let scenario = scenario::load(name).expect("scenario");
         let setup = &scenario.deployment;
         let mut config = Config::default();
@@ -201,76 +152,24 @@ impl Backend {
     /// service on revision 2 (created there: moto's UpdateService never moves the deployment).
     async fn seed_ecs(&self) {
         let setup = &self.scenario.deployment;
-        self.ecs
-            .create_cluster()
-            .cluster_name(&setup.cluster)
-            .send()
-            .await
-            .expect("CreateCluster");
-        let mut arns = Vec::new();
-        for (number, registration) in [
-            (self.previous, self.scenario.yesterday_registration()),
-            (self.deployed, self.scenario.today_registration()),
-        ] {
-            let registration = Registration::of(&registration);
-            let container = ContainerDefinition::builder()
-                .name(&setup.container)
-                .image(&registration.image)
-                .memory(1024)
-                .essential(true)
-                .set_environment(Some(
-                    registration
-                        .environment
-                        .iter()
-                        .map(|(n, v)| KeyValuePair::builder().name(n).value(v).build())
-                        .collect(),
-                ))
-                .set_secrets(Some(
-                    registration
-                        .secrets
-                        .iter()
-                        .map(|(n, v)| {
-                            Secret::builder()
-                                .name(n)
-                                .value_from(v)
-                                .build()
-                                .expect("secret")
-                        })
-                        .collect(),
-                ))
-                .build();
-            let registered = self
-                .ecs
-                .register_task_definition()
-                .family(FAMILY)
-                .network_mode(NetworkMode::Bridge)
-                .requires_compatibilities(Compatibility::Ec2)
-                .container_definitions(container)
-                .set_tags(Some(
-                    registration
-                        .tags
-                        .iter()
-                        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                        .collect(),
-                ))
-                .send()
-                .await
-                .expect("RegisterTaskDefinition")
-                .task_definition
-                .expect("task definition");
-            assert_eq!(registered.revision(), number);
-            arns.push(registered.task_definition_arn().expect("arn").to_owned());
-        }
-        self.ecs
-            .create_service()
-            .cluster(&setup.cluster)
-            .service_name(&setup.service)
-            .task_definition(&arns[1])
-            .desired_count(i32::try_from(setup.desired_count).expect("count"))
-            .launch_type(LaunchType::Ec2)
-            .send()
-            .await
-            .expect("CreateService");
+        let yesterday = Registration::of(&self.scenario.yesterday_registration());
+        let today = Registration::of(&self.scenario.today_registration());
+        let arns = moto::seed_task_definitions(
+            &self.ecs,
+            &setup.cluster,
+            FAMILY,
+            &setup.container,
+            &[(self.previous, &yesterday), (self.deployed, &today)],
+        )
+        .await;
+        moto::create_service(
+            &self.ecs,
+            &setup.cluster,
+            &setup.service,
+            &arns[1],
+            i32::try_from(setup.desired_count).expect("count"),
+        )
+        .await;
     }
 
     /// Three task streams: one from yesterday (outside the 30 minutes the follower reads) and
@@ -278,12 +177,7 @@ impl Backend {
     /// (filter patterns are case-sensitive: the access line's `/otp/` does not).
     async fn seed_logs(&mut self) {
         let group = self.config.aws.log_group.clone();
-        self.logs
-            .create_log_group()
-            .log_group_name(&group)
-            .send()
-            .await
-            .expect("CreateLogGroup");
+        moto::create_log_group(&self.logs, &group).await;
         let now = chrono::Utc::now().timestamp_millis();
         let min = 60_000;
         let access = |path: &str| format!("INFO:     10.0.1.23:51234 - \"{path} HTTP/1.1\" 200 OK");
@@ -341,44 +235,20 @@ impl Backend {
         let mut seeded = Vec::new();
         for (task, lines) in streams {
             let stream = format!("ecs/{}/{task}", self.scenario.deployment.container);
-            self.logs
-                .create_log_stream()
-                .log_group_name(&group)
-                .log_stream_name(&stream)
-                .send()
-                .await
-                .expect("CreateLogStream");
+            moto::add_log_stream(&self.logs, &group, &stream, &lines).await;
             seeded.extend(
                 lines
                     .iter()
                     .filter(|(at, line)| *at >= since && line.contains(FILTER))
                     .cloned(),
             );
-            self.put(&stream, &lines).await;
         }
         seeded.sort();
         self.seeded_otp = seeded.into_iter().map(|(_, line)| line).collect();
     }
 
     async fn put(&self, stream: &str, lines: &[(i64, String)]) {
-        let events = lines
-            .iter()
-            .map(|(at, line)| {
-                InputLogEvent::builder()
-                    .timestamp(*at)
-                    .message(line)
-                    .build()
-                    .expect("event")
-            })
-            .collect();
-        self.logs
-            .put_log_events()
-            .log_group_name(&self.config.aws.log_group)
-            .log_stream_name(stream)
-            .set_log_events(Some(events))
-            .send()
-            .await
-            .expect("PutLogEvents");
+        moto::put_log_events(&self.logs, &self.config.aws.log_group, stream, lines).await;
     }
 
     fn probe(&self) -> EcsProbe {
