@@ -2,33 +2,19 @@
 //! alone (the library entry point, and the real binary for exit statuses, the JSON schema and
 //! the one-line errors of bad input).
 
-use std::process::Command;
-use std::time::Duration;
+mod support;
 
-use otp_console::check::{self, Options};
+use std::process::Command;
+
+use otp_console::check;
 use otp_console::diagnosis::{FailureMode, State};
-use otp_console::sim::{self, scenario, Ports, Simulator};
 use serde_json::Value;
 
-const SCALE: f64 = 0.05;
-
 async fn diagnose(name: &str) -> check::Report {
-    let sim = Simulator::start(
-        scenario::load(name).expect("loads"),
-        SCALE,
-        Ports::default(),
-    )
-    .await
-    .expect("starts");
-    let config = sim::run::config_for(&sim.urls, sim.scenario());
-    let options = Options {
-        check_aws: true,
-        test_phone: Some("+17133056318".into()),
-        deadline: Duration::from_secs(30),
-        aws_credentials: Some((sim::ACCESS_KEY_ID.into(), sim::SECRET_ACCESS_KEY.into())),
-        logs_since_ms: None,
-    };
-    check::check(&config, name, &options).await.expect("runs")
+    let (_sim, config) = support::simulator(name).await;
+    check::check(&config, name, &support::check_options())
+        .await
+        .expect("runs")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -211,26 +197,14 @@ fn bad_input_exits_2_with_one_line() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_aws_credentials_at_all_exits_2() {
-    let sim = Simulator::start(
-        scenario::load("healthy").expect("loads"),
-        SCALE,
-        Ports::default(),
-    )
-    .await
-    .expect("starts");
+    let (_sim, config) = support::simulator("healthy").await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("otp-console.toml");
-    std::fs::write(
-        &config,
-        sim::run::config_for(&sim.urls, sim.scenario())
-            .to_toml_string()
-            .expect("toml"),
-    )
-    .expect("write");
+    let path = dir.path().join("otp-console.toml");
+    std::fs::write(&path, config.to_toml_string().expect("toml")).expect("write");
     let out = tokio::task::spawn_blocking(move || {
         binary()
             .args(["check", "--config"])
-            .arg(&config)
+            .arg(&path)
             .env("HOME", dir.path())
             .env("AWS_CONFIG_FILE", dir.path().join("none"))
             .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"))

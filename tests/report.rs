@@ -2,16 +2,15 @@
 //! known, none of them is in the Markdown or the JSON; and the binary's `check --report` and
 //! `repair --report`, including a file that cannot be written.
 
-use std::process::Command;
-use std::time::Duration;
+mod support;
 
-use otp_console::check::{self, Options};
+use std::process::Command;
+
+use otp_console::check;
 use otp_console::diagnosis::Names;
 use otp_console::report::{ReportHeader, Timeline};
-use otp_console::sim::{self, scenario, Ports, Simulator};
 use serde_json::Value;
 
-const SCALE: f64 = 0.05;
 const VERIFY_SID: &str = "VA0a1b2c3d4e5f60718293a4b5c6d7e8f9";
 
 /// Every secret value the scenario files hold, and the test phone.
@@ -35,22 +34,8 @@ fn assert_no_secret(what: &str, text: &str) {
 /// The report `check --report` writes, built in-process without registering any secret: the
 /// masking upstream and the report's own patterns must be enough.
 async fn report_of(name: &str) -> (String, Value) {
-    let sim = Simulator::start(
-        scenario::load(name).expect("loads"),
-        SCALE,
-        Ports::default(),
-    )
-    .await
-    .expect("starts");
-    let config = sim::run::config_for(&sim.urls, sim.scenario());
-    let options = Options {
-        check_aws: true,
-        test_phone: Some("+17133056318".into()),
-        deadline: Duration::from_secs(30),
-        aws_credentials: Some((sim::ACCESS_KEY_ID.into(), sim::SECRET_ACCESS_KEY.into())),
-        logs_since_ms: None,
-    };
-    let report = check::check(&config, &format!("demo:{name}"), &options)
+    let (_sim, config) = support::simulator(name).await;
+    let report = check::check(&config, &format!("demo:{name}"), &support::check_options())
         .await
         .expect("runs");
     let mut timeline = Timeline::new();
