@@ -4,6 +4,7 @@
 //! without a terminal or a network, and rendering (`ui`) only borrows the state.
 
 use std::collections::VecDeque;
+use std::path::PathBuf;
 
 use crossterm::event::{
     Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent,
@@ -18,6 +19,11 @@ use crate::event::{Event, Notice, Sms, Target};
 use crate::keymap::{self, Action};
 use crate::probe::http::{self, Class, Endpoint};
 use crate::probe::Observation;
+use crate::repair::{Plan, Repair};
+use crate::report::{self, ReportHeader, Timeline};
+
+mod repair;
+pub use self::repair::{Choice, Field, RepairFlow, RepairUpdate, Stage};
 
 /// OTP starts the backend allows per phone per window, and the window (the runbook's 5 / 15 min).
 pub const OTP_BUDGET: usize = 5;
@@ -98,19 +104,34 @@ pub enum Modal {
     Scenarios {
         selected: usize,
     },
+    /// The repair flow's window; its state is [`App::repair`].
+    Repair,
 }
 
 /// What update asks the runner to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     ProbeAll,
     ProbeHealth,
     RefreshAws,
     DevLogin,
-    OtpStart { phone: String },
-    TwilioSend { phone: String },
-    Verify { phone: String, code: String },
+    OtpStart {
+        phone: String,
+    },
+    TwilioSend {
+        phone: String,
+    },
+    Verify {
+        phone: String,
+        code: String,
+    },
     SwitchScenario(String),
+    /// Read the deployed revision and plan this repair (changes nothing).
+    PlanRepair(Repair),
+    /// Register, update the service, follow the rollout (the user typed the service name).
+    ApplyRepair(Box<Plan>),
+    /// Write the incident report: each file and its text (rendered by the app, masked).
+    WriteReport(Vec<(PathBuf, String)>),
     Quit,
 }
 
@@ -136,7 +157,7 @@ pub enum Freshness {
 }
 
 /// The console's state.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct App {
     pub target: Option<Target>,
     pub evidence: Evidence,
@@ -159,6 +180,14 @@ pub struct App {
     /// Advances on every tick, for spinners.
     pub frame: u64,
     pub should_quit: bool,
+    /// The repair in progress, or the last one.
+    pub repair: Option<RepairFlow>,
+    /// Everything that happened, for the incident report.
+    pub timeline: Timeline,
+    /// When the console started (ms since the epoch).
+    pub started_ms: i64,
+    /// Where the report key writes (`None`: `otp-console-report-<time>` here, .md and .json).
+    pub report_path: Option<PathBuf>,
 }
 
 impl App {
@@ -189,6 +218,10 @@ impl App {
             size: (0, 0),
             frame: 0,
             should_quit: false,
+            repair: None,
+            timeline: Timeline::new(),
+            started_ms: now_ms,
+            report_path: None,
         }
     }
 
@@ -240,6 +273,19 @@ impl App {
                 Vec::new()
             }
             Event::Target(target) => {
+                self.timeline.with_secrets(target.secrets.clone());
+                self.timeline.record_action(
+                    match &target.demo_scenario {
+                        Some(s) => format!("watching the demo: scenario {s}"),
+                        None => format!("watching {}", target.api),
+                    },
+                    self.now_ms,
+                );
+                // A repair belongs to the deployment it was planned on.
+                self.repair = None;
+                if matches!(self.modal, Some(Modal::Repair)) {
+                    self.modal = None;
+                }
                 self.evidence = Evidence::default();
                 self.inbox.clear();
                 self.otp_sent.clear();
@@ -255,14 +301,62 @@ impl App {
                 self.notice = Some((notice, self.now_ms));
                 Vec::new()
             }
+            Event::Repair(update) => self.repair_update(update),
         }
     }
 
     fn rediagnose(&mut self) {
         self.diagnosis = diagnosis::diagnose(&self.evidence, &self.names, self.now_ms);
+        self.timeline.record_diagnosis(&self.diagnosis, self.now_ms);
+    }
+
+    /// The incident report as files: the timeline so far, the diagnosis, the revision diff and
+    /// the repair, in Markdown and JSON.
+    pub fn report_files(&self) -> Vec<(PathBuf, String)> {
+        let path = self.report_path.clone().unwrap_or_else(|| {
+            let at = chrono::DateTime::from_timestamp_millis(self.now_ms).unwrap_or_default();
+            PathBuf::from(format!("otp-console-report-{}", at.format("%Y%m%d-%H%M%S")))
+        });
+        let target = match &self.target {
+            Some(t) => match &t.demo_scenario {
+                Some(s) => format!("demo:{s}"),
+                None => t.api.clone(),
+            },
+            None => "otp-console".to_owned(),
+        };
+        let mut header = ReportHeader::new(target, self.started_ms, self.now_ms)
+            .with_diagnosis(&self.diagnosis)
+            .with_evidence(&self.evidence);
+        if let Some(plan) = self.repair.as_ref().and_then(|f| f.plan.as_deref()) {
+            let flow = self.repair.as_ref();
+            header = header.with_repair(
+                plan,
+                flow.and_then(|f| f.applied.as_ref()),
+                flow.and_then(|f| f.rollout.as_deref()),
+            );
+        }
+        report::paths(&path)
+            .into_iter()
+            .map(|(file, format)| {
+                let text = match format {
+                    report::Format::Markdown => self.timeline.to_markdown(&header),
+                    report::Format::Json => {
+                        serde_json::to_string_pretty(&self.timeline.to_json(&header))
+                            .unwrap_or_default()
+                            + "\n"
+                    }
+                };
+                (file, text)
+            })
+            .collect()
     }
 
     fn observe(&mut self, observation: Observation) {
+        self.timeline.record_observation(&observation, self.now_ms);
+        let answered = match &observation {
+            Observation::Http(sample) => Some((sample.endpoint, sample.started_ms)),
+            _ => None,
+        };
         if let Observation::Http(sample) = &observation {
             let text = match (sample.endpoint, sample.class) {
                 (Endpoint::OtpVerify, Class::Ok) => Some((
@@ -295,6 +389,9 @@ impl App {
         }
         self.evidence.record(observation);
         self.rediagnose();
+        if let Some((endpoint, started_ms)) = answered {
+            self.repair_observed(endpoint, started_ms);
+        }
     }
 
     /// OTP starts left for `phone` in the backend's window, by this console's own count.
@@ -332,7 +429,26 @@ impl App {
             Action::ProbeAll => return vec![Command::ProbeAll],
             Action::ProbeHealth => return vec![Command::ProbeHealth],
             Action::RefreshAws => return vec![Command::RefreshAws],
-            Action::DevLogin => return vec![Command::DevLogin],
+            Action::DevLogin => {
+                self.timeline.record_action("dev login", self.now_ms);
+                return vec![Command::DevLogin];
+            }
+            Action::Repair => self.open_repair(),
+            Action::Report => {
+                let files = self.report_files();
+                self.timeline.record_action(
+                    format!(
+                        "incident report written: {}",
+                        files
+                            .iter()
+                            .map(|(p, _)| p.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    self.now_ms,
+                );
+                return vec![Command::WriteReport(files)];
+            }
             Action::OtpStart | Action::TwilioSend => {
                 let kind = if action == Action::OtpStart {
                     SendKind::Api
@@ -445,6 +561,28 @@ impl App {
                                 return Vec::new();
                             }
                             self.last_phone = Some(number.clone());
+                            self.timeline.with_secrets(vec![number.clone()]);
+                            self.timeline.record_action(
+                                match kind {
+                                    SendKind::Api => format!(
+                                        "OTP start through the API to {}",
+                                        crate::redact::phone(&number)
+                                    ),
+                                    SendKind::Twilio => format!(
+                                        "test send straight to Twilio Verify to {}",
+                                        crate::redact::phone(&number)
+                                    ),
+                                },
+                                self.now_ms,
+                            );
+                            // A verification after a repair goes on in the repair window.
+                            if self
+                                .repair
+                                .as_ref()
+                                .is_some_and(|f| matches!(f.stage, Stage::Verifying { .. }))
+                            {
+                                self.modal = Some(Modal::Repair);
+                            }
                             if kind == SendKind::Api {
                                 self.otp_sent.push_back((number.clone(), self.now_ms));
                                 while self
@@ -500,6 +638,13 @@ impl App {
                     let typed = code.value().trim().to_owned();
                     if (4..=10).contains(&typed.len()) && typed.chars().all(|c| c.is_ascii_digit())
                     {
+                        self.timeline.record_action(
+                            format!(
+                                "code entered for {}, verifying through the API",
+                                crate::redact::phone(&phone)
+                            ),
+                            self.now_ms,
+                        );
                         vec![Command::Verify { phone, code: typed }]
                     } else {
                         self.modal = Some(Modal::Code {
@@ -533,12 +678,17 @@ impl App {
                     Vec::new()
                 }
             },
+            Modal::Repair => self.repair_key(key),
             Modal::Scenarios { selected } => {
                 let n = self.scenarios.len().max(1);
                 match key.code {
                     KeyCode::Esc | KeyCode::Char('q') => Vec::new(),
                     KeyCode::Enter => match self.scenarios.get(selected) {
-                        Some((name, _)) => vec![Command::SwitchScenario(name.clone())],
+                        Some((name, _)) => {
+                            self.timeline
+                                .record_action(format!("switched the demo to {name}"), self.now_ms);
+                            vec![Command::SwitchScenario(name.clone())]
+                        }
                         None => Vec::new(),
                     },
                     KeyCode::Up | KeyCode::Char('k') => {

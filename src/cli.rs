@@ -19,6 +19,10 @@ pub struct Cli {
     /// Multiply every simulated duration by X (0.1 = ten times faster); demo only.
     #[arg(long, value_name = "X", value_parser = parse_time_scale)]
     pub time_scale: Option<f64>,
+    /// Where the report key (W) writes the incident report: FILE.md, FILE.json, or both
+    /// FILE.md and FILE.json (default: ./otp-console-report-<time>.md and .json).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

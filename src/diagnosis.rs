@@ -112,6 +112,21 @@ impl Evidence {
         self.samples.iter().rev().find(|s| s.endpoint == endpoint)
     }
 
+    /// Sets aside what was seen before `ms` (a new deployment's start): requests sent before
+    /// it, log lines written before it and the sends and checks made through the old
+    /// revision. The ECS and Twilio facts stay until the next read replaces them.
+    pub fn forget_before(&mut self, ms: i64) {
+        self.samples.retain(|s| s.started_ms >= ms);
+        self.outstanding.retain(|_, (_, started)| *started >= ms);
+        self.events.retain(|e| e.timestamp_ms >= ms);
+        self.line_counts.clear();
+        for event in &self.events {
+            *self.line_counts.entry(kind_name(event.kind)).or_default() += 1;
+        }
+        self.sends.clear();
+        self.checks.clear();
+    }
+
     /// The oldest outstanding request to `endpoint` and its age.
     pub fn outstanding_age(&self, endpoint: Endpoint, now_ms: i64) -> Option<u64> {
         self.outstanding

@@ -3,6 +3,7 @@
 
 use crossterm::event::{KeyEvent, MouseEvent};
 
+pub use crate::app::RepairUpdate;
 use crate::probe::Observation;
 
 /// One input to [`crate::app::App::update`].
@@ -22,6 +23,8 @@ pub enum Event {
     Target(Target),
     /// A one-line message from the runner (an action's outcome, an error).
     Notice(Notice),
+    /// What the runner reports about the repair in progress.
+    Repair(RepairUpdate),
 }
 
 /// An SMS on the demo phone.
@@ -34,7 +37,7 @@ pub struct Sms {
 }
 
 /// What the console is watching.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Target {
     /// `Some(scenario)` in the demo.
     pub demo_scenario: Option<String>,
@@ -42,6 +45,20 @@ pub struct Target {
     pub api: String,
     /// The test phone the confirmations start from (E.164).
     pub test_phone: String,
+    /// Secret values the runner knows (the demo's tokens and SIDs): the incident report masks
+    /// them wherever they would appear. Never drawn.
+    pub secrets: Vec<String>,
+}
+
+// By hand: the derived form would print the secrets.
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("demo_scenario", &self.demo_scenario)
+            .field("api", &self.api)
+            .field("secrets", &self.secrets.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A message for the status line.

@@ -30,6 +30,8 @@ pub enum Action {
     Top,
     Bottom,
     Scenarios,
+    Repair,
+    Report,
 }
 
 /// One binding: the key, what it does, and how the footer and help name it.
@@ -154,6 +156,14 @@ pub const BINDINGS: &[Binding] = &[
         "c",
         "enter code",
         true,
+    ),
+    bind(KeyCode::Char('R'), Action::Repair, "R", "repair", true),
+    bind(
+        KeyCode::Char('W'),
+        Action::Report,
+        "W",
+        "write incident report",
+        false,
     ),
     bind(KeyCode::Char('/'), Action::Filter, "/", "filter logs", true),
     bind(

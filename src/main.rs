@@ -69,11 +69,12 @@ async fn console(cli: &Cli) -> ExitCode {
     } else {
         Vec::new()
     };
-    let app = App::new(
+    let mut app = App::new(
         Names::from_config(&config),
         scenarios,
         chrono::Utc::now().timestamp_millis(),
     );
+    app.report_path.clone_from(&cli.report);
     match Box::pin(event_loop::run(app, runner, tx, rx)).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

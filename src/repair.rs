@@ -49,6 +49,20 @@ pub struct Applied {
 }
 
 impl Applied {
+    /// `ARN (revision N) · deployment ID`.
+    pub fn line(&self) -> String {
+        format!(
+            "{} (revision {}) · deployment {}",
+            self.task_definition_arn,
+            self.revision,
+            if self.deployment_id.is_empty() {
+                "?"
+            } else {
+                &self.deployment_id
+            }
+        )
+    }
+
     /// As JSON.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({

@@ -13,12 +13,13 @@ use tokio::task::JoinSet;
 
 use crate::app::Command;
 use crate::config::{Config, TwilioCredentials as CredentialsFrom};
-use crate::event::{Event, Notice, Sms, Target};
+use crate::event::{Event, Notice, RepairUpdate, Sms, Target};
 use crate::probe::ecs::EcsProbe;
 use crate::probe::http::{Endpoint, HttpProbe};
 use crate::probe::logs::LogsFollower;
 use crate::probe::twilio::{self, Fact, TwilioProbe};
 use crate::probe::{Observation, TwilioCredentials};
+use crate::repair::{FollowOptions, Repairer};
 use crate::sim::{self, scenario, Ports, Simulator};
 
 /// How often each probe runs on its own.
@@ -94,8 +95,9 @@ impl Runner {
             sim.urls.twilio,
             sim.scenario().twilio.demo_phone
         );
+        let secrets = crate::report::demo_secrets(sim.scenario());
         self.sim = Some(sim);
-        self.watch(config, sdk, Some(name.to_owned()))?;
+        self.watch(config, sdk, Some(name.to_owned()), secrets)?;
         self.spawn_inbox(inbox_url);
         Ok(())
     }
@@ -104,7 +106,7 @@ impl Runner {
     pub async fn start_live(&mut self, config: Config) -> Result<(), String> {
         self.stop().await;
         let sdk = crate::probe::aws::sdk_config(&config.aws).await;
-        self.watch(config, sdk, None)
+        self.watch(config, sdk, None, Vec::new())
     }
 
     async fn stop(&mut self) {
@@ -123,6 +125,7 @@ impl Runner {
         config: Config,
         sdk: aws_config::SdkConfig,
         demo: Option<String>,
+        secrets: Vec<String>,
     ) -> Result<(), String> {
         let http = HttpProbe::new(&config.api, Duration::from_secs(90)).map_err(|e| e.message)?;
         let twilio =
@@ -143,6 +146,7 @@ impl Runner {
             demo_scenario: demo,
             api: config.api.base_url.clone(),
             test_phone: config.api.test_phone.clone(),
+            secrets,
         }));
         let probes = Probes {
             config,
@@ -377,6 +381,63 @@ impl Runner {
                             &p.observations,
                         )
                         .await;
+                });
+            }
+            Command::PlanRepair(repair) => {
+                let events = self.events.clone();
+                self.oneshots.spawn(async move {
+                    let repairer = Repairer::new(&p.sdk, &p.config);
+                    let planned = repairer.plan(&repair).await.map(Box::new).map_err(|e| e.0);
+                    let _ = events.send(Event::Repair(RepairUpdate::Planned(planned)));
+                });
+            }
+            Command::ApplyRepair(plan) => {
+                let events = self.events.clone();
+                let follow = FollowOptions::scaled(if self.sim.is_some() {
+                    self.time_scale
+                } else {
+                    1.0
+                });
+                self.oneshots.spawn(async move {
+                    let repairer = Repairer::new(&p.sdk, &p.config);
+                    let applied = match Box::pin(repairer.apply(&plan)).await {
+                        Ok(applied) => applied,
+                        Err(e) => {
+                            let _ = events.send(Event::Repair(RepairUpdate::Applied(Err(e.0))));
+                            return;
+                        }
+                    };
+                    let _ = events.send(Event::Repair(RepairUpdate::Applied(Ok(applied.clone()))));
+                    let rollout = repairer
+                        .follow(&plan, &applied, &follow, |event| {
+                            let _ =
+                                events.send(Event::Repair(RepairUpdate::Rollout(event.clone())));
+                        })
+                        .await;
+                    let _ = events.send(Event::Repair(RepairUpdate::Finished(Box::new(rollout))));
+                });
+            }
+            Command::WriteReport(files) => {
+                let events = self.events.clone();
+                self.oneshots.spawn(async move {
+                    let mut written = Vec::new();
+                    for (path, text) in files {
+                        if let Err(e) = tokio::fs::write(&path, text).await {
+                            let _ = events.send(Event::Notice(Notice {
+                                is_error: true,
+                                text: format!(
+                                    "Cannot write the report to {}: {e} (start with --report DIR/FILE to write elsewhere)",
+                                    path.display()
+                                ),
+                            }));
+                            return;
+                        }
+                        written.push(path.display().to_string());
+                    }
+                    let _ = events.send(Event::Notice(Notice {
+                        is_error: false,
+                        text: format!("Incident report written: {}", written.join(", ")),
+                    }));
                 });
             }
             Command::SwitchScenario(_) | Command::Quit => {}

@@ -25,6 +25,8 @@ pub mod latency;
 pub mod logs;
 /// The help overlay and the modals.
 pub mod modal;
+/// The repair window: choose, form, plan and confirm, rollout, verification.
+pub mod repair;
 /// Twilio: account, service, credentials, status page, sends, the demo inbox.
 pub mod twilio;
 
@@ -163,6 +165,21 @@ fn header_line(app: &App) -> Line<'static> {
         }
         (Some(t), None) => spans.push(Span::raw(format!(" otp-console · {}", t.api))),
         (None, _) => spans.push(Span::raw(" otp-console · starting…")),
+    }
+    // A repair going on behind a closed window stays in sight.
+    if let Some(flow) = &app.repair {
+        if !matches!(app.modal, Some(crate::app::Modal::Repair)) {
+            let busy = if flow.is_busy() {
+                format!("{} ", spinner(app.frame))
+            } else {
+                String::new()
+            };
+            spans.push(Span::raw(" "));
+            spans.push(Span::styled(
+                format!(" {busy}{} · R ", flow.status()),
+                Style::new().fg(Color::Black).bg(theme::ACCENT),
+            ));
+        }
     }
     Line::from(spans)
 }

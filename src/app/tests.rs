@@ -8,15 +8,15 @@ use crossterm::event::{
 use super::*;
 use crate::ui::fixtures::{self, NOW};
 
-fn key(code: KeyCode) -> Event {
+pub(super) fn key(code: KeyCode) -> Event {
     Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
 }
 
-fn ch(c: char) -> Event {
+pub(super) fn ch(c: char) -> Event {
     key(KeyCode::Char(c))
 }
 
-fn typed(app: &mut App, text: &str) {
+pub(super) fn typed(app: &mut App, text: &str) {
     for c in text.chars() {
         assert!(app.update(ch(c)).is_empty());
     }
@@ -297,6 +297,7 @@ fn scenario_picker_switches_the_demo() {
         demo_scenario: None,
         api: "https://api.nerava.network".into(),
         test_phone: "+17133056318".into(),
+        secrets: Vec::new(),
     }));
     live.update(ch('s'));
     assert!(live.modal.is_none() && live.notice.as_ref().is_some_and(|(n, _)| n.is_error));
@@ -310,6 +311,7 @@ fn a_new_target_starts_from_no_evidence() {
         demo_scenario: Some("healthy".into()),
         api: "http://127.0.0.1:1".into(),
         test_phone: "+17133056318".into(),
+        secrets: Vec::new(),
     }));
     assert!(app.evidence.samples.is_empty() && app.evidence.ecs.is_none());
     assert_eq!(app.freshness(Pane::Env), Freshness::Loading);

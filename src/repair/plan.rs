@@ -138,7 +138,7 @@ impl Described {
 }
 
 /// What the service will run after the repair.
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 pub enum Target {
     /// A new revision, registered from this input.
     Register(Box<RegisterTaskDefinitionInput>),
@@ -147,7 +147,7 @@ pub enum Target {
 }
 
 /// A repair, planned: nothing has changed yet.
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 pub struct Plan {
     pub action: Repair,
     pub cluster: String,

@@ -148,16 +148,7 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
         applied.to_json(),
         now_ms(),
     );
-    say(&format!(
-        "\nAPPLIED  {} (revision {}) · deployment {}",
-        applied.task_definition_arn,
-        applied.revision,
-        if applied.deployment_id.is_empty() {
-            "?"
-        } else {
-            &applied.deployment_id
-        }
-    ));
+    say(&format!("\nAPPLIED  {}", applied.line()));
     say("ROLLOUT");
     let follow = FollowOptions::scaled(if args.demo.is_some() { scale } else { 1.0 });
     let rollout = repairer

@@ -249,6 +249,7 @@ pub fn app(scenario: &str) -> App {
         demo_scenario: Some(scenario.to_owned()),
         api: "http://127.0.0.1:8080".into(),
         test_phone: "+17133056318".into(),
+        secrets: Vec::new(),
     }));
     let missing: Vec<(&str, &str)> = ENV
         .iter()
@@ -413,4 +414,93 @@ pub fn text(buf: &ratatui::buffer::Buffer) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// A revision of the fixtures' family as DescribeTaskDefinition would return it, for plans.
+fn described(revision: i32, image: &str, env: &[(&str, &str)]) -> crate::repair::Described {
+    use aws_sdk_ecs::types as aws;
+    let container = aws::ContainerDefinition::builder()
+        .name("nerava-backend")
+        .image(image)
+        .essential(true)
+        .set_environment(Some(
+            env.iter()
+                .map(|(n, v)| aws::KeyValuePair::builder().name(*n).value(*v).build())
+                .collect(),
+        ))
+        .build();
+    crate::repair::Described {
+        task_definition: aws::TaskDefinition::builder()
+            .family("nerava-backend")
+            .revision(revision)
+            .task_definition_arn(format!(
+                "arn:aws:ecs:us-east-1:123456789012:task-definition/nerava-backend:{revision}"
+            ))
+            .container_definitions(container)
+            .cpu("512")
+            .memory("1024")
+            .build(),
+        tags: Vec::new(),
+    }
+}
+
+/// The plan the runner would make for `repair` on the fixtures' deployed revision 42 (today's
+/// image, `TWILIO_VERIFY_SERVICE_SID` missing), rolling back to 41.
+pub fn plan(repair: &crate::repair::Repair) -> crate::repair::Plan {
+    let missing: Vec<(&str, &str)> = ENV
+        .iter()
+        .copied()
+        .filter(|(n, _)| *n != "TWILIO_VERIFY_SERVICE_SID")
+        .collect();
+    let deployed = described(42, TODAY_IMAGE, &missing);
+    let previous = described(41, YESTERDAY_IMAGE, ENV);
+    crate::repair::plan::plan(
+        repair,
+        "nerava-cluster",
+        "nerava-backend",
+        &deployed,
+        Some(&previous),
+    )
+    .expect("the fixture plans")
+}
+
+/// A rollout as the follower reports it: progress, a service event, and the end.
+pub fn rollout(state: crate::repair::RolloutState) -> crate::repair::Rollout {
+    use crate::repair::{Rollout, RolloutEvent, RolloutState};
+    let events = vec![
+        RolloutEvent::Progress {
+            elapsed_ms: 1_000,
+            deployments: 2,
+            rollout_state: "IN_PROGRESS".into(),
+            running: 0,
+            desired: 1,
+            pending: 1,
+            failed_tasks: 0,
+        },
+        RolloutEvent::ServiceEvent {
+            at_ms: NOW + 2_000,
+            message: "(service nerava-backend) has started 1 tasks: (task 5b0e6f7a).".into(),
+        },
+    ];
+    let failed = state != RolloutState::Completed;
+    Rollout {
+        state,
+        elapsed: std::time::Duration::from_millis(12_400),
+        events,
+        reason: if failed {
+            "deployment ecs-svc/77 FAILED: tasks failed to start".into()
+        } else {
+            String::new()
+        },
+        service_events: vec![
+            "(service nerava-backend) has started 1 tasks: (task 5b0e6f7a).".into(),
+            "(service nerava-backend) deployment ecs-svc/77 deployment failed: tasks failed to start.".into(),
+        ],
+        stopped_tasks: if failed {
+            vec!["5b0e6f7a: Essential container in task exited (exit code 1)".into()]
+        } else {
+            Vec::new()
+        },
+        suggestion: failed.then(|| "roll back to the revision before: otp-console repair --rollback-to 42 --yes".into()),
+    }
 }

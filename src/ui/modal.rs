@@ -15,6 +15,12 @@ use crate::redact;
 /// Draws `modal` over `area`.
 pub fn render(app: &App, modal: &Modal, area: Rect, buf: &mut Buffer) {
     let (title, lines, width) = match modal {
+        Modal::Repair => {
+            if let Some(flow) = &app.repair {
+                super::repair::render(app, flow, area, buf);
+            }
+            return;
+        }
         Modal::Help => ("Keys", help_lines(), 64),
         Modal::Confirm {
             kind,

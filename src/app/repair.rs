@@ -1,0 +1,590 @@
+//! The console's repair flow (the runbook's "Repair Actions" and "Verification After Fix"):
+//! choose → (form) → plan → confirm by typing the service name → apply → follow the rollout →
+//! verify. The state lives in [`App::repair`] and survives closing its window (`Esc` hides it,
+//! `R` shows it again), so a rollout is never lost behind a modal. The plan and the rollout are
+//! done by the runner ([`Command::PlanRepair`], [`Command::ApplyRepair`]); what they report
+//! comes back as [`RepairUpdate`]s. Every step is recorded in the session's timeline.
+
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent};
+use tui_input::backend::crossterm::EventHandler;
+use tui_input::Input;
+
+use super::{App, Command, Modal, SendKind};
+use crate::config::VarStatus;
+use crate::diagnosis::FailureMode;
+use crate::probe::http::Endpoint;
+use crate::redact;
+use crate::repair::{
+    self, Applied, Plan, Repair, RevisionRef, Rollout, RolloutEvent, RolloutState,
+};
+
+/// Rollout events kept for the window (the timeline keeps its own, coalesced).
+const MAX_ROLLOUT_EVENTS: usize = 200;
+
+/// The three repairs, in the order the chooser lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice {
+    SetEnv,
+    RollBack,
+    Redeploy,
+}
+
+impl Choice {
+    pub const ALL: [Choice; 3] = [Self::SetEnv, Self::RollBack, Self::Redeploy];
+}
+
+/// One row of the variables form: a name and its value (the value is never drawn).
+#[derive(Debug, Clone, Default)]
+pub struct Field {
+    pub name: Input,
+    pub value: Input,
+}
+
+/// Where the flow is.
+#[derive(Debug, Clone)]
+pub enum Stage {
+    /// Pick a repair.
+    Choose { selected: usize },
+    /// Type the variables to set; `cell` is row × 2 + (0 name, 1 value).
+    Form {
+        fields: Vec<Field>,
+        cell: usize,
+        error: Option<String>,
+    },
+    /// The runner is reading the deployed revision and planning.
+    Planning { what: String },
+    /// The plan is shown; applying it needs the service name typed.
+    Confirm { typed: Input, error: Option<String> },
+    /// RegisterTaskDefinition / UpdateService in flight.
+    Applying,
+    /// Following the rollout.
+    Following,
+    /// Stable: the checks after the fix run against the new deployment (evidence older than
+    /// `since_ms` was set aside).
+    Verifying { since_ms: i64 },
+    /// The plan or the apply failed, or the rollout failed or got stuck.
+    Failed { error: String },
+}
+
+/// A repair in progress (or the last one, finished).
+#[derive(Debug, Clone)]
+pub struct RepairFlow {
+    pub stage: Stage,
+    pub plan: Option<Box<Plan>>,
+    pub applied: Option<Applied>,
+    /// What the follower reported, oldest first (bounded).
+    pub events: Vec<RolloutEvent>,
+    pub rollout: Option<Box<Rollout>>,
+    /// When the rollout began following (ms since the epoch), for its elapsed time.
+    pub started_ms: i64,
+    /// The verdict once an OTP start after the fix has answered.
+    pub verified: Option<FailureMode>,
+}
+
+impl RepairFlow {
+    fn new(stage: Stage) -> Self {
+        Self {
+            stage,
+            plan: None,
+            applied: None,
+            events: Vec::new(),
+            rollout: None,
+            started_ms: 0,
+            verified: None,
+        }
+    }
+
+    /// Whether the flow still waits for the runner (planning, applying, following).
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self.stage,
+            Stage::Planning { .. } | Stage::Applying | Stage::Following
+        )
+    }
+
+    /// One line for the header when the window is hidden.
+    pub fn status(&self) -> String {
+        match &self.stage {
+            Stage::Choose { .. } | Stage::Form { .. } => "repair: choosing".into(),
+            Stage::Planning { .. } => "repair: planning…".into(),
+            Stage::Confirm { .. } => "repair: plan ready, not applied".into(),
+            Stage::Applying => "repair: applying…".into(),
+            Stage::Following => match self.events.iter().rev().find_map(progress) {
+                Some((running, desired)) => format!("repair: rollout {running}/{desired}…"),
+                None => "repair: rollout starting…".into(),
+            },
+            Stage::Verifying { .. } => match self.verified {
+                Some(FailureMode::None) => "repair: verified".into(),
+                Some(mode) => format!("repair: verdict after fix {}", mode.id()),
+                None => "repair: stable, verify with o".into(),
+            },
+            Stage::Failed { .. } => "repair: failed".into(),
+        }
+    }
+}
+
+fn progress(event: &RolloutEvent) -> Option<(i32, i32)> {
+    match event {
+        RolloutEvent::Progress {
+            running, desired, ..
+        } => Some((*running, *desired)),
+        _ => None,
+    }
+}
+
+/// What the runner reports about a repair.
+#[derive(Debug, Clone)]
+pub enum RepairUpdate {
+    Planned(Result<Box<Plan>, String>),
+    Applied(Result<Applied, String>),
+    Rollout(RolloutEvent),
+    Finished(Box<Rollout>),
+}
+
+impl App {
+    /// `R`: shows the repair in progress, or starts choosing one.
+    pub(super) fn open_repair(&mut self) {
+        if self.repair.is_none() {
+            self.repair = Some(RepairFlow::new(Stage::Choose { selected: 0 }));
+        }
+        self.modal = Some(Modal::Repair);
+    }
+
+    /// Variables the evidence says to set: the env rules' violations, and the variable each
+    /// credential failure mode points at.
+    pub fn flagged_vars(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        if let Some(Ok(snapshot)) = &self.evidence.ecs {
+            for check in &snapshot.checks {
+                if matches!(check.status, VarStatus::Violation(_)) {
+                    names.push(check.name.clone());
+                }
+            }
+        }
+        let implied: &[&str] = match self.diagnosis.verdict.failure_mode {
+            FailureMode::InvalidCredentials => &["TWILIO_AUTH_TOKEN"],
+            FailureMode::VerifyServiceMissing => &["TWILIO_VERIFY_SERVICE_SID"],
+            FailureMode::StubProvider => &["OTP_PROVIDER"],
+            _ => &[],
+        };
+        for name in implied {
+            if !names.iter().any(|n| n == name) {
+                names.push((*name).to_owned());
+            }
+        }
+        names
+    }
+
+    /// The revision a roll back goes to by default: the one before the deployed one.
+    pub fn previous_revision(&self) -> Option<String> {
+        match &self.evidence.ecs {
+            Some(Ok(s)) => s
+                .previous
+                .as_ref()
+                .map(|p| format!("{}:{}", p.family, p.revision)),
+            _ => None,
+        }
+    }
+
+    pub(super) fn repair_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        let Some(mut flow) = self.repair.take() else {
+            return Vec::new();
+        };
+        let mut is_shown = true;
+        let commands = match &mut flow.stage {
+            Stage::Choose { selected } => match key.code {
+                KeyCode::Esc | KeyCode::Char('q') => {
+                    self.repair = None;
+                    return Vec::new();
+                }
+                KeyCode::Up | KeyCode::Char('k') => {
+                    *selected = (*selected + Choice::ALL.len() - 1) % Choice::ALL.len();
+                    Vec::new()
+                }
+                KeyCode::Down | KeyCode::Char('j') => {
+                    *selected = (*selected + 1) % Choice::ALL.len();
+                    Vec::new()
+                }
+                KeyCode::Char(c @ '1'..='3') => {
+                    *selected = (c as usize) - ('1' as usize);
+                    self.choose(&mut flow)
+                }
+                KeyCode::Enter => self.choose(&mut flow),
+                _ => Vec::new(),
+            },
+            Stage::Form {
+                fields,
+                cell,
+                error,
+            } => match key.code {
+                KeyCode::Esc => {
+                    flow.stage = Stage::Choose { selected: 0 };
+                    Vec::new()
+                }
+                KeyCode::Tab | KeyCode::Down => {
+                    if *cell + 1 >= fields.len() * 2 {
+                        // Past the last value: a new row, for a variable the evidence did not flag.
+                        if fields.last().is_some_and(|f| !f.name.value().is_empty()) {
+                            fields.push(Field::default());
+                            *cell += 1;
+                        }
+                    } else {
+                        *cell += 1;
+                    }
+                    *error = None;
+                    Vec::new()
+                }
+                KeyCode::BackTab | KeyCode::Up => {
+                    *cell = cell.saturating_sub(1);
+                    *error = None;
+                    Vec::new()
+                }
+                KeyCode::Enter => match assignments(fields) {
+                    Ok(vars) => {
+                        // Values of secret variables are masked wherever the report would show them.
+                        self.timeline.with_secrets(
+                            vars.iter()
+                                .filter(|(n, _)| redact::is_secret_name(n) || n.ends_with("_SID"))
+                                .map(|(_, v)| v.clone())
+                                .collect(),
+                        );
+                        let repair = Repair::Set(vars);
+                        flow.stage = Stage::Planning {
+                            what: plan_label(&repair),
+                        };
+                        vec![Command::PlanRepair(repair)]
+                    }
+                    Err(e) => {
+                        *error = Some(e);
+                        Vec::new()
+                    }
+                },
+                _ => {
+                    if let Some(field) = fields.get_mut(*cell / 2) {
+                        let input = if *cell % 2 == 0 {
+                            &mut field.name
+                        } else {
+                            &mut field.value
+                        };
+                        input.handle_event(&TermEvent::Key(key));
+                    }
+                    *error = None;
+                    Vec::new()
+                }
+            },
+            Stage::Confirm { typed, error } => match key.code {
+                KeyCode::Esc => {
+                    self.timeline
+                        .record_action("repair cancelled: nothing applied", self.now_ms);
+                    self.notice_info("Repair cancelled: nothing was changed");
+                    self.repair = None;
+                    return Vec::new();
+                }
+                KeyCode::Enter => {
+                    let Some(plan) = flow.plan.clone() else {
+                        return Vec::new();
+                    };
+                    if typed.value().trim() == plan.service {
+                        self.timeline.record_action(
+                            format!("repair confirmed: {}", repair::run::summary(&plan)),
+                            self.now_ms,
+                        );
+                        flow.stage = Stage::Applying;
+                        vec![Command::ApplyRepair(plan)]
+                    } else {
+                        *error = Some(format!(
+                            "Type the service name {} exactly to apply (Esc cancels)",
+                            plan.service
+                        ));
+                        Vec::new()
+                    }
+                }
+                _ => {
+                    typed.handle_event(&TermEvent::Key(key));
+                    *error = None;
+                    Vec::new()
+                }
+            },
+            Stage::Planning { .. } | Stage::Applying | Stage::Following => {
+                if matches!(key.code, KeyCode::Esc | KeyCode::Char('q')) {
+                    is_shown = false;
+                }
+                Vec::new()
+            }
+            Stage::Verifying { .. } => match key.code {
+                KeyCode::Char('o') => {
+                    // The usual confirmation; the repair window comes back after it.
+                    self.repair = Some(flow);
+                    self.modal = Some(Modal::Confirm {
+                        kind: SendKind::Api,
+                        phone: Input::new(self.test_phone()),
+                        is_editing: false,
+                        error: None,
+                    });
+                    return Vec::new();
+                }
+                KeyCode::Char('h') => vec![Command::ProbeHealth],
+                KeyCode::Char('r') => vec![Command::ProbeAll],
+                _ => {
+                    is_shown = finished_key(&mut flow, key.code);
+                    Vec::new()
+                }
+            },
+            Stage::Failed { .. } => match key.code {
+                KeyCode::Char('b') if flow.applied.is_some() => {
+                    let Some(to) = rollback_target(&flow) else {
+                        return Vec::new();
+                    };
+                    let repair = Repair::RollbackTo(to);
+                    self.timeline.record_action(
+                        format!("roll back offered after the failed rollout: to {to}"),
+                        self.now_ms,
+                    );
+                    flow = RepairFlow::new(Stage::Planning {
+                        what: plan_label(&repair),
+                    });
+                    vec![Command::PlanRepair(repair)]
+                }
+                _ => {
+                    is_shown = finished_key(&mut flow, key.code);
+                    Vec::new()
+                }
+            },
+        };
+        self.repair = Some(flow);
+        if is_shown {
+            self.modal = Some(Modal::Repair);
+        }
+        commands
+    }
+
+    fn choose(&mut self, flow: &mut RepairFlow) -> Vec<Command> {
+        let Stage::Choose { selected } = flow.stage else {
+            return Vec::new();
+        };
+        let repair = match Choice::ALL[selected.min(Choice::ALL.len() - 1)] {
+            Choice::SetEnv => {
+                let mut fields: Vec<Field> = self
+                    .flagged_vars()
+                    .into_iter()
+                    .map(|name| Field {
+                        name: Input::new(name),
+                        value: Input::default(),
+                    })
+                    .collect();
+                if fields.is_empty() {
+                    fields.push(Field::default());
+                }
+                // The cursor starts on the first value when the names are known.
+                let cell = usize::from(!fields[0].name.value().is_empty());
+                flow.stage = Stage::Form {
+                    fields,
+                    cell,
+                    error: None,
+                };
+                return Vec::new();
+            }
+            Choice::RollBack => Repair::RollbackTo(RevisionRef::Previous),
+            Choice::Redeploy => Repair::Redeploy,
+        };
+        flow.stage = Stage::Planning {
+            what: plan_label(&repair),
+        };
+        vec![Command::PlanRepair(repair)]
+    }
+
+    /// Takes in what the runner reports about the repair.
+    pub(super) fn repair_update(&mut self, update: RepairUpdate) -> Vec<Command> {
+        let Some(flow) = self.repair.as_mut() else {
+            return Vec::new();
+        };
+        let now = self.now_ms;
+        match update {
+            RepairUpdate::Planned(result) => {
+                if !matches!(flow.stage, Stage::Planning { .. }) {
+                    return Vec::new(); // Cancelled meanwhile.
+                }
+                match result {
+                    Ok(plan) => {
+                        self.timeline.record_action_with(
+                            format!("repair planned: {}", repair::run::summary(&plan)),
+                            plan.to_json(),
+                            now,
+                        );
+                        flow.plan = Some(plan);
+                        flow.stage = Stage::Confirm {
+                            typed: Input::default(),
+                            error: None,
+                        };
+                    }
+                    Err(error) => {
+                        self.timeline
+                            .record_action(format!("repair could not be planned: {error}"), now);
+                        flow.stage = Stage::Failed { error };
+                    }
+                }
+            }
+            RepairUpdate::Applied(result) => match result {
+                Ok(applied) => {
+                    self.timeline.record_action_with(
+                        format!(
+                            "applied: {} (revision {}), deployment {}",
+                            applied.task_definition_arn, applied.revision, applied.deployment_id
+                        ),
+                        applied.to_json(),
+                        now,
+                    );
+                    flow.applied = Some(applied);
+                    flow.started_ms = now;
+                    flow.stage = Stage::Following;
+                }
+                Err(error) => {
+                    self.timeline
+                        .record_action(format!("repair could not be applied: {error}"), now);
+                    flow.stage = Stage::Failed { error };
+                }
+            },
+            RepairUpdate::Rollout(event) => {
+                self.timeline.record_rollout_event(&event, now);
+                flow.events.push(event);
+                if flow.events.len() > MAX_ROLLOUT_EVENTS {
+                    flow.events.remove(0);
+                }
+            }
+            RepairUpdate::Finished(rollout) => {
+                self.timeline.record_action(
+                    format!(
+                        "rollout {}{} after {:.1} s",
+                        rollout_state_name(rollout.state),
+                        if rollout.reason.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", rollout.reason)
+                        },
+                        rollout.elapsed.as_secs_f64()
+                    ),
+                    now,
+                );
+                let state = rollout.state;
+                let reason = rollout.reason.clone();
+                flow.rollout = Some(rollout);
+                if state == RolloutState::Completed {
+                    let since_ms = flow
+                        .applied
+                        .as_ref()
+                        .map_or(now, |a| a.deployment_created_ms.min(now));
+                    flow.stage = Stage::Verifying { since_ms };
+                    // The verification judges the new deployment only.
+                    self.evidence.forget_before(since_ms);
+                    self.rediagnose();
+                    return vec![Command::ProbeAll];
+                }
+                flow.stage = Stage::Failed {
+                    error: format!("rollout {}: {reason}", rollout_state_name(state)),
+                };
+            }
+        }
+        Vec::new()
+    }
+
+    /// After an observation: an OTP start answered after the fix completes the verification.
+    pub(super) fn repair_observed(&mut self, endpoint: Endpoint, started_ms: i64) {
+        let Some(flow) = self.repair.as_mut() else {
+            return;
+        };
+        if let Stage::Verifying { since_ms } = flow.stage {
+            if endpoint == Endpoint::OtpStart && started_ms >= since_ms {
+                flow.verified = Some(self.diagnosis.verdict.failure_mode);
+                self.timeline
+                    .record_verification(&self.diagnosis, self.now_ms);
+            }
+        }
+    }
+
+    fn notice_info(&mut self, text: &str) {
+        self.notice = Some((
+            crate::event::Notice {
+                is_error: false,
+                text: text.to_owned(),
+            },
+            self.now_ms,
+        ));
+    }
+}
+
+/// The keys of a finished flow (verified or failed): `n` starts a new repair, Esc / q /
+/// Enter close the window. Returns whether the window stays shown.
+fn finished_key(flow: &mut RepairFlow, code: KeyCode) -> bool {
+    match code {
+        KeyCode::Char('n') => {
+            *flow = RepairFlow::new(Stage::Choose { selected: 0 });
+            true
+        }
+        KeyCode::Esc | KeyCode::Char('q') | KeyCode::Enter => false,
+        _ => true,
+    }
+}
+
+/// Where a failed rollout goes back to: the revision the repair started from, or the one
+/// before it when the repair redeployed that same revision.
+fn rollback_target(flow: &RepairFlow) -> Option<RevisionRef> {
+    let plan = flow.plan.as_ref()?;
+    let applied = flow.applied.as_ref()?;
+    Some(if applied.revision == plan.source.revision {
+        RevisionRef::Previous
+    } else {
+        RevisionRef::Number(plan.source.revision)
+    })
+}
+
+/// The form's rows as `NAME=VALUE` assignments (empty rows skipped), or what is wrong.
+fn assignments(fields: &[Field]) -> Result<Vec<(String, String)>, String> {
+    let mut vars = Vec::new();
+    for field in fields {
+        let name = field.name.value().trim();
+        let value = field.value.value();
+        if name.is_empty() && value.is_empty() {
+            continue;
+        }
+        let (name, value) = repair::parse_assignment(&format!("{name}={value}"))
+            .map_err(|e| e.0.trim_start_matches("--set ").to_owned())?;
+        if value.is_empty() {
+            return Err(format!(
+                "{name}: type a value (an empty value is not a fix)"
+            ));
+        }
+        if vars.iter().any(|(n, _): &(String, String)| *n == name) {
+            return Err(format!("{name} is in the form twice"));
+        }
+        vars.push((name, value));
+    }
+    if vars.is_empty() {
+        return Err("Type at least one variable and its value".into());
+    }
+    Ok(vars)
+}
+
+fn plan_label(repair: &Repair) -> String {
+    match repair {
+        Repair::Set(vars) => format!(
+            "set {}",
+            vars.iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Repair::RollbackTo(to) => format!("roll back to {to}"),
+        Repair::Redeploy => "force a new deployment".into(),
+    }
+}
+
+fn rollout_state_name(state: RolloutState) -> &'static str {
+    match state {
+        RolloutState::Completed => "completed",
+        RolloutState::Failed => "failed",
+        RolloutState::Stuck => "stuck",
+    }
+}
+
+#[cfg(test)]
+mod tests;

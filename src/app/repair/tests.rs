@@ -1,0 +1,404 @@
+//! The repair flow through [`App::update`]: each repair from the chooser to its command, the
+//! typed confirmation, the rollout's reports, the verification after the fix, the roll back a
+//! failed rollout offers, hiding and showing the window, and the report key.
+
+use crossterm::event::KeyCode;
+
+use super::*;
+use crate::app::tests::{ch, key, typed};
+use crate::event::Event;
+use crate::probe::http::{Class, Sample};
+use crate::probe::Observation;
+use crate::repair::RolloutState;
+use crate::ui::fixtures::{self, NOW};
+use crate::ui::tests::screen;
+
+fn stage(app: &App) -> &Stage {
+    &app.repair.as_ref().expect("a repair flow").stage
+}
+
+const NEW_SID: &str = "VA99887766554433221100ffeeddccbbaa";
+
+/// From the chooser to the confirmation of a plan to set the missing SID.
+fn planned_set(app: &mut App) -> Box<Plan> {
+    app.update(ch('R'));
+    assert!(matches!(app.modal, Some(Modal::Repair)));
+    assert!(
+        app.update(key(KeyCode::Enter)).is_empty(),
+        "the form comes first"
+    );
+    typed(app, NEW_SID);
+    let commands = app.update(key(KeyCode::Enter));
+    let repair = Repair::Set(vec![("TWILIO_VERIFY_SERVICE_SID".into(), NEW_SID.into())]);
+    assert_eq!(commands, vec![Command::PlanRepair(repair.clone())]);
+    assert!(matches!(stage(app), Stage::Planning { .. }));
+    let plan = Box::new(fixtures::plan(&repair));
+    app.update(Event::Repair(RepairUpdate::Planned(Ok(plan.clone()))));
+    assert!(matches!(stage(app), Stage::Confirm { .. }));
+    plan
+}
+
+fn applied() -> Applied {
+    Applied {
+        task_definition_arn: "arn:aws:ecs:us-east-1:123456789012:task-definition/nerava-backend:43"
+            .into(),
+        revision: 43,
+        deployment_id: "ecs-svc/77".into(),
+        deployment_created_ms: NOW + 1_000,
+    }
+}
+
+#[test]
+fn r_opens_the_chooser_and_esc_closes_it() {
+    let mut app = fixtures::app("missing-env-vars");
+    assert!(app.update(ch('R')).is_empty());
+    assert!(matches!(app.modal, Some(Modal::Repair)));
+    assert!(matches!(stage(&app), Stage::Choose { selected: 0 }));
+    app.update(ch('j'));
+    assert!(matches!(stage(&app), Stage::Choose { selected: 1 }));
+    app.update(key(KeyCode::Up));
+    app.update(key(KeyCode::Up));
+    assert!(
+        matches!(stage(&app), Stage::Choose { selected: 2 }),
+        "wraps"
+    );
+    app.update(key(KeyCode::Esc));
+    assert!(app.modal.is_none() && app.repair.is_none());
+}
+
+#[test]
+fn the_form_starts_with_the_flagged_variables() {
+    let app = fixtures::app("missing-env-vars");
+    assert_eq!(app.flagged_vars(), vec!["TWILIO_VERIFY_SERVICE_SID"]);
+    let mut app = fixtures::app("missing-env-vars");
+    app.update(ch('R'));
+    app.update(key(KeyCode::Enter));
+    let Stage::Form { fields, cell, .. } = stage(&app) else {
+        panic!("not the form: {:?}", stage(&app));
+    };
+    assert_eq!(fields[0].name.value(), "TWILIO_VERIFY_SERVICE_SID");
+    assert_eq!(*cell, 1, "the cursor is on the value");
+}
+
+#[test]
+fn set_env_plans_confirms_by_service_name_and_applies() {
+    let mut app = fixtures::app("missing-env-vars");
+    let plan = planned_set(&mut app);
+    // The value typed is never drawn, not in the form and not in the plan.
+    let text = screen(&app, 160, 48);
+    assert!(text.contains("Type the service name"), "{text}");
+    assert!(text.contains("aws ecs register-task-definition"), "{text}");
+    assert!(!text.contains(NEW_SID), "{text}");
+    // A wrong name is explained and applies nothing.
+    typed(&mut app, "nerava");
+    assert!(app.update(key(KeyCode::Enter)).is_empty());
+    let Stage::Confirm { error, .. } = stage(&app) else {
+        panic!("left the confirmation");
+    };
+    assert!(error
+        .as_deref()
+        .is_some_and(|e| e.contains("nerava-backend")));
+    typed(&mut app, "-backend");
+    assert_eq!(
+        app.update(key(KeyCode::Enter)),
+        vec![Command::ApplyRepair(plan)]
+    );
+    assert!(matches!(stage(&app), Stage::Applying));
+}
+
+#[test]
+fn the_typed_value_is_masked_in_the_form() {
+    let mut app = fixtures::app("missing-env-vars");
+    app.update(ch('R'));
+    app.update(key(KeyCode::Enter));
+    typed(&mut app, NEW_SID);
+    let text = screen(&app, 160, 48);
+    assert!(text.contains("TWILIO_VERIFY_SERVICE_SID"), "{text}");
+    assert!(text.contains("(34 characters)"), "{text}");
+    assert!(
+        !text.contains(NEW_SID) && !text.contains("VA998877"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_bad_form_is_explained_and_keeps_what_was_typed() {
+    let mut app = fixtures::app("missing-env-vars");
+    app.update(ch('R'));
+    app.update(key(KeyCode::Enter));
+    // No value: nothing planned.
+    assert!(app.update(key(KeyCode::Enter)).is_empty());
+    let Stage::Form { error, .. } = stage(&app) else {
+        panic!("left the form");
+    };
+    assert!(error.as_deref().is_some_and(|e| e.contains("type a value")));
+    // A new row past the last value, with a bad name.
+    typed(&mut app, "x");
+    app.update(key(KeyCode::Tab));
+    typed(&mut app, "1BAD");
+    app.update(key(KeyCode::Tab));
+    typed(&mut app, "v");
+    assert!(app.update(key(KeyCode::Enter)).is_empty());
+    let Stage::Form { fields, error, .. } = stage(&app) else {
+        panic!("left the form");
+    };
+    assert_eq!(fields.len(), 2);
+    assert_eq!(fields[1].name.value(), "1BAD");
+    assert!(
+        error
+            .as_deref()
+            .is_some_and(|e| e.contains("not a variable name")),
+        "{error:?}"
+    );
+    // Esc goes back to the chooser.
+    app.update(key(KeyCode::Esc));
+    assert!(matches!(stage(&app), Stage::Choose { .. }));
+}
+
+#[test]
+fn rollback_and_redeploy_plan_at_once() {
+    let mut app = fixtures::app("event-loop-blocking");
+    app.update(ch('R'));
+    assert_eq!(
+        app.update(ch('2')),
+        vec![Command::PlanRepair(Repair::RollbackTo(
+            RevisionRef::Previous
+        ))]
+    );
+    let mut app = fixtures::app("event-loop-blocking");
+    app.update(ch('R'));
+    app.update(key(KeyCode::Down));
+    app.update(key(KeyCode::Down));
+    assert_eq!(
+        app.update(key(KeyCode::Enter)),
+        vec![Command::PlanRepair(Repair::Redeploy)]
+    );
+}
+
+#[test]
+fn cancelling_the_plan_changes_nothing() {
+    let mut app = fixtures::app("missing-env-vars");
+    planned_set(&mut app);
+    assert!(app.update(key(KeyCode::Esc)).is_empty());
+    assert!(app.repair.is_none() && app.modal.is_none());
+    assert!(app
+        .notice
+        .as_ref()
+        .is_some_and(|(n, _)| n.text.contains("nothing was changed")));
+}
+
+#[test]
+fn a_plan_that_cannot_be_made_is_explained() {
+    let mut app = fixtures::app("missing-env-vars");
+    app.update(ch('R'));
+    app.update(ch('3'));
+    app.update(Event::Repair(RepairUpdate::Planned(Err(
+        "ECS DescribeServices: ExpiredToken: renew your AWS credentials (aws sso login)".into(),
+    ))));
+    assert!(matches!(stage(&app), Stage::Failed { .. }));
+    // No roll back is offered when nothing was applied.
+    assert!(app.update(ch('b')).is_empty());
+    assert!(screen(&app, 160, 48).contains("ExpiredToken"));
+}
+
+#[test]
+fn the_rollout_is_followed_then_verified_after_the_fix() {
+    let mut app = fixtures::app("missing-env-vars");
+    let plan = planned_set(&mut app);
+    typed(&mut app, "nerava-backend");
+    app.update(key(KeyCode::Enter));
+    app.update(Event::Repair(RepairUpdate::Applied(Ok(applied()))));
+    assert!(matches!(stage(&app), Stage::Following));
+    for event in fixtures::rollout(RolloutState::Completed).events {
+        app.update(Event::Repair(RepairUpdate::Rollout(event)));
+    }
+    let text = screen(&app, 160, 48);
+    assert!(text.contains("running 0/1"), "{text}");
+    assert!(text.contains("has started 1 tasks"), "{text}");
+    // Hidden, the rollout stays in the header; R shows it again.
+    app.update(key(KeyCode::Esc));
+    assert!(app.modal.is_none());
+    assert!(screen(&app, 160, 48).contains("repair: rollout 0/1"));
+    app.update(ch('R'));
+    assert!(matches!(app.modal, Some(Modal::Repair)));
+    assert!(matches!(stage(&app), Stage::Following));
+
+    let commands = app.update(Event::Repair(RepairUpdate::Finished(Box::new(
+        fixtures::rollout(RolloutState::Completed),
+    ))));
+    assert_eq!(
+        commands,
+        vec![Command::ProbeAll],
+        "re-probe the new deployment"
+    );
+    assert!(matches!(stage(&app), Stage::Verifying { .. }));
+    assert!(
+        app.evidence.samples.is_empty(),
+        "the failing samples from before the fix are set aside"
+    );
+    // The OTP start behind the usual confirmation, then back to the repair window.
+    app.update(ch('o'));
+    assert!(matches!(app.modal, Some(Modal::Confirm { .. })));
+    assert_eq!(
+        app.update(key(KeyCode::Enter)),
+        vec![Command::OtpStart {
+            phone: "+17133056318".into()
+        }]
+    );
+    assert!(matches!(app.modal, Some(Modal::Repair)));
+    app.update(Event::Observed(Observation::Http(Sample {
+        endpoint: Endpoint::OtpStart,
+        id: 900,
+        started_ms: NOW + 20_000,
+        latency_ms: 700,
+        status: Some(200),
+        class: Class::Ok,
+        summary: "otp_sent: true".into(),
+        during_otp: false,
+    })));
+    let flow = app.repair.as_ref().expect("flow");
+    assert!(flow.verified.is_some());
+    assert!(app
+        .timeline
+        .entries()
+        .iter()
+        .any(|e| e.kind == crate::report::EntryKind::Verification));
+    let text = screen(&app, 160, 48);
+    assert!(text.contains("OTP start"), "{text}");
+    assert!(text.contains("otp_sent: true"), "{text}");
+    // The report now carries the plan, what was applied and the rollout.
+    let files = app.report_files();
+    let markdown = &files[0].1;
+    assert!(markdown.contains("repair planned"), "{markdown}");
+    assert!(markdown.contains("applied:"), "{markdown}");
+    assert!(!markdown.contains(NEW_SID), "the value set is masked");
+    drop(plan);
+}
+
+#[test]
+fn a_failed_rollout_offers_the_roll_back() {
+    let mut app = fixtures::app("missing-env-vars");
+    let plan = planned_set(&mut app);
+    typed(&mut app, "nerava-backend");
+    app.update(key(KeyCode::Enter));
+    app.update(Event::Repair(RepairUpdate::Applied(Ok(applied()))));
+    assert!(app
+        .update(Event::Repair(RepairUpdate::Finished(Box::new(
+            fixtures::rollout(RolloutState::Failed)
+        ))))
+        .is_empty());
+    let text = screen(&app, 160, 48);
+    assert!(text.contains("tasks failed to start"), "{text}");
+    assert!(text.contains("exit code 1"), "{text}");
+    assert!(text.contains("b roll back"), "{text}");
+    assert_eq!(
+        app.update(ch('b')),
+        vec![Command::PlanRepair(Repair::RollbackTo(
+            RevisionRef::Number(plan.source.revision)
+        ))]
+    );
+    assert!(matches!(stage(&app), Stage::Planning { .. }));
+}
+
+#[test]
+fn a_new_target_drops_the_repair() {
+    let mut app = fixtures::app("missing-env-vars");
+    planned_set(&mut app);
+    app.update(Event::Target(crate::event::Target {
+        demo_scenario: Some("healthy".into()),
+        api: "http://127.0.0.1:1".into(),
+        test_phone: "+17133056318".into(),
+        secrets: Vec::new(),
+    }));
+    assert!(app.repair.is_none() && app.modal.is_none());
+}
+
+#[test]
+fn w_writes_the_report_as_markdown_and_json_without_secrets() {
+    let mut app = fixtures::app("event-loop-blocking");
+    app.update(Event::Target(crate::event::Target {
+        demo_scenario: Some("event-loop-blocking".into()),
+        api: "http://127.0.0.1:8080".into(),
+        test_phone: "+17133056318".into(),
+        secrets: vec!["9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c".into()],
+    }));
+    app.report_path = Some("/tmp/incident".into());
+    let commands = app.update(ch('W'));
+    let [Command::WriteReport(files)] = commands.as_slice() else {
+        panic!("{commands:?}");
+    };
+    let names: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
+    assert_eq!(names, ["/tmp/incident.md", "/tmp/incident.json"]);
+    for (_, text) in files {
+        assert!(text.contains("event-loop-blocking"));
+        assert!(!text.contains("9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c"));
+        assert!(!text.contains("7133056318"));
+    }
+    serde_json::from_str::<serde_json::Value>(&files[1].1).expect("the JSON parses");
+    // Without --report: a timestamped name in the current directory.
+    app.report_path = None;
+    let commands = app.update(ch('W'));
+    let Some(Command::WriteReport(files)) = commands.first() else {
+        panic!("no report: {commands:?}");
+    };
+    assert!(files[0]
+        .0
+        .display()
+        .to_string()
+        .starts_with("otp-console-report-2026"));
+}
+
+/// The repair window at each stage, as the user sees it.
+fn stages() -> Vec<(&'static str, App)> {
+    let mut out = Vec::new();
+    let mut app = fixtures::app("missing-env-vars");
+    app.update(ch('R'));
+    out.push(("choose", app.clone()));
+    app.update(key(KeyCode::Enter));
+    typed(&mut app, "VA99");
+    out.push(("form", app.clone()));
+    let mut app = fixtures::app("missing-env-vars");
+    planned_set(&mut app);
+    typed(&mut app, "nerava-backend");
+    out.push(("plan", app.clone()));
+    app.update(key(KeyCode::Enter));
+    app.update(Event::Repair(RepairUpdate::Applied(Ok(applied()))));
+    for event in fixtures::rollout(RolloutState::Completed).events {
+        app.update(Event::Repair(RepairUpdate::Rollout(event)));
+    }
+    app.update(Event::Tick(NOW + 9_000));
+    out.push(("rollout", app.clone()));
+    let mut failed = app.clone();
+    app.update(Event::Repair(RepairUpdate::Finished(Box::new(
+        fixtures::rollout(RolloutState::Completed),
+    ))));
+    out.push(("verify", app));
+    failed.update(Event::Repair(RepairUpdate::Finished(Box::new(
+        fixtures::rollout(RolloutState::Failed),
+    ))));
+    out.push(("failed", failed));
+    out
+}
+
+#[test]
+fn repair_window_snapshots() {
+    for (name, app) in stages() {
+        for (width, height) in [(160, 48), (80, 24)] {
+            insta::assert_snapshot!(
+                format!("repair_{name}_{width}x{height}"),
+                screen(&app, width, height)
+            );
+        }
+    }
+}
+
+#[test]
+fn the_repair_window_never_panics_at_any_size() {
+    for (_, app) in stages() {
+        for width in (1..=200).step_by(7) {
+            for height in (1..=60).step_by(4) {
+                let _ = screen(&app, width, height);
+            }
+        }
+    }
+}

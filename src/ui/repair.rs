@@ -1,0 +1,490 @@
+//! The repair window: the chooser, the variables form (values masked), the plan with its diff
+//! and aws CLI commands and the typed confirmation, the rollout as it happens, and the checks
+//! after the fix. Drawn over the panes; its keys stay visible on its bottom border.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Widget, Wrap};
+
+use super::{spinner, theme};
+use crate::app::{App, Choice, RepairFlow, Stage};
+use crate::diagnosis::{self, FailureMode, State};
+use crate::probe::ecs::Change;
+use crate::probe::http::Endpoint;
+use crate::repair::{self, RolloutEvent, Target};
+
+/// Widest the window gets.
+const WIDTH: u16 = 118;
+/// Rollout lines shown at most.
+const ROLLOUT_LINES: usize = 14;
+
+/// Draws the repair window of `flow` over `area`.
+pub fn render(app: &App, flow: &RepairFlow, area: Rect, buf: &mut Buffer) {
+    let (title, lines, keys) = content(app, flow);
+    // What must stay in sight (the typed confirmation) is pinned to the bottom.
+    let pinned = match &flow.stage {
+        Stage::Confirm { typed, error } => confirm_lines(flow, typed.value(), error.as_deref()),
+        _ => Vec::new(),
+    };
+    let width = WIDTH.min(area.width);
+    // Wrapped lines take more rows than there are lines: count them for the height.
+    let inner_width = width.saturating_sub(2).max(1) as usize;
+    let rows_of = |lines: &[Line]| -> usize {
+        lines
+            .iter()
+            .map(|l| l.width().max(1).div_ceil(inner_width))
+            .sum()
+    };
+    let pinned_rows = rows_of(&pinned) as u16;
+    let rows = rows_of(&lines) as u16 + pinned_rows;
+    let height = rows.saturating_add(2).min(area.height);
+    if width < 3 || height < 3 {
+        return;
+    }
+    let rect = Rect::new(
+        area.x + (area.width - width) / 2,
+        area.y + (area.height - height) / 2,
+        width,
+        height,
+    );
+    Clear.render(rect, buf);
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Double)
+        .border_style(Style::new().fg(theme::ACCENT))
+        .title(format!(" {title} "))
+        .title_bottom(Line::from(Span::styled(
+            format!(" {keys} "),
+            Style::new().fg(theme::ACCENT),
+        )));
+    let inner = block.inner(rect);
+    block.render(rect, buf);
+    let pinned_rows = pinned_rows.min(inner.height);
+    let body = Rect {
+        height: inner.height - pinned_rows,
+        ..inner
+    };
+    let bottom = Rect {
+        y: inner.y + body.height,
+        height: pinned_rows,
+        ..inner
+    };
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .render(body, buf);
+    Paragraph::new(pinned)
+        .wrap(Wrap { trim: false })
+        .render(bottom, buf);
+}
+
+fn confirm_lines(flow: &RepairFlow, typed: &str, error: Option<&str>) -> Vec<Line<'static>> {
+    let service = flow.plan.as_ref().map_or("", |p| p.service.as_str());
+    let mut lines = vec![
+        Line::raw(""),
+        Line::from(vec![
+            Span::raw("Type the service name "),
+            bold(service.to_owned()),
+            Span::raw(" to apply: "),
+            Span::styled(
+                format!("{}▏", crate::redact::sanitize(typed)),
+                Style::new().fg(theme::ACCENT).add_modifier(Modifier::BOLD),
+            ),
+        ]),
+    ];
+    if let Some(e) = error {
+        lines.push(error_line(e));
+    }
+    lines
+}
+
+fn dim(text: impl Into<String>) -> Span<'static> {
+    Span::styled(text.into(), Style::new().fg(theme::DIM))
+}
+
+fn bold(text: impl Into<String>) -> Span<'static> {
+    Span::styled(text.into(), Style::new().add_modifier(Modifier::BOLD))
+}
+
+fn error_line(text: &str) -> Line<'static> {
+    Line::from(Span::styled(
+        format!("✗ {text}"),
+        Style::new().fg(theme::FAIL),
+    ))
+}
+
+/// The window's title, its lines and its keys.
+fn content(app: &App, flow: &RepairFlow) -> (String, Vec<Line<'static>>, &'static str) {
+    match &flow.stage {
+        Stage::Choose { selected } => (
+            "Repair · choose".into(),
+            choose_lines(app, *selected),
+            "↑↓ choose · Enter or 1-3 pick · Esc close",
+        ),
+        Stage::Form {
+            fields,
+            cell,
+            error,
+        } => {
+            let mut lines = vec![
+                Line::raw(format!(
+                    "A new revision of {} with only these variables changed; every other field is carried over.",
+                    deployed(app)
+                )),
+                Line::from(dim(
+                    "Values are typed masked and never drawn; the plan shows the diff before anything changes.",
+                )),
+                Line::raw(""),
+            ];
+            for (row, field) in fields.iter().enumerate() {
+                let focus = |col: usize| *cell == row * 2 + col;
+                let cursor = |col: usize| if focus(col) { "▏" } else { "" };
+                let style = |col: usize| {
+                    if focus(col) {
+                        Style::new().fg(theme::ACCENT).add_modifier(Modifier::BOLD)
+                    } else {
+                        Style::new()
+                    }
+                };
+                let name = if field.name.value().is_empty() && !focus(0) {
+                    "(name)".to_owned()
+                } else {
+                    field.name.value().to_owned()
+                };
+                let typed = field.value.value().chars().count();
+                let value = if typed == 0 && !focus(1) {
+                    "(value)".to_owned()
+                } else {
+                    "•".repeat(typed.min(40))
+                };
+                lines.push(Line::from(vec![
+                    Span::raw("  "),
+                    Span::styled(format!("{name}{}", cursor(0)), style(0)),
+                    Span::raw(" = "),
+                    Span::styled(format!("{value}{}", cursor(1)), style(1)),
+                    dim(if typed > 0 {
+                        format!("  ({typed} characters)")
+                    } else {
+                        String::new()
+                    }),
+                ]));
+            }
+            if let Some(e) = error {
+                lines.push(error_line(e));
+            }
+            (
+                "Repair · set environment variables".into(),
+                lines,
+                "Tab/↓ next field (past the last: a new variable) · Enter plan · Esc back",
+            )
+        }
+        Stage::Planning { what } => (
+            "Repair · planning".into(),
+            vec![Line::raw(format!(
+                "{} Reading the deployed revision and planning: {what}…",
+                spinner(app.frame)
+            ))],
+            "Esc hide (R shows it again)",
+        ),
+        Stage::Confirm { .. } => (
+            "Repair · plan (nothing changed yet)".into(),
+            flow.plan.as_deref().map(plan_lines).unwrap_or_default(),
+            "type the service name · Enter apply · Esc cancel (nothing changes)",
+        ),
+        Stage::Applying => (
+            "Repair · applying".into(),
+            vec![Line::raw(format!(
+                "{} RegisterTaskDefinition and UpdateService…",
+                spinner(app.frame)
+            ))],
+            "Esc hide (R shows it again)",
+        ),
+        Stage::Following => (
+            "Repair · rollout".into(),
+            rollout_lines(app, flow),
+            "Esc hide: the rollout goes on (R shows it again)",
+        ),
+        Stage::Verifying { since_ms } => (
+            "Repair · verification after the fix".into(),
+            verify_lines(app, flow, *since_ms),
+            "o OTP start (asks to confirm) · h health · r probe all · n new repair · Esc close",
+        ),
+        Stage::Failed { error } => {
+            let mut lines = vec![error_line(error)];
+            if let Some(rollout) = &flow.rollout {
+                if !rollout.service_events.is_empty() {
+                    lines.push(Line::raw(""));
+                    lines.push(Line::from(bold("Service events")));
+                    for event in rollout.service_events.iter().rev().take(8).rev() {
+                        lines.push(Line::raw(format!("  {event}")));
+                    }
+                }
+                if !rollout.stopped_tasks.is_empty() {
+                    lines.push(Line::raw(""));
+                    lines.push(Line::from(bold("Stopped tasks")));
+                    for task in &rollout.stopped_tasks {
+                        lines.push(Line::raw(format!("  {task}")));
+                    }
+                }
+            }
+            let keys = if flow.applied.is_some() {
+                lines.push(Line::raw(""));
+                lines.push(Line::from(Span::styled(
+                    "Press b to roll back to the revision before this repair.",
+                    Style::new().fg(theme::WARN),
+                )));
+                "b roll back · n new repair · Esc close"
+            } else {
+                "n new repair · Esc close"
+            };
+            ("Repair · failed".into(), lines, keys)
+        }
+    }
+}
+
+fn deployed(app: &App) -> String {
+    match &app.evidence.ecs {
+        Some(Ok(s)) => format!("{}:{}", s.deployed.family, s.deployed.revision),
+        _ => "the deployed task definition".into(),
+    }
+}
+
+fn choose_lines(app: &App, selected: usize) -> Vec<Line<'static>> {
+    let verdict = app.diagnosis.verdict.failure_mode;
+    let mut lines = vec![
+        Line::from(vec![dim("Verdict  "), bold(verdict.title())]),
+        Line::from(vec![dim("Runbook  "), Span::raw(verdict.repair())]),
+        Line::raw(""),
+    ];
+    let flagged = app.flagged_vars();
+    for (i, choice) in Choice::ALL.iter().enumerate() {
+        let (label, detail) = match choice {
+            Choice::SetEnv => (
+                "Set or fix environment variables".to_owned(),
+                if flagged.is_empty() {
+                    "none flagged: type the names".to_owned()
+                } else {
+                    format!("flagged: {}", flagged.join(", "))
+                },
+            ),
+            Choice::RollBack => (
+                "Roll back to the previous revision".to_owned(),
+                app.previous_revision()
+                    .unwrap_or_else(|| "the highest ACTIVE revision below the deployed one".into()),
+            ),
+            Choice::Redeploy => (
+                "Force a new deployment".to_owned(),
+                format!("of {} (after rotating a secret outside)", deployed(app)),
+            ),
+        };
+        let style = if i == selected {
+            Style::new()
+                .fg(theme::ACCENT)
+                .add_modifier(Modifier::REVERSED)
+        } else {
+            Style::new()
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {} {label:<36}", i + 1), style),
+            dim(format!("  {detail}")),
+        ]));
+    }
+    lines
+}
+
+fn plan_lines(plan: &repair::Plan) -> Vec<Line<'static>> {
+    let from = format!("{}:{}", plan.source.family, plan.source.revision);
+    let mut lines = vec![
+        Line::from(vec![dim("PLAN      "), bold(repair::run::summary(plan))]),
+        Line::from(vec![
+            dim("SERVICE   "),
+            Span::raw(format!("{} / {}", plan.cluster, plan.service)),
+        ]),
+        Line::raw(""),
+        Line::from(vec![
+            dim("DIFF      "),
+            Span::raw(format!("{from} → after the repair")),
+        ]),
+    ];
+    if plan.diff.is_empty() {
+        lines.push(Line::from(dim(match plan.target {
+            Target::Existing { .. } => {
+                "  (no change to the task definition: the same revision again)"
+            }
+            Target::Register(_) => "  (no change to the task definition)",
+        })));
+    }
+    for change in &plan.diff {
+        let colour = match change {
+            Change::Added { .. } | Change::SecretAdded { .. } => theme::PASS,
+            Change::Removed { .. } | Change::SecretRemoved { .. } => theme::FAIL,
+            _ => theme::WARN,
+        };
+        lines.push(Line::from(Span::styled(
+            format!("  {}", repair::run::change_line(change)),
+            Style::new().fg(colour),
+        )));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::from(dim(
+        "COMMANDS  equivalent aws CLI, secrets redacted",
+    )));
+    for command in &plan.commands {
+        lines.push(Line::raw(format!("  $ {command}")));
+    }
+    lines
+}
+
+fn rollout_lines(app: &App, flow: &RepairFlow) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    if let Some(applied) = &flow.applied {
+        lines.push(Line::from(vec![
+            dim("APPLIED   "),
+            Span::raw(applied.line()),
+        ]));
+    }
+    let elapsed = (app.now_ms - flow.started_ms).max(0) as u64;
+    let counts = flow.events.iter().rev().find_map(|e| match e {
+        RolloutEvent::Progress {
+            running,
+            desired,
+            rollout_state,
+            deployments,
+            ..
+        } => Some((*running, *desired, rollout_state.clone(), *deployments)),
+        _ => None,
+    });
+    let summary = match counts {
+        Some((running, desired, state, deployments)) => format!(
+            "{} running {running}/{desired} · {} · {deployments} deployment{} · {}",
+            spinner(app.frame),
+            if state.is_empty() {
+                "IN_PROGRESS"
+            } else {
+                &state
+            },
+            if deployments == 1 { "" } else { "s" },
+            diagnosis::fmt_ms(elapsed)
+        ),
+        None => format!(
+            "{} waiting for the first DescribeServices · {}",
+            spinner(app.frame),
+            diagnosis::fmt_ms(elapsed)
+        ),
+    };
+    lines.push(Line::from(vec![dim("ROLLOUT   "), bold(summary)]));
+    lines.push(Line::from(dim(
+        "          followed like `aws ecs wait services-stable`: done when the new deployment is the only one and COMPLETED",
+    )));
+    let skip = flow.events.len().saturating_sub(ROLLOUT_LINES);
+    for event in &flow.events[skip..] {
+        lines.push(Line::raw(format!("  {}", event.line().trim_start())));
+    }
+    lines
+}
+
+fn verify_lines(app: &App, flow: &RepairFlow, since_ms: i64) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    if let Some(rollout) = &flow.rollout {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "✓ Rollout completed in {:.1} s{}",
+                rollout.elapsed.as_secs_f64(),
+                flow.applied
+                    .as_ref()
+                    .map(|a| format!(" · now running revision {}", a.revision))
+                    .unwrap_or_default()
+            ),
+            Style::new().fg(theme::PASS),
+        )));
+    }
+    lines.push(Line::from(dim(
+        "Checks after the fix, on the new deployment only (older samples and log lines set aside):",
+    )));
+    let e = &app.evidence;
+    let last = |endpoint: Endpoint| {
+        e.samples
+            .iter()
+            .rev()
+            .find(|s| s.endpoint == endpoint && s.started_ms >= since_ms)
+    };
+    let check = |ok: Option<bool>, label: &str, text: String| {
+        let (mark, colour) = match ok {
+            Some(true) => ("✓", theme::PASS),
+            Some(false) => ("✗", theme::FAIL),
+            None => ("…", theme::WARN),
+        };
+        Line::from(vec![
+            Span::styled(format!("  {mark} "), Style::new().fg(colour)),
+            Span::raw(format!("{label:<12}")),
+            Span::raw(text),
+        ])
+    };
+    lines.push(match last(Endpoint::Health) {
+        Some(s) => check(
+            Some(s.class.is_ok()),
+            "health",
+            format!("{} in {}", s.summary, diagnosis::fmt_ms(s.latency_ms)),
+        ),
+        None => check(None, "health", "waiting for a probe".into()),
+    });
+    let otp = match (
+        last(Endpoint::OtpStart),
+        e.outstanding_age(Endpoint::OtpStart, app.now_ms),
+    ) {
+        (_, Some(age)) => check(
+            None,
+            "OTP start",
+            format!(
+                "{} in flight for {}",
+                spinner(app.frame),
+                diagnosis::fmt_ms(age)
+            ),
+        ),
+        (Some(s), None) => check(
+            Some(s.class.is_ok()),
+            "OTP start",
+            format!("{} in {}", s.summary, diagnosis::fmt_ms(s.latency_ms)),
+        ),
+        (None, None) => check(
+            None,
+            "OTP start",
+            "not sent yet: press o (it asks to confirm, and sends a real SMS)".into(),
+        ),
+    };
+    lines.push(otp);
+    let checklist = &app.diagnosis.checklist;
+    let passed = checklist.iter().filter(|l| l.state == State::Pass).count();
+    let failed: Vec<&str> = checklist
+        .iter()
+        .filter(|l| l.state == State::Fail)
+        .map(|l| l.label)
+        .collect();
+    lines.push(check(
+        Some(failed.is_empty()).filter(|_| passed > 0 || !failed.is_empty()),
+        "checklist",
+        if failed.is_empty() {
+            format!("{passed} of {} lines pass", checklist.len())
+        } else {
+            format!("failing: {}", failed.join(", "))
+        },
+    ));
+    let mode = app.diagnosis.verdict.failure_mode;
+    lines.push(Line::raw(""));
+    lines.push(match (flow.verified, mode) {
+        (Some(FailureMode::None), FailureMode::None) => Line::from(Span::styled(
+            "✓ Verified: an OTP start through the API works again and the verdict is none",
+            Style::new().fg(theme::PASS).add_modifier(Modifier::BOLD),
+        )),
+        (_, FailureMode::None) => Line::from(vec![
+            Span::styled("Verdict none so far", Style::new().fg(theme::PASS)),
+            dim(" · send an OTP start (o) to prove the login path"),
+        ]),
+        (_, mode) => Line::from(Span::styled(
+            format!("Verdict after the fix: {} — {}", mode.id(), mode.title()),
+            Style::new().fg(theme::FAIL).add_modifier(Modifier::BOLD),
+        )),
+    });
+    lines
+}

@@ -1,0 +1,244 @@
+//! The console's repair flow end to end, without a terminal: the real [`Runner`] on the
+//! embedded simulator, its events fed to [`App::update`] and the commands update returns
+//! handed back to the runner — exactly what the event loop does, with keys as events. Each
+//! runbook repair goes from the verdict through the chooser, the form or the rollback, the
+//! plan and the typed service name, the rollout and the OTP start after the fix, and must end
+//! at verdict `none` with the simulated backend really behaving differently.
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use otp_console::app::{App, Command, Modal, Stage};
+use otp_console::config::Config;
+use otp_console::diagnosis::{FailureMode, Names};
+use otp_console::event::Event;
+use otp_console::runner::Runner;
+use tokio::sync::mpsc;
+
+const SCALE: f64 = 0.05;
+const NEW_TOKEN: &str = "4d2c8e6a0b1f3e5d7c9a2b4c6d8e0f1a";
+const VERIFY_SID: &str = "VA0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+
+struct Console {
+    app: App,
+    runner: Runner,
+    rx: mpsc::UnboundedReceiver<Event>,
+}
+
+impl Console {
+    async fn demo(scenario: &str) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut runner = Runner::new(tx, SCALE);
+        runner.start_demo(scenario).await.expect("the demo starts");
+        let app = App::new(Names::from_config(&Config::default()), Vec::new(), now_ms());
+        let mut console = Self { app, runner, rx };
+        console
+            .until("the target", Duration::from_secs(10), |app| {
+                app.target.is_some()
+            })
+            .await;
+        console
+    }
+
+    async fn run(&mut self, commands: Vec<Command>) {
+        for command in commands {
+            self.runner.handle(command).await;
+        }
+    }
+
+    async fn key(&mut self, code: KeyCode) {
+        let commands = self
+            .app
+            .update(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+        self.run(commands).await;
+    }
+
+    async fn typed(&mut self, text: &str) {
+        for c in text.chars() {
+            self.key(KeyCode::Char(c)).await;
+        }
+    }
+
+    /// Pumps events into the app (with ticks) until `done` holds.
+    async fn until(&mut self, what: &str, within: Duration, done: impl Fn(&App) -> bool) {
+        let deadline = Instant::now() + within;
+        while !done(&self.app) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; verdict {:?}, repair {:?}, notice {:?}",
+                self.app.diagnosis.verdict.failure_mode,
+                self.app.repair.as_ref().map(|f| &f.stage),
+                self.app.notice
+            );
+            let event = tokio::time::timeout(Duration::from_millis(100), self.rx.recv()).await;
+            let commands = match event {
+                Ok(Some(event)) => self.app.update(event),
+                Ok(None) => panic!("the runner stopped"),
+                Err(_) => self.app.update(Event::Tick(now_ms())),
+            };
+            self.run(commands).await;
+        }
+    }
+
+    /// Waits for the plan the runner makes.
+    async fn plan(&mut self) -> otp_console::repair::Plan {
+        self.until("the plan", Duration::from_secs(20), |app| {
+            matches!(
+                app.repair.as_ref().map(|f| &f.stage),
+                Some(Stage::Confirm { .. })
+            )
+        })
+        .await;
+        self.app
+            .repair
+            .as_ref()
+            .and_then(|f| f.plan.as_deref().cloned())
+            .expect("a plan")
+    }
+
+    fn stage(&self) -> Option<&Stage> {
+        self.app.repair.as_ref().map(|f| &f.stage)
+    }
+
+    /// From the plan on: confirm by the service name, follow the rollout, send an OTP start
+    /// through the usual confirmation, and wait for the verification's verdict.
+    async fn confirm_follow_and_verify(&mut self) -> FailureMode {
+        let service = self.plan().await.service;
+        self.typed(&service).await;
+        self.key(KeyCode::Enter).await;
+        self.until("the rollout to complete", Duration::from_secs(60), |app| {
+            matches!(
+                app.repair.as_ref().map(|f| &f.stage),
+                Some(Stage::Verifying { .. } | Stage::Failed { .. })
+            )
+        })
+        .await;
+        assert!(
+            matches!(self.stage(), Some(Stage::Verifying { .. })),
+            "{:?}",
+            self.stage()
+        );
+        assert!(
+            !self.app.repair.as_ref().expect("flow").events.is_empty(),
+            "the rollout was followed"
+        );
+        self.key(KeyCode::Char('o')).await;
+        assert!(matches!(self.app.modal, Some(Modal::Confirm { .. })));
+        self.key(KeyCode::Enter).await;
+        self.until(
+            "the OTP start after the fix",
+            Duration::from_secs(60),
+            |app| app.repair.as_ref().is_some_and(|f| f.verified.is_some()),
+        )
+        .await;
+        // ECS and Twilio are read again after the rollout; the verdict settles on them.
+        self.until("verdict none", Duration::from_secs(30), |app| {
+            app.diagnosis.verdict.failure_mode == FailureMode::None
+        })
+        .await;
+        self.app.diagnosis.verdict.failure_mode
+    }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+async fn verdict(console: &mut Console, mode: FailureMode) {
+    console
+        .until(
+            &format!("verdict {}", mode.id()),
+            Duration::from_secs(60),
+            |app| app.diagnosis.verdict.failure_mode == mode && app.evidence.ecs.is_some(),
+        )
+        .await;
+}
+
+/// Sets the variables the form offers (flagged by the diagnosis) to `values`, in order.
+async fn set_flagged(console: &mut Console, values: &[&str]) {
+    console.key(KeyCode::Char('R')).await;
+    console.key(KeyCode::Enter).await;
+    let Some(Stage::Form { fields, .. }) = console.stage() else {
+        panic!("not the form: {:?}", console.stage());
+    };
+    assert_eq!(fields.len(), values.len(), "flagged: {fields:?}");
+    for (i, value) in values.iter().enumerate() {
+        if i > 0 {
+            console.key(KeyCode::Tab).await;
+            console.key(KeyCode::Tab).await;
+        }
+        console.typed(value).await;
+    }
+    console.key(KeyCode::Enter).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_env_vars_is_fixed_from_the_console_by_setting_the_variable() {
+    let mut console = Console::demo("missing-env-vars").await;
+    verdict(&mut console, FailureMode::MissingEnvVars).await;
+    assert_eq!(
+        console.app.flagged_vars(),
+        ["TWILIO_VERIFY_SERVICE_SID"],
+        "{:#?}",
+        console
+            .app
+            .evidence
+            .ecs
+            .as_ref()
+            .map(|r| r.as_ref().map(|s| &s.checks))
+    );
+    set_flagged(&mut console, &[VERIFY_SID]).await;
+    assert_eq!(console.confirm_follow_and_verify().await, FailureMode::None);
+    console.runner.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_credentials_are_fixed_from_the_console_by_a_new_token() {
+    let mut console = Console::demo("invalid-credentials").await;
+    verdict(&mut console, FailureMode::InvalidCredentials).await;
+    assert_eq!(console.app.flagged_vars(), ["TWILIO_AUTH_TOKEN"]);
+    set_flagged(&mut console, &[NEW_TOKEN]).await;
+    assert_eq!(console.confirm_follow_and_verify().await, FailureMode::None);
+    // The report the W key writes holds the repair, and not the token.
+    let files = console.app.report_files();
+    assert!(files[0].1.contains("repair planned"));
+    assert!(files[0].1.contains("rollout completed"));
+    for (_, text) in &files {
+        assert!(!text.contains(NEW_TOKEN), "the new token is in the report");
+    }
+    console.runner.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn event_loop_blocking_is_fixed_from_the_console_by_rolling_back() {
+    let mut console = Console::demo("event-loop-blocking").await;
+    // The verdict needs an OTP start that hangs: send one, as the runbook's curl does.
+    console.key(KeyCode::Char('o')).await;
+    console.key(KeyCode::Enter).await;
+    verdict(&mut console, FailureMode::EventLoopBlocked).await;
+    console.key(KeyCode::Char('R')).await;
+    console.key(KeyCode::Char('2')).await;
+    let plan_source = {
+        let plan = console.plan().await;
+        assert!(
+            plan.diff
+                .iter()
+                .any(|c| matches!(c, otp_console::probe::ecs::Change::Image { .. })),
+            "the roll back changes the image: {:?}",
+            plan.diff
+        );
+        plan.source.revision
+    };
+    assert_eq!(console.confirm_follow_and_verify().await, FailureMode::None);
+    let applied = console
+        .app
+        .repair
+        .as_ref()
+        .and_then(|f| f.applied.as_ref())
+        .expect("applied");
+    assert!(
+        applied.revision < plan_source,
+        "rolled back to an older revision"
+    );
+    console.runner.shutdown().await;
+}
