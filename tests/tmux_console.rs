@@ -211,3 +211,105 @@ fn tmux_sigterm_and_hangup_end_the_console_and_restore_the_terminal() {
     assert_eq!(tmux.display("#{alternate_on}"), "0");
     assert_eq!(tmux.display("#{mouse_any_flag}"), "0");
 }
+
+/// The text between `before` and `after` on the screen.
+fn between<'a>(screen: &'a str, before: &str, after: &str) -> Option<&'a str> {
+    let start = screen.find(before)? + before.len();
+    let len = screen[start..].find(after)?;
+    Some(&screen[start..start + len])
+}
+
+#[test]
+fn tmux_repair_end_to_end() {
+    const SID: &str = "VA0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+    let binary = env!("CARGO_BIN_EXE_otp-console");
+    let report =
+        std::env::temp_dir().join(format!("otp-console-e2e-report-{}", std::process::id()));
+    let tmux = Tmux::start(&format!(
+        "{binary} --demo missing-env-vars --time-scale 0.05 --report {}; echo OTP-CONSOLE-EXITED $?; sleep 60",
+        report.display()
+    ));
+    tmux.wait_for(
+        "the verdict and the env pane",
+        Duration::from_secs(30),
+        |s| s.contains("verdict: missing_env_vars") && s.contains("TWILIO_VERIFY_SERVICE_SID"),
+    );
+
+    // Choose "set environment variables": the form offers the flagged variable.
+    tmux.keys(&["R"]);
+    tmux.wait_for("the chooser", Duration::from_secs(5), |s| {
+        s.contains("Repair · choose") && s.contains("flagged: TWILIO_VERIFY_SERVICE_SID")
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the form", Duration::from_secs(5), |s| {
+        s.contains("Repair · set environment variables")
+    });
+    tmux.keys(&["-l", SID]);
+    let form = tmux.wait_for("the masked value", Duration::from_secs(5), |s| {
+        s.contains("(34 characters)")
+    });
+    assert!(
+        !form.contains(SID) && !form.contains("VA0a1b2c3d"),
+        "{form}"
+    );
+
+    // The plan: diff and commands, applied only once the service name is typed.
+    tmux.keys(&["Enter"]);
+    let plan = tmux.wait_for("the plan", Duration::from_secs(20), |s| {
+        s.contains("Type the service name")
+    });
+    assert!(plan.contains("+ TWILIO_VERIFY_SERVICE_SID"), "{plan}");
+    assert!(plan.contains("aws ecs register-task-definition"), "{plan}");
+    let service = between(&plan, "Type the service name ", " to apply")
+        .expect("the service name")
+        .trim()
+        .to_owned();
+    tmux.keys(&["-l", "wrong-name"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the refusal", Duration::from_secs(5), |s| {
+        s.contains("exactly to apply")
+    });
+    for _ in 0.."wrong-name".len() {
+        tmux.keys(&["BSpace"]);
+    }
+    tmux.keys(&["-l", &service]);
+    tmux.keys(&["Enter"]);
+
+    // The rollout, then the verification after the fix behind the usual confirmation.
+    tmux.wait_for("the rollout to complete", Duration::from_secs(60), |s| {
+        s.contains("Rollout completed")
+    });
+    tmux.keys(&["o"]);
+    tmux.wait_for("the OTP confirmation", Duration::from_secs(5), |s| {
+        s.contains("Send an OTP through the API")
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the verification", Duration::from_secs(60), |s| {
+        s.contains("✓ Verified")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("verdict none in the header", Duration::from_secs(30), |s| {
+        s.contains("no failure found") && s.contains("repair: verified")
+    });
+
+    // The incident report, with the repair and without the value set.
+    tmux.keys(&["W"]);
+    tmux.wait_for("the report notice", Duration::from_secs(10), |s| {
+        s.contains("Incident report written")
+    });
+    let markdown =
+        std::fs::read_to_string(report.with_extension("md")).expect("the Markdown report");
+    let json = std::fs::read_to_string(report.with_extension("json")).expect("the JSON report");
+    assert!(markdown.contains("repair planned"), "{markdown}");
+    assert!(markdown.contains("rollout completed"), "{markdown}");
+    for text in [&markdown, &json] {
+        assert!(!text.contains(SID), "the SID set is in the report");
+    }
+    tmux.keys(&["q"]);
+    let after = tmux.wait_for("the exit", Duration::from_secs(15), |s| {
+        s.contains("OTP-CONSOLE-EXITED")
+    });
+    assert!(after.contains("OTP-CONSOLE-EXITED 0"), "{after}");
+    let _ = std::fs::remove_file(report.with_extension("md"));
+    let _ = std::fs::remove_file(report.with_extension("json"));
+}

@@ -29,16 +29,15 @@ pub fn render(app: &App, flow: &RepairFlow, area: Rect, buf: &mut Buffer) {
         _ => Vec::new(),
     };
     let width = WIDTH.min(area.width);
-    // Wrapped lines take more rows than there are lines: count them for the height.
-    let inner_width = width.saturating_sub(2).max(1) as usize;
-    let rows_of = |lines: &[Line]| -> usize {
-        lines
-            .iter()
-            .map(|l| l.width().max(1).div_ceil(inner_width))
-            .sum()
+    // Wrapped lines take more rows than there are lines: count them as they will wrap.
+    let inner_width = width.saturating_sub(2).max(1);
+    let rows_of = |lines: &[Line<'static>]| -> u16 {
+        Paragraph::new(lines.to_vec())
+            .wrap(Wrap { trim: false })
+            .line_count(inner_width) as u16
     };
-    let pinned_rows = rows_of(&pinned) as u16;
-    let rows = rows_of(&lines) as u16 + pinned_rows;
+    let pinned_rows = rows_of(&pinned);
+    let rows = rows_of(&lines).saturating_add(pinned_rows);
     let height = rows.saturating_add(2).min(area.height);
     if width < 3 || height < 3 {
         return;
@@ -481,10 +480,17 @@ fn verify_lines(app: &App, flow: &RepairFlow, since_ms: i64) -> Vec<Line<'static
             Span::styled("Verdict none so far", Style::new().fg(theme::PASS)),
             dim(" · send an OTP start (o) to prove the login path"),
         ]),
-        (_, mode) => Line::from(Span::styled(
+        (Some(_), mode) => Line::from(Span::styled(
             format!("Verdict after the fix: {} — {}", mode.id(), mode.title()),
             Style::new().fg(theme::FAIL).add_modifier(Modifier::BOLD),
         )),
+        (None, mode) => Line::from(vec![
+            Span::styled(
+                format!("Verdict now: {}", mode.id()),
+                Style::new().fg(theme::WARN).add_modifier(Modifier::BOLD),
+            ),
+            dim(" · ECS and Twilio are read again; send an OTP start (o) to settle it"),
+        ]),
     });
     lines
 }
