@@ -106,6 +106,11 @@ pub enum Modal {
     },
     /// The repair flow's window; its state is [`App::repair`].
     Repair,
+    /// Type the revision number to compare the deployed one with.
+    Compare {
+        revision: Input,
+        error: Option<String>,
+    },
 }
 
 /// What update asks the runner to do.
@@ -130,6 +135,8 @@ pub enum Command {
     PlanRepair(Repair),
     /// Register, update the service, follow the rollout (the user typed the service name).
     ApplyRepair(Box<Plan>),
+    /// Read this revision (`family:N`) to compare the deployed one with.
+    CompareWith(String),
     /// Write the incident report: each file and its text (rendered by the app, masked).
     WriteReport(Vec<(PathBuf, String)>),
     Quit,
@@ -188,6 +195,8 @@ pub struct App {
     pub started_ms: i64,
     /// Where the report key writes (`None`: `otp-console-report-<time>` here, .md and .json).
     pub report_path: Option<PathBuf>,
+    /// The revision the user picked to compare the deployed one with (`None`: the previous).
+    pub compare: Option<crate::probe::ecs::TaskDefinition>,
 }
 
 impl App {
@@ -222,6 +231,7 @@ impl App {
             timeline: Timeline::new(),
             started_ms: now_ms,
             report_path: None,
+            compare: None,
         }
     }
 
@@ -287,6 +297,7 @@ impl App {
                     self.modal = None;
                 }
                 self.evidence = Evidence::default();
+                self.compare = None;
                 self.inbox.clear();
                 self.otp_sent.clear();
                 self.last_phone = None;
@@ -302,6 +313,28 @@ impl App {
                 Vec::new()
             }
             Event::Repair(update) => self.repair_update(update),
+            Event::Compared(result) => {
+                let (is_error, text) = match result {
+                    Ok(revision) => {
+                        let text = format!(
+                            "Env vars: the deployed revision against :{} (p, then Enter on an empty number, goes back to the previous)",
+                            revision.revision
+                        );
+                        self.timeline.record_action(
+                            format!(
+                                "compared the deployed revision with {}:{}",
+                                revision.family, revision.revision
+                            ),
+                            self.now_ms,
+                        );
+                        self.compare = Some(*revision);
+                        (false, text)
+                    }
+                    Err(e) => (true, format!("Cannot compare: {e}")),
+                };
+                self.notice = Some((Notice { is_error, text }, self.now_ms));
+                Vec::new()
+            }
         }
     }
 
@@ -434,6 +467,17 @@ impl App {
                 return vec![Command::DevLogin];
             }
             Action::Repair => self.open_repair(),
+            Action::Compare => {
+                self.modal = Some(Modal::Compare {
+                    revision: Input::new(
+                        self.compare
+                            .as_ref()
+                            .map(|c| c.revision.to_string())
+                            .unwrap_or_default(),
+                    ),
+                    error: None,
+                });
+            }
             Action::Report => {
                 let files = self.report_files();
                 self.timeline.record_action(
@@ -679,6 +723,49 @@ impl App {
                 }
             },
             Modal::Repair => self.repair_key(key),
+            Modal::Compare { mut revision, .. } => match key.code {
+                KeyCode::Esc => Vec::new(),
+                KeyCode::Enter => {
+                    let typed = revision.value().trim().trim_start_matches(':').to_owned();
+                    if typed.is_empty() {
+                        self.compare = None;
+                        return Vec::new();
+                    }
+                    let family = match &self.evidence.ecs {
+                        Some(Ok(s)) => Some(s.deployed.family.clone()),
+                        _ => None,
+                    };
+                    match (typed.parse::<i32>(), family) {
+                        (Ok(n), Some(family)) if n > 0 => {
+                            vec![Command::CompareWith(format!("{family}:{n}"))]
+                        }
+                        (Ok(_), None) => {
+                            self.modal = Some(Modal::Compare {
+                                revision,
+                                error: Some("The deployed revision has not been read yet: wait for the env pane (or press a)".into()),
+                            });
+                            Vec::new()
+                        }
+                        _ => {
+                            self.modal = Some(Modal::Compare {
+                                revision,
+                                error: Some(
+                                    "A revision number, e.g. 41 (empty: the previous one)".into(),
+                                ),
+                            });
+                            Vec::new()
+                        }
+                    }
+                }
+                _ => {
+                    revision.handle_event(&TermEvent::Key(key));
+                    self.modal = Some(Modal::Compare {
+                        revision,
+                        error: None,
+                    });
+                    Vec::new()
+                }
+            },
             Modal::Scenarios { selected } => {
                 let n = self.scenarios.len().max(1);
                 match key.code {

@@ -25,6 +25,8 @@ pub enum Event {
     Notice(Notice),
     /// What the runner reports about the repair in progress.
     Repair(RepairUpdate),
+    /// The revision the user picked to compare the deployed one with, or why it is not there.
+    Compared(Result<Box<crate::probe::ecs::TaskDefinition>, String>),
 }
 
 /// An SMS on the demo phone.

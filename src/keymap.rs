@@ -32,6 +32,7 @@ pub enum Action {
     Scenarios,
     Repair,
     Report,
+    Compare,
 }
 
 /// One binding: the key, what it does, and how the footer and help name it.
@@ -158,6 +159,13 @@ pub const BINDINGS: &[Binding] = &[
         true,
     ),
     bind(KeyCode::Char('R'), Action::Repair, "R", "repair", true),
+    bind(
+        KeyCode::Char('p'),
+        Action::Compare,
+        "p",
+        "compare with a revision",
+        false,
+    ),
     bind(
         KeyCode::Char('W'),
         Action::Report,

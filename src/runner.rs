@@ -417,6 +417,18 @@ impl Runner {
                     let _ = events.send(Event::Repair(RepairUpdate::Finished(Box::new(rollout))));
                 });
             }
+            Command::CompareWith(reference) => {
+                let events = self.events.clone();
+                self.oneshots.spawn(async move {
+                    let result = p
+                        .ecs
+                        .shown_revision(&reference)
+                        .await
+                        .map(Box::new)
+                        .map_err(|e| e.message);
+                    let _ = events.send(Event::Compared(result));
+                });
+            }
             Command::WriteReport(files) => {
                 let events = self.events.clone();
                 self.oneshots.spawn(async move {

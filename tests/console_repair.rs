@@ -242,3 +242,49 @@ async fn event_loop_blocking_is_fixed_from_the_console_by_rolling_back() {
     );
     console.runner.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_env_pane_compares_with_a_revision_the_user_picks() {
+    let mut console = Console::demo("event-loop-blocking").await;
+    console
+        .until("the deployed revision", Duration::from_secs(20), |app| {
+            matches!(&app.evidence.ecs, Some(Ok(_)))
+        })
+        .await;
+    let (family, deployed) = match &console.app.evidence.ecs {
+        Some(Ok(s)) => (s.deployed.family.clone(), s.deployed.revision),
+        _ => unreachable!(),
+    };
+    let previous = deployed - 1;
+    console.key(KeyCode::Char('p')).await;
+    console.typed(&previous.to_string()).await;
+    console.key(KeyCode::Enter).await;
+    console
+        .until("the picked revision", Duration::from_secs(10), |app| {
+            app.compare.is_some()
+        })
+        .await;
+    let picked = console.app.compare.clone().expect("picked");
+    assert_eq!(
+        (picked.family.as_str(), picked.revision),
+        (family.as_str(), previous)
+    );
+    // One that does not exist is explained in the status line.
+    console.key(KeyCode::Char('p')).await;
+    console.key(KeyCode::Backspace).await;
+    console.key(KeyCode::Backspace).await;
+    console.typed("999").await;
+    console.key(KeyCode::Enter).await;
+    console
+        .until("the error", Duration::from_secs(10), |app| {
+            app.notice
+                .as_ref()
+                .is_some_and(|(n, _)| n.is_error && n.text.contains("Cannot compare"))
+        })
+        .await;
+    assert_eq!(
+        console.app.compare.as_ref().map(|c| c.revision),
+        Some(previous)
+    );
+    console.runner.shutdown().await;
+}

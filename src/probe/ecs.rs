@@ -331,6 +331,11 @@ impl EcsProbe {
         Ok(read_revision(td, out.tags(), &self.service, arn))
     }
 
+    /// A revision (`family:N` or an ARN) as the env pane shows it, to compare with.
+    pub async fn shown_revision(&self, reference: &str) -> Result<TaskDefinition, ProbeError> {
+        Ok(self.revision(reference).await?.shown)
+    }
+
     /// The highest ACTIVE revision of the same family below the deployed one.
     pub async fn previous_arn(
         &self,

@@ -72,7 +72,7 @@ impl Sections {
         Self {
             header: header(app.now_ms, deployed, width),
             table: table(snapshot, width),
-            diff: diff(snapshot, width),
+            diff: diff(snapshot, app.compare.as_ref(), width),
             deployments: deployments(app.now_ms, snapshot, width),
             stopped: stopped(app.now_ms, &snapshot.tasks, width),
             events: events(app.now_ms, snapshot, width),
@@ -363,16 +363,31 @@ fn message(v: &Violation) -> String {
     }
 }
 
-/// "Changed since :41" and one line per change.
-fn diff(snapshot: &Snapshot, width: usize) -> Vec<Line<'static>> {
-    let Some(previous) = &snapshot.previous else {
-        return vec![Line::from(Span::styled(
-            "no previous revision to compare with",
-            Style::new().fg(theme::DIM),
-        ))];
+/// "Changed since :41" and one line per change; against the revision the user picked (`p`)
+/// when there is one of the same family.
+fn diff(
+    snapshot: &Snapshot,
+    picked: Option<&crate::probe::ecs::TaskDefinition>,
+    width: usize,
+) -> Vec<Line<'static>> {
+    let picked = picked.filter(|p| p.family == snapshot.deployed.family);
+    let (changes, title) = match (picked, &snapshot.previous) {
+        (Some(p), _) => (
+            crate::probe::ecs::diff(p, &snapshot.deployed),
+            format!("Changed since :{} (picked, p)", p.revision),
+        ),
+        (None, Some(p)) => (
+            snapshot.diff.clone(),
+            format!("Changed since :{}", p.revision),
+        ),
+        (None, None) => {
+            return vec![Line::from(Span::styled(
+                "no previous revision to compare with",
+                Style::new().fg(theme::DIM),
+            ))]
+        }
     };
-    let title = format!("Changed since :{}", previous.revision);
-    if snapshot.diff.is_empty() {
+    if changes.is_empty() {
         return vec![Line::from(vec![
             Span::styled(title, Style::new().add_modifier(Modifier::BOLD)),
             Span::styled(": nothing", Style::new().fg(theme::DIM)),
@@ -382,7 +397,7 @@ fn diff(snapshot: &Snapshot, width: usize) -> Vec<Line<'static>> {
         title,
         Style::new().add_modifier(Modifier::BOLD),
     ))];
-    lines.extend(snapshot.diff.iter().map(|change| {
+    lines.extend(changes.iter().map(|change| {
         let (text, colour) = match change {
             Change::Added { name, display } => (format!("+ {name} {display}"), theme::PASS),
             Change::Removed { name, display } => (format!("- {name} {display}"), theme::FAIL),

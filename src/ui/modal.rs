@@ -53,6 +53,35 @@ pub fn render(app: &App, modal: &Modal, area: Rect, buf: &mut Buffer) {
             )));
             ("Enter the SMS code", lines, 48)
         }
+        Modal::Compare { revision, error } => {
+            let deployed = match &app.evidence.ecs {
+                Some(Ok(s)) => format!("{}:{}", s.deployed.family, s.deployed.revision),
+                _ => "the deployed revision".into(),
+            };
+            let mut lines = vec![
+                Line::raw(format!(
+                    "Show what changed from this revision to {deployed}"
+                )),
+                Line::from(vec![
+                    Span::raw("Revision: "),
+                    Span::styled(
+                        format!("{}▏", redact::sanitize(revision.value())),
+                        Style::new().fg(theme::ACCENT).add_modifier(Modifier::BOLD),
+                    ),
+                ]),
+            ];
+            if let Some(e) = error {
+                lines.push(Line::from(Span::styled(
+                    e.clone(),
+                    Style::new().fg(theme::FAIL),
+                )));
+            }
+            lines.push(Line::from(Span::styled(
+                "Enter compare (empty: the previous revision) · Esc cancel",
+                Style::new().fg(theme::DIM),
+            )));
+            ("Compare env vars with a revision", lines, 64)
+        }
         Modal::Filter(input) => (
             "Filter logs",
             vec![

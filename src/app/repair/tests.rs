@@ -402,3 +402,54 @@ fn the_repair_window_never_panics_at_any_size() {
         }
     }
 }
+
+#[test]
+fn p_compares_the_env_vars_with_a_picked_revision() {
+    let mut app = fixtures::app("event-loop-blocking");
+    app.update(ch('p'));
+    assert!(matches!(app.modal, Some(Modal::Compare { .. })));
+    typed(&mut app, "x");
+    assert!(app.update(key(KeyCode::Enter)).is_empty());
+    let Some(Modal::Compare { error, .. }) = &app.modal else {
+        panic!("the modal closed on a bad number");
+    };
+    assert!(error
+        .as_deref()
+        .is_some_and(|e| e.contains("revision number")));
+    app.update(key(KeyCode::Backspace));
+    typed(&mut app, "40");
+    assert_eq!(
+        app.update(key(KeyCode::Enter)),
+        vec![Command::CompareWith("nerava-backend:40".into())]
+    );
+    // The runner's answer: revision 40 had the same image as today's deployed one.
+    let Some(Ok(snapshot)) = &app.evidence.ecs else {
+        panic!("no snapshot");
+    };
+    let mut picked = snapshot.deployed.clone();
+    picked.revision = 40;
+    picked.environment.retain(|v| v.name != "LOG_LEVEL");
+    app.update(Event::Compared(Ok(Box::new(picked))));
+    app.focus = crate::app::Pane::Env;
+    app.is_zoomed = true;
+    let text = screen(&app, 160, 48);
+    assert!(text.contains("Changed since :40 (picked, p)"), "{text}");
+    assert!(text.contains("+ LOG_LEVEL WARNING"), "{text}");
+    assert!(!text.contains("~ image"), "{text}");
+    // An empty number goes back to the previous revision.
+    app.update(ch('p'));
+    for _ in 0..2 {
+        app.update(key(KeyCode::Backspace));
+    }
+    assert!(app.update(key(KeyCode::Enter)).is_empty());
+    assert!(app.compare.is_none());
+    assert!(screen(&app, 160, 48).contains("Changed since :41"));
+    // A revision that is not there is explained.
+    app.update(Event::Compared(Err(
+        "ECS DescribeTaskDefinition: ClientException: Unable to describe task definition.".into(),
+    )));
+    assert!(app
+        .notice
+        .as_ref()
+        .is_some_and(|(n, _)| n.is_error && n.text.contains("Cannot compare")));
+}
