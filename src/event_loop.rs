@@ -28,9 +28,15 @@ struct TerminalGuard;
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
-        let _ = execute!(stdout(), DisableMouseCapture);
-        ratatui::restore();
+        restore();
     }
+}
+
+/// Mouse capture off, the cursor shown, raw mode off, the main screen back. `ratatui::restore`
+/// alone leaves the cursor hidden when the `Terminal` is not dropped (a panic that exits).
+fn restore() {
+    let _ = execute!(stdout(), DisableMouseCapture, crossterm::cursor::Show);
+    ratatui::restore();
 }
 
 /// Installs a panic hook that restores the terminal and ends the process: a panic in a tokio
@@ -38,8 +44,7 @@ impl Drop for TerminalGuard {
 fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let _ = execute!(stdout(), DisableMouseCapture);
-        ratatui::restore();
+        restore();
         previous(info);
         std::process::exit(101);
     }));
@@ -90,6 +95,15 @@ pub async fn run(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut ticks: u64 = 0;
     terminal.draw(|f| crate::ui::render(&app, f))?;
+    // Debug builds only: a panic in a task on demand, so a test can show the hook restores
+    // the terminal (tests/tmux_console.rs). Release builds do not have this.
+    #[cfg(debug_assertions)]
+    if std::env::var_os("OTP_CONSOLE_TEST_PANIC").is_some() {
+        tokio::spawn(async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            panic!("a test panic (OTP_CONSOLE_TEST_PANIC)");
+        });
+    }
     loop {
         let mut batch = Vec::new();
         tokio::select! {
@@ -121,7 +135,11 @@ pub async fn run(
         }
         let animated = !app.evidence.outstanding.is_empty()
             || app.evidence.ecs.is_none()
-            || !app.evidence.has_logs;
+            || !app.evidence.has_logs
+            || app
+                .repair
+                .as_ref()
+                .is_some_and(crate::app::RepairFlow::is_busy);
         // Idle, a slow tick (every 2 s) keeps ages current; spinners need every tick.
         if !only_ticks || animated || ticks % 8 == 0 {
             terminal.draw(|f| crate::ui::render(&app, f))?;

@@ -313,3 +313,38 @@ fn tmux_repair_end_to_end() {
     let _ = std::fs::remove_file(report.with_extension("md"));
     let _ = std::fs::remove_file(report.with_extension("json"));
 }
+
+#[test]
+fn tmux_a_panic_restores_the_terminal() {
+    // Debug builds panic in a task half a second after the first frame when asked to.
+    if !cfg!(debug_assertions) {
+        return;
+    }
+    let binary = env!("CARGO_BIN_EXE_otp-console");
+    let tmux = Tmux::start(&format!(
+        "RUST_BACKTRACE=0 OTP_CONSOLE_TEST_PANIC=1 {binary} --demo healthy --time-scale 0.05; echo OTP-CONSOLE-EXITED $?; sleep 60"
+    ));
+    let after = tmux.wait_for("the exit after the panic", Duration::from_secs(20), |s| {
+        s.contains("OTP-CONSOLE-EXITED")
+    });
+    assert!(after.contains("OTP-CONSOLE-EXITED 101"), "{after}");
+    assert!(
+        after.contains("a test panic"),
+        "the panic message is shown:\n{after}"
+    );
+    assert!(
+        !after.contains("Checklist"),
+        "the console's screen was left behind:\n{after}"
+    );
+    assert_eq!(
+        tmux.display("#{alternate_on}"),
+        "0",
+        "still on the alternate screen"
+    );
+    assert_eq!(tmux.display("#{cursor_flag}"), "1", "cursor left hidden");
+    assert_eq!(
+        tmux.display("#{mouse_any_flag}"),
+        "0",
+        "mouse capture left on"
+    );
+}
