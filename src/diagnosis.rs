@@ -44,6 +44,9 @@ pub struct Evidence {
     pub status_page: Option<Result<StatusPage, ProbeError>>,
     pub sends: Vec<Result<Verification, ProbeError>>,
     pub checks: Vec<Result<Verification, ProbeError>>,
+    /// Log lines older than this (ms since the epoch) are shown but not evidence any more:
+    /// they were written before the deployment a repair started.
+    pub lines_since_ms: i64,
 }
 
 impl Evidence {
@@ -73,7 +76,9 @@ impl Evidence {
                     self.has_logs = true;
                     self.logs_error = None;
                     for event in batch.events {
-                        *self.line_counts.entry(kind_name(event.kind)).or_default() += 1;
+                        if event.timestamp_ms >= self.lines_since_ms {
+                            *self.line_counts.entry(kind_name(event.kind)).or_default() += 1;
+                        }
                         self.events.push_back(event);
                         if self.events.len() > MAX_EVENTS {
                             self.events.pop_front();
@@ -98,7 +103,11 @@ impl Evidence {
     }
 
     fn last_line(&self, kind: LineKind) -> Option<&Event> {
-        self.events.iter().rev().find(|e| e.kind == kind)
+        self.events
+            .iter()
+            .rev()
+            .filter(|e| e.timestamp_ms >= self.lines_since_ms)
+            .find(|e| e.kind == kind)
     }
 
     fn snapshot(&self) -> Option<&ecs::Snapshot> {
@@ -113,14 +122,15 @@ impl Evidence {
     }
 
     /// Sets aside what was seen before `ms` (a new deployment's start): requests sent before
-    /// it, log lines written before it and the sends and checks made through the old
-    /// revision. The ECS and Twilio facts stay until the next read replaces them.
+    /// it, the sends and checks made through the old revision, and log lines written before
+    /// it (they stay in the log pane, no longer as evidence). The ECS and Twilio facts stay
+    /// until the next read replaces them.
     pub fn forget_before(&mut self, ms: i64) {
         self.samples.retain(|s| s.started_ms >= ms);
         self.outstanding.retain(|_, (_, started)| *started >= ms);
-        self.events.retain(|e| e.timestamp_ms >= ms);
+        self.lines_since_ms = ms;
         self.line_counts.clear();
-        for event in &self.events {
+        for event in self.events.iter().filter(|e| e.timestamp_ms >= ms) {
             *self.line_counts.entry(kind_name(event.kind)).or_default() += 1;
         }
         self.sends.clear();

@@ -477,3 +477,31 @@ fn missing_variable_names_the_revision_that_still_had_it() {
         .any(|c| c.starts_with("aws ecs describe-task-definition")));
     assert_eq!(state(&d, Item::TwilioEnvVars), State::Fail);
 }
+
+#[test]
+fn lines_before_a_repair_are_shown_but_no_longer_evidence() {
+    let mut evidence = Evidence::default();
+    evidence.record(log(
+        LineKind::CredentialError,
+        "[OTP] Twilio error 20003: Authenticate",
+    ));
+    let before = diagnose(&evidence, &names(), NOW);
+    assert_eq!(before.verdict.failure_mode, FailureMode::InvalidCredentials);
+    evidence.forget_before(NOW + 1);
+    assert_eq!(evidence.events.len(), 1, "the line stays in the log pane");
+    let after = diagnose(&evidence, &names(), NOW + 1);
+    assert_eq!(after.verdict.failure_mode, FailureMode::None);
+    // A new line after the repair counts again.
+    let mut late = log(LineKind::CredentialError, "[OTP] Twilio error 20003 again");
+    if let Observation::Logs {
+        result: Ok(batch), ..
+    } = &mut late
+    {
+        batch.events[0].timestamp_ms = NOW + 5;
+    }
+    evidence.record(late);
+    assert_eq!(
+        diagnose(&evidence, &names(), NOW + 5).verdict.failure_mode,
+        FailureMode::InvalidCredentials
+    );
+}
