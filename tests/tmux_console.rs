@@ -2,6 +2,10 @@
 //! and the test reads the screen as a user would. It waits for the event-loop verdict, runs
 //! the OTP flow through the demo phone (start, read the code off the Twilio pane, enter it,
 //! verified), zooms a pane, opens the help, quits, and checks the terminal was restored.
+//! Each runbook repair runs from its verdict through the repair window (the form with the value
+//! masked, the plan, a refused wrong service name, the rollout, the OTP start after the fix) to
+//! verdict none, and `W` writes a report without the value set. SIGTERM and a panic (debug
+//! builds can be told to panic) must both leave the terminal restored.
 //! `tests/run.sh` installs tmux where it is missing.
 
 use std::process::Command;
@@ -219,47 +223,80 @@ fn between<'a>(screen: &'a str, before: &str, after: &str) -> Option<&'a str> {
     Some(&screen[start..start + len])
 }
 
-#[test]
-fn tmux_repair_end_to_end() {
-    const SID: &str = "VA0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+/// How a repair is chosen in the window.
+enum Choice {
+    /// Set the flagged variable to this value.
+    Set(&'static str, &'static str),
+    /// Roll back to the previous revision.
+    RollBack,
+}
+
+/// Runs one runbook repair in the real console, from the verdict to "Verified" and verdict
+/// none in the header; returns the still running session and where `W` writes the report.
+fn repair_in_tmux(scenario: &str, verdict: &str, choice: &Choice) -> (Tmux, std::path::PathBuf) {
     let binary = env!("CARGO_BIN_EXE_otp-console");
-    let report =
-        std::env::temp_dir().join(format!("otp-console-e2e-report-{}", std::process::id()));
+    let report = std::env::temp_dir().join(format!(
+        "otp-console-e2e-report-{scenario}-{}",
+        std::process::id()
+    ));
     let tmux = Tmux::start(&format!(
-        "{binary} --demo missing-env-vars --time-scale 0.05 --report {}; echo OTP-CONSOLE-EXITED $?; sleep 60",
+        "{binary} --demo {scenario} --time-scale 0.05 --report {}; echo OTP-CONSOLE-EXITED $?; sleep 60",
         report.display()
     ));
-    tmux.wait_for(
-        "the verdict and the env pane",
-        Duration::from_secs(30),
-        |s| s.contains("verdict: missing_env_vars") && s.contains("TWILIO_VERIFY_SERVICE_SID"),
-    );
+    tmux.wait_for("the env pane", Duration::from_secs(30), |s| {
+        s.contains("TWILIO_VERIFY_SERVICE_SID")
+    });
+    if matches!(choice, Choice::RollBack) {
+        // The event-loop verdict needs an OTP start that hangs, as the runbook's curl does.
+        tmux.keys(&["o"]);
+        tmux.wait_for("the confirmation", Duration::from_secs(5), |s| {
+            s.contains("Send an OTP through the API")
+        });
+        tmux.keys(&["Enter"]);
+    }
+    tmux.wait_for(verdict, Duration::from_secs(30), |s| {
+        s.contains(&format!("verdict: {verdict}"))
+    });
 
-    // Choose "set environment variables": the form offers the flagged variable.
     tmux.keys(&["R"]);
     tmux.wait_for("the chooser", Duration::from_secs(5), |s| {
-        s.contains("Repair · choose") && s.contains("flagged: TWILIO_VERIFY_SERVICE_SID")
+        s.contains("Repair · choose")
     });
-    tmux.keys(&["Enter"]);
-    tmux.wait_for("the form", Duration::from_secs(5), |s| {
-        s.contains("Repair · set environment variables")
-    });
-    tmux.keys(&["-l", SID]);
-    let form = tmux.wait_for("the masked value", Duration::from_secs(5), |s| {
-        s.contains("(34 characters)")
-    });
-    assert!(
-        !form.contains(SID) && !form.contains("VA0a1b2c3d"),
-        "{form}"
-    );
+    match choice {
+        Choice::Set(name, value) => {
+            let chooser = tmux.screen();
+            assert!(chooser.contains(&format!("flagged: {name}")), "{chooser}");
+            tmux.keys(&["Enter"]);
+            tmux.wait_for("the form", Duration::from_secs(5), |s| {
+                s.contains("Repair · set environment variables")
+            });
+            tmux.keys(&["-l", value]);
+            let form = tmux.wait_for("the masked value", Duration::from_secs(5), |s| {
+                s.contains(&format!("({} characters)", value.len()))
+            });
+            assert!(
+                !form.contains(value) && !form.contains(&value[..10]),
+                "{form}"
+            );
+            tmux.keys(&["Enter"]);
+        }
+        Choice::RollBack => tmux.keys(&["2"]),
+    }
 
     // The plan: diff and commands, applied only once the service name is typed.
-    tmux.keys(&["Enter"]);
     let plan = tmux.wait_for("the plan", Duration::from_secs(20), |s| {
         s.contains("Type the service name")
     });
-    assert!(plan.contains("+ TWILIO_VERIFY_SERVICE_SID"), "{plan}");
-    assert!(plan.contains("aws ecs register-task-definition"), "{plan}");
+    match choice {
+        Choice::Set(name, _) => {
+            assert!(
+                plan.contains(&format!("~ {name}")) || plan.contains(&format!("+ {name}")),
+                "{plan}"
+            );
+            assert!(plan.contains("aws ecs register-task-definition"), "{plan}");
+        }
+        Choice::RollBack => assert!(plan.contains("~ image"), "{plan}"),
+    }
     let service = between(&plan, "Type the service name ", " to apply")
         .expect("the service name")
         .trim()
@@ -291,7 +328,17 @@ fn tmux_repair_end_to_end() {
     tmux.wait_for("verdict none in the header", Duration::from_secs(30), |s| {
         s.contains("no failure found") && s.contains("repair: verified")
     });
+    (tmux, report)
+}
 
+#[test]
+fn tmux_repair_missing_env_vars_by_setting_the_variable_and_write_the_report() {
+    const SID: &str = "VA0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+    let (tmux, report) = repair_in_tmux(
+        "missing-env-vars",
+        "missing_env_vars",
+        &Choice::Set("TWILIO_VERIFY_SERVICE_SID", SID),
+    );
     // The incident report, with the repair and without the value set.
     tmux.keys(&["W"]);
     tmux.wait_for("the report notice", Duration::from_secs(10), |s| {
@@ -312,6 +359,24 @@ fn tmux_repair_end_to_end() {
     assert!(after.contains("OTP-CONSOLE-EXITED 0"), "{after}");
     let _ = std::fs::remove_file(report.with_extension("md"));
     let _ = std::fs::remove_file(report.with_extension("json"));
+}
+
+#[test]
+fn tmux_repair_invalid_credentials_by_a_new_token() {
+    repair_in_tmux(
+        "invalid-credentials",
+        "invalid_credentials",
+        &Choice::Set("TWILIO_AUTH_TOKEN", "4d2c8e6a0b1f3e5d7c9a2b4c6d8e0f1a"),
+    );
+}
+
+#[test]
+fn tmux_repair_event_loop_blocking_by_rolling_back() {
+    repair_in_tmux(
+        "event-loop-blocking",
+        "event_loop_blocked",
+        &Choice::RollBack,
+    );
 }
 
 #[test]
