@@ -617,31 +617,16 @@ fn pad(text: &str, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use ratatui::buffer::Buffer;
-    use ratatui::layout::Rect;
 
     use super::render;
     use crate::app::App;
-    use crate::ui::fixtures::app;
+    use crate::ui::fixtures::{self, app, text};
     use crate::ui::theme;
 
     const SCENARIOS: [&str; 3] = ["healthy", "event-loop-blocking", "missing-env-vars"];
 
     fn draw(app: &App, width: u16, height: u16) -> Buffer {
-        let area = Rect::new(0, 0, width, height);
-        let mut buf = Buffer::empty(area);
-        render(app, area, &mut buf);
-        buf
-    }
-
-    fn text(buf: &Buffer) -> String {
-        let area = buf.area;
-        (0..area.height)
-            .map(|y| {
-                let row: String = (0..area.width).map(|x| buf[(x, y)].symbol()).collect();
-                row.trim_end().to_owned()
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        fixtures::pane(render, app, width, height)
     }
 
     #[test]

@@ -355,7 +355,6 @@ fn dim() -> Style {
 #[cfg(test)]
 mod tests {
     use ratatui::buffer::Buffer;
-    use ratatui::layout::Rect;
 
     use super::render;
     use crate::app::App;
@@ -369,10 +368,7 @@ mod tests {
     const SCENARIOS: [&str; 3] = ["healthy", "event-loop-blocking", "missing-env-vars"];
 
     fn draw(app: &App, width: u16, height: u16) -> Buffer {
-        let area = Rect::new(0, 0, width, height);
-        let mut buf = Buffer::empty(area);
-        render(app, area, &mut buf);
-        buf
+        crate::ui::fixtures::pane(render, app, width, height)
     }
 
     fn text(buf: &Buffer) -> String {
