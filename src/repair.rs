@@ -162,8 +162,21 @@ impl Repairer {
         }
     }
 
-    /// Registers the new revision (if any) and updates the service.
+    /// Registers the new revision (if any) and updates the service. Refuses when the service
+    /// no longer runs the revision the plan was made from (someone deployed meanwhile): the
+    /// plan's diff would not be what gets applied.
     pub async fn apply(&self, plan: &Plan) -> Result<Applied, RepairError> {
+        let now = Box::pin(self.deployed()).await?;
+        if now.task_definition.revision() != plan.source.revision {
+            return Err(RepairError(format!(
+                "not applied: {}/{} now runs {}, not {}:{} the plan was made from; plan again",
+                plan.cluster,
+                plan.service,
+                now.reference(),
+                plan.source.family,
+                plan.source.revision
+            )));
+        }
         let (arn, revision, force) = match &plan.target {
             Target::Register(input) => {
                 let registered = self.register(input).await?;

@@ -569,7 +569,7 @@ async fn repaired(name: &str, repair: Repair, test_phone: Option<&str>) -> Failu
     let (_sim, config, sdk) = start(name).await;
     let repairer = Repairer::new(&sdk, &config);
     let plan = repairer.plan(&repair).await.expect("plan");
-    let applied = repairer.apply(&plan).await.expect("apply");
+    let applied = Box::pin(repairer.apply(&plan)).await.expect("apply");
     let mut seen = Vec::new();
     let rollout = repairer
         .follow(&plan, &applied, &FollowOptions::scaled(SCALE), |e| {
@@ -632,7 +632,7 @@ async fn a_broken_revision_is_reported_stuck_with_its_events() {
     let (_sim, config, sdk) = start("stub-provider").await;
     let repairer = Repairer::new(&sdk, &config);
     let plan = repairer.plan(&Repair::Redeploy).await.expect("plan");
-    let applied = repairer.apply(&plan).await.expect("apply");
+    let applied = Box::pin(repairer.apply(&plan)).await.expect("apply");
     let follow = FollowOptions {
         poll: Duration::from_millis(100),
         timeout: Duration::from_secs(6),
@@ -810,4 +810,25 @@ fn a_bad_assignment_is_one_line_and_exit_2() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_made_before_someone_else_deployed_is_not_applied() {
+    let (_sim, config, sdk) = start("missing-env-vars").await;
+    let repairer = Repairer::new(&sdk, &config);
+    let stale = repairer.plan(&Repair::Redeploy).await.expect("plan");
+    // Meanwhile, another deploy: the variable is set by someone else.
+    let other = repairer
+        .plan(&Repair::Set(vec![(
+            "TWILIO_VERIFY_SERVICE_SID".into(),
+            VERIFY_SID.into(),
+        )]))
+        .await
+        .expect("plan");
+    let applied = repairer.apply(&other).await.expect("apply");
+    let error = repairer.apply(&stale).await.expect_err("a stale plan");
+    assert!(
+        error.0.contains(&format!(":{}", applied.revision)) && error.0.contains("plan again"),
+        "{error}"
+    );
 }
