@@ -27,8 +27,13 @@ struct Console {
 
 impl Console {
     async fn demo(scenario: &str) -> Self {
+        Self::demo_at(scenario, SCALE).await
+    }
+
+    /// The demo at time scale `scale` (rollouts are followed at the same scale).
+    async fn demo_at(scenario: &str, scale: f64) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        let mut runner = Runner::new(tx, SCALE);
+        let mut runner = Runner::new(tx, scale);
         runner.start_demo(scenario).await.expect("the demo starts");
         let app = App::new(Names::from_config(&Config::default()), Vec::new(), now_ms());
         let mut console = Self { app, runner, rx };
@@ -286,5 +291,47 @@ async fn the_env_pane_compares_with_a_revision_the_user_picks() {
         console.app.compare.as_ref().map(|c| c.revision),
         Some(previous)
     );
+    console.runner.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stuck_rollout_is_explained_and_the_roll_back_offered_repairs_it() {
+    // Fast time: the follower calls a rollout stuck after 300 s × 0.02 = 6 s without progress.
+    let mut console = Console::demo_at("stub-provider", 0.02).await;
+    verdict(&mut console, FailureMode::StubProvider).await;
+    // Redeploying the broken revision cannot come up: its tasks fail startup validation.
+    console.key(KeyCode::Char('R')).await;
+    console.key(KeyCode::Char('3')).await;
+    let service = console.plan().await.service;
+    console.typed(&service).await;
+    console.key(KeyCode::Enter).await;
+    console
+        .until("the rollout to fail", Duration::from_secs(60), |app| {
+            matches!(
+                app.repair.as_ref().map(|f| &f.stage),
+                Some(Stage::Failed { .. } | Stage::Verifying { .. })
+            )
+        })
+        .await;
+    let flow = console.app.repair.as_ref().expect("flow");
+    let rollout = flow.rollout.as_ref().expect("the rollout");
+    assert!(
+        matches!(console.stage(), Some(Stage::Failed { .. })),
+        "{:?}",
+        console.stage()
+    );
+    assert!(
+        !rollout.service_events.is_empty() || !rollout.stopped_tasks.is_empty(),
+        "nothing explains the failure: {rollout:#?}"
+    );
+    // b: roll back to the revision before the deployed one, then verify as usual.
+    console.key(KeyCode::Char('b')).await;
+    let plan = console.plan().await;
+    assert!(
+        matches!(plan.action, otp_console::repair::Repair::RollbackTo(_)),
+        "{:?}",
+        plan.action
+    );
+    assert_eq!(console.confirm_follow_and_verify().await, FailureMode::None);
     console.runner.shutdown().await;
 }
