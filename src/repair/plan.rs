@@ -299,7 +299,7 @@ pub fn plan(
             for (name, _) in vars {
                 if let Some(secret) = container.secrets().iter().find(|s| s.name() == name) {
                     return Err(RepairError(format!(
-                        "{name} comes from `secrets` ({}) in {}: change that secret and use --redeploy",
+                        "{name} comes from `secrets` ({}) in {}: change that secret, then force a new deployment (--redeploy, or R then 3 in the console)",
                         redact::sanitize(secret.value_from()),
                         source.reference()
                     )));
