@@ -343,6 +343,23 @@ impl App {
         self.timeline.record_diagnosis(&self.diagnosis, self.now_ms);
     }
 
+    /// `W`: the report's files, for the runner to write; the writing is recorded too.
+    fn write_report(&mut self) -> Vec<Command> {
+        let files = self.report_files();
+        self.timeline.record_action(
+            format!(
+                "incident report written: {}",
+                files
+                    .iter()
+                    .map(|(p, _)| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            self.now_ms,
+        );
+        vec![Command::WriteReport(files)]
+    }
+
     /// The incident report as files: the timeline so far, the diagnosis, the revision diff and
     /// the repair, in Markdown and JSON.
     pub fn report_files(&self) -> Vec<(PathBuf, String)> {
@@ -478,21 +495,7 @@ impl App {
                     error: None,
                 });
             }
-            Action::Report => {
-                let files = self.report_files();
-                self.timeline.record_action(
-                    format!(
-                        "incident report written: {}",
-                        files
-                            .iter()
-                            .map(|(p, _)| p.display().to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                    self.now_ms,
-                );
-                return vec![Command::WriteReport(files)];
-            }
+            Action::Report => return self.write_report(),
             Action::OtpStart | Action::TwilioSend => {
                 let kind = if action == Action::OtpStart {
                     SendKind::Api

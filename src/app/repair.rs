@@ -325,6 +325,7 @@ impl App {
                 }
                 KeyCode::Char('h') => vec![Command::ProbeHealth],
                 KeyCode::Char('r') => vec![Command::ProbeAll],
+                KeyCode::Char('W') => self.write_report(),
                 _ => {
                     is_shown = finished_key(&mut flow, key.code);
                     Vec::new()
@@ -345,6 +346,7 @@ impl App {
                     });
                     vec![Command::PlanRepair(repair)]
                 }
+                KeyCode::Char('W') => self.write_report(),
                 _ => {
                     is_shown = finished_key(&mut flow, key.code);
                     Vec::new()

@@ -207,7 +207,7 @@ fn content(app: &App, flow: &RepairFlow) -> (String, Vec<Line<'static>>, &'stati
         Stage::Verifying { since_ms } => (
             "Repair · verification after the fix".into(),
             verify_lines(app, flow, *since_ms),
-            "o OTP start (asks to confirm) · h health · r probe all · n new repair · Esc close",
+            "o OTP start · h health · r probe all · W report · n new repair · Esc close",
         ),
         Stage::Failed { error } => {
             let mut lines = vec![error_line(error)];
@@ -233,9 +233,9 @@ fn content(app: &App, flow: &RepairFlow) -> (String, Vec<Line<'static>>, &'stati
                     "Press b to roll back to the revision before this repair.",
                     Style::new().fg(theme::WARN),
                 )));
-                "b roll back · n new repair · Esc close"
+                "b roll back · W report · n new repair · Esc close"
             } else {
-                "n new repair · Esc close"
+                "W report · n new repair · Esc close"
             };
             ("Repair · failed".into(), lines, keys)
         }

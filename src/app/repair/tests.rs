@@ -291,6 +291,12 @@ fn a_failed_rollout_offers_the_roll_back() {
     assert!(text.contains("tasks failed to start"), "{text}");
     assert!(text.contains("exit code 1"), "{text}");
     assert!(text.contains("b roll back"), "{text}");
+    // The report can be written from the window, which stays open.
+    assert!(matches!(
+        app.update(ch('W')).as_slice(),
+        [Command::WriteReport(_)]
+    ));
+    assert!(matches!(app.modal, Some(Modal::Repair)));
     assert_eq!(
         app.update(ch('b')),
         vec![Command::PlanRepair(Repair::RollbackTo(
