@@ -402,6 +402,9 @@ impl App {
     }
 
     fn observe(&mut self, observation: Observation) {
+        // Observations carry the console's own clock: time has reached them even when the
+        // last tick (up to 250 ms ago) has not, and the timeline is stamped with it.
+        self.now_ms = self.now_ms.max(observation.at_ms());
         self.timeline.record_observation(&observation, self.now_ms);
         let answered = match &observation {
             Observation::Http(sample) => Some((sample.endpoint, sample.started_ms)),

@@ -85,6 +85,20 @@ pub enum Observation {
     Twilio { at_ms: i64, fact: twilio::Fact },
 }
 
+impl Observation {
+    /// When it was made (ms since the epoch): a request's answer when it arrived, a read when
+    /// it was read.
+    pub fn at_ms(&self) -> i64 {
+        match self {
+            Self::Http(sample) => sample.started_ms + sample.latency_ms as i64,
+            Self::HttpStarted { started_ms, .. } => *started_ms,
+            Self::Ecs { at_ms, .. } | Self::Logs { at_ms, .. } | Self::Twilio { at_ms, .. } => {
+                *at_ms
+            }
+        }
+    }
+}
+
 /// Twilio credentials as the service really uses them (or from the environment). Never
 /// serialised; `Debug` shows the account SID's prefix only.
 #[derive(Clone, PartialEq, Eq)]
