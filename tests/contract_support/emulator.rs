@@ -52,6 +52,14 @@ impl Emulator {
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
             if http.get(&self.url).send().await.is_ok() {
+                // The answer must be ours: a process that could not bind has exited.
+                if let Some(status) = self.child.try_wait().expect("try_wait") {
+                    panic!(
+                        "{what} exited ({status}) while something else answered on {}:\n{}",
+                        self.url,
+                        self.output()
+                    );
+                }
                 return;
             }
             if let Some(status) = self.child.try_wait().expect("try_wait") {
@@ -84,12 +92,24 @@ impl Drop for Emulator {
     }
 }
 
-/// A loopback port nobody listens on right now.
+/// A loopback port nobody listens on right now, and never handed out before in this process:
+/// tests start emulators side by side, and the OS may give the same free port to two of them
+/// (one then fails to bind while its readiness check sees the other one answer).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
+        let mut given = GIVEN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// The installed tool `var` points at, else its default place under `target/emulators`
