@@ -314,7 +314,7 @@ pub fn plan(
             );
             if diff.is_empty() {
                 return Err(RepairError(format!(
-                    "--set changes nothing: {} already has these values (use --redeploy to restart its tasks)",
+                    "setting these values changes nothing: {} already has them (a redeploy restarts its tasks: --redeploy, or R then 3 in the console)",
                     source.reference()
                 )));
             }
@@ -339,13 +339,13 @@ pub fn plan(
         Repair::RollbackTo(reference) => {
             let Some(chosen) = rollback else {
                 return Err(RepairError(format!(
-                    "--rollback-to {reference}: no such ACTIVE revision of {family}"
+                    "roll back to {reference}: there is no ACTIVE revision of {family} to go back to"
                 )));
             };
             let chosen_td = &chosen.task_definition;
             if chosen_td.revision() == td.revision() {
                 return Err(RepairError(format!(
-                    "--rollback-to {reference}: {} is the deployed revision already (use --redeploy to restart its tasks)",
+                    "roll back to {reference}: {} is the deployed revision already (a redeploy restarts its tasks: --redeploy, or R then 3 in the console)",
                     source.reference()
                 )));
             }
