@@ -145,9 +145,21 @@ impl App {
     /// `R`: shows the repair in progress, or starts choosing one.
     pub(super) fn open_repair(&mut self) {
         if self.repair.is_none() {
-            self.repair = Some(RepairFlow::new(Stage::Choose { selected: 0 }));
+            self.repair = Some(RepairFlow::new(Stage::Choose {
+                selected: self.suggested_choice(),
+            }));
         }
         self.modal = Some(Modal::Repair);
+    }
+
+    /// The repair the verdict points at (its index in [`Choice::ALL`]): a roll back for a bad
+    /// image or revision, the variables otherwise.
+    pub fn suggested_choice(&self) -> usize {
+        let choice = match self.diagnosis.verdict.failure_mode {
+            FailureMode::EventLoopBlocked | FailureMode::DeploymentFailed => Choice::RollBack,
+            _ => Choice::SetEnv,
+        };
+        Choice::ALL.iter().position(|c| *c == choice).unwrap_or(0)
     }
 
     /// Variables the evidence says to set: the env rules' violations, and the variable each

@@ -257,6 +257,7 @@ fn choose_lines(app: &App, selected: usize) -> Vec<Line<'static>> {
         Line::raw(""),
     ];
     let flagged = app.flagged_vars();
+    let suggested = app.suggested_choice();
     for (i, choice) in Choice::ALL.iter().enumerate() {
         let (label, detail) = match choice {
             Choice::SetEnv => (
@@ -284,9 +285,23 @@ fn choose_lines(app: &App, selected: usize) -> Vec<Line<'static>> {
         } else {
             Style::new()
         };
+        let mark = if i == suggested && verdict != FailureMode::None {
+            "★"
+        } else {
+            " "
+        };
         lines.push(Line::from(vec![
-            Span::styled(format!(" {} {label:<36}", i + 1), style),
+            Span::styled(format!(" {} ", i + 1), style),
+            Span::styled(mark, Style::new().fg(theme::WARN)),
+            Span::styled(format!(" {label:<36}"), style),
             dim(format!("  {detail}")),
+        ]));
+    }
+    if verdict != FailureMode::None {
+        lines.push(Line::raw(""));
+        lines.push(Line::from(vec![
+            Span::styled("★", Style::new().fg(theme::WARN)),
+            dim(" the repair the verdict points at"),
         ]));
     }
     lines

@@ -165,9 +165,10 @@ fn rollback_and_redeploy_plan_at_once() {
             RevisionRef::Previous
         ))]
     );
+    // The chooser starts on the repair the verdict points at: the roll back here.
     let mut app = fixtures::app("event-loop-blocking");
     app.update(ch('R'));
-    app.update(key(KeyCode::Down));
+    assert!(matches!(stage(&app), Stage::Choose { selected: 1 }));
     app.update(key(KeyCode::Down));
     assert_eq!(
         app.update(key(KeyCode::Enter)),
