@@ -339,7 +339,7 @@ impl App {
                 KeyCode::Char('r') => vec![Command::ProbeAll],
                 KeyCode::Char('W') => self.write_report(),
                 _ => {
-                    is_shown = finished_key(&mut flow, key.code);
+                    is_shown = finished_key(&mut flow, key.code, self.suggested_choice());
                     Vec::new()
                 }
             },
@@ -360,7 +360,7 @@ impl App {
                 }
                 KeyCode::Char('W') => self.write_report(),
                 _ => {
-                    is_shown = finished_key(&mut flow, key.code);
+                    is_shown = finished_key(&mut flow, key.code, self.suggested_choice());
                     Vec::new()
                 }
             },
@@ -526,12 +526,14 @@ impl App {
     }
 }
 
-/// The keys of a finished flow (verified or failed): `n` starts a new repair, Esc / q /
-/// Enter close the window. Returns whether the window stays shown.
-fn finished_key(flow: &mut RepairFlow, code: KeyCode) -> bool {
+/// The keys of a finished flow (verified or failed): `n` starts a new repair (on the
+/// `suggested` choice), Esc / q / Enter close the window. Returns whether it stays shown.
+fn finished_key(flow: &mut RepairFlow, code: KeyCode, suggested: usize) -> bool {
     match code {
         KeyCode::Char('n') => {
-            *flow = RepairFlow::new(Stage::Choose { selected: 0 });
+            *flow = RepairFlow::new(Stage::Choose {
+                selected: suggested,
+            });
             true
         }
         KeyCode::Esc | KeyCode::Char('q') | KeyCode::Enter => false,
