@@ -377,6 +377,10 @@ impl App {
         let mut header = ReportHeader::new(target, self.started_ms, self.now_ms)
             .with_diagnosis(&self.diagnosis)
             .with_evidence(&self.evidence);
+        // After a repair, "what changed" is still the incident's diff, from before the repair.
+        if let Some(before) = self.repair.as_ref().and_then(|f| f.before.as_deref()) {
+            header = header.with_snapshot(before);
+        }
         if let Some(plan) = self.repair.as_ref().and_then(|f| f.plan.as_deref()) {
             let flow = self.repair.as_ref();
             header = header.with_repair(

@@ -367,17 +367,24 @@ impl ReportHeader {
 
     /// The revision diff of the last ECS read in `evidence`, if it succeeded.
     #[must_use]
-    pub fn with_evidence(mut self, evidence: &Evidence) -> Self {
-        if let Some(Ok(s)) = &evidence.ecs {
-            self.revision_diff = Some(RevisionDiff {
-                deployed: format!("{}:{}", s.deployed.family, s.deployed.revision),
-                previous: s
-                    .previous
-                    .as_ref()
-                    .map(|p| format!("{}:{}", p.family, p.revision)),
-                changes: s.diff.clone(),
-            });
+    pub fn with_evidence(self, evidence: &Evidence) -> Self {
+        match &evidence.ecs {
+            Some(Ok(s)) => self.with_snapshot(s),
+            _ => self,
         }
+    }
+
+    /// The revision diff of one ECS read.
+    #[must_use]
+    pub fn with_snapshot(mut self, s: &crate::probe::ecs::Snapshot) -> Self {
+        self.revision_diff = Some(RevisionDiff {
+            deployed: format!("{}:{}", s.deployed.family, s.deployed.revision),
+            previous: s
+                .previous
+                .as_ref()
+                .map(|p| format!("{}:{}", p.family, p.revision)),
+            changes: s.diff.clone(),
+        });
         self
     }
 

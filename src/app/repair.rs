@@ -79,6 +79,9 @@ pub struct RepairFlow {
     pub started_ms: i64,
     /// The verdict once an OTP start after the fix has answered.
     pub verified: Option<FailureMode>,
+    /// The ECS read the plan was made on: the report's "what changed" is the incident's diff,
+    /// not the repair's own.
+    pub before: Option<Box<crate::probe::ecs::Snapshot>>,
 }
 
 impl RepairFlow {
@@ -91,6 +94,7 @@ impl RepairFlow {
             rollout: None,
             started_ms: 0,
             verified: None,
+            before: None,
         }
     }
 
@@ -426,6 +430,10 @@ impl App {
                             now,
                         );
                         flow.plan = Some(plan);
+                        flow.before = match &self.evidence.ecs {
+                            Some(Ok(s)) => Some(s.clone()),
+                            _ => None,
+                        };
                         flow.stage = Stage::Confirm {
                             typed: Input::default(),
                             error: None,

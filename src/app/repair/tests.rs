@@ -267,12 +267,28 @@ fn the_rollout_is_followed_then_verified_after_the_fix() {
     let text = screen(&app, 160, 48);
     assert!(text.contains("OTP start"), "{text}");
     assert!(text.contains("otp_sent: true"), "{text}");
+    // ECS is read again: :43 is deployed, its diff is the repair's own.
+    let Some(Ok(before)) = app.evidence.ecs.clone() else {
+        panic!("no snapshot");
+    };
+    let mut after = before.clone();
+    after.previous = Some(before.deployed.clone());
+    after.deployed.revision = 43;
+    after.diff = Vec::new();
+    app.update(Event::Observed(Observation::Ecs {
+        at_ms: NOW + 21_000,
+        result: Ok(after),
+    }));
     // The report now carries the plan, what was applied and the rollout.
     let files = app.report_files();
     let markdown = &files[0].1;
     assert!(markdown.contains("repair planned"), "{markdown}");
     assert!(markdown.contains("applied:"), "{markdown}");
     assert!(!markdown.contains(NEW_SID), "the value set is masked");
+    assert!(
+        markdown.contains("What changed: nerava-backend:42 against nerava-backend:41"),
+        "the incident's diff, not the repair's: {markdown}"
+    );
     drop(plan);
 }
 
