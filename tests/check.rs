@@ -2,6 +2,7 @@
 //! alone (the library entry point, and the real binary for exit statuses, the JSON schema and
 //! the one-line errors of bad input).
 
+#[path = "contract_support/simulator.rs"]
 mod support;
 
 use std::process::Command;

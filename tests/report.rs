@@ -2,6 +2,7 @@
 //! known, none of them is in the Markdown or the JSON; and the binary's `check --report` and
 //! `repair --report`, including a file that cannot be written.
 
+#[path = "contract_support/simulator.rs"]
 mod support;
 
 use std::process::Command;
