@@ -63,6 +63,26 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
+    /// The terminal as the console found it, with `after` the screen once it exited: the
+    /// main screen back and the console's frame gone, the cursor shown, mouse capture off.
+    fn assert_restored(&self, after: &str) {
+        assert!(
+            !after.contains("Checklist"),
+            "the console's screen was left behind:\n{after}"
+        );
+        assert_eq!(
+            self.display("#{alternate_on}"),
+            "0",
+            "still on the alternate screen"
+        );
+        assert_eq!(self.display("#{cursor_flag}"), "1", "cursor left hidden");
+        assert_eq!(
+            self.display("#{mouse_any_flag}"),
+            "0",
+            "mouse capture left on"
+        );
+    }
+
     /// Waits until the screen satisfies `ok`, or fails with the last screen.
     fn wait_for(&self, what: &str, timeout: Duration, ok: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + timeout;
@@ -163,21 +183,7 @@ fn tmux_demo_end_to_end() {
         s.contains("OTP-CONSOLE-EXITED")
     });
     assert!(after.contains("OTP-CONSOLE-EXITED 0"), "{after}");
-    assert!(
-        !after.contains("Checklist"),
-        "the console's screen was left behind:\n{after}"
-    );
-    assert_eq!(
-        tmux.display("#{alternate_on}"),
-        "0",
-        "still on the alternate screen"
-    );
-    assert_eq!(tmux.display("#{cursor_flag}"), "1", "cursor left hidden");
-    assert_eq!(
-        tmux.display("#{mouse_any_flag}"),
-        "0",
-        "mouse capture left on"
-    );
+    tmux.assert_restored(&after);
 }
 
 #[test]
@@ -208,12 +214,7 @@ fn tmux_sigterm_and_hangup_end_the_console_and_restore_the_terminal() {
     let after = tmux.wait_for("the exit after SIGTERM", Duration::from_secs(10), |s| {
         s.contains("OTP-CONSOLE-EXITED")
     });
-    assert!(
-        !after.contains("Checklist"),
-        "the console's screen was left behind:\n{after}"
-    );
-    assert_eq!(tmux.display("#{alternate_on}"), "0");
-    assert_eq!(tmux.display("#{mouse_any_flag}"), "0");
+    tmux.assert_restored(&after);
 }
 
 /// The text between `before` and `after` on the screen.
@@ -397,19 +398,5 @@ fn tmux_a_panic_restores_the_terminal() {
         after.contains("a test panic"),
         "the panic message is shown:\n{after}"
     );
-    assert!(
-        !after.contains("Checklist"),
-        "the console's screen was left behind:\n{after}"
-    );
-    assert_eq!(
-        tmux.display("#{alternate_on}"),
-        "0",
-        "still on the alternate screen"
-    );
-    assert_eq!(tmux.display("#{cursor_flag}"), "1", "cursor left hidden");
-    assert_eq!(
-        tmux.display("#{mouse_any_flag}"),
-        "0",
-        "mouse capture left on"
-    );
+    tmux.assert_restored(&after);
 }
