@@ -377,32 +377,16 @@ impl App {
         let mut header = ReportHeader::new(target, self.started_ms, self.now_ms)
             .with_diagnosis(&self.diagnosis)
             .with_evidence(&self.evidence);
-        // After a repair, "what changed" is still the incident's diff, from before the repair.
-        if let Some(before) = self.repair.as_ref().and_then(|f| f.before.as_deref()) {
-            header = header.with_snapshot(before);
+        if let Some(flow) = &self.repair {
+            // After a repair, "what changed" is still the incident's diff, from before it.
+            if let Some(before) = flow.before.as_deref() {
+                header = header.with_snapshot(before);
+            }
+            if let Some(plan) = flow.plan.as_deref() {
+                header = header.with_repair(plan, flow.applied.as_ref(), flow.rollout.as_deref());
+            }
         }
-        if let Some(plan) = self.repair.as_ref().and_then(|f| f.plan.as_deref()) {
-            let flow = self.repair.as_ref();
-            header = header.with_repair(
-                plan,
-                flow.and_then(|f| f.applied.as_ref()),
-                flow.and_then(|f| f.rollout.as_deref()),
-            );
-        }
-        report::paths(&path)
-            .into_iter()
-            .map(|(file, format)| {
-                let text = match format {
-                    report::Format::Markdown => self.timeline.to_markdown(&header),
-                    report::Format::Json => {
-                        serde_json::to_string_pretty(&self.timeline.to_json(&header))
-                            .unwrap_or_default()
-                            + "\n"
-                    }
-                };
-                (file, text)
-            })
-            .collect()
+        report::files(&path, &self.timeline, &header)
     }
 
     fn observe(&mut self, observation: Observation) {

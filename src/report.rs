@@ -476,6 +476,24 @@ pub enum Format {
     Json,
 }
 
+/// The report's files as [`paths`] says, each with its text (no I/O: the console renders
+/// them in `App::update` and its runner writes them).
+pub fn files(path: &Path, timeline: &Timeline, header: &ReportHeader) -> Vec<(PathBuf, String)> {
+    paths(path)
+        .into_iter()
+        .map(|(file, format)| {
+            let text = match format {
+                Format::Markdown => timeline.to_markdown(header),
+                Format::Json => {
+                    serde_json::to_string_pretty(&timeline.to_json(header)).unwrap_or_default()
+                        + "\n"
+                }
+            };
+            (file, text)
+        })
+        .collect()
+}
+
 /// Writes the report as [`paths`] says; the error is one line naming the file.
 pub fn write(
     path: &Path,
@@ -483,13 +501,7 @@ pub fn write(
     header: &ReportHeader,
 ) -> Result<Vec<PathBuf>, String> {
     let mut written = Vec::new();
-    for (file, format) in paths(path) {
-        let text = match format {
-            Format::Markdown => timeline.to_markdown(header),
-            Format::Json => {
-                serde_json::to_string_pretty(&timeline.to_json(header)).unwrap_or_default() + "\n"
-            }
-        };
+    for (file, text) in files(path, timeline, header) {
         std::fs::write(&file, text)
             .map_err(|e| format!("--report {}: cannot write: {e}", file.display()))?;
         written.push(file);
