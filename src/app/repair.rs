@@ -474,19 +474,7 @@ impl App {
                 }
             }
             RepairUpdate::Finished(rollout) => {
-                self.timeline.record_action(
-                    format!(
-                        "rollout {}{} after {:.1} s",
-                        rollout_state_name(rollout.state),
-                        if rollout.reason.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" ({})", rollout.reason)
-                        },
-                        rollout.elapsed.as_secs_f64()
-                    ),
-                    now,
-                );
+                self.timeline.record_action(rollout.summary(), now);
                 let state = rollout.state;
                 let reason = rollout.reason.clone();
                 flow.rollout = Some(rollout);
@@ -502,7 +490,7 @@ impl App {
                     return vec![Command::ProbeAll];
                 }
                 flow.stage = Stage::Failed {
-                    error: format!("rollout {}: {reason}", rollout_state_name(state)),
+                    error: format!("rollout {}: {reason}", state.name()),
                 };
             }
         }
@@ -599,14 +587,6 @@ fn plan_label(repair: &Repair) -> String {
         ),
         Repair::RollbackTo(to) => format!("roll back to {to}"),
         Repair::Redeploy => "force a new deployment".into(),
-    }
-}
-
-fn rollout_state_name(state: RolloutState) -> &'static str {
-    match state {
-        RolloutState::Completed => "completed",
-        RolloutState::Failed => "failed",
-        RolloutState::Stuck => "stuck",
     }
 }
 

@@ -109,6 +109,33 @@ pub struct Rollout {
     pub suggestion: Option<String>,
 }
 
+impl RolloutState {
+    /// As JSON and in the report: `completed`, `failed`, `stuck`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Stuck => "stuck",
+        }
+    }
+}
+
+impl Rollout {
+    /// How it ended, one line for the timeline: `rollout failed (why) after 12.4 s`.
+    pub fn summary(&self) -> String {
+        format!(
+            "rollout {}{} after {:.1} s",
+            self.state.name(),
+            if self.reason.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", self.reason)
+            },
+            self.elapsed.as_secs_f64()
+        )
+    }
+}
+
 /// What one DescribeServices says about the deployment being followed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {

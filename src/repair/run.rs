@@ -157,22 +157,7 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
             timeline.record_rollout_event(event, now_ms());
         })
         .await;
-    timeline.record_action(
-        format!(
-            "rollout {}{} after {:.1} s",
-            serde_json::to_value(rollout.state)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
-            if rollout.reason.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", rollout.reason)
-            },
-            rollout.elapsed.as_secs_f64()
-        ),
-        now_ms(),
-    );
+    timeline.record_action(rollout.summary(), now_ms());
     if rollout.state != RolloutState::Completed {
         if args.json {
             println!(
