@@ -106,6 +106,14 @@ impl RepairFlow {
         )
     }
 
+    /// The newest progress the follower reported (a [`RolloutEvent::Progress`]).
+    pub fn last_progress(&self) -> Option<&RolloutEvent> {
+        self.events
+            .iter()
+            .rev()
+            .find(|e| matches!(e, RolloutEvent::Progress { .. }))
+    }
+
     /// One line for the header when the window is hidden.
     pub fn status(&self) -> String {
         match &self.stage {
@@ -113,9 +121,11 @@ impl RepairFlow {
             Stage::Planning { .. } => "repair: planning…".into(),
             Stage::Confirm { .. } => "repair: plan ready, not applied".into(),
             Stage::Applying => "repair: applying…".into(),
-            Stage::Following => match self.events.iter().rev().find_map(progress) {
-                Some((running, desired)) => format!("repair: rollout {running}/{desired}…"),
-                None => "repair: rollout starting…".into(),
+            Stage::Following => match self.last_progress() {
+                Some(RolloutEvent::Progress {
+                    running, desired, ..
+                }) => format!("repair: rollout {running}/{desired}…"),
+                _ => "repair: rollout starting…".into(),
             },
             Stage::Verifying { .. } => match self.verified {
                 Some(FailureMode::None) => "repair: verified".into(),
@@ -124,15 +134,6 @@ impl RepairFlow {
             },
             Stage::Failed { .. } => "repair: failed".into(),
         }
-    }
-}
-
-fn progress(event: &RolloutEvent) -> Option<(i32, i32)> {
-    match event {
-        RolloutEvent::Progress {
-            running, desired, ..
-        } => Some((*running, *desired)),
-        _ => None,
     }
 }
 

@@ -359,18 +359,14 @@ fn rollout_lines(app: &App, flow: &RepairFlow) -> Vec<Line<'static>> {
         ]));
     }
     let elapsed = (app.now_ms - flow.started_ms).max(0) as u64;
-    let counts = flow.events.iter().rev().find_map(|e| match e {
-        RolloutEvent::Progress {
+    let summary = match flow.last_progress() {
+        Some(RolloutEvent::Progress {
             running,
             desired,
-            rollout_state,
+            rollout_state: state,
             deployments,
             ..
-        } => Some((*running, *desired, rollout_state.clone(), *deployments)),
-        _ => None,
-    });
-    let summary = match counts {
-        Some((running, desired, state, deployments)) => format!(
+        }) => format!(
             "{} running {running}/{desired} · {} · {deployments} deployment{} · {}",
             spinner(app.frame),
             if state.is_empty() {
@@ -378,10 +374,10 @@ fn rollout_lines(app: &App, flow: &RepairFlow) -> Vec<Line<'static>> {
             } else {
                 &state
             },
-            if deployments == 1 { "" } else { "s" },
+            if *deployments == 1 { "" } else { "s" },
             diagnosis::fmt_ms(elapsed)
         ),
-        None => format!(
+        _ => format!(
             "{} waiting for the first DescribeServices · {}",
             spinner(app.frame),
             diagnosis::fmt_ms(elapsed)
