@@ -476,3 +476,39 @@ fn p_compares_the_env_vars_with_a_picked_revision() {
         .as_ref()
         .is_some_and(|(n, _)| n.is_error && n.text.contains("Cannot compare")));
 }
+
+#[test]
+fn a_new_repair_from_a_finished_window_starts_on_the_suggestion() {
+    let mut app = fixtures::app("event-loop-blocking");
+    app.update(ch('R'));
+    app.update(ch('3'));
+    app.update(Event::Repair(RepairUpdate::Planned(Err("no".into()))));
+    assert!(matches!(stage(&app), Stage::Failed { .. }));
+    app.update(ch('n'));
+    assert!(
+        matches!(stage(&app), Stage::Choose { selected: 1 }),
+        "{:?}",
+        stage(&app)
+    );
+}
+
+#[test]
+fn the_timeline_is_stamped_when_an_observation_was_made() {
+    let mut app = fixtures::app("healthy");
+    let later = NOW + 200;
+    app.update(Event::Observed(Observation::Http(Sample {
+        endpoint: Endpoint::DevLogin,
+        id: 950,
+        started_ms: later - 5,
+        latency_ms: 5,
+        status: Some(200),
+        class: Class::Ok,
+        summary: "ok".into(),
+        during_otp: false,
+    })));
+    let last = app.timeline.entries().last().expect("an entry");
+    assert_eq!(
+        last.at_ms, later,
+        "stamped at the answer, not at the last tick"
+    );
+}
