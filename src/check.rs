@@ -2,15 +2,18 @@
 //! runbook's `check_twilio_config.py`. Every probe runs at once; observations feed the same
 //! [`Evidence`] the console uses, and the command returns as soon as the evidence is
 //! conclusive (a request still outstanding then is reported with its age). Output is a table
-//! or JSON with a stable schema; the exit status is 0 healthy, 1 problem found, 2 could not run
-//! (or the `--report` file could not be written). `--report FILE` also writes the incident
+//! or JSON with a stable schema; the exit status is 0 `none` (positive evidence of health), 1 a
+//! named failure mode, 2 could not run (bad arguments or config, or the `--report` file could
+//! not be written), 3 `inconclusive` (the monitoring-plugin convention: OK / problem / UNKNOWN). `--report FILE` also writes the incident
 //! report ([`crate::report`]), its timeline replayed from [`Report::observations`].
 //!
 //! JSON schema (version 1), top level:
 //! - `schema_version`: 1
 //! - `verdict.failure_mode`: one of `missing_env_vars`, `invalid_credentials`,
 //!   `verify_service_missing`, `stub_provider`, `network_blocked`, `event_loop_blocked`,
-//!   `account_suspended`, `rate_limited`, `deployment_failed`, `none`
+//!   `account_suspended`, `rate_limited`, `deployment_failed`, `api_unreachable`,
+//!   `inconclusive` (something failed or could not be seen and no mode fits), `none` (only with
+//!   positive evidence: `/health` 2xx and an OTP start that sent, or every provable line passing)
 //! - `verdict.candidates[]`: `{failure_mode, title, confidence, evidence[], repair, commands[]}`
 //! - `checklist[]`: `{item, label, state (pass|fail|unknown|running), evidence}`
 //! - `unknown[]`: what could not be determined, one line each
@@ -148,11 +151,7 @@ pub async fn run(args: CheckArgs) -> ExitCode {
                     return ExitCode::from(2);
                 }
             }
-            if report.diagnosis.verdict.failure_mode == FailureMode::None {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
+            ExitCode::from(report.diagnosis.verdict.failure_mode.exit_code())
         }
         Err(CannotRun(message)) => {
             eprintln!("otp-console check: {message}");
@@ -251,7 +250,7 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
                                 .into()
                         }
                         CredentialsFrom::TaskDefinition => {
-                            "no Twilio credentials readable from the task definition".into()
+                            "no Twilio credentials: the task definition could not be read (see ECS) — fix AWS access, or set twilio.credentials = \"environment\" with TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN".into()
                         }
                     },
                 };
@@ -315,16 +314,11 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
         }
         let now = now_ms();
         let diagnosis = diagnosis::diagnose(&evidence, &names, now);
-        if let Some(e) = aws_missing_entirely(&evidence) {
-            if wants_ecs
-                && evidence.credentials.is_none()
-                && config.twilio.credentials == CredentialsFrom::TaskDefinition
-            {
-                return Err(CannotRun(e));
-            }
-        }
         let reached = |m: Milestone| progress.contains(&m);
-        let initial = reached(Milestone::Health)
+        // A /health that hangs is named within seconds (the verdict says so); the check does
+        // not wait for the probe's own timeout to conclude.
+        let api_named = diagnosis.verdict.failure_mode == FailureMode::ApiUnreachable;
+        let initial = (reached(Milestone::Health) || api_named)
             && reached(Milestone::StatusPage)
             && reached(Milestone::TwilioAccount)
             && reached(Milestone::TwilioService)
@@ -332,7 +326,7 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
             && (!options.check_aws || reached(Milestone::Logs));
         let otp_settled = options.test_phone.is_none()
             || reached(Milestone::Otp)
-            || diagnosis.verdict.failure_mode != FailureMode::None;
+            || diagnosis.verdict.failure_mode.is_failure();
         if (initial && otp_settled) || started.elapsed() >= options.deadline {
             break diagnosis;
         }
@@ -372,19 +366,6 @@ fn note_progress(progress: &mut Progress, observation: &Observation) {
         Observation::HttpStarted { .. } => None,
     };
     progress.extend(milestone);
-}
-
-/// The one line for "no AWS credentials at all", when that is what ECS said.
-fn aws_missing_entirely(evidence: &Evidence) -> Option<String> {
-    match &evidence.ecs {
-        Some(Err(e))
-            if e.kind == ErrorKind::Credentials
-                && e.code.as_deref() == Some("CredentialsNotLoaded") =>
-        {
-            Some(e.message.clone())
-        }
-        _ => None,
-    }
 }
 
 async fn aws_sdk_config(config: &Config, options: &Options) -> aws_config::SdkConfig {
@@ -473,14 +454,30 @@ pub fn render_table(report: &Report) -> String {
         let _ = writeln!(out, "  {mark} {:<width$}  {}", line.label, line.evidence);
     }
     let _ = writeln!(out);
-    match d.verdict.candidates.first() {
-        None => {
+    let mode = d.verdict.failure_mode;
+    match (mode, d.verdict.candidates.first()) {
+        (FailureMode::None, _) => {
             let _ = writeln!(
                 out,
-                "VERDICT  none — no failure mode supported by the evidence"
+                "VERDICT  none — /health answers and the OTP path shows healthy"
             );
         }
-        Some(top) => {
+        (FailureMode::Inconclusive, _) => {
+            let _ = writeln!(out, "VERDICT  inconclusive — {}", mode.repair());
+            if !d.verdict.candidates.is_empty() {
+                let _ = writeln!(out, "\nFITS PARTLY");
+                for f in &d.verdict.candidates {
+                    let _ = writeln!(
+                        out,
+                        "  {} — {}: {}",
+                        f.failure_mode.id(),
+                        f.title,
+                        f.evidence.first().map_or("", String::as_str)
+                    );
+                }
+            }
+        }
+        (_, Some(top)) => {
             let _ = writeln!(out, "VERDICT  {} — {}", top.failure_mode.id(), top.title);
             for line in &top.evidence {
                 let _ = writeln!(out, "  evidence  {line}");
@@ -501,6 +498,9 @@ pub fn render_table(report: &Report) -> String {
                     );
                 }
             }
+        }
+        (_, None) => {
+            let _ = writeln!(out, "VERDICT  {} — {}", mode.id(), mode.title());
         }
     }
     if !report.outstanding.is_empty() {

@@ -30,7 +30,7 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Probe everything once, print the checklist and the verdict, exit 0/1/2.
+    /// Probe everything once, print the checklist and the verdict, exit 0/1/2/3.
     Check(CheckArgs),
     /// Run the simulated environment in the foreground and print its URLs and a config.
     Sim(SimArgs),
@@ -40,6 +40,11 @@ pub enum Command {
 
 /// `otp-console check`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Exit status: 0 verdict none (positive evidence of health), 1 a named failure mode, \
+2 could not run (bad arguments or config), 3 inconclusive (something failed or could not be seen \
+and no failure mode fits; `unknown` says what)."
+)]
 pub struct CheckArgs {
     /// Configuration file.
     #[arg(long, value_name = "FILE", conflicts_with = "demo")]

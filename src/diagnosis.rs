@@ -231,6 +231,10 @@ pub enum FailureMode {
     NetworkBlocked,
     RateLimited,
     DeploymentFailed,
+    /// Every recent `/health` probe failed to connect or got no answer in time.
+    ApiUnreachable,
+    /// Something is wrong or could not be seen, and no failure mode is supported.
+    Inconclusive,
     None,
 }
 
@@ -247,6 +251,8 @@ impl FailureMode {
             Self::NetworkBlocked => "network_blocked",
             Self::RateLimited => "rate_limited",
             Self::DeploymentFailed => "deployment_failed",
+            Self::ApiUnreachable => "api_unreachable",
+            Self::Inconclusive => "inconclusive",
             Self::None => "none",
         }
     }
@@ -263,7 +269,24 @@ impl FailureMode {
             Self::NetworkBlocked => "Network/firewall blocks Twilio",
             Self::RateLimited => "Rate limited",
             Self::DeploymentFailed => "Deployment failed: tasks do not start",
+            Self::ApiUnreachable => "The API does not answer /health",
+            Self::Inconclusive => "Inconclusive: no failure mode fits what was seen",
             Self::None => "No problem found",
+        }
+    }
+
+    /// Whether this names a failure (not `none`, not `inconclusive`): a repair can follow.
+    pub fn is_failure(self) -> bool {
+        !matches!(self, Self::None | Self::Inconclusive)
+    }
+
+    /// The exit status of `check` for this verdict: 0 none, 1 a named failure mode,
+    /// 3 inconclusive (2 is "could not run"), the monitoring-plugin convention.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::None => 0,
+            Self::Inconclusive => 3,
+            _ => 1,
         }
     }
 
@@ -279,6 +302,8 @@ impl FailureMode {
             Self::NetworkBlocked => "Allow outbound HTTPS (443) from the service's security group / NAT to Twilio.",
             Self::RateLimited => "Wait for the Retry-After window, or use another test phone; check for retry storms.",
             Self::DeploymentFailed => "Read the stopped tasks' reasons and service events; roll back to the previous revision.",
+            Self::ApiUnreachable => "Check the runbook's first steps: does the API's name resolve, does the load balancer answer, how many tasks are running.",
+            Self::Inconclusive => "Look at what could not be checked (unknown) and at the failing lines; fix access so the console can see them.",
             Self::None => "Nothing to repair.",
         }
     }
@@ -623,7 +648,18 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
                 1,
                 format!("OTP start hangs ({}) with config, credentials and Twilio all fine and /health fast", fmt_ms(age)),
             );
+        } else if health_fast && found.list.is_empty() {
+            // What fits, partly: the hang is the network's shape, but the config and Twilio
+            // could not be confirmed, so it is a candidate, not the verdict.
+            found.add(
+                FailureMode::NetworkBlocked,
+                0,
+                format!("OTP start hangs ({}) with /health fast, but the config and Twilio could not be confirmed", fmt_ms(age)),
+            );
         }
+    }
+    if let Some(line) = api_unreachable(evidence, now_ms) {
+        found.add(FailureMode::ApiUnreachable, 3, line);
     }
 
     let mut findings = found.list;
@@ -671,9 +707,14 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
             _ => {}
         }
     }
-    let failure_mode = findings
-        .first()
-        .map_or(FailureMode::None, |f| f.failure_mode);
+    let failure_mode = match findings.first() {
+        Some(f) if f.confidence > 0 => f.failure_mode,
+        _ if shows_health(evidence, &checklist) => FailureMode::None,
+        _ => FailureMode::Inconclusive,
+    };
+    if failure_mode == FailureMode::Inconclusive {
+        unknown.insert(0, why_inconclusive(evidence, &checklist));
+    }
     Diagnosis {
         verdict: Verdict {
             failure_mode,
@@ -681,6 +722,96 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
         },
         checklist,
         unknown,
+    }
+}
+
+/// A `/health` outstanding this long, with no OTP start in flight to explain it, is an API that
+/// does not answer: named within seconds rather than after the probe's own timeout.
+pub const HEALTH_HANG_MS: u64 = 5_000;
+
+/// The one line saying the API cannot be reached, when the newest `/health` evidence says so:
+/// the last answer was a failure to connect (refused, DNS, TLS, no answer in the probe's
+/// timeout), or a probe has been waiting [`HEALTH_HANG_MS`] with no OTP start to explain it.
+/// Health probes sent while an OTP start was in flight are the event loop's evidence, not this.
+fn api_unreachable(evidence: &Evidence, now_ms: i64) -> Option<String> {
+    if evidence
+        .outstanding_age(Endpoint::OtpStart, now_ms)
+        .is_some()
+    {
+        return None;
+    }
+    let waiting = evidence
+        .outstanding_age(Endpoint::Health, now_ms)
+        .filter(|age| *age >= HEALTH_HANG_MS);
+    if let Some(age) = waiting {
+        return Some(format!("/health has not answered for {}", fmt_ms(age)));
+    }
+    let s = evidence
+        .samples
+        .iter()
+        .rev()
+        .find(|s| s.endpoint == Endpoint::Health && !s.during_otp)?;
+    let class = match s.class {
+        Class::Refused => "connection refused",
+        Class::Dns => "the name does not resolve (DNS)",
+        Class::Tls => "TLS handshake failed",
+        Class::Timeout => "no answer within the probe's timeout",
+        Class::Other => "the request failed",
+        _ => return None,
+    };
+    Some(if s.summary.is_empty() {
+        format!("/health: {class}")
+    } else {
+        format!("/health: {class} ({})", clip(&s.summary, 100))
+    })
+}
+
+/// Positive evidence of health: `/health` answered 2xx last, nothing failing on the checklist,
+/// no OTP start in flight, and either an OTP start returned `otp_sent` or the lines that the
+/// config and Twilio can prove (variables, provider, account, Verify service, token) passed.
+fn shows_health(evidence: &Evidence, checklist: &[Line]) -> bool {
+    let health_ok = evidence
+        .samples
+        .iter()
+        .rev()
+        .find(|s| s.endpoint == Endpoint::Health)
+        .is_some_and(|s| s.class.is_ok());
+    let state = |item: Item| checklist.iter().find(|l| l.item == item).map(|l| l.state);
+    let failing = checklist.iter().any(|l| l.state == State::Fail);
+    let otp_sent = state(Item::OtpStartSent) == Some(State::Pass);
+    let otp_pending = state(Item::OtpStartSent) == Some(State::Running);
+    let provable = [
+        Item::TwilioEnvVars,
+        Item::ProviderNotStub,
+        Item::AccountActive,
+        Item::VerifyServiceExists,
+        Item::AuthTokenValid,
+    ]
+    .iter()
+    .all(|&item| state(item) == Some(State::Pass));
+    health_ok && !failing && !otp_pending && (otp_sent || provable)
+}
+
+/// Why the evidence does not show health, in one line, for the top of `unknown`.
+fn why_inconclusive(evidence: &Evidence, checklist: &[Line]) -> String {
+    let last_health = evidence
+        .samples
+        .iter()
+        .rev()
+        .find(|s| s.endpoint == Endpoint::Health);
+    if let Some(line) = checklist.iter().find(|l| l.state == State::Fail) {
+        return format!(
+            "failing with no known cause: {} — {}",
+            line.label, line.evidence
+        );
+    }
+    match last_health {
+        None => "/health: no answer yet".into(),
+        Some(s) if !s.class.is_ok() => format!(
+            "/health answered {}",
+            s.status.map_or_else(|| s.summary.clone(), |c| format!("HTTP {c}"))
+        ),
+        Some(_) => "nothing proves the OTP path works: no OTP start sent (give a test phone) and the config or Twilio could not be checked".into(),
     }
 }
 
@@ -904,6 +1035,22 @@ fn commands(mode: FailureMode, n: &Names) -> Vec<String> {
         FailureMode::NetworkBlocked => vec![logs, "aws ec2 describe-security-groups --group-ids <the service's sg> --query 'SecurityGroups[].IpPermissionsEgress'".into()],
         FailureMode::RateLimited => vec![otp, logs],
         FailureMode::DeploymentFailed => vec![services, format!("aws ecs list-tasks --cluster {} --service-name {} --desired-status STOPPED", n.cluster, n.service)],
+        FailureMode::ApiUnreachable => {
+            let host = n
+                .api_base
+                .split("://")
+                .nth(1)
+                .unwrap_or(&n.api_base)
+                .split(['/', ':'])
+                .next()
+                .unwrap_or_default();
+            vec![
+                format!("dig +short {host}"),
+                format!("curl -sv --max-time 10 {}/health", n.api_base),
+                format!("{services} --query 'services[0].{{running:runningCount,desired:desiredCount,events:events[:3].message}}'"),
+            ]
+        }
+        FailureMode::Inconclusive => vec![format!("curl -sv --max-time 10 {}/health", n.api_base), otp],
         FailureMode::None => vec![otp],
     }
 }

@@ -147,10 +147,10 @@ fn header_line(app: &App) -> Line<'static> {
     }
     // The verdict comes first so a narrow terminal still shows it.
     let verdict = app.diagnosis.verdict.failure_mode;
-    let (text, colour) = if verdict == FailureMode::None {
-        ("no failure found".to_owned(), theme::PASS)
-    } else {
-        (format!("verdict: {}", verdict.id()), theme::FAIL)
+    let (text, colour) = match verdict {
+        FailureMode::None => ("no failure found".to_owned(), theme::PASS),
+        FailureMode::Inconclusive => ("inconclusive".to_owned(), theme::WARN),
+        _ => (format!("verdict: {}", verdict.id()), theme::FAIL),
     };
     spans.push(Span::styled(
         format!(" {text} "),

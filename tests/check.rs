@@ -196,36 +196,84 @@ fn bad_input_exits_2_with_one_line() {
     assert!(err.contains("absent.toml"), "{err}");
 }
 
+/// The binary with no AWS credentials anywhere (no keys, no profile, no instance metadata).
+fn without_aws_credentials(cmd: &mut Command, home: &std::path::Path) {
+    cmd.env("HOME", home)
+        .env("AWS_CONFIG_FILE", home.join("none"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("none"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE");
+}
+
+/// No AWS credentials at all: the check still probes the API and Twilio's status page, and
+/// the AWS part becomes unknown with the one line that names the cause. The config cannot be
+/// seen, so the verdict is `inconclusive` (exit 3), never `none`.
 #[tokio::test(flavor = "multi_thread")]
-async fn no_aws_credentials_at_all_exits_2() {
-    let (_sim, config) = support::simulator("healthy").await;
+async fn no_aws_credentials_at_all_is_inconclusive_and_says_why() {
+    let (_sim, config) = support::simulator("missing-env-vars").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("otp-console.toml");
+    std::fs::write(&path, config.to_toml_string().expect("toml")).expect("write");
+    let out = tokio::task::spawn_blocking(move || {
+        let mut cmd = binary();
+        cmd.args(["check", "--check-aws", "--config"]).arg(&path);
+        without_aws_credentials(&mut cmd, dir.path());
+        cmd.output().expect("runs")
+    })
+    .await
+    .expect("joins");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(stdout.contains("VERDICT  inconclusive"), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("ECS:") && l.contains("no AWS credentials")),
+        "the credentials line: {stdout}"
+    );
+    // The API was still probed.
+    assert!(!stdout.contains("/health: no answer yet"), "{stdout}");
+}
+
+/// The API's port closed: `api_unreachable`, exit 1, within seconds and with the URL's
+/// first checks to run.
+#[tokio::test(flavor = "multi_thread")]
+async fn api_port_closed_is_api_unreachable() {
+    let (_sim, mut config) = support::simulator("healthy").await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    config.api.base_url = format!("http://127.0.0.1:{closed}");
+    let report = check::check(&config, "closed", &support::check_options())
+        .await
+        .expect("runs");
+    assert_eq!(
+        report.diagnosis.verdict.failure_mode,
+        FailureMode::ApiUnreachable,
+        "{}",
+        check::render_table(&report)
+    );
+    assert!(report.diagnosis.verdict.candidates[0].evidence[0].contains("connection refused"));
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("otp-console.toml");
     std::fs::write(&path, config.to_toml_string().expect("toml")).expect("write");
     let out = tokio::task::spawn_blocking(move || {
         binary()
-            .args(["check", "--config"])
+            .args(["check", "--json", "--config"])
             .arg(&path)
-            .env("HOME", dir.path())
-            .env("AWS_CONFIG_FILE", dir.path().join("none"))
-            .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"))
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env_remove("AWS_ACCESS_KEY_ID")
-            .env_remove("AWS_SECRET_ACCESS_KEY")
-            .env_remove("AWS_SESSION_TOKEN")
-            .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
-            .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
             .output()
             .expect("runs")
     })
     .await
     .expect("joins");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{err}\n{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert!(err.contains("AWS") && err.lines().count() == 1, "{err}");
+    assert_eq!(out.status.code(), Some(1));
+    let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["verdict"]["failure_mode"], "api_unreachable");
 }

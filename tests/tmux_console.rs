@@ -265,8 +265,11 @@ fn repair_in_tmux(scenario: &str, verdict: &str, choice: &Choice) -> (Tmux, std:
     });
     match choice {
         Choice::Set(name, value) => {
-            let chooser = tmux.screen();
-            assert!(chooser.contains(&format!("flagged: {name}")), "{chooser}");
+            // Waited for, not read once: a capture can land mid-frame, before the modal's
+            // lower rows are drawn.
+            tmux.wait_for("the flagged variable", Duration::from_secs(5), |s| {
+                s.contains(&format!("flagged: {name}"))
+            });
             tmux.keys(&["Enter"]);
             tmux.wait_for("the form", Duration::from_secs(5), |s| {
                 s.contains("Repair · set environment variables")

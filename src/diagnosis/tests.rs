@@ -213,6 +213,7 @@ fn each_failure_mode_from_its_evidence() {
             [
                 vec![
                     ecs_obs(snapshot(GOOD, false)),
+                    sample(Endpoint::Health, 2, 12, Some(200), Class::Ok, false),
                     sample(Endpoint::OtpStart, 1, 800, Some(200), Class::Ok, false),
                 ],
                 twilio_ok(),
@@ -370,9 +371,9 @@ fn an_outstanding_health_probe_during_otp_is_a_stall_before_any_504() {
         .iter()
         .any(|e| e.contains("image changed")));
     assert_eq!(state(&d, Item::OtpStartSent), State::Running);
-    // A second earlier the stall is not yet conclusive.
+    // A second earlier the stall is not yet conclusive, and not `none` either.
     let d = diagnose(&evidence, &names(), NOW - 1_000);
-    assert_eq!(d.verdict.failure_mode, FailureMode::None);
+    assert_eq!(d.verdict.failure_mode, FailureMode::Inconclusive);
 }
 
 #[test]
@@ -490,7 +491,14 @@ fn lines_before_a_repair_are_shown_but_no_longer_evidence() {
     evidence.forget_before(NOW + 1);
     assert_eq!(evidence.events.len(), 1, "the line stays in the log pane");
     let after = diagnose(&evidence, &names(), NOW + 1);
-    assert_eq!(after.verdict.failure_mode, FailureMode::None);
+    assert!(
+        !after
+            .verdict
+            .candidates
+            .iter()
+            .any(|f| f.failure_mode == FailureMode::InvalidCredentials),
+        "{after:#?}"
+    );
     // A new line after the repair counts again.
     let mut late = log(LineKind::CredentialError, "[OTP] Twilio error 20003 again");
     if let Observation::Logs {
@@ -504,4 +512,185 @@ fn lines_before_a_repair_are_shown_but_no_longer_evidence() {
         diagnose(&evidence, &names(), NOW + 5).verdict.failure_mode,
         FailureMode::InvalidCredentials
     );
+}
+
+/// Evidence that fits no template, or shows nothing: never `none`. Each row is what the probes
+/// saw and the verdict it must give (the table: unknown Twilio code, a 504 with the config
+/// unreadable, /health refused / DNS / hung, nothing reachable, nothing seen at all).
+#[test]
+fn evidence_that_fits_no_template_is_never_none() {
+    let ecs_denied = Observation::Ecs {
+        at_ms: NOW,
+        result: Err(ProbeError {
+            system: System::Ecs,
+            kind: ErrorKind::Credentials,
+            code: Some("CredentialsNotLoaded".into()),
+            message: "no AWS credentials found".into(),
+        }),
+    };
+    let twilio_unreadable = |what: fn(Result<Account, ProbeError>) -> Fact| Observation::Twilio {
+        at_ms: NOW,
+        fact: what(Err(ProbeError {
+            system: System::Twilio,
+            kind: ErrorKind::Credentials,
+            code: None,
+            message: "no Twilio credentials".into(),
+        })),
+    };
+    let health = |id, class, status| sample(Endpoint::Health, id, 20, status, class, false);
+    let cases: Vec<(&str, Vec<Observation>, FailureMode)> = vec![
+        (
+            "OTP start 500 with an unknown Twilio code",
+            [
+                vec![
+                    ecs_obs(snapshot(GOOD, false)),
+                    health(1, Class::Ok, Some(200)),
+                    sample(
+                        Endpoint::OtpStart,
+                        2,
+                        900,
+                        Some(500),
+                        Class::ServerError,
+                        false,
+                    ),
+                    log(
+                        LineKind::Other,
+                        "[OTP] Twilio error 21608: unverified number",
+                    ),
+                ],
+                twilio_ok(),
+            ]
+            .concat(),
+            FailureMode::Inconclusive,
+        ),
+        (
+            "504 with Twilio and the config unreadable",
+            vec![
+                ecs_denied.clone(),
+                twilio_unreadable(Fact::Account),
+                health(1, Class::Ok, Some(200)),
+                sample(
+                    Endpoint::OtpStart,
+                    2,
+                    60_000,
+                    Some(504),
+                    Class::GatewayTimeout,
+                    false,
+                ),
+            ],
+            FailureMode::Inconclusive,
+        ),
+        (
+            "/health refused",
+            [vec![health(1, Class::Refused, None)], twilio_ok()].concat(),
+            FailureMode::ApiUnreachable,
+        ),
+        (
+            "/health DNS failure",
+            vec![health(1, Class::Dns, None), ecs_denied.clone()],
+            FailureMode::ApiUnreachable,
+        ),
+        (
+            "nothing reachable",
+            vec![
+                health(1, Class::Timeout, None),
+                ecs_denied.clone(),
+                twilio_unreadable(Fact::Account),
+            ],
+            FailureMode::ApiUnreachable,
+        ),
+        ("nothing seen at all", vec![], FailureMode::Inconclusive),
+        (
+            "health fine, nothing else could be checked",
+            vec![
+                health(1, Class::Ok, Some(200)),
+                ecs_denied,
+                twilio_unreadable(Fact::Account),
+            ],
+            FailureMode::Inconclusive,
+        ),
+        (
+            "health 503 from the load balancer",
+            [
+                vec![
+                    ecs_obs(snapshot(GOOD, false)),
+                    health(1, Class::Unavailable, Some(503)),
+                ],
+                twilio_ok(),
+            ]
+            .concat(),
+            FailureMode::Inconclusive,
+        ),
+    ];
+    for (name, observations, want) in cases {
+        let d = verdict(observations);
+        assert_eq!(d.verdict.failure_mode, want, "{name}: {d:#?}");
+        if want == FailureMode::Inconclusive {
+            assert!(!d.unknown.is_empty(), "{name}: says what it could not see");
+        }
+    }
+}
+
+#[test]
+fn a_504_with_the_config_unreadable_lists_the_network_as_a_partial_fit() {
+    let mut evidence = Evidence::default();
+    evidence.record(sample(Endpoint::Health, 1, 10, Some(200), Class::Ok, false));
+    evidence.record(sample(Endpoint::Health, 2, 12, Some(200), Class::Ok, true));
+    evidence.record(Observation::HttpStarted {
+        endpoint: Endpoint::OtpStart,
+        id: 10,
+        started_ms: NOW - 4_000,
+    });
+    let d = diagnose(&evidence, &names(), NOW);
+    assert_eq!(d.verdict.failure_mode, FailureMode::Inconclusive, "{d:#?}");
+    assert_eq!(
+        d.verdict.candidates[0].failure_mode,
+        FailureMode::NetworkBlocked
+    );
+    assert_eq!(d.verdict.candidates[0].confidence, 0);
+}
+
+#[test]
+fn a_hung_health_is_named_within_seconds_but_not_during_an_otp_start() {
+    let mut evidence = Evidence::default();
+    evidence.record(Observation::HttpStarted {
+        endpoint: Endpoint::Health,
+        id: 1,
+        started_ms: NOW - 6_000,
+    });
+    let d = diagnose(&evidence, &names(), NOW);
+    assert_eq!(
+        d.verdict.failure_mode,
+        FailureMode::ApiUnreachable,
+        "{d:#?}"
+    );
+    assert!(d.verdict.candidates[0].evidence[0].contains("has not answered for 6.0 s"));
+    assert!(d.verdict.candidates[0]
+        .commands
+        .iter()
+        .any(|c| c == "dig +short api.nerava.network"));
+    // Four seconds in, it is not yet named (and not `none` either).
+    let early = diagnose(&evidence, &names(), NOW - 2_000);
+    assert_eq!(early.verdict.failure_mode, FailureMode::Inconclusive);
+    // With an OTP start in flight, a hung /health is the event loop's evidence instead.
+    evidence.record(Observation::HttpStarted {
+        endpoint: Endpoint::OtpStart,
+        id: 2,
+        started_ms: NOW - 7_000,
+    });
+    let d = diagnose(&evidence, &names(), NOW);
+    assert_ne!(
+        d.verdict.failure_mode,
+        FailureMode::ApiUnreachable,
+        "{d:#?}"
+    );
+    assert_ne!(d.verdict.failure_mode, FailureMode::None);
+}
+
+#[test]
+fn exit_codes_follow_the_monitoring_plugin_convention() {
+    assert_eq!(FailureMode::None.exit_code(), 0);
+    assert_eq!(FailureMode::ApiUnreachable.exit_code(), 1);
+    assert_eq!(FailureMode::MissingEnvVars.exit_code(), 1);
+    assert_eq!(FailureMode::Inconclusive.exit_code(), 3);
 }

@@ -4,7 +4,8 @@
 //! table. `--json` prints one object `{plan, applied, rollout, verification}` (verification in
 //! `check --json`'s shape) and sends the progress lines to stderr. Exit status: 0 when the
 //! verification's verdict is none (or a plan was only printed), 1 when the rollout failed or
-//! the verdict is a failure mode, 2 when the repair could not run (one line on stderr).
+//! the verdict is a failure mode, 2 when the repair could not run (one line on stderr), 3 when
+//! the verification is inconclusive.
 //! `--report FILE` writes the incident report: the plan, what was applied, each rollout event
 //! and the verification's timeline and verdict (written too when the rollout fails).
 
@@ -18,7 +19,7 @@ use super::{FollowOptions, Plan, Repair, RepairError, Repairer, Rollout, Rollout
 use crate::check::{self, Options};
 use crate::cli::RepairArgs;
 use crate::config::Config;
-use crate::diagnosis::{FailureMode, Names};
+use crate::diagnosis::Names;
 use crate::probe::{self, ecs::Change, http};
 use crate::redact;
 use crate::report::{self, ReportHeader, Timeline};
@@ -205,13 +206,10 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
             .with_repair(&plan, Some(&applied), Some(&rollout))
             .with_verification(&report),
     )?;
-    Ok(
-        if report.diagnosis.verdict.failure_mode == FailureMode::None {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(1)
-        },
-    )
+    // The verification's verdict, with check's exit statuses (3: inconclusive).
+    Ok(ExitCode::from(
+        report.diagnosis.verdict.failure_mode.exit_code(),
+    ))
 }
 
 /// The one JSON object of `--json`.

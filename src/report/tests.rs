@@ -152,7 +152,7 @@ fn only_changes_in_the_diagnosis_become_entries() {
         .collect();
     assert!(
         texts.contains(
-            &"verdict: none → invalid_credentials (Invalid or rotated Twilio credentials)"
+            &"verdict: inconclusive → invalid_credentials (Invalid or rotated Twilio credentials)"
         ),
         "{texts:#?}"
     );

@@ -27,13 +27,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let label_width = longest.min(width.saturating_sub(4) / 2).max(1);
     let evidence_width = width.saturating_sub(label_width + 3);
     let mut lines: Vec<Line> = Vec::new();
-    let top = d.verdict.candidates.first();
-    lines.push(match top {
-        None => Line::from(Span::styled(
-            clip("Verdict: no failure mode supported by the evidence", width),
-            Style::new().fg(theme::PASS).add_modifier(Modifier::BOLD),
-        )),
-        Some(top) => Line::from(vec![
+    let mode = d.verdict.failure_mode;
+    // An inconclusive verdict's candidates only fit partly: listed below, not named here.
+    let top = d.verdict.candidates.first().filter(|_| mode.is_failure());
+    lines.push(match (mode, top) {
+        (_, Some(top)) => Line::from(vec![
             Span::styled("Verdict: ", Style::new().add_modifier(Modifier::BOLD)),
             Span::styled(
                 clip(
@@ -41,6 +39,23 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                     width.saturating_sub(9),
                 ),
                 Style::new().fg(theme::FAIL).add_modifier(Modifier::BOLD),
+            ),
+        ]),
+        (FailureMode::None, _) => Line::from(Span::styled(
+            clip(
+                "Verdict: none — /health answers and the OTP path shows healthy",
+                width,
+            ),
+            Style::new().fg(theme::PASS).add_modifier(Modifier::BOLD),
+        )),
+        _ => Line::from(vec![
+            Span::styled("Verdict: ", Style::new().add_modifier(Modifier::BOLD)),
+            Span::styled(
+                clip(
+                    "inconclusive — no failure mode fits; see unknown below",
+                    width.saturating_sub(9),
+                ),
+                Style::new().fg(theme::WARN).add_modifier(Modifier::BOLD),
             ),
         ]),
     });
@@ -94,8 +109,20 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 Style::new().fg(theme::WARN),
             )));
         }
-    } else if d.verdict.failure_mode == FailureMode::None && !d.unknown.is_empty() {
+    } else if !d.unknown.is_empty() || !d.verdict.candidates.is_empty() {
         details.push(Line::raw(""));
+    }
+    if top.is_none() {
+        for partial in &d.verdict.candidates {
+            details.push(Line::from(Span::styled(
+                format!(
+                    "fits partly: {} — {}",
+                    partial.failure_mode.id(),
+                    partial.evidence.first().map_or("", String::as_str)
+                ),
+                Style::new().fg(theme::WARN),
+            )));
+        }
     }
     for unknown in &d.unknown {
         details.push(Line::from(Span::styled(

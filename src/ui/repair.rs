@@ -285,7 +285,7 @@ fn choose_lines(app: &App, selected: usize) -> Vec<Line<'static>> {
         } else {
             Style::new()
         };
-        let mark = if i == suggested && verdict != FailureMode::None {
+        let mark = if i == suggested && verdict.is_failure() {
             "★"
         } else {
             " "
@@ -297,7 +297,7 @@ fn choose_lines(app: &App, selected: usize) -> Vec<Line<'static>> {
             dim(format!("  {detail}")),
         ]));
     }
-    if verdict != FailureMode::None {
+    if verdict.is_failure() {
         lines.push(Line::raw(""));
         lines.push(Line::from(vec![
             Span::styled("★", Style::new().fg(theme::WARN)),
