@@ -455,7 +455,24 @@ pub fn render_table(report: &Report) -> String {
     }
     let _ = writeln!(out);
     let mode = d.verdict.failure_mode;
-    match (mode, d.verdict.candidates.first()) {
+    // Other candidates under a heading, one line each: those beside a named verdict, or what
+    // fits partly when the verdict is inconclusive.
+    let others = |out: &mut String, heading: &str, rest: &[diagnosis::Finding]| {
+        if rest.is_empty() {
+            return;
+        }
+        let _ = writeln!(out, "\n{heading}");
+        for f in rest {
+            let _ = writeln!(
+                out,
+                "  {} — {}: {}",
+                f.failure_mode.id(),
+                f.title,
+                f.evidence.first().map_or("", String::as_str)
+            );
+        }
+    };
+    match (mode, d.verdict.candidates.split_first()) {
         (FailureMode::None, _) => {
             let _ = writeln!(
                 out,
@@ -464,20 +481,9 @@ pub fn render_table(report: &Report) -> String {
         }
         (FailureMode::Inconclusive, _) => {
             let _ = writeln!(out, "VERDICT  inconclusive — {}", mode.repair());
-            if !d.verdict.candidates.is_empty() {
-                let _ = writeln!(out, "\nFITS PARTLY");
-                for f in &d.verdict.candidates {
-                    let _ = writeln!(
-                        out,
-                        "  {} — {}: {}",
-                        f.failure_mode.id(),
-                        f.title,
-                        f.evidence.first().map_or("", String::as_str)
-                    );
-                }
-            }
+            others(&mut out, "FITS PARTLY", &d.verdict.candidates);
         }
-        (_, Some(top)) => {
+        (_, Some((top, rest))) => {
             let _ = writeln!(out, "VERDICT  {} — {}", top.failure_mode.id(), top.title);
             for line in &top.evidence {
                 let _ = writeln!(out, "  evidence  {line}");
@@ -486,18 +492,7 @@ pub fn render_table(report: &Report) -> String {
             for command in &top.commands {
                 let _ = writeln!(out, "  $ {command}");
             }
-            if d.verdict.candidates.len() > 1 {
-                let _ = writeln!(out, "\nALSO SUPPORTED");
-                for f in &d.verdict.candidates[1..] {
-                    let _ = writeln!(
-                        out,
-                        "  {} — {}: {}",
-                        f.failure_mode.id(),
-                        f.title,
-                        f.evidence.first().map_or("", String::as_str)
-                    );
-                }
-            }
+            others(&mut out, "ALSO SUPPORTED", rest);
         }
         (_, None) => {
             let _ = writeln!(out, "VERDICT  {} — {}", mode.id(), mode.title());
