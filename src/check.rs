@@ -23,7 +23,6 @@
 //! - `elapsed_ms`, `target` (`demo:<scenario>` or the API base URL)
 
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -33,9 +32,10 @@ use tokio::sync::mpsc;
 use crate::cli::CheckArgs;
 use crate::config::{Config, TwilioCredentials as CredentialsFrom};
 use crate::diagnosis::{self, Diagnosis, Evidence, FailureMode, Names, State};
-use crate::probe::http::{self, Endpoint, HttpProbe};
-use crate::probe::twilio::{Fact, TwilioProbe};
-use crate::probe::{self, logs::LogsFollower, ErrorKind, Observation};
+use crate::engine::{self, Engine, Round};
+use crate::probe::http::{self, Endpoint};
+use crate::probe::twilio::Fact;
+use crate::probe::{self, Observation};
 use crate::sim::{self, scenario, Ports, Simulator};
 
 /// How `check` was asked to run.
@@ -180,118 +180,21 @@ type Progress = std::collections::BTreeSet<Milestone>;
 pub async fn check(config: &Config, target: &str, options: &Options) -> Result<Report, CannotRun> {
     let started = Instant::now();
     let (tx, mut rx) = mpsc::unbounded_channel::<Observation>();
-    let sdk = Arc::new(aws_sdk_config(config, options).await);
-    let http_timeout = Duration::from_secs(75);
-    let http =
-        Arc::new(HttpProbe::new(&config.api, http_timeout).map_err(|e| CannotRun(e.message))?);
-    let twilio = Arc::new(
-        TwilioProbe::new(&config.twilio, Duration::from_secs(15))
-            .map_err(|e| CannotRun(e.message))?,
-    );
+    let sdk = aws_sdk_config(config, options).await;
+    let engine = Engine::new(config.clone(), sdk, tx).map_err(|e| CannotRun(e.message))?;
     let wants_ecs =
         options.check_aws || config.twilio.credentials == CredentialsFrom::TaskDefinition;
     let mut tasks = tokio::task::JoinSet::new();
-
-    // The API: a health baseline, dev login, then the OTP start with health watched.
-    {
-        let (http, tx, phone) = (Arc::clone(&http), tx.clone(), options.test_phone.clone());
-        tasks.spawn(async move {
-            http.request(Endpoint::Health, None, None, false, &tx).await;
-            http.request(Endpoint::DevLogin, None, None, false, &tx)
-                .await;
-            if let Some(phone) = phone {
-                http.otp_start_watching_health(&phone, Duration::from_millis(250), &tx)
-                    .await;
-            }
-        });
-    }
-    // Twilio's status page needs no credentials.
-    {
-        let (twilio, tx) = (Arc::clone(&twilio), tx.clone());
-        tasks.spawn(async move {
-            let fact = twilio.status_page().await;
-            let _ = tx.send(Observation::Twilio {
-                at_ms: now_ms(),
-                fact,
-            });
-        });
-    }
-    // ECS, then Twilio with the credentials the service really uses.
-    {
-        let (twilio, tx, sdk) = (Arc::clone(&twilio), tx.clone(), Arc::clone(&sdk));
-        let (aws, rules, from) = (
-            config.aws.clone(),
-            config.rules.clone(),
-            config.twilio.credentials,
-        );
-        tasks.spawn(async move {
-            let mut creds = None;
-            if wants_ecs {
-                let probe = probe::ecs::EcsProbe::new(&sdk, &aws, &rules);
-                creds = crate::runner::read_ecs_once(&probe, from, &tx).await;
-            }
-            if from == CredentialsFrom::Environment {
-                creds = probe::twilio::credentials_from_env();
-                if let Some(c) = &creds {
-                    let _ = tx.send(Observation::Twilio {
-                        at_ms: now_ms(),
-                        fact: probe::twilio::credentials_seen(c),
-                    });
-                }
-            }
-            let Some(creds) = creds else {
-                let why = probe::ProbeError {
-                    system: probe::System::Twilio,
-                    kind: ErrorKind::Credentials,
-                    code: None,
-                    message: match from {
-                        CredentialsFrom::Environment => {
-                            "no Twilio credentials: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
-                                .into()
-                        }
-                        CredentialsFrom::TaskDefinition => {
-                            "no Twilio credentials: the task definition could not be read (see ECS) — fix AWS access, or set twilio.credentials = \"environment\" with TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN".into()
-                        }
-                    },
-                };
-                let _ = tx.send(Observation::Twilio {
-                    at_ms: now_ms(),
-                    fact: Fact::Account(Err(why.clone())),
-                });
-                let _ = tx.send(Observation::Twilio {
-                    at_ms: now_ms(),
-                    fact: Fact::Service(Err(why)),
-                });
-                return;
-            };
-            crate::runner::ask_twilio_once(&twilio, &creds, &tx).await;
-        });
-    }
-    // CloudWatch Logs: 30 minutes back, then followed.
-    if options.check_aws {
-        let (tx, sdk, aws) = (tx.clone(), Arc::clone(&sdk), config.aws.clone());
-        let since = options
-            .logs_since_ms
-            .unwrap_or_else(|| now_ms() - 30 * 60_000);
-        tasks.spawn(async move {
-            let mut follower = LogsFollower::new(&sdk, &aws, since);
-            loop {
-                let result = follower.poll().await;
-                let failed = result.is_err();
-                if tx
-                    .send(Observation::Logs {
-                        at_ms: now_ms(),
-                        result,
-                    })
-                    .is_err()
-                {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(if failed { 2_000 } else { 500 })).await;
-            }
-        });
-    }
-    drop(tx);
+    engine.spawn_round(
+        &mut tasks,
+        &Round {
+            check_aws: options.check_aws,
+            test_phone: options.test_phone.clone(),
+            logs_since_ms: options.logs_since_ms,
+        },
+    );
+    // The engine's own sender goes with it: the channel closes when every task is done.
+    drop(engine);
 
     let names = Names::from_config(config);
     let mut evidence = Evidence::default();
@@ -370,7 +273,7 @@ fn note_progress(progress: &mut Progress, observation: &Observation) {
 
 async fn aws_sdk_config(config: &Config, options: &Options) -> aws_config::SdkConfig {
     match &options.aws_credentials {
-        Some((key, secret)) => crate::runner::static_sdk_config(config, key, secret).await,
+        Some((key, secret)) => engine::static_sdk_config(config, key, secret).await,
         None => probe::aws::sdk_config(&config.aws).await,
     }
 }

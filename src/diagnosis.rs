@@ -343,6 +343,8 @@ pub struct Names {
     pub cluster: String,
     pub service: String,
     pub log_group: String,
+    /// The CloudWatch Logs filter pattern the logs are read with.
+    pub log_filter: String,
     pub api_base: String,
     pub region: String,
 }
@@ -354,6 +356,7 @@ impl Names {
             cluster: config.aws.cluster.clone(),
             service: config.aws.service.clone(),
             log_group: config.aws.log_group.clone(),
+            log_filter: config.aws.log_filter.clone(),
             api_base: config.api.base_url.clone(),
             region: config.aws.region.clone(),
         }
@@ -674,7 +677,7 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
             .cmp(&a.confidence)
             .then(a.failure_mode.cmp(&b.failure_mode))
     });
-    let checklist = checklist(evidence, &findings, now_ms);
+    let checklist = checklist(evidence, &findings, names, now_ms);
     let mut unknown = Vec::new();
     if let Some(Err(e)) = &evidence.ecs {
         unknown.push(format!("ECS: {}", e.message));
@@ -845,7 +848,7 @@ impl Findings<'_> {
     }
 }
 
-fn checklist(evidence: &Evidence, findings: &[Finding], now_ms: i64) -> Vec<Line> {
+fn checklist(evidence: &Evidence, findings: &[Finding], names: &Names, now_ms: i64) -> Vec<Line> {
     let has = |mode: FailureMode| findings.iter().find(|f| f.failure_mode == mode);
     let snapshot = evidence.snapshot();
     Item::ALL
@@ -952,6 +955,8 @@ fn checklist(evidence: &Evidence, findings: &[Finding], now_ms: i64) -> Vec<Line
                         (State::Pass, clip(&e.message, 100))
                     } else if let Some(e) = &evidence.logs_error {
                         (State::Unknown, e.message.clone())
+                    } else if evidence.has_logs && evidence.events.is_empty() {
+                        (State::Unknown, quiet_logs(names))
                     } else if evidence.has_logs {
                         (
                             State::Unknown,
@@ -1009,6 +1014,18 @@ fn checklist(evidence: &Evidence, findings: &[Finding], now_ms: i64) -> Vec<Line
             }
         })
         .collect()
+}
+
+/// What a log group that answered with nothing says: the filter and the window, still followed.
+pub fn quiet_logs(names: &Names) -> String {
+    if names.log_filter.is_empty() {
+        "no log lines in the last 30 min (following)".into()
+    } else {
+        format!(
+            "no lines matching {} in the last 30 min (following)",
+            names.log_filter
+        )
+    }
 }
 
 /// Equivalent commands for a failure mode, secrets redacted.

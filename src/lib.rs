@@ -18,6 +18,8 @@ pub mod cli;
 pub mod config;
 /// Observations in, the runbook's checklist and a verdict out (pure).
 pub mod diagnosis;
+/// The one probe engine: a round once (check, verification) or on schedules (the console).
+pub mod engine;
 /// Everything that can happen to the console, as data.
 pub mod event;
 /// Owns the terminal: drain events, update, draw; restores it on every way out.

@@ -1,58 +1,27 @@
-//! Turns [`Command`]s into tokio tasks whose results come back as [`Event`]s, and keeps the
-//! probes running on their schedules: health every 5 s, ECS every 20 s, Twilio every 60 s,
-//! the status page every 2 min, logs followed every 2 s, and in the demo the demo phone's
-//! inbox every second. The only state shared with tasks is the Twilio credentials found in the
-//! task definition, passed through a watch channel (never drawn, never logged).
-//! In the demo the runner owns the embedded simulator and can switch its scenario live.
+//! Turns [`Command`]s into tokio tasks whose results come back as [`Event`]s. The probes and
+//! their schedules are the [`Engine`]'s (health every 5 s, ECS every 20 s, Twilio every 60 s,
+//! the status page every 2 min, logs followed every 2 s); the runner adds the demo phone's
+//! inbox every second, the repair and the report. In the demo the runner owns the embedded
+//! simulator and can switch its scenario live.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::app::Command;
-use crate::config::{Config, TwilioCredentials as CredentialsFrom};
+use crate::config::Config;
+use crate::engine::Engine;
+pub use crate::engine::{demo_sdk_config, every, static_sdk_config};
 use crate::event::{Event, Notice, RepairUpdate, Sms, Target};
-use crate::probe::ecs::EcsProbe;
-use crate::probe::http::{Endpoint, HttpProbe};
-use crate::probe::logs::LogsFollower;
-use crate::probe::twilio::{self, Fact, TwilioProbe};
-use crate::probe::{Observation, TwilioCredentials};
+use crate::probe::Observation;
 use crate::repair::{FollowOptions, Repairer};
 use crate::sim::{self, scenario, Ports, Simulator};
-
-/// How often each probe runs on its own.
-pub mod every {
-    use std::time::Duration;
-
-    pub const HEALTH: Duration = Duration::from_secs(5);
-    pub const ECS: Duration = Duration::from_secs(20);
-    pub const TWILIO: Duration = Duration::from_secs(60);
-    pub const STATUS_PAGE: Duration = Duration::from_secs(120);
-    pub const LOGS: Duration = Duration::from_secs(2);
-    pub const INBOX: Duration = Duration::from_secs(1);
-    /// Health probes while an OTP start is in flight.
-    pub const HEALTH_DURING_OTP: Duration = Duration::from_millis(500);
-}
-
-/// The probes of one target.
-#[derive(Clone)]
-struct Probes {
-    config: Config,
-    http: HttpProbe,
-    twilio: TwilioProbe,
-    ecs: EcsProbe,
-    sdk: Arc<aws_config::SdkConfig>,
-    creds: watch::Receiver<Option<TwilioCredentials>>,
-    creds_tx: Arc<watch::Sender<Option<TwilioCredentials>>>,
-    observations: mpsc::UnboundedSender<Observation>,
-}
 
 /// Runs commands and schedules for the console.
 pub struct Runner {
     events: mpsc::UnboundedSender<Event>,
-    probes: Option<Probes>,
+    probes: Option<Engine>,
     /// The scheduled loops of the current target.
     schedules: JoinSet<()>,
     /// One-shot commands in flight.
@@ -104,8 +73,18 @@ impl Runner {
 
     /// Watches the deployment of `config` with the SDK's normal credential chain.
     pub async fn start_live(&mut self, config: Config) -> Result<(), String> {
-        self.stop().await;
         let sdk = crate::probe::aws::sdk_config(&config.aws).await;
+        self.start_with(config, sdk).await
+    }
+
+    /// Watches the deployment of `config` with the AWS configuration `sdk` (static keys, an
+    /// emulator's endpoint).
+    pub async fn start_with(
+        &mut self,
+        config: Config,
+        sdk: aws_config::SdkConfig,
+    ) -> Result<(), String> {
+        self.stop().await;
         self.watch(config, sdk, None, Vec::new())
     }
 
@@ -127,12 +106,14 @@ impl Runner {
         demo: Option<String>,
         secrets: Vec<String>,
     ) -> Result<(), String> {
-        let http = HttpProbe::new(&config.api, Duration::from_secs(90)).map_err(|e| e.message)?;
-        let twilio =
-            TwilioProbe::new(&config.twilio, Duration::from_secs(15)).map_err(|e| e.message)?;
-        let ecs = EcsProbe::new(&sdk, &config.aws, &config.rules);
-        let (creds_tx, creds) = watch::channel(None);
         let (observations, mut rx) = mpsc::unbounded_channel::<Observation>();
+        let target = Target {
+            demo_scenario: demo,
+            api: config.api.base_url.clone(),
+            test_phone: config.api.test_phone.clone(),
+            secrets,
+        };
+        let engine = Engine::new(config, sdk, observations).map_err(|e| e.message)?;
         let events = self.events.clone();
         // Observations reach the app as events, in the order they were made.
         self.schedules.spawn(async move {
@@ -142,89 +123,10 @@ impl Runner {
                 }
             }
         });
-        let _ = self.events.send(Event::Target(Target {
-            demo_scenario: demo,
-            api: config.api.base_url.clone(),
-            test_phone: config.api.test_phone.clone(),
-            secrets,
-        }));
-        let probes = Probes {
-            config,
-            http,
-            twilio,
-            ecs,
-            sdk: Arc::new(sdk),
-            creds,
-            creds_tx: Arc::new(creds_tx),
-            observations,
-        };
-        self.spawn_schedules(&probes);
-        self.probes = Some(probes);
+        let _ = self.events.send(Event::Target(target));
+        engine.spawn_schedules(&mut self.schedules);
+        self.probes = Some(engine);
         Ok(())
-    }
-
-    fn spawn_schedules(&mut self, p: &Probes) {
-        let q = p.clone();
-        self.schedules.spawn(async move {
-            loop {
-                q.http
-                    .request(Endpoint::Health, None, None, false, &q.observations)
-                    .await;
-                tokio::time::sleep(every::HEALTH).await;
-            }
-        });
-        let q = p.clone();
-        self.schedules.spawn(async move {
-            loop {
-                read_ecs(&q).await;
-                tokio::time::sleep(every::ECS).await;
-            }
-        });
-        let mut q = p.clone();
-        self.schedules.spawn(async move {
-            loop {
-                // Twilio is asked with the credentials the service uses, once they are known.
-                let creds = match q.config.twilio.credentials {
-                    CredentialsFrom::Environment => {
-                        let creds = twilio::credentials_from_env();
-                        if let Some(c) = &creds {
-                            let _ = q.observations.send(Observation::Twilio {
-                                at_ms: now_ms(),
-                                fact: twilio::credentials_seen(c),
-                            });
-                        }
-                        creds
-                    }
-                    CredentialsFrom::TaskDefinition => {
-                        let known = q.creds.borrow().is_some();
-                        if !known && q.creds.changed().await.is_err() {
-                            return;
-                        }
-                        q.creds.borrow().clone()
-                    }
-                };
-                if let Some(creds) = creds {
-                    ask_twilio(&q, &creds).await;
-                }
-                tokio::time::sleep(every::TWILIO).await;
-            }
-        });
-        let q = p.clone();
-        self.schedules.spawn(async move {
-            loop {
-                let fact = q.twilio.status_page().await;
-                let _ = q.observations.send(Observation::Twilio {
-                    at_ms: now_ms(),
-                    fact,
-                });
-                tokio::time::sleep(every::STATUS_PAGE).await;
-            }
-        });
-        let q = p.clone();
-        self.schedules.spawn(async move {
-            let follower = LogsFollower::new(&q.sdk, &q.config.aws, now_ms() - 30 * 60_000);
-            follower.follow(every::LOGS, q.observations.clone()).await;
-        });
     }
 
     fn spawn_inbox(&mut self, url: String) {
@@ -288,43 +190,22 @@ impl Runner {
             Command::ProbeAll => {
                 self.notice(false, "Probing everything…");
                 self.oneshots.spawn(async move {
-                    let health =
-                        p.http
-                            .request(Endpoint::Health, None, None, false, &p.observations);
-                    let status = async {
-                        let fact = p.twilio.status_page().await;
-                        let _ = p.observations.send(Observation::Twilio {
-                            at_ms: now_ms(),
-                            fact,
-                        });
-                    };
                     let ecs_then_twilio = async {
-                        read_ecs(&p).await;
-                        let creds = p.creds.borrow().clone();
-                        if let Some(creds) = creds {
-                            ask_twilio(&p, &creds).await;
-                        }
+                        p.read_ecs().await;
+                        p.ask_twilio().await;
                     };
-                    tokio::join!(health, status, ecs_then_twilio);
+                    tokio::join!(p.health(), p.status_page(), ecs_then_twilio);
                 });
             }
             Command::ProbeHealth => {
-                self.oneshots.spawn(async move {
-                    p.http
-                        .request(Endpoint::Health, None, None, false, &p.observations)
-                        .await;
-                });
+                self.oneshots.spawn(async move { p.health().await });
             }
             Command::RefreshAws => {
                 self.notice(false, "Refreshing ECS…");
-                self.oneshots.spawn(async move { read_ecs(&p).await });
+                self.oneshots.spawn(async move { p.read_ecs().await });
             }
             Command::DevLogin => {
-                self.oneshots.spawn(async move {
-                    p.http
-                        .request(Endpoint::DevLogin, None, None, false, &p.observations)
-                        .await;
-                });
+                self.oneshots.spawn(async move { p.dev_login().await });
             }
             Command::OtpStart { phone } => {
                 self.notice(
@@ -335,25 +216,10 @@ impl Runner {
                     ),
                 );
                 self.oneshots.spawn(async move {
-                    p.http
-                        .otp_start_watching_health(
-                            &phone,
-                            every::HEALTH_DURING_OTP,
-                            &p.observations,
-                        )
-                        .await;
+                    p.otp_start(&phone, every::HEALTH_DURING_OTP).await;
                 });
             }
             Command::TwilioSend { phone } => {
-                let creds = p
-                    .creds
-                    .borrow()
-                    .clone()
-                    .or_else(twilio::credentials_from_env);
-                let Some(creds) = creds else {
-                    self.notice(true, "No Twilio credentials yet: the task definition has not been read, or has none");
-                    return;
-                };
                 self.notice(
                     false,
                     format!(
@@ -361,27 +227,20 @@ impl Runner {
                         crate::redact::phone(&phone)
                     ),
                 );
+                let events = self.events.clone();
                 self.oneshots.spawn(async move {
-                    let fact = p.twilio.send(&creds, &phone).await;
-                    let _ = p.observations.send(Observation::Twilio {
-                        at_ms: now_ms(),
-                        fact,
-                    });
+                    if let Err(why) = p.send_test(&phone).await {
+                        let _ = events.send(Event::Notice(Notice {
+                            is_error: true,
+                            text: format!("No test send: {why}"),
+                        }));
+                    }
                 });
             }
             Command::Verify { phone, code } => {
                 self.notice(false, "Verifying the code through the API…");
-                self.oneshots.spawn(async move {
-                    p.http
-                        .request(
-                            Endpoint::OtpVerify,
-                            Some(&phone),
-                            Some(&code),
-                            false,
-                            &p.observations,
-                        )
-                        .await;
-                });
+                self.oneshots
+                    .spawn(async move { p.verify(&phone, &code).await });
             }
             Command::PlanRepair(repair) => {
                 let events = self.events.clone();
@@ -462,90 +321,4 @@ impl Runner {
     pub async fn shutdown(mut self) {
         self.stop().await;
     }
-}
-
-async fn read_ecs(p: &Probes) {
-    let creds = read_ecs_once(&p.ecs, p.config.twilio.credentials, &p.observations).await;
-    if p.config.twilio.credentials == CredentialsFrom::TaskDefinition {
-        p.creds_tx.send_if_modified(|current| {
-            let changed = *current != creds;
-            current.clone_from(&creds);
-            changed
-        });
-    }
-}
-
-async fn ask_twilio(p: &Probes, creds: &TwilioCredentials) {
-    ask_twilio_once(&p.twilio, creds, &p.observations).await;
-}
-
-/// Reads ECS once and reports it; returns the Twilio credentials of the deployed task
-/// definition when those are the ones to use (`credentials = "task-definition"`).
-pub async fn read_ecs_once(
-    ecs: &EcsProbe,
-    from: CredentialsFrom,
-    tx: &mpsc::UnboundedSender<Observation>,
-) -> Option<TwilioCredentials> {
-    match ecs.snapshot().await {
-        Ok((snapshot, creds, seen)) => {
-            let _ = tx.send(Observation::Ecs {
-                at_ms: now_ms(),
-                result: Ok(Box::new(snapshot)),
-            });
-            if from == CredentialsFrom::TaskDefinition {
-                let _ = tx.send(Observation::Twilio {
-                    at_ms: now_ms(),
-                    fact: Fact::Credentials(seen),
-                });
-                return creds;
-            }
-            None
-        }
-        Err(e) => {
-            let _ = tx.send(Observation::Ecs {
-                at_ms: now_ms(),
-                result: Err(e),
-            });
-            None
-        }
-    }
-}
-
-/// Asks Twilio for the account and the Verify service with `creds`, reporting both.
-pub async fn ask_twilio_once(
-    twilio: &TwilioProbe,
-    creds: &TwilioCredentials,
-    tx: &mpsc::UnboundedSender<Observation>,
-) {
-    let (account, service) = tokio::join!(twilio.account(creds), twilio.service(creds));
-    let _ = tx.send(Observation::Twilio {
-        at_ms: now_ms(),
-        fact: account,
-    });
-    let _ = tx.send(Observation::Twilio {
-        at_ms: now_ms(),
-        fact: service,
-    });
-}
-
-/// The demo's AWS configuration: the simulator's endpoint and its static credentials.
-pub async fn demo_sdk_config(config: &Config) -> aws_config::SdkConfig {
-    static_sdk_config(config, sim::ACCESS_KEY_ID, sim::SECRET_ACCESS_KEY).await
-}
-
-/// An AWS configuration with static credentials and the config's region and endpoint.
-pub async fn static_sdk_config(config: &Config, key: &str, secret: &str) -> aws_config::SdkConfig {
-    let credentials =
-        aws_sdk_ecs::config::Credentials::new(key, secret, None, None, "otp-console-static");
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(config.aws.region.clone()))
-        .credentials_provider(credentials);
-    if let Some(url) = &config.aws.endpoint_url {
-        loader = loader.endpoint_url(url);
-    }
-    loader.load().await
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }

@@ -5,86 +5,20 @@
 //! plan and the typed service name, the rollout and the OTP start after the fix, and must end
 //! at verdict `none` with the simulated backend really behaving differently.
 
-use std::time::{Duration, Instant};
+#[path = "contract_support/console.rs"]
+mod console;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use otp_console::app::{App, Command, Modal, Stage};
-use otp_console::config::Config;
-use otp_console::diagnosis::{FailureMode, Names};
-use otp_console::event::Event;
-use otp_console::runner::Runner;
-use tokio::sync::mpsc;
+use std::time::Duration;
 
-const SCALE: f64 = 0.05;
+use console::Console;
+use crossterm::event::KeyCode;
+use otp_console::app::{Modal, Stage};
+use otp_console::diagnosis::FailureMode;
+
 const NEW_TOKEN: &str = "4d2c8e6a0b1f3e5d7c9a2b4c6d8e0f1a";
 const VERIFY_SID: &str = "VA0a1b2c3d4e5f60718293a4b5c6d7e8f9";
 
-struct Console {
-    app: App,
-    runner: Runner,
-    rx: mpsc::UnboundedReceiver<Event>,
-}
-
 impl Console {
-    async fn demo(scenario: &str) -> Self {
-        Self::demo_at(scenario, SCALE).await
-    }
-
-    /// The demo at time scale `scale` (rollouts are followed at the same scale).
-    async fn demo_at(scenario: &str, scale: f64) -> Self {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let mut runner = Runner::new(tx, scale);
-        runner.start_demo(scenario).await.expect("the demo starts");
-        let app = App::new(Names::from_config(&Config::default()), Vec::new(), now_ms());
-        let mut console = Self { app, runner, rx };
-        console
-            .until("the target", Duration::from_secs(10), |app| {
-                app.target.is_some()
-            })
-            .await;
-        console
-    }
-
-    async fn run(&mut self, commands: Vec<Command>) {
-        for command in commands {
-            self.runner.handle(command).await;
-        }
-    }
-
-    async fn key(&mut self, code: KeyCode) {
-        let commands = self
-            .app
-            .update(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-        self.run(commands).await;
-    }
-
-    async fn typed(&mut self, text: &str) {
-        for c in text.chars() {
-            self.key(KeyCode::Char(c)).await;
-        }
-    }
-
-    /// Pumps events into the app (with ticks) until `done` holds.
-    async fn until(&mut self, what: &str, within: Duration, done: impl Fn(&App) -> bool) {
-        let deadline = Instant::now() + within;
-        while !done(&self.app) {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; verdict {:?}, repair {:?}, notice {:?}",
-                self.app.diagnosis.verdict.failure_mode,
-                self.app.repair.as_ref().map(|f| &f.stage),
-                self.app.notice
-            );
-            let event = tokio::time::timeout(Duration::from_millis(100), self.rx.recv()).await;
-            let commands = match event {
-                Ok(Some(event)) => self.app.update(event),
-                Ok(None) => panic!("the runner stopped"),
-                Err(_) => self.app.update(Event::Tick(now_ms())),
-            };
-            self.run(commands).await;
-        }
-    }
-
     /// Waits for the plan the runner makes.
     async fn plan(&mut self) -> otp_console::repair::Plan {
         self.until("the plan", Duration::from_secs(20), |app| {
@@ -143,10 +77,6 @@ impl Console {
         .await;
         self.app.diagnosis.verdict.failure_mode
     }
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 async fn verdict(console: &mut Console, mode: FailureMode) {

@@ -13,6 +13,7 @@ fn names() -> Names {
         cluster: "nerava-cluster".into(),
         service: "nerava-backend".into(),
         log_group: "/ecs/nerava-backend".into(),
+        log_filter: "OTP".into(),
         api_base: "https://api.nerava.network".into(),
         region: "us-east-1".into(),
     }

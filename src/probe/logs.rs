@@ -173,6 +173,10 @@ impl LogsFollower {
     /// receiver is dropped.
     pub async fn follow(mut self, every: Duration, tx: UnboundedSender<Observation>) {
         let mut wait = every;
+        // Whether the last report was a good answer: the first answer and the first good one
+        // after an error are news even when empty (a quiet log group settles, a pane in error
+        // recovers); later empty polls are not, so an idle console does not redraw.
+        let mut reported_ok: Option<bool> = None;
         loop {
             let result = tokio::select! {
                 result = self.poll() => result,
@@ -183,8 +187,12 @@ impl LogsFollower {
                 Ok(_) => every,
                 Err(_) => wait,
             };
-            let is_news = result.as_ref().map_or(true, |b| !b.events.is_empty());
+            let is_news = match &result {
+                Ok(batch) => !batch.events.is_empty() || reported_ok != Some(true),
+                Err(_) => true,
+            };
             if is_news {
+                reported_ok = Some(result.is_ok());
                 let at_ms = chrono::Utc::now().timestamp_millis();
                 if tx.send(Observation::Logs { at_ms, result }).is_err() {
                     return;

@@ -40,6 +40,7 @@ fn names() -> Names {
         cluster: "nerava-cluster".into(),
         service: "nerava-backend".into(),
         log_group: "/ecs/nerava-backend".into(),
+        log_filter: "OTP".into(),
         api_base: "http://127.0.0.1:8080".into(),
         region: "us-east-1".into(),
     }

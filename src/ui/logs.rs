@@ -329,7 +329,7 @@ fn empty_line(app: &App) -> Line<'static> {
     let text = if !app.evidence.events.is_empty() {
         format!("no lines match filter \"{}\"", app.logs.filter)
     } else if app.evidence.has_logs {
-        "no log lines in the last 30 minutes".to_owned()
+        crate::diagnosis::quiet_logs(&app.names)
     } else {
         "waiting for CloudWatch Logs…".to_owned()
     };
@@ -546,7 +546,7 @@ mod tests {
     fn empty_states() {
         let mut app = app("healthy");
         app.evidence.events.clear();
-        assert!(shown(&app, 60, 4).contains("no log lines in the last 30 minutes"));
+        assert!(shown(&app, 60, 4).contains("no lines matching OTP in the last 30 min (following)"));
         app.evidence.has_logs = false;
         assert!(shown(&app, 60, 4).contains("waiting for CloudWatch Logs"));
     }

@@ -1,0 +1,391 @@
+//! The one probe engine, below the console, `check` and the repair's verification: it owns the
+//! probes of one target, runs a probe round once ([`Engine::spawn_round`], for `check` and the
+//! verification after a repair) or on schedules ([`Engine::spawn_schedules`], for the console),
+//! and owns the two policies the callers used to copy: where the Twilio credentials come from
+//! (and what to say when there are none), and how logs are followed (the first poll is always
+//! reported, so a quiet log group settles instead of "loading" forever).
+//!
+//! Every probe reports an [`Observation`] on the engine's channel each time it runs, an error
+//! included: no pane waits on a probe that decided to stay silent.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+use crate::config::{Config, TwilioCredentials as CredentialsFrom};
+use crate::probe::ecs::EcsProbe;
+use crate::probe::http::{Endpoint, HttpProbe};
+use crate::probe::logs::LogsFollower;
+use crate::probe::twilio::{self, CredentialsSeen, Fact, TwilioProbe};
+use crate::probe::{ErrorKind, Observation, ProbeError, System, TwilioCredentials};
+use crate::sim;
+
+/// How often each probe runs on its own in the console.
+pub mod every {
+    use std::time::Duration;
+
+    pub const HEALTH: Duration = Duration::from_secs(5);
+    pub const ECS: Duration = Duration::from_secs(20);
+    pub const TWILIO: Duration = Duration::from_secs(60);
+    pub const STATUS_PAGE: Duration = Duration::from_secs(120);
+    pub const LOGS: Duration = Duration::from_secs(2);
+    pub const INBOX: Duration = Duration::from_secs(1);
+    /// Health probes while an OTP start is in flight.
+    pub const HEALTH_DURING_OTP: Duration = Duration::from_millis(500);
+}
+
+/// How long a `/health` or dev login probe may wait: an API that hangs is seen as a timeout
+/// within seconds, and the next probe goes out on schedule.
+pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an OTP start or verify may wait: past the load balancer's 60 s, so its 504 is seen.
+pub const OTP_TIMEOUT: Duration = Duration::from_secs(75);
+/// How long one Twilio call may wait.
+pub const TWILIO_TIMEOUT: Duration = Duration::from_secs(15);
+/// How far back logs are read when a target is first watched.
+pub const LOGS_LOOKBACK_MS: i64 = 30 * 60_000;
+
+/// What the Twilio credentials are, as far as the engine knows: not looked for yet, found, or
+/// why there are none.
+type CredentialsState = Option<Result<TwilioCredentials, ProbeError>>;
+
+/// The probes of one target and the channel they report on. Cheap to clone: every task holds
+/// its own copy.
+#[derive(Clone)]
+pub struct Engine {
+    pub config: Arc<Config>,
+    pub sdk: Arc<aws_config::SdkConfig>,
+    pub ecs: EcsProbe,
+    pub twilio: TwilioProbe,
+    /// OTP start and verify, with [`OTP_TIMEOUT`].
+    http: HttpProbe,
+    /// `/health` and dev login, with [`HEALTH_TIMEOUT`].
+    quick: HttpProbe,
+    creds: Arc<watch::Sender<CredentialsState>>,
+    tx: mpsc::UnboundedSender<Observation>,
+}
+
+/// One round of probes, run once.
+#[derive(Debug, Clone, Default)]
+pub struct Round {
+    /// Read ECS and follow the logs too (ECS is read anyway when the Twilio credentials come
+    /// from the task definition).
+    pub check_aws: bool,
+    /// Send an OTP start to this phone, with `/health` watched while it is in flight.
+    pub test_phone: Option<String>,
+    /// Read logs from this time (ms since the epoch) instead of [`LOGS_LOOKBACK_MS`] back.
+    pub logs_since_ms: Option<i64>,
+}
+
+impl Engine {
+    /// The probes of `config`, reporting on `tx`.
+    pub fn new(
+        config: Config,
+        sdk: aws_config::SdkConfig,
+        tx: mpsc::UnboundedSender<Observation>,
+    ) -> Result<Self, ProbeError> {
+        let http = HttpProbe::new(&config.api, OTP_TIMEOUT)?;
+        let quick = HttpProbe::new(&config.api, HEALTH_TIMEOUT)?;
+        let twilio = TwilioProbe::new(&config.twilio, TWILIO_TIMEOUT)?;
+        let ecs = EcsProbe::new(&sdk, &config.aws, &config.rules);
+        let (creds, _) = watch::channel(None);
+        Ok(Self {
+            config: Arc::new(config),
+            sdk: Arc::new(sdk),
+            ecs,
+            twilio,
+            http,
+            quick,
+            creds: Arc::new(creds),
+            tx,
+        })
+    }
+
+    fn send(&self, observation: Observation) {
+        let _ = self.tx.send(observation);
+    }
+
+    fn twilio_fact(&self, fact: Fact) {
+        self.send(Observation::Twilio {
+            at_ms: now_ms(),
+            fact,
+        });
+    }
+
+    /// Whether the Twilio credentials come from the deployed task definition.
+    fn uses_task_definition(&self) -> bool {
+        self.config.twilio.credentials == CredentialsFrom::TaskDefinition
+    }
+
+    /// `GET /health`.
+    pub async fn health(&self) {
+        self.quick
+            .request(Endpoint::Health, None, None, false, &self.tx)
+            .await;
+    }
+
+    /// The runbook's dev login (no Twilio behind it).
+    pub async fn dev_login(&self) {
+        self.quick
+            .request(Endpoint::DevLogin, None, None, false, &self.tx)
+            .await;
+    }
+
+    /// An OTP start to `phone`, with `/health` probed every `health_every` while it is in flight.
+    pub async fn otp_start(&self, phone: &str, health_every: Duration) {
+        self.http
+            .otp_start_watching_health(phone, health_every, &self.tx)
+            .await;
+    }
+
+    /// Verifies `code` for `phone` through the API.
+    pub async fn verify(&self, phone: &str, code: &str) {
+        self.http
+            .request(
+                Endpoint::OtpVerify,
+                Some(phone),
+                Some(code),
+                false,
+                &self.tx,
+            )
+            .await;
+    }
+
+    /// Twilio's public status page (needs no credentials).
+    pub async fn status_page(&self) {
+        let fact = self.twilio.status_page().await;
+        self.twilio_fact(fact);
+    }
+
+    /// Reads ECS once and reports it; when the Twilio credentials come from the task
+    /// definition, reports what it holds and makes them (or why there are none) the current
+    /// ones.
+    pub async fn read_ecs(&self) {
+        let found = match self.ecs.snapshot().await {
+            Ok((snapshot, creds, seen)) => {
+                self.send(Observation::Ecs {
+                    at_ms: now_ms(),
+                    result: Ok(Box::new(snapshot)),
+                });
+                let found = creds.ok_or_else(|| missing_from_task_definition(&seen));
+                if self.uses_task_definition() {
+                    self.twilio_fact(Fact::Credentials(seen));
+                }
+                found
+            }
+            Err(e) => {
+                let why = unreadable_task_definition(&e);
+                self.send(Observation::Ecs {
+                    at_ms: now_ms(),
+                    result: Err(e),
+                });
+                Err(why)
+            }
+        };
+        if !self.uses_task_definition() {
+            return;
+        }
+        self.creds.send_if_modified(|current| {
+            let changed = current.as_ref() != Some(&found);
+            if changed {
+                *current = Some(found);
+            }
+            changed
+        });
+    }
+
+    /// The Twilio credentials to use now, or why there are none (in one line that says where
+    /// the console looked and how to provide them). From the task definition, ECS is read
+    /// first if it has not been yet.
+    pub async fn twilio_credentials(&self) -> Result<TwilioCredentials, ProbeError> {
+        if !self.uses_task_definition() {
+            return match twilio::credentials_from_env() {
+                Some(creds) => {
+                    self.twilio_fact(twilio::credentials_seen(&creds));
+                    Ok(creds)
+                }
+                None => Err(no_credentials(
+                    "no Twilio credentials in the console's environment: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (twilio.credentials = \"environment\"), or use credentials = \"task-definition\"",
+                )),
+            };
+        }
+        if self.creds.borrow().is_none() {
+            self.read_ecs().await;
+        }
+        self.creds
+            .borrow()
+            .clone()
+            .unwrap_or_else(|| Err(no_credentials("the task definition has not been read yet")))
+    }
+
+    /// Asks Twilio for the account and the Verify service with the service's credentials; with
+    /// none, reports both as not checkable, with the reason.
+    pub async fn ask_twilio(&self) {
+        match self.twilio_credentials().await {
+            Ok(creds) => {
+                let (account, service) =
+                    tokio::join!(self.twilio.account(&creds), self.twilio.service(&creds));
+                self.twilio_fact(account);
+                self.twilio_fact(service);
+            }
+            Err(why) => {
+                self.twilio_fact(Fact::Account(Err(why.clone())));
+                self.twilio_fact(Fact::Service(Err(why)));
+            }
+        }
+    }
+
+    /// A test send straight to Twilio Verify; an error line when there are no credentials.
+    pub async fn send_test(&self, phone: &str) -> Result<(), String> {
+        let creds = self.twilio_credentials().await.map_err(|e| e.message)?;
+        let fact = self.twilio.send(&creds, phone).await;
+        self.twilio_fact(fact);
+        Ok(())
+    }
+
+    /// Follows the service's logs from `since_ms`, polling every `every`, until the channel
+    /// closes. The policy of [`LogsFollower::follow`]: the first answer and the first good
+    /// answer after an error are always reported, later empty polls are not.
+    pub async fn follow_logs(&self, since_ms: i64, every: Duration) {
+        LogsFollower::new(&self.sdk, &self.config.aws, since_ms)
+            .follow(every, self.tx.clone())
+            .await;
+    }
+
+    /// One round of every probe, once, as tasks in `tasks`: the API (a health baseline, dev
+    /// login, then the OTP start with health watched), Twilio's status page, ECS then Twilio
+    /// with the credentials the service uses, and (with `check_aws`) the logs, followed until
+    /// the caller aborts the tasks.
+    pub fn spawn_round(&self, tasks: &mut JoinSet<()>, round: &Round) {
+        let e = self.clone();
+        let phone = round.test_phone.clone();
+        tasks.spawn(async move {
+            e.health().await;
+            e.dev_login().await;
+            if let Some(phone) = phone {
+                e.otp_start(&phone, Duration::from_millis(250)).await;
+            }
+        });
+        let e = self.clone();
+        tasks.spawn(async move { e.status_page().await });
+        let e = self.clone();
+        let reads_ecs = round.check_aws || self.uses_task_definition();
+        tasks.spawn(async move {
+            if reads_ecs {
+                e.read_ecs().await;
+            }
+            e.ask_twilio().await;
+        });
+        if round.check_aws {
+            let e = self.clone();
+            let since = round
+                .logs_since_ms
+                .unwrap_or_else(|| now_ms() - LOGS_LOOKBACK_MS);
+            tasks.spawn(async move { e.follow_logs(since, Duration::from_millis(500)).await });
+        }
+    }
+
+    /// The console's schedules, as tasks in `tasks`: health, ECS, Twilio (asked again at once
+    /// when the task definition's credentials change), the status page and the logs.
+    pub fn spawn_schedules(&self, tasks: &mut JoinSet<()>) {
+        let e = self.clone();
+        tasks.spawn(async move {
+            loop {
+                e.health().await;
+                tokio::time::sleep(every::HEALTH).await;
+            }
+        });
+        let e = self.clone();
+        tasks.spawn(async move {
+            loop {
+                e.read_ecs().await;
+                tokio::time::sleep(every::ECS).await;
+            }
+        });
+        let e = self.clone();
+        tasks.spawn(async move {
+            let mut changed = e.creds.subscribe();
+            loop {
+                e.ask_twilio().await;
+                changed.mark_unchanged();
+                tokio::select! {
+                    () = tokio::time::sleep(every::TWILIO) => {}
+                    result = changed.changed() => if result.is_err() { return },
+                }
+            }
+        });
+        let e = self.clone();
+        tasks.spawn(async move {
+            loop {
+                e.status_page().await;
+                tokio::time::sleep(every::STATUS_PAGE).await;
+            }
+        });
+        let e = self.clone();
+        tasks.spawn(async move {
+            e.follow_logs(now_ms() - LOGS_LOOKBACK_MS, every::LOGS)
+                .await;
+        });
+    }
+}
+
+/// A Twilio check that cannot be made for want of credentials.
+fn no_credentials(message: &str) -> ProbeError {
+    ProbeError {
+        system: System::Twilio,
+        kind: ErrorKind::Credentials,
+        code: Some("NoCredentials".into()),
+        message: message.into(),
+    }
+}
+
+/// Why the task definition, read, gives no usable Twilio credentials.
+fn missing_from_task_definition(seen: &CredentialsSeen) -> ProbeError {
+    match (&seen.token_value_from, &seen.account_sid, seen.has_auth_token) {
+        (Some(from), _, _) => no_credentials(&format!(
+            "the auth token is a secrets reference ({from}) the console cannot read — run with twilio.credentials = \"environment\" and TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN set"
+        )),
+        (None, None, _) => no_credentials(
+            "the deployed task definition has no TWILIO_ACCOUNT_SID: nothing to ask Twilio with (see the env pane)",
+        ),
+        _ => no_credentials(
+            "the deployed task definition has no TWILIO_AUTH_TOKEN: nothing to ask Twilio with (see the env pane)",
+        ),
+    }
+}
+
+/// Why there are no Twilio credentials when ECS could not be read.
+fn unreadable_task_definition(ecs: &ProbeError) -> ProbeError {
+    let cause = match ecs.kind {
+        ErrorKind::Credentials => "no usable AWS credentials",
+        ErrorKind::NotFound => "the cluster or service was not found",
+        ErrorKind::Unreachable | ErrorKind::Timeout => "AWS could not be reached",
+        _ => "ECS answered with an error",
+    };
+    no_credentials(&format!(
+        "no Twilio credentials: the task definition could not be read ({cause}; see ECS) — fix AWS access, or set twilio.credentials = \"environment\" with TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
+    ))
+}
+
+/// The demo's AWS configuration: the simulator's endpoint and its static credentials.
+pub async fn demo_sdk_config(config: &Config) -> aws_config::SdkConfig {
+    static_sdk_config(config, sim::ACCESS_KEY_ID, sim::SECRET_ACCESS_KEY).await
+}
+
+/// An AWS configuration with static credentials and the config's region and endpoint.
+pub async fn static_sdk_config(config: &Config, key: &str, secret: &str) -> aws_config::SdkConfig {
+    let credentials =
+        aws_sdk_ecs::config::Credentials::new(key, secret, None, None, "otp-console-static");
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(config.aws.region.clone()))
+        .credentials_provider(credentials);
+    if let Some(url) = &config.aws.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
