@@ -31,46 +31,7 @@ pub const OTP_WINDOW_MS: i64 = 15 * 60_000;
 /// How long a notice stays in the status line.
 const NOTICE_MS: i64 = 8_000;
 
-/// The five panes, in focus order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Pane {
-    Checklist,
-    Env,
-    Logs,
-    Latency,
-    Twilio,
-}
-
-impl Pane {
-    /// Every pane, in focus order (the numbers 1-5).
-    pub const ALL: [Pane; 5] = [
-        Self::Checklist,
-        Self::Env,
-        Self::Logs,
-        Self::Latency,
-        Self::Twilio,
-    ];
-
-    /// The pane's title.
-    pub fn title(self) -> &'static str {
-        match self {
-            Self::Checklist => "Checklist",
-            Self::Env => "Env vars",
-            Self::Logs => "Logs",
-            Self::Latency => "Latency",
-            Self::Twilio => "Twilio",
-        }
-    }
-
-    fn index(self) -> usize {
-        Self::ALL.iter().position(|p| *p == self).unwrap_or(0)
-    }
-
-    fn offset(self, by: isize) -> Self {
-        let n = Self::ALL.len() as isize;
-        Self::ALL[((self.index() as isize + by).rem_euclid(n)) as usize]
-    }
-}
+pub use crate::layout::Pane;
 
 /// What a send goes through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -795,7 +756,7 @@ impl App {
 
     fn mouse(&mut self, mouse: MouseEvent) {
         let at = Position::new(mouse.column, mouse.row);
-        let panes = crate::ui::pane_areas(self.size, self.focus, self.is_zoomed);
+        let panes = crate::layout::Screen::new(self.size, self.focus, self.is_zoomed).panes;
         let under = panes
             .iter()
             .find(|(_, area)| area.contains(at))

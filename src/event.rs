@@ -1,12 +1,21 @@
 //! Everything that can happen to the console, as data: input from the terminal, time passing,
-//! and what the probes and the runner report. [`crate::app::App::update`] takes one at a time.
+//! and what the probes and the runner report. `App::update` takes one at a time.
 
 use crossterm::event::{KeyEvent, MouseEvent};
 
-pub use crate::app::RepairUpdate;
 use crate::probe::Observation;
+use crate::repair::{Applied, Plan, Rollout, RolloutEvent};
 
-/// One input to [`crate::app::App::update`].
+/// What the runner reports about a repair.
+#[derive(Debug, Clone)]
+pub enum RepairUpdate {
+    Planned(Result<Box<Plan>, String>),
+    Applied(Result<Applied, String>),
+    Rollout(RolloutEvent),
+    Finished(Box<Rollout>),
+}
+
+/// One input to `App::update`.
 #[derive(Debug, Clone)]
 pub enum Event {
     Key(KeyEvent),

@@ -26,6 +26,8 @@ pub mod event;
 pub mod event_loop;
 /// One table of key → action → label.
 pub mod keymap;
+/// The screen's geometry: which pane goes where, for the app's mouse hits and the ui.
+pub mod layout;
 /// What the probes see, and the probes (one module per outside system).
 pub mod probe;
 /// Masking of secrets and terminal-safe text, shared by every output path.

@@ -31,7 +31,7 @@ pub mod repair;
 pub mod twilio;
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Widget};
@@ -40,10 +40,7 @@ use ratatui::Frame;
 use crate::app::{App, Freshness, Pane};
 use crate::diagnosis::FailureMode;
 use crate::keymap;
-
-/// Below this size the console shows one pane at a time.
-pub const FULL_WIDTH: u16 = 120;
-pub const FULL_HEIGHT: u16 = 36;
+use crate::layout::Screen;
 
 /// Colours in one place.
 pub mod theme {
@@ -67,70 +64,18 @@ pub fn render_to(app: &App, area: Rect, buf: &mut Buffer) {
     if area.width == 0 || area.height == 0 {
         return;
     }
-    let [header, body, footer] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(0),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    header_line(app).render(header, buf);
-    footer_line(app, footer.width).render(footer, buf);
-    let tabs = !is_full(area.width, area.height) && !app.is_zoomed;
-    let body = if tabs && body.height > 1 {
-        let [bar, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(body);
+    let screen = Screen::of(area, app.focus, app.is_zoomed);
+    header_line(app).render(screen.header, buf);
+    footer_line(app, screen.footer.width).render(screen.footer, buf);
+    if let Some(bar) = screen.tab_bar {
         tab_bar(app).render(bar, buf);
-        rest
-    } else {
-        body
-    };
-    for (pane, rect) in layout(body, app.focus, app.is_zoomed) {
+    }
+    for (pane, rect) in screen.panes {
         render_pane(app, pane, rect, buf);
     }
     if let Some(modal) = &app.modal {
         modal::render(app, modal, area, buf);
     }
-}
-
-fn is_full(width: u16, height: u16) -> bool {
-    width >= FULL_WIDTH && height >= FULL_HEIGHT
-}
-
-/// Where each visible pane goes in the body area.
-pub fn layout(body: Rect, focus: Pane, is_zoomed: bool) -> Vec<(Pane, Rect)> {
-    if is_zoomed || !is_full(body.width, body.height + 2) {
-        return vec![(focus, body)];
-    }
-    let [top, middle, bottom] = Layout::vertical([
-        Constraint::Percentage(38),
-        Constraint::Percentage(27),
-        Constraint::Min(6),
-    ])
-    .areas(body);
-    let [checklist, env] =
-        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(top);
-    let [latency, twilio] =
-        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(middle);
-    vec![
-        (Pane::Checklist, checklist),
-        (Pane::Env, env),
-        (Pane::Latency, latency),
-        (Pane::Twilio, twilio),
-        (Pane::Logs, bottom),
-    ]
-}
-
-/// The panes' areas for a terminal of `size`, as [`render_to`] lays them out (for the mouse).
-pub fn pane_areas(size: (u16, u16), focus: Pane, is_zoomed: bool) -> Vec<(Pane, Rect)> {
-    let area = Rect::new(0, 0, size.0, size.1);
-    if area.height < 3 {
-        return Vec::new();
-    }
-    let body = Rect::new(0, 1, area.width, area.height - 2);
-    if !is_full(area.width, area.height) && !is_zoomed && body.height > 1 {
-        let rest = Rect::new(0, 2, area.width, body.height - 1);
-        return layout(rest, focus, is_zoomed);
-    }
-    layout(body, focus, is_zoomed)
 }
 
 fn header_line(app: &App) -> Line<'static> {

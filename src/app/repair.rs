@@ -12,6 +12,7 @@ use tui_input::Input;
 use super::{App, Command, Modal, SendKind};
 use crate::config::VarStatus;
 use crate::diagnosis::FailureMode;
+pub use crate::event::RepairUpdate;
 use crate::probe::http::Endpoint;
 use crate::redact;
 use crate::repair::{
@@ -135,15 +136,6 @@ impl RepairFlow {
             Stage::Failed { .. } => "repair: failed".into(),
         }
     }
-}
-
-/// What the runner reports about a repair.
-#[derive(Debug, Clone)]
-pub enum RepairUpdate {
-    Planned(Result<Box<Plan>, String>),
-    Applied(Result<Applied, String>),
-    Rollout(RolloutEvent),
-    Finished(Box<Rollout>),
 }
 
 impl App {

@@ -320,7 +320,7 @@ fn a_new_target_starts_from_no_evidence() {
 #[test]
 fn clicking_a_pane_focuses_it() {
     let mut app = fixtures::app("healthy");
-    let areas = crate::ui::pane_areas(app.size, app.focus, app.is_zoomed);
+    let areas = crate::layout::Screen::new(app.size, app.focus, app.is_zoomed).panes;
     let (_, logs) = areas
         .iter()
         .find(|(p, _)| *p == Pane::Logs)
