@@ -33,6 +33,9 @@ const NOTICE_MS: i64 = 8_000;
 
 pub use crate::layout::Pane;
 
+/// Twilio is asked every 60 s with a 15 s timeout: an answer older than this is stale.
+const TWILIO_STALE_MS: u64 = 90_000;
+
 /// What a send goes through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SendKind {
@@ -803,6 +806,11 @@ impl App {
                         || err.kind == crate::probe::ErrorKind::Timeout =>
                 {
                     Freshness::Error(err.message.clone())
+                }
+                // Asked every minute with a 15 s timeout: older than that, the last ask failed
+                // to come back, and what is drawn is not fresh.
+                Some(_) if e.account_at_ms.is_some_and(|at| age(at) > TWILIO_STALE_MS) => {
+                    Freshness::Stale(e.account_at_ms.map_or(0, age))
                 }
                 _ => Freshness::Fresh,
             },

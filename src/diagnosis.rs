@@ -40,6 +40,8 @@ pub struct Evidence {
     pub has_logs: bool,
     pub credentials: Option<CredentialsSeen>,
     pub account: Option<Result<Account, ProbeError>>,
+    /// When Twilio's account was last asked about (ms since the epoch).
+    pub account_at_ms: Option<i64>,
     pub service: Option<Result<VerifyService, ProbeError>>,
     pub status_page: Option<Result<StatusPage, ProbeError>>,
     pub sends: Vec<Result<Verification, ProbeError>>,
@@ -87,9 +89,12 @@ impl Evidence {
                 }
                 Err(e) => self.logs_error = Some(e),
             },
-            Observation::Twilio { fact, .. } => match fact {
+            Observation::Twilio { fact, at_ms } => match fact {
                 Fact::Credentials(c) => self.credentials = Some(c),
-                Fact::Account(a) => self.account = Some(a),
+                Fact::Account(a) => {
+                    self.account = Some(a);
+                    self.account_at_ms = Some(at_ms);
+                }
                 Fact::Service(s) => self.service = Some(s),
                 Fact::StatusPage(s) => self.status_page = Some(s),
                 Fact::Send(s) => self.sends.push(s),

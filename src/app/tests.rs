@@ -348,3 +348,27 @@ fn ticks_move_time_and_expire_notices() {
     assert!(app.notice.is_none());
     assert_eq!(app.now_ms, NOW + 20_000);
 }
+
+#[test]
+fn a_twilio_answer_older_than_its_interval_is_stale_not_fresh() {
+    let mut app = fixtures::app("healthy");
+    let asked = app
+        .evidence
+        .account_at_ms
+        .expect("the fixture asked Twilio");
+    app.update(Event::Tick(asked + 30_000));
+    assert_eq!(app.freshness(Pane::Twilio), Freshness::Fresh);
+    app.update(Event::Tick(asked + 120_000));
+    assert_eq!(app.freshness(Pane::Twilio), Freshness::Stale(120_000));
+    // The next answer makes it fresh again.
+    app.update(Event::Observed(crate::probe::Observation::Twilio {
+        at_ms: asked + 120_000,
+        fact: crate::probe::twilio::Fact::Account(Err(crate::probe::ProbeError {
+            system: crate::probe::System::Twilio,
+            kind: crate::probe::ErrorKind::Credentials,
+            code: Some("20003".into()),
+            message: "Authenticate".into(),
+        })),
+    }));
+    assert_eq!(app.freshness(Pane::Twilio), Freshness::Fresh);
+}
