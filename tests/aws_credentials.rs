@@ -332,3 +332,95 @@ async fn a_closed_endpoint_is_still_the_network() {
     );
     assert!(!err.message.contains('\n'));
 }
+
+/// `otp-console` with a cleared environment and `home` as HOME.
+fn binary(home: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_otp-console"));
+    cmd.env_clear()
+        .env("HOME", home)
+        .env("AWS_CONFIG_FILE", home.join(".aws/config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", home.join(".aws/credentials"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .current_dir(home);
+    cmd
+}
+
+/// A config file whose every URL is a closed loopback port, with its own region and profile.
+fn config_file(home: &Path) -> std::path::PathBuf {
+    let url = format!("http://127.0.0.1:{}", closed_port());
+    let path = home.join("otp-console.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[api]\nbase_url = \"{url}\"\n\
+             [aws]\nregion = \"eu-west-1\"\nprofile = \"staging\"\nendpoint_url = \"{url}\"\n\
+             [twilio]\napi_url = \"{url}\"\nverify_url = \"{url}\"\nstatus_url = \"{url}\"\n"
+        ),
+    )
+    .expect("config");
+    path
+}
+
+#[test]
+fn profile_flag_overrides_the_config_file() {
+    let home = tempfile::tempdir().expect("home");
+    std::fs::create_dir_all(home.path().join(".aws")).expect(".aws");
+    expired_sso_session(home.path());
+    let config = config_file(home.path());
+    let out = binary(home.path())
+        .args(["check", "--json", "--check-aws", "--profile", "dev"])
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .expect("runs");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let ecs = &json["observations"]["ecs"]["error"];
+    assert_eq!(ecs["kind"], "credentials", "{ecs}");
+    assert_eq!(ecs["code"], "SsoTokenExpired", "{ecs}");
+    assert_eq!(
+        ecs["message"],
+        "AWS SSO session expired or not started — run `aws sso login --profile dev`"
+    );
+}
+
+#[test]
+fn empty_region_or_profile_flag_is_one_line_and_exit_2() {
+    let home = tempfile::tempdir().expect("home");
+    let config = config_file(home.path());
+    for (args, want) in [
+        (
+            vec!["check", "--region", ""],
+            "otp-console check: --region must not be empty",
+        ),
+        (
+            vec!["check", "--profile", ""],
+            "otp-console check: --profile must not be empty",
+        ),
+        (
+            vec!["repair", "--redeploy", "--region", ""],
+            "otp-console repair: --region must not be empty",
+        ),
+        (
+            vec!["--profile", " "],
+            "otp-console: --profile must not be empty",
+        ),
+    ] {
+        let out = binary(home.path())
+            .args(&args)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.starts_with(want), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
