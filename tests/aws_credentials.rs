@@ -194,9 +194,8 @@ fn expired_sso_session_from_aws_profile() {
     );
 }
 
-/// A stand-in for instance metadata that refuses every request with 403, as it does on these
-/// machines ("request forbidden: IMDS is disabled").
-fn forbidding_imds() -> u16 {
+/// A loopback server giving every request the same `answer` (a whole HTTP response); its port.
+fn answering(answer: &'static str) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     std::thread::spawn(move || {
@@ -204,12 +203,69 @@ fn forbidding_imds() -> u16 {
             let Ok(mut stream) = stream else { continue };
             let mut buf = [0u8; 4096];
             let _ = stream.read(&mut buf);
-            let _ = stream.write_all(
-                b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-            );
+            let _ = stream.write_all(answer.as_bytes());
         }
     });
     port
+}
+
+/// A stand-in for instance metadata that refuses every request with 403, as it does on these
+/// machines ("request forbidden: IMDS is disabled").
+fn forbidding_imds() -> u16 {
+    answering("HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+}
+
+/// A legacy SSO profile (`sso_start_url` in the profile, no `sso_session`): the SDK does not
+/// check the cached token's expiry itself but sends it to the SSO portal, which refuses it.
+fn legacy_sso_profile(home: &Path) {
+    std::fs::write(
+        home.join(".aws/config"),
+        "[profile old]\n\
+         sso_start_url = https://legacy.awsapps.com/start\n\
+         sso_region = us-east-1\n\
+         sso_account_id = 123456789012\n\
+         sso_role_name = OnCall\n\
+         region = us-east-1\n",
+    )
+    .expect("config");
+    let cache = home.join(".aws/sso/cache");
+    std::fs::create_dir_all(&cache).expect("cache dir");
+    // Named by the SHA-1 of the start URL: sha1("https://legacy.awsapps.com/start").
+    std::fs::write(
+        cache.join("79e435d7a515078e81c9dffc35f38d5687ebd3a7.json"),
+        r#"{"accessToken":"legacy-sso-access-token","expiresAt":"2020-01-01T00:00:00Z","region":"us-east-1","startUrl":"https://legacy.awsapps.com/start"}"#,
+    )
+    .expect("cache file");
+}
+
+#[test]
+fn legacy_sso_profile_refused_by_the_portal() {
+    let port = if std::env::var_os(CHILD).is_some() {
+        0
+    } else {
+        answering(
+            "HTTP/1.1 401 Unauthorized\r\n\
+             x-amzn-errortype: UnauthorizedException\r\n\
+             content-type: application/json\r\n\
+             content-length: 48\r\nconnection: close\r\n\r\n\
+             {\"message\":\"Session token not found or invalid\"}",
+        )
+    };
+    if !in_child(
+        "legacy_sso_profile_refused_by_the_portal",
+        legacy_sso_profile,
+        &[("AWS_ENDPOINT_URL_SSO", format!("http://127.0.0.1:{port}"))],
+    ) {
+        return;
+    }
+    let err = describe_with_chain(&nowhere(Some("old")));
+    assert_eq!(err.kind, ErrorKind::Credentials, "{err:?}");
+    assert_eq!(err.code.as_deref(), Some("SsoTokenExpired"), "{err:?}");
+    assert_eq!(
+        err.message,
+        "AWS SSO session expired or not started — run `aws sso login --profile old`"
+    );
+    assert!(!err.message.contains("legacy-sso-access-token"));
 }
 
 #[test]

@@ -16,6 +16,7 @@ use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentia
 use aws_credential_types::Credentials;
 use aws_sdk_ecs::config::http::HttpResponse;
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sso::operation::get_role_credentials::GetRoleCredentialsError;
 
 use super::{ErrorKind, ProbeError, System};
 use crate::config::AwsConfig;
@@ -281,7 +282,7 @@ fn iam_action(system: System, operation: &str) -> String {
 
 /// Why the credential chain gave no credentials, read from the SDK's error types among the
 /// error's sources: [`CredentialsError`] (its variant), the SSO token provider's
-/// [`TokenError`], and instance metadata's [`ImdsError`] / IMDS [`ImdsTokenError`]. The chain's
+/// [`TokenError`] or the SSO portal's [`GetRoleCredentialsError`], and instance metadata's [`ImdsError`] / IMDS [`ImdsTokenError`]. The chain's
 /// "nothing found" error ([`ProviderChainError`]) keeps each provider's attempt outside the
 /// source chain; those are read too, so a chain that fell through to an unreachable instance
 /// metadata service is named as such.
@@ -333,7 +334,12 @@ impl CredentialFailure {
                     });
                     self.detail = chain(credentials);
                 }
-            } else if e.is::<TokenError>() {
+            } else if e.is::<TokenError>()
+                || e.downcast_ref::<GetRoleCredentialsError>()
+                    .is_some_and(GetRoleCredentialsError::is_unauthorized_exception)
+            {
+                // The session's token: expired locally (TokenError, profiles on an
+                // sso_session), or refused by the SSO portal (profiles with sso_start_url).
                 self.sso = true;
             } else if e.is::<ImdsError>()
                 || e.is::<ImdsTokenError>()
