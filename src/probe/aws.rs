@@ -282,15 +282,17 @@ fn iam_action(system: System, operation: &str) -> String {
 
 /// Why the credential chain gave no credentials, read from the SDK's error types among the
 /// error's sources: [`CredentialsError`] (its variant), the SSO token provider's
-/// [`TokenError`] or the SSO portal's [`GetRoleCredentialsError`], and instance metadata's [`ImdsError`] / IMDS [`ImdsTokenError`]. The chain's
-/// "nothing found" error ([`ProviderChainError`]) keeps each provider's attempt outside the
-/// source chain; those are read too, so a chain that fell through to an unreachable instance
-/// metadata service is named as such.
+/// [`TokenError`] or the SSO portal's [`GetRoleCredentialsError`], and instance metadata's
+/// [`ImdsError`] / IMDS [`ImdsTokenError`]. The chain's "nothing found" error
+/// ([`ProviderChainError`]) keeps each provider's attempt outside the source chain; those are
+/// read too, so a chain that fell through to an unreachable instance metadata service is named
+/// as such.
 #[derive(Debug, Default)]
 struct CredentialFailure {
     /// The innermost credential error's variant, when one was found.
     variant: Option<Variant>,
-    /// The SSO token could not be had (expired and not refreshable, or no cached token).
+    /// The SSO token could not be had (expired and not refreshable, no cached token, or
+    /// refused by the SSO portal).
     sso: bool,
     /// Instance metadata was tried and could not be used (forbidden, refused, timed out).
     imds: bool,
