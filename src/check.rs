@@ -112,7 +112,7 @@ pub async fn run(args: CheckArgs) -> ExitCode {
         let config = sim::run::config_for(&sim.urls, sim.scenario());
         (config, format!("demo:{name}"), Some(sim))
     } else {
-        match Config::load(args.config.as_deref()) {
+        match Config::load(args.config.as_deref()).and_then(|l| args.aws.apply(l)) {
             Ok(loaded) if loaded.path.is_none() => {
                 eprintln!("otp-console check: no configuration found (give --config FILE, create ./otp-console.toml, or use --demo SCENARIO)");
                 return ExitCode::from(2);

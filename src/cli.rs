@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::config::{ConfigError, Loaded};
+
 /// Terminal incident console for OTP login outages: ECS, CloudWatch Logs, Twilio Verify and
 /// the API, probed live, diagnosed from evidence, repaired and verified.
 #[derive(Debug, Parser)]
@@ -23,6 +25,8 @@ pub struct Cli {
     /// FILE.md and FILE.json (default: ./otp-console-report-<time>.md and .json).
     #[arg(long, value_name = "FILE")]
     pub report: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -68,6 +72,8 @@ pub struct CheckArgs {
     /// when FILE ends in .md, JSON when it ends in .json, else both FILE.md and FILE.json.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// `otp-console sim`.
@@ -134,6 +140,32 @@ pub struct RepairArgs {
     /// when FILE ends in .md, JSON when it ends in .json, else both FILE.md and FILE.json.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// `--profile` and `--region`, as the aws CLI has them, for the console, `check` and `repair`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AwsArgs {
+    /// AWS profile for the credential chain (a profile of ~/.aws/config, as `aws --profile`);
+    /// overrides [aws] profile and AWS_PROFILE.
+    #[arg(long, value_name = "NAME", conflicts_with = "demo")]
+    pub profile: Option<String>,
+    /// AWS region of the cluster and log group (as `aws --region`); overrides [aws] region.
+    #[arg(long, value_name = "REGION", conflicts_with = "demo")]
+    pub region: Option<String>,
+}
+
+impl AwsArgs {
+    /// The loaded configuration with these flags over its `[aws]` values; an empty or
+    /// spaced value is an error of one line.
+    pub fn apply(&self, mut loaded: Loaded) -> Result<Loaded, ConfigError> {
+        loaded
+            .config
+            .aws
+            .override_with(self.profile.as_deref(), self.region.as_deref())?;
+        Ok(loaded)
+    }
 }
 
 /// A time scale: a finite number above zero.
@@ -186,5 +218,45 @@ mod tests {
         };
         assert!(args.json && args.check_aws);
         assert_eq!(args.test_phone.as_deref(), Some("+17133056318"));
+    }
+
+    #[test]
+    fn profile_and_region_everywhere_but_the_demo() {
+        let cli =
+            Cli::try_parse_from(["otp-console", "--profile", "prod", "--region", "eu-west-1"])
+                .expect("parses");
+        assert_eq!(cli.aws.profile.as_deref(), Some("prod"));
+        assert_eq!(cli.aws.region.as_deref(), Some("eu-west-1"));
+        let cli =
+            Cli::try_parse_from(["otp-console", "check", "--profile", "prod"]).expect("parses");
+        let Some(Command::Check(args)) = cli.command else {
+            panic!("check")
+        };
+        assert_eq!(args.aws.profile.as_deref(), Some("prod"));
+        let cli = Cli::try_parse_from([
+            "otp-console",
+            "repair",
+            "--redeploy",
+            "--region",
+            "us-west-2",
+        ])
+        .expect("parses");
+        let Some(Command::Repair(args)) = cli.command else {
+            panic!("repair")
+        };
+        assert_eq!(args.aws.region.as_deref(), Some("us-west-2"));
+        // The demo has its own AWS (the simulator's keys and endpoint).
+        assert!(
+            Cli::try_parse_from(["otp-console", "--demo", "healthy", "--profile", "p"]).is_err()
+        );
+        assert!(Cli::try_parse_from([
+            "otp-console",
+            "check",
+            "--demo",
+            "healthy",
+            "--region",
+            "r"
+        ])
+        .is_err());
     }
 }

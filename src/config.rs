@@ -128,6 +128,38 @@ impl Default for AwsConfig {
     }
 }
 
+impl AwsConfig {
+    /// `--profile` and `--region` from the command line, over `[aws] profile` and `region`,
+    /// checked as the file's values are (not empty, no spaces). The one place every entry
+    /// point (console, `check`, `repair`) applies them.
+    pub fn override_with(
+        &mut self,
+        profile: Option<&str>,
+        region: Option<&str>,
+    ) -> Result<(), ConfigError> {
+        // Both checked before either is applied: a refused flag leaves the config as it was.
+        if let Some(profile) = profile {
+            validate::name(profile).map_err(|problem| ConfigError::Flag {
+                flag: "--profile",
+                message: format!("{problem} (a profile of ~/.aws/config, e.g. --profile prod; leave the flag out for aws.profile or the default chain)"),
+            })?;
+        }
+        if let Some(region) = region {
+            validate::name(region).map_err(|problem| ConfigError::Flag {
+                flag: "--region",
+                message: format!(
+                    "{problem} (e.g. --region us-east-1; leave the flag out for aws.region)"
+                ),
+            })?;
+            region.clone_into(&mut self.region);
+        }
+        if let Some(profile) = profile {
+            self.profile = Some(profile.to_owned());
+        }
+        Ok(())
+    }
+}
+
 /// `[twilio]`: base URLs (overridable for emulators) and the credential source.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -596,5 +628,49 @@ mod tests {
         assert_eq!(names, vec!["REDIS_URL".to_owned()]);
         let back = Config::from_toml_str(&c.to_toml_string().expect("ser"), "gen").expect("parses");
         assert_eq!(back, c);
+    }
+
+    #[test]
+    fn profile_and_region_flags_override_the_file() {
+        let mut aws = Config::from_toml_str(
+            "[aws]\nregion = \"eu-west-1\"\nprofile = \"staging\"\n",
+            "otp-console.toml",
+        )
+        .expect("parses")
+        .aws;
+        aws.override_with(None, None).expect("no flags");
+        assert_eq!(
+            (aws.profile.as_deref(), aws.region.as_str()),
+            (Some("staging"), "eu-west-1")
+        );
+        aws.override_with(Some("prod"), Some("us-west-2"))
+            .expect("flags");
+        assert_eq!(
+            (aws.profile.as_deref(), aws.region.as_str()),
+            (Some("prod"), "us-west-2")
+        );
+        let before = aws.clone();
+        for (profile, region, want) in [
+            (
+                None,
+                Some(""),
+                "--region must not be empty (e.g. --region us-east-1; ",
+            ),
+            (None, Some("us east"), "--region must not contain spaces"),
+            (
+                Some(" "),
+                None,
+                "--profile must not be empty (a profile of ~/.aws/config",
+            ),
+            (Some("other"), Some(""), "--region must not be empty"),
+        ] {
+            let e = aws
+                .override_with(profile, region)
+                .expect_err("bad flag")
+                .to_string();
+            assert!(e.starts_with(want), "{e}");
+            assert!(!e.contains('\n'), "{e}");
+        }
+        assert_eq!(aws, before, "a refused flag changes nothing");
     }
 }

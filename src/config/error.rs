@@ -33,6 +33,14 @@ pub enum ConfigError {
         /// One line, never containing a secret's value.
         message: String,
     },
+    /// A command-line flag that overrides a config key has a bad value (`--region ''`).
+    #[error("{flag} {message}")]
+    Flag {
+        /// The flag as typed: `--profile`, `--region`.
+        flag: &'static str,
+        /// What is wrong and what to do, one line.
+        message: String,
+    },
     /// Serialising the configuration failed (should not happen for valid values).
     #[error("cannot write the configuration as TOML: {0}")]
     Serialize(String),

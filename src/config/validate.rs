@@ -124,7 +124,7 @@ pub(super) fn check(config: &Config, text: &str, origin: &str) -> Result<(), Con
 }
 
 /// A non-blank name without spaces (region, cluster, profile, ...).
-fn name(value: &str) -> Result<(), String> {
+pub(super) fn name(value: &str) -> Result<(), String> {
     if value.trim().is_empty() {
         return Err("must not be empty".into());
     }

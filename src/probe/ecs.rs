@@ -825,12 +825,15 @@ mod tests {
             .expect_err("expired");
         assert_eq!(
             err.message,
-            "AWS: ExpiredTokenException — refresh your credentials (aws sso login, or new keys)"
+            "AWS: ExpiredTokenException — the session credentials have expired; refresh them (`aws sso login`, or new keys) and retry"
         );
         let denied = snapshot(&cfg, "AKIASIMDENIED0000001")
             .await
             .expect_err("denied");
-        assert!(denied.message.contains("DescribeServices"), "{denied:?}");
+        assert!(
+            denied.message.contains("ecs:DescribeServices"),
+            "{denied:?}"
+        );
     }
 
     #[tokio::test]
@@ -912,8 +915,9 @@ mod tests {
         assert_eq!(err.kind, ErrorKind::Credentials, "{err:?}");
         assert_eq!(
             err.message,
-            "no AWS credentials found — set AWS_PROFILE or run aws sso login"
+            "no AWS credentials found — set AWS_PROFILE, run `aws configure`, or `aws sso login`"
         );
+        assert_eq!(err.code.as_deref(), Some("CredentialsNotLoaded"));
     }
 
     #[test]

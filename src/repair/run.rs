@@ -80,8 +80,9 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
         let sdk = crate::runner::demo_sdk_config(&config).await;
         (config, format!("demo:{name}"), sdk, Some(sim))
     } else {
-        let loaded =
-            Config::load(args.config.as_deref()).map_err(|e| RepairError(e.to_string()))?;
+        let loaded = Config::load(args.config.as_deref())
+            .and_then(|l| args.aws.apply(l))
+            .map_err(|e| RepairError(e.to_string()))?;
         if loaded.path.is_none() {
             return Err(RepairError(
                 "no configuration found (give --config FILE, create ./otp-console.toml, or use --demo SCENARIO)".into(),
