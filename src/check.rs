@@ -1,11 +1,11 @@
-//! `otp-console check`: the probes and the diagnosis without a screen, the replacement for the
-//! runbook's `check_twilio_config.py`. Every probe runs at once; observations feed the same
-//! [`Evidence`] the console uses, and the command returns as soon as the evidence is
-//! conclusive (a request still outstanding then is reported with its age). Output is a table
-//! or JSON with a stable schema; the exit status is 0 `none` (positive evidence of health), 1 a
-//! named failure mode, 2 could not run (bad arguments or config, or the `--report` file could
-//! not be written), 3 `inconclusive` (the monitoring-plugin convention: OK / problem / UNKNOWN). `--report FILE` also writes the incident
-//! report ([`crate::report`]), its timeline replayed from [`Report::observations`].
+//! `otp-console check` as a library: the probes and the diagnosis without a screen, the
+//! replacement for the runbook's `check_twilio_config.py`. [`check`] runs one round of the
+//! [`Engine`] at once; observations feed the same [`Evidence`] the console uses, and it
+//! returns as soon as the evidence is conclusive (a request still outstanding then is reported
+//! with its age). [`render_table`] and [`report_json`] are its two output forms (the JSON has a
+//! stable schema, below). The command line around it, with its exit statuses (0 `none`, 1 a
+//! failure mode, 2 could not run, 3 `inconclusive`) and `--report FILE` (the incident report,
+//! its timeline replayed from [`Report::observations`]), is the `cmd` module's.
 //!
 //! JSON schema (version 1), top level:
 //! - `schema_version`: 1
@@ -22,21 +22,18 @@
 //!   service, status_page, sends[]}}`
 //! - `elapsed_ms`, `target` (`demo:<scenario>` or the API base URL)
 
-use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use crate::cli::CheckArgs;
 use crate::config::{Config, TwilioCredentials as CredentialsFrom};
 use crate::diagnosis::{self, Diagnosis, Evidence, FailureMode, Names, State};
 use crate::engine::{self, Engine, Round};
-use crate::probe::http::{self, Endpoint};
+use crate::probe::http::Endpoint;
 use crate::probe::twilio::Fact;
 use crate::probe::{self, Observation};
-use crate::sim::{self, scenario, Ports, Simulator};
 
 /// How `check` was asked to run.
 #[derive(Debug, Clone)]
@@ -69,96 +66,6 @@ pub struct Report {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct CannotRun(pub String);
-
-/// Runs `otp-console check` and returns its exit status.
-pub async fn run(args: CheckArgs) -> ExitCode {
-    let test_phone = match args
-        .test_phone
-        .as_deref()
-        .map(http::validate_phone)
-        .transpose()
-    {
-        Ok(phone) => phone,
-        Err(e) => {
-            eprintln!("otp-console check: --test-phone: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let mut options = Options {
-        check_aws: args.check_aws,
-        test_phone,
-        deadline: Duration::from_secs(90),
-        aws_credentials: None,
-        logs_since_ms: None,
-    };
-    let (config, target, sim) = if let Some(name) = &args.demo {
-        let scenario = match scenario::load(name) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("otp-console check: {e}");
-                return ExitCode::from(2);
-            }
-        };
-        let scale = args.time_scale.unwrap_or(1.0);
-        let sim = match Simulator::start(scenario, scale, Ports::default()).await {
-            Ok(sim) => sim,
-            Err(e) => {
-                eprintln!("otp-console check: {e}");
-                return ExitCode::from(2);
-            }
-        };
-        options.aws_credentials = Some((sim::ACCESS_KEY_ID.into(), sim::SECRET_ACCESS_KEY.into()));
-        // The demo is diagnosed like production: through its config and its protocols only.
-        let config = sim::run::config_for(&sim.urls, sim.scenario());
-        (config, format!("demo:{name}"), Some(sim))
-    } else {
-        match Config::load(args.config.as_deref()).and_then(|l| args.aws.apply(l)) {
-            Ok(loaded) if loaded.path.is_none() => {
-                eprintln!("otp-console check: no configuration found (give --config FILE, create ./otp-console.toml, or use --demo SCENARIO)");
-                return ExitCode::from(2);
-            }
-            Ok(loaded) => {
-                let target = loaded.config.api.base_url.clone();
-                (loaded.config, target, None)
-            }
-            Err(e) => {
-                eprintln!("otp-console check: {e}");
-                return ExitCode::from(2);
-            }
-        }
-    };
-    match check(&config, &target, &options).await {
-        Ok(report) => {
-            if args.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report_json(&report)).unwrap_or_default()
-                );
-            } else {
-                print!("{}", render_table(&report));
-            }
-            if let Some(path) = &args.report {
-                let mut timeline = crate::report::Timeline::new();
-                let mut secrets: Vec<String> = options.test_phone.iter().cloned().collect();
-                if let Some(sim) = &sim {
-                    secrets.extend(crate::report::demo_secrets(sim.scenario()));
-                }
-                timeline.with_secrets(secrets);
-                timeline.record_check(&report, &Names::from_config(&config));
-                let header = crate::report::ReportHeader::for_check(&report);
-                if let Err(e) = crate::report::write(path, &timeline, &header) {
-                    eprintln!("otp-console check: {e}");
-                    return ExitCode::from(2);
-                }
-            }
-            ExitCode::from(report.diagnosis.verdict.failure_mode.exit_code())
-        }
-        Err(CannotRun(message)) => {
-            eprintln!("otp-console check: {message}");
-            ExitCode::from(2)
-        }
-    }
-}
 
 /// A probe's first answer, which `check` waits for before it may conclude.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -9,7 +9,7 @@ use otp_console::cli::{Cli, Command};
 use otp_console::config::Config;
 use otp_console::diagnosis::Names;
 use otp_console::runner::Runner;
-use otp_console::{event_loop, sim};
+use otp_console::{cmd, event_loop, sim};
 
 /// The demo's time scale when none is given: the runbook's 60 s timeout becomes 12 s.
 const DEMO_TIME_SCALE: f64 = 0.2;
@@ -27,9 +27,9 @@ fn main() -> ExitCode {
         }
     };
     let code = match cli.command {
-        Some(Command::Sim(args)) => runtime.block_on(sim::run::run(args)),
-        Some(Command::Check(args)) => runtime.block_on(otp_console::check::run(args)),
-        Some(Command::Repair(args)) => runtime.block_on(otp_console::repair::run::run(args)),
+        Some(Command::Sim(args)) => runtime.block_on(cmd::sim::run(args)),
+        Some(Command::Check(args)) => runtime.block_on(cmd::check::run(args)),
+        Some(Command::Repair(args)) => runtime.block_on(cmd::repair::run(args)),
         None => runtime.block_on(console(&cli)),
     };
     // Tasks still waiting (a request outstanding, a server draining) must not hold the exit.

@@ -3,14 +3,15 @@
 //! registration that preserves every field, the masked diff and the equivalent aws CLI
 //! commands out. [`Repairer`] does the I/O: reads the deployed revision, registers and
 //! deploys, follows the rollout like the `services-stable` waiter ([`rollout`]); [`verify`]
-//! runs the same check as `otp-console check`. [`run`] is the headless `otp-console repair`.
+//! runs the same check as `otp-console check`; [`render`] lays a plan and a rollout out as text
+//! and JSON. The headless `otp-console repair` is the `cmd` module's.
 
 /// The pure plan: registration, diff, commands.
 pub mod plan;
+/// A plan and a rollout as text and JSON.
+pub mod render;
 /// Following a rollout to stable, failed or stuck.
 pub mod rollout;
-/// `otp-console repair`: the headless form.
-pub mod run;
 
 use aws_config::SdkConfig;
 use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;

@@ -398,11 +398,11 @@ impl ReportHeader {
         rollout: Option<&Rollout>,
     ) -> Self {
         self.repair = Some(json!({
-            "summary": crate::repair::run::summary(plan),
+            "summary": crate::repair::render::summary(plan),
             "plan": plan.to_json(),
-            "diff_lines": plan.diff.iter().map(crate::repair::run::change_line).collect::<Vec<_>>(),
+            "diff_lines": plan.diff.iter().map(crate::repair::render::change_line).collect::<Vec<_>>(),
             "applied": applied.map(Applied::to_json),
-            "rollout": rollout.map(crate::repair::run::rollout_json),
+            "rollout": rollout.map(crate::repair::render::rollout_json),
         }));
         self
     }

@@ -295,7 +295,7 @@ impl App {
                     };
                     if typed.value().trim() == plan.service {
                         self.timeline.record_action(
-                            format!("repair confirmed: {}", repair::run::summary(&plan)),
+                            format!("repair confirmed: {}", repair::render::summary(&plan)),
                             self.now_ms,
                         );
                         flow.stage = Stage::Applying;
@@ -418,7 +418,7 @@ impl App {
                 match result {
                     Ok(plan) => {
                         self.timeline.record_action_with(
-                            format!("repair planned: {}", repair::run::summary(&plan)),
+                            format!("repair planned: {}", repair::render::summary(&plan)),
                             plan.to_json(),
                             now,
                         );

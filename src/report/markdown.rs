@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::{ReportHeader, Timeline};
 use crate::diagnosis::{fmt_ms, State};
 use crate::redact;
-use crate::repair::run::change_line;
+use crate::repair::render::change_line;
 
 /// The whole document.
 pub(super) fn render(timeline: &Timeline, header: &ReportHeader) -> String {

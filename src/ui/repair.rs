@@ -310,7 +310,7 @@ fn choose_lines(app: &App, selected: usize) -> Vec<Line<'static>> {
 fn plan_lines(plan: &repair::Plan) -> Vec<Line<'static>> {
     let from = format!("{}:{}", plan.source.family, plan.source.revision);
     let mut lines = vec![
-        Line::from(vec![dim("PLAN      "), bold(repair::run::summary(plan))]),
+        Line::from(vec![dim("PLAN      "), bold(repair::render::summary(plan))]),
         Line::from(vec![
             dim("SERVICE   "),
             Span::raw(format!("{} / {}", plan.cluster, plan.service)),
@@ -336,7 +336,7 @@ fn plan_lines(plan: &repair::Plan) -> Vec<Line<'static>> {
             _ => theme::WARN,
         };
         lines.push(Line::from(Span::styled(
-            format!("  {}", repair::run::change_line(change)),
+            format!("  {}", repair::render::change_line(change)),
             Style::new().fg(colour),
         )));
     }

@@ -15,13 +15,16 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::{FollowOptions, Plan, Repair, RepairError, Repairer, Rollout, RolloutState, Target};
 use crate::check::{self, Options};
 use crate::cli::RepairArgs;
 use crate::config::Config;
 use crate::diagnosis::Names;
-use crate::probe::{self, ecs::Change, http};
+use crate::probe::{self, http};
 use crate::redact;
+use crate::repair::render::{render_plan, rollout_json, summary};
+use crate::repair::{
+    self, FollowOptions, Plan, Repair, RepairError, Repairer, Rollout, RolloutState,
+};
 use crate::report::{self, ReportHeader, Timeline};
 use crate::sim::{self, scenario, Ports, Simulator};
 
@@ -47,7 +50,7 @@ fn requested(args: &RepairArgs) -> Result<Repair, RepairError> {
     let vars = args
         .set
         .iter()
-        .map(|a| super::parse_assignment(a))
+        .map(|a| repair::parse_assignment(a))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Repair::Set(vars))
 }
@@ -77,7 +80,7 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
             .map_err(|e| RepairError(e.to_string()))?;
         options.aws_credentials = Some((sim::ACCESS_KEY_ID.into(), sim::SECRET_ACCESS_KEY.into()));
         let config = sim::run::config_for(&sim.urls, sim.scenario());
-        let sdk = crate::runner::demo_sdk_config(&config).await;
+        let sdk = crate::engine::demo_sdk_config(&config).await;
         (config, format!("demo:{name}"), sdk, Some(sim))
     } else {
         let loaded = Config::load(args.config.as_deref())
@@ -180,7 +183,7 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
         rollout.elapsed.as_secs_f64()
     ));
     options.logs_since_ms = Some(applied.deployment_created_ms);
-    let report = super::verify(&config, &target, &options)
+    let report = repair::verify(&config, &target, &options)
         .await
         .map_err(|e| RepairError(format!("verification: {e}")))?;
     if args.json {
@@ -228,83 +231,6 @@ fn to_json(
         "verification": verification,
     });
     serde_json::to_string_pretty(&value).unwrap_or_default()
-}
-
-/// A followed rollout as JSON (`repair --json`'s `rollout`).
-pub fn rollout_json(r: &Rollout) -> Value {
-    json!({
-        "state": r.state,
-        "seconds": r.elapsed.as_secs_f64(),
-        "events": r.events,
-        "reason": r.reason,
-        "service_events": r.service_events,
-        "stopped_tasks": r.stopped_tasks,
-        "suggestion": r.suggestion,
-    })
-}
-
-/// What a plan does, in one line (`set X on family:42 → a new revision of family`).
-pub fn summary(plan: &Plan) -> String {
-    let from = format!("{}:{}", plan.source.family, plan.source.revision);
-    match (&plan.action, &plan.target) {
-        (Repair::Set(vars), _) => format!(
-            "set {} on {from} → a new revision of {}",
-            vars.iter()
-                .map(|(n, _)| n.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            plan.source.family
-        ),
-        (Repair::RollbackTo(_), Target::Existing { revision, .. }) => {
-            format!("roll back from {from} to {}:{revision}", plan.source.family)
-        }
-        (Repair::Redeploy, _) => format!("force a new deployment of {from}"),
-        (Repair::RollbackTo(r), Target::Register(_)) => format!("roll back to {r}"),
-    }
-}
-
-/// The plan as text: what, the diff, the commands.
-pub fn render_plan(plan: &Plan, target: &str) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "otp-console repair · {target} · {}/{}\n",
-        plan.cluster, plan.service
-    );
-    let from = format!("{}:{}", plan.source.family, plan.source.revision);
-    let _ = writeln!(out, "PLAN     {}", summary(plan));
-    let _ = writeln!(out, "\nDIFF     {from} → after the repair");
-    if plan.diff.is_empty() {
-        let _ = writeln!(out, "  (no change to the task definition)");
-    }
-    for change in &plan.diff {
-        let _ = writeln!(out, "  {}", change_line(change));
-    }
-    let _ = writeln!(out, "\nCOMMANDS (equivalent aws CLI, secrets redacted)");
-    for command in &plan.commands {
-        let _ = writeln!(out, "  $ {command}");
-    }
-    out
-}
-
-/// One diff line; every value in a [`Change`] is already masked.
-pub fn change_line(change: &Change) -> String {
-    match change {
-        Change::Added { name, display } => format!("+ {name} = {display}"),
-        Change::Removed { name, display } => format!("- {name} (was {display})"),
-        Change::Changed { name, from, to } if redact::is_secret_name(name) => {
-            format!("~ {name} changed ({from} → {to})")
-        }
-        Change::Changed { name, from, to } => format!("~ {name}: {from} → {to}"),
-        Change::SecretAdded { name, value_from } => format!("+ secret {name} from {value_from}"),
-        Change::SecretRemoved { name, value_from } => {
-            format!("- secret {name} (was from {value_from})")
-        }
-        Change::SecretChanged { name, from, to } => {
-            format!("~ secret {name}: from {from} → {to}")
-        }
-        Change::Image { from, to } => format!("~ image: {from} → {to}"),
-    }
 }
 
 /// A rollout that did not complete, with what explains it.
