@@ -277,3 +277,41 @@ async fn api_port_closed_is_api_unreachable() {
     let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(json["verdict"]["failure_mode"], "api_unreachable");
 }
+
+/// An API that accepts connections and never answers: named `api_unreachable` while its
+/// `/health` is still outstanding (a fact, not a timing: the verdict does not wait for the
+/// probe's own timeout, let alone the 75 s the check used to take).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_api_that_never_answers_is_named_before_its_probe_times_out() {
+    let (_sim, mut config) = support::simulator("healthy").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
+    let port = listener.local_addr().expect("addr").port();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    config.api.base_url = format!("http://127.0.0.1:{port}");
+    let report = check::check(&config, "hung", &support::check_options())
+        .await
+        .expect("runs");
+    held.abort();
+    assert_eq!(
+        report.diagnosis.verdict.failure_mode,
+        FailureMode::ApiUnreachable,
+        "{}",
+        check::render_table(&report)
+    );
+    assert!(
+        report
+            .outstanding
+            .iter()
+            .any(|(e, _)| *e == otp_console::probe::http::Endpoint::Health),
+        "{}",
+        check::render_table(&report)
+    );
+    assert!(report.diagnosis.verdict.candidates[0].evidence[0].contains("has not answered"));
+}
