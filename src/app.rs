@@ -16,7 +16,7 @@ use tui_input::Input;
 
 use crate::diagnosis::{self, Diagnosis, Evidence, Names};
 use crate::event::{Event, Notice, Sms, Target};
-use crate::keymap::{self, Action};
+use crate::keymap::{self, Action, ModalAction};
 use crate::probe::http::{self, Class, Endpoint};
 use crate::probe::Observation;
 use crate::repair::{Plan, Repair};
@@ -535,10 +535,7 @@ impl App {
         }
         match modal {
             Modal::Help => {
-                if !matches!(
-                    key.code,
-                    KeyCode::Esc | KeyCode::Char('?' | 'q') | KeyCode::Enter
-                ) {
+                if keymap::modal_action(keymap::HELP_KEYS, key.code) != Some(ModalAction::Close) {
                     self.modal = Some(Modal::Help);
                 }
                 Vec::new()
@@ -549,9 +546,14 @@ impl App {
                 is_editing,
                 ..
             } => {
-                match key.code {
-                    KeyCode::Esc => Vec::new(),
-                    KeyCode::Enter => match http::validate_phone(phone.value()) {
+                let keys = if is_editing {
+                    keymap::CONFIRM_EDITING_KEYS
+                } else {
+                    keymap::CONFIRM_KEYS
+                };
+                match keymap::modal_action(keys, key.code) {
+                    Some(ModalAction::Close) => Vec::new(),
+                    Some(ModalAction::Submit) => match http::validate_phone(phone.value()) {
                         Ok(number) => {
                             if kind == SendKind::Api && self.otp_budget(&number) == 0 {
                                 self.modal = Some(Modal::Confirm {
@@ -609,7 +611,7 @@ impl App {
                             Vec::new()
                         }
                     },
-                    KeyCode::Char('e') if !is_editing => {
+                    Some(ModalAction::Edit) => {
                         self.modal = Some(Modal::Confirm {
                             kind,
                             phone,
@@ -634,9 +636,9 @@ impl App {
             }
             Modal::Code {
                 phone, mut code, ..
-            } => match key.code {
-                KeyCode::Esc => Vec::new(),
-                KeyCode::Enter => {
+            } => match keymap::modal_action(keymap::CODE_KEYS, key.code) {
+                Some(ModalAction::Close) => Vec::new(),
+                Some(ModalAction::Submit) => {
                     let typed = code.value().trim().to_owned();
                     if (4..=10).contains(&typed.len()) && typed.chars().all(|c| c.is_ascii_digit())
                     {
@@ -667,9 +669,9 @@ impl App {
                     Vec::new()
                 }
             },
-            Modal::Filter(mut input) => match key.code {
-                KeyCode::Esc => Vec::new(),
-                KeyCode::Enter => {
+            Modal::Filter(mut input) => match keymap::modal_action(keymap::FILTER_KEYS, key.code) {
+                Some(ModalAction::Close) => Vec::new(),
+                Some(ModalAction::Submit) => {
                     input.value().trim().clone_into(&mut self.logs.filter);
                     self.logs.scroll = 0;
                     Vec::new()
@@ -681,54 +683,57 @@ impl App {
                 }
             },
             Modal::Repair => self.repair_key(key),
-            Modal::Compare { mut revision, .. } => match key.code {
-                KeyCode::Esc => Vec::new(),
-                KeyCode::Enter => {
-                    let typed = revision.value().trim().trim_start_matches(':').to_owned();
-                    if typed.is_empty() {
-                        self.compare = None;
-                        return Vec::new();
-                    }
-                    let family = match &self.evidence.ecs {
-                        Some(Ok(s)) => Some(s.deployed.family.clone()),
-                        _ => None,
-                    };
-                    match (typed.parse::<i32>(), family) {
-                        (Ok(n), Some(family)) if n > 0 => {
-                            vec![Command::CompareWith(format!("{family}:{n}"))]
+            Modal::Compare { mut revision, .. } => {
+                match keymap::modal_action(keymap::COMPARE_KEYS, key.code) {
+                    Some(ModalAction::Close) => Vec::new(),
+                    Some(ModalAction::Submit) => {
+                        let typed = revision.value().trim().trim_start_matches(':').to_owned();
+                        if typed.is_empty() {
+                            self.compare = None;
+                            return Vec::new();
                         }
-                        (Ok(_), None) => {
-                            self.modal = Some(Modal::Compare {
+                        let family = match &self.evidence.ecs {
+                            Some(Ok(s)) => Some(s.deployed.family.clone()),
+                            _ => None,
+                        };
+                        match (typed.parse::<i32>(), family) {
+                            (Ok(n), Some(family)) if n > 0 => {
+                                vec![Command::CompareWith(format!("{family}:{n}"))]
+                            }
+                            (Ok(_), None) => {
+                                self.modal = Some(Modal::Compare {
                                 revision,
                                 error: Some("The deployed revision has not been read yet: wait for the env pane (or press a)".into()),
                             });
-                            Vec::new()
-                        }
-                        _ => {
-                            self.modal = Some(Modal::Compare {
-                                revision,
-                                error: Some(
-                                    "A revision number, e.g. 41 (empty: the previous one)".into(),
-                                ),
-                            });
-                            Vec::new()
+                                Vec::new()
+                            }
+                            _ => {
+                                self.modal = Some(Modal::Compare {
+                                    revision,
+                                    error: Some(
+                                        "A revision number, e.g. 41 (empty: the previous one)"
+                                            .into(),
+                                    ),
+                                });
+                                Vec::new()
+                            }
                         }
                     }
+                    _ => {
+                        revision.handle_event(&TermEvent::Key(key));
+                        self.modal = Some(Modal::Compare {
+                            revision,
+                            error: None,
+                        });
+                        Vec::new()
+                    }
                 }
-                _ => {
-                    revision.handle_event(&TermEvent::Key(key));
-                    self.modal = Some(Modal::Compare {
-                        revision,
-                        error: None,
-                    });
-                    Vec::new()
-                }
-            },
+            }
             Modal::Scenarios { selected } => {
                 let n = self.scenarios.len().max(1);
-                match key.code {
-                    KeyCode::Esc | KeyCode::Char('q') => Vec::new(),
-                    KeyCode::Enter => match self.scenarios.get(selected) {
+                match keymap::modal_action(keymap::SCENARIO_KEYS, key.code) {
+                    Some(ModalAction::Close) => Vec::new(),
+                    Some(ModalAction::Submit) => match self.scenarios.get(selected) {
                         Some((name, _)) => {
                             self.timeline
                                 .record_action(format!("switched the demo to {name}"), self.now_ms);
@@ -736,13 +741,13 @@ impl App {
                         }
                         None => Vec::new(),
                     },
-                    KeyCode::Up | KeyCode::Char('k') => {
+                    Some(ModalAction::Up) => {
                         self.modal = Some(Modal::Scenarios {
                             selected: (selected + n - 1) % n,
                         });
                         Vec::new()
                     }
-                    KeyCode::Down | KeyCode::Char('j') => {
+                    Some(ModalAction::Down) => {
                         self.modal = Some(Modal::Scenarios {
                             selected: (selected + 1) % n,
                         });

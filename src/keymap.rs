@@ -257,6 +257,143 @@ pub fn footer() -> impl Iterator<Item = &'static Binding> {
     BINDINGS.iter().filter(|b| b.in_footer)
 }
 
+/// What a key asks of a modal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModalAction {
+    /// Close the modal (cancel, or close the help).
+    Close,
+    /// Do what the modal is for: send, verify, apply, switch.
+    Submit,
+    /// Edit the number (the send confirmation).
+    Edit,
+    Up,
+    Down,
+}
+
+/// One key of a modal: the key codes, how the hint line writes them, what it says they do, and
+/// the action. A modal's table drives both its dispatch ([`modal_action`]) and its hint line
+/// ([`hints`]), so the two cannot drift apart. Keys not in the table go to the modal's text
+/// input, when it has one.
+#[derive(Debug, Clone, Copy)]
+pub struct ModalKey {
+    pub codes: &'static [KeyCode],
+    pub key: &'static str,
+    pub label: &'static str,
+    pub action: ModalAction,
+}
+
+const fn modal_key(
+    codes: &'static [KeyCode],
+    key: &'static str,
+    label: &'static str,
+    action: ModalAction,
+) -> ModalKey {
+    ModalKey {
+        codes,
+        key,
+        label,
+        action,
+    }
+}
+
+/// The help overlay.
+pub const HELP_KEYS: &[ModalKey] = &[modal_key(
+    &[
+        KeyCode::Esc,
+        KeyCode::Char('?'),
+        KeyCode::Char('q'),
+        KeyCode::Enter,
+    ],
+    "Esc ? q Enter",
+    "close this help",
+    ModalAction::Close,
+)];
+/// The send confirmation, showing the number.
+pub const CONFIRM_KEYS: &[ModalKey] = &[
+    modal_key(&[KeyCode::Enter], "Enter", "send", ModalAction::Submit),
+    modal_key(
+        &[KeyCode::Char('e')],
+        "e",
+        "edit the number",
+        ModalAction::Edit,
+    ),
+    modal_key(&[KeyCode::Esc], "Esc", "cancel", ModalAction::Close),
+];
+/// The send confirmation while the number is typed (`e` is a character then).
+pub const CONFIRM_EDITING_KEYS: &[ModalKey] = &[
+    modal_key(&[KeyCode::Enter], "Enter", "send", ModalAction::Submit),
+    modal_key(&[KeyCode::Esc], "Esc", "cancel", ModalAction::Close),
+];
+/// Code entry.
+pub const CODE_KEYS: &[ModalKey] = &[
+    modal_key(
+        &[KeyCode::Enter],
+        "Enter",
+        "verify through the API",
+        ModalAction::Submit,
+    ),
+    modal_key(&[KeyCode::Esc], "Esc", "cancel", ModalAction::Close),
+];
+/// The log filter.
+pub const FILTER_KEYS: &[ModalKey] = &[
+    modal_key(
+        &[KeyCode::Enter],
+        "Enter",
+        "apply (empty shows all)",
+        ModalAction::Submit,
+    ),
+    modal_key(&[KeyCode::Esc], "Esc", "cancel", ModalAction::Close),
+];
+/// The revision to compare the env vars with.
+pub const COMPARE_KEYS: &[ModalKey] = &[
+    modal_key(
+        &[KeyCode::Enter],
+        "Enter",
+        "compare (empty: the previous revision)",
+        ModalAction::Submit,
+    ),
+    modal_key(&[KeyCode::Esc], "Esc", "cancel", ModalAction::Close),
+];
+/// The demo's scenario picker.
+pub const SCENARIO_KEYS: &[ModalKey] = &[
+    modal_key(
+        &[KeyCode::Up, KeyCode::Char('k')],
+        "↑/k",
+        "up",
+        ModalAction::Up,
+    ),
+    modal_key(
+        &[KeyCode::Down, KeyCode::Char('j')],
+        "↓/j",
+        "down",
+        ModalAction::Down,
+    ),
+    modal_key(&[KeyCode::Enter], "Enter", "switch", ModalAction::Submit),
+    modal_key(
+        &[KeyCode::Esc, KeyCode::Char('q')],
+        "Esc/q",
+        "cancel",
+        ModalAction::Close,
+    ),
+];
+
+/// The action `code` has in a modal with keys `table`, if any.
+pub fn modal_action(table: &[ModalKey], code: KeyCode) -> Option<ModalAction> {
+    table
+        .iter()
+        .find(|k| k.codes.contains(&code))
+        .map(|k| k.action)
+}
+
+/// A modal's hint line: `Enter send · e edit the number · Esc cancel`.
+pub fn hints(table: &[ModalKey]) -> String {
+    table
+        .iter()
+        .map(|k| format!("{} {}", k.key, k.label))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -372,3 +372,36 @@ fn a_twilio_answer_older_than_its_interval_is_stale_not_fresh() {
     }));
     assert_eq!(app.freshness(Pane::Twilio), Freshness::Fresh);
 }
+
+#[test]
+fn the_help_closes_on_exactly_the_keys_its_hint_names() {
+    let hint = keymap::hints(keymap::HELP_KEYS);
+    let screen = crate::ui::tests::screen(&fixtures::app("healthy"), 160, 48);
+    for code in [
+        KeyCode::Esc,
+        KeyCode::Char('?'),
+        KeyCode::Char('q'),
+        KeyCode::Enter,
+    ] {
+        let mut app = fixtures::app("healthy");
+        app.update(ch('?'));
+        assert!(matches!(app.modal, Some(Modal::Help)));
+        let drawn = crate::ui::tests::screen(&app, 160, 48);
+        assert!(drawn.contains(&hint), "{drawn}");
+        app.update(key(code));
+        assert!(app.modal.is_none(), "{code:?} closes the help");
+        let written = match code {
+            KeyCode::Char(c) => c.to_string(),
+            other => format!("{other:?}"),
+        };
+        assert!(hint.contains(&written), "the hint names {written}: {hint}");
+    }
+    let mut app = fixtures::app("healthy");
+    app.update(ch('?'));
+    app.update(ch('x'));
+    assert!(
+        matches!(app.modal, Some(Modal::Help)),
+        "a key it does not name keeps it open"
+    );
+    assert!(!screen.contains("Esc or ? closes"));
+}

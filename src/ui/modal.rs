@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Widget, Wra
 
 use super::theme;
 use crate::app::{App, Modal, SendKind, OTP_BUDGET};
-use crate::keymap::BINDINGS;
+use crate::keymap::{self, BINDINGS};
 use crate::redact;
 
 /// Draws `modal` over `area`.
@@ -48,7 +48,7 @@ pub fn render(app: &App, modal: &Modal, area: Rect, buf: &mut Buffer) {
             }
             lines.push(Line::raw(""));
             lines.push(Line::from(Span::styled(
-                "Enter verify through the API · Esc cancel",
+                keymap::hints(keymap::CODE_KEYS),
                 Style::new().fg(theme::DIM),
             )));
             ("Enter the SMS code", lines, 48)
@@ -77,7 +77,7 @@ pub fn render(app: &App, modal: &Modal, area: Rect, buf: &mut Buffer) {
                 )));
             }
             lines.push(Line::from(Span::styled(
-                "Enter compare (empty: the previous revision) · Esc cancel",
+                keymap::hints(keymap::COMPARE_KEYS),
                 Style::new().fg(theme::DIM),
             )));
             ("Compare env vars with a revision", lines, 64)
@@ -93,7 +93,7 @@ pub fn render(app: &App, modal: &Modal, area: Rect, buf: &mut Buffer) {
                     ),
                 ]),
                 Line::from(Span::styled(
-                    "Enter apply (empty shows all) · Esc cancel",
+                    keymap::hints(keymap::FILTER_KEYS),
                     Style::new().fg(theme::DIM),
                 )),
             ],
@@ -117,8 +117,13 @@ pub fn render(app: &App, modal: &Modal, area: Rect, buf: &mut Buffer) {
                         Span::styled(format!(" {description}"), Style::new().fg(theme::DIM)),
                     ])
                 })
-                .collect();
-            ("Demo scenario (Enter switch · Esc cancel)", lines, 110)
+                .collect::<Vec<_>>();
+            let mut lines = lines;
+            lines.push(Line::from(Span::styled(
+                keymap::hints(keymap::SCENARIO_KEYS),
+                Style::new().fg(theme::DIM),
+            )));
+            ("Demo scenario", lines, 110)
         }
     };
     let height = (lines.len() as u16 + 2).min(area.height);
@@ -166,7 +171,7 @@ fn help_lines() -> Vec<Line<'static>> {
         Style::new().fg(theme::DIM),
     )));
     lines.push(Line::from(Span::styled(
-        "  Esc or ? closes this help",
+        format!("  {}", keymap::hints(keymap::HELP_KEYS)),
         Style::new().fg(theme::DIM),
     )));
     lines
@@ -220,9 +225,12 @@ fn confirm_lines(
     }
     lines.push(Line::raw(""));
     let keys = if is_editing {
-        "type the number · Enter send · Esc cancel"
+        format!(
+            "type the number · {}",
+            keymap::hints(keymap::CONFIRM_EDITING_KEYS)
+        )
     } else {
-        "Enter send · e edit the number · Esc cancel"
+        keymap::hints(keymap::CONFIRM_KEYS)
     };
     lines.push(Line::from(Span::styled(keys, Style::new().fg(theme::DIM))));
     (title, lines, 60)
