@@ -39,6 +39,7 @@ use ratatui::Frame;
 
 use crate::app::{App, Freshness, Pane};
 use crate::diagnosis::FailureMode;
+use crate::engine::every;
 use crate::keymap;
 use crate::layout::Screen;
 
@@ -198,7 +199,23 @@ pub fn pane_block(app: &App, pane: Pane) -> Block<'static> {
             format!("stale {} ", crate::diagnosis::fmt_ms(age)),
             Style::new().fg(theme::WARN),
         )),
-        Freshness::Error(_) => title.push(Span::styled("error ", Style::new().fg(theme::FAIL))),
+        Freshness::Error(_) => {
+            // A failing probe says so, and when it will try again.
+            let retry = match pane {
+                Pane::Env => Some(every::ECS),
+                Pane::Logs => Some(every::LOGS),
+                Pane::Latency => Some(every::HEALTH),
+                Pane::Twilio => Some(every::TWILIO),
+                Pane::Checklist => None,
+            };
+            title.push(Span::styled(
+                retry.map_or_else(
+                    || "error ".to_owned(),
+                    |d| format!("error · retried every {} s ", d.as_secs()),
+                ),
+                Style::new().fg(theme::FAIL),
+            ));
+        }
         Freshness::Fresh => {}
     }
     Block::new()

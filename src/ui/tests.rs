@@ -143,3 +143,19 @@ fn nothing_secret_on_any_screen() {
         }
     }
 }
+
+#[test]
+fn a_pane_in_error_says_when_it_is_tried_again() {
+    let mut app = app("healthy");
+    app.evidence.ecs = Some(Err(crate::probe::ProbeError {
+        system: crate::probe::System::Ecs,
+        kind: crate::probe::ErrorKind::Unreachable,
+        code: None,
+        message: "AWS DescribeServices: cannot reach the endpoint".into(),
+    }));
+    let shown = screen(&app, 160, 48);
+    assert!(
+        shown.contains("2 Env vars error · retried every 20 s"),
+        "{shown}"
+    );
+}
