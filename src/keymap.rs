@@ -268,6 +268,16 @@ pub enum ModalAction {
     Edit,
     Up,
     Down,
+    /// Pick the numbered choice (the key's digit).
+    Pick,
+    /// Hide the window; the work goes on.
+    Hide,
+    OtpStart,
+    Health,
+    ProbeAll,
+    Report,
+    NewRepair,
+    RollBack,
 }
 
 /// One key of a modal: the key codes, how the hint line writes them, what it says they do, and
@@ -377,6 +387,122 @@ pub const SCENARIO_KEYS: &[ModalKey] = &[
     ),
 ];
 
+/// The repair window: choosing a repair.
+pub const REPAIR_CHOOSE_KEYS: &[ModalKey] = &[
+    modal_key(
+        &[KeyCode::Up, KeyCode::Char('k')],
+        "↑/k",
+        "choose",
+        ModalAction::Up,
+    ),
+    modal_key(
+        &[KeyCode::Down, KeyCode::Char('j')],
+        "↓/j",
+        "choose",
+        ModalAction::Down,
+    ),
+    modal_key(&[KeyCode::Enter], "Enter", "pick", ModalAction::Submit),
+    modal_key(
+        &[KeyCode::Char('1'), KeyCode::Char('2'), KeyCode::Char('3')],
+        "1-3",
+        "pick",
+        ModalAction::Pick,
+    ),
+    modal_key(
+        &[KeyCode::Esc, KeyCode::Char('q')],
+        "Esc/q",
+        "close",
+        ModalAction::Close,
+    ),
+];
+/// The repair window: the variables' form.
+pub const REPAIR_FORM_KEYS: &[ModalKey] = &[
+    modal_key(
+        &[KeyCode::Tab, KeyCode::Down],
+        "Tab/↓",
+        "next field",
+        ModalAction::Down,
+    ),
+    modal_key(
+        &[KeyCode::BackTab, KeyCode::Up],
+        "S-Tab/↑",
+        "previous",
+        ModalAction::Up,
+    ),
+    modal_key(&[KeyCode::Enter], "Enter", "plan", ModalAction::Submit),
+    modal_key(&[KeyCode::Esc], "Esc", "back", ModalAction::Close),
+];
+/// The repair window: the plan, applied only once the service name is typed.
+pub const REPAIR_CONFIRM_KEYS: &[ModalKey] = &[
+    modal_key(&[KeyCode::Enter], "Enter", "apply", ModalAction::Submit),
+    modal_key(
+        &[KeyCode::Esc],
+        "Esc",
+        "cancel (nothing changes)",
+        ModalAction::Close,
+    ),
+];
+/// The repair window while planning or applying.
+pub const REPAIR_BUSY_KEYS: &[ModalKey] = &[modal_key(
+    &[KeyCode::Esc, KeyCode::Char('q')],
+    "Esc/q",
+    "hide (R shows it again)",
+    ModalAction::Hide,
+)];
+/// The repair window while the rollout is followed.
+pub const REPAIR_FOLLOWING_KEYS: &[ModalKey] = &[modal_key(
+    &[KeyCode::Esc, KeyCode::Char('q')],
+    "Esc/q",
+    "hide: the rollout goes on (R shows it again)",
+    ModalAction::Hide,
+)];
+const REPORT: ModalKey = modal_key(&[KeyCode::Char('W')], "W", "report", ModalAction::Report);
+const NEW_REPAIR: ModalKey = modal_key(
+    &[KeyCode::Char('n')],
+    "n",
+    "new repair",
+    ModalAction::NewRepair,
+);
+const CLOSE_FINISHED: ModalKey = modal_key(
+    &[KeyCode::Esc, KeyCode::Char('q')],
+    "Esc/q",
+    "close",
+    ModalAction::Close,
+);
+/// The repair window after a rollout, while the fix is verified.
+pub const REPAIR_VERIFYING_KEYS: &[ModalKey] = &[
+    modal_key(
+        &[KeyCode::Char('o')],
+        "o",
+        "OTP start",
+        ModalAction::OtpStart,
+    ),
+    modal_key(&[KeyCode::Char('h')], "h", "health", ModalAction::Health),
+    modal_key(
+        &[KeyCode::Char('r')],
+        "r",
+        "probe all",
+        ModalAction::ProbeAll,
+    ),
+    REPORT,
+    NEW_REPAIR,
+    CLOSE_FINISHED,
+];
+/// The repair window after a failed rollout that changed the service.
+pub const REPAIR_FAILED_APPLIED_KEYS: &[ModalKey] = &[
+    modal_key(
+        &[KeyCode::Char('b')],
+        "b",
+        "roll back",
+        ModalAction::RollBack,
+    ),
+    REPORT,
+    NEW_REPAIR,
+    CLOSE_FINISHED,
+];
+/// The repair window after a repair that failed before changing anything.
+pub const REPAIR_FAILED_KEYS: &[ModalKey] = &[REPORT, NEW_REPAIR, CLOSE_FINISHED];
+
 /// The action `code` has in a modal with keys `table`, if any.
 pub fn modal_action(table: &[ModalKey], code: KeyCode) -> Option<ModalAction> {
     table
@@ -385,11 +511,22 @@ pub fn modal_action(table: &[ModalKey], code: KeyCode) -> Option<ModalAction> {
         .map(|k| k.action)
 }
 
-/// A modal's hint line: `Enter send · e edit the number · Esc cancel`.
+/// A modal's hint line: `Enter send · e edit the number · Esc cancel`; keys side by side in
+/// the table with the same label share it (`↑/k ↓/j choose`).
 pub fn hints(table: &[ModalKey]) -> String {
-    table
+    let mut parts: Vec<(String, &str)> = Vec::new();
+    for k in table {
+        match parts.last_mut() {
+            Some((keys, label)) if *label == k.label => {
+                keys.push(' ');
+                keys.push_str(k.key);
+            }
+            _ => parts.push((k.key.to_owned(), k.label)),
+        }
+    }
+    parts
         .iter()
-        .map(|k| format!("{} {}", k.key, k.label))
+        .map(|(keys, label)| format!("{keys} {label}"))
         .collect::<Vec<_>>()
         .join(" · ")
 }
@@ -416,6 +553,48 @@ mod tests {
             Some(Action::FocusPrev)
         );
         assert_eq!(action(&key(KeyCode::Char('x'))), None);
+    }
+
+    const MODALS: &[&[ModalKey]] = &[
+        HELP_KEYS,
+        CONFIRM_KEYS,
+        CONFIRM_EDITING_KEYS,
+        CODE_KEYS,
+        FILTER_KEYS,
+        COMPARE_KEYS,
+        SCENARIO_KEYS,
+        REPAIR_CHOOSE_KEYS,
+        REPAIR_FORM_KEYS,
+        REPAIR_CONFIRM_KEYS,
+        REPAIR_BUSY_KEYS,
+        REPAIR_FOLLOWING_KEYS,
+        REPAIR_VERIFYING_KEYS,
+        REPAIR_FAILED_APPLIED_KEYS,
+        REPAIR_FAILED_KEYS,
+    ];
+
+    #[test]
+    fn modal_tables_are_unambiguous_and_their_hints_fit_80_columns() {
+        for table in MODALS {
+            let mut seen = Vec::new();
+            for k in *table {
+                assert!(!k.key.is_empty() && !k.label.is_empty());
+                for code in k.codes {
+                    assert!(!seen.contains(code), "{code:?} twice in {}", hints(table));
+                    seen.push(*code);
+                    assert_eq!(modal_action(table, *code), Some(k.action));
+                }
+            }
+            // The repair window and the modals are 78 columns wide inside at 80×24.
+            let line = hints(table);
+            assert!(line.chars().count() <= 78, "{line}");
+        }
+        let confirm = format!("type the service name · {}", hints(REPAIR_CONFIRM_KEYS));
+        assert!(confirm.chars().count() <= 78, "{confirm}");
+        assert_eq!(
+            hints(REPAIR_CHOOSE_KEYS),
+            "↑/k ↓/j choose · Enter 1-3 pick · Esc/q close"
+        );
     }
 
     #[test]

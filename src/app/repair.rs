@@ -13,6 +13,7 @@ use super::{App, Command, Modal, SendKind};
 use crate::config::VarStatus;
 use crate::diagnosis::FailureMode;
 pub use crate::event::RepairUpdate;
+use crate::keymap::{self, ModalAction};
 use crate::probe::http::Endpoint;
 use crate::redact;
 use crate::repair::{
@@ -138,6 +139,23 @@ impl RepairFlow {
     }
 }
 
+impl RepairFlow {
+    /// The window's keys at this stage: what [`App::update`] dispatches on and what the
+    /// window's hint line says.
+    pub fn keys(&self) -> &'static [keymap::ModalKey] {
+        match &self.stage {
+            Stage::Choose { .. } => keymap::REPAIR_CHOOSE_KEYS,
+            Stage::Form { .. } => keymap::REPAIR_FORM_KEYS,
+            Stage::Confirm { .. } => keymap::REPAIR_CONFIRM_KEYS,
+            Stage::Planning { .. } | Stage::Applying => keymap::REPAIR_BUSY_KEYS,
+            Stage::Following => keymap::REPAIR_FOLLOWING_KEYS,
+            Stage::Verifying { .. } => keymap::REPAIR_VERIFYING_KEYS,
+            Stage::Failed { .. } if self.applied.is_some() => keymap::REPAIR_FAILED_APPLIED_KEYS,
+            Stage::Failed { .. } => keymap::REPAIR_FAILED_KEYS,
+        }
+    }
+}
+
 impl App {
     /// `R`: shows the repair in progress, or starts choosing one.
     pub(super) fn open_repair(&mut self) {
@@ -199,56 +217,59 @@ impl App {
         let Some(mut flow) = self.repair.take() else {
             return Vec::new();
         };
+        let action = keymap::modal_action(flow.keys(), key.code);
         let mut is_shown = true;
-        let commands = match &mut flow.stage {
-            Stage::Choose { selected } => match key.code {
-                KeyCode::Esc | KeyCode::Char('q') => {
-                    self.repair = None;
-                    return Vec::new();
+        let commands = match (&mut flow.stage, action) {
+            (Stage::Choose { .. }, Some(ModalAction::Close)) => {
+                self.repair = None;
+                return Vec::new();
+            }
+            (Stage::Choose { selected }, Some(ModalAction::Up)) => {
+                *selected = (*selected + Choice::ALL.len() - 1) % Choice::ALL.len();
+                Vec::new()
+            }
+            (Stage::Choose { selected }, Some(ModalAction::Down)) => {
+                *selected = (*selected + 1) % Choice::ALL.len();
+                Vec::new()
+            }
+            (Stage::Choose { selected }, Some(ModalAction::Pick)) => {
+                if let KeyCode::Char(c) = key.code {
+                    *selected = c.to_digit(10).map_or(0, |d| d as usize).saturating_sub(1);
                 }
-                KeyCode::Up | KeyCode::Char('k') => {
-                    *selected = (*selected + Choice::ALL.len() - 1) % Choice::ALL.len();
-                    Vec::new()
-                }
-                KeyCode::Down | KeyCode::Char('j') => {
-                    *selected = (*selected + 1) % Choice::ALL.len();
-                    Vec::new()
-                }
-                KeyCode::Char(c @ '1'..='3') => {
-                    *selected = (c as usize) - ('1' as usize);
-                    self.choose(&mut flow)
-                }
-                KeyCode::Enter => self.choose(&mut flow),
-                _ => Vec::new(),
-            },
-            Stage::Form {
-                fields,
-                cell,
-                error,
-            } => match key.code {
-                KeyCode::Esc => {
-                    flow.stage = Stage::Choose { selected: 0 };
-                    Vec::new()
-                }
-                KeyCode::Tab | KeyCode::Down => {
-                    if *cell + 1 >= fields.len() * 2 {
-                        // Past the last value: a new row, for a variable the evidence did not flag.
-                        if fields.last().is_some_and(|f| !f.name.value().is_empty()) {
-                            fields.push(Field::default());
-                            *cell += 1;
-                        }
-                    } else {
+                self.choose(&mut flow)
+            }
+            (Stage::Choose { .. }, Some(ModalAction::Submit)) => self.choose(&mut flow),
+            (Stage::Form { .. }, Some(ModalAction::Close)) => {
+                flow.stage = Stage::Choose { selected: 0 };
+                Vec::new()
+            }
+            (
+                Stage::Form {
+                    fields,
+                    cell,
+                    error,
+                },
+                Some(ModalAction::Down),
+            ) => {
+                if *cell + 1 >= fields.len() * 2 {
+                    // Past the last value: a new row, for a variable the evidence did not flag.
+                    if fields.last().is_some_and(|f| !f.name.value().is_empty()) {
+                        fields.push(Field::default());
                         *cell += 1;
                     }
-                    *error = None;
-                    Vec::new()
+                } else {
+                    *cell += 1;
                 }
-                KeyCode::BackTab | KeyCode::Up => {
-                    *cell = cell.saturating_sub(1);
-                    *error = None;
-                    Vec::new()
-                }
-                KeyCode::Enter => match assignments(fields) {
+                *error = None;
+                Vec::new()
+            }
+            (Stage::Form { cell, error, .. }, Some(ModalAction::Up)) => {
+                *cell = cell.saturating_sub(1);
+                *error = None;
+                Vec::new()
+            }
+            (Stage::Form { fields, error, .. }, Some(ModalAction::Submit)) => {
+                match assignments(fields) {
                     Ok(vars) => {
                         // Values of secret variables are masked wherever the report would show them.
                         self.timeline.with_secrets(
@@ -267,100 +288,97 @@ impl App {
                         *error = Some(e);
                         Vec::new()
                     }
+                }
+            }
+            (
+                Stage::Form {
+                    fields,
+                    cell,
+                    error,
                 },
-                _ => {
-                    if let Some(field) = fields.get_mut(*cell / 2) {
-                        let input = if *cell % 2 == 0 {
-                            &mut field.name
-                        } else {
-                            &mut field.value
-                        };
-                        input.handle_event(&TermEvent::Key(key));
-                    }
-                    *error = None;
-                    Vec::new()
-                }
-            },
-            Stage::Confirm { typed, error } => match key.code {
-                KeyCode::Esc => {
-                    self.timeline
-                        .record_action("repair cancelled: nothing applied", self.now_ms);
-                    self.notice_info("Repair cancelled: nothing was changed");
-                    self.repair = None;
-                    return Vec::new();
-                }
-                KeyCode::Enter => {
-                    let Some(plan) = flow.plan.clone() else {
-                        return Vec::new();
-                    };
-                    if typed.value().trim() == plan.service {
-                        self.timeline.record_action(
-                            format!("repair confirmed: {}", repair::render::summary(&plan)),
-                            self.now_ms,
-                        );
-                        flow.stage = Stage::Applying;
-                        vec![Command::ApplyRepair(plan)]
+                _,
+            ) => {
+                if let Some(field) = fields.get_mut(*cell / 2) {
+                    let input = if *cell % 2 == 0 {
+                        &mut field.name
                     } else {
-                        *error = Some(format!(
-                            "Type the service name {} exactly to apply (Esc cancels)",
-                            plan.service
-                        ));
-                        Vec::new()
-                    }
+                        &mut field.value
+                    };
+                    input.handle_event(&TermEvent::Key(key));
                 }
-                _ => {
-                    typed.handle_event(&TermEvent::Key(key));
-                    *error = None;
-                    Vec::new()
-                }
-            },
-            Stage::Planning { .. } | Stage::Applying | Stage::Following => {
-                if matches!(key.code, KeyCode::Esc | KeyCode::Char('q')) {
-                    is_shown = false;
-                }
+                *error = None;
                 Vec::new()
             }
-            Stage::Verifying { .. } => match key.code {
-                KeyCode::Char('o') => {
-                    // The usual confirmation; the repair window comes back after it.
-                    self.repair = Some(flow);
-                    self.modal = Some(Modal::Confirm {
-                        kind: SendKind::Api,
-                        phone: Input::new(self.test_phone()),
-                        is_editing: false,
-                        error: None,
-                    });
+            (Stage::Confirm { .. }, Some(ModalAction::Close)) => {
+                self.timeline
+                    .record_action("repair cancelled: nothing applied", self.now_ms);
+                self.notice_info("Repair cancelled: nothing was changed");
+                self.repair = None;
+                return Vec::new();
+            }
+            (Stage::Confirm { typed, error }, Some(ModalAction::Submit)) => {
+                let Some(plan) = flow.plan.clone() else {
                     return Vec::new();
-                }
-                KeyCode::Char('h') => vec![Command::ProbeHealth],
-                KeyCode::Char('r') => vec![Command::ProbeAll],
-                KeyCode::Char('W') => self.write_report(),
-                _ => {
-                    is_shown = finished_key(&mut flow, key.code, self.suggested_choice());
-                    Vec::new()
-                }
-            },
-            Stage::Failed { .. } => match key.code {
-                KeyCode::Char('b') if flow.applied.is_some() => {
-                    let Some(to) = rollback_target(&flow) else {
-                        return Vec::new();
-                    };
-                    let repair = Repair::RollbackTo(to);
+                };
+                if typed.value().trim() == plan.service {
                     self.timeline.record_action(
-                        format!("roll back offered after the failed rollout: to {to}"),
+                        format!("repair confirmed: {}", repair::render::summary(&plan)),
                         self.now_ms,
                     );
-                    flow = RepairFlow::new(Stage::Planning {
-                        what: plan_label(&repair),
-                    });
-                    vec![Command::PlanRepair(repair)]
-                }
-                KeyCode::Char('W') => self.write_report(),
-                _ => {
-                    is_shown = finished_key(&mut flow, key.code, self.suggested_choice());
+                    flow.stage = Stage::Applying;
+                    vec![Command::ApplyRepair(plan)]
+                } else {
+                    *error = Some(format!(
+                        "Type the service name {} exactly to apply (Esc cancels)",
+                        plan.service
+                    ));
                     Vec::new()
                 }
-            },
+            }
+            (Stage::Confirm { typed, error }, _) => {
+                typed.handle_event(&TermEvent::Key(key));
+                *error = None;
+                Vec::new()
+            }
+            (_, Some(ModalAction::Hide | ModalAction::Close)) => {
+                is_shown = false;
+                Vec::new()
+            }
+            (_, Some(ModalAction::OtpStart)) => {
+                // The usual confirmation; the repair window comes back after it.
+                self.repair = Some(flow);
+                self.modal = Some(Modal::Confirm {
+                    kind: SendKind::Api,
+                    phone: Input::new(self.test_phone()),
+                    is_editing: false,
+                    error: None,
+                });
+                return Vec::new();
+            }
+            (_, Some(ModalAction::Health)) => vec![Command::ProbeHealth],
+            (_, Some(ModalAction::ProbeAll)) => vec![Command::ProbeAll],
+            (_, Some(ModalAction::Report)) => self.write_report(),
+            (_, Some(ModalAction::NewRepair)) => {
+                flow = RepairFlow::new(Stage::Choose {
+                    selected: self.suggested_choice(),
+                });
+                Vec::new()
+            }
+            (_, Some(ModalAction::RollBack)) => {
+                let Some(to) = rollback_target(&flow) else {
+                    return Vec::new();
+                };
+                let repair = Repair::RollbackTo(to);
+                self.timeline.record_action(
+                    format!("roll back offered after the failed rollout: to {to}"),
+                    self.now_ms,
+                );
+                flow = RepairFlow::new(Stage::Planning {
+                    what: plan_label(&repair),
+                });
+                vec![Command::PlanRepair(repair)]
+            }
+            _ => Vec::new(),
         };
         self.repair = Some(flow);
         if is_shown {
@@ -512,21 +530,6 @@ impl App {
             },
             self.now_ms,
         ));
-    }
-}
-
-/// The keys of a finished flow (verified or failed): `n` starts a new repair (on the
-/// `suggested` choice), Esc / q / Enter close the window. Returns whether it stays shown.
-fn finished_key(flow: &mut RepairFlow, code: KeyCode, suggested: usize) -> bool {
-    match code {
-        KeyCode::Char('n') => {
-            *flow = RepairFlow::new(Stage::Choose {
-                selected: suggested,
-            });
-            true
-        }
-        KeyCode::Esc | KeyCode::Char('q') | KeyCode::Enter => false,
-        _ => true,
     }
 }
 

@@ -11,6 +11,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Widget, Wra
 use super::{spinner, theme};
 use crate::app::{App, Choice, RepairFlow, Stage};
 use crate::diagnosis::{self, FailureMode, State};
+use crate::keymap;
 use crate::probe::ecs::Change;
 use crate::probe::http::Endpoint;
 use crate::repair::{self, RolloutEvent, Target};
@@ -114,12 +115,12 @@ fn error_line(text: &str) -> Line<'static> {
 }
 
 /// The window's title, its lines and its keys.
-fn content(app: &App, flow: &RepairFlow) -> (String, Vec<Line<'static>>, &'static str) {
+fn content(app: &App, flow: &RepairFlow) -> (String, Vec<Line<'static>>, String) {
     match &flow.stage {
         Stage::Choose { selected } => (
             "Repair · choose".into(),
             choose_lines(app, *selected),
-            "↑↓ choose · Enter or 1-3 pick · Esc close",
+            keymap::hints(flow.keys()),
         ),
         Stage::Form {
             fields,
@@ -133,6 +134,9 @@ fn content(app: &App, flow: &RepairFlow) -> (String, Vec<Line<'static>>, &'stati
                 )),
                 Line::from(dim(
                     "Values are typed masked and never drawn; the plan shows the diff before anything changes.",
+                )),
+                Line::from(dim(
+                    "Tab past the last value adds a row, for a variable the evidence did not flag.",
                 )),
                 Line::raw(""),
             ];
@@ -175,7 +179,7 @@ fn content(app: &App, flow: &RepairFlow) -> (String, Vec<Line<'static>>, &'stati
             (
                 "Repair · set environment variables".into(),
                 lines,
-                "Tab/↓ next field (past the last: a new variable) · Enter plan · Esc back",
+                keymap::hints(flow.keys()),
             )
         }
         Stage::Planning { what } => (
@@ -184,12 +188,12 @@ fn content(app: &App, flow: &RepairFlow) -> (String, Vec<Line<'static>>, &'stati
                 "{} Reading the deployed revision and planning: {what}…",
                 spinner(app.frame)
             ))],
-            "Esc hide (R shows it again)",
+            keymap::hints(flow.keys()),
         ),
         Stage::Confirm { .. } => (
             "Repair · plan (nothing changed yet)".into(),
             flow.plan.as_deref().map(plan_lines).unwrap_or_default(),
-            "type the service name · Enter apply · Esc cancel (nothing changes)",
+            format!("type the service name · {}", keymap::hints(flow.keys())),
         ),
         Stage::Applying => (
             "Repair · applying".into(),
@@ -197,17 +201,17 @@ fn content(app: &App, flow: &RepairFlow) -> (String, Vec<Line<'static>>, &'stati
                 "{} RegisterTaskDefinition and UpdateService…",
                 spinner(app.frame)
             ))],
-            "Esc hide (R shows it again)",
+            keymap::hints(flow.keys()),
         ),
         Stage::Following => (
             "Repair · rollout".into(),
             rollout_lines(app, flow),
-            "Esc hide: the rollout goes on (R shows it again)",
+            keymap::hints(flow.keys()),
         ),
         Stage::Verifying { since_ms } => (
             "Repair · verification after the fix".into(),
             verify_lines(app, flow, *since_ms),
-            "o OTP start · h health · r probe all · W report · n new repair · Esc close",
+            keymap::hints(flow.keys()),
         ),
         Stage::Failed { error } => {
             let mut lines = vec![error_line(error)];
@@ -227,17 +231,14 @@ fn content(app: &App, flow: &RepairFlow) -> (String, Vec<Line<'static>>, &'stati
                     }
                 }
             }
-            let keys = if flow.applied.is_some() {
+            if flow.applied.is_some() {
                 lines.push(Line::raw(""));
                 lines.push(Line::from(Span::styled(
                     "Press b to roll back to the revision before this repair.",
                     Style::new().fg(theme::WARN),
                 )));
-                "b roll back · W report · n new repair · Esc close"
-            } else {
-                "W report · n new repair · Esc close"
-            };
-            ("Repair · failed".into(), lines, keys)
+            }
+            ("Repair · failed".into(), lines, keymap::hints(flow.keys()))
         }
     }
 }
