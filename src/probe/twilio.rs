@@ -104,6 +104,9 @@ enum Call {
 
 /// What must not leave this module as it is: the token, and the phone (shown by its last 4).
 struct Secrets<'a> {
+    /// The account SID beside the token: an echoed `Authorization: Basic` header is
+    /// base64 of `SID:TOKEN`.
+    sid: &'a str,
     token: &'a str,
     phone: Option<&'a str>,
 }
@@ -112,7 +115,7 @@ impl Secrets<'_> {
     /// Network text made safe to show: sanitised, the token scrubbed, SIDs and the phone
     /// masked.
     fn clean(&self, text: &str) -> String {
-        let mut text = redact::scrub(&redact::sanitize(text), &[self.token]);
+        let mut text = redact::scrub(&redact::sanitize(text), &[self.sid, self.token]);
         if let Some(phone) = self.phone.filter(|p| !p.is_empty()) {
             text = text.replace(phone, &redact::phone(phone));
         }
@@ -174,6 +177,7 @@ impl TwilioProbe {
 
     async fn fetch_account(&self, creds: &TwilioCredentials) -> Result<Account, ProbeError> {
         let secrets = Secrets {
+            sid: &creds.account_sid,
             token: &creds.auth_token,
             phone: None,
         };
@@ -198,6 +202,7 @@ impl TwilioProbe {
 
     async fn fetch_service(&self, creds: &TwilioCredentials) -> Result<VerifyService, ProbeError> {
         let secrets = Secrets {
+            sid: &creds.account_sid,
             token: &creds.auth_token,
             phone: None,
         };
@@ -224,6 +229,7 @@ impl TwilioProbe {
 
     async fn fetch_status_page(&self) -> Result<StatusPage, ProbeError> {
         let secrets = Secrets {
+            sid: "",
             token: "",
             phone: None,
         };
@@ -295,6 +301,7 @@ impl TwilioProbe {
         call: Call,
     ) -> Result<Verification, ProbeError> {
         let secrets = Secrets {
+            sid: &creds.account_sid,
             token: &creds.auth_token,
             phone: Some(phone),
         };
