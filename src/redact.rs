@@ -173,14 +173,18 @@ fn terminal_safe(text: &str) -> String {
 
 /// Characters a reader does not see and a terminal may draw anyway, or draw at another width:
 /// bidi controls, zero-width spaces and joiners, word joiner and invisible operators, the byte
-/// order mark, soft hyphen, variation selectors, tags, the combining grapheme joiner.
+/// order mark, soft hyphen, variation selectors, tags, the combining grapheme joiner, and
+/// emoji skin-tone modifiers.
 fn is_invisible(c: char) -> bool {
     matches!(c,
         '\u{00ad}' | '\u{034f}' | '\u{061c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
         | '\u{180b}'..='\u{180f}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
         | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{fe00}'..='\u{fe0f}' | '\u{feff}'
         | '\u{ffa0}' | '\u{fff0}'..='\u{fffb}' | '\u{e0000}'..='\u{e0fff}'
-        | '\u{1bca0}'..='\u{1bca3}' | '\u{1d173}'..='\u{1d17a}')
+        | '\u{1bca0}'..='\u{1bca3}' | '\u{1d173}'..='\u{1d17a}'
+        // Emoji skin-tone modifiers: one glyph with the emoji before them in some terminals,
+        // two in others.
+        | '\u{1f3fb}'..='\u{1f3ff}')
 }
 
 /// Hangul conjoining jamo (leading, vowel, trailing).

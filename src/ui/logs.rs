@@ -542,6 +542,55 @@ mod tests {
         assert_eq!(buf[(message_x, y)].fg, Color::Green);
     }
 
+    /// One line per class of hostile character, sanitised as the logs probe stores it, drawn
+    /// at 60 columns: each class's snapshot shows what reaches the terminal, and every row is
+    /// exactly as wide as the pane.
+    #[test]
+    fn hostile_characters_one_snapshot_per_class() {
+        let classes = [
+            ("separators", "[OTP] a\u{2028}b\u{2029}c"),
+            ("soft_hyphen", "[OTP] soft\u{ad}hy\u{ad}phen"),
+            (
+                "hangul_jamo",
+                "[OTP] \u{1100}\u{1161}\u{11a8} lone \u{1161}",
+            ),
+            (
+                "emoji_variation",
+                "[OTP] \u{2764}\u{fe0f} \u{1f44d}\u{1f3fd} ok",
+            ),
+            (
+                "regional_indicators",
+                "[OTP] \u{1f1fa}\u{1f1f8}\u{1f1ef}\u{1f1f5}",
+            ),
+            ("bidi", "[OTP] \u{202e}desrever\u{202c} \u{2067}iso\u{2069}"),
+            ("zero_width", "[OTP] zero\u{200b}width\u{200d}\u{feff}"),
+            ("wide", "[OTP] 日本語のログ行"),
+            ("combining", "[OTP] \u{301}z\u{301}\u{302}\u{303}\u{304}"),
+            ("escapes", "[OTP] \u{1b}[2Jx\u{1b}]0;t\u{7}y\u{7}"),
+        ];
+        for (class, raw) in classes {
+            let mut app = app("healthy");
+            app.evidence.events.clear();
+            let clean = crate::redact::sanitize(raw);
+            push_lines(
+                &mut app,
+                vec![line(0, 1, &clean), line(1, 0, &clean.repeat(4))],
+            );
+            app.logs.is_wrapped = true;
+            let buf = pane(render, &app, 60, 6);
+            // Nothing a terminal would measure differently is left in any cell.
+            for cell in buf.content() {
+                assert!(
+                    cell.symbol().chars().all(|c| c == '…'
+                        || !c.is_control() && !matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{ad}' | '\u{fe0f}' | '\u{2028}' | '\u{2029}')),
+                    "{class}: {:?}",
+                    cell.symbol()
+                );
+            }
+            insta::assert_snapshot!(format!("logs_hostile_{class}"), text(&buf));
+        }
+    }
+
     #[test]
     fn empty_states() {
         let mut app = app("healthy");
