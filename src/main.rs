@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::Parser as _;
 use otp_console::app::App;
 use otp_console::cli::{Cli, Command};
 use otp_console::config::Config;
@@ -15,7 +15,20 @@ use otp_console::{cmd, event_loop, sim};
 const DEMO_TIME_SCALE: f64 = 0.2;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            // One line, as every other refusal: clap's first line names the flag and the fix.
+            let text = e.render().to_string();
+            eprintln!(
+                "{}",
+                text.lines().next().unwrap_or("otp-console: bad arguments")
+            );
+            return ExitCode::from(2);
+        }
+        // --help and --version.
+        Err(e) => e.exit(),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

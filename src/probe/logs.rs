@@ -139,7 +139,7 @@ impl LogsFollower {
                 if self.seen.contains_key(id) || !fresh.insert(id.to_owned()) {
                     continue;
                 }
-                let message = redact::sanitize(e.message().unwrap_or_default());
+                let message = redact::sanitize(&cut_line(e.message().unwrap_or_default()));
                 events.push(Event {
                     id: id.to_owned(),
                     stream: redact::sanitize(e.log_stream_name().unwrap_or_default()),
@@ -204,6 +204,26 @@ impl LogsFollower {
             }
         }
     }
+}
+
+/// The longest log line stored: CloudWatch Logs caps an event at 256 KB, so only a line from
+/// something else (or a changed limit) is cut.
+pub const MAX_LINE_BYTES: usize = 256 * 1024;
+
+/// `message` as it is stored: whole, or cut at [`MAX_LINE_BYTES`] with its real length said.
+pub fn cut_line(message: &str) -> std::borrow::Cow<'_, str> {
+    if message.len() <= MAX_LINE_BYTES {
+        return std::borrow::Cow::Borrowed(message);
+    }
+    let mut end = MAX_LINE_BYTES;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    std::borrow::Cow::Owned(format!(
+        "{} … [cut: the line has {} KB]",
+        &message[..end],
+        message.len() / 1024
+    ))
 }
 
 /// What a log line says, by the runbook's list (first match wins, most specific first).
