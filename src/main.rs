@@ -89,7 +89,14 @@ async fn console(cli: &Cli) -> ExitCode {
     );
     app.report_path.clone_from(&cli.report);
     match Box::pin(event_loop::run(app, runner, tx, rx)).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(event_loop::Ended::Quit) => ExitCode::SUCCESS,
+        Ok(event_loop::Ended::Signal { signal, note }) => {
+            // The terminal is restored by now: the line lands on the user's screen.
+            if let Some(note) = note {
+                eprintln!("{note}");
+            }
+            ExitCode::from(signal.exit_code())
+        }
         Err(e) => {
             eprintln!("otp-console: the terminal failed: {e} (is this a terminal? `otp-console check` works without one)");
             ExitCode::from(2)

@@ -189,32 +189,38 @@ fn tmux_demo_end_to_end() {
 #[test]
 fn tmux_sigterm_and_hangup_end_the_console_and_restore_the_terminal() {
     let binary = env!("CARGO_BIN_EXE_otp-console");
-    let tmux = Tmux::start(&format!("{binary} --demo healthy --time-scale 0.05 & pid=$!; echo PID $pid; wait $pid; echo OTP-CONSOLE-EXITED $?; sleep 60"));
-    let screen = tmux.wait_for("the console", Duration::from_secs(20), |s| {
-        s.contains("DEMO")
-    });
-    drop(screen);
-    // The console runs in the background of the pane's shell; find it by its parent.
-    let shell = tmux.display("#{pane_pid}");
-    let out = Command::new("pgrep")
-        .args(["-P", &shell])
-        .output()
-        .expect("pgrep");
-    let pid = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    assert!(!pid.is_empty(), "no console process under {shell}");
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .is_ok_and(|s| s.success()));
-    let after = tmux.wait_for("the exit after SIGTERM", Duration::from_secs(10), |s| {
-        s.contains("OTP-CONSOLE-EXITED")
-    });
-    tmux.assert_restored(&after);
+    // 128 + the signal, as a shell reports a process the signal ended.
+    for (signal, status) in [("TERM", "143"), ("HUP", "129")] {
+        let tmux = Tmux::start(&format!("{binary} --demo healthy --time-scale 0.05 & pid=$!; echo PID $pid; wait $pid; echo OTP-CONSOLE-EXITED $?; sleep 60"));
+        tmux.wait_for("the console", Duration::from_secs(20), |s| {
+            s.contains("DEMO")
+        });
+        // The console runs in the background of the pane's shell; find it by its parent.
+        let shell = tmux.display("#{pane_pid}");
+        let out = Command::new("pgrep")
+            .args(["-P", &shell])
+            .output()
+            .expect("pgrep");
+        let pid = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        assert!(!pid.is_empty(), "no console process under {shell}");
+        assert!(Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .is_ok_and(|s| s.success()));
+        let after = tmux.wait_for("the exit after the signal", Duration::from_secs(10), |s| {
+            s.contains("OTP-CONSOLE-EXITED")
+        });
+        tmux.assert_restored(&after);
+        assert!(
+            after.contains(&format!("OTP-CONSOLE-EXITED {status}")),
+            "SIG{signal}: {after}"
+        );
+    }
 }
 
 /// The text between `before` and `after` on the screen.

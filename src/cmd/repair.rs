@@ -156,12 +156,22 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
     say(&format!("\nAPPLIED  {}", applied.line()));
     say("ROLLOUT");
     let follow = FollowOptions::scaled(if args.demo.is_some() { scale } else { 1.0 });
-    let rollout = repairer
-        .follow(&plan, &applied, &follow, |event| {
-            say(&format!("  {}", event.line()));
-            timeline.record_rollout_event(event, now_ms());
-        })
-        .await;
+    let following = repairer.follow(&plan, &applied, &follow, |event| {
+        say(&format!("  {}", event.line()));
+        timeline.record_rollout_event(event, now_ms());
+    });
+    // Stopped while following: the rollout goes on in ECS without us; say so, and how to
+    // follow it, before exiting as the signal asks.
+    let rollout = tokio::select! {
+        rollout = following => rollout,
+        signal = interrupted() => {
+            eprintln!(
+                "otp-console repair: interrupted; the rollout of {} goes on in ECS. Follow it with: aws ecs wait services-stable --cluster {} --services {}",
+                applied.task_definition_arn, plan.cluster, plan.service
+            );
+            return Ok(ExitCode::from(signal));
+        }
+    };
     timeline.record_action(rollout.summary(), now_ms());
     if rollout.state != RolloutState::Completed {
         if args.json {
@@ -268,4 +278,16 @@ fn render_failure(rollout: &Rollout) -> String {
 
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+/// Resolves on Ctrl-C, SIGTERM or SIGHUP with the exit status a shell gives that signal.
+async fn interrupted() -> u8 {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+        130
+    };
+    tokio::select! {
+        code = ctrl_c => code,
+        signal = crate::event_loop::terminate_signal() => signal.exit_code(),
+    }
 }
