@@ -344,7 +344,13 @@ mod tests {
             log_filter: filter.into(),
             ..AwsConfig::default()
         };
-        let sdk = super::super::aws::sdk_config(&cfg)
+        let since = chrono::Utc::now().timestamp_millis() - 30 * 60_000;
+        LogsFollower::new(&sim_sdk(&cfg).await, &cfg, since)
+    }
+
+    /// The SDK configuration for the simulator at `cfg.endpoint_url`, with its keys.
+    async fn sim_sdk(cfg: &AwsConfig) -> SdkConfig {
+        super::super::aws::sdk_config(cfg)
             .await
             .to_builder()
             .credentials_provider(aws_sdk_ecs::config::SharedCredentialsProvider::new(
@@ -356,9 +362,7 @@ mod tests {
                     "test",
                 ),
             ))
-            .build();
-        let since = chrono::Utc::now().timestamp_millis() - 30 * 60_000;
-        LogsFollower::new(&sdk, &cfg, since)
+            .build()
     }
 
     fn ids(batch: &Batch) -> HashSet<String> {
@@ -441,22 +445,11 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn a_burst_flows_page_by_page_and_memory_stays_bounded() {
         let sim = start("healthy").await;
-        let sdk = super::super::aws::sdk_config(&AwsConfig {
+        let sdk = sim_sdk(&AwsConfig {
             endpoint_url: Some(sim.urls.aws.clone()),
             ..AwsConfig::default()
         })
-        .await
-        .to_builder()
-        .credentials_provider(aws_sdk_ecs::config::SharedCredentialsProvider::new(
-            aws_sdk_ecs::config::Credentials::new(
-                sim::ACCESS_KEY_ID,
-                sim::SECRET_ACCESS_KEY,
-                None,
-                None,
-                "test",
-            ),
-        ))
-        .build();
+        .await;
         let logs = Client::new(&sdk);
         let group = AwsConfig::default().log_group;
         logs.create_log_stream()

@@ -35,6 +35,11 @@ impl Console {
         let mut runner = Runner::new(tx, scale);
         runner.start_demo(scenario).await.expect("the demo starts");
         let app = App::new(Names::from_config(&Config::default()), Vec::new(), now_ms());
+        Self::started(app, runner, rx).await
+    }
+
+    /// The console once the runner has announced its target.
+    async fn started(app: App, runner: Runner, rx: mpsc::UnboundedReceiver<Event>) -> Self {
         let mut console = Self { app, runner, rx };
         console
             .until("the target", Duration::from_secs(10), |app| {
@@ -94,13 +99,7 @@ impl Console {
             .await
             .expect("the runner starts");
         let app = App::new(names, Vec::new(), now_ms());
-        let mut console = Self { app, runner, rx };
-        console
-            .until("the target", Duration::from_secs(10), |app| {
-                app.target.is_some()
-            })
-            .await;
-        console
+        Self::started(app, runner, rx).await
     }
 }
 
