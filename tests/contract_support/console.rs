@@ -26,7 +26,7 @@ pub struct Console {
 
 impl Console {
     pub async fn demo(scenario: &str) -> Self {
-        Self::demo_at(scenario, SCALE).await
+        Box::pin(Self::demo_at(scenario, SCALE)).await
     }
 
     /// The demo at time scale `scale` (rollouts are followed at the same scale).
@@ -35,7 +35,7 @@ impl Console {
         let mut runner = Runner::new(tx, scale);
         runner.start_demo(scenario).await.expect("the demo starts");
         let app = App::new(Names::from_config(&Config::default()), Vec::new(), now_ms());
-        Self::started(app, runner, rx).await
+        Box::pin(Self::started(app, runner, rx)).await
     }
 
     /// The console once the runner has announced its target.
@@ -99,7 +99,7 @@ impl Console {
             .await
             .expect("the runner starts");
         let app = App::new(names, Vec::new(), now_ms());
-        Self::started(app, runner, rx).await
+        Box::pin(Self::started(app, runner, rx)).await
     }
 }
 
