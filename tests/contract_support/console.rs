@@ -74,8 +74,10 @@ impl Console {
         while !done(&self.app) {
             assert!(
                 Instant::now() < deadline,
-                "timed out waiting for {what}; verdict {:?}, repair {:?}, notice {:?}",
+                "timed out waiting for {what}; verdict {:?} ({:?}), unknown {:?}, repair {:?}, notice {:?}",
                 self.app.diagnosis.verdict.failure_mode,
+                self.app.diagnosis.verdict.candidates.first().map(|f| &f.evidence),
+                self.app.diagnosis.unknown,
                 self.app.repair.as_ref().map(|f| &f.stage),
                 self.app.notice
             );
