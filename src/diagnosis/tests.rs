@@ -101,6 +101,8 @@ fn snapshot(env: &[(&str, &str)], image_change: bool) -> ecs::Snapshot {
         previous: Some(previous),
         diff,
         tasks: vec![],
+        secrets: Vec::new(),
+        secret_values: ecs::SecretValues::default(),
     }
 }
 

@@ -14,6 +14,8 @@ use aws_sdk_ecs::Client;
 use serde::Serialize;
 
 use super::aws::call;
+pub use super::secrets::SecretValues;
+use super::secrets::{Resolved, SecretsProbe};
 use super::twilio::CredentialsSeen;
 use super::{CredentialSource, ErrorKind, ProbeError, System, TwilioCredentials};
 use crate::config::{AwsConfig, EnvRules, EnvView, VarCheck};
@@ -27,9 +29,16 @@ pub struct Snapshot {
     pub previous: Option<TaskDefinition>,
     /// What changed from `previous` to `deployed`.
     pub diff: Vec<Change>,
-    /// The env-var rules evaluated on the deployed revision, in rule order.
+    /// The env-var rules evaluated on the deployed revision (resolved `secrets` values
+    /// checked like plain ones), in rule order.
     pub checks: Vec<VarCheck>,
     pub tasks: Vec<Task>,
+    /// The deployed container's `secrets`, resolved: source, fingerprint, age, state.
+    pub secrets: Vec<Resolved>,
+    /// Their values, in memory only: never serialised, `Debug` shows names only. The report
+    /// registers them as secrets to mask.
+    #[serde(skip)]
+    pub secret_values: SecretValues,
 }
 
 /// The service as DescribeServices showed it.
@@ -168,6 +177,7 @@ pub struct EcsProbe {
     cluster: String,
     service: String,
     rules: EnvRules,
+    secrets: SecretsProbe,
 }
 
 /// A revision as shown, and its container's variables as declared (values unmasked, kept
@@ -186,6 +196,7 @@ impl EcsProbe {
             cluster: cfg.cluster.clone(),
             service: cfg.service.clone(),
             rules: rules.clone(),
+            secrets: SecretsProbe::new(sdk),
         }
     }
 
@@ -201,6 +212,7 @@ impl EcsProbe {
             None => None,
         };
         let tasks = self.tasks().await?;
+        let (secrets, secret_values) = self.secrets.resolve_all(&deployed.secrets).await;
         let view = deployed
             .env
             .iter()
@@ -208,9 +220,12 @@ impl EcsProbe {
         let view = deployed
             .secrets
             .iter()
-            .fold(view, |view, (k, v)| view.with_secret(k, v));
+            .fold(view, |view, (k, v)| match secret_values.get(k) {
+                Some(value) => view.with_value(k, value),
+                None => view.with_secret(k, v),
+            });
         let checks = self.rules.evaluate(&view);
-        let (credentials, seen) = twilio_credentials(&deployed);
+        let (credentials, seen) = twilio_credentials(&deployed, &secrets, &secret_values);
         let diff = previous
             .as_ref()
             .map(|p| diff(p, &deployed.shown))
@@ -222,6 +237,8 @@ impl EcsProbe {
             diff,
             checks,
             tasks,
+            secrets,
+            secret_values,
         };
         Ok((snapshot, credentials, seen))
     }
@@ -598,14 +615,33 @@ pub fn diff(previous: &TaskDefinition, deployed: &TaskDefinition) -> Vec<Change>
     changes
 }
 
-/// The Twilio credentials of the deployed revision when they are plain values, and what was
-/// seen of them either way (a `secrets` reference is reported, not guessed).
-fn twilio_credentials(deployed: &Revision) -> (Option<TwilioCredentials>, CredentialsSeen) {
-    let plain = |name: &str| deployed.env.get(name).filter(|v| !v.is_empty()).cloned();
+/// The Twilio credentials of the deployed revision, from plain values or resolved `secrets`,
+/// and what was seen of them either way (a `secrets` reference that could not be read is
+/// reported with its state, not guessed).
+fn twilio_credentials(
+    deployed: &Revision,
+    resolved: &[Resolved],
+    values: &SecretValues,
+) -> (Option<TwilioCredentials>, CredentialsSeen) {
+    let plain = |name: &str| {
+        deployed
+            .env
+            .get(name)
+            .map(String::as_str)
+            .or_else(|| values.get(name))
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
     let account_sid = plain(ACCOUNT_SID);
     let auth_token = plain(AUTH_TOKEN);
     let verify_service_sid = plain(VERIFY_SERVICE_SID);
-    let token_value_from = deployed.secrets.get(AUTH_TOKEN).cloned();
+    let token_value_from = match (deployed.secrets.get(AUTH_TOKEN), values.get(AUTH_TOKEN)) {
+        (Some(from), None) => Some(resolved.iter().find(|r| r.name == AUTH_TOKEN).map_or_else(
+            || from.clone(),
+            |r| format!("{} — {}", r.source, r.state.label()),
+        )),
+        _ => None,
+    };
     let seen = CredentialsSeen {
         source: CredentialSource::TaskDefinition,
         account_sid: account_sid
@@ -1005,7 +1041,7 @@ mod tests {
             )]),
             secrets: BTreeMap::from([(AUTH_TOKEN.into(), "arn:aws:ssm:p/twilio".into())]),
         };
-        let (creds, seen) = twilio_credentials(&revision);
+        let (creds, seen) = twilio_credentials(&revision, &[], &SecretValues::default());
         assert!(creds.is_none());
         assert!(seen.has_auth_token);
         assert_eq!(

@@ -148,6 +148,8 @@ fn snapshot(today_env: &[(&str, &str)], today_image: &str) -> ecs::Snapshot {
                 exit_code: Some(0),
             },
         ],
+        secrets: Vec::new(),
+        secret_values: ecs::SecretValues::default(),
     }
 }
 
