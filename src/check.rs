@@ -9,7 +9,7 @@
 //!
 //! JSON schema (version 1), top level:
 //! - `schema_version`: 1
-//! - `verdict.failure_mode`: one of `missing_env_vars`, `invalid_credentials`,
+//! - `verdict.failure_mode`: one of `missing_env_vars`, `secret_unreadable`, `invalid_credentials`,
 //!   `verify_service_missing`, `stub_provider`, `network_blocked`, `event_loop_blocked`,
 //!   `account_suspended`, `rate_limited`, `deployment_failed`, `api_unreachable`,
 //!   `inconclusive` (something failed or could not be seen and no mode fits), `none` (only with
