@@ -1,8 +1,9 @@
 //! The env pane: what the ECS probe read of the deployed task definition, drawn from the
 //! [`Snapshot`] in the evidence. A header names the revision, its image tag and who
 //! registered it; a table lists the container's `environment` (masked values) and `secrets`
-//! (`valueFrom` references, never values) with each rule's result, and the rule variables
-//! that are absent; then what changed since the previous revision, the rollout, the newest
+//! (`valueFrom` references, never values) with each rule's result and, under each secret, what
+//! resolving it found: state, fingerprint, last change (or the deletion date, or why it could
+//! not be read); the rule variables that are absent; then what changed since the previous revision, the rollout, the newest
 //! service events and tasks that stopped for a reason other than the scheduler's.
 //!
 //! Values arrive masked (`EnvVar::display`) and sanitised from the probe; this file only
@@ -19,6 +20,7 @@ use super::{ago, theme};
 use crate::app::App;
 use crate::config::{VarCheck, VarStatus, Violation};
 use crate::probe::ecs::{Change, Deployment, Snapshot, Task, TaskDefinition};
+use crate::probe::secrets::{Resolved, SecretState};
 use crate::redact;
 
 /// Service events shown, newest first.
@@ -71,7 +73,7 @@ impl Sections {
         let deployed = &snapshot.deployed;
         Self {
             header: header(app.now_ms, deployed, width),
-            table: table(snapshot, width),
+            table: table(app.now_ms, snapshot, width),
             diff: diff(snapshot, app.compare.as_ref(), width),
             deployments: deployments(app.now_ms, snapshot, width),
             stopped: stopped(app.now_ms, &snapshot.tasks, width),
@@ -161,7 +163,7 @@ fn header(now_ms: i64, deployed: &TaskDefinition, width: usize) -> Line<'static>
 }
 
 /// The table: `environment`, then `secrets`, then rule variables that are absent.
-fn table(snapshot: &Snapshot, width: usize) -> Vec<Row> {
+fn table(now_ms: i64, snapshot: &Snapshot, width: usize) -> Vec<Row> {
     let deployed = &snapshot.deployed;
     let check = |name: &str| snapshot.checks.iter().find(|c| c.name == name);
     let is_declared = |name: &str| {
@@ -177,10 +179,12 @@ fn table(snapshot: &Snapshot, width: usize) -> Vec<Row> {
         .secrets
         .iter()
         .map(|s| {
-            (
-                s.name.clone(),
-                format!("← {}", short_reference(&s.value_from)),
-            )
+            let source = snapshot
+                .secrets
+                .iter()
+                .find(|r| r.name == s.name)
+                .map_or_else(|| short_reference(&s.value_from), |r| r.source.clone());
+            (s.name.clone(), format!("← {source}"))
         })
         .collect();
 
@@ -242,7 +246,16 @@ fn table(snapshot: &Snapshot, width: usize) -> Vec<Row> {
         .map(|v| columns.present(&v.name, &v.display, Style::new(), check(&v.name)))
         .collect();
     rows.extend(secrets.iter().map(|(name, reference)| {
-        columns.present(name, reference, Style::new().fg(theme::DIM), check(name))
+        let mut row = columns.present(name, reference, Style::new().fg(theme::DIM), check(name));
+        if let Some(r) = snapshot.secrets.iter().find(|r| &r.name == name) {
+            let (text, colour) = resolved_line(now_ms, r);
+            row.is_problem |= colour == theme::FAIL;
+            row.lines.push(Line::from(Span::styled(
+                clip(&format!("  └ {text}"), width),
+                Style::new().fg(colour),
+            )));
+        }
+        row
     }));
     rows.extend(absent.into_iter().map(|c| columns.absent(c)));
     rows
@@ -335,6 +348,53 @@ impl Columns {
             lines,
             is_problem: colour == theme::FAIL,
         }
+    }
+}
+
+/// What resolving a secret found, in one line and its colour: `ok · fp 106cc468 · changed 60
+/// d ago · v3`, `scheduled for deletion 40 min ago (2026-11-30 05:34 UTC)`, or the state and
+/// why. Never the value.
+fn resolved_line(now_ms: i64, r: &Resolved) -> (String, ratatui::style::Color) {
+    let changed = r
+        .last_changed_ms
+        .map(|at| format!("changed {}", ago(now_ms, at)));
+    match r.state {
+        SecretState::Ok => {
+            let mut parts = vec!["ok".to_owned()];
+            parts.extend(r.fingerprint.as_ref().map(|f| format!("fp {f}")));
+            parts.extend(changed);
+            parts.extend(r.version.as_ref().map(|v| format!("v{}", clip(v, 8))));
+            (parts.join(" · "), theme::DIM)
+        }
+        SecretState::ScheduledForDeletion => (
+            r.deleted_ms.map_or_else(
+                || "scheduled for deletion".to_owned(),
+                |at| {
+                    format!(
+                        "scheduled for deletion {} ({})",
+                        ago(now_ms, at),
+                        crate::probe::secrets::date(at)
+                    )
+                },
+            ),
+            theme::FAIL,
+        ),
+        SecretState::NotFound | SecretState::JsonKeyMissing => (
+            format!(
+                "{}: {}",
+                r.state.label(),
+                redact::sanitize(r.detail.as_deref().unwrap_or_default())
+            ),
+            theme::FAIL,
+        ),
+        SecretState::NoAccess | SecretState::KmsDenied | SecretState::Error => (
+            format!(
+                "{}: {}",
+                r.state.label(),
+                redact::sanitize(r.detail.as_deref().unwrap_or_default())
+            ),
+            theme::WARN,
+        ),
     }
 }
 

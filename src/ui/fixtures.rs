@@ -77,7 +77,7 @@ fn task_definition(
     }
 }
 
-fn snapshot(today_env: &[(&str, &str)], today_image: &str) -> ecs::Snapshot {
+pub fn snapshot(today_env: &[(&str, &str)], today_image: &str) -> ecs::Snapshot {
     let deployed = task_definition(42, today_image, today_env, 1);
     let previous = task_definition(41, YESTERDAY_IMAGE, ENV, 26);
     let diff = crate::probe::ecs::diff(&previous, &deployed);
