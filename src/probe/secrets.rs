@@ -609,6 +609,9 @@ mod tests {
         assert_eq!(a, fingerprint("9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c"));
         assert_ne!(a, fingerprint("4d2c8e6a0b1f3e5d7c9a2b4c6d8e0f1a"));
         assert!(!"9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c".contains(&a));
+        // As the README computes it:
+        // printf 'otp-console:fingerprint:v1:%s' "$VALUE" | sha256sum | cut -c1-8
+        assert_eq!(a, "106cc468");
     }
 
     mod against_the_simulator {
