@@ -27,6 +27,7 @@ fn td(revision: i32, image: &str, env: &[(&str, &str)]) -> ecs::TaskDefinition {
         image: image.into(),
         registered_ms: None,
         registered_by: None,
+        execution_role: None,
         environment: env
             .iter()
             .map(|(n, v)| ecs::EnvVar {

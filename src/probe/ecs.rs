@@ -90,6 +90,9 @@ pub struct TaskDefinition {
     pub image: String,
     pub registered_ms: Option<i64>,
     pub registered_by: Option<String>,
+    /// The task execution role: what ECS pulls the `secrets` with (not the operator).
+    #[serde(default)]
+    pub execution_role: Option<String>,
     pub environment: Vec<EnvVar>,
     pub secrets: Vec<SecretRef>,
     pub tags: Vec<(String, String)>,
@@ -505,6 +508,7 @@ fn read_revision(
         image: redact::sanitize(container.and_then(|c| c.image()).unwrap_or_default()),
         registered_ms: td.registered_at().and_then(millis),
         registered_by: td.registered_by().map(redact::sanitize),
+        execution_role: td.execution_role_arn().map(redact::sanitize),
         environment: env
             .iter()
             .map(|(name, value)| EnvVar {
@@ -974,6 +978,7 @@ mod tests {
             image: "img:1".into(),
             registered_ms: None,
             registered_by: None,
+            execution_role: None,
             environment,
             secrets,
             tags: vec![],
@@ -1031,6 +1036,7 @@ mod tests {
                 image: String::new(),
                 registered_ms: None,
                 registered_by: None,
+                execution_role: None,
                 environment: vec![],
                 secrets: vec![],
                 tags: vec![],

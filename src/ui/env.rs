@@ -155,6 +155,10 @@ fn header(now_ms: i64, deployed: &TaskDefinition, width: usize) -> Line<'static>
         (None, Some(by)) => parts.push(format!("registered by {}", principal(by))),
         (None, None) => {}
     }
+    if let (Some(role), false) = (&deployed.execution_role, deployed.secrets.is_empty()) {
+        // The role ECS pulls the secrets with, not the operator's.
+        parts.push(format!("secrets read by {}", principal(role)));
+    }
     let text = parts.join(" · ");
     Line::from(Span::styled(
         clip(&text, width),
@@ -564,18 +568,40 @@ fn stopped(now_ms: i64, tasks: &[Task], width: usize) -> Vec<Line<'static>> {
             let exit = t
                 .exit_code
                 .map_or_else(String::new, |c| format!(" (exit {c})"));
+            let head = format!("✗ task {id}{revision} stopped{when}: ");
+            // ECS's secrets errors nest their cause at the end ("… marked for deletion."):
+            // when the line is too long, that end is what stays.
+            let reason = if reason.starts_with("ResourceInitializationError") {
+                condensed(
+                    reason,
+                    width.saturating_sub(head.chars().count() + exit.len()),
+                )
+            } else {
+                reason.to_owned()
+            };
             Some(Line::from(Span::styled(
-                clip(
-                    &redact::sanitize(&format!(
-                        "✗ task {id}{revision} stopped{when}: {reason}{exit}"
-                    )),
-                    width,
-                ),
+                clip(&redact::sanitize(&format!("{head}{reason}{exit}")), width),
                 Style::new().fg(theme::FAIL),
             )))
         })
         .take(STOPPED)
         .collect()
+}
+
+/// `reason` in `room` characters: its first word (`ResourceInitializationError`), `…`, and as
+/// much of its end as fits.
+fn condensed(reason: &str, room: usize) -> String {
+    let chars: Vec<char> = reason.chars().collect();
+    if chars.len() <= room {
+        return reason.to_owned();
+    }
+    let first = reason.split(':').next().unwrap_or_default();
+    let keep = room.saturating_sub(first.chars().count() + 3);
+    if keep < 20 {
+        return reason.to_owned();
+    }
+    let tail: String = chars[chars.len() - keep..].iter().collect();
+    format!("{first} …{tail}")
 }
 
 /// The newest service events, their `(service name)` prefix dropped.

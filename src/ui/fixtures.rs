@@ -65,6 +65,7 @@ fn task_definition(
         image: image.into(),
         registered_ms: Some(NOW - hours_ago * 3_600_000),
         registered_by: Some("arn:aws:iam::123456789012:user/deploy-bot".into()),
+        execution_role: None,
         environment: env
             .iter()
             .map(|(n, v)| ecs::EnvVar { name: (*n).into(), display: redact::env_value(n, v), fingerprint: fingerprint(v) })

@@ -198,6 +198,19 @@ fn the_env_pane_shows_what_resolving_each_secret_found_never_the_value() {
             SecretState::ScheduledForDeletion,
         ),
     ];
+    snapshot.deployed.execution_role =
+        Some("arn:aws:iam::123456789012:role/nerava-backend-execution".into());
+    snapshot.tasks.push(crate::probe::ecs::Task {
+        id: "dfc4b3fdfa9cf8f86014a65909fca426".into(),
+        revision: Some(42),
+        last_status: "STOPPED".into(),
+        health: String::new(),
+        started_ms: None,
+        stopped_ms: Some(now - 26_000),
+        stopped_reason: Some("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret arn:aws:secretsmanager:us-east-1:123456789012:secret:nerava/prod/jwt-GhIjKl from secrets manager: InvalidRequestException: You can't perform this operation on the secret because it was marked for deletion.".into()),
+        stop_code: Some("TaskFailedToStart".into()),
+        exit_code: None,
+    });
     snapshot.secret_values = SecretValues(vec![(
         "DATABASE_URL".into(),
         "postgresql://nerava:pw@db.internal:5432/nerava".into(),
@@ -216,6 +229,16 @@ fn the_env_pane_shows_what_resolving_each_secret_found_never_the_value() {
     );
     assert!(
         text.contains("← secretsmanager:nerava/prod/jwt-GhIjKl"),
+        "{text}"
+    );
+    assert!(
+        text.contains("secrets read by nerava-backend-execution"),
+        "{text}"
+    );
+    // A secrets stop reason keeps its cause, at the end, when it is cut.
+    assert!(
+        text.contains("stopped 26 s ago: ResourceInitializationError …")
+            && text.contains("because it was marked for deletion."),
         "{text}"
     );
     for size in [(160, 48), (80, 24)] {
