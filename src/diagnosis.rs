@@ -472,8 +472,19 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
                 ),
             );
         }
+        // Only the current deployment's stops: after a repair's new deployment has come up,
+        // the old ones are history.
+        let current = s
+            .service
+            .deployments
+            .iter()
+            .find(|d| d.status == "PRIMARY")
+            .filter(|d| d.rollout_state != "COMPLETED");
         let secret_stops = s.tasks.iter().filter(|t| {
-            t.stopped_reason.as_deref().is_some_and(|reason| {
+            current.is_some_and(|d| {
+                d.created_ms
+                    .is_none_or(|created| t.stopped_ms.is_none_or(|at| at >= created))
+            }) && t.stopped_reason.as_deref().is_some_and(|reason| {
                 reason.contains("ResourceInitializationError")
                     && (reason.contains("secret") || reason.contains("ssm"))
             })

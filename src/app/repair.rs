@@ -583,6 +583,10 @@ fn plan_label(repair: &Repair) -> String {
         ),
         Repair::RollbackTo(to) => format!("roll back to {to}"),
         Repair::Redeploy => "force a new deployment".into(),
+        Repair::RestoreSecret(name) => format!("restore the secret of {name} and redeploy"),
+        Repair::PutSecret(name, _) => {
+            format!("put a new value in the secret of {name} and redeploy")
+        }
     }
 }
 

@@ -769,6 +769,7 @@ fn secrets_ecs_cannot_read_are_secret_unreadable_and_the_operators_are_unknown()
     let mut s = snapshot(GOOD, false);
     s.service.running = 0;
     s.service.deployments[0].failed = 3;
+    s.service.deployments[0].rollout_state = "IN_PROGRESS".into();
     s.tasks = vec![ecs::Task {
         id: "t1".into(),
         revision: Some(42),
@@ -780,7 +781,7 @@ fn secrets_ecs_cannot_read_are_secret_unreadable_and_the_operators_are_unknown()
         stop_code: Some("TaskFailedToStart".into()),
         exit_code: None,
     }];
-    let d = verdict(vec![ecs_obs(s)]);
+    let d = verdict(vec![ecs_obs(s.clone())]);
     assert_eq!(d.verdict.failure_mode, FailureMode::SecretUnreadable);
     let evidence = &d.verdict.candidates[0].evidence[0];
     assert!(
@@ -796,6 +797,21 @@ fn secrets_ecs_cannot_read_are_secret_unreadable_and_the_operators_are_unknown()
         .candidates
         .iter()
         .any(|c| c.failure_mode == FailureMode::DeploymentFailed));
+    // Once a new deployment has come up (a repair), those stops are history.
+    s.service.running = 1;
+    s.service.deployments[0].failed = 0;
+    s.service.deployments[0].rollout_state = "COMPLETED".into();
+    let mut obs = vec![ecs_obs(s)];
+    obs.extend(twilio_ok());
+    let d = verdict(obs);
+    assert!(
+        !d.verdict
+            .candidates
+            .iter()
+            .any(|c| c.failure_mode == FailureMode::SecretUnreadable),
+        "{:?}",
+        d.verdict
+    );
 }
 
 #[test]

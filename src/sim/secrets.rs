@@ -1,4 +1,5 @@
-//! Simulated Secrets Manager (`secretsmanager.*`: DescribeSecret, GetSecretValue, ListSecrets)
+//! Simulated Secrets Manager (`secretsmanager.*`: DescribeSecret, GetSecretValue, ListSecrets,
+//! and the repairs RestoreSecret and PutSecretValue)
 //! and SSM Parameter Store (`AmazonSSM.*`: GetParameters, GetParameter) on the shared AWS JSON
 //! 1.1 endpoint, and how the simulated ECS resolves a container's `secrets` when it starts a
 //! task ([`World::resolve_secret`]): a secret scheduled for deletion, a missing JSON key or a
@@ -98,6 +99,13 @@ struct SecretIdInput {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
+struct PutInput {
+    secret_id: String,
+    secret_string: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
 struct ParametersInput {
     #[serde(default)]
     names: Vec<String>,
@@ -134,6 +142,12 @@ impl World {
                     .rsplit_once('-')
                     .is_some_and(|(partial, _)| partial == id)
         })
+    }
+
+    fn secret_index(&self, id: &str) -> Option<usize> {
+        let found = self.secret(id)?;
+        let arn = found.arn.clone();
+        self.secrets.iter().position(|s| s.arn == arn)
     }
 
     /// The parameter a name or ARN names.
@@ -187,6 +201,38 @@ impl World {
                     "SecretString": s.value,
                     "VersionStages": ["AWSCURRENT"],
                     "CreatedDate": epoch(s.changed_ms),
+                }))
+            }
+            "RestoreSecret" => {
+                let input: SecretIdInput = parse_body(body)?;
+                let i = self.secret_index(&input.secret_id).ok_or_else(not_found)?;
+                let s = &mut self.secrets[i];
+                if s.deleted_ms.take().is_some() {
+                    s.changed_ms = now;
+                }
+                Ok(json!({ "ARN": s.arn, "Name": s.name }))
+            }
+            "PutSecretValue" => {
+                let input: PutInput = parse_body(body)?;
+                let i = self.secret_index(&input.secret_id).ok_or_else(not_found)?;
+                let Some(value) = input.secret_string else {
+                    return Err(AwsError::invalid_parameter(
+                        "You must provide either SecretString or SecretBinary.",
+                    ));
+                };
+                let version = self.uuid();
+                let s = &mut self.secrets[i];
+                if s.deleted_ms.is_some_and(|d| d <= now) {
+                    return Err(marked_for_deletion());
+                }
+                s.value = value;
+                s.version_id = version;
+                s.changed_ms = now;
+                Ok(json!({
+                    "ARN": s.arn,
+                    "Name": s.name,
+                    "VersionId": s.version_id,
+                    "VersionStages": ["AWSCURRENT"],
                 }))
             }
             "ListSecrets" => Ok(json!({
