@@ -316,17 +316,34 @@ impl SecretsProbe {
         }
     }
 
-    /// Resolves every entry (`name` → `valueFrom`), in name order.
+    /// Resolves every entry (`name` → `valueFrom`) at once, each in its own task (an ECS read
+    /// waits for the slowest one, not for their sum); results in the entries' order.
     pub async fn resolve_all<'a>(
         &self,
         entries: impl IntoIterator<Item = (&'a String, &'a String)>,
     ) -> (Vec<Resolved>, SecretValues) {
-        let mut shown = Vec::new();
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut count = 0;
+        for (i, (name, value_from)) in entries.into_iter().enumerate() {
+            let probe = self.clone();
+            let (name, value_from) = (name.clone(), value_from.clone());
+            tasks.spawn(async move {
+                let result = Box::pin(probe.resolve(&name, &value_from)).await;
+                (i, name, result)
+            });
+            count = i + 1;
+        }
+        let mut found: Vec<Option<(String, Resolved, Option<String>)>> = vec![None; count];
+        while let Some(joined) = tasks.join_next().await {
+            if let Ok((i, name, (resolved, value))) = joined {
+                found[i] = Some((name, resolved, value));
+            }
+        }
+        let mut shown = Vec::with_capacity(count);
         let mut values = SecretValues::default();
-        for (name, value_from) in entries {
-            let (resolved, value) = self.resolve(name, value_from).await;
+        for (name, resolved, value) in found.into_iter().flatten() {
             if let Some(value) = value {
-                values.0.push((name.clone(), value));
+                values.0.push((name, value));
             }
             shown.push(resolved);
         }
