@@ -655,6 +655,14 @@ fn twilio_credentials(
             .map(redact::sid),
         has_auth_token: auth_token.is_some() || token_value_from.is_some(),
         token_value_from: token_value_from.as_deref().map(redact::sanitize),
+        token_secret: values.get(AUTH_TOKEN).and_then(|_| {
+            let r = resolved.iter().find(|r| r.name == AUTH_TOKEN)?;
+            Some(format!(
+                "{} · fp {}",
+                r.source,
+                r.fingerprint.as_deref().unwrap_or("?")
+            ))
+        }),
         verify_service_sid: verify_service_sid.as_deref().map(redact::sid),
     };
     let credentials = match (account_sid, auth_token) {
@@ -800,6 +808,64 @@ mod tests {
         assert_eq!(seen.verify_service_sid, None);
         assert_eq!(seen.account_sid.as_deref(), Some("AC5f3b1c…"));
         assert!(!snap.tasks.is_empty());
+    }
+
+    #[tokio::test]
+    async fn credentials_come_from_resolved_secrets_and_go_through_the_rules() {
+        use crate::probe::secrets::SecretState;
+        let sim = start("healthy").await;
+        let (snap, creds, seen) = snapshot(&aws_cfg(&sim), sim::ACCESS_KEY_ID)
+            .await
+            .expect("snapshot");
+        let token = &sim.scenario().twilio.auth_token;
+        let creds = creds.expect("credentials from the secrets");
+        assert_eq!(&creds.auth_token, token);
+        assert_eq!(
+            creds.verify_service_sid.as_deref(),
+            Some("VA0a1b2c3d4e5f60718293a4b5c6d7e8f9"),
+            "the Verify SID from Parameter Store"
+        );
+        assert_eq!(
+            seen.token_secret.as_deref(),
+            Some("secretsmanager:nerava/prod/twilio-Tw1l1o#auth_token · fp 106cc468")
+        );
+        assert_eq!(seen.token_value_from, None);
+        assert_eq!(snap.secrets.len(), 4);
+        assert!(
+            snap.secrets.iter().all(|r| r.state == SecretState::Ok),
+            "{:?}",
+            snap.secrets
+        );
+        // The resolved SID is checked by the rules like a plain value.
+        let sid = snap
+            .checks
+            .iter()
+            .find(|c| c.name == "TWILIO_VERIFY_SERVICE_SID")
+            .expect("rule");
+        assert_eq!(sid.status, VarStatus::Ok, "{sid:?}");
+        let json = serde_json::to_string(&snap).expect("serialises");
+        let debug = format!("{snap:?}{seen:?}");
+        for text in [&json, &debug] {
+            assert!(!text.contains(token.as_str()), "the token in {text}");
+            assert!(!text.contains("postgresql://"), "a value in {text}");
+        }
+
+        let sim = start("secret-deleted").await;
+        let (snap, creds, seen) = snapshot(&aws_cfg(&sim), sim::ACCESS_KEY_ID)
+            .await
+            .expect("snapshot");
+        assert!(creds.is_none());
+        assert_eq!(
+            seen.token_value_from.as_deref(),
+            Some("secretsmanager:nerava/prod/twilio-Tw1l1o#auth_token — scheduled for deletion")
+        );
+        let token = snap
+            .secrets
+            .iter()
+            .find(|r| r.name == AUTH_TOKEN)
+            .expect("the token's secret");
+        assert_eq!(token.state, SecretState::ScheduledForDeletion);
+        assert!(token.deleted_ms.is_some());
     }
 
     #[tokio::test]

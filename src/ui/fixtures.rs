@@ -205,6 +205,7 @@ fn twilio_facts(with_send: bool) -> Vec<Observation> {
             account_sid: Some("AC5f3b1c…".into()),
             has_auth_token: true,
             token_value_from: None,
+            token_secret: None,
             verify_service_sid: Some("VA0a1b2c…".into()),
         })),
         fact(Fact::Account(Ok(Account {
