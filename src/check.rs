@@ -9,7 +9,7 @@
 //!
 //! JSON schema (version 1), top level:
 //! - `schema_version`: 1
-//! - `verdict.failure_mode`: one of `missing_env_vars`, `invalid_credentials`,
+//! - `verdict.failure_mode`: one of `missing_env_vars`, `secret_unreadable`, `invalid_credentials`,
 //!   `verify_service_missing`, `stub_provider`, `network_blocked`, `event_loop_blocked`,
 //!   `account_suspended`, `rate_limited`, `deployment_failed`, `api_unreachable`,
 //!   `inconclusive` (something failed or could not be seen and no mode fits), `none` (only with
@@ -19,7 +19,10 @@
 //! - `unknown[]`: what could not be determined, one line each
 //! - `outstanding[]`: `{endpoint, age_ms}` requests still waiting when the verdict was given
 //! - `observations`: `{http[], ecs, logs: {counts, recent[]}, twilio: {credentials, account,
-//!   service, status_page, sends[]}}`
+//!   service, status_page, sends[]}}`; `ecs.secrets[]` is the deployed container's `secrets`,
+//!   resolved: `{name, value_from, store, source, arn, state (ok | scheduled_for_deletion |
+//!   not_found | no_access | kms_denied | json_key_missing | error), fingerprint,
+//!   last_changed_ms, deleted_ms, version, detail}`, never a value
 //! - `elapsed_ms`, `target` (`demo:<scenario>` or the API base URL)
 
 use std::time::{Duration, Instant};

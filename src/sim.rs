@@ -21,6 +21,8 @@ pub mod logs;
 pub mod run;
 /// Scenarios as data: the base world and what changed since yesterday.
 pub mod scenario;
+/// Simulated Secrets Manager and SSM Parameter Store, and ECS's resolution of `secrets`.
+pub mod secrets;
 /// Twilio's public status page (Statuspage `summary.json`).
 pub mod statuspage;
 /// Simulated Twilio: Accounts, Verify services, verifications, checks, the demo inbox.
@@ -297,10 +299,14 @@ async fn aws_endpoint(
             shared.lock_world().ecs_handle(op, &body, now)
         } else if let Some(op) = target.strip_prefix("Logs_20140328.") {
             shared.lock_world().logs.handle(op, &body, now)
+        } else if let Some(op) = target.strip_prefix("secretsmanager.") {
+            shared.lock_world().secrets_handle(op, &body, now)
+        } else if let Some(op) = target.strip_prefix("AmazonSSM.") {
+            shared.lock_world().ssm_handle(op, &body, now)
         } else {
             Err(AwsError::client(
                 "UnknownOperationException",
-                format!("Unknown X-Amz-Target {target:?}: this endpoint serves ECS and CloudWatch Logs."),
+                format!("Unknown X-Amz-Target {target:?}: this endpoint serves ECS, CloudWatch Logs, Secrets Manager and SSM."),
             ))
         }
     })();

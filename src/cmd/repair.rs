@@ -47,6 +47,13 @@ fn requested(args: &RepairArgs) -> Result<Repair, RepairError> {
     if args.redeploy {
         return Ok(Repair::Redeploy);
     }
+    if let Some(name) = &args.restore_secret {
+        return Ok(Repair::RestoreSecret(name.clone()));
+    }
+    if let Some(assignment) = &args.put_secret {
+        let (name, value) = repair::parse_assignment(assignment)?;
+        return Ok(Repair::PutSecret(name, value));
+    }
     let vars = args
         .set
         .iter()
@@ -107,6 +114,9 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
                 .filter(|(name, _)| redact::is_secret_name(name) || name.ends_with("_SID"))
                 .map(|(_, value)| value.clone()),
         );
+    }
+    if let Repair::PutSecret(_, value) = &repair {
+        secrets.push(value.clone());
     }
     if let Some(sim) = &sim {
         secrets.extend(report::demo_secrets(sim.scenario()));

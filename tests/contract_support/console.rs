@@ -31,6 +31,11 @@ impl Console {
 
     /// The demo at time scale `scale` (rollouts are followed at the same scale).
     pub async fn demo_at(scenario: &str, scale: f64) -> Self {
+        // Boxed: the console's state is held across awaits, and callers need not carry it.
+        Box::pin(Self::start_demo(scenario, scale)).await
+    }
+
+    async fn start_demo(scenario: &str, scale: f64) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let mut runner = Runner::new(tx, scale);
         runner.start_demo(scenario).await.expect("the demo starts");
