@@ -19,7 +19,7 @@ pub struct Cli {
     #[arg(long, value_name = "SCENARIO", num_args = 0..=1, default_missing_value = crate::sim::scenario::DEFAULT_DEMO)]
     pub demo: Option<String>,
     /// Multiply every simulated duration by X (0.1 = ten times faster); demo only.
-    #[arg(long, value_name = "X", value_parser = parse_time_scale)]
+    #[arg(long, value_name = "X", value_parser = parse_time_scale, allow_negative_numbers = true)]
     pub time_scale: Option<f64>,
     /// Where the report key (W) writes the incident report: FILE.md, FILE.json, or both
     /// FILE.md and FILE.json (default: ./otp-console-report-<time>.md and .json).
@@ -66,7 +66,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "E164")]
     pub test_phone: Option<String>,
     /// Multiply every simulated duration by X; demo only.
-    #[arg(long, value_name = "X", value_parser = parse_time_scale)]
+    #[arg(long, value_name = "X", value_parser = parse_time_scale, allow_negative_numbers = true)]
     pub time_scale: Option<f64>,
     /// Also write the incident report (timeline, verdict, diff; no secret) to FILE: Markdown
     /// when FILE ends in .md, JSON when it ends in .json, else both FILE.md and FILE.json.
@@ -86,7 +86,7 @@ pub struct SimArgs {
     #[arg(long)]
     pub list: bool,
     /// Multiply every simulated duration by X (0.1 = ten times faster).
-    #[arg(long, value_name = "X", default_value_t = 1.0, value_parser = parse_time_scale)]
+    #[arg(long, value_name = "X", default_value_t = 1.0, value_parser = parse_time_scale, allow_negative_numbers = true)]
     pub time_scale: f64,
     /// Write a config pointing the console at this simulator to FILE.
     #[arg(long, value_name = "FILE")]
@@ -139,7 +139,7 @@ pub struct RepairArgs {
     #[arg(long)]
     pub json: bool,
     /// Multiply every simulated duration by X; demo only.
-    #[arg(long, value_name = "X", value_parser = parse_time_scale)]
+    #[arg(long, value_name = "X", value_parser = parse_time_scale, allow_negative_numbers = true)]
     pub time_scale: Option<f64>,
     /// Verify with a real OTP sent to this E.164 number through the API.
     #[arg(long, value_name = "E164")]
@@ -176,12 +176,22 @@ impl AwsArgs {
     }
 }
 
-/// A time scale: a finite number above zero.
+/// The time scales the simulator keeps its meaning at: below a hundredth its timeouts are
+/// shorter than a scheduler tick and the scenarios stop showing their failure modes.
+pub const TIME_SCALE_RANGE: std::ops::RangeInclusive<f64> = 0.01..=100.0;
+
+/// A time scale: a number from 0.01 to 100.
 fn parse_time_scale(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(x) if x.is_finite() && x > 0.0 && x <= 100.0 => Ok(x),
-        Ok(_) => Err("must be a number above 0 and at most 100 (0.1 = ten times faster)".into()),
-        Err(_) => Err(format!("{text:?} is not a number (e.g. 0.1)")),
+    let range = format!(
+        "from {} to {} (0.1 = ten times faster)",
+        TIME_SCALE_RANGE.start(),
+        TIME_SCALE_RANGE.end()
+    );
+    match text.trim().parse::<f64>() {
+        Ok(x) if TIME_SCALE_RANGE.contains(&x) => Ok(x),
+        Ok(x) if x <= 0.0 => Err(format!("{text} is not above 0: give a number {range}")),
+        Ok(_) => Err(format!("{text} is out of range: give a number {range}")),
+        Err(_) => Err(format!("{text:?} is not a number: give a number {range}")),
     }
 }
 
@@ -200,6 +210,20 @@ mod tests {
     #[test]
     fn time_scale_must_be_positive() {
         assert!(Cli::try_parse_from(["otp-console", "--time-scale", "0"]).is_err());
+        for bad in ["1e-300", "-1", "0.001", "101", "inf", "NaN"] {
+            for args in [
+                vec!["otp-console", "--time-scale", bad],
+                vec!["otp-console", "check", "--time-scale", bad],
+                vec!["otp-console", "sim", "--time-scale", bad],
+                vec!["otp-console", "repair", "--time-scale", bad],
+            ] {
+                let err = Cli::try_parse_from(&args).expect_err(bad).to_string();
+                assert!(
+                    err.contains("--time-scale") && err.contains("from 0.01 to 100"),
+                    "{args:?}: {err}"
+                );
+            }
+        }
         assert!(Cli::try_parse_from(["otp-console", "--time-scale", "x"]).is_err());
         let cli =
             Cli::try_parse_from(["otp-console", "sim", "--time-scale", "0.1"]).expect("parses");

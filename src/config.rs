@@ -248,10 +248,7 @@ impl Config {
     }
 
     fn load_file(path: PathBuf) -> Result<Loaded, ConfigError> {
-        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let text = read_limited(&path)?;
         let config = Self::from_toml_str(&text, &path.display().to_string())?;
         Ok(Loaded {
             config,
@@ -275,6 +272,46 @@ impl Config {
     pub fn to_toml_string(&self) -> Result<String, ConfigError> {
         toml::to_string(self).map_err(|e| ConfigError::Serialize(e.to_string()))
     }
+}
+
+/// The largest config file read: a real one is a few hundred bytes.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// The text of a config file, refused in one line when it is not a regular file (a FIFO,
+/// `/dev/zero`, a directory) or is larger than [`MAX_CONFIG_BYTES`]; never more than that is
+/// read, whatever the file claims.
+fn read_limited(path: &Path) -> Result<String, ConfigError> {
+    use std::io::Read as _;
+    let refuse = |message: String| ConfigError::Refused {
+        path: path.to_path_buf(),
+        message,
+    };
+    let read_error = |source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(read_error)?;
+    if !meta.is_file() {
+        return Err(refuse("not a regular file: give a TOML file".into()));
+    }
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(refuse(format!(
+            "{} bytes is more than a config file holds (at most {MAX_CONFIG_BYTES})",
+            meta.len()
+        )));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(read_error)?
+        .take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(refuse(format!(
+            "more than {MAX_CONFIG_BYTES} bytes is more than a config file holds"
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| refuse("not UTF-8 text: give a TOML file".into()))
 }
 
 #[cfg(test)]
@@ -577,6 +614,30 @@ mod tests {
             .expect_err("explicit path must exist");
         assert!(matches!(e, ConfigError::NotFound { .. }));
         assert!(e.to_string().contains("nope.toml"), "{e}");
+    }
+
+    #[test]
+    fn huge_and_non_regular_files_are_refused_in_one_line() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let big = tmp.path().join("big.toml");
+        // A valid TOML comment, just too long: refused before it is parsed.
+        write(
+            &big,
+            &format!("# {}\n", "x".repeat(MAX_CONFIG_BYTES as usize)),
+        );
+        for (path, says) in [
+            (big.as_path(), "more than a config file holds"),
+            (tmp.path(), "not a regular file"),
+            (Path::new("/dev/zero"), "not a regular file"),
+        ] {
+            let e = Config::load_in(Some(path), Path::new(""), None).expect_err("refused");
+            let shown = e.to_string();
+            assert!(
+                shown.contains(says) && !shown.contains('\n'),
+                "{}: {shown}",
+                path.display()
+            );
+        }
     }
 
     #[test]

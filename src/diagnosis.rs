@@ -21,6 +21,8 @@ use crate::probe::{ecs, ErrorKind, Observation, ProbeError};
 /// How many HTTP samples and log events the evidence keeps (bounded memory).
 const MAX_SAMPLES: usize = 2_000;
 const MAX_EVENTS: usize = 5_000;
+/// And the log messages' bytes they may hold at most, whatever their number.
+pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
 /// A health probe slower than this while an OTP start is outstanding is a stall.
 pub const STALL_MS: u64 = 2_000;
 /// An OTP start outstanding this long, with Twilio and the config fine, is a hang.
@@ -35,6 +37,8 @@ pub struct Evidence {
     pub ecs: Option<Result<Box<ecs::Snapshot>, ProbeError>>,
     pub ecs_at_ms: Option<i64>,
     pub events: VecDeque<Event>,
+    /// Bytes of the messages in `events`.
+    event_bytes: usize,
     /// How many lines of each kind were seen (not bounded by `events`).
     pub line_counts: BTreeMap<String, usize>,
     pub logs_error: Option<ProbeError>,
@@ -82,9 +86,15 @@ impl Evidence {
                         if event.timestamp_ms >= self.lines_since_ms {
                             *self.line_counts.entry(kind_name(event.kind)).or_default() += 1;
                         }
+                        self.event_bytes += event.message.len();
                         self.events.push_back(event);
-                        if self.events.len() > MAX_EVENTS {
-                            self.events.pop_front();
+                        while self.events.len() > MAX_EVENTS
+                            || (self.event_bytes > MAX_EVENT_BYTES && self.events.len() > 1)
+                        {
+                            if let Some(old) = self.events.pop_front() {
+                                self.event_bytes =
+                                    self.event_bytes.saturating_sub(old.message.len());
+                            }
                         }
                     }
                 }
@@ -102,6 +112,11 @@ impl Evidence {
                 Fact::Check(c) => self.checks.push(c),
             },
         }
+    }
+
+    /// Bytes of log messages held (bounded by [`MAX_EVENT_BYTES`]).
+    pub fn event_bytes(&self) -> usize {
+        self.events.iter().map(|e| e.message.len()).sum()
     }
 
     fn lines(&self, kind: LineKind) -> usize {

@@ -199,6 +199,15 @@ impl Engine {
     /// the console looked and how to provide them). From the task definition, ECS is read
     /// first if it has not been yet.
     pub async fn twilio_credentials(&self) -> Result<TwilioCredentials, ProbeError> {
+        let found = self.find_twilio_credentials().await;
+        if let Ok(creds) = &found {
+            // From now on masked wherever text is sanitised, in every disguise.
+            crate::redact::register([&creds.account_sid, &creds.auth_token]);
+        }
+        found
+    }
+
+    async fn find_twilio_credentials(&self) -> Result<TwilioCredentials, ProbeError> {
         if !self.uses_task_definition() {
             return match twilio::credentials_from_env() {
                 Some(creds) => {

@@ -51,12 +51,59 @@ fn install_panic_hook() {
 }
 
 /// Runs the console until the user quits or the process is told to stop.
+/// How the console ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ended {
+    /// `q` or Ctrl-C: exit 0.
+    Quit,
+    /// SIGTERM or SIGHUP: exit 128 + the signal, with one line to print once the terminal is
+    /// restored (a repair's rollout that goes on without the console).
+    Signal {
+        signal: Signal,
+        note: Option<String>,
+    },
+}
+
+/// The signals that end the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Term,
+    Hangup,
+}
+
+impl Signal {
+    /// The shell's exit status for a process ended by this signal: 143, 129.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Term => 128 + 15,
+            Self::Hangup => 128 + 1,
+        }
+    }
+}
+
+/// The line to print when the console is stopped while a repair changes the service: the
+/// rollout goes on in ECS, and how to follow it.
+pub fn rollout_goes_on(app: &App) -> Option<String> {
+    let flow = app.repair.as_ref()?;
+    // Planning changes nothing; applying and following do.
+    if !matches!(
+        flow.stage,
+        crate::app::Stage::Applying | crate::app::Stage::Following
+    ) {
+        return None;
+    }
+    Some(format!(
+        "otp-console: stopped during a repair; the rollout goes on in ECS. Follow it with: aws ecs wait services-stable --cluster {} --services {}",
+        app.names.cluster, app.names.service
+    ))
+}
+
 pub async fn run(
     mut app: App,
     mut runner: Runner,
     events_tx: mpsc::UnboundedSender<Event>,
     mut events: mpsc::UnboundedReceiver<Event>,
-) -> std::io::Result<()> {
+) -> std::io::Result<Ended> {
     install_panic_hook();
     let mut terminal = ratatui::try_init()?;
     let _guard = TerminalGuard;
@@ -104,6 +151,7 @@ pub async fn run(
             panic!("a test panic (OTP_CONSOLE_TEST_PANIC)");
         });
     }
+    let mut ended = Ended::Quit;
     loop {
         let mut batch = Vec::new();
         tokio::select! {
@@ -115,7 +163,10 @@ pub async fn run(
                 ticks += 1;
                 batch.push(Event::Tick(chrono::Utc::now().timestamp_millis()));
             }
-            () = &mut terminate => break,
+            signal = &mut terminate => {
+                ended = Ended::Signal { signal, note: rollout_goes_on(&app) };
+                break;
+            }
         }
         // Draw after draining: everything already queued is applied before one draw.
         while batch.len() < MAX_BATCH {
@@ -151,23 +202,26 @@ pub async fn run(
     stop_input.store(true, Ordering::Relaxed);
     drop(input);
     let _ = tokio::time::timeout(Duration::from_secs(2), runner.shutdown()).await;
-    Ok(())
+    Ok(ended)
 }
 
-/// Resolves on SIGTERM (and SIGHUP, when the terminal goes away).
-fn terminate_signal() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+/// Resolves on SIGTERM (and SIGHUP, when the terminal goes away), with which one it was. The
+/// handlers are installed when this is called, not when it is first awaited: a signal that
+/// arrives in between is caught, not fatal.
+pub fn terminate_signal() -> std::pin::Pin<Box<dyn std::future::Future<Output = Signal> + Send>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        Box::pin(async {
-            match (
-                signal(SignalKind::terminate()),
-                signal(SignalKind::hangup()),
-            ) {
+        let handlers = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        );
+        Box::pin(async move {
+            match handlers {
                 (Ok(mut term), Ok(mut hup)) => {
                     tokio::select! {
-                        _ = term.recv() => {}
-                        _ = hup.recv() => {}
+                        _ = term.recv() => Signal::Term,
+                        _ = hup.recv() => Signal::Hangup,
                     }
                 }
                 _ => std::future::pending().await,

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::Parser as _;
 use otp_console::app::App;
 use otp_console::cli::{Cli, Command};
 use otp_console::config::Config;
@@ -15,7 +15,20 @@ use otp_console::{cmd, event_loop, sim};
 const DEMO_TIME_SCALE: f64 = 0.2;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            // One line, as every other refusal: clap's first line names the flag and the fix.
+            let text = e.render().to_string();
+            eprintln!(
+                "{}",
+                text.lines().next().unwrap_or("otp-console: bad arguments")
+            );
+            return ExitCode::from(2);
+        }
+        // --help and --version.
+        Err(e) => e.exit(),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -76,7 +89,14 @@ async fn console(cli: &Cli) -> ExitCode {
     );
     app.report_path.clone_from(&cli.report);
     match Box::pin(event_loop::run(app, runner, tx, rx)).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(event_loop::Ended::Quit) => ExitCode::SUCCESS,
+        Ok(event_loop::Ended::Signal { signal, note }) => {
+            // The terminal is restored by now: the line lands on the user's screen.
+            if let Some(note) = note {
+                eprintln!("{note}");
+            }
+            ExitCode::from(signal.exit_code())
+        }
         Err(e) => {
             eprintln!("otp-console: the terminal failed: {e} (is this a terminal? `otp-console check` works without one)");
             ExitCode::from(2)

@@ -115,6 +115,9 @@ impl Timeline {
     /// they are replaced by a mask wherever they would appear. A phone number is also
     /// registered by its digits alone, and by its last 10.
     pub fn with_secrets(&mut self, secrets: Vec<String>) {
+        // Masked on every other output path too (the screen, check, errors); phone numbers
+        // keep their own form there (the last 4 digits).
+        crate::redact::register(secrets.iter().filter(|s| !s.starts_with('+')));
         for secret in secrets {
             let digits: String = secret.chars().filter(char::is_ascii_digit).collect();
             if secret.starts_with('+') && digits.len() >= 8 {

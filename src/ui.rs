@@ -233,6 +233,37 @@ pub fn pane_block(app: &App, pane: Pane) -> Block<'static> {
         .title(Line::from(title))
 }
 
+/// `text` cut to `max` terminal cells, ending in `…` when cut. Cells are counted as ratatui
+/// draws them (`unicode-width`), so a wide character never pushes a border out of place.
+pub fn clip(text: &str, max: usize) -> String {
+    if Span::raw(text).width() <= max {
+        return text.to_owned();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w + 1 > max {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+/// `text` cut or padded with spaces to exactly `width` terminal cells.
+pub fn pad(text: &str, width: usize) -> String {
+    let mut out = clip(text, width);
+    let used = Span::raw(out.as_str()).width();
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(used)));
+    out
+}
+
 /// A spinner frame.
 pub fn spinner(frame: u64) -> &'static str {
     const FRAMES: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];

@@ -174,6 +174,24 @@ fn bad_input_exits_2_with_one_line() {
             .expect("runs"),
     );
     assert!(err.contains("unknown scenario"), "{err}");
+    for (args, says) in [
+        (
+            &["check", "--demo", "healthy", "--time-scale", "-1"][..],
+            "from 0.01 to 100",
+        ),
+        (
+            &["check", "--demo", "healthy", "--time-scale", "1e-300"],
+            "from 0.01 to 100",
+        ),
+        (&["check", "--config", "/dev/zero"], "not a regular file"),
+        (
+            &["check", "--demo", "healthy", "--test-phone", "+0000000000"],
+            "no country code starts with 0",
+        ),
+    ] {
+        let err = one_line(&binary().args(args).output().expect("runs"));
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[aws]\nregoin = \"us-east-1\"\n").expect("write");

@@ -189,32 +189,38 @@ fn tmux_demo_end_to_end() {
 #[test]
 fn tmux_sigterm_and_hangup_end_the_console_and_restore_the_terminal() {
     let binary = env!("CARGO_BIN_EXE_otp-console");
-    let tmux = Tmux::start(&format!("{binary} --demo healthy --time-scale 0.05 & pid=$!; echo PID $pid; wait $pid; echo OTP-CONSOLE-EXITED $?; sleep 60"));
-    let screen = tmux.wait_for("the console", Duration::from_secs(20), |s| {
-        s.contains("DEMO")
-    });
-    drop(screen);
-    // The console runs in the background of the pane's shell; find it by its parent.
-    let shell = tmux.display("#{pane_pid}");
-    let out = Command::new("pgrep")
-        .args(["-P", &shell])
-        .output()
-        .expect("pgrep");
-    let pid = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    assert!(!pid.is_empty(), "no console process under {shell}");
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .is_ok_and(|s| s.success()));
-    let after = tmux.wait_for("the exit after SIGTERM", Duration::from_secs(10), |s| {
-        s.contains("OTP-CONSOLE-EXITED")
-    });
-    tmux.assert_restored(&after);
+    // 128 + the signal, as a shell reports a process the signal ended.
+    for (signal, status) in [("TERM", "143"), ("HUP", "129")] {
+        let tmux = Tmux::start(&format!("{binary} --demo healthy --time-scale 0.05 & pid=$!; echo PID $pid; wait $pid; echo OTP-CONSOLE-EXITED $?; sleep 60"));
+        tmux.wait_for("the console", Duration::from_secs(20), |s| {
+            s.contains("DEMO")
+        });
+        // The console runs in the background of the pane's shell; find it by its parent.
+        let shell = tmux.display("#{pane_pid}");
+        let out = Command::new("pgrep")
+            .args(["-P", &shell])
+            .output()
+            .expect("pgrep");
+        let pid = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        assert!(!pid.is_empty(), "no console process under {shell}");
+        assert!(Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .is_ok_and(|s| s.success()));
+        let after = tmux.wait_for("the exit after the signal", Duration::from_secs(10), |s| {
+            s.contains("OTP-CONSOLE-EXITED")
+        });
+        tmux.assert_restored(&after);
+        assert!(
+            after.contains(&format!("OTP-CONSOLE-EXITED {status}")),
+            "SIG{signal}: {after}"
+        );
+    }
 }
 
 /// The text between `before` and `after` on the screen.
@@ -402,4 +408,128 @@ fn tmux_a_panic_restores_the_terminal() {
         "the panic message is shown:\n{after}"
     );
     tmux.assert_restored(&after);
+}
+
+/// Log lines written to hold a terminal's layout hostage, one class of character each.
+const HOSTILE_LINES: &[&str] = &[
+    "[OTP] separators\u{2028}line\u{2029}paragraph",
+    "[OTP] soft\u{ad}hy\u{ad}phens every\u{ad}where",
+    "[OTP] hangul jamo \u{1100}\u{1161}\u{11a8} lone \u{1161}\u{11a8} end",
+    "[OTP] emoji \u{2764}\u{fe0f} \u{263a}\u{fe0f} \u{1f44d}\u{1f3fd} done",
+    "[OTP] flags \u{1f1fa}\u{1f1f8}\u{1f1ef}\u{1f1f5} done",
+    "[OTP] bidi \u{202e}desrever\u{202c} and \u{2067}isolate\u{2069} done",
+    "[OTP] zero\u{200b}width\u{200c}non\u{200d}joiner\u{feff} done",
+    "[OTP] wide 日本語のログ行 done",
+    "[OTP] zalgo z\u{301}\u{302}\u{303}\u{304}\u{305}a\u{306}\u{307}\u{308} done",
+    "[OTP] escapes \u{1b}[2J\u{1b}]0;pwned\u{7} bell\u{7} done",
+];
+
+/// The rows of a capture, each with its border columns: every row of the logs pane, zoomed to
+/// the whole screen, must end in its border at the last column.
+fn misaligned_rows(screen: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthStr;
+    screen
+        .lines()
+        .filter(|row| row.starts_with('┃') || row.starts_with('│'))
+        .filter(|row| {
+            let trimmed = row.trim_end();
+            !(trimmed.width() == width && (trimmed.ends_with('┃') || trimmed.ends_with('│')))
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn tmux_hostile_log_lines_leave_every_border_in_place() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let (sim, config) = runtime.block_on(async {
+        let sim = otp_console::sim::Simulator::start(
+            otp_console::sim::scenario::load("healthy").expect("loads"),
+            0.05,
+            otp_console::sim::Ports::default(),
+        )
+        .await
+        .expect("starts");
+        let config = otp_console::sim::run::config_for(&sim.urls, sim.scenario());
+        (sim, config)
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("otp-console.toml");
+    std::fs::write(&path, config.to_toml_string().expect("toml")).expect("write");
+    // Many lines of each class, so the pane scrolls through them.
+    runtime.block_on(async {
+        let sdk = otp_console::engine::demo_sdk_config(&config).await;
+        let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+        let stream = "ecs/nerava-backend/hostile";
+        logs.create_log_stream()
+            .log_group_name(&config.aws.log_group)
+            .log_stream_name(stream)
+            .send()
+            .await
+            .expect("stream");
+        let now = chrono::Utc::now().timestamp_millis();
+        let events: Vec<_> = (0..60)
+            .map(|i| {
+                aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                    .timestamp(now - 60_000 + i * 100)
+                    .message(format!(
+                        "{} #{i}",
+                        HOSTILE_LINES[i as usize % HOSTILE_LINES.len()]
+                    ))
+                    .build()
+                    .expect("event")
+            })
+            .collect();
+        logs.put_log_events()
+            .log_group_name(&config.aws.log_group)
+            .log_stream_name(stream)
+            .set_log_events(Some(events))
+            .send()
+            .await
+            .expect("put");
+    });
+    let binary = env!("CARGO_BIN_EXE_otp-console");
+    let tmux = Tmux::start(&format!(
+        "AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} {binary} --config {}; sleep 60",
+        otp_console::sim::ACCESS_KEY_ID,
+        otp_console::sim::SECRET_ACCESS_KEY,
+        path.display()
+    ));
+    tmux.wait_for("the hostile lines", Duration::from_secs(30), |s| {
+        s.contains("#59")
+    });
+    // The logs pane alone, then scrolled back through every class, wrapped and not.
+    tmux.keys(&["3", "z"]);
+    let mut screens = vec![
+        tmux.wait_for("the zoomed logs", Duration::from_secs(5), |s| {
+            s.contains("3 Logs") && !s.contains("1 Checklist")
+        }),
+    ];
+    for keys in [
+        &["f"][..],
+        &["PageUp"],
+        &["PageUp"],
+        &["w"],
+        &["PageUp"],
+        &["g"],
+        &["G"],
+    ] {
+        tmux.keys(keys);
+        std::thread::sleep(Duration::from_millis(400));
+        screens.push(tmux.screen());
+    }
+    for screen in &screens {
+        let bad = misaligned_rows(screen, 160);
+        assert!(
+            bad.is_empty(),
+            "rows out of place:\n{}\n\nscreen:\n{screen}",
+            bad.join("\n")
+        );
+        assert!(
+            !screen.contains("pwned"),
+            "an escape sequence got through:\n{screen}"
+        );
+        assert!(!screen.contains('\u{202e}') && !screen.contains('\u{200b}'));
+    }
+    drop(sim);
 }

@@ -164,14 +164,27 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
         now_ms(),
     );
     say(&format!("\nAPPLIED  {}", applied.line()));
+    // From here a stop leaves a rollout going on: catch it (installed before the first line
+    // about the rollout, so no signal can slip in between).
+    let interrupted = interrupted();
     say("ROLLOUT");
     let follow = FollowOptions::scaled(if args.demo.is_some() { scale } else { 1.0 });
-    let rollout = repairer
-        .follow(&plan, &applied, &follow, |event| {
-            say(&format!("  {}", event.line()));
-            timeline.record_rollout_event(event, now_ms());
-        })
-        .await;
+    let following = repairer.follow(&plan, &applied, &follow, |event| {
+        say(&format!("  {}", event.line()));
+        timeline.record_rollout_event(event, now_ms());
+    });
+    // Stopped while following: the rollout goes on in ECS without us; say so, and how to
+    // follow it, before exiting as the signal asks.
+    let rollout = tokio::select! {
+        rollout = following => rollout,
+        signal = interrupted => {
+            eprintln!(
+                "otp-console repair: interrupted; the rollout of {} goes on in ECS. Follow it with: aws ecs wait services-stable --cluster {} --services {}",
+                applied.task_definition_arn, plan.cluster, plan.service
+            );
+            return Ok(ExitCode::from(signal));
+        }
+    };
     timeline.record_action(rollout.summary(), now_ms());
     if rollout.state != RolloutState::Completed {
         if args.json {
@@ -278,4 +291,31 @@ fn render_failure(rollout: &Rollout) -> String {
 
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+/// Resolves on Ctrl-C, SIGTERM or SIGHUP with the exit status a shell gives that signal; the
+/// handlers are installed when this is called.
+fn interrupted() -> impl std::future::Future<Output = u8> {
+    #[cfg(unix)]
+    let interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
+    let terminate = crate::event_loop::terminate_signal();
+    async move {
+        #[cfg(unix)]
+        let ctrl_c = async move {
+            match interrupt {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        tokio::select! {
+            () = ctrl_c => 130,
+            signal = terminate => signal.exit_code(),
+        }
+    }
 }

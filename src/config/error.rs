@@ -23,6 +23,14 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
+    /// The file is not one to read: not a regular file, too large, not text.
+    #[error("{}: {message}", path.display())]
+    Refused {
+        /// The file.
+        path: PathBuf,
+        /// Why, in one line.
+        message: String,
+    },
     /// The text is wrong: syntax, unknown key, bad value, a secret, a failed check.
     #[error("{at}: {message}")]
     File {

@@ -491,8 +491,23 @@ pub fn validate_phone(input: &str) -> Result<String, String> {
     if !digits.chars().all(|c| c.is_ascii_digit()) {
         return Err(format!("not only digits: {EXPECTED}"));
     }
-    if !(8..=15).contains(&digits.len()) || digits.starts_with('0') {
-        return Err(format!("{} digits: {EXPECTED}", digits.len()));
+    if digits.is_empty() {
+        return Err(format!("no digits after '+': {EXPECTED}"));
+    }
+    if digits.starts_with('0') {
+        return Err(format!(
+            "no country code starts with 0 (+{}…): {EXPECTED}",
+            &digits[..1]
+        ));
+    }
+    if digits.len() < 8 {
+        return Err(format!("{} digits is too short: {EXPECTED}", digits.len()));
+    }
+    if digits.len() > 15 {
+        return Err(format!(
+            "{} digits is too long (E.164 allows 15): {EXPECTED}",
+            digits.len()
+        ));
     }
     Ok(compact)
 }
@@ -813,6 +828,16 @@ mod tests {
                 error.contains("+17133056318") && !error.contains('\n'),
                 "{error}"
             );
+        }
+        // Each says what is actually wrong.
+        for (bad, says) in [
+            ("+0000000000", "no country code starts with 0"),
+            ("+1713", "4 digits is too short"),
+            ("+1713305631812345", "16 digits is too long"),
+            ("+", "no digits"),
+        ] {
+            let error = validate_phone(bad).expect_err(bad);
+            assert!(error.starts_with(says), "{bad}: {error}");
         }
     }
 

@@ -108,6 +108,9 @@ enum Call {
 
 /// What must not leave this module as it is: the token, and the phone (shown by its last 4).
 struct Secrets<'a> {
+    /// The account SID beside the token: an echoed `Authorization: Basic` header is
+    /// base64 of `SID:TOKEN`.
+    sid: &'a str,
     token: &'a str,
     phone: Option<&'a str>,
 }
@@ -116,7 +119,7 @@ impl Secrets<'_> {
     /// Network text made safe to show: sanitised, the token scrubbed, SIDs and the phone
     /// masked.
     fn clean(&self, text: &str) -> String {
-        let mut text = redact::scrub(&redact::sanitize(text), &[self.token]);
+        let mut text = redact::scrub(&redact::sanitize(text), &[self.sid, self.token]);
         if let Some(phone) = self.phone.filter(|p| !p.is_empty()) {
             text = text.replace(phone, &redact::phone(phone));
         }
@@ -178,6 +181,7 @@ impl TwilioProbe {
 
     async fn fetch_account(&self, creds: &TwilioCredentials) -> Result<Account, ProbeError> {
         let secrets = Secrets {
+            sid: &creds.account_sid,
             token: &creds.auth_token,
             phone: None,
         };
@@ -202,6 +206,7 @@ impl TwilioProbe {
 
     async fn fetch_service(&self, creds: &TwilioCredentials) -> Result<VerifyService, ProbeError> {
         let secrets = Secrets {
+            sid: &creds.account_sid,
             token: &creds.auth_token,
             phone: None,
         };
@@ -228,6 +233,7 @@ impl TwilioProbe {
 
     async fn fetch_status_page(&self) -> Result<StatusPage, ProbeError> {
         let secrets = Secrets {
+            sid: "",
             token: "",
             phone: None,
         };
@@ -299,6 +305,7 @@ impl TwilioProbe {
         call: Call,
     ) -> Result<Verification, ProbeError> {
         let secrets = Secrets {
+            sid: &creds.account_sid,
             token: &creds.auth_token,
             phone: Some(phone),
         };

@@ -8,7 +8,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
-use super::{spinner, theme};
+use super::{clip, pad, spinner, theme};
 use crate::app::App;
 use crate::diagnosis::{FailureMode, State};
 
@@ -72,7 +72,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 format!("{mark} "),
                 Style::new().fg(colour).add_modifier(Modifier::BOLD),
             ),
-            Span::raw(format!("{label:<label_width$} ")),
+            Span::raw(format!("{} ", pad(&label, label_width))),
             Span::styled(
                 clip(&line.evidence, evidence_width),
                 Style::new().fg(theme::DIM),
@@ -136,16 +136,5 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Paragraph::new(details)
             .wrap(Wrap { trim: false })
             .render(rest, buf);
-    }
-}
-
-/// Cuts `text` to `max` characters with an ellipsis.
-pub fn clip(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_owned()
-    } else {
-        let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-        out.push('…');
-        out
     }
 }

@@ -16,7 +16,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use super::{ago, theme};
+use super::{ago, clip, pad, theme};
 use crate::app::App;
 use crate::config::{VarCheck, VarStatus, Violation};
 use crate::probe::ecs::{Change, Deployment, Snapshot, Task, TaskDefinition};
@@ -684,20 +684,6 @@ pub(super) fn short_reference(value_from: &str) -> String {
         }
         _ => value_from,
     }
-}
-
-/// `text` cut to `max` characters with an ellipsis (empty when `max` is 0).
-fn clip(text: &str, max: usize) -> String {
-    if max == 0 {
-        String::new()
-    } else {
-        super::checklist::clip(text, max)
-    }
-}
-
-/// `text` cut or padded to exactly `width` characters.
-fn pad(text: &str, width: usize) -> String {
-    format!("{:<width$}", clip(text, width))
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use super::{ago, theme};
+use super::{ago, clip, theme};
 use crate::app::App;
 use crate::probe::http::Endpoint;
 use crate::probe::twilio::{CredentialsSeen, StatusPage, Verification};
@@ -330,24 +330,6 @@ fn sid(value: &str) -> String {
 /// Terminal cells `text` takes (the phone emoji takes two).
 fn cells(text: &str) -> usize {
     Span::raw(text).width()
-}
-
-/// `text` cut to `max` cells, ending in one ellipsis.
-fn clip(text: &str, max: usize) -> String {
-    let mut out = String::new();
-    let mut used = 0;
-    for c in text.chars() {
-        let w = cells(c.encode_utf8(&mut [0; 4]));
-        if used + w + 1 > max {
-            break;
-        }
-        used += w;
-        out.push(c);
-    }
-    if max > 0 && !out.ends_with('…') {
-        out.push('…');
-    }
-    out
 }
 
 fn clean(text: &str) -> String {

@@ -197,6 +197,8 @@ fn a_plan_that_cannot_be_made_is_explained() {
         "ECS DescribeServices: ExpiredToken: renew your AWS credentials (aws sso login)".into(),
     ))));
     assert!(matches!(stage(&app), Stage::Failed { .. }));
+    // Nothing changed: a signal now has nothing to say about a rollout.
+    assert_eq!(crate::event_loop::rollout_goes_on(&app), None);
     // No roll back is offered when nothing was applied.
     assert!(app.update(ch('b')).is_empty());
     assert!(screen(&app, 160, 48).contains("ExpiredToken"));
@@ -210,6 +212,15 @@ fn the_rollout_is_followed_then_verified_after_the_fix() {
     app.update(key(KeyCode::Enter));
     app.update(Event::Repair(RepairUpdate::Applied(Ok(applied()))));
     assert!(matches!(stage(&app), Stage::Following));
+    // Stopped now (SIGTERM), the console says the rollout goes on and how to follow it.
+    let note = crate::event_loop::rollout_goes_on(&app).expect("a note while following");
+    assert!(
+        note.contains("goes on in ECS")
+            && note.contains(
+                "aws ecs wait services-stable --cluster nerava-cluster --services nerava-backend"
+            ),
+        "{note}"
+    );
     for event in fixtures::rollout(RolloutState::Completed).events {
         app.update(Event::Repair(RepairUpdate::Rollout(event)));
     }
