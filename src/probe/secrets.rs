@@ -770,6 +770,101 @@ mod tests {
     }
 
     #[test]
+    fn failures_are_classified_by_code_and_the_services_words() {
+        let shown = |store| Resolved {
+            name: "TWILIO_AUTH_TOKEN".into(),
+            value_from: ARN.into(),
+            store,
+            source: String::new(),
+            arn: None,
+            state: SecretState::Ok,
+            fingerprint: None,
+            last_changed_ms: None,
+            deleted_ms: None,
+            version: None,
+            detail: None,
+        };
+        let failure = |code: &str, kind, raw: &str| Failure {
+            error: ProbeError {
+                system: System::Secrets,
+                kind,
+                code: Some(code.into()),
+                message: format!("AWS: {code}"),
+            },
+            raw: raw.into(),
+        };
+        for (store, code, kind, raw, state, needle) in [
+            (
+                Store::SecretsManager,
+                "AccessDeniedException",
+                ErrorKind::Credentials,
+                "User: arn:aws:iam::1:user/on-call is not authorized to perform: secretsmanager:GetSecretValue",
+                SecretState::NoAccess,
+                "not allowed to call secretsmanager:GetSecretValue on arn:aws:secretsmanager:",
+            ),
+            (
+                Store::SecretsManager,
+                "AccessDeniedException",
+                ErrorKind::Credentials,
+                "Access to KMS is not allowed",
+                SecretState::KmsDenied,
+                "KMS refused to decrypt",
+            ),
+            (
+                Store::SecretsManager,
+                "DecryptionFailure",
+                ErrorKind::Api,
+                "Secrets Manager can't decrypt the protected secret text using the provided KMS key.",
+                SecretState::KmsDenied,
+                "allow kms:Decrypt",
+            ),
+            (
+                Store::SecretsManager,
+                "InvalidRequestException",
+                ErrorKind::Api,
+                "You can't perform this operation on the secret because it was marked for deletion.",
+                SecretState::ScheduledForDeletion,
+                "marked for deletion",
+            ),
+            (
+                Store::SecretsManager,
+                "ResourceNotFoundException",
+                ErrorKind::NotFound,
+                "Secrets Manager can't find the specified secret.",
+                SecretState::NotFound,
+                "not found (ResourceNotFoundException)",
+            ),
+            (
+                Store::Ssm,
+                "AccessDeniedException",
+                ErrorKind::Credentials,
+                "not authorized to perform: ssm:GetParameters",
+                SecretState::NoAccess,
+                "not allowed to call ssm:GetParameters on",
+            ),
+            (
+                Store::Ssm,
+                "ThrottlingException",
+                ErrorKind::Throttled,
+                "Rate exceeded",
+                SecretState::Error,
+                "AWS: ThrottlingException",
+            ),
+        ] {
+            let mut r = shown(store);
+            let op = match store {
+                Store::SecretsManager => "GetSecretValue",
+                Store::Ssm => "GetParameters",
+            };
+            fail(&mut r, ARN, op, &failure(code, kind, raw));
+            assert_eq!(r.state, state, "{code}: {raw}");
+            let detail = r.detail.expect("one line");
+            assert!(detail.contains(needle), "{code}: {detail}");
+            assert!(!detail.contains('\n'));
+        }
+    }
+
+    #[test]
     fn values_are_never_printed() {
         let values = SecretValues(vec![("TWILIO_AUTH_TOKEN".into(), "s3cr3t-value".into())]);
         let text = format!("{values:?}");
