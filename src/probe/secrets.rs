@@ -385,19 +385,27 @@ impl SecretsProbe {
             client.describe_secret().secret_id(&vf.id).send(),
         )
         .await;
-        let meta = match meta {
-            Ok(meta) => meta,
+        // Least privilege often grants GetSecretValue without DescribeSecret (it is all ECS
+        // needs): without the metadata, the value is still read.
+        let mut no_metadata = None;
+        match meta {
+            Ok(meta) => {
+                shown.arn = meta.arn().map(redact::sanitize);
+                shown.last_changed_ms = meta
+                    .last_changed_date()
+                    .or(meta.created_date())
+                    .and_then(millis);
+                shown.deleted_ms = meta.deleted_date().and_then(millis);
+            }
             Err(f) => {
                 fail(shown, &vf.id, "DescribeSecret", &f);
-                return None;
+                if shown.state != SecretState::NoAccess {
+                    return None;
+                }
+                no_metadata = shown.detail.take();
+                shown.state = SecretState::Ok;
             }
-        };
-        shown.arn = meta.arn().map(redact::sanitize);
-        shown.last_changed_ms = meta
-            .last_changed_date()
-            .or(meta.created_date())
-            .and_then(millis);
-        shown.deleted_ms = meta.deleted_date().and_then(millis);
+        }
         let arn = shown.arn.clone().unwrap_or_else(|| vf.id.clone());
         if let Some(deleted) = shown.deleted_ms {
             shown.state = SecretState::ScheduledForDeletion;
@@ -425,6 +433,12 @@ impl SecretsProbe {
             }
         };
         shown.version = got.version_id().map(redact::sanitize);
+        if let Some(why) = no_metadata {
+            // The current version's creation is when the value last changed.
+            shown.arn = got.arn().map(redact::sanitize).or(shown.arn.take());
+            shown.last_changed_ms = got.created_date().and_then(millis);
+            shown.detail = Some(format!("read, but its metadata could not be: {why}"));
+        }
         let Some(text) = got.secret_string() else {
             shown.state = SecretState::Error;
             shown.detail = Some(format!(
@@ -736,7 +750,7 @@ mod tests {
             assert_eq!(shown.state, SecretState::NoAccess, "{shown:?}");
             let detail = shown.detail.expect("detail");
             assert!(
-                detail.contains("secretsmanager:DescribeSecret") && detail.contains(TWILIO),
+                detail.contains("secretsmanager:GetSecretValue") && detail.contains(TWILIO),
                 "{detail}"
             );
             let (shown, _) = denied
@@ -744,6 +758,23 @@ mod tests {
                 .await;
             assert_eq!(shown.state, SecretState::NoAccess);
             assert!(shown.detail.expect("detail").contains("ssm:GetParameters"));
+        }
+
+        #[tokio::test]
+        async fn without_describe_secret_the_value_is_still_read() {
+            let sim = start(scenario::load("healthy").expect("scenario")).await;
+            let p = probe(&sim, "AKIASIMNODESCRIBE001").await;
+            let (shown, value) = p
+                .resolve("TWILIO_AUTH_TOKEN", &format!("{TWILIO}:auth_token::"))
+                .await;
+            assert_eq!(shown.state, SecretState::Ok, "{shown:?}");
+            assert_eq!(value.as_deref(), Some(TOKEN));
+            assert_eq!(shown.arn.as_deref(), Some(TWILIO));
+            let now = chrono::Utc::now().timestamp_millis();
+            let age_days = (now - shown.last_changed_ms.expect("from the version")) / 86_400_000;
+            assert_eq!(age_days, 60);
+            let detail = shown.detail.expect("says what was not read");
+            assert!(detail.contains("secretsmanager:DescribeSecret"), "{detail}");
         }
 
         #[tokio::test]
