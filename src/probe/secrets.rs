@@ -156,14 +156,6 @@ impl SecretState {
             Self::Error => "error",
         }
     }
-
-    /// Whether ECS itself cannot read it (as opposed to the operator): the task will not start.
-    pub fn breaks_tasks(self) -> bool {
-        matches!(
-            self,
-            Self::ScheduledForDeletion | Self::NotFound | Self::JsonKeyMissing
-        )
-    }
 }
 
 /// One `secrets` entry as it may be shown: never the value.
@@ -204,7 +196,7 @@ impl SecretValues {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Every value (and, for JSON values, every string field), for the masking of output.
+    /// Every value, for the masking of output.
     pub fn values(&self) -> Vec<String> {
         self.0.iter().map(|(_, v)| v.clone()).collect()
     }
