@@ -834,6 +834,15 @@ fn a_rejected_token_from_a_secret_says_which_and_when_it_changed() {
         evidence.contains("the rejected token is TWILIO_AUTH_TOKEN ← secretsmanager:nerava/prod/twilio-Tw1l1o#auth_token (fingerprint 106cc468), last changed 2025-11-24"),
         "{evidence}"
     );
+    let commands = &d.verdict.candidates[0].commands;
+    assert_eq!(
+        commands[1],
+        "aws secretsmanager put-secret-value --secret-id arn:aws:secretsmanager:us-east-1:1:secret:nerava/prod/twilio-Tw1l1o --secret-string '<the new token as JSON field auth_token>'"
+    );
+    assert!(
+        commands[2].ends_with("--force-new-deployment"),
+        "{commands:?}"
+    );
 }
 
 #[test]
