@@ -596,6 +596,25 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
                     r.last_changed_ms.map_or_else(|| "at an unknown time".into(), secrets::date)
                 ),
             );
+            // The fix is a new value in that secret and a new deployment, not a new revision.
+            if let (Some(arn), Some(f)) = (
+                r.arn
+                    .as_deref()
+                    .filter(|_| r.store == secrets::Store::SecretsManager),
+                found
+                    .list
+                    .iter_mut()
+                    .find(|f| f.failure_mode == FailureMode::InvalidCredentials),
+            ) {
+                f.commands = vec![
+                    "curl -u \"$TWILIO_ACCOUNT_SID:$TWILIO_AUTH_TOKEN\" https://api.twilio.com/2010-04-01/Accounts/$TWILIO_ACCOUNT_SID.json".to_owned(),
+                    format!("aws secretsmanager put-secret-value --secret-id {arn} --secret-string '<the new token{}>'", secrets::ValueFrom::parse(&r.value_from).json_key.map_or_else(String::new, |k| format!(" as JSON field {k}"))),
+                    format!(
+                        "aws ecs update-service --cluster {} --service {} --force-new-deployment",
+                        names.cluster, names.service
+                    ),
+                ];
+            }
         }
     }
 

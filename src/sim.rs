@@ -283,8 +283,19 @@ async fn aws_endpoint(
                 message: "Missing Authentication Token".into(),
             });
         };
-        if let Some(kind) = shared.scenario.aws.access_keys.get(key) {
-            let message = match kind.as_str() {
+        // A marked key denies every call, or with `KIND:Target` only that operation.
+        let marked =
+            shared
+                .scenario
+                .aws
+                .access_keys
+                .get(key)
+                .and_then(|kind| match kind.split_once(':') {
+                    Some((kind, only)) => (only == target).then_some(kind),
+                    None => Some(kind.as_str()),
+                });
+        if let Some(kind) = marked {
+            let message = match kind {
                 "ExpiredTokenException" => "The security token included in the request is expired".to_owned(),
                 "UnrecognizedClientException" => "The security token included in the request is invalid.".to_owned(),
                 _ => format!(

@@ -833,58 +833,6 @@ async fn a_plan_made_before_someone_else_deployed_is_not_applied() {
     );
 }
 
-/// `repair --yes` stopped by SIGTERM while it follows the rollout: one line says the rollout
-/// goes on in ECS and how to follow it, and the exit status is the signal's (143).
-#[test]
-fn a_repair_stopped_mid_rollout_says_the_rollout_goes_on() {
-    use std::io::{BufRead as _, BufReader};
-    let mut child = binary()
-        .args([
-            "repair",
-            "--demo",
-            "missing-env-vars",
-            "--time-scale",
-            "1",
-            "--yes",
-        ])
-        .args(["--set", &format!("TWILIO_VERIFY_SERVICE_SID={VERIFY_SID}")])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("runs");
-    let stdout = child.stdout.take().expect("stdout");
-    // Wait for the rollout to start (the follower's first line), then stop the command.
-    let mut lines = BufReader::new(stdout).lines();
-    let mut seen = Vec::new();
-    for line in lines.by_ref() {
-        let line = line.expect("a line");
-        seen.push(line.clone());
-        if line.starts_with("ROLLOUT") {
-            break;
-        }
-    }
-    assert!(seen.iter().any(|l| l.starts_with("APPLIED")), "{seen:?}");
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    let out = child.wait_with_output().expect("exits");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(143), "{stderr}");
-    let line = stderr
-        .lines()
-        .find(|l| l.contains("interrupted"))
-        .unwrap_or_else(|| panic!("no line about the rollout: {stderr}"));
-    assert!(
-        line.contains("goes on in ECS")
-            && line.contains(
-                "aws ecs wait services-stable --cluster nerava-cluster --services nerava-backend"
-            ),
-        "{line}"
-    );
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn secret_deleted_fixed_by_restoring_the_secret() {
     let repair = Repair::RestoreSecret("TWILIO_AUTH_TOKEN".into());
@@ -971,4 +919,56 @@ fn put_secret_yes_json_never_prints_the_value() {
             "{text}"
         );
     }
+}
+
+/// `repair --yes` stopped by SIGTERM while it follows the rollout: one line says the rollout
+/// goes on in ECS and how to follow it, and the exit status is the signal's (143).
+#[test]
+fn a_repair_stopped_mid_rollout_says_the_rollout_goes_on() {
+    use std::io::{BufRead as _, BufReader};
+    let mut child = binary()
+        .args([
+            "repair",
+            "--demo",
+            "missing-env-vars",
+            "--time-scale",
+            "1",
+            "--yes",
+        ])
+        .args(["--set", &format!("TWILIO_VERIFY_SERVICE_SID={VERIFY_SID}")])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let stdout = child.stdout.take().expect("stdout");
+    // Wait for the rollout to start (the follower's first line), then stop the command.
+    let mut lines = BufReader::new(stdout).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.expect("a line");
+        seen.push(line.clone());
+        if line.starts_with("ROLLOUT") {
+            break;
+        }
+    }
+    assert!(seen.iter().any(|l| l.starts_with("APPLIED")), "{seen:?}");
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let out = child.wait_with_output().expect("exits");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("interrupted"))
+        .unwrap_or_else(|| panic!("no line about the rollout: {stderr}"));
+    assert!(
+        line.contains("goes on in ECS")
+            && line.contains(
+                "aws ecs wait services-stable --cluster nerava-cluster --services nerava-backend"
+            ),
+        "{line}"
+    );
 }

@@ -699,41 +699,6 @@ fn exit_codes_follow_the_monitoring_plugin_convention() {
     assert_eq!(FailureMode::Inconclusive.exit_code(), 3);
 }
 
-#[test]
-fn log_lines_are_bounded_by_bytes_as_well_as_by_count() {
-    let mut evidence = Evidence::default();
-    let huge = "x".repeat(crate::probe::logs::MAX_LINE_BYTES);
-    let message = crate::probe::logs::cut_line(&format!("{huge}{huge}")).into_owned();
-    assert!(message.len() < crate::probe::logs::MAX_LINE_BYTES + 64);
-    assert!(
-        message.ends_with("[cut: the line has 512 KB]"),
-        "{}",
-        &message[message.len() - 40..]
-    );
-    for i in 0..1_000 {
-        evidence.record(Observation::Logs {
-            at_ms: NOW,
-            result: Ok(crate::probe::logs::Batch {
-                events: vec![Event {
-                    id: i.to_string(),
-                    stream: "s".into(),
-                    timestamp_ms: NOW,
-                    message: message.clone(),
-                    kind: LineKind::Other,
-                }],
-            }),
-        });
-    }
-    assert!(
-        evidence.event_bytes() <= MAX_EVENT_BYTES,
-        "{}",
-        evidence.event_bytes()
-    );
-    assert!(evidence.events.len() > 10 && evidence.events.len() < 1_000);
-    // Every line was still counted.
-    assert_eq!(evidence.line_counts.get("other"), Some(&1_000));
-}
-
 fn resolved(
     name: &str,
     state: crate::probe::secrets::SecretState,
@@ -869,4 +834,48 @@ fn a_rejected_token_from_a_secret_says_which_and_when_it_changed() {
         evidence.contains("the rejected token is TWILIO_AUTH_TOKEN ← secretsmanager:nerava/prod/twilio-Tw1l1o#auth_token (fingerprint 106cc468), last changed 2025-11-24"),
         "{evidence}"
     );
+    let commands = &d.verdict.candidates[0].commands;
+    assert_eq!(
+        commands[1],
+        "aws secretsmanager put-secret-value --secret-id arn:aws:secretsmanager:us-east-1:1:secret:nerava/prod/twilio-Tw1l1o --secret-string '<the new token as JSON field auth_token>'"
+    );
+    assert!(
+        commands[2].ends_with("--force-new-deployment"),
+        "{commands:?}"
+    );
+}
+
+#[test]
+fn log_lines_are_bounded_by_bytes_as_well_as_by_count() {
+    let mut evidence = Evidence::default();
+    let huge = "x".repeat(crate::probe::logs::MAX_LINE_BYTES);
+    let message = crate::probe::logs::cut_line(&format!("{huge}{huge}")).into_owned();
+    assert!(message.len() < crate::probe::logs::MAX_LINE_BYTES + 64);
+    assert!(
+        message.ends_with("[cut: the line has 512 KB]"),
+        "{}",
+        &message[message.len() - 40..]
+    );
+    for i in 0..1_000 {
+        evidence.record(Observation::Logs {
+            at_ms: NOW,
+            result: Ok(crate::probe::logs::Batch {
+                events: vec![Event {
+                    id: i.to_string(),
+                    stream: "s".into(),
+                    timestamp_ms: NOW,
+                    message: message.clone(),
+                    kind: LineKind::Other,
+                }],
+            }),
+        });
+    }
+    assert!(
+        evidence.event_bytes() <= MAX_EVENT_BYTES,
+        "{}",
+        evidence.event_bytes()
+    );
+    assert!(evidence.events.len() > 10 && evidence.events.len() < 1_000);
+    // Every line was still counted.
+    assert_eq!(evidence.line_counts.get("other"), Some(&1_000));
 }

@@ -156,14 +156,6 @@ impl SecretState {
             Self::Error => "error",
         }
     }
-
-    /// Whether ECS itself cannot read it (as opposed to the operator): the task will not start.
-    pub fn breaks_tasks(self) -> bool {
-        matches!(
-            self,
-            Self::ScheduledForDeletion | Self::NotFound | Self::JsonKeyMissing
-        )
-    }
 }
 
 /// One `secrets` entry as it may be shown: never the value.
@@ -204,7 +196,7 @@ impl SecretValues {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Every value (and, for JSON values, every string field), for the masking of output.
+    /// Every value, for the masking of output.
     pub fn values(&self) -> Vec<String> {
         self.0.iter().map(|(_, v)| v.clone()).collect()
     }
@@ -385,19 +377,27 @@ impl SecretsProbe {
             client.describe_secret().secret_id(&vf.id).send(),
         )
         .await;
-        let meta = match meta {
-            Ok(meta) => meta,
+        // Least privilege often grants GetSecretValue without DescribeSecret (it is all ECS
+        // needs): without the metadata, the value is still read.
+        let mut no_metadata = None;
+        match meta {
+            Ok(meta) => {
+                shown.arn = meta.arn().map(redact::sanitize);
+                shown.last_changed_ms = meta
+                    .last_changed_date()
+                    .or(meta.created_date())
+                    .and_then(millis);
+                shown.deleted_ms = meta.deleted_date().and_then(millis);
+            }
             Err(f) => {
                 fail(shown, &vf.id, "DescribeSecret", &f);
-                return None;
+                if shown.state != SecretState::NoAccess {
+                    return None;
+                }
+                no_metadata = shown.detail.take();
+                shown.state = SecretState::Ok;
             }
-        };
-        shown.arn = meta.arn().map(redact::sanitize);
-        shown.last_changed_ms = meta
-            .last_changed_date()
-            .or(meta.created_date())
-            .and_then(millis);
-        shown.deleted_ms = meta.deleted_date().and_then(millis);
+        }
         let arn = shown.arn.clone().unwrap_or_else(|| vf.id.clone());
         if let Some(deleted) = shown.deleted_ms {
             shown.state = SecretState::ScheduledForDeletion;
@@ -425,6 +425,12 @@ impl SecretsProbe {
             }
         };
         shown.version = got.version_id().map(redact::sanitize);
+        if let Some(why) = no_metadata {
+            // The current version's creation is when the value last changed.
+            shown.arn = got.arn().map(redact::sanitize).or(shown.arn.take());
+            shown.last_changed_ms = got.created_date().and_then(millis);
+            shown.detail = Some(format!("read, but its metadata could not be: {why}"));
+        }
         let Some(text) = got.secret_string() else {
             shown.state = SecretState::Error;
             shown.detail = Some(format!(
@@ -736,7 +742,7 @@ mod tests {
             assert_eq!(shown.state, SecretState::NoAccess, "{shown:?}");
             let detail = shown.detail.expect("detail");
             assert!(
-                detail.contains("secretsmanager:DescribeSecret") && detail.contains(TWILIO),
+                detail.contains("secretsmanager:GetSecretValue") && detail.contains(TWILIO),
                 "{detail}"
             );
             let (shown, _) = denied
@@ -744,6 +750,23 @@ mod tests {
                 .await;
             assert_eq!(shown.state, SecretState::NoAccess);
             assert!(shown.detail.expect("detail").contains("ssm:GetParameters"));
+        }
+
+        #[tokio::test]
+        async fn without_describe_secret_the_value_is_still_read() {
+            let sim = start(scenario::load("healthy").expect("scenario")).await;
+            let p = probe(&sim, "AKIASIMNODESCRIBE001").await;
+            let (shown, value) = p
+                .resolve("TWILIO_AUTH_TOKEN", &format!("{TWILIO}:auth_token::"))
+                .await;
+            assert_eq!(shown.state, SecretState::Ok, "{shown:?}");
+            assert_eq!(value.as_deref(), Some(TOKEN));
+            assert_eq!(shown.arn.as_deref(), Some(TWILIO));
+            let now = chrono::Utc::now().timestamp_millis();
+            let age_days = (now - shown.last_changed_ms.expect("from the version")) / 86_400_000;
+            assert_eq!(age_days, 60);
+            let detail = shown.detail.expect("says what was not read");
+            assert!(detail.contains("secretsmanager:DescribeSecret"), "{detail}");
         }
 
         #[tokio::test]
@@ -766,6 +789,101 @@ mod tests {
             let detail = shown.detail.expect("detail");
             assert!(detail.contains(&date(deleted)), "{detail}");
             assert!(detail.contains("restore-secret"), "{detail}");
+        }
+    }
+
+    #[test]
+    fn failures_are_classified_by_code_and_the_services_words() {
+        let shown = |store| Resolved {
+            name: "TWILIO_AUTH_TOKEN".into(),
+            value_from: ARN.into(),
+            store,
+            source: String::new(),
+            arn: None,
+            state: SecretState::Ok,
+            fingerprint: None,
+            last_changed_ms: None,
+            deleted_ms: None,
+            version: None,
+            detail: None,
+        };
+        let failure = |code: &str, kind, raw: &str| Failure {
+            error: ProbeError {
+                system: System::Secrets,
+                kind,
+                code: Some(code.into()),
+                message: format!("AWS: {code}"),
+            },
+            raw: raw.into(),
+        };
+        for (store, code, kind, raw, state, needle) in [
+            (
+                Store::SecretsManager,
+                "AccessDeniedException",
+                ErrorKind::Credentials,
+                "User: arn:aws:iam::1:user/on-call is not authorized to perform: secretsmanager:GetSecretValue",
+                SecretState::NoAccess,
+                "not allowed to call secretsmanager:GetSecretValue on arn:aws:secretsmanager:",
+            ),
+            (
+                Store::SecretsManager,
+                "AccessDeniedException",
+                ErrorKind::Credentials,
+                "Access to KMS is not allowed",
+                SecretState::KmsDenied,
+                "KMS refused to decrypt",
+            ),
+            (
+                Store::SecretsManager,
+                "DecryptionFailure",
+                ErrorKind::Api,
+                "Secrets Manager can't decrypt the protected secret text using the provided KMS key.",
+                SecretState::KmsDenied,
+                "allow kms:Decrypt",
+            ),
+            (
+                Store::SecretsManager,
+                "InvalidRequestException",
+                ErrorKind::Api,
+                "You can't perform this operation on the secret because it was marked for deletion.",
+                SecretState::ScheduledForDeletion,
+                "marked for deletion",
+            ),
+            (
+                Store::SecretsManager,
+                "ResourceNotFoundException",
+                ErrorKind::NotFound,
+                "Secrets Manager can't find the specified secret.",
+                SecretState::NotFound,
+                "not found (ResourceNotFoundException)",
+            ),
+            (
+                Store::Ssm,
+                "AccessDeniedException",
+                ErrorKind::Credentials,
+                "not authorized to perform: ssm:GetParameters",
+                SecretState::NoAccess,
+                "not allowed to call ssm:GetParameters on",
+            ),
+            (
+                Store::Ssm,
+                "ThrottlingException",
+                ErrorKind::Throttled,
+                "Rate exceeded",
+                SecretState::Error,
+                "AWS: ThrottlingException",
+            ),
+        ] {
+            let mut r = shown(store);
+            let op = match store {
+                Store::SecretsManager => "GetSecretValue",
+                Store::Ssm => "GetParameters",
+            };
+            fail(&mut r, ARN, op, &failure(code, kind, raw));
+            assert_eq!(r.state, state, "{code}: {raw}");
+            let detail = r.detail.expect("one line");
+            assert!(detail.contains(needle), "{code}: {detail}");
+            assert!(!detail.contains('\n'));
         }
     }
 

@@ -368,6 +368,10 @@ fn resolved_line(now_ms: i64, r: &Resolved) -> (String, ratatui::style::Color) {
             parts.extend(r.fingerprint.as_ref().map(|f| format!("fp {f}")));
             parts.extend(changed);
             parts.extend(r.version.as_ref().map(|v| format!("v{}", clip(v, 8))));
+            if r.detail.is_some() {
+                // Read, but DescribeSecret was refused: the state has no deletion date to check.
+                parts.push("metadata not readable".into());
+            }
             (parts.join(" · "), theme::DIM)
         }
         SecretState::ScheduledForDeletion => (
