@@ -139,6 +139,7 @@ fn sample(i: usize) -> Sample {
         class: Class::Ok,
         summary: "ok: true".into(),
         during_otp: false,
+        otp_started_ms: None,
     }
 }
 

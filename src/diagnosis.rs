@@ -69,6 +69,14 @@ impl Evidence {
             }
             Observation::Http(sample) => {
                 self.outstanding.remove(&sample.id);
+                // A health probe that watched an OTP start sent before the last deployment
+                // began is set aside with that OTP start.
+                if sample
+                    .otp_started_ms
+                    .is_some_and(|otp| otp < self.lines_since_ms)
+                {
+                    return;
+                }
                 self.samples.push_back(sample);
                 if self.samples.len() > MAX_SAMPLES {
                     self.samples.pop_front();
@@ -147,7 +155,8 @@ impl Evidence {
     /// it (they stay in the log pane, no longer as evidence). The ECS and Twilio facts stay
     /// until the next read replaces them.
     pub fn forget_before(&mut self, ms: i64) {
-        self.samples.retain(|s| s.started_ms >= ms);
+        self.samples
+            .retain(|s| s.started_ms >= ms && s.otp_started_ms.is_none_or(|otp| otp >= ms));
         self.outstanding.retain(|_, (_, started)| *started >= ms);
         self.lines_since_ms = ms;
         self.line_counts.clear();

@@ -121,14 +121,14 @@ impl Engine {
     /// `GET /health`.
     pub async fn health(&self) {
         self.quick
-            .request(Endpoint::Health, None, None, false, &self.tx)
+            .request(Endpoint::Health, None, None, None, &self.tx)
             .await;
     }
 
     /// The runbook's dev login (no Twilio behind it).
     pub async fn dev_login(&self) {
         self.quick
-            .request(Endpoint::DevLogin, None, None, false, &self.tx)
+            .request(Endpoint::DevLogin, None, None, None, &self.tx)
             .await;
     }
 
@@ -142,13 +142,7 @@ impl Engine {
     /// Verifies `code` for `phone` through the API.
     pub async fn verify(&self, phone: &str, code: &str) {
         self.http
-            .request(
-                Endpoint::OtpVerify,
-                Some(phone),
-                Some(code),
-                false,
-                &self.tx,
-            )
+            .request(Endpoint::OtpVerify, Some(phone), Some(code), None, &self.tx)
             .await;
     }
 

@@ -228,6 +228,7 @@ fn code_entry_verifies_through_the_api() {
             class: Class::Ok,
             summary: "access_token ••••••••".into(),
             during_otp: false,
+            otp_started_ms: None,
         },
     )));
     let sms = app

@@ -124,6 +124,7 @@ fn sample(
         class,
         summary: String::new(),
         during_otp,
+        otp_started_ms: None,
     })
 }
 
@@ -878,4 +879,48 @@ fn log_lines_are_bounded_by_bytes_as_well_as_by_count() {
     assert!(evidence.events.len() > 10 && evidence.events.len() < 1_000);
     // Every line was still counted.
     assert_eq!(evidence.line_counts.get("other"), Some(&1_000));
+}
+
+/// A health probe that watched an OTP start sent before a repair's deployment is set aside
+/// with that OTP start, even when the probe itself was sent (or answered) after: the old
+/// tasks' stall is not the new revision's.
+#[test]
+fn health_watching_an_old_otp_start_is_set_aside_with_it() {
+    let mut evidence = Evidence::default();
+    for o in [vec![ecs_obs(snapshot(GOOD, false))], twilio_ok()].concat() {
+        evidence.record(o);
+    }
+    evidence.forget_before(NOW - 1_000);
+    let mut stalled = sample(
+        Endpoint::Health,
+        7,
+        3_000,
+        Some(504),
+        Class::GatewayTimeout,
+        true,
+    );
+    if let Observation::Http(s) = &mut stalled {
+        s.started_ms = NOW - 500;
+        s.otp_started_ms = Some(NOW - 5_000);
+    }
+    evidence.record(stalled.clone());
+    let d = diagnose(&evidence, &names(), NOW);
+    assert_ne!(
+        d.verdict.failure_mode,
+        FailureMode::EventLoopBlocked,
+        "{d:#?}"
+    );
+    // The same probe watching an OTP start sent after the deployment counts.
+    if let Observation::Http(s) = &mut stalled {
+        s.otp_started_ms = Some(NOW - 800);
+    }
+    evidence.record(stalled);
+    let d = diagnose(&evidence, &names(), NOW);
+    assert!(
+        d.verdict
+            .candidates
+            .iter()
+            .any(|f| f.failure_mode == FailureMode::EventLoopBlocked),
+        "{d:#?}"
+    );
 }

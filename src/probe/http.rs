@@ -96,6 +96,10 @@ pub struct Sample {
     pub summary: String,
     /// A health probe sent while an OTP start was outstanding.
     pub during_otp: bool,
+    /// When that OTP start was sent: a health probe watching it counts only as long as the
+    /// OTP start does (a repair's new deployment sets both aside together).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub otp_started_ms: Option<i64>,
 }
 
 /// Longest body summary, in characters.
@@ -150,13 +154,14 @@ impl HttpProbe {
     }
 
     /// Sends one request to `endpoint`, announcing it with `HttpStarted` and reporting its
-    /// `Sample`, which it also returns. `phone` defaults to the config's test phone.
+    /// `Sample`, which it also returns. `phone` defaults to the config's test phone;
+    /// `watching_otp` is when the OTP start this health probe watches was sent, if it does.
     pub async fn request(
         &self,
         endpoint: Endpoint,
         phone: Option<&str>,
         code: Option<&str>,
-        during_otp: bool,
+        watching_otp: Option<i64>,
         tx: &UnboundedSender<Observation>,
     ) -> Sample {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
@@ -178,7 +183,8 @@ impl HttpProbe {
             status,
             class,
             summary: one_line(&summary, phone, code),
-            during_otp,
+            during_otp: watching_otp.is_some(),
+            otp_started_ms: watching_otp,
         };
         let _ = tx.send(Observation::Http(sample.clone()));
         sample
@@ -194,7 +200,8 @@ impl HttpProbe {
         tx: &UnboundedSender<Observation>,
     ) -> Sample {
         let every = health_every.max(MIN_HEALTH_EVERY);
-        let otp = self.request(Endpoint::OtpStart, Some(phone), None, false, tx);
+        let otp_started_ms = chrono::Utc::now().timestamp_millis();
+        let otp = self.request(Endpoint::OtpStart, Some(phone), None, None, tx);
         tokio::pin!(otp);
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         // A late tick is one probe, not a burst of them.
@@ -215,7 +222,9 @@ impl HttpProbe {
                     // Detached: a health probe stalled with the OTP start must still report
                     // its latency when it ends, after the OTP sample has been returned.
                     tokio::spawn(async move {
-                        probe.request(Endpoint::Health, None, None, true, &tx).await;
+                        probe
+                            .request(Endpoint::Health, None, None, Some(otp_started_ms), &tx)
+                            .await;
                         outstanding.fetch_sub(1, Ordering::Relaxed);
                     });
                 }
@@ -543,7 +552,7 @@ mod tests {
 
     async fn one(probe: &HttpProbe, endpoint: Endpoint) -> Sample {
         let (tx, _rx) = mpsc::unbounded_channel();
-        probe.request(endpoint, Some(PHONE), None, false, &tx).await
+        probe.request(endpoint, Some(PHONE), None, None, &tx).await
     }
 
     #[tokio::test]
@@ -551,9 +560,7 @@ mod tests {
         let sim = sim("healthy").await;
         let probe = probe(&sim.urls.api, Duration::from_secs(10));
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let health = probe
-            .request(Endpoint::Health, None, None, false, &tx)
-            .await;
+        let health = probe.request(Endpoint::Health, None, None, None, &tx).await;
         assert_eq!(
             (health.status, health.class, health.summary.as_str()),
             (Some(200), Class::Ok, "ok: true")
@@ -575,12 +582,12 @@ mod tests {
         );
         let code = sim.twilio().inbox(PHONE).last().expect("sms").code.clone();
         let verify = probe
-            .request(Endpoint::OtpVerify, Some(PHONE), Some(&code), false, &tx)
+            .request(Endpoint::OtpVerify, Some(PHONE), Some(&code), None, &tx)
             .await;
         assert_eq!(verify.class, Class::Ok, "{verify:?}");
         assert_eq!(verify.summary, format!("access_token {}", redact::MASK));
         let wrong = probe
-            .request(Endpoint::OtpVerify, Some(PHONE), Some("000001"), false, &tx)
+            .request(Endpoint::OtpVerify, Some(PHONE), Some("000001"), None, &tx)
             .await;
         assert_eq!(
             (wrong.status, wrong.class, wrong.summary.as_str()),
@@ -595,7 +602,7 @@ mod tests {
         let probe = probe(&sim.urls.api, Duration::from_secs(10));
         let (tx, _rx) = mpsc::unbounded_channel();
         let bad = probe
-            .request(Endpoint::OtpStart, Some("12"), None, false, &tx)
+            .request(Endpoint::OtpStart, Some("12"), None, None, &tx)
             .await;
         assert_eq!(bad.class, Class::ClientError);
         assert!(bad.summary.contains("E.164"), "{}", bad.summary);
@@ -604,7 +611,7 @@ mod tests {
         for _ in 0..6 {
             last = Some(
                 probe
-                    .request(Endpoint::OtpStart, Some(phone), None, false, &tx)
+                    .request(Endpoint::OtpStart, Some(phone), None, None, &tx)
                     .await,
             );
         }

@@ -19,6 +19,7 @@ fn health(at_ms: i64, latency_ms: u64, class: Class) -> Observation {
         class,
         summary: format!("ok uptime={at_ms}"),
         during_otp: false,
+        otp_started_ms: None,
     })
 }
 

@@ -177,6 +177,7 @@ fn health_series(slow_during_otp: bool) -> Vec<Observation> {
             class: Class::Ok,
             summary: "ok: true".into(),
             during_otp: false,
+            otp_started_ms: None,
         }));
     }
     if slow_during_otp {
@@ -189,6 +190,7 @@ fn health_series(slow_during_otp: bool) -> Vec<Observation> {
             class: Class::GatewayTimeout,
             summary: "504 Gateway Time-out".into(),
             during_otp: true,
+            otp_started_ms: None,
         }));
     }
     out
@@ -304,6 +306,7 @@ pub fn app(scenario: &str) -> App {
                 class: Class::GatewayTimeout,
                 summary: "504 Gateway Time-out".into(),
                 during_otp: false,
+                otp_started_ms: None,
             }));
             observations.extend(twilio_facts(false));
         }
@@ -332,6 +335,7 @@ pub fn app(scenario: &str) -> App {
                 class: Class::GatewayTimeout,
                 summary: "504 Gateway Time-out".into(),
                 during_otp: false,
+                otp_started_ms: None,
             }));
             observations.extend(twilio_facts(false));
         }
@@ -360,6 +364,7 @@ pub fn app(scenario: &str) -> App {
                 class: Class::Ok,
                 summary: "otp_sent: true".into(),
                 during_otp: false,
+                otp_started_ms: None,
             }));
             observations.extend(twilio_facts(true));
             app.update(Event::Inbox(vec![Sms {

@@ -407,6 +407,7 @@ mod tests {
             class,
             summary: String::new(),
             during_otp: false,
+            otp_started_ms: None,
         }
     }
 

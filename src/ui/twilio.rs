@@ -419,6 +419,7 @@ mod tests {
                 class: Class::Ok,
                 summary: format!("access_token {}", crate::redact::MASK),
                 during_otp: false,
+                otp_started_ms: None,
             })),
         ] {
             app.update(event);

@@ -267,6 +267,7 @@ fn the_rollout_is_followed_then_verified_after_the_fix() {
         class: Class::Ok,
         summary: "otp_sent: true".into(),
         during_otp: false,
+        otp_started_ms: None,
     })));
     let flow = app.repair.as_ref().expect("flow");
     assert!(flow.verified.is_some());
@@ -516,6 +517,7 @@ fn the_timeline_is_stamped_when_an_observation_was_made() {
         class: Class::Ok,
         summary: "ok".into(),
         during_otp: false,
+        otp_started_ms: None,
     })));
     let last = app.timeline.entries().last().expect("an entry");
     assert_eq!(
