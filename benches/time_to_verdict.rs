@@ -31,7 +31,7 @@ const TIME_SCALE: f64 = 1.0;
 
 /// The failure mode each built-in scenario reproduces. A scenario missing here fails the run:
 /// a new scenario needs its expected verdict before it can be timed.
-const EXPECTED: [(&str, FailureMode); 9] = [
+const EXPECTED: [(&str, FailureMode); 12] = [
     ("account-suspended", FailureMode::AccountSuspended),
     ("event-loop-blocking", FailureMode::EventLoopBlocked),
     ("healthy", FailureMode::None),
@@ -39,6 +39,9 @@ const EXPECTED: [(&str, FailureMode); 9] = [
     ("missing-env-vars", FailureMode::MissingEnvVars),
     ("network-blocked", FailureMode::NetworkBlocked),
     ("rate-limited", FailureMode::RateLimited),
+    ("sms-from-number-released", FailureMode::FromNumberInvalid),
+    ("sms-healthy", FailureMode::None),
+    ("sms-undelivered", FailureMode::SmsUndelivered),
     ("stub-provider", FailureMode::StubProvider),
     ("verify-service-deleted", FailureMode::VerifyServiceMissing),
 ];

@@ -12,8 +12,9 @@ use serde::Serialize;
 use crate::config::{VarStatus, ViolationKind};
 use crate::probe::http::{Class, Endpoint, Sample};
 use crate::probe::logs::{Event, LineKind};
+use crate::probe::twilio::delivery::{self, DeliveryStep};
 use crate::probe::twilio::{
-    Account, CredentialsSeen, Fact, StatusPage, Verification, VerifyService,
+    Account, CredentialsSeen, Fact, Sender, StatusPage, Verification, VerifyService,
 };
 use crate::probe::{ecs, ErrorKind, Observation, ProbeError};
 
@@ -22,6 +23,8 @@ const MAX_SAMPLES: usize = 2_000;
 const MAX_EVENTS: usize = 5_000;
 /// And the log messages' bytes they may hold at most, whatever their number.
 pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+/// Delivery steps kept (a few per test send).
+const MAX_DELIVERY_STEPS: usize = 200;
 /// A health probe slower than this while an OTP start is outstanding is a stall.
 pub const STALL_MS: u64 = 2_000;
 /// An OTP start outstanding this long, with Twilio and the config fine, is a hang.
@@ -53,6 +56,10 @@ pub struct Evidence {
     /// Log lines older than this (ms since the epoch) are shown but not evidence any more:
     /// they were written before the deployment a repair started.
     pub lines_since_ms: i64,
+    /// The `twilio_sms` provider's From number, as the account's numbers list it.
+    pub sender: Option<Result<Sender, ProbeError>>,
+    /// The delivery steps of test sends, in the order seen.
+    pub deliveries: Vec<Result<DeliveryStep, ProbeError>>,
 }
 
 impl Evidence {
@@ -109,6 +116,13 @@ impl Evidence {
                 Fact::StatusPage(s) => self.status_page = Some(s),
                 Fact::Send(s) => self.sends.push(s),
                 Fact::Check(c) => self.checks.push(c),
+                Fact::Sender(n) => self.sender = Some(n),
+                Fact::Delivery(d) => {
+                    self.deliveries.push(d);
+                    if self.deliveries.len() > MAX_DELIVERY_STEPS {
+                        self.deliveries.drain(..1);
+                    }
+                }
             },
         }
     }
@@ -155,6 +169,7 @@ impl Evidence {
         }
         self.sends.clear();
         self.checks.clear();
+        self.deliveries.clear();
     }
 
     /// The oldest outstanding request to `endpoint` and its age.
@@ -256,6 +271,10 @@ pub enum FailureMode {
     /// Something is wrong or could not be seen, and no failure mode is supported.
     Inconclusive,
     None,
+    /// `OTP_FROM_NUMBER` is not an SMS-capable number of the account (21606, 21659, 21212).
+    FromNumberInvalid,
+    /// Twilio sent the SMS and the carrier or handset did not take it (30003–30008, …).
+    SmsUndelivered,
 }
 
 impl FailureMode {
@@ -274,6 +293,8 @@ impl FailureMode {
             Self::ApiUnreachable => "api_unreachable",
             Self::Inconclusive => "inconclusive",
             Self::None => "none",
+            Self::FromNumberInvalid => "from_number_invalid",
+            Self::SmsUndelivered => "sms_undelivered",
         }
     }
 
@@ -292,6 +313,10 @@ impl FailureMode {
             Self::ApiUnreachable => "The API does not answer /health",
             Self::Inconclusive => "Inconclusive: no failure mode fits what was seen",
             Self::None => "No problem found",
+            Self::FromNumberInvalid => {
+                "OTP_FROM_NUMBER is not an SMS-capable number of the account"
+            }
+            Self::SmsUndelivered => "The SMS was sent but not delivered",
         }
     }
 
@@ -325,6 +350,8 @@ impl FailureMode {
             Self::ApiUnreachable => "Check the runbook's first steps: does the API's name resolve, does the load balancer answer, how many tasks are running.",
             Self::Inconclusive => "Look at what could not be checked (unknown) and at the failing lines; fix access so the console can see them.",
             Self::None => "Nothing to repair.",
+            Self::FromNumberInvalid => "Buy or re-assign an SMS-capable number in Twilio Console (Phone Numbers > Manage), set OTP_FROM_NUMBER to it in the task definition (repair: --set OTP_FROM_NUMBER=+1…) and deploy.",
+            Self::SmsUndelivered => "Act on the carrier's error code: register the sender (A2P 10DLC / toll-free verification) for 30007/30034, enable the country's Geo permissions for 21408/60605, ask the user to reply START for 21610, use a mobile number for 21614/30006.",
         }
     }
 }
@@ -518,6 +545,65 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
                     format!("test send: {}", e.message),
                 ),
                 _ => {}
+            }
+        }
+    }
+
+    // The SMS path: the From number, and whether test sends reached the phone.
+    if let Some(Ok(sender)) = &evidence.sender {
+        if !sender.owned {
+            found.add(
+                FailureMode::FromNumberInvalid,
+                3,
+                format!(
+                    "OTP_FROM_NUMBER {} is not among the account's numbers (IncomingPhoneNumbers): released or never bought",
+                    sender.from
+                ),
+            );
+        } else if !sender.sms_capable {
+            found.add(
+                FailureMode::FromNumberInvalid,
+                3,
+                format!(
+                    "OTP_FROM_NUMBER {} ({}) is owned but cannot send SMS",
+                    sender.from, sender.friendly_name
+                ),
+            );
+        }
+    }
+    for send in &evidence.sends {
+        if let Err(e) = send {
+            let code = e.code.as_deref().and_then(|c| c.parse::<u32>().ok());
+            if code.is_some_and(delivery::is_sender_error) {
+                found.add(
+                    FailureMode::FromNumberInvalid,
+                    3,
+                    format!("test send: {}", e.message),
+                );
+            } else if code.is_some_and(delivery::is_delivery_error) {
+                found.add(
+                    FailureMode::SmsUndelivered,
+                    3,
+                    format!("test send: {}", e.message),
+                );
+            }
+        }
+    }
+    for step in evidence.deliveries.iter().flatten() {
+        if let Some(code) = step.error_code.filter(|c| delivery::is_delivery_error(*c)) {
+            if step.is_final {
+                let repair = delivery::decode(code).map_or("", |d| d.repair);
+                found.add(
+                    FailureMode::SmsUndelivered,
+                    3,
+                    format!(
+                        "{} to {} {} with {code}: {} — {repair}",
+                        step.sid,
+                        step.to,
+                        step.status,
+                        step.meaning.as_deref().unwrap_or("carrier error")
+                    ),
+                );
             }
         }
     }
@@ -1015,8 +1101,48 @@ fn checklist(evidence: &Evidence, findings: &[Finding], names: &Names, now_ms: i
                             .checks
                             .iter()
                             .any(|c| c.as_ref().is_ok_and(|v| v.status == "approved"));
-                    if verified {
-                        (State::Pass, "code entered and verified".into())
+                    let last_step = evidence
+                        .deliveries
+                        .iter()
+                        .rev()
+                        .find_map(|d| d.as_ref().ok());
+                    let delivered = last_step.filter(|d| d.status == "delivered");
+                    if let Some(d) = last_step.filter(|d| d.is_final && d.status != "delivered") {
+                        (
+                            State::Fail,
+                            format!(
+                                "{} {} after {}{}",
+                                d.sid,
+                                d.status,
+                                fmt_ms(d.after_ms),
+                                d.error_code.map_or_else(String::new, |c| format!(
+                                    " ({c}: {})",
+                                    d.meaning.as_deref().unwrap_or("carrier error")
+                                ))
+                            ),
+                        )
+                    } else if verified {
+                        match delivered {
+                            Some(d) => (
+                                State::Pass,
+                                format!(
+                                    "delivered per Twilio after {} and the code entered",
+                                    fmt_ms(d.after_ms)
+                                ),
+                            ),
+                            None => (State::Pass, "code entered and verified".into()),
+                        }
+                    } else if let Some(d) = delivered {
+                        (
+                            State::Pass,
+                            format!(
+                                "delivered per Twilio ({} after {}); enter the code to confirm",
+                                d.sid,
+                                fmt_ms(d.after_ms)
+                            ),
+                        )
+                    } else if let Some(d) = last_step {
+                        (State::Running, format!("{} {}", d.sid, d.status))
                     } else if evidence.last_line(LineKind::OtpSent).is_some()
                         || evidence.sends.iter().any(Result::is_ok)
                     {
@@ -1089,6 +1215,15 @@ fn commands(mode: FailureMode, n: &Names) -> Vec<String> {
         }
         FailureMode::Inconclusive => vec![format!("curl -sv --max-time 10 {}/health", n.api_base), otp],
         FailureMode::None => vec![otp],
+        FailureMode::FromNumberInvalid => vec![
+            "curl -u \"$TWILIO_ACCOUNT_SID:$TWILIO_AUTH_TOKEN\" -G https://api.twilio.com/2010-04-01/Accounts/$TWILIO_ACCOUNT_SID/IncomingPhoneNumbers.json --data-urlencode PhoneNumber=$OTP_FROM_NUMBER".into(),
+            format!("otp-console repair --set OTP_FROM_NUMBER=+1XXXXXXXXXX   # or: {register}"),
+            deploy,
+        ],
+        FailureMode::SmsUndelivered => vec![
+            "curl -u \"$TWILIO_ACCOUNT_SID:$TWILIO_AUTH_TOKEN\" -G https://api.twilio.com/2010-04-01/Accounts/$TWILIO_ACCOUNT_SID/Messages.json --data-urlencode To=+1XXXXXXXXXX".into(),
+            "curl -u \"$TWILIO_ACCOUNT_SID:$TWILIO_AUTH_TOKEN\" -G https://verify.twilio.com/v2/Attempts --data-urlencode ChannelData.To=+1XXXXXXXXXX".into(),
+        ],
     }
 }
 

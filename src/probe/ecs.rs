@@ -623,6 +623,8 @@ fn twilio_credentials(deployed: &Revision) -> (Option<TwilioCredentials>, Creden
             account_sid,
             auth_token,
             verify_service_sid,
+            otp_provider: plain("OTP_PROVIDER"),
+            from_number: plain("OTP_FROM_NUMBER"),
         }),
         _ => None,
     };
