@@ -514,13 +514,13 @@ impl Twilio {
             "origin": "twilio",
             "phone_number": n.phone_number,
             "sid": n.sid,
-            "sms_application_sid": "",
+            "sms_application_sid": null,
             "sms_fallback_method": "POST",
-            "sms_fallback_url": "",
+            "sms_fallback_url": null,
             "sms_method": "POST",
-            "sms_url": "",
+            "sms_url": null,
             "status": "in-use",
-            "status_callback": "",
+            "status_callback": null,
             "status_callback_method": "POST",
             "trunk_sid": null,
             "type": "local",
@@ -587,6 +587,21 @@ fn query_params(query: Result<Query<Vec<(String, String)>>, QueryRejection>) -> 
         }
     }
     Params(params)
+}
+
+/// Whether a message sent at `sent_ms` passes a `DateSent` filter: `YYYY-MM-DD` compares the
+/// UTC day, a date-time (`YYYY-MM-DDThh:mm:ssZ`, as the description types it) the instant.
+fn date_matches(sent_ms: i64, filter: &str, keep: fn(std::cmp::Ordering) -> bool) -> bool {
+    if filter.len() == 10 {
+        return keep(ids::day(sent_ms).as_str().cmp(filter));
+    }
+    let text = if filter.ends_with('Z') || filter.contains('+') {
+        filter.to_owned()
+    } else {
+        format!("{filter}Z")
+    };
+    chrono::DateTime::parse_from_rfc3339(&text)
+        .is_ok_and(|at| keep((sent_ms / 1000).cmp(&at.timestamp())))
 }
 
 /// `PageSize`, 1 to 1000, Twilio's default 50.
@@ -903,18 +918,18 @@ async fn list_messages(
         .filter(|m| params.get("From").is_none_or(|from| m.from == from))
         .filter(|m| {
             let stage = messages::stage_at(m.created_ms, m.fate, now, scaled);
-            let sent_day = (stage != Stage::Queued)
-                .then(|| ids::day(messages::reached_at(m.created_ms, Stage::Sent, scaled)));
-            let on = params.get("DateSent");
-            let before = params.get("DateSent<");
-            let after = params.get("DateSent>");
-            if on.is_none() && before.is_none() && after.is_none() {
-                return true;
-            }
-            sent_day.is_some_and(|d| {
-                on.is_none_or(|x| d == x)
-                    && before.is_none_or(|x| d.as_str() <= x)
-                    && after.is_none_or(|x| d.as_str() >= x)
+            let sent = (stage != Stage::Queued)
+                .then(|| messages::reached_at(m.created_ms, Stage::Sent, scaled));
+            let filters = [
+                (
+                    params.get("DateSent"),
+                    std::cmp::Ordering::is_eq as fn(_) -> bool,
+                ),
+                (params.get("DateSent<"), std::cmp::Ordering::is_le),
+                (params.get("DateSent>"), std::cmp::Ordering::is_ge),
+            ];
+            filters.iter().all(|(value, keep)| {
+                value.is_none_or(|v| sent.is_some_and(|ms| date_matches(ms, v, *keep)))
             })
         })
         .take(size)
@@ -1579,6 +1594,20 @@ mod tests {
             ))
             .await;
         assert_eq!(after["messages"].as_array().unwrap().len(), 1);
+        let (_, since) = sim
+            .get(&format!(
+                "{}?DateSent%3E=2020-01-01T00:00:00Z",
+                messages_path(&sim)
+            ))
+            .await;
+        assert_eq!(since["messages"].as_array().unwrap().len(), 2);
+        let (_, future) = sim
+            .get(&format!(
+                "{}?DateSent%3E=2999-01-01T00:00:00Z",
+                messages_path(&sim)
+            ))
+            .await;
+        assert_eq!(future["messages"].as_array().unwrap().len(), 0);
     }
 
     #[tokio::test]
