@@ -60,6 +60,9 @@ pub struct Track {
     /// the newest send to `phone` created since `since_ms` is followed.
     pub sid: Option<String>,
     pub since_ms: i64,
+    /// The code the console put in an SMS-mode test message, for the engineer to confirm
+    /// receipt with `c`.
+    pub test_code: Option<String>,
 }
 
 impl std::fmt::Debug for Track {
@@ -69,6 +72,7 @@ impl std::fmt::Debug for Track {
             .field("phone", &redact::phone(&self.phone))
             .field("sid", &self.sid.as_deref().map(redact::sid))
             .field("since_ms", &self.since_ms)
+            .field("test_code", &self.test_code.as_ref().map(|_| redact::MASK))
             .finish()
     }
 }
@@ -394,8 +398,16 @@ impl TwilioProbe {
         phone: &str,
     ) -> (Fact, Option<Track>) {
         let since_ms = chrono::Utc::now().timestamp_millis();
-        let (via, result) = if creds.is_sms() {
-            (Via::Messages, self.create_message(creds, phone).await)
+        let code = format!(
+            "{:06}",
+            chrono::Utc::now().timestamp_subsec_micros() % 1_000_000
+        );
+        let (via, result, test_code) = if creds.is_sms() {
+            (
+                Via::Messages,
+                self.create_message(creds, phone, &code).await,
+                Some(code),
+            )
         } else {
             (
                 Via::VerifyAttempts,
@@ -407,6 +419,7 @@ impl TwilioProbe {
                     Call::Send,
                 )
                 .await,
+                None,
             )
         };
         match result {
@@ -417,6 +430,7 @@ impl TwilioProbe {
                     phone: phone.to_owned(),
                     sid: Some(sid),
                     since_ms,
+                    test_code,
                 }),
             ),
             Err(e) => (Fact::Send(Err(e)), None),
@@ -428,6 +442,7 @@ impl TwilioProbe {
         &self,
         creds: &TwilioCredentials,
         phone: &str,
+        code: &str,
     ) -> Result<(Verification, String), ProbeError> {
         let from = creds.from_number.as_deref().unwrap_or_default();
         let secrets = Secrets {
@@ -437,10 +452,6 @@ impl TwilioProbe {
         };
         let sid = path_segment(&creds.account_sid, "TWILIO_ACCOUNT_SID")?;
         let url = format!("{}/2010-04-01/Accounts/{sid}/Messages.json", self.api_url);
-        let code = format!(
-            "{:06}",
-            chrono::Utc::now().timestamp_subsec_micros() % 1_000_000
-        );
         let body = format!("otp-console test: your code is {code}");
         let sender = if from.starts_with("MG") {
             "MessagingServiceSid"
@@ -1337,6 +1348,7 @@ mod tests {
             phone: PHONE.into(),
             sid: None,
             since_ms: since,
+            test_code: None,
         };
         let found = probe
             .delivery(&sms, &by_phone)
