@@ -551,13 +551,32 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
 
     // The SMS path: the From number, and whether test sends reached the phone.
     if let Some(Ok(sender)) = &evidence.sender {
-        if !sender.owned {
+        let is_service = sender.from.starts_with("MG");
+        if !sender.owned && is_service {
+            found.add(
+                FailureMode::FromNumberInvalid,
+                3,
+                format!(
+                    "OTP_FROM_NUMBER {} is not a Messaging Service of the account (deleted?)",
+                    sender.from
+                ),
+            );
+        } else if !sender.owned {
             found.add(
                 FailureMode::FromNumberInvalid,
                 3,
                 format!(
                     "OTP_FROM_NUMBER {} is not among the account's numbers (IncomingPhoneNumbers): released or never bought",
                     sender.from
+                ),
+            );
+        } else if !sender.sms_capable && is_service {
+            found.add(
+                FailureMode::FromNumberInvalid,
+                3,
+                format!(
+                    "OTP_FROM_NUMBER {} ({}) has no SMS-capable number in its sender pool",
+                    sender.from, sender.friendly_name
                 ),
             );
         } else if !sender.sms_capable {

@@ -138,6 +138,7 @@ pub struct TwilioProbe {
     api_url: String,
     verify_url: String,
     status_url: String,
+    messaging_url: String,
     timeout: Duration,
 }
 
@@ -182,6 +183,7 @@ impl TwilioProbe {
             ("api_url", &cfg.api_url),
             ("verify_url", &cfg.verify_url),
             ("status_url", &cfg.status_url),
+            ("messaging_url", &cfg.messaging_url),
         ] {
             match reqwest::Url::parse(url) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") => {}
@@ -217,6 +219,7 @@ impl TwilioProbe {
             api_url: base(&cfg.api_url),
             verify_url: base(&cfg.verify_url),
             status_url: base(&cfg.status_url),
+            messaging_url: base(&cfg.messaging_url),
             timeout,
         })
     }
@@ -349,11 +352,7 @@ impl TwilioProbe {
                 )
             })?;
         if from.starts_with("MG") {
-            return Err(error(
-                ErrorKind::Api,
-                None,
-                "OTP_FROM_NUMBER is a Messaging Service (MG…): its senders are not checked by this version".into(),
-            ));
+            return self.fetch_messaging_sender(creds, from).await;
         }
         let secrets = Secrets {
             sid: &creds.account_sid,
@@ -386,6 +385,65 @@ impl TwilioProbe {
                 .and_then(|n| n["friendly_name"].as_str())
                 .map(|f| secrets.clean(f))
                 .unwrap_or_default(),
+        })
+    }
+
+    /// `OTP_FROM_NUMBER` as a Messaging Service: it exists (`GET /v1/Services/{MG}`), and its
+    /// sender pool has an SMS-capable number (`GET /v1/Services/{MG}/PhoneNumbers`).
+    async fn fetch_messaging_sender(
+        &self,
+        creds: &TwilioCredentials,
+        service: &str,
+    ) -> Result<Sender, ProbeError> {
+        let secrets = Secrets {
+            sid: &creds.account_sid,
+            token: &creds.auth_token,
+            phone: None,
+        };
+        let sid = path_segment(service, "OTP_FROM_NUMBER")?;
+        let url = format!("{}/v1/Services/{sid}", self.messaging_url);
+        let request = self
+            .client
+            .get(&url)
+            .basic_auth(&creds.account_sid, Some(&creds.auth_token));
+        let absent = Sender {
+            from: redact::sid(service),
+            owned: false,
+            sms_capable: false,
+            sid: None,
+            friendly_name: String::new(),
+        };
+        let body = match self.exchange(request, Call::Numbers, &secrets).await {
+            Ok(body) => body,
+            Err(e) if e.code.as_deref() == Some("20404") => return Ok(absent),
+            Err(e) => return Err(e),
+        };
+        let request = self
+            .client
+            .get(format!("{url}/PhoneNumbers"))
+            .basic_auth(&creds.account_sid, Some(&creds.auth_token));
+        let pool = self.exchange(request, Call::Numbers, &secrets).await?;
+        let senders = pool["phone_numbers"]
+            .as_array()
+            .ok_or_else(|| bad_shape(Call::Numbers, "phone_numbers"))?;
+        let sms = senders
+            .iter()
+            .filter(|n| {
+                n["capabilities"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|c| c.as_str() == Some("SMS")))
+            })
+            .count();
+        Ok(Sender {
+            owned: true,
+            sms_capable: sms > 0,
+            sid: Some(redact::sid(service)),
+            friendly_name: format!(
+                "Messaging Service {} ({sms} SMS sender{})",
+                secrets.clean(body["friendly_name"].as_str().unwrap_or_default()),
+                if sms == 1 { "" } else { "s" }
+            ),
+            ..absent
         })
     }
 
@@ -931,6 +989,7 @@ mod tests {
         let cfg = TwilioConfig {
             api_url: twilio.to_owned(),
             verify_url: twilio.to_owned(),
+            messaging_url: twilio.to_owned(),
             status_url: status.to_owned(),
             ..TwilioConfig::default()
         };
@@ -1405,5 +1464,52 @@ mod tests {
         );
         assert_eq!(parse_date("2023-03-14T12:00:00Z"), Some(1_678_795_200_000));
         assert_eq!(parse_date("yesterday"), None);
+    }
+
+    #[tokio::test]
+    async fn a_messaging_service_sender_exists_and_has_an_sms_number() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("mg.toml");
+        std::fs::write(
+            &path,
+            r#"description = "SMS through Messaging Services"
+[twilio]
+messaging_services = [
+  { sid = "MG11112222333344445555666677778888", friendly_name = "Nerava OTP", senders = ["+18325550147"] },
+  { sid = "MG99990000aaaabbbbccccddddeeeeffff", friendly_name = "Empty pool" },
+]
+"#,
+        )
+        .expect("write");
+        let (_sim, probe) = sim(path.to_str().expect("utf-8")).await;
+        let pooled = sms_creds("MG11112222333344445555666677778888");
+        let Fact::Sender(Ok(sender)) = probe.sender(&pooled).await else {
+            panic!("sender")
+        };
+        assert!(sender.owned && sender.sms_capable, "{sender:?}");
+        assert_eq!(sender.from, "MG111122…");
+        assert_eq!(
+            sender.friendly_name,
+            "Messaging Service Nerava OTP (1 SMS sender)"
+        );
+        let (fact, track) = probe.send_tracked(&pooled, PHONE).await;
+        assert!(matches!(fact, Fact::Send(Ok(_))), "{fact:?}");
+        let steps = follow_all(&probe, &pooled, &track.expect("accepted")).await;
+        let last = steps.last().expect("a step").as_ref().expect("ok");
+        assert_eq!(last.status, "delivered");
+
+        let empty = sms_creds("MG99990000aaaabbbbccccddddeeeeffff");
+        let Fact::Sender(Ok(sender)) = probe.sender(&empty).await else {
+            panic!("sender")
+        };
+        assert!(sender.owned && !sender.sms_capable, "{sender:?}");
+        let (fact, _) = probe.send_tracked(&empty, PHONE).await;
+        assert_eq!(err(&fact).code.as_deref(), Some("21704"));
+
+        let gone = sms_creds(&format!("MG{}", "0".repeat(32)));
+        let Fact::Sender(Ok(sender)) = probe.sender(&gone).await else {
+            panic!("sender")
+        };
+        assert!(!sender.owned, "{sender:?}");
     }
 }

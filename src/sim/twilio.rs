@@ -103,6 +103,18 @@ fn yes() -> bool {
     true
 }
 
+/// A Messaging Service (`MG…`) and the numbers in its sender pool.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessagingServiceSetup {
+    /// `MG` + 32 hex digits.
+    pub sid: String,
+    pub friendly_name: String,
+    /// E.164 numbers of the account in the pool.
+    #[serde(default)]
+    pub senders: Vec<String>,
+}
+
 /// Sends to `phone` made "earlier" in the current window, before the simulation started.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -136,6 +148,8 @@ pub struct TwilioSetup {
     /// The destination carrier refuses SMS with this error code after Twilio sent them
     /// (30007: its spam filter blocks them); Verify's SMS meet the same carrier.
     pub carrier_refuses: Option<u32>,
+    /// The account's Messaging Services (`messaging.twilio.com/v1/Services`).
+    pub messaging_services: Vec<MessagingServiceSetup>,
 }
 
 impl Default for TwilioSetup {
@@ -163,6 +177,7 @@ impl Default for TwilioSetup {
                 voice: true,
             }],
             carrier_refuses: None,
+            messaging_services: Vec::new(),
         }
     }
 }
@@ -183,6 +198,7 @@ impl fmt::Debug for TwilioSetup {
             .field("latency_secs", &self.latency_secs)
             .field("phone_numbers", &self.phone_numbers)
             .field("carrier_refuses", &self.carrier_refuses)
+            .field("messaging_services", &self.messaging_services)
             .finish()
     }
 }
@@ -691,6 +707,11 @@ pub fn router(twilio: Arc<Twilio>) -> Router {
         )
         .route("/v2/Services/{sid}/VerificationCheck", post(create_check))
         .route("/v2/Attempts", get(list_attempts))
+        .route("/v1/Services/{sid}", get(fetch_messaging_service))
+        .route(
+            "/v1/Services/{sid}/PhoneNumbers",
+            get(list_messaging_senders),
+        )
         .route(
             "/2010-04-01/Accounts/{sid}/Messages.json",
             get(list_messages).post(create_message),
@@ -836,10 +857,31 @@ async fn create_message(
     let from = match (params.get("From"), params.get("MessagingServiceSid")) {
         (Some(from), _) => from,
         (None, Some(service)) => {
-            return Err(TwilioError::messaging(
-                21701,
-                format!("The Messaging Service Sid {service} is invalid."),
-            ))
+            let pool = twilio
+                .setup
+                .messaging_services
+                .iter()
+                .find(|s| s.sid == service)
+                .ok_or_else(|| {
+                    TwilioError::messaging(
+                        21701,
+                        format!("The Messaging Service Sid {service} is invalid."),
+                    )
+                })?;
+            // The pool's first SMS-capable number of the account sends it.
+            pool.senders
+                .iter()
+                .find(|n| {
+                    twilio
+                        .setup
+                        .phone_numbers
+                        .iter()
+                        .any(|p| &p.phone_number == *n && p.sms)
+                })
+                .map(String::as_str)
+                .ok_or_else(|| {
+                    TwilioError::messaging(21704, "The Messaging Service contains no phone numbers")
+                })?
         }
         (None, None) => {
             return Err(TwilioError::messaging(
@@ -1026,6 +1068,124 @@ async fn list_attempts(
             "url": format!("{url}?PageSize={size}&Page=0"),
             "next_page_url": null,
             "key": "attempts",
+        },
+    })))
+}
+
+/// Authenticates a Messaging v1 call and finds its service (20404 otherwise).
+fn messaging_service<'a>(
+    twilio: &'a Twilio,
+    headers: &HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    uri: &Uri,
+) -> Result<&'a MessagingServiceSetup, TwilioError> {
+    twilio.authenticate(headers)?;
+    let sid = path
+        .map(|Path(s)| s)
+        .map_err(|_| TwilioError::not_found(uri.path()))?;
+    twilio
+        .setup
+        .messaging_services
+        .iter()
+        .find(|s| s.sid == sid)
+        .ok_or_else(|| TwilioError::not_found(uri.path().trim_start_matches("/v1")))
+}
+
+async fn fetch_messaging_service(
+    State(twilio): State<Arc<Twilio>>,
+    uri: Uri,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, TwilioError> {
+    twilio.stall().await;
+    let service = messaging_service(&twilio, &headers, path, &uri)?;
+    let url = format!("https://messaging.twilio.com/v1/Services/{}", service.sid);
+    let created = ids::iso8601(SERVICE_CREATED_MS);
+    Ok(Json(json!({
+        "sid": service.sid,
+        "account_sid": twilio.setup.account_sid,
+        "friendly_name": service.friendly_name,
+        "date_created": created,
+        "date_updated": created,
+        "inbound_request_url": null,
+        "inbound_method": "POST",
+        "fallback_url": null,
+        "fallback_method": "POST",
+        "status_callback": null,
+        "sticky_sender": true,
+        "mms_converter": true,
+        "smart_encoding": true,
+        "scan_message_content": "inherit",
+        "fallback_to_long_code": true,
+        "area_code_geomatch": true,
+        "validity_period": 14400,
+        "synchronous_validation": true,
+        "usecase": "otp",
+        "us_app_to_person_registered": false,
+        "use_inbound_webhook_on_number": false,
+        "url": url,
+        "links": {
+            "phone_numbers": format!("{url}/PhoneNumbers"),
+            "short_codes": format!("{url}/ShortCodes"),
+            "alpha_senders": format!("{url}/AlphaSenders"),
+        },
+    })))
+}
+
+async fn list_messaging_senders(
+    State(twilio): State<Arc<Twilio>>,
+    uri: Uri,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, TwilioError> {
+    twilio.stall().await;
+    let service = messaging_service(&twilio, &headers, path, &uri)?;
+    let url = format!(
+        "https://messaging.twilio.com/v1/Services/{}/PhoneNumbers",
+        service.sid
+    );
+    let created = ids::iso8601(NUMBER_CREATED_MS);
+    let rows: Vec<Value> = service
+        .senders
+        .iter()
+        .filter_map(|n| {
+            twilio
+                .setup
+                .phone_numbers
+                .iter()
+                .find(|p| &p.phone_number == n)
+        })
+        .map(|n| {
+            let mut capabilities = Vec::new();
+            if n.sms {
+                capabilities.extend(["SMS", "MMS"]);
+            }
+            if n.voice {
+                capabilities.push("Voice");
+            }
+            json!({
+                "sid": n.sid,
+                "account_sid": twilio.setup.account_sid,
+                "service_sid": service.sid,
+                "date_created": created,
+                "date_updated": created,
+                "phone_number": n.phone_number,
+                "country_code": "US",
+                "capabilities": capabilities,
+                "url": format!("{url}/{}", n.sid),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "phone_numbers": rows,
+        "meta": {
+            "page": 0,
+            "page_size": PAGE_SIZE,
+            "first_page_url": format!("{url}?PageSize={PAGE_SIZE}&Page=0"),
+            "previous_page_url": null,
+            "url": format!("{url}?PageSize={PAGE_SIZE}&Page=0"),
+            "next_page_url": null,
+            "key": "phone_numbers",
         },
     })))
 }

@@ -144,8 +144,21 @@ fn rows(app: &App) -> Vec<Row> {
 
 /// `✓ •••0147 owned · SMS-capable · name`, or why the provider cannot send from it.
 fn from_number(n: &Sender) -> Row {
-    let phone = format!("{} ", redact::phone(&n.from));
+    let is_service = n.from.starts_with("MG");
+    let phone = if is_service {
+        format!("{} ", sid(&n.from))
+    } else {
+        format!("{} ", redact::phone(&n.from))
+    };
     let (text, colour) = match (n.owned, n.sms_capable) {
+        (false, _) if is_service => (
+            "✗ not a Messaging Service of this account".to_owned(),
+            theme::FAIL,
+        ),
+        (true, false) if is_service => (
+            format!("✗ {}: no SMS sender", clean(&n.friendly_name)),
+            theme::FAIL,
+        ),
         (false, _) => (
             "✗ not a number of this account (released?)".to_owned(),
             theme::FAIL,
