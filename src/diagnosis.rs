@@ -812,6 +812,7 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
     if let Some(e) = &evidence.logs_error {
         unknown.push(format!("Logs: {}", e.message));
     }
+    let sms_mode = evidence.sender.is_some();
     for (what, result) in [
         (
             "account",
@@ -819,7 +820,10 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
         ),
         (
             "Verify service",
-            evidence.service.as_ref().map(|r| r.as_ref().err()),
+            evidence
+                .service
+                .as_ref()
+                .map(|r| r.as_ref().err().filter(|_| !sms_mode)),
         ),
     ] {
         match result {
@@ -1015,6 +1019,27 @@ fn checklist(evidence: &Evidence, findings: &[Finding], names: &Names, now_ms: i
                     Some(Err(e)) if matches!(e.code.as_deref(), Some("20005" | "10001")) => {
                         (State::Fail, e.message.clone())
                     }
+                    Some(Err(e)) => (State::Unknown, e.message.clone()),
+                    None => (State::Running, "asking Twilio".into()),
+                },
+                // SMS mode: the provider sends from OTP_FROM_NUMBER; its check stands in.
+                Item::VerifyServiceExists if evidence.sender.is_some() => match &evidence.sender {
+                    Some(Ok(n)) if n.owned && n.sms_capable => (
+                        State::Pass,
+                        format!("SMS mode: From {} owned and SMS-capable", n.from),
+                    ),
+                    Some(Ok(n)) => (
+                        State::Fail,
+                        format!(
+                            "SMS mode: From {} {}",
+                            n.from,
+                            if n.owned {
+                                "cannot send SMS"
+                            } else {
+                                "is not the account's"
+                            }
+                        ),
+                    ),
                     Some(Err(e)) => (State::Unknown, e.message.clone()),
                     None => (State::Running, "asking Twilio".into()),
                 },

@@ -269,11 +269,22 @@ impl Engine {
                         None
                     }
                 };
-                let (account, service, sender) = tokio::join!(
-                    self.twilio.account(&creds),
-                    self.twilio.service(&creds),
-                    sender
-                );
+                // An SMS deployment may have no Verify service at all: not a failure.
+                let service = async {
+                    if creds.is_sms() && creds.verify_service_sid.is_none() {
+                        Fact::Service(Err(ProbeError {
+                            system: System::Twilio,
+                            kind: ErrorKind::Api,
+                            code: None,
+                            message: "not used: OTP_PROVIDER=twilio_sms sends from OTP_FROM_NUMBER"
+                                .into(),
+                        }))
+                    } else {
+                        self.twilio.service(&creds).await
+                    }
+                };
+                let (account, service, sender) =
+                    tokio::join!(self.twilio.account(&creds), service, sender);
                 // The From number first: `check` concludes once the account and the service are
                 // in, so the sender must be in by then.
                 if let Some(sender) = sender {
