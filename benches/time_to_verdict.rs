@@ -31,7 +31,7 @@ const TIME_SCALE: f64 = 1.0;
 
 /// The failure mode each built-in scenario reproduces. A scenario missing here fails the run:
 /// a new scenario needs its expected verdict before it can be timed.
-const EXPECTED: [(&str, FailureMode); 12] = [
+const EXPECTED: [(&str, FailureMode); 14] = [
     ("account-suspended", FailureMode::AccountSuspended),
     ("event-loop-blocking", FailureMode::EventLoopBlocked),
     ("healthy", FailureMode::None),
@@ -39,6 +39,8 @@ const EXPECTED: [(&str, FailureMode); 12] = [
     ("missing-env-vars", FailureMode::MissingEnvVars),
     ("network-blocked", FailureMode::NetworkBlocked),
     ("rate-limited", FailureMode::RateLimited),
+    ("secret-deleted", FailureMode::SecretUnreadable),
+    ("secret-rotated", FailureMode::InvalidCredentials),
     ("sms-from-number-released", FailureMode::FromNumberInvalid),
     ("sms-healthy", FailureMode::None),
     ("sms-undelivered", FailureMode::SmsUndelivered),

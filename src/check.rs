@@ -9,7 +9,7 @@
 //!
 //! JSON schema (version 1), top level:
 //! - `schema_version`: 1
-//! - `verdict.failure_mode`: one of `missing_env_vars`, `invalid_credentials`,
+//! - `verdict.failure_mode`: one of `missing_env_vars`, `secret_unreadable`, `invalid_credentials`,
 //!   `verify_service_missing`, `stub_provider`, `network_blocked`, `event_loop_blocked`,
 //!   `account_suspended`, `rate_limited`, `deployment_failed`, `api_unreachable`,
 //!   `from_number_invalid`, `sms_undelivered`,
@@ -22,7 +22,10 @@
 //! - `observations`: `{http[], ecs, logs: {counts, recent[]}, twilio: {credentials, account,
 //!   service, status_page, sends[], sender (the `twilio_sms` From number: `from`, `owned`,
 //!   `sms_capable`), deliveries[] (`via`, `sid`, `to`, `status`, `error_code`, `meaning`,
-//!   `is_final`, `after_ms`)}}`
+//!   `is_final`, `after_ms`)}}`; `ecs.secrets[]` is the deployed container's `secrets`,
+//!   resolved: `{name, value_from, store, source, arn, state (ok | scheduled_for_deletion |
+//!   not_found | no_access | kms_denied | json_key_missing | error), fingerprint,
+//!   last_changed_ms, deleted_ms, version, detail}`, never a value
 //! - `elapsed_ms`, `target` (`demo:<scenario>` or the API base URL)
 
 use std::time::{Duration, Instant};

@@ -107,7 +107,7 @@ pub struct SimArgs {
 
 /// `otp-console repair`.
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("repair").required(true).args(["set", "rollback_to", "redeploy"]))]
+#[command(group = clap::ArgGroup::new("repair").required(true).args(["set", "rollback_to", "redeploy", "restore_secret", "put_secret"]))]
 pub struct RepairArgs {
     /// Configuration file.
     #[arg(long, value_name = "FILE", conflicts_with = "demo")]
@@ -124,6 +124,14 @@ pub struct RepairArgs {
     /// Force a new deployment of the deployed revision.
     #[arg(long)]
     pub redeploy: bool,
+    /// Restore the Secrets Manager secret this variable comes from (scheduled for deletion),
+    /// then force a new deployment.
+    #[arg(long, value_name = "NAME")]
+    pub restore_secret: Option<String>,
+    /// Put VALUE in the Secrets Manager secret NAME comes from (its JSON key's field when the
+    /// valueFrom has one), then force a new deployment.
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub put_secret: Option<String>,
     /// Apply the plan; without it nothing is changed.
     #[arg(long)]
     pub yes: bool,

@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::config::{VarStatus, ViolationKind};
 use crate::probe::http::{Class, Endpoint, Sample};
 use crate::probe::logs::{Event, LineKind};
+use crate::probe::secrets::{self, SecretState};
 use crate::probe::twilio::delivery::{self, DeliveryStep};
 use crate::probe::twilio::{
     Account, CredentialsSeen, Fact, Sender, StatusPage, Verification, VerifyService,
@@ -258,6 +259,9 @@ pub struct Line {
 #[serde(rename_all = "snake_case")]
 pub enum FailureMode {
     MissingEnvVars,
+    /// A `secrets` entry ECS cannot read: deleted, scheduled for deletion, missing its JSON
+    /// key, or the tasks stop with `ResourceInitializationError` about secrets.
+    SecretUnreadable,
     StubProvider,
     InvalidCredentials,
     VerifyServiceMissing,
@@ -282,6 +286,7 @@ impl FailureMode {
     pub fn id(self) -> &'static str {
         match self {
             Self::MissingEnvVars => "missing_env_vars",
+            Self::SecretUnreadable => "secret_unreadable",
             Self::StubProvider => "stub_provider",
             Self::InvalidCredentials => "invalid_credentials",
             Self::VerifyServiceMissing => "verify_service_missing",
@@ -302,6 +307,7 @@ impl FailureMode {
     pub fn title(self) -> &'static str {
         match self {
             Self::MissingEnvVars => "Missing environment variables",
+            Self::SecretUnreadable => "A secret the task definition references cannot be read",
             Self::StubProvider => "OTP_PROVIDER set to \"stub\"",
             Self::InvalidCredentials => "Invalid or rotated Twilio credentials",
             Self::VerifyServiceMissing => "Twilio Verify service deleted or disabled",
@@ -339,6 +345,7 @@ impl FailureMode {
     pub fn repair(self) -> &'static str {
         match self {
             Self::MissingEnvVars => "Add the missing variables to the ECS task definition, register it and deploy it.",
+            Self::SecretUnreadable => "Restore the secret (RestoreSecret) or put its value back (PutSecretValue), or point valueFrom at one that exists; then force a new deployment.",
             Self::StubProvider => "Set OTP_PROVIDER=twilio_verify in the task definition, register it and deploy it.",
             Self::InvalidCredentials => "Rotate the auth token in Twilio Console (Account > API keys & tokens), put it in TWILIO_AUTH_TOKEN and deploy.",
             Self::VerifyServiceMissing => "Create a Verify service (SMS, code length 6) in Twilio Console, update TWILIO_VERIFY_SERVICE_SID and deploy.",
@@ -487,6 +494,57 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
         }
     }
 
+    // The task definition's `secrets`, as the operator could resolve them, and the tasks' own
+    // word on them.
+    if let Some(s) = snapshot {
+        for r in &s.secrets {
+            let confidence = match r.state {
+                SecretState::ScheduledForDeletion | SecretState::JsonKeyMissing => 3,
+                SecretState::NotFound => 2,
+                _ => continue,
+            };
+            found.add(
+                FailureMode::SecretUnreadable,
+                confidence,
+                format!(
+                    "{} ← {}: {}",
+                    r.name,
+                    r.source,
+                    r.detail.clone().unwrap_or_else(|| r.state.label().into())
+                ),
+            );
+        }
+        // Only the current deployment's stops: after a repair's new deployment has come up,
+        // the old ones are history.
+        let current = s
+            .service
+            .deployments
+            .iter()
+            .find(|d| d.status == "PRIMARY")
+            .filter(|d| d.rollout_state != "COMPLETED");
+        let secret_stops = s.tasks.iter().filter(|t| {
+            current.is_some_and(|d| {
+                d.created_ms
+                    .is_none_or(|created| t.stopped_ms.is_none_or(|at| at >= created))
+            }) && t.stopped_reason.as_deref().is_some_and(|reason| {
+                reason.contains("ResourceInitializationError")
+                    && (reason.contains("secret") || reason.contains("ssm"))
+            })
+        });
+        if let Some(t) = secret_stops.clone().next() {
+            found.add(
+                FailureMode::SecretUnreadable,
+                3,
+                format!(
+                    "{} task(s) of :{} stopped: {}",
+                    secret_stops.count(),
+                    t.revision.unwrap_or_default(),
+                    ends(t.stopped_reason.as_deref().unwrap_or_default(), 60, 110)
+                ),
+            );
+        }
+    }
+
     // Twilio, asked directly with the credentials the service uses.
     if let Some(Err(e)) = &evidence.account {
         match e.code.as_deref() {
@@ -623,6 +681,44 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
                         step.meaning.as_deref().unwrap_or("carrier error")
                     ),
                 );
+            }
+        }
+    }
+
+    if found.has(FailureMode::InvalidCredentials) {
+        if let Some(r) = snapshot.and_then(|s| {
+            s.secrets
+                .iter()
+                .find(|r| r.name == "TWILIO_AUTH_TOKEN" && r.state == SecretState::Ok)
+        }) {
+            found.add(
+                FailureMode::InvalidCredentials,
+                3,
+                format!(
+                    "the rejected token is TWILIO_AUTH_TOKEN ← {} (fingerprint {}), last changed {}",
+                    r.source,
+                    r.fingerprint.as_deref().unwrap_or("?"),
+                    r.last_changed_ms.map_or_else(|| "at an unknown time".into(), secrets::date)
+                ),
+            );
+            // The fix is a new value in that secret and a new deployment, not a new revision.
+            if let (Some(arn), Some(f)) = (
+                r.arn
+                    .as_deref()
+                    .filter(|_| r.store == secrets::Store::SecretsManager),
+                found
+                    .list
+                    .iter_mut()
+                    .find(|f| f.failure_mode == FailureMode::InvalidCredentials),
+            ) {
+                f.commands = vec![
+                    "curl -u \"$TWILIO_ACCOUNT_SID:$TWILIO_AUTH_TOKEN\" https://api.twilio.com/2010-04-01/Accounts/$TWILIO_ACCOUNT_SID.json".to_owned(),
+                    format!("aws secretsmanager put-secret-value --secret-id {arn} --secret-string '<the new token{}>'", secrets::ValueFrom::parse(&r.value_from).json_key.map_or_else(String::new, |k| format!(" as JSON field {k}"))),
+                    format!(
+                        "aws ecs update-service --cluster {} --service {} --force-new-deployment",
+                        names.cluster, names.service
+                    ),
+                ];
             }
         }
     }
@@ -813,6 +909,19 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
         unknown.push(format!("Logs: {}", e.message));
     }
     let sms_mode = evidence.sender.is_some();
+    for r in snapshot.iter().flat_map(|s| &s.secrets) {
+        if matches!(
+            r.state,
+            SecretState::NoAccess | SecretState::KmsDenied | SecretState::Error
+        ) {
+            unknown.push(format!(
+                "Secret {} ← {}: {}",
+                r.name,
+                r.source,
+                r.detail.clone().unwrap_or_else(|| r.state.label().into())
+            ));
+        }
+    }
     for (what, result) in [
         (
             "account",
@@ -855,6 +964,18 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
         checklist,
         unknown,
     }
+}
+
+/// `text` cut to its first `head` and last `tail` characters (a stop reason's cause is at its
+/// end).
+fn ends(text: &str, head: usize, tail: usize) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= head + tail + 3 {
+        return text.to_owned();
+    }
+    let first: String = chars[..head].iter().collect();
+    let last: String = chars[chars.len() - tail..].iter().collect();
+    format!("{first} … {last}")
 }
 
 /// A `/health` outstanding this long, with no OTP start in flight to explain it, is an API that
@@ -1236,6 +1357,12 @@ fn commands(mode: FailureMode, n: &Names) -> Vec<String> {
     let account = "curl -u \"$TWILIO_ACCOUNT_SID:$TWILIO_AUTH_TOKEN\" https://api.twilio.com/2010-04-01/Accounts/$TWILIO_ACCOUNT_SID.json".to_owned();
     match mode {
         FailureMode::MissingEnvVars | FailureMode::StubProvider => vec![describe, register, deploy],
+        FailureMode::SecretUnreadable => vec![
+            format!("aws ecs describe-task-definition --task-definition {} --query 'taskDefinition.containerDefinitions[0].secrets' --output table", n.service),
+            "aws secretsmanager describe-secret --secret-id <the valueFrom's ARN, without its :json-key:stage:version suffix>".into(),
+            "aws secretsmanager restore-secret --secret-id <ARN>   # when it is scheduled for deletion".into(),
+            deploy,
+        ],
         FailureMode::InvalidCredentials | FailureMode::AccountSuspended => vec![account, register, deploy],
         FailureMode::VerifyServiceMissing => vec!["curl -u \"$TWILIO_ACCOUNT_SID:$TWILIO_AUTH_TOKEN\" https://verify.twilio.com/v2/Services/$TWILIO_VERIFY_SERVICE_SID".into(), register, deploy],
         FailureMode::EventLoopBlocked => vec![format!("curl -w '%{{time_total}}\\n' {}/health   # while an OTP start is in flight", n.api_base), format!("aws ecs update-service --cluster {} --service {} --task-definition {}:PREVIOUS", n.cluster, n.service, n.service)],

@@ -468,7 +468,7 @@ fn no_credentials(message: &str) -> ProbeError {
 fn missing_from_task_definition(seen: &CredentialsSeen) -> ProbeError {
     match (&seen.token_value_from, &seen.account_sid, seen.has_auth_token) {
         (Some(from), _, _) => no_credentials(&format!(
-            "the auth token is a secrets reference ({from}) the console cannot read — run with twilio.credentials = \"environment\" and TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN set"
+            "the auth token comes from a secret the console could not read ({from}; see the env pane) — fix the secret or the operator's access, or run with twilio.credentials = \"environment\" and TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN set"
         )),
         (None, None, _) => no_credentials(
             "the deployed task definition has no TWILIO_ACCOUNT_SID: nothing to ask Twilio with (see the env pane)",

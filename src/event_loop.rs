@@ -205,16 +205,19 @@ pub async fn run(
     Ok(ended)
 }
 
-/// Resolves on SIGTERM (and SIGHUP, when the terminal goes away), with which one it was.
+/// Resolves on SIGTERM (and SIGHUP, when the terminal goes away), with which one it was. The
+/// handlers are installed when this is called, not when it is first awaited: a signal that
+/// arrives in between is caught, not fatal.
 pub fn terminate_signal() -> std::pin::Pin<Box<dyn std::future::Future<Output = Signal> + Send>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        Box::pin(async {
-            match (
-                signal(SignalKind::terminate()),
-                signal(SignalKind::hangup()),
-            ) {
+        let handlers = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        );
+        Box::pin(async move {
+            match handlers {
                 (Ok(mut term), Ok(mut hup)) => {
                     tokio::select! {
                         _ = term.recv() => Signal::Term,

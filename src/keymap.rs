@@ -403,8 +403,13 @@ pub const REPAIR_CHOOSE_KEYS: &[ModalKey] = &[
     ),
     modal_key(&[KeyCode::Enter], "Enter", "pick", ModalAction::Submit),
     modal_key(
-        &[KeyCode::Char('1'), KeyCode::Char('2'), KeyCode::Char('3')],
-        "1-3",
+        &[
+            KeyCode::Char('1'),
+            KeyCode::Char('2'),
+            KeyCode::Char('3'),
+            KeyCode::Char('4'),
+        ],
+        "1-4",
         "pick",
         ModalAction::Pick,
     ),
@@ -593,7 +598,7 @@ mod tests {
         assert!(confirm.chars().count() <= 78, "{confirm}");
         assert_eq!(
             hints(REPAIR_CHOOSE_KEYS),
-            "↑/k ↓/j choose · Enter 1-3 pick · Esc/q close"
+            "↑/k ↓/j choose · Enter 1-4 pick · Esc/q close"
         );
     }
 

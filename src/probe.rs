@@ -13,6 +13,8 @@ pub mod ecs;
 pub mod http;
 /// CloudWatch Logs: the service's log group, followed, lines classified.
 pub mod logs;
+/// The task definition's `secrets`: Secrets Manager and SSM, resolved in memory.
+pub mod secrets;
 /// Twilio: account, Verify service, status page, test sends and checks.
 pub mod twilio;
 
@@ -25,6 +27,8 @@ pub enum System {
     Api,
     Ecs,
     Logs,
+    /// Secrets Manager and SSM Parameter Store (the task definition's `secrets`).
+    Secrets,
     Twilio,
 }
 

@@ -26,6 +26,7 @@ use crate::config::Config;
 use crate::probe::aws::call;
 use crate::probe::ecs::{self as probe_ecs, EcsProbe};
 use crate::probe::{ProbeError, System};
+use crate::redact;
 
 /// A repair that cannot go on: one line saying why and what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -78,6 +79,7 @@ impl Applied {
 #[derive(Debug, Clone)]
 pub struct Repairer {
     client: Client,
+    secrets: aws_sdk_secretsmanager::Client,
     probe: EcsProbe,
     cluster: String,
     service: String,
@@ -88,6 +90,7 @@ impl Repairer {
     pub fn new(sdk: &SdkConfig, config: &Config) -> Self {
         Self {
             client: Client::new(sdk),
+            secrets: aws_sdk_secretsmanager::Client::new(sdk),
             probe: EcsProbe::new(sdk, &config.aws, &config.rules),
             cluster: config.aws.cluster.clone(),
             service: config.aws.service.clone(),
@@ -196,9 +199,13 @@ impl Repairer {
             Target::Existing { arn, revision } => (
                 arn.clone(),
                 *revision,
-                matches!(plan.action, Repair::Redeploy),
+                matches!(
+                    plan.action,
+                    Repair::Redeploy | Repair::RestoreSecret(_) | Repair::PutSecret(..)
+                ),
             ),
         };
+        Box::pin(self.change_secret(plan)).await?;
         let out = Box::pin(call(
             System::Ecs,
             "UpdateService",
@@ -225,6 +232,63 @@ impl Repairer {
                 .and_then(|t| t.to_millis().ok())
                 .unwrap_or_else(|| chrono::Utc::now().timestamp_millis()),
         })
+    }
+
+    /// The Secrets Manager half of a secret repair, before the new deployment: RestoreSecret,
+    /// or PutSecretValue (with a JSON key, the current JSON with that field replaced).
+    async fn change_secret(&self, plan: &Plan) -> Result<(), RepairError> {
+        use crate::probe::secrets::ValueFrom;
+        let (name, value) = match &plan.action {
+            Repair::RestoreSecret(name) => (name, None),
+            Repair::PutSecret(name, value) => (name, Some(value)),
+            _ => return Ok(()),
+        };
+        let from = plan
+            .source
+            .secrets
+            .iter()
+            .find(|s| &s.name == name)
+            .map(|s| ValueFrom::parse(&s.value_from))
+            .ok_or_else(|| RepairError(format!("{name} is not in the plan's `secrets`")))?;
+        let Some(value) = value else {
+            call(
+                System::Secrets,
+                "RestoreSecret",
+                self.secrets.restore_secret().secret_id(&from.id).send(),
+            )
+            .await?;
+            return Ok(());
+        };
+        let string = match &from.json_key {
+            None => value.clone(),
+            Some(key) => {
+                let current = call(
+                    System::Secrets,
+                    "GetSecretValue",
+                    self.secrets.get_secret_value().secret_id(&from.id).send(),
+                )
+                .await?;
+                let mut json = current
+                    .secret_string()
+                    .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
+                    .filter(serde_json::Value::is_object)
+                    .unwrap_or_else(|| serde_json::json!({}));
+                json[key.as_str()] = serde_json::Value::String(value.clone());
+                json.to_string()
+            }
+        };
+        call(
+            System::Secrets,
+            "PutSecretValue",
+            self.secrets
+                .put_secret_value()
+                .secret_id(&from.id)
+                .secret_string(string)
+                .send(),
+        )
+        .await
+        .map_err(|e| RepairError(redact::scrub(&e.message, &[value.as_str()])))?;
+        Ok(())
     }
 
     /// RegisterTaskDefinition with every field of `input`.

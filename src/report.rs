@@ -146,6 +146,18 @@ impl Timeline {
     /// A probe's observation (an outstanding request only for OTP start and verify; an empty
     /// batch of log lines not at all).
     pub fn record_observation(&mut self, observation: &Observation, at_ms: i64) {
+        // Values the ECS probe resolved from the task definition's `secrets` are masked from
+        // here on, wherever they would appear.
+        if let Observation::Ecs {
+            result: Ok(snapshot),
+            ..
+        } = observation
+        {
+            let values = snapshot.secret_values.values();
+            if !values.is_empty() {
+                self.with_secrets(values);
+            }
+        }
         if let Some(line) = line::observation(observation) {
             self.push(EntryKind::Probe, line, at_ms);
         }
@@ -439,6 +451,18 @@ pub fn demo_secrets(scenario: &crate::sim::scenario::Scenario) -> Vec<String> {
         scenario.twilio.auth_token.clone(),
     ];
     out.extend(scenario.secrets.values().cloned());
+    out.extend(scenario.parameters.values().cloned());
+    // A JSON secret's fields reach a container one by one (`valueFrom` with a JSON key).
+    for value in scenario.secrets.values() {
+        if let Ok(serde_json::Value::Object(fields)) = serde_json::from_str(value) {
+            out.extend(
+                fields
+                    .values()
+                    .filter_map(serde_json::Value::as_str)
+                    .map(str::to_owned),
+            );
+        }
+    }
     let env = scenario
         .yesterday
         .environment

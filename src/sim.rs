@@ -21,6 +21,8 @@ pub mod logs;
 pub mod run;
 /// Scenarios as data: the base world and what changed since yesterday.
 pub mod scenario;
+/// Simulated Secrets Manager and SSM Parameter Store, and ECS's resolution of `secrets`.
+pub mod secrets;
 /// Twilio's public status page (Statuspage `summary.json`).
 pub mod statuspage;
 /// Simulated Twilio: Accounts, Verify services, verifications, checks, the demo inbox.
@@ -281,8 +283,19 @@ async fn aws_endpoint(
                 message: "Missing Authentication Token".into(),
             });
         };
-        if let Some(kind) = shared.scenario.aws.access_keys.get(key) {
-            let message = match kind.as_str() {
+        // A marked key denies every call, or with `KIND:Target` only that operation.
+        let marked =
+            shared
+                .scenario
+                .aws
+                .access_keys
+                .get(key)
+                .and_then(|kind| match kind.split_once(':') {
+                    Some((kind, only)) => (only == target).then_some(kind),
+                    None => Some(kind.as_str()),
+                });
+        if let Some(kind) = marked {
+            let message = match kind {
                 "ExpiredTokenException" => "The security token included in the request is expired".to_owned(),
                 "UnrecognizedClientException" => "The security token included in the request is invalid.".to_owned(),
                 _ => format!(
@@ -297,10 +310,14 @@ async fn aws_endpoint(
             shared.lock_world().ecs_handle(op, &body, now)
         } else if let Some(op) = target.strip_prefix("Logs_20140328.") {
             shared.lock_world().logs.handle(op, &body, now)
+        } else if let Some(op) = target.strip_prefix("secretsmanager.") {
+            shared.lock_world().secrets_handle(op, &body, now)
+        } else if let Some(op) = target.strip_prefix("AmazonSSM.") {
+            shared.lock_world().ssm_handle(op, &body, now)
         } else {
             Err(AwsError::client(
                 "UnknownOperationException",
-                format!("Unknown X-Amz-Target {target:?}: this endpoint serves ECS and CloudWatch Logs."),
+                format!("Unknown X-Amz-Target {target:?}: this endpoint serves ECS, CloudWatch Logs, Secrets Manager and SSM."),
             ))
         }
     })();

@@ -10,8 +10,26 @@ use serde_json::Value;
 
 /// Runs `aws <args>` against the simulator and parses its JSON output.
 async fn aws(sim: &Simulator, args: &[&str]) -> Value {
+    let output = run(sim, args).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "aws {args:?} failed: {}\n{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(&stdout).unwrap_or(Value::String(stdout.into_owned()))
+}
+
+/// Runs `aws <args>`, expecting it to fail, and returns what it said on stderr.
+async fn aws_fails(sim: &Simulator, args: &[&str]) -> String {
+    let output = run(sim, args).await;
+    assert!(!output.status.success(), "aws {args:?} succeeded");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+async fn run(sim: &Simulator, args: &[&str]) -> std::process::Output {
     let home = std::env::temp_dir().join("otp-console-aws-cli-home");
-    let output = tokio::process::Command::new(
+    tokio::process::Command::new(
         std::env::var("OTP_CONSOLE_AWS_CLI").unwrap_or_else(|_| "aws".into()),
     )
     .args([
@@ -33,14 +51,7 @@ async fn aws(sim: &Simulator, args: &[&str]) -> Value {
     .stdin(Stdio::null())
     .output()
     .await
-    .expect("the aws CLI runs (tests/run.sh installs it when missing)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "aws {args:?} failed: {}\n{stdout}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_str(&stdout).unwrap_or(Value::String(stdout.into_owned()))
+    .expect("the aws CLI runs (tests/run.sh installs it when missing)")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -212,4 +223,121 @@ async fn aws_cli_reads_and_repairs_the_simulated_deployment() {
     assert!(table
         .as_array()
         .is_some_and(|e| e.iter().any(|v| v["name"] == "OTP_PROVIDER")));
+}
+
+/// Secrets Manager and Parameter Store as the aws CLI sees them: the secret by full ARN, partial
+/// ARN and name, its metadata, a SecureString decrypted, and the errors of a secret scheduled
+/// for deletion and of a missing one, as AWS words them.
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_cli_reads_the_simulated_secrets_and_parameters() {
+    const ARN: &str =
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:nerava/prod/twilio-Tw1l1o";
+    let sim = Simulator::start(
+        scenario::load("healthy").expect("loads"),
+        0.05,
+        Ports::default(),
+    )
+    .await
+    .expect("starts");
+    for id in [
+        ARN,
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:nerava/prod/twilio",
+        "nerava/prod/twilio",
+    ] {
+        let got = aws(
+            &sim,
+            &["secretsmanager", "get-secret-value", "--secret-id", id],
+        )
+        .await;
+        assert_eq!(got["ARN"], ARN, "{id}");
+        let value: Value =
+            serde_json::from_str(got["SecretString"].as_str().expect("SecretString"))
+                .expect("JSON");
+        assert_eq!(value["auth_token"], sim.scenario().twilio.auth_token);
+        assert_eq!(got["VersionStages"][0], "AWSCURRENT");
+    }
+    let described = aws(
+        &sim,
+        &["secretsmanager", "describe-secret", "--secret-id", ARN],
+    )
+    .await;
+    assert_eq!(described["Name"], "nerava/prod/twilio");
+    assert!(described["LastChangedDate"].is_string() || described["LastChangedDate"].is_number());
+    assert!(described.get("DeletedDate").is_none());
+    assert!(described["VersionIdsToStages"].is_object());
+
+    let params = aws(
+        &sim,
+        &[
+            "ssm",
+            "get-parameters",
+            "--names",
+            "/nerava/prod/twilio-verify-service-sid",
+            "/nerava/prod/absent",
+            "--with-decryption",
+        ],
+    )
+    .await;
+    let p = &params["Parameters"][0];
+    assert_eq!(p["Type"], "SecureString");
+    assert_eq!(p["Value"], "VA0a1b2c3d4e5f60718293a4b5c6d7e8f9");
+    assert_eq!(
+        p["ARN"],
+        "arn:aws:ssm:us-east-1:123456789012:parameter/nerava/prod/twilio-verify-service-sid"
+    );
+    assert_eq!(params["InvalidParameters"][0], "/nerava/prod/absent");
+    let one = aws(
+        &sim,
+        &[
+            "ssm",
+            "get-parameter",
+            "--name",
+            "/nerava/prod/twilio-verify-service-sid",
+        ],
+    )
+    .await;
+    assert_ne!(
+        one["Parameter"]["Value"], "VA0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+        "not decrypted"
+    );
+    let err = aws_fails(
+        &sim,
+        &["ssm", "get-parameter", "--name", "/nerava/prod/absent"],
+    )
+    .await;
+    assert!(err.contains("ParameterNotFound"), "{err}");
+
+    let deleted = Simulator::start(
+        scenario::load("secret-deleted").expect("loads"),
+        0.05,
+        Ports::default(),
+    )
+    .await
+    .expect("starts");
+    let described = aws(
+        &deleted,
+        &["secretsmanager", "describe-secret", "--secret-id", ARN],
+    )
+    .await;
+    assert!(described.get("DeletedDate").is_some(), "{described}");
+    let err = aws_fails(
+        &deleted,
+        &["secretsmanager", "get-secret-value", "--secret-id", ARN],
+    )
+    .await;
+    assert!(
+        err.contains("InvalidRequestException") && err.contains("marked for deletion"),
+        "{err}"
+    );
+    let err = aws_fails(
+        &deleted,
+        &[
+            "secretsmanager",
+            "get-secret-value",
+            "--secret-id",
+            "nerava/prod/absent",
+        ],
+    )
+    .await;
+    assert!(err.contains("ResourceNotFoundException"), "{err}");
 }

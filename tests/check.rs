@@ -33,6 +33,8 @@ async fn every_scenario_gets_its_failure_mode() {
         ("sms-healthy", FailureMode::None),
         ("sms-from-number-released", FailureMode::FromNumberInvalid),
         ("sms-undelivered", FailureMode::SmsUndelivered),
+        ("secret-rotated", FailureMode::InvalidCredentials),
+        ("secret-deleted", FailureMode::SecretUnreadable),
     ];
     let reports = futures_join(cases.iter().map(|(name, _)| diagnose(name))).await;
     for ((name, want), report) in cases.iter().zip(reports) {
@@ -415,5 +417,84 @@ fn binary_names_the_sms_failure_modes() {
         assert_eq!(out.status.code(), Some(code), "{scenario}");
         let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
         assert_eq!(json["verdict"]["failure_mode"], mode, "{scenario}");
+    }
+}
+
+/// The "done when": the rotated token is named with the secret it came from and when
+/// that secret last changed, the deleted secret with its ARN and date, and no resolved value
+/// (the token, the JSON secret holding it, the Verify SID from Parameter Store) appears in the
+/// JSON, the table or the report files.
+#[test]
+fn secret_scenarios_name_the_secret_and_never_show_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |scenario: &str, json: bool| {
+        let report = dir.path().join(format!("{scenario}-{json}"));
+        let mut cmd = binary();
+        cmd.args([
+            "check",
+            "--demo",
+            scenario,
+            "--check-aws",
+            "--test-phone",
+            "+17133056318",
+            "--time-scale",
+            "0.05",
+            "--report",
+        ])
+        .arg(&report);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.output().expect("runs");
+        let md = std::fs::read_to_string(report.with_extension("md")).expect("report.md");
+        let js = std::fs::read_to_string(report.with_extension("json")).expect("report.json");
+        (out, md, js)
+    };
+    let never = [
+        "9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c",
+        "4d2c8e6a0b1f3e5d7c9a2b4c6d8e0f1a",
+        "{\"auth_token\"",
+        "7133056318",
+    ];
+    for (scenario, mode, must) in [
+        (
+            "secret-rotated",
+            "invalid_credentials",
+            vec![
+                "TWILIO_AUTH_TOKEN ← secretsmanager:nerava/prod/twilio-Tw1l1o#auth_token",
+                "last changed 20",
+            ],
+        ),
+        (
+            "secret-deleted",
+            "secret_unreadable",
+            vec![
+                "secret arn:aws:secretsmanager:us-east-1:123456789012:secret:nerava/prod/twilio-Tw1l1o was scheduled for deletion on 20",
+                "ResourceInitializationError",
+            ],
+        ),
+    ] {
+        let (out, md, js) = run(scenario, true);
+        assert_eq!(out.status.code(), Some(1), "{scenario}: {}", String::from_utf8_lossy(&out.stderr));
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let json: Value = serde_json::from_str(&stdout).expect("JSON");
+        assert_eq!(json["verdict"]["failure_mode"], mode, "{scenario}");
+        let evidence = json["verdict"]["candidates"][0]["evidence"].to_string();
+        for needle in must {
+            assert!(evidence.contains(needle), "{scenario}: {needle} in {evidence}");
+        }
+        let secrets = &json["observations"]["ecs"]["secrets"];
+        let token = secrets
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["name"] == "TWILIO_AUTH_TOKEN"))
+            .expect("the token's secret in observations.ecs.secrets");
+        assert_eq!(token["source"], "secretsmanager:nerava/prod/twilio-Tw1l1o#auth_token");
+        let (table, _, _) = run(scenario, false);
+        let table = String::from_utf8_lossy(&table.stdout).into_owned();
+        for text in [&stdout, &table, &md, &js] {
+            for secret in never {
+                assert!(!text.contains(secret), "{scenario}: {secret} written");
+            }
+        }
     }
 }

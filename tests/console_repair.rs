@@ -265,3 +265,42 @@ async fn a_stuck_rollout_is_explained_and_the_roll_back_offered_repairs_it() {
     assert_eq!(console.confirm_follow_and_verify().await, FailureMode::None);
     console.runner.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotated_secret_is_fixed_from_the_console_by_putting_the_new_token_in_it() {
+    let mut console = Console::demo("secret-rotated").await;
+    verdict(&mut console, FailureMode::InvalidCredentials).await;
+    assert_eq!(console.app.flagged_vars(), ["TWILIO_AUTH_TOKEN"]);
+    set_flagged(&mut console, &[NEW_TOKEN]).await;
+    let plan = console.plan().await;
+    assert!(
+        matches!(&plan.action, otp_console::repair::Repair::PutSecret(name, _) if name == "TWILIO_AUTH_TOKEN"),
+        "{plan:?}"
+    );
+    assert_eq!(console.confirm_follow_and_verify().await, FailureMode::None);
+    let files = console.app.report_files();
+    for (_, text) in &files {
+        assert!(!text.contains(NEW_TOKEN), "the new token in the report");
+    }
+    console.runner.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_scheduled_for_deletion_is_restored_from_the_console() {
+    let mut console = Console::demo("secret-deleted").await;
+    verdict(&mut console, FailureMode::SecretUnreadable).await;
+    assert_eq!(
+        console.app.secrets_scheduled_for_deletion(),
+        ["TWILIO_AUTH_TOKEN"]
+    );
+    // The chooser starts on the restore (★), so Enter picks it.
+    console.key(KeyCode::Char('R')).await;
+    console.key(KeyCode::Enter).await;
+    let plan = console.plan().await;
+    assert!(
+        matches!(&plan.action, otp_console::repair::Repair::RestoreSecret(name) if name == "TWILIO_AUTH_TOKEN"),
+        "{plan:?}"
+    );
+    assert_eq!(console.confirm_follow_and_verify().await, FailureMode::None);
+    console.runner.shutdown().await;
+}

@@ -833,6 +833,94 @@ async fn a_plan_made_before_someone_else_deployed_is_not_applied() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn secret_deleted_fixed_by_restoring_the_secret() {
+    let repair = Repair::RestoreSecret("TWILIO_AUTH_TOKEN".into());
+    assert_eq!(
+        repaired("secret-deleted", repair, Some(PHONE)).await,
+        FailureMode::None
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secret_rotated_fixed_by_putting_the_new_token_in_the_secret() {
+    let repair = Repair::PutSecret("TWILIO_AUTH_TOKEN".into(), NEW_TOKEN.into());
+    assert_eq!(
+        repaired("secret-rotated", repair, Some(PHONE)).await,
+        FailureMode::None
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_repair_needs_a_secrets_manager_reference() {
+    let (_sim, config, sdk) = start("healthy").await;
+    let repairer = Repairer::new(&sdk, &config);
+    let not_a_secret = repairer
+        .plan(&Repair::RestoreSecret("LOG_LEVEL".into()))
+        .await
+        .expect_err("a plain variable");
+    assert!(not_a_secret.0.contains("--set"), "{not_a_secret}");
+    let ssm = repairer
+        .plan(&Repair::PutSecret(
+            "TWILIO_VERIFY_SERVICE_SID".into(),
+            VERIFY_SID.into(),
+        ))
+        .await
+        .expect_err("a parameter");
+    assert!(ssm.0.contains("aws ssm put-parameter"), "{ssm}");
+    let plan = repairer
+        .plan(&Repair::PutSecret(
+            "TWILIO_AUTH_TOKEN".into(),
+            NEW_TOKEN.into(),
+        ))
+        .await
+        .expect("plan");
+    assert!(plan.diff.is_empty());
+    assert_eq!(
+        plan.commands[0],
+        "aws secretsmanager put-secret-value --secret-id arn:aws:secretsmanager:us-east-1:123456789012:secret:nerava/prod/twilio-Tw1l1o --secret-string '••••••••'"
+    );
+    assert!(!format!("{plan:?}{}", plan.to_json()).contains(NEW_TOKEN));
+}
+
+#[test]
+fn put_secret_yes_json_never_prints_the_value() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report = dir.path().join("r");
+    let out = binary()
+        .args([
+            "repair",
+            "--demo",
+            "secret-rotated",
+            "--time-scale",
+            "0.05",
+            "--yes",
+            "--json",
+            "--test-phone",
+            PHONE,
+            "--report",
+        ])
+        .arg(&report)
+        .args(["--put-secret", &format!("TWILIO_AUTH_TOKEN={NEW_TOKEN}")])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json: Value = serde_json::from_str(&stdout).expect("one JSON object");
+    assert_eq!(json["plan"]["action"]["kind"], "put_secret");
+    assert_eq!(json["rollout"]["state"], "completed");
+    assert_eq!(json["verification"]["verdict"]["failure_mode"], "none");
+    let md = std::fs::read_to_string(report.with_extension("md")).expect("report");
+    let js = std::fs::read_to_string(report.with_extension("json")).expect("report");
+    for text in [stdout.as_ref(), stderr.as_ref(), md.as_str(), js.as_str()] {
+        assert!(
+            !text.contains(NEW_TOKEN) && !text.contains(OLD_TOKEN),
+            "{text}"
+        );
+    }
+}
+
 /// `repair --yes` stopped by SIGTERM while it follows the rollout: one line says the rollout
 /// goes on in ECS and how to follow it, and the exit status is the signal's (143).
 #[test]

@@ -178,6 +178,10 @@ fn tmux_demo_end_to_end() {
         s.contains("Keys") && s.contains("probe all")
     });
     tmux.keys(&["Escape"]);
+    // Wait for the help to close: Escape and q read together are Alt-q to a terminal.
+    tmux.wait_for("the help closed", Duration::from_secs(5), |s| {
+        !s.contains("close this help")
+    });
     tmux.keys(&["q"]);
     let after = tmux.wait_for("the exit", Duration::from_secs(15), |s| {
         s.contains("OTP-CONSOLE-EXITED")

@@ -23,16 +23,25 @@ use crate::repair::{
 /// Rollout events kept for the window (the timeline keeps its own, coalesced).
 const MAX_ROLLOUT_EVENTS: usize = 200;
 
-/// The three repairs, in the order the chooser lists them.
+/// The repairs, in the order the chooser lists them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Choice {
+    /// Set variables; a variable that comes from a Secrets Manager secret gets its new value
+    /// in that secret (PutSecretValue) instead.
     SetEnv,
     RollBack,
     Redeploy,
+    /// RestoreSecret of a secret the deployed revision reads that is scheduled for deletion.
+    RestoreSecret,
 }
 
 impl Choice {
-    pub const ALL: [Choice; 3] = [Self::SetEnv, Self::RollBack, Self::Redeploy];
+    pub const ALL: [Choice; 4] = [
+        Self::SetEnv,
+        Self::RollBack,
+        Self::Redeploy,
+        Self::RestoreSecret,
+    ];
 }
 
 /// One row of the variables form: a name and its value (the value is never drawn).
@@ -172,6 +181,9 @@ impl App {
     pub fn suggested_choice(&self) -> usize {
         let choice = match self.diagnosis.verdict.failure_mode {
             FailureMode::EventLoopBlocked | FailureMode::DeploymentFailed => Choice::RollBack,
+            FailureMode::SecretUnreadable if !self.secrets_scheduled_for_deletion().is_empty() => {
+                Choice::RestoreSecret
+            }
             _ => Choice::SetEnv,
         };
         Choice::ALL.iter().position(|c| *c == choice).unwrap_or(0)
@@ -200,6 +212,33 @@ impl App {
             }
         }
         names
+    }
+
+    /// Variables of the deployed revision whose Secrets Manager secret is scheduled for
+    /// deletion, as the last ECS read resolved them.
+    pub fn secrets_scheduled_for_deletion(&self) -> Vec<String> {
+        match &self.evidence.ecs {
+            Some(Ok(s)) => s
+                .secrets
+                .iter()
+                .filter(|r| r.state == crate::probe::secrets::SecretState::ScheduledForDeletion)
+                .map(|r| r.name.clone())
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether `name` comes from a Secrets Manager secret in the deployed revision: setting it
+    /// means putting a new value in that secret.
+    fn is_in_secrets_manager(&self, name: &str) -> bool {
+        match &self.evidence.ecs {
+            Some(Ok(s)) => s.deployed.secrets.iter().any(|r| {
+                r.name == name
+                    && crate::probe::secrets::ValueFrom::parse(&r.value_from).store
+                        == crate::probe::secrets::Store::SecretsManager
+            }),
+            _ => false,
+        }
     }
 
     /// The revision a roll back goes to by default: the one before the deployed one.
@@ -269,8 +308,16 @@ impl App {
                 Vec::new()
             }
             (Stage::Form { fields, error, .. }, Some(ModalAction::Submit)) => {
-                match assignments(fields) {
-                    Ok(vars) => {
+                match assignments(fields).and_then(|vars| self.secret_or_env(vars)) {
+                    Ok(Repair::PutSecret(name, value)) => {
+                        self.timeline.with_secrets(vec![value.clone()]);
+                        let repair = Repair::PutSecret(name, value);
+                        flow.stage = Stage::Planning {
+                            what: plan_label(&repair),
+                        };
+                        vec![Command::PlanRepair(repair)]
+                    }
+                    Ok(Repair::Set(vars)) => {
                         // Values of secret variables are masked wherever the report would show them.
                         self.timeline.with_secrets(
                             vars.iter()
@@ -284,6 +331,7 @@ impl App {
                         };
                         vec![Command::PlanRepair(repair)]
                     }
+                    Ok(_) => Vec::new(),
                     Err(e) => {
                         *error = Some(e);
                         Vec::new()
@@ -415,6 +463,15 @@ impl App {
             }
             Choice::RollBack => Repair::RollbackTo(RevisionRef::Previous),
             Choice::Redeploy => Repair::Redeploy,
+            Choice::RestoreSecret => {
+                let Some(name) = self.secrets_scheduled_for_deletion().into_iter().next() else {
+                    flow.stage = Stage::Failed {
+                        error: "No secret of the deployed revision is scheduled for deletion (as of the last ECS read): nothing to restore".into(),
+                    };
+                    return Vec::new();
+                };
+                Repair::RestoreSecret(name)
+            }
         };
         flow.stage = Stage::Planning {
             what: plan_label(&repair),
@@ -572,6 +629,29 @@ fn assignments(fields: &[Field]) -> Result<Vec<(String, String)>, String> {
     Ok(vars)
 }
 
+impl App {
+    /// The form's variables as a repair: a variable that comes from a Secrets Manager secret
+    /// becomes a new value in that secret (one at a time), the others a new revision.
+    fn secret_or_env(&self, vars: Vec<(String, String)>) -> Result<Repair, String> {
+        let from_secret: Vec<&String> = vars
+            .iter()
+            .map(|(n, _)| n)
+            .filter(|n| self.is_in_secrets_manager(n))
+            .collect();
+        match (from_secret.as_slice(), vars.len()) {
+            ([], _) => Ok(Repair::Set(vars)),
+            ([_], 1) => {
+                let mut vars = vars;
+                let (name, value) = vars.remove(0);
+                Ok(Repair::PutSecret(name, value))
+            }
+            ([name, ..], _) => Err(format!(
+                "{name} comes from a Secrets Manager secret: set it alone (its secret gets the new value, then a new deployment)"
+            )),
+        }
+    }
+}
+
 fn plan_label(repair: &Repair) -> String {
     match repair {
         Repair::Set(vars) => format!(
@@ -583,6 +663,10 @@ fn plan_label(repair: &Repair) -> String {
         ),
         Repair::RollbackTo(to) => format!("roll back to {to}"),
         Repair::Redeploy => "force a new deployment".into(),
+        Repair::RestoreSecret(name) => format!("restore the secret of {name} and redeploy"),
+        Repair::PutSecret(name, _) => {
+            format!("put a new value in the secret of {name} and redeploy")
+        }
     }
 }
 

@@ -47,6 +47,13 @@ fn requested(args: &RepairArgs) -> Result<Repair, RepairError> {
     if args.redeploy {
         return Ok(Repair::Redeploy);
     }
+    if let Some(name) = &args.restore_secret {
+        return Ok(Repair::RestoreSecret(name.clone()));
+    }
+    if let Some(assignment) = &args.put_secret {
+        let (name, value) = repair::parse_assignment(assignment)?;
+        return Ok(Repair::PutSecret(name, value));
+    }
     let vars = args
         .set
         .iter()
@@ -108,6 +115,9 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
                 .map(|(_, value)| value.clone()),
         );
     }
+    if let Repair::PutSecret(_, value) = &repair {
+        secrets.push(value.clone());
+    }
     if let Some(sim) = &sim {
         secrets.extend(report::demo_secrets(sim.scenario()));
     }
@@ -154,6 +164,9 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
         now_ms(),
     );
     say(&format!("\nAPPLIED  {}", applied.line()));
+    // From here a stop leaves a rollout going on: catch it (installed before the first line
+    // about the rollout, so no signal can slip in between).
+    let interrupted = interrupted();
     say("ROLLOUT");
     let follow = FollowOptions::scaled(if args.demo.is_some() { scale } else { 1.0 });
     let following = repairer.follow(&plan, &applied, &follow, |event| {
@@ -164,7 +177,7 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
     // follow it, before exiting as the signal asks.
     let rollout = tokio::select! {
         rollout = following => rollout,
-        signal = interrupted() => {
+        signal = interrupted => {
             eprintln!(
                 "otp-console repair: interrupted; the rollout of {} goes on in ECS. Follow it with: aws ecs wait services-stable --cluster {} --services {}",
                 applied.task_definition_arn, plan.cluster, plan.service
@@ -280,14 +293,29 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// Resolves on Ctrl-C, SIGTERM or SIGHUP with the exit status a shell gives that signal.
-async fn interrupted() -> u8 {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-        130
-    };
-    tokio::select! {
-        code = ctrl_c => code,
-        signal = crate::event_loop::terminate_signal() => signal.exit_code(),
+/// Resolves on Ctrl-C, SIGTERM or SIGHUP with the exit status a shell gives that signal; the
+/// handlers are installed when this is called.
+fn interrupted() -> impl std::future::Future<Output = u8> {
+    #[cfg(unix)]
+    let interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
+    let terminate = crate::event_loop::terminate_signal();
+    async move {
+        #[cfg(unix)]
+        let ctrl_c = async move {
+            match interrupt {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        tokio::select! {
+            () = ctrl_c => 130,
+            signal = terminate => signal.exit_code(),
+        }
     }
 }

@@ -27,6 +27,7 @@ fn td(revision: i32, image: &str, env: &[(&str, &str)]) -> ecs::TaskDefinition {
         image: image.into(),
         registered_ms: None,
         registered_by: None,
+        execution_role: None,
         environment: env
             .iter()
             .map(|(n, v)| ecs::EnvVar {
@@ -101,6 +102,8 @@ fn snapshot(env: &[(&str, &str)], image_change: bool) -> ecs::Snapshot {
         previous: Some(previous),
         diff,
         tasks: vec![],
+        secrets: Vec::new(),
+        secret_values: ecs::SecretValues::default(),
     }
 }
 
@@ -694,6 +697,152 @@ fn exit_codes_follow_the_monitoring_plugin_convention() {
     assert_eq!(FailureMode::ApiUnreachable.exit_code(), 1);
     assert_eq!(FailureMode::MissingEnvVars.exit_code(), 1);
     assert_eq!(FailureMode::Inconclusive.exit_code(), 3);
+}
+
+fn resolved(
+    name: &str,
+    state: crate::probe::secrets::SecretState,
+) -> crate::probe::secrets::Resolved {
+    use crate::probe::secrets::{Resolved, SecretState, Store};
+    Resolved {
+        name: name.into(),
+        value_from:
+            "arn:aws:secretsmanager:us-east-1:1:secret:nerava/prod/twilio-Tw1l1o:auth_token::"
+                .into(),
+        store: Store::SecretsManager,
+        source: "secretsmanager:nerava/prod/twilio-Tw1l1o#auth_token".into(),
+        arn: Some("arn:aws:secretsmanager:us-east-1:1:secret:nerava/prod/twilio-Tw1l1o".into()),
+        state,
+        fingerprint: (state == SecretState::Ok).then(|| "106cc468".into()),
+        last_changed_ms: Some(1_764_000_000_000),
+        deleted_ms: None,
+        version: None,
+        detail: (state != SecretState::Ok).then(|| format!("the secret is {}", state.label())),
+    }
+}
+
+#[test]
+fn secrets_ecs_cannot_read_are_secret_unreadable_and_the_operators_are_unknown() {
+    use crate::probe::secrets::SecretState;
+    // ECS cannot read it (a failure mode), or only the operator cannot (unknown).
+    for (state, ecs_cannot) in [
+        (SecretState::ScheduledForDeletion, true),
+        (SecretState::JsonKeyMissing, true),
+        (SecretState::NotFound, true),
+        (SecretState::NoAccess, false),
+        (SecretState::KmsDenied, false),
+    ] {
+        let mut s = snapshot(GOOD, false);
+        s.secrets = vec![resolved("TWILIO_AUTH_TOKEN", state)];
+        let mut obs = vec![ecs_obs(s)];
+        obs.extend(twilio_ok());
+        let d = verdict(obs);
+        let named = d
+            .verdict
+            .candidates
+            .iter()
+            .find(|c| c.failure_mode == FailureMode::SecretUnreadable);
+        if ecs_cannot {
+            assert_eq!(
+                d.verdict.failure_mode,
+                FailureMode::SecretUnreadable,
+                "{state:?}"
+            );
+            let evidence = &named.expect("candidate").evidence[0];
+            assert!(
+                    evidence.starts_with("TWILIO_AUTH_TOKEN ← secretsmanager:nerava/prod/twilio-Tw1l1o#auth_token: the secret is"),
+                    "{evidence}"
+                );
+        } else {
+            assert!(named.is_none(), "{state:?}: {named:?}");
+            assert!(
+                d.unknown
+                    .iter()
+                    .any(|u| u.starts_with("Secret TWILIO_AUTH_TOKEN ← ")),
+                "{state:?}: {:?}",
+                d.unknown
+            );
+        }
+    }
+    // The tasks' own word: a stop reason about secrets names it too, ahead of the failed
+    // deployment it also is.
+    let mut s = snapshot(GOOD, false);
+    s.service.running = 0;
+    s.service.deployments[0].failed = 3;
+    s.service.deployments[0].rollout_state = "IN_PROGRESS".into();
+    s.tasks = vec![ecs::Task {
+        id: "t1".into(),
+        revision: Some(42),
+        last_status: "STOPPED".into(),
+        health: String::new(),
+        started_ms: None,
+        stopped_ms: Some(NOW),
+        stopped_reason: Some("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret arn:x from secrets manager: InvalidRequestException: You can't perform this operation on the secret because it was marked for deletion.".into()),
+        stop_code: Some("TaskFailedToStart".into()),
+        exit_code: None,
+    }];
+    let d = verdict(vec![ecs_obs(s.clone())]);
+    assert_eq!(d.verdict.failure_mode, FailureMode::SecretUnreadable);
+    let evidence = &d.verdict.candidates[0].evidence[0];
+    assert!(
+        evidence.contains("1 task(s) of :42 stopped: ResourceInitializationError"),
+        "{evidence}"
+    );
+    assert!(
+        evidence.ends_with("because it was marked for deletion."),
+        "{evidence}"
+    );
+    assert!(d
+        .verdict
+        .candidates
+        .iter()
+        .any(|c| c.failure_mode == FailureMode::DeploymentFailed));
+    // Once a new deployment has come up (a repair), those stops are history.
+    s.service.running = 1;
+    s.service.deployments[0].failed = 0;
+    s.service.deployments[0].rollout_state = "COMPLETED".into();
+    let mut obs = vec![ecs_obs(s)];
+    obs.extend(twilio_ok());
+    let d = verdict(obs);
+    assert!(
+        !d.verdict
+            .candidates
+            .iter()
+            .any(|c| c.failure_mode == FailureMode::SecretUnreadable),
+        "{:?}",
+        d.verdict
+    );
+}
+
+#[test]
+fn a_rejected_token_from_a_secret_says_which_and_when_it_changed() {
+    let mut s = snapshot(GOOD, false);
+    s.secrets = vec![resolved(
+        "TWILIO_AUTH_TOKEN",
+        crate::probe::secrets::SecretState::Ok,
+    )];
+    let d = verdict(vec![
+        ecs_obs(s),
+        Observation::Twilio {
+            at_ms: NOW,
+            fact: Fact::Account(Err(twilio_error("20003", ErrorKind::Credentials))),
+        },
+    ]);
+    assert_eq!(d.verdict.failure_mode, FailureMode::InvalidCredentials);
+    let evidence = d.verdict.candidates[0].evidence.join("\n");
+    assert!(
+        evidence.contains("the rejected token is TWILIO_AUTH_TOKEN ← secretsmanager:nerava/prod/twilio-Tw1l1o#auth_token (fingerprint 106cc468), last changed 2025-11-24"),
+        "{evidence}"
+    );
+    let commands = &d.verdict.candidates[0].commands;
+    assert_eq!(
+        commands[1],
+        "aws secretsmanager put-secret-value --secret-id arn:aws:secretsmanager:us-east-1:1:secret:nerava/prod/twilio-Tw1l1o --secret-string '<the new token as JSON field auth_token>'"
+    );
+    assert!(
+        commands[2].ends_with("--force-new-deployment"),
+        "{commands:?}"
+    );
 }
 
 #[test]

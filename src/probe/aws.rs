@@ -248,6 +248,7 @@ where
         "ResourceNotFoundException" => {
             let key = match system {
                 System::Logs => "aws.log_group",
+                System::Secrets => "the task definition's valueFrom",
                 _ => "aws.cluster / aws.service",
             };
             make(
@@ -276,6 +277,8 @@ fn iam_action(system: System, operation: &str) -> String {
     match system {
         System::Ecs => format!("ecs:{operation}"),
         System::Logs => format!("logs:{operation}"),
+        System::Secrets if operation.starts_with("GetParameter") => format!("ssm:{operation}"),
+        System::Secrets => format!("secretsmanager:{operation}"),
         System::Api | System::Twilio => operation.to_owned(),
     }
 }

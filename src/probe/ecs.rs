@@ -14,6 +14,8 @@ use aws_sdk_ecs::Client;
 use serde::Serialize;
 
 use super::aws::call;
+pub use super::secrets::SecretValues;
+use super::secrets::{Resolved, SecretsProbe};
 use super::twilio::CredentialsSeen;
 use super::{CredentialSource, ErrorKind, ProbeError, System, TwilioCredentials};
 use crate::config::{AwsConfig, EnvRules, EnvView, VarCheck};
@@ -27,9 +29,16 @@ pub struct Snapshot {
     pub previous: Option<TaskDefinition>,
     /// What changed from `previous` to `deployed`.
     pub diff: Vec<Change>,
-    /// The env-var rules evaluated on the deployed revision, in rule order.
+    /// The env-var rules evaluated on the deployed revision (resolved `secrets` values
+    /// checked like plain ones), in rule order.
     pub checks: Vec<VarCheck>,
     pub tasks: Vec<Task>,
+    /// The deployed container's `secrets`, resolved: source, fingerprint, age, state.
+    pub secrets: Vec<Resolved>,
+    /// Their values, in memory only: never serialised, `Debug` shows names only. The report
+    /// registers them as secrets to mask.
+    #[serde(skip)]
+    pub secret_values: SecretValues,
 }
 
 /// The service as DescribeServices showed it.
@@ -81,6 +90,9 @@ pub struct TaskDefinition {
     pub image: String,
     pub registered_ms: Option<i64>,
     pub registered_by: Option<String>,
+    /// The task execution role: what ECS pulls the `secrets` with (not the operator).
+    #[serde(default)]
+    pub execution_role: Option<String>,
     pub environment: Vec<EnvVar>,
     pub secrets: Vec<SecretRef>,
     pub tags: Vec<(String, String)>,
@@ -168,6 +180,7 @@ pub struct EcsProbe {
     cluster: String,
     service: String,
     rules: EnvRules,
+    secrets: SecretsProbe,
 }
 
 /// A revision as shown, and its container's variables as declared (values unmasked, kept
@@ -186,6 +199,7 @@ impl EcsProbe {
             cluster: cfg.cluster.clone(),
             service: cfg.service.clone(),
             rules: rules.clone(),
+            secrets: SecretsProbe::new(sdk),
         }
     }
 
@@ -201,6 +215,7 @@ impl EcsProbe {
             None => None,
         };
         let tasks = self.tasks().await?;
+        let (secrets, secret_values) = self.secrets.resolve_all(&deployed.secrets).await;
         let view = deployed
             .env
             .iter()
@@ -208,9 +223,12 @@ impl EcsProbe {
         let view = deployed
             .secrets
             .iter()
-            .fold(view, |view, (k, v)| view.with_secret(k, v));
+            .fold(view, |view, (k, v)| match secret_values.get(k) {
+                Some(value) => view.with_value(k, value),
+                None => view.with_secret(k, v),
+            });
         let checks = self.rules.evaluate(&view);
-        let (credentials, seen) = twilio_credentials(&deployed);
+        let (credentials, seen) = twilio_credentials(&deployed, &secrets, &secret_values);
         let diff = previous
             .as_ref()
             .map(|p| diff(p, &deployed.shown))
@@ -222,6 +240,8 @@ impl EcsProbe {
             diff,
             checks,
             tasks,
+            secrets,
+            secret_values,
         };
         Ok((snapshot, credentials, seen))
     }
@@ -488,6 +508,7 @@ fn read_revision(
         image: redact::sanitize(container.and_then(|c| c.image()).unwrap_or_default()),
         registered_ms: td.registered_at().and_then(millis),
         registered_by: td.registered_by().map(redact::sanitize),
+        execution_role: td.execution_role_arn().map(redact::sanitize),
         environment: env
             .iter()
             .map(|(name, value)| EnvVar {
@@ -598,14 +619,33 @@ pub fn diff(previous: &TaskDefinition, deployed: &TaskDefinition) -> Vec<Change>
     changes
 }
 
-/// The Twilio credentials of the deployed revision when they are plain values, and what was
-/// seen of them either way (a `secrets` reference is reported, not guessed).
-fn twilio_credentials(deployed: &Revision) -> (Option<TwilioCredentials>, CredentialsSeen) {
-    let plain = |name: &str| deployed.env.get(name).filter(|v| !v.is_empty()).cloned();
+/// The Twilio credentials of the deployed revision, from plain values or resolved `secrets`,
+/// and what was seen of them either way (a `secrets` reference that could not be read is
+/// reported with its state, not guessed).
+fn twilio_credentials(
+    deployed: &Revision,
+    resolved: &[Resolved],
+    values: &SecretValues,
+) -> (Option<TwilioCredentials>, CredentialsSeen) {
+    let plain = |name: &str| {
+        deployed
+            .env
+            .get(name)
+            .map(String::as_str)
+            .or_else(|| values.get(name))
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
     let account_sid = plain(ACCOUNT_SID);
     let auth_token = plain(AUTH_TOKEN);
     let verify_service_sid = plain(VERIFY_SERVICE_SID);
-    let token_value_from = deployed.secrets.get(AUTH_TOKEN).cloned();
+    let token_value_from = match (deployed.secrets.get(AUTH_TOKEN), values.get(AUTH_TOKEN)) {
+        (Some(from), None) => Some(resolved.iter().find(|r| r.name == AUTH_TOKEN).map_or_else(
+            || from.clone(),
+            |r| format!("{} — {}", r.source, r.state.label()),
+        )),
+        _ => None,
+    };
     let seen = CredentialsSeen {
         source: CredentialSource::TaskDefinition,
         account_sid: account_sid
@@ -615,6 +655,14 @@ fn twilio_credentials(deployed: &Revision) -> (Option<TwilioCredentials>, Creden
             .map(redact::sid),
         has_auth_token: auth_token.is_some() || token_value_from.is_some(),
         token_value_from: token_value_from.as_deref().map(redact::sanitize),
+        token_secret: values.get(AUTH_TOKEN).and_then(|_| {
+            let r = resolved.iter().find(|r| r.name == AUTH_TOKEN)?;
+            Some(format!(
+                "{} · fp {}",
+                r.source,
+                r.fingerprint.as_deref().unwrap_or("?")
+            ))
+        }),
         verify_service_sid: verify_service_sid.as_deref().map(redact::sid),
     };
     let credentials = match (account_sid, auth_token) {
@@ -762,6 +810,64 @@ mod tests {
         assert_eq!(seen.verify_service_sid, None);
         assert_eq!(seen.account_sid.as_deref(), Some("AC5f3b1c…"));
         assert!(!snap.tasks.is_empty());
+    }
+
+    #[tokio::test]
+    async fn credentials_come_from_resolved_secrets_and_go_through_the_rules() {
+        use crate::probe::secrets::SecretState;
+        let sim = start("healthy").await;
+        let (snap, creds, seen) = snapshot(&aws_cfg(&sim), sim::ACCESS_KEY_ID)
+            .await
+            .expect("snapshot");
+        let token = &sim.scenario().twilio.auth_token;
+        let creds = creds.expect("credentials from the secrets");
+        assert_eq!(&creds.auth_token, token);
+        assert_eq!(
+            creds.verify_service_sid.as_deref(),
+            Some("VA0a1b2c3d4e5f60718293a4b5c6d7e8f9"),
+            "the Verify SID from Parameter Store"
+        );
+        assert_eq!(
+            seen.token_secret.as_deref(),
+            Some("secretsmanager:nerava/prod/twilio-Tw1l1o#auth_token · fp 106cc468")
+        );
+        assert_eq!(seen.token_value_from, None);
+        assert_eq!(snap.secrets.len(), 4);
+        assert!(
+            snap.secrets.iter().all(|r| r.state == SecretState::Ok),
+            "{:?}",
+            snap.secrets
+        );
+        // The resolved SID is checked by the rules like a plain value.
+        let sid = snap
+            .checks
+            .iter()
+            .find(|c| c.name == "TWILIO_VERIFY_SERVICE_SID")
+            .expect("rule");
+        assert_eq!(sid.status, VarStatus::Ok, "{sid:?}");
+        let json = serde_json::to_string(&snap).expect("serialises");
+        let debug = format!("{snap:?}{seen:?}");
+        for text in [&json, &debug] {
+            assert!(!text.contains(token.as_str()), "the token in {text}");
+            assert!(!text.contains("postgresql://"), "a value in {text}");
+        }
+
+        let sim = start("secret-deleted").await;
+        let (snap, creds, seen) = snapshot(&aws_cfg(&sim), sim::ACCESS_KEY_ID)
+            .await
+            .expect("snapshot");
+        assert!(creds.is_none());
+        assert_eq!(
+            seen.token_value_from.as_deref(),
+            Some("secretsmanager:nerava/prod/twilio-Tw1l1o#auth_token — scheduled for deletion")
+        );
+        let token = snap
+            .secrets
+            .iter()
+            .find(|r| r.name == AUTH_TOKEN)
+            .expect("the token's secret");
+        assert_eq!(token.state, SecretState::ScheduledForDeletion);
+        assert!(token.deleted_ms.is_some());
     }
 
     #[tokio::test]
@@ -940,6 +1046,7 @@ mod tests {
             image: "img:1".into(),
             registered_ms: None,
             registered_by: None,
+            execution_role: None,
             environment,
             secrets,
             tags: vec![],
@@ -997,6 +1104,7 @@ mod tests {
                 image: String::new(),
                 registered_ms: None,
                 registered_by: None,
+                execution_role: None,
                 environment: vec![],
                 secrets: vec![],
                 tags: vec![],
@@ -1007,7 +1115,7 @@ mod tests {
             )]),
             secrets: BTreeMap::from([(AUTH_TOKEN.into(), "arn:aws:ssm:p/twilio".into())]),
         };
-        let (creds, seen) = twilio_credentials(&revision);
+        let (creds, seen) = twilio_credentials(&revision, &[], &SecretValues::default());
         assert!(creds.is_none());
         assert!(seen.has_auth_token);
         assert_eq!(

@@ -18,7 +18,7 @@ use crate::config::AwsConfig;
 use crate::redact;
 
 /// New events from one poll, oldest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Batch {
     pub events: Vec<Event>,
 }
@@ -70,6 +70,8 @@ pub const OVERLAP_MS: i64 = 5_000;
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Pages read by one poll at most; the rest is read by the next (it starts where this ended).
 const MAX_PAGES: usize = 50;
+/// Event ids remembered for de-duplication at most (a burst's overlap window can hold more).
+pub const MAX_SEEN: usize = 20_000;
 
 /// Follows the service's log group: each [`LogsFollower::poll`] returns only unseen events.
 #[derive(Debug)]
@@ -80,8 +82,11 @@ pub struct LogsFollower {
     since_ms: i64,
     /// Newest timestamp seen so far.
     last_ms: Option<i64>,
-    /// eventIds seen within the overlap window, with their timestamps.
+    /// eventIds seen within the overlap window, with their timestamps (at most about
+    /// [`MAX_SEEN`]).
     seen: HashMap<String, i64>,
+    /// No poll starts before this: raised when a burst fills the overlap window.
+    floor_ms: i64,
     /// FilterLogEvents `limit`; `None` leaves it to the service (10 000).
     page_size: Option<i32>,
 }
@@ -96,6 +101,7 @@ impl LogsFollower {
             since_ms,
             last_ms: None,
             seen: HashMap::new(),
+            floor_ms: i64::MIN,
             page_size: None,
         }
     }
@@ -110,14 +116,21 @@ impl LogsFollower {
     /// Reads every page of events since the last poll (minus [`OVERLAP_MS`]); returns those
     /// never returned before, sanitised and classified, oldest first.
     pub async fn poll(&mut self) -> Result<Batch, ProbeError> {
-        let start = self
-            .last_ms
-            .map_or(self.since_ms, |last| self.since_ms.max(last - OVERLAP_MS));
+        let mut events = Vec::new();
+        self.poll_pages(|batch| events.extend(batch.events)).await?;
+        events.sort_by(|a, b| (a.timestamp_ms, &a.id).cmp(&(b.timestamp_ms, &b.id)));
+        Ok(Batch { events })
+    }
+
+    /// Reads every page of events since the last poll (minus [`OVERLAP_MS`]) and hands each
+    /// page's unseen events to `page` as soon as it arrives, so a burst never piles up here;
+    /// returns how many events were new. A failed page loses nothing: the next poll starts
+    /// before it.
+    pub async fn poll_pages(&mut self, mut page: impl FnMut(Batch)) -> Result<usize, ProbeError> {
+        let start = self.next_start();
         let mut token: Option<String> = None;
         let mut tokens = HashSet::new();
-        let mut events = Vec::new();
-        // Marked seen only when the whole poll succeeds: a failed page loses nothing.
-        let mut fresh = HashSet::new();
+        let mut new = 0;
         for _ in 0..MAX_PAGES {
             let out = call(
                 System::Logs,
@@ -132,11 +145,12 @@ impl LogsFollower {
                     .send(),
             )
             .await?;
+            let mut events = Vec::new();
             for e in out.events() {
                 let (Some(id), Some(timestamp_ms)) = (e.event_id(), e.timestamp()) else {
                     continue;
                 };
-                if self.seen.contains_key(id) || !fresh.insert(id.to_owned()) {
+                if self.seen.insert(id.to_owned(), timestamp_ms).is_some() {
                     continue;
                 }
                 let message = redact::sanitize(&cut_line(e.message().unwrap_or_default()));
@@ -148,54 +162,89 @@ impl LogsFollower {
                     message,
                 });
             }
+            if let Some(newest) = events.iter().map(|e| e.timestamp_ms).max() {
+                self.last_ms = Some(self.last_ms.map_or(newest, |last| last.max(newest)));
+            }
+            self.forget_old_ids();
+            if !events.is_empty() {
+                new += events.len();
+                events.sort_by(|a, b| (a.timestamp_ms, &a.id).cmp(&(b.timestamp_ms, &b.id)));
+                page(Batch { events });
+            }
             // A token seen before would loop forever: stop there.
             match out.next_token() {
                 Some(next) if tokens.insert(next.to_owned()) => token = Some(next.to_owned()),
                 _ => break,
             }
         }
-        self.seen
-            .extend(events.iter().map(|e| (e.id.clone(), e.timestamp_ms)));
-        if let Some(newest) = events.iter().map(|e| e.timestamp_ms).max() {
-            self.last_ms = Some(self.last_ms.map_or(newest, |last| last.max(newest)));
-        }
-        // Ids older than the next poll's start can never come back: forget them.
-        if let Some(last) = self.last_ms {
-            let next_start = self.since_ms.max(last - OVERLAP_MS);
-            self.seen.retain(|_, ts| *ts >= next_start);
-        }
-        events.sort_by(|a, b| (a.timestamp_ms, &a.id).cmp(&(b.timestamp_ms, &b.id)));
-        Ok(Batch { events })
+        Ok(new)
     }
 
-    /// Polls every `every` and sends what is new (or the error) as [`Observation::Logs`];
-    /// throttling doubles the wait up to [`MAX_BACKOFF`], a success resets it. Ends when the
-    /// receiver is dropped.
+    /// Where the next poll starts: [`OVERLAP_MS`] before the newest event seen (for events
+    /// ingested late), or later when a burst filled that window past [`MAX_SEEN`] ids.
+    fn next_start(&self) -> i64 {
+        let overlap = self
+            .last_ms
+            .map_or(self.since_ms, |last| self.since_ms.max(last - OVERLAP_MS));
+        overlap.max(self.floor_ms)
+    }
+
+    /// Forgets the ids the next poll cannot return again. In a burst that leaves more than
+    /// [`MAX_SEEN`] of them, the overlap shrinks to the newest millisecond instead: memory stays
+    /// bounded, and only an event ingested late inside the burst could be missed.
+    fn forget_old_ids(&mut self) {
+        let start = self.next_start();
+        self.seen.retain(|_, ts| *ts >= start);
+        if self.seen.len() > MAX_SEEN {
+            if let Some(last) = self.last_ms {
+                self.floor_ms = last;
+                self.seen.retain(|_, ts| *ts >= last);
+            }
+        }
+    }
+
+    /// Polls and sends what is new (or the error) as [`Observation::Logs`], one observation per
+    /// page as it arrives. The wait adapts: a quarter of `every` while lines keep coming (an
+    /// engineer watching a test OTP sees its lines sooner), `every` when idle; throttling doubles
+    /// it up to [`MAX_BACKOFF`], a success resets it. Ends when the receiver is dropped.
     pub async fn follow(mut self, every: Duration, tx: UnboundedSender<Observation>) {
+        let busy = (every / 4).max(Duration::from_millis(100));
         let mut wait = every;
         // Whether the last report was a good answer: the first answer and the first good one
         // after an error are news even when empty (a quiet log group settles, a pane in error
         // recovers); later empty polls are not, so an idle console does not redraw.
         let mut reported_ok: Option<bool> = None;
         loop {
+            let send = |result: Result<Batch, ProbeError>| {
+                let at_ms = chrono::Utc::now().timestamp_millis();
+                tx.send(Observation::Logs { at_ms, result }).is_ok()
+            };
+            let mut receiver_gone = false;
             let result = tokio::select! {
-                result = self.poll() => result,
+                result = self.poll_pages(|batch| receiver_gone |= !send(Ok(batch))) => result,
                 () = tx.closed() => return,
             };
+            if receiver_gone {
+                return;
+            }
             wait = match &result {
                 Err(e) if e.kind == ErrorKind::Throttled => (wait * 2).min(MAX_BACKOFF).max(every),
-                Ok(_) => every,
+                Ok(0) => every,
+                Ok(_) => busy,
                 Err(_) => wait,
             };
-            let is_news = match &result {
-                Ok(batch) => !batch.events.is_empty() || reported_ok != Some(true),
-                Err(_) => true,
-            };
-            if is_news {
-                reported_ok = Some(result.is_ok());
-                let at_ms = chrono::Utc::now().timestamp_millis();
-                if tx.send(Observation::Logs { at_ms, result }).is_err() {
-                    return;
+            match result {
+                Ok(new) => {
+                    if new == 0 && reported_ok != Some(true) && !send(Ok(Batch::default())) {
+                        return;
+                    }
+                    reported_ok = Some(true);
+                }
+                Err(e) => {
+                    reported_ok = Some(false);
+                    if !send(Err(e)) {
+                        return;
+                    }
                 }
             }
             tokio::select! {
@@ -295,7 +344,13 @@ mod tests {
             log_filter: filter.into(),
             ..AwsConfig::default()
         };
-        let sdk = super::super::aws::sdk_config(&cfg)
+        let since = chrono::Utc::now().timestamp_millis() - 30 * 60_000;
+        LogsFollower::new(&sim_sdk(&cfg).await, &cfg, since)
+    }
+
+    /// The SDK configuration for the simulator at `cfg.endpoint_url`, with its keys.
+    async fn sim_sdk(cfg: &AwsConfig) -> SdkConfig {
+        super::super::aws::sdk_config(cfg)
             .await
             .to_builder()
             .credentials_provider(aws_sdk_ecs::config::SharedCredentialsProvider::new(
@@ -307,9 +362,7 @@ mod tests {
                     "test",
                 ),
             ))
-            .build();
-        let since = chrono::Utc::now().timestamp_millis() - 30 * 60_000;
-        LogsFollower::new(&sdk, &cfg, since)
+            .build()
     }
 
     fn ids(batch: &Batch) -> HashSet<String> {
@@ -384,6 +437,71 @@ mod tests {
             .await
             .expect("follow ends")
             .expect("no panic");
+    }
+
+    /// A retry storm: 30,000 matching lines inside one overlap window. Pages reach the caller
+    /// as they arrive (never more than a page at once), every line is counted once, and the
+    /// follower remembers at most [`MAX_SEEN`] ids, so a burst of any size is bounded here.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_burst_flows_page_by_page_and_memory_stays_bounded() {
+        let sim = start("healthy").await;
+        let sdk = sim_sdk(&AwsConfig {
+            endpoint_url: Some(sim.urls.aws.clone()),
+            ..AwsConfig::default()
+        })
+        .await;
+        let logs = Client::new(&sdk);
+        let group = AwsConfig::default().log_group;
+        logs.create_log_stream()
+            .log_group_name(&group)
+            .log_stream_name("storm")
+            .send()
+            .await
+            .expect("stream");
+        let now = chrono::Utc::now().timestamp_millis();
+        for chunk in 0..3 {
+            let events = (0..10_000)
+                .map(|i| {
+                    aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                        .timestamp(now - 2_000 + (chunk * 10_000 + i) / 20)
+                        .message(format!("[OTP] Twilio timeout retry {chunk}-{i}"))
+                        .build()
+                        .expect("event")
+                })
+                .collect();
+            logs.put_log_events()
+                .log_group_name(&group)
+                .log_stream_name("storm")
+                .set_log_events(Some(events))
+                .send()
+                .await
+                .expect("put");
+        }
+        let mut follower = follower(&sim, "retry").await.with_page_size(1_000);
+        let (mut pages, mut largest, mut ids) = (0, 0, HashSet::new());
+        let mut total = 0;
+        // Several polls: one reads at most MAX_PAGES pages, the next goes on from there.
+        for _ in 0..4 {
+            total += follower
+                .poll_pages(|batch| {
+                    pages += 1;
+                    largest = largest.max(batch.events.len());
+                    ids.extend(batch.events.into_iter().map(|e| e.id));
+                })
+                .await
+                .expect("a poll");
+            assert!(
+                follower.seen.len() <= MAX_SEEN + 1_000,
+                "{}",
+                follower.seen.len()
+            );
+        }
+        assert_eq!(total, 30_000, "every line once");
+        assert_eq!(ids.len(), 30_000, "no duplicates");
+        assert!(
+            pages >= 30 && largest <= 1_000,
+            "{pages} pages, largest {largest}"
+        );
     }
 
     #[tokio::test]

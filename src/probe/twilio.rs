@@ -86,6 +86,10 @@ pub struct CredentialsSeen {
     pub has_auth_token: bool,
     /// Set when the token is a `secrets` reference the console cannot read.
     pub token_value_from: Option<String>,
+    /// Set when the token was read from a `secrets` reference: its source and fingerprint
+    /// (`secretsmanager:nerava/prod/twilio-Tw1l1o#auth_token · fp 106cc468`), never the value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_secret: Option<String>,
     /// First 8 characters.
     pub verify_service_sid: Option<String>,
 }
@@ -957,6 +961,7 @@ pub fn credentials_seen(creds: &TwilioCredentials) -> Fact {
         account_sid: Some(redact::sid(&creds.account_sid)),
         has_auth_token: !creds.auth_token.is_empty(),
         token_value_from: None,
+        token_secret: None,
         verify_service_sid: creds.verify_service_sid.as_deref().map(redact::sid),
     })
 }

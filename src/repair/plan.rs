@@ -58,6 +58,12 @@ pub enum Repair {
     RollbackTo(RevisionRef),
     /// Force a new deployment of the deployed revision (after rotating a secret outside).
     Redeploy,
+    /// Restore the Secrets Manager secret this variable comes from (RestoreSecret: it was
+    /// scheduled for deletion), then force a new deployment so new tasks read it.
+    RestoreSecret(String),
+    /// Put a new value into the secret this variable comes from (PutSecretValue; with a JSON
+    /// key, that field of the current JSON), then force a new deployment.
+    PutSecret(String, String),
 }
 
 // By hand: the derived form would print the values being set, secrets included.
@@ -75,6 +81,12 @@ impl fmt::Debug for Repair {
                 .finish(),
             Self::RollbackTo(r) => f.debug_tuple("RollbackTo").field(r).finish(),
             Self::Redeploy => f.write_str("Redeploy"),
+            Self::RestoreSecret(name) => f.debug_tuple("RestoreSecret").field(name).finish(),
+            Self::PutSecret(name, _) => f
+                .debug_tuple("PutSecret")
+                .field(name)
+                .field(&redact::MASK)
+                .finish(),
         }
     }
 }
@@ -92,6 +104,10 @@ impl Repair {
             }),
             Self::RollbackTo(r) => json!({ "kind": "rollback", "to": r.to_string() }),
             Self::Redeploy => json!({ "kind": "redeploy" }),
+            Self::RestoreSecret(name) => json!({ "kind": "restore_secret", "variable": name }),
+            Self::PutSecret(name, _) => {
+                json!({ "kind": "put_secret", "variable": name, "value": redact::MASK })
+            }
         }
     }
 }
@@ -365,6 +381,31 @@ pub fn plan(
             };
             (target, diff, commands)
         }
+        Repair::RestoreSecret(name) | Repair::PutSecret(name, _) => {
+            let id = secret_id(td, service, name, &source.reference())?;
+            let secret_command = match repair {
+                Repair::RestoreSecret(_) => {
+                    format!("aws secretsmanager restore-secret --secret-id {id}")
+                }
+                _ => format!(
+                    "aws secretsmanager put-secret-value --secret-id {id} --secret-string '{}'",
+                    redact::MASK
+                ),
+            };
+            let commands = vec![
+                secret_command,
+                format!(
+                    "aws ecs update-service --cluster {cluster} --service {service} --force-new-deployment"
+                ),
+            ];
+            let target = Target::Existing {
+                arn: td
+                    .task_definition_arn()
+                    .map_or_else(|| source.reference(), str::to_owned),
+                revision: td.revision(),
+            };
+            (target, Vec::new(), commands)
+        }
         Repair::Redeploy => {
             let commands = vec![format!(
                 "aws ecs update-service --cluster {cluster} --service {service} --force-new-deployment"
@@ -388,6 +429,35 @@ pub fn plan(
         diff,
         commands,
     })
+}
+
+/// The Secrets Manager secret the service's container reads `name` from (its `valueFrom`
+/// without ECS's `:json-key:stage:version` suffix), or why a secret repair does not apply.
+fn secret_id(
+    td: &ecs::TaskDefinition,
+    service: &str,
+    name: &str,
+    reference: &str,
+) -> Result<String, RepairError> {
+    use crate::probe::secrets::{Store, ValueFrom};
+    let container = probe_ecs::app_container(td, service)
+        .map(|i| &td.container_definitions()[i])
+        .ok_or_else(|| RepairError(format!("{reference} has no container definitions")))?;
+    let Some(secret) = container.secrets().iter().find(|s| s.name() == name) else {
+        return Err(RepairError(format!(
+            "{} is not in the `secrets` of {reference}: a plain variable is set with --set",
+            redact::sanitize(name)
+        )));
+    };
+    let from = ValueFrom::parse(secret.value_from());
+    if from.store != Store::SecretsManager {
+        return Err(RepairError(format!(
+            "{} comes from SSM Parameter Store ({}): change the parameter (aws ssm put-parameter), then --redeploy",
+            redact::sanitize(name),
+            from.source()
+        )));
+    }
+    Ok(redact::sanitize(&from.id))
 }
 
 /// The jq program that turns DescribeTaskDefinition's output into the registration: read-only

@@ -39,6 +39,12 @@ pub fn summary(plan: &Plan) -> String {
             format!("roll back from {from} to {}:{revision}", plan.source.family)
         }
         (Repair::Redeploy, _) => format!("force a new deployment of {from}"),
+        (Repair::RestoreSecret(name), _) => {
+            format!("restore the secret {name} comes from, then force a new deployment of {from}")
+        }
+        (Repair::PutSecret(name, _), _) => format!(
+            "put a new value in the secret {name} comes from, then force a new deployment of {from}"
+        ),
         (Repair::RollbackTo(r), Target::Register(_)) => format!("roll back to {r}"),
     }
 }

@@ -217,3 +217,26 @@ fn the_file_name_chooses_the_format() {
         ]
     );
 }
+
+#[test]
+fn values_resolved_from_secrets_are_masked_from_the_ecs_read_on() {
+    let mut snapshot = crate::ui::fixtures::snapshot(&[], "app:1");
+    snapshot.secret_values = crate::probe::ecs::SecretValues(vec![(
+        "TWILIO_AUTH_TOKEN".into(),
+        "0f1e2d3c4b5a69788796a5b4c3d2e1f0".into(),
+    )]);
+    let mut t = Timeline::new();
+    t.record_observation(
+        &Observation::Ecs {
+            at_ms: 1,
+            result: Ok(Box::new(snapshot)),
+        },
+        1,
+    );
+    t.record_action("a body echoed 0f1e2d3c4b5a69788796a5b4c3d2e1f0 back", 2);
+    let header = ReportHeader::new("prod", 0, 2);
+    for text in [t.to_markdown(&header), t.to_json(&header).to_string()] {
+        assert!(!text.contains("0f1e2d3c4b5a69788796a5b4c3d2e1f0"), "{text}");
+        assert!(text.contains("a body echoed"), "{text}");
+    }
+}

@@ -1,6 +1,7 @@
-//! The AWS JSON 1.1 endpoint shared by ECS and CloudWatch Logs, told apart by `X-Amz-Target`
-//! as moto does: one `aws.endpoint_url` serves both. Checks the caller's access key id against
-//! the scenario's marked keys, dispatches to [`super::ecs`] or [`super::logs`], and renders
+//! The AWS JSON 1.1 endpoint shared by ECS, CloudWatch Logs, Secrets Manager and SSM, told apart
+//! by `X-Amz-Target` as moto does: one `aws.endpoint_url` serves them all. Checks the caller's
+//! access key id against the scenario's marked keys, dispatches to [`super::ecs`],
+//! [`super::logs`] or [`super::secrets`], and renders
 //! errors in AWS's JSON shape (`__type`, `message`) with the right status codes.
 
 use axum::http::StatusCode;

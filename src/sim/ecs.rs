@@ -671,7 +671,7 @@ impl World {
         else {
             return;
         };
-        let env = match self.resolve_env(td) {
+        let env = match self.resolve_env(td, now) {
             Ok(env) => env,
             Err(reason) => {
                 self.stop_task(id, now, reason, "TaskFailedToStart", Some(1));

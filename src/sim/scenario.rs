@@ -41,8 +41,15 @@ pub struct Scenario {
     pub statuspage: StatusPageSetup,
     pub network: NetworkSetup,
     pub aws: AwsSetup,
+    /// Secrets Manager: full ARN → `SecretString`.
     #[serde(default)]
     pub secrets: BTreeMap<String, String>,
+    /// When a secret last changed and whether it is scheduled for deletion, by ARN.
+    #[serde(default)]
+    pub secret_state: BTreeMap<String, SecretStateSetup>,
+    /// SSM Parameter Store: SecureString parameters, name → value.
+    #[serde(default)]
+    pub parameters: BTreeMap<String, String>,
     pub images: BTreeMap<String, ImageBehaviour>,
     pub yesterday: RevisionSetup,
     pub today: RevisionChange,
@@ -64,6 +71,16 @@ pub struct DeploymentSetup {
     pub today_deployed_minutes_ago: f64,
     /// The service's `deploymentConfiguration`, in the ECS API's own names.
     pub configuration: Value,
+}
+
+/// A secret's history relative to the simulator's start.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretStateSetup {
+    /// Its value was last put this long ago (default 90 days).
+    pub changed_hours_ago: Option<f64>,
+    /// DeleteSecret with a recovery window was called this long ago.
+    pub deleted_minutes_ago: Option<f64>,
 }
 
 /// Whether the tasks can reach Twilio.
@@ -117,6 +134,10 @@ pub struct RevisionSetup {
     pub image: String,
     pub registered_by: String,
     pub environment: BTreeMap<String, String>,
+    /// Names of the base world's `environment` this scenario does not have (a scenario that
+    /// moves a variable to `secrets`).
+    #[serde(default)]
+    pub unset: Vec<String>,
     #[serde(default)]
     pub secrets: BTreeMap<String, String>,
     pub task_definition: Value,
@@ -237,12 +258,21 @@ impl Scenario {
         Ok(())
     }
 
+    /// Yesterday's container `environment`, `[yesterday] unset` applied.
+    pub fn yesterday_environment(&self) -> BTreeMap<String, String> {
+        let mut environment = self.yesterday.environment.clone();
+        for name in &self.yesterday.unset {
+            environment.remove(name);
+        }
+        environment
+    }
+
     /// The `RegisterTaskDefinition` input of yesterday's revision.
     pub fn yesterday_registration(&self) -> Value {
         registration(
             &self.yesterday.task_definition,
             &self.yesterday.image,
-            &self.yesterday.environment,
+            &self.yesterday_environment(),
             &self.yesterday.secrets,
             &self.yesterday.tags,
         )
@@ -250,7 +280,7 @@ impl Scenario {
 
     /// The `RegisterTaskDefinition` input of today's revision: yesterday's with `[today]` applied.
     pub fn today_registration(&self) -> Value {
-        let mut environment = self.yesterday.environment.clone();
+        let mut environment = self.yesterday_environment();
         environment.extend(self.today.set.clone());
         for name in &self.today.unset {
             environment.remove(name);

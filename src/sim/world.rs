@@ -163,6 +163,9 @@ pub struct World {
     pub sms_codes: HashMap<String, (String, i64)>,
     pub lb_next: usize,
     pub next_traffic_ms: i64,
+    /// Simulated Secrets Manager and Parameter Store.
+    pub secrets: Vec<super::secrets::SimSecret>,
+    pub parameters: Vec<super::secrets::SimParameter>,
 }
 
 /// Nominal durations of the ECS rollout, scaled by the clock.
@@ -217,7 +220,10 @@ impl World {
             lb_next: 0,
             next_traffic_ms: now - 30 * 60_000,
             scenario: Arc::clone(&scenario),
+            secrets: Vec::new(),
+            parameters: Vec::new(),
         };
+        (world.secrets, world.parameters) = super::secrets::seed(&scenario, now);
         let yesterday_ms = now - (setup.yesterday_deployed_hours_ago * 3_600_000.0) as i64;
         let today_ms = now - (setup.today_deployed_minutes_ago * 60_000.0) as i64;
         world
@@ -365,8 +371,9 @@ impl World {
     }
 
     /// Resolves a revision's environment for the process: `environment` values, plus `secrets`
-    /// read from the simulated Secrets Manager. An unknown secret is the error ECS reports.
-    pub fn resolve_env(&self, td: usize) -> Result<BTreeMap<String, String>, String> {
+    /// read from the simulated Secrets Manager or Parameter Store as they are at `now` (a task
+    /// keeps what it read when it started). An unreadable secret is the error ECS reports.
+    pub fn resolve_env(&self, td: usize, now: i64) -> Result<BTreeMap<String, String>, String> {
         let mut env = BTreeMap::new();
         let Some(container) = self.task_defs.get(td).and_then(TaskDefinition::container) else {
             return Ok(env);
@@ -396,38 +403,15 @@ impl World {
             ) else {
                 continue;
             };
-            let arn = secret_arn(from);
-            let Some(value) = self.scenario.secrets.get(arn) else {
-                return Err(format!(
-                    "ResourceInitializationError: unable to pull secrets or registry auth: \
-                     execution resource retrieval failed: unable to retrieve secret from asm: \
-                     service call has been retried 1 time(s): failed to fetch secret {arn}: \
-                     ResourceNotFoundException: Secrets Manager can't find the specified secret."
-                ));
-            };
-            env.insert(name.to_owned(), value.clone());
+            env.insert(name.to_owned(), self.resolve_secret(from, now)?);
         }
         Ok(env)
     }
 }
 
-/// The secret's ARN without ECS's `:json-key:version-stage:version-id` suffix.
-fn secret_arn(value_from: &str) -> &str {
-    // arn:aws:secretsmanager:region:account:secret:name-suffix[:json-key:stage:version]
-    let mut colons = value_from.match_indices(':').map(|(i, _)| i);
-    colons.nth(6).map_or(value_from, |i| &value_from[..i])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn secret_arn_strips_the_ecs_suffix() {
-        let arn = "arn:aws:secretsmanager:us-east-1:1:secret:nerava/db-AbC";
-        assert_eq!(secret_arn(arn), arn);
-        assert_eq!(secret_arn(&format!("{arn}:password::")), arn);
-    }
 
     #[test]
     fn generator_is_deterministic() {

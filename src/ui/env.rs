@@ -1,8 +1,9 @@
 //! The env pane: what the ECS probe read of the deployed task definition, drawn from the
 //! [`Snapshot`] in the evidence. A header names the revision, its image tag and who
 //! registered it; a table lists the container's `environment` (masked values) and `secrets`
-//! (`valueFrom` references, never values) with each rule's result, and the rule variables
-//! that are absent; then what changed since the previous revision, the rollout, the newest
+//! (`valueFrom` references, never values) with each rule's result and, under each secret, what
+//! resolving it found: state, fingerprint, last change (or the deletion date, or why it could
+//! not be read); the rule variables that are absent; then what changed since the previous revision, the rollout, the newest
 //! service events and tasks that stopped for a reason other than the scheduler's.
 //!
 //! Values arrive masked (`EnvVar::display`) and sanitised from the probe; this file only
@@ -19,6 +20,7 @@ use super::{ago, clip, pad, theme};
 use crate::app::App;
 use crate::config::{VarCheck, VarStatus, Violation};
 use crate::probe::ecs::{Change, Deployment, Snapshot, Task, TaskDefinition};
+use crate::probe::secrets::{Resolved, SecretState};
 use crate::redact;
 
 /// Service events shown, newest first.
@@ -71,7 +73,7 @@ impl Sections {
         let deployed = &snapshot.deployed;
         Self {
             header: header(app.now_ms, deployed, width),
-            table: table(snapshot, width),
+            table: table(app.now_ms, snapshot, width),
             diff: diff(snapshot, app.compare.as_ref(), width),
             deployments: deployments(app.now_ms, snapshot, width),
             stopped: stopped(app.now_ms, &snapshot.tasks, width),
@@ -153,6 +155,10 @@ fn header(now_ms: i64, deployed: &TaskDefinition, width: usize) -> Line<'static>
         (None, Some(by)) => parts.push(format!("registered by {}", principal(by))),
         (None, None) => {}
     }
+    if let (Some(role), false) = (&deployed.execution_role, deployed.secrets.is_empty()) {
+        // The role ECS pulls the secrets with, not the operator's.
+        parts.push(format!("secrets read by {}", principal(role)));
+    }
     let text = parts.join(" · ");
     Line::from(Span::styled(
         clip(&text, width),
@@ -161,7 +167,7 @@ fn header(now_ms: i64, deployed: &TaskDefinition, width: usize) -> Line<'static>
 }
 
 /// The table: `environment`, then `secrets`, then rule variables that are absent.
-fn table(snapshot: &Snapshot, width: usize) -> Vec<Row> {
+fn table(now_ms: i64, snapshot: &Snapshot, width: usize) -> Vec<Row> {
     let deployed = &snapshot.deployed;
     let check = |name: &str| snapshot.checks.iter().find(|c| c.name == name);
     let is_declared = |name: &str| {
@@ -177,10 +183,12 @@ fn table(snapshot: &Snapshot, width: usize) -> Vec<Row> {
         .secrets
         .iter()
         .map(|s| {
-            (
-                s.name.clone(),
-                format!("← {}", short_reference(&s.value_from)),
-            )
+            let source = snapshot
+                .secrets
+                .iter()
+                .find(|r| r.name == s.name)
+                .map_or_else(|| short_reference(&s.value_from), |r| r.source.clone());
+            (s.name.clone(), format!("← {source}"))
         })
         .collect();
 
@@ -242,7 +250,16 @@ fn table(snapshot: &Snapshot, width: usize) -> Vec<Row> {
         .map(|v| columns.present(&v.name, &v.display, Style::new(), check(&v.name)))
         .collect();
     rows.extend(secrets.iter().map(|(name, reference)| {
-        columns.present(name, reference, Style::new().fg(theme::DIM), check(name))
+        let mut row = columns.present(name, reference, Style::new().fg(theme::DIM), check(name));
+        if let Some(r) = snapshot.secrets.iter().find(|r| &r.name == name) {
+            let (text, colour) = resolved_line(now_ms, r);
+            row.is_problem |= colour == theme::FAIL;
+            row.lines.push(Line::from(Span::styled(
+                clip(&format!("  └ {text}"), width),
+                Style::new().fg(colour),
+            )));
+        }
+        row
     }));
     rows.extend(absent.into_iter().map(|c| columns.absent(c)));
     rows
@@ -335,6 +352,57 @@ impl Columns {
             lines,
             is_problem: colour == theme::FAIL,
         }
+    }
+}
+
+/// What resolving a secret found, in one line and its colour: `ok · fp 106cc468 · changed 60
+/// d ago · v3`, `scheduled for deletion 40 min ago (2026-11-30 05:34 UTC)`, or the state and
+/// why. Never the value.
+fn resolved_line(now_ms: i64, r: &Resolved) -> (String, ratatui::style::Color) {
+    let changed = r
+        .last_changed_ms
+        .map(|at| format!("changed {}", ago(now_ms, at)));
+    match r.state {
+        SecretState::Ok => {
+            let mut parts = vec!["ok".to_owned()];
+            parts.extend(r.fingerprint.as_ref().map(|f| format!("fp {f}")));
+            parts.extend(changed);
+            parts.extend(r.version.as_ref().map(|v| format!("v{}", clip(v, 8))));
+            if r.detail.is_some() {
+                // Read, but DescribeSecret was refused: the state has no deletion date to check.
+                parts.push("metadata not readable".into());
+            }
+            (parts.join(" · "), theme::DIM)
+        }
+        SecretState::ScheduledForDeletion => (
+            r.deleted_ms.map_or_else(
+                || "scheduled for deletion".to_owned(),
+                |at| {
+                    format!(
+                        "scheduled for deletion {} ({})",
+                        ago(now_ms, at),
+                        crate::probe::secrets::date(at)
+                    )
+                },
+            ),
+            theme::FAIL,
+        ),
+        SecretState::NotFound | SecretState::JsonKeyMissing => (
+            format!(
+                "{}: {}",
+                r.state.label(),
+                redact::sanitize(r.detail.as_deref().unwrap_or_default())
+            ),
+            theme::FAIL,
+        ),
+        SecretState::NoAccess | SecretState::KmsDenied | SecretState::Error => (
+            format!(
+                "{}: {}",
+                r.state.label(),
+                redact::sanitize(r.detail.as_deref().unwrap_or_default())
+            ),
+            theme::WARN,
+        ),
     }
 }
 
@@ -504,18 +572,40 @@ fn stopped(now_ms: i64, tasks: &[Task], width: usize) -> Vec<Line<'static>> {
             let exit = t
                 .exit_code
                 .map_or_else(String::new, |c| format!(" (exit {c})"));
+            let head = format!("✗ task {id}{revision} stopped{when}: ");
+            // ECS's secrets errors nest their cause at the end ("… marked for deletion."):
+            // when the line is too long, that end is what stays.
+            let reason = if reason.starts_with("ResourceInitializationError") {
+                condensed(
+                    reason,
+                    width.saturating_sub(head.chars().count() + exit.len()),
+                )
+            } else {
+                reason.to_owned()
+            };
             Some(Line::from(Span::styled(
-                clip(
-                    &redact::sanitize(&format!(
-                        "✗ task {id}{revision} stopped{when}: {reason}{exit}"
-                    )),
-                    width,
-                ),
+                clip(&redact::sanitize(&format!("{head}{reason}{exit}")), width),
                 Style::new().fg(theme::FAIL),
             )))
         })
         .take(STOPPED)
         .collect()
+}
+
+/// `reason` in `room` characters: its first word (`ResourceInitializationError`), `…`, and as
+/// much of its end as fits.
+fn condensed(reason: &str, room: usize) -> String {
+    let chars: Vec<char> = reason.chars().collect();
+    if chars.len() <= room {
+        return reason.to_owned();
+    }
+    let first = reason.split(':').next().unwrap_or_default();
+    let keep = room.saturating_sub(first.chars().count() + 3);
+    if keep < 20 {
+        return reason.to_owned();
+    }
+    let tail: String = chars[chars.len() - keep..].iter().collect();
+    format!("{first} …{tail}")
 }
 
 /// The newest service events, their `(service name)` prefix dropped.

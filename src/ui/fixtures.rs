@@ -65,6 +65,7 @@ fn task_definition(
         image: image.into(),
         registered_ms: Some(NOW - hours_ago * 3_600_000),
         registered_by: Some("arn:aws:iam::123456789012:user/deploy-bot".into()),
+        execution_role: None,
         environment: env
             .iter()
             .map(|(n, v)| ecs::EnvVar { name: (*n).into(), display: redact::env_value(n, v), fingerprint: fingerprint(v) })
@@ -77,7 +78,7 @@ fn task_definition(
     }
 }
 
-fn snapshot(today_env: &[(&str, &str)], today_image: &str) -> ecs::Snapshot {
+pub fn snapshot(today_env: &[(&str, &str)], today_image: &str) -> ecs::Snapshot {
     let deployed = task_definition(42, today_image, today_env, 1);
     let previous = task_definition(41, YESTERDAY_IMAGE, ENV, 26);
     let diff = crate::probe::ecs::diff(&previous, &deployed);
@@ -148,6 +149,8 @@ fn snapshot(today_env: &[(&str, &str)], today_image: &str) -> ecs::Snapshot {
                 exit_code: Some(0),
             },
         ],
+        secrets: Vec::new(),
+        secret_values: ecs::SecretValues::default(),
     }
 }
 
@@ -202,6 +205,7 @@ fn twilio_facts(with_send: bool) -> Vec<Observation> {
             account_sid: Some("AC5f3b1c…".into()),
             has_auth_token: true,
             token_value_from: None,
+            token_secret: None,
             verify_service_sid: Some("VA0a1b2c…".into()),
         })),
         fact(Fact::Account(Ok(Account {

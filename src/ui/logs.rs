@@ -54,11 +54,21 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     } else {
         matching(app, &filter).count()
     };
+    let snapshot = app.evidence.ecs.as_ref().and_then(|r| r.as_ref().ok());
     let geometry = Geometry {
         width,
         show_time: width >= TIME_MIN_WIDTH,
         show_task: width >= TASK_MIN_WIDTH,
         is_wrapped: app.logs.is_wrapped,
+        revisions: snapshot
+            .map(|s| {
+                s.tasks
+                    .iter()
+                    .filter_map(|t| Some((task_id(&t.id).to_owned(), t.revision?)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        deployed: snapshot.map(|s| s.deployed.revision),
     };
     let rows = usize::from(body.height);
     let scroll = if app.logs.is_following {
@@ -116,6 +126,22 @@ struct Geometry {
     show_time: bool,
     show_task: bool,
     is_wrapped: bool,
+    /// Which revision each task (by its short id) runs, and the revision deployed now: a
+    /// line's task is coloured by it, so during a rollout old and new tasks read apart.
+    revisions: std::collections::HashMap<String, i32>,
+    deployed: Option<i32>,
+}
+
+impl Geometry {
+    /// The task id's style: the deployed revision's tasks in the accent colour, an older
+    /// revision's in the warning colour, tasks ECS did not list dimmed.
+    fn task_style(&self, task: &str) -> Style {
+        match (self.revisions.get(task), self.deployed) {
+            (Some(r), Some(d)) if *r == d => Style::new().fg(theme::ACCENT),
+            (Some(_), Some(_)) => Style::new().fg(theme::WARN),
+            _ => Style::new().fg(theme::DIM),
+        }
+    }
 }
 
 impl Geometry {
@@ -189,9 +215,10 @@ fn event_lines<'a>(event: &'a Event, geometry: &Geometry) -> Vec<Line<'a>> {
         prefix.push(Span::raw(format!("{} ", hh_mm_ss(event.timestamp_ms))));
     }
     if geometry.show_task {
+        let task = task_id(&event.stream);
         prefix.push(Span::styled(
-            format!("{:<8} ", task_id(&event.stream)),
-            Style::new().fg(theme::DIM),
+            format!("{task:<8} "),
+            geometry.task_style(task),
         ));
     }
     let style = kind_style(event.kind);
@@ -529,8 +556,9 @@ mod tests {
         assert!(red.modifier.contains(Modifier::BOLD));
         let access = buf[(message_x, row_of("chargers/nearby"))].clone();
         assert_eq!(access.fg, Color::DarkGray);
+        // The task id by its revision: this one runs the deployed revision.
         let task = buf[(9, row_of("chargers/nearby"))].clone();
-        assert_eq!(task.fg, Color::DarkGray);
+        assert_eq!(task.fg, Color::Cyan);
 
         let healthy = crate::ui::fixtures::app("healthy");
         let buf = pane(render, &healthy, 100, 12);
@@ -589,6 +617,34 @@ mod tests {
             }
             insta::assert_snapshot!(format!("logs_hostile_{class}"), text(&buf));
         }
+    }
+
+    /// During a rollout the task id says which revision wrote the line: the deployed
+    /// revision's tasks in the accent colour, the previous revision's in the warning colour.
+    #[test]
+    fn each_line_is_coloured_by_its_tasks_revision() {
+        let mut app = app("healthy");
+        app.evidence.events.clear();
+        let mut old = line(0, 2, "[OTP] from the old task");
+        old.stream = "ecs/nerava-backend/c82202248a90cde27dc4cf728661158b".into();
+        let new = line(1, 1, "[OTP] from the new task");
+        let mut unknown = line(2, 0, "[OTP] from a task ECS did not list");
+        unknown.stream = "ecs/nerava-backend/0000aaaa".into();
+        push_lines(&mut app, vec![old, new, unknown]);
+        let buf = pane(render, &app, 100, 5);
+        let screen = text(&buf);
+        let colour_of = |task: &str| {
+            let (y, row) = screen
+                .lines()
+                .enumerate()
+                .find(|(_, r)| r.contains(task))
+                .expect("the line");
+            let x = row.find(task).expect("x");
+            buf[(row[..x].chars().count() as u16, y as u16)].fg
+        };
+        assert_eq!(colour_of("c8220224"), crate::ui::theme::WARN);
+        assert_eq!(colour_of("9ff1d2f5"), crate::ui::theme::ACCENT);
+        assert_eq!(colour_of("0000aaaa"), crate::ui::theme::DIM);
     }
 
     #[test]

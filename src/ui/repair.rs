@@ -278,6 +278,13 @@ fn choose_lines(app: &App, selected: usize) -> Vec<Line<'static>> {
                 "Force a new deployment".to_owned(),
                 format!("of {} (after rotating a secret outside)", deployed(app)),
             ),
+            Choice::RestoreSecret => (
+                "Restore a deleted secret".to_owned(),
+                match app.secrets_scheduled_for_deletion().as_slice() {
+                    [] => "none scheduled for deletion".to_owned(),
+                    names => format!("of {}, then a new deployment", names.join(", ")),
+                },
+            ),
         };
         let style = if i == selected {
             Style::new()

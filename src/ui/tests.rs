@@ -159,3 +159,92 @@ fn a_pane_in_error_says_when_it_is_tried_again() {
         "{shown}"
     );
 }
+
+#[test]
+fn the_env_pane_shows_what_resolving_each_secret_found_never_the_value() {
+    use crate::probe::ecs::SecretValues;
+    use crate::probe::secrets::{fingerprint, Resolved, SecretState, Store};
+    let mut app = app("healthy");
+    let now = app.now_ms;
+    let resolved = |name: &str, from: &str, state: SecretState| Resolved {
+        name: name.into(),
+        value_from: from.into(),
+        store: Store::SecretsManager,
+        source: format!(
+            "secretsmanager:{}",
+            from.rsplit(":secret:").next().unwrap_or(from)
+        ),
+        arn: Some(from.into()),
+        state,
+        fingerprint: (state == SecretState::Ok)
+            .then(|| fingerprint("postgresql://nerava:pw@db.internal:5432/nerava")),
+        last_changed_ms: Some(now - 3 * 86_400_000),
+        deleted_ms: (state == SecretState::ScheduledForDeletion).then_some(now - 40 * 60_000),
+        version: None,
+        detail: None,
+    };
+    let Some(Ok(snapshot)) = app.evidence.ecs.as_mut() else {
+        panic!("the healthy fixture has an ECS snapshot");
+    };
+    snapshot.secrets = vec![
+        resolved(
+            "DATABASE_URL",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:nerava/prod/database-AbCdEf",
+            SecretState::Ok,
+        ),
+        resolved(
+            "JWT_SECRET",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:nerava/prod/jwt-GhIjKl",
+            SecretState::ScheduledForDeletion,
+        ),
+    ];
+    snapshot.deployed.execution_role =
+        Some("arn:aws:iam::123456789012:role/nerava-backend-execution".into());
+    snapshot.tasks.push(crate::probe::ecs::Task {
+        id: "dfc4b3fdfa9cf8f86014a65909fca426".into(),
+        revision: Some(42),
+        last_status: "STOPPED".into(),
+        health: String::new(),
+        started_ms: None,
+        stopped_ms: Some(now - 26_000),
+        stopped_reason: Some("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret arn:aws:secretsmanager:us-east-1:123456789012:secret:nerava/prod/jwt-GhIjKl from secrets manager: InvalidRequestException: You can't perform this operation on the secret because it was marked for deletion.".into()),
+        stop_code: Some("TaskFailedToStart".into()),
+        exit_code: None,
+    });
+    snapshot.secret_values = SecretValues(vec![(
+        "DATABASE_URL".into(),
+        "postgresql://nerava:pw@db.internal:5432/nerava".into(),
+    )]);
+    app.focus = crate::app::Pane::Env;
+    app.is_zoomed = true;
+    let text = screen(&app, 160, 48);
+    let fp = fingerprint("postgresql://nerava:pw@db.internal:5432/nerava");
+    assert!(
+        text.contains(&format!("└ ok · fp {fp} · changed 3 d ago")),
+        "{text}"
+    );
+    assert!(
+        text.contains("└ scheduled for deletion 40 min ago ("),
+        "{text}"
+    );
+    assert!(
+        text.contains("← secretsmanager:nerava/prod/jwt-GhIjKl"),
+        "{text}"
+    );
+    assert!(
+        text.contains("secrets read by nerava-backend-execution"),
+        "{text}"
+    );
+    // A secrets stop reason keeps its cause, at the end, when it is cut.
+    assert!(
+        text.contains("stopped 26 s ago: ResourceInitializationError …")
+            && text.contains("because it was marked for deletion."),
+        "{text}"
+    );
+    for size in [(160, 48), (80, 24)] {
+        app.is_zoomed = false;
+        let text = screen(&app, size.0, size.1);
+        assert!(!text.contains("postgresql://"), "{text}");
+        assert!(!text.contains("db.internal"), "{text}");
+    }
+}

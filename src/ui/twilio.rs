@@ -261,7 +261,13 @@ fn credentials(seen: Option<&CredentialsSeen>) -> Row {
             ),
             Style::new().fg(theme::WARN),
         ),
-        (None, true) => ("token set".to_owned(), Style::new().fg(theme::PASS)),
+        (None, true) => match &seen.token_secret {
+            Some(secret) => (
+                format!("token read from {secret}"),
+                Style::new().fg(theme::PASS),
+            ),
+            None => ("token set".to_owned(), Style::new().fg(theme::PASS)),
+        },
         (None, false) => ("no TWILIO_AUTH_TOKEN".to_owned(), red),
     };
     // The SID last: when the line is cut, whether a token is set matters more.

@@ -26,15 +26,25 @@ pub struct Console {
 
 impl Console {
     pub async fn demo(scenario: &str) -> Self {
-        Self::demo_at(scenario, SCALE).await
+        Box::pin(Self::demo_at(scenario, SCALE)).await
     }
 
     /// The demo at time scale `scale` (rollouts are followed at the same scale).
     pub async fn demo_at(scenario: &str, scale: f64) -> Self {
+        // Boxed: the console's state is held across awaits, and callers need not carry it.
+        Box::pin(Self::start_demo(scenario, scale)).await
+    }
+
+    async fn start_demo(scenario: &str, scale: f64) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let mut runner = Runner::new(tx, scale);
         runner.start_demo(scenario).await.expect("the demo starts");
         let app = App::new(Names::from_config(&Config::default()), Vec::new(), now_ms());
+        Box::pin(Self::started(app, runner, rx)).await
+    }
+
+    /// The console once the runner has announced its target.
+    async fn started(app: App, runner: Runner, rx: mpsc::UnboundedReceiver<Event>) -> Self {
         let mut console = Self { app, runner, rx };
         console
             .until("the target", Duration::from_secs(10), |app| {
@@ -69,8 +79,10 @@ impl Console {
         while !done(&self.app) {
             assert!(
                 Instant::now() < deadline,
-                "timed out waiting for {what}; verdict {:?}, repair {:?}, notice {:?}",
+                "timed out waiting for {what}; verdict {:?} ({:?}), unknown {:?}, repair {:?}, notice {:?}",
                 self.app.diagnosis.verdict.failure_mode,
+                self.app.diagnosis.verdict.candidates.first().map(|f| &f.evidence),
+                self.app.diagnosis.unknown,
                 self.app.repair.as_ref().map(|f| &f.stage),
                 self.app.notice
             );
@@ -94,13 +106,7 @@ impl Console {
             .await
             .expect("the runner starts");
         let app = App::new(names, Vec::new(), now_ms());
-        let mut console = Self { app, runner, rx };
-        console
-            .until("the target", Duration::from_secs(10), |app| {
-                app.target.is_some()
-            })
-            .await;
-        console
+        Box::pin(Self::started(app, runner, rx)).await
     }
 }
 

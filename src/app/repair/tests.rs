@@ -59,7 +59,7 @@ fn r_opens_the_chooser_and_esc_closes_it() {
     app.update(key(KeyCode::Up));
     app.update(key(KeyCode::Up));
     assert!(
-        matches!(stage(&app), Stage::Choose { selected: 2 }),
+        matches!(stage(&app), Stage::Choose { selected: 3 }),
         "wraps"
     );
     app.update(key(KeyCode::Esc));
@@ -522,4 +522,15 @@ fn the_timeline_is_stamped_when_an_observation_was_made() {
         last.at_ms, later,
         "stamped at the answer, not at the last tick"
     );
+}
+
+#[test]
+fn restoring_a_secret_needs_one_scheduled_for_deletion() {
+    let mut app = fixtures::app("healthy");
+    app.update(ch('R'));
+    assert!(app.update(ch('4')).is_empty(), "nothing planned");
+    let Stage::Failed { error } = stage(&app) else {
+        panic!("{:?}", stage(&app));
+    };
+    assert!(error.contains("nothing to restore"), "{error}");
 }

@@ -1,0 +1,337 @@
+//! Simulated Secrets Manager (`secretsmanager.*`: DescribeSecret, GetSecretValue, ListSecrets,
+//! and the repairs RestoreSecret and PutSecretValue)
+//! and SSM Parameter Store (`AmazonSSM.*`: GetParameters, GetParameter) on the shared AWS JSON
+//! 1.1 endpoint, and how the simulated ECS resolves a container's `secrets` when it starts a
+//! task ([`World::resolve_secret`]): a secret scheduled for deletion, a missing JSON key or a
+//! missing parameter make the task stop with ECS's `ResourceInitializationError`, and a value
+//! changed later reaches the backend only with the next deployment's tasks.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::aws::{parse_body, AwsError};
+use super::scenario::Scenario;
+use super::world::World;
+
+/// A secret in the simulated Secrets Manager.
+#[derive(Debug, Clone)]
+pub struct SimSecret {
+    /// Full ARN, with the 6-character suffix Secrets Manager adds.
+    pub arn: String,
+    pub name: String,
+    pub value: String,
+    pub version_id: String,
+    pub created_ms: i64,
+    pub changed_ms: i64,
+    /// When it was scheduled for deletion (DeleteSecret with a recovery window).
+    pub deleted_ms: Option<i64>,
+}
+
+/// A SecureString parameter in the simulated Parameter Store.
+#[derive(Debug, Clone)]
+pub struct SimParameter {
+    pub name: String,
+    pub arn: String,
+    pub value: String,
+    pub version: i64,
+    pub changed_ms: i64,
+}
+
+/// The secrets and parameters of `scenario` as they stand at `now`.
+pub fn seed(scenario: &Scenario, now: i64) -> (Vec<SimSecret>, Vec<SimParameter>) {
+    let hours = |h: f64| (h * 3_600_000.0) as i64;
+    let secrets = scenario
+        .secrets
+        .iter()
+        .enumerate()
+        .map(|(i, (arn, value))| {
+            let state = scenario.secret_state.get(arn);
+            let changed_ms = now - hours(state.and_then(|s| s.changed_hours_ago).unwrap_or(2160.0));
+            let name = arn
+                .split_once(":secret:")
+                .map_or(arn.as_str(), |(_, n)| n)
+                .to_owned();
+            // The suffix Secrets Manager adds is `-` and 6 characters.
+            let name = match name.rsplit_once('-') {
+                Some((base, suffix)) if suffix.len() == 6 => base.to_owned(),
+                _ => name,
+            };
+            SimSecret {
+                arn: arn.clone(),
+                name,
+                value: value.clone(),
+                version_id: format!("5e1d0c2a-7b3f-4e8a-9c6d-{:012x}", 0x00ab_cdef_0000 + i),
+                created_ms: now - hours(24.0 * 400.0),
+                changed_ms,
+                deleted_ms: state
+                    .and_then(|s| s.deleted_minutes_ago)
+                    .map(|m| now - (m * 60_000.0) as i64),
+            }
+        })
+        .collect();
+    let d = &scenario.deployment;
+    let parameters = scenario
+        .parameters
+        .iter()
+        .map(|(name, value)| SimParameter {
+            arn: format!(
+                "arn:aws:ssm:{}:{}:parameter{}{name}",
+                d.region,
+                d.account_id,
+                if name.starts_with('/') { "" } else { "/" }
+            ),
+            name: name.clone(),
+            value: value.clone(),
+            version: 3,
+            changed_ms: now - hours(24.0 * 30.0),
+        })
+        .collect();
+    (secrets, parameters)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct SecretIdInput {
+    secret_id: String,
+    version_id: Option<String>,
+    version_stage: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PutInput {
+    secret_id: String,
+    secret_string: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ParametersInput {
+    #[serde(default)]
+    names: Vec<String>,
+    name: Option<String>,
+    #[serde(default)]
+    with_decryption: bool,
+}
+
+fn epoch(ms: i64) -> Value {
+    json!(ms as f64 / 1000.0)
+}
+
+fn not_found() -> AwsError {
+    AwsError::client(
+        "ResourceNotFoundException",
+        "Secrets Manager can't find the specified secret.",
+    )
+}
+
+fn marked_for_deletion() -> AwsError {
+    AwsError::client(
+        "InvalidRequestException",
+        "You can't perform this operation on the secret because it was marked for deletion.",
+    )
+}
+
+impl World {
+    /// The secret a `SecretId` names: full ARN, partial ARN (no suffix) or name.
+    fn secret(&self, id: &str) -> Option<&SimSecret> {
+        self.secrets.iter().find(|s| {
+            s.arn == id
+                || s.name == id
+                || s.arn
+                    .rsplit_once('-')
+                    .is_some_and(|(partial, _)| partial == id)
+        })
+    }
+
+    fn secret_index(&self, id: &str) -> Option<usize> {
+        let found = self.secret(id)?;
+        let arn = found.arn.clone();
+        self.secrets.iter().position(|s| s.arn == arn)
+    }
+
+    /// The parameter a name or ARN names.
+    fn parameter(&self, id: &str) -> Option<&SimParameter> {
+        self.parameters.iter().find(|p| p.name == id || p.arn == id)
+    }
+
+    /// One `secretsmanager.*` operation.
+    pub fn secrets_handle(&mut self, op: &str, body: &[u8], now: i64) -> Result<Value, AwsError> {
+        self.advance_to(now);
+        match op {
+            "DescribeSecret" => {
+                let input: SecretIdInput = parse_body(body)?;
+                let s = self.secret(&input.secret_id).ok_or_else(not_found)?;
+                let mut out = json!({
+                    "ARN": s.arn,
+                    "Name": s.name,
+                    "CreatedDate": epoch(s.created_ms),
+                    "LastChangedDate": epoch(s.changed_ms),
+                    "VersionIdsToStages": { s.version_id.clone(): ["AWSCURRENT"] },
+                });
+                if let Some(deleted) = s.deleted_ms {
+                    out["DeletedDate"] = epoch(deleted);
+                }
+                Ok(out)
+            }
+            "GetSecretValue" => {
+                let input: SecretIdInput = parse_body(body)?;
+                let s = self.secret(&input.secret_id).ok_or_else(not_found)?;
+                if s.deleted_ms.is_some_and(|d| d <= now) {
+                    return Err(marked_for_deletion());
+                }
+                if input
+                    .version_id
+                    .as_ref()
+                    .is_some_and(|v| *v != s.version_id)
+                    || input
+                        .version_stage
+                        .as_ref()
+                        .is_some_and(|v| v != "AWSCURRENT")
+                {
+                    return Err(AwsError::client(
+                        "ResourceNotFoundException",
+                        "Secrets Manager can't find the specified secret value for staging label or version.",
+                    ));
+                }
+                Ok(json!({
+                    "ARN": s.arn,
+                    "Name": s.name,
+                    "VersionId": s.version_id,
+                    "SecretString": s.value,
+                    "VersionStages": ["AWSCURRENT"],
+                    "CreatedDate": epoch(s.changed_ms),
+                }))
+            }
+            "RestoreSecret" => {
+                let input: SecretIdInput = parse_body(body)?;
+                let i = self.secret_index(&input.secret_id).ok_or_else(not_found)?;
+                let s = &mut self.secrets[i];
+                if s.deleted_ms.take().is_some() {
+                    s.changed_ms = now;
+                }
+                Ok(json!({ "ARN": s.arn, "Name": s.name }))
+            }
+            "PutSecretValue" => {
+                let input: PutInput = parse_body(body)?;
+                let i = self.secret_index(&input.secret_id).ok_or_else(not_found)?;
+                let Some(value) = input.secret_string else {
+                    return Err(AwsError::invalid_parameter(
+                        "You must provide either SecretString or SecretBinary.",
+                    ));
+                };
+                let version = self.uuid();
+                let s = &mut self.secrets[i];
+                if s.deleted_ms.is_some_and(|d| d <= now) {
+                    return Err(marked_for_deletion());
+                }
+                s.value = value;
+                s.version_id = version;
+                s.changed_ms = now;
+                Ok(json!({
+                    "ARN": s.arn,
+                    "Name": s.name,
+                    "VersionId": s.version_id,
+                    "VersionStages": ["AWSCURRENT"],
+                }))
+            }
+            "ListSecrets" => Ok(json!({
+                "SecretList": self.secrets.iter().map(|s| {
+                    let mut out = json!({
+                        "ARN": s.arn,
+                        "Name": s.name,
+                        "CreatedDate": epoch(s.created_ms),
+                        "LastChangedDate": epoch(s.changed_ms),
+                    });
+                    if let Some(deleted) = s.deleted_ms {
+                        out["DeletedDate"] = epoch(deleted);
+                    }
+                    out
+                }).collect::<Vec<_>>()
+            })),
+            _ => Err(AwsError::client(
+                "UnknownOperationException",
+                format!("secretsmanager.{op} is not simulated"),
+            )),
+        }
+    }
+
+    /// One `AmazonSSM.*` operation.
+    pub fn ssm_handle(&mut self, op: &str, body: &[u8], now: i64) -> Result<Value, AwsError> {
+        self.advance_to(now);
+        let input: ParametersInput = parse_body(body)?;
+        let shown = |p: &SimParameter, decrypt: bool| {
+            json!({
+                "Name": p.name,
+                "Type": "SecureString",
+                "Value": if decrypt { p.value.clone() } else { format!("kms:alias/aws/ssm:{}", "*".repeat(8)) },
+                "Version": p.version,
+                "LastModifiedDate": epoch(p.changed_ms),
+                "ARN": p.arn,
+                "DataType": "text",
+            })
+        };
+        match op {
+            "GetParameters" => {
+                let mut found = Vec::new();
+                let mut invalid = Vec::new();
+                for name in &input.names {
+                    match self.parameter(name) {
+                        Some(p) => found.push(shown(p, input.with_decryption)),
+                        None => invalid.push(name.clone()),
+                    }
+                }
+                Ok(json!({ "Parameters": found, "InvalidParameters": invalid }))
+            }
+            "GetParameter" => {
+                let name = input.name.unwrap_or_default();
+                let p = self.parameter(&name).ok_or_else(|| {
+                    AwsError::client("ParameterNotFound", format!("Parameter {name} not found."))
+                })?;
+                Ok(json!({ "Parameter": shown(p, input.with_decryption) }))
+            }
+            _ => Err(AwsError::client(
+                "UnknownOperationException",
+                format!("AmazonSSM.{op} is not simulated"),
+            )),
+        }
+    }
+
+    /// What ECS's agent gets for one `secrets` entry when it starts a task at `now`, or the
+    /// task's stop reason.
+    pub fn resolve_secret(&self, value_from: &str, now: i64) -> Result<String, String> {
+        const FAILED: &str = "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed";
+        let parts: Vec<&str> = value_from.split(':').collect();
+        if parts.len() >= 7 && parts[0] == "arn" && parts[2] == "secretsmanager" {
+            let id = parts[..7].join(":");
+            let json_key = parts.get(7).filter(|k| !k.is_empty());
+            let Some(s) = self.secret(&id) else {
+                return Err(format!("{FAILED}: unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret {id} from secrets manager: ResourceNotFoundException: Secrets Manager can't find the specified secret."));
+            };
+            if s.deleted_ms.is_some_and(|d| d <= now) {
+                return Err(format!("{FAILED}: unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret {id} from secrets manager: InvalidRequestException: You can't perform this operation on the secret because it was marked for deletion."));
+            }
+            let Some(key) = json_key else {
+                return Ok(s.value.clone());
+            };
+            return match serde_json::from_str::<Value>(&s.value)
+                .ok()
+                .and_then(|v| v.get(*key).cloned())
+            {
+                Some(Value::String(v)) => Ok(v),
+                Some(other) => Ok(other.to_string()),
+                None => Err(format!("{FAILED}: unable to retrieve secrets from asm: retrieved secret from Secrets Manager did not contain json key {key}")),
+            };
+        }
+        let name = value_from;
+        let found = self.parameter(name).or_else(|| {
+            // An ARN's `parameter/x` is the name `x`; `parameter/a/b` is `/a/b`.
+            let rest = name.split_once(":parameter")?.1;
+            let bare = rest.strip_prefix('/')?;
+            self.parameter(bare).or_else(|| self.parameter(rest))
+        });
+        found.map(|p| p.value.clone()).ok_or_else(|| {
+            format!("{FAILED}: unable to retrieve secrets from ssm: service call has been retried 1 time(s): invalid parameters: {name}")
+        })
+    }
+}
