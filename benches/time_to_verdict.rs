@@ -31,7 +31,7 @@ const TIME_SCALE: f64 = 1.0;
 
 /// The failure mode each built-in scenario reproduces. A scenario missing here fails the run:
 /// a new scenario needs its expected verdict before it can be timed.
-const EXPECTED: [(&str, FailureMode); 11] = [
+const EXPECTED: [(&str, FailureMode); 14] = [
     ("account-suspended", FailureMode::AccountSuspended),
     ("event-loop-blocking", FailureMode::EventLoopBlocked),
     ("healthy", FailureMode::None),
@@ -41,6 +41,9 @@ const EXPECTED: [(&str, FailureMode); 11] = [
     ("rate-limited", FailureMode::RateLimited),
     ("secret-deleted", FailureMode::SecretUnreadable),
     ("secret-rotated", FailureMode::InvalidCredentials),
+    ("sms-from-number-released", FailureMode::FromNumberInvalid),
+    ("sms-healthy", FailureMode::None),
+    ("sms-undelivered", FailureMode::SmsUndelivered),
     ("stub-provider", FailureMode::StubProvider),
     ("verify-service-deleted", FailureMode::VerifyServiceMissing),
 ];

@@ -12,6 +12,7 @@
 //! - `verdict.failure_mode`: one of `missing_env_vars`, `secret_unreadable`, `invalid_credentials`,
 //!   `verify_service_missing`, `stub_provider`, `network_blocked`, `event_loop_blocked`,
 //!   `account_suspended`, `rate_limited`, `deployment_failed`, `api_unreachable`,
+//!   `from_number_invalid`, `sms_undelivered`,
 //!   `inconclusive` (something failed or could not be seen and no mode fits), `none` (only with
 //!   positive evidence: `/health` 2xx and an OTP start that sent, or every provable line passing)
 //! - `verdict.candidates[]`: `{failure_mode, title, confidence, evidence[], repair, commands[]}`
@@ -19,7 +20,9 @@
 //! - `unknown[]`: what could not be determined, one line each
 //! - `outstanding[]`: `{endpoint, age_ms}` requests still waiting when the verdict was given
 //! - `observations`: `{http[], ecs, logs: {counts, recent[]}, twilio: {credentials, account,
-//!   service, status_page, sends[]}}`; `ecs.secrets[]` is the deployed container's `secrets`,
+//!   service, status_page, sends[], sender (the `twilio_sms` From number: `from`, `owned`,
+//!   `sms_capable`), deliveries[] (`via`, `sid`, `to`, `status`, `error_code`, `meaning`,
+//!   `is_final`, `after_ms`)}}`; `ecs.secrets[]` is the deployed container's `secrets`,
 //!   resolved: `{name, value_from, store, source, arn, state (ok | scheduled_for_deletion |
 //!   not_found | no_access | kms_denied | json_key_missing | error), fingerprint,
 //!   last_changed_ms, deleted_ms, version, detail}`, never a value
@@ -80,6 +83,8 @@ enum Milestone {
     Logs,
     Health,
     Otp,
+    /// The OTP's delivery reached a final state, or cannot be followed.
+    Delivery,
 }
 
 /// The milestones reached so far.
@@ -137,8 +142,16 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
             && reached(Milestone::TwilioService)
             && (!wants_ecs || reached(Milestone::Ecs))
             && (!options.check_aws || reached(Milestone::Logs));
+        // An OTP start that sent is followed to the phone: the verdict waits for the SMS's
+        // final state (delivered, or the carrier's error), within the follow's own timeout.
+        let otp_sent = evidence
+            .samples
+            .iter()
+            .rev()
+            .find(|s| s.endpoint == Endpoint::OtpStart)
+            .is_some_and(|s| s.class.is_ok());
         let otp_settled = options.test_phone.is_none()
-            || reached(Milestone::Otp)
+            || (reached(Milestone::Otp) && (!otp_sent || reached(Milestone::Delivery)))
             || diagnosis.verdict.failure_mode.is_failure();
         if (initial && otp_settled) || started.elapsed() >= options.deadline {
             break diagnosis;
@@ -174,6 +187,8 @@ fn note_progress(progress: &mut Progress, observation: &Observation) {
             Fact::Account(_) => Some(Milestone::TwilioAccount),
             Fact::Service(_) => Some(Milestone::TwilioService),
             Fact::StatusPage(_) => Some(Milestone::StatusPage),
+            Fact::Delivery(Err(_)) => Some(Milestone::Delivery),
+            Fact::Delivery(Ok(step)) if step.is_final => Some(Milestone::Delivery),
             _ => None,
         },
         Observation::HttpStarted { .. } => None,
@@ -222,6 +237,8 @@ pub fn report_json(report: &Report) -> Value {
                 "service": result_json(e.service.as_ref()),
                 "status_page": result_json(e.status_page.as_ref()),
                 "sends": e.sends.iter().map(|r| result_json(Some(r))).collect::<Vec<_>>(),
+                "sender": result_json(e.sender.as_ref()),
+                "deliveries": e.deliveries.iter().map(|r| result_json(Some(r))).collect::<Vec<_>>(),
             },
         },
     })

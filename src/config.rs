@@ -170,6 +170,8 @@ pub struct TwilioConfig {
     pub verify_url: String,
     /// Public status page base URL.
     pub status_url: String,
+    /// Messaging API base URL (Messaging Services, when `OTP_FROM_NUMBER` is an `MG…` SID).
+    pub messaging_url: String,
     /// Where the console takes the Twilio credentials from.
     pub credentials: TwilioCredentials,
 }
@@ -180,6 +182,7 @@ impl Default for TwilioConfig {
             api_url: "https://api.twilio.com".into(),
             verify_url: "https://verify.twilio.com".into(),
             status_url: "https://status.twilio.com".into(),
+            messaging_url: "https://messaging.twilio.com".into(),
             credentials: TwilioCredentials::default(),
         }
     }

@@ -13,8 +13,9 @@ use crate::config::{VarStatus, ViolationKind};
 use crate::probe::http::{Class, Endpoint, Sample};
 use crate::probe::logs::{Event, LineKind};
 use crate::probe::secrets::{self, SecretState};
+use crate::probe::twilio::delivery::{self, DeliveryStep};
 use crate::probe::twilio::{
-    Account, CredentialsSeen, Fact, StatusPage, Verification, VerifyService,
+    Account, CredentialsSeen, Fact, Sender, StatusPage, Verification, VerifyService,
 };
 use crate::probe::{ecs, ErrorKind, Observation, ProbeError};
 
@@ -23,6 +24,8 @@ const MAX_SAMPLES: usize = 2_000;
 const MAX_EVENTS: usize = 5_000;
 /// And the log messages' bytes they may hold at most, whatever their number.
 pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+/// Delivery steps kept (a few per test send).
+const MAX_DELIVERY_STEPS: usize = 200;
 /// A health probe slower than this while an OTP start is outstanding is a stall.
 pub const STALL_MS: u64 = 2_000;
 /// An OTP start outstanding this long, with Twilio and the config fine, is a hang.
@@ -54,6 +57,10 @@ pub struct Evidence {
     /// Log lines older than this (ms since the epoch) are shown but not evidence any more:
     /// they were written before the deployment a repair started.
     pub lines_since_ms: i64,
+    /// The `twilio_sms` provider's From number, as the account's numbers list it.
+    pub sender: Option<Result<Sender, ProbeError>>,
+    /// The delivery steps of test sends, in the order seen.
+    pub deliveries: Vec<Result<DeliveryStep, ProbeError>>,
 }
 
 impl Evidence {
@@ -118,6 +125,13 @@ impl Evidence {
                 Fact::StatusPage(s) => self.status_page = Some(s),
                 Fact::Send(s) => self.sends.push(s),
                 Fact::Check(c) => self.checks.push(c),
+                Fact::Sender(n) => self.sender = Some(n),
+                Fact::Delivery(d) => {
+                    self.deliveries.push(d);
+                    if self.deliveries.len() > MAX_DELIVERY_STEPS {
+                        self.deliveries.drain(..1);
+                    }
+                }
             },
         }
     }
@@ -165,6 +179,7 @@ impl Evidence {
         }
         self.sends.clear();
         self.checks.clear();
+        self.deliveries.clear();
     }
 
     /// The oldest outstanding request to `endpoint` and its age.
@@ -269,6 +284,10 @@ pub enum FailureMode {
     /// Something is wrong or could not be seen, and no failure mode is supported.
     Inconclusive,
     None,
+    /// `OTP_FROM_NUMBER` is not an SMS-capable number of the account (21606, 21659, 21212).
+    FromNumberInvalid,
+    /// Twilio sent the SMS and the carrier or handset did not take it (30003–30008, …).
+    SmsUndelivered,
 }
 
 impl FailureMode {
@@ -288,6 +307,8 @@ impl FailureMode {
             Self::ApiUnreachable => "api_unreachable",
             Self::Inconclusive => "inconclusive",
             Self::None => "none",
+            Self::FromNumberInvalid => "from_number_invalid",
+            Self::SmsUndelivered => "sms_undelivered",
         }
     }
 
@@ -307,6 +328,10 @@ impl FailureMode {
             Self::ApiUnreachable => "The API does not answer /health",
             Self::Inconclusive => "Inconclusive: no failure mode fits what was seen",
             Self::None => "No problem found",
+            Self::FromNumberInvalid => {
+                "OTP_FROM_NUMBER is not an SMS-capable number of the account"
+            }
+            Self::SmsUndelivered => "The SMS was sent but not delivered",
         }
     }
 
@@ -341,6 +366,8 @@ impl FailureMode {
             Self::ApiUnreachable => "Check the runbook's first steps: does the API's name resolve, does the load balancer answer, how many tasks are running.",
             Self::Inconclusive => "Look at what could not be checked (unknown) and at the failing lines; fix access so the console can see them.",
             Self::None => "Nothing to repair.",
+            Self::FromNumberInvalid => "Buy or re-assign an SMS-capable number in Twilio Console (Phone Numbers > Manage), set OTP_FROM_NUMBER to it in the task definition (repair: --set OTP_FROM_NUMBER=+1…) and deploy.",
+            Self::SmsUndelivered => "Act on the carrier's error code: register the sender (A2P 10DLC / toll-free verification) for 30007/30034, enable the country's Geo permissions for 21408/60605, ask the user to reply START for 21610, use a mobile number for 21614/30006.",
         }
     }
 }
@@ -589,6 +616,84 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
         }
     }
 
+    // The SMS path: the From number, and whether test sends reached the phone.
+    if let Some(Ok(sender)) = &evidence.sender {
+        let is_service = sender.from.starts_with("MG");
+        if !sender.owned && is_service {
+            found.add(
+                FailureMode::FromNumberInvalid,
+                3,
+                format!(
+                    "OTP_FROM_NUMBER {} is not a Messaging Service of the account (deleted?)",
+                    sender.from
+                ),
+            );
+        } else if !sender.owned {
+            found.add(
+                FailureMode::FromNumberInvalid,
+                3,
+                format!(
+                    "OTP_FROM_NUMBER {} is not among the account's numbers (IncomingPhoneNumbers): released or never bought",
+                    sender.from
+                ),
+            );
+        } else if !sender.sms_capable && is_service {
+            found.add(
+                FailureMode::FromNumberInvalid,
+                3,
+                format!(
+                    "OTP_FROM_NUMBER {} ({}) has no SMS-capable number in its sender pool",
+                    sender.from, sender.friendly_name
+                ),
+            );
+        } else if !sender.sms_capable {
+            found.add(
+                FailureMode::FromNumberInvalid,
+                3,
+                format!(
+                    "OTP_FROM_NUMBER {} ({}) is owned but cannot send SMS",
+                    sender.from, sender.friendly_name
+                ),
+            );
+        }
+    }
+    for send in &evidence.sends {
+        if let Err(e) = send {
+            let code = e.code.as_deref().and_then(|c| c.parse::<u32>().ok());
+            if code.is_some_and(delivery::is_sender_error) {
+                found.add(
+                    FailureMode::FromNumberInvalid,
+                    3,
+                    format!("test send: {}", e.message),
+                );
+            } else if code.is_some_and(delivery::is_delivery_error) {
+                found.add(
+                    FailureMode::SmsUndelivered,
+                    3,
+                    format!("test send: {}", e.message),
+                );
+            }
+        }
+    }
+    for step in evidence.deliveries.iter().flatten() {
+        if let Some(code) = step.error_code.filter(|c| delivery::is_delivery_error(*c)) {
+            if step.is_final {
+                let repair = delivery::decode(code).map_or("", |d| d.repair);
+                found.add(
+                    FailureMode::SmsUndelivered,
+                    3,
+                    format!(
+                        "{} to {} {} with {code}: {} — {repair}",
+                        step.sid,
+                        step.to,
+                        step.status,
+                        step.meaning.as_deref().unwrap_or("carrier error")
+                    ),
+                );
+            }
+        }
+    }
+
     if found.has(FailureMode::InvalidCredentials) {
         if let Some(r) = snapshot.and_then(|s| {
             s.secrets
@@ -812,6 +917,7 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
     if let Some(e) = &evidence.logs_error {
         unknown.push(format!("Logs: {}", e.message));
     }
+    let sms_mode = evidence.sender.is_some();
     for r in snapshot.iter().flat_map(|s| &s.secrets) {
         if matches!(
             r.state,
@@ -832,7 +938,10 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
         ),
         (
             "Verify service",
-            evidence.service.as_ref().map(|r| r.as_ref().err()),
+            evidence
+                .service
+                .as_ref()
+                .map(|r| r.as_ref().err().filter(|_| !sms_mode)),
         ),
     ] {
         match result {
@@ -1043,6 +1152,27 @@ fn checklist(evidence: &Evidence, findings: &[Finding], names: &Names, now_ms: i
                     Some(Err(e)) => (State::Unknown, e.message.clone()),
                     None => (State::Running, "asking Twilio".into()),
                 },
+                // SMS mode: the provider sends from OTP_FROM_NUMBER; its check stands in.
+                Item::VerifyServiceExists if evidence.sender.is_some() => match &evidence.sender {
+                    Some(Ok(n)) if n.owned && n.sms_capable => (
+                        State::Pass,
+                        format!("SMS mode: From {} owned and SMS-capable", n.from),
+                    ),
+                    Some(Ok(n)) => (
+                        State::Fail,
+                        format!(
+                            "SMS mode: From {} {}",
+                            n.from,
+                            if n.owned {
+                                "cannot send SMS"
+                            } else {
+                                "is not the account's"
+                            }
+                        ),
+                    ),
+                    Some(Err(e)) => (State::Unknown, e.message.clone()),
+                    None => (State::Running, "asking Twilio".into()),
+                },
                 Item::VerifyServiceExists => match &evidence.service {
                     Some(Ok(s)) => (
                         State::Pass,
@@ -1145,8 +1275,48 @@ fn checklist(evidence: &Evidence, findings: &[Finding], names: &Names, now_ms: i
                             .checks
                             .iter()
                             .any(|c| c.as_ref().is_ok_and(|v| v.status == "approved"));
-                    if verified {
-                        (State::Pass, "code entered and verified".into())
+                    let last_step = evidence
+                        .deliveries
+                        .iter()
+                        .rev()
+                        .find_map(|d| d.as_ref().ok());
+                    let delivered = last_step.filter(|d| d.status == "delivered");
+                    if let Some(d) = last_step.filter(|d| d.is_final && d.status != "delivered") {
+                        (
+                            State::Fail,
+                            format!(
+                                "{} {} after {}{}",
+                                d.sid,
+                                d.status,
+                                fmt_ms(d.after_ms),
+                                d.error_code.map_or_else(String::new, |c| format!(
+                                    " ({c}: {})",
+                                    d.meaning.as_deref().unwrap_or("carrier error")
+                                ))
+                            ),
+                        )
+                    } else if verified {
+                        match delivered {
+                            Some(d) => (
+                                State::Pass,
+                                format!(
+                                    "delivered per Twilio after {} and the code entered",
+                                    fmt_ms(d.after_ms)
+                                ),
+                            ),
+                            None => (State::Pass, "code entered and verified".into()),
+                        }
+                    } else if let Some(d) = delivered {
+                        (
+                            State::Pass,
+                            format!(
+                                "delivered per Twilio ({} after {}); enter the code to confirm",
+                                d.sid,
+                                fmt_ms(d.after_ms)
+                            ),
+                        )
+                    } else if let Some(d) = last_step {
+                        (State::Running, format!("{} {}", d.sid, d.status))
                     } else if evidence.last_line(LineKind::OtpSent).is_some()
                         || evidence.sends.iter().any(Result::is_ok)
                     {
@@ -1225,6 +1395,15 @@ fn commands(mode: FailureMode, n: &Names) -> Vec<String> {
         }
         FailureMode::Inconclusive => vec![format!("curl -sv --max-time 10 {}/health", n.api_base), otp],
         FailureMode::None => vec![otp],
+        FailureMode::FromNumberInvalid => vec![
+            "curl -u \"$TWILIO_ACCOUNT_SID:$TWILIO_AUTH_TOKEN\" -G https://api.twilio.com/2010-04-01/Accounts/$TWILIO_ACCOUNT_SID/IncomingPhoneNumbers.json --data-urlencode PhoneNumber=$OTP_FROM_NUMBER".into(),
+            format!("otp-console repair --set OTP_FROM_NUMBER=+1XXXXXXXXXX   # or: {register}"),
+            deploy,
+        ],
+        FailureMode::SmsUndelivered => vec![
+            "curl -u \"$TWILIO_ACCOUNT_SID:$TWILIO_AUTH_TOKEN\" -G https://api.twilio.com/2010-04-01/Accounts/$TWILIO_ACCOUNT_SID/Messages.json --data-urlencode To=+1XXXXXXXXXX".into(),
+            "curl -u \"$TWILIO_ACCOUNT_SID:$TWILIO_AUTH_TOKEN\" -G https://verify.twilio.com/v2/Attempts --data-urlencode ChannelData.To=+1XXXXXXXXXX".into(),
+        ],
     }
 }
 

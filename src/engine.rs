@@ -18,7 +18,8 @@ use crate::config::{Config, TwilioCredentials as CredentialsFrom};
 use crate::probe::ecs::EcsProbe;
 use crate::probe::http::{Endpoint, HttpProbe};
 use crate::probe::logs::LogsFollower;
-use crate::probe::twilio::{self, CredentialsSeen, Fact, TwilioProbe};
+use crate::probe::twilio::delivery::{self, Backoff, Via};
+use crate::probe::twilio::{self, CredentialsSeen, Fact, Track, TwilioProbe};
 use crate::probe::{ErrorKind, Observation, ProbeError, System, TwilioCredentials};
 use crate::sim;
 
@@ -63,6 +64,9 @@ pub struct Engine {
     /// `/health` and dev login, with [`HEALTH_TIMEOUT`].
     quick: HttpProbe,
     creds: Arc<watch::Sender<CredentialsState>>,
+    /// The last SMS-mode test message per phone: its code and masked SID, so the code typed
+    /// with `c` confirms receipt (the backend never knew that code).
+    test_messages: Arc<std::sync::Mutex<std::collections::HashMap<String, (String, String)>>>,
     tx: mpsc::UnboundedSender<Observation>,
 }
 
@@ -98,6 +102,7 @@ impl Engine {
             http,
             quick,
             creds: Arc::new(creds),
+            test_messages: Arc::default(),
             tx,
         })
     }
@@ -132,15 +137,37 @@ impl Engine {
             .await;
     }
 
-    /// An OTP start to `phone`, with `/health` probed every `health_every` while it is in flight.
-    pub async fn otp_start(&self, phone: &str, health_every: Duration) {
+    /// An OTP start to `phone`, with `/health` probed every `health_every` while it is in flight;
+    /// whether the API said it sent the code.
+    pub async fn otp_start(&self, phone: &str, health_every: Duration) -> bool {
         self.http
             .otp_start_watching_health(phone, health_every, &self.tx)
-            .await;
+            .await
+            .class
+            .is_ok()
     }
 
     /// Verifies `code` for `phone` through the API.
+    /// The code of the console's own SMS-mode test message confirms its receipt instead (it is
+    /// not a login code).
     pub async fn verify(&self, phone: &str, code: &str) {
+        let sent = self
+            .test_messages
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(phone)
+            .cloned();
+        if let Some((expected, sid)) = sent {
+            if expected == code {
+                self.twilio_fact(Fact::Check(Ok(twilio::Verification {
+                    sid,
+                    status: "approved".into(),
+                    to: crate::redact::phone(phone),
+                    valid: true,
+                })));
+                return;
+            }
+        }
         self.http
             .request(Endpoint::OtpVerify, Some(phone), Some(code), None, &self.tx)
             .await;
@@ -222,13 +249,41 @@ impl Engine {
             .unwrap_or_else(|| Err(no_credentials("the task definition has not been read yet")))
     }
 
-    /// Asks Twilio for the account and the Verify service with the service's credentials; with
-    /// none, reports both as not checkable, with the reason.
+    /// Asks Twilio for the account and the Verify service with the service's credentials, and
+    /// in SMS mode (`OTP_PROVIDER=twilio_sms`) for the From number among the account's
+    /// numbers; with no credentials, reports the account and service as not checkable, with
+    /// the reason.
     pub async fn ask_twilio(&self) {
         match self.twilio_credentials().await {
             Ok(creds) => {
-                let (account, service) =
-                    tokio::join!(self.twilio.account(&creds), self.twilio.service(&creds));
+                let sender = async {
+                    if creds.is_sms() {
+                        Some(self.twilio.sender(&creds).await)
+                    } else {
+                        None
+                    }
+                };
+                // An SMS deployment may have no Verify service at all: not a failure.
+                let service = async {
+                    if creds.is_sms() && creds.verify_service_sid.is_none() {
+                        Fact::Service(Err(ProbeError {
+                            system: System::Twilio,
+                            kind: ErrorKind::Api,
+                            code: None,
+                            message: "not used: OTP_PROVIDER=twilio_sms sends from OTP_FROM_NUMBER"
+                                .into(),
+                        }))
+                    } else {
+                        self.twilio.service(&creds).await
+                    }
+                };
+                let (account, service, sender) =
+                    tokio::join!(self.twilio.account(&creds), service, sender);
+                // The From number first: `check` concludes once the account and the service are
+                // in, so the sender must be in by then.
+                if let Some(sender) = sender {
+                    self.twilio_fact(sender);
+                }
                 self.twilio_fact(account);
                 self.twilio_fact(service);
             }
@@ -239,12 +294,69 @@ impl Engine {
         }
     }
 
-    /// A test send straight to Twilio Verify; an error line when there are no credentials.
+    /// A test send straight to Twilio the way the deployed provider sends (Messages API for
+    /// `twilio_sms`, Verify otherwise), then its delivery followed to a final state; an error
+    /// line when there are no credentials.
     pub async fn send_test(&self, phone: &str) -> Result<(), String> {
         let creds = self.twilio_credentials().await.map_err(|e| e.message)?;
-        let fact = self.twilio.send(&creds, phone).await;
+        let (fact, track) = self.twilio.send_tracked(&creds, phone).await;
+        if let (Fact::Send(Ok(sent)), Some(code)) =
+            (&fact, track.as_ref().and_then(|t| t.test_code.clone()))
+        {
+            self.test_messages
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(phone.to_owned(), (code, sent.sid.clone()));
+        }
         self.twilio_fact(fact);
+        if let Some(track) = track {
+            self.follow_delivery(&creds, &track, Backoff::CONSOLE).await;
+        }
         Ok(())
+    }
+
+    /// Follows `track` to its final delivery state, reporting each step.
+    async fn follow_delivery(&self, creds: &TwilioCredentials, track: &Track, backoff: Backoff) {
+        delivery::follow(
+            backoff,
+            |_| self.twilio.delivery(creds, track),
+            |step| self.twilio_fact(Fact::Delivery(step)),
+        )
+        .await;
+    }
+
+    /// Follows the delivery of the OTP the API sent to `phone` since `since_ms`: the newest
+    /// message to it (`twilio_sms`) or Verify attempt (`twilio_verify`). Reports one line
+    /// saying why when there is nothing to follow (no credentials, a stub provider).
+    pub async fn follow_api_send(&self, phone: &str, since_ms: i64, backoff: Backoff) {
+        let creds = match self.twilio_credentials().await {
+            Ok(creds) => creds,
+            Err(e) => {
+                self.twilio_fact(Fact::Delivery(Err(e)));
+                return;
+            }
+        };
+        let via = match creds.otp_provider.as_deref() {
+            Some("twilio_sms") => Via::Messages,
+            Some("stub") => {
+                self.twilio_fact(Fact::Delivery(Err(ProbeError {
+                    system: System::Twilio,
+                    kind: ErrorKind::NotFound,
+                    code: None,
+                    message: "OTP_PROVIDER=stub sends no SMS: no delivery to follow".into(),
+                })));
+                return;
+            }
+            _ => Via::VerifyAttempts,
+        };
+        let track = Track {
+            via,
+            phone: phone.to_owned(),
+            sid: None,
+            since_ms,
+            test_code: None,
+        };
+        self.follow_delivery(&creds, &track, backoff).await;
     }
 
     /// Follows the service's logs from `since_ms`, polling every `every`, until the channel
@@ -267,7 +379,10 @@ impl Engine {
             e.health().await;
             e.dev_login().await;
             if let Some(phone) = phone {
-                e.otp_start(&phone, Duration::from_millis(250)).await;
+                let since = now_ms();
+                if e.otp_start(&phone, Duration::from_millis(250)).await {
+                    e.follow_api_send(&phone, since, Backoff::CHECK).await;
+                }
             }
         });
         let e = self.clone();

@@ -111,6 +111,17 @@ pub struct TwilioCredentials {
     pub account_sid: String,
     pub auth_token: String,
     pub verify_service_sid: Option<String>,
+    /// The deployed `OTP_PROVIDER` (`twilio_verify`, `twilio_sms`, `stub`), when known.
+    pub otp_provider: Option<String>,
+    /// `OTP_FROM_NUMBER`: the number (or `MG…` Messaging Service) `twilio_sms` sends from.
+    pub from_number: Option<String>,
+}
+
+impl TwilioCredentials {
+    /// Whether the service sends its own SMS through the Messages API (`twilio_sms`).
+    pub fn is_sms(&self) -> bool {
+        self.otp_provider.as_deref() == Some("twilio_sms")
+    }
 }
 
 impl std::fmt::Debug for TwilioCredentials {
@@ -122,6 +133,11 @@ impl std::fmt::Debug for TwilioCredentials {
             .field(
                 "verify_service_sid",
                 &self.verify_service_sid.as_deref().map(crate::redact::sid),
+            )
+            .field("otp_provider", &self.otp_provider)
+            .field(
+                "from_number",
+                &self.from_number.as_deref().map(crate::redact::phone),
             )
             .finish()
     }

@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::engine::Engine;
 pub use crate::engine::{demo_sdk_config, every, static_sdk_config};
 use crate::event::{Event, Notice, RepairUpdate, Sms, Target};
+use crate::probe::twilio::delivery::Backoff;
 use crate::probe::Observation;
 use crate::repair::{FollowOptions, Repairer};
 use crate::sim::{self, scenario, Ports, Simulator};
@@ -216,14 +217,19 @@ impl Runner {
                     ),
                 );
                 self.oneshots.spawn(async move {
-                    p.otp_start(&phone, every::HEALTH_DURING_OTP).await;
+                    let since = chrono::Utc::now().timestamp_millis();
+                    // An OTP the API says it sent is followed to the phone (Messages status or
+                    // Verify Attempts), each step one observation.
+                    if p.otp_start(&phone, every::HEALTH_DURING_OTP).await {
+                        p.follow_api_send(&phone, since, Backoff::CONSOLE).await;
+                    }
                 });
             }
             Command::TwilioSend { phone } => {
                 self.notice(
                     false,
                     format!(
-                        "Sending a test straight to Twilio Verify for {}",
+                        "Sending a test straight to Twilio for {} (Verify, or Messages in SMS mode); its delivery is followed",
                         crate::redact::phone(&phone)
                     ),
                 );

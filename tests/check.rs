@@ -30,6 +30,9 @@ async fn every_scenario_gets_its_failure_mode() {
         ("event-loop-blocking", FailureMode::EventLoopBlocked),
         ("account-suspended", FailureMode::AccountSuspended),
         ("rate-limited", FailureMode::RateLimited),
+        ("sms-healthy", FailureMode::None),
+        ("sms-from-number-released", FailureMode::FromNumberInvalid),
+        ("sms-undelivered", FailureMode::SmsUndelivered),
         ("secret-rotated", FailureMode::InvalidCredentials),
         ("secret-deleted", FailureMode::SecretUnreadable),
     ];
@@ -334,6 +337,87 @@ async fn an_api_that_never_answers_is_named_before_its_probe_times_out() {
         check::render_table(&report)
     );
     assert!(report.diagnosis.verdict.candidates[0].evidence[0].contains("has not answered"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sms_scenarios_follow_the_test_send_to_the_phone() {
+    let state = |r: &check::Report, label: &str| {
+        r.diagnosis
+            .checklist
+            .iter()
+            .find(|l| l.label.starts_with(label))
+            .map(|l| (l.state, l.evidence.clone()))
+    };
+    let healthy = diagnose("sms-healthy").await;
+    let (received, evidence) = state(&healthy, "SMS received").expect("line");
+    assert_eq!(received, State::Pass, "{evidence}");
+    assert!(evidence.contains("delivered per Twilio"), "{evidence}");
+    let sender = healthy
+        .evidence
+        .sender
+        .clone()
+        .expect("From number checked")
+        .expect("ok");
+    assert!(sender.owned && sender.sms_capable, "{sender:?}");
+    assert_eq!(sender.from, "•••0147");
+    let statuses: Vec<String> = healthy
+        .evidence
+        .deliveries
+        .iter()
+        .flatten()
+        .map(|d| d.status.clone())
+        .collect();
+    assert_eq!(
+        statuses.last().map(String::as_str),
+        Some("delivered"),
+        "{statuses:?}"
+    );
+
+    let released = diagnose("sms-from-number-released").await;
+    let top = &released.diagnosis.verdict.candidates[0];
+    assert_eq!(top.failure_mode, FailureMode::FromNumberInvalid);
+    assert!(top.evidence[0].contains("•••0147"), "{top:#?}");
+    assert!(top.repair.contains("OTP_FROM_NUMBER"));
+
+    let undelivered = diagnose("sms-undelivered").await;
+    let (received, evidence) = state(&undelivered, "SMS received").expect("line");
+    assert_eq!(received, State::Fail);
+    assert!(evidence.contains("30007"), "{evidence}");
+    let top = &undelivered.diagnosis.verdict.candidates[0];
+    assert!(top.evidence[0].contains("spam"), "{top:#?}");
+    let json = check::report_json(&undelivered);
+    let deliveries = json["observations"]["twilio"]["deliveries"]
+        .as_array()
+        .expect("deliveries");
+    assert_eq!(deliveries.last().expect("a step")["error_code"], 30007);
+    assert!(!json.to_string().contains("7133056318"));
+}
+
+#[test]
+fn binary_names_the_sms_failure_modes() {
+    for (scenario, code, mode) in [
+        ("sms-from-number-released", 1, "from_number_invalid"),
+        ("sms-undelivered", 1, "sms_undelivered"),
+        ("sms-healthy", 0, "none"),
+    ] {
+        let out = binary()
+            .args([
+                "check",
+                "--demo",
+                scenario,
+                "--json",
+                "--check-aws",
+                "--test-phone",
+                "+17133056318",
+                "--time-scale",
+                "0.05",
+            ])
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(code), "{scenario}");
+        let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(json["verdict"]["failure_mode"], mode, "{scenario}");
+    }
 }
 
 /// The "done when": the rotated token is named with the secret it came from and when

@@ -207,3 +207,27 @@ fn an_unwritable_report_is_one_line_and_exit_2() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_report_has_the_sms_delivery_steps_with_times_masked() {
+    let (markdown, json) = report_of("sms-undelivered").await;
+    assert_no_secret("sms-undelivered", &markdown);
+    assert_no_secret("sms-undelivered", &json.to_string());
+    assert!(
+        !markdown.contains("8325550147"),
+        "the From number in\n{markdown}"
+    );
+    assert_eq!(json["verdict"]["failure_mode"], "sms_undelivered");
+    assert!(
+        markdown.contains("Twilio From number •••0147: owned, SMS-capable"),
+        "{markdown}"
+    );
+    let step = markdown
+        .lines()
+        .find(|l| l.contains("Twilio delivery of SM") && l.contains("undelivered after"))
+        .unwrap_or_else(|| panic!("no delivery step in\n{markdown}"));
+    assert!(
+        step.contains("to •••6318") && step.contains("error 30007"),
+        "{step}"
+    );
+}

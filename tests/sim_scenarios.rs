@@ -708,3 +708,87 @@ async fn scenarios_are_deterministic() {
     assert_eq!(seen[0], seen[1]);
     assert_eq!(seen[0]["tags"][0]["key"], "app");
 }
+
+/// The Twilio Messages the account sent to `phone`, newest first, as the API lists them.
+async fn messages_to(sim: &Simulator, phone: &str) -> Vec<Value> {
+    let env = deployed_env(sim, "nerava-backend").await;
+    let list = call(
+        http()
+            .get(format!(
+                "{}/2010-04-01/Accounts/{}/Messages.json",
+                sim.urls.twilio, env["TWILIO_ACCOUNT_SID"]
+            ))
+            .query(&[("To", phone)])
+            .basic_auth(&env["TWILIO_ACCOUNT_SID"], Some(&env["TWILIO_AUTH_TOKEN"])),
+    )
+    .await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    list.json()["messages"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn sms_provider_sends_from_its_number_and_the_code_logs_in() {
+    let sim = start("sms-healthy").await;
+    let otp = otp_start(&sim, PHONE).await;
+    assert_eq!(
+        (otp.status, otp.json()),
+        (200, serde_json::json!({ "otp_sent": true })),
+        "{}",
+        otp.body
+    );
+    let sent = messages_to(&sim, PHONE).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["from"], "+18325550147");
+    // Delivered within 1.5 nominal seconds (75 ms here).
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let sent = messages_to(&sim, PHONE).await;
+    assert_eq!(sent[0]["status"], "delivered");
+    let code = sim
+        .twilio()
+        .inbox(PHONE)
+        .last()
+        .expect("SMS arrived")
+        .code
+        .clone();
+    assert_eq!(code.len(), 6);
+    let verify = |code: &str| {
+        http()
+            .post(format!("{}/v1/auth/otp/verify", sim.urls.api))
+            .json(&serde_json::json!({ "phone": PHONE, "code": code }))
+    };
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    assert_eq!(call(verify(wrong)).await.status, 400);
+    let ok = call(verify(&code)).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(call(verify(&code)).await.status, 400, "a code works once");
+    let lines = wait_for_log(&sim, "OTP", "OTP verified phone_last4=6318").await;
+    assert!(lines.iter().any(|l| l == "[OTP] Using Twilio SMS provider"));
+    assert!(lines
+        .iter()
+        .any(|l| l.contains("OTP sent successfully phone_last4=6318 status=queued")));
+}
+
+#[tokio::test]
+async fn released_from_number_fails_with_twilio_21606() {
+    let sim = start("sms-from-number-released").await;
+    let otp = otp_start(&sim, PHONE).await;
+    assert_eq!(otp.status, 500, "{}", otp.body);
+    wait_for_log(&sim, "OTP", "Twilio error 21606").await;
+    assert!(messages_to(&sim, PHONE).await.is_empty());
+    assert!(sim.twilio().inbox(PHONE).is_empty());
+}
+
+#[tokio::test]
+async fn filtered_sms_is_sent_then_undelivered_with_30007() {
+    let sim = start("sms-undelivered").await;
+    let otp = otp_start(&sim, PHONE).await;
+    assert_eq!(otp.status, 200, "{}", otp.body);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let sent = messages_to(&sim, PHONE).await;
+    assert_eq!(sent[0]["status"], "undelivered");
+    assert_eq!(sent[0]["error_code"], 30007);
+    assert!(sim.twilio().inbox(PHONE).is_empty());
+}

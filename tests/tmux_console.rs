@@ -537,3 +537,53 @@ fn tmux_hostile_log_lines_leave_every_border_in_place() {
     }
     drop(sim);
 }
+
+/// The SMS provider's demo end to end, as issue 14 asks: the OTP start, the message followed
+/// to `delivered` in the Twilio pane and the checklist, the code read off the demo phone and
+/// entered, verified, and the verdict `none`; nothing unmasked on screen.
+#[test]
+fn tmux_sms_demo_send_delivered_code_entered_verified() {
+    let binary = env!("CARGO_BIN_EXE_otp-console");
+    let tmux = Tmux::start(&format!(
+        "{binary} --demo sms-healthy --time-scale 0.05; echo OTP-CONSOLE-EXITED $?; sleep 60"
+    ));
+    tmux.wait_for("the From number checked", Duration::from_secs(20), |s| {
+        s.contains("SMS-capable")
+    });
+    tmux.keys(&["o"]);
+    tmux.wait_for("the confirmation", Duration::from_secs(5), |s| {
+        s.contains("Send an OTP through the API")
+    });
+    tmux.keys(&["Enter"]);
+    let delivered = tmux.wait_for("the delivery", Duration::from_secs(30), |s| {
+        s.contains("delivered per Twilio") && s.contains("→ delivered")
+    });
+    for secret in [
+        "7133056318",
+        "8325550147",
+        "AC5f3b1c8e9d2a4f60718293a4b5c6d7e8",
+    ] {
+        assert!(
+            !delivered.contains(secret),
+            "{secret} on screen:\n{delivered}"
+        );
+    }
+    // The demo phone's inbox is read every second: the delivered message lands there.
+    let screen = tmux.wait_for("the SMS on the demo phone", Duration::from_secs(10), |s| {
+        code_on_screen(s).is_some()
+    });
+    let code = code_on_screen(&screen).expect("the code on the demo phone");
+    tmux.keys(&["c"]);
+    tmux.wait_for("the code entry", Duration::from_secs(5), |s| {
+        s.contains("Enter the SMS code")
+    });
+    tmux.keys(&[&code, "Enter"]);
+    tmux.wait_for("verified and none", Duration::from_secs(20), |s| {
+        s.contains("✓ verified") && s.contains("Verdict: none")
+    });
+    tmux.keys(&["q"]);
+    let after = tmux.wait_for("the exit", Duration::from_secs(15), |s| {
+        s.contains("OTP-CONSOLE-EXITED")
+    });
+    assert!(after.contains("OTP-CONSOLE-EXITED 0"), "{after}");
+}

@@ -102,6 +102,7 @@ pub(super) fn check(config: &Config, text: &str, origin: &str) -> Result<(), Con
         ("twilio", "api_url", http_url(&tw.api_url)),
         ("twilio", "verify_url", http_url(&tw.verify_url)),
         ("twilio", "status_url", http_url(&tw.status_url)),
+        ("twilio", "messaging_url", http_url(&tw.messaging_url)),
     ];
     if let Some(profile) = &aws.profile {
         let result = name(profile).map_err(|e| format!("{e} (omit it for the default chain)"));

@@ -924,3 +924,160 @@ fn health_watching_an_old_otp_start_is_set_aside_with_it() {
         "{d:#?}"
     );
 }
+
+fn twilio_fact(fact: Fact) -> Observation {
+    Observation::Twilio { at_ms: NOW, fact }
+}
+
+fn delivery_step(status: &str, code: Option<u32>) -> Observation {
+    twilio_fact(Fact::Delivery(Ok(DeliveryStep {
+        via: crate::probe::twilio::delivery::Via::Messages,
+        sid: "SMde1922…".into(),
+        to: "•••6318".into(),
+        status: status.into(),
+        error_code: code,
+        meaning: code
+            .and_then(delivery::decode)
+            .map(|d| d.meaning.to_owned()),
+        is_final: delivery::is_final(status),
+        after_ms: 1_600,
+    })))
+}
+
+/// An SMS deployment that is healthy up to the OTP start, then `extra`.
+fn sms_round(extra: Vec<Observation>) -> Diagnosis {
+    let mut sms_env = GOOD.to_vec();
+    sms_env.retain(|(n, _)| *n != "OTP_PROVIDER");
+    sms_env.push(("OTP_PROVIDER", "twilio_sms"));
+    sms_env.push(("OTP_FROM_NUMBER", "+18325550147"));
+    let mut observations = vec![ecs_obs(snapshot(&sms_env, false))];
+    observations.extend(twilio_ok());
+    observations.push(sample(Endpoint::Health, 1, 5, Some(200), Class::Ok, false));
+    observations.push(sample(
+        Endpoint::OtpStart,
+        2,
+        40,
+        Some(200),
+        Class::Ok,
+        false,
+    ));
+    observations.extend(extra);
+    verdict(observations)
+}
+
+#[test]
+fn sms_failure_modes_from_their_evidence() {
+    let sender = |owned: bool, sms_capable: bool| {
+        twilio_fact(Fact::Sender(Ok(Sender {
+            from: "•••0147".into(),
+            owned,
+            sms_capable,
+            sid: None,
+            friendly_name: "Support line".into(),
+        })))
+    };
+    for (case, extra, want) in [
+        (
+            "released number",
+            vec![sender(false, false)],
+            FailureMode::FromNumberInvalid,
+        ),
+        (
+            "voice-only number",
+            vec![sender(true, false)],
+            FailureMode::FromNumberInvalid,
+        ),
+        (
+            "21606 on a test send",
+            vec![twilio_fact(Fact::Send(Err(twilio_error(
+                "21606",
+                ErrorKind::Api,
+            ))))],
+            FailureMode::FromNumberInvalid,
+        ),
+        (
+            "30007 after sent",
+            vec![
+                delivery_step("sent", None),
+                delivery_step("undelivered", Some(30007)),
+            ],
+            FailureMode::SmsUndelivered,
+        ),
+        (
+            "21610 unsubscribed on a test send",
+            vec![twilio_fact(Fact::Send(Err(twilio_error(
+                "21610",
+                ErrorKind::Api,
+            ))))],
+            FailureMode::SmsUndelivered,
+        ),
+        (
+            "delivered",
+            vec![sender(true, true), delivery_step("delivered", None)],
+            FailureMode::None,
+        ),
+        (
+            "still sent, no final state yet",
+            vec![sender(true, true), delivery_step("sent", None)],
+            FailureMode::None,
+        ),
+    ] {
+        let d = sms_round(extra);
+        assert_eq!(d.verdict.failure_mode, want, "{case}: {:#?}", d.verdict);
+        if want.is_failure() {
+            assert_eq!(d.verdict.candidates[0].confidence, 3, "{case}");
+            assert!(
+                !d.verdict.candidates[0].repair.is_empty()
+                    && !d.verdict.candidates[0].commands.is_empty(),
+                "{case}"
+            );
+        }
+    }
+}
+
+#[test]
+fn sms_received_is_backed_by_delivery_and_the_code_entered() {
+    let d = sms_round(vec![]);
+    assert_eq!(state(&d, Item::SmsReceived), State::Unknown);
+    let d = sms_round(vec![delivery_step("sent", None)]);
+    assert_eq!(state(&d, Item::SmsReceived), State::Running);
+    let d = sms_round(vec![delivery_step("delivered", None)]);
+    let line = d
+        .checklist
+        .iter()
+        .find(|l| l.item == Item::SmsReceived)
+        .expect("line");
+    assert_eq!(line.state, State::Pass);
+    assert!(
+        line.evidence.contains("delivered per Twilio"),
+        "{}",
+        line.evidence
+    );
+    let d = sms_round(vec![
+        delivery_step("delivered", None),
+        sample(Endpoint::OtpVerify, 3, 30, Some(200), Class::Ok, false),
+    ]);
+    let line = d
+        .checklist
+        .iter()
+        .find(|l| l.item == Item::SmsReceived)
+        .expect("line");
+    assert!(
+        line.evidence.contains("and the code entered"),
+        "{}",
+        line.evidence
+    );
+    let d = sms_round(vec![delivery_step("undelivered", Some(30007))]);
+    let line = d
+        .checklist
+        .iter()
+        .find(|l| l.item == Item::SmsReceived)
+        .expect("line");
+    assert_eq!(line.state, State::Fail);
+    assert!(
+        line.evidence.contains("30007") && line.evidence.contains("spam"),
+        "{}",
+        line.evidence
+    );
+    assert!(d.verdict.candidates[0].evidence[0].contains("register the sender"));
+}

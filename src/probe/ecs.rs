@@ -671,6 +671,8 @@ fn twilio_credentials(
             account_sid,
             auth_token,
             verify_service_sid,
+            otp_provider: plain("OTP_PROVIDER"),
+            from_number: plain("OTP_FROM_NUMBER"),
         }),
         _ => None,
     };

@@ -12,6 +12,10 @@ use serde_json::Value;
 use super::{CredentialSource, ErrorKind, ProbeError, System, TwilioCredentials};
 use crate::config::TwilioConfig;
 use crate::redact;
+use delivery::{DeliveryStep, Via};
+
+/// Delivery error codes decoded, and following a send to its final state.
+pub mod delivery;
 
 /// One thing learned about Twilio.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -26,6 +30,51 @@ pub enum Fact {
     Send(Result<Verification, ProbeError>),
     /// A verification check.
     Check(Result<Verification, ProbeError>),
+    /// The `twilio_sms` provider's From number, as IncomingPhoneNumbers has it.
+    Sender(Result<Sender, ProbeError>),
+    /// A step of a test send's delivery (Messages status or Verify Attempts).
+    Delivery(Result<DeliveryStep, ProbeError>),
+}
+
+/// The number `OTP_FROM_NUMBER` names, looked up among the account's own numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sender {
+    /// Last 4 digits.
+    pub from: String,
+    /// The account owns it (IncomingPhoneNumbers lists it).
+    pub owned: bool,
+    /// Its `capabilities.sms`.
+    pub sms_capable: bool,
+    /// The owned number's SID, first 8 characters.
+    pub sid: Option<String>,
+    pub friendly_name: String,
+}
+
+/// Which send to follow to its final state.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Track {
+    pub via: Via,
+    /// The phone sent to (E.164).
+    pub phone: String,
+    /// The message SID (`SM…`) or verification SID (`VE…`), when the console sent it; else
+    /// the newest send to `phone` created since `since_ms` is followed.
+    pub sid: Option<String>,
+    pub since_ms: i64,
+    /// The code the console put in an SMS-mode test message, for the engineer to confirm
+    /// receipt with `c`.
+    pub test_code: Option<String>,
+}
+
+impl std::fmt::Debug for Track {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Track")
+            .field("via", &self.via)
+            .field("phone", &redact::phone(&self.phone))
+            .field("sid", &self.sid.as_deref().map(redact::sid))
+            .field("since_ms", &self.since_ms)
+            .field("test_code", &self.test_code.as_ref().map(|_| redact::MASK))
+            .finish()
+    }
 }
 
 /// The credentials in use, as they may be shown.
@@ -93,6 +142,7 @@ pub struct TwilioProbe {
     api_url: String,
     verify_url: String,
     status_url: String,
+    messaging_url: String,
     timeout: Duration,
 }
 
@@ -104,6 +154,9 @@ enum Call {
     StatusPage,
     Send,
     Check,
+    Numbers,
+    Messages,
+    Attempts,
 }
 
 /// What must not leave this module as it is: the token, and the phone (shown by its last 4).
@@ -134,6 +187,7 @@ impl TwilioProbe {
             ("api_url", &cfg.api_url),
             ("verify_url", &cfg.verify_url),
             ("status_url", &cfg.status_url),
+            ("messaging_url", &cfg.messaging_url),
         ] {
             match reqwest::Url::parse(url) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") => {}
@@ -169,6 +223,7 @@ impl TwilioProbe {
             api_url: base(&cfg.api_url),
             verify_url: base(&cfg.verify_url),
             status_url: base(&cfg.status_url),
+            messaging_url: base(&cfg.messaging_url),
             timeout,
         })
     }
@@ -282,6 +337,313 @@ impl TwilioProbe {
         )
     }
 
+    /// The From number of the `twilio_sms` provider among the account's numbers
+    /// (`GET /2010-04-01/Accounts/{Sid}/IncomingPhoneNumbers.json?PhoneNumber=…`).
+    pub async fn sender(&self, creds: &TwilioCredentials) -> Fact {
+        Fact::Sender(self.fetch_sender(creds).await)
+    }
+
+    async fn fetch_sender(&self, creds: &TwilioCredentials) -> Result<Sender, ProbeError> {
+        let from = creds
+            .from_number
+            .as_deref()
+            .filter(|f| !f.is_empty())
+            .ok_or_else(|| {
+                error(
+                    ErrorKind::NotFound,
+                    None,
+                    "OTP_FROM_NUMBER is not set: set it to an SMS-capable number the Twilio account owns".into(),
+                )
+            })?;
+        if from.starts_with("MG") {
+            return self.fetch_messaging_sender(creds, from).await;
+        }
+        let secrets = Secrets {
+            sid: &creds.account_sid,
+            token: &creds.auth_token,
+            phone: Some(from),
+        };
+        let sid = path_segment(&creds.account_sid, "TWILIO_ACCOUNT_SID")?;
+        let url = format!(
+            "{}/2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json",
+            self.api_url
+        );
+        let request = self
+            .client
+            .get(url)
+            .query(&[("PhoneNumber", from)])
+            .basic_auth(&creds.account_sid, Some(&creds.auth_token));
+        let body = self.exchange(request, Call::Numbers, &secrets).await?;
+        let numbers = body["incoming_phone_numbers"]
+            .as_array()
+            .ok_or_else(|| bad_shape(Call::Numbers, "incoming_phone_numbers"))?;
+        let owned = numbers
+            .iter()
+            .find(|n| n["phone_number"].as_str() == Some(from));
+        Ok(Sender {
+            from: redact::phone(from),
+            owned: owned.is_some(),
+            sms_capable: owned.is_some_and(|n| n["capabilities"]["sms"].as_bool() == Some(true)),
+            sid: owned.and_then(|n| n["sid"].as_str()).map(redact::sid),
+            friendly_name: owned
+                .and_then(|n| n["friendly_name"].as_str())
+                .map(|f| secrets.clean(f))
+                .unwrap_or_default(),
+        })
+    }
+
+    /// `OTP_FROM_NUMBER` as a Messaging Service: it exists (`GET /v1/Services/{MG}`), and its
+    /// sender pool has an SMS-capable number (`GET /v1/Services/{MG}/PhoneNumbers`).
+    async fn fetch_messaging_sender(
+        &self,
+        creds: &TwilioCredentials,
+        service: &str,
+    ) -> Result<Sender, ProbeError> {
+        let secrets = Secrets {
+            sid: &creds.account_sid,
+            token: &creds.auth_token,
+            phone: None,
+        };
+        let sid = path_segment(service, "OTP_FROM_NUMBER")?;
+        let url = format!("{}/v1/Services/{sid}", self.messaging_url);
+        let request = self
+            .client
+            .get(&url)
+            .basic_auth(&creds.account_sid, Some(&creds.auth_token));
+        let absent = Sender {
+            from: redact::sid(service),
+            owned: false,
+            sms_capable: false,
+            sid: None,
+            friendly_name: String::new(),
+        };
+        let body = match self.exchange(request, Call::Numbers, &secrets).await {
+            Ok(body) => body,
+            Err(e) if e.code.as_deref() == Some("20404") => return Ok(absent),
+            Err(e) => return Err(e),
+        };
+        let request = self
+            .client
+            .get(format!("{url}/PhoneNumbers"))
+            .basic_auth(&creds.account_sid, Some(&creds.auth_token));
+        let pool = self.exchange(request, Call::Numbers, &secrets).await?;
+        let senders = pool["phone_numbers"]
+            .as_array()
+            .ok_or_else(|| bad_shape(Call::Numbers, "phone_numbers"))?;
+        let sms = senders
+            .iter()
+            .filter(|n| {
+                n["capabilities"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|c| c.as_str() == Some("SMS")))
+            })
+            .count();
+        Ok(Sender {
+            owned: true,
+            sms_capable: sms > 0,
+            sid: Some(redact::sid(service)),
+            friendly_name: format!(
+                "Messaging Service {} ({sms} SMS sender{})",
+                secrets.clean(body["friendly_name"].as_str().unwrap_or_default()),
+                if sms == 1 { "" } else { "s" }
+            ),
+            ..absent
+        })
+    }
+
+    /// A test send to `phone` the way the deployed provider sends: an SMS with a code through
+    /// the Messages API (`twilio_sms`), or a verification by SMS (Verify). Returns the fact
+    /// and, when it was accepted, what to follow to its delivery.
+    pub async fn send_tracked(
+        &self,
+        creds: &TwilioCredentials,
+        phone: &str,
+    ) -> (Fact, Option<Track>) {
+        let since_ms = chrono::Utc::now().timestamp_millis();
+        let code = format!(
+            "{:06}",
+            chrono::Utc::now().timestamp_subsec_micros() % 1_000_000
+        );
+        let (via, result, test_code) = if creds.is_sms() {
+            (
+                Via::Messages,
+                self.create_message(creds, phone, &code).await,
+                Some(code),
+            )
+        } else {
+            (
+                Via::VerifyAttempts,
+                self.verification_raw(
+                    creds,
+                    "Verifications",
+                    &[("To", phone), ("Channel", "sms")],
+                    phone,
+                    Call::Send,
+                )
+                .await,
+                None,
+            )
+        };
+        match result {
+            Ok((verification, sid)) => (
+                Fact::Send(Ok(verification)),
+                Some(Track {
+                    via,
+                    phone: phone.to_owned(),
+                    sid: Some(sid),
+                    since_ms,
+                    test_code,
+                }),
+            ),
+            Err(e) => (Fact::Send(Err(e)), None),
+        }
+    }
+
+    /// `POST /2010-04-01/Accounts/{Sid}/Messages.json` from `OTP_FROM_NUMBER` with a test code.
+    async fn create_message(
+        &self,
+        creds: &TwilioCredentials,
+        phone: &str,
+        code: &str,
+    ) -> Result<(Verification, String), ProbeError> {
+        let from = creds.from_number.as_deref().unwrap_or_default();
+        let secrets = Secrets {
+            sid: &creds.account_sid,
+            token: &creds.auth_token,
+            phone: Some(phone),
+        };
+        let sid = path_segment(&creds.account_sid, "TWILIO_ACCOUNT_SID")?;
+        let url = format!("{}/2010-04-01/Accounts/{sid}/Messages.json", self.api_url);
+        let body = format!("otp-console test: your code is {code}");
+        let sender = if from.starts_with("MG") {
+            "MessagingServiceSid"
+        } else {
+            "From"
+        };
+        let request = self
+            .client
+            .post(url)
+            .basic_auth(&creds.account_sid, Some(&creds.auth_token))
+            .form(&[("To", phone), (sender, from), ("Body", body.as_str())]);
+        let body = self.exchange(request, Call::Messages, &secrets).await?;
+        let sid = field(&body, "sid", Call::Messages)?;
+        Ok((
+            Verification {
+                sid: redact::sid(&sid),
+                status: secrets.clean(&field(&body, "status", Call::Messages)?),
+                to: redact::phone(body["to"].as_str().unwrap_or(phone)),
+                valid: false,
+            },
+            sid,
+        ))
+    }
+
+    /// One look at a followed send: its current step, or `None` when it is not listed yet.
+    pub async fn delivery(
+        &self,
+        creds: &TwilioCredentials,
+        track: &Track,
+    ) -> Result<Option<DeliveryStep>, ProbeError> {
+        let secrets = Secrets {
+            sid: &creds.account_sid,
+            token: &creds.auth_token,
+            phone: Some(&track.phone),
+        };
+        let (request, call) = match track.via {
+            Via::Messages => {
+                let account = path_segment(&creds.account_sid, "TWILIO_ACCOUNT_SID")?;
+                let base = format!("{}/2010-04-01/Accounts/{account}/Messages", self.api_url);
+                let request = match &track.sid {
+                    Some(sid) => self.client.get(format!(
+                        "{base}/{}.json",
+                        path_segment(sid, "the message SID")?
+                    )),
+                    None => self
+                        .client
+                        .get(format!("{base}.json"))
+                        .query(&[("To", track.phone.as_str()), ("PageSize", "20")]),
+                };
+                (request, Call::Messages)
+            }
+            Via::VerifyAttempts => {
+                let mut query = vec![("PageSize", "20".to_owned())];
+                if let Some(sid) = &track.sid {
+                    query.push(("VerificationSid", sid.clone()));
+                } else {
+                    query.push(("ChannelData.To", track.phone.clone()));
+                    query.push(("VerifyServiceSid", service_sid(creds)?.to_owned()));
+                }
+                let request = self
+                    .client
+                    .get(format!("{}/v2/Attempts", self.verify_url))
+                    .query(&query);
+                (request, Call::Attempts)
+            }
+        };
+        let request = request.basic_auth(&creds.account_sid, Some(&creds.auth_token));
+        let body = self.exchange(request, call, &secrets).await?;
+        let rows: Vec<&Value> = match (track.via, &track.sid) {
+            (Via::Messages, Some(_)) => vec![&body],
+            (Via::Messages, None) => body["messages"]
+                .as_array()
+                .map(|a| a.iter().collect())
+                .unwrap_or_default(),
+            (Via::VerifyAttempts, _) => body["attempts"]
+                .as_array()
+                .map(|a| a.iter().collect())
+                .unwrap_or_default(),
+        };
+        // Twilio's dates have whole seconds: a send made in the same second still counts.
+        let recent = |row: &&Value| {
+            track.sid.is_some()
+                || row["date_created"]
+                    .as_str()
+                    .and_then(parse_date)
+                    .is_some_and(|ms| ms >= track.since_ms - 2_000)
+        };
+        let Some(row) = rows.into_iter().find(recent) else {
+            return Ok(None);
+        };
+        let (status, code) = match track.via {
+            Via::Messages => (
+                field(row, "status", call)?,
+                row["error_code"]
+                    .as_u64()
+                    .and_then(|c| u32::try_from(c).ok()),
+            ),
+            Via::VerifyAttempts => {
+                let data = &row["channel_data"];
+                (
+                    data["message_status"]
+                        .as_str()
+                        .unwrap_or("unknown")
+                        .to_owned(),
+                    data["error_code"]
+                        .as_str()
+                        .and_then(|c| c.parse().ok())
+                        .or_else(|| {
+                            data["error_code"]
+                                .as_u64()
+                                .and_then(|c| u32::try_from(c).ok())
+                        }),
+                )
+            }
+        };
+        let status = secrets.clean(&status);
+        Ok(Some(DeliveryStep {
+            via: track.via,
+            sid: redact::sid(row["sid"].as_str().unwrap_or_default()),
+            to: redact::phone(&track.phone),
+            is_final: delivery::is_final(&status),
+            status,
+            error_code: code,
+            meaning: code
+                .and_then(delivery::decode)
+                .map(|d| d.meaning.to_owned()),
+            after_ms: 0,
+        }))
+    }
+
     /// Checks `code` for the pending verification of `phone`.
     pub async fn check(&self, creds: &TwilioCredentials, phone: &str, code: &str) -> Fact {
         Fact::Check(
@@ -304,6 +666,20 @@ impl TwilioProbe {
         phone: &str,
         call: Call,
     ) -> Result<Verification, ProbeError> {
+        self.verification_raw(creds, resource, form, phone, call)
+            .await
+            .map(|(v, _)| v)
+    }
+
+    /// A verification call, with the verification's SID as Twilio gave it (for following).
+    async fn verification_raw(
+        &self,
+        creds: &TwilioCredentials,
+        resource: &str,
+        form: &[(&str, &str)],
+        phone: &str,
+        call: Call,
+    ) -> Result<(Verification, String), ProbeError> {
         let secrets = Secrets {
             sid: &creds.account_sid,
             token: &creds.auth_token,
@@ -320,12 +696,16 @@ impl TwilioProbe {
             .basic_auth(&creds.account_sid, Some(&creds.auth_token))
             .form(form);
         let body = self.exchange(request, call, &secrets).await?;
-        Ok(Verification {
-            sid: redact::sid(&field(&body, "sid", call)?),
-            status: secrets.clean(&field(&body, "status", call)?),
-            to: redact::phone(body["to"].as_str().unwrap_or(phone)),
-            valid: body["valid"].as_bool().unwrap_or(false),
-        })
+        let sid = field(&body, "sid", call)?;
+        Ok((
+            Verification {
+                sid: redact::sid(&sid),
+                status: secrets.clean(&field(&body, "status", call)?),
+                to: redact::phone(body["to"].as_str().unwrap_or(phone)),
+                valid: body["valid"].as_bool().unwrap_or(false),
+            },
+            sid,
+        ))
     }
 
     /// Sends `request` and returns its JSON body, or the error as data.
@@ -419,6 +799,10 @@ fn twilio_error(status: u16, body: &Value, call: Call, secrets: &Secrets<'_>) ->
             ErrorKind::Credentials,
             "the auth token the service uses is not the account's current one: rotate TWILIO_AUTH_TOKEN in the task definition".to_owned(),
         ),
+        20404 if matches!(call, Call::Messages | Call::Numbers) => (
+            ErrorKind::NotFound,
+            "no such account or message: check TWILIO_ACCOUNT_SID in the task definition".to_owned(),
+        ),
         20404 if call == Call::Account => (
             ErrorKind::NotFound,
             "no such account: check TWILIO_ACCOUNT_SID in the task definition".to_owned(),
@@ -435,6 +819,13 @@ fn twilio_error(status: u16, body: &Value, call: Call, secrets: &Secrets<'_>) ->
             ErrorKind::Api,
             "the Twilio account is not active (suspended or closed): reactivate it in the Twilio console".to_owned(),
         ),
+        code if delivery::decode(u32::try_from(code).unwrap_or_default()).is_some() => {
+            let decoded = delivery::decode(u32::try_from(code).unwrap_or_default());
+            (
+                ErrorKind::Api,
+                decoded.map_or_else(String::new, |d| format!("{}: {}", d.meaning, d.repair)),
+            )
+        }
         60200 => (
             ErrorKind::Api,
             "Verify rejected a parameter: the phone must be E.164, e.g. +17133056318".to_owned(),
@@ -461,6 +852,14 @@ fn twilio_error(status: u16, body: &Value, call: Call, secrets: &Secrets<'_>) ->
         Some(code.to_string()),
         format!("Twilio {code} ({said}): {advice}"),
     )
+}
+
+/// A Twilio date: Api v2010's RFC 2822 or Verify's ISO 8601, as ms since the epoch.
+fn parse_date(text: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc2822(text)
+        .or_else(|_| chrono::DateTime::parse_from_rfc3339(text))
+        .ok()
+        .map(|d| d.timestamp_millis())
 }
 
 /// A 2xx body without a field the console needs.
@@ -550,6 +949,8 @@ fn credentials_from(var: impl Fn(&str) -> Option<String>) -> Option<TwilioCreden
         account_sid: get("TWILIO_ACCOUNT_SID")?,
         auth_token: get("TWILIO_AUTH_TOKEN")?,
         verify_service_sid: get("TWILIO_VERIFY_SERVICE_SID"),
+        otp_provider: get("OTP_PROVIDER"),
+        from_number: get("OTP_FROM_NUMBER"),
     })
 }
 
@@ -593,6 +994,7 @@ mod tests {
         let cfg = TwilioConfig {
             api_url: twilio.to_owned(),
             verify_url: twilio.to_owned(),
+            messaging_url: twilio.to_owned(),
             status_url: status.to_owned(),
             ..TwilioConfig::default()
         };
@@ -605,6 +1007,8 @@ mod tests {
             account_sid: ACCOUNT.into(),
             auth_token: TOKEN.into(),
             verify_service_sid: Some(SERVICE.into()),
+            otp_provider: Some("twilio_verify".into()),
+            from_number: None,
         }
     }
 
@@ -632,7 +1036,9 @@ mod tests {
             | Fact::Service(Err(e))
             | Fact::StatusPage(Err(e))
             | Fact::Send(Err(e))
-            | Fact::Check(Err(e)) => e,
+            | Fact::Check(Err(e))
+            | Fact::Sender(Err(e))
+            | Fact::Delivery(Err(e)) => e,
             other => panic!("expected an error, got {other:?}"),
         }
     }
@@ -896,5 +1302,219 @@ mod tests {
             "The requested resource /Services/VA0a1b2c… was not found"
         );
         assert_eq!(mask_sids("ACME and VA1 stay"), "ACME and VA1 stay");
+    }
+
+    fn sms_creds(from: &str) -> TwilioCredentials {
+        TwilioCredentials {
+            otp_provider: Some("twilio_sms".into()),
+            from_number: Some(from.into()),
+            ..creds()
+        }
+    }
+
+    /// Follows `track` with a quick backoff, collecting every step.
+    async fn follow_all(
+        probe: &TwilioProbe,
+        creds: &TwilioCredentials,
+        track: &Track,
+    ) -> Vec<Result<DeliveryStep, ProbeError>> {
+        let mut steps = Vec::new();
+        let backoff = delivery::Backoff {
+            first: Duration::from_millis(10),
+            max: Duration::from_millis(40),
+            timeout: Duration::from_secs(5),
+        };
+        delivery::follow(backoff, |_| probe.delivery(creds, track), |s| steps.push(s)).await;
+        steps
+    }
+
+    #[tokio::test]
+    async fn sms_mode_checks_the_from_number_sends_and_follows_to_delivered() {
+        let (_sim, probe) = sim("sms-healthy").await;
+        let creds = sms_creds("+18325550147");
+        let Fact::Sender(Ok(sender)) = probe.sender(&creds).await else {
+            panic!("sender")
+        };
+        assert_eq!(
+            (sender.from.as_str(), sender.owned, sender.sms_capable),
+            ("•••0147", true, true)
+        );
+        assert_eq!(sender.sid.as_deref(), Some("PN7c1e5a…"));
+        let (fact, track) = probe.send_tracked(&creds, PHONE).await;
+        let Fact::Send(Ok(sent)) = &fact else {
+            panic!("{fact:?}")
+        };
+        assert!(
+            sent.sid.starts_with("SM") && sent.sid.ends_with('…'),
+            "{sent:?}"
+        );
+        assert_eq!(
+            (sent.status.as_str(), sent.to.as_str()),
+            ("queued", "•••6318")
+        );
+        assert_clean(&fact);
+        let track = track.expect("accepted");
+        assert_eq!(track.via, Via::Messages);
+        let steps = follow_all(&probe, &creds, &track).await;
+        let statuses: Vec<&str> = steps
+            .iter()
+            .map(|s| s.as_ref().expect("step").status.as_str())
+            .collect();
+        assert_eq!(statuses.last(), Some(&"delivered"), "{statuses:?}");
+        assert!(statuses.len() >= 2, "{statuses:?}");
+        for step in &steps {
+            assert_clean(&Fact::Delivery(step.clone()));
+        }
+    }
+
+    #[tokio::test]
+    async fn released_from_number_is_not_owned_and_its_send_is_21606() {
+        let (_sim, probe) = sim("sms-from-number-released").await;
+        let creds = sms_creds("+18325550147");
+        let Fact::Sender(Ok(sender)) = probe.sender(&creds).await else {
+            panic!("sender")
+        };
+        assert!(!sender.owned && !sender.sms_capable);
+        let Fact::Sender(Ok(voice)) = probe.sender(&sms_creds("+18325550199")).await else {
+            panic!("sender")
+        };
+        assert!(voice.owned && !voice.sms_capable);
+        let (fact, track) = probe.send_tracked(&creds, PHONE).await;
+        assert!(track.is_none());
+        let e = err(&fact);
+        assert_eq!(e.code.as_deref(), Some("21606"));
+        assert!(e.message.contains("OTP_FROM_NUMBER"), "{}", e.message);
+        assert!(!e.message.contains("7133056318"), "{}", e.message);
+        let unset = TwilioCredentials {
+            from_number: None,
+            ..sms_creds("")
+        };
+        assert_eq!(err(&probe.sender(&unset).await).kind, ErrorKind::NotFound);
+    }
+
+    #[tokio::test]
+    async fn filtered_sms_and_verify_attempts_end_undelivered_with_30007_decoded() {
+        let (_sim, probe) = sim("sms-undelivered").await;
+        let sms = sms_creds("+18325550147");
+        let since = chrono::Utc::now().timestamp_millis();
+        let (_, track) = probe.send_tracked(&sms, PHONE).await;
+        let steps = follow_all(&probe, &sms, &track.expect("accepted")).await;
+        let last = steps.last().expect("a step").as_ref().expect("ok");
+        assert_eq!(
+            (last.status.as_str(), last.error_code),
+            ("undelivered", Some(30007))
+        );
+        assert!(last.is_final);
+        assert!(last.meaning.as_deref().is_some_and(|m| m.contains("spam")));
+        // The same message found by phone, as after an OTP start through the API.
+        let by_phone = Track {
+            via: Via::Messages,
+            phone: PHONE.into(),
+            sid: None,
+            since_ms: since,
+            test_code: None,
+        };
+        let found = probe
+            .delivery(&sms, &by_phone)
+            .await
+            .expect("ok")
+            .expect("found");
+        assert_eq!(found.sid, last.sid);
+        let later = Track {
+            since_ms: since + 60_000,
+            ..by_phone
+        };
+        assert_eq!(probe.delivery(&sms, &later).await.expect("ok"), None);
+
+        // Verify meets the same carrier: its attempt ends undelivered too.
+        let verify = creds();
+        let (fact, track) = probe.send_tracked(&verify, PHONE).await;
+        assert!(matches!(fact, Fact::Send(Ok(_))), "{fact:?}");
+        let track = track.expect("accepted");
+        assert_eq!(track.via, Via::VerifyAttempts);
+        let steps = follow_all(&probe, &verify, &track).await;
+        let last = steps.last().expect("a step").as_ref().expect("ok");
+        assert_eq!(
+            (last.status.as_str(), last.error_code),
+            ("undelivered", Some(30007))
+        );
+        assert!(last.sid.starts_with("VL"));
+    }
+
+    #[test]
+    fn messaging_error_codes_decode_to_meaning_and_repair() {
+        let secrets = Secrets {
+            sid: ACCOUNT,
+            token: TOKEN,
+            phone: Some(PHONE),
+        };
+        for (code, says) in [
+            (21606, "buy or re-assign"),
+            (21610, "reply START"),
+            (21408, "Geo permissions"),
+            (60605, "Geo permissions"),
+            (21614, "mobile number"),
+            (30007, "spam"),
+        ] {
+            let body =
+                serde_json::json!({"code": code, "message": format!("to {PHONE}"), "status": 400});
+            let e = twilio_error(400, &body, Call::Messages, &secrets);
+            assert_eq!(e.code.as_deref(), Some(code.to_string().as_str()));
+            assert!(e.message.contains(says), "{code}: {}", e.message);
+            assert!(!e.message.contains(PHONE), "{}", e.message);
+        }
+        assert_eq!(
+            parse_date("Tue, 14 Mar 2023 12:00:00 +0000"),
+            Some(1_678_795_200_000)
+        );
+        assert_eq!(parse_date("2023-03-14T12:00:00Z"), Some(1_678_795_200_000));
+        assert_eq!(parse_date("yesterday"), None);
+    }
+
+    #[tokio::test]
+    async fn a_messaging_service_sender_exists_and_has_an_sms_number() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("mg.toml");
+        std::fs::write(
+            &path,
+            r#"description = "SMS through Messaging Services"
+[twilio]
+messaging_services = [
+  { sid = "MG11112222333344445555666677778888", friendly_name = "Nerava OTP", senders = ["+18325550147"] },
+  { sid = "MG99990000aaaabbbbccccddddeeeeffff", friendly_name = "Empty pool" },
+]
+"#,
+        )
+        .expect("write");
+        let (_sim, probe) = sim(path.to_str().expect("utf-8")).await;
+        let pooled = sms_creds("MG11112222333344445555666677778888");
+        let Fact::Sender(Ok(sender)) = probe.sender(&pooled).await else {
+            panic!("sender")
+        };
+        assert!(sender.owned && sender.sms_capable, "{sender:?}");
+        assert_eq!(sender.from, "MG111122…");
+        assert_eq!(
+            sender.friendly_name,
+            "Messaging Service Nerava OTP (1 SMS sender)"
+        );
+        let (fact, track) = probe.send_tracked(&pooled, PHONE).await;
+        assert!(matches!(fact, Fact::Send(Ok(_))), "{fact:?}");
+        let steps = follow_all(&probe, &pooled, &track.expect("accepted")).await;
+        let last = steps.last().expect("a step").as_ref().expect("ok");
+        assert_eq!(last.status, "delivered");
+
+        let empty = sms_creds("MG99990000aaaabbbbccccddddeeeeffff");
+        let Fact::Sender(Ok(sender)) = probe.sender(&empty).await else {
+            panic!("sender")
+        };
+        assert!(sender.owned && !sender.sms_capable, "{sender:?}");
+        let (fact, _) = probe.send_tracked(&empty, PHONE).await;
+        assert_eq!(err(&fact).code.as_deref(), Some("21704"));
+
+        let gone = sms_creds(&format!("MG{}", "0".repeat(32)));
+        let Fact::Sender(Ok(sender)) = probe.sender(&gone).await else {
+            panic!("sender")
+        };
+        assert!(!sender.owned, "{sender:?}");
     }
 }

@@ -324,6 +324,34 @@ fn twilio(fact: &Fact) -> Line {
             ),
         ),
         Fact::Check(Err(e)) => failed("twilio:check", "code check", e),
+        Fact::Sender(Ok(n)) => Line::plain(
+            "twilio:sender",
+            format!(
+                "Twilio From number {}: {}",
+                n.from,
+                match (n.owned, n.sms_capable) {
+                    (false, _) => "not owned by the account".to_owned(),
+                    (true, false) => "owned, not SMS-capable".to_owned(),
+                    (true, true) => format!("owned, SMS-capable ({})", n.friendly_name),
+                }
+            ),
+        ),
+        Fact::Sender(Err(e)) => failed("twilio:sender", "From number", e),
+        Fact::Delivery(Ok(d)) => Line::plain(
+            "twilio:delivery",
+            format!(
+                "Twilio delivery of {} to {}: {} after {:.1} s{}",
+                d.sid,
+                d.to,
+                d.status,
+                d.after_ms as f64 / 1000.0,
+                d.error_code.map_or_else(String::new, |c| format!(
+                    " (error {c}: {})",
+                    d.meaning.as_deref().unwrap_or("see twilio.com/docs/errors")
+                ))
+            ),
+        ),
+        Fact::Delivery(Err(e)) => failed("twilio:delivery", "delivery", e),
     }
 }
 

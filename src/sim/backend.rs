@@ -30,6 +30,8 @@ pub const OTP_WINDOW_SECS: f64 = 900.0;
 /// How long a request waiting for a provider that never initialises lingers before the
 /// backend gives up (the client sees the load balancer's 504 long before).
 const PROVIDER_WAIT_SECS: f64 = 300.0;
+/// How long a `twilio_sms` code stays valid, nominal seconds (10 minutes, as Verify's).
+const SMS_CODE_SECS: f64 = 600.0;
 /// The regressed image's Twilio call has no timeout; cap it so no task leaks forever.
 const UNBOUNDED_CALL_CAP_SECS: f64 = 600.0;
 
@@ -396,25 +398,15 @@ async fn otp_start(shared: &Arc<Shared>, backend: &Arc<TaskRuntime>, body: &[u8]
         }
         phone
     };
-    match backend.var("OTP_PROVIDER") {
-        Some("stub") => {
-            shared.log(
-                backend,
-                &[format!(
-                    "[OTP] Stub provider: code not sent phone_last4={}",
-                    last4(&phone)
-                )],
-            );
-            return Answer::json(StatusCode::OK, json!({ "otp_sent": true }));
-        }
-        Some("twilio_sms") => {
-            shared.log(
-                backend,
-                &["[OTP] ERROR: twilio_sms provider is not emulated by the simulator".to_owned()],
-            );
-            return Answer::detail(StatusCode::INTERNAL_SERVER_ERROR, "Failed to send OTP");
-        }
-        _ => {}
+    if backend.var("OTP_PROVIDER") == Some("stub") {
+        shared.log(
+            backend,
+            &[format!(
+                "[OTP] Stub provider: code not sent phone_last4={}",
+                last4(&phone)
+            )],
+        );
+        return Answer::json(StatusCode::OK, json!({ "otp_sent": true }));
     }
     let missing = backend.missing_twilio();
     if !missing.is_empty() {
@@ -474,6 +466,7 @@ async fn otp_start(shared: &Arc<Shared>, backend: &Arc<TaskRuntime>, body: &[u8]
             let hint = match code {
                 20003 => " (Invalid credentials)",
                 20404 => " (Service not found)",
+                21606 | 21659 | 21212 => " (Invalid From number)",
                 _ => "",
             };
             shared.log(
@@ -526,6 +519,9 @@ async fn otp_verify(shared: &Arc<Shared>, backend: &Arc<TaskRuntime>, body: &[u8
             StatusCode::INTERNAL_SERVER_ERROR,
             "OTP provider not configured",
         );
+    }
+    if backend.var("OTP_PROVIDER") == Some("twilio_sms") {
+        return sms_verify(shared, backend, &phone, &code);
     }
     let check = twilio_check(shared, backend, &phone, &code);
     let outcome = within(shared, backend.timeout_secs(), check).await;
@@ -620,7 +616,60 @@ fn no_answer(
     }
 }
 
+/// The `twilio_sms` provider's check: the code it sent to `phone` within the window, once.
+fn sms_verify(shared: &Shared, backend: &TaskRuntime, phone: &str, code: &str) -> Answer {
+    let now = shared.clock.now_ms();
+    let window = shared.clock.secs(SMS_CODE_SECS).as_millis() as i64;
+    let matched = {
+        let mut world = shared.lock_world();
+        let fresh = world
+            .sms_codes
+            .get(phone)
+            .is_some_and(|(sent, at)| sent == code && now - at <= window);
+        if fresh {
+            world.sms_codes.remove(phone);
+        }
+        fresh
+    };
+    let tail = last4(phone);
+    if matched {
+        shared.log(backend, &[format!("[OTP] OTP verified phone_last4={tail}")]);
+        Answer::json(StatusCode::OK, tokens(shared, Some(phone)))
+    } else {
+        shared.log(
+            backend,
+            &[format!("[OTP] OTP verification failed phone_last4={tail}")],
+        );
+        Answer::detail(StatusCode::BAD_REQUEST, "Invalid or expired code")
+    }
+}
+
 async fn twilio_send(shared: &Shared, backend: &TaskRuntime, phone: &str) -> TwilioOutcome {
+    if backend.var("OTP_PROVIDER") == Some("twilio_sms") {
+        // backend/app/services/auth/twilio_sms.py: its own code, sent by Programmable SMS.
+        let code = {
+            let mut world = shared.lock_world();
+            let code = format!("{:06}", world.rng.below(1_000_000));
+            world
+                .sms_codes
+                .insert(phone.to_owned(), (code.clone(), shared.clock.now_ms()));
+            code
+        };
+        let account = backend.var("TWILIO_ACCOUNT_SID").unwrap_or_default();
+        let url = format!(
+            "{}/2010-04-01/Accounts/{account}/Messages.json",
+            shared.twilio_url
+        );
+        let from = backend.var("OTP_FROM_NUMBER").unwrap_or_default();
+        let body = format!("Your Nerava verification code is: {code}");
+        return twilio_post(
+            shared,
+            backend,
+            &url,
+            &[("To", phone), ("From", from), ("Body", &body)],
+        )
+        .await;
+    }
     let service = backend.var("TWILIO_VERIFY_SERVICE_SID").unwrap_or_default();
     let url = format!("{}/v2/Services/{service}/Verifications", shared.twilio_url);
     twilio_post(shared, backend, &url, &[("To", phone), ("Channel", "sms")]).await

@@ -24,5 +24,6 @@ pub fn config_for(urls: &Urls, scenario: &scenario::Scenario) -> Config {
     config.twilio.api_url.clone_from(&urls.twilio);
     config.twilio.verify_url.clone_from(&urls.twilio);
     config.twilio.status_url.clone_from(&urls.status);
+    config.twilio.messaging_url.clone_from(&urls.twilio);
     config
 }

@@ -386,6 +386,19 @@ mod tests {
                     "{name}"
                 );
             }
+            for number in &s.twilio.phone_numbers {
+                assert!(
+                    number.sid.starts_with("PN") && hex32(&number.sid[2..]),
+                    "{name}"
+                );
+                assert!(number.phone_number.starts_with("+1"), "{name}");
+            }
+            for service in &s.twilio.messaging_services {
+                assert!(
+                    service.sid.starts_with("MG") && hex32(&service.sid[2..]),
+                    "{name}"
+                );
+            }
         }
     }
 

@@ -10,8 +10,8 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use axum::extract::rejection::{FormRejection, PathRejection};
-use axum::extract::{Form, Path, State};
+use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -22,12 +22,15 @@ use serde_json::{json, Value};
 
 use super::clock::SimClock;
 use error::TwilioError;
-use verify::{CheckOutcome, CheckTarget, Ledger, Verification};
+use messages::{Fate, Outbox, Stage};
+use verify::{AttemptRecord, CheckOutcome, CheckTarget, Ledger, Verification};
 
 /// Twilio's REST error body and the codes the simulator answers with.
 mod error;
 /// splitmix64 codes and SIDs, SID and phone validation, Twilio's date formats.
 mod ids;
+/// Sent messages and their status over simulated time.
+pub mod messages;
 /// Pending verifications, the per-phone send limit and the inboxes.
 mod verify;
 
@@ -38,6 +41,10 @@ const ACCOUNT_CREATED_MS: i64 = 1_678_795_200_000;
 /// When the simulated Verify services were created (2023-06-01).
 const SERVICE_CREATED_MS: i64 = 1_685_620_800_000;
 const VERIFY_BASE: &str = "https://verify.twilio.com/v2";
+/// When the simulated phone numbers were bought (2023-03-15).
+const NUMBER_CREATED_MS: i64 = 1_678_881_600_000;
+/// Rows per page of a list, as Twilio's default `PageSize`.
+const PAGE_SIZE: usize = 50;
 
 /// An account's lifecycle state, as Api v2010 reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -76,6 +83,38 @@ fn default_code_length() -> u32 {
     6
 }
 
+/// A phone number the account owns (IncomingPhoneNumbers).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneNumberSetup {
+    /// `PN` + 32 hex digits.
+    pub sid: String,
+    /// E.164.
+    pub phone_number: String,
+    pub friendly_name: String,
+    /// Whether the number can send SMS (its `capabilities.sms`).
+    #[serde(default = "yes")]
+    pub sms: bool,
+    #[serde(default = "yes")]
+    pub voice: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A Messaging Service (`MG…`) and the numbers in its sender pool.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessagingServiceSetup {
+    /// `MG` + 32 hex digits.
+    pub sid: String,
+    pub friendly_name: String,
+    /// E.164 numbers of the account in the pool.
+    #[serde(default)]
+    pub senders: Vec<String>,
+}
+
 /// Sends to `phone` made "earlier" in the current window, before the simulation started.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -104,6 +143,13 @@ pub struct TwilioSetup {
     pub seed: u64,
     /// Nominal seconds every Twilio API call takes before answering (a slow Twilio).
     pub latency_secs: f64,
+    /// The numbers the account owns today; a message `From` any other is refused (21606).
+    pub phone_numbers: Vec<PhoneNumberSetup>,
+    /// The destination carrier refuses SMS with this error code after Twilio sent them
+    /// (30007: its spam filter blocks them); Verify's SMS meet the same carrier.
+    pub carrier_refuses: Option<u32>,
+    /// The account's Messaging Services (`messaging.twilio.com/v1/Services`).
+    pub messaging_services: Vec<MessagingServiceSetup>,
 }
 
 impl Default for TwilioSetup {
@@ -123,6 +169,15 @@ impl Default for TwilioSetup {
             demo_phone: "+17133056318".into(),
             seed: 0,
             latency_secs: 0.0,
+            phone_numbers: vec![PhoneNumberSetup {
+                sid: "PN4d2c8e6a0b1f3d5e7a9c1b3d5f7e9a0c".into(),
+                phone_number: "+18325550147".into(),
+                friendly_name: "Nerava OTP".into(),
+                sms: true,
+                voice: true,
+            }],
+            carrier_refuses: None,
+            messaging_services: Vec::new(),
         }
     }
 }
@@ -141,6 +196,9 @@ impl fmt::Debug for TwilioSetup {
             .field("demo_phone", &self.demo_phone)
             .field("seed", &self.seed)
             .field("latency_secs", &self.latency_secs)
+            .field("phone_numbers", &self.phone_numbers)
+            .field("carrier_refuses", &self.carrier_refuses)
+            .field("messaging_services", &self.messaging_services)
             .finish()
     }
 }
@@ -160,6 +218,7 @@ pub struct Twilio {
     setup: TwilioSetup,
     clock: SimClock,
     ledger: Mutex<Ledger>,
+    outbox: Mutex<Outbox>,
 }
 
 impl Twilio {
@@ -170,16 +229,49 @@ impl Twilio {
         for prior in &setup.prior_sends {
             ledger.record_prior_sends(&prior.phone, prior.count, now);
         }
+        if let Some(code) = setup.carrier_refuses {
+            ledger.refuse_sms_with(code);
+        }
         Arc::new(Self {
             setup: setup.clone(),
             clock,
             ledger: Mutex::new(ledger),
+            outbox: Mutex::new(Outbox::new(setup.seed)),
         })
     }
 
-    /// The messages delivered to `phone`, oldest first.
+    /// The messages delivered to `phone`, oldest first: Verify's codes, and the account's own
+    /// messages once the carrier reported them delivered.
     pub fn inbox(&self, phone: &str) -> Vec<InboxMessage> {
-        self.ledger().inbox(phone)
+        let mut inbox = self.ledger().inbox(phone);
+        let now = self.clock.now_ms();
+        let scaled = |d| self.scaled_ms(d);
+        inbox.extend(
+            self.outbox()
+                .newest_first()
+                .filter(|m| m.to == phone)
+                .filter_map(|m| {
+                    let stage = messages::stage_at(m.created_ms, m.fate, now, scaled);
+                    (stage == Stage::Delivered).then(|| InboxMessage {
+                        to: m.to.clone(),
+                        body: m.body.clone(),
+                        code: code_in(&m.body),
+                        received_at_ms: messages::reached_at(m.created_ms, stage, scaled),
+                        verification_sid: m.sid.clone(),
+                    })
+                }),
+        );
+        inbox.sort_by_key(|m| m.received_at_ms);
+        inbox
+    }
+
+    fn outbox(&self) -> MutexGuard<'_, Outbox> {
+        // Like the ledger: every change is one push.
+        self.outbox.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn scaled_ms(&self, nominal: Duration) -> i64 {
+        self.clock.scaled(nominal).as_millis() as i64
     }
 
     fn ledger(&self) -> MutexGuard<'_, Ledger> {
@@ -366,6 +458,185 @@ impl Twilio {
     }
 }
 
+impl Twilio {
+    /// Authenticates an Api v2010 call under `/Accounts/{account}/…`: another account's path
+    /// is not found.
+    fn account_call(
+        &self,
+        headers: &HeaderMap,
+        account: &str,
+        uri: &Uri,
+    ) -> Result<(), TwilioError> {
+        self.authenticate(headers)?;
+        if account == self.setup.account_sid {
+            Ok(())
+        } else {
+            Err(TwilioError::not_found(uri.path()))
+        }
+    }
+
+    fn message_json(&self, m: &messages::Message, now_ms: i64) -> Value {
+        let scaled = |d| self.scaled_ms(d);
+        let stage = messages::stage_at(m.created_ms, m.fate, now_ms, scaled);
+        let account = &self.setup.account_sid;
+        let uri = format!("/2010-04-01/Accounts/{account}/Messages/{}.json", m.sid);
+        let sent = (stage != Stage::Queued)
+            .then(|| ids::rfc2822(messages::reached_at(m.created_ms, Stage::Sent, scaled)));
+        let segments = m.body.chars().count().div_ceil(160).max(1);
+        json!({
+            "account_sid": account,
+            "api_version": "2010-04-01",
+            "body": m.body,
+            "date_created": ids::rfc2822(m.created_ms),
+            "date_sent": sent,
+            "date_updated": ids::rfc2822(messages::reached_at(m.created_ms, stage, scaled)),
+            "direction": "outbound-api",
+            "error_code": stage.error_code(),
+            "error_message": stage.error_message(),
+            "from": m.from,
+            "messaging_service_sid": null,
+            "num_media": "0",
+            "num_segments": segments.to_string(),
+            "price": if stage == Stage::Queued { Value::Null } else { json!("-0.00790") },
+            "price_unit": "USD",
+            "sid": m.sid,
+            "status": stage.status(),
+            "subresource_uris": {
+                "media": format!("/2010-04-01/Accounts/{account}/Messages/{}/Media.json", m.sid),
+            },
+            "to": m.to,
+            "uri": uri,
+        })
+    }
+
+    fn number_json(&self, n: &PhoneNumberSetup) -> Value {
+        let account = &self.setup.account_sid;
+        let created = ids::rfc2822(NUMBER_CREATED_MS);
+        json!({
+            "account_sid": account,
+            "address_requirements": "none",
+            "address_sid": null,
+            "api_version": "2010-04-01",
+            "beta": false,
+            "bundle_sid": null,
+            "capabilities": { "fax": false, "mms": n.sms, "sms": n.sms, "voice": n.voice },
+            "date_created": created,
+            "date_updated": created,
+            "emergency_address_sid": null,
+            "emergency_address_status": "unregistered",
+            "emergency_status": "Inactive",
+            "friendly_name": n.friendly_name,
+            "identity_sid": null,
+            "origin": "twilio",
+            "phone_number": n.phone_number,
+            "sid": n.sid,
+            "sms_application_sid": null,
+            "sms_fallback_method": "POST",
+            "sms_fallback_url": null,
+            "sms_method": "POST",
+            "sms_url": null,
+            "status": "in-use",
+            "status_callback": null,
+            "status_callback_method": "POST",
+            "trunk_sid": null,
+            "type": "local",
+            "uri": format!("/2010-04-01/Accounts/{account}/IncomingPhoneNumbers/{}.json", n.sid),
+            "voice_application_sid": null,
+            "voice_caller_id_lookup": false,
+            "voice_fallback_method": "POST",
+            "voice_fallback_url": null,
+            "voice_method": "POST",
+            "voice_receive_mode": "voice",
+            "voice_url": null,
+        })
+    }
+
+    fn attempt_json(&self, a: &AttemptRecord, now_ms: i64) -> Value {
+        let scaled = |d| self.scaled_ms(d);
+        let stage = messages::stage_at(a.at_ms, a.fate, now_ms, scaled);
+        let mut channel_data = json!({
+            "to": a.to,
+            "message_status": stage.status(),
+        });
+        if let Some(code) = stage.error_code() {
+            channel_data["error_code"] = json!(code.to_string());
+        }
+        json!({
+            "sid": a.sid,
+            "account_sid": self.setup.account_sid,
+            "service_sid": a.service_sid,
+            "verification_sid": a.verification_sid,
+            "date_created": ids::iso8601(a.at_ms),
+            "date_updated": ids::iso8601(messages::reached_at(a.at_ms, stage, scaled)),
+            "conversion_status": if a.converted { "converted" } else { "unconverted" },
+            "channel": a.channel,
+            "price": null,
+            "channel_data": channel_data,
+            "url": format!("{VERIFY_BASE}/Attempts/{}", a.sid),
+        })
+    }
+}
+
+/// One page of an Api v2010 list: `rows` under `key`, with Twilio's paging fields.
+fn v2010_page(uri: &Uri, key: &str, rows: Vec<Value>, page_size: usize) -> Value {
+    let path = uri.path();
+    let end = rows.len().saturating_sub(1);
+    json!({
+        key: rows,
+        "end": end,
+        "first_page_uri": format!("{path}?PageSize={page_size}&Page=0"),
+        "next_page_uri": null,
+        "page": 0,
+        "page_size": page_size,
+        "previous_page_uri": null,
+        "start": 0,
+        "uri": format!("{path}?PageSize={page_size}&Page=0"),
+    })
+}
+
+/// Query parameters by name (first value wins), or none when the query is not a form.
+fn query_params(query: Result<Query<Vec<(String, String)>>, QueryRejection>) -> Params {
+    let mut params = HashMap::new();
+    if let Ok(Query(pairs)) = query {
+        for (name, value) in pairs {
+            params.entry(name).or_insert(value);
+        }
+    }
+    Params(params)
+}
+
+/// Whether a message sent at `sent_ms` passes a `DateSent` filter: `YYYY-MM-DD` compares the
+/// UTC day, a date-time (`YYYY-MM-DDThh:mm:ssZ`, as the description types it) the instant.
+fn date_matches(sent_ms: i64, filter: &str, keep: fn(std::cmp::Ordering) -> bool) -> bool {
+    if filter.len() == 10 {
+        return keep(ids::day(sent_ms).as_str().cmp(filter));
+    }
+    let text = if filter.ends_with('Z') || filter.contains('+') {
+        filter.to_owned()
+    } else {
+        format!("{filter}Z")
+    };
+    chrono::DateTime::parse_from_rfc3339(&text)
+        .is_ok_and(|at| keep((sent_ms / 1000).cmp(&at.timestamp())))
+}
+
+/// `PageSize`, 1 to 1000, Twilio's default 50.
+fn page_size(params: &Params) -> usize {
+    params
+        .get("PageSize")
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| (1..=1000).contains(n))
+        .unwrap_or(PAGE_SIZE)
+}
+
+/// The 6-digit (or longer) code in an SMS body: its last run of digits.
+fn code_in(body: &str) -> String {
+    body.split(|c: char| !c.is_ascii_digit())
+        .rfind(|run| run.len() >= 4)
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// The `(username, password)` of an HTTP Basic `Authorization` header.
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -435,6 +706,24 @@ pub fn router(twilio: Arc<Twilio>) -> Router {
             post(create_verification),
         )
         .route("/v2/Services/{sid}/VerificationCheck", post(create_check))
+        .route("/v2/Attempts", get(list_attempts))
+        .route("/v1/Services/{sid}", get(fetch_messaging_service))
+        .route(
+            "/v1/Services/{sid}/PhoneNumbers",
+            get(list_messaging_senders),
+        )
+        .route(
+            "/2010-04-01/Accounts/{sid}/Messages.json",
+            get(list_messages).post(create_message),
+        )
+        .route(
+            "/2010-04-01/Accounts/{sid}/Messages/{file}",
+            get(fetch_message),
+        )
+        .route(
+            "/2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json",
+            get(list_numbers),
+        )
         .route("/_sim/inbox/{phone}", get(read_inbox))
         .fallback(|uri: Uri| async move { TwilioError::not_found(&resource_name(&uri)) })
         .method_not_allowed_fallback(|| async { TwilioError::method_not_allowed() })
@@ -540,6 +829,365 @@ async fn create_check(
         Some(CheckOutcome::Wrong(v)) => Ok(Json(twilio.check_json(&v, false))),
         None => Err(TwilioError::not_found(&resource)),
     }
+}
+
+async fn create_message(
+    State(twilio): State<Arc<Twilio>>,
+    uri: Uri,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Result<Response, TwilioError> {
+    twilio.stall().await;
+    let account = segment(path, &uri)?;
+    twilio.account_call(&headers, &account, &uri)?;
+    if twilio.setup.status != AccountStatus::Active {
+        return Err(TwilioError::account_not_active());
+    }
+    let params = Params::from_form(form);
+    let to = params
+        .get("To")
+        .ok_or_else(|| TwilioError::messaging(21604, "A 'To' phone number is required."))?;
+    if !ids::is_e164(to) {
+        return Err(TwilioError::messaging(
+            21211,
+            format!("Invalid 'To' Phone Number: {to}"),
+        ));
+    }
+    let from = match (params.get("From"), params.get("MessagingServiceSid")) {
+        (Some(from), _) => from,
+        (None, Some(service)) => {
+            let pool = twilio
+                .setup
+                .messaging_services
+                .iter()
+                .find(|s| s.sid == service)
+                .ok_or_else(|| {
+                    TwilioError::messaging(
+                        21701,
+                        format!("The Messaging Service Sid {service} is invalid."),
+                    )
+                })?;
+            // The pool's first SMS-capable number of the account sends it.
+            pool.senders
+                .iter()
+                .find(|n| {
+                    twilio
+                        .setup
+                        .phone_numbers
+                        .iter()
+                        .any(|p| &p.phone_number == *n && p.sms)
+                })
+                .map(String::as_str)
+                .ok_or_else(|| {
+                    TwilioError::messaging(21704, "The Messaging Service contains no phone numbers")
+                })?
+        }
+        (None, None) => {
+            return Err(TwilioError::messaging(
+                21603,
+                "A 'From' phone number is required.",
+            ))
+        }
+    };
+    let body = params
+        .get("Body")
+        .ok_or_else(|| TwilioError::messaging(21602, "Message body is required."))?;
+    if !ids::is_e164(from) {
+        return Err(TwilioError::messaging(
+            21212,
+            format!("Invalid 'From' Phone Number: {from}"),
+        ));
+    }
+    if !twilio
+        .setup
+        .phone_numbers
+        .iter()
+        .any(|n| n.phone_number == from && n.sms)
+    {
+        return Err(TwilioError::from_not_owned(from));
+    }
+    let fate = twilio
+        .setup
+        .carrier_refuses
+        .map_or(Fate::Delivered, Fate::Undelivered);
+    let now = twilio.clock.now_ms();
+    let message = twilio.outbox().create(to, from, body, now, fate);
+    Ok((
+        StatusCode::CREATED,
+        Json(twilio.message_json(&message, now)),
+    )
+        .into_response())
+}
+
+async fn fetch_message(
+    State(twilio): State<Arc<Twilio>>,
+    uri: Uri,
+    headers: HeaderMap,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Json<Value>, TwilioError> {
+    twilio.stall().await;
+    let (account, file) = path
+        .map(|Path(p)| p)
+        .map_err(|_| TwilioError::not_found(uri.path()))?;
+    twilio.account_call(&headers, &account, &uri)?;
+    let now = twilio.clock.now_ms();
+    let outbox = twilio.outbox();
+    file.strip_suffix(".json")
+        .and_then(|sid| outbox.get(sid))
+        .map(|m| Json(twilio.message_json(m, now)))
+        .ok_or_else(|| TwilioError::not_found(uri.path()))
+}
+
+async fn list_messages(
+    State(twilio): State<Arc<Twilio>>,
+    uri: Uri,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Json<Value>, TwilioError> {
+    twilio.stall().await;
+    let account = segment(path, &uri)?;
+    twilio.account_call(&headers, &account, &uri)?;
+    let params = query_params(query);
+    let size = page_size(&params);
+    let now = twilio.clock.now_ms();
+    let scaled = |d| twilio.scaled_ms(d);
+    let rows: Vec<Value> = twilio
+        .outbox()
+        .newest_first()
+        .filter(|m| params.get("To").is_none_or(|to| m.to == to))
+        .filter(|m| params.get("From").is_none_or(|from| m.from == from))
+        .filter(|m| {
+            let stage = messages::stage_at(m.created_ms, m.fate, now, scaled);
+            let sent = (stage != Stage::Queued)
+                .then(|| messages::reached_at(m.created_ms, Stage::Sent, scaled));
+            let filters = [
+                (
+                    params.get("DateSent"),
+                    std::cmp::Ordering::is_eq as fn(_) -> bool,
+                ),
+                (params.get("DateSent<"), std::cmp::Ordering::is_le),
+                (params.get("DateSent>"), std::cmp::Ordering::is_ge),
+            ];
+            filters.iter().all(|(value, keep)| {
+                value.is_none_or(|v| sent.is_some_and(|ms| date_matches(ms, v, *keep)))
+            })
+        })
+        .take(size)
+        .map(|m| twilio.message_json(m, now))
+        .collect();
+    Ok(Json(v2010_page(&uri, "messages", rows, size)))
+}
+
+async fn list_numbers(
+    State(twilio): State<Arc<Twilio>>,
+    uri: Uri,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Json<Value>, TwilioError> {
+    twilio.stall().await;
+    let account = segment(path, &uri)?;
+    twilio.account_call(&headers, &account, &uri)?;
+    let params = query_params(query);
+    let size = page_size(&params);
+    // Twilio matches `PhoneNumber` as a pattern: any part of the number.
+    let wanted = params
+        .get("PhoneNumber")
+        .map(|p| p.chars().filter(char::is_ascii_digit).collect::<String>());
+    let rows: Vec<Value> = twilio
+        .setup
+        .phone_numbers
+        .iter()
+        .filter(|n| wanted.as_deref().is_none_or(|w| n.phone_number.contains(w)))
+        .filter(|n| {
+            params
+                .get("FriendlyName")
+                .is_none_or(|f| n.friendly_name == f)
+        })
+        .take(size)
+        .map(|n| twilio.number_json(n))
+        .collect();
+    Ok(Json(v2010_page(&uri, "incoming_phone_numbers", rows, size)))
+}
+
+async fn list_attempts(
+    State(twilio): State<Arc<Twilio>>,
+    uri: Uri,
+    headers: HeaderMap,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Json<Value>, TwilioError> {
+    twilio.stall().await;
+    twilio.authenticate(&headers)?;
+    if twilio.setup.status != AccountStatus::Active {
+        return Err(TwilioError::account_not_active());
+    }
+    let params = query_params(query);
+    let size = page_size(&params);
+    let now = twilio.clock.now_ms();
+    let rows: Vec<Value> = twilio
+        .ledger()
+        .attempts()
+        .filter(|a| {
+            params
+                .get("VerificationSid")
+                .is_none_or(|v| a.verification_sid == v)
+        })
+        .filter(|a| {
+            params
+                .get("VerifyServiceSid")
+                .is_none_or(|v| a.service_sid == v)
+        })
+        .filter(|a| params.get("ChannelData.To").is_none_or(|v| a.to == v))
+        .filter(|a| {
+            params
+                .get("Channel")
+                .is_none_or(|v| a.channel.eq_ignore_ascii_case(v))
+        })
+        .filter(|a| {
+            params.get("Status").is_none_or(|v| {
+                v.eq_ignore_ascii_case(if a.converted {
+                    "converted"
+                } else {
+                    "unconverted"
+                })
+            })
+        })
+        .take(size)
+        .map(|a| twilio.attempt_json(a, now))
+        .collect();
+    let url = format!("{VERIFY_BASE}{}", resource_name(&uri));
+    Ok(Json(json!({
+        "attempts": rows,
+        "meta": {
+            "page": 0,
+            "page_size": size,
+            "first_page_url": format!("{url}?PageSize={size}&Page=0"),
+            "previous_page_url": null,
+            "url": format!("{url}?PageSize={size}&Page=0"),
+            "next_page_url": null,
+            "key": "attempts",
+        },
+    })))
+}
+
+/// Authenticates a Messaging v1 call and finds its service (20404 otherwise).
+fn messaging_service<'a>(
+    twilio: &'a Twilio,
+    headers: &HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    uri: &Uri,
+) -> Result<&'a MessagingServiceSetup, TwilioError> {
+    twilio.authenticate(headers)?;
+    let sid = path
+        .map(|Path(s)| s)
+        .map_err(|_| TwilioError::not_found(uri.path()))?;
+    twilio
+        .setup
+        .messaging_services
+        .iter()
+        .find(|s| s.sid == sid)
+        .ok_or_else(|| TwilioError::not_found(uri.path().trim_start_matches("/v1")))
+}
+
+async fn fetch_messaging_service(
+    State(twilio): State<Arc<Twilio>>,
+    uri: Uri,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, TwilioError> {
+    twilio.stall().await;
+    let service = messaging_service(&twilio, &headers, path, &uri)?;
+    let url = format!("https://messaging.twilio.com/v1/Services/{}", service.sid);
+    let created = ids::iso8601(SERVICE_CREATED_MS);
+    Ok(Json(json!({
+        "sid": service.sid,
+        "account_sid": twilio.setup.account_sid,
+        "friendly_name": service.friendly_name,
+        "date_created": created,
+        "date_updated": created,
+        "inbound_request_url": null,
+        "inbound_method": "POST",
+        "fallback_url": null,
+        "fallback_method": "POST",
+        "status_callback": null,
+        "sticky_sender": true,
+        "mms_converter": true,
+        "smart_encoding": true,
+        "scan_message_content": "inherit",
+        "fallback_to_long_code": true,
+        "area_code_geomatch": true,
+        "validity_period": 14400,
+        "synchronous_validation": true,
+        "usecase": "otp",
+        "us_app_to_person_registered": false,
+        "use_inbound_webhook_on_number": false,
+        "url": url,
+        "links": {
+            "phone_numbers": format!("{url}/PhoneNumbers"),
+            "short_codes": format!("{url}/ShortCodes"),
+            "alpha_senders": format!("{url}/AlphaSenders"),
+        },
+    })))
+}
+
+async fn list_messaging_senders(
+    State(twilio): State<Arc<Twilio>>,
+    uri: Uri,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, TwilioError> {
+    twilio.stall().await;
+    let service = messaging_service(&twilio, &headers, path, &uri)?;
+    let url = format!(
+        "https://messaging.twilio.com/v1/Services/{}/PhoneNumbers",
+        service.sid
+    );
+    let created = ids::iso8601(NUMBER_CREATED_MS);
+    let rows: Vec<Value> = service
+        .senders
+        .iter()
+        .filter_map(|n| {
+            twilio
+                .setup
+                .phone_numbers
+                .iter()
+                .find(|p| &p.phone_number == n)
+        })
+        .map(|n| {
+            let mut capabilities = Vec::new();
+            if n.sms {
+                capabilities.extend(["SMS", "MMS"]);
+            }
+            if n.voice {
+                capabilities.push("Voice");
+            }
+            json!({
+                "sid": n.sid,
+                "account_sid": twilio.setup.account_sid,
+                "service_sid": service.sid,
+                "date_created": created,
+                "date_updated": created,
+                "phone_number": n.phone_number,
+                "country_code": "US",
+                "capabilities": capabilities,
+                "url": format!("{url}/{}", n.sid),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "phone_numbers": rows,
+        "meta": {
+            "page": 0,
+            "page_size": PAGE_SIZE,
+            "first_page_url": format!("{url}?PageSize={PAGE_SIZE}&Page=0"),
+            "previous_page_url": null,
+            "url": format!("{url}?PageSize={PAGE_SIZE}&Page=0"),
+            "next_page_url": null,
+            "key": "phone_numbers",
+        },
+    })))
 }
 
 async fn read_inbox(
@@ -976,6 +1624,276 @@ mod tests {
         let (status, _) = sim.start_verification(PHONE).await;
         assert_eq!(status, 201);
         assert!(started.elapsed() >= Duration::from_millis(100));
+    }
+
+    fn messages_path(sim: &Sim) -> String {
+        format!(
+            "/2010-04-01/Accounts/{}/Messages.json",
+            sim.setup.account_sid
+        )
+    }
+
+    async fn send_sms(sim: &Sim, from: &str) -> (u16, Value) {
+        sim.post(
+            &messages_path(sim),
+            &[
+                ("To", PHONE),
+                ("From", from),
+                ("Body", "Your Nerava verification code is: 424242"),
+            ],
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_message_goes_queued_sent_delivered_and_lands_in_the_inbox() {
+        // 1 nominal second is 20 ms: sent after 10 ms, delivered after 30 ms.
+        let sim = Sim::start(TwilioSetup::default(), 0.02).await;
+        let (status, body) = send_sms(&sim, "+18325550147").await;
+        assert_eq!(status, 201, "{body}");
+        let sid = body["sid"].as_str().unwrap().to_owned();
+        assert!(ids::is_sid(&sid, "SM"));
+        assert_eq!(body["status"], "queued");
+        assert_eq!(body["to"], PHONE);
+        assert_eq!(body["from"], "+18325550147");
+        assert_eq!(body["direction"], "outbound-api");
+        assert_eq!(body["date_sent"], Value::Null);
+        assert_eq!(body["error_code"], Value::Null);
+        assert_eq!(body["num_segments"], "1");
+        assert!(sim.twilio.inbox(PHONE).is_empty());
+
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        let path = format!(
+            "/2010-04-01/Accounts/{}/Messages/{sid}.json",
+            sim.setup.account_sid
+        );
+        let (status, body) = sim.get(&path).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["status"], "delivered");
+        assert!(body["date_sent"].as_str().unwrap().ends_with("+0000"));
+        let inbox = sim.twilio.inbox(PHONE);
+        assert_eq!(inbox.len(), 1);
+        assert_eq!(inbox[0].code, "424242");
+        assert_eq!(inbox[0].verification_sid, sid);
+
+        let (status, body) = sim
+            .get(&format!(
+                "/2010-04-01/Accounts/{}/Messages/SM{}.json",
+                sim.setup.account_sid,
+                "0".repeat(32)
+            ))
+            .await;
+        assert_eq!(status, 404);
+        assert_twilio_error(&body, 404, 20404);
+    }
+
+    #[tokio::test]
+    async fn a_filtering_carrier_leaves_the_message_undelivered_with_30007() {
+        let setup = TwilioSetup {
+            carrier_refuses: Some(30007),
+            ..TwilioSetup::default()
+        };
+        let sim = Sim::start(setup, 0.02).await;
+        let (status, body) = send_sms(&sim, "+18325550147").await;
+        assert_eq!(status, 201);
+        let sid = body["sid"].as_str().unwrap().to_owned();
+        tokio::time::sleep(Duration::from_millis(15)).await;
+        let (_, list) = sim
+            .get(&format!("{}?To=%2B17133056318", messages_path(&sim)))
+            .await;
+        assert_eq!(list["messages"][0]["status"], "sent", "{list}");
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        let (_, list) = sim
+            .get(&format!("{}?To=%2B17133056318", messages_path(&sim)))
+            .await;
+        let message = &list["messages"][0];
+        assert_eq!(message["sid"], sid.as_str());
+        assert_eq!(message["status"], "undelivered");
+        assert_eq!(message["error_code"], 30007);
+        assert!(sim.twilio.inbox(PHONE).is_empty());
+    }
+
+    #[tokio::test]
+    async fn messages_list_filters_by_to_and_date_sent() {
+        let sim = Sim::start(TwilioSetup::default(), 0.02).await;
+        send_sms(&sim, "+18325550147").await;
+        sim.post(
+            &messages_path(&sim),
+            &[
+                ("To", "+15005550006"),
+                ("From", "+18325550147"),
+                ("Body", "x 111111"),
+            ],
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let (status, all) = sim.get(&messages_path(&sim)).await;
+        assert_eq!(status, 200);
+        assert_eq!(all["messages"].as_array().unwrap().len(), 2);
+        assert_eq!(all["messages"][0]["to"], "+15005550006", "newest first");
+        assert_eq!(all["page"], 0);
+        assert_eq!(all["page_size"], 50);
+        assert_eq!(all["next_page_uri"], Value::Null);
+        let (_, to) = sim
+            .get(&format!("{}?To=%2B17133056318", messages_path(&sim)))
+            .await;
+        assert_eq!(to["messages"].as_array().unwrap().len(), 1);
+        let today = ids::day(sim.twilio.clock.now_ms());
+        let (_, on) = sim
+            .get(&format!("{}?DateSent={today}", messages_path(&sim)))
+            .await;
+        assert_eq!(on["messages"].as_array().unwrap().len(), 2);
+        let (_, before) = sim
+            .get(&format!("{}?DateSent%3C=2020-01-01", messages_path(&sim)))
+            .await;
+        assert_eq!(before["messages"].as_array().unwrap().len(), 0);
+        let (_, after) = sim
+            .get(&format!(
+                "{}?DateSent%3E=2020-01-01&PageSize=1",
+                messages_path(&sim)
+            ))
+            .await;
+        assert_eq!(after["messages"].as_array().unwrap().len(), 1);
+        let (_, since) = sim
+            .get(&format!(
+                "{}?DateSent%3E=2020-01-01T00:00:00Z",
+                messages_path(&sim)
+            ))
+            .await;
+        assert_eq!(since["messages"].as_array().unwrap().len(), 2);
+        let (_, future) = sim
+            .get(&format!(
+                "{}?DateSent%3E=2999-01-01T00:00:00Z",
+                messages_path(&sim)
+            ))
+            .await;
+        assert_eq!(future["messages"].as_array().unwrap().len(), 0);
+    }
+
+    #[tokio::test]
+    async fn messages_refuse_a_from_number_the_account_does_not_own_with_21606() {
+        let setup = TwilioSetup {
+            phone_numbers: vec![PhoneNumberSetup {
+                sid: format!("PN{}", "2".repeat(32)),
+                phone_number: "+18325550199".into(),
+                friendly_name: "Support line".into(),
+                sms: false,
+                voice: true,
+            }],
+            ..TwilioSetup::default()
+        };
+        let sim = Sim::start(setup, 1.0).await;
+        for from in ["+18325550147", "+18325550199"] {
+            let (status, body) = send_sms(&sim, from).await;
+            assert_eq!(status, 400);
+            assert_twilio_error(&body, 400, 21606);
+        }
+        let (status, body) = send_sms(&sim, "832-555").await;
+        assert_eq!(status, 400);
+        assert_twilio_error(&body, 400, 21212);
+        let (_, body) = sim
+            .post(
+                &messages_path(&sim),
+                &[("To", "nope"), ("From", "+18325550199"), ("Body", "x")],
+            )
+            .await;
+        assert_twilio_error(&body, 400, 21211);
+        let (_, body) = sim
+            .post(&messages_path(&sim), &[("To", PHONE), ("Body", "x")])
+            .await;
+        assert_twilio_error(&body, 400, 21603);
+        let (_, body) = sim
+            .post(
+                &messages_path(&sim),
+                &[("To", PHONE), ("From", "+18325550199")],
+            )
+            .await;
+        assert_twilio_error(&body, 400, 21602);
+        let (_, list) = sim.get(&messages_path(&sim)).await;
+        assert_eq!(list["messages"], json!([]));
+
+        let numbers = format!(
+            "/2010-04-01/Accounts/{}/IncomingPhoneNumbers.json",
+            sim.setup.account_sid
+        );
+        let (status, body) = sim
+            .get(&format!("{numbers}?PhoneNumber=%2B18325550147"))
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(body["incoming_phone_numbers"], json!([]));
+        let (_, body) = sim
+            .get(&format!("{numbers}?PhoneNumber=%2B18325550199"))
+            .await;
+        let number = &body["incoming_phone_numbers"][0];
+        assert_eq!(number["phone_number"], "+18325550199");
+        assert_eq!(number["capabilities"]["sms"], false);
+        assert_eq!(number["capabilities"]["voice"], true);
+        assert!(ids::is_sid(number["sid"].as_str().unwrap(), "PN"));
+
+        let other = format!("/2010-04-01/Accounts/AC{}/Messages.json", "0".repeat(32));
+        let (status, body) = sim.get(&other).await;
+        assert_eq!(status, 404);
+        assert_twilio_error(&body, 404, 20404);
+    }
+
+    #[tokio::test]
+    async fn verify_attempts_report_the_message_status_and_conversion() {
+        let setup = TwilioSetup {
+            carrier_refuses: Some(30007),
+            ..TwilioSetup::default()
+        };
+        let sim = Sim::start(setup, 0.02).await;
+        let (_, body) = sim.start_verification(PHONE).await;
+        let verification = body["sid"].as_str().unwrap().to_owned();
+        assert!(
+            sim.twilio.inbox(PHONE).is_empty(),
+            "the carrier filtered it"
+        );
+        let (status, list) = sim
+            .get(&format!("/v2/Attempts?VerificationSid={verification}"))
+            .await;
+        assert_eq!(status, 200);
+        let attempt = &list["attempts"][0];
+        assert!(ids::is_sid(attempt["sid"].as_str().unwrap(), "VL"));
+        assert_eq!(attempt["verification_sid"], verification.as_str());
+        assert_eq!(attempt["channel"], "sms");
+        assert_eq!(attempt["conversion_status"], "unconverted");
+        assert_eq!(attempt["channel_data"]["message_status"], "queued");
+        assert_eq!(list["meta"]["key"], "attempts");
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        let (_, list) = sim
+            .get(&format!("/v2/Attempts?VerificationSid={verification}"))
+            .await;
+        assert_eq!(
+            list["attempts"][0]["channel_data"]["message_status"],
+            "undelivered"
+        );
+        assert_eq!(list["attempts"][0]["channel_data"]["error_code"], "30007");
+        let (_, none) = sim
+            .get(&format!(
+                "/v2/Attempts?VerificationSid=VE{}",
+                "0".repeat(32)
+            ))
+            .await;
+        assert_eq!(none["attempts"], json!([]));
+    }
+
+    #[tokio::test]
+    async fn an_approved_verification_converts_its_attempts() {
+        let sim = Sim::start(TwilioSetup::default(), 0.02).await;
+        let (_, body) = sim.start_verification(PHONE).await;
+        let verification = body["sid"].as_str().unwrap().to_owned();
+        let code = sim.twilio.inbox(PHONE)[0].code.clone();
+        sim.check(&[("To", PHONE), ("Code", &code)]).await;
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        let (_, list) = sim
+            .get(&format!("/v2/Attempts?VerificationSid={verification}"))
+            .await;
+        assert_eq!(list["attempts"][0]["conversion_status"], "converted");
+        assert_eq!(
+            list["attempts"][0]["channel_data"]["message_status"],
+            "delivered"
+        );
     }
 
     #[test]

@@ -159,6 +159,8 @@ pub struct World {
     pub rng: SplitMix64,
     /// OTP starts per normalised phone, for the backend's 5-per-15-minutes limit.
     pub otp_starts: HashMap<String, VecDeque<i64>>,
+    /// The `twilio_sms` provider's pending codes per phone: the code and when it was sent.
+    pub sms_codes: HashMap<String, (String, i64)>,
     pub lb_next: usize,
     pub next_traffic_ms: i64,
     /// Simulated Secrets Manager and Parameter Store.
@@ -214,6 +216,7 @@ impl World {
             tasks: Vec::new(),
             agenda: Vec::new(),
             otp_starts: HashMap::new(),
+            sms_codes: HashMap::new(),
             lb_next: 0,
             next_traffic_ms: now - 30 * 60_000,
             scenario: Arc::clone(&scenario),

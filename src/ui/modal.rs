@@ -189,6 +189,11 @@ fn confirm_lines(
             "Send an OTP through the API",
             "POST /v1/auth/otp/start sends a real SMS",
         ),
+        // SMS mode (`OTP_PROVIDER=twilio_sms`: the From number was checked): the Messages API.
+        SendKind::Twilio if app.evidence.sender.is_some() => (
+            "Send a test SMS straight to Twilio",
+            "Twilio Messages sends a real SMS from OTP_FROM_NUMBER, bypassing the API",
+        ),
         SendKind::Twilio => (
             "Send a test straight to Twilio Verify",
             "Twilio Verify sends a real SMS, bypassing the API",

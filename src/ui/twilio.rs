@@ -2,7 +2,9 @@
 //! the console uses (their source, the account SID's prefix, whether a token is set or only a
 //! `secrets` reference), the account and its status, the Verify service, Twilio's public
 //! status page, and in the demo the simulated phone's newest SMS; then the last OTP verify
-//! through the API and the last test sends and checks.
+//! through the API and the last test sends and checks. In SMS mode (`OTP_PROVIDER=twilio_sms`)
+//! the mode and the From number's check come first; every followed send shows its delivery
+//! steps with their times (queued → sent → delivered, or the carrier's error decoded).
 //!
 //! SIDs arrive as prefixes and phone numbers as their last 4 from the probe; this file masks
 //! them again anyway (masking is idempotent), so nothing drawn here depends on the probe
@@ -17,7 +19,8 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::{ago, clip, theme};
 use crate::app::App;
 use crate::probe::http::Endpoint;
-use crate::probe::twilio::{CredentialsSeen, StatusPage, Verification};
+use crate::probe::twilio::delivery::{DeliveryStep, Via};
+use crate::probe::twilio::{CredentialsSeen, Sender, StatusPage, Verification};
 use crate::probe::{CredentialSource, ProbeError};
 use crate::redact;
 
@@ -79,6 +82,19 @@ impl Row {
 fn rows(app: &App) -> Vec<Row> {
     let e = &app.evidence;
     let mut rows = vec![credentials(e.credentials.as_ref())];
+    if let Some(sender) = &e.sender {
+        rows.push(Row::new(
+            "mode",
+            vec![(
+                "SMS · twilio_sms sends its own code (Messages API)".to_owned(),
+                Style::new(),
+            )],
+        ));
+        rows.push(match sender {
+            Err(err) => failure("From", err),
+            Ok(n) => from_number(n),
+        });
+    }
     rows.push(match &e.account {
         None => checking("account"),
         Some(Err(err)) => failure("account", err),
@@ -122,7 +138,99 @@ fn rows(app: &App) -> Vec<Row> {
     }
     rows.extend(recent("test sends", &e.sends, false));
     rows.extend(recent("checks", &e.checks, true));
+    rows.extend(deliveries(&e.deliveries));
     rows
+}
+
+/// `✓ •••0147 owned · SMS-capable · name`, or why the provider cannot send from it.
+fn from_number(n: &Sender) -> Row {
+    let is_service = n.from.starts_with("MG");
+    let phone = if is_service {
+        format!("{} ", sid(&n.from))
+    } else {
+        format!("{} ", redact::phone(&n.from))
+    };
+    let (text, colour) = match (n.owned, n.sms_capable) {
+        (false, _) if is_service => (
+            "✗ not a Messaging Service of this account".to_owned(),
+            theme::FAIL,
+        ),
+        (true, false) if is_service => (
+            format!("✗ {}: no SMS sender", clean(&n.friendly_name)),
+            theme::FAIL,
+        ),
+        (false, _) => (
+            "✗ not a number of this account (released?)".to_owned(),
+            theme::FAIL,
+        ),
+        (true, false) => ("✗ owned, but not SMS-capable".to_owned(), theme::FAIL),
+        (true, true) => (
+            format!("✓ owned · SMS-capable · {}", clean(&n.friendly_name)),
+            theme::PASS,
+        ),
+    };
+    Row::new(
+        "From",
+        vec![(phone, Style::new()), (text, Style::new().fg(colour))],
+    )
+}
+
+/// Each followed send (newest last, at most [`RECENT`]) on one line: its SID, then every
+/// status with the time it was first seen, the carrier's error decoded; then a follow error.
+fn deliveries(steps: &[Result<DeliveryStep, ProbeError>]) -> Vec<Row> {
+    let mut sends: Vec<(String, Vec<&DeliveryStep>)> = Vec::new();
+    for step in steps.iter().flatten() {
+        match sends.iter_mut().find(|(sid, _)| *sid == step.sid) {
+            Some((_, list)) => list.push(step),
+            None => sends.push((step.sid.clone(), vec![step])),
+        }
+    }
+    let skip = sends.len().saturating_sub(RECENT);
+    let mut rows: Vec<Row> = sends
+        .iter()
+        .skip(skip)
+        .enumerate()
+        .map(|(i, (send, list))| {
+            let label = if i == 0 { "delivery" } else { "" };
+            let via = match list.first().map(|s| s.via) {
+                Some(Via::VerifyAttempts) => "Verify ",
+                _ => "",
+            };
+            let mut pieces = vec![(format!("{via}{} ", sid(send)), dim())];
+            for (n, step) in list.iter().enumerate() {
+                let colour = match step.status.as_str() {
+                    "delivered" | "read" => theme::PASS,
+                    _ if step.is_final => theme::FAIL,
+                    _ => theme::ACCENT,
+                };
+                let arrow = if n == 0 { "" } else { " → " };
+                pieces.push((
+                    format!("{arrow}{}", clean(&step.status)),
+                    Style::new().fg(colour),
+                ));
+                pieces.push((format!(" {}", seconds(step.after_ms)), dim()));
+                if let Some(code) = step.error_code {
+                    pieces.push((
+                        format!(
+                            " {code} {}",
+                            clean(step.meaning.as_deref().unwrap_or("carrier error"))
+                        ),
+                        Style::new().fg(theme::FAIL),
+                    ));
+                }
+            }
+            Row::new(label, pieces)
+        })
+        .collect();
+    if let Some(Err(err)) = steps.last() {
+        rows.push(failure(if rows.is_empty() { "delivery" } else { "" }, err));
+    }
+    rows
+}
+
+/// `+1.6 s` since the following began.
+fn seconds(ms: u64) -> String {
+    format!("+{:.1} s", ms as f64 / 1000.0)
 }
 
 /// `task definition · AC5f3b1c… · token set`, or what is missing.
@@ -507,10 +615,80 @@ mod tests {
         );
     }
 
+    /// The healthy console on an SMS deployment: the From number released, then (after a new
+    /// number) a test send the carrier filtered, followed to its final state.
+    fn sms() -> App {
+        use crate::probe::twilio::delivery::{DeliveryStep, Via};
+        use crate::probe::twilio::Sender;
+        let mut app = app("healthy");
+        let step = |status: &str, after_ms: u64, code: Option<u32>| {
+            Fact::Delivery(Ok(DeliveryStep {
+                via: Via::Messages,
+                sid: "SMde1922…".into(),
+                to: "•••6318".into(),
+                status: status.into(),
+                error_code: code,
+                meaning: code.map(|_| "carrier violation: filtered as spam".into()),
+                is_final: matches!(status, "delivered" | "undelivered"),
+                after_ms,
+            }))
+        };
+        for fact in [
+            Fact::Sender(Ok(Sender {
+                from: "+18325550147".into(),
+                owned: false,
+                sms_capable: false,
+                sid: None,
+                friendly_name: String::new(),
+            })),
+            Fact::Send(Ok(Verification {
+                sid: "SMde1922…".into(),
+                status: "queued".into(),
+                to: "•••6318".into(),
+                valid: false,
+            })),
+            step("queued", 0, None),
+            step("sent", 600, None),
+            step("undelivered", 1_600, Some(30007)),
+        ] {
+            app.update(Event::Observed(Observation::Twilio { at_ms: NOW, fact }));
+        }
+        app
+    }
+
+    #[test]
+    fn sms_mode_shows_the_from_number_and_delivery_steps_masked() {
+        let app = sms();
+        insta::assert_snapshot!("sms_80x20", text(&draw(&app, 80, 20)));
+        let screen = text(&draw(&app, 200, 30));
+        assert!(screen.contains("mode        SMS · twilio_sms"), "{screen}");
+        assert!(
+            screen.contains("From        •••0147 ✗ not a number of this account"),
+            "{screen}"
+        );
+        assert!(
+            screen.contains(
+                "delivery    SMde1922… queued +0.0 s → sent +0.6 s → undelivered +1.6 s 30007 carrier violation"
+            ),
+            "{screen}"
+        );
+        assert!(!screen.contains("8325550147") && !screen.contains("7133056318"));
+        let buf = draw(&app, 200, 30);
+        let (y, line) = screen
+            .lines()
+            .enumerate()
+            .find(|(_, l)| l.starts_with("delivery"))
+            .expect("delivery row");
+        let x = line[..line.find("undelivered").expect("shown")]
+            .chars()
+            .count() as u16;
+        assert_eq!(buf[(x, y as u16)].fg, theme::FAIL);
+    }
+
     #[test]
     fn every_small_size_draws_without_panic() {
         let apps = SCENARIOS.map(app);
-        for app in apps.iter().chain([&failing()]) {
+        for app in apps.iter().chain([&failing(), &sms()]) {
             for w in 0..=80 {
                 for h in 0..=24 {
                     draw(app, w, h);

@@ -82,6 +82,19 @@ impl TwilioError {
         )
     }
 
+    /// A Programmable Messaging refusal (HTTP 400) with Twilio's code and message.
+    pub fn messaging(code: u32, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 21606: `From` is not an SMS-capable number of this account.
+    pub fn from_not_owned(from: &str) -> Self {
+        Self::messaging(
+            21606,
+            format!("The From phone number {from} is not a valid, SMS-capable inbound phone number or short code for your account."),
+        )
+    }
+
     /// The JSON body Twilio sends for this error.
     pub fn body(&self) -> serde_json::Value {
         serde_json::json!({

@@ -71,6 +71,11 @@ pub fn rfc2822(ms: i64) -> String {
     utc(ms).format("%a, %d %b %Y %H:%M:%S %z").to_string()
 }
 
+/// The UTC day, as the Messages list's `DateSent` filter writes it: `2015-07-30`.
+pub fn day(ms: i64) -> String {
+    utc(ms).format("%Y-%m-%d").to_string()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use super::error::TwilioError;
 use super::ids::SplitMix64;
+use super::messages::Fate;
 use super::{InboxMessage, VerifyServiceSetup};
 
 /// Wrong codes Verify accepts for one verification before answering 60202.
@@ -36,6 +37,21 @@ pub struct Verification {
     failed_checks: u32,
 }
 
+/// One send of a code, as Verify's Attempts API reports it; kept after its verification is
+/// approved or expired.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub sid: String,
+    pub service_sid: String,
+    pub verification_sid: String,
+    pub to: String,
+    pub channel: String,
+    pub at_ms: i64,
+    pub fate: Fate,
+    /// The verification it belongs to was approved.
+    pub converted: bool,
+}
+
 /// What a code check concluded.
 #[derive(Debug, Clone)]
 pub enum CheckOutcome {
@@ -60,6 +76,9 @@ pub struct Ledger {
     verifications: Vec<Verification>,
     sends: HashMap<String, Vec<i64>>,
     inboxes: HashMap<String, Vec<InboxMessage>>,
+    attempts: Vec<AttemptRecord>,
+    /// The carrier refuses SMS with this code: the SMS never reaches an inbox.
+    carrier_refuses: Option<u32>,
 }
 
 impl Ledger {
@@ -71,7 +90,19 @@ impl Ledger {
             verifications: Vec::new(),
             sends: HashMap::new(),
             inboxes: HashMap::new(),
+            attempts: Vec::new(),
+            carrier_refuses: None,
         }
+    }
+
+    /// From now on the destination carrier refuses every SMS with `code` (after `sent`).
+    pub fn refuse_sms_with(&mut self, code: u32) {
+        self.carrier_refuses = Some(code);
+    }
+
+    /// Every send attempt, newest first.
+    pub fn attempts(&self) -> impl Iterator<Item = &AttemptRecord> {
+        self.attempts.iter().rev()
     }
 
     /// Records `count` sends to `phone` made at `at_ms` (before the simulation started).
@@ -124,8 +155,27 @@ impl Ledger {
         verification.updated_ms = now_ms;
         verification.attempts.push(attempt);
         let verification = verification.clone();
+        let fate = match self.carrier_refuses {
+            Some(code) if channel == "sms" => Fate::Undelivered(code),
+            _ => Fate::Delivered,
+        };
+        if let Some(attempt) = verification.attempts.last() {
+            self.attempts.push(AttemptRecord {
+                sid: attempt.sid.clone(),
+                service_sid: verification.service_sid.clone(),
+                verification_sid: verification.sid.clone(),
+                to: to.to_owned(),
+                channel: channel.to_owned(),
+                at_ms: now_ms,
+                fate,
+                converted: false,
+            });
+            if self.attempts.len() > INBOX_CAPACITY * 10 {
+                self.attempts.remove(0);
+            }
+        }
 
-        if channel != "sna" {
+        if channel != "sna" && fate == Fate::Delivered {
             self.deliver(InboxMessage {
                 to: to.to_owned(),
                 body: format!(
@@ -160,6 +210,12 @@ impl Ledger {
         }
         verification.updated_ms = now_ms;
         if verification.code == code {
+            let sid = verification.sid.clone();
+            for attempt in &mut self.attempts {
+                if attempt.verification_sid == sid {
+                    attempt.converted = true;
+                }
+            }
             Ok(Some(CheckOutcome::Approved(
                 self.verifications.swap_remove(index),
             )))
