@@ -739,6 +739,7 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
         (LineKind::AccountInactive, FailureMode::AccountSuspended),
         (LineKind::RateLimited, FailureMode::RateLimited),
         (LineKind::ProviderNotConfigured, FailureMode::MissingEnvVars),
+        (LineKind::FromNumberInvalid, FailureMode::FromNumberInvalid),
     ];
     for (kind, mode) in log_rules {
         if let Some(event) = evidence.last_line(kind) {
@@ -1212,7 +1213,8 @@ fn checklist(evidence: &Evidence, findings: &[Finding], names: &Names, now_ms: i
                             + evidence.lines(LineKind::CredentialError)
                             + evidence.lines(LineKind::ServiceNotFound)
                             + evidence.lines(LineKind::AccountInactive)
-                            + evidence.lines(LineKind::RateLimited);
+                            + evidence.lines(LineKind::RateLimited)
+                            + evidence.lines(LineKind::FromNumberInvalid);
                         if reached > 0 {
                             (
                                 State::Pass,

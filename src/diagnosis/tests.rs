@@ -1081,3 +1081,17 @@ fn sms_received_is_backed_by_delivery_and_the_code_entered() {
     );
     assert!(d.verdict.candidates[0].evidence[0].contains("register the sender"));
 }
+
+#[test]
+fn the_backends_invalid_from_number_line_names_the_from_number() {
+    let d = verdict(vec![log(
+        LineKind::FromNumberInvalid,
+        "[OTP] Twilio error 21606: The From phone number +15125550100 is not a valid, SMS-capable inbound phone number (Invalid From number)",
+    )]);
+    assert_eq!(
+        d.verdict.failure_mode,
+        FailureMode::FromNumberInvalid,
+        "{d:#?}"
+    );
+    assert!(d.verdict.candidates[0].evidence[0].starts_with("log ×1"));
+}

@@ -55,6 +55,8 @@ pub enum LineKind {
     TwilioTimeout,
     /// Any other Twilio error code.
     TwilioError,
+    /// Twilio 21606 / 21659 / 21212: the SMS provider's From number is not usable.
+    FromNumberInvalid,
     /// The provider is not configured: variables missing.
     ProviderNotConfigured,
     /// Startup validation failed (`ValueError`, `Application startup failed`).
@@ -307,6 +309,8 @@ pub fn classify(message: &str) -> LineKind {
         LineKind::RateLimited
     } else if any(&["timeout", "timeouterror"]) || has("timed out") {
         LineKind::TwilioTimeout
+    } else if any(&["21606", "21659", "21212"]) || has("invalid from number") {
+        LineKind::FromNumberInvalid
     } else if has("twilio error") || has("twilio connection error") {
         LineKind::TwilioError
     } else if has("not configured")
@@ -547,6 +551,8 @@ mod tests {
             ("[CONFIG] TWILIO_TIMEOUT_SECONDS=30", Other),
             ("[OTP] Using stub provider (no SMS is sent)", Other),
             ("20003", CredentialError),
+            ("[OTP] Twilio error 21606: The From phone number +15125550100 is not a valid, SMS-capable inbound phone number (Invalid From number)", FromNumberInvalid),
+            ("took 21606ms", Other),
             // Codes match as whole numbers only.
             ("phone_last4=2000 took 20003ms", Other),
         ];

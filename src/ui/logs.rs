@@ -292,9 +292,8 @@ fn kind_style(kind: LineKind) -> Style {
         | LineKind::ServiceNotFound
         | LineKind::AccountInactive
         | LineKind::StartupFailure
-        | LineKind::ProviderNotConfigured => {
-            Style::new().fg(theme::FAIL).add_modifier(Modifier::BOLD)
-        }
+        | LineKind::ProviderNotConfigured
+        | LineKind::FromNumberInvalid => Style::new().fg(theme::FAIL).add_modifier(Modifier::BOLD),
         LineKind::TwilioTimeout | LineKind::RateLimited | LineKind::TwilioError => {
             Style::new().fg(theme::WARN)
         }
