@@ -103,17 +103,6 @@ struct Backend {
     _server: Box<dyn std::any::Any>,
 }
 
-async fn sdk_config(endpoint: &str, key: &str, secret: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ecs::config::Credentials::new(
-            key, secret, None, None, "contract",
-        ))
-        .load()
-        .await
-}
-
 impl Backend {
     /// The simulator, seeded by its scenario: revisions 41 and 42 of `nerava-backend`.
     async fn simulator() -> Self {
@@ -125,7 +114,8 @@ impl Backend {
         let sim = Simulator::start(scenario, 0.05, Ports::default())
             .await
             .expect("simulator starts");
-        let config = sdk_config(&sim.urls.aws, sim::ACCESS_KEY_ID, sim::SECRET_ACCESS_KEY).await;
+        let config =
+            emulator::sdk_config(&sim.urls.aws, sim::ACCESS_KEY_ID, sim::SECRET_ACCESS_KEY).await;
         Self {
             name: "simulator",
             ecs: aws_sdk_ecs::Client::new(&config),
@@ -145,8 +135,8 @@ impl Backend {
     /// revisions (as 1 and 2), the service on revision 2, and the log group with two task
     /// streams.
     async fn moto() -> Self {
-        let server = moto::start().await;
-        let config = sdk_config(&server.url, "testing", "testing").await;
+        let server = emulator::moto().await;
+        let config = emulator::sdk_config(&server.url, "testing", "testing").await;
         let scenario = scenario::load(SCENARIO).expect("scenario");
         let setup = &scenario.deployment;
         let mut backend = Self {

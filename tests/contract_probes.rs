@@ -118,7 +118,7 @@ impl Backend {
     }
 
     async fn moto(name: &str) -> Self {
-        let server = moto::start().await;
+        let server = emulator::moto().await;
         let scenario = scenario::load(name).expect("scenario");
         let setup = &scenario.deployment;
         let mut config = Config::default();

@@ -33,17 +33,6 @@ struct Backend {
     _server: Box<dyn std::any::Any>,
 }
 
-async fn sdk_config(endpoint: &str, key: &str, secret: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ecs::config::Credentials::new(
-            key, secret, None, None, "contract",
-        ))
-        .load()
-        .await
-}
-
 impl Backend {
     /// The simulator on `healthy`, with one more secret scheduled for deletion 5 minutes ago.
     async fn simulator() -> Self {
@@ -62,7 +51,8 @@ impl Backend {
         let sim = Simulator::start(scenario, 0.05, Ports::default())
             .await
             .expect("simulator starts");
-        let sdk = sdk_config(&sim.urls.aws, sim::ACCESS_KEY_ID, sim::SECRET_ACCESS_KEY).await;
+        let sdk =
+            emulator::sdk_config(&sim.urls.aws, sim::ACCESS_KEY_ID, sim::SECRET_ACCESS_KEY).await;
         Self {
             name: "simulator",
             sdk,
@@ -74,20 +64,8 @@ impl Backend {
 
     /// moto's server, seeded through the SDK.
     async fn moto() -> Self {
-        let program = emulator::installed(
-            "OTP_CONSOLE_MOTO_SERVER",
-            "moto/bin/moto_server",
-            "moto's server (PyPI moto[server])",
-        );
-        let port = emulator::free_port();
-        let server = emulator::Emulator::start(
-            "moto_server",
-            &program,
-            &["-H", "127.0.0.1", "-p", &port.to_string()],
-            port,
-        )
-        .await;
-        let sdk = sdk_config(&server.url, "testing", "testing").await;
+        let server = emulator::moto().await;
+        let sdk = emulator::sdk_config(&server.url, "testing", "testing").await;
         let sm = aws_sdk_secretsmanager::Client::new(&sdk);
         let json = format!("{{\"auth_token\":\"{TOKEN}\"}}");
         let mut arns = Vec::new();

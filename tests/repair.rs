@@ -504,27 +504,8 @@ async fn round_trip_on_the_simulator_preserves_every_field() {
 
 #[tokio::test]
 async fn contract_moto_round_trip_preserves_every_field() {
-    let program = emulator::installed(
-        "OTP_CONSOLE_MOTO_SERVER",
-        "moto/bin/moto_server",
-        "moto's server (PyPI moto[server])",
-    );
-    let port = emulator::free_port();
-    let server = emulator::Emulator::start(
-        "moto_server",
-        &program,
-        &["-H", "127.0.0.1", "-p", &port.to_string()],
-        port,
-    )
-    .await;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&server.url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ecs::config::Credentials::new(
-            "testing", "testing", None, None, "contract",
-        ))
-        .load()
-        .await;
+    let server = emulator::moto().await;
+    let sdk = emulator::sdk_config(&server.url, "testing", "testing").await;
     let dropped = Box::pin(round_trip(&sdk)).await;
     // Where moto's DescribeTaskDefinition is not the registration (moto 5.2): it drops
     // `enableFaultInjection`, and gives the second container (which set none) empty

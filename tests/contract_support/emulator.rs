@@ -132,3 +132,34 @@ pub fn installed(var: &str, default: &str, what: &str) -> PathBuf {
     );
     path
 }
+
+/// moto's server on a free port (`tests/run.sh` installs it).
+#[allow(dead_code)] // the Twilio contract tests never start moto
+pub async fn moto() -> Emulator {
+    let program = installed(
+        "OTP_CONSOLE_MOTO_SERVER",
+        "moto/bin/moto_server",
+        "moto's server (PyPI moto[server])",
+    );
+    let port = free_port();
+    Emulator::start(
+        "moto_server",
+        &program,
+        &["-H", "127.0.0.1", "-p", &port.to_string()],
+        port,
+    )
+    .await
+}
+
+/// The AWS SDK configuration for an emulator at `endpoint` with static keys, in us-east-1.
+#[allow(dead_code)] // the Twilio contract tests never call AWS
+pub async fn sdk_config(endpoint: &str, key: &str, secret: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_ecs::config::Credentials::new(
+            key, secret, None, None, "contract",
+        ))
+        .load()
+        .await
+}

@@ -1,7 +1,7 @@
 //! moto's server for the contract tests that run against it (`contract_aws.rs`,
 //! `contract_probes.rs`): starting it, and seeding it through the AWS SDK with a scenario's
 //! deployment: the cluster, the scenario's registrations as revisions, the service, and log
-//! streams. Included next to `emulator.rs`, which it starts moto with.
+//! streams. Included next to `emulator.rs` (`emulator::moto` starts it).
 //!
 //! Revisions are registered with launch type EC2 and network mode `bridge`: the real service is
 //! FARGATE/awsvpc, but an awsvpc service in moto needs its default VPC's subnet and security
@@ -15,25 +15,6 @@ use aws_sdk_ecs::types::{
     TaskDefinition,
 };
 use serde_json::Value;
-
-use crate::emulator::{self, Emulator};
-
-/// Starts moto's server on a free loopback port (installed by `tests/run.sh`).
-pub async fn start() -> Emulator {
-    let program = emulator::installed(
-        "OTP_CONSOLE_MOTO_SERVER",
-        "moto/bin/moto_server",
-        "moto's server (PyPI moto[server])",
-    );
-    let port = emulator::free_port();
-    Emulator::start(
-        "moto_server",
-        &program,
-        &["-H", "127.0.0.1", "-p", &port.to_string()],
-        port,
-    )
-    .await
-}
 
 /// A registration of the scenario (its `RegisterTaskDefinition` input), as plain maps: the first
 /// container's image, environment and secrets (by `valueFrom`), and the tags.
