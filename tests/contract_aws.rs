@@ -12,6 +12,7 @@
 //! group ids from EC2, and nothing checked here depends on the network mode.
 
 #[path = "contract_support/emulator.rs"]
+#[macro_use]
 mod emulator;
 #[path = "contract_support/moto.rs"]
 mod moto;
@@ -618,21 +619,6 @@ async fn check_describe_log_streams(b: &Backend) {
         let stream = event.log_stream_name().unwrap_or_default();
         assert!(names.contains(stream), "{}: {stream} not described", b.name);
     }
-}
-
-/// One check, as two tests: against the simulator and against moto.
-macro_rules! on_both_backends {
-    ($check:ident: $sim:ident, $moto:ident) => {
-        #[tokio::test]
-        async fn $sim() {
-            $check(&Backend::simulator().await).await;
-        }
-
-        #[tokio::test]
-        async fn $moto() {
-            $check(&Backend::moto().await).await;
-        }
-    };
 }
 
 on_both_backends!(check_describe_services: contract_sim_describe_services, contract_moto_describe_services);

@@ -11,6 +11,7 @@
 //! `nerava/prod/old-twilio`, scheduled for deletion (DeleteSecret with a recovery window).
 
 #[path = "contract_support/emulator.rs"]
+#[macro_use]
 mod emulator;
 
 use otp_console::probe::secrets::{SecretState, SecretsProbe, Store};
@@ -244,21 +245,6 @@ async fn check_missing(b: &Backend) {
         .detail
         .expect("detail")
         .contains("/nerava/prod/absent"));
-}
-
-/// One check, as two tests: against the simulator and against moto.
-macro_rules! on_both_backends {
-    ($check:ident: $sim:ident, $moto:ident) => {
-        #[tokio::test]
-        async fn $sim() {
-            $check(&Backend::simulator().await).await;
-        }
-
-        #[tokio::test]
-        async fn $moto() {
-            $check(&Backend::moto().await).await;
-        }
-    };
 }
 
 on_both_backends!(check_every_form_resolves: contract_sim_secrets_every_form_resolves, contract_moto_secrets_every_form_resolves);

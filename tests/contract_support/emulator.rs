@@ -163,3 +163,20 @@ pub async fn sdk_config(endpoint: &str, key: &str, secret: &str) -> aws_config::
         .load()
         .await
 }
+
+/// One check, as two tests: against the simulator and against moto. The including file
+/// defines `Backend` with `simulator()` and `moto()` constructors (`#[macro_use] mod emulator`).
+#[allow(unused_macros)] // only the AWS contract tests compare two backends
+macro_rules! on_both_backends {
+    ($check:ident: $sim:ident, $moto:ident) => {
+        #[tokio::test]
+        async fn $sim() {
+            $check(&Backend::simulator().await).await;
+        }
+
+        #[tokio::test]
+        async fn $moto() {
+            $check(&Backend::moto().await).await;
+        }
+    };
+}
