@@ -3,7 +3,8 @@
 //! Real HTTP servers on 127.0.0.1 speaking the real wire protocols, so the console's real
 //! clients (reqwest, the AWS SDK with an endpoint override, curl, the aws CLI) run unchanged
 //! against it: the backend API behind its load balancer, Twilio (Api v2010 and Verify v2 on one
-//! listener), Twilio's status page, and one AWS JSON 1.1 endpoint for ECS and CloudWatch Logs.
+//! listener), Twilio's status page, and one AWS endpoint: JSON 1.1 for ECS, CloudWatch Logs,
+//! Secrets Manager and SSM, the Query protocol for EC2 and ELBv2.
 //! Scenarios reproduce each runbook failure by cause: the backend's behaviour comes from the
 //! task-definition revision that is deployed, never from a scenario switch.
 
@@ -13,10 +14,16 @@ pub mod aws;
 pub mod backend;
 /// Scaled simulated time.
 pub mod clock;
+/// Simulated EC2 (Query protocol): the service's network.
+pub mod ec2;
 /// Simulated ECS: task definitions, the service, deployments and tasks.
 pub mod ecs;
+/// Simulated Elastic Load Balancing v2 (Query protocol): the service's load balancer.
+pub mod elbv2;
 /// Simulated CloudWatch Logs: the log group, FilterLogEvents and filter patterns.
 pub mod logs;
+/// AWS's Query protocol (form-encoded `Action=…`, XML answers) for EC2 and ELBv2.
+pub mod query;
 /// `otp-console sim`: serve in the foreground.
 pub mod run;
 /// Scenarios as data: the base world and what changed since yesterday.
@@ -266,6 +273,96 @@ fn access_key_id(headers: &HeaderMap) -> Option<&str> {
     credential.split('/').next().filter(|k| !k.is_empty())
 }
 
+/// The error a scenario's marked access key earns on `target` (an `X-Amz-Target` or an IAM
+/// action such as `ec2:DescribeSecurityGroups`): every call, or with `KIND:target` only that one.
+fn marked_key_error(shared: &Shared, key: &str, target: &str) -> Option<AwsError> {
+    let kind =
+        shared
+            .scenario
+            .aws
+            .access_keys
+            .get(key)
+            .and_then(|kind| match kind.split_once(':') {
+                Some((kind, only)) => (only == target).then_some(kind),
+                None => Some(kind.as_str()),
+            })?;
+    let message = match kind {
+        "ExpiredTokenException" | "ExpiredToken" => {
+            "The security token included in the request is expired".to_owned()
+        }
+        "UnrecognizedClientException" | "AuthFailure" => {
+            "The security token included in the request is invalid.".to_owned()
+        }
+        _ => format!(
+            "User: arn:aws:iam::{}:user/on-call is not authorized to perform: {target} because no identity-based policy allows the action",
+            shared.scenario.deployment.account_id
+        ),
+    };
+    Some(AwsError::client(kind, message))
+}
+
+/// The error a request without a SigV4 signature gets.
+fn missing_signature() -> AwsError {
+    AwsError {
+        status: StatusCode::FORBIDDEN,
+        kind: "MissingAuthenticationTokenException".into(),
+        message: "Missing Authentication Token".into(),
+    }
+}
+
+/// A Query-protocol request (EC2, ELBv2): form in, XML out, each service's XML error shape.
+fn query_endpoint(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Response {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let request = query::QueryRequest::parse(body);
+    let service = request.as_ref().ok().and_then(|r| {
+        query::QueryService::identify(query::signing_name(authorization), &r.version)
+    });
+    let result = (|| {
+        let request = request?;
+        let Some(service) = service else {
+            return Err(AwsError::client(
+                "InvalidAction",
+                format!(
+                    "Unknown Query service (Version {:?}): this endpoint serves EC2 and Elastic Load Balancing v2 in the Query protocol.",
+                    request.version
+                ),
+            ));
+        };
+        let key = access_key_id(headers).ok_or_else(missing_signature)?;
+        let target = format!("{}:{}", service.iam_prefix(), request.action);
+        // EC2 names its credential errors differently from the JSON services.
+        if let Some(mut e) = marked_key_error(shared, key, &target) {
+            if service == query::QueryService::Ec2 {
+                e.kind = match e.kind.as_str() {
+                    "ExpiredTokenException" => "RequestExpired".into(),
+                    "UnrecognizedClientException" => "AuthFailure".into(),
+                    "AccessDeniedException" => "UnauthorizedOperation".into(),
+                    _ => e.kind,
+                };
+            }
+            return Err(e);
+        }
+        let now = shared.clock.now_ms();
+        let mut world = shared.lock_world();
+        match service {
+            query::QueryService::Ec2 => world.ec2_handle(&request, now),
+            query::QueryService::Elbv2 => world.elbv2_handle(&request, now),
+        }
+    })();
+    let (status, body) = match result {
+        Ok(xml) => (StatusCode::OK, xml),
+        Err(e) => (e.status, query::error_body(service, &e)),
+    };
+    let mut response = (status, body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+    response
+}
+
 async fn aws_endpoint(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
@@ -275,35 +372,17 @@ async fn aws_endpoint(
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if target.is_empty() && form {
+        return query_endpoint(&shared, &headers, &body);
+    }
     let result = (|| {
-        let Some(key) = access_key_id(&headers) else {
-            return Err(AwsError {
-                status: StatusCode::FORBIDDEN,
-                kind: "MissingAuthenticationTokenException".into(),
-                message: "Missing Authentication Token".into(),
-            });
-        };
-        // A marked key denies every call, or with `KIND:Target` only that operation.
-        let marked =
-            shared
-                .scenario
-                .aws
-                .access_keys
-                .get(key)
-                .and_then(|kind| match kind.split_once(':') {
-                    Some((kind, only)) => (only == target).then_some(kind),
-                    None => Some(kind.as_str()),
-                });
-        if let Some(kind) = marked {
-            let message = match kind {
-                "ExpiredTokenException" => "The security token included in the request is expired".to_owned(),
-                "UnrecognizedClientException" => "The security token included in the request is invalid.".to_owned(),
-                _ => format!(
-                    "User: arn:aws:iam::{}:user/on-call is not authorized to perform: {target} because no identity-based policy allows the action",
-                    shared.scenario.deployment.account_id
-                ),
-            };
-            return Err(AwsError::client(kind, message));
+        let key = access_key_id(&headers).ok_or_else(missing_signature)?;
+        if let Some(e) = marked_key_error(&shared, key, target) {
+            return Err(e);
         }
         let now = shared.clock.now_ms();
         if let Some(op) = target.strip_prefix("AmazonEC2ContainerServiceV20141113.") {
@@ -317,7 +396,7 @@ async fn aws_endpoint(
         } else {
             Err(AwsError::client(
                 "UnknownOperationException",
-                format!("Unknown X-Amz-Target {target:?}: this endpoint serves ECS, CloudWatch Logs, Secrets Manager and SSM."),
+                format!("Unknown X-Amz-Target {target:?}: this endpoint serves ECS, CloudWatch Logs, Secrets Manager and SSM (JSON), EC2 and ELBv2 (Query)."),
             ))
         }
     })();

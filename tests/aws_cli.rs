@@ -341,3 +341,24 @@ async fn aws_cli_reads_the_simulated_secrets_and_parameters() {
     .await;
     assert!(err.contains("ResourceNotFoundException"), "{err}");
 }
+
+/// The Query protocol front (EC2, ELBv2) answers the aws CLI in each service's own XML error
+/// shape, which botocore parses into its code and message: an action the simulator does not
+/// simulate is `InvalidAction`, as AWS answers it, not a JSON body or a hang.
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_cli_reads_the_query_services_xml_errors() {
+    let scenario = scenario::load("healthy").expect("loads");
+    let sim = Simulator::start(scenario, 0.05, Ports::default())
+        .await
+        .expect("starts");
+    let ec2 = aws_fails(&sim, &["ec2", "describe-key-pairs"]).await;
+    assert!(
+        ec2.contains("(InvalidAction)") && ec2.contains("DescribeKeyPairs is not valid"),
+        "{ec2}"
+    );
+    let elb = aws_fails(&sim, &["elbv2", "describe-ssl-policies"]).await;
+    assert!(
+        elb.contains("(InvalidAction)") && elb.contains("DescribeSSLPolicies is not valid"),
+        "{elb}"
+    );
+}
