@@ -354,7 +354,7 @@ impl FailureMode {
     pub fn repair(self) -> &'static str {
         match self {
             Self::MissingEnvVars => "Add the missing variables to the ECS task definition, register it and deploy it.",
-            Self::SecretUnreadable => "Restore the secret (RestoreSecret) or put its value back (PutSecretValue), or point valueFrom at one that exists; then force a new deployment.",
+            Self::SecretUnreadable => "Restore the secret (RestoreSecret) or put its value back (PutSecretValue), let the execution role read it (iam put-role-policy), or point valueFrom at one that exists; then force a new deployment.",
             Self::StubProvider => "Set OTP_PROVIDER=twilio_verify in the task definition, register it and deploy it.",
             Self::InvalidCredentials => "Rotate the auth token in Twilio Console (Account > API keys & tokens), put it in TWILIO_AUTH_TOKEN and deploy.",
             Self::VerifyServiceMissing => "Create a Verify service (SMS, code length 6) in Twilio Console, update TWILIO_VERIFY_SERVICE_SID and deploy.",
@@ -507,6 +507,34 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
     // word on them.
     if let Some(s) = snapshot {
         for r in &s.secrets {
+            // The operator may read it and the service may not: IAM's policy simulator says so
+            // before (or beside) the tasks that stop on it.
+            if let Some(access @ secrets::RoleAccess::Denied { .. }) = &r.role_access {
+                let role = s.deployed.execution_role.as_deref().unwrap_or("?");
+                found.add(
+                    FailureMode::SecretUnreadable,
+                    3,
+                    format!(
+                        "{} ← {}: execution {} on {} — IAM policy simulation; the ECS agent cannot read it, so new tasks stop",
+                        r.name,
+                        r.source,
+                        access.line(role),
+                        r.arn.as_deref().unwrap_or(&r.value_from)
+                    ),
+                );
+                if let (secrets::RoleAccess::Denied { action, .. }, Some(arn)) =
+                    (access, r.arn.as_deref())
+                {
+                    let name = role.rsplit('/').next().unwrap_or(role);
+                    found.name_resources(
+                        FailureMode::SecretUnreadable,
+                        vec![
+                            format!("aws iam simulate-principal-policy --policy-source-arn {role} --action-names {action} --resource-arns {arn} --query 'EvaluationResults[].[EvalResourceName,EvalDecision]' --output text"),
+                            format!("aws iam put-role-policy --role-name {name} --policy-name read-{} --policy-document '{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Action\":\"{action}\",\"Resource\":\"{arn}\"}}]}}'   # ECS starts the next task with it, no redeploy", r.name.to_ascii_lowercase().replace('_', "-")),
+                        ],
+                    );
+                }
+            }
             let confidence = match r.state {
                 SecretState::ScheduledForDeletion | SecretState::JsonKeyMissing => 3,
                 SecretState::NotFound => 2,
@@ -1100,6 +1128,19 @@ impl Findings<'_> {
                 repair: mode.repair(),
                 commands: commands(mode, self.names),
             });
+        }
+    }
+
+    /// Puts commands that name the real resources first among `mode`'s commands.
+    fn name_resources(&mut self, mode: FailureMode, first: Vec<String>) {
+        if let Some(f) = self.list.iter_mut().find(|f| f.failure_mode == mode) {
+            let rest: Vec<String> = f
+                .commands
+                .drain(..)
+                .filter(|c| !first.contains(c))
+                .collect();
+            f.commands = first;
+            f.commands.extend(rest);
         }
     }
 

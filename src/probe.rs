@@ -11,6 +11,8 @@ pub mod aws;
 pub mod ecs;
 /// Probes of the backend API: health, dev login, OTP start and verify.
 pub mod http;
+/// Can the task execution role read the secrets? IAM's policy simulator.
+pub mod iam;
 /// CloudWatch Logs: the service's log group, followed, lines classified.
 pub mod logs;
 /// The task definition's `secrets`: Secrets Manager and SSM, resolved in memory.

@@ -4,7 +4,7 @@
 //! clients (reqwest, the AWS SDK with an endpoint override, curl, the aws CLI) run unchanged
 //! against it: the backend API behind its load balancer, Twilio (Api v2010 and Verify v2 on one
 //! listener), Twilio's status page, and one AWS endpoint: JSON 1.1 for ECS, CloudWatch Logs,
-//! Secrets Manager and SSM, the Query protocol for EC2 and ELBv2.
+//! Secrets Manager and SSM, the Query protocol for EC2, ELBv2 and IAM.
 //! Scenarios reproduce each runbook failure by cause: the backend's behaviour comes from the
 //! task-definition revision that is deployed, never from a scenario switch.
 
@@ -20,9 +20,11 @@ pub mod ec2;
 pub mod ecs;
 /// Simulated Elastic Load Balancing v2 (Query protocol): the service's load balancer.
 pub mod elbv2;
+/// Simulated IAM (Query protocol): the roles and their policies, SimulatePrincipalPolicy.
+pub mod iam;
 /// Simulated CloudWatch Logs: the log group, FilterLogEvents and filter patterns.
 pub mod logs;
-/// AWS's Query protocol (form-encoded `Action=…`, XML answers) for EC2 and ELBv2.
+/// AWS's Query protocol (form-encoded `Action=…`, XML answers) for EC2, ELBv2 and IAM.
 pub mod query;
 /// `otp-console sim`: serve in the foreground.
 pub mod run;
@@ -326,23 +328,26 @@ fn query_endpoint(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Response
             return Err(AwsError::client(
                 "InvalidAction",
                 format!(
-                    "Unknown Query service (Version {:?}): this endpoint serves EC2 and Elastic Load Balancing v2 in the Query protocol.",
+                    "Unknown Query service (Version {:?}): this endpoint serves EC2, Elastic Load Balancing v2 and IAM in the Query protocol.",
                     request.version
                 ),
             ));
         };
         let key = access_key_id(headers).ok_or_else(missing_signature)?;
         let target = format!("{}:{}", service.iam_prefix(), request.action);
-        // EC2 names its credential errors differently from the JSON services.
+        // The Query services name their credential errors differently from the JSON ones.
         if let Some(mut e) = marked_key_error(shared, key, &target) {
-            if service == query::QueryService::Ec2 {
-                e.kind = match e.kind.as_str() {
-                    "ExpiredTokenException" => "RequestExpired".into(),
-                    "UnrecognizedClientException" => "AuthFailure".into(),
-                    "AccessDeniedException" => "UnauthorizedOperation".into(),
-                    _ => e.kind,
-                };
-            }
+            e.kind = match (service, e.kind.as_str()) {
+                (query::QueryService::Ec2, "ExpiredTokenException") => "RequestExpired".into(),
+                (query::QueryService::Ec2, "UnrecognizedClientException") => "AuthFailure".into(),
+                (query::QueryService::Ec2, "AccessDeniedException") => {
+                    "UnauthorizedOperation".into()
+                }
+                (_, "ExpiredTokenException") => "ExpiredToken".into(),
+                (_, "UnrecognizedClientException") => "InvalidClientTokenId".into(),
+                (_, "AccessDeniedException") => "AccessDenied".into(),
+                _ => e.kind,
+            };
             return Err(e);
         }
         let now = shared.clock.now_ms();
@@ -350,6 +355,7 @@ fn query_endpoint(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Response
         match service {
             query::QueryService::Ec2 => world.ec2_handle(&request, now),
             query::QueryService::Elbv2 => world.elbv2_handle(&request, now),
+            query::QueryService::Iam => world.iam_handle(&request, now),
         }
     })();
     let (status, body) = match result {
@@ -396,7 +402,7 @@ async fn aws_endpoint(
         } else {
             Err(AwsError::client(
                 "UnknownOperationException",
-                format!("Unknown X-Amz-Target {target:?}: this endpoint serves ECS, CloudWatch Logs, Secrets Manager and SSM (JSON), EC2 and ELBv2 (Query)."),
+                format!("Unknown X-Amz-Target {target:?}: this endpoint serves ECS, CloudWatch Logs, Secrets Manager and SSM (JSON), EC2, ELBv2 and IAM (Query)."),
             ))
         }
     })();

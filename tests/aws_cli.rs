@@ -362,3 +362,93 @@ async fn aws_cli_reads_the_query_services_xml_errors() {
         "{elb}"
     );
 }
+
+/// The simulated IAM answers the aws CLI: the execution role's policy simulation says what the
+/// ECS agent meets (implicitDeny on the secret outside its grant), `put-role-policy` changes the
+/// role, and the simulation then allows it; the stored policy reads back as IAM sends it
+/// (URL-encoded, which the CLI decodes).
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_cli_simulates_and_repairs_the_execution_roles_policy() {
+    const ROLE: &str = "arn:aws:iam::123456789012:role/nerava-backend-execution";
+    const ARN: &str =
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:nerava/twilio/auth-token-Qw3rTy";
+    let sim = Simulator::start(
+        scenario::load("execution-role-denied").expect("loads"),
+        0.05,
+        Ports::default(),
+    )
+    .await
+    .expect("starts");
+    let simulate = |sim| async move {
+        aws(
+            sim,
+            &[
+                "iam",
+                "simulate-principal-policy",
+                "--policy-source-arn",
+                ROLE,
+                "--action-names",
+                "secretsmanager:GetSecretValue",
+                "--resource-arns",
+                ARN,
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:nerava/prod/twilio-Tw1l1o",
+            ],
+        )
+        .await
+    };
+    let before = simulate(&sim).await;
+    let results = before["EvaluationResults"].as_array().expect("results");
+    assert_eq!(results.len(), 2, "{before}");
+    assert_eq!(results[0]["EvalResourceName"], ARN);
+    assert_eq!(results[0]["EvalDecision"], "implicitDeny");
+    assert_eq!(results[1]["EvalDecision"], "allowed");
+    assert_eq!(
+        results[1]["MatchedStatements"][0]["SourcePolicyId"],
+        "nerava-prod-secrets"
+    );
+
+    let document = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"{ARN}"}}]}}"#
+    );
+    aws(
+        &sim,
+        &[
+            "iam",
+            "put-role-policy",
+            "--role-name",
+            "nerava-backend-execution",
+            "--policy-name",
+            "read-twilio-auth-token",
+            "--policy-document",
+            &document,
+        ],
+    )
+    .await;
+    let after = simulate(&sim).await;
+    assert_eq!(
+        after["EvaluationResults"][0]["EvalDecision"], "allowed",
+        "{after}"
+    );
+    let read = aws(
+        &sim,
+        &[
+            "iam",
+            "get-role-policy",
+            "--role-name",
+            "nerava-backend-execution",
+            "--policy-name",
+            "read-twilio-auth-token",
+        ],
+    )
+    .await;
+    assert_eq!(
+        read["PolicyDocument"]["Statement"][0]["Resource"], ARN,
+        "{read}"
+    );
+    let missing = aws_fails(
+        &sim,
+        &["iam", "get-role", "--role-name", "nerava-backend-task"],
+    )
+    .await;
+    assert!(missing.contains("(NoSuchEntity)"), "{missing}");
+}

@@ -35,6 +35,7 @@ async fn every_scenario_gets_its_failure_mode() {
         ("sms-undelivered", FailureMode::SmsUndelivered),
         ("secret-rotated", FailureMode::InvalidCredentials),
         ("secret-deleted", FailureMode::SecretUnreadable),
+        ("execution-role-denied", FailureMode::SecretUnreadable),
     ];
     let reports = futures_join(cases.iter().map(|(name, _)| diagnose(name))).await;
     for ((name, want), report) in cases.iter().zip(reports) {
@@ -497,4 +498,68 @@ fn secret_scenarios_name_the_secret_and_never_show_it() {
             }
         }
     }
+}
+
+/// The operator can read the secret, the execution role cannot: IAM's policy simulator names
+/// the role, the action and the ARN before a task has to fail, with the commands to see and fix
+/// it. An operator who may not call the simulator still gets the verdict from the tasks' stop
+/// reasons, and the env pane's secret says why the role's access is unknown.
+#[tokio::test(flavor = "multi_thread")]
+async fn execution_role_denied_is_named_by_iam_and_still_found_without_it() {
+    const ARN: &str =
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:nerava/twilio/auth-token-Qw3rTy";
+    let report = diagnose("execution-role-denied").await;
+    let verdict = &report.diagnosis.verdict;
+    assert_eq!(verdict.failure_mode, FailureMode::SecretUnreadable);
+    let finding = verdict
+        .candidates
+        .iter()
+        .find(|f| f.failure_mode == FailureMode::SecretUnreadable)
+        .expect("finding");
+    let iam = finding
+        .evidence
+        .iter()
+        .find(|e| e.contains("IAM policy simulation"))
+        .expect("IAM evidence");
+    assert!(
+        iam.contains("nerava-backend-execution")
+            && iam.contains("secretsmanager:GetSecretValue")
+            && iam.contains("implicitDeny")
+            && iam.contains(ARN),
+        "{iam}"
+    );
+    assert!(
+        finding.commands[0].starts_with("aws iam simulate-principal-policy")
+            && finding.commands[0].contains(ARN),
+        "{:?}",
+        finding.commands
+    );
+    assert!(finding.commands[1]
+        .starts_with("aws iam put-role-policy --role-name nerava-backend-execution"));
+    let json = check::report_json(&report);
+    let secret = json.to_string();
+    assert!(secret.contains("\"decision\":\"denied\""), "{secret}");
+    assert!(!secret.contains("9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c"));
+
+    let (_sim, config) = support::simulator("execution-role-denied").await;
+    let mut options = support::check_options();
+    options.aws_credentials = Some((
+        "AKIASIMNOSIMULATE001".into(),
+        otp_console::sim::SECRET_ACCESS_KEY.into(),
+    ));
+    let blind = check::check(&config, "execution-role-denied", &options)
+        .await
+        .expect("runs");
+    assert_eq!(
+        blind.diagnosis.verdict.failure_mode,
+        FailureMode::SecretUnreadable,
+        "{}",
+        check::render_table(&blind)
+    );
+    let json = check::report_json(&blind).to_string();
+    assert!(
+        json.contains("may not call iam:SimulatePrincipalPolicy"),
+        "{json}"
+    );
+    assert!(!json.contains("IAM policy simulation;"));
 }

@@ -792,3 +792,65 @@ async fn filtered_sms_is_sent_then_undelivered_with_30007() {
     assert_eq!(sent[0]["error_code"], 30007);
     assert!(sim.twilio().inbox(PHONE).is_empty());
 }
+
+/// `execution-role-denied` by cause: the simulated ECS agent reads the deployed revision's
+/// secret as the execution role, whose policy does not grant it, so every new task stops with
+/// ECS's AccessDeniedException line and the API answers 503; granting the role the secret
+/// through IAM (no new deployment) lets the scheduler's next launch start and serve.
+#[tokio::test(flavor = "multi_thread")]
+async fn execution_role_denied_stops_tasks_until_the_role_may_read_the_secret() {
+    let sim = Simulator::start(
+        scenario::load("execution-role-denied").expect("loads"),
+        0.01,
+        Ports::default(),
+    )
+    .await
+    .expect("starts");
+    let ecs = ecs(&sim).await;
+    let stopped = ecs
+        .list_tasks()
+        .cluster("nerava-cluster")
+        .desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped)
+        .send()
+        .await
+        .expect("list");
+    let described = ecs
+        .describe_tasks()
+        .cluster("nerava-cluster")
+        .set_tasks(Some(stopped.task_arns().to_vec()))
+        .send()
+        .await
+        .expect("describe");
+    let reason = described
+        .tasks()
+        .iter()
+        .filter_map(|t| t.stopped_reason())
+        .find(|r| r.contains("AccessDeniedException"))
+        .expect("a task stopped on the role");
+    assert!(
+        reason.contains("assumed-role/nerava-backend-execution")
+            && reason.contains("secretsmanager:GetSecretValue")
+            && reason.contains("nerava/twilio/auth-token-Qw3rTy"),
+        "{reason}"
+    );
+    assert_eq!(health(&sim).await.status, 503);
+
+    let iam = aws_sdk_iam::Client::new(&aws_config(&sim, sim::ACCESS_KEY_ID).await);
+    iam.put_role_policy()
+        .role_name("nerava-backend-execution")
+        .policy_name("read-twilio-auth-token")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"arn:aws:secretsmanager:us-east-1:123456789012:secret:nerava/twilio/*"}]}"#)
+        .send()
+        .await
+        .expect("put-role-policy");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if health(&sim).await.status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the service never came back");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let sent = otp_start(&sim, PHONE).await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+}

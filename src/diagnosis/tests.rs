@@ -719,6 +719,9 @@ fn resolved(
         deleted_ms: None,
         version: None,
         detail: (state != SecretState::Ok).then(|| format!("the secret is {}", state.label())),
+        last_rotated_ms: None,
+        stages: Vec::new(),
+        role_access: None,
     }
 }
 

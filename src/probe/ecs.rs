@@ -215,7 +215,10 @@ impl EcsProbe {
             None => None,
         };
         let tasks = self.tasks().await?;
-        let (secrets, secret_values) = self.secrets.resolve_all(&deployed.secrets).await;
+        let (mut secrets, secret_values) = self.secrets.resolve_all(&deployed.secrets).await;
+        self.secrets
+            .check_role(deployed.shown.execution_role.as_deref(), &mut secrets)
+            .await;
         let view = deployed
             .env
             .iter()

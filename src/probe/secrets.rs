@@ -123,6 +123,8 @@ impl ValueFrom {
     }
 }
 
+pub use super::iam::RoleAccess;
+
 /// What became of one `secrets` entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -180,6 +182,15 @@ pub struct Resolved {
     pub version: Option<String>,
     /// One line when the state is not `ok`: what happened and what to do.
     pub detail: Option<String>,
+    /// Secrets Manager's `LastRotatedDate`, for a secret its rotation has rotated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_rotated_ms: Option<i64>,
+    /// The staging labels of the version read (`AWSCURRENT`, `AWSPREVIOUS`, a custom one).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<String>,
+    /// Whether the task execution role may read it, as IAM's policy simulator says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_access: Option<super::iam::RoleAccess>,
 }
 
 /// Resolved values by variable name: in memory only. Never serialised; `Debug` shows the
@@ -342,6 +353,12 @@ impl SecretsProbe {
         (shown, values)
     }
 
+    /// Asks IAM whether the execution role `role` may read each of `secrets`
+    /// ([`super::iam::check_role`]).
+    pub async fn check_role(&self, role: Option<&str>, secrets: &mut [Resolved]) {
+        super::iam::check_role(&self.sdk, role, secrets).await;
+    }
+
     /// Resolves one entry: what may be shown, and the value when it was read.
     pub async fn resolve(&self, name: &str, value_from: &str) -> (Resolved, Option<String>) {
         let parsed = ValueFrom::parse(value_from);
@@ -357,6 +374,9 @@ impl SecretsProbe {
             deleted_ms: None,
             version: None,
             detail: None,
+            last_rotated_ms: None,
+            stages: Vec::new(),
+            role_access: None,
         };
         let value = match parsed.store {
             Store::SecretsManager => self.secrets_manager(&parsed, &mut shown).await,
@@ -388,6 +408,7 @@ impl SecretsProbe {
                     .or(meta.created_date())
                     .and_then(millis);
                 shown.deleted_ms = meta.deleted_date().and_then(millis);
+                shown.last_rotated_ms = meta.last_rotated_date().and_then(millis);
             }
             Err(f) => {
                 fail(shown, &vf.id, "DescribeSecret", &f);
@@ -425,6 +446,11 @@ impl SecretsProbe {
             }
         };
         shown.version = got.version_id().map(redact::sanitize);
+        shown.stages = got
+            .version_stages()
+            .iter()
+            .map(|s| redact::sanitize(s))
+            .collect();
         if let Some(why) = no_metadata {
             // The current version's creation is when the value last changed.
             shown.arn = got.arn().map(redact::sanitize).or(shown.arn.take());
@@ -806,6 +832,9 @@ mod tests {
             deleted_ms: None,
             version: None,
             detail: None,
+            last_rotated_ms: None,
+            stages: Vec::new(),
+            role_access: None,
         };
         let failure = |code: &str, kind, raw: &str| Failure {
             error: ProbeError {

@@ -1,5 +1,5 @@
-//! AWS's Query protocol on the simulator's AWS endpoint, as EC2 and Elastic Load Balancing v2
-//! speak it: a form-encoded POST (`Action=DescribeSecurityGroups&Version=2016-11-15&GroupId.1=…`)
+//! AWS's Query protocol on the simulator's AWS endpoint, as EC2, Elastic Load Balancing v2 and
+//! IAM speak it: a form-encoded POST (`Action=DescribeSecurityGroups&Version=2016-11-15&GroupId.1=…`)
 //! answered in XML. The service is the one the caller signed for (the SigV4 credential scope,
 //! `…/us-east-1/ec2/aws4_request`), else the one the `Version` names, so one
 //! `aws.endpoint_url` serves them beside the JSON services, as moto does.
@@ -19,6 +19,8 @@ use super::aws::AwsError;
 pub const EC2_VERSION: &str = "2016-11-15";
 /// Elastic Load Balancing v2's API version.
 pub const ELBV2_VERSION: &str = "2015-12-01";
+/// IAM's API version.
+pub const IAM_VERSION: &str = "2010-05-08";
 
 /// The services the simulator answers in the Query protocol, by their SigV4 signing name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +29,8 @@ pub enum QueryService {
     Ec2,
     /// `elasticloadbalancing` (v2)
     Elbv2,
+    /// `iam`
+    Iam,
 }
 
 impl QueryService {
@@ -36,9 +40,11 @@ impl QueryService {
         match signing_name {
             Some("ec2") => Some(Self::Ec2),
             Some("elasticloadbalancing") => Some(Self::Elbv2),
+            Some("iam") => Some(Self::Iam),
             _ => match version {
                 EC2_VERSION => Some(Self::Ec2),
                 ELBV2_VERSION => Some(Self::Elbv2),
+                IAM_VERSION => Some(Self::Iam),
                 _ => None,
             },
         }
@@ -49,6 +55,7 @@ impl QueryService {
         match self {
             Self::Ec2 => "ec2",
             Self::Elbv2 => "elasticloadbalancing",
+            Self::Iam => "iam",
         }
     }
 
@@ -57,6 +64,7 @@ impl QueryService {
         match self {
             Self::Ec2 => "http://ec2.amazonaws.com/doc/2016-11-15/",
             Self::Elbv2 => "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/",
+            Self::Iam => "https://iam.amazonaws.com/doc/2010-05-08/",
         }
     }
 }

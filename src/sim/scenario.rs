@@ -50,6 +50,9 @@ pub struct Scenario {
     /// SSM Parameter Store: SecureString parameters, name → value.
     #[serde(default)]
     pub parameters: BTreeMap<String, String>,
+    /// IAM: the roles the deployment uses and their inline policies.
+    #[serde(default)]
+    pub iam: super::iam::IamSetup,
     pub images: BTreeMap<String, ImageBehaviour>,
     pub yesterday: RevisionSetup,
     pub today: RevisionChange,
@@ -81,6 +84,8 @@ pub struct SecretStateSetup {
     pub changed_hours_ago: Option<f64>,
     /// DeleteSecret with a recovery window was called this long ago.
     pub deleted_minutes_ago: Option<f64>,
+    /// Secrets Manager's rotation last ran this long ago (rotation enabled).
+    pub rotated_hours_ago: Option<f64>,
 }
 
 /// Whether the tasks can reach Twilio.

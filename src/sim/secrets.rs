@@ -25,6 +25,11 @@ pub struct SimSecret {
     pub changed_ms: i64,
     /// When it was scheduled for deletion (DeleteSecret with a recovery window).
     pub deleted_ms: Option<i64>,
+    /// When rotation last ran, for a secret with rotation enabled.
+    pub rotated_ms: Option<i64>,
+    /// The version `AWSPREVIOUS` labels (its id and value), once a value has been put over
+    /// another.
+    pub previous: Option<(String, String)>,
 }
 
 /// A SecureString parameter in the simulated Parameter Store.
@@ -66,6 +71,10 @@ pub fn seed(scenario: &Scenario, now: i64) -> (Vec<SimSecret>, Vec<SimParameter>
                 deleted_ms: state
                     .and_then(|s| s.deleted_minutes_ago)
                     .map(|m| now - (m * 60_000.0) as i64),
+                rotated_ms: state
+                    .and_then(|s| s.rotated_hours_ago)
+                    .map(|h| now - hours(h)),
+                previous: None,
             }
         })
         .collect();
@@ -168,7 +177,14 @@ impl World {
                     "CreatedDate": epoch(s.created_ms),
                     "LastChangedDate": epoch(s.changed_ms),
                     "VersionIdsToStages": { s.version_id.clone(): ["AWSCURRENT"] },
+                    "RotationEnabled": s.rotated_ms.is_some(),
                 });
+                if let Some((previous, _)) = &s.previous {
+                    out["VersionIdsToStages"][previous] = json!(["AWSPREVIOUS"]);
+                }
+                if let Some(rotated) = s.rotated_ms {
+                    out["LastRotatedDate"] = epoch(rotated);
+                }
                 if let Some(deleted) = s.deleted_ms {
                     out["DeletedDate"] = epoch(deleted);
                 }
@@ -180,26 +196,38 @@ impl World {
                 if s.deleted_ms.is_some_and(|d| d <= now) {
                     return Err(marked_for_deletion());
                 }
-                if input
-                    .version_id
+                // A version by id or by staging label: the current one, or AWSPREVIOUS.
+                let current = (s.version_id.as_str(), s.value.as_str(), "AWSCURRENT");
+                let previous = s
+                    .previous
                     .as_ref()
-                    .is_some_and(|v| *v != s.version_id)
-                    || input
-                        .version_stage
-                        .as_ref()
-                        .is_some_and(|v| v != "AWSCURRENT")
-                {
+                    .map(|(id, value)| (id.as_str(), value.as_str(), "AWSPREVIOUS"));
+                let chosen =
+                    [Some(current), previous]
+                        .into_iter()
+                        .flatten()
+                        .find(|(id, _, stage)| {
+                            input.version_id.as_deref().is_none_or(|v| v == *id)
+                                && input.version_stage.as_deref().unwrap_or(
+                                    if input.version_id.is_some() {
+                                        stage
+                                    } else {
+                                        "AWSCURRENT"
+                                    },
+                                ) == *stage
+                        });
+                let Some((id, value, stage)) = chosen else {
                     return Err(AwsError::client(
                         "ResourceNotFoundException",
                         "Secrets Manager can't find the specified secret value for staging label or version.",
                     ));
-                }
+                };
                 Ok(json!({
                     "ARN": s.arn,
                     "Name": s.name,
-                    "VersionId": s.version_id,
-                    "SecretString": s.value,
-                    "VersionStages": ["AWSCURRENT"],
+                    "VersionId": id,
+                    "SecretString": value,
+                    "VersionStages": [stage],
                     "CreatedDate": epoch(s.changed_ms),
                 }))
             }
@@ -225,8 +253,9 @@ impl World {
                 if s.deleted_ms.is_some_and(|d| d <= now) {
                     return Err(marked_for_deletion());
                 }
-                s.value = value;
-                s.version_id = version;
+                let old_id = std::mem::replace(&mut s.version_id, version);
+                let old_value = std::mem::replace(&mut s.value, value);
+                s.previous = Some((old_id, old_value));
                 s.changed_ms = now;
                 Ok(json!({
                     "ARN": s.arn,
@@ -297,9 +326,14 @@ impl World {
         }
     }
 
-    /// What ECS's agent gets for one `secrets` entry when it starts a task at `now`, or the
-    /// task's stop reason.
-    pub fn resolve_secret(&self, value_from: &str, now: i64) -> Result<String, String> {
+    /// What ECS's agent gets for one `secrets` entry when it starts a task at `now` as the
+    /// execution role `role`, or the task's stop reason.
+    pub fn resolve_secret(
+        &self,
+        value_from: &str,
+        role: Option<&str>,
+        now: i64,
+    ) -> Result<String, String> {
         const FAILED: &str = "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed";
         let parts: Vec<&str> = value_from.split(':').collect();
         if parts.len() >= 7 && parts[0] == "arn" && parts[2] == "secretsmanager" {
@@ -308,6 +342,11 @@ impl World {
             let Some(s) = self.secret(&id) else {
                 return Err(format!("{FAILED}: unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret {id} from secrets manager: ResourceNotFoundException: Secrets Manager can't find the specified secret."));
             };
+            if let Some(denied) =
+                self.execution_role_denies(role, "secretsmanager:GetSecretValue", &s.arn)
+            {
+                return Err(format!("{FAILED}: unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret {id} from secrets manager: {denied}"));
+            }
             if s.deleted_ms.is_some_and(|d| d <= now) {
                 return Err(format!("{FAILED}: unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret {id} from secrets manager: InvalidRequestException: You can't perform this operation on the secret because it was marked for deletion."));
             }
@@ -330,8 +369,12 @@ impl World {
             let bare = rest.strip_prefix('/')?;
             self.parameter(bare).or_else(|| self.parameter(rest))
         });
-        found.map(|p| p.value.clone()).ok_or_else(|| {
+        let found = found.ok_or_else(|| {
             format!("{FAILED}: unable to retrieve secrets from ssm: service call has been retried 1 time(s): invalid parameters: {name}")
-        })
+        })?;
+        if let Some(denied) = self.execution_role_denies(role, "ssm:GetParameters", &found.arn) {
+            return Err(format!("{FAILED}: unable to retrieve secrets from ssm: service call has been retried 1 time(s): {denied}"));
+        }
+        Ok(found.value.clone())
     }
 }

@@ -166,6 +166,8 @@ pub struct World {
     /// Simulated Secrets Manager and Parameter Store.
     pub secrets: Vec<super::secrets::SimSecret>,
     pub parameters: Vec<super::secrets::SimParameter>,
+    /// Simulated IAM: roles and their policies (PutRolePolicy changes them).
+    pub iam: super::iam::IamSetup,
 }
 
 /// Nominal durations of the ECS rollout, scaled by the clock.
@@ -222,6 +224,7 @@ impl World {
             scenario: Arc::clone(&scenario),
             secrets: Vec::new(),
             parameters: Vec::new(),
+            iam: scenario.iam.clone(),
         };
         (world.secrets, world.parameters) = super::secrets::seed(&scenario, now);
         let yesterday_ms = now - (setup.yesterday_deployed_hours_ago * 3_600_000.0) as i64;
@@ -378,6 +381,11 @@ impl World {
         let Some(container) = self.task_defs.get(td).and_then(TaskDefinition::container) else {
             return Ok(env);
         };
+        // The ECS agent reads `secrets` as the task's execution role.
+        let role = self.task_defs[td]
+            .json
+            .get("executionRoleArn")
+            .and_then(Value::as_str);
         for entry in container
             .get("environment")
             .and_then(Value::as_array)
@@ -403,7 +411,7 @@ impl World {
             ) else {
                 continue;
             };
-            env.insert(name.to_owned(), self.resolve_secret(from, now)?);
+            env.insert(name.to_owned(), self.resolve_secret(from, role, now)?);
         }
         Ok(env)
     }

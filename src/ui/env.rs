@@ -20,7 +20,7 @@ use super::{ago, clip, pad, theme};
 use crate::app::App;
 use crate::config::{VarCheck, VarStatus, Violation};
 use crate::probe::ecs::{Change, Deployment, Snapshot, Task, TaskDefinition};
-use crate::probe::secrets::{Resolved, SecretState};
+use crate::probe::secrets::{Resolved, RoleAccess, SecretState};
 use crate::redact;
 
 /// Service events shown, newest first.
@@ -364,15 +364,35 @@ fn resolved_line(now_ms: i64, r: &Resolved) -> (String, ratatui::style::Color) {
         .map(|at| format!("changed {}", ago(now_ms, at)));
     match r.state {
         SecretState::Ok => {
-            let mut parts = vec!["ok".to_owned()];
+            // Readable by the operator; the execution role's access decides whether the
+            // service can read it too.
+            let (mut parts, colour) = match &r.role_access {
+                Some(RoleAccess::Denied { iam_decision, .. }) => (
+                    vec![format!("role may NOT read it ({iam_decision})")],
+                    theme::FAIL,
+                ),
+                Some(RoleAccess::Allowed { .. }) => (vec!["ok · role ✓".to_owned()], theme::DIM),
+                Some(RoleAccess::Unknown { .. }) => (vec!["ok · role ?".to_owned()], theme::DIM),
+                None => (vec!["ok".to_owned()], theme::DIM),
+            };
             parts.extend(r.fingerprint.as_ref().map(|f| format!("fp {f}")));
             parts.extend(changed);
-            parts.extend(r.version.as_ref().map(|v| format!("v{}", clip(v, 8))));
+            parts.extend(
+                r.last_rotated_ms
+                    .map(|at| format!("rotated {}", ago(now_ms, at))),
+            );
+            let version = r.version.as_ref().map(|v| clip(v, 8));
+            match (r.stages.first(), version) {
+                (Some(stage), Some(v)) => parts.push(format!("{stage} v{v}")),
+                (None, Some(v)) => parts.push(format!("v{v}")),
+                (Some(stage), None) => parts.push(stage.clone()),
+                (None, None) => {}
+            }
             if r.detail.is_some() {
                 // Read, but DescribeSecret was refused: the state has no deletion date to check.
                 parts.push("metadata not readable".into());
             }
-            (parts.join(" · "), theme::DIM)
+            (parts.join(" · "), colour)
         }
         SecretState::ScheduledForDeletion => (
             r.deleted_ms.map_or_else(

@@ -163,25 +163,15 @@ fn a_pane_in_error_says_when_it_is_tried_again() {
 #[test]
 fn the_env_pane_shows_what_resolving_each_secret_found_never_the_value() {
     use crate::probe::ecs::SecretValues;
-    use crate::probe::secrets::{fingerprint, Resolved, SecretState, Store};
+    use crate::probe::secrets::{fingerprint, Resolved, SecretState};
     let mut app = app("healthy");
     let now = app.now_ms;
     let resolved = |name: &str, from: &str, state: SecretState| Resolved {
-        name: name.into(),
-        value_from: from.into(),
-        store: Store::SecretsManager,
-        source: format!(
-            "secretsmanager:{}",
-            from.rsplit(":secret:").next().unwrap_or(from)
-        ),
-        arn: Some(from.into()),
-        state,
         fingerprint: (state == SecretState::Ok)
             .then(|| fingerprint("postgresql://nerava:pw@db.internal:5432/nerava")),
         last_changed_ms: Some(now - 3 * 86_400_000),
         deleted_ms: (state == SecretState::ScheduledForDeletion).then_some(now - 40 * 60_000),
-        version: None,
-        detail: None,
+        ..secret_from(name, from, state)
     };
     let Some(Ok(snapshot)) = app.evidence.ecs.as_mut() else {
         panic!("the healthy fixture has an ECS snapshot");
@@ -246,5 +236,80 @@ fn the_env_pane_shows_what_resolving_each_secret_found_never_the_value() {
         let text = screen(&app, size.0, size.1);
         assert!(!text.contains("postgresql://"), "{text}");
         assert!(!text.contains("db.internal"), "{text}");
+    }
+}
+
+#[test]
+fn the_env_pane_marks_a_secret_the_execution_role_may_not_read_and_shows_rotation_and_stage() {
+    use crate::probe::secrets::{Resolved, RoleAccess, SecretState};
+    let mut app = app("healthy");
+    let now = app.now_ms;
+    let resolved = |name: &str, arn: &str, access: RoleAccess| Resolved {
+        fingerprint: Some("106cc468".into()),
+        last_changed_ms: Some(now - 30 * 60_000),
+        version: Some("5e1d0c2a-7b3f".into()),
+        last_rotated_ms: Some(now - 20 * 3_600_000),
+        stages: vec!["AWSCURRENT".into()],
+        role_access: Some(access),
+        ..secret_from(name, arn, SecretState::Ok)
+    };
+    let Some(Ok(snapshot)) = app.evidence.ecs.as_mut() else {
+        panic!("the healthy fixture has an ECS snapshot");
+    };
+    snapshot.secrets = vec![
+        resolved(
+            "DATABASE_URL",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:nerava/prod/database-AbCdEf",
+            RoleAccess::Allowed {
+                policy: Some("nerava-prod-secrets".into()),
+            },
+        ),
+        resolved(
+            "JWT_SECRET",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:nerava/twilio/jwt-GhIjKl",
+            RoleAccess::Denied {
+                action: "secretsmanager:GetSecretValue".into(),
+                iam_decision: "implicitDeny".into(),
+                policy: None,
+            },
+        ),
+    ];
+    app.focus = crate::app::Pane::Env;
+    app.is_zoomed = true;
+    let text = screen(&app, 160, 48);
+    assert!(
+        text.contains("└ ok · role ✓ · fp 106cc468 · changed 30 min ago · rotated 20 h ago · AWSCURRENT v5e1d0c2…"),
+        "{text}"
+    );
+    assert!(
+        text.contains("└ role may NOT read it (implicitDeny) · fp 106cc468"),
+        "{text}"
+    );
+}
+
+/// A Secrets Manager secret of the env pane's table, read from `arn`, with nothing else known.
+fn secret_from(
+    name: &str,
+    arn: &str,
+    state: crate::probe::secrets::SecretState,
+) -> crate::probe::secrets::Resolved {
+    crate::probe::secrets::Resolved {
+        name: name.into(),
+        value_from: arn.into(),
+        store: crate::probe::secrets::Store::SecretsManager,
+        source: format!(
+            "secretsmanager:{}",
+            arn.rsplit(":secret:").next().unwrap_or(arn)
+        ),
+        arn: Some(arn.into()),
+        state,
+        fingerprint: None,
+        last_changed_ms: None,
+        deleted_ms: None,
+        version: None,
+        detail: None,
+        last_rotated_ms: None,
+        stages: Vec::new(),
+        role_access: None,
     }
 }

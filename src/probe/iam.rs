@@ -1,0 +1,172 @@
+//! Can the service itself read its secrets? The operator may read a secret the task execution
+//! role may not: new tasks then stop with `ResourceInitializationError … AccessDeniedException`.
+//! IAM's policy simulator answers it before a task has to fail: one `SimulatePrincipalPolicy`
+//! per action (`secretsmanager:GetSecretValue` on the secrets, `ssm:GetParameters` on the
+//! parameters), for the execution role, over every referenced ARN.
+//!
+//! When the operator may not call the simulator (it needs `iam:SimulatePrincipalPolicy`), each
+//! secret says so in one line: unknown is not allowed.
+
+use std::collections::BTreeMap;
+
+use aws_config::SdkConfig;
+use serde::Serialize;
+
+use super::aws::call;
+use super::secrets::{Resolved, Store};
+use super::{ErrorKind, System};
+use crate::redact;
+
+/// What IAM says about the execution role reading one secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum RoleAccess {
+    /// The role may read it (the policy that allows it, when IAM named one).
+    Allowed { policy: Option<String> },
+    /// The role may not: IAM's `implicitDeny` or `explicitDeny` for `action`.
+    Denied {
+        action: String,
+        /// IAM's word, `implicitDeny` or `explicitDeny`.
+        iam_decision: String,
+        /// The denying policy, for an explicit deny.
+        policy: Option<String>,
+    },
+    /// The console could not ask: why, in one line.
+    Unknown { why: String },
+}
+
+impl RoleAccess {
+    /// One line for the env pane and the evidence.
+    pub fn line(&self, role: &str) -> String {
+        let role = role.rsplit('/').next().unwrap_or(role);
+        match self {
+            Self::Allowed { policy: Some(p) } => format!("role {role} may read it ({p})"),
+            Self::Allowed { policy: None } => format!("role {role} may read it"),
+            Self::Denied {
+                action,
+                iam_decision,
+                policy,
+            } => match policy {
+                Some(p) => format!("role {role} may NOT {action} ({iam_decision} by {p})"),
+                None => format!(
+                    "role {role} may NOT {action} ({iam_decision}: no policy of the role allows it)"
+                ),
+            },
+            Self::Unknown { why } => why.clone(),
+        }
+    }
+}
+
+/// The IAM action the ECS agent needs on a secret of `store`.
+pub fn action(store: Store) -> &'static str {
+    match store {
+        Store::SecretsManager => "secretsmanager:GetSecretValue",
+        Store::Ssm => "ssm:GetParameters",
+    }
+}
+
+/// The ARN a simulation is about: the one the service answered, else the `valueFrom` when it is
+/// an ARN (without ECS's `:json-key:stage:version` suffix). A bare name has none.
+fn resource(r: &Resolved) -> Option<String> {
+    if let Some(arn) = &r.arn {
+        return Some(arn.clone());
+    }
+    let from = r.value_from.as_str();
+    if !from.starts_with("arn:") {
+        return None;
+    }
+    Some(match r.store {
+        Store::SecretsManager => from.split(':').take(7).collect::<Vec<_>>().join(":"),
+        Store::Ssm => from.to_owned(),
+    })
+}
+
+/// Asks IAM, for `role`, whether it may read each of `secrets`, and records the answer on each.
+pub async fn check_role(sdk: &SdkConfig, role: Option<&str>, secrets: &mut [Resolved]) {
+    if secrets.is_empty() {
+        return;
+    }
+    let Some(role) = role else {
+        for r in secrets.iter_mut() {
+            r.role_access = Some(RoleAccess::Unknown {
+                why: "the task definition has no executionRoleArn: ECS cannot read secrets without one".into(),
+            });
+        }
+        return;
+    };
+    let client = aws_sdk_iam::Client::new(sdk);
+    // One call per action, over every ARN that needs it.
+    let mut by_action: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+    for r in secrets.iter() {
+        if let Some(arn) = resource(r) {
+            by_action.entry(action(r.store)).or_default().push(arn);
+        }
+    }
+    let mut answers: BTreeMap<(String, String), RoleAccess> = BTreeMap::new();
+    let mut failed: Option<String> = None;
+    for (act, arns) in &by_action {
+        let asked = call(
+            System::Secrets,
+            "SimulatePrincipalPolicy",
+            Box::pin(
+                client
+                    .simulate_principal_policy()
+                    .policy_source_arn(role)
+                    .action_names(*act)
+                    .set_resource_arns(Some(arns.clone()))
+                    .send(),
+            ),
+        )
+        .await;
+        match asked {
+            Ok(out) => {
+                for result in out.evaluation_results() {
+                    let resource = result.eval_resource_name().unwrap_or("*").to_owned();
+                    let decision = result.eval_decision().as_str().to_owned();
+                    let policy = result
+                        .matched_statements()
+                        .iter()
+                        .find_map(|s| s.source_policy_id())
+                        .map(redact::sanitize);
+                    let access = if decision == "allowed" {
+                        RoleAccess::Allowed { policy }
+                    } else {
+                        RoleAccess::Denied {
+                            action: (*act).to_owned(),
+                            iam_decision: redact::sanitize(&decision),
+                            policy,
+                        }
+                    };
+                    answers.insert(((*act).to_owned(), resource), access);
+                }
+            }
+            Err(e) => {
+                let why = if e.kind == ErrorKind::Credentials {
+                    "the operator may not call iam:SimulatePrincipalPolicy, so whether the execution role can read it is unknown (the tasks' stop reasons still tell)".to_owned()
+                } else {
+                    format!(
+                        "IAM's policy simulator did not answer ({}), so whether the execution role can read it is unknown",
+                        e.message
+                    )
+                };
+                failed = Some(why);
+                break;
+            }
+        }
+    }
+    for r in secrets.iter_mut() {
+        r.role_access = Some(match (&failed, resource(r)) {
+            (Some(why), _) => RoleAccess::Unknown { why: why.clone() },
+            (None, None) => RoleAccess::Unknown {
+                why: "its ARN is unknown (a name without DescribeSecret), so IAM was not asked"
+                    .into(),
+            },
+            (None, Some(arn)) => answers
+                .get(&(action(r.store).to_owned(), arn))
+                .cloned()
+                .unwrap_or_else(|| RoleAccess::Unknown {
+                    why: "IAM's policy simulator gave no result for it".into(),
+                }),
+        });
+    }
+}
