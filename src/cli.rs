@@ -107,7 +107,7 @@ pub struct SimArgs {
 
 /// `otp-console repair`.
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("repair").required(true).args(["set", "rollback_to", "redeploy", "restore_secret", "put_secret"]))]
+#[command(group = clap::ArgGroup::new("repair").required(true).args(["set", "rollback_to", "redeploy", "restore_secret", "put_secret", "set_secret"]))]
 pub struct RepairArgs {
     /// Configuration file.
     #[arg(long, value_name = "FILE", conflicts_with = "demo")]
@@ -132,6 +132,11 @@ pub struct RepairArgs {
     /// valueFrom has one), then force a new deployment.
     #[arg(long, value_name = "NAME=VALUE")]
     pub put_secret: Option<String>,
+    /// Point NAME at another secret in a new revision (repeatable): VALUEFROM is a Secrets
+    /// Manager ARN (optionally with `:json-key::`), an SSM parameter ARN or `/name`; a plain
+    /// variable NAME moves into `secrets`.
+    #[arg(long, value_name = "NAME=VALUEFROM")]
+    pub set_secret: Vec<String>,
     /// Apply the plan; without it nothing is changed.
     #[arg(long)]
     pub yes: bool,

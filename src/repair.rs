@@ -18,7 +18,9 @@ use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInpu
 use aws_sdk_ecs::types::TaskDefinitionField;
 use aws_sdk_ecs::Client;
 
-pub use self::plan::{parse_assignment, Described, Plan, Repair, RevisionRef, Target};
+pub use self::plan::{
+    parse_assignment, parse_secret_ref, Described, Plan, Repair, RevisionRef, Target,
+};
 pub use self::rollout::{FollowOptions, Rollout, RolloutEvent, RolloutState};
 use self::rollout::{Follower, Verdict};
 use crate::check::{self, CannotRun, Options, Report};

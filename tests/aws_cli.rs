@@ -452,3 +452,82 @@ async fn aws_cli_simulates_and_repairs_the_execution_roles_policy() {
     .await;
     assert!(missing.contains("(NoSuchEntity)"), "{missing}");
 }
+
+/// The commands a `--set-secret` plan prints work as printed: describe with the aws CLI, the
+/// plan's own jq program (real jq), register with the aws CLI; the new revision reads the
+/// variable from the secret and no longer has it as a plain value.
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_cli_and_jq_run_a_set_secret_plans_commands() {
+    const FROM: &str =
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:nerava/prod/twilio-Tw1l1o:auth_token::";
+    let sim = Simulator::start(
+        scenario::load("invalid-credentials").expect("loads"),
+        0.05,
+        Ports::default(),
+    )
+    .await
+    .expect("starts");
+    let config = sim::run::config_for(&sim.urls, sim.scenario());
+    let sdk = otp_console::engine::demo_sdk_config(&config).await;
+    let plan = otp_console::repair::Repairer::new(&sdk, &config)
+        .plan(&otp_console::repair::Repair::PointSecret(vec![(
+            "TWILIO_AUTH_TOKEN".into(),
+            FROM.into(),
+        )]))
+        .await
+        .expect("plan");
+    let program = plan.commands[1]
+        .strip_prefix("jq '")
+        .and_then(|c| c.strip_suffix("' task-def.json > task-def-updated.json"))
+        .expect("the jq command")
+        .replace(r"'\''", "'");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let described = aws(
+        &sim,
+        &[
+            "ecs",
+            "describe-task-definition",
+            "--task-definition",
+            "nerava-backend:42",
+            "--include",
+            "TAGS",
+        ],
+    )
+    .await;
+    let input = dir.path().join("task-def.json");
+    std::fs::write(&input, described.to_string()).expect("writes");
+    let jq = std::process::Command::new("jq")
+        .arg(&program)
+        .arg(&input)
+        .output()
+        .expect("jq runs");
+    assert!(
+        jq.status.success(),
+        "{}",
+        String::from_utf8_lossy(&jq.stderr)
+    );
+    let updated = dir.path().join("task-def-updated.json");
+    std::fs::write(&updated, &jq.stdout).expect("writes");
+    let registered = aws(
+        &sim,
+        &[
+            "ecs",
+            "register-task-definition",
+            "--cli-input-json",
+            &format!("file://{}", updated.display()),
+        ],
+    )
+    .await;
+    let container = &registered["taskDefinition"]["containerDefinitions"][0];
+    assert_eq!(registered["taskDefinition"]["revision"], 43);
+    assert!(container["environment"]
+        .as_array()
+        .expect("environment")
+        .iter()
+        .all(|kv| kv["name"] != "TWILIO_AUTH_TOKEN"));
+    assert!(container["secrets"]
+        .as_array()
+        .expect("secrets")
+        .iter()
+        .any(|s| s["name"] == "TWILIO_AUTH_TOKEN" && s["valueFrom"] == FROM));
+}

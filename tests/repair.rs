@@ -953,3 +953,67 @@ fn a_repair_stopped_mid_rollout_says_the_rollout_goes_on() {
         "{line}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn execution_role_denied_fixed_by_pointing_the_variable_at_a_secret_the_role_may_read() {
+    let repair = Repair::PointSecret(vec![(
+        "TWILIO_AUTH_TOKEN".into(),
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:nerava/prod/twilio-Tw1l1o:auth_token::"
+            .into(),
+    )]);
+    assert_eq!(
+        repaired("execution-role-denied", repair, Some(PHONE)).await,
+        FailureMode::None
+    );
+}
+
+/// `--set-secret` moves a plain variable into `secrets` (ECS refuses a name in both), keeps
+/// every other field, shows references (never values) and refuses what is not a reference.
+#[tokio::test(flavor = "multi_thread")]
+async fn pointing_a_plain_variable_at_a_secret_moves_it_into_secrets() {
+    const FROM: &str =
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:nerava/prod/twilio-Tw1l1o:auth_token::";
+    let (_sim, config, sdk) = start("invalid-credentials").await;
+    let repairer = Repairer::new(&sdk, &config);
+    let plan = repairer
+        .plan(&Repair::PointSecret(vec![(
+            "TWILIO_AUTH_TOKEN".into(),
+            FROM.into(),
+        )]))
+        .await
+        .expect("plan");
+    let Target::Register(input) = &plan.target else {
+        panic!("a new revision: {plan:?}");
+    };
+    let container = &input.container_definitions()[0];
+    assert!(container
+        .environment()
+        .iter()
+        .all(|kv| kv.name() != Some("TWILIO_AUTH_TOKEN")));
+    assert!(container
+        .secrets()
+        .iter()
+        .any(|s| s.name() == "TWILIO_AUTH_TOKEN" && s.value_from() == FROM));
+    let shown = format!("{plan:?} {}", plan.to_json());
+    assert!(!shown.contains(OLD_TOKEN), "{shown}");
+    assert!(plan.to_json()["action"]["kind"] == "point_secret");
+    for bad in [
+        "TWILIO_AUTH_TOKEN",
+        "TWILIO_AUTH_TOKEN=hunter2 secret",
+        "TWILIO_AUTH_TOKEN=arn:aws:s3:::bucket/key",
+        "1X=arn:aws:secretsmanager:us-east-1:1:secret:x",
+        "TWILIO_AUTH_TOKEN=4d2c8e6a0b1f3e5d7c9a2b4c6d8e0f1a",
+    ] {
+        let e = otp_console::repair::parse_secret_ref(bad).expect_err(bad);
+        assert!(e.0.starts_with("--set-secret "), "{e}");
+        assert!(!e.0.contains("hunter2") && !e.0.contains(NEW_TOKEN), "{e}");
+    }
+    for good in [
+        FROM,
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:nerava/prod/twilio",
+        "arn:aws:ssm:us-east-1:123456789012:parameter/nerava/prod/x",
+        "/nerava/prod/x",
+    ] {
+        otp_console::repair::parse_secret_ref(&format!("X={good}")).expect(good);
+    }
+}

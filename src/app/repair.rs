@@ -667,6 +667,13 @@ fn plan_label(repair: &Repair) -> String {
         Repair::PutSecret(name, _) => {
             format!("put a new value in the secret of {name} and redeploy")
         }
+        Repair::PointSecret(refs) => format!(
+            "point {} at another secret",
+            refs.iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 

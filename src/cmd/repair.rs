@@ -54,6 +54,14 @@ fn requested(args: &RepairArgs) -> Result<Repair, RepairError> {
         let (name, value) = repair::parse_assignment(assignment)?;
         return Ok(Repair::PutSecret(name, value));
     }
+    if !args.set_secret.is_empty() {
+        let refs = args
+            .set_secret
+            .iter()
+            .map(|a| repair::parse_secret_ref(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(Repair::PointSecret(refs));
+    }
     let vars = args
         .set
         .iter()

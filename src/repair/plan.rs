@@ -64,6 +64,9 @@ pub enum Repair {
     /// Put a new value into the secret this variable comes from (PutSecretValue; with a JSON
     /// key, that field of the current JSON), then force a new deployment.
     PutSecret(String, String),
+    /// Point variables at other secrets (`NAME` → `valueFrom`) in a new revision; a plain
+    /// variable of that name moves into `secrets`. References, never values.
+    PointSecret(Vec<(String, String)>),
 }
 
 // By hand: the derived form would print the values being set, secrets included.
@@ -87,6 +90,7 @@ impl fmt::Debug for Repair {
                 .field(name)
                 .field(&redact::MASK)
                 .finish(),
+            Self::PointSecret(refs) => f.debug_tuple("PointSecret").field(refs).finish(),
         }
     }
 }
@@ -108,6 +112,13 @@ impl Repair {
             Self::PutSecret(name, _) => {
                 json!({ "kind": "put_secret", "variable": name, "value": redact::MASK })
             }
+            Self::PointSecret(refs) => json!({
+                "kind": "point_secret",
+                "secrets": refs
+                    .iter()
+                    .map(|(n, from)| json!({ "name": n, "valueFrom": redact::sanitize(from) }))
+                    .collect::<Vec<_>>(),
+            }),
         }
     }
 }
@@ -286,6 +297,77 @@ pub fn with_env(
     containers
 }
 
+/// `containers` with container `index`'s `secrets` pointed at other references: each entry
+/// replaced in place or appended, and a plain variable of the same name removed (ECS refuses a
+/// name in both). Every other field and container is untouched.
+pub fn with_secret_refs(
+    containers: &[ecs::ContainerDefinition],
+    index: usize,
+    refs: &[(String, String)],
+) -> Result<Vec<ecs::ContainerDefinition>, RepairError> {
+    let mut containers = containers.to_vec();
+    if let Some(container) = containers.get_mut(index) {
+        let mut secrets = container.secrets.clone().unwrap_or_default();
+        for (name, from) in refs {
+            let entry = ecs::Secret::builder()
+                .name(name)
+                .value_from(from)
+                .build()
+                .map_err(|e| RepairError(format!("--set-secret {name}: {e}")))?;
+            match secrets.iter_mut().find(|s| s.name() == name) {
+                Some(existing) => *existing = entry,
+                None => secrets.push(entry),
+            }
+        }
+        container.secrets = Some(secrets);
+        if let Some(environment) = container.environment.as_mut() {
+            environment.retain(|kv| !refs.iter().any(|(n, _)| kv.name() == Some(n.as_str())));
+        }
+    }
+    Ok(containers)
+}
+
+/// Parses `NAME=VALUEFROM` for `--set-secret`: a variable name, and a Secrets Manager ARN
+/// (with ECS's optional `:json-key:stage:version` suffix), an SSM parameter ARN, or a parameter
+/// name.
+pub fn parse_secret_ref(text: &str) -> Result<(String, String), RepairError> {
+    let (name, from) = parse_assignment(text).map_err(|e| {
+        RepairError(
+            e.0.replacen("--set ", "--set-secret ", 1)
+                .replace("NAME=VALUE", "NAME=VALUEFROM"),
+        )
+    })?;
+    let arn_of = |service: &str| {
+        from.starts_with(&format!("arn:aws:{service}:"))
+            || from.starts_with(&format!("arn:aws-us-gov:{service}:"))
+            || from.starts_with(&format!("arn:aws-cn:{service}:"))
+    };
+    // A hierarchical parameter name only: a bare word could be a token pasted by mistake,
+    // which the plan would then print (its ARN works for a top-level parameter).
+    let is_parameter_name = from.len() > 1
+        && from.starts_with('/')
+        && from
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/_.-".contains(c));
+    let fields = from.split(':').count();
+    let ok = (arn_of("secretsmanager") && (7..=10).contains(&fields))
+        || (arn_of("ssm") && from.contains(":parameter"))
+        || is_parameter_name;
+    if !ok {
+        // An ARN is a reference and may be shown; anything else may be a value pasted by
+        // mistake, and is not repeated.
+        let shown = if from.starts_with("arn:") {
+            redact::sanitize(&from)
+        } else {
+            "…".to_owned()
+        };
+        return Err(RepairError(format!(
+            "--set-secret {name}={shown}: not a secret reference — give a Secrets Manager ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME[:json-key::]), an SSM parameter ARN or a parameter name starting with /"
+        )));
+    }
+    Ok((name, from))
+}
+
 /// Plans `repair` on the deployed revision `source`; `rollback` is the chosen revision for a
 /// [`Repair::RollbackTo`].
 pub fn plan(
@@ -343,6 +425,50 @@ pub fn plan(
                 format!(
                     "jq {} task-def.json > task-def-updated.json",
                     shell_quote(&jq_program(container_name, vars))
+                ),
+                "aws ecs register-task-definition --cli-input-json file://task-def-updated.json"
+                    .to_owned(),
+                format!(
+                    "aws ecs update-service --cluster {cluster} --service {service} --task-definition {family}"
+                ),
+            ];
+            (Target::Register(Box::new(input)), diff, commands)
+        }
+        Repair::PointSecret(refs) => {
+            if refs.is_empty() {
+                return Err(RepairError(
+                    "--set-secret: give at least one NAME=VALUEFROM".into(),
+                ));
+            }
+            let index = probe_ecs::app_container(td, service).ok_or_else(|| {
+                RepairError(format!(
+                    "{} has no container definitions",
+                    source.reference()
+                ))
+            })?;
+            let container_name = td.container_definitions()[index].name().unwrap_or_default();
+            let containers = with_secret_refs(td.container_definitions(), index, refs)?;
+            let mut next = td.clone();
+            next.container_definitions = Some(containers.clone());
+            let diff = probe_ecs::diff(
+                &shown_source,
+                &probe_ecs::shown(&next, &source.tags, service),
+            );
+            if diff.is_empty() {
+                return Err(RepairError(format!(
+                    "these references change nothing: {} already reads them (a redeploy restarts its tasks: --redeploy, or R then 3 in the console)",
+                    source.reference()
+                )));
+            }
+            let input = registration(td, &source.tags, containers)?;
+            let commands = vec![
+                format!(
+                    "aws ecs describe-task-definition --task-definition {} --include TAGS > task-def.json",
+                    source.reference()
+                ),
+                format!(
+                    "jq {} task-def.json > task-def-updated.json",
+                    shell_quote(&jq_secrets_program(container_name, refs))
                 ),
                 "aws ecs register-task-definition --cli-input-json file://task-def-updated.json"
                     .to_owned(),
@@ -479,6 +605,23 @@ fn jq_program(container: &str, vars: &[(String, String)]) -> String {
             quote(container),
             quote(&redact::env_value(name, value)),
             name_q = quote(name),
+        );
+    }
+    program
+}
+
+/// The jq program of a `--set-secret` repair: the registration as [`jq_program`] makes it, with
+/// each `secrets` entry pointed at its new reference and a plain variable of that name dropped.
+fn jq_secrets_program(container: &str, refs: &[(String, String)]) -> String {
+    let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let mut program = jq_program(container, &[]);
+    for (name, from) in refs {
+        let _ = write!(
+            program,
+            " | (.containerDefinitions[] | select(.name == {c}) | .secrets) |= ((. // []) | map(select(.name != {n})) + [{{\"name\": {n}, \"valueFrom\": {f}}}]) | (.containerDefinitions[] | select(.name == {c}) | .environment) |= ((. // []) | map(select(.name != {n})))",
+            c = quote(container),
+            n = quote(name),
+            f = quote(&redact::sanitize(from)),
         );
     }
     program

@@ -45,6 +45,18 @@ pub fn summary(plan: &Plan) -> String {
         (Repair::PutSecret(name, _), _) => format!(
             "put a new value in the secret {name} comes from, then force a new deployment of {from}"
         ),
+        (Repair::PointSecret(refs), _) => format!(
+            "point {} at {} → a new revision of {}",
+            refs.iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            refs.iter()
+                .map(|(_, from)| crate::probe::secrets::ValueFrom::parse(from).source())
+                .collect::<Vec<_>>()
+                .join(", "),
+            plan.source.family
+        ),
         (Repair::RollbackTo(r), Target::Register(_)) => format!("roll back to {r}"),
     }
 }
