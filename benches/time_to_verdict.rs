@@ -31,7 +31,7 @@ const TIME_SCALE: f64 = 1.0;
 
 /// The failure mode each built-in scenario reproduces. A scenario missing here fails the run:
 /// a new scenario needs its expected verdict before it can be timed.
-const EXPECTED: [(&str, FailureMode); 15] = [
+const EXPECTED: [(&str, FailureMode); 16] = [
     ("account-suspended", FailureMode::AccountSuspended),
     ("event-loop-blocking", FailureMode::EventLoopBlocked),
     ("execution-role-denied", FailureMode::SecretUnreadable),
@@ -41,6 +41,7 @@ const EXPECTED: [(&str, FailureMode); 15] = [
     ("network-blocked", FailureMode::NetworkBlocked),
     ("rate-limited", FailureMode::RateLimited),
     ("secret-deleted", FailureMode::SecretUnreadable),
+    ("secret-kms-denied", FailureMode::SecretUnreadable),
     ("secret-rotated", FailureMode::InvalidCredentials),
     ("sms-from-number-released", FailureMode::FromNumberInvalid),
     ("sms-healthy", FailureMode::None),

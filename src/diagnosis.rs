@@ -535,6 +535,33 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
                     );
                 }
             }
+            // A customer-managed key that refuses the operator: its key policy is the first
+            // thing to read, and the tasks' stop reasons say whether ECS is refused too.
+            if let (SecretState::KmsDenied, Some(key)) = (r.state, r.kms_key_id.as_deref()) {
+                if found.has(FailureMode::SecretUnreadable)
+                    || s.tasks.iter().any(|t| {
+                        t.stopped_reason
+                            .as_deref()
+                            .is_some_and(|why| why.contains("Access to KMS is not allowed"))
+                    })
+                {
+                    found.add(
+                        FailureMode::SecretUnreadable,
+                        3,
+                        format!(
+                            "{} ← {}: KMS key {key} refuses to decrypt it (the operator too)",
+                            r.name, r.source
+                        ),
+                    );
+                    found.name_resources(
+                        FailureMode::SecretUnreadable,
+                        vec![
+                            format!("aws kms get-key-policy --key-id {key} --policy-name default --output text"),
+                            format!("aws secretsmanager describe-secret --secret-id {} --query KmsKeyId", r.arn.as_deref().unwrap_or(&r.value_from)),
+                        ],
+                    );
+                }
+            }
             let confidence = match r.state {
                 SecretState::ScheduledForDeletion | SecretState::JsonKeyMissing => 3,
                 SecretState::NotFound => 2,

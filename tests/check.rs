@@ -36,6 +36,7 @@ async fn every_scenario_gets_its_failure_mode() {
         ("secret-rotated", FailureMode::InvalidCredentials),
         ("secret-deleted", FailureMode::SecretUnreadable),
         ("execution-role-denied", FailureMode::SecretUnreadable),
+        ("secret-kms-denied", FailureMode::SecretUnreadable),
     ];
     let reports = futures_join(cases.iter().map(|(name, _)| diagnose(name))).await;
     for ((name, want), report) in cases.iter().zip(reports) {
@@ -562,4 +563,39 @@ async fn execution_role_denied_is_named_by_iam_and_still_found_without_it() {
         "{json}"
     );
     assert!(!json.contains("IAM policy simulation;"));
+}
+
+/// A customer-managed key whose policy refuses both the operator and the execution role: the
+/// verdict names the key and the command that shows its policy, and the secret's line says KMS
+/// refused, with the key.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kms_key_that_refuses_is_named_with_its_policy_command() {
+    const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/7f3a9c2e-security-only";
+    let report = diagnose("secret-kms-denied").await;
+    assert_eq!(
+        report.diagnosis.verdict.failure_mode,
+        FailureMode::SecretUnreadable
+    );
+    let finding = &report.diagnosis.verdict.candidates[0];
+    assert!(
+        finding
+            .evidence
+            .iter()
+            .any(|e| e.contains(KEY) && e.contains("refuses to decrypt")),
+        "{:?}",
+        finding.evidence
+    );
+    assert_eq!(
+        finding.commands[0],
+        format!("aws kms get-key-policy --key-id {KEY} --policy-name default --output text")
+    );
+    let json = check::report_json(&report);
+    let secret = json["observations"]["ecs"]["secrets"]
+        .as_array()
+        .expect("secrets")
+        .iter()
+        .find(|s| s["name"] == "TWILIO_AUTH_TOKEN")
+        .expect("the token's secret");
+    assert_eq!(secret["state"], "kms_denied", "{secret}");
+    assert_eq!(secret["kms_key_id"], KEY);
 }

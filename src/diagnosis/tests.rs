@@ -720,6 +720,7 @@ fn resolved(
         version: None,
         detail: (state != SecretState::Ok).then(|| format!("the secret is {}", state.label())),
         last_rotated_ms: None,
+        kms_key_id: None,
         stages: Vec::new(),
         role_access: None,
     }

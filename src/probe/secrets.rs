@@ -185,6 +185,10 @@ pub struct Resolved {
     /// Secrets Manager's `LastRotatedDate`, for a secret its rotation has rotated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_rotated_ms: Option<i64>,
+    /// The customer-managed KMS key it is encrypted with (DescribeSecret's `KmsKeyId`; none for
+    /// the account's default key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
     /// The staging labels of the version read (`AWSCURRENT`, `AWSPREVIOUS`, a custom one).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stages: Vec<String>,
@@ -375,6 +379,7 @@ impl SecretsProbe {
             version: None,
             detail: None,
             last_rotated_ms: None,
+            kms_key_id: None,
             stages: Vec::new(),
             role_access: None,
         };
@@ -409,6 +414,7 @@ impl SecretsProbe {
                     .and_then(millis);
                 shown.deleted_ms = meta.deleted_date().and_then(millis);
                 shown.last_rotated_ms = meta.last_rotated_date().and_then(millis);
+                shown.kms_key_id = meta.kms_key_id().map(redact::sanitize);
             }
             Err(f) => {
                 fail(shown, &vf.id, "DescribeSecret", &f);
@@ -531,7 +537,10 @@ fn fail(shown: &mut Resolved, resource: &str, operation: &str, f: &Failure) {
     let (state, line) = if kms {
         (
             SecretState::KmsDenied,
-            format!("KMS refused to decrypt {resource} ({code}) for the operator — allow kms:Decrypt on its key; the execution role needs it too"),
+            match &shown.kms_key_id {
+                Some(key) => format!("KMS refused to decrypt {resource} with key {key} ({code}) for the operator — its key policy and IAM must both allow kms:Decrypt; the execution role needs it too"),
+                None => format!("KMS refused to decrypt {resource} ({code}) for the operator — allow kms:Decrypt on its key; the execution role needs it too"),
+            },
         )
     } else {
         match (code, f.error.kind) {
@@ -833,6 +842,7 @@ mod tests {
             version: None,
             detail: None,
             last_rotated_ms: None,
+            kms_key_id: None,
             stages: Vec::new(),
             role_access: None,
         };

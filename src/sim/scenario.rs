@@ -53,6 +53,9 @@ pub struct Scenario {
     /// IAM: the roles the deployment uses and their inline policies.
     #[serde(default)]
     pub iam: super::iam::IamSetup,
+    /// KMS: customer-managed keys by ARN, and who their key policies let decrypt.
+    #[serde(default)]
+    pub kms_keys: BTreeMap<String, KmsKeySetup>,
     pub images: BTreeMap<String, ImageBehaviour>,
     pub yesterday: RevisionSetup,
     pub today: RevisionChange,
@@ -86,6 +89,18 @@ pub struct SecretStateSetup {
     pub deleted_minutes_ago: Option<f64>,
     /// Secrets Manager's rotation last ran this long ago (rotation enabled).
     pub rotated_hours_ago: Option<f64>,
+    /// The customer-managed KMS key it is encrypted with (default: the account's
+    /// `aws/secretsmanager` key, which every principal of the account may use).
+    pub kms_key_id: Option<String>,
+}
+
+/// A customer-managed KMS key: the principals its key policy lets decrypt (IAM still has to
+/// allow `kms:Decrypt` too).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KmsKeySetup {
+    #[serde(default)]
+    pub decrypt_principals: Vec<String>,
 }
 
 /// Whether the tasks can reach Twilio.

@@ -30,6 +30,8 @@ pub struct SimSecret {
     /// The version `AWSPREVIOUS` labels (its id and value), once a value has been put over
     /// another.
     pub previous: Option<(String, String)>,
+    /// The customer-managed KMS key it is encrypted with, when not the default one.
+    pub kms_key_id: Option<String>,
 }
 
 /// A SecureString parameter in the simulated Parameter Store.
@@ -75,6 +77,7 @@ pub fn seed(scenario: &Scenario, now: i64) -> (Vec<SimSecret>, Vec<SimParameter>
                     .and_then(|s| s.rotated_hours_ago)
                     .map(|h| now - hours(h)),
                 previous: None,
+                kms_key_id: state.and_then(|s| s.kms_key_id.clone()),
             }
         })
         .collect();
@@ -134,6 +137,11 @@ fn not_found() -> AwsError {
     )
 }
 
+/// Secrets Manager's answer when KMS will not decrypt for the caller.
+fn kms_not_allowed() -> AwsError {
+    AwsError::client("AccessDeniedException", "Access to KMS is not allowed")
+}
+
 fn marked_for_deletion() -> AwsError {
     AwsError::client(
         "InvalidRequestException",
@@ -151,6 +159,25 @@ impl World {
                     .rsplit_once('-')
                     .is_some_and(|(partial, _)| partial == id)
         })
+    }
+
+    /// Whether `principal` may decrypt with the secret's key: a customer-managed key's policy
+    /// must name it; the default key lets every principal of the account.
+    fn kms_allows(&self, secret: &SimSecret, principal: &str) -> bool {
+        secret.kms_key_id.as_ref().is_none_or(|key| {
+            self.scenario
+                .kms_keys
+                .get(key)
+                .is_none_or(|k| k.decrypt_principals.iter().any(|p| p == principal))
+        })
+    }
+
+    /// The principal the simulated AWS answers as for an operator's access key.
+    fn operator_principal(&self) -> String {
+        format!(
+            "arn:aws:iam::{}:user/on-call",
+            self.scenario.deployment.account_id
+        )
     }
 
     fn secret_index(&self, id: &str) -> Option<usize> {
@@ -185,6 +212,9 @@ impl World {
                 if let Some(rotated) = s.rotated_ms {
                     out["LastRotatedDate"] = epoch(rotated);
                 }
+                if let Some(key) = &s.kms_key_id {
+                    out["KmsKeyId"] = json!(key);
+                }
                 if let Some(deleted) = s.deleted_ms {
                     out["DeletedDate"] = epoch(deleted);
                 }
@@ -195,6 +225,9 @@ impl World {
                 let s = self.secret(&input.secret_id).ok_or_else(not_found)?;
                 if s.deleted_ms.is_some_and(|d| d <= now) {
                     return Err(marked_for_deletion());
+                }
+                if !self.kms_allows(s, &self.operator_principal()) {
+                    return Err(kms_not_allowed());
                 }
                 // A version by id or by staging label: the current one, or AWSPREVIOUS.
                 let current = (s.version_id.as_str(), s.value.as_str(), "AWSCURRENT");
@@ -349,6 +382,12 @@ impl World {
             }
             if s.deleted_ms.is_some_and(|d| d <= now) {
                 return Err(format!("{FAILED}: unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret {id} from secrets manager: InvalidRequestException: You can't perform this operation on the secret because it was marked for deletion."));
+            }
+            if let Some(key) = &s.kms_key_id {
+                let denied = self.execution_role_denies(role, "kms:Decrypt", key);
+                if denied.is_some() || role.is_some_and(|r| !self.kms_allows(s, r)) {
+                    return Err(format!("{FAILED}: unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret {id} from secrets manager: AccessDeniedException: Access to KMS is not allowed"));
+                }
             }
             let Some(key) = json_key else {
                 return Ok(s.value.clone());

@@ -309,6 +309,7 @@ fn secret_from(
         version: None,
         detail: None,
         last_rotated_ms: None,
+        kms_key_id: None,
         stages: Vec::new(),
         role_access: None,
     }
