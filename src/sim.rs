@@ -13,6 +13,8 @@ pub mod aws;
 pub mod backend;
 /// Scaled simulated time.
 pub mod clock;
+/// Simulated CloudTrail: the account's event history and LookupEvents.
+pub mod cloudtrail;
 /// Simulated ECS: task definitions, the service, deployments and tasks.
 pub mod ecs;
 /// Simulated CloudWatch Logs: the log group, FilterLogEvents and filter patterns.
@@ -275,6 +277,10 @@ async fn aws_endpoint(
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
+    // CloudTrail's short form (the Rust SDK's) and botocore's long one are the same operation.
+    let canonical =
+        cloudtrail::operation(target).map(|op| format!("{}{op}", cloudtrail::TARGET_PREFIX));
+    let target = canonical.as_deref().unwrap_or(target);
     let result = (|| {
         let Some(key) = access_key_id(&headers) else {
             return Err(AwsError {
@@ -306,18 +312,37 @@ async fn aws_endpoint(
             return Err(AwsError::client(kind, message));
         }
         let now = shared.clock.now_ms();
-        if let Some(op) = target.strip_prefix("AmazonEC2ContainerServiceV20141113.") {
-            shared.lock_world().ecs_handle(op, &body, now)
+        let user_agent = headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        // Every mutation that succeeds is in CloudTrail, by the caller's access key.
+        let recorded = |world: &mut World, answer: Result<serde_json::Value, AwsError>| {
+            if let Ok(value) = &answer {
+                world.record_call(target, &body, value, key, user_agent, now);
+            }
+            answer
+        };
+        if let Some(op) = cloudtrail::operation(target) {
+            shared.lock_world().cloudtrail_handle(op, &body, key, now)
+        } else if let Some(op) = target.strip_prefix("AmazonEC2ContainerServiceV20141113.") {
+            let mut world = shared.lock_world();
+            let answer = world.ecs_handle(op, &body, now);
+            recorded(&mut world, answer)
         } else if let Some(op) = target.strip_prefix("Logs_20140328.") {
             shared.lock_world().logs.handle(op, &body, now)
         } else if let Some(op) = target.strip_prefix("secretsmanager.") {
-            shared.lock_world().secrets_handle(op, &body, now)
+            let mut world = shared.lock_world();
+            let answer = world.secrets_handle(op, &body, now);
+            recorded(&mut world, answer)
         } else if let Some(op) = target.strip_prefix("AmazonSSM.") {
-            shared.lock_world().ssm_handle(op, &body, now)
+            let mut world = shared.lock_world();
+            let answer = world.ssm_handle(op, &body, now);
+            recorded(&mut world, answer)
         } else {
             Err(AwsError::client(
                 "UnknownOperationException",
-                format!("Unknown X-Amz-Target {target:?}: this endpoint serves ECS, CloudWatch Logs, Secrets Manager and SSM."),
+                format!("Unknown X-Amz-Target {target:?}: this endpoint serves ECS, CloudWatch Logs, Secrets Manager, SSM and CloudTrail."),
             ))
         }
     })();

@@ -1,0 +1,165 @@
+//! Which change explains a failure mode: the rules that tie a [`Change`] from CloudTrail or
+//! Twilio's Monitor to a finding, and the evidence line that cites it (`TWILIO_VERIFY_SERVICE_SID
+//! removed in :42, registered 25 min ago by arn:aws:iam::…:user/deploy-bot`). Pure: the
+//! changes, the ECS snapshot and the time are passed in. The changes timeline marks the lines
+//! [`related`] to the verdict with the same rules.
+
+use crate::probe::changes::{age, Change, Origin};
+use crate::probe::ecs::{self, Snapshot};
+use crate::probe::secrets::SecretState;
+
+use super::{Evidence, FailureMode, Finding};
+
+/// Every change read so far, newest first (CloudTrail's and Twilio's together).
+pub fn all(evidence: &Evidence) -> Vec<&Change> {
+    let mut out: Vec<&Change> = [&evidence.cloudtrail, &evidence.monitor]
+        .into_iter()
+        .filter_map(|r| r.as_ref().and_then(|r| r.as_ref().ok()))
+        .flat_map(|c| c.changes.iter())
+        .collect();
+    out.sort_by_key(|c| std::cmp::Reverse(c.at_ms));
+    out
+}
+
+/// Whether `change` may explain `mode`, given the deployed revision.
+pub fn related(change: &Change, mode: FailureMode, snapshot: Option<&Snapshot>) -> bool {
+    let deployed = snapshot.map(|s| format!("{}:{}", s.deployed.family, s.deployed.revision));
+    let is_deployed_revision = || {
+        change.service == "ecs"
+            && deployed.as_deref().is_some_and(|d| {
+                (change.action == "RegisterTaskDefinition" && change.resource == d)
+                    || (change.action == "UpdateService"
+                        && change.summary.contains(&format!("deployed {d} ")))
+            })
+    };
+    let action = change.action.to_ascii_lowercase();
+    let twilio = change.origin == Origin::TwilioMonitor;
+    match mode {
+        FailureMode::MissingEnvVars
+        | FailureMode::StubProvider
+        | FailureMode::EventLoopBlocked
+        | FailureMode::DeploymentFailed => is_deployed_revision(),
+        FailureMode::SecretUnreadable => {
+            let unreadable: Vec<&str> = snapshot
+                .into_iter()
+                .flat_map(|s| &s.secrets)
+                .filter(|r| r.state != SecretState::Ok)
+                .map(|r| r.value_from.as_str())
+                .collect();
+            matches!(change.service.as_str(), "secretsmanager" | "ssm")
+                && unreadable.iter().any(|from| {
+                    let name = change.resource.trim_start_matches('/');
+                    !name.is_empty() && from.contains(name)
+                })
+        }
+        FailureMode::InvalidCredentials => {
+            (twilio && (action.contains("auth-token") || action.contains("api-key")))
+                || (matches!(change.service.as_str(), "secretsmanager" | "ssm")
+                    && change.resource.to_ascii_lowercase().contains("twilio"))
+                || (is_deployed_revision()
+                    && snapshot.is_some_and(|s| changed_var(s, "TWILIO_AUTH_TOKEN")))
+        }
+        FailureMode::VerifyServiceMissing => {
+            (twilio && action.contains("verify") && action.contains("deleted"))
+                || (change.service == "ssm" && change.resource.contains("verify"))
+        }
+        FailureMode::FromNumberInvalid => {
+            twilio && action.contains("phone-number") && action.contains("deleted")
+        }
+        FailureMode::AccountSuspended => twilio && action.starts_with("account."),
+        FailureMode::NetworkBlocked => change.service == "ec2" || change.service == "iam",
+        _ => false,
+    }
+}
+
+/// Whether the deployed revision changed `name` from the previous one.
+fn changed_var(snapshot: &Snapshot, name: &str) -> bool {
+    snapshot.diff.iter().any(|c| match c {
+        ecs::Change::Added { name: n, .. }
+        | ecs::Change::Removed { name: n, .. }
+        | ecs::Change::Changed { name: n, .. }
+        | ecs::Change::SecretAdded { name: n, .. }
+        | ecs::Change::SecretRemoved { name: n, .. }
+        | ecs::Change::SecretChanged { name: n, .. } => n == name,
+        ecs::Change::Image { .. } => false,
+    })
+}
+
+/// What the deployed revision changed, for the line that cites its registration: the
+/// variables a finding names first, at most three entries.
+fn revision_diff(snapshot: &Snapshot, finding: &Finding) -> Option<String> {
+    let mentioned = |name: &str| finding.evidence.iter().any(|e| e.contains(name));
+    let mut parts: Vec<(bool, String)> = snapshot
+        .diff
+        .iter()
+        .map(|c| match c {
+            ecs::Change::Added { name, .. } | ecs::Change::SecretAdded { name, .. } => {
+                (mentioned(name), format!("{name} added"))
+            }
+            ecs::Change::Removed { name, .. } | ecs::Change::SecretRemoved { name, .. } => {
+                (mentioned(name), format!("{name} removed"))
+            }
+            ecs::Change::Changed { name, .. } | ecs::Change::SecretChanged { name, .. } => {
+                (mentioned(name), format!("{name} changed"))
+            }
+            ecs::Change::Image { to, .. } => (
+                finding.failure_mode == FailureMode::EventLoopBlocked,
+                format!("image → {}", to.rsplit('/').next().unwrap_or(to)),
+            ),
+        })
+        .collect();
+    if parts.is_empty() {
+        return None;
+    }
+    parts.sort_by_key(|(first, _)| !*first);
+    let shown: Vec<String> = parts.iter().take(3).map(|(_, p)| p.clone()).collect();
+    let more = parts.len().saturating_sub(3);
+    Some(if more > 0 {
+        format!("{} (+{more} more)", shown.join(", "))
+    } else {
+        shown.join(", ")
+    })
+}
+
+/// The evidence line that cites `change` for `finding`.
+pub fn citation(
+    change: &Change,
+    finding: &Finding,
+    snapshot: Option<&Snapshot>,
+    now_ms: i64,
+) -> String {
+    let ago = age(now_ms, change.at_ms);
+    if change.action == "RegisterTaskDefinition" {
+        if let Some(diff) = snapshot.and_then(|s| revision_diff(s, finding)) {
+            let revision = change.resource.rsplit(':').next().unwrap_or_default();
+            return format!(
+                "{diff} in :{revision}, registered {ago} ago by {}",
+                change.who
+            );
+        }
+    }
+    let origin = match change.origin {
+        Origin::Cloudtrail => "CloudTrail",
+        Origin::TwilioMonitor => "Twilio",
+    };
+    format!("{} {ago} ago by {} ({origin})", change.summary, change.who)
+}
+
+/// Adds to each finding the newest change that explains it.
+pub(super) fn cite(findings: &mut [Finding], evidence: &Evidence, now_ms: i64) {
+    let changes = all(evidence);
+    let snapshot = evidence.snapshot();
+    for finding in findings.iter_mut() {
+        // The registration of the deployed revision says more than the deployment of it.
+        let best = changes
+            .iter()
+            .filter(|c| related(c, finding.failure_mode, snapshot))
+            .min_by_key(|c| (c.action != "RegisterTaskDefinition", -c.at_ms));
+        if let Some(change) = best {
+            let line = format!("changed: {}", citation(change, finding, snapshot, now_ms));
+            if !finding.evidence.contains(&line) {
+                finding.evidence.push(line);
+            }
+        }
+    }
+}
