@@ -22,7 +22,9 @@
 //! - `observations`: `{http[], ecs, logs: {counts, recent[]}, twilio: {credentials, account,
 //!   service, status_page, sends[], sender (the `twilio_sms` From number: `from`, `owned`,
 //!   `sms_capable`), deliveries[] (`via`, `sid`, `to`, `status`, `error_code`, `meaning`,
-//!   `is_final`, `after_ms`)}}`; `ecs.secrets[]` is the deployed container's `secrets`,
+//!   `is_final`, `after_ms`), alerts (Twilio Monitor's over the changes window, with
+//!   `--check-aws`: `by_code` {code: count}, `recent[]` `{at_ms, error_code, log_level, text}`,
+//!   phone numbers and tokens masked)}}`; `ecs.secrets[]` is the deployed container's `secrets`,
 //!   resolved: `{name, value_from, store, source, arn, state (ok | scheduled_for_deletion |
 //!   not_found | no_access | kms_denied | json_key_missing | error), fingerprint,
 //!   last_changed_ms, deleted_ms, version, detail}`, never a value
@@ -94,6 +96,8 @@ enum Milestone {
     Delivery,
     /// CloudTrail's changes over the window were read, or could not be.
     Changes,
+    /// Twilio's Monitor was read, or could not be.
+    Monitor,
 }
 
 /// The milestones reached so far.
@@ -151,7 +155,7 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
             && reached(Milestone::TwilioService)
             && (!wants_ecs || reached(Milestone::Ecs))
             && (!options.check_aws || reached(Milestone::Logs))
-            && (!options.check_aws || reached(Milestone::Changes));
+            && (!options.check_aws || (reached(Milestone::Changes) && reached(Milestone::Monitor)));
         // An OTP start that sent is followed to the phone: the verdict waits for the SMS's
         // final state (delivered, or the carrier's error), within the follow's own timeout.
         let otp_sent = evidence
@@ -203,7 +207,7 @@ fn note_progress(progress: &mut Progress, observation: &Observation) {
         },
         Observation::Changes { origin, .. } => match origin {
             probe::changes::Origin::Cloudtrail => Some(Milestone::Changes),
-            probe::changes::Origin::TwilioMonitor => None,
+            probe::changes::Origin::TwilioMonitor => Some(Milestone::Monitor),
         },
         Observation::HttpStarted { .. } => None,
     };
@@ -258,6 +262,7 @@ pub fn report_json(report: &Report) -> Value {
                 "sends": e.sends.iter().map(|r| result_json(Some(r))).collect::<Vec<_>>(),
                 "sender": result_json(e.sender.as_ref()),
                 "deliveries": e.deliveries.iter().map(|r| result_json(Some(r))).collect::<Vec<_>>(),
+                "alerts": alerts_json(e),
             },
         },
     })
@@ -277,6 +282,21 @@ fn changes_json(report: &Report) -> Vec<Value> {
             v
         })
         .collect()
+}
+
+/// Twilio's alerts over the window: counts by error code, and the newest 20.
+fn alerts_json(e: &Evidence) -> Value {
+    let Some(Ok(monitor)) = &e.monitor else {
+        return Value::Null;
+    };
+    let mut by_code = std::collections::BTreeMap::<&str, usize>::new();
+    for a in &monitor.alerts {
+        *by_code.entry(a.error_code.as_str()).or_default() += 1;
+    }
+    json!({
+        "by_code": by_code,
+        "recent": monitor.alerts.iter().take(20).collect::<Vec<_>>(),
+    })
 }
 
 /// Whether an origin of changes was read: its window and count, or its error.

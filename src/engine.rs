@@ -391,7 +391,11 @@ impl Engine {
         let scope = self.scope.borrow().clone();
         let now = now_ms();
         let result = match scope {
-            Some(scope) => {
+            Some(mut scope) => {
+                scope.network = self
+                    .cloudtrail
+                    .network(&self.config.aws.cluster, &self.config.aws.service)
+                    .await;
                 self.cloudtrail
                     .lookup(&scope, now - self.changes_window_ms(), now)
                     .await
@@ -404,6 +408,25 @@ impl Engine {
             }),
         };
         self.send(crate::probe::cloudtrail::observation(now_ms(), result));
+    }
+
+    /// Reads Twilio's Monitor (events and alerts) over the window with the credentials the
+    /// service uses, and reports it; with no credentials, why.
+    pub async fn read_twilio_monitor(&self) {
+        let now = now_ms();
+        let result = match self.twilio_credentials().await {
+            Ok(creds) => {
+                self.twilio
+                    .monitor(&creds, now - self.changes_window_ms())
+                    .await
+            }
+            Err(why) => Err(why),
+        };
+        self.send(Observation::Changes {
+            at_ms: now_ms(),
+            origin: crate::probe::changes::Origin::TwilioMonitor,
+            result,
+        });
     }
 
     /// Follows the service's logs from `since_ms`, polling every `every`, until the channel
@@ -445,6 +468,8 @@ impl Engine {
         if round.check_aws {
             let e = self.clone();
             tasks.spawn(async move { e.read_cloudtrail().await });
+            let e = self.clone();
+            tasks.spawn(async move { e.read_twilio_monitor().await });
         }
         if round.check_aws {
             let e = self.clone();
@@ -499,7 +524,7 @@ impl Engine {
         let e = self.clone();
         tasks.spawn(async move {
             loop {
-                e.read_cloudtrail().await;
+                tokio::join!(e.read_cloudtrail(), e.read_twilio_monitor());
                 tokio::time::sleep(every::CHANGES).await;
             }
         });

@@ -178,6 +178,9 @@ impl Simulator {
             aws: url(&aws),
         };
         let twilio = Twilio::new(&scenario.twilio, clock);
+        for event in &scenario.history.twilio {
+            twilio.record_event(event, clock.now_ms());
+        }
         let shared = Arc::new(Shared {
             clock,
             world: Mutex::new(World::new(Arc::clone(&scenario), clock)),

@@ -85,7 +85,7 @@ async fn missing_env_vars_cites_the_registration_that_dropped_the_variable() {
         .expect("the verdict cites a change");
     assert!(
         cited.contains("TWILIO_VERIFY_SERVICE_SID removed")
-            && cited.contains("in :42, registered")
+            && cited.contains("removed in :42 (also LOG_LEVEL changed), registered 30 min ago")
             && cited.contains("by arn:aws:iam::123456789012:user/deploy-bot"),
         "{cited}"
     );
@@ -226,4 +226,163 @@ async fn an_operator_who_may_not_call_lookup_events_gets_one_line_and_the_verdic
     );
     assert_eq!(json["changes"], serde_json::json!([]));
     assert!(check::render_table(&report).contains(error));
+}
+
+fn twilio_probe(sim: &sim::Simulator) -> otp_console::probe::twilio::TwilioProbe {
+    let cfg = otp_console::config::TwilioConfig {
+        api_url: sim.urls.twilio.clone(),
+        verify_url: sim.urls.twilio.clone(),
+        messaging_url: sim.urls.twilio.clone(),
+        monitor_url: sim.urls.twilio.clone(),
+        status_url: sim.urls.status.clone(),
+        ..otp_console::config::TwilioConfig::default()
+    };
+    otp_console::probe::twilio::TwilioProbe::new(&cfg, std::time::Duration::from_secs(10))
+        .expect("probe")
+}
+
+fn creds(token: &str) -> otp_console::probe::TwilioCredentials {
+    otp_console::probe::TwilioCredentials {
+        source: otp_console::probe::CredentialSource::Environment,
+        account_sid: "AC5f3b1c8e9d2a4f60718293a4b5c6d7e8".into(),
+        auth_token: token.into(),
+        verify_service_sid: None,
+        otp_provider: None,
+        from_number: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn twilio_monitor_has_the_scenario_s_event_and_an_alert_for_each_error_answered() {
+    let (sim, _config) = support::simulator("verify-service-deleted").await;
+    let http = reqwest::Client::new();
+    // The backend's send to the deleted service (20404), one with a bad phone (60200), and a
+    // call with a wrong token (20003): Twilio writes an alert for each.
+    let verifications = format!(
+        "{}/v2/Services/VA0a1b2c3d4e5f60718293a4b5c6d7e8f9/Verifications",
+        sim.urls.twilio
+    );
+    let other = format!(
+        "{}/v2/Services/VA9f8e7d6c5b4a39281706f5e4d3c2b1a0/Verifications",
+        sim.urls.twilio
+    );
+    for (url, to, token) in [
+        (&verifications, "+17133056318", TOKEN),
+        (&other, "+1713305631899999", TOKEN),
+        (&other, "+17133056318", "0000000000000000000000000000dead"),
+    ] {
+        let answer = http
+            .post(url)
+            .basic_auth("AC5f3b1c8e9d2a4f60718293a4b5c6d7e8", Some(token))
+            .form(&[("To", to), ("Channel", "sms")])
+            .send()
+            .await
+            .expect("answers");
+        assert!(answer.status().is_client_error(), "{}", answer.status());
+    }
+    let now = now_ms();
+    let monitor = twilio_probe(&sim)
+        .monitor(&creds(TOKEN), now - 48 * 3_600_000)
+        .await
+        .expect("Monitor reads");
+    let deleted = monitor
+        .changes
+        .iter()
+        .find(|c| c.action == "verify-service.deleted")
+        .unwrap_or_else(|| panic!("{monitor:#?}"));
+    assert_eq!(deleted.origin, Origin::TwilioMonitor);
+    assert!(now - deleted.at_ms > 13 * 3_600_000, "{deleted:?}");
+    assert!(deleted.who.starts_with("user US"), "{deleted:?}");
+    let mut codes: Vec<&str> = monitor
+        .alerts
+        .iter()
+        .map(|a| a.error_code.as_str())
+        .collect();
+    codes.sort_unstable();
+    assert_eq!(codes, ["20003", "20404", "60200"], "{monitor:#?}");
+    let shown = serde_json::to_string(&monitor).expect("json");
+    for secret in [TOKEN, "7133056318", "60718293a4b5c6d7e8"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    // The window: nothing before it.
+    let recent = twilio_probe(&sim)
+        .monitor(&creds(TOKEN), now - 3_600_000)
+        .await
+        .expect("Monitor reads");
+    assert!(recent.changes.is_empty(), "{recent:#?}");
+    assert_eq!(recent.alerts.len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotated_token_cannot_read_the_monitor_that_records_its_rotation() {
+    let (sim, _config) = support::simulator("invalid-credentials").await;
+    let now = now_ms();
+    let stale = twilio_probe(&sim)
+        .monitor(&creds(TOKEN), now - 48 * 3_600_000)
+        .await
+        .expect_err("the old token is refused");
+    assert_eq!(stale.code.as_deref(), Some("20003"));
+    assert!(stale.message.contains("Monitor") && !stale.message.contains(TOKEN));
+    let current = twilio_probe(&sim)
+        .monitor(
+            &creds("4d2c8e6a0b1f3e5d7c9a2b4c6d8e0f1a"),
+            now - 48 * 3_600_000,
+        )
+        .await
+        .expect("the current token reads it");
+    let rotated = &current.changes[0];
+    assert_eq!(rotated.action, "auth-token.promoted");
+    // What the diagnosis makes of it: the rotation explains invalid credentials.
+    assert!(otp_console::diagnosis::changes::related(
+        rotated,
+        FailureMode::InvalidCredentials,
+        None
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_scenario_caused_by_a_change_cites_it_in_its_verdict() {
+    let cases = [
+        ("missing-env-vars", "TWILIO_VERIFY_SERVICE_SID removed in :42"),
+        ("stub-provider", "OTP_PROVIDER changed"),
+        ("event-loop-blocking", "image → nerava-backend:2026.01.23"),
+        ("secret-deleted", "secret nerava/prod/twilio-Tw1l1o scheduled for deletion (7-day recovery window) 40 min ago by arn:aws:sts::123456789012:assumed-role/ci-deploy/"),
+        ("network-blocked", "sg-0f1e2d3c4b5a69788 egress 443 revoked 9 h ago by arn:aws:sts::123456789012:assumed-role/platform-admin/jdoe"),
+        ("verify-service-deleted", "Verify Service \"Nerava OTP\" deleted 14 h ago by user US"),
+        ("account-suspended", "Account status changed from active to suspended 6 h ago"),
+        ("sms-from-number-released", "Phone number released 18 h ago"),
+    ];
+    let mut runs = tokio::task::JoinSet::new();
+    for (name, want) in cases {
+        runs.spawn(async move {
+            let (_sim, config) = support::simulator(name).await;
+            let report = Box::pin(check::check(&config, name, &support::check_options()))
+                .await
+                .expect("runs");
+            (name, want, report)
+        });
+    }
+    while let Some(done) = runs.join_next().await {
+        let (name, want, report) = done.expect("joins");
+        let top = report
+            .diagnosis
+            .verdict
+            .candidates
+            .first()
+            .unwrap_or_else(|| panic!("{name}: {}", check::render_table(&report)));
+        assert!(
+            top.evidence
+                .iter()
+                .any(|e| e.starts_with("changed: ") && e.contains(want)),
+            "{name}: no citation containing {want:?}\n{}",
+            check::render_table(&report)
+        );
+        let json = check::report_json(&report);
+        assert!(
+            json["changes"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c["related"] == true)),
+            "{name}: no change marked related"
+        );
+    }
 }

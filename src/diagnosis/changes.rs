@@ -87,7 +87,7 @@ fn changed_var(snapshot: &Snapshot, name: &str) -> bool {
 
 /// What the deployed revision changed, for the line that cites its registration: the
 /// variables a finding names first, at most three entries.
-fn revision_diff(snapshot: &Snapshot, finding: &Finding) -> Option<String> {
+fn revision_diff(snapshot: &Snapshot, finding: &Finding) -> Option<(String, String)> {
     let mentioned = |name: &str| finding.evidence.iter().any(|e| e.contains(name));
     let mut parts: Vec<(bool, String)> = snapshot
         .diff
@@ -111,14 +111,21 @@ fn revision_diff(snapshot: &Snapshot, finding: &Finding) -> Option<String> {
     if parts.is_empty() {
         return None;
     }
+    // What the finding names first; the rest of the revision's changes after it.
     parts.sort_by_key(|(first, _)| !*first);
-    let shown: Vec<String> = parts.iter().take(3).map(|(_, p)| p.clone()).collect();
-    let more = parts.len().saturating_sub(3);
-    Some(if more > 0 {
-        format!("{} (+{more} more)", shown.join(", "))
-    } else {
-        shown.join(", ")
-    })
+    let named = parts.iter().filter(|(first, _)| *first).count().max(1);
+    let (main, rest) = parts.split_at(named.min(parts.len()));
+    let main: Vec<&str> = main.iter().map(|(_, p)| p.as_str()).collect();
+    let rest: Vec<&str> = rest.iter().take(2).map(|(_, p)| p.as_str()).collect();
+    let more = parts.len().saturating_sub(main.len() + rest.len());
+    Some((
+        main.join(", "),
+        match (rest.is_empty(), more) {
+            (true, _) => String::new(),
+            (false, 0) => format!(" (also {})", rest.join(", ")),
+            (false, n) => format!(" (also {} and {n} more)", rest.join(", ")),
+        },
+    ))
 }
 
 /// The evidence line that cites `change` for `finding`.
@@ -130,10 +137,10 @@ pub fn citation(
 ) -> String {
     let ago = age(now_ms, change.at_ms);
     if change.action == "RegisterTaskDefinition" {
-        if let Some(diff) = snapshot.and_then(|s| revision_diff(s, finding)) {
+        if let Some((diff, also)) = snapshot.and_then(|s| revision_diff(s, finding)) {
             let revision = change.resource.rsplit(':').next().unwrap_or_default();
             return format!(
-                "{diff} in :{revision}, registered {ago} ago by {}",
+                "{diff} in :{revision}{also}, registered {ago} ago by {}",
                 change.who
             );
         }

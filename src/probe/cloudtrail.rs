@@ -168,6 +168,7 @@ fn str_at<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
 #[derive(Debug, Clone)]
 pub struct CloudTrailProbe {
     client: aws_sdk_cloudtrail::Client,
+    ecs: aws_sdk_ecs::Client,
     last_call: Arc<Mutex<Option<Instant>>>,
 }
 
@@ -175,6 +176,7 @@ impl CloudTrailProbe {
     pub fn new(sdk: &SdkConfig) -> Self {
         Self {
             client: aws_sdk_cloudtrail::Client::new(sdk),
+            ecs: aws_sdk_ecs::Client::new(sdk),
             last_call: Arc::default(),
         }
     }
@@ -225,6 +227,27 @@ impl CloudTrailProbe {
         }
         out.changes.sort_by_key(|c| std::cmp::Reverse(c.at_ms));
         Ok(out)
+    }
+
+    /// The service's network resources (its `awsvpcConfiguration` subnets and security
+    /// groups), for the EC2 changes that may cut it off; none when ECS does not say.
+    pub async fn network(&self, cluster: &str, service: &str) -> Vec<String> {
+        let request = self
+            .ecs
+            .describe_services()
+            .cluster(cluster)
+            .services(service)
+            .send();
+        let Ok(answer) = call(System::Ecs, "DescribeServices", request).await else {
+            return Vec::new();
+        };
+        answer
+            .services()
+            .iter()
+            .filter_map(|s| s.network_configuration()?.awsvpc_configuration())
+            .flat_map(|c| c.subnets().iter().chain(c.security_groups()))
+            .cloned()
+            .collect()
     }
 
     /// Waits until [`MIN_INTERVAL`] has passed since the previous call.
