@@ -735,6 +735,7 @@ pub fn router(twilio: Arc<Twilio>) -> Router {
         )
         .route("/_sim/inbox/{phone}", get(read_inbox))
         .route("/v1/Alerts", get(monitor::list_alerts))
+        .route("/v1/Alerts/{sid}", get(monitor::fetch_alert))
         .route("/v1/Events", get(monitor::list_events))
         .fallback(|uri: Uri| async move { TwilioError::not_found(&resource_name(&uri)) })
         .method_not_allowed_fallback(|| async { TwilioError::method_not_allowed() })

@@ -247,31 +247,53 @@ pub async fn list_alerts(
         .rev()
         .filter(|a| start.is_none_or(|s| a.at_ms >= s) && end.is_none_or(|e| a.at_ms <= e))
         .filter(|a| level.is_none_or(|l| l == a.log_level))
-        .map(|a| {
-            json!({
-                "account_sid": account,
-                "alert_text": a.alert_text,
-                "api_version": "2010-04-01",
-                "date_created": ids::iso8601(a.at_ms),
-                "date_generated": ids::iso8601(a.at_ms),
-                "date_updated": ids::iso8601(a.at_ms),
-                "error_code": a.error_code.to_string(),
-                "log_level": a.log_level,
-                "more_info": format!("https://www.twilio.com/docs/errors/{}", a.error_code),
-                "request_method": a.request_method,
-                "request_url": a.request_url,
-                "request_variables": a.request_variables,
-                "resource_sid": account,
-                "response_body": a.response_body,
-                "response_headers": "Content-Type=application%2Fjson",
-                "request_headers": null,
-                "service_sid": null,
-                "sid": a.sid,
-                "url": format!("{MONITOR_BASE}/Alerts/{}", a.sid),
-            })
-        })
+        .map(|a| alert_json(a, account))
         .collect();
     Ok(Json(page("alerts", &rows, &params, &uri)))
+}
+
+fn alert_json(a: &AlertRecord, account: &str) -> Value {
+    json!({
+        "account_sid": account,
+        "alert_text": a.alert_text,
+        "api_version": "2010-04-01",
+        "date_created": ids::iso8601(a.at_ms),
+        "date_generated": ids::iso8601(a.at_ms),
+        "date_updated": ids::iso8601(a.at_ms),
+        "error_code": a.error_code.to_string(),
+        "log_level": a.log_level,
+        "more_info": format!("https://www.twilio.com/docs/errors/{}", a.error_code),
+        "request_method": a.request_method,
+        "request_url": a.request_url,
+        "resource_sid": account,
+        "service_sid": null,
+        "sid": a.sid,
+        "url": format!("{MONITOR_BASE}/Alerts/{}", a.sid),
+    })
+}
+
+/// `GET /v1/Alerts/{Sid}`: one alert with the request and response Twilio kept.
+pub async fn fetch_alert(
+    State(twilio): State<Arc<Twilio>>,
+    uri: Uri,
+    headers: HeaderMap,
+    path: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
+) -> Result<Json<Value>, TwilioError> {
+    twilio.stall().await;
+    twilio.authenticate(&headers)?;
+    let sid = super::segment(path, &uri)?;
+    let monitor = twilio.monitor();
+    let a = monitor
+        .alerts
+        .iter()
+        .find(|a| a.sid == sid)
+        .ok_or_else(|| TwilioError::not_found(uri.path()))?;
+    let mut out = alert_json(a, &twilio.setup.account_sid);
+    out["request_variables"] = json!(a.request_variables);
+    out["response_body"] = json!(a.response_body);
+    out["response_headers"] = json!("Content-Type=application%2Fjson");
+    out["request_headers"] = Value::Null;
+    Ok(Json(out))
 }
 
 /// `GET /v1/Events`.
@@ -311,14 +333,22 @@ pub async fn list_events(
                 "source": e.source,
                 "source_ip_address": "198.51.100.23",
                 "url": format!("{MONITOR_BASE}/Events/{}", e.sid),
-                "links": {
-                    "actor": e.actor_sid.as_ref().map(|a| format!("https://preview.twilio.com/Users/{a}")),
-                    "resource": format!("https://api.twilio.com/2010-04-01/Accounts/{}", e.resource_sid),
-                },
+                "links": links(e),
             })
         })
         .collect();
     Ok(Json(page("events", &rows, &params, &uri)))
+}
+
+/// An event's links: its resource, and its actor when one is known.
+fn links(e: &EventRecord) -> Value {
+    let mut links = json!({
+        "resource": format!("https://api.twilio.com/2010-04-01/Accounts/{}", e.resource_sid),
+    });
+    if let Some(actor) = &e.actor_sid {
+        links["actor"] = json!(format!("https://preview.twilio.com/Users/{actor}"));
+    }
+    links
 }
 
 impl Twilio {
