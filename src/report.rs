@@ -269,7 +269,8 @@ impl Timeline {
 
     /// The report as JSON (schema version 1): `target`, `started_ms`, `ended_ms`, `verdict`,
     /// `checklist`, `unknown`, `revision_diff`, `repair` (`plan`, `applied`, `rollout`),
-    /// `verification` (`check --json`'s shape), `timeline[]` (`at_ms`, `last_ms`, `count`,
+    /// `verification` (`check --json`'s shape), `changes[]` (`at_ms`, `who`, `user_agent`,
+    /// `what`, `related`: what changed over the window, newest first), `timeline[]` (`at_ms`, `last_ms`, `count`,
     /// `kind`, `text`, `detail`) and `dropped_entries`.
     pub fn to_json(&self, header: &ReportHeader) -> Value {
         let d = header.diagnosis.as_ref();
@@ -284,6 +285,7 @@ impl Timeline {
             "revision_diff": header.revision_diff,
             "repair": header.repair,
             "verification": header.verification,
+            "changes": header.changes,
             "timeline": self.entries.iter().map(|e| json!({
                 "at_ms": e.at_ms,
                 "last_ms": e.last_ms,
@@ -360,6 +362,19 @@ pub struct ReportHeader {
     pub repair: Option<Value>,
     /// The check after the repair, in `check --json`'s shape.
     pub verification: Option<Value>,
+    /// What changed over the window (CloudTrail, Twilio's Monitor), newest first.
+    pub changes: Vec<ChangeLine>,
+}
+
+/// One change of the window, as the report lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ChangeLine {
+    pub at_ms: i64,
+    pub who: String,
+    pub user_agent: Option<String>,
+    pub what: String,
+    /// It may explain the verdict.
+    pub related: bool,
 }
 
 impl ReportHeader {
@@ -382,7 +397,19 @@ impl ReportHeader {
 
     /// The revision diff of the last ECS read in `evidence`, if it succeeded.
     #[must_use]
-    pub fn with_evidence(self, evidence: &Evidence) -> Self {
+    pub fn with_evidence(mut self, evidence: &Evidence) -> Self {
+        let mode = self.diagnosis.as_ref().map(|d| d.verdict.failure_mode);
+        self.changes = diagnosis::changes::all(evidence)
+            .into_iter()
+            .map(|c| ChangeLine {
+                at_ms: c.at_ms,
+                who: c.who.clone(),
+                user_agent: c.user_agent.clone(),
+                what: c.summary.clone(),
+                related: mode
+                    .is_some_and(|m| diagnosis::changes::related(c, m, evidence.snapshot())),
+            })
+            .collect();
         match &evidence.ecs {
             Some(Ok(s)) => self.with_snapshot(s),
             _ => self,

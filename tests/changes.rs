@@ -386,3 +386,70 @@ async fn each_scenario_caused_by_a_change_cites_it_in_its_verdict() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_request_parameters_are_masked_and_made_safe_on_every_output_path() {
+    let (sim, config) = support::simulator("healthy").await;
+    // Someone registers a revision of the family by hand, with the token in clear and an
+    // escape sequence in a value.
+    let sdk = sdk(&sim.urls.aws, sim::ACCESS_KEY_ID).await;
+    let ecs = aws_sdk_ecs::Client::new(&sdk);
+    let env = |name: &str, value: &str| {
+        aws_sdk_ecs::types::KeyValuePair::builder()
+            .name(name)
+            .value(value)
+            .build()
+    };
+    ecs.register_task_definition()
+        .family("nerava-backend")
+        .container_definitions(
+            aws_sdk_ecs::types::ContainerDefinition::builder()
+                .name("nerava-backend")
+                .image("nerava-backend:evil")
+                .environment(env("TWILIO_AUTH_TOKEN", TOKEN))
+                .environment(env(
+                    "DATABASE_URL",
+                    "postgresql://nerava:hunter2pw@db:5432/x",
+                ))
+                .environment(env("LOG_LEVEL", "INFO\u{1b}]0;owned\u{7}\u{1b}[2J"))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("RegisterTaskDefinition");
+    let report = Box::pin(check::check(&config, "t", &support::check_options()))
+        .await
+        .expect("runs");
+    let json = check::report_json(&report);
+    assert!(
+        json["changes"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["resource"] == "nerava-backend:43")),
+        "{:#}",
+        json["changes"]
+    );
+    let mut timeline = otp_console::report::Timeline::new();
+    timeline.record_check(
+        &report,
+        &otp_console::diagnosis::Names::from_config(&config),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let written = otp_console::report::write(
+        &dir.path().join("report"),
+        &timeline,
+        &otp_console::report::ReportHeader::for_check(&report),
+    )
+    .expect("written");
+    let mut outputs = vec![json.to_string(), check::render_table(&report)];
+    for file in written {
+        outputs.push(std::fs::read_to_string(file).expect("read"));
+    }
+    assert!(outputs[2..]
+        .iter()
+        .any(|o| o.contains("registered nerava-backend:43")));
+    for out in &outputs {
+        for secret in [TOKEN, "hunter2pw", "\u{1b}", "\u{7}", "\\u001b", "\\u0007"] {
+            assert!(!out.contains(secret), "{secret:?} in {out}");
+        }
+    }
+}
