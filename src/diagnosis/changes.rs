@@ -162,11 +162,157 @@ pub(super) fn cite(findings: &mut [Finding], evidence: &Evidence, now_ms: i64) {
             .iter()
             .filter(|c| related(c, finding.failure_mode, snapshot))
             .min_by_key(|c| (c.action != "RegisterTaskDefinition", -c.at_ms));
-        if let Some(change) = best {
-            let line = format!("changed: {}", citation(change, finding, snapshot, now_ms));
+        let line = match best {
+            Some(change) => Some(format!(
+                "changed: {}",
+                citation(change, finding, snapshot, now_ms)
+            )),
+            None if finding.failure_mode == FailureMode::InvalidCredentials => {
+                changed_on_twilio(evidence)
+            }
+            None => None,
+        };
+        if let Some(line) = line {
             if !finding.evidence.contains(&line) {
                 finding.evidence.push(line);
             }
         }
+    }
+}
+
+/// Refused credentials with nothing on the AWS side to explain them: CloudTrail was read and
+/// shows no change to the token's secret or the revision's token, and Twilio's Monitor refuses
+/// the same token. What is left is a change on Twilio's side, which its Monitor would name
+/// but cannot be read with this token.
+fn changed_on_twilio(evidence: &Evidence) -> Option<String> {
+    let trail = evidence.cloudtrail.as_ref()?.as_ref().ok()?;
+    let refused = matches!(
+        &evidence.monitor,
+        Some(Err(e)) if e.code.as_deref() == Some("20003")
+    );
+    refused.then(|| {
+        format!(
+            "changed: nothing on the AWS side touched the Twilio token in the window ({} changes read), and Twilio's Monitor refuses the token too: it was changed on Twilio's side (read the Monitor with the current token to see who)",
+            trail.changes.len()
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::changes::Changes;
+    use crate::probe::{ErrorKind, ProbeError, System};
+
+    fn change(
+        origin: Origin,
+        service: &str,
+        action: &str,
+        resource: &str,
+        summary: &str,
+    ) -> Change {
+        Change {
+            at_ms: 1_000,
+            origin,
+            service: service.into(),
+            action: action.into(),
+            resource: resource.into(),
+            who: "arn:aws:sts::1:assumed-role/ci-deploy/x".into(),
+            user_agent: None,
+            summary: summary.into(),
+            parameters: None,
+            id: "e".into(),
+        }
+    }
+
+    #[test]
+    fn rules_tie_a_change_to_the_failure_it_explains() {
+        let twilio = |action: &str| change(Origin::TwilioMonitor, "twilio", action, "x", "x");
+        let ec2 = change(
+            Origin::Cloudtrail,
+            "ec2",
+            "RevokeSecurityGroupEgress",
+            "sg-1",
+            "sg-1 egress 443 revoked",
+        );
+        let table = [
+            (
+                twilio("auth-token.promoted"),
+                FailureMode::InvalidCredentials,
+                true,
+            ),
+            (
+                twilio("api-key.deleted"),
+                FailureMode::InvalidCredentials,
+                true,
+            ),
+            (
+                twilio("verify-service.deleted"),
+                FailureMode::VerifyServiceMissing,
+                true,
+            ),
+            (
+                twilio("verify-service.deleted"),
+                FailureMode::InvalidCredentials,
+                false,
+            ),
+            (
+                twilio("phone-number.deleted"),
+                FailureMode::FromNumberInvalid,
+                true,
+            ),
+            (
+                twilio("account.updated"),
+                FailureMode::AccountSuspended,
+                true,
+            ),
+            (ec2.clone(), FailureMode::NetworkBlocked, true),
+            (ec2, FailureMode::MissingEnvVars, false),
+            (
+                change(
+                    Origin::Cloudtrail,
+                    "secretsmanager",
+                    "PutSecretValue",
+                    "nerava/prod/twilio-Tw1l1o",
+                    "x",
+                ),
+                FailureMode::InvalidCredentials,
+                true,
+            ),
+            // Without the deployed revision, no registration can be said to be it.
+            (
+                change(
+                    Origin::Cloudtrail,
+                    "ecs",
+                    "RegisterTaskDefinition",
+                    "nerava-backend:42",
+                    "x",
+                ),
+                FailureMode::MissingEnvVars,
+                false,
+            ),
+        ];
+        for (c, mode, want) in table {
+            assert_eq!(related(&c, mode, None), want, "{} for {mode:?}", c.action);
+        }
+    }
+
+    #[test]
+    fn a_refused_token_with_nothing_changed_on_aws_points_at_twilio() {
+        let mut evidence = Evidence {
+            cloudtrail: Some(Ok(Changes::default())),
+            monitor: Some(Err(ProbeError {
+                system: System::Twilio,
+                kind: ErrorKind::Credentials,
+                code: Some("20003".into()),
+                message: "Twilio 20003".into(),
+            })),
+            ..Evidence::default()
+        };
+        let line = changed_on_twilio(&evidence).expect("a line");
+        assert!(line.contains("changed on Twilio's side"), "{line}");
+        // Not when CloudTrail could not be read: then nothing is known about the AWS side.
+        evidence.cloudtrail = None;
+        assert_eq!(changed_on_twilio(&evidence), None);
     }
 }
