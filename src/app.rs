@@ -161,6 +161,8 @@ pub struct App {
     pub report_path: Option<PathBuf>,
     /// The revision the user picked to compare the deployed one with (`None`: the previous).
     pub compare: Option<crate::probe::ecs::TaskDefinition>,
+    /// The env pane shows the changes timeline instead of the env vars.
+    pub is_showing_changes: bool,
 }
 
 impl App {
@@ -196,6 +198,7 @@ impl App {
             started_ms: now_ms,
             report_path: None,
             compare: None,
+            is_showing_changes: false,
         }
     }
 
@@ -481,6 +484,14 @@ impl App {
                 }
             }
             Action::Wrap => self.logs.is_wrapped = !self.logs.is_wrapped,
+            Action::Changes => {
+                // Asked for from another pane, the timeline comes into view; on the env
+                // pane, the key switches between its two tabs.
+                if self.focus == Pane::Env || !self.is_showing_changes {
+                    self.is_showing_changes = !self.is_showing_changes;
+                }
+                self.focus = Pane::Env;
+            }
             Action::ScrollUp => self.scroll_logs(1),
             Action::ScrollDown => self.scroll_logs(-1),
             Action::PageUp => self.scroll_logs(10),

@@ -22,10 +22,19 @@
 //! - `observations`: `{http[], ecs, logs: {counts, recent[]}, twilio: {credentials, account,
 //!   service, status_page, sends[], sender (the `twilio_sms` From number: `from`, `owned`,
 //!   `sms_capable`), deliveries[] (`via`, `sid`, `to`, `status`, `error_code`, `meaning`,
-//!   `is_final`, `after_ms`)}}`; `ecs.secrets[]` is the deployed container's `secrets`,
+//!   `is_final`, `after_ms`), alerts (Twilio Monitor's over the changes window, with
+//!   `--check-aws`: `by_code` {code: count}, `recent[]` `{at_ms, error_code, log_level, text}`,
+//!   phone numbers and tokens masked)}}`; `ecs.secrets[]` is the deployed container's `secrets`,
 //!   resolved: `{name, value_from, store, source, arn, state (ok | scheduled_for_deletion |
 //!   not_found | no_access | kms_denied | json_key_missing | error), fingerprint,
 //!   last_changed_ms, deleted_ms, version, detail}`, never a value
+//! - `changes[]` (what changed over the window, `[changes] since` / `--since`, default 48 h;
+//!   with `--check-aws`), newest first: `{at_ms, age, origin (cloudtrail | twilio_monitor),
+//!   service (ecs | secretsmanager | ssm | ec2 | iam | twilio), action (the API call or Twilio's
+//!   event type), resource, who (principal ARN or Twilio actor), user_agent, summary,
+//!   parameters (the request's, values masked), id, related (may explain the verdict)}`;
+//!   `changes_sources.{cloudtrail, twilio_monitor}`: `{since_ms, changes, alerts, truncated}`
+//!   or `{error}` (e.g. not allowed to call LookupEvents), `null` when not read
 //! - `elapsed_ms`, `target` (`demo:<scenario>` or the API base URL)
 
 use std::time::{Duration, Instant};
@@ -85,6 +94,10 @@ enum Milestone {
     Otp,
     /// The OTP's delivery reached a final state, or cannot be followed.
     Delivery,
+    /// CloudTrail's changes over the window were read, or could not be.
+    Changes,
+    /// Twilio's Monitor was read, or could not be.
+    Monitor,
 }
 
 /// The milestones reached so far.
@@ -141,7 +154,8 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
             && reached(Milestone::TwilioAccount)
             && reached(Milestone::TwilioService)
             && (!wants_ecs || reached(Milestone::Ecs))
-            && (!options.check_aws || reached(Milestone::Logs));
+            && (!options.check_aws || reached(Milestone::Logs))
+            && (!options.check_aws || (reached(Milestone::Changes) && reached(Milestone::Monitor)));
         // An OTP start that sent is followed to the phone: the verdict waits for the SMS's
         // final state (delivered, or the carrier's error), within the follow's own timeout.
         let otp_sent = evidence
@@ -191,6 +205,10 @@ fn note_progress(progress: &mut Progress, observation: &Observation) {
             Fact::Delivery(Ok(step)) if step.is_final => Some(Milestone::Delivery),
             _ => None,
         },
+        Observation::Changes { origin, .. } => match origin {
+            probe::changes::Origin::Cloudtrail => Some(Milestone::Changes),
+            probe::changes::Origin::TwilioMonitor => Some(Milestone::Monitor),
+        },
         Observation::HttpStarted { .. } => None,
     };
     progress.extend(milestone);
@@ -219,6 +237,11 @@ pub fn report_json(report: &Report) -> Value {
         "checklist": report.diagnosis.checklist,
         "unknown": report.diagnosis.unknown,
         "outstanding": report.outstanding.iter().map(|(endpoint, age)| json!({ "endpoint": endpoint, "age_ms": age })).collect::<Vec<_>>(),
+        "changes": changes_json(report),
+        "changes_sources": {
+            "cloudtrail": changes_source(e.cloudtrail.as_ref()),
+            "twilio_monitor": changes_source(e.monitor.as_ref()),
+        },
         "observations": {
             "http": e.samples,
             "ecs": match &e.ecs {
@@ -239,9 +262,55 @@ pub fn report_json(report: &Report) -> Value {
                 "sends": e.sends.iter().map(|r| result_json(Some(r))).collect::<Vec<_>>(),
                 "sender": result_json(e.sender.as_ref()),
                 "deliveries": e.deliveries.iter().map(|r| result_json(Some(r))).collect::<Vec<_>>(),
+                "alerts": alerts_json(e),
             },
         },
     })
+}
+
+/// Every change read, newest first, each marked when it may explain the verdict.
+fn changes_json(report: &Report) -> Vec<Value> {
+    let mode = report.diagnosis.verdict.failure_mode;
+    let snapshot = report.evidence.snapshot();
+    let now = now_ms();
+    diagnosis::changes::all(&report.evidence)
+        .into_iter()
+        .map(|c| {
+            let mut v = to_value(c);
+            v["age"] = json!(probe::changes::age(now, c.at_ms));
+            v["related"] = json!(diagnosis::changes::related(c, mode, snapshot));
+            v
+        })
+        .collect()
+}
+
+/// Twilio's alerts over the window: counts by error code, and the newest 20.
+fn alerts_json(e: &Evidence) -> Value {
+    let Some(Ok(monitor)) = &e.monitor else {
+        return Value::Null;
+    };
+    let mut by_code = std::collections::BTreeMap::<&str, usize>::new();
+    for a in &monitor.alerts {
+        *by_code.entry(a.error_code.as_str()).or_default() += 1;
+    }
+    json!({
+        "by_code": by_code,
+        "recent": monitor.alerts.iter().take(20).collect::<Vec<_>>(),
+    })
+}
+
+/// Whether an origin of changes was read: its window and count, or its error.
+fn changes_source(result: Option<&Result<probe::changes::Changes, probe::ProbeError>>) -> Value {
+    match result {
+        Some(Ok(c)) => json!({
+            "since_ms": c.since_ms,
+            "changes": c.changes.len(),
+            "alerts": c.alerts.len(),
+            "truncated": c.truncated,
+        }),
+        Some(Err(e)) => json!({ "error": e }),
+        None => Value::Null,
+    }
 }
 
 fn to_value<T: Serialize>(value: &T) -> Value {
@@ -253,6 +322,51 @@ fn result_json<T: Serialize>(result: Option<&Result<T, probe::ProbeError>>) -> V
         Some(Ok(v)) => to_value(v),
         Some(Err(e)) => json!({ "error": e }),
         None => Value::Null,
+    }
+}
+
+/// What changed over the window, newest first; `*` marks what may explain the verdict.
+fn render_changes(out: &mut String, report: &Report) {
+    use std::fmt::Write as _;
+    let e = &report.evidence;
+    if e.cloudtrail.is_none() && e.monitor.is_none() {
+        return;
+    }
+    let _ = writeln!(out, "\nCHANGES");
+    for (name, result) in [
+        ("CloudTrail", &e.cloudtrail),
+        ("Twilio Monitor", &e.monitor),
+    ] {
+        if let Some(Err(err)) = result {
+            let _ = writeln!(out, "  {name}: {}", err.message);
+        }
+    }
+    let mode = report.diagnosis.verdict.failure_mode;
+    let snapshot = e.snapshot();
+    let now = now_ms();
+    let all = diagnosis::changes::all(e);
+    if all.is_empty()
+        && (e.cloudtrail.as_ref().is_some_and(Result::is_ok)
+            || e.monitor.as_ref().is_some_and(Result::is_ok))
+    {
+        let _ = writeln!(
+            out,
+            "  nothing changed on the service's resources in the window"
+        );
+    }
+    for c in all {
+        let mark = if diagnosis::changes::related(c, mode, snapshot) {
+            '*'
+        } else {
+            ' '
+        };
+        let _ = writeln!(
+            out,
+            "  {mark} {:>7} ago  {}  {}",
+            probe::changes::age(now, c.at_ms),
+            c.summary,
+            c.who
+        );
     }
 }
 
@@ -358,6 +472,7 @@ pub fn render_table(report: &Report) -> String {
             }
         }
     }
+    render_changes(&mut out, report);
     if !d.unknown.is_empty() {
         let _ = writeln!(out, "\nUNKNOWN");
         for line in &d.unknown {

@@ -25,6 +25,10 @@ pub struct Cli {
     /// FILE.md and FILE.json (default: ./otp-console-report-<time>.md and .json).
     #[arg(long, value_name = "FILE")]
     pub report: Option<std::path::PathBuf>,
+    /// How far back the changes timeline reads CloudTrail and Twilio's Monitor: 48h, 90m, 3d
+    /// (overrides [changes] since; default 48h).
+    #[arg(long, value_name = "WINDOW", value_parser = parse_since)]
+    pub since: Option<String>,
     #[command(flatten)]
     pub aws: AwsArgs,
     #[command(subcommand)]
@@ -72,6 +76,10 @@ pub struct CheckArgs {
     /// when FILE ends in .md, JSON when it ends in .json, else both FILE.md and FILE.json.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// How far back `changes[]` reads CloudTrail and Twilio's Monitor (with --check-aws):
+    /// 48h, 90m, 3d (overrides [changes] since; default 48h).
+    #[arg(long, value_name = "WINDOW", value_parser = parse_since)]
+    pub since: Option<String>,
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -184,6 +192,11 @@ impl AwsArgs {
 /// The time scales the simulator keeps its meaning at: below a hundredth its timeouts are
 /// shorter than a scheduler tick and the scenarios stop showing their failure modes.
 pub const TIME_SCALE_RANGE: std::ops::RangeInclusive<f64> = 0.01..=100.0;
+
+/// A changes window (`48h`, `90m`, `3d`), checked as the config's `[changes] since` is.
+fn parse_since(text: &str) -> Result<String, String> {
+    crate::config::parse_since(text).map(|_| text.trim().to_owned())
+}
 
 /// A time scale: a number from 0.01 to 100.
 fn parse_time_scale(text: &str) -> Result<f64, String> {

@@ -48,6 +48,54 @@ pub struct Config {
         skip_serializing_if = "EnvRules::is_builtin"
     )]
     pub rules: EnvRules,
+    /// The changes timeline: how far back CloudTrail and Twilio's Monitor are read.
+    pub changes: ChangesConfig,
+}
+
+/// `[changes]`: the window of the changes timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChangesConfig {
+    /// How far back: `48h`, `90m`, `3d` (`--since` overrides it).
+    pub since: String,
+}
+
+impl Default for ChangesConfig {
+    fn default() -> Self {
+        Self {
+            since: "48h".into(),
+        }
+    }
+}
+
+impl ChangesConfig {
+    /// The window in milliseconds, or why `since` is not one.
+    pub fn window_ms(&self) -> Result<i64, String> {
+        parse_since(&self.since)
+    }
+}
+
+/// `48h`, `90m`, `3d`, `600s`: a window of at least a minute and at most 90 days (CloudTrail's
+/// event history keeps 90 days).
+pub fn parse_since(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let bad = || format!("{text:?} is not a window like 48h, 90m or 3d");
+    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (n, unit) = text.split_at(split);
+    let n: i64 = n.parse().map_err(|_| bad())?;
+    let ms = match unit {
+        "s" => n * 1000,
+        "m" | "min" => n * 60_000,
+        "h" => n * 3_600_000,
+        "d" => n * 86_400_000,
+        _ => return Err(bad()),
+    };
+    if !(60_000..=90 * 86_400_000).contains(&ms) {
+        return Err(format!(
+            "{text:?}: the window must be between 1 minute and 90 days"
+        ));
+    }
+    Ok(ms)
 }
 
 /// `[api]`: the backend's base URL, endpoint paths and the phone used for test sends.
@@ -172,6 +220,8 @@ pub struct TwilioConfig {
     pub status_url: String,
     /// Messaging API base URL (Messaging Services, when `OTP_FROM_NUMBER` is an `MG…` SID).
     pub messaging_url: String,
+    /// Monitor API base URL (Alerts and Events, for the changes timeline).
+    pub monitor_url: String,
     /// Where the console takes the Twilio credentials from.
     pub credentials: TwilioCredentials,
 }
@@ -183,6 +233,7 @@ impl Default for TwilioConfig {
             verify_url: "https://verify.twilio.com".into(),
             status_url: "https://status.twilio.com".into(),
             messaging_url: "https://messaging.twilio.com".into(),
+            monitor_url: "https://monitor.twilio.com".into(),
             credentials: TwilioCredentials::default(),
         }
     }

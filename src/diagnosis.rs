@@ -61,6 +61,10 @@ pub struct Evidence {
     pub sender: Option<Result<Sender, ProbeError>>,
     /// The delivery steps of test sends, in the order seen.
     pub deliveries: Vec<Result<DeliveryStep, ProbeError>>,
+    /// What CloudTrail says changed on the service's resources over the window.
+    pub cloudtrail: Option<Result<crate::probe::changes::Changes, ProbeError>>,
+    /// Twilio's Monitor: account events and alerts over the window.
+    pub monitor: Option<Result<crate::probe::changes::Changes, ProbeError>>,
 }
 
 impl Evidence {
@@ -133,6 +137,10 @@ impl Evidence {
                     }
                 }
             },
+            Observation::Changes { origin, result, .. } => match origin {
+                crate::probe::changes::Origin::Cloudtrail => self.cloudtrail = Some(result),
+                crate::probe::changes::Origin::TwilioMonitor => self.monitor = Some(result),
+            },
         }
     }
 
@@ -153,7 +161,7 @@ impl Evidence {
             .find(|e| e.kind == kind)
     }
 
-    fn snapshot(&self) -> Option<&ecs::Snapshot> {
+    pub fn snapshot(&self) -> Option<&ecs::Snapshot> {
         self.ecs
             .as_ref()
             .and_then(|r| r.as_ref().ok())
@@ -952,6 +960,7 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
     }
 
     let mut findings = found.list;
+    changes::cite(&mut findings, evidence, now_ms);
     if let Some(previous) = snapshot.and_then(|s| s.previous.as_ref()) {
         let revision = format!("{}:{}", previous.family, previous.revision);
         for command in findings.iter_mut().flat_map(|f| f.commands.iter_mut()) {
@@ -1511,5 +1520,7 @@ fn short_image(image: &str) -> &str {
     image.rsplit('/').next().unwrap_or(image)
 }
 
+/// Which change explains a failure mode, and the evidence line citing it.
+pub mod changes;
 #[cfg(test)]
 mod tests;

@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::config::{Config, TwilioCredentials as CredentialsFrom};
+use crate::probe::cloudtrail::{CloudTrailProbe, Scope};
 use crate::probe::ecs::EcsProbe;
 use crate::probe::http::{Endpoint, HttpProbe};
 use crate::probe::logs::LogsFollower;
@@ -33,6 +34,8 @@ pub mod every {
     pub const STATUS_PAGE: Duration = Duration::from_secs(120);
     pub const LOGS: Duration = Duration::from_secs(2);
     pub const INBOX: Duration = Duration::from_secs(1);
+    /// CloudTrail and Twilio's Monitor (CloudTrail delivers events minutes after the call).
+    pub const CHANGES: Duration = Duration::from_secs(300);
     /// Health probes while an OTP start is in flight.
     pub const HEALTH_DURING_OTP: Duration = Duration::from_millis(500);
 }
@@ -59,6 +62,10 @@ pub struct Engine {
     pub sdk: Arc<aws_config::SdkConfig>,
     pub ecs: EcsProbe,
     pub twilio: TwilioProbe,
+    pub cloudtrail: CloudTrailProbe,
+    /// The deployed revision's resources, known once ECS has been read: what CloudTrail's
+    /// changes must touch to be shown.
+    scope: Arc<watch::Sender<Option<Scope>>>,
     /// OTP start and verify, with [`OTP_TIMEOUT`].
     http: HttpProbe,
     /// `/health` and dev login, with [`HEALTH_TIMEOUT`].
@@ -94,7 +101,11 @@ impl Engine {
         let twilio = TwilioProbe::new(&config.twilio, TWILIO_TIMEOUT)?;
         let ecs = EcsProbe::new(&sdk, &config.aws, &config.rules);
         let (creds, _) = watch::channel(None);
+        let (scope, _) = watch::channel(None);
+        let cloudtrail = CloudTrailProbe::new(&sdk);
         Ok(Self {
+            cloudtrail,
+            scope: Arc::new(scope),
             config: Arc::new(config),
             sdk: Arc::new(sdk),
             ecs,
@@ -185,6 +196,12 @@ impl Engine {
     pub async fn read_ecs(&self) {
         let found = match self.ecs.snapshot().await {
             Ok((snapshot, creds, seen)) => {
+                let scope = Scope::from_snapshot(&snapshot, &self.config.aws.cluster);
+                self.scope.send_if_modified(|current| {
+                    let changed = current.as_ref() != Some(&scope);
+                    *current = Some(scope);
+                    changed
+                });
                 self.send(Observation::Ecs {
                     at_ms: now_ms(),
                     result: Ok(Box::new(snapshot)),
@@ -359,6 +376,59 @@ impl Engine {
         self.follow_delivery(&creds, &track, backoff).await;
     }
 
+    /// The window of the changes timeline, from the config (validated when it was loaded).
+    fn changes_window_ms(&self) -> i64 {
+        self.config.changes.window_ms().unwrap_or(48 * 3_600_000)
+    }
+
+    /// Reads what CloudTrail recorded on the service's resources over the window and reports
+    /// it. The resources come from the deployed revision: ECS is read first when it has not
+    /// been, and when it cannot be read, that is the answer.
+    pub async fn read_cloudtrail(&self) {
+        if self.scope.borrow().is_none() {
+            self.read_ecs().await;
+        }
+        let scope = self.scope.borrow().clone();
+        let now = now_ms();
+        let result = match scope {
+            Some(mut scope) => {
+                scope.network = self
+                    .cloudtrail
+                    .network(&self.config.aws.cluster, &self.config.aws.service)
+                    .await;
+                self.cloudtrail
+                    .lookup(&scope, now - self.changes_window_ms(), now)
+                    .await
+            }
+            None => Err(ProbeError {
+                system: System::CloudTrail,
+                kind: ErrorKind::NotFound,
+                code: None,
+                message: "CloudTrail not read: the deployed revision could not be read from ECS, so the service's resources are unknown (see ECS)".into(),
+            }),
+        };
+        self.send(crate::probe::cloudtrail::observation(now_ms(), result));
+    }
+
+    /// Reads Twilio's Monitor (events and alerts) over the window with the credentials the
+    /// service uses, and reports it; with no credentials, why.
+    pub async fn read_twilio_monitor(&self) {
+        let now = now_ms();
+        let result = match self.twilio_credentials().await {
+            Ok(creds) => {
+                self.twilio
+                    .monitor(&creds, now - self.changes_window_ms())
+                    .await
+            }
+            Err(why) => Err(why),
+        };
+        self.send(Observation::Changes {
+            at_ms: now_ms(),
+            origin: crate::probe::changes::Origin::TwilioMonitor,
+            result,
+        });
+    }
+
     /// Follows the service's logs from `since_ms`, polling every `every`, until the channel
     /// closes. The policy of [`LogsFollower::follow`]: the first answer and the first good
     /// answer after an error are always reported, later empty polls are not.
@@ -395,6 +465,12 @@ impl Engine {
             }
             e.ask_twilio().await;
         });
+        if round.check_aws {
+            let e = self.clone();
+            tasks.spawn(async move { e.read_cloudtrail().await });
+            let e = self.clone();
+            tasks.spawn(async move { e.read_twilio_monitor().await });
+        }
         if round.check_aws {
             let e = self.clone();
             let since = round
@@ -444,6 +520,13 @@ impl Engine {
         tasks.spawn(async move {
             e.follow_logs(now_ms() - LOGS_LOOKBACK_MS, every::LOGS)
                 .await;
+        });
+        let e = self.clone();
+        tasks.spawn(async move {
+            loop {
+                tokio::join!(e.read_cloudtrail(), e.read_twilio_monitor());
+                tokio::time::sleep(every::CHANGES).await;
+            }
         });
     }
 }

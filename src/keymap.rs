@@ -33,6 +33,8 @@ pub enum Action {
     Repair,
     Report,
     Compare,
+    /// The env pane's changes timeline, and back.
+    Changes,
 }
 
 /// One binding: the key, what it does, and how the footer and help name it.
@@ -164,6 +166,13 @@ pub const BINDINGS: &[Binding] = &[
         Action::Compare,
         "p",
         "compare with a revision",
+        false,
+    ),
+    bind(
+        KeyCode::Char('C'),
+        Action::Changes,
+        "C",
+        "changes timeline / env vars",
         false,
     ),
     bind(

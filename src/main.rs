@@ -64,8 +64,13 @@ async fn console(cli: &Cli) -> ExitCode {
             }
         }
     };
+    let mut config = config;
+    if let Some(since) = &cli.since {
+        config.changes.since.clone_from(since);
+    }
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let mut runner = Runner::new(tx.clone(), cli.time_scale.unwrap_or(DEMO_TIME_SCALE));
+    runner.changes_since.clone_from(&cli.since);
     let started = match &demo {
         Some(scenario) => runner.start_demo(scenario).await,
         None => runner.start_live(config.clone()).await,

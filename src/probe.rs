@@ -7,6 +7,11 @@
 
 /// What the AWS probes share: SDK config, call timeout, SDK errors as [`ProbeError`]s.
 pub mod aws;
+/// What changed since it last worked: the changes timeline's entries, from CloudTrail and
+/// Twilio's Monitor.
+pub mod changes;
+/// CloudTrail LookupEvents: mutations of the service's resources over a window.
+pub mod cloudtrail;
 /// ECS: the service, its deployments, the deployed and previous task definitions, tasks.
 pub mod ecs;
 /// Probes of the backend API: health, dev login, OTP start and verify.
@@ -32,6 +37,9 @@ pub enum System {
     /// Secrets Manager and SSM Parameter Store (the task definition's `secrets`).
     Secrets,
     Twilio,
+    /// CloudTrail's event history (LookupEvents).
+    #[serde(rename = "cloudtrail")]
+    CloudTrail,
 }
 
 /// A call that failed, as data: which system, what kind of failure, and one line for the user.
@@ -89,6 +97,12 @@ pub enum Observation {
     },
     /// One Twilio fact.
     Twilio { at_ms: i64, fact: twilio::Fact },
+    /// What changed over the window, from one origin (CloudTrail or Twilio's Monitor).
+    Changes {
+        at_ms: i64,
+        origin: changes::Origin,
+        result: Result<changes::Changes, ProbeError>,
+    },
 }
 
 impl Observation {
@@ -98,9 +112,10 @@ impl Observation {
         match self {
             Self::Http(sample) => sample.started_ms + sample.latency_ms as i64,
             Self::HttpStarted { started_ms, .. } => *started_ms,
-            Self::Ecs { at_ms, .. } | Self::Logs { at_ms, .. } | Self::Twilio { at_ms, .. } => {
-                *at_ms
-            }
+            Self::Ecs { at_ms, .. }
+            | Self::Logs { at_ms, .. }
+            | Self::Twilio { at_ms, .. }
+            | Self::Changes { at_ms, .. } => *at_ms,
         }
     }
 }

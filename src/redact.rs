@@ -406,8 +406,29 @@ fn url_credentials(text: &str) -> String {
 /// `text` with `secrets` and every registered secret masked, in every disguise [`register`]
 /// lists (for error bodies and log lines that might echo a credential back).
 pub fn scrub(text: &str, secrets: &[&str]) -> String {
-    let text = mask_known(text);
-    mask_disguises(&text, &disguises(secrets))
+    Scrubber::new(secrets).scrub(text)
+}
+
+/// [`scrub`] for many texts with the same secrets: their disguises (every pair, every
+/// encoding) are listed once, not once per text — a report scrubs thousands of strings.
+#[derive(Debug, Clone, Default)]
+pub struct Scrubber {
+    disguises: Vec<String>,
+}
+
+impl Scrubber {
+    /// A scrubber of `secrets`, beside every registered secret.
+    pub fn new(secrets: &[&str]) -> Self {
+        Self {
+            disguises: disguises(secrets),
+        }
+    }
+
+    /// `text` with the registered secrets and this scrubber's masked, in every disguise.
+    pub fn scrub(&self, text: &str) -> String {
+        let text = mask_known(text);
+        mask_disguises(&text, &self.disguises)
+    }
 }
 
 #[cfg(test)]

@@ -102,6 +102,8 @@ pub struct Timeline {
     /// Probe entries dropped to stay within [`MAX_ENTRIES`].
     dropped: usize,
     secrets: Vec<String>,
+    /// [`Self::secrets`]' disguises, listed once (every entry is scrubbed with them).
+    scrubber: crate::redact::Scrubber,
     previous: Option<Digest>,
 }
 
@@ -131,6 +133,7 @@ impl Timeline {
         }
         self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         self.secrets.dedup();
+        self.scrubber = crate::redact::Scrubber::new(&self.secret_refs());
     }
 
     /// The entries, oldest first.
@@ -217,7 +220,7 @@ impl Timeline {
     }
 
     fn push(&mut self, kind: EntryKind, line: Line, at_ms: i64) {
-        let secrets = &self.secrets;
+        let secrets = &self.scrubber;
         if let Some(last) = self
             .entries
             .iter_mut()
@@ -261,7 +264,7 @@ impl Timeline {
         // Once more over the whole document: a secret registered after an entry was
         // recorded, or one in the header, is masked here.
         text.lines()
-            .map(|l| redact::scrub(&redact::free_text(l), &self.secret_refs()))
+            .map(|l| self.scrubber.scrub(&redact::free_text(l)))
             .collect::<Vec<_>>()
             .join("\n")
             + "\n"
@@ -269,7 +272,8 @@ impl Timeline {
 
     /// The report as JSON (schema version 1): `target`, `started_ms`, `ended_ms`, `verdict`,
     /// `checklist`, `unknown`, `revision_diff`, `repair` (`plan`, `applied`, `rollout`),
-    /// `verification` (`check --json`'s shape), `timeline[]` (`at_ms`, `last_ms`, `count`,
+    /// `verification` (`check --json`'s shape), `changes[]` (`at_ms`, `who`, `user_agent`,
+    /// `what`, `related`: what changed over the window, newest first), `timeline[]` (`at_ms`, `last_ms`, `count`,
     /// `kind`, `text`, `detail`) and `dropped_entries`.
     pub fn to_json(&self, header: &ReportHeader) -> Value {
         let d = header.diagnosis.as_ref();
@@ -284,6 +288,7 @@ impl Timeline {
             "revision_diff": header.revision_diff,
             "repair": header.repair,
             "verification": header.verification,
+            "changes": header.changes,
             "timeline": self.entries.iter().map(|e| json!({
                 "at_ms": e.at_ms,
                 "last_ms": e.last_ms,
@@ -294,7 +299,7 @@ impl Timeline {
             })).collect::<Vec<_>>(),
             "dropped_entries": self.dropped,
         });
-        protect_value(value, &self.secrets)
+        protect_value(value, &self.scrubber)
     }
 
     fn secret_refs(&self) -> Vec<&str> {
@@ -311,13 +316,12 @@ fn now_ms_hint(report: &Report) -> i64 {
 }
 
 /// One line as it may be written: masked patterns, then the registered secrets.
-fn protect(text: &str, secrets: &[String]) -> String {
-    let refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
-    redact::scrub(&redact::free_text(text), &refs)
+fn protect(text: &str, scrubber: &redact::Scrubber) -> String {
+    scrubber.scrub(&redact::free_text(text))
 }
 
 /// Every string of a JSON value (keys included) through [`protect`].
-fn protect_value(value: Value, secrets: &[String]) -> Value {
+fn protect_value(value: Value, secrets: &redact::Scrubber) -> Value {
     match value {
         Value::String(s) => Value::String(protect(&s, secrets)),
         Value::Array(items) => Value::Array(
@@ -360,6 +364,19 @@ pub struct ReportHeader {
     pub repair: Option<Value>,
     /// The check after the repair, in `check --json`'s shape.
     pub verification: Option<Value>,
+    /// What changed over the window (CloudTrail, Twilio's Monitor), newest first.
+    pub changes: Vec<ChangeLine>,
+}
+
+/// One change of the window, as the report lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ChangeLine {
+    pub at_ms: i64,
+    pub who: String,
+    pub user_agent: Option<String>,
+    pub what: String,
+    /// It may explain the verdict.
+    pub related: bool,
 }
 
 impl ReportHeader {
@@ -382,7 +399,19 @@ impl ReportHeader {
 
     /// The revision diff of the last ECS read in `evidence`, if it succeeded.
     #[must_use]
-    pub fn with_evidence(self, evidence: &Evidence) -> Self {
+    pub fn with_evidence(mut self, evidence: &Evidence) -> Self {
+        let mode = self.diagnosis.as_ref().map(|d| d.verdict.failure_mode);
+        self.changes = diagnosis::changes::all(evidence)
+            .into_iter()
+            .map(|c| ChangeLine {
+                at_ms: c.at_ms,
+                who: c.who.clone(),
+                user_agent: c.user_agent.clone(),
+                what: c.summary.clone(),
+                related: mode
+                    .is_some_and(|m| diagnosis::changes::related(c, m, evidence.snapshot())),
+            })
+            .collect();
         match &evidence.ecs {
             Some(Ok(s)) => self.with_snapshot(s),
             _ => self,

@@ -29,6 +29,8 @@ pub struct Runner {
     oneshots: JoinSet<()>,
     sim: Option<Simulator>,
     time_scale: f64,
+    /// `--since`: the changes window of every demo started (a live config has its own).
+    pub changes_since: Option<String>,
 }
 
 impl Runner {
@@ -41,6 +43,7 @@ impl Runner {
             oneshots: JoinSet::new(),
             sim: None,
             time_scale,
+            changes_since: None,
         }
     }
 
@@ -58,7 +61,10 @@ impl Runner {
         let sim = Simulator::start(scenario, self.time_scale, Ports::default())
             .await
             .map_err(|e| e.to_string())?;
-        let config = sim::run::config_for(&sim.urls, sim.scenario());
+        let mut config = sim::run::config_for(&sim.urls, sim.scenario());
+        if let Some(since) = &self.changes_since {
+            config.changes.since.clone_from(since);
+        }
         let sdk = demo_sdk_config(&config).await;
         let inbox_url = format!(
             "{}/_sim/inbox/{}",
@@ -202,8 +208,11 @@ impl Runner {
                 self.oneshots.spawn(async move { p.health().await });
             }
             Command::RefreshAws => {
-                self.notice(false, "Refreshing ECS…");
-                self.oneshots.spawn(async move { p.read_ecs().await });
+                self.notice(false, "Refreshing ECS and CloudTrail…");
+                self.oneshots.spawn(async move {
+                    p.read_ecs().await;
+                    p.read_cloudtrail().await;
+                });
             }
             Command::DevLogin => {
                 self.oneshots.spawn(async move { p.dev_login().await });

@@ -14,6 +14,8 @@ pub mod aws;
 pub mod backend;
 /// Scaled simulated time.
 pub mod clock;
+/// Simulated CloudTrail: the account's event history and LookupEvents.
+pub mod cloudtrail;
 /// Simulated EC2 (Query protocol): the service's network.
 pub mod ec2;
 /// Simulated ECS: task definitions, the service, deployments and tasks.
@@ -185,6 +187,9 @@ impl Simulator {
             aws: url(&aws),
         };
         let twilio = Twilio::new(&scenario.twilio, clock);
+        for event in &scenario.history.twilio {
+            twilio.record_event(event, clock.now_ms());
+        }
         let shared = Arc::new(Shared {
             clock,
             world: Mutex::new(World::new(Arc::clone(&scenario), clock)),
@@ -352,11 +357,19 @@ fn query_endpoint(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Response
         }
         let now = shared.clock.now_ms();
         let mut world = shared.lock_world();
-        match service {
+        let answer = match service {
             query::QueryService::Ec2 => world.ec2_handle(&request, now),
             query::QueryService::Elbv2 => world.elbv2_handle(&request, now),
             query::QueryService::Iam => world.iam_handle(&request, now),
+        };
+        if answer.is_ok() {
+            let user_agent = headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            world.record_query_call(service, &request, key, user_agent, now);
         }
+        answer
     })();
     let (status, body) = match result {
         Ok(xml) => (StatusCode::OK, xml),
@@ -385,24 +398,47 @@ async fn aws_endpoint(
     if target.is_empty() && form {
         return query_endpoint(&shared, &headers, &body);
     }
+    // CloudTrail's short form (the Rust SDK's) and botocore's long one are the same operation.
+    let canonical =
+        cloudtrail::operation(target).map(|op| format!("{}{op}", cloudtrail::TARGET_PREFIX));
+    let target = canonical.as_deref().unwrap_or(target);
     let result = (|| {
         let key = access_key_id(&headers).ok_or_else(missing_signature)?;
         if let Some(e) = marked_key_error(&shared, key, target) {
             return Err(e);
         }
         let now = shared.clock.now_ms();
-        if let Some(op) = target.strip_prefix("AmazonEC2ContainerServiceV20141113.") {
-            shared.lock_world().ecs_handle(op, &body, now)
+        let user_agent = headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        // Every mutation that succeeds is in CloudTrail, by the caller's access key.
+        let recorded = |world: &mut World, answer: Result<serde_json::Value, AwsError>| {
+            if let Ok(value) = &answer {
+                world.record_call(target, &body, value, key, user_agent, now);
+            }
+            answer
+        };
+        if let Some(op) = cloudtrail::operation(target) {
+            shared.lock_world().cloudtrail_handle(op, &body, key, now)
+        } else if let Some(op) = target.strip_prefix("AmazonEC2ContainerServiceV20141113.") {
+            let mut world = shared.lock_world();
+            let answer = world.ecs_handle(op, &body, now);
+            recorded(&mut world, answer)
         } else if let Some(op) = target.strip_prefix("Logs_20140328.") {
             shared.lock_world().logs.handle(op, &body, now)
         } else if let Some(op) = target.strip_prefix("secretsmanager.") {
-            shared.lock_world().secrets_handle(op, &body, now)
+            let mut world = shared.lock_world();
+            let answer = world.secrets_handle(op, &body, now);
+            recorded(&mut world, answer)
         } else if let Some(op) = target.strip_prefix("AmazonSSM.") {
-            shared.lock_world().ssm_handle(op, &body, now)
+            let mut world = shared.lock_world();
+            let answer = world.ssm_handle(op, &body, now);
+            recorded(&mut world, answer)
         } else {
             Err(AwsError::client(
                 "UnknownOperationException",
-                format!("Unknown X-Amz-Target {target:?}: this endpoint serves ECS, CloudWatch Logs, Secrets Manager and SSM (JSON), EC2, ELBv2 and IAM (Query)."),
+                format!("Unknown X-Amz-Target {target:?}: this endpoint serves ECS, CloudWatch Logs, Secrets Manager, SSM and CloudTrail (JSON), EC2, ELBv2 and IAM (Query)."),
             ))
         }
     })();

@@ -15,6 +15,8 @@
 //! ```
 //! Smaller terminals get one pane at a time with a tab bar; a zoomed pane fills the screen.
 
+/// The changes timeline: the env pane's second tab.
+pub mod changes;
 /// The checklist and the verdict.
 pub mod checklist;
 /// Env vars of the deployed task definition, rule results, the diff.
@@ -182,15 +184,35 @@ pub fn pane_block(app: &App, pane: Pane) -> Block<'static> {
         .position(|p| *p == pane)
         .map_or(0, |i| i + 1);
     let focused = app.focus == pane;
+    let is_changes = pane == Pane::Env && app.is_showing_changes;
     let mut title = vec![Span::styled(
-        format!(" {number} {} ", pane.title()),
+        format!(
+            " {number} {} ",
+            if is_changes { "Changes" } else { pane.title() }
+        ),
         if focused {
             Style::new().fg(theme::ACCENT).bold()
         } else {
             Style::new()
         },
     )];
-    match app.freshness(pane) {
+    // The other tab of the focused env pane, and its key.
+    if pane == Pane::Env && focused {
+        title.push(Span::styled(
+            if is_changes {
+                "C env vars "
+            } else {
+                "C changes "
+            },
+            Style::new().fg(theme::DIM),
+        ));
+    }
+    let freshness = if is_changes {
+        Freshness::Fresh
+    } else {
+        app.freshness(pane)
+    };
+    match freshness {
         Freshness::Loading => title.push(Span::styled(
             format!("{} loading ", spinner(app.frame)),
             Style::new().fg(theme::WARN),
@@ -292,6 +314,10 @@ fn render_pane(app: &App, pane: Pane, area: Rect, buf: &mut Buffer) {
     let inner = block.inner(area);
     block.render(area, buf);
     if inner.width == 0 || inner.height == 0 {
+        return;
+    }
+    if pane == Pane::Env && app.is_showing_changes {
+        changes::render(app, inner, buf);
         return;
     }
     if let Freshness::Error(message) = app.freshness(pane) {

@@ -451,6 +451,21 @@ async fn aws_cli_simulates_and_repairs_the_execution_roles_policy() {
     )
     .await;
     assert!(missing.contains("(NoSuchEntity)"), "{missing}");
+    // The change is in CloudTrail, on the role, by the caller.
+    let trail = aws(
+        &sim,
+        &[
+            "cloudtrail",
+            "lookup-events",
+            "--lookup-attributes",
+            "AttributeKey=EventName,AttributeValue=PutRolePolicy",
+        ],
+    )
+    .await;
+    let events = trail["Events"].as_array().expect("Events");
+    assert_eq!(events.len(), 1, "{trail}");
+    assert_eq!(events[0]["Resources"][0]["ResourceName"], ROLE, "{trail}");
+    assert_eq!(events[0]["Username"], "otp-console", "{trail}");
 }
 
 /// The commands a `--set-secret` plan prints work as printed: describe with the aws CLI, the
@@ -530,4 +545,79 @@ async fn aws_cli_and_jq_run_a_set_secret_plans_commands() {
         .expect("secrets")
         .iter()
         .any(|s| s["name"] == "TWILIO_AUTH_TOKEN" && s["valueFrom"] == FROM));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_cli_reads_the_simulated_cloudtrail() {
+    let scenario = scenario::load("missing-env-vars").expect("loads");
+    let sim = Simulator::start(scenario, 0.05, Ports::default())
+        .await
+        .expect("starts");
+    let found = aws(
+        &sim,
+        &[
+            "cloudtrail",
+            "lookup-events",
+            "--lookup-attributes",
+            "AttributeKey=EventName,AttributeValue=RegisterTaskDefinition",
+        ],
+    )
+    .await;
+    let events = found["Events"].as_array().expect("Events");
+    // Today's :42 then yesterday's :41, newest first.
+    assert_eq!(events.len(), 2, "{found:#}");
+    assert!(events[0]["Resources"][0]["ResourceName"]
+        .as_str()
+        .is_some_and(|r| r.ends_with("task-definition/nerava-backend:42")));
+    let record: Value =
+        serde_json::from_str(events[0]["CloudTrailEvent"].as_str().expect("a string"))
+            .expect("CloudTrailEvent is JSON");
+    assert_eq!(
+        record["userIdentity"]["arn"],
+        "arn:aws:iam::123456789012:user/deploy-bot"
+    );
+    // The CLI pages through the simulator's NextToken on its own.
+    let all = aws(&sim, &["cloudtrail", "lookup-events", "--page-size", "1"]).await;
+    assert_eq!(all["Events"].as_array().map(Vec::len), Some(4), "{all:#}");
+    // A mutation through the CLI is recorded with the caller's key and the CLI's user agent.
+    aws(
+        &sim,
+        &[
+            "ecs",
+            "update-service",
+            "--cluster",
+            "nerava-cluster",
+            "--service",
+            "nerava-backend",
+            "--force-new-deployment",
+        ],
+    )
+    .await;
+    let mine = aws(
+        &sim,
+        &[
+            "cloudtrail",
+            "lookup-events",
+            "--lookup-attributes",
+            &format!(
+                "AttributeKey=AccessKeyId,AttributeValue={}",
+                sim::ACCESS_KEY_ID
+            ),
+        ],
+    )
+    .await;
+    let event = &mine["Events"][0];
+    assert_eq!(event["EventName"], "UpdateService");
+    let record: Value =
+        serde_json::from_str(event["CloudTrailEvent"].as_str().expect("a string")).expect("JSON");
+    assert_eq!(record["requestParameters"]["forceNewDeployment"], true);
+    assert!(record["userAgent"]
+        .as_str()
+        .is_some_and(|u| u.starts_with("aws-cli/")));
+    let refused = aws_fails(
+        &sim,
+        &["cloudtrail", "lookup-events", "--max-results", "51"],
+    )
+    .await;
+    assert!(refused.contains("InvalidMaxResultsException"), "{refused}");
 }

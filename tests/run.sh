@@ -50,6 +50,9 @@ if ! installed moto "$moto_version"; then
   stamp moto "$moto_version"
 fi
 export OTP_CONSOLE_MOTO_SERVER="$tools/moto/bin/moto_server"
+# The same virtual environment's Python has botocore, AWS's own service models: the reference
+# tests/contract_cloudtrail.rs checks the simulated CloudTrail against (moto has no LookupEvents).
+export OTP_CONSOLE_PYTHON="$tools/moto/bin/python"
 
 # Stoplight Prism (5.16 needs node >= 24; 5.14.2 runs on 20) and Twilio's own OpenAPI
 # descriptions, which ship in @twilio/cli-core, for tests/contract_twilio.rs.
@@ -68,14 +71,24 @@ if ! installed twilio-specs "$specs_version"; then
   echo "tests/run.sh: fetching Twilio's OpenAPI descriptions from $specs_version"
   rm -rf "$tools/twilio-specs" "$tools/twilio-pack"
   mkdir -p "$tools/twilio-specs" "$tools/twilio-pack"
-  # Only two JSON files are needed: pack the package instead of installing its dependencies.
+  # Only three JSON files are needed: pack the package instead of installing its dependencies.
   tarball=$(cd "$tools/twilio-pack" && npm pack --silent "$specs_version")
-  for spec in twilio_api_v2010.json twilio_verify_v2.json; do
+  for spec in twilio_api_v2010.json twilio_verify_v2.json twilio_monitor_v1.json; do
     tar -xzf "$tools/twilio-pack/$tarball" -C "$tools/twilio-specs" --strip-components=4 \
       "package/src/services/twilio-api/$spec"
   done
   rm -rf "$tools/twilio-pack"
   stamp twilio-specs "$specs_version"
+fi
+# Monitor (Alerts, Events) for tests/contract_twilio_monitor.rs, added to a cache fetched before
+# it was needed (the stamp stays, so a run.sh without this line does not fetch all three again).
+if [ ! -f "$tools/twilio-specs/twilio_monitor_v1.json" ]; then
+  echo "tests/run.sh: adding twilio_monitor_v1.json from $specs_version"
+  rm -rf "$tools/twilio-pack" && mkdir -p "$tools/twilio-pack"
+  tarball=$(cd "$tools/twilio-pack" && npm pack --silent "$specs_version")
+  tar -xzf "$tools/twilio-pack/$tarball" -C "$tools/twilio-specs" --strip-components=4 \
+    "package/src/services/twilio-api/twilio_monitor_v1.json"
+  rm -rf "$tools/twilio-pack"
 fi
 export OTP_CONSOLE_TWILIO_SPECS="$tools/twilio-specs"
 

@@ -70,6 +70,10 @@ pub async fn run(args: CheckArgs) -> ExitCode {
             }
         }
     };
+    let mut config = config;
+    if let Some(since) = &args.since {
+        config.changes.since.clone_from(since);
+    }
     match check(&config, &target, &options).await {
         Ok(report) => {
             if args.json {

@@ -103,6 +103,8 @@ pub(super) fn check(config: &Config, text: &str, origin: &str) -> Result<(), Con
         ("twilio", "verify_url", http_url(&tw.verify_url)),
         ("twilio", "status_url", http_url(&tw.status_url)),
         ("twilio", "messaging_url", http_url(&tw.messaging_url)),
+        ("twilio", "monitor_url", http_url(&tw.monitor_url)),
+        ("changes", "since", config.changes.window_ms().map(|_| ())),
     ];
     if let Some(profile) = &aws.profile {
         let result = name(profile).map_err(|e| format!("{e} (omit it for the default chain)"));

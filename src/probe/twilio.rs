@@ -16,6 +16,8 @@ use delivery::{DeliveryStep, Via};
 
 /// Delivery error codes decoded, and following a send to its final state.
 pub mod delivery;
+/// Monitor: the account's events and alerts over the changes window.
+pub mod monitor;
 
 /// One thing learned about Twilio.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -143,12 +145,15 @@ pub struct TwilioProbe {
     verify_url: String,
     status_url: String,
     messaging_url: String,
+    monitor_url: String,
     timeout: Duration,
 }
 
 /// Which call an error answers, for the line that says what to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Call {
+    /// Monitor's Events and Alerts.
+    Monitor,
     Account,
     Service,
     StatusPage,
@@ -188,6 +193,7 @@ impl TwilioProbe {
             ("verify_url", &cfg.verify_url),
             ("status_url", &cfg.status_url),
             ("messaging_url", &cfg.messaging_url),
+            ("monitor_url", &cfg.monitor_url),
         ] {
             match reqwest::Url::parse(url) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") => {}
@@ -224,6 +230,7 @@ impl TwilioProbe {
             verify_url: base(&cfg.verify_url),
             status_url: base(&cfg.status_url),
             messaging_url: base(&cfg.messaging_url),
+            monitor_url: base(&cfg.monitor_url),
             timeout,
         })
     }
@@ -795,6 +802,14 @@ fn twilio_error(status: u16, body: &Value, call: Call, secrets: &Secrets<'_>) ->
         .phone
         .map_or_else(|| "the phone".to_owned(), redact::phone);
     let (kind, advice) = match code {
+        20003 if call == Call::Monitor => (
+            ErrorKind::Credentials,
+            "the service's credentials cannot read the account's Monitor (a rotated token answers this too): run with twilio.credentials = \"environment\" and the account's current TWILIO_AUTH_TOKEN to read it".to_owned(),
+        ),
+        20403 if call == Call::Monitor => (
+            ErrorKind::Credentials,
+            "these credentials may not read the account's Monitor (an API key or subaccount without access): use the main account's credentials".to_owned(),
+        ),
         20003 => (
             ErrorKind::Credentials,
             "the auth token the service uses is not the account's current one: rotate TWILIO_AUTH_TOKEN in the task definition".to_owned(),

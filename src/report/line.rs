@@ -245,6 +245,40 @@ pub(super) fn observation(observation: &Observation) -> Option<Line> {
             ),
         },
         Observation::Twilio { fact, .. } => Some(twilio(fact)),
+        Observation::Changes { origin, result, .. } => Some(what_changed(*origin, result)),
+    }
+}
+
+/// What changed over the window, as one line per read with every change in its detail.
+fn what_changed(
+    origin: crate::probe::changes::Origin,
+    result: &Result<crate::probe::changes::Changes, ProbeError>,
+) -> Line {
+    let (stream, name) = match origin {
+        crate::probe::changes::Origin::Cloudtrail => ("changes:cloudtrail", "CloudTrail"),
+        crate::probe::changes::Origin::TwilioMonitor => ("changes:twilio", "Twilio Monitor"),
+    };
+    match result {
+        Ok(c) => {
+            let newest = c.changes.first().map_or(String::new(), |n| {
+                format!(", newest: {} by {}", n.summary, n.who)
+            });
+            let alerts = if c.alerts.is_empty() {
+                String::new()
+            } else {
+                format!(", {} alerts", c.alerts.len())
+            };
+            Line::plain(
+                stream,
+                format!("{name}: {} changes{alerts}{newest}", c.changes.len()),
+            )
+            .with_detail(
+                json!({ "changes": c.changes, "alerts": c.alerts, "truncated": c.truncated }),
+            )
+        }
+        Err(e) => {
+            Line::plain(stream, format!("{name}: {}", e.message)).with_detail(error_detail(e))
+        }
     }
 }
 

@@ -93,6 +93,23 @@ pub(super) fn render(timeline: &Timeline, header: &ReportHeader) -> String {
         }
     }
 
+    if !header.changes.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n## Changes in the window (CloudTrail, Twilio Monitor)\n\n| when | who | what | may explain the verdict |\n|---|---|---|---|"
+        );
+        for c in &header.changes {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                datetime(c.at_ms),
+                cell(&c.who),
+                cell(&c.what),
+                if c.related { "yes" } else { "" }
+            );
+        }
+    }
+
     if let Some(repair) = &header.repair {
         render_repair(&mut out, repair);
     }

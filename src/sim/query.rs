@@ -126,6 +126,11 @@ impl Params {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every parameter in order, as sent.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
     /// A required parameter, or the error AWS sends without it.
     pub fn required(&self, name: &str) -> Result<&str, AwsError> {
         self.get(name).ok_or_else(|| {

@@ -25,5 +25,6 @@ pub fn config_for(urls: &Urls, scenario: &scenario::Scenario) -> Config {
     config.twilio.verify_url.clone_from(&urls.twilio);
     config.twilio.status_url.clone_from(&urls.status);
     config.twilio.messaging_url.clone_from(&urls.twilio);
+    config.twilio.monitor_url.clone_from(&urls.twilio);
     config
 }

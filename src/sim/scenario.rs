@@ -59,6 +59,67 @@ pub struct Scenario {
     pub images: BTreeMap<String, ImageBehaviour>,
     pub yesterday: RevisionSetup,
     pub today: RevisionChange,
+    /// What else changed before the incident, as CloudTrail and Twilio's Monitor record it.
+    #[serde(default)]
+    pub history: History,
+}
+
+/// A scenario's story beyond the two revisions: who changed what, and when.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct History {
+    /// CloudTrail management events.
+    #[serde(default)]
+    pub aws: Vec<AwsChangeSetup>,
+    /// Twilio Monitor events (account and credential changes).
+    #[serde(default)]
+    pub twilio: Vec<TwilioEventSetup>,
+}
+
+/// One CloudTrail event of the scenario's history.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsChangeSetup {
+    /// Before the simulator's start.
+    pub hours_ago: f64,
+    pub event_source: String,
+    pub event_name: String,
+    /// The principal's ARN.
+    pub principal: String,
+    #[serde(default = "default_access_key")]
+    pub access_key_id: String,
+    #[serde(default = "default_user_agent")]
+    pub user_agent: String,
+    pub resource_type: String,
+    pub resource_name: String,
+    /// As CloudTrail logs them (secret values already hidden).
+    #[serde(default)]
+    pub request_parameters: Value,
+}
+
+/// One Twilio Monitor event of the scenario's history.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TwilioEventSetup {
+    pub hours_ago: f64,
+    /// e.g. `account.auth-token.rotated`.
+    pub event_type: String,
+    pub description: String,
+    /// `user` (the Twilio Console) or `account` (an API request).
+    pub actor_type: String,
+    pub resource_type: String,
+    /// The resource's SID; the account's when empty.
+    #[serde(default)]
+    pub resource_sid: String,
+}
+
+fn default_access_key() -> String {
+    "ASIASIMULATEDDEPLOY1".into()
+}
+
+/// The user agent of the scenarios' deploys (a CI job running the aws CLI).
+pub fn default_user_agent() -> String {
+    "aws-cli/2.15.30 md/awscrt#0.19.19 ua/2.0 os/linux#6.5.0 md/arch#x86_64 lang/python#3.11.8 exec-env/GitHubActions".into()
 }
 
 /// The ECS side of the deployment: names, counts and when the two revisions went out.

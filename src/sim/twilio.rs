@@ -31,6 +31,8 @@ mod error;
 mod ids;
 /// Sent messages and their status over simulated time.
 pub mod messages;
+/// Monitor: the account's alerts (written when an error is answered) and events.
+pub mod monitor;
 /// Pending verifications, the per-phone send limit and the inboxes.
 mod verify;
 
@@ -219,6 +221,7 @@ pub struct Twilio {
     clock: SimClock,
     ledger: Mutex<Ledger>,
     outbox: Mutex<Outbox>,
+    monitor: Mutex<monitor::Monitor>,
 }
 
 impl Twilio {
@@ -237,7 +240,13 @@ impl Twilio {
             clock,
             ledger: Mutex::new(ledger),
             outbox: Mutex::new(Outbox::new(setup.seed)),
+            monitor: Mutex::new(monitor::Monitor::new(setup.seed)),
         })
+    }
+
+    fn monitor(&self) -> MutexGuard<'_, monitor::Monitor> {
+        // Every change is one push: consistent even if a holder panicked.
+        self.monitor.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The messages delivered to `phone`, oldest first: Verify's codes, and the account's own
@@ -725,8 +734,15 @@ pub fn router(twilio: Arc<Twilio>) -> Router {
             get(list_numbers),
         )
         .route("/_sim/inbox/{phone}", get(read_inbox))
+        .route("/v1/Alerts", get(monitor::list_alerts))
+        .route("/v1/Alerts/{sid}", get(monitor::fetch_alert))
+        .route("/v1/Events", get(monitor::list_events))
         .fallback(|uri: Uri| async move { TwilioError::not_found(&resource_name(&uri)) })
         .method_not_allowed_fallback(|| async { TwilioError::method_not_allowed() })
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&twilio),
+            monitor::record_alerts,
+        ))
         .with_state(twilio)
 }
 

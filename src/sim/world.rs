@@ -168,6 +168,8 @@ pub struct World {
     pub parameters: Vec<super::secrets::SimParameter>,
     /// Simulated IAM: roles and their policies (PutRolePolicy changes them).
     pub iam: super::iam::IamSetup,
+    /// CloudTrail's event history of the account ([`World::record_change`]).
+    pub trail: super::cloudtrail::Trail,
 }
 
 /// Nominal durations of the ECS rollout, scaled by the clock.
@@ -225,6 +227,7 @@ impl World {
             secrets: Vec::new(),
             parameters: Vec::new(),
             iam: scenario.iam.clone(),
+            trail: super::cloudtrail::Trail::default(),
         };
         (world.secrets, world.parameters) = super::secrets::seed(&scenario, now);
         let yesterday_ms = now - (setup.yesterday_deployed_hours_ago * 3_600_000.0) as i64;
@@ -240,6 +243,12 @@ impl World {
                 yesterday_ms - 600_000,
             )
             .unwrap_or_default();
+        world.record_deploy(
+            yesterday,
+            registered_by,
+            yesterday_ms - 600_000,
+            yesterday_ms,
+        );
         world.deploy(yesterday, yesterday_ms);
         world.advance_to(yesterday_ms + 3_600_000);
         let registered_by = scenario
@@ -254,9 +263,83 @@ impl World {
                 today_ms - 300_000,
             )
             .unwrap_or_default();
+        world.record_deploy(today, registered_by, today_ms - 300_000, today_ms);
         world.deploy(today, today_ms);
+        world.record_history(now);
         world.advance_to(now);
         world
+    }
+
+    /// The scenario's RegisterTaskDefinition of `td` and the UpdateService that deployed it, in
+    /// CloudTrail, by `principal`.
+    fn record_deploy(&mut self, td: usize, principal: &str, registered_ms: i64, deployed_ms: i64) {
+        use super::cloudtrail::{logged_parameters, NewChange};
+        let Some(def) = self.task_defs.get(td) else {
+            return;
+        };
+        let mut request = def.json.clone();
+        if let Some(fields) = request.as_object_mut() {
+            for read_only in [
+                "taskDefinitionArn",
+                "revision",
+                "status",
+                "registeredAt",
+                "registeredBy",
+                "requiresAttributes",
+                "compatibilities",
+            ] {
+                fields.remove(read_only);
+            }
+        }
+        let arn = def.arn.clone();
+        let change = |at_ms, event_name: &str, resources, request_parameters| NewChange {
+            at_ms,
+            event_source: "ecs.amazonaws.com".into(),
+            event_name: event_name.into(),
+            principal: principal.to_owned(),
+            access_key_id: "ASIASIMULATEDDEPLOY1".into(),
+            user_agent: super::scenario::default_user_agent(),
+            resources,
+            request_parameters,
+        };
+        let register = change(
+            registered_ms,
+            "RegisterTaskDefinition",
+            vec![("AWS::ECS::TaskDefinition".to_owned(), arn.clone())],
+            logged_parameters(&request),
+        );
+        let update = change(
+            deployed_ms,
+            "UpdateService",
+            vec![
+                ("AWS::ECS::Service".to_owned(), self.service.arn.clone()),
+                ("AWS::ECS::TaskDefinition".to_owned(), arn.clone()),
+            ],
+            serde_json::json!({
+                "cluster": self.scenario.deployment.cluster,
+                "service": self.service.name,
+                "taskDefinition": arn,
+            }),
+        );
+        self.record_change(register);
+        self.record_change(update);
+    }
+
+    /// The scenario's `[[history.aws]]` entries, in CloudTrail.
+    fn record_history(&mut self, now: i64) {
+        let entries = self.scenario.history.aws.clone();
+        for h in entries {
+            self.record_change(super::cloudtrail::NewChange {
+                at_ms: now - (h.hours_ago * 3_600_000.0) as i64,
+                event_source: h.event_source,
+                event_name: h.event_name,
+                principal: h.principal,
+                access_key_id: h.access_key_id,
+                user_agent: h.user_agent,
+                resources: vec![(h.resource_type, h.resource_name)],
+                request_parameters: h.request_parameters,
+            });
+        }
     }
 
     /// Runs every action due by `now`, in time order, then the service's other traffic.

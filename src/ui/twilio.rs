@@ -130,6 +130,7 @@ fn rows(app: &App) -> Vec<Row> {
         Some(Err(err)) => rows.push(failure("status", err)),
         Some(Ok(page)) => rows.extend(status_page(page)),
     }
+    rows.extend(alerts_today(app));
     if app.is_demo() {
         rows.push(demo_phone(app));
     }
@@ -140,6 +141,36 @@ fn rows(app: &App) -> Vec<Row> {
     rows.extend(recent("checks", &e.checks, true));
     rows.extend(deliveries(&e.deliveries));
     rows
+}
+
+/// Today's (UTC) alerts from Twilio's Monitor by error code, most frequent first:
+/// `20003 ×12 · 60200 ×1`; none when Monitor was not read.
+fn alerts_today(app: &App) -> Option<Row> {
+    let monitor = app.evidence.monitor.as_ref()?.as_ref().ok()?;
+    let midnight = app.now_ms - app.now_ms.rem_euclid(86_400_000);
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for a in monitor.alerts.iter().filter(|a| a.at_ms >= midnight) {
+        match counts.iter_mut().find(|(code, _)| *code == a.error_code) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((&a.error_code, 1)),
+        }
+    }
+    if counts.is_empty() {
+        return Some(Row::new(
+            "alerts",
+            vec![("none today (Monitor)".to_owned(), dim())],
+        ));
+    }
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let text = counts
+        .iter()
+        .map(|(code, n)| format!("{} ×{n}", clean(code)))
+        .collect::<Vec<_>>()
+        .join(" · ");
+    Some(Row::new(
+        "alerts",
+        vec![(format!("today {text}"), Style::new().fg(theme::WARN))],
+    ))
 }
 
 /// `✓ •••0147 owned · SMS-capable · name`, or why the provider cannot send from it.
