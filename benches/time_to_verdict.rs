@@ -31,12 +31,13 @@ const TIME_SCALE: f64 = 1.0;
 
 /// The failure mode each built-in scenario reproduces. A scenario missing here fails the run:
 /// a new scenario needs its expected verdict before it can be timed.
-const EXPECTED: [(&str, FailureMode); 14] = [
+const EXPECTED: [(&str, FailureMode); 15] = [
     ("account-suspended", FailureMode::AccountSuspended),
     ("event-loop-blocking", FailureMode::EventLoopBlocked),
     ("healthy", FailureMode::None),
     ("invalid-credentials", FailureMode::InvalidCredentials),
     ("missing-env-vars", FailureMode::MissingEnvVars),
+    ("nat-route-missing", FailureMode::NetworkBlocked),
     ("network-blocked", FailureMode::NetworkBlocked),
     ("rate-limited", FailureMode::RateLimited),
     ("secret-deleted", FailureMode::SecretUnreadable),

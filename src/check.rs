@@ -77,6 +77,8 @@ pub struct CannotRun(pub String);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Milestone {
     Ecs,
+    /// The network path to Twilio, read from EC2 (with `--check-aws`).
+    Network,
     TwilioAccount,
     TwilioService,
     StatusPage,
@@ -141,7 +143,8 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
             && reached(Milestone::TwilioAccount)
             && reached(Milestone::TwilioService)
             && (!wants_ecs || reached(Milestone::Ecs))
-            && (!options.check_aws || reached(Milestone::Logs));
+            && (!options.check_aws || reached(Milestone::Logs))
+            && (!options.check_aws || reached(Milestone::Network));
         // An OTP start that sent is followed to the phone: the verdict waits for the SMS's
         // final state (delivered, or the carrier's error), within the follow's own timeout.
         let otp_sent = evidence
@@ -191,6 +194,7 @@ fn note_progress(progress: &mut Progress, observation: &Observation) {
             Fact::Delivery(Ok(step)) if step.is_final => Some(Milestone::Delivery),
             _ => None,
         },
+        Observation::Network { .. } => Some(Milestone::Network),
         Observation::HttpStarted { .. } => None,
     };
     progress.extend(milestone);
@@ -223,6 +227,11 @@ pub fn report_json(report: &Report) -> Value {
             "http": e.samples,
             "ecs": match &e.ecs {
                 Some(Ok(s)) => to_value(s),
+                Some(Err(err)) => json!({ "error": err }),
+                None => Value::Null,
+            },
+            "network": match &e.network {
+                Some(Ok(path)) => to_value(path),
                 Some(Err(err)) => json!({ "error": err }),
                 None => Value::Null,
             },

@@ -13,6 +13,8 @@ pub mod ecs;
 pub mod http;
 /// CloudWatch Logs: the service's log group, followed, lines classified.
 pub mod logs;
+/// EC2: the service's network path to Twilio (security groups, NACLs, routes, NAT).
+pub mod network;
 /// The task definition's `secrets`: Secrets Manager and SSM, resolved in memory.
 pub mod secrets;
 /// Twilio: account, Verify service, status page, test sends and checks.
@@ -29,6 +31,8 @@ pub enum System {
     Logs,
     /// Secrets Manager and SSM Parameter Store (the task definition's `secrets`).
     Secrets,
+    /// EC2: the service's VPC (security groups, network ACLs, route tables, NAT gateways).
+    Network,
     Twilio,
 }
 
@@ -87,6 +91,11 @@ pub enum Observation {
     },
     /// One Twilio fact.
     Twilio { at_ms: i64, fact: twilio::Fact },
+    /// The service's network path to Twilio on 443, read from EC2 at `at_ms`.
+    Network {
+        at_ms: i64,
+        result: Result<Box<crate::network::Path>, ProbeError>,
+    },
 }
 
 impl Observation {
@@ -96,9 +105,10 @@ impl Observation {
         match self {
             Self::Http(sample) => sample.started_ms + sample.latency_ms as i64,
             Self::HttpStarted { started_ms, .. } => *started_ms,
-            Self::Ecs { at_ms, .. } | Self::Logs { at_ms, .. } | Self::Twilio { at_ms, .. } => {
-                *at_ms
-            }
+            Self::Ecs { at_ms, .. }
+            | Self::Logs { at_ms, .. }
+            | Self::Twilio { at_ms, .. }
+            | Self::Network { at_ms, .. } => *at_ms,
         }
     }
 }

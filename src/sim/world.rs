@@ -166,6 +166,8 @@ pub struct World {
     /// Simulated Secrets Manager and Parameter Store.
     pub secrets: Vec<super::secrets::SimSecret>,
     pub parameters: Vec<super::secrets::SimParameter>,
+    /// The service's VPC as it stands: EC2 reads and changes it, the backend's egress follows it.
+    pub network: super::ec2::NetworkSetup,
 }
 
 /// Nominal durations of the ECS rollout, scaled by the clock.
@@ -222,6 +224,7 @@ impl World {
             scenario: Arc::clone(&scenario),
             secrets: Vec::new(),
             parameters: Vec::new(),
+            network: scenario.network.clone(),
         };
         (world.secrets, world.parameters) = super::secrets::seed(&scenario, now);
         let yesterday_ms = now - (setup.yesterday_deployed_hours_ago * 3_600_000.0) as i64;
