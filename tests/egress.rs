@@ -297,3 +297,72 @@ async fn an_unreadable_network_is_an_observation_not_a_pass() {
     assert_eq!(err.kind, otp_console::probe::ErrorKind::Credentials);
     assert!(!err.message.contains('\n'));
 }
+
+fn repair_demo(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_otp-console"))
+        .env_remove("AWS_PROFILE")
+        .args(["repair", "--time-scale", "0.05"])
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+#[test]
+fn repair_allows_egress_on_the_services_group_then_verifies_healthy() {
+    // Without --yes: the plan only.
+    let out = repair_demo(&["--demo", "network-blocked", "--allow-egress", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let plan: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(plan["applied"], Value::Null);
+    assert_eq!(plan["plan"]["action"]["group_id"], SG);
+    assert!(plan["plan"]["before"]
+        .as_str()
+        .unwrap()
+        .contains("allows only tcp 5432"));
+    // With --yes: the rule added, the path open, the OTP sent and delivered, verdict none.
+    let out = repair_demo(&[
+        "--demo",
+        "network-blocked",
+        "--allow-egress",
+        "--yes",
+        "--json",
+        "--test-phone",
+        "+17133056318",
+    ]);
+    let done: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(out.status.code(), Some(0), "{done:#}");
+    assert!(done["applied"]["rules"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("sgr-"));
+    assert_eq!(done["path_after"]["state"], "pass");
+    assert_eq!(
+        done["verification"]["verdict"]["failure_mode"], "none",
+        "{done:#}"
+    );
+    assert!(sent_an_otp(&done["verification"]));
+}
+
+#[test]
+fn repair_refuses_to_open_a_group_that_is_not_what_blocks() {
+    let out = repair_demo(&["--demo", "nat-route-missing", "--allow-egress", "--yes"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("nothing to do") && err.contains(PRIVATE_RTB),
+        "{err}"
+    );
+    let out = repair_demo(&[
+        "--demo",
+        "network-blocked",
+        "--allow-egress",
+        "--group-id",
+        "sg-0000000000000beef",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not one of the service's security groups")
+    );
+}
