@@ -1267,9 +1267,16 @@ fn checklist(evidence: &Evidence, findings: &[Finding], names: &Names, now_ms: i
                             + evidence.lines(LineKind::RateLimited)
                             + evidence.lines(LineKind::FromNumberInvalid);
                         if reached > 0 {
+                            // The logs are positive evidence on their own; an unreadable
+                            // network configuration is said beside them, never counted.
+                            let unread = if matches!(evidence.network, Some(Err(_))) {
+                                "; the network configuration could not be read"
+                            } else {
+                                ""
+                            };
                             (
                                 State::Pass,
-                                "the service's Twilio calls get answers (logs)".into(),
+                                format!("the service's Twilio calls get answers (logs){unread}"),
                             )
                         } else if let Some(Err(e)) = &evidence.network {
                             (State::Unknown, format!("network not read: {}", e.message))
