@@ -366,3 +366,36 @@ fn repair_refuses_to_open_a_group_that_is_not_what_blocks() {
         String::from_utf8_lossy(&out.stderr).contains("not one of the service's security groups")
     );
 }
+
+#[test]
+fn the_report_carries_the_path_one_hop_per_row() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = dir.path().join("incident");
+    let out = Command::new(env!("CARGO_BIN_EXE_otp-console"))
+        .env_remove("AWS_PROFILE")
+        .args([
+            "check",
+            "--demo",
+            "network-blocked",
+            "--check-aws",
+            "--report",
+        ])
+        .arg(&base)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let markdown = std::fs::read_to_string(base.with_extension("md")).expect("markdown");
+    assert!(markdown.contains("## Network path to Twilio (tcp 443 to 0.0.0.0/0)"));
+    assert!(
+        markdown.contains(&format!(
+            "| ✗ | SG | {SG} | {SG} egress allows only tcp 5432"
+        )),
+        "{markdown}"
+    );
+    assert!(markdown.contains("| ✓ | NACL |"));
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(base.with_extension("json")).expect("json"))
+            .expect("JSON");
+    assert_eq!(json["network"]["hops"][0]["resource"], SG);
+    assert_eq!(json["network"]["state"], "fail");
+}
