@@ -1257,7 +1257,6 @@ fn checklist(evidence: &Evidence, findings: &[Finding], names: &Names, now_ms: i
                         (State::Pass, p.summary())
                     }
                     (_, Some(f)) if f.confidence >= 2 => (State::Fail, f.evidence[0].clone()),
-                    (Some(Ok(p)), _) => (State::Unknown, p.summary()),
                     (_, Some(f)) => (State::Unknown, f.evidence[0].clone()),
                     (_, None) => {
                         let reached = evidence.lines(LineKind::OtpSent)
@@ -1267,12 +1266,15 @@ fn checklist(evidence: &Evidence, findings: &[Finding], names: &Names, now_ms: i
                             + evidence.lines(LineKind::RateLimited)
                             + evidence.lines(LineKind::FromNumberInvalid);
                         if reached > 0 {
-                            // The logs are positive evidence on their own; an unreadable
-                            // network configuration is said beside them, never counted.
-                            let unread = if matches!(evidence.network, Some(Err(_))) {
-                                "; the network configuration could not be read"
-                            } else {
-                                ""
+                            // The logs are positive evidence on their own; a network
+                            // configuration unread or undecidable is said beside them, never
+                            // counted.
+                            let unread = match &evidence.network {
+                                Some(Err(_)) => {
+                                    "; the network configuration could not be read".to_owned()
+                                }
+                                Some(Ok(p)) => format!("; network: {}", p.summary()),
+                                None => String::new(),
                             };
                             (
                                 State::Pass,
@@ -1280,6 +1282,8 @@ fn checklist(evidence: &Evidence, findings: &[Finding], names: &Names, now_ms: i
                             )
                         } else if let Some(Err(e)) = &evidence.network {
                             (State::Unknown, format!("network not read: {}", e.message))
+                        } else if let Some(Ok(p)) = &evidence.network {
+                            (State::Unknown, p.summary())
                         } else {
                             (
                                 State::Unknown,
