@@ -195,7 +195,12 @@ impl Runner {
                         p.read_ecs().await;
                         p.ask_twilio().await;
                     };
-                    tokio::join!(p.health(), p.status_page(), ecs_then_twilio);
+                    tokio::join!(
+                        p.health(),
+                        p.status_page(),
+                        ecs_then_twilio,
+                        p.read_network()
+                    );
                 });
             }
             Command::ProbeHealth => {
@@ -203,7 +208,9 @@ impl Runner {
             }
             Command::RefreshAws => {
                 self.notice(false, "Refreshing ECS…");
-                self.oneshots.spawn(async move { p.read_ecs().await });
+                self.oneshots.spawn(async move {
+                    tokio::join!(p.read_ecs(), p.read_network());
+                });
             }
             Command::DevLogin => {
                 self.oneshots.spawn(async move { p.dev_login().await });
