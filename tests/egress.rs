@@ -289,13 +289,48 @@ async fn describes_answer_by_id_and_filter_with_ec2s_not_found_errors() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreadable_network_is_an_observation_not_a_pass() {
     let sim = start("network-blocked").await;
-    let mut config = sim::run::config_for(&sim.urls, sim.scenario());
-    config.aws.endpoint_url = Some(sim.urls.aws.clone());
-    let sdk = otp_console::engine::static_sdk_config(&config, "AKIASIMDENIED0000001", "x").await;
+    let config = sim::run::config_for(&sim.urls, sim.scenario());
+    // ECS answers, EC2's DescribeSecurityGroups is denied.
+    let key = "AKIASIMNOEC2DESCR001";
+    let sdk = otp_console::engine::static_sdk_config(&config, key, "x").await;
     let probe = otp_console::probe::network::NetworkProbe::new(&sdk, &config.aws);
     let err = probe.path().await.expect_err("denied");
     assert_eq!(err.kind, otp_console::probe::ErrorKind::Credentials);
-    assert!(!err.message.contains('\n'));
+    assert_eq!(err.code.as_deref(), Some("UnauthorizedOperation"));
+    assert!(
+        err.message.contains("ec2:DescribeSecurityGroups") && !err.message.contains('\n'),
+        "{}",
+        err.message
+    );
+    // The check says so once and does not name the network from it, nor pass the line on it.
+    let options = otp_console::check::Options {
+        check_aws: true,
+        test_phone: None,
+        deadline: Duration::from_secs(30),
+        aws_credentials: Some((key.into(), sim::SECRET_ACCESS_KEY.into())),
+        logs_since_ms: None,
+    };
+    let report = Box::pin(otp_console::check::check(&config, "demo", &options))
+        .await
+        .expect("runs");
+    let d = &report.diagnosis;
+    assert_eq!(
+        d.unknown
+            .iter()
+            .filter(|u| u.starts_with("Network path: AWS: UnauthorizedOperation"))
+            .count(),
+        1,
+        "{:?}",
+        d.unknown
+    );
+    let line = d
+        .checklist
+        .iter()
+        .find(|l| l.item == otp_console::diagnosis::Item::EgressHttps)
+        .expect("line");
+    assert_ne!(line.state, otp_console::diagnosis::State::Pass, "{line:?}");
+    assert!(d.verdict.candidates.iter().all(|f| f.confidence < 3
+        || f.failure_mode != otp_console::diagnosis::FailureMode::NetworkBlocked));
 }
 
 fn repair_demo(args: &[&str]) -> std::process::Output {
