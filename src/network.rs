@@ -288,12 +288,19 @@ pub fn evaluate(config: &NetworkConfig, destinations: &[String]) -> Path {
     };
     let mut hops = Vec::new();
     if config.service.security_groups.is_empty() && config.service.subnets.is_empty() {
-        hops.push(Hop {
-            kind: HopKind::SecurityGroup,
-            resource: "awsvpcConfiguration".into(),
+        // Nothing to evaluate: an unknown, never a failure of rules that were not read.
+        return Path {
             state: HopState::Unknown,
-            detail: "the service has no awsvpcConfiguration (bridge/host networking): the path is not read".into(),
-        });
+            destinations,
+            service: config.service.clone(),
+            hops: vec![Hop {
+                kind: HopKind::SecurityGroup,
+                resource: "awsvpcConfiguration".into(),
+                state: HopState::Unknown,
+                detail: "the service has no awsvpcConfiguration (bridge/host networking): the path is not read".into(),
+            }],
+            nats: Vec::new(),
+        };
     }
     hops.push(security_groups(config, &destinations));
     for subnet in &config.service.subnets {
@@ -331,6 +338,14 @@ pub fn evaluate(config: &NetworkConfig, destinations: &[String]) -> Path {
 /// open when each destination is covered by some group's egress rule for TCP 443.
 fn security_groups(config: &NetworkConfig, destinations: &[String]) -> Hop {
     let ids = &config.service.security_groups;
+    if ids.is_empty() {
+        return Hop {
+            kind: HopKind::SecurityGroup,
+            resource: "awsvpcConfiguration".into(),
+            state: HopState::Unknown,
+            detail: "the service names no security group (ECS then uses the VPC's default group, not read)".into(),
+        };
+    }
     let resource = ids.join(", ");
     let mut unknown = None;
     let mut missing = Vec::new();

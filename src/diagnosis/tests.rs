@@ -1313,3 +1313,41 @@ fn an_unreadable_network_is_unknown_and_said_once() {
     );
     assert_ne!(d.verdict.failure_mode, FailureMode::NetworkBlocked);
 }
+
+#[test]
+fn an_undecidable_path_leaves_the_line_to_the_logs_and_says_so() {
+    let undecidable = Observation::Network {
+        at_ms: NOW,
+        result: Ok(Box::new(crate::network::evaluate(
+            &crate::network::NetworkConfig::default(),
+            &[crate::network::ANYWHERE.to_owned()],
+        ))),
+    };
+    let d = verdict(vec![undecidable.clone()]);
+    assert_eq!(state(&d, Item::EgressHttps), State::Unknown);
+    assert!(
+        d.unknown
+            .iter()
+            .any(|u| u.contains("bridge/host networking")),
+        "{:?}",
+        d.unknown
+    );
+    let d = verdict(vec![
+        undecidable,
+        log(
+            LineKind::OtpSent,
+            "[OTP] OTP sent successfully phone_last4=6318",
+        ),
+    ]);
+    assert_eq!(state(&d, Item::EgressHttps), State::Pass);
+    let line = d
+        .checklist
+        .iter()
+        .find(|l| l.item == Item::EgressHttps)
+        .expect("line");
+    assert!(
+        line.evidence.starts_with("the service's Twilio calls get answers (logs); network: the service has no awsvpcConfiguration"),
+        "{}",
+        line.evidence
+    );
+}

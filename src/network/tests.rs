@@ -362,3 +362,16 @@ fn cidr_cover() {
     assert!(!covers("garbage", "0.0.0.0/0"));
     assert!(covers("1.2.3.4", "1.2.3.4/32"));
 }
+
+#[test]
+fn no_awsvpc_configuration_is_unknown_not_a_failure() {
+    let path = evaluate(&NetworkConfig::default(), &anywhere());
+    assert_eq!(path.state, HopState::Unknown);
+    assert_eq!(path.hops.len(), 1);
+    assert!(path.summary().contains("bridge/host networking"));
+    let mut c = open();
+    c.service.security_groups.clear();
+    let path = evaluate(&c, &anywhere());
+    assert_eq!(path.state, HopState::Unknown, "{path:#?}");
+    assert!(path.hops[0].detail.contains("default group"));
+}
