@@ -31,13 +31,14 @@ const TIME_SCALE: f64 = 1.0;
 
 /// The failure mode each built-in scenario reproduces. A scenario missing here fails the run:
 /// a new scenario needs its expected verdict before it can be timed.
-const EXPECTED: [(&str, FailureMode); 16] = [
+const EXPECTED: [(&str, FailureMode); 17] = [
     ("account-suspended", FailureMode::AccountSuspended),
     ("event-loop-blocking", FailureMode::EventLoopBlocked),
     ("execution-role-denied", FailureMode::SecretUnreadable),
     ("healthy", FailureMode::None),
     ("invalid-credentials", FailureMode::InvalidCredentials),
     ("missing-env-vars", FailureMode::MissingEnvVars),
+    ("nat-route-missing", FailureMode::NetworkBlocked),
     ("network-blocked", FailureMode::NetworkBlocked),
     ("rate-limited", FailureMode::RateLimited),
     ("secret-deleted", FailureMode::SecretUnreadable),

@@ -86,6 +86,8 @@ pub struct CannotRun(pub String);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Milestone {
     Ecs,
+    /// The network path to Twilio, read from EC2 (with `--check-aws`).
+    Network,
     TwilioAccount,
     TwilioService,
     StatusPage,
@@ -155,7 +157,10 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
             && reached(Milestone::TwilioService)
             && (!wants_ecs || reached(Milestone::Ecs))
             && (!options.check_aws || reached(Milestone::Logs))
-            && (!options.check_aws || (reached(Milestone::Changes) && reached(Milestone::Monitor)));
+            && (!options.check_aws
+                || (reached(Milestone::Changes)
+                    && reached(Milestone::Monitor)
+                    && reached(Milestone::Network)));
         // An OTP start that sent is followed to the phone: the verdict waits for the SMS's
         // final state (delivered, or the carrier's error), within the follow's own timeout.
         let otp_sent = evidence
@@ -209,6 +214,7 @@ fn note_progress(progress: &mut Progress, observation: &Observation) {
             probe::changes::Origin::Cloudtrail => Some(Milestone::Changes),
             probe::changes::Origin::TwilioMonitor => Some(Milestone::Monitor),
         },
+        Observation::Network { .. } => Some(Milestone::Network),
         Observation::HttpStarted { .. } => None,
     };
     progress.extend(milestone);
@@ -246,6 +252,11 @@ pub fn report_json(report: &Report) -> Value {
             "http": e.samples,
             "ecs": match &e.ecs {
                 Some(Ok(s)) => to_value(s),
+                Some(Err(err)) => json!({ "error": err }),
+                None => Value::Null,
+            },
+            "network": match &e.network {
+                Some(Ok(path)) => to_value(path),
                 Some(Err(err)) => json!({ "error": err }),
                 None => Value::Null,
             },

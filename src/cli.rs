@@ -115,7 +115,9 @@ pub struct SimArgs {
 
 /// `otp-console repair`.
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("repair").required(true).args(["set", "rollback_to", "redeploy", "restore_secret", "put_secret", "set_secret"]))]
+#[command(group = clap::ArgGroup::new("repair").required(true).args(["set", "rollback_to", "redeploy", "restore_secret", "put_secret", "set_secret", "allow_egress"]))]
+// Each bool is one command-line flag: clap's natural shape, not a state machine.
+#[allow(clippy::struct_excessive_bools)]
 pub struct RepairArgs {
     /// Configuration file.
     #[arg(long, value_name = "FILE", conflicts_with = "demo")]
@@ -145,6 +147,17 @@ pub struct RepairArgs {
     /// variable NAME moves into `secrets`.
     #[arg(long, value_name = "NAME=VALUEFROM")]
     pub set_secret: Vec<String>,
+    /// Allow outbound TCP 443 on the service's security group (AuthorizeSecurityGroupEgress;
+    /// no deployment), when its security groups are what blocks the path to Twilio.
+    #[arg(long)]
+    pub allow_egress: bool,
+    /// With --allow-egress: the security group to change (default the service's first).
+    #[arg(long, value_name = "SG", requires = "allow_egress")]
+    pub group_id: Option<String>,
+    /// With --allow-egress: where to allow HTTPS to (default aws.egress_destinations' first,
+    /// 0.0.0.0/0).
+    #[arg(long, value_name = "CIDR", requires = "allow_egress")]
+    pub cidr: Option<String>,
     /// Apply the plan; without it nothing is changed.
     #[arg(long)]
     pub yes: bool,

@@ -160,6 +160,10 @@ pub struct AwsConfig {
     pub log_group: String,
     /// Filter pattern selecting the OTP log lines.
     pub log_filter: String,
+    /// Where the service must reach on TCP 443 (Twilio's API): the destination set the
+    /// network path is evaluated to. Default anywhere (`0.0.0.0/0`); narrow it to Twilio's
+    /// published ranges when the security group allows only those.
+    pub egress_destinations: Vec<String>,
 }
 
 impl Default for AwsConfig {
@@ -172,6 +176,7 @@ impl Default for AwsConfig {
             service: "nerava-backend".into(),
             log_group: "/ecs/nerava-backend".into(),
             log_filter: "OTP".into(),
+            egress_destinations: vec![crate::network::ANYWHERE.into()],
         }
     }
 }
@@ -494,7 +499,7 @@ mod tests {
         assert_eq!(
             e,
             "otp-console.toml:7:1: unknown key \"regoin\" in [aws]; expected one of region, \
-             profile, endpoint_url, cluster, service, log_group, log_filter"
+             profile, endpoint_url, cluster, service, log_group, log_filter, egress_destinations"
         );
         let e = err("aws_region = \"x\"\n");
         assert!(

@@ -65,6 +65,8 @@ pub struct Evidence {
     pub cloudtrail: Option<Result<crate::probe::changes::Changes, ProbeError>>,
     /// Twilio's Monitor: account events and alerts over the window.
     pub monitor: Option<Result<crate::probe::changes::Changes, ProbeError>>,
+    /// The service's network path to Twilio, as EC2 describes it (the last read).
+    pub network: Option<Result<Box<crate::network::Path>, ProbeError>>,
 }
 
 impl Evidence {
@@ -97,6 +99,7 @@ impl Evidence {
                 self.ecs = Some(result);
                 self.ecs_at_ms = Some(at_ms);
             }
+            Observation::Network { result, .. } => self.network = Some(result),
             Observation::Logs { result, .. } => match result {
                 Ok(batch) => {
                     self.has_logs = true;
@@ -918,6 +921,17 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
             );
         }
     }
+    // The network path as AWS's own configuration describes it: a failing hop names the
+    // failure mode from the configuration alone, no OTP start needed.
+    let path = match &evidence.network {
+        Some(Ok(p)) => Some(p.as_ref()),
+        _ => None,
+    };
+    if let Some(p) = path.filter(|p| p.state == crate::network::HopState::Fail) {
+        for hop in p.failures() {
+            found.add(FailureMode::NetworkBlocked, 3, hop.detail.clone());
+        }
+    }
     // An OTP start that hangs while everything the runbook checks is fine, and health stays
     // fast, is the network: the request is stuck connecting to Twilio.
     let health_fast = health_samples
@@ -934,8 +948,23 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
         })
         .map(|s| s.latency_ms)
     });
-    if let Some(age) = hanging {
-        let config_ok = found.list.is_empty()
+    let only_network = found
+        .list
+        .iter()
+        .all(|f| f.failure_mode == FailureMode::NetworkBlocked);
+    let path_open = path.is_some_and(|p| p.state == crate::network::HopState::Pass);
+    if let Some(age) = hanging.filter(|_| path_open && only_network && health_fast) {
+        // The configuration reads open: the hang is not explained by it.
+        found.add(
+            FailureMode::NetworkBlocked,
+            0,
+            format!(
+                "OTP start hangs ({}) with /health fast, but the network path to Twilio reads open",
+                fmt_ms(age)
+            ),
+        );
+    } else if let Some(age) = hanging {
+        let config_ok = only_network
             && snapshot.is_some()
             && matches!(evidence.account, Some(Ok(_)))
             && matches!(evidence.service, Some(Ok(_)));
@@ -945,7 +974,7 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
                 1,
                 format!("OTP start hangs ({}) with config, credentials and Twilio all fine and /health fast", fmt_ms(age)),
             );
-        } else if health_fast && found.list.is_empty() {
+        } else if health_fast && only_network {
             // What fits, partly: the hang is the network's shape, but the config and Twilio
             // could not be confirmed, so it is a candidate, not the verdict.
             found.add(
@@ -967,6 +996,14 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
             *command = command.replace(&format!("{}:PREVIOUS", names.service), &revision);
         }
     }
+    if let Some(p) = path {
+        for f in findings
+            .iter_mut()
+            .filter(|f| f.failure_mode == FailureMode::NetworkBlocked)
+        {
+            f.commands = crate::network::commands(p);
+        }
+    }
     findings.sort_by(|a, b| {
         b.confidence
             .cmp(&a.confidence)
@@ -981,6 +1018,13 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
     }
     if let Some(e) = &evidence.logs_error {
         unknown.push(format!("Logs: {}", e.message));
+    }
+    match &evidence.network {
+        Some(Err(e)) => unknown.push(format!("Network path: {}", e.message)),
+        Some(Ok(p)) if p.state == crate::network::HopState::Unknown => {
+            unknown.push(format!("Network path: {}", p.summary()));
+        }
+        _ => {}
     }
     let sms_mode = evidence.sender.is_some();
     for r in snapshot.iter().flat_map(|s| &s.secrets) {
@@ -1282,10 +1326,16 @@ fn checklist(evidence: &Evidence, findings: &[Finding], names: &Names, now_ms: i
                         _ => (State::Running, "asking Twilio".into()),
                     },
                 },
-                Item::EgressHttps => match has(FailureMode::NetworkBlocked) {
-                    Some(f) if f.confidence >= 2 => (State::Fail, f.evidence[0].clone()),
-                    Some(f) => (State::Unknown, f.evidence[0].clone()),
-                    None => {
+                Item::EgressHttps => match (&evidence.network, has(FailureMode::NetworkBlocked)) {
+                    (Some(Ok(p)), _) if p.state == crate::network::HopState::Fail => {
+                        (State::Fail, p.summary())
+                    }
+                    (Some(Ok(p)), _) if p.state == crate::network::HopState::Pass => {
+                        (State::Pass, p.summary())
+                    }
+                    (_, Some(f)) if f.confidence >= 2 => (State::Fail, f.evidence[0].clone()),
+                    (_, Some(f)) => (State::Unknown, f.evidence[0].clone()),
+                    (_, None) => {
                         let reached = evidence.lines(LineKind::OtpSent)
                             + evidence.lines(LineKind::CredentialError)
                             + evidence.lines(LineKind::ServiceNotFound)
@@ -1293,10 +1343,24 @@ fn checklist(evidence: &Evidence, findings: &[Finding], names: &Names, now_ms: i
                             + evidence.lines(LineKind::RateLimited)
                             + evidence.lines(LineKind::FromNumberInvalid);
                         if reached > 0 {
+                            // The logs are positive evidence on their own; a network
+                            // configuration unread or undecidable is said beside them, never
+                            // counted.
+                            let unread = match &evidence.network {
+                                Some(Err(_)) => {
+                                    "; the network configuration could not be read".to_owned()
+                                }
+                                Some(Ok(p)) => format!("; network: {}", p.summary()),
+                                None => String::new(),
+                            };
                             (
                                 State::Pass,
-                                "the service's Twilio calls get answers (logs)".into(),
+                                format!("the service's Twilio calls get answers (logs){unread}"),
                             )
+                        } else if let Some(Err(e)) = &evidence.network {
+                            (State::Unknown, format!("network not read: {}", e.message))
+                        } else if let Some(Ok(p)) = &evidence.network {
+                            (State::Unknown, p.summary())
                         } else {
                             (
                                 State::Unknown,

@@ -19,6 +19,7 @@ use crate::probe::cloudtrail::{CloudTrailProbe, Scope};
 use crate::probe::ecs::EcsProbe;
 use crate::probe::http::{Endpoint, HttpProbe};
 use crate::probe::logs::LogsFollower;
+use crate::probe::network::NetworkProbe;
 use crate::probe::twilio::delivery::{self, Backoff, Via};
 use crate::probe::twilio::{self, CredentialsSeen, Fact, Track, TwilioProbe};
 use crate::probe::{ErrorKind, Observation, ProbeError, System, TwilioCredentials};
@@ -30,6 +31,8 @@ pub mod every {
 
     pub const HEALTH: Duration = Duration::from_secs(5);
     pub const ECS: Duration = Duration::from_secs(20);
+    /// The network path (security groups, ACLs, routes) changes rarely; a repair reads it at once.
+    pub const NETWORK: Duration = Duration::from_secs(30);
     pub const TWILIO: Duration = Duration::from_secs(60);
     pub const STATUS_PAGE: Duration = Duration::from_secs(120);
     pub const LOGS: Duration = Duration::from_secs(2);
@@ -61,6 +64,7 @@ pub struct Engine {
     pub config: Arc<Config>,
     pub sdk: Arc<aws_config::SdkConfig>,
     pub ecs: EcsProbe,
+    pub network: NetworkProbe,
     pub twilio: TwilioProbe,
     pub cloudtrail: CloudTrailProbe,
     /// The deployed revision's resources, known once ECS has been read: what CloudTrail's
@@ -100,6 +104,7 @@ impl Engine {
         let quick = HttpProbe::new(&config.api, HEALTH_TIMEOUT)?;
         let twilio = TwilioProbe::new(&config.twilio, TWILIO_TIMEOUT)?;
         let ecs = EcsProbe::new(&sdk, &config.aws, &config.rules);
+        let network = NetworkProbe::new(&sdk, &config.aws);
         let (creds, _) = watch::channel(None);
         let (scope, _) = watch::channel(None);
         let cloudtrail = CloudTrailProbe::new(&sdk);
@@ -109,6 +114,7 @@ impl Engine {
             config: Arc::new(config),
             sdk: Arc::new(sdk),
             ecs,
+            network,
             twilio,
             http,
             quick,
@@ -230,6 +236,15 @@ impl Engine {
                 *current = Some(found);
             }
             changed
+        });
+    }
+
+    /// Reads the service's network path to Twilio from EC2 once and reports it.
+    pub async fn read_network(&self) {
+        let result = self.network.path().await.map(Box::new);
+        self.send(Observation::Network {
+            at_ms: now_ms(),
+            result,
         });
     }
 
@@ -470,6 +485,8 @@ impl Engine {
             tasks.spawn(async move { e.read_cloudtrail().await });
             let e = self.clone();
             tasks.spawn(async move { e.read_twilio_monitor().await });
+            let e = self.clone();
+            tasks.spawn(async move { e.read_network().await });
         }
         if round.check_aws {
             let e = self.clone();
@@ -495,6 +512,13 @@ impl Engine {
             loop {
                 e.read_ecs().await;
                 tokio::time::sleep(every::ECS).await;
+            }
+        });
+        let e = self.clone();
+        tasks.spawn(async move {
+            loop {
+                e.read_network().await;
+                tokio::time::sleep(every::NETWORK).await;
             }
         });
         let e = self.clone();

@@ -38,6 +38,8 @@ pub mod event_loop;
 pub mod keymap;
 /// The screen's geometry: which pane goes where, for the app's mouse hits and the ui.
 pub mod layout;
+/// The service's network path to Twilio on 443, evaluated from plain data (pure).
+pub mod network;
 /// What the probes see, and the probes (one module per outside system).
 pub mod probe;
 /// Masking of secrets and terminal-safe text, shared by every output path.

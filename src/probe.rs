@@ -20,6 +20,8 @@ pub mod http;
 pub mod iam;
 /// CloudWatch Logs: the service's log group, followed, lines classified.
 pub mod logs;
+/// EC2: the service's network path to Twilio (security groups, NACLs, routes, NAT).
+pub mod network;
 /// The task definition's `secrets`: Secrets Manager and SSM, resolved in memory.
 pub mod secrets;
 /// Twilio: account, Verify service, status page, test sends and checks.
@@ -36,6 +38,8 @@ pub enum System {
     Logs,
     /// Secrets Manager and SSM Parameter Store (the task definition's `secrets`).
     Secrets,
+    /// EC2: the service's VPC (security groups, network ACLs, route tables, NAT gateways).
+    Network,
     Twilio,
     /// CloudTrail's event history (LookupEvents).
     #[serde(rename = "cloudtrail")]
@@ -103,6 +107,11 @@ pub enum Observation {
         origin: changes::Origin,
         result: Result<changes::Changes, ProbeError>,
     },
+    /// The service's network path to Twilio on 443, read from EC2 at `at_ms`.
+    Network {
+        at_ms: i64,
+        result: Result<Box<crate::network::Path>, ProbeError>,
+    },
 }
 
 impl Observation {
@@ -115,7 +124,8 @@ impl Observation {
             Self::Ecs { at_ms, .. }
             | Self::Logs { at_ms, .. }
             | Self::Twilio { at_ms, .. }
-            | Self::Changes { at_ms, .. } => *at_ms,
+            | Self::Changes { at_ms, .. }
+            | Self::Network { at_ms, .. } => *at_ms,
         }
     }
 }

@@ -6,6 +6,8 @@
 //! runs the same check as `otp-console check`; [`render`] lays a plan and a rollout out as text
 //! and JSON. The headless `otp-console repair` is the `cmd` module's.
 
+/// Allowing outbound HTTPS on the service's security group (no deployment).
+pub mod egress;
 /// The pure plan: registration, diff, commands.
 pub mod plan;
 /// A plan and a rollout as text and JSON.

@@ -271,7 +271,8 @@ impl Timeline {
     }
 
     /// The report as JSON (schema version 1): `target`, `started_ms`, `ended_ms`, `verdict`,
-    /// `checklist`, `unknown`, `revision_diff`, `repair` (`plan`, `applied`, `rollout`),
+    /// `checklist`, `unknown`, `revision_diff`, `network` (the path to Twilio: `state`,
+    /// `hops[]`), `repair` (`plan`, `applied`, `rollout`),
     /// `verification` (`check --json`'s shape), `changes[]` (`at_ms`, `who`, `user_agent`,
     /// `what`, `related`: what changed over the window, newest first), `timeline[]` (`at_ms`, `last_ms`, `count`,
     /// `kind`, `text`, `detail`) and `dropped_entries`.
@@ -286,6 +287,7 @@ impl Timeline {
             "checklist": d.map(|d| &d.checklist),
             "unknown": d.map(|d| &d.unknown),
             "revision_diff": header.revision_diff,
+            "network": header.network,
             "repair": header.repair,
             "verification": header.verification,
             "changes": header.changes,
@@ -360,6 +362,8 @@ pub struct ReportHeader {
     /// The final diagnosis: verdict, candidates and checklist.
     pub diagnosis: Option<Diagnosis>,
     pub revision_diff: Option<RevisionDiff>,
+    /// The network path to Twilio as last read from EC2.
+    pub network: Option<crate::network::Path>,
     /// The repair: `{plan, applied, rollout}` as `repair --json` prints them.
     pub repair: Option<Value>,
     /// The check after the repair, in `check --json`'s shape.
@@ -412,6 +416,9 @@ impl ReportHeader {
                     .is_some_and(|m| diagnosis::changes::related(c, m, evidence.snapshot())),
             })
             .collect();
+        if let Some(Ok(path)) = &evidence.network {
+            self.network = Some(path.as_ref().clone());
+        }
         match &evidence.ecs {
             Some(Ok(s)) => self.with_snapshot(s),
             _ => self,

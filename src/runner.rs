@@ -201,16 +201,21 @@ impl Runner {
                         p.read_ecs().await;
                         p.ask_twilio().await;
                     };
-                    tokio::join!(p.health(), p.status_page(), ecs_then_twilio);
+                    tokio::join!(
+                        p.health(),
+                        p.status_page(),
+                        ecs_then_twilio,
+                        p.read_network()
+                    );
                 });
             }
             Command::ProbeHealth => {
                 self.oneshots.spawn(async move { p.health().await });
             }
             Command::RefreshAws => {
-                self.notice(false, "Refreshing ECS and CloudTrail…");
+                self.notice(false, "Refreshing ECS, the network and CloudTrail…");
                 self.oneshots.spawn(async move {
-                    p.read_ecs().await;
+                    tokio::join!(p.read_ecs(), p.read_network());
                     p.read_cloudtrail().await;
                 });
             }

@@ -27,6 +27,8 @@ pub mod latency;
 pub mod logs;
 /// The help overlay and the modals.
 pub mod modal;
+/// The network path to Twilio, one line per hop (a section of the env pane).
+pub mod network;
 /// The repair window: choose, form, plan and confirm, rollout, verification.
 pub mod repair;
 /// Twilio: account, service, credentials, status page, sends, the demo inbox.

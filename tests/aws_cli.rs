@@ -621,3 +621,134 @@ async fn aws_cli_reads_the_simulated_cloudtrail() {
     .await;
     assert!(refused.contains("InvalidMaxResultsException"), "{refused}");
 }
+
+/// The commands the console prints for `network_blocked` (`otp_console::network::commands`),
+/// run as printed through a shell: the aws CLI reads the simulated VPC (every describe the
+/// probe uses) and the printed authorize-security-group-egress restores the backend's egress.
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_cli_reads_the_simulated_vpc_and_runs_the_printed_egress_fix() {
+    let scenario = scenario::load("network-blocked").expect("loads");
+    let sim = Simulator::start(scenario, 0.05, Ports::default())
+        .await
+        .expect("starts");
+    let sg = "sg-0f1e2d3c4b5a69788";
+    let groups = aws(
+        &sim,
+        &["ec2", "describe-security-groups", "--group-ids", sg],
+    )
+    .await;
+    let egress = &groups["SecurityGroups"][0]["IpPermissionsEgress"];
+    assert_eq!(egress.as_array().map(Vec::len), Some(1), "{groups:#}");
+    assert_eq!(egress[0]["FromPort"], 5432);
+    assert_eq!(egress[0]["IpRanges"][0]["CidrIp"], "10.0.0.0/16");
+    let tables = aws(
+        &sim,
+        &[
+            "ec2",
+            "describe-route-tables",
+            "--filters",
+            "Name=association.subnet-id,Values=subnet-0a1b2c3d4e5f60718",
+        ],
+    )
+    .await;
+    let routes = &tables["RouteTables"][0]["Routes"];
+    assert_eq!(
+        routes[1]["NatGatewayId"], "nat-0e1f2a3b4c5d6e7f8",
+        "{tables:#}"
+    );
+    assert_eq!(routes[1]["State"], "active");
+    let nats = aws(&sim, &["ec2", "describe-nat-gateways"]).await;
+    assert_eq!(nats["NatGateways"][0]["State"], "available");
+    let acls = aws(&sim, &["ec2", "describe-network-acls"]).await;
+    assert_eq!(acls["NetworkAcls"][0]["Entries"][0]["RuleAction"], "allow");
+    let subnets = aws(&sim, &["ec2", "describe-subnets"]).await;
+    assert_eq!(subnets["Subnets"].as_array().map(Vec::len), Some(2));
+    let vpcs = aws(&sim, &["ec2", "describe-vpcs"]).await;
+    assert_eq!(vpcs["Vpcs"][0]["CidrBlock"], "10.0.0.0/16");
+    let missing = aws_fails(
+        &sim,
+        &[
+            "ec2",
+            "describe-security-groups",
+            "--group-ids",
+            "sg-0000000000000dead",
+        ],
+    )
+    .await;
+    assert!(missing.contains("(InvalidGroup.NotFound)"), "{missing}");
+
+    // The fix as the console prints it, through a shell (its quoting included).
+    let fix = otp_console::network::authorize_command(sg, "0.0.0.0/0");
+    let output = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{fix} --endpoint-url {} --region us-east-1 --output json",
+            sim.urls.aws
+        ))
+        .env("AWS_ACCESS_KEY_ID", sim::ACCESS_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", sim::SECRET_ACCESS_KEY)
+        .env("AWS_PAGER", "")
+        .env_remove("AWS_PROFILE")
+        .env(
+            "PATH",
+            std::env::var("OTP_CONSOLE_AWS_CLI")
+                .ok()
+                .and_then(|cli| {
+                    std::path::Path::new(&cli).parent().map(|d| {
+                        format!(
+                            "{}:{}",
+                            d.display(),
+                            std::env::var("PATH").unwrap_or_default()
+                        )
+                    })
+                })
+                .unwrap_or_else(|| std::env::var("PATH").unwrap_or_default()),
+        )
+        .output()
+        .await
+        .expect("sh runs");
+    assert!(
+        output.status.success(),
+        "{fix}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let answer: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(answer["Return"], true, "{answer:#}");
+    assert_eq!(answer["SecurityGroupRules"][0]["FromPort"], 443);
+    let groups = aws(
+        &sim,
+        &["ec2", "describe-security-groups", "--group-ids", sg],
+    )
+    .await;
+    let egress = groups["SecurityGroups"][0]["IpPermissionsEgress"].to_string();
+    assert!(
+        egress.contains("\"FromPort\":443") && egress.contains("0.0.0.0/0"),
+        "{egress}"
+    );
+    // The same rule again is EC2's duplicate error; revoked, it is gone.
+    let dup = aws_fails(
+        &sim,
+        &[
+            "ec2",
+            "authorize-security-group-egress",
+            "--group-id",
+            sg,
+            "--ip-permissions",
+            "IpProtocol=tcp,FromPort=443,ToPort=443,IpRanges=[{CidrIp=0.0.0.0/0}]",
+        ],
+    )
+    .await;
+    assert!(dup.contains("(InvalidPermission.Duplicate)"), "{dup}");
+    aws(
+        &sim,
+        &[
+            "ec2",
+            "revoke-security-group-egress",
+            "--group-id",
+            sg,
+            "--ip-permissions",
+            "IpProtocol=tcp,FromPort=443,ToPort=443,IpRanges=[{CidrIp=0.0.0.0/0}]",
+        ],
+    )
+    .await;
+}

@@ -27,6 +27,7 @@ async fn every_scenario_gets_its_failure_mode() {
         ("verify-service-deleted", FailureMode::VerifyServiceMissing),
         ("stub-provider", FailureMode::StubProvider),
         ("network-blocked", FailureMode::NetworkBlocked),
+        ("nat-route-missing", FailureMode::NetworkBlocked),
         ("event-loop-blocking", FailureMode::EventLoopBlocked),
         ("account-suspended", FailureMode::AccountSuspended),
         ("rate-limited", FailureMode::RateLimited),

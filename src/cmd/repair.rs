@@ -9,6 +9,9 @@
 //! `--report FILE` writes the incident report: the plan, what was applied, each rollout event
 //! and the verification's timeline and verdict (written too when the rollout fails).
 
+/// `--allow-egress`: the security group repair, plan → --yes → verify.
+mod egress;
+
 use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -110,6 +113,9 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
         let target = loaded.config.api.base_url.clone();
         (loaded.config, target, sdk, None)
     };
+    if args.allow_egress {
+        return Box::pin(egress::run(&args, &config, &target, &sdk, options)).await;
+    }
     let repairer = Repairer::new(&sdk, &config);
     let started_ms = now_ms();
     let plan = repairer.plan(&repair).await?;

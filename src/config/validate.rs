@@ -113,6 +113,11 @@ pub(super) fn check(config: &Config, text: &str, origin: &str) -> Result<(), Con
     if let Some(url) = &aws.endpoint_url {
         checks.push(("aws", "endpoint_url", http_url(url)));
     }
+    checks.push((
+        "aws",
+        "egress_destinations",
+        cidrs(&aws.egress_destinations),
+    ));
     for (section, key, result) in checks {
         if let Err(problem) = result {
             return Err(ConfigError::at(
@@ -124,6 +129,20 @@ pub(super) fn check(config: &Config, text: &str, origin: &str) -> Result<(), Con
         }
     }
     Ok(())
+}
+
+/// At least one IPv4 CIDR, each well formed (the network path's destination set).
+fn cidrs(values: &[String]) -> Result<(), String> {
+    if values.is_empty() {
+        return Err("is empty: give at least one IPv4 CIDR, e.g. [\"0.0.0.0/0\"]".into());
+    }
+    match values.iter().find(|c| !crate::network::covers(c, c)) {
+        Some(bad) => Err(format!(
+            "has {:?}, which is not an IPv4 CIDR (e.g. \"54.172.60.0/23\")",
+            crate::redact::sanitize(bad)
+        )),
+        None => Ok(()),
+    }
 }
 
 /// A non-blank name without spaces (region, cluster, profile, ...).
@@ -243,6 +262,10 @@ mod tests {
         assert!(name("us-east-1").is_ok());
         assert!(name("").is_err());
         assert!(name("us east").is_err());
+        assert!(cidrs(&["0.0.0.0/0".into(), "54.172.60.0/23".into()]).is_ok());
+        assert!(cidrs(&[]).is_err());
+        assert!(cidrs(&["54.172.60.0/33".into()]).is_err());
+        assert!(cidrs(&["twilio".into()]).is_err());
     }
 
     #[test]

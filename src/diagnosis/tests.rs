@@ -1099,3 +1099,259 @@ fn the_backends_invalid_from_number_line_names_the_from_number() {
     );
     assert!(d.verdict.candidates[0].evidence[0].starts_with("log ×1"));
 }
+
+/// The network path of a private subnet behind a NAT, with `egress` as the group's rules.
+fn network_obs(egress: Vec<crate::network::Permission>) -> Observation {
+    use crate::network as n;
+    let route = |d: &str, t: &str| n::Route {
+        destination: d.into(),
+        target: t.into(),
+        state: "active".into(),
+    };
+    let all = |rule: i32, egress: bool, allow: bool| n::AclEntry {
+        rule_number: rule,
+        egress,
+        protocol: "-1".into(),
+        from_port: None,
+        to_port: None,
+        cidr: Some("0.0.0.0/0".into()),
+        allow,
+    };
+    let config = n::NetworkConfig {
+        service: n::ServiceNetwork {
+            subnets: vec!["subnet-priv".into()],
+            security_groups: vec!["sg-0a1b".into()],
+            assign_public_ip: false,
+        },
+        security_groups: vec![n::SecurityGroup {
+            id: "sg-0a1b".into(),
+            name: "app".into(),
+            vpc_id: "vpc-1".into(),
+            egress,
+        }],
+        subnets: vec![
+            n::Subnet {
+                id: "subnet-priv".into(),
+                vpc_id: "vpc-1".into(),
+                cidr: "10.0.1.0/24".into(),
+            },
+            n::Subnet {
+                id: "subnet-pub".into(),
+                vpc_id: "vpc-1".into(),
+                cidr: "10.0.0.0/24".into(),
+            },
+        ],
+        route_tables: vec![
+            n::RouteTable {
+                id: "rtb-priv".into(),
+                vpc_id: "vpc-1".into(),
+                is_main: true,
+                subnets: vec![],
+                routes: vec![route("0.0.0.0/0", "nat-1")],
+            },
+            n::RouteTable {
+                id: "rtb-pub".into(),
+                vpc_id: "vpc-1".into(),
+                is_main: false,
+                subnets: vec!["subnet-pub".into()],
+                routes: vec![route("0.0.0.0/0", "igw-1")],
+            },
+        ],
+        nat_gateways: vec![n::NatGateway {
+            id: "nat-1".into(),
+            subnet_id: "subnet-pub".into(),
+            state: "available".into(),
+        }],
+        network_acls: vec![n::NetworkAcl {
+            id: "acl-1".into(),
+            vpc_id: "vpc-1".into(),
+            is_default: true,
+            subnets: vec![],
+            entries: vec![all(100, true, true), all(100, false, true)],
+        }],
+        prefix_lists: std::collections::BTreeMap::new(),
+    };
+    Observation::Network {
+        at_ms: NOW,
+        result: Ok(Box::new(n::evaluate(&config, &[n::ANYWHERE.to_owned()]))),
+    }
+}
+
+fn only_postgres() -> Vec<crate::network::Permission> {
+    vec![crate::network::Permission {
+        protocol: "tcp".into(),
+        from_port: Some(5432),
+        to_port: Some(5432),
+        cidrs: vec!["10.0.0.0/16".into()],
+        ..crate::network::Permission::default()
+    }]
+}
+
+fn https_anywhere() -> Vec<crate::network::Permission> {
+    vec![crate::network::Permission {
+        protocol: "tcp".into(),
+        from_port: Some(443),
+        to_port: Some(443),
+        cidrs: vec!["0.0.0.0/0".into()],
+        ..crate::network::Permission::default()
+    }]
+}
+
+fn otp_hanging() -> Observation {
+    Observation::HttpStarted {
+        endpoint: Endpoint::OtpStart,
+        id: 10,
+        started_ms: NOW - 3_500,
+    }
+}
+
+#[test]
+fn the_configuration_alone_names_the_network_and_the_group() {
+    let d = verdict(
+        [
+            vec![ecs_obs(snapshot(GOOD, false)), network_obs(only_postgres())],
+            twilio_ok(),
+        ]
+        .concat(),
+    );
+    assert_eq!(d.verdict.failure_mode, FailureMode::NetworkBlocked);
+    let f = &d.verdict.candidates[0];
+    assert_eq!(f.confidence, 3);
+    assert_eq!(
+        f.evidence,
+        ["sg-0a1b egress allows only tcp 5432 to 10.0.0.0/16 — no tcp 443 to 0.0.0.0/0"]
+    );
+    assert!(f.commands.iter().any(|c| c.contains("--group-id sg-0a1b")));
+    assert!(
+        f.commands.iter().all(|c| !c.contains('<')),
+        "{:?}",
+        f.commands
+    );
+    assert_eq!(state(&d, Item::EgressHttps), State::Fail);
+}
+
+#[test]
+fn configuration_and_a_hanging_otp_start_show_both_in_the_evidence() {
+    let d = verdict(
+        [
+            vec![
+                ecs_obs(snapshot(GOOD, false)),
+                network_obs(only_postgres()),
+                sample(Endpoint::Health, 1, 10, Some(200), Class::Ok, false),
+                sample(Endpoint::Health, 2, 12, Some(200), Class::Ok, true),
+                otp_hanging(),
+            ],
+            twilio_ok(),
+        ]
+        .concat(),
+    );
+    assert_eq!(d.verdict.failure_mode, FailureMode::NetworkBlocked);
+    let evidence = &d.verdict.candidates[0].evidence;
+    assert!(
+        evidence[0].starts_with("sg-0a1b egress allows only"),
+        "{evidence:?}"
+    );
+    assert!(
+        evidence
+            .iter()
+            .any(|e| e.starts_with("OTP start hangs (3.5 s) with config")),
+        "{evidence:?}"
+    );
+}
+
+#[test]
+fn a_hang_with_the_path_open_is_not_named_the_network() {
+    let d = verdict(
+        [
+            vec![
+                ecs_obs(snapshot(GOOD, false)),
+                network_obs(https_anywhere()),
+                sample(Endpoint::Health, 1, 10, Some(200), Class::Ok, false),
+                sample(Endpoint::Health, 2, 12, Some(200), Class::Ok, true),
+                otp_hanging(),
+            ],
+            twilio_ok(),
+        ]
+        .concat(),
+    );
+    // The hang fits nothing the configuration explains: a candidate, never `none`.
+    assert_eq!(
+        d.verdict.failure_mode,
+        FailureMode::Inconclusive,
+        "{:#?}",
+        d.verdict
+    );
+    assert_eq!(d.verdict.candidates[0].confidence, 0);
+    assert_eq!(state(&d, Item::EgressHttps), State::Pass);
+}
+
+#[test]
+fn an_open_path_alone_passes_the_line_but_is_not_none_without_positive_evidence() {
+    let d = verdict(vec![network_obs(https_anywhere())]);
+    assert_eq!(state(&d, Item::EgressHttps), State::Pass);
+    assert_ne!(d.verdict.failure_mode, FailureMode::None);
+}
+
+#[test]
+fn an_unreadable_network_is_unknown_and_said_once() {
+    let denied = Observation::Network {
+        at_ms: NOW,
+        result: Err(ProbeError {
+            system: System::Network,
+            kind: ErrorKind::Credentials,
+            code: Some("UnauthorizedOperation".into()),
+            message: "AWS: UnauthorizedOperation — not allowed to call ec2:DescribeSecurityGroups"
+                .into(),
+        }),
+    };
+    let d = verdict([vec![ecs_obs(snapshot(GOOD, false)), denied], twilio_ok()].concat());
+    assert_eq!(state(&d, Item::EgressHttps), State::Unknown);
+    assert_eq!(
+        d.unknown
+            .iter()
+            .filter(|u| u.contains("UnauthorizedOperation"))
+            .count(),
+        1,
+        "{:?}",
+        d.unknown
+    );
+    assert_ne!(d.verdict.failure_mode, FailureMode::NetworkBlocked);
+}
+
+#[test]
+fn an_undecidable_path_leaves_the_line_to_the_logs_and_says_so() {
+    let undecidable = Observation::Network {
+        at_ms: NOW,
+        result: Ok(Box::new(crate::network::evaluate(
+            &crate::network::NetworkConfig::default(),
+            &[crate::network::ANYWHERE.to_owned()],
+        ))),
+    };
+    let d = verdict(vec![undecidable.clone()]);
+    assert_eq!(state(&d, Item::EgressHttps), State::Unknown);
+    assert!(
+        d.unknown
+            .iter()
+            .any(|u| u.contains("bridge/host networking")),
+        "{:?}",
+        d.unknown
+    );
+    let d = verdict(vec![
+        undecidable,
+        log(
+            LineKind::OtpSent,
+            "[OTP] OTP sent successfully phone_last4=6318",
+        ),
+    ]);
+    assert_eq!(state(&d, Item::EgressHttps), State::Pass);
+    let line = d
+        .checklist
+        .iter()
+        .find(|l| l.item == Item::EgressHttps)
+        .expect("line");
+    assert!(
+        line.evidence.starts_with("the service's Twilio calls get answers (logs); network: the service has no awsvpcConfiguration"),
+        "{}",
+        line.evidence
+    );
+}

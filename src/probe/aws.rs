@@ -217,7 +217,7 @@ where
             Some(code),
             format!("AWS: {code} — the session credentials have expired; refresh them (`aws sso login`, or new keys) and retry"),
         ),
-        "UnrecognizedClientException" | "InvalidClientTokenId" => make(
+        "UnrecognizedClientException" | "InvalidClientTokenId" | "AuthFailure" => make(
             ErrorKind::Credentials,
             Some(code),
             format!("AWS: {code} — AWS does not know these access keys (deleted, mistyped, or another account's); check AWS_PROFILE or AWS_ACCESS_KEY_ID, or run `aws configure`"),
@@ -227,7 +227,7 @@ where
             Some(code),
             format!("AWS: {code} — the secret key does not match the access key; check AWS_SECRET_ACCESS_KEY or the profile's keys"),
         ),
-        "AccessDeniedException" | "AccessDenied" => make(
+        "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => make(
             ErrorKind::Credentials,
             Some(code),
             format!(
@@ -280,6 +280,7 @@ fn iam_action(system: System, operation: &str) -> String {
         System::Secrets if operation.starts_with("GetParameter") => format!("ssm:{operation}"),
         System::Secrets => format!("secretsmanager:{operation}"),
         System::CloudTrail => format!("cloudtrail:{operation}"),
+        System::Network => format!("ec2:{operation}"),
         System::Api | System::Twilio => operation.to_owned(),
     }
 }

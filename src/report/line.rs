@@ -210,6 +210,19 @@ pub(super) fn observation(observation: &Observation) -> Option<Line> {
                 Line::plain("ecs", format!("ECS: {}", e.message)).with_detail(error_detail(e))
             }
         }),
+        Observation::Network { result, .. } => Some(match result {
+            Ok(path) => Line::plain(
+                "network",
+                format!(
+                    "Network path to Twilio (tcp 443): {} — {}",
+                    id(&path.state),
+                    path.summary()
+                ),
+            )
+            .with_detail(json!({ "hops": path.hops })),
+            Err(e) => Line::plain("network", format!("Network path: {}", e.message))
+                .with_detail(error_detail(e)),
+        }),
         Observation::Logs { result, .. } => match result {
             Ok(batch) if batch.events.is_empty() => None,
             Ok(batch) => {

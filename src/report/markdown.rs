@@ -78,6 +78,29 @@ pub(super) fn render(timeline: &Timeline, header: &ReportHeader) -> String {
         }
     }
 
+    if let Some(path) = &header.network {
+        let _ = writeln!(
+            out,
+            "\n## Network path to Twilio (tcp 443 to {})\n",
+            path.destinations.join(", ")
+        );
+        let _ = writeln!(out, "| | Hop | Resource | Rule |\n|---|---|---|---|");
+        for hop in &path.hops {
+            let mark = match hop.state {
+                crate::network::HopState::Pass => "✓",
+                crate::network::HopState::Fail => "✗",
+                crate::network::HopState::Unknown => "?",
+            };
+            let _ = writeln!(
+                out,
+                "| {mark} | {} | {} | {} |",
+                hop.kind.label(),
+                cell(&hop.resource),
+                cell(&hop.detail)
+            );
+        }
+    }
+
     if let Some(diff) = &header.revision_diff {
         let _ = writeln!(
             out,

@@ -397,9 +397,9 @@ impl World {
             "placementConstraints": [],
             "placementStrategy": [],
             "networkConfiguration": { "awsvpcConfiguration": {
-                "subnets": ["subnet-0a1b2c3d4e5f60718"],
-                "securityGroups": ["sg-0f1e2d3c4b5a69788"],
-                "assignPublicIp": "DISABLED"
+                "subnets": self.network.service.subnets,
+                "securityGroups": self.network.service.security_groups,
+                "assignPublicIp": if self.network.service.assign_public_ip { "ENABLED" } else { "DISABLED" }
             }},
             "healthCheckGracePeriodSeconds": 0,
             "schedulingStrategy": "REPLICA",

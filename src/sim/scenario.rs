@@ -10,6 +10,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::ec2::NetworkSetup;
 use super::statuspage::StatusPageSetup;
 use super::twilio::TwilioSetup;
 
@@ -162,22 +163,6 @@ pub struct SecretStateSetup {
 pub struct KmsKeySetup {
     #[serde(default)]
     pub decrypt_principals: Vec<String>,
-}
-
-/// Whether the tasks can reach Twilio.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NetworkSetup {
-    pub twilio_egress: Egress,
-}
-
-/// Outbound HTTPS from the tasks to Twilio.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Egress {
-    Open,
-    /// The security group drops it: connections hang until the caller's timeout.
-    Blackhole,
 }
 
 /// AWS-side facts: which access key ids get which credential error.

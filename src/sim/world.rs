@@ -170,6 +170,8 @@ pub struct World {
     pub iam: super::iam::IamSetup,
     /// CloudTrail's event history of the account ([`World::record_change`]).
     pub trail: super::cloudtrail::Trail,
+    /// The service's VPC as it stands: EC2 reads and changes it, the backend's egress follows it.
+    pub network: super::ec2::NetworkSetup,
 }
 
 /// Nominal durations of the ECS rollout, scaled by the clock.
@@ -228,6 +230,7 @@ impl World {
             parameters: Vec::new(),
             iam: scenario.iam.clone(),
             trail: super::cloudtrail::Trail::default(),
+            network: scenario.network.clone(),
         };
         (world.secrets, world.parameters) = super::secrets::seed(&scenario, now);
         let yesterday_ms = now - (setup.yesterday_deployed_hours_ago * 3_600_000.0) as i64;

@@ -4,7 +4,8 @@
 //! (`valueFrom` references, never values) with each rule's result and, under each secret, what
 //! resolving it found: state, fingerprint, last change (or the deletion date, or why it could
 //! not be read); the rule variables that are absent; then what changed since the previous revision, the rollout, the newest
-//! service events and tasks that stopped for a reason other than the scheduler's.
+//! service events and tasks that stopped for a reason other than the scheduler's. Below the
+//! table, the network path to Twilio ([`super::network`]), one line per hop.
 //!
 //! Values arrive masked (`EnvVar::display`) and sanitised from the probe; this file only
 //! shortens and colours them. When the area is short, the least urgent sections go first
@@ -73,7 +74,17 @@ impl Sections {
         let deployed = &snapshot.deployed;
         Self {
             header: header(app.now_ms, deployed, width),
-            table: table(app.now_ms, snapshot, width),
+            table: table(app.now_ms, snapshot, width)
+                .into_iter()
+                .chain(
+                    super::network::rows(app, width)
+                        .into_iter()
+                        .map(|(line, is_problem)| Row {
+                            lines: vec![line],
+                            is_problem,
+                        }),
+                )
+                .collect(),
             diff: diff(snapshot, app.compare.as_ref(), width),
             deployments: deployments(app.now_ms, snapshot, width),
             stopped: stopped(app.now_ms, &snapshot.tasks, width),

@@ -1,0 +1,377 @@
+use super::*;
+
+fn perm(protocol: &str, from: i32, to: i32, cidr: &str) -> Permission {
+    Permission {
+        protocol: protocol.into(),
+        from_port: Some(from),
+        to_port: Some(to),
+        cidrs: vec![cidr.into()],
+        ..Permission::default()
+    }
+}
+
+fn acl(
+    rule: i32,
+    egress: bool,
+    protocol: &str,
+    ports: (i32, i32),
+    cidr: &str,
+    allow: bool,
+) -> AclEntry {
+    AclEntry {
+        rule_number: rule,
+        egress,
+        protocol: protocol.into(),
+        from_port: Some(ports.0),
+        to_port: Some(ports.1),
+        cidr: Some(cidr.into()),
+        allow,
+    }
+}
+
+fn route(dest: &str, target: &str) -> Route {
+    Route {
+        destination: dest.into(),
+        target: target.into(),
+        state: "active".into(),
+    }
+}
+
+/// The usual Fargate layout: tasks in a private subnet, a NAT gateway in a public one.
+fn open() -> NetworkConfig {
+    let default_acl = vec![
+        acl(100, true, "-1", (0, 0), "0.0.0.0/0", true),
+        acl(32767, true, "-1", (0, 0), "0.0.0.0/0", false),
+        acl(100, false, "-1", (0, 0), "0.0.0.0/0", true),
+        acl(32767, false, "-1", (0, 0), "0.0.0.0/0", false),
+    ];
+    NetworkConfig {
+        service: ServiceNetwork {
+            subnets: vec!["subnet-priv".into()],
+            security_groups: vec!["sg-app".into()],
+            assign_public_ip: false,
+        },
+        security_groups: vec![SecurityGroup {
+            id: "sg-app".into(),
+            name: "app".into(),
+            vpc_id: "vpc-1".into(),
+            egress: vec![Permission {
+                protocol: "-1".into(),
+                cidrs: vec!["0.0.0.0/0".into()],
+                ..Permission::default()
+            }],
+        }],
+        subnets: vec![
+            Subnet {
+                id: "subnet-priv".into(),
+                vpc_id: "vpc-1".into(),
+                cidr: "10.0.1.0/24".into(),
+            },
+            Subnet {
+                id: "subnet-pub".into(),
+                vpc_id: "vpc-1".into(),
+                cidr: "10.0.0.0/24".into(),
+            },
+        ],
+        route_tables: vec![
+            RouteTable {
+                id: "rtb-main".into(),
+                vpc_id: "vpc-1".into(),
+                is_main: true,
+                subnets: vec![],
+                routes: vec![route("10.0.0.0/16", "local")],
+            },
+            RouteTable {
+                id: "rtb-priv".into(),
+                vpc_id: "vpc-1".into(),
+                is_main: false,
+                subnets: vec!["subnet-priv".into()],
+                routes: vec![route("10.0.0.0/16", "local"), route("0.0.0.0/0", "nat-1")],
+            },
+            RouteTable {
+                id: "rtb-pub".into(),
+                vpc_id: "vpc-1".into(),
+                is_main: false,
+                subnets: vec!["subnet-pub".into()],
+                routes: vec![route("10.0.0.0/16", "local"), route("0.0.0.0/0", "igw-1")],
+            },
+        ],
+        nat_gateways: vec![NatGateway {
+            id: "nat-1".into(),
+            subnet_id: "subnet-pub".into(),
+            state: "available".into(),
+        }],
+        network_acls: vec![NetworkAcl {
+            id: "acl-default".into(),
+            vpc_id: "vpc-1".into(),
+            is_default: true,
+            subnets: vec![],
+            entries: default_acl,
+        }],
+        prefix_lists: BTreeMap::new(),
+    }
+}
+
+fn anywhere() -> Vec<String> {
+    vec![ANYWHERE.into()]
+}
+
+fn failing(path: &Path) -> Vec<String> {
+    path.failures().map(|h| h.detail.clone()).collect()
+}
+
+#[test]
+fn the_usual_private_subnet_behind_a_nat_is_open_one_hop_per_line() {
+    let path = evaluate(&open(), &anywhere());
+    assert_eq!(path.state, HopState::Pass, "{path:#?}");
+    let kinds: Vec<HopKind> = path.hops.iter().map(|h| h.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            HopKind::SecurityGroup,
+            HopKind::NetworkAcl,
+            HopKind::Route,
+            HopKind::Gateway
+        ]
+    );
+    assert_eq!(
+        path.hops[0].detail,
+        "sg-app egress allows all traffic to 0.0.0.0/0"
+    );
+    assert!(path.hops[1]
+        .detail
+        .contains("acl-default (subnet-priv): out tcp 443 by rule 100"));
+    assert!(path.hops[2]
+        .detail
+        .contains("rtb-priv (explicit table of subnet-priv): 0.0.0.0/0 → nat-1"));
+    assert!(path.hops[3]
+        .detail
+        .contains("nat-1 available in subnet-pub; rtb-pub → igw-1"));
+    assert!(path
+        .summary()
+        .contains("sg-app → acl-default → rtb-priv → nat-1"));
+}
+
+#[test]
+fn security_group_without_443_names_the_rules_it_has() {
+    let mut c = open();
+    c.security_groups[0].egress = vec![perm("tcp", 5432, 5432, "10.0.0.0/16")];
+    let path = evaluate(&c, &anywhere());
+    assert_eq!(path.state, HopState::Fail);
+    assert_eq!(
+        failing(&path),
+        ["sg-app egress allows only tcp 5432 to 10.0.0.0/16 — no tcp 443 to 0.0.0.0/0"]
+    );
+    c.security_groups[0].egress.clear();
+    assert_eq!(
+        failing(&evaluate(&c, &anywhere())),
+        ["sg-app has no egress rules — no tcp 443 to 0.0.0.0/0"]
+    );
+}
+
+#[test]
+fn port_ranges_protocols_and_destinations_of_security_groups() {
+    let mut c = open();
+    for (rule, open) in [
+        (perm("tcp", 443, 443, "0.0.0.0/0"), true),
+        (perm("tcp", 0, 65535, "0.0.0.0/0"), true),
+        (perm("6", 400, 500, "0.0.0.0/0"), true),
+        (perm("-1", -1, -1, "0.0.0.0/0"), true),
+        (perm("tcp", 444, 1000, "0.0.0.0/0"), false),
+        (perm("udp", 443, 443, "0.0.0.0/0"), false),
+        (perm("tcp", 443, 443, "52.0.0.0/8"), false),
+    ] {
+        c.security_groups[0].egress = vec![rule.clone()];
+        assert_eq!(
+            evaluate(&c, &anywhere()).state == HopState::Pass,
+            open,
+            "{rule:?}"
+        );
+    }
+    // A narrower destination set (Twilio's ranges) is covered by a narrower rule.
+    c.security_groups[0].egress = vec![perm("tcp", 443, 443, "54.172.0.0/15")];
+    let twilio = vec!["54.172.60.0/23".to_owned()];
+    assert_eq!(evaluate(&c, &twilio).state, HopState::Pass);
+    assert_eq!(
+        evaluate(&c, &["3.0.0.0/8".to_owned()]).state,
+        HopState::Fail
+    );
+    // Any of the service's groups may allow it: their rules add up.
+    c.security_groups[0].egress = vec![perm("tcp", 5432, 5432, "10.0.0.0/16")];
+    c.security_groups.push(SecurityGroup {
+        id: "sg-web".into(),
+        egress: vec![perm("tcp", 443, 443, "0.0.0.0/0")],
+        ..SecurityGroup::default()
+    });
+    c.service.security_groups.push("sg-web".into());
+    assert_eq!(
+        evaluate(&c, &anywhere()).hops[0].detail,
+        "sg-web egress allows tcp 443 to 0.0.0.0/0"
+    );
+}
+
+#[test]
+fn prefix_lists_count_when_their_entries_cover_the_destination() {
+    let mut c = open();
+    c.security_groups[0].egress = vec![Permission {
+        protocol: "tcp".into(),
+        from_port: Some(443),
+        to_port: Some(443),
+        prefix_lists: vec!["pl-twilio".into()],
+        ..Permission::default()
+    }];
+    let twilio = vec!["54.172.60.0/23".to_owned()];
+    let path = evaluate(&c, &twilio);
+    assert_eq!(path.state, HopState::Unknown, "entries unread: cannot say");
+    assert!(path.hops[0].detail.contains("pl-twilio"));
+    c.prefix_lists
+        .insert("pl-twilio".into(), vec!["54.172.60.0/22".into()]);
+    let path = evaluate(&c, &twilio);
+    assert_eq!(path.state, HopState::Pass);
+    assert_eq!(
+        path.hops[0].detail,
+        "sg-app egress allows tcp 443 to pl-twilio"
+    );
+    c.prefix_lists
+        .insert("pl-twilio".into(), vec!["10.9.0.0/16".into()]);
+    assert_eq!(evaluate(&c, &twilio).state, HopState::Fail);
+}
+
+#[test]
+fn network_acl_rules_run_in_number_order_to_the_default_deny() {
+    let mut c = open();
+    let entries = &mut c.network_acls[0].entries;
+    // A deny numbered before the allow wins, wherever it sits in the list.
+    entries.push(acl(50, true, "6", (443, 443), "0.0.0.0/0", false));
+    let path = evaluate(&c, &anywhere());
+    assert_eq!(
+        failing(&path),
+        ["acl-default (subnet-priv): rule 50 denies outbound tcp 443 to 0.0.0.0/0"]
+    );
+    // Numbered after the allow, it never runs.
+    c.network_acls[0].entries.last_mut().unwrap().rule_number = 200;
+    assert_eq!(evaluate(&c, &anywhere()).state, HopState::Pass);
+    // Inbound: answers come back on ephemeral ports; allowing only part of them falls
+    // through to the default deny for the rest.
+    c.network_acls[0].entries = vec![
+        acl(100, true, "6", (443, 443), "0.0.0.0/0", true),
+        acl(100, false, "6", (32768, 65535), "0.0.0.0/0", true),
+        acl(32767, true, "-1", (0, 0), "0.0.0.0/0", false),
+        acl(32767, false, "-1", (0, 0), "0.0.0.0/0", false),
+    ];
+    assert_eq!(
+        failing(&evaluate(&c, &anywhere())),
+        ["acl-default (subnet-priv): the default rule * denies inbound tcp 1024-32767 from 0.0.0.0/0"]
+    );
+    c.network_acls[0]
+        .entries
+        .push(acl(110, false, "6", (1024, 32767), "0.0.0.0/0", true));
+    let path = evaluate(&c, &anywhere());
+    assert_eq!(path.state, HopState::Pass, "{path:#?}");
+    assert!(path.hops[1]
+        .detail
+        .contains("in tcp 1024-65535 by rule 100,110"));
+    // An explicitly associated ACL replaces the VPC's default one.
+    c.network_acls.push(NetworkAcl {
+        id: "acl-strict".into(),
+        vpc_id: "vpc-1".into(),
+        is_default: false,
+        subnets: vec!["subnet-priv".into()],
+        entries: vec![],
+    });
+    assert_eq!(
+        failing(&evaluate(&c, &anywhere())),
+        ["acl-strict (subnet-priv): no rule allows outbound tcp 443 to 0.0.0.0/0 (denied by default)"]
+    );
+}
+
+#[test]
+fn the_main_table_serves_subnets_without_an_explicit_association() {
+    let mut c = open();
+    c.route_tables[1].subnets.clear();
+    assert_eq!(
+        failing(&evaluate(&c, &anywhere())),
+        ["rtb-main (main table of subnet-priv) has no 0.0.0.0/0 route"]
+    );
+    c.route_tables[0].routes.push(route("0.0.0.0/0", "nat-1"));
+    let path = evaluate(&c, &anywhere());
+    assert_eq!(path.state, HopState::Pass);
+    assert!(path.hops[2]
+        .detail
+        .starts_with("rtb-main (main table of subnet-priv)"));
+}
+
+#[test]
+fn blackholes_and_gateways_that_lead_nowhere_fail_by_name() {
+    let mut c = open();
+    c.route_tables[1].routes[1].state = "blackhole".into();
+    assert_eq!(
+        failing(&evaluate(&c, &anywhere())),
+        ["rtb-priv (explicit table of subnet-priv) routes 0.0.0.0/0 to nat-1, which is a blackhole"]
+    );
+    let mut c = open();
+    c.nat_gateways[0].state = "deleted".into();
+    assert_eq!(failing(&evaluate(&c, &anywhere())), ["nat-1 is deleted"]);
+    let mut c = open();
+    c.route_tables[2].routes.pop();
+    assert_eq!(
+        failing(&evaluate(&c, &anywhere())),
+        ["nat-1 sits in subnet-pub whose rtb-pub has no 0.0.0.0/0 route to an internet gateway"]
+    );
+    // Straight to an internet gateway: only with a public IP.
+    let mut c = open();
+    c.route_tables[1].routes[1].target = "igw-1".into();
+    assert!(failing(&evaluate(&c, &anywhere()))[0].contains("assignPublicIp is DISABLED"));
+    c.service.assign_public_ip = true;
+    assert_eq!(evaluate(&c, &anywhere()).state, HopState::Pass);
+    // A transit gateway: not decidable here.
+    c.route_tables[1].routes[1].target = "tgw-1".into();
+    assert_eq!(evaluate(&c, &anywhere()).state, HopState::Unknown);
+}
+
+#[test]
+fn more_specific_routes_do_not_stand_in_for_the_default_route() {
+    let mut c = open();
+    c.route_tables[1].routes = vec![route("10.0.0.0/16", "local"), route("52.0.0.0/8", "nat-1")];
+    assert_eq!(
+        failing(&evaluate(&c, &anywhere())),
+        ["rtb-priv (explicit table of subnet-priv) has no 0.0.0.0/0 route"]
+    );
+    // Toward a configured Twilio range, the specific route is the one used.
+    assert_eq!(
+        evaluate(&c, &["52.1.0.0/16".to_owned()]).state,
+        HopState::Pass
+    );
+}
+
+#[test]
+fn every_subnet_of_the_service_is_evaluated() {
+    let mut c = open();
+    c.service.subnets.push("subnet-pub".into());
+    let path = evaluate(&c, &anywhere());
+    assert!(failing(&path)[0]
+        .contains("rtb-pub routes to internet gateway igw-1 but assignPublicIp is DISABLED"));
+    assert_eq!(path.hops.len(), 7);
+}
+
+#[test]
+fn cidr_cover() {
+    assert!(covers("0.0.0.0/0", "1.2.3.4/32"));
+    assert!(covers("10.0.0.0/8", "10.1.0.0/16"));
+    assert!(!covers("10.1.0.0/16", "10.0.0.0/8"));
+    assert!(!covers("garbage", "0.0.0.0/0"));
+    assert!(covers("1.2.3.4", "1.2.3.4/32"));
+}
+
+#[test]
+fn no_awsvpc_configuration_is_unknown_not_a_failure() {
+    let path = evaluate(&NetworkConfig::default(), &anywhere());
+    assert_eq!(path.state, HopState::Unknown);
+    assert_eq!(path.hops.len(), 1);
+    assert!(path.summary().contains("bridge/host networking"));
+    let mut c = open();
+    c.service.security_groups.clear();
+    let path = evaluate(&c, &anywhere());
+    assert_eq!(path.state, HopState::Unknown, "{path:#?}");
+    assert!(path.hops[0].detail.contains("default group"));
+}

@@ -1,0 +1,302 @@
+//! The service's network path to Twilio, read from AWS's own configuration: ECS
+//! DescribeServices for the service's `awsvpcConfiguration` (subnets, security groups, public
+//! IP), then EC2 DescribeSecurityGroups, DescribeSubnets, DescribeRouteTables,
+//! DescribeNatGateways and DescribeNetworkAcls of its VPC (and the entries of any managed prefix
+//! list an egress rule names), turned into [`network::NetworkConfig`] and evaluated by the pure
+//! [`network::evaluate`]. Text from AWS is sanitised before it is kept. A call that fails (no
+//! `ec2:Describe*` permission, say) is the observation, in one line: never a pass.
+
+use aws_config::SdkConfig;
+use aws_sdk_ec2::types::Filter;
+use aws_sdk_ec2::Client;
+
+use super::aws::call;
+use super::{ErrorKind, ProbeError, System};
+use crate::config::AwsConfig;
+use crate::network::{self, NetworkConfig, Path, ServiceNetwork};
+use crate::redact;
+
+/// Reads the path of one ECS service.
+#[derive(Clone)]
+pub struct NetworkProbe {
+    ecs: aws_sdk_ecs::Client,
+    ec2: Client,
+    cluster: String,
+    service: String,
+    destinations: Vec<String>,
+}
+
+fn clean(text: Option<&str>) -> String {
+    redact::sanitize(text.unwrap_or_default())
+}
+
+fn vpc_filter(vpcs: &[String]) -> Filter {
+    Filter::builder()
+        .name("vpc-id")
+        .set_values(Some(vpcs.to_vec()))
+        .build()
+}
+
+impl NetworkProbe {
+    pub fn new(sdk: &SdkConfig, cfg: &AwsConfig) -> Self {
+        Self {
+            ecs: aws_sdk_ecs::Client::new(sdk),
+            ec2: Client::new(sdk),
+            cluster: cfg.cluster.clone(),
+            service: cfg.service.clone(),
+            destinations: cfg.egress_destinations.clone(),
+        }
+    }
+
+    /// The evaluated path, or the one call that could not be made.
+    pub async fn path(&self) -> Result<Path, ProbeError> {
+        let service = self.service_network().await?;
+        // The EC2 calls' futures are large: kept on the heap.
+        let config = Box::pin(self.read(service)).await?;
+        Ok(network::evaluate(&config, &self.destinations))
+    }
+
+    /// DescribeServices: the service's subnets, security groups and public IP setting.
+    pub async fn service_network(&self) -> Result<ServiceNetwork, ProbeError> {
+        let out = call(
+            System::Ecs,
+            "DescribeServices",
+            self.ecs
+                .describe_services()
+                .cluster(&self.cluster)
+                .services(&self.service)
+                .send(),
+        )
+        .await?;
+        let Some(s) = out.services().first() else {
+            return Err(ProbeError {
+                system: System::Network,
+                kind: ErrorKind::NotFound,
+                code: None,
+                message: redact::sanitize(&format!(
+                    "ECS: service {} not in cluster {} — fix aws.service in the config",
+                    self.service, self.cluster
+                )),
+            });
+        };
+        let vpc = s
+            .network_configuration()
+            .and_then(|n| n.awsvpc_configuration());
+        Ok(ServiceNetwork {
+            subnets: vpc
+                .map(|v| v.subnets().iter().map(|x| redact::sanitize(x)).collect())
+                .unwrap_or_default(),
+            security_groups: vpc
+                .map(|v| {
+                    v.security_groups()
+                        .iter()
+                        .map(|x| redact::sanitize(x))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            assign_public_ip: vpc
+                .and_then(|v| v.assign_public_ip())
+                .is_some_and(|a| a.as_str() == "ENABLED"),
+        })
+    }
+
+    /// The EC2 side: the service's groups, then everything of their VPC the path can cross.
+    pub async fn read(&self, service: ServiceNetwork) -> Result<NetworkConfig, ProbeError> {
+        let mut config = NetworkConfig {
+            service,
+            ..NetworkConfig::default()
+        };
+        if config.service.security_groups.is_empty() && config.service.subnets.is_empty() {
+            return Ok(config);
+        }
+        let groups = call(
+            System::Network,
+            "DescribeSecurityGroups",
+            self.ec2
+                .describe_security_groups()
+                .set_group_ids(Some(config.service.security_groups.clone()))
+                .send(),
+        )
+        .await?;
+        for g in groups.security_groups() {
+            config.security_groups.push(network::SecurityGroup {
+                id: clean(g.group_id()),
+                name: clean(g.group_name()),
+                vpc_id: clean(g.vpc_id()),
+                egress: g
+                    .ip_permissions_egress()
+                    .iter()
+                    .map(|p| network::Permission {
+                        protocol: clean(p.ip_protocol()),
+                        from_port: p.from_port(),
+                        to_port: p.to_port(),
+                        cidrs: p.ip_ranges().iter().map(|r| clean(r.cidr_ip())).collect(),
+                        prefix_lists: p
+                            .prefix_list_ids()
+                            .iter()
+                            .map(|r| clean(r.prefix_list_id()))
+                            .collect(),
+                        groups: p
+                            .user_id_group_pairs()
+                            .iter()
+                            .map(|r| clean(r.group_id()))
+                            .collect(),
+                    })
+                    .collect(),
+            });
+        }
+        let subnets = call(
+            System::Network,
+            "DescribeSubnets",
+            self.ec2
+                .describe_subnets()
+                .set_subnet_ids(Some(config.service.subnets.clone()))
+                .send(),
+        )
+        .await?;
+        let mut vpcs: Vec<String> = subnets
+            .subnets()
+            .iter()
+            .map(|s| clean(s.vpc_id()))
+            .chain(config.security_groups.iter().map(|g| g.vpc_id.clone()))
+            .filter(|v| !v.is_empty())
+            .collect();
+        vpcs.sort();
+        vpcs.dedup();
+        let (all_subnets, tables, nats, acls) = tokio::join!(
+            call(
+                System::Network,
+                "DescribeSubnets",
+                self.ec2
+                    .describe_subnets()
+                    .filters(vpc_filter(&vpcs))
+                    .send(),
+            ),
+            call(
+                System::Network,
+                "DescribeRouteTables",
+                self.ec2
+                    .describe_route_tables()
+                    .filters(vpc_filter(&vpcs))
+                    .send(),
+            ),
+            call(
+                System::Network,
+                "DescribeNatGateways",
+                self.ec2
+                    .describe_nat_gateways()
+                    .filter(vpc_filter(&vpcs))
+                    .send(),
+            ),
+            call(
+                System::Network,
+                "DescribeNetworkAcls",
+                self.ec2
+                    .describe_network_acls()
+                    .filters(vpc_filter(&vpcs))
+                    .send(),
+            ),
+        );
+        for s in all_subnets?.subnets() {
+            config.subnets.push(network::Subnet {
+                id: clean(s.subnet_id()),
+                vpc_id: clean(s.vpc_id()),
+                cidr: clean(s.cidr_block()),
+            });
+        }
+        for t in tables?.route_tables() {
+            config.route_tables.push(network::RouteTable {
+                id: clean(t.route_table_id()),
+                vpc_id: clean(t.vpc_id()),
+                is_main: t.associations().iter().any(|a| a.main() == Some(true)),
+                subnets: t
+                    .associations()
+                    .iter()
+                    .filter_map(|a| a.subnet_id().map(redact::sanitize))
+                    .collect(),
+                routes: t
+                    .routes()
+                    .iter()
+                    .filter_map(|r| {
+                        let destination = r.destination_cidr_block()?;
+                        let target = r
+                            .nat_gateway_id()
+                            .or(r.gateway_id())
+                            .or(r.transit_gateway_id())
+                            .or(r.network_interface_id())
+                            .or(r.vpc_peering_connection_id())
+                            .or(r.instance_id())
+                            .or(r.egress_only_internet_gateway_id())
+                            .or(r.carrier_gateway_id())
+                            .or(r.local_gateway_id())
+                            .unwrap_or("unknown target");
+                        Some(network::Route {
+                            destination: redact::sanitize(destination),
+                            target: redact::sanitize(target),
+                            state: r
+                                .state()
+                                .map_or_else(|| "active".to_owned(), |s| s.as_str().to_owned()),
+                        })
+                    })
+                    .collect(),
+            });
+        }
+        for n in nats?.nat_gateways() {
+            config.nat_gateways.push(network::NatGateway {
+                id: clean(n.nat_gateway_id()),
+                subnet_id: clean(n.subnet_id()),
+                state: n.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            });
+        }
+        for a in acls?.network_acls() {
+            config.network_acls.push(network::NetworkAcl {
+                id: clean(a.network_acl_id()),
+                vpc_id: clean(a.vpc_id()),
+                is_default: a.is_default() == Some(true),
+                subnets: a
+                    .associations()
+                    .iter()
+                    .filter_map(|x| x.subnet_id().map(redact::sanitize))
+                    .collect(),
+                entries: a
+                    .entries()
+                    .iter()
+                    .map(|e| network::AclEntry {
+                        rule_number: e.rule_number().unwrap_or(32767),
+                        egress: e.egress() == Some(true),
+                        protocol: clean(e.protocol()),
+                        from_port: e.port_range().and_then(aws_sdk_ec2::types::PortRange::from),
+                        to_port: e.port_range().and_then(aws_sdk_ec2::types::PortRange::to),
+                        cidr: e.cidr_block().map(redact::sanitize),
+                        allow: e.rule_action().is_some_and(|r| r.as_str() == "allow"),
+                    })
+                    .collect(),
+            });
+        }
+        // Managed prefix lists an egress rule names: their entries, when they can be read
+        // (left out otherwise, and the path says it could not tell).
+        let mut lists: Vec<String> = config
+            .security_groups
+            .iter()
+            .flat_map(|g| g.egress.iter().flat_map(|p| p.prefix_lists.clone()))
+            .collect();
+        lists.sort();
+        lists.dedup();
+        for id in lists {
+            if let Ok(out) = call(
+                System::Network,
+                "GetManagedPrefixListEntries",
+                self.ec2
+                    .get_managed_prefix_list_entries()
+                    .prefix_list_id(&id)
+                    .send(),
+            )
+            .await
+            {
+                let cidrs = out.entries().iter().map(|e| clean(e.cidr())).collect();
+                config.prefix_lists.insert(id, cidrs);
+            }
+        }
+        Ok(config)
+    }
+}

@@ -1,0 +1,430 @@
+//! Contract tests for EC2 (egress, #13), in the style of `contract_secrets.rs`: the console's
+//! own [`NetworkProbe`] (ECS DescribeServices' awsvpcConfiguration, then EC2's describes) and
+//! the pure path evaluation, against the simulator and against moto's EC2 — an implementation
+//! nobody here wrote, where the VPC is built through the SDK as an operator would: a VPC, a
+//! private and a public subnet, an internet gateway, an elastic IP and a NAT gateway, route
+//! tables with explicit associations, the default network ACL and the service's security group
+//! (HTTPS and Postgres out), then an ECS `awsvpc` service in the private subnet.
+
+#[path = "contract_support/emulator.rs"]
+#[macro_use]
+mod emulator;
+
+use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, RuleAction};
+use otp_console::config::AwsConfig;
+use otp_console::network::{HopKind, HopState, Path};
+use otp_console::probe::network::NetworkProbe;
+use otp_console::sim::{self, scenario, Ports, Simulator};
+
+/// One EC2 + ECS implementation, and the ids of what the service's path crosses.
+struct Backend {
+    name: &'static str,
+    sdk: aws_config::SdkConfig,
+    sg: String,
+    private_rtb: String,
+    nat: String,
+    _server: Box<dyn std::any::Any>,
+}
+
+fn rule(protocol: &str, port: i32, cidr: &str) -> IpPermission {
+    IpPermission::builder()
+        .ip_protocol(protocol)
+        .from_port(port)
+        .to_port(port)
+        .ip_ranges(IpRange::builder().cidr_ip(cidr).build())
+        .build()
+}
+
+impl Backend {
+    async fn simulator() -> Self {
+        let sim = Simulator::start(
+            scenario::load("healthy").expect("scenario"),
+            0.05,
+            Ports::default(),
+        )
+        .await
+        .expect("simulator starts");
+        let sdk =
+            emulator::sdk_config(&sim.urls.aws, sim::ACCESS_KEY_ID, sim::SECRET_ACCESS_KEY).await;
+        Self {
+            name: "simulator",
+            sdk,
+            sg: "sg-0f1e2d3c4b5a69788".into(),
+            private_rtb: "rtb-0d4e5f6a7b8c9d0e1".into(),
+            nat: "nat-0e1f2a3b4c5d6e7f8".into(),
+            _server: Box::new(sim),
+        }
+    }
+
+    /// moto's server, with the service's VPC built through the SDK.
+    async fn moto() -> Self {
+        let server = emulator::moto().await;
+        let sdk = emulator::sdk_config(&server.url, "testing", "testing").await;
+        let ec2 = aws_sdk_ec2::Client::new(&sdk);
+        let vpc = ec2
+            .create_vpc()
+            .cidr_block("10.0.0.0/16")
+            .send()
+            .await
+            .expect("CreateVpc");
+        let vpc = vpc
+            .vpc()
+            .and_then(|v| v.vpc_id())
+            .expect("vpc id")
+            .to_owned();
+        let subnet = |cidr: &'static str| {
+            let ec2 = ec2.clone();
+            let vpc = vpc.clone();
+            async move {
+                ec2.create_subnet()
+                    .vpc_id(vpc)
+                    .cidr_block(cidr)
+                    .availability_zone("us-east-1a")
+                    .send()
+                    .await
+                    .expect("CreateSubnet")
+                    .subnet()
+                    .and_then(|s| s.subnet_id())
+                    .expect("subnet id")
+                    .to_owned()
+            }
+        };
+        let private = subnet("10.0.1.0/24").await;
+        let public = subnet("10.0.0.0/24").await;
+        let igw = ec2
+            .create_internet_gateway()
+            .send()
+            .await
+            .expect("CreateInternetGateway")
+            .internet_gateway()
+            .and_then(|g| g.internet_gateway_id())
+            .expect("igw id")
+            .to_owned();
+        ec2.attach_internet_gateway()
+            .internet_gateway_id(&igw)
+            .vpc_id(&vpc)
+            .send()
+            .await
+            .expect("AttachInternetGateway");
+        let eip = ec2
+            .allocate_address()
+            .domain(aws_sdk_ec2::types::DomainType::Vpc)
+            .send()
+            .await
+            .expect("AllocateAddress");
+        let nat = ec2
+            .create_nat_gateway()
+            .subnet_id(&public)
+            .allocation_id(eip.allocation_id().expect("allocation"))
+            .send()
+            .await
+            .expect("CreateNatGateway")
+            .nat_gateway()
+            .and_then(|n| n.nat_gateway_id())
+            .expect("nat id")
+            .to_owned();
+        let table = |subnet: String, route: aws_sdk_ec2::operation::create_route::builders::CreateRouteFluentBuilder| {
+            let ec2 = ec2.clone();
+            let vpc = vpc.clone();
+            async move {
+                let id = ec2
+                    .create_route_table()
+                    .vpc_id(vpc)
+                    .send()
+                    .await
+                    .expect("CreateRouteTable")
+                    .route_table()
+                    .and_then(|t| t.route_table_id())
+                    .expect("rtb id")
+                    .to_owned();
+                route
+                    .route_table_id(&id)
+                    .destination_cidr_block("0.0.0.0/0")
+                    .send()
+                    .await
+                    .expect("CreateRoute");
+                ec2.associate_route_table()
+                    .route_table_id(&id)
+                    .subnet_id(subnet)
+                    .send()
+                    .await
+                    .expect("AssociateRouteTable");
+                id
+            }
+        };
+        table(public.clone(), ec2.create_route().gateway_id(&igw)).await;
+        let private_rtb = table(private.clone(), ec2.create_route().nat_gateway_id(&nat)).await;
+        let sg = ec2
+            .create_security_group()
+            .group_name("nerava-backend")
+            .description("nerava-backend tasks")
+            .vpc_id(&vpc)
+            .send()
+            .await
+            .expect("CreateSecurityGroup")
+            .group_id()
+            .expect("sg id")
+            .to_owned();
+        // A new group allows everything out: revoke exactly what it has, then allow HTTPS
+        // anywhere and Postgres inside the VPC, as the simulator's group does.
+        let described = ec2
+            .describe_security_groups()
+            .group_ids(&sg)
+            .send()
+            .await
+            .expect("DescribeSecurityGroups");
+        let default_egress = described.security_groups()[0]
+            .ip_permissions_egress()
+            .to_vec();
+        ec2.revoke_security_group_egress()
+            .group_id(&sg)
+            .set_ip_permissions(Some(default_egress))
+            .send()
+            .await
+            .expect("RevokeSecurityGroupEgress");
+        ec2.authorize_security_group_egress()
+            .group_id(&sg)
+            .ip_permissions(rule("tcp", 443, "0.0.0.0/0"))
+            .ip_permissions(rule("tcp", 5432, "10.0.0.0/16"))
+            .send()
+            .await
+            .expect("AuthorizeSecurityGroupEgress");
+        // The ECS service in the private subnet.
+        let ecs = aws_sdk_ecs::Client::new(&sdk);
+        ecs.create_cluster()
+            .cluster_name("nerava-cluster")
+            .send()
+            .await
+            .expect("CreateCluster");
+        ecs.register_task_definition()
+            .family("nerava-backend")
+            .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
+            .container_definitions(
+                aws_sdk_ecs::types::ContainerDefinition::builder()
+                    .name("nerava-backend")
+                    .image("nerava-backend:2026.01.22")
+                    .memory(512)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("RegisterTaskDefinition");
+        ecs.create_service()
+            .cluster("nerava-cluster")
+            .service_name("nerava-backend")
+            .task_definition("nerava-backend")
+            .desired_count(1)
+            .network_configuration(
+                aws_sdk_ecs::types::NetworkConfiguration::builder()
+                    .awsvpc_configuration(
+                        aws_sdk_ecs::types::AwsVpcConfiguration::builder()
+                            .subnets(&private)
+                            .security_groups(&sg)
+                            .assign_public_ip(aws_sdk_ecs::types::AssignPublicIp::Disabled)
+                            .build()
+                            .expect("awsvpc"),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("CreateService");
+        Self {
+            name: "moto",
+            sdk,
+            sg,
+            private_rtb,
+            nat,
+            _server: Box::new(server),
+        }
+    }
+
+    async fn path(&self) -> Path {
+        NetworkProbe::new(&self.sdk, &AwsConfig::default())
+            .path()
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e:?}", self.name))
+    }
+
+    fn ec2(&self) -> aws_sdk_ec2::Client {
+        aws_sdk_ec2::Client::new(&self.sdk)
+    }
+}
+
+/// The service's path reads open, one hop per line, naming each backend's own resources; a
+/// revoked HTTPS rule fails it by the security group's id and its remaining rule, and the
+/// same rule authorized again opens it.
+async fn check_security_group_decides_the_path(b: &Backend) {
+    let path = b.path().await;
+    assert_eq!(path.state, HopState::Pass, "{}: {path:#?}", b.name);
+    let kinds: Vec<HopKind> = path.hops.iter().map(|h| h.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            HopKind::SecurityGroup,
+            HopKind::NetworkAcl,
+            HopKind::Route,
+            HopKind::Gateway
+        ],
+        "{}",
+        b.name
+    );
+    assert_eq!(path.hops[0].resource, b.sg, "{}", b.name);
+    assert_eq!(path.hops[2].resource, b.private_rtb, "{}", b.name);
+    assert_eq!(path.hops[3].resource, b.nat, "{}", b.name);
+    assert!(path.hops[1].resource.starts_with("acl-"), "{}", b.name);
+    let ec2 = b.ec2();
+    ec2.revoke_security_group_egress()
+        .group_id(&b.sg)
+        .ip_permissions(rule("tcp", 443, "0.0.0.0/0"))
+        .send()
+        .await
+        .expect("RevokeSecurityGroupEgress");
+    let path = b.path().await;
+    assert_eq!(path.state, HopState::Fail, "{}", b.name);
+    assert_eq!(
+        path.failures()
+            .map(|h| h.detail.as_str())
+            .collect::<Vec<_>>(),
+        [format!(
+            "{} egress allows only tcp 5432 to 10.0.0.0/16 — no tcp 443 to 0.0.0.0/0",
+            b.sg
+        )],
+        "{}",
+        b.name
+    );
+    ec2.authorize_security_group_egress()
+        .group_id(&b.sg)
+        .ip_permissions(rule("tcp", 443, "0.0.0.0/0"))
+        .send()
+        .await
+        .expect("AuthorizeSecurityGroupEgress");
+    assert_eq!(b.path().await.state, HopState::Pass, "{}", b.name);
+}
+
+on_both_backends!(check_security_group_decides_the_path: contract_sim_security_group, contract_moto_security_group);
+
+/// Describes by filter answer what the probe relies on: the VPC's main table marked main, the
+/// private table's explicit association, the NAT gateway available in the public subnet.
+async fn check_describe_shapes(b: &Backend) {
+    let ec2 = b.ec2();
+    let tables = ec2
+        .describe_route_tables()
+        .filters(
+            Filter::builder()
+                .name("association.subnet-id")
+                .values(
+                    NetworkProbe::new(&b.sdk, &AwsConfig::default())
+                        .service_network()
+                        .await
+                        .expect("service")
+                        .subnets[0]
+                        .clone(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("DescribeRouteTables");
+    assert_eq!(tables.route_tables().len(), 1, "{}", b.name);
+    assert_eq!(
+        tables.route_tables()[0].route_table_id(),
+        Some(b.private_rtb.as_str())
+    );
+    let nats = ec2
+        .describe_nat_gateways()
+        .nat_gateway_ids(&b.nat)
+        .send()
+        .await
+        .expect("DescribeNatGateways");
+    assert_eq!(
+        nats.nat_gateways()[0].state(),
+        Some(&aws_sdk_ec2::types::NatGatewayState::Available),
+        "{}",
+        b.name
+    );
+}
+
+on_both_backends!(check_describe_shapes: contract_sim_describe_shapes, contract_moto_describe_shapes);
+
+/// On moto, where every EC2 call exists: a lost default route and an ACL deny numbered before
+/// the allow are each named by resource and rule; deleting the NAT gateway names it.
+#[tokio::test]
+async fn contract_moto_routes_acls_and_nat_state() {
+    let b = Backend::moto().await;
+    let ec2 = b.ec2();
+    let path = b.path().await;
+    let acl = path.hops[1].resource.clone();
+    ec2.create_network_acl_entry()
+        .network_acl_id(&acl)
+        .rule_number(50)
+        .protocol("6")
+        .rule_action(RuleAction::Deny)
+        .egress(true)
+        .cidr_block("0.0.0.0/0")
+        .port_range(
+            aws_sdk_ec2::types::PortRange::builder()
+                .from(443)
+                .to(443)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateNetworkAclEntry");
+    let path = b.path().await;
+    assert_eq!(
+        path.failures()
+            .map(|h| h.detail.clone())
+            .collect::<Vec<_>>(),
+        [format!(
+            "{acl} ({}): rule 50 denies outbound tcp 443 to 0.0.0.0/0",
+            path.service.subnets[0]
+        )],
+        "{path:#?}"
+    );
+    ec2.delete_network_acl_entry()
+        .network_acl_id(&acl)
+        .rule_number(50)
+        .egress(true)
+        .send()
+        .await
+        .expect("DeleteNetworkAclEntry");
+    ec2.delete_route()
+        .route_table_id(&b.private_rtb)
+        .destination_cidr_block("0.0.0.0/0")
+        .send()
+        .await
+        .expect("DeleteRoute");
+    let path = b.path().await;
+    assert_eq!(
+        path.failures()
+            .map(|h| h.detail.clone())
+            .collect::<Vec<_>>(),
+        [format!(
+            "{} (explicit table of {}) has no 0.0.0.0/0 route",
+            b.private_rtb, path.service.subnets[0]
+        )]
+    );
+    assert_eq!(
+        path.nats,
+        vec![b.nat.clone()],
+        "the NAT a new route can use"
+    );
+    ec2.create_route()
+        .route_table_id(&b.private_rtb)
+        .destination_cidr_block("0.0.0.0/0")
+        .nat_gateway_id(&b.nat)
+        .send()
+        .await
+        .expect("CreateRoute");
+    assert_eq!(b.path().await.state, HopState::Pass);
+    ec2.delete_nat_gateway()
+        .nat_gateway_id(&b.nat)
+        .send()
+        .await
+        .expect("DeleteNatGateway");
+    let path = b.path().await;
+    assert_eq!(path.state, HopState::Fail, "{path:#?}");
+    let failure = path.failures().next().expect("a failure").detail.clone();
+    assert!(failure.contains(&b.nat), "{failure}");
+}
