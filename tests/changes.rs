@@ -500,3 +500,30 @@ async fn the_scope_takes_the_service_s_network_and_task_role_from_ecs() {
         .expect("LookupEvents");
     assert!(unscoped.changes.iter().all(|c| c.service != "ec2"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_table_keeps_a_busy_window_short_and_the_json_keeps_it_all() {
+    let (sim, config) = support::simulator("healthy").await;
+    let sdk = sdk(&sim.urls.aws, sim::ACCESS_KEY_ID).await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    for i in 0..20 {
+        secrets
+            .put_secret_value()
+            .secret_id("nerava/prod/twilio")
+            .secret_string(format!(r#"{{"auth_token":"{TOKEN}","n":{i}}}"#))
+            .send()
+            .await
+            .expect("PutSecretValue");
+    }
+    let report = Box::pin(check::check(&config, "t", &support::check_options()))
+        .await
+        .expect("runs");
+    let json = check::report_json(&report);
+    // 20 puts, and the scenario's two registrations and deployments.
+    assert_eq!(json["changes"].as_array().map(Vec::len), Some(24));
+    let table = check::render_table(&report);
+    assert!(
+        table.contains("… 9 older changes (check --json lists them all)"),
+        "{table}"
+    );
+}
