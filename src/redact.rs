@@ -406,8 +406,27 @@ fn url_credentials(text: &str) -> String {
 /// `text` with `secrets` and every registered secret masked, in every disguise [`register`]
 /// lists (for error bodies and log lines that might echo a credential back).
 pub fn scrub(text: &str, secrets: &[&str]) -> String {
-    let text = mask_known(text);
-    mask_disguises(&text, &disguises(secrets))
+    Scrubber::new(secrets).scrub(text)
+}
+
+/// [`scrub`] for many texts and the same secrets: their disguises are worked out once (a
+/// report masks every line and every JSON string with the same few secrets).
+pub struct Scrubber {
+    disguises: Vec<String>,
+}
+
+impl Scrubber {
+    pub fn new(secrets: &[&str]) -> Self {
+        Self {
+            disguises: disguises(secrets),
+        }
+    }
+
+    /// `text` as [`scrub`] masks it.
+    pub fn scrub(&self, text: &str) -> String {
+        let text = mask_known(text);
+        mask_disguises(&text, &self.disguises)
+    }
 }
 
 #[cfg(test)]

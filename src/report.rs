@@ -236,7 +236,7 @@ impl Timeline {
             count: 1,
             kind,
             text: String::new(),
-            detail: line.detail.map(|d| protect_value(d, secrets)),
+            detail: line.detail.map(|d| protect_value(d, &scrubber(secrets))),
             stream: line.stream,
             key: line.key,
             base: line.base,
@@ -258,10 +258,11 @@ impl Timeline {
     /// The report as Markdown, for the postmortem.
     pub fn to_markdown(&self, header: &ReportHeader) -> String {
         let text = markdown::render(self, header);
+        let scrubber = redact::Scrubber::new(&self.secret_refs());
         // Once more over the whole document: a secret registered after an entry was
         // recorded, or one in the header, is masked here.
         text.lines()
-            .map(|l| redact::scrub(&redact::free_text(l), &self.secret_refs()))
+            .map(|l| scrubber.scrub(&redact::free_text(l)))
             .collect::<Vec<_>>()
             .join("\n")
             + "\n"
@@ -296,7 +297,7 @@ impl Timeline {
             })).collect::<Vec<_>>(),
             "dropped_entries": self.dropped,
         });
-        protect_value(value, &self.secrets)
+        protect_value(value, &scrubber(&self.secrets))
     }
 
     fn secret_refs(&self) -> Vec<&str> {
@@ -314,23 +315,33 @@ fn now_ms_hint(report: &Report) -> i64 {
 
 /// One line as it may be written: masked patterns, then the registered secrets.
 fn protect(text: &str, secrets: &[String]) -> String {
-    let refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
-    redact::scrub(&redact::free_text(text), &refs)
+    scrubber(secrets).scrub(&redact::free_text(text))
 }
 
-/// Every string of a JSON value (keys included) through [`protect`].
-fn protect_value(value: Value, secrets: &[String]) -> Value {
+fn scrubber(secrets: &[String]) -> redact::Scrubber {
+    let refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    redact::Scrubber::new(&refs)
+}
+
+/// Every string of a JSON value (keys included) through [`protect`], the secrets' disguises
+/// worked out once for the whole value.
+fn protect_value(value: Value, scrubber: &redact::Scrubber) -> Value {
     match value {
-        Value::String(s) => Value::String(protect(&s, secrets)),
+        Value::String(s) => Value::String(scrubber.scrub(&redact::free_text(&s))),
         Value::Array(items) => Value::Array(
             items
                 .into_iter()
-                .map(|v| protect_value(v, secrets))
+                .map(|v| protect_value(v, scrubber))
                 .collect(),
         ),
         Value::Object(map) => Value::Object(
             map.into_iter()
-                .map(|(k, v)| (protect(&k, secrets), protect_value(v, secrets)))
+                .map(|(k, v)| {
+                    (
+                        scrubber.scrub(&redact::free_text(&k)),
+                        protect_value(v, scrubber),
+                    )
+                })
                 .collect(),
         ),
         other => other,
