@@ -336,6 +336,9 @@ fn result_json<T: Serialize>(result: Option<&Result<T, probe::ProbeError>>) -> V
     }
 }
 
+/// Changes the table shows besides those that may explain the verdict.
+const SHOWN: usize = 15;
+
 /// What changed over the window, newest first; `*` marks what may explain the verdict.
 fn render_changes(out: &mut String, report: &Report) {
     use std::fmt::Write as _;
@@ -365,18 +368,35 @@ fn render_changes(out: &mut String, report: &Report) {
             "  nothing changed on the service's resources in the window"
         );
     }
+    // A busy account's window can hold hundreds: the related ones always, then the newest.
+    let related = |c: &probe::changes::Change| diagnosis::changes::related(c, mode, snapshot);
+    let total = all.len();
+    let mut others = 0;
+    let all: Vec<_> = all
+        .into_iter()
+        .filter(|c| {
+            let keep = related(c) || others < SHOWN;
+            if !related(c) {
+                others += 1;
+            }
+            keep
+        })
+        .collect();
+    let hidden = total - all.len();
     for c in all {
-        let mark = if diagnosis::changes::related(c, mode, snapshot) {
-            '*'
-        } else {
-            ' '
-        };
+        let mark = if related(c) { '*' } else { ' ' };
         let _ = writeln!(
             out,
             "  {mark} {:>7} ago  {}  {}",
             probe::changes::age(now, c.at_ms),
             c.summary,
             c.who
+        );
+    }
+    if hidden > 0 {
+        let _ = writeln!(
+            out,
+            "  … {hidden} older changes (check --json lists them all)"
         );
     }
 }

@@ -407,9 +407,8 @@ impl Engine {
         let now = now_ms();
         let result = match scope {
             Some(mut scope) => {
-                scope.network = self
-                    .cloudtrail
-                    .network(&self.config.aws.cluster, &self.config.aws.service)
+                self.cloudtrail
+                    .complete(&mut scope, &self.config.aws.cluster, &self.config.aws.service)
                     .await;
                 self.cloudtrail
                     .lookup(&scope, now - self.changes_window_ms(), now)

@@ -323,18 +323,23 @@ fn protect(text: &str, scrubber: &redact::Scrubber) -> String {
 }
 
 /// Every string of a JSON value (keys included) through [`protect`].
-fn protect_value(value: Value, secrets: &redact::Scrubber) -> Value {
+fn protect_value(value: Value, scrubber: &redact::Scrubber) -> Value {
     match value {
-        Value::String(s) => Value::String(protect(&s, secrets)),
+        Value::String(s) => Value::String(scrubber.scrub(&redact::free_text(&s))),
         Value::Array(items) => Value::Array(
             items
                 .into_iter()
-                .map(|v| protect_value(v, secrets))
+                .map(|v| protect_value(v, scrubber))
                 .collect(),
         ),
         Value::Object(map) => Value::Object(
             map.into_iter()
-                .map(|(k, v)| (protect(&k, secrets), protect_value(v, secrets)))
+                .map(|(k, v)| {
+                    (
+                        scrubber.scrub(&redact::free_text(&k)),
+                        protect_value(v, scrubber),
+                    )
+                })
                 .collect(),
         ),
         other => other,

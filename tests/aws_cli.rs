@@ -620,6 +620,61 @@ async fn aws_cli_reads_the_simulated_cloudtrail() {
     )
     .await;
     assert!(refused.contains("InvalidMaxResultsException"), "{refused}");
+    // Secrets Manager and SSM mutations are recorded too, their values hidden as AWS does.
+    aws(
+        &sim,
+        &[
+            "ssm",
+            "put-parameter",
+            "--name",
+            "/nerava/prod/twilio-verify-service-sid",
+            "--value",
+            "VA9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+            "--type",
+            "SecureString",
+            "--overwrite",
+        ],
+    )
+    .await;
+    aws(
+        &sim,
+        &[
+            "secretsmanager",
+            "delete-secret",
+            "--secret-id",
+            "nerava/prod/jwt",
+            "--recovery-window-in-days",
+            "7",
+        ],
+    )
+    .await;
+    for (name, resource) in [
+        ("PutParameter", "/nerava/prod/twilio-verify-service-sid"),
+        ("DeleteSecret", "secret:nerava/prod/jwt-GhIjKl"),
+    ] {
+        let found = aws(
+            &sim,
+            &[
+                "cloudtrail",
+                "lookup-events",
+                "--lookup-attributes",
+                &format!("AttributeKey=EventName,AttributeValue={name}"),
+            ],
+        )
+        .await;
+        let event = &found["Events"][0];
+        assert!(
+            event["Resources"][0]["ResourceName"]
+                .as_str()
+                .is_some_and(|r| r.ends_with(resource)),
+            "{found:#}"
+        );
+        let text = event["CloudTrailEvent"].as_str().expect("a string");
+        assert!(
+            !text.contains("VA9f8e7d6c5b4a39281706f5e4d3c2b1a0"),
+            "{text}"
+        );
+    }
 }
 
 /// The commands the console prints for `network_blocked` (`otp_console::network::commands`),

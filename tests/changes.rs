@@ -460,3 +460,70 @@ async fn hostile_request_parameters_are_masked_and_made_safe_on_every_output_pat
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_scope_takes_the_service_s_network_and_task_role_from_ecs() {
+    let (sim, _config) = support::simulator("network-blocked").await;
+    let sdk = sdk(&sim.urls.aws, sim::ACCESS_KEY_ID).await;
+    let mut scope = scope();
+    CloudTrailProbe::new(&sdk)
+        .complete(&mut scope, "nerava-cluster", "nerava-backend")
+        .await;
+    assert!(
+        scope.network.contains(&"sg-0f1e2d3c4b5a69788".to_owned()),
+        "{scope:?}"
+    );
+    assert!(
+        scope.roles.contains(&"nerava-backend-task".to_owned()),
+        "{scope:?}"
+    );
+    // The scenario's revoked egress on that group is the service's change.
+    let now = now_ms();
+    let changes = CloudTrailProbe::new(&sdk)
+        .lookup(&scope, now - 48 * 3_600_000, now)
+        .await
+        .expect("LookupEvents");
+    let revoked = changes
+        .changes
+        .iter()
+        .find(|c| c.action == "RevokeSecurityGroupEgress")
+        .unwrap_or_else(|| panic!("{changes:#?}"));
+    assert_eq!(revoked.summary, "sg-0f1e2d3c4b5a69788 egress 443 revoked");
+    assert_eq!(
+        revoked.user_agent.as_deref(),
+        Some("console.ec2.amazonaws.com")
+    );
+    // Without the group in scope, someone else's security group change is not shown.
+    let unscoped = CloudTrailProbe::new(&sdk)
+        .lookup(&self::scope(), now - 48 * 3_600_000, now)
+        .await
+        .expect("LookupEvents");
+    assert!(unscoped.changes.iter().all(|c| c.service != "ec2"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_table_keeps_a_busy_window_short_and_the_json_keeps_it_all() {
+    let (sim, config) = support::simulator("healthy").await;
+    let sdk = sdk(&sim.urls.aws, sim::ACCESS_KEY_ID).await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    for i in 0..20 {
+        secrets
+            .put_secret_value()
+            .secret_id("nerava/prod/twilio")
+            .secret_string(format!(r#"{{"auth_token":"{TOKEN}","n":{i}}}"#))
+            .send()
+            .await
+            .expect("PutSecretValue");
+    }
+    let report = Box::pin(check::check(&config, "t", &support::check_options()))
+        .await
+        .expect("runs");
+    let json = check::report_json(&report);
+    // 20 puts, and the scenario's two registrations and deployments.
+    assert_eq!(json["changes"].as_array().map(Vec::len), Some(24));
+    let table = check::render_table(&report);
+    assert!(
+        table.contains("… 9 older changes (check --json lists them all)"),
+        "{table}"
+    );
+}

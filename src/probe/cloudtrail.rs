@@ -85,7 +85,7 @@ pub struct Scope {
     pub secrets: Vec<String>,
     /// SSM parameter names.
     pub parameters: Vec<String>,
-    /// Role names (execution and task roles).
+    /// Role names: the execution role (from the snapshot) and the task role ([`CloudTrailProbe::complete`]).
     pub roles: Vec<String>,
     /// Security group, subnet, route table, NAT gateway and network ACL ids.
     pub network: Vec<String>,
@@ -229,9 +229,11 @@ impl CloudTrailProbe {
         Ok(out)
     }
 
-    /// The service's network resources (its `awsvpcConfiguration` subnets and security
-    /// groups), for the EC2 changes that may cut it off; none when ECS does not say.
-    pub async fn network(&self, cluster: &str, service: &str) -> Vec<String> {
+    /// What the ECS snapshot does not carry: the service's network resources (its
+    /// `awsvpcConfiguration` subnets and security groups, for the EC2 changes that may cut it
+    /// off) and the deployed revision's task role (for IAM changes), added to `scope`.
+    /// Nothing is added when ECS does not say: the lookup still runs on the rest.
+    pub async fn complete(&self, scope: &mut Scope, cluster: &str, service: &str) {
         let request = self
             .ecs
             .describe_services()
@@ -239,15 +241,35 @@ impl CloudTrailProbe {
             .services(service)
             .send();
         let Ok(answer) = call(System::Ecs, "DescribeServices", request).await else {
-            return Vec::new();
+            return;
         };
-        answer
-            .services()
-            .iter()
-            .filter_map(|s| s.network_configuration()?.awsvpc_configuration())
-            .flat_map(|c| c.subnets().iter().chain(c.security_groups()))
-            .cloned()
-            .collect()
+        let Some(found) = answer.services().first() else {
+            return;
+        };
+        if let Some(c) = found
+            .network_configuration()
+            .and_then(|n| n.awsvpc_configuration())
+        {
+            scope
+                .network
+                .extend(c.subnets().iter().chain(c.security_groups()).cloned());
+        }
+        let Some(arn) = found.task_definition() else {
+            return;
+        };
+        let request = self
+            .ecs
+            .describe_task_definition()
+            .task_definition(arn)
+            .send();
+        if let Ok(td) = call(System::Ecs, "DescribeTaskDefinition", request).await {
+            if let Some(role) = td.task_definition().and_then(|t| t.task_role_arn()) {
+                let name = role.rsplit('/').next().unwrap_or(role).to_owned();
+                if !scope.roles.contains(&name) {
+                    scope.roles.push(name);
+                }
+            }
+        }
     }
 
     /// Waits until [`MIN_INTERVAL`] has passed since the previous call.

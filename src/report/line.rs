@@ -285,9 +285,17 @@ fn what_changed(
                 stream,
                 format!("{name}: {} changes{alerts}{newest}", c.changes.len()),
             )
-            .with_detail(
-                json!({ "changes": c.changes, "alerts": c.alerts, "truncated": c.truncated }),
-            )
+            // Who did what and when; the request parameters stay in `check --json`: the
+            // timeline is masked line by line and a revision's parameters are long.
+            .with_detail(json!({
+                "changes": c.changes.iter().map(|x| json!({
+                    "at_ms": x.at_ms,
+                    "who": x.who,
+                    "what": x.summary,
+                })).collect::<Vec<_>>(),
+                "alerts": c.alerts.len(),
+                "truncated": c.truncated,
+            }))
         }
         Err(e) => {
             Line::plain(stream, format!("{name}: {}", e.message)).with_detail(error_detail(e))

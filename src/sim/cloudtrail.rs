@@ -554,3 +554,124 @@ fn event_json(e: &TrailEvent, deployment: &super::scenario::DeploymentSetup) -> 
         "CloudTrailEvent": record.to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::sim::clock::SimClock;
+    use crate::sim::scenario;
+
+    fn world() -> World {
+        let scenario = Arc::new(scenario::load("healthy").expect("loads"));
+        World::new(scenario, SimClock::new(0.01))
+    }
+
+    fn call(world: &mut World, target: &str, body: &Value) -> Result<Value, AwsError> {
+        let now = world.clock.now_ms();
+        let bytes = body.to_string().into_bytes();
+        let (service, op) = target.split_once('.').expect("a target");
+        let answer = match service {
+            "secretsmanager" => world.secrets_handle(op, &bytes, now),
+            _ => world.ssm_handle(op, &bytes, now),
+        };
+        if let Ok(value) = &answer {
+            world.record_call(target, &bytes, value, "AKIATEST000000000001", "test/1", now);
+        }
+        answer
+    }
+
+    fn lookup(world: &mut World, body: &Value) -> Result<Value, AwsError> {
+        let now = world.clock.now_ms();
+        let key = format!("AKIALOOKUP{:010}", world.rng.below(1 << 30));
+        world.cloudtrail_handle("LookupEvents", body.to_string().as_bytes(), &key, now)
+    }
+
+    #[test]
+    fn mutations_are_recorded_newest_first_with_their_values_hidden() {
+        let mut w = world();
+        call(&mut w, "AmazonSSM.PutParameter", &json!({
+            "Name": "/nerava/prod/twilio-verify-service-sid", "Value": "VA-new-value", "Type": "SecureString", "Overwrite": true
+        }))
+        .expect("overwritten");
+        let refused = call(
+            &mut w,
+            "AmazonSSM.PutParameter",
+            &json!({
+                "Name": "/nerava/prod/twilio-verify-service-sid", "Value": "x", "Type": "SecureString"
+            }),
+        );
+        assert_eq!(
+            refused.map_err(|e| e.kind),
+            Err("ParameterAlreadyExists".to_owned())
+        );
+        let window = call(
+            &mut w,
+            "secretsmanager.DeleteSecret",
+            &json!({
+                "SecretId": "nerava/prod/jwt", "RecoveryWindowInDays": 3
+            }),
+        );
+        assert_eq!(
+            window.map_err(|e| e.kind),
+            Err("InvalidParameterException".to_owned())
+        );
+        call(
+            &mut w,
+            "secretsmanager.DeleteSecret",
+            &json!({
+                "SecretId": "nerava/prod/jwt", "RecoveryWindowInDays": 7
+            }),
+        )
+        .expect("scheduled");
+        let found = lookup(&mut w, &json!({ "LookupAttributes": [{ "AttributeKey": "Username", "AttributeValue": "AKIATEST000000000001" }] }))
+            .expect("answers");
+        let names: Vec<&str> = found["Events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter_map(|e| e["EventName"].as_str())
+            .collect();
+        // The refused calls are not in the history.
+        assert_eq!(names, ["DeleteSecret", "PutParameter"]);
+        let text = found.to_string();
+        assert!(!text.contains("VA-new-value"), "{text}");
+        assert!(text.contains(HIDDEN));
+    }
+
+    #[test]
+    fn lookup_refuses_what_aws_refuses_and_pages() {
+        let mut w = world();
+        for body in [
+            json!({ "MaxResults": 0 }),
+            json!({ "LookupAttributes": [{ "AttributeKey": "Nope", "AttributeValue": "x" }] }),
+            json!({ "StartTime": 10.0, "EndTime": 5.0 }),
+            json!({ "NextToken": "page-x" }),
+            json!({ "EventCategory": "management" }),
+            json!({ "Unknown": 1 }),
+        ] {
+            assert!(lookup(&mut w, &body).is_err(), "{body}");
+        }
+        let first = lookup(&mut w, &json!({ "MaxResults": 3 })).expect("page");
+        assert_eq!(first["Events"].as_array().map(Vec::len), Some(3));
+        let token = first["NextToken"].as_str().expect("more");
+        let second = lookup(&mut w, &json!({ "MaxResults": 3, "NextToken": token })).expect("page");
+        assert_eq!(second["Events"].as_array().map(Vec::len), Some(1));
+        assert!(second.get("NextToken").is_none());
+        // Throttled past 2 calls a second for one key.
+        let key = "AKIASAMEKEY000000001";
+        let now = w.clock.now_ms();
+        let mut kinds = Vec::new();
+        for _ in 0..3 {
+            kinds.push(
+                w.cloudtrail_handle("LookupEvents", b"{}", key, now)
+                    .err()
+                    .map(|e| e.kind),
+            );
+        }
+        assert_eq!(kinds, [None, None, Some("ThrottlingException".to_owned())]);
+    }
+}

@@ -118,6 +118,23 @@ struct PutInput {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
+struct DeleteInput {
+    secret_id: String,
+    recovery_window_in_days: Option<i64>,
+    force_delete_without_recovery: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PutParameterInput {
+    name: String,
+    value: String,
+    #[serde(default)]
+    overwrite: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
 struct ParametersInput {
     #[serde(default)]
     names: Vec<String>,
@@ -264,6 +281,51 @@ impl World {
                     "CreatedDate": epoch(s.changed_ms),
                 }))
             }
+            "DeleteSecret" => {
+                let input: DeleteInput = parse_body(body)?;
+                let i = self.secret_index(&input.secret_id).ok_or_else(not_found)?;
+                let force = input.force_delete_without_recovery.unwrap_or(false);
+                if force && input.recovery_window_in_days.is_some() {
+                    return Err(AwsError::invalid_parameter(
+                        "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.",
+                    ));
+                }
+                let days = input.recovery_window_in_days.unwrap_or(30);
+                if !(7..=30).contains(&days) {
+                    return Err(AwsError::invalid_parameter(
+                        "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).",
+                    ));
+                }
+                if self.secrets[i].deleted_ms.is_some() && !force {
+                    return Err(marked_for_deletion());
+                }
+                let (arn, name) = (self.secrets[i].arn.clone(), self.secrets[i].name.clone());
+                let deletion = if force {
+                    self.secrets.remove(i);
+                    now
+                } else {
+                    self.secrets[i].deleted_ms = Some(now);
+                    now + days * 86_400_000
+                };
+                Ok(json!({ "ARN": arn, "Name": name, "DeletionDate": epoch(deletion) }))
+            }
+            "UpdateSecret" => {
+                let input: PutInput = parse_body(body)?;
+                let i = self.secret_index(&input.secret_id).ok_or_else(not_found)?;
+                if self.secrets[i].deleted_ms.is_some() {
+                    return Err(marked_for_deletion());
+                }
+                let version = input.secret_string.as_ref().map(|_| self.uuid());
+                let s = &mut self.secrets[i];
+                let mut out = json!({ "ARN": s.arn, "Name": s.name });
+                if let (Some(value), Some(version)) = (input.secret_string, version) {
+                    s.value = value;
+                    s.version_id.clone_from(&version);
+                    s.changed_ms = now;
+                    out["VersionId"] = json!(version);
+                }
+                Ok(out)
+            }
             "RestoreSecret" => {
                 let input: SecretIdInput = parse_body(body)?;
                 let i = self.secret_index(&input.secret_id).ok_or_else(not_found)?;
@@ -351,6 +413,53 @@ impl World {
                     AwsError::client("ParameterNotFound", format!("Parameter {name} not found."))
                 })?;
                 Ok(json!({ "Parameter": shown(p, input.with_decryption) }))
+            }
+            "PutParameter" => {
+                let input: PutParameterInput = parse_body(body)?;
+                let setup = &self.scenario.deployment;
+                let arn = format!(
+                    "arn:aws:ssm:{}:{}:parameter/{}",
+                    setup.region,
+                    setup.account_id,
+                    input.name.trim_start_matches('/')
+                );
+                let version = match self.parameters.iter_mut().find(|p| p.name == input.name) {
+                    Some(_) if !input.overwrite => {
+                        return Err(AwsError::client(
+                            "ParameterAlreadyExists",
+                            "The parameter already exists. To overwrite this value, set the overwrite option in the request to true.",
+                        ))
+                    }
+                    Some(p) => {
+                        p.value = input.value;
+                        p.version += 1;
+                        p.changed_ms = now;
+                        p.version
+                    }
+                    None => {
+                        self.parameters.push(SimParameter {
+                            name: input.name,
+                            arn,
+                            value: input.value,
+                            version: 1,
+                            changed_ms: now,
+                        });
+                        1
+                    }
+                };
+                Ok(json!({ "Version": version, "Tier": "Standard" }))
+            }
+            "DeleteParameter" => {
+                let name = input.name.unwrap_or_default();
+                let before = self.parameters.len();
+                self.parameters.retain(|p| p.name != name);
+                if self.parameters.len() == before {
+                    return Err(AwsError::client(
+                        "ParameterNotFound",
+                        format!("Parameter {name} not found."),
+                    ));
+                }
+                Ok(json!({}))
             }
             _ => Err(AwsError::client(
                 "UnknownOperationException",

@@ -347,4 +347,19 @@ mod tests {
             "yesterday's alert is not today's: {text}"
         );
     }
+
+    #[test]
+    fn never_panics_at_any_size() {
+        let mut app = with_changes(true);
+        app.is_showing_changes = true;
+        app.focus = Pane::Env;
+        for zoomed in [false, true] {
+            app.is_zoomed = zoomed;
+            for width in (1..=160).step_by(7) {
+                for height in (1..=50).step_by(3) {
+                    let _ = screen(&app, width, height);
+                }
+            }
+        }
+    }
 }
