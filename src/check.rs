@@ -81,6 +81,8 @@ enum Milestone {
     TwilioService,
     StatusPage,
     Logs,
+    /// Real traffic read (access lines and the load balancer).
+    Traffic,
     Health,
     Otp,
     /// The OTP's delivery reached a final state, or cannot be followed.
@@ -141,7 +143,8 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
             && reached(Milestone::TwilioAccount)
             && reached(Milestone::TwilioService)
             && (!wants_ecs || reached(Milestone::Ecs))
-            && (!options.check_aws || reached(Milestone::Logs));
+            && (!options.check_aws || reached(Milestone::Logs))
+            && (!options.check_aws || reached(Milestone::Traffic));
         // An OTP start that sent is followed to the phone: the verdict waits for the SMS's
         // final state (delivered, or the carrier's error), within the follow's own timeout.
         let otp_sent = evidence
@@ -183,6 +186,7 @@ fn note_progress(progress: &mut Progress, observation: &Observation) {
         },
         Observation::Ecs { .. } => Some(Milestone::Ecs),
         Observation::Logs { .. } => Some(Milestone::Logs),
+        Observation::Traffic { .. } => Some(Milestone::Traffic),
         Observation::Twilio { fact, .. } => match fact {
             Fact::Account(_) => Some(Milestone::TwilioAccount),
             Fact::Service(_) => Some(Milestone::TwilioService),
@@ -231,6 +235,7 @@ pub fn report_json(report: &Report) -> Value {
                 "recent": recent,
                 "error": e.logs_error,
             },
+            "traffic": e.traffic,
             "twilio": {
                 "credentials": e.credentials,
                 "account": result_json(e.account.as_ref()),
@@ -253,6 +258,64 @@ fn result_json<T: Serialize>(result: Option<&Result<T, probe::ProbeError>>) -> V
         Some(Ok(v)) => to_value(v),
         Some(Err(e)) => json!({ "error": e }),
         None => Value::Null,
+    }
+}
+
+/// What real users got, apart from the console's own probes.
+fn traffic_table(out: &mut String, traffic: &probe::traffic::RealTraffic) {
+    use std::fmt::Write as _;
+    let _ = writeln!(
+        out,
+        "\nREAL TRAFFIC  last {} min, from the backend's access lines and the load balancer (not the console's probes)",
+        traffic.minutes()
+    );
+    match &traffic.access {
+        Ok(access) if access.endpoints.is_empty() => {
+            let _ = writeln!(out, "  no access lines matching {}", access.filter);
+        }
+        Ok(access) => {
+            for e in access.endpoints.iter().take(8) {
+                let _ = writeln!(out, "  {:<36} {}", e.name(), e.describe());
+            }
+            if access.truncated {
+                let _ = writeln!(out, "  (only the newest {} lines were read)", access.lines);
+            }
+        }
+        Err(e) => {
+            let _ = writeln!(out, "  access lines: {}", e.message);
+        }
+    }
+    match &traffic.load_balancer {
+        Some(Ok(lb)) => {
+            let _ = writeln!(
+                out,
+                "  load balancer {} · {}: {}",
+                lb.name,
+                lb.target_group,
+                lb.describe()
+            );
+            match &lb.targets {
+                Ok(targets) => {
+                    for t in targets {
+                        let port = t.port.map_or(String::new(), |p| format!(":{p}"));
+                        let reason = t
+                            .reason
+                            .as_ref()
+                            .map_or(String::new(), |r| format!(" ({r})"));
+                        let _ = writeln!(out, "    target {}{port} {}{reason}", t.id, t.state);
+                    }
+                }
+                Err(e) => {
+                    let _ = writeln!(out, "    targets: {}", e.message);
+                }
+            }
+        }
+        Some(Err(e)) => {
+            let _ = writeln!(out, "  load balancer: {}", e.message);
+        }
+        None => {
+            let _ = writeln!(out, "  load balancer: none attached to the service");
+        }
     }
 }
 
@@ -357,6 +420,9 @@ pub fn render_table(report: &Report) -> String {
                 }
             }
         }
+    }
+    if let Some(traffic) = &report.evidence.traffic {
+        traffic_table(&mut out, traffic);
     }
     if !d.unknown.is_empty() {
         let _ = writeln!(out, "\nUNKNOWN");

@@ -112,6 +112,14 @@ pub struct AwsConfig {
     pub log_group: String,
     /// Filter pattern selecting the OTP log lines.
     pub log_filter: String,
+    /// Filter pattern selecting the backend's access lines (real traffic, read apart from
+    /// `log_filter`).
+    #[serde(default = "default_access_log_filter")]
+    pub access_log_filter: String,
+}
+
+fn default_access_log_filter() -> String {
+    "\"HTTP/1.1\"".into()
 }
 
 impl Default for AwsConfig {
@@ -124,6 +132,7 @@ impl Default for AwsConfig {
             service: "nerava-backend".into(),
             log_group: "/ecs/nerava-backend".into(),
             log_filter: "OTP".into(),
+            access_log_filter: default_access_log_filter(),
         }
     }
 }
@@ -443,7 +452,7 @@ mod tests {
         assert_eq!(
             e,
             "otp-console.toml:7:1: unknown key \"regoin\" in [aws]; expected one of region, \
-             profile, endpoint_url, cluster, service, log_group, log_filter"
+             profile, endpoint_url, cluster, service, log_group, log_filter, access_log_filter"
         );
         let e = err("aws_region = \"x\"\n");
         assert!(

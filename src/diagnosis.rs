@@ -5,6 +5,9 @@
 //! evidence, the runbook's repair and the equivalent commands (secrets never included). No
 //! clock is read here: `now_ms` is passed in, so the same evidence always gives the same answer.
 
+/// Real traffic (access lines, the load balancer) as evidence.
+pub mod traffic;
+
 use std::collections::{BTreeMap, VecDeque};
 
 use serde::Serialize;
@@ -13,6 +16,7 @@ use crate::config::{VarStatus, ViolationKind};
 use crate::probe::http::{Class, Endpoint, Sample};
 use crate::probe::logs::{Event, LineKind};
 use crate::probe::secrets::{self, SecretState};
+use crate::probe::traffic::RealTraffic;
 use crate::probe::twilio::delivery::{self, DeliveryStep};
 use crate::probe::twilio::{
     Account, CredentialsSeen, Fact, Sender, StatusPage, Verification, VerifyService,
@@ -61,6 +65,8 @@ pub struct Evidence {
     pub sender: Option<Result<Sender, ProbeError>>,
     /// The delivery steps of test sends, in the order seen.
     pub deliveries: Vec<Result<DeliveryStep, ProbeError>>,
+    /// What real users got over the last hour, as last read.
+    pub traffic: Option<Box<RealTraffic>>,
 }
 
 impl Evidence {
@@ -115,6 +121,7 @@ impl Evidence {
                 }
                 Err(e) => self.logs_error = Some(e),
             },
+            Observation::Traffic { traffic, .. } => self.traffic = Some(traffic),
             Observation::Twilio { fact, at_ms } => match fact {
                 Fact::Credentials(c) => self.credentials = Some(c),
                 Fact::Account(a) => {
@@ -892,6 +899,7 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
             );
         }
     }
+    real_traffic(evidence, &mut found);
     if let Some(line) = api_unreachable(evidence, now_ms) {
         found.add(FailureMode::ApiUnreachable, 3, line);
     }
@@ -976,6 +984,73 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
     }
 }
 
+/// What real users got, as evidence: OTP starts that 504 while `/health` answers make the
+/// hanging modes candidates (confidence 0: traffic cannot tell them apart) unless other evidence
+/// already names one, which then gets the traffic's line too; users failing otherwise adds the
+/// line to what is already named. Every line it adds starts with "real traffic:".
+fn real_traffic(evidence: &Evidence, found: &mut Findings) {
+    let Some(signal) = traffic::Signal::of(evidence).filter(traffic::Signal::otp_fails) else {
+        return;
+    };
+    let line = signal.line();
+    let named: Vec<FailureMode> = found
+        .list
+        .iter()
+        .filter(|f| f.confidence > 0)
+        .map(|f| f.failure_mode)
+        .collect();
+    let hanging = [
+        FailureMode::MissingEnvVars,
+        FailureMode::EventLoopBlocked,
+        FailureMode::NetworkBlocked,
+    ];
+    if !(signal.otp_times_out() && signal.health_fine()) {
+        for mode in named {
+            found.add(mode, 0, line.clone());
+        }
+        return;
+    }
+    if !named.is_empty() {
+        for mode in named.into_iter().filter(|m| hanging.contains(m)) {
+            found.add(mode, 0, line.clone());
+        }
+        return;
+    }
+    let snapshot = evidence.snapshot();
+    for mode in hanging {
+        // The provider that waits for missing variables needs one missing: a task definition
+        // read with all of them rules it out.
+        if mode == FailureMode::MissingEnvVars && snapshot.is_some() {
+            continue;
+        }
+        found.add(
+            mode,
+            0,
+            format!(
+                "{line} — users' OTP starts hang to the load balancer's 504 while /health answers"
+            ),
+        );
+    }
+    if let Some(s) = snapshot {
+        if let Some(ecs::Change::Image { from, to }) = s
+            .diff
+            .iter()
+            .find(|c| matches!(c, ecs::Change::Image { .. }))
+        {
+            found.add(
+                FailureMode::EventLoopBlocked,
+                0,
+                format!(
+                    "image changed since :{}: {} → {}",
+                    s.previous.as_ref().map_or(0, |p| p.revision),
+                    short_image(from),
+                    short_image(to)
+                ),
+            );
+        }
+    }
+}
+
 /// `text` cut to its first `head` and last `tail` characters (a stop reason's cause is at its
 /// end).
 fn ends(text: &str, head: usize, tail: usize) -> String {
@@ -1052,7 +1127,9 @@ fn shows_health(evidence: &Evidence, checklist: &[Line]) -> bool {
     ]
     .iter()
     .all(|&item| state(item) == Some(State::Pass));
-    health_ok && !failing && !otp_pending && (otp_sent || provable)
+    // Users failing is not health, whatever the console's own probes saw.
+    let users_fail = traffic::Signal::of(evidence).is_some_and(|s| s.otp_fails());
+    health_ok && !failing && !otp_pending && (otp_sent || provable) && !users_fail
 }
 
 /// Why the evidence does not show health, in one line, for the top of `unknown`.
@@ -1266,7 +1343,16 @@ fn checklist(evidence: &Evidence, findings: &[Finding], names: &Names, now_ms: i
                             s.summary
                         ),
                     ),
-                    (None, None) => (State::Unknown, "not sent (needs a test phone)".into()),
+                    (None, None) => match traffic::Signal::of(evidence) {
+                        Some(s) if s.otp_fails() => {
+                            (State::Fail, format!("not sent; {}", s.line()))
+                        }
+                        Some(s) if s.otp.is_some_and(|o| o.requests > 0) => (
+                            State::Unknown,
+                            format!("not sent (needs a test phone); {}", s.line()),
+                        ),
+                        _ => (State::Unknown, "not sent (needs a test phone)".into()),
+                    },
                 },
                 Item::SmsReceived => {
                     let verified = evidence

@@ -18,6 +18,8 @@ use crate::config::{Config, TwilioCredentials as CredentialsFrom};
 use crate::probe::ecs::EcsProbe;
 use crate::probe::http::{Endpoint, HttpProbe};
 use crate::probe::logs::LogsFollower;
+use crate::probe::metrics::MetricsProbe;
+use crate::probe::traffic::{self as real_traffic, AccessLog, RealTraffic};
 use crate::probe::twilio::delivery::{self, Backoff, Via};
 use crate::probe::twilio::{self, CredentialsSeen, Fact, Track, TwilioProbe};
 use crate::probe::{ErrorKind, Observation, ProbeError, System, TwilioCredentials};
@@ -33,6 +35,8 @@ pub mod every {
     pub const STATUS_PAGE: Duration = Duration::from_secs(120);
     pub const LOGS: Duration = Duration::from_secs(2);
     pub const INBOX: Duration = Duration::from_secs(1);
+    /// Real traffic: the access lines and the load balancer's metrics (1-minute resolution).
+    pub const TRAFFIC: Duration = Duration::from_secs(60);
     /// Health probes while an OTP start is in flight.
     pub const HEALTH_DURING_OTP: Duration = Duration::from_millis(500);
 }
@@ -59,6 +63,9 @@ pub struct Engine {
     pub sdk: Arc<aws_config::SdkConfig>,
     pub ecs: EcsProbe,
     pub twilio: TwilioProbe,
+    /// Real traffic: the backend's access lines and the load balancer.
+    access: AccessLog,
+    metrics: MetricsProbe,
     /// OTP start and verify, with [`OTP_TIMEOUT`].
     http: HttpProbe,
     /// `/health` and dev login, with [`HEALTH_TIMEOUT`].
@@ -93,12 +100,16 @@ impl Engine {
         let quick = HttpProbe::new(&config.api, HEALTH_TIMEOUT)?;
         let twilio = TwilioProbe::new(&config.twilio, TWILIO_TIMEOUT)?;
         let ecs = EcsProbe::new(&sdk, &config.aws, &config.rules);
+        let access = AccessLog::new(&sdk, &config.aws);
+        let metrics = MetricsProbe::new(&sdk, &config.aws);
         let (creds, _) = watch::channel(None);
         Ok(Self {
             config: Arc::new(config),
             sdk: Arc::new(sdk),
             ecs,
             twilio,
+            access,
+            metrics,
             http,
             quick,
             creds: Arc::new(creds),
@@ -359,6 +370,26 @@ impl Engine {
         self.follow_delivery(&creds, &track, backoff).await;
     }
 
+    /// Reads what real users got over the last hour (the access lines and the load balancer,
+    /// at once) and reports it.
+    pub async fn read_traffic(&self) {
+        let to_ms = now_ms();
+        let from_ms = to_ms - real_traffic::WINDOW_MS;
+        let (access, load_balancer) = tokio::join!(
+            self.access.read(from_ms, to_ms),
+            Box::pin(self.metrics.read(from_ms, to_ms))
+        );
+        self.send(Observation::Traffic {
+            at_ms: now_ms(),
+            traffic: Box::new(RealTraffic {
+                from_ms,
+                to_ms,
+                access,
+                load_balancer,
+            }),
+        });
+    }
+
     /// Follows the service's logs from `since_ms`, polling every `every`, until the channel
     /// closes. The policy of [`LogsFollower::follow`]: the first answer and the first good
     /// answer after an error are always reported, later empty polls are not.
@@ -396,6 +427,8 @@ impl Engine {
             e.ask_twilio().await;
         });
         if round.check_aws {
+            let e = self.clone();
+            tasks.spawn(async move { Box::pin(e.read_traffic()).await });
             let e = self.clone();
             let since = round
                 .logs_since_ms
@@ -438,6 +471,13 @@ impl Engine {
             loop {
                 e.status_page().await;
                 tokio::time::sleep(every::STATUS_PAGE).await;
+            }
+        });
+        let e = self.clone();
+        tasks.spawn(async move {
+            loop {
+                Box::pin(e.read_traffic()).await;
+                tokio::time::sleep(every::TRAFFIC).await;
             }
         });
         let e = self.clone();

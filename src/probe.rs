@@ -13,8 +13,12 @@ pub mod ecs;
 pub mod http;
 /// CloudWatch Logs: the service's log group, followed, lines classified.
 pub mod logs;
+/// The load balancer: target health and its CloudWatch metrics over the last hour.
+pub mod metrics;
 /// The task definition's `secrets`: Secrets Manager and SSM, resolved in memory.
 pub mod secrets;
+/// Real traffic: the backend's access lines counted per endpoint, with the load balancer's view.
+pub mod traffic;
 /// Twilio: account, Verify service, status page, test sends and checks.
 pub mod twilio;
 
@@ -30,6 +34,8 @@ pub enum System {
     /// Secrets Manager and SSM Parameter Store (the task definition's `secrets`).
     Secrets,
     Twilio,
+    /// The load balancer (ELBv2) and its CloudWatch metrics.
+    LoadBalancer,
 }
 
 /// A call that failed, as data: which system, what kind of failure, and one line for the user.
@@ -87,6 +93,12 @@ pub enum Observation {
     },
     /// One Twilio fact.
     Twilio { at_ms: i64, fact: twilio::Fact },
+    /// What real users got over the last hour (access lines, the load balancer), read at
+    /// `at_ms`.
+    Traffic {
+        at_ms: i64,
+        traffic: Box<traffic::RealTraffic>,
+    },
 }
 
 impl Observation {
@@ -96,9 +108,10 @@ impl Observation {
         match self {
             Self::Http(sample) => sample.started_ms + sample.latency_ms as i64,
             Self::HttpStarted { started_ms, .. } => *started_ms,
-            Self::Ecs { at_ms, .. } | Self::Logs { at_ms, .. } | Self::Twilio { at_ms, .. } => {
-                *at_ms
-            }
+            Self::Ecs { at_ms, .. }
+            | Self::Logs { at_ms, .. }
+            | Self::Twilio { at_ms, .. }
+            | Self::Traffic { at_ms, .. } => *at_ms,
         }
     }
 }

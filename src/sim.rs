@@ -14,6 +14,8 @@ pub mod aws;
 pub mod backend;
 /// Scaled simulated time.
 pub mod clock;
+/// Simulated CloudWatch GetMetricData (Smithy RPC v2 CBOR and AWS JSON 1.0).
+pub mod cloudwatch;
 /// Simulated EC2 (Query protocol): the service's network.
 pub mod ec2;
 /// Simulated ECS: task definitions, the service, deployments and tasks.
@@ -32,6 +34,8 @@ pub mod scenario;
 pub mod secrets;
 /// Twilio's public status page (Statuspage `summary.json`).
 pub mod statuspage;
+/// Background users and the load balancer's records (metrics, access lines).
+pub mod traffic;
 /// Simulated Twilio: Accounts, Verify services, verifications, checks, the demo inbox.
 pub mod twilio;
 /// The world's state and its simulated time.
@@ -43,7 +47,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tokio::net::TcpListener;
@@ -363,8 +367,32 @@ fn query_endpoint(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Response
     response
 }
 
+/// A CloudWatch request, in Smithy RPC v2 CBOR (`cbor`, the Rust SDK) or AWS JSON 1.0
+/// (botocore).
+fn cloudwatch_endpoint(
+    shared: &Shared,
+    headers: &HeaderMap,
+    operation: &str,
+    body: &[u8],
+    cbor: bool,
+) -> Response {
+    let Some(key) = access_key_id(headers) else {
+        return cloudwatch::error_response(&missing_signature(), cbor);
+    };
+    if let Some(e) = marked_key_error(shared, key, &format!("cloudwatch:{operation}")) {
+        return cloudwatch::error_response(&e, cbor);
+    }
+    let run = |input: &cloudwatch::Input| Ok(shared.lock_world().get_metric_data(input));
+    if cbor {
+        cloudwatch::cbor_response(operation, body, run)
+    } else {
+        cloudwatch::json_response(operation, body, run)
+    }
+}
+
 async fn aws_endpoint(
     State(shared): State<Arc<Shared>>,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -372,6 +400,20 @@ async fn aws_endpoint(
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
+    if let Some(operation) = uri
+        .path()
+        .strip_prefix("/service/")
+        .and_then(|p| p.strip_prefix(cloudwatch::SERVICE))
+        .and_then(|p| p.strip_prefix("/operation/"))
+    {
+        return cloudwatch_endpoint(&shared, &headers, operation, &body, true);
+    }
+    if let Some(operation) = target
+        .strip_prefix(cloudwatch::SERVICE)
+        .and_then(|t| t.strip_prefix('.'))
+    {
+        return cloudwatch_endpoint(&shared, &headers, operation, &body, false);
+    }
     let form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

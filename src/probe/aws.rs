@@ -279,6 +279,8 @@ fn iam_action(system: System, operation: &str) -> String {
         System::Logs => format!("logs:{operation}"),
         System::Secrets if operation.starts_with("GetParameter") => format!("ssm:{operation}"),
         System::Secrets => format!("secretsmanager:{operation}"),
+        System::LoadBalancer if operation == "GetMetricData" => format!("cloudwatch:{operation}"),
+        System::LoadBalancer => format!("elasticloadbalancing:{operation}"),
         System::Api | System::Twilio => operation.to_owned(),
     }
 }

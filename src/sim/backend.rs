@@ -62,14 +62,19 @@ impl TaskRuntime {
         }
     }
 
-    fn var(&self, name: &str) -> Option<&str> {
+    /// The image's behaviour, when the simulator knows the image.
+    pub(crate) fn behaviour(&self) -> Option<&ImageBehaviour> {
+        self.behaviour.as_ref()
+    }
+
+    pub(crate) fn var(&self, name: &str) -> Option<&str> {
         self.env
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
     }
 
-    fn timeout_secs(&self) -> f64 {
+    pub(crate) fn timeout_secs(&self) -> f64 {
         self.var("TWILIO_TIMEOUT_SECONDS")
             .and_then(|v| v.parse::<f64>().ok())
             .filter(|v| *v > 0.0)
@@ -77,7 +82,7 @@ impl TaskRuntime {
     }
 
     /// The Twilio variables the Verify provider needs that this process lacks.
-    fn missing_twilio(&self) -> Vec<&'static str> {
+    pub(crate) fn missing_twilio(&self) -> Vec<&'static str> {
         let mut needed = vec!["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"];
         match self.var("OTP_PROVIDER") {
             Some("twilio_sms") => needed.push("OTP_FROM_NUMBER"),

@@ -53,6 +53,9 @@ pub struct Scenario {
     pub images: BTreeMap<String, ImageBehaviour>,
     pub yesterday: RevisionSetup,
     pub today: RevisionChange,
+    /// The background users' rate and the load balancer's health checks.
+    #[serde(default)]
+    pub traffic: super::traffic::TrafficSetup,
 }
 
 /// The ECS side of the deployment: names, counts and when the two revisions went out.
