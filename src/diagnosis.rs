@@ -1004,6 +1004,18 @@ fn real_traffic(evidence: &Evidence, found: &mut Findings) {
         FailureMode::EventLoopBlocked,
         FailureMode::NetworkBlocked,
     ];
+    if named.is_empty() && signal.otp_unavailable() && signal.health_fine() {
+        // A 503 after the backend's own Twilio timeout is the blocked network's shape.
+        let after = signal
+            .lb_p99_ms
+            .map_or(String::new(), |ms| format!(" (target p99 {})", fmt_ms(ms)));
+        found.add(
+            FailureMode::NetworkBlocked,
+            0,
+            format!("{line} — users' OTP starts answer 503{after}, the backend's own timeout, while /health answers"),
+        );
+        return;
+    }
     if !(signal.otp_times_out() && signal.health_fine()) {
         for mode in named {
             found.add(mode, 0, line.clone());

@@ -25,6 +25,7 @@ pub struct Recent {
     pub requests: u64,
     pub errors_5xx: u64,
     pub timeouts: u64,
+    pub unavailable: u64,
 }
 
 impl Recent {
@@ -36,6 +37,7 @@ impl Recent {
                 requests: acc.requests + m.requests,
                 errors_5xx: acc.errors_5xx + m.errors_5xx,
                 timeouts: acc.timeouts + m.timeouts,
+                unavailable: acc.unavailable + m.unavailable,
             })
     }
 }
@@ -49,6 +51,8 @@ pub struct Signal {
     pub health: Option<Recent>,
     /// The load balancer's recent 504s and requests, and its healthy hosts now.
     pub lb_504: Option<u64>,
+    /// The load balancer's own 5xx (504 included: no target, or none answered in time).
+    pub lb_5xx: Option<u64>,
     pub lb_requests: Option<u64>,
     pub lb_healthy: Option<u64>,
     pub lb_p99_ms: Option<u64>,
@@ -75,6 +79,7 @@ impl Signal {
             otp: recent(OTP_START),
             health: recent(HEALTH),
             lb_504: lb_recent(|m| m.elb_504),
+            lb_5xx: lb_recent(|m| m.elb_5xx),
             lb_requests: lb_recent(|m| m.requests),
             lb_healthy: lb.and_then(|lb| lb.healthy),
             lb_p99_ms: lb.and_then(|lb| lb.p99_ms),
@@ -90,9 +95,19 @@ impl Signal {
         }
     }
 
-    /// Users' OTP starts recently failed (5xx).
+    /// Users' OTP starts recently failed (5xx), or none reached a backend while the load
+    /// balancer answered 5xx itself.
     pub fn otp_fails(&self) -> bool {
-        self.otp.is_some_and(|o| o.errors_5xx > 0) || self.otp_times_out()
+        let none_served = self.otp.is_none_or(|o| o.requests == 0);
+        self.otp.is_some_and(|o| o.errors_5xx > 0)
+            || self.otp_times_out()
+            || (none_served && self.lb_5xx.is_some_and(|n| n > 0))
+    }
+
+    /// Most of users' recent OTP starts answered 503: the backend's own timeout.
+    pub fn otp_unavailable(&self) -> bool {
+        self.otp
+            .is_some_and(|o| o.unavailable > 0 && o.unavailable * 2 >= o.requests)
     }
 
     /// `/health` answered users and the load balancer, and nothing says a host is down.
@@ -122,8 +137,13 @@ impl Signal {
                 h.errors_5xx
             ));
         }
-        if let (Some(n504), Some(requests)) = (self.lb_504, self.lb_requests) {
+        if let (Some(n504), Some(n5xx), Some(requests)) =
+            (self.lb_504, self.lb_5xx, self.lb_requests)
+        {
             let mut lb = format!("load balancer {requests} requests, {n504} × ELB 504");
+            if n5xx > n504 {
+                let _ = write!(lb, ", {} × other ELB 5xx", n5xx - n504);
+            }
             if let Some(p99) = self.lb_p99_ms {
                 let _ = write!(lb, ", target p99 {:.1} s", p99 as f64 / 1000.0);
             }
@@ -175,6 +195,39 @@ mod tests {
         assert!(s
             .line()
             .starts_with("real traffic: OTP start 2 requests in the last 15 min, 1 × 504"));
+    }
+
+    #[test]
+    fn hanging_users_make_the_hanging_modes_candidates_only() {
+        let late = WINDOW_MS - 60_000;
+        let e = evidence(&[(late, OTP_504), (late, OTP_504), (late, HEALTH_200)]);
+        let d = super::super::diagnose(&e, &super::super::Names::default(), WINDOW_MS);
+        assert_eq!(
+            d.verdict.failure_mode,
+            super::super::FailureMode::Inconclusive
+        );
+        let modes: Vec<_> = d
+            .verdict
+            .candidates
+            .iter()
+            .map(|f| f.failure_mode.id())
+            .collect();
+        // No task definition was read: the provider's wait for a variable still fits.
+        assert_eq!(
+            modes,
+            ["missing_env_vars", "event_loop_blocked", "network_blocked"]
+        );
+        assert!(d.verdict.candidates.iter().all(|f| f.confidence == 0));
+        assert!(d.verdict.candidates[0].evidence[0].starts_with("real traffic:"));
+        // Without /health answering, 504s alone are not the hanging modes' shape.
+        let e = evidence(&[(late, OTP_504)]);
+        let d = super::super::diagnose(&e, &super::super::Names::default(), WINDOW_MS);
+        assert!(
+            d.verdict.candidates.is_empty(),
+            "{:?}",
+            d.verdict.candidates
+        );
+        assert_ne!(d.verdict.failure_mode, super::super::FailureMode::None);
     }
 
     #[test]

@@ -243,6 +243,8 @@ pub struct MinuteCount {
     pub errors_5xx: u64,
     /// Requests answered 504 (a gateway gave up waiting).
     pub timeouts: u64,
+    /// Requests answered 503 (the backend's own timeout, or no target).
+    pub unavailable: u64,
 }
 
 /// The access lines of the window, counted.
@@ -315,8 +317,10 @@ pub fn summarize<'a>(
             endpoint.errors_5xx += 1;
             slot.errors_5xx += 1;
         }
-        if line.status == 504 {
-            slot.timeouts += 1;
+        match line.status {
+            504 => slot.timeouts += 1,
+            503 => slot.unavailable += 1,
+            _ => {}
         }
         endpoint.last_ms = endpoint.last_ms.max(at);
         if let Some(ms) = line.duration_ms {
