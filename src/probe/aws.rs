@@ -257,6 +257,11 @@ where
                 format!("AWS {operation}: {code} ({detail}) — fix {key} in the config"),
             )
         }
+        "TargetGroupNotFound" | "LoadBalancerNotFound" => make(
+            ErrorKind::NotFound,
+            Some(code),
+            format!("AWS {operation}: {code} ({detail}) — the service's loadBalancers name a target group or load balancer that is gone"),
+        ),
         "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded" => {
             make(
                 ErrorKind::Throttled,

@@ -225,7 +225,7 @@ impl MetricsProbe {
     }
 
     /// The service's first target group (DescribeServices `loadBalancers`).
-    async fn target_group(&self) -> Result<Option<String>, ProbeError> {
+    pub async fn target_group(&self) -> Result<Option<String>, ProbeError> {
         let out = call(
             System::Ecs,
             "DescribeServices",
@@ -252,6 +252,21 @@ impl MetricsProbe {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<LoadBalancer, ProbeError> {
+        let (name, lb_arn, group_name) = self.describe(target_group).await?;
+        let (targets, minutes) = tokio::join!(
+            self.targets(target_group),
+            self.minutes(&lb_arn, target_group, from_ms, to_ms)
+        );
+        Ok(LoadBalancer::from_minutes(
+            name, group_name, minutes?, targets,
+        ))
+    }
+
+    /// The target group's load balancer: its name and ARN, and the group's name (sanitised).
+    pub async fn describe(
+        &self,
+        target_group: &str,
+    ) -> Result<(String, String, String), ProbeError> {
         let groups = call(
             System::LoadBalancer,
             "DescribeTargetGroups",
@@ -294,19 +309,15 @@ impl MetricsProbe {
             .first()
             .and_then(|lb| lb.load_balancer_name())
             .unwrap_or_else(|| dimension_of(&lb_arn));
-        let (targets, minutes) = tokio::join!(
-            self.targets(target_group),
-            self.minutes(&lb_arn, target_group, from_ms, to_ms)
-        );
-        Ok(LoadBalancer::from_minutes(
+        Ok((
             redact::sanitize(name),
+            lb_arn.clone(),
             redact::sanitize(group.target_group_name().unwrap_or_default()),
-            minutes?,
-            targets,
         ))
     }
 
-    async fn targets(&self, target_group: &str) -> Result<Vec<Target>, ProbeError> {
+    /// Each registered target's state and reason (DescribeTargetHealth).
+    pub async fn targets(&self, target_group: &str) -> Result<Vec<Target>, ProbeError> {
         let out = call(
             System::LoadBalancer,
             "DescribeTargetHealth",
@@ -337,7 +348,9 @@ impl MetricsProbe {
             .collect())
     }
 
-    async fn minutes(
+    /// The load balancer's metrics over `[from_ms, to_ms)`, one [`Minute`] per minute
+    /// (GetMetricData).
+    pub async fn minutes(
         &self,
         lb_arn: &str,
         target_group: &str,
