@@ -390,6 +390,22 @@ fn cloudwatch_endpoint(
     }
 }
 
+/// A CloudWatch request in the Query protocol (older botocore, the aws CLI 2.9).
+fn cloudwatch_query_endpoint(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Response {
+    let denied = match access_key_id(headers) {
+        None => Some(missing_signature()),
+        Some(key) => marked_key_error(shared, key, "cloudwatch:GetMetricData"),
+    };
+    if let Some(e) = denied {
+        let mut response = (e.status, cloudwatch::query_error(&e)).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+        return response;
+    }
+    cloudwatch::query_response(body, |input| Ok(shared.lock_world().get_metric_data(input)))
+}
+
 async fn aws_endpoint(
     State(shared): State<Arc<Shared>>,
     uri: Uri,
@@ -419,6 +435,13 @@ async fn aws_endpoint(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if target.is_empty() && form {
+        let authorization = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if cloudwatch::is_query_request(authorization, &body) {
+            return cloudwatch_query_endpoint(&shared, &headers, &body);
+        }
         return query_endpoint(&shared, &headers, &body);
     }
     let result = (|| {

@@ -572,6 +572,152 @@ fn unknown_operation(operation: &str) -> AwsError {
     )
 }
 
+/// CloudWatch's Query API version (what older botocore, such as the aws CLI 2.9, sends).
+pub const QUERY_VERSION: &str = "2010-08-01";
+const XMLNS: &str = "http://monitoring.amazonaws.com/doc/2010-08-01/";
+
+/// Whether a form-encoded request is for CloudWatch: signed for `monitoring`, else its version.
+pub fn is_query_request(authorization: &str, body: &[u8]) -> bool {
+    match super::query::signing_name(authorization) {
+        Some(name) => name == "monitoring",
+        None => form_urlencoded::parse(body).any(|(k, v)| k == "Version" && v == QUERY_VERSION),
+    }
+}
+
+/// A Query-protocol timestamp (ISO 8601, or epoch seconds) as epoch seconds.
+fn query_time(text: Option<&str>) -> Value {
+    let Some(text) = text else {
+        return Value::Null;
+    };
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| json!(t.timestamp_millis() as f64 / 1000.0))
+        .or_else(|_| text.parse::<f64>().map(|s| json!(s)))
+        .unwrap_or_else(|_| Value::from(text))
+}
+
+/// The flattened Query parameters of GetMetricData as the JSON [`Input::from_json`] reads.
+fn query_input(params: &super::query::Params) -> Value {
+    let queries: Vec<Value> = params
+        .structs("MetricDataQueries.member")
+        .iter()
+        .map(|q| {
+            let dimensions: Vec<Value> = q
+                .structs("MetricStat.Metric.Dimensions.member")
+                .iter()
+                .map(|d| json!({ "Name": d.get("Name"), "Value": d.get("Value") }))
+                .collect();
+            let mut query = json!({ "Id": q.get("Id") });
+            if let Some(label) = q.get("Label") {
+                query["Label"] = json!(label);
+            }
+            if let Some(expression) = q.get("Expression") {
+                query["Expression"] = json!(expression);
+            }
+            if let Some(data) = q.get("ReturnData") {
+                query["ReturnData"] = json!(data == "true");
+            }
+            if q.get("MetricStat.Metric.MetricName").is_some() {
+                query["MetricStat"] = json!({
+                    "Metric": {
+                        "Namespace": q.get("MetricStat.Metric.Namespace"),
+                        "MetricName": q.get("MetricStat.Metric.MetricName"),
+                        "Dimensions": dimensions,
+                    },
+                    "Period": q.get("MetricStat.Period").and_then(|p| p.parse::<i64>().ok()),
+                    "Stat": q.get("MetricStat.Stat"),
+                });
+            }
+            query
+        })
+        .collect();
+    json!({
+        "MetricDataQueries": queries,
+        "StartTime": query_time(params.get("StartTime")),
+        "EndTime": query_time(params.get("EndTime")),
+        "ScanBy": params.get("ScanBy"),
+    })
+}
+
+fn iso(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+/// Answers one CloudWatch operation sent in the Query protocol (form in, XML out); `call`
+/// runs it.
+pub fn query_response(
+    body: &[u8],
+    call: impl FnOnce(&Input) -> Result<Vec<Series>, AwsError>,
+) -> Response {
+    let result = super::query::QueryRequest::parse(body).and_then(|request| {
+        if request.action == "GetMetricData" {
+            Input::from_json(&query_input(&request.params)).and_then(|input| call(&input))
+        } else {
+            Err(AwsError::client(
+                "InvalidAction",
+                format!(
+                    "The action {} is not valid for this web service (cloudwatch).",
+                    request.action
+                ),
+            ))
+        }
+    });
+    let (status, xml) = match result {
+        Ok(series) => (
+            StatusCode::OK,
+            super::query::Xml::document("GetMetricDataResponse", XMLNS, |x| {
+                x.elem("GetMetricDataResult", |x| {
+                    x.elem("MetricDataResults", |x| {
+                        for s in &series {
+                            x.elem("member", |x| {
+                                x.leaf("Id", &s.id)
+                                    .leaf("Label", &s.label)
+                                    .elem("Timestamps", |x| {
+                                        for (t, _) in &s.points {
+                                            x.leaf("member", iso(*t));
+                                        }
+                                    })
+                                    .elem("Values", |x| {
+                                        for (_, v) in &s.points {
+                                            x.leaf("member", v);
+                                        }
+                                    })
+                                    .leaf("StatusCode", "Complete");
+                            });
+                        }
+                    })
+                    .elem("Messages", |_| {});
+                })
+                .elem("ResponseMetadata", |x| {
+                    x.leaf("RequestId", super::query::request_id());
+                });
+            }),
+        ),
+        Err(e) => (e.status, query_error(&e)),
+    };
+    let mut response = (status, xml).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+    response
+}
+
+/// CloudWatch's Query error document.
+pub fn query_error(e: &AwsError) -> String {
+    let fault = if e.status.is_server_error() {
+        "Receiver"
+    } else {
+        "Sender"
+    };
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse xmlns=\"{XMLNS}\"><Error><Type>{fault}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
+        super::query::escape(&e.kind),
+        super::query::escape(&e.message),
+        super::query::request_id()
+    )
+}
+
 /// GetMetricData's output in CBOR: definite lengths, timestamps as tag 1 epoch seconds.
 fn encode_output(series: &[Series]) -> Vec<u8> {
     let mut e = minicbor::Encoder::new(Vec::new());
