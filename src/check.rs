@@ -114,7 +114,9 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
     drop(engine);
 
     let names = Names::from_config(config);
+    // After a repair, only what the new deployment served counts (real traffic too).
     let mut evidence = Evidence::default();
+    evidence.lines_since_ms = options.logs_since_ms.unwrap_or_default();
     let mut observations = Vec::new();
     let mut progress = Progress::default();
     let mut tick = tokio::time::interval(Duration::from_millis(100));

@@ -4,7 +4,8 @@
 //! clients (reqwest, the AWS SDK with an endpoint override, curl, the aws CLI) run unchanged
 //! against it: the backend API behind its load balancer, Twilio (Api v2010 and Verify v2 on one
 //! listener), Twilio's status page, and one AWS endpoint: JSON 1.1 for ECS, CloudWatch Logs,
-//! Secrets Manager and SSM, the Query protocol for EC2 and ELBv2.
+//! Secrets Manager and SSM, the Query protocol for EC2 and ELBv2, and CloudWatch's
+//! GetMetricData in each protocol its clients send (Smithy RPC v2 CBOR, JSON 1.0, Query).
 //! Scenarios reproduce each runbook failure by cause: the backend's behaviour comes from the
 //! task-definition revision that is deployed, never from a scenario switch.
 

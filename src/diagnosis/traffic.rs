@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 use crate::probe::metrics::LoadBalancer;
-use crate::probe::traffic::{AccessSummary, EndpointTraffic, MinuteCount};
+use crate::probe::traffic::{AccessSummary, EndpointTraffic, MinuteCount, MINUTES, MINUTE_MS};
 
 use super::Evidence;
 
@@ -28,10 +28,20 @@ pub struct Recent {
     pub unavailable: u64,
 }
 
+/// The first minute of a window's per-minute series that counts as recent: the last
+/// [`RECENT_MINUTES`], and none that began before `since_ms` (a repair's new deployment).
+fn first_recent(len: usize, from_ms: i64, since_ms: i64) -> usize {
+    let by_age = len.saturating_sub(RECENT_MINUTES);
+    let by_since = (since_ms - from_ms).max(0).div_euclid(MINUTE_MS)
+        + i64::from((since_ms - from_ms).max(0).rem_euclid(MINUTE_MS) != 0);
+    by_age
+        .max(usize::try_from(by_since).unwrap_or(usize::MAX))
+        .min(len)
+}
+
 impl Recent {
-    fn of(endpoint: &EndpointTraffic) -> Self {
-        let from = endpoint.per_minute.len().saturating_sub(RECENT_MINUTES);
-        endpoint.per_minute[from..]
+    fn of(endpoint: &EndpointTraffic, first: usize) -> Self {
+        endpoint.per_minute[first.min(endpoint.per_minute.len())..]
             .iter()
             .fold(Self::default(), |acc, m: &MinuteCount| Self {
                 requests: acc.requests + m.requests,
@@ -63,16 +73,22 @@ impl Signal {
     pub fn of(evidence: &Evidence) -> Option<Self> {
         let traffic = evidence.traffic.as_ref()?;
         let access = traffic.access.as_ref().ok();
+        let first = first_recent(MINUTES, traffic.from_ms, evidence.lines_since_ms);
         let recent = |(method, path): (&str, &str)| {
             access.map(|a: &AccessSummary| {
-                a.endpoint(method, path).map(Recent::of).unwrap_or_default()
+                a.endpoint(method, path)
+                    .map(|e| Recent::of(e, first))
+                    .unwrap_or_default()
             })
         };
         let lb = traffic.load_balancer.as_ref().and_then(|r| r.as_ref().ok());
         let lb_recent = |f: fn(&crate::probe::metrics::Minute) -> Option<f64>| {
             lb.map(|lb: &LoadBalancer| {
-                let from = lb.minutes.len().saturating_sub(RECENT_MINUTES);
-                lb.minutes[from..].iter().filter_map(f).sum::<f64>().round() as u64
+                lb.minutes[first.min(lb.minutes.len())..]
+                    .iter()
+                    .filter_map(f)
+                    .sum::<f64>()
+                    .round() as u64
             })
         };
         Some(Self {
@@ -228,6 +244,22 @@ mod tests {
             d.verdict.candidates
         );
         assert_ne!(d.verdict.failure_mode, super::super::FailureMode::None);
+    }
+
+    #[test]
+    fn minutes_before_a_new_deployment_do_not_count() {
+        let late = WINDOW_MS - 5 * 60_000;
+        let mut e = evidence(&[(late, OTP_504), (WINDOW_MS - 60_000, OTP_200)]);
+        assert!(Signal::of(&e).unwrap().otp_times_out());
+        // The repair's deployment began inside the minute of the 504: that minute is set aside.
+        e.forget_before(late + 1);
+        let s = Signal::of(&e).unwrap();
+        assert!(!s.otp_fails(), "{s:?}");
+        assert_eq!(s.otp.unwrap().requests, 1);
+        assert_eq!(first_recent(60, 0, 0), 45);
+        assert_eq!(first_recent(60, 0, 50 * 60_000), 50);
+        assert_eq!(first_recent(60, 0, 50 * 60_000 + 1), 51);
+        assert_eq!(first_recent(60, 0, 99 * 60_000), 60);
     }
 
     #[test]
