@@ -926,6 +926,14 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
     if let Some(e) = &evidence.logs_error {
         unknown.push(format!("Logs: {}", e.message));
     }
+    if let Some(t) = &evidence.traffic {
+        if let Err(e) = &t.access {
+            unknown.push(format!("Real traffic, access lines: {}", e.message));
+        }
+        if let Some(Err(e)) = &t.load_balancer {
+            unknown.push(format!("Real traffic, load balancer: {}", e.message));
+        }
+    }
     let sms_mode = evidence.sender.is_some();
     for r in snapshot.iter().flat_map(|s| &s.secrets) {
         if matches!(

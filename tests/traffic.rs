@@ -240,3 +240,52 @@ fn binary_reports_the_demo_traffic_under_observations() {
         "a secret in the JSON"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_load_balancer_the_operator_cannot_read_is_one_unknown_line() {
+    // Least privilege: everything allowed but CloudWatch's GetMetricData.
+    let mut scenario = otp_console::sim::scenario::load("event-loop-blocking").expect("loads");
+    scenario.aws.access_keys.insert(
+        "AKIASIMNOMETRICS0001".into(),
+        "AccessDeniedException:cloudwatch:GetMetricData".into(),
+    );
+    let sim =
+        otp_console::sim::Simulator::start(scenario, 0.05, otp_console::sim::Ports::default())
+            .await
+            .expect("starts");
+    let config = otp_console::sim::run::config_for(&sim.urls, sim.scenario());
+    let options = check::Options {
+        test_phone: None,
+        aws_credentials: Some(("AKIASIMNOMETRICS0001".into(), "secret".into())),
+        ..support::check_options()
+    };
+    let report = check::check(&config, "denied", &options)
+        .await
+        .expect("runs");
+    let traffic = report.evidence.traffic.as_ref().expect("read");
+    let e = traffic
+        .load_balancer
+        .as_ref()
+        .expect("the service has one")
+        .as_ref()
+        .expect_err("GetMetricData is denied");
+    assert_eq!(e.kind, otp_console::probe::ErrorKind::Credentials, "{e:?}");
+    assert!(
+        e.message.contains("GetMetricData") && !e.message.contains('\n'),
+        "{e:?}"
+    );
+    // The access lines still tell the story.
+    assert!(traffic.access.is_ok());
+    let d = &report.diagnosis;
+    assert_eq!(
+        d.verdict.candidates[0].failure_mode,
+        FailureMode::EventLoopBlocked
+    );
+    assert!(
+        d.unknown
+            .iter()
+            .any(|l| l.starts_with("Real traffic, load balancer:") && l.contains("GetMetricData")),
+        "{:?}",
+        d.unknown
+    );
+}
