@@ -280,7 +280,11 @@ fn traffic_table(out: &mut String, traffic: &probe::traffic::RealTraffic) {
                 let _ = writeln!(out, "  {:<36} {}", e.name(), e.describe());
             }
             if access.truncated {
-                let _ = writeln!(out, "  (only the newest {} lines were read)", access.lines);
+                let _ = writeln!(
+                    out,
+                    "  (only the first {} lines of the hour were read: the newest minutes are missing)",
+                    access.lines
+                );
             }
         }
         Err(e) => {

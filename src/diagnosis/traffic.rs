@@ -72,7 +72,8 @@ impl Signal {
     /// The signal of the evidence's last traffic read; `None` before one.
     pub fn of(evidence: &Evidence) -> Option<Self> {
         let traffic = evidence.traffic.as_ref()?;
-        let access = traffic.access.as_ref().ok();
+        // A read cut short lacks the newest minutes: only the load balancer speaks for them.
+        let access = traffic.access.as_ref().ok().filter(|a| !a.truncated);
         let first = first_recent(MINUTES, traffic.from_ms, evidence.lines_since_ms);
         let recent = |(method, path): (&str, &str)| {
             access.map(|a: &AccessSummary| {
@@ -260,6 +261,18 @@ mod tests {
         assert_eq!(first_recent(60, 0, 50 * 60_000), 50);
         assert_eq!(first_recent(60, 0, 50 * 60_000 + 1), 51);
         assert_eq!(first_recent(60, 0, 99 * 60_000), 60);
+    }
+
+    #[test]
+    fn a_read_cut_short_does_not_speak_for_the_recent_minutes() {
+        let late = WINDOW_MS - 60_000;
+        let mut e = evidence(&[(late, OTP_200), (late, HEALTH_200)]);
+        if let Some(Ok(access)) = e.traffic.as_mut().map(|t| &mut t.access) {
+            access.truncated = true;
+        }
+        let s = Signal::of(&e).unwrap();
+        assert_eq!((s.otp, s.health), (None, None));
+        assert!(!s.health_fine());
     }
 
     #[test]

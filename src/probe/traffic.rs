@@ -27,9 +27,9 @@ pub const MINUTE_MS: i64 = 60_000;
 pub const MINUTES: usize = (WINDOW_MS / MINUTE_MS) as usize;
 /// Endpoints counted apart at most; the rest are counted as `other`.
 pub const MAX_ENDPOINTS: usize = 12;
-/// Lines read at most per probe (pages of 10,000): a busy service is summarised from the
-/// newest window it fits, and says so.
-pub const MAX_LINES: usize = 50_000;
+/// Pages of FilterLogEvents read at most per probe (up to 10,000 events each): a busier hour
+/// is counted from its start as far as they go, and says so (`truncated`).
+pub const MAX_PAGES: usize = 100;
 /// Durations kept per endpoint for its percentiles at most.
 const MAX_DURATIONS: usize = 5_000;
 /// A path longer than this is cut (paths come from the network).
@@ -254,7 +254,7 @@ pub struct AccessSummary {
     pub lines: u64,
     /// Lines that were not access lines.
     pub unparsed: u64,
-    /// Whether more lines matched than [`MAX_LINES`] (the oldest were not read).
+    /// Whether more lines matched than [`MAX_PAGES`] hold: the newest were not read.
     pub truncated: bool,
     /// The filter pattern used.
     pub filter: String,
@@ -277,16 +277,45 @@ pub fn summarize<'a>(
     from_ms: i64,
     to_ms: i64,
 ) -> AccessSummary {
-    let mut summary = AccessSummary::default();
-    let mut durations: BTreeMap<(String, String), Vec<u64>> = BTreeMap::new();
+    let mut counter = Counter::new(from_ms, to_ms);
     for (at, message) in lines {
-        if at < from_ms || at >= to_ms {
-            continue;
+        counter.add(at, message);
+    }
+    counter.finish()
+}
+
+/// Counts access lines one at a time, in bounded memory whatever their number: at most
+/// [`MAX_ENDPOINTS`] endpoints, each with its fixed per-minute series and at most
+/// [`MAX_DURATIONS`] durations kept for its percentile.
+#[derive(Debug)]
+pub struct Counter {
+    from_ms: i64,
+    to_ms: i64,
+    summary: AccessSummary,
+    /// Durations per endpoint, by index in `summary.endpoints`.
+    durations: Vec<Vec<u64>>,
+}
+
+impl Counter {
+    pub fn new(from_ms: i64, to_ms: i64) -> Self {
+        Self {
+            from_ms,
+            to_ms,
+            summary: AccessSummary::default(),
+            durations: Vec::new(),
         }
+    }
+
+    /// Counts one line (outside the window: ignored).
+    pub fn add(&mut self, at: i64, message: &str) {
+        if at < self.from_ms || at >= self.to_ms {
+            return;
+        }
+        let summary = &mut self.summary;
         summary.lines += 1;
         let Some(line) = parse(message) else {
             summary.unparsed += 1;
-            continue;
+            return;
         };
         let known = summary
             .endpoints
@@ -310,7 +339,7 @@ pub fn summarize<'a>(
         let endpoint = &mut summary.endpoints[index];
         endpoint.requests += 1;
         *endpoint.by_status.entry(line.status).or_default() += 1;
-        let minute = ((at - from_ms) / MINUTE_MS) as usize;
+        let minute = ((at - self.from_ms) / MINUTE_MS) as usize;
         let slot = &mut endpoint.per_minute[minute.min(MINUTES - 1)];
         slot.requests += 1;
         if line.status >= 500 {
@@ -325,23 +354,25 @@ pub fn summarize<'a>(
         endpoint.last_ms = endpoint.last_ms.max(at);
         if let Some(ms) = line.duration_ms {
             endpoint.timed += 1;
-            let kept = durations
-                .entry((endpoint.method.clone(), endpoint.path.clone()))
-                .or_default();
+            self.durations
+                .resize_with(summary.endpoints.len(), Vec::new);
+            let kept = &mut self.durations[index];
             if kept.len() < MAX_DURATIONS {
                 kept.push(ms);
             }
         }
     }
-    for endpoint in &mut summary.endpoints {
-        if let Some(kept) = durations.get_mut(&(endpoint.method.clone(), endpoint.path.clone())) {
+
+    /// The counts, busiest endpoint first.
+    pub fn finish(mut self) -> AccessSummary {
+        for (endpoint, kept) in self.summary.endpoints.iter_mut().zip(&mut self.durations) {
             endpoint.p99_ms = percentile(kept, 0.99);
         }
+        self.summary
+            .endpoints
+            .sort_by(|a, b| b.requests.cmp(&a.requests).then(a.path.cmp(&b.path)));
+        self.summary
     }
-    summary
-        .endpoints
-        .sort_by(|a, b| b.requests.cmp(&a.requests).then(a.path.cmp(&b.path)));
-    summary
 }
 
 fn empty(method: &str, path: &str) -> EndpointTraffic {
@@ -385,14 +416,14 @@ impl AccessLog {
         }
     }
 
-    /// The access lines of `[from_ms, to_ms)`, counted; newest pages win when there are more
-    /// than [`MAX_LINES`].
+    /// The access lines of `[from_ms, to_ms)`, counted as they arrive (nothing is kept but
+    /// the counts); at most [`MAX_PAGES`] pages.
     pub async fn read(&self, from_ms: i64, to_ms: i64) -> Result<AccessSummary, ProbeError> {
-        let mut lines: Vec<(i64, String)> = Vec::new();
+        let mut counter = Counter::new(from_ms, to_ms);
         let mut token: Option<String> = None;
         let mut tokens = std::collections::HashSet::new();
         let mut truncated = false;
-        loop {
+        for page in 1.. {
             let out = call(
                 System::Logs,
                 "FilterLogEvents",
@@ -407,23 +438,20 @@ impl AccessLog {
             )
             .await?;
             for e in out.events() {
-                let (Some(at), Some(message)) = (e.timestamp(), e.message()) else {
-                    continue;
-                };
-                // Only the request line and status are kept: a line is cut to 1 KB.
-                let cut: String = message.chars().take(1024).collect();
-                lines.push((at, cut));
-            }
-            if lines.len() >= MAX_LINES {
-                truncated = out.next_token().is_some();
-                break;
+                if let (Some(at), Some(message)) = (e.timestamp(), e.message()) {
+                    counter.add(at, message);
+                }
             }
             match out.next_token() {
+                Some(_) if page >= MAX_PAGES => {
+                    truncated = true;
+                    break;
+                }
                 Some(next) if tokens.insert(next.to_owned()) => token = Some(next.to_owned()),
                 _ => break,
             }
         }
-        let mut summary = summarize(lines.iter().map(|(t, m)| (*t, m.as_str())), from_ms, to_ms);
+        let mut summary = counter.finish();
         summary.truncated = truncated;
         summary.filter = redact::sanitize(&self.filter);
         Ok(summary)
