@@ -268,7 +268,7 @@ fn traffic_table(out: &mut String, traffic: &probe::traffic::RealTraffic) {
     use std::fmt::Write as _;
     let _ = writeln!(
         out,
-        "\nREAL TRAFFIC  last {} min, from the backend's access lines and the load balancer (not the console's probes)",
+        "\nREAL TRAFFIC  last {} min, from the backend's access lines and the load balancer (everyone's requests, these probes' few included)",
         traffic.minutes()
     );
     match &traffic.access {

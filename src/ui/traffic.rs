@@ -1,12 +1,13 @@
-//! The latency pane's "real traffic" section: what users got over the last hour, apart from
-//! the console's own probes above it. One row per busy endpoint from the backend's access
+//! The latency pane's "real traffic" section: what users got over the last hour, from the
+//! backend's and the load balancer's own records, apart from the console's own timed probes
+//! above it (its few requests are in those records too, as any client's are). One row per busy endpoint from the backend's access
 //! lines (requests per minute as a sparkline, red where a minute had 5xx; requests, errors by
 //! status, p99 when the lines carry durations), then the load balancer's own row (504s per
 //! minute; requests, ELB 504s, target p99, healthy hosts) and the reason of any target that is
 //! not healthy.
 //!
 //! ```text
-//! real traffic · last 60 min (users, not these probes)
+//! real traffic · last 60 min (access lines, load balancer)
 //! OTP start  ▂▂▃▂▂▂▂▃▂▂▂▂▂▂▂▂▂▂▂▂▂▂▂▂▂▂▂▃▂▂▂▃▂▂  173 req · 68×504
 //! health     ▂▂▂▂▂▂▂▂▂▂▂▂▂▂▂▂▂▂▂▂▂▂▂▂▂▂▂▂▂▂▂▂▂▂  144 req · 0 errors
 //! load bal.                         ▆▆▇▆▆▆▇  169 req · 68×ELB 504 · p99 0.3 s · 1/1 healthy
@@ -45,7 +46,7 @@ pub fn section(traffic: &RealTraffic, width: usize) -> Vec<(u8, Line<'static>)> 
         Line::from(Span::styled(
             clip(
                 &format!(
-                    "real traffic · last {} min (users, not these probes)",
+                    "real traffic · last {} min (access lines, load balancer)",
                     traffic.minutes()
                 ),
                 width,
