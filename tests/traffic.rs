@@ -289,3 +289,41 @@ async fn a_load_balancer_the_operator_cannot_read_is_one_unknown_line() {
         d.unknown
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_load_balancer_counts_every_request_it_answers() {
+    // No background users, no health checks: only the requests this test sends.
+    let mut scenario = otp_console::sim::scenario::load("healthy").expect("loads");
+    scenario.traffic.otp_starts_per_minute = 0.0;
+    scenario.traffic.health_check_secs = 0.0;
+    let sim =
+        otp_console::sim::Simulator::start(scenario, 0.05, otp_console::sim::Ports::default())
+            .await
+            .expect("starts");
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    for path in ["/health", "/health", "/nope"] {
+        http.get(format!("{}{path}", sim.urls.api))
+            .send()
+            .await
+            .expect("answer");
+    }
+    let config = otp_console::sim::run::config_for(&sim.urls, sim.scenario());
+    let sdk = otp_console::engine::demo_sdk_config(&config).await;
+    let probe = otp_console::probe::metrics::MetricsProbe::new(&sdk, &config.aws);
+    let now = chrono::Utc::now().timestamp_millis();
+    let lb = Box::pin(probe.read(now - otp_console::probe::traffic::WINDOW_MS, now + 60_000))
+        .await
+        .expect("a load balancer")
+        .expect("read");
+    // 404 is the target's answer, not a 5xx: three requests, none failed at the load balancer.
+    assert_eq!(
+        (lb.requests, lb.elb_5xx, lb.target_5xx),
+        (3, 0, 0),
+        "{lb:?}"
+    );
+    assert!(lb.p99_ms.is_some(), "{lb:?}");
+    assert_eq!(lb.healthy, None, "no health checks ran: {lb:?}");
+}

@@ -351,6 +351,25 @@ impl World {
         });
     }
 
+    /// Records one request the load balancer answered (the console's own, or any client's
+    /// through the API listener): its status, after `secs` nominal seconds, and whether the
+    /// load balancer answered it itself (no target, or none in time).
+    pub fn lb_record(&mut self, at: i64, status: u16, secs: f64, by_load_balancer: bool) {
+        let bucket = self.users.metrics.bucket(at);
+        bucket.requests += 1.0;
+        if by_load_balancer {
+            bucket.elb_5xx += f64::from(u8::from(status >= 500));
+            bucket.elb_504 += f64::from(u8::from(status == 504));
+            return;
+        }
+        if status >= 500 {
+            bucket.target_5xx += 1.0;
+        }
+        if bucket.response_times.len() < MAX_TIMES {
+            bucket.response_times.push(secs);
+        }
+    }
+
     fn complete(&mut self, at: i64) {
         let Some(index) = self.users.pending.iter().position(|p| p.due_ms == at) else {
             return;
