@@ -92,6 +92,8 @@ enum Milestone {
     TwilioService,
     StatusPage,
     Logs,
+    /// Real traffic read (access lines and the load balancer).
+    Traffic,
     Health,
     Otp,
     /// The OTP's delivery reached a final state, or cannot be followed.
@@ -127,7 +129,9 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
     drop(engine);
 
     let names = Names::from_config(config);
+    // After a repair, only what the new deployment served counts (real traffic too).
     let mut evidence = Evidence::default();
+    evidence.lines_since_ms = options.logs_since_ms.unwrap_or_default();
     let mut observations = Vec::new();
     let mut progress = Progress::default();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -160,7 +164,8 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
             && (!options.check_aws
                 || (reached(Milestone::Changes)
                     && reached(Milestone::Monitor)
-                    && reached(Milestone::Network)));
+                    && reached(Milestone::Network)
+                    && reached(Milestone::Traffic)));
         // An OTP start that sent is followed to the phone: the verdict waits for the SMS's
         // final state (delivered, or the carrier's error), within the follow's own timeout.
         let otp_sent = evidence
@@ -202,6 +207,7 @@ fn note_progress(progress: &mut Progress, observation: &Observation) {
         },
         Observation::Ecs { .. } => Some(Milestone::Ecs),
         Observation::Logs { .. } => Some(Milestone::Logs),
+        Observation::Traffic { .. } => Some(Milestone::Traffic),
         Observation::Twilio { fact, .. } => match fact {
             Fact::Account(_) => Some(Milestone::TwilioAccount),
             Fact::Service(_) => Some(Milestone::TwilioService),
@@ -265,6 +271,7 @@ pub fn report_json(report: &Report) -> Value {
                 "recent": recent,
                 "error": e.logs_error,
             },
+            "traffic": e.traffic,
             "twilio": {
                 "credentials": e.credentials,
                 "account": result_json(e.account.as_ref()),
@@ -401,6 +408,68 @@ fn render_changes(out: &mut String, report: &Report) {
     }
 }
 
+/// What real users got, apart from the console's own probes.
+fn traffic_table(out: &mut String, traffic: &probe::traffic::RealTraffic) {
+    use std::fmt::Write as _;
+    let _ = writeln!(
+        out,
+        "\nREAL TRAFFIC  last {} min, from the backend's access lines and the load balancer (everyone's requests, these probes' few included)",
+        traffic.minutes()
+    );
+    match &traffic.access {
+        Ok(access) if access.endpoints.is_empty() => {
+            let _ = writeln!(out, "  no access lines matching {}", access.filter);
+        }
+        Ok(access) => {
+            for e in access.endpoints.iter().take(8) {
+                let _ = writeln!(out, "  {:<36} {}", e.name(), e.describe());
+            }
+            if access.truncated {
+                let _ = writeln!(
+                    out,
+                    "  (only the first {} lines of the hour were read: the newest minutes are missing)",
+                    access.lines
+                );
+            }
+        }
+        Err(e) => {
+            let _ = writeln!(out, "  access lines: {}", e.message);
+        }
+    }
+    match &traffic.load_balancer {
+        Some(Ok(lb)) => {
+            let _ = writeln!(
+                out,
+                "  load balancer {} · {}: {}",
+                lb.name,
+                lb.target_group,
+                lb.describe()
+            );
+            match &lb.targets {
+                Ok(targets) => {
+                    for t in targets {
+                        let port = t.port.map_or(String::new(), |p| format!(":{p}"));
+                        let reason = t
+                            .reason
+                            .as_ref()
+                            .map_or(String::new(), |r| format!(" ({r})"));
+                        let _ = writeln!(out, "    target {}{port} {}{reason}", t.id, t.state);
+                    }
+                }
+                Err(e) => {
+                    let _ = writeln!(out, "    targets: {}", e.message);
+                }
+            }
+        }
+        Some(Err(e)) => {
+            let _ = writeln!(out, "  load balancer: {}", e.message);
+        }
+        None => {
+            let _ = writeln!(out, "  load balancer: none attached to the service");
+        }
+    }
+}
+
 /// The human form of a report.
 pub fn render_table(report: &Report) -> String {
     use std::fmt::Write as _;
@@ -504,6 +573,9 @@ pub fn render_table(report: &Report) -> String {
         }
     }
     render_changes(&mut out, report);
+    if let Some(traffic) = &report.evidence.traffic {
+        traffic_table(&mut out, traffic);
+    }
     if !d.unknown.is_empty() {
         let _ = writeln!(out, "\nUNKNOWN");
         for line in &d.unknown {

@@ -164,6 +164,14 @@ pub struct AwsConfig {
     /// network path is evaluated to. Default anywhere (`0.0.0.0/0`); narrow it to Twilio's
     /// published ranges when the security group allows only those.
     pub egress_destinations: Vec<String>,
+    /// Filter pattern selecting the backend's access lines (real traffic, read apart from
+    /// `log_filter`).
+    #[serde(default = "default_access_log_filter")]
+    pub access_log_filter: String,
+}
+
+fn default_access_log_filter() -> String {
+    "\"HTTP/1.1\"".into()
 }
 
 impl Default for AwsConfig {
@@ -177,6 +185,7 @@ impl Default for AwsConfig {
             log_group: "/ecs/nerava-backend".into(),
             log_filter: "OTP".into(),
             egress_destinations: vec![crate::network::ANYWHERE.into()],
+            access_log_filter: default_access_log_filter(),
         }
     }
 }
@@ -499,7 +508,8 @@ mod tests {
         assert_eq!(
             e,
             "otp-console.toml:7:1: unknown key \"regoin\" in [aws]; expected one of region, \
-             profile, endpoint_url, cluster, service, log_group, log_filter, egress_destinations"
+             profile, endpoint_url, cluster, service, log_group, log_filter, egress_destinations, \
+             access_log_filter"
         );
         let e = err("aws_region = \"x\"\n");
         assert!(

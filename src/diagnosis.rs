@@ -5,6 +5,9 @@
 //! evidence, the runbook's repair and the equivalent commands (secrets never included). No
 //! clock is read here: `now_ms` is passed in, so the same evidence always gives the same answer.
 
+/// Real traffic (access lines, the load balancer) as evidence.
+pub mod traffic;
+
 use std::collections::{BTreeMap, VecDeque};
 
 use serde::Serialize;
@@ -13,6 +16,7 @@ use crate::config::{VarStatus, ViolationKind};
 use crate::probe::http::{Class, Endpoint, Sample};
 use crate::probe::logs::{Event, LineKind};
 use crate::probe::secrets::{self, SecretState};
+use crate::probe::traffic::RealTraffic;
 use crate::probe::twilio::delivery::{self, DeliveryStep};
 use crate::probe::twilio::{
     Account, CredentialsSeen, Fact, Sender, StatusPage, Verification, VerifyService,
@@ -67,6 +71,8 @@ pub struct Evidence {
     pub monitor: Option<Result<crate::probe::changes::Changes, ProbeError>>,
     /// The service's network path to Twilio, as EC2 describes it (the last read).
     pub network: Option<Result<Box<crate::network::Path>, ProbeError>>,
+    /// What real users got over the last hour, as last read.
+    pub traffic: Option<Box<RealTraffic>>,
 }
 
 impl Evidence {
@@ -122,6 +128,7 @@ impl Evidence {
                 }
                 Err(e) => self.logs_error = Some(e),
             },
+            Observation::Traffic { traffic, .. } => self.traffic = Some(traffic),
             Observation::Twilio { fact, at_ms } => match fact {
                 Fact::Credentials(c) => self.credentials = Some(c),
                 Fact::Account(a) => {
@@ -984,6 +991,7 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
             );
         }
     }
+    real_traffic(evidence, &mut found);
     if let Some(line) = api_unreachable(evidence, now_ms) {
         found.add(FailureMode::ApiUnreachable, 3, line);
     }
@@ -1025,6 +1033,14 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
             unknown.push(format!("Network path: {}", p.summary()));
         }
         _ => {}
+    }
+    if let Some(t) = &evidence.traffic {
+        if let Err(e) = &t.access {
+            unknown.push(format!("Real traffic, access lines: {}", e.message));
+        }
+        if let Some(Err(e)) = &t.load_balancer {
+            unknown.push(format!("Real traffic, load balancer: {}", e.message));
+        }
     }
     let sms_mode = evidence.sender.is_some();
     for r in snapshot.iter().flat_map(|s| &s.secrets) {
@@ -1081,6 +1097,85 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
         },
         checklist,
         unknown,
+    }
+}
+
+/// What real users got, as evidence: OTP starts that 504 while `/health` answers make the
+/// hanging modes candidates (confidence 0: traffic cannot tell them apart) unless other evidence
+/// already names one, which then gets the traffic's line too; users failing otherwise adds the
+/// line to what is already named. Every line it adds starts with "real traffic:".
+fn real_traffic(evidence: &Evidence, found: &mut Findings) {
+    let Some(signal) = traffic::Signal::of(evidence).filter(traffic::Signal::otp_fails) else {
+        return;
+    };
+    let line = signal.line();
+    let named: Vec<FailureMode> = found
+        .list
+        .iter()
+        .filter(|f| f.confidence > 0)
+        .map(|f| f.failure_mode)
+        .collect();
+    let hanging = [
+        FailureMode::MissingEnvVars,
+        FailureMode::EventLoopBlocked,
+        FailureMode::NetworkBlocked,
+    ];
+    if named.is_empty() && signal.otp_unavailable() && signal.health_fine() {
+        // A 503 after the backend's own Twilio timeout is the blocked network's shape.
+        let after = signal
+            .lb_p99_ms
+            .map_or(String::new(), |ms| format!(" (target p99 {})", fmt_ms(ms)));
+        found.add(
+            FailureMode::NetworkBlocked,
+            0,
+            format!("{line} — users' OTP starts answer 503{after}, the backend's own timeout, while /health answers"),
+        );
+        return;
+    }
+    if !(signal.otp_times_out() && signal.health_fine()) {
+        for mode in named {
+            found.add(mode, 0, line.clone());
+        }
+        return;
+    }
+    if !named.is_empty() {
+        for mode in named.into_iter().filter(|m| hanging.contains(m)) {
+            found.add(mode, 0, line.clone());
+        }
+        return;
+    }
+    let snapshot = evidence.snapshot();
+    for mode in hanging {
+        // The provider that waits for missing variables needs one missing: a task definition
+        // read with all of them rules it out.
+        if mode == FailureMode::MissingEnvVars && snapshot.is_some() {
+            continue;
+        }
+        found.add(
+            mode,
+            0,
+            format!(
+                "{line} — users' OTP starts hang to the load balancer's 504 while /health answers"
+            ),
+        );
+    }
+    if let Some(s) = snapshot {
+        if let Some(ecs::Change::Image { from, to }) = s
+            .diff
+            .iter()
+            .find(|c| matches!(c, ecs::Change::Image { .. }))
+        {
+            found.add(
+                FailureMode::EventLoopBlocked,
+                0,
+                format!(
+                    "image changed since :{}: {} → {}",
+                    s.previous.as_ref().map_or(0, |p| p.revision),
+                    short_image(from),
+                    short_image(to)
+                ),
+            );
+        }
     }
 }
 
@@ -1160,7 +1255,9 @@ fn shows_health(evidence: &Evidence, checklist: &[Line]) -> bool {
     ]
     .iter()
     .all(|&item| state(item) == Some(State::Pass));
-    health_ok && !failing && !otp_pending && (otp_sent || provable)
+    // Users failing is not health, whatever the console's own probes saw.
+    let users_fail = traffic::Signal::of(evidence).is_some_and(|s| s.otp_fails());
+    health_ok && !failing && !otp_pending && (otp_sent || provable) && !users_fail
 }
 
 /// Why the evidence does not show health, in one line, for the top of `unknown`.
@@ -1407,7 +1504,16 @@ fn checklist(evidence: &Evidence, findings: &[Finding], names: &Names, now_ms: i
                             s.summary
                         ),
                     ),
-                    (None, None) => (State::Unknown, "not sent (needs a test phone)".into()),
+                    (None, None) => match traffic::Signal::of(evidence) {
+                        Some(s) if s.otp_fails() => {
+                            (State::Fail, format!("not sent; {}", s.line()))
+                        }
+                        Some(s) if s.otp.is_some_and(|o| o.requests > 0) => (
+                            State::Unknown,
+                            format!("not sent (needs a test phone); {}", s.line()),
+                        ),
+                        _ => (State::Unknown, "not sent (needs a test phone)".into()),
+                    },
                 },
                 Item::SmsReceived => {
                     let verified = evidence

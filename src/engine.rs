@@ -19,7 +19,9 @@ use crate::probe::cloudtrail::{CloudTrailProbe, Scope};
 use crate::probe::ecs::EcsProbe;
 use crate::probe::http::{Endpoint, HttpProbe};
 use crate::probe::logs::LogsFollower;
+use crate::probe::metrics::MetricsProbe;
 use crate::probe::network::NetworkProbe;
+use crate::probe::traffic::{self as real_traffic, AccessLog, RealTraffic};
 use crate::probe::twilio::delivery::{self, Backoff, Via};
 use crate::probe::twilio::{self, CredentialsSeen, Fact, Track, TwilioProbe};
 use crate::probe::{ErrorKind, Observation, ProbeError, System, TwilioCredentials};
@@ -39,6 +41,8 @@ pub mod every {
     pub const INBOX: Duration = Duration::from_secs(1);
     /// CloudTrail and Twilio's Monitor (CloudTrail delivers events minutes after the call).
     pub const CHANGES: Duration = Duration::from_secs(300);
+    /// Real traffic: the access lines and the load balancer's metrics (1-minute resolution).
+    pub const TRAFFIC: Duration = Duration::from_secs(60);
     /// Health probes while an OTP start is in flight.
     pub const HEALTH_DURING_OTP: Duration = Duration::from_millis(500);
 }
@@ -70,6 +74,9 @@ pub struct Engine {
     /// The deployed revision's resources, known once ECS has been read: what CloudTrail's
     /// changes must touch to be shown.
     scope: Arc<watch::Sender<Option<Scope>>>,
+    /// Real traffic: the backend's access lines and the load balancer.
+    access: AccessLog,
+    metrics: MetricsProbe,
     /// OTP start and verify, with [`OTP_TIMEOUT`].
     http: HttpProbe,
     /// `/health` and dev login, with [`HEALTH_TIMEOUT`].
@@ -105,6 +112,8 @@ impl Engine {
         let twilio = TwilioProbe::new(&config.twilio, TWILIO_TIMEOUT)?;
         let ecs = EcsProbe::new(&sdk, &config.aws, &config.rules);
         let network = NetworkProbe::new(&sdk, &config.aws);
+        let access = AccessLog::new(&sdk, &config.aws);
+        let metrics = MetricsProbe::new(&sdk, &config.aws);
         let (creds, _) = watch::channel(None);
         let (scope, _) = watch::channel(None);
         let cloudtrail = CloudTrailProbe::new(&sdk);
@@ -116,6 +125,8 @@ impl Engine {
             ecs,
             network,
             twilio,
+            access,
+            metrics,
             http,
             quick,
             creds: Arc::new(creds),
@@ -443,6 +454,26 @@ impl Engine {
         });
     }
 
+    /// Reads what real users got over the last hour (the access lines and the load balancer,
+    /// at once) and reports it.
+    pub async fn read_traffic(&self) {
+        let to_ms = now_ms();
+        let from_ms = to_ms - real_traffic::WINDOW_MS;
+        let (access, load_balancer) = tokio::join!(
+            self.access.read(from_ms, to_ms),
+            Box::pin(self.metrics.read(from_ms, to_ms))
+        );
+        self.send(Observation::Traffic {
+            at_ms: now_ms(),
+            traffic: Box::new(RealTraffic {
+                from_ms,
+                to_ms,
+                access,
+                load_balancer,
+            }),
+        });
+    }
+
     /// Follows the service's logs from `since_ms`, polling every `every`, until the channel
     /// closes. The policy of [`LogsFollower::follow`]: the first answer and the first good
     /// answer after an error are always reported, later empty polls are not.
@@ -488,6 +519,8 @@ impl Engine {
             tasks.spawn(async move { e.read_network().await });
         }
         if round.check_aws {
+            let e = self.clone();
+            tasks.spawn(async move { Box::pin(e.read_traffic()).await });
             let e = self.clone();
             let since = round
                 .logs_since_ms
@@ -537,6 +570,13 @@ impl Engine {
             loop {
                 e.status_page().await;
                 tokio::time::sleep(every::STATUS_PAGE).await;
+            }
+        });
+        let e = self.clone();
+        tasks.spawn(async move {
+            loop {
+                Box::pin(e.read_traffic()).await;
+                tokio::time::sleep(every::TRAFFIC).await;
             }
         });
         let e = self.clone();

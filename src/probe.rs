@@ -20,10 +20,14 @@ pub mod http;
 pub mod iam;
 /// CloudWatch Logs: the service's log group, followed, lines classified.
 pub mod logs;
+/// The load balancer: target health and its CloudWatch metrics over the last hour.
+pub mod metrics;
 /// EC2: the service's network path to Twilio (security groups, NACLs, routes, NAT).
 pub mod network;
 /// The task definition's `secrets`: Secrets Manager and SSM, resolved in memory.
 pub mod secrets;
+/// Real traffic: the backend's access lines counted per endpoint, with the load balancer's view.
+pub mod traffic;
 /// Twilio: account, Verify service, status page, test sends and checks.
 pub mod twilio;
 
@@ -44,6 +48,8 @@ pub enum System {
     /// CloudTrail's event history (LookupEvents).
     #[serde(rename = "cloudtrail")]
     CloudTrail,
+    /// The load balancer (ELBv2) and its CloudWatch metrics.
+    LoadBalancer,
 }
 
 /// A call that failed, as data: which system, what kind of failure, and one line for the user.
@@ -112,6 +118,12 @@ pub enum Observation {
         at_ms: i64,
         result: Result<Box<crate::network::Path>, ProbeError>,
     },
+    /// What real users got over the last hour (access lines, the load balancer), read at
+    /// `at_ms`.
+    Traffic {
+        at_ms: i64,
+        traffic: Box<traffic::RealTraffic>,
+    },
 }
 
 impl Observation {
@@ -125,7 +137,8 @@ impl Observation {
             | Self::Logs { at_ms, .. }
             | Self::Twilio { at_ms, .. }
             | Self::Changes { at_ms, .. }
-            | Self::Network { at_ms, .. } => *at_ms,
+            | Self::Network { at_ms, .. }
+            | Self::Traffic { at_ms, .. } => *at_ms,
         }
     }
 }

@@ -4,7 +4,9 @@
 //! clients (reqwest, the AWS SDK with an endpoint override, curl, the aws CLI) run unchanged
 //! against it: the backend API behind its load balancer, Twilio (Api v2010 and Verify v2 on one
 //! listener), Twilio's status page, and one AWS endpoint: JSON 1.1 for ECS, CloudWatch Logs,
-//! Secrets Manager and SSM, the Query protocol for EC2, ELBv2 and IAM.
+//! Secrets Manager, SSM and CloudTrail, the Query protocol for EC2, ELBv2 and IAM, and
+//! CloudWatch's GetMetricData in each protocol its clients send (Smithy RPC v2 CBOR, JSON 1.0,
+//! Query).
 //! Scenarios reproduce each runbook failure by cause: the backend's behaviour comes from the
 //! task-definition revision that is deployed, never from a scenario switch.
 
@@ -16,6 +18,8 @@ pub mod backend;
 pub mod clock;
 /// Simulated CloudTrail: the account's event history and LookupEvents.
 pub mod cloudtrail;
+/// Simulated CloudWatch GetMetricData (Smithy RPC v2 CBOR and AWS JSON 1.0).
+pub mod cloudwatch;
 /// Simulated EC2 (Query protocol): the service's network.
 pub mod ec2;
 /// Simulated ECS: task definitions, the service, deployments and tasks.
@@ -36,6 +40,8 @@ pub mod scenario;
 pub mod secrets;
 /// Twilio's public status page (Statuspage `summary.json`).
 pub mod statuspage;
+/// Background users and the load balancer's records (metrics, access lines).
+pub mod traffic;
 /// Simulated Twilio: Accounts, Verify services, verifications, checks, the demo inbox.
 pub mod twilio;
 /// The world's state and its simulated time.
@@ -47,7 +53,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tokio::net::TcpListener;
@@ -382,8 +388,48 @@ fn query_endpoint(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Response
     response
 }
 
+/// A CloudWatch request, in Smithy RPC v2 CBOR (`cbor`, the Rust SDK) or AWS JSON 1.0
+/// (botocore).
+fn cloudwatch_endpoint(
+    shared: &Shared,
+    headers: &HeaderMap,
+    operation: &str,
+    body: &[u8],
+    cbor: bool,
+) -> Response {
+    let Some(key) = access_key_id(headers) else {
+        return cloudwatch::error_response(&missing_signature(), cbor);
+    };
+    if let Some(e) = marked_key_error(shared, key, &format!("cloudwatch:{operation}")) {
+        return cloudwatch::error_response(&e, cbor);
+    }
+    let run = |input: &cloudwatch::Input| Ok(shared.lock_world().get_metric_data(input));
+    if cbor {
+        cloudwatch::cbor_response(operation, body, run)
+    } else {
+        cloudwatch::json_response(operation, body, run)
+    }
+}
+
+/// A CloudWatch request in the Query protocol (older botocore, the aws CLI 2.9).
+fn cloudwatch_query_endpoint(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Response {
+    let denied = match access_key_id(headers) {
+        None => Some(missing_signature()),
+        Some(key) => marked_key_error(shared, key, "cloudwatch:GetMetricData"),
+    };
+    if let Some(e) = denied {
+        let mut response = (e.status, cloudwatch::query_error(&e)).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+        return response;
+    }
+    cloudwatch::query_response(body, |input| Ok(shared.lock_world().get_metric_data(input)))
+}
+
 async fn aws_endpoint(
     State(shared): State<Arc<Shared>>,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -391,11 +437,32 @@ async fn aws_endpoint(
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
+    if let Some(operation) = uri
+        .path()
+        .strip_prefix("/service/")
+        .and_then(|p| p.strip_prefix(cloudwatch::SERVICE))
+        .and_then(|p| p.strip_prefix("/operation/"))
+    {
+        return cloudwatch_endpoint(&shared, &headers, operation, &body, true);
+    }
+    if let Some(operation) = target
+        .strip_prefix(cloudwatch::SERVICE)
+        .and_then(|t| t.strip_prefix('.'))
+    {
+        return cloudwatch_endpoint(&shared, &headers, operation, &body, false);
+    }
     let form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if target.is_empty() && form {
+        let authorization = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if cloudwatch::is_query_request(authorization, &body) {
+            return cloudwatch_query_endpoint(&shared, &headers, &body);
+        }
         return query_endpoint(&shared, &headers, &body);
     }
     // CloudTrail's short form (the Rust SDK's) and botocore's long one are the same operation.

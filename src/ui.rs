@@ -31,6 +31,8 @@ pub mod modal;
 pub mod network;
 /// The repair window: choose, form, plan and confirm, rollout, verification.
 pub mod repair;
+/// The latency pane's "real traffic" section: users' requests per endpoint, the load balancer.
+pub mod traffic;
 /// Twilio: account, service, credentials, status page, sends, the demo inbox.
 pub mod twilio;
 

@@ -807,3 +807,141 @@ async fn aws_cli_reads_the_simulated_vpc_and_runs_the_printed_egress_fix() {
     )
     .await;
 }
+
+/// The load balancer's side of real traffic (#16), as an on-call engineer reads it by hand:
+/// `aws elbv2 describe-target-groups` / `describe-load-balancers` / `describe-target-health`
+/// (Query protocol, XML) and `aws cloudwatch get-metric-data` (the CLI's own CloudWatch
+/// protocol: AWS JSON 1.0 for botocore ≥ 1.3x, the Query protocol for older ones; the Rust
+/// SDK's is RPC v2 CBOR, tests/contract_metrics.rs).
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_cli_reads_the_simulated_load_balancer_and_its_metrics() {
+    let scenario = scenario::load("event-loop-blocking").expect("loads");
+    let sim = Simulator::start(scenario, 0.05, Ports::default())
+        .await
+        .expect("simulator starts");
+    let services = aws(
+        &sim,
+        &[
+            "ecs",
+            "describe-services",
+            "--cluster",
+            "nerava-cluster",
+            "--services",
+            "nerava-backend",
+        ],
+    )
+    .await;
+    let group = services["services"][0]["loadBalancers"][0]["targetGroupArn"]
+        .as_str()
+        .expect("the service's target group")
+        .to_owned();
+    let groups = aws(
+        &sim,
+        &[
+            "elbv2",
+            "describe-target-groups",
+            "--target-group-arns",
+            &group,
+        ],
+    )
+    .await;
+    let tg = &groups["TargetGroups"][0];
+    assert_eq!(tg["HealthCheckPath"], "/health", "{groups}");
+    let lb_arn = tg["LoadBalancerArns"][0]
+        .as_str()
+        .expect("its load balancer")
+        .to_owned();
+    let balancers = aws(
+        &sim,
+        &[
+            "elbv2",
+            "describe-load-balancers",
+            "--load-balancer-arns",
+            &lb_arn,
+        ],
+    )
+    .await;
+    assert_eq!(balancers["LoadBalancers"][0]["Type"], "application");
+    assert_eq!(balancers["LoadBalancers"][0]["State"]["Code"], "active");
+    let health = aws(
+        &sim,
+        &[
+            "elbv2",
+            "describe-target-health",
+            "--target-group-arn",
+            &group,
+        ],
+    )
+    .await;
+    let target = &health["TargetHealthDescriptions"][0];
+    assert_eq!(target["TargetHealth"]["State"], "healthy", "{health}");
+    assert_eq!(target["Target"]["Port"], 8000);
+    let missing = aws_fails(
+        &sim,
+        &[
+            "elbv2",
+            "describe-target-health",
+            "--target-group-arn",
+            &group.replace("73e2d6bc24d8a067", "0000000000000000"),
+        ],
+    )
+    .await;
+    assert!(missing.contains("TargetGroupNotFound"), "{missing}");
+
+    let lb = lb_arn.split(":loadbalancer/").nth(1).expect("dimension");
+    let end = chrono::Utc::now().timestamp();
+    let queries = serde_json::json!([
+        { "Id": "requests", "MetricStat": { "Metric": { "Namespace": "AWS/ApplicationELB", "MetricName": "RequestCount", "Dimensions": [{ "Name": "LoadBalancer", "Value": lb }] }, "Period": 60, "Stat": "Sum" } },
+        { "Id": "timeouts", "MetricStat": { "Metric": { "Namespace": "AWS/ApplicationELB", "MetricName": "HTTPCode_ELB_504_Count", "Dimensions": [{ "Name": "LoadBalancer", "Value": lb }] }, "Period": 300, "Stat": "Sum" } },
+        { "Id": "other", "MetricStat": { "Metric": { "Namespace": "AWS/EC2", "MetricName": "CPUUtilization" }, "Period": 60, "Stat": "Average" } },
+    ])
+    .to_string();
+    let (start, end) = ((end - 3600).to_string(), end.to_string());
+    let metrics = aws(
+        &sim,
+        &[
+            "cloudwatch",
+            "get-metric-data",
+            "--start-time",
+            &start,
+            "--end-time",
+            &end,
+            "--metric-data-queries",
+            &queries,
+        ],
+    )
+    .await;
+    let results = metrics["MetricDataResults"].as_array().expect("results");
+    assert_eq!(results.len(), 3, "{metrics}");
+    let sum = |id: &str| -> f64 {
+        results
+            .iter()
+            .find(|r| r["Id"] == id)
+            .and_then(|r| r["Values"].as_array())
+            .map(|v| v.iter().filter_map(Value::as_f64).sum())
+            .unwrap_or_default()
+    };
+    assert!(sum("requests") > 60.0, "an hour of users: {metrics}");
+    assert!(sum("timeouts") > 0.0, "today's 504s: {metrics}");
+    assert!(sum("timeouts") < sum("requests"));
+    // Five-minute periods: at most 13 of them in an hour.
+    let periods = results[1]["Timestamps"].as_array().map_or(0, Vec::len);
+    assert!((1..=13).contains(&periods), "{metrics}");
+    // A metric nobody publishes is an empty result, not an error.
+    assert_eq!(results[2]["Values"], serde_json::json!([]));
+    let bad = aws_fails(
+        &sim,
+        &[
+            "cloudwatch",
+            "get-metric-data",
+            "--start-time",
+            &end,
+            "--end-time",
+            &start,
+            "--metric-data-queries",
+            &queries,
+        ],
+    )
+    .await;
+    assert!(bad.contains("InvalidParameterValue"), "{bad}");
+}

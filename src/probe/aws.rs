@@ -257,6 +257,11 @@ where
                 format!("AWS {operation}: {code} ({detail}) — fix {key} in the config"),
             )
         }
+        "TargetGroupNotFound" | "LoadBalancerNotFound" => make(
+            ErrorKind::NotFound,
+            Some(code),
+            format!("AWS {operation}: {code} ({detail}) — the service's loadBalancers name a target group or load balancer that is gone"),
+        ),
         "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded" => {
             make(
                 ErrorKind::Throttled,
@@ -281,6 +286,8 @@ fn iam_action(system: System, operation: &str) -> String {
         System::Secrets => format!("secretsmanager:{operation}"),
         System::CloudTrail => format!("cloudtrail:{operation}"),
         System::Network => format!("ec2:{operation}"),
+        System::LoadBalancer if operation == "GetMetricData" => format!("cloudwatch:{operation}"),
+        System::LoadBalancer => format!("elasticloadbalancing:{operation}"),
         System::Api | System::Twilio => operation.to_owned(),
     }
 }

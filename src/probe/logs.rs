@@ -415,7 +415,8 @@ mod tests {
         let mut whole = follower(&sim, "").await;
         let before = whole.poll().await.expect("one page");
         assert!(before.events.len() > 6, "too few events to page");
-        let mut paged = follower(&sim, "").await.with_page_size(3);
+        // Small pages, but enough of them for the background users' access lines too.
+        let mut paged = follower(&sim, "").await.with_page_size(10);
         let batch = paged.poll().await.expect("paged");
         let paged_ids = ids(&batch);
         assert_eq!(paged_ids.len(), batch.events.len(), "duplicates");

@@ -223,6 +223,10 @@ pub(super) fn observation(observation: &Observation) -> Option<Line> {
             Err(e) => Line::plain("network", format!("Network path: {}", e.message))
                 .with_detail(error_detail(e)),
         }),
+        Observation::Traffic { traffic, .. } => {
+            let base = traffic.headline();
+            Some(Line::plain("traffic", base))
+        }
         Observation::Logs { result, .. } => match result {
             Ok(batch) if batch.events.is_empty() => None,
             Ok(batch) => {

@@ -62,14 +62,19 @@ impl TaskRuntime {
         }
     }
 
-    fn var(&self, name: &str) -> Option<&str> {
+    /// The image's behaviour, when the simulator knows the image.
+    pub(crate) fn behaviour(&self) -> Option<&ImageBehaviour> {
+        self.behaviour.as_ref()
+    }
+
+    pub(crate) fn var(&self, name: &str) -> Option<&str> {
         self.env
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
     }
 
-    fn timeout_secs(&self) -> f64 {
+    pub(crate) fn timeout_secs(&self) -> f64 {
         self.var("TWILIO_TIMEOUT_SECONDS")
             .and_then(|v| v.parse::<f64>().ok())
             .filter(|v| *v > 0.0)
@@ -77,7 +82,7 @@ impl TaskRuntime {
     }
 
     /// The Twilio variables the Verify provider needs that this process lacks.
-    fn missing_twilio(&self) -> Vec<&'static str> {
+    pub(crate) fn missing_twilio(&self) -> Vec<&'static str> {
         let mut needed = vec!["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"];
         match self.var("OTP_PROVIDER") {
             Some("twilio_sms") => needed.push("OTP_FROM_NUMBER"),
@@ -257,7 +262,11 @@ async fn load_balancer(
 ) -> Response {
     let (backend, client) = {
         let mut world = shared.lock_world();
-        (world.next_backend(), world.client_address())
+        let picked = (world.next_backend(), world.client_address());
+        if picked.0.is_none() {
+            world.lb_record(shared.clock.now_ms(), 503, 0.0, true);
+        }
+        picked
     };
     let Some(backend) = backend else {
         return alb_page(
@@ -273,7 +282,19 @@ async fn load_balancer(
     };
     // The backend runs on its own: when the load balancer gives up, the request goes on.
     let handle = tokio::spawn(handle(Arc::clone(&shared), backend, request));
-    match tokio::time::timeout(shared.clock.secs(LB_TIMEOUT_SECS), handle).await {
+    let started = std::time::Instant::now();
+    let answered = tokio::time::timeout(shared.clock.secs(LB_TIMEOUT_SECS), handle).await;
+    // The load balancer's own records (CloudWatch), for this request as for every user's.
+    let (status, by_load_balancer) = match &answered {
+        Ok(Ok(answer)) => (answer.status.as_u16(), false),
+        Ok(Err(_)) => (502, true),
+        Err(_) => (504, true),
+    };
+    let secs = started.elapsed().as_secs_f64() / shared.clock.scale().max(f64::EPSILON);
+    shared
+        .lock_world()
+        .lb_record(shared.clock.now_ms(), status, secs, by_load_balancer);
+    match answered {
         Ok(Ok(answer)) => {
             let mut response = (answer.status, axum::Json(answer.body)).into_response();
             if let Some(secs) = answer.retry_after {

@@ -379,7 +379,11 @@ impl World {
             "serviceArn": service.arn,
             "serviceName": service.name,
             "clusterArn": service.cluster_arn,
-            "loadBalancers": [],
+            "loadBalancers": [{
+                "targetGroupArn": super::elbv2::target_group_arn(self),
+                "containerName": self.scenario.deployment.container,
+                "containerPort": super::elbv2::TARGET_PORT,
+            }],
             "serviceRegistries": [],
             "status": "ACTIVE",
             "desiredCount": service.desired,

@@ -63,6 +63,9 @@ pub struct Scenario {
     /// What else changed before the incident, as CloudTrail and Twilio's Monitor record it.
     #[serde(default)]
     pub history: History,
+    /// The background users' rate and the load balancer's health checks.
+    #[serde(default)]
+    pub traffic: super::traffic::TrafficSetup,
 }
 
 /// A scenario's story beyond the two revisions: who changed what, and when.

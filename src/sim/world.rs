@@ -172,6 +172,10 @@ pub struct World {
     pub trail: super::cloudtrail::Trail,
     /// The service's VPC as it stands: EC2 reads and changes it, the backend's egress follows it.
     pub network: super::ec2::NetworkSetup,
+    /// When the simulator started: the background users begin an hour before it.
+    pub started_ms: i64,
+    /// The background users and the load balancer's records (`super::traffic`).
+    pub users: super::traffic::Users,
 }
 
 /// Nominal durations of the ECS rollout, scaled by the clock.
@@ -231,6 +235,8 @@ impl World {
             iam: scenario.iam.clone(),
             trail: super::cloudtrail::Trail::default(),
             network: scenario.network.clone(),
+            started_ms: now,
+            users: super::traffic::Users::new(scenario.twilio.seed),
         };
         (world.secrets, world.parameters) = super::secrets::seed(&scenario, now);
         let yesterday_ms = now - (setup.yesterday_deployed_hours_ago * 3_600_000.0) as i64;
@@ -356,8 +362,11 @@ impl World {
             .map(|(i, _)| i)
         {
             let (due, action) = self.agenda.swap_remove(index);
+            // Users arriving before the action see the world as it was.
+            self.serve_users(due);
             self.apply(action, due);
         }
+        self.serve_users(now);
         while self.next_traffic_ms <= now {
             let at = self.next_traffic_ms;
             self.other_traffic(at);

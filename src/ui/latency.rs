@@ -75,6 +75,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     for note in notes {
         lines.push((1, note));
     }
+    // What users got, apart from the console's own probes above.
+    lines.extend(super::traffic::lines(app, width));
     let height = usize::from(area.height);
     let mut kept: Vec<usize> = (0..lines.len()).collect();
     kept.sort_by_key(|i| lines[*i].0);

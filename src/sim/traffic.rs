@@ -1,0 +1,461 @@
+//! The simulated service's real users and its load balancer's own records: background OTP
+//! starts at the scenario's rate (`[traffic] otp_starts_per_minute`) and the load balancer's
+//! health checks, from an hour before the simulator started (the world's history is replayed
+//! in time order by [`World::advance_to`]) until now.
+//!
+//! A user's request is answered by the task serving it at that moment, from the causes the
+//! backend itself answers from ([`otp_start_outcome`]: the task's resolved environment, its
+//! image's behaviour, the network's egress and the Twilio account as the scenario set them up).
+//! It does not take the simulated process's event loop: the background users must never change
+//! what the console's own probes see, only add what real users saw. Each request leaves what
+//! real infrastructure leaves: an access line in the task's log stream with the status the user
+//! got (the load balancer's 504 when the task had not answered in 60 s, as a proxy in front of
+//! uvicorn logs it), and the load balancer's per-minute CloudWatch datapoints
+//! ([`LbMetrics`], read by GetMetricData, [`super::cloudwatch`]). Timestamps are wall-clock;
+//! latencies are nominal seconds, as the scenario's story tells them.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::Deserialize;
+
+use super::backend::{self, TaskRuntime, LB_TIMEOUT_SECS};
+use super::scenario::TwilioCall;
+use super::twilio::AccountStatus;
+use super::world::{SplitMix64, World};
+
+/// How far back the simulated users start, before the simulator's start.
+pub const HISTORY_MS: i64 = 60 * 60_000;
+/// Minutes of metrics kept (bounded memory).
+const KEEP_MINUTES: i64 = 180;
+/// Response times kept per minute for its percentiles at most.
+const MAX_TIMES: usize = 1_000;
+/// Requests in flight at most (more are answered at once by the load balancer with 503).
+const MAX_PENDING: usize = 10_000;
+/// The OTP path.
+pub const OTP_START: &str = "/v1/auth/otp/start";
+
+/// How busy the service is (scenario `[traffic]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrafficSetup {
+    /// Background users' OTP starts per (wall-clock) minute; 0 turns them off.
+    pub otp_starts_per_minute: f64,
+    /// Seconds between two health checks of each target by the load balancer (wall clock).
+    pub health_check_secs: f64,
+}
+
+impl Default for TrafficSetup {
+    fn default() -> Self {
+        Self {
+            otp_starts_per_minute: 3.0,
+            health_check_secs: 30.0,
+        }
+    }
+}
+
+/// One minute of the load balancer, as CloudWatch aggregates it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Bucket {
+    pub requests: f64,
+    pub elb_504: f64,
+    pub elb_5xx: f64,
+    pub target_5xx: f64,
+    /// TargetResponseTime samples, seconds (requests a target answered).
+    pub response_times: Vec<f64>,
+    /// Host counts seen by this minute's health checks: (min healthy, max unhealthy).
+    pub healthy: Option<f64>,
+    pub unhealthy: Option<f64>,
+}
+
+/// The load balancer's per-minute records, keyed by the minute's start (ms since the epoch).
+#[derive(Debug, Default)]
+pub struct LbMetrics {
+    pub minutes: BTreeMap<i64, Bucket>,
+}
+
+impl LbMetrics {
+    fn bucket(&mut self, at_ms: i64) -> &mut Bucket {
+        let minute = at_ms - at_ms.rem_euclid(60_000);
+        let bucket = self.minutes.entry(minute).or_default();
+        // The borrow ends before pruning below; pruning happens in `prune`.
+        bucket
+    }
+
+    fn prune(&mut self, now_ms: i64) {
+        let oldest = now_ms - KEEP_MINUTES * 60_000;
+        while self
+            .minutes
+            .first_key_value()
+            .is_some_and(|(minute, _)| *minute < oldest)
+        {
+            self.minutes.pop_first();
+        }
+    }
+
+    /// One metric's datapoint for the minute, with `stat` (`Sum`, `Average`, `Minimum`,
+    /// `Maximum`, `SampleCount`, `pNN`); `None` when the minute has none.
+    pub fn value(bucket: &Bucket, metric: &str, stat: &str) -> Option<f64> {
+        let count = |v: f64| match stat {
+            // The load balancer publishes one datapoint per minute: these are all its value.
+            "Sum" | "Maximum" | "Minimum" | "Average" => Some(v),
+            _ => None,
+        };
+        match metric {
+            "RequestCount" => count(bucket.requests),
+            "HTTPCode_ELB_504_Count" => count(bucket.elb_504),
+            "HTTPCode_ELB_5XX_Count" => count(bucket.elb_5xx),
+            "HTTPCode_Target_5XX_Count" => count(bucket.target_5xx),
+            "HealthyHostCount" => bucket.healthy,
+            "UnHealthyHostCount" => bucket.unhealthy,
+            "TargetResponseTime" => {
+                let times = &bucket.response_times;
+                if times.is_empty() {
+                    return None;
+                }
+                match stat {
+                    "Average" => Some(times.iter().sum::<f64>() / times.len() as f64),
+                    "Minimum" => times.iter().copied().reduce(f64::min),
+                    "Maximum" => times.iter().copied().reduce(f64::max),
+                    "SampleCount" => Some(times.len() as f64),
+                    "Sum" => Some(times.iter().sum()),
+                    p => {
+                        let q: f64 = p.strip_prefix('p')?.parse().ok()?;
+                        let mut sorted = times.clone();
+                        sorted.sort_by(f64::total_cmp);
+                        let rank = ((q / 100.0 * sorted.len() as f64).ceil() as usize)
+                            .clamp(1, sorted.len());
+                        Some(sorted[rank - 1])
+                    }
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A request some task is still working on.
+#[derive(Debug, Clone)]
+struct Pending {
+    due_ms: i64,
+    task_id: String,
+    client: String,
+    path: &'static str,
+    method: &'static str,
+    outcome: Outcome,
+}
+
+/// What a user got: the status and after how long (nominal seconds), and whether the load
+/// balancer answered it (its 504) rather than the target.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Outcome {
+    pub status: u16,
+    pub secs: f64,
+    pub by_load_balancer: bool,
+}
+
+impl Outcome {
+    fn target(status: u16, secs: f64) -> Self {
+        if secs >= LB_TIMEOUT_SECS {
+            return Self::timed_out();
+        }
+        Self {
+            status,
+            secs,
+            by_load_balancer: false,
+        }
+    }
+
+    fn timed_out() -> Self {
+        Self {
+            status: 504,
+            secs: LB_TIMEOUT_SECS,
+            by_load_balancer: true,
+        }
+    }
+}
+
+/// The simulated users and the load balancer's records.
+#[derive(Debug)]
+pub struct Users {
+    /// Its own randomness: the users never change what the rest of the world draws.
+    rng: SplitMix64,
+    next_user_ms: Option<i64>,
+    next_check_ms: Option<i64>,
+    pending: VecDeque<Pending>,
+    pub metrics: LbMetrics,
+}
+
+impl Users {
+    pub fn new(seed: u64) -> Self {
+        Self {
+            rng: SplitMix64::new(seed ^ 0x05E7_5000),
+            next_user_ms: None,
+            next_check_ms: None,
+            pending: VecDeque::new(),
+            metrics: LbMetrics::default(),
+        }
+    }
+
+    /// A client address as the load balancer's private side shows it.
+    fn client(&mut self) -> String {
+        format!(
+            "10.0.{}.{}:{}",
+            1 + self.rng.below(3),
+            10 + self.rng.below(200),
+            30_000 + self.rng.below(30_000)
+        )
+    }
+}
+
+/// What the Twilio call of an OTP start does, from the task's point of view.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Call {
+    Sent(f64),
+    /// Twilio answered with an error: the backend answers 500.
+    Refused,
+    /// No answer (egress dropped).
+    Hangs,
+}
+
+/// What an OTP start served by `runtime` gets, from the same causes the backend answers from.
+pub fn otp_start_outcome(world: &World, runtime: &TaskRuntime) -> Outcome {
+    if runtime.var("OTP_PROVIDER") == Some("stub") {
+        return Outcome::target(200, 0.05);
+    }
+    if !runtime.missing_twilio().is_empty() {
+        // The provider is never built: the request waits until the load balancer gives up.
+        return Outcome::timed_out();
+    }
+    let call = twilio_call(world, runtime);
+    let on_loop = runtime
+        .behaviour()
+        .is_some_and(|b| b.twilio_call == TwilioCall::EventLoop);
+    if on_loop {
+        let stall = runtime
+            .behaviour()
+            .map_or(0.0, |b| b.event_loop_stall_seconds);
+        return match call {
+            Call::Sent(secs) => Outcome::target(200, stall + secs),
+            Call::Refused => Outcome::target(500, stall + 0.3),
+            Call::Hangs => Outcome::timed_out(),
+        };
+    }
+    match call {
+        Call::Sent(secs) => Outcome::target(200, secs),
+        Call::Refused => Outcome::target(500, 0.3),
+        Call::Hangs => Outcome::target(503, runtime.timeout_secs()),
+    }
+}
+
+fn twilio_call(world: &World, runtime: &TaskRuntime) -> Call {
+    let twilio = &world.scenario.twilio;
+    // The VPC as it stands (a revoked rule, a lost route), as the backend's own calls meet it.
+    if !world.twilio_reachable() {
+        return Call::Hangs;
+    }
+    let var = |name: &str| runtime.var(name).unwrap_or_default();
+    let known = var("TWILIO_ACCOUNT_SID") == twilio.account_sid
+        && var("TWILIO_AUTH_TOKEN") == twilio.auth_token
+        && twilio.status == AccountStatus::Active;
+    let sender = if runtime.var("OTP_PROVIDER") == Some("twilio_sms") {
+        let from = var("OTP_FROM_NUMBER");
+        twilio
+            .phone_numbers
+            .iter()
+            .any(|n| n.phone_number == from && n.sms)
+            || twilio.messaging_services.iter().any(|m| m.sid == from)
+    } else {
+        twilio
+            .services
+            .iter()
+            .any(|s| s.sid == var("TWILIO_VERIFY_SERVICE_SID"))
+    };
+    if known && sender {
+        Call::Sent(0.3 + twilio.latency_secs)
+    } else {
+        Call::Refused
+    }
+}
+
+impl World {
+    /// Serves the background users and the health checks due by `until`, in time order.
+    pub fn serve_users(&mut self, until: i64) {
+        let setup = self.scenario.traffic.clone();
+        self.users
+            .next_user_ms
+            .get_or_insert(self.started_ms - HISTORY_MS);
+        self.users
+            .next_check_ms
+            .get_or_insert(self.started_ms - HISTORY_MS);
+        loop {
+            let user = self
+                .users
+                .next_user_ms
+                .filter(|_| setup.otp_starts_per_minute > 0.0);
+            let check = self
+                .users
+                .next_check_ms
+                .filter(|_| setup.health_check_secs > 0.0);
+            let done = self.users.pending.iter().map(|p| p.due_ms).min();
+            let Some(next) = [user, check, done].into_iter().flatten().min() else {
+                return;
+            };
+            if next > until {
+                return;
+            }
+            if done == Some(next) {
+                self.complete(next);
+            } else if check == Some(next) {
+                self.health_check(next);
+                self.users.next_check_ms = Some(next + (setup.health_check_secs * 1000.0) as i64);
+            } else {
+                self.user_arrives(next);
+                let mean = 60_000.0 / setup.otp_starts_per_minute;
+                // Spread around the mean: between half and one and a half of it.
+                let jitter = self.users.rng.below(1_000) as f64 / 1_000.0 + 0.5;
+                self.users.next_user_ms = Some(next + (mean * jitter).max(1.0) as i64);
+            }
+            self.users.metrics.prune(next);
+        }
+    }
+
+    /// The tasks the load balancer routes to at `at`: running, healthy, started by then.
+    fn serving(&self, at: i64) -> Vec<(String, std::sync::Arc<TaskRuntime>)> {
+        self.tasks
+            .iter()
+            .filter(|t| t.last_status == "RUNNING" && t.health == "HEALTHY")
+            .filter(|t| t.started_ms.is_some_and(|s| s <= at))
+            .filter_map(|t| Some((t.id.clone(), t.runtime.clone()?)))
+            .collect()
+    }
+
+    fn user_arrives(&mut self, at: i64) {
+        let serving = self.serving(at);
+        if serving.is_empty() || self.users.pending.len() >= MAX_PENDING {
+            let bucket = self.users.metrics.bucket(at);
+            bucket.requests += 1.0;
+            bucket.elb_5xx += 1.0;
+            return;
+        }
+        let pick = self.users.rng.below(serving.len() as u64) as usize;
+        let (task_id, runtime) = serving[pick].clone();
+        let outcome = otp_start_outcome(self, &runtime);
+        let client = self.users.client();
+        let due_ms = at + self.clock.secs(outcome.secs).as_millis() as i64;
+        self.users.pending.push_back(Pending {
+            due_ms,
+            task_id,
+            client,
+            path: OTP_START,
+            method: "POST",
+            outcome,
+        });
+    }
+
+    /// Records one request the load balancer answered (the console's own, or any client's
+    /// through the API listener): its status, after `secs` nominal seconds, and whether the
+    /// load balancer answered it itself (no target, or none in time).
+    pub fn lb_record(&mut self, at: i64, status: u16, secs: f64, by_load_balancer: bool) {
+        let bucket = self.users.metrics.bucket(at);
+        bucket.requests += 1.0;
+        if by_load_balancer {
+            bucket.elb_5xx += f64::from(u8::from(status >= 500));
+            bucket.elb_504 += f64::from(u8::from(status == 504));
+            return;
+        }
+        if status >= 500 {
+            bucket.target_5xx += 1.0;
+        }
+        if bucket.response_times.len() < MAX_TIMES {
+            bucket.response_times.push(secs);
+        }
+    }
+
+    fn complete(&mut self, at: i64) {
+        let Some(index) = self.users.pending.iter().position(|p| p.due_ms == at) else {
+            return;
+        };
+        let Some(done) = self.users.pending.remove(index) else {
+            return;
+        };
+        let line = backend::access_line(&done.client, done.method, done.path, done.outcome.status);
+        self.log_lines(&done.task_id, at, &[line]);
+        let bucket = self.users.metrics.bucket(at);
+        bucket.requests += 1.0;
+        let status = done.outcome.status;
+        if done.outcome.by_load_balancer {
+            bucket.elb_5xx += 1.0;
+            if status == 504 {
+                bucket.elb_504 += 1.0;
+            }
+        } else {
+            if status >= 500 {
+                bucket.target_5xx += 1.0;
+            }
+            if bucket.response_times.len() < MAX_TIMES {
+                bucket.response_times.push(done.outcome.secs);
+            }
+        }
+    }
+
+    /// The load balancer checks every registered target's `/health`; the host counts of the
+    /// minute are what it found.
+    fn health_check(&mut self, at: i64) {
+        let running: Vec<(String, bool)> = self
+            .tasks
+            .iter()
+            .filter(|t| t.last_status == "RUNNING")
+            .filter(|t| t.started_ms.is_some_and(|s| s <= at))
+            .map(|t| (t.id.clone(), t.health == "HEALTHY"))
+            .collect();
+        let healthy = running.iter().filter(|(_, h)| *h).count() as f64;
+        let unhealthy = running.len() as f64 - healthy;
+        for (task_id, is_healthy) in &running {
+            if *is_healthy {
+                let client = self.users.client();
+                let line = backend::access_line(&client, "GET", "/health", 200);
+                self.log_lines(task_id, at, &[line]);
+            }
+        }
+        let bucket = self.users.metrics.bucket(at);
+        bucket.healthy = Some(bucket.healthy.map_or(healthy, |h: f64| h.min(healthy)));
+        bucket.unhealthy = Some(
+            bucket
+                .unhealthy
+                .map_or(unhealthy, |u: f64| u.max(unhealthy)),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_and_sums_per_minute() {
+        let bucket = Bucket {
+            requests: 4.0,
+            elb_504: 3.0,
+            response_times: vec![0.1, 0.2, 0.3, 59.0],
+            ..Bucket::default()
+        };
+        assert_eq!(LbMetrics::value(&bucket, "RequestCount", "Sum"), Some(4.0));
+        assert_eq!(
+            LbMetrics::value(&bucket, "HTTPCode_ELB_504_Count", "Sum"),
+            Some(3.0)
+        );
+        assert_eq!(
+            LbMetrics::value(&bucket, "TargetResponseTime", "p50"),
+            Some(0.2)
+        );
+        assert_eq!(
+            LbMetrics::value(&bucket, "TargetResponseTime", "p99"),
+            Some(59.0)
+        );
+        assert_eq!(
+            LbMetrics::value(&bucket, "HealthyHostCount", "Minimum"),
+            None
+        );
+        assert_eq!(LbMetrics::value(&bucket, "Nope", "Sum"), None);
+    }
+}
