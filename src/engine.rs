@@ -17,6 +17,7 @@ use tokio::task::JoinSet;
 use crate::config::{Config, TwilioCredentials as CredentialsFrom};
 use crate::probe::ecs::EcsProbe;
 use crate::probe::http::{Endpoint, HttpProbe};
+use crate::probe::logs::live_tail::{self, LiveTail};
 use crate::probe::logs::LogsFollower;
 use crate::probe::twilio::delivery::{self, Backoff, Via};
 use crate::probe::twilio::{self, CredentialsSeen, Fact, Track, TwilioProbe};
@@ -368,6 +369,18 @@ impl Engine {
             .await;
     }
 
+    /// Follows the service's logs from `since_ms` by Live Tail (the console's way), polling
+    /// every `every` when Live Tail cannot be used; the first report says which and why.
+    pub async fn follow_logs_live(&self, since_ms: i64, every: Duration) {
+        live_tail::follow(
+            LiveTail::new(&self.sdk, &self.config.aws),
+            LogsFollower::new(&self.sdk, &self.config.aws, since_ms),
+            every,
+            self.tx.clone(),
+        )
+        .await;
+    }
+
     /// One round of every probe, once, as tasks in `tasks`: the API (a health baseline, dev
     /// login, then the OTP start with health watched), Twilio's status page, ECS then Twilio
     /// with the credentials the service uses, and (with `check_aws`) the logs, followed until
@@ -442,7 +455,7 @@ impl Engine {
         });
         let e = self.clone();
         tasks.spawn(async move {
-            e.follow_logs(now_ms() - LOGS_LOOKBACK_MS, every::LOGS)
+            e.follow_logs_live(now_ms() - LOGS_LOOKBACK_MS, every::LOGS)
                 .await;
         });
     }

@@ -117,19 +117,17 @@ enum Fallback {
 impl Fallback {
     fn line(&self) -> String {
         match self {
-            Self::NotPermitted(code) => format!(
-                "Live Tail not permitted ({code}: needs logs:StartLiveTail): polling FilterLogEvents"
-            ),
+            Self::NotPermitted(code) => {
+                format!("polling: Live Tail not permitted ({code} on logs:StartLiveTail)")
+            }
             Self::NotSupported(what) => {
-                format!("Live Tail not supported by the endpoint ({what}): polling FilterLogEvents")
+                format!("polling: Live Tail not supported by the endpoint ({what})")
             }
             Self::EndsAtOnce => {
-                "Live Tail sessions end at once (the endpoint closes the stream): polling FilterLogEvents"
+                "polling: Live Tail sessions end at once (the endpoint closes the stream)"
                     .to_owned()
             }
-            Self::Failing(last) => {
-                format!("Live Tail sessions keep failing ({last}): polling FilterLogEvents")
-            }
+            Self::Failing(last) => format!("polling: Live Tail sessions keep failing ({last})"),
         }
     }
 }
