@@ -371,3 +371,75 @@ impl futures_core::Stream for Frames {
         self.0.poll_recv(cx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::LogStore;
+    use super::{MAX_PENDING, MAX_RESULTS};
+
+    const GROUP: &str = "/ecs/nerava-backend";
+
+    fn open(store: &mut LogStore, body: &serde_json::Value) -> String {
+        let start = store
+            .handle("StartLiveTail", body.to_string().as_bytes(), 1_000)
+            .expect("session opens");
+        start["sessionId"].as_str().expect("session id").to_owned()
+    }
+
+    /// A client that stops reading costs bounded memory: a session holds at most
+    /// [`MAX_PENDING`] lines, and its next update is a sample of 500 that says so.
+    #[test]
+    fn a_session_holds_a_bounded_backlog_and_samples_it() {
+        let mut store = LogStore::new();
+        store.create_group(GROUP, 0);
+        let id = open(&mut store, &json!({ "logGroupIdentifiers": [GROUP] }));
+        for i in 0..50_000 {
+            store.put(GROUP, "s", 2_000 + i, &format!("line {i}"));
+        }
+        let held = store.live.sessions[&id].pending.len();
+        assert_eq!(held, MAX_PENDING);
+        let update = store.live.update(&id).expect("update");
+        assert_eq!(update["sessionMetadata"]["sampled"], true);
+        let results = update["sessionResults"].as_array().expect("results");
+        assert_eq!(results.len(), MAX_RESULTS);
+        // The newest lines are kept, oldest first.
+        assert_eq!(results.last().expect("one")["message"], "line 49980");
+        let next = store.live.update(&id).expect("update");
+        assert_eq!(next["sessionMetadata"]["sampled"], false);
+        assert_eq!(next["sessionResults"], json!([]));
+    }
+
+    /// Only the session's groups, streams (by name or prefix) and pattern reach it.
+    #[test]
+    fn a_session_gets_only_what_it_asked_for() {
+        let mut store = LogStore::new();
+        store.create_group(GROUP, 0);
+        store.create_group("/other", 0);
+        let by_prefix = open(
+            &mut store,
+            &json!({
+                "logGroupIdentifiers": [format!("arn:aws:logs:us-east-1:123456789012:log-group:{GROUP}")],
+                "logStreamNamePrefixes": ["ecs/"],
+                "logEventFilterPattern": "OTP",
+            }),
+        );
+        store.put(GROUP, "ecs/a", 2_000, "[OTP] yes");
+        store.put(GROUP, "ecs/a", 2_001, "no");
+        store.put(GROUP, "other/a", 2_002, "[OTP] wrong stream");
+        store.put("/other", "ecs/a", 2_003, "[OTP] wrong group");
+        let update = store.live.update(&by_prefix).expect("update");
+        let messages: Vec<&str> = update["sessionResults"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .filter_map(|e| e["message"].as_str())
+            .collect();
+        assert_eq!(messages, ["[OTP] yes"]);
+        store.live.end(&by_prefix);
+        assert_eq!(store.live.sessions(), 0);
+        store.put(GROUP, "ecs/a", 2_004, "[OTP] nobody listens");
+        assert!(store.live.update(&by_prefix).is_none());
+    }
+}

@@ -490,3 +490,24 @@ async fn falls_back_to_polling_when_the_endpoint_does_not_support_it() {
     assert!(why.contains("not supported by the endpoint"), "{why}");
     assert!(seen.kinds.contains(&LineKind::ProviderInitialised));
 }
+
+/// A burst inside the de-duplication window: every line admitted once, and the window holds
+/// at most about [`MAX_SEEN`] keys whatever the burst's size.
+#[test]
+fn the_dedup_window_stays_bounded_in_a_burst() {
+    let mut recent = Recent::default();
+    let event = |i: usize| Event {
+        id: i.to_string(),
+        stream: "s".into(),
+        timestamp_ms: 1_000 + (i / 100) as i64,
+        message: format!("retry {i}"),
+        kind: LineKind::Other,
+    };
+    for i in 0..60_000 {
+        assert!(recent.admit(&event(i), false), "{i}");
+        recent.forget();
+        assert!(recent.keys.len() <= MAX_SEEN + 1, "{}", recent.keys.len());
+    }
+    // The same lines again, from the stream: all known (or behind the window).
+    assert!((59_000..60_000).all(|i| !recent.admit(&event(i), true)));
+}
