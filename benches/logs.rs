@@ -81,17 +81,13 @@ async fn run() -> bool {
     let since = chrono::Utc::now().timestamp_millis() - 5 * 60_000;
     let latency_filter = format!("LATENCY{run_id}");
     let c = cfg(&latency_filter);
-    spawn_console(
-        "console-live-tail",
-        live_tail::follow(
-            LiveTail::new(&sdk, &c),
-            LogsFollower::new(&sdk, &c, since),
-            POLL_EVERY,
-            watcher("console-live-tail", &sightings),
-        ),
-    );
-    spawn_console(
-        "console-polling",
+    let live = spawn_console(live_tail::follow(
+        LiveTail::new(&sdk, &c),
+        LogsFollower::new(&sdk, &c, since),
+        POLL_EVERY,
+        watcher("console-live-tail", &sightings),
+    ));
+    let polling = spawn_console(
         LogsFollower::new(&sdk, &c, since)
             .follow(POLL_EVERY, watcher("console-polling", &sightings)),
     );
@@ -171,6 +167,8 @@ async fn run() -> bool {
         let _ = child.kill();
         let _ = child.wait();
     }
+    live.abort();
+    polling.abort();
 
     // 2. Backlog.
     let backlog_filter = format!("BACKLOG{run_id}");
@@ -263,10 +261,12 @@ async fn run() -> bool {
     println!("| when | before (MB) | peak (MB) | pane |");
     println!("|---|---:|---:|---|");
     for r in &rss {
-        println!(
-            "| {} | {:.1} | {:.1} | {} |",
-            r.what, r.before_mb, r.peak_mb, r.pane
-        );
+        let before = if r.before_mb.is_nan() {
+            "—".to_owned()
+        } else {
+            format!("{:.1}", r.before_mb)
+        };
+        println!("| {} | {before} | {:.1} | {} |", r.what, r.peak_mb, r.pane);
     }
     println!();
 
@@ -432,8 +432,10 @@ fn watcher(
     tx
 }
 
-fn spawn_console(_name: &str, follower: impl std::future::Future<Output = ()> + Send + 'static) {
-    tokio::spawn(follower);
+fn spawn_console(
+    follower: impl std::future::Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(follower)
 }
 
 /// Starts `command` with the simulator's keys and records each token on its stdout.

@@ -108,6 +108,7 @@ pub fn client(sdk: &SdkConfig) -> Client {
 /// Why the follower polls instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Fallback {
+    /// The code and the action refused.
     NotPermitted(String),
     NotSupported(String),
     EndsAtOnce,
@@ -117,9 +118,7 @@ enum Fallback {
 impl Fallback {
     fn line(&self) -> String {
         match self {
-            Self::NotPermitted(code) => {
-                format!("polling: Live Tail not permitted ({code} on logs:StartLiveTail)")
-            }
+            Self::NotPermitted(what) => format!("polling: Live Tail not permitted ({what})"),
             Self::NotSupported(what) => {
                 format!("polling: Live Tail not supported by the endpoint ({what})")
             }
@@ -310,7 +309,10 @@ impl State<'_> {
                 Ok(arn) => break arn,
                 // Without DescribeLogGroups the ARN is unknown; polling needs neither.
                 Err(e) if is_denied(&e) => {
-                    return Some(Fallback::NotPermitted(e.code.unwrap_or_default()));
+                    return Some(Fallback::NotPermitted(format!(
+                        "{} on logs:DescribeLogGroups",
+                        e.code.unwrap_or_default()
+                    )));
                 }
                 Err(e) => {
                     tries += 1;
@@ -552,7 +554,10 @@ fn is_denied(e: &ProbeError) -> bool {
 /// that does not resolve).
 fn unusable(e: &ProbeError) -> Option<Fallback> {
     if is_denied(e) {
-        return Some(Fallback::NotPermitted(e.code.clone().unwrap_or_default()));
+        return Some(Fallback::NotPermitted(format!(
+            "{} on logs:StartLiveTail",
+            e.code.as_deref().unwrap_or_default()
+        )));
     }
     match (e.kind, e.code.as_deref()) {
         (

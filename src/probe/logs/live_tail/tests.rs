@@ -447,7 +447,10 @@ async fn falls_back_to_polling_when_not_permitted() {
     let [FollowMode::Polling { why: Some(why) }] = seen.modes.as_slice() else {
         panic!("{:?}", seen.modes);
     };
-    assert!(why.contains("not permitted"), "{why}");
+    assert!(
+        why.contains("not permitted (AccessDeniedException on logs:StartLiveTail)"),
+        "{why}"
+    );
     assert!(!why.contains('\n'));
     assert!(seen.kinds.contains(&LineKind::ProviderInitialised));
     otp_start(&sim).await;
