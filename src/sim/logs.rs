@@ -1099,8 +1099,11 @@ mod tests {
         assert_eq!(kind(bad), "SerializationException");
         let empty = store.handle("DescribeLogGroups", b"", NOW);
         assert!(empty.is_ok());
-        let unknown = store.handle("StartLiveTail", b"{}", NOW);
+        let unknown = store.handle("StartQuery", b"{}", NOW);
         assert_eq!(kind(unknown), "UnknownOperationException");
+        // Live Tail is served, and validates its request as AWS does.
+        let no_groups = store.handle("StartLiveTail", b"{}", NOW);
+        assert_eq!(kind(no_groups), "InvalidParameterException");
     }
 
     #[test]
