@@ -143,6 +143,13 @@ enum Ended {
     ReceiverGone,
 }
 
+/// How a backfill ended.
+enum Backfilled {
+    Done,
+    ReceiverGone,
+    Failed(ProbeError),
+}
+
 /// Lines delivered lately, by content, to drop the same line coming the other way.
 #[derive(Debug, Default)]
 struct Recent {
@@ -399,8 +406,11 @@ impl State<'_> {
             }
             Err(_) => return Ok(Ended::Failed(quiet())),
         }
-        if !self.backfill(poller).await {
-            return Ok(Ended::ReceiverGone);
+        match self.backfill(poller).await {
+            Backfilled::Done => {}
+            Backfilled::ReceiverGone => return Ok(Ended::ReceiverGone),
+            // Reported; the next session's backfill starts where this one failed.
+            Backfilled::Failed(e) => return Ok(Ended::Failed(e)),
         }
         let renew_at = started + live.renew_after;
         loop {
@@ -437,10 +447,9 @@ impl State<'_> {
         }
     }
 
-    /// FilterLogEvents from where the poller stands, each page sent as it arrives; false when
-    /// the receiver is gone. An error is reported and the stream goes on (the next session's
-    /// backfill starts before the gap).
-    async fn backfill(&mut self, poller: &mut LogsFollower) -> bool {
+    /// FilterLogEvents from where the poller stands, each page sent as it arrives. A failure
+    /// is reported (the pane shows it) and ends the session, so the gap is read again.
+    async fn backfill(&mut self, poller: &mut LogsFollower) -> Backfilled {
         let mut gone = false;
         let mut new = 0;
         let result = poller
@@ -457,13 +466,16 @@ impl State<'_> {
                 }
             })
             .await;
-        if gone {
-            return false;
-        }
-        match result {
+        let sent = match &result {
+            _ if gone => false,
             Ok(_) if new == 0 && !self.reported => self.send(Ok(Vec::new())),
             Ok(_) => true,
-            Err(e) => self.send(Err(e)),
+            Err(e) => self.send(Err(e.clone())),
+        };
+        match result {
+            _ if !sent => Backfilled::ReceiverGone,
+            Ok(_) => Backfilled::Done,
+            Err(e) => Backfilled::Failed(e),
         }
     }
 
