@@ -43,6 +43,8 @@ const BACKLOG: usize = 100_000;
 const BACKLOG_RUNS: usize = 3;
 const BURST: usize = 500_000;
 const POLL_EVERY: Duration = Duration::from_secs(2);
+/// FilterLogEvents page size, as the console's `engine::follow_logs_live` sets it.
+const PAGE: i32 = 1_000;
 
 /// When each follower first showed each token: follower → token → instant.
 type Sightings = Arc<Mutex<HashMap<&'static str, HashMap<String, Instant>>>>;
@@ -83,12 +85,13 @@ async fn run() -> bool {
     let c = cfg(&latency_filter);
     let live = spawn_console(live_tail::follow(
         LiveTail::new(&sdk, &c),
-        LogsFollower::new(&sdk, &c, since),
+        LogsFollower::new(&sdk, &c, since).with_page_size(PAGE),
         POLL_EVERY,
         watcher("console-live-tail", &sightings),
     ));
     let polling = spawn_console(
         LogsFollower::new(&sdk, &c, since)
+            .with_page_size(PAGE)
             .follow(POLL_EVERY, watcher("console-polling", &sightings)),
     );
     let mut children = Vec::new();
@@ -489,7 +492,7 @@ async fn console_catch_up(sdk: &aws_config::SdkConfig, cfg: &AwsConfig) -> f64 {
     let since = chrono::Utc::now().timestamp_millis() - 30 * 60_000;
     let task = tokio::spawn(live_tail::follow(
         LiveTail::new(sdk, cfg),
-        LogsFollower::new(sdk, cfg, since),
+        LogsFollower::new(sdk, cfg, since).with_page_size(PAGE),
         POLL_EVERY,
         tx,
     ));

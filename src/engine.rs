@@ -374,7 +374,9 @@ impl Engine {
     pub async fn follow_logs_live(&self, since_ms: i64, every: Duration) {
         live_tail::follow(
             LiveTail::new(&self.sdk, &self.config.aws),
-            LogsFollower::new(&self.sdk, &self.config.aws, since_ms),
+            // Pages of 1,000 instead of the service's 10,000: a backfill over a burst holds a
+            // tenth as much at a time (README, "Speed: following logs").
+            LogsFollower::new(&self.sdk, &self.config.aws, since_ms).with_page_size(1_000),
             every,
             self.tx.clone(),
         )

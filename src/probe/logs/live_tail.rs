@@ -51,6 +51,8 @@ pub const QUIET_LIMIT: Duration = Duration::from_secs(15);
 const SHORT_SESSION: Duration = Duration::from_secs(10);
 /// Sessions in a row that end at once, or fail, before the follower falls back to polling.
 const TRIES: u32 = 3;
+/// FilterLogEvents polls one backfill makes at most (each reads up to 50 pages).
+const BACKFILL_POLLS: usize = 20;
 /// The `sampled` badge stays this long after the last sampled update, so it can be read.
 const SAMPLED_BADGE: Duration = Duration::from_secs(30);
 
@@ -452,20 +454,29 @@ impl State<'_> {
     async fn backfill(&mut self, poller: &mut LogsFollower) -> Backfilled {
         let mut gone = false;
         let mut new = 0;
-        let result = poller
-            .poll_pages(|batch| {
-                let events: Vec<Event> = batch
-                    .events
-                    .into_iter()
-                    .filter(|e| self.recent.admit(e, false))
-                    .collect();
-                self.recent.forget();
-                if !events.is_empty() {
-                    new += events.len();
-                    gone |= !self.send(Ok(events));
-                }
-            })
-            .await;
+        let mut result = Ok(0);
+        // One poll reads a bounded number of pages: poll again until one finds nothing new
+        // (lines written meanwhile come by the stream), at most BACKFILL_POLLS times.
+        for _ in 0..BACKFILL_POLLS {
+            let before = new;
+            result = poller
+                .poll_pages(|batch| {
+                    let events: Vec<Event> = batch
+                        .events
+                        .into_iter()
+                        .filter(|e| self.recent.admit(e, false))
+                        .collect();
+                    self.recent.forget();
+                    if !events.is_empty() {
+                        new += events.len();
+                        gone |= !self.send(Ok(events));
+                    }
+                })
+                .await;
+            if gone || result.is_err() || new == before {
+                break;
+            }
+        }
         let sent = match &result {
             _ if gone => false,
             Ok(_) if new == 0 && !self.reported => self.send(Ok(Vec::new())),
