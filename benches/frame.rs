@@ -43,6 +43,7 @@ fn main() {
         at_ms: NOW,
         result: Ok(Batch {
             events: lines(0, LINES),
+            follow: None,
         }),
     }));
     for i in 0..SAMPLES {
@@ -57,7 +58,10 @@ fn main() {
         let started = Instant::now();
         busy.update(Event::Observed(Observation::Logs {
             at_ms: NOW,
-            result: Ok(Batch { events: batch }),
+            result: Ok(Batch {
+                events: batch,
+                follow: None,
+            }),
         }));
         started.elapsed()
     });

@@ -50,6 +50,8 @@ pub struct Evidence {
     pub line_counts: BTreeMap<String, usize>,
     pub logs_error: Option<ProbeError>,
     pub has_logs: bool,
+    /// How the logs are followed (Live Tail, sampled or not, or polling and why), once known.
+    pub logs_follow: Option<crate::probe::logs::FollowMode>,
     pub credentials: Option<CredentialsSeen>,
     pub account: Option<Result<Account, ProbeError>>,
     /// When Twilio's account was last asked about (ms since the epoch).
@@ -110,6 +112,9 @@ impl Evidence {
                 Ok(batch) => {
                     self.has_logs = true;
                     self.logs_error = None;
+                    if batch.follow.is_some() {
+                        self.logs_follow = batch.follow;
+                    }
                     for event in batch.events {
                         if event.timestamp_ms >= self.lines_since_ms {
                             *self.line_counts.entry(kind_name(event.kind)).or_default() += 1;

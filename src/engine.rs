@@ -18,6 +18,7 @@ use crate::config::{Config, TwilioCredentials as CredentialsFrom};
 use crate::probe::cloudtrail::{CloudTrailProbe, Scope};
 use crate::probe::ecs::EcsProbe;
 use crate::probe::http::{Endpoint, HttpProbe};
+use crate::probe::logs::live_tail::{self, LiveTail};
 use crate::probe::logs::LogsFollower;
 use crate::probe::metrics::MetricsProbe;
 use crate::probe::network::NetworkProbe;
@@ -74,6 +75,9 @@ pub struct Engine {
     /// The deployed revision's resources, known once ECS has been read: what CloudTrail's
     /// changes must touch to be shown.
     scope: Arc<watch::Sender<Option<Scope>>>,
+    /// The network resources on the service's path to Twilio (route tables, NAT gateways,
+    /// NACLs), from the last EC2 read: CloudTrail's changes to them are the service's too.
+    path_ids: Arc<std::sync::Mutex<Vec<String>>>,
     /// Real traffic: the backend's access lines and the load balancer.
     access: AccessLog,
     metrics: MetricsProbe,
@@ -120,6 +124,7 @@ impl Engine {
         Ok(Self {
             cloudtrail,
             scope: Arc::new(scope),
+            path_ids: Arc::default(),
             config: Arc::new(config),
             sdk: Arc::new(sdk),
             ecs,
@@ -253,6 +258,12 @@ impl Engine {
     /// Reads the service's network path to Twilio from EC2 once and reports it.
     pub async fn read_network(&self) {
         let result = self.network.path().await.map(Box::new);
+        if let Ok(path) = &result {
+            let ids = path_ids(path);
+            if let Ok(mut known) = self.path_ids.lock() {
+                *known = ids;
+            }
+        }
         self.send(Observation::Network {
             at_ms: now_ms(),
             result,
@@ -421,6 +432,18 @@ impl Engine {
                 self.cloudtrail
                     .complete(&mut scope, &self.config.aws.cluster, &self.config.aws.service)
                     .await;
+                // The path's route tables, NAT gateways and ACLs: read the network first when
+                // it has not been (a lost default route is a change to the service too).
+                if self.path_ids.lock().map_or(true, |ids| ids.is_empty()) {
+                    Box::pin(self.read_network()).await;
+                }
+                if let Ok(ids) = self.path_ids.lock() {
+                    for id in ids.iter() {
+                        if !scope.network.contains(id) {
+                            scope.network.push(id.clone());
+                        }
+                    }
+                }
                 self.cloudtrail
                     .lookup(&scope, now - self.changes_window_ms(), now)
                     .await
@@ -481,6 +504,20 @@ impl Engine {
         LogsFollower::new(&self.sdk, &self.config.aws, since_ms)
             .follow(every, self.tx.clone())
             .await;
+    }
+
+    /// Follows the service's logs from `since_ms` by Live Tail (the console's way), polling
+    /// every `every` when Live Tail cannot be used; the first report says which and why.
+    pub async fn follow_logs_live(&self, since_ms: i64, every: Duration) {
+        live_tail::follow(
+            LiveTail::new(&self.sdk, &self.config.aws),
+            // Pages of 1,000 instead of the service's 10,000: a backfill over a burst holds a
+            // tenth as much at a time (README, "Speed: following logs").
+            LogsFollower::new(&self.sdk, &self.config.aws, since_ms).with_page_size(1_000),
+            every,
+            self.tx.clone(),
+        )
+        .await;
     }
 
     /// One round of every probe, once, as tasks in `tasks`: the API (a health baseline, dev
@@ -581,7 +618,7 @@ impl Engine {
         });
         let e = self.clone();
         tasks.spawn(async move {
-            e.follow_logs(now_ms() - LOGS_LOOKBACK_MS, every::LOGS)
+            e.follow_logs_live(now_ms() - LOGS_LOOKBACK_MS, every::LOGS)
                 .await;
         });
         let e = self.clone();
@@ -652,4 +689,28 @@ pub async fn static_sdk_config(config: &Config, key: &str, secret: &str) -> aws_
 
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+/// The EC2 resource ids a network path names (`sg-`, `subnet-`, `rtb-`, `nat-`, `acl-`,
+/// `igw-`), from its hops and its NAT gateways.
+fn path_ids(path: &crate::network::Path) -> Vec<String> {
+    const PREFIXES: [&str; 6] = ["sg-", "subnet-", "rtb-", "nat-", "acl-", "igw-"];
+    let mut ids: Vec<String> = Vec::new();
+    let texts = path
+        .hops
+        .iter()
+        .flat_map(|h| [h.resource.as_str(), h.detail.as_str()])
+        .chain(path.nats.iter().map(String::as_str));
+    for text in texts {
+        for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {
+            if PREFIXES
+                .iter()
+                .any(|p| word.starts_with(p) && word.len() > p.len())
+                && !ids.iter().any(|id| id == word)
+            {
+                ids.push(word.to_owned());
+            }
+        }
+    }
+    ids
 }

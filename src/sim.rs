@@ -78,6 +78,8 @@ pub struct Shared {
     pub twilio_url: String,
     /// The backend's HTTP client.
     pub http: reqwest::Client,
+    /// Becomes true when the simulator stops: long-lived answers (Live Tail) end with it.
+    pub stopped: watch::Receiver<bool>,
 }
 
 impl Shared {
@@ -196,14 +198,15 @@ impl Simulator {
         for event in &scenario.history.twilio {
             twilio.record_event(event, clock.now_ms());
         }
+        let (stop, stopped) = watch::channel(false);
         let shared = Arc::new(Shared {
             clock,
             world: Mutex::new(World::new(Arc::clone(&scenario), clock)),
             scenario: Arc::clone(&scenario),
             twilio_url: urls.twilio.clone(),
             http: reqwest::Client::builder().no_proxy().build()?,
+            stopped: stopped.clone(),
         });
-        let (stop, stopped) = watch::channel(false);
         let serve = |listener: TcpListener, router: Router| {
             let mut stopped = stopped.clone();
             tokio::spawn(async move {
@@ -509,6 +512,10 @@ async fn aws_endpoint(
             ))
         }
     })();
+    // A valid Live Tail request is answered with an event stream, not one JSON body.
+    if let (logs::live_tail::TARGET, Ok(start)) = (target, &result) {
+        return logs::live_tail::respond(Arc::clone(&shared), start.clone());
+    }
     let (status, body, error_type) = match result {
         Ok(value) => (StatusCode::OK, value, None),
         Err(e) => (e.status, e.body(), Some(e.kind)),

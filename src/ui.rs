@@ -244,6 +244,9 @@ pub fn pane_block(app: &App, pane: Pane) -> Block<'static> {
         }
         Freshness::Fresh => {}
     }
+    if pane == Pane::Logs {
+        title.extend(logs::title_badge(app));
+    }
     Block::new()
         .borders(Borders::ALL)
         .border_type(if focused {

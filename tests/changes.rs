@@ -351,6 +351,10 @@ async fn each_scenario_caused_by_a_change_cites_it_in_its_verdict() {
         ("verify-service-deleted", "Verify Service \"Nerava OTP\" deleted 14 h ago by user US"),
         ("account-suspended", "Account status changed from active to suspended 6 h ago"),
         ("sms-from-number-released", "Phone number released 18 h ago"),
+        // The route table is on the service's path, read from EC2 (not from ECS).
+        ("nat-route-missing", "route deleted from rtb-0d4e5f6a7b8c9d0e1 6 h ago by arn:aws:sts::123456789012:assumed-role/platform-admin/jdoe"),
+        ("execution-role-denied", "TWILIO_AUTH_TOKEN added in :42"),
+        ("secret-kms-denied", "secret nerava/prod/twilio-Tw1l1o updated 48 min ago by arn:aws:sts::123456789012:assumed-role/security-admin/kms-migration"),
         // The token was rotated on Twilio: its Monitor, which records it, refuses the old
         // token, and nothing on the AWS side changed.
         ("invalid-credentials", "it was changed on Twilio's side"),

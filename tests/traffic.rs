@@ -26,7 +26,7 @@ async fn without_test_phone(name: &'static str) -> check::Report {
 
 /// What the users of each scenario get from OTP start, recently: the status most of them get
 /// (`None`: no task serves them, the load balancer answers itself), and the verdict.
-const CASES: [(&str, Option<u16>, FailureMode); 14] = [
+const CASES: [(&str, Option<u16>, FailureMode); 17] = [
     ("healthy", Some(200), FailureMode::None),
     ("missing-env-vars", Some(504), FailureMode::MissingEnvVars),
     (
@@ -40,7 +40,11 @@ const CASES: [(&str, Option<u16>, FailureMode); 14] = [
         FailureMode::VerifyServiceMissing,
     ),
     ("stub-provider", None, FailureMode::StubProvider),
-    ("network-blocked", Some(503), FailureMode::Inconclusive),
+    // Named from the network's configuration (EC2), which traffic alone could not do.
+    ("network-blocked", Some(503), FailureMode::NetworkBlocked),
+    ("nat-route-missing", Some(503), FailureMode::NetworkBlocked),
+    ("execution-role-denied", None, FailureMode::SecretUnreadable),
+    ("secret-kms-denied", None, FailureMode::SecretUnreadable),
     ("event-loop-blocking", Some(504), FailureMode::Inconclusive),
     (
         "account-suspended",

@@ -169,6 +169,7 @@ fn log(kind: LineKind, message: &str) -> Observation {
                 message: message.into(),
                 kind,
             }],
+            follow: None,
         }),
     }
 }
@@ -872,6 +873,7 @@ fn log_lines_are_bounded_by_bytes_as_well_as_by_count() {
                     message: message.clone(),
                     kind: LineKind::Other,
                 }],
+                follow: None,
             }),
         });
     }

@@ -17,10 +17,27 @@ use super::{ErrorKind, Observation, ProbeError, System};
 use crate::config::AwsConfig;
 use crate::redact;
 
-/// New events from one poll, oldest first.
+/// Live Tail first, polling as the fallback (`live_tail.rs`).
+pub mod live_tail;
+
+/// New events from one poll (or one Live Tail update), oldest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Batch {
     pub events: Vec<Event>,
+    /// How the lines are followed from now on, when that changed with this batch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follow: Option<FollowMode>,
+}
+
+/// How the follower gets new lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum FollowMode {
+    /// A CloudWatch Logs Live Tail session streams them; `sampled` while Live Tail sends only a
+    /// sample of the matching lines (more than 500 a second).
+    LiveTail { sampled: bool },
+    /// FilterLogEvents is polled; `why` says why not Live Tail (one line), when it was tried.
+    Polling { why: Option<String> },
 }
 
 /// One log event, sanitised.
@@ -121,7 +138,10 @@ impl LogsFollower {
         let mut events = Vec::new();
         self.poll_pages(|batch| events.extend(batch.events)).await?;
         events.sort_by(|a, b| (a.timestamp_ms, &a.id).cmp(&(b.timestamp_ms, &b.id)));
-        Ok(Batch { events })
+        Ok(Batch {
+            events,
+            follow: None,
+        })
     }
 
     /// Reads every page of events since the last poll (minus [`OVERLAP_MS`]) and hands each
@@ -171,7 +191,10 @@ impl LogsFollower {
             if !events.is_empty() {
                 new += events.len();
                 events.sort_by(|a, b| (a.timestamp_ms, &a.id).cmp(&(b.timestamp_ms, &b.id)));
-                page(Batch { events });
+                page(Batch {
+                    events,
+                    follow: None,
+                });
             }
             // A token seen before would loop forever: stop there.
             match out.next_token() {
@@ -180,6 +203,15 @@ impl LogsFollower {
             }
         }
         Ok(new)
+    }
+
+    /// Records that events up to `timestamp_ms` were seen another way (Live Tail), so the next
+    /// poll starts [`OVERLAP_MS`] before them instead of re-reading what the stream delivered.
+    pub fn saw_until(&mut self, timestamp_ms: i64) {
+        self.last_ms = Some(
+            self.last_ms
+                .map_or(timestamp_ms, |last| last.max(timestamp_ms)),
+        );
     }
 
     /// Where the next poll starts: [`OVERLAP_MS`] before the newest event seen (for events
@@ -209,7 +241,18 @@ impl LogsFollower {
     /// page as it arrives. The wait adapts: a quarter of `every` while lines keep coming (an
     /// engineer watching a test OTP sees its lines sooner), `every` when idle; throttling doubles
     /// it up to [`MAX_BACKOFF`], a success resets it. Ends when the receiver is dropped.
-    pub async fn follow(mut self, every: Duration, tx: UnboundedSender<Observation>) {
+    pub async fn follow(self, every: Duration, tx: UnboundedSender<Observation>) {
+        self.follow_announcing(every, tx, None).await;
+    }
+
+    /// [`LogsFollower::follow`], telling the pane how it follows (`announce`, with why not
+    /// Live Tail) with its first report.
+    pub async fn follow_announcing(
+        mut self,
+        every: Duration,
+        tx: UnboundedSender<Observation>,
+        mut announce: Option<FollowMode>,
+    ) {
         let busy = (every / 4).max(Duration::from_millis(100));
         let mut wait = every;
         // Whether the last report was a good answer: the first answer and the first good one
@@ -217,8 +260,14 @@ impl LogsFollower {
         // recovers); later empty polls are not, so an idle console does not redraw.
         let mut reported_ok: Option<bool> = None;
         loop {
-            let send = |result: Result<Batch, ProbeError>| {
+            let mut send = |result: Result<Batch, ProbeError>| {
                 let at_ms = chrono::Utc::now().timestamp_millis();
+                let result = result.map(|mut batch| {
+                    if batch.follow.is_none() {
+                        batch.follow = announce.take();
+                    }
+                    batch
+                });
                 tx.send(Observation::Logs { at_ms, result }).is_ok()
             };
             let mut receiver_gone = false;

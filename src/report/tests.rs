@@ -38,6 +38,7 @@ fn logs(at_ms: i64, kinds: &[LineKind]) -> Observation {
                     kind: *kind,
                 })
                 .collect(),
+            follow: None,
         }),
     }
 }

@@ -6,6 +6,8 @@
 //! Logs API reference. Paging tokens hold a position (the last event's timestamp and id), never
 //! an offset, so lines appended between pages are neither repeated nor skipped.
 
+/// Live Tail (`StartLiveTail`): the event-stream answer and the feed of new events.
+pub mod live_tail;
 /// Filter-pattern parsing and matching (`FilterLogEvents`' `filterPattern`).
 pub mod pattern;
 
@@ -42,6 +44,8 @@ pub struct LogStore {
     groups: BTreeMap<String, LogGroup>,
     /// The last event sequence number handed out; eventIds are this counter, zero-padded.
     last_seq: u64,
+    /// Live Tail sessions and the events they have not been sent yet.
+    pub live: live_tail::Feed,
 }
 
 #[derive(Debug)]
@@ -134,6 +138,8 @@ impl LogStore {
             ingestion_time: timestamp_ms,
             message: message.to_owned(),
         };
+        self.live
+            .offer(group, stream, timestamp_ms, timestamp_ms, message);
         if let Some(group) = self.groups.get_mut(group) {
             group
                 .streams
@@ -153,6 +159,7 @@ impl LogStore {
             "CreateLogGroup" => self.create_log_group(parse_body(body)?, now_ms),
             "CreateLogStream" => self.create_log_stream(parse_body(body)?, now_ms),
             "PutLogEvents" => self.put_log_events(parse_body(body)?, now_ms),
+            "StartLiveTail" => self.start_live_tail(body, now_ms),
             _ => Err(AwsError::client(
                 "UnknownOperationException",
                 format!("Unknown operation: {operation}"),
@@ -551,6 +558,8 @@ impl LogStore {
         let too_old_end = timestamps.partition_point(|&t| t < now_ms - TOO_OLD_MS);
         let too_new_start = timestamps.partition_point(|&t| t <= now_ms + TOO_NEW_MS);
         for (timestamp, message) in accepted.into_iter().take(too_new_start).skip(too_old_end) {
+            self.live
+                .offer(&group_name, &stream_name, timestamp, now_ms, &message);
             self.last_seq += 1;
             stream.insert(LogEvent {
                 timestamp,
@@ -1090,8 +1099,11 @@ mod tests {
         assert_eq!(kind(bad), "SerializationException");
         let empty = store.handle("DescribeLogGroups", b"", NOW);
         assert!(empty.is_ok());
-        let unknown = store.handle("StartLiveTail", b"{}", NOW);
+        let unknown = store.handle("StartQuery", b"{}", NOW);
         assert_eq!(kind(unknown), "UnknownOperationException");
+        // Live Tail is served, and validates its request as AWS does.
+        let no_groups = store.handle("StartLiveTail", b"{}", NOW);
+        assert_eq!(kind(no_groups), "InvalidParameterException");
     }
 
     #[test]

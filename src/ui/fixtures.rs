@@ -376,7 +376,10 @@ pub fn app(scenario: &str) -> App {
     }
     observations.push(Observation::Logs {
         at_ms: NOW - 5_000,
-        result: Ok(Batch { events: lines }),
+        result: Ok(Batch {
+            events: lines,
+            follow: None,
+        }),
     });
     for o in observations {
         app.update(Event::Observed(o));
@@ -395,7 +398,10 @@ pub fn line(i: usize, seconds_ago: i64, message: &str) -> LogEvent {
 pub fn push_lines(app: &mut App, lines: Vec<LogEvent>) {
     app.update(Event::Observed(Observation::Logs {
         at_ms: app.now_ms,
-        result: Ok(Batch { events: lines }),
+        result: Ok(Batch {
+            events: lines,
+            follow: None,
+        }),
     }));
 }
 

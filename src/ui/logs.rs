@@ -18,7 +18,7 @@ use ratatui::widgets::Widget;
 
 use super::theme;
 use crate::app::App;
-use crate::probe::logs::{Event, LineKind};
+use crate::probe::logs::{Event, FollowMode, LineKind};
 
 /// Width of `HH:MM:SS ` and of the task id's `01234567 `.
 const TIME_W: usize = 9;
@@ -302,7 +302,24 @@ fn kind_style(kind: LineKind) -> Style {
     }
 }
 
-/// `● following · filter: "OTP" · 3 of 40 lines` with the keys on the right when they fit.
+/// The badge in the pane's title while Live Tail sends only a sample of the matching lines
+/// (more than 500 a second): the pane then shows some lines of the burst, not all.
+pub fn title_badge(app: &App) -> Option<Span<'static>> {
+    matches!(
+        app.evidence.logs_follow,
+        Some(FollowMode::LiveTail { sampled: true })
+    )
+    .then(|| {
+        Span::styled(
+            "sampled by Live Tail ",
+            Style::new().fg(theme::WARN).add_modifier(Modifier::BOLD),
+        )
+    })
+}
+
+/// `● following · filter: "OTP" · 3 of 40 lines · live tail` with the keys on the right when
+/// they fit; when the logs are polled instead of tailed, the one line saying why (last, so the
+/// count stays in sight).
 fn status_line(app: &App, total: usize, scrolled_back: usize, width: usize) -> Line<'static> {
     let mut spans = Vec::new();
     if app.logs.is_following {
@@ -333,6 +350,21 @@ fn status_line(app: &App, total: usize, scrolled_back: usize, width: usize) -> L
     spans.push(Span::styled(count, Style::new().fg(theme::DIM)));
     if app.logs.is_wrapped {
         spans.push(Span::styled(" · wrap", Style::new().fg(theme::DIM)));
+    }
+    match &app.evidence.logs_follow {
+        Some(FollowMode::LiveTail { .. }) => {
+            spans.push(Span::styled(" · live tail", Style::new().fg(theme::DIM)));
+        }
+        Some(FollowMode::Polling { why: Some(why) }) => {
+            spans.push(Span::styled(
+                format!(" · {why}"),
+                Style::new().fg(theme::WARN),
+            ));
+        }
+        Some(FollowMode::Polling { why: None }) => {
+            spans.push(Span::styled(" · polling", Style::new().fg(theme::DIM)));
+        }
+        None => {}
     }
     let used: usize = spans.iter().map(Span::width).sum();
     let hints = HINTS.chars().count();
@@ -401,6 +433,51 @@ mod tests {
         app.logs.is_following = false;
         app.logs.scroll = 1;
         insta::assert_snapshot!(shown(&app, 60, 10));
+    }
+
+    /// How the lines are followed is on the status line: Live Tail, or polling with the one
+    /// line saying why; and Live Tail's sampling is a badge in the pane's title.
+    #[test]
+    fn snapshot_live_tail_and_polling_with_why() {
+        use crate::probe::logs::FollowMode;
+        let mut app = app("event-loop-blocking");
+        app.evidence.logs_follow = Some(FollowMode::LiveTail { sampled: false });
+        insta::assert_snapshot!("logs_live_tail_100x4", shown(&app, 100, 4));
+        app.evidence.logs_follow = Some(FollowMode::Polling {
+            why: Some(
+                "polling: Live Tail not permitted (AccessDeniedException on logs:StartLiveTail)"
+                    .into(),
+            ),
+        });
+        insta::assert_snapshot!("logs_polling_why_100x4", shown(&app, 100, 4));
+        insta::assert_snapshot!("logs_polling_why_40x4", shown(&app, 40, 4));
+    }
+
+    #[test]
+    fn the_title_says_when_live_tail_sampled() {
+        use crate::probe::logs::FollowMode;
+        let mut app = app("event-loop-blocking");
+        for (follow, badge) in [
+            (None, false),
+            (Some(FollowMode::LiveTail { sampled: false }), false),
+            (Some(FollowMode::LiveTail { sampled: true }), true),
+            (Some(FollowMode::Polling { why: None }), false),
+        ] {
+            app.evidence.logs_follow = follow.clone();
+            let screen = crate::ui::tests::screen(&app, 160, 48);
+            let title = screen
+                .lines()
+                .find(|l| l.contains(" 3 Logs "))
+                .unwrap_or_default();
+            assert_eq!(
+                title.contains("sampled by Live Tail"),
+                badge,
+                "{follow:?}: {title}"
+            );
+        }
+        app.evidence.logs_follow = Some(FollowMode::LiveTail { sampled: true });
+        let badge = super::title_badge(&app).expect("badge");
+        assert_eq!(badge.style.fg, Some(Color::Yellow));
     }
 
     #[test]

@@ -1,0 +1,605 @@
+//! Following the log group with CloudWatch Logs Live Tail (`StartLiveTail`, the SDK's
+//! event-stream receiver), polling as the fallback.
+//!
+//! [`follow`] opens a session on the log group's ARN with the filter pattern, waits for its
+//! `sessionStart`, then backfills with FilterLogEvents ([`LogsFollower`]: the last 30 minutes on
+//! the first session, the gap since the last line on later ones) and streams each
+//! `sessionUpdate`'s lines, sanitised and classified like polled ones. Live Tail events have no
+//! eventId, so lines are de-duplicated across the backfill and the stream by their content
+//! (stream, timestamp, message) within a window of [`OVERLAP_MS`] behind the newest line: two
+//! identical lines in one stream in the same millisecond read as one.
+//!
+//! A session is renewed before AWS's 3-hour limit ([`SESSION_RENEW`]) and after it ends
+//! (`SessionTimeoutException`), and reopened after an error with a growing pause. The follower
+//! falls back to [`LogsFollower`]'s adaptive polling, saying why in one line, when Live Tail is
+//! not permitted (AccessDenied), not supported by the endpoint (unknown operation, not an event
+//! stream, the `stream-` host does not resolve), its sessions end at once without the limit
+//! (moto answers one update and closes), or keep failing. Every read of the stream has a
+//! timeout ([`QUIET_LIMIT`]: AWS sends an update every second), so a dead connection is noticed.
+//!
+//! The SDK sends StartLiveTail to `stream-<host>`; for a loopback endpoint (the simulator,
+//! moto) that name does not resolve, so [`LoopbackStreamHost`] removes the prefix before the
+//! request is signed — only for 127.0.0.1, localhost and [::1].
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_sdk_cloudwatchlogs::config::interceptors::BeforeTransmitInterceptorContextMut;
+use aws_sdk_cloudwatchlogs::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_cloudwatchlogs::error::BoxError;
+use aws_sdk_cloudwatchlogs::types::error::StartLiveTailResponseStreamError;
+use aws_sdk_cloudwatchlogs::types::{
+    LiveTailSessionLogEvent, LiveTailSessionMetadata, StartLiveTailResponseStream,
+};
+use aws_sdk_cloudwatchlogs::Client;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::time::Instant;
+
+use super::{classify, cut_line, Batch, Event, FollowMode, LogsFollower, MAX_SEEN, OVERLAP_MS};
+use crate::config::AwsConfig;
+use crate::probe::aws::{call, error};
+use crate::probe::{ErrorKind, Observation, ProbeError, System};
+use crate::redact;
+
+/// A session is closed and a new one opened after this long, before AWS ends it at 3 hours.
+pub const SESSION_RENEW: Duration = Duration::from_secs(3 * 3600 - 5 * 60);
+/// No frame for this long (AWS sends an update every second) ends the session as failed.
+pub const QUIET_LIMIT: Duration = Duration::from_secs(15);
+/// A session the server closes sooner than this, without the time limit, ended "at once".
+const SHORT_SESSION: Duration = Duration::from_secs(10);
+/// Sessions in a row that end at once, or fail, before the follower falls back to polling.
+const TRIES: u32 = 3;
+/// FilterLogEvents polls one backfill makes at most (each reads up to 50 pages).
+const BACKFILL_POLLS: usize = 20;
+/// The `sampled` badge stays this long after the last sampled update, so it can be read.
+const SAMPLED_BADGE: Duration = Duration::from_secs(30);
+
+/// Removes the `stream-` host prefix the SDK adds to StartLiveTail for loopback endpoints
+/// (`http://stream-127.0.0.1:PORT` does not resolve); every other host is left alone.
+#[derive(Debug, Clone, Copy)]
+pub struct LoopbackStreamHost;
+
+impl Intercept for LoopbackStreamHost {
+    fn name(&self) -> &'static str {
+        "LoopbackStreamHost"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(uri) = unprefixed_loopback(context.request().uri()) {
+            context.request_mut().set_uri(uri)?;
+        }
+        Ok(())
+    }
+}
+
+/// `uri` without the `stream-` host prefix when the host behind it is loopback.
+pub fn unprefixed_loopback(uri: &str) -> Option<String> {
+    let (scheme, rest) = uri.split_once("://")?;
+    let host_and_rest = rest.strip_prefix("stream-")?;
+    let host_end = if host_and_rest.starts_with('[') {
+        host_and_rest.find(']')? + 1
+    } else {
+        host_and_rest
+            .find([':', '/', '?'])
+            .unwrap_or(host_and_rest.len())
+    };
+    let host = &host_and_rest[..host_end];
+    matches!(
+        host.to_ascii_lowercase().as_str(),
+        "127.0.0.1" | "localhost" | "[::1]"
+    )
+    .then(|| format!("{scheme}://{host_and_rest}"))
+}
+
+/// The CloudWatch Logs client for Live Tail: the SDK configuration plus [`LoopbackStreamHost`].
+pub fn client(sdk: &SdkConfig) -> Client {
+    Client::from_conf(
+        aws_sdk_cloudwatchlogs::config::Builder::from(sdk)
+            .interceptor(LoopbackStreamHost)
+            .build(),
+    )
+}
+
+/// Why the follower polls instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Fallback {
+    /// The code and the action refused.
+    NotPermitted(String),
+    NotSupported(String),
+    EndsAtOnce,
+    Failing(String),
+}
+
+impl Fallback {
+    fn line(&self) -> String {
+        match self {
+            Self::NotPermitted(what) => format!("polling: Live Tail not permitted ({what})"),
+            Self::NotSupported(what) => {
+                format!("polling: Live Tail not supported by the endpoint ({what})")
+            }
+            Self::EndsAtOnce => {
+                "polling: Live Tail sessions end at once (the endpoint closes the stream)"
+                    .to_owned()
+            }
+            Self::Failing(last) => format!("polling: Live Tail sessions keep failing ({last})"),
+        }
+    }
+}
+
+/// How one session ended.
+enum Ended {
+    /// Renewed before the limit, or AWS's `SessionTimeoutException`: open the next at once.
+    Renew,
+    /// The server closed the stream without the limit, after `lasted`.
+    Closed { lasted: Duration },
+    /// The stream failed, or went quiet.
+    Failed(ProbeError),
+    /// Nobody listens any more.
+    ReceiverGone,
+}
+
+/// How a backfill ended.
+enum Backfilled {
+    Done,
+    ReceiverGone,
+    Failed(ProbeError),
+}
+
+/// Lines delivered lately, by content, to drop the same line coming the other way.
+#[derive(Debug, Default)]
+struct Recent {
+    keys: HashMap<u64, i64>,
+    newest: Option<i64>,
+    floor: i64,
+}
+
+impl Recent {
+    fn key(event: &Event) -> u64 {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (&event.stream, event.timestamp_ms, &event.message).hash(&mut hasher);
+        hasher.finish()
+    }
+
+    /// Whether `event` is new (and remembers it); a stream line older than the window is
+    /// not (it was backfilled, or is a replay like moto's).
+    fn admit(&mut self, event: &Event, from_stream: bool) -> bool {
+        if from_stream && event.timestamp_ms < self.window_start() {
+            return false;
+        }
+        if self
+            .keys
+            .insert(Self::key(event), event.timestamp_ms)
+            .is_some()
+        {
+            return false;
+        }
+        self.newest = Some(
+            self.newest
+                .map_or(event.timestamp_ms, |n| n.max(event.timestamp_ms)),
+        );
+        true
+    }
+
+    fn window_start(&self) -> i64 {
+        self.newest
+            .map_or(i64::MIN, |n| n - OVERLAP_MS)
+            .max(self.floor)
+    }
+
+    /// Forgets keys behind the window; past [`MAX_SEEN`] (a burst), the window shrinks to the
+    /// newest millisecond so memory stays bounded.
+    fn forget(&mut self) {
+        let start = self.window_start();
+        self.keys.retain(|_, ts| *ts >= start);
+        if self.keys.len() > MAX_SEEN {
+            if let Some(newest) = self.newest {
+                self.floor = newest;
+                self.keys.retain(|_, ts| *ts >= newest);
+            }
+        }
+    }
+}
+
+/// Follows the service's log group by Live Tail.
+#[derive(Debug)]
+pub struct LiveTail {
+    client: Client,
+    log_group: String,
+    filter: Option<String>,
+    renew_after: Duration,
+}
+
+impl LiveTail {
+    /// Live Tail of `cfg.log_group` with `cfg.log_filter`.
+    pub fn new(sdk: &SdkConfig, cfg: &AwsConfig) -> Self {
+        Self {
+            client: client(sdk),
+            log_group: cfg.log_group.clone(),
+            filter: Some(cfg.log_filter.trim().to_owned()).filter(|f| !f.is_empty()),
+            renew_after: SESSION_RENEW,
+        }
+    }
+
+    /// Renews each session after `after` instead of [`SESSION_RENEW`] (tests).
+    #[must_use]
+    pub fn renewing_after(mut self, after: Duration) -> Self {
+        self.renew_after = after;
+        self
+    }
+
+    /// The log group's ARN (StartLiveTail takes ARNs), from DescribeLogGroups.
+    pub async fn group_arn(&self) -> Result<String, ProbeError> {
+        let out = call(
+            System::Logs,
+            "DescribeLogGroups",
+            self.client
+                .describe_log_groups()
+                .log_group_name_prefix(&self.log_group)
+                .send(),
+        )
+        .await?;
+        out.log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(self.log_group.as_str()))
+            .and_then(|g| {
+                g.log_group_arn()
+                    .map(str::to_owned)
+                    .or_else(|| g.arn().map(|a| a.trim_end_matches(":*").to_owned()))
+            })
+            .ok_or_else(|| ProbeError {
+                system: System::Logs,
+                kind: ErrorKind::NotFound,
+                code: Some("ResourceNotFoundException".into()),
+                message: format!(
+                    "AWS DescribeLogGroups: no log group {} — fix aws.log_group in the config",
+                    redact::sanitize(&self.log_group)
+                ),
+            })
+    }
+}
+
+/// Follows the logs by Live Tail from `poller`'s start (its backfill), sending what is new on
+/// `tx` as [`Observation::Logs`] (the first report says how it follows); falls back to polling
+/// every `every` as [`LogsFollower::follow`] does when Live Tail cannot be used. Ends when the
+/// receiver is dropped.
+pub async fn follow(
+    live: LiveTail,
+    mut poller: LogsFollower,
+    every: Duration,
+    tx: UnboundedSender<Observation>,
+) {
+    let mut state = State {
+        tx: &tx,
+        recent: Recent::default(),
+        announce: Some(FollowMode::LiveTail { sampled: false }),
+        sampled_until: None,
+        reported: false,
+    };
+    let Some(fallback) = state.run(&live, &mut poller).await else {
+        return;
+    };
+    poller
+        .follow_announcing(
+            every,
+            tx.clone(),
+            Some(FollowMode::Polling {
+                why: Some(fallback.line()),
+            }),
+        )
+        .await;
+}
+
+/// What the follower has reported so far.
+struct State<'a> {
+    tx: &'a UnboundedSender<Observation>,
+    recent: Recent,
+    /// The follow mode to send with the next report, when it changed.
+    announce: Option<FollowMode>,
+    /// Until when the pane shows `sampled`.
+    sampled_until: Option<Instant>,
+    /// Whether a good answer was reported yet (the first one is news even when empty).
+    reported: bool,
+}
+
+impl State<'_> {
+    /// Sessions, one after another, until the receiver goes (`None`) or Live Tail cannot be
+    /// used (why).
+    async fn run(&mut self, live: &LiveTail, poller: &mut LogsFollower) -> Option<Fallback> {
+        let mut tries = 0;
+        let arn = loop {
+            match live.group_arn().await {
+                Ok(arn) => break arn,
+                // Without DescribeLogGroups the ARN is unknown; polling needs neither.
+                Err(e) if is_denied(&e) => {
+                    return Some(Fallback::NotPermitted(format!(
+                        "{} on logs:DescribeLogGroups",
+                        e.code.unwrap_or_default()
+                    )));
+                }
+                Err(e) => {
+                    tries += 1;
+                    if tries >= TRIES {
+                        return Some(Fallback::Failing(e.message));
+                    }
+                    if !self.send(Err(e)) {
+                        return None;
+                    }
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_secs(5)) => {}
+                        () = self.tx.closed() => return None,
+                    }
+                }
+            }
+        };
+        let (mut short, mut failed) = (0, 0);
+        loop {
+            let ended = match self.session(live, &arn, poller).await {
+                Ok(ended) => ended,
+                Err(fallback) => return Some(fallback),
+            };
+            match ended {
+                Ended::ReceiverGone => return None,
+                Ended::Closed { lasted } if lasted < SHORT_SESSION => {
+                    short += 1;
+                    if short >= TRIES {
+                        return Some(Fallback::EndsAtOnce);
+                    }
+                }
+                Ended::Renew | Ended::Closed { .. } => (short, failed) = (0, 0),
+                Ended::Failed(e) => {
+                    failed += 1;
+                    if failed >= TRIES {
+                        return Some(Fallback::Failing(e.message));
+                    }
+                    let pause = Duration::from_secs(1 << failed);
+                    tokio::select! {
+                        () = tokio::time::sleep(pause) => {}
+                        () = self.tx.closed() => return None,
+                    }
+                }
+            }
+        }
+    }
+
+    /// One session: start, backfill the gap, stream until it ends. `Err` when Live Tail
+    /// cannot be used at all.
+    async fn session(
+        &mut self,
+        live: &LiveTail,
+        arn: &str,
+        poller: &mut LogsFollower,
+    ) -> Result<Ended, Fallback> {
+        let started = Instant::now();
+        let request = live
+            .client
+            .start_live_tail()
+            .log_group_identifiers(arn)
+            .set_log_event_filter_pattern(live.filter.clone())
+            .send();
+        let output = match call(System::Logs, "StartLiveTail", request).await {
+            Ok(output) => output,
+            Err(e) => return unusable(&e).map_or(Ok(Ended::Failed(e)), Err),
+        };
+        let mut stream = output.response_stream;
+        // The session is open once sessionStart arrives: what is written from then on comes
+        // through the stream, so the backfill below meets it with nothing missed.
+        match tokio::time::timeout(QUIET_LIMIT, stream.recv()).await {
+            Ok(Ok(Some(StartLiveTailResponseStream::SessionStart(_)))) => {}
+            Ok(Ok(Some(_))) => {
+                return Err(Fallback::NotSupported(
+                    "the stream did not start with sessionStart".into(),
+                ))
+            }
+            Ok(Ok(None)) => {
+                return Ok(Ended::Closed {
+                    lasted: started.elapsed(),
+                })
+            }
+            Ok(Err(e)) => {
+                let e = error(System::Logs, "StartLiveTail", &e);
+                return unusable(&e).map_or(Ok(Ended::Failed(e)), Err);
+            }
+            Err(_) => return Ok(Ended::Failed(quiet())),
+        }
+        match self.backfill(poller).await {
+            Backfilled::Done => {}
+            Backfilled::ReceiverGone => return Ok(Ended::ReceiverGone),
+            // Reported; the next session's backfill starts where this one failed.
+            Backfilled::Failed(e) => return Ok(Ended::Failed(e)),
+        }
+        let renew_at = started + live.renew_after;
+        loop {
+            let next = tokio::select! {
+                next = tokio::time::timeout(QUIET_LIMIT, stream.recv()) => next,
+                () = tokio::time::sleep_until(renew_at) => return Ok(Ended::Renew),
+                () = self.tx.closed() => return Ok(Ended::ReceiverGone),
+            };
+            match next {
+                Ok(Ok(Some(StartLiveTailResponseStream::SessionUpdate(update)))) => {
+                    let sampled = update
+                        .session_metadata()
+                        .is_some_and(LiveTailSessionMetadata::sampled);
+                    if !self.update(update.session_results(), sampled, poller) {
+                        return Ok(Ended::ReceiverGone);
+                    }
+                }
+                Ok(Ok(Some(_))) => {}
+                Ok(Ok(None)) => {
+                    return Ok(Ended::Closed {
+                        lasted: started.elapsed(),
+                    })
+                }
+                Ok(Err(e)) => {
+                    if e.as_service_error()
+                        .is_some_and(StartLiveTailResponseStreamError::is_session_timeout_exception)
+                    {
+                        return Ok(Ended::Renew);
+                    }
+                    return Ok(Ended::Failed(error(System::Logs, "StartLiveTail", &e)));
+                }
+                Err(_) => return Ok(Ended::Failed(quiet())),
+            }
+        }
+    }
+
+    /// FilterLogEvents from where the poller stands, each page sent as it arrives. A failure
+    /// is reported (the pane shows it) and ends the session, so the gap is read again.
+    async fn backfill(&mut self, poller: &mut LogsFollower) -> Backfilled {
+        let mut gone = false;
+        let mut new = 0;
+        let mut result = Ok(0);
+        // One poll reads a bounded number of pages: poll again until one finds nothing new
+        // (lines written meanwhile come by the stream), at most BACKFILL_POLLS times.
+        for _ in 0..BACKFILL_POLLS {
+            let before = new;
+            result = poller
+                .poll_pages(|batch| {
+                    let events: Vec<Event> = batch
+                        .events
+                        .into_iter()
+                        .filter(|e| self.recent.admit(e, false))
+                        .collect();
+                    self.recent.forget();
+                    if !events.is_empty() {
+                        new += events.len();
+                        gone |= !self.send(Ok(events));
+                    }
+                })
+                .await;
+            if gone || result.is_err() || new == before {
+                break;
+            }
+        }
+        let sent = match &result {
+            _ if gone => false,
+            Ok(_) if new == 0 && !self.reported => self.send(Ok(Vec::new())),
+            Ok(_) => true,
+            Err(e) => self.send(Err(e.clone())),
+        };
+        match result {
+            _ if !sent => Backfilled::ReceiverGone,
+            Ok(_) => Backfilled::Done,
+            Err(e) => Backfilled::Failed(e),
+        }
+    }
+
+    /// One update's lines, new ones sent; false when the receiver is gone.
+    fn update(
+        &mut self,
+        results: &[LiveTailSessionLogEvent],
+        sampled: bool,
+        poller: &mut LogsFollower,
+    ) -> bool {
+        let now = Instant::now();
+        if sampled {
+            if self.sampled_until.is_none() {
+                self.announce = Some(FollowMode::LiveTail { sampled: true });
+            }
+            self.sampled_until = Some(now + SAMPLED_BADGE);
+        } else if self.sampled_until.is_some_and(|until| until <= now) {
+            self.sampled_until = None;
+            self.announce = Some(FollowMode::LiveTail { sampled: false });
+        }
+        let mut events: Vec<Event> = results
+            .iter()
+            .filter_map(live_event)
+            .filter(|e| self.recent.admit(e, true))
+            .collect();
+        self.recent.forget();
+        if let Some(newest) = events.iter().map(|e| e.timestamp_ms).max() {
+            poller.saw_until(newest);
+        }
+        if events.is_empty() && self.announce.is_none() {
+            return true;
+        }
+        events.sort_by(|a, b| (a.timestamp_ms, &a.id).cmp(&(b.timestamp_ms, &b.id)));
+        self.send(Ok(events))
+    }
+
+    /// Sends a report (with the follow mode when it changed); false when the receiver is gone.
+    fn send(&mut self, result: Result<Vec<Event>, ProbeError>) -> bool {
+        let result = result.map(|events| {
+            self.reported = true;
+            Batch {
+                events,
+                follow: self.announce.take(),
+            }
+        });
+        let at_ms = chrono::Utc::now().timestamp_millis();
+        self.tx.send(Observation::Logs { at_ms, result }).is_ok()
+    }
+}
+
+/// A Live Tail line as the follower's [`Event`]: sanitised, cut, classified; its id made from
+/// its content (Live Tail events carry no eventId).
+fn live_event(e: &LiveTailSessionLogEvent) -> Option<Event> {
+    let timestamp_ms = e.timestamp()?;
+    let message = redact::sanitize(&cut_line(e.message().unwrap_or_default()));
+    let mut event = Event {
+        id: String::new(),
+        stream: redact::sanitize(e.log_stream_name().unwrap_or_default()),
+        timestamp_ms,
+        kind: classify(&message),
+        message,
+    };
+    event.id = format!("live-{:016x}", Recent::key(&event));
+    Some(event)
+}
+
+fn quiet() -> ProbeError {
+    ProbeError {
+        system: System::Logs,
+        kind: ErrorKind::Timeout,
+        code: None,
+        message: format!(
+            "AWS StartLiveTail: no update in {} s — the session is reopened",
+            QUIET_LIMIT.as_secs()
+        ),
+    }
+}
+
+fn is_denied(e: &ProbeError) -> bool {
+    matches!(
+        e.code.as_deref(),
+        Some("AccessDeniedException" | "AccessDenied")
+    )
+}
+
+/// Why Live Tail cannot be used at all, when `e` says so: not permitted, or not spoken by the
+/// endpoint (an unknown operation, an answer that is not an event stream, a `stream-` host
+/// that does not resolve).
+fn unusable(e: &ProbeError) -> Option<Fallback> {
+    if is_denied(e) {
+        return Some(Fallback::NotPermitted(format!(
+            "{} on logs:StartLiveTail",
+            e.code.as_deref().unwrap_or_default()
+        )));
+    }
+    match (e.kind, e.code.as_deref()) {
+        (
+            _,
+            Some(
+                code @ ("UnknownOperationException"
+                | "InvalidAction"
+                | "UnsupportedOperation"
+                | "NotImplemented"),
+            ),
+        ) => Some(Fallback::NotSupported(code.to_owned())),
+        (ErrorKind::BadResponse, _) => Some(Fallback::NotSupported("not an event stream".into())),
+        (ErrorKind::Api, None) => Some(Fallback::NotSupported(e.message.clone())),
+        (ErrorKind::Unreachable, _) if e.message.contains("stream-") => Some(
+            Fallback::NotSupported("its stream- host cannot be reached".into()),
+        ),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

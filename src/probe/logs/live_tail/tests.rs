@@ -1,0 +1,516 @@
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_cloudwatchlogs::types::{InputLogEvent, StartLiveTailResponseStream};
+use tokio::sync::mpsc;
+
+use super::*;
+use crate::probe::logs::LineKind;
+use crate::sim::{self, scenario, Ports, Simulator};
+
+const GROUP: &str = "/ecs/nerava-backend";
+
+async fn start(scenario: scenario::Scenario) -> Simulator {
+    Simulator::start(scenario, 0.05, Ports::default())
+        .await
+        .expect("simulator starts")
+}
+
+fn aws_cfg(sim: &Simulator, filter: &str) -> AwsConfig {
+    AwsConfig {
+        endpoint_url: Some(sim.urls.aws.clone()),
+        log_filter: filter.into(),
+        ..AwsConfig::default()
+    }
+}
+
+async fn sdk(cfg: &AwsConfig, key: &str) -> SdkConfig {
+    crate::probe::aws::sdk_config(cfg)
+        .await
+        .to_builder()
+        .credentials_provider(
+            aws_sdk_cloudwatchlogs::config::SharedCredentialsProvider::new(
+                aws_sdk_cloudwatchlogs::config::Credentials::new(
+                    key,
+                    sim::SECRET_ACCESS_KEY,
+                    None,
+                    None,
+                    "test",
+                ),
+            ),
+        )
+        .build()
+}
+
+fn arn() -> String {
+    format!("arn:aws:logs:us-east-1:123456789012:log-group:{GROUP}")
+}
+
+async fn otp_start(sim: &Simulator) {
+    let answer = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client")
+        .post(format!("{}/v1/auth/otp/start", sim.urls.api))
+        .json(&serde_json::json!({ "phone": "+17133056318" }))
+        .send()
+        .await
+        .expect("otp start");
+    assert!(answer.status().is_success());
+}
+
+async fn put(client: &Client, stream: &str, messages: &[String]) {
+    let now = chrono::Utc::now().timestamp_millis();
+    let _ = client
+        .create_log_stream()
+        .log_group_name(GROUP)
+        .log_stream_name(stream)
+        .send()
+        .await;
+    let events = messages
+        .iter()
+        .map(|m| {
+            InputLogEvent::builder()
+                .timestamp(now)
+                .message(m)
+                .build()
+                .expect("event")
+        })
+        .collect();
+    client
+        .put_log_events()
+        .log_group_name(GROUP)
+        .log_stream_name(stream)
+        .set_log_events(Some(events))
+        .send()
+        .await
+        .expect("put");
+}
+
+#[test]
+fn the_stream_prefix_goes_for_loopback_hosts_only() {
+    let table = [
+        (
+            "http://stream-127.0.0.1:4566/",
+            Some("http://127.0.0.1:4566/"),
+        ),
+        (
+            "http://stream-localhost:5000",
+            Some("http://localhost:5000"),
+        ),
+        ("http://stream-LOCALHOST/x?y", Some("http://LOCALHOST/x?y")),
+        ("http://stream-[::1]:8080/", Some("http://[::1]:8080/")),
+        ("https://stream-logs.us-east-1.amazonaws.com/", None),
+        ("http://stream-127.0.0.1.nip.io:80/", None),
+        ("http://stream-localhost.example.com/", None),
+        ("http://127.0.0.1:4566/", None),
+        ("not a uri", None),
+    ];
+    for (uri, expected) in table {
+        assert_eq!(unprefixed_loopback(uri).as_deref(), expected, "{uri}");
+    }
+}
+
+/// The SDK's own event-stream decoder reads the simulator's frames: sessionStart with the
+/// request's parameters, then updates that carry a line written after the session started.
+#[tokio::test]
+async fn the_sdk_receives_the_simulators_live_tail() {
+    let sim = start(scenario::load("healthy").expect("scenario")).await;
+    let cfg = aws_cfg(&sim, "OTP");
+    let client = client(&sdk(&cfg, sim::ACCESS_KEY_ID).await);
+    let out = client
+        .start_live_tail()
+        .log_group_identifiers(arn())
+        .log_event_filter_pattern("OTP")
+        .send()
+        .await
+        .expect("session starts");
+    let mut stream = out.response_stream;
+    let first = tokio::time::timeout(Duration::from_secs(5), stream.recv())
+        .await
+        .expect("in time")
+        .expect("a frame")
+        .expect("not the end");
+    let StartLiveTailResponseStream::SessionStart(start) = first else {
+        panic!("first frame: {first:?}");
+    };
+    assert_eq!(start.log_group_identifiers(), [arn()]);
+    assert_eq!(start.log_event_filter_pattern(), Some("OTP"));
+    assert!(start.session_id().is_some_and(|id| !id.is_empty()));
+
+    otp_start(&sim).await;
+    let mut seen = Vec::new();
+    let mut updates = 0;
+    while !seen
+        .iter()
+        .any(|m: &String| m.contains("OTP sent successfully"))
+    {
+        let frame = tokio::time::timeout(Duration::from_secs(5), stream.recv())
+            .await
+            .expect("an update every second")
+            .expect("a frame")
+            .expect("not the end");
+        let StartLiveTailResponseStream::SessionUpdate(update) = frame else {
+            panic!("not an update: {frame:?}");
+        };
+        updates += 1;
+        assert!(
+            updates < 10,
+            "no OTP line after {updates} updates: {seen:?}"
+        );
+        assert!(!update.session_metadata().expect("metadata").sampled());
+        for e in update.session_results() {
+            assert_eq!(e.log_group_identifier(), Some(arn().as_str()));
+            assert!(e.timestamp().is_some() && e.ingestion_time().is_some());
+            seen.push(e.message().unwrap_or_default().to_owned());
+        }
+    }
+    // Only lines matching the filter, and only new ones (the scenario's startup lines are
+    // older than the session).
+    assert!(seen.iter().all(|m| m.contains("OTP")), "{seen:?}");
+    assert!(
+        !seen
+            .iter()
+            .any(|m| m.contains("Using Twilio Verify provider")),
+        "{seen:?}"
+    );
+}
+
+/// More than 500 matching lines in a second: one update carries 500 of them, evenly spread,
+/// and says it was sampled; the next one is not.
+#[tokio::test]
+async fn a_burst_is_sampled_as_aws_does() {
+    let sim = start(scenario::load("healthy").expect("scenario")).await;
+    let cfg = aws_cfg(&sim, "burst");
+    let client = client(&sdk(&cfg, sim::ACCESS_KEY_ID).await);
+    let out = client
+        .start_live_tail()
+        .log_group_identifiers(arn())
+        .log_event_filter_pattern("burst")
+        .send()
+        .await
+        .expect("session starts");
+    let mut stream = out.response_stream;
+    let lines: Vec<String> = (0..1_200).map(|i| format!("burst {i:04}")).collect();
+    put(&client, "storm", &lines).await;
+    let mut results = Vec::new();
+    let mut sampled = Vec::new();
+    while sampled.len() < 4 {
+        let frame = tokio::time::timeout(Duration::from_secs(5), stream.recv())
+            .await
+            .expect("in time")
+            .expect("a frame")
+            .expect("not the end");
+        if let StartLiveTailResponseStream::SessionUpdate(update) = frame {
+            sampled.push(update.session_metadata().expect("metadata").sampled());
+            results.push(update.session_results().len());
+        }
+    }
+    let burst = sampled.iter().position(|s| *s).expect("one update sampled");
+    assert_eq!(results[burst], 500, "{results:?}");
+    assert_eq!(results.iter().sum::<usize>(), 500, "{results:?}");
+    assert!(!sampled[burst + 1], "{sampled:?}");
+}
+
+#[tokio::test]
+async fn the_simulator_refuses_bad_requests_as_aws_does() {
+    let sim = start(scenario::load("healthy").expect("scenario")).await;
+    let client = client(&sdk(&aws_cfg(&sim, ""), sim::ACCESS_KEY_ID).await);
+    let code = |r: Result<_, aws_sdk_cloudwatchlogs::error::SdkError<_, _>>| {
+        use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
+        r.map(|_: aws_sdk_cloudwatchlogs::operation::start_live_tail::StartLiveTailOutput| ())
+            .expect_err("refused")
+            .code()
+            .map(str::to_owned)
+    };
+    let missing = client
+        .start_live_tail()
+        .log_group_identifiers(format!("{}-nope", arn()))
+        .send()
+        .await;
+    assert_eq!(code(missing).as_deref(), Some("ResourceNotFoundException"));
+    let star = client
+        .start_live_tail()
+        .log_group_identifiers(format!("{}:*", arn()))
+        .send()
+        .await;
+    assert_eq!(code(star).as_deref(), Some("InvalidParameterException"));
+    let both = client
+        .start_live_tail()
+        .log_group_identifiers(arn())
+        .log_stream_names("a")
+        .log_stream_name_prefixes("b")
+        .send()
+        .await;
+    assert_eq!(code(both).as_deref(), Some("InvalidParameterException"));
+}
+
+/// Everything the follower reported: the follow modes in order, and each line's count by
+/// content (a line seen twice is a duplicate).
+#[derive(Debug, Default)]
+struct Seen {
+    modes: Vec<FollowMode>,
+    lines: HashMap<(String, i64, String), usize>,
+    kinds: Vec<LineKind>,
+    errors: Vec<ProbeError>,
+}
+
+impl Seen {
+    fn take(&mut self, observation: Observation) {
+        let Observation::Logs { result, .. } = observation else {
+            return;
+        };
+        match result {
+            Ok(batch) => {
+                self.modes.extend(batch.follow);
+                for e in batch.events {
+                    self.kinds.push(e.kind);
+                    *self
+                        .lines
+                        .entry((e.stream, e.timestamp_ms, e.message))
+                        .or_default() += 1;
+                }
+            }
+            Err(e) => self.errors.push(e),
+        }
+    }
+
+    fn count(&self, needle: &str) -> usize {
+        self.lines
+            .iter()
+            .filter(|((_, _, m), _)| m.contains(needle))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    fn duplicates(&self) -> Vec<&(String, i64, String)> {
+        self.lines
+            .iter()
+            .filter(|(_, n)| **n > 1)
+            .map(|(k, _)| k)
+            .collect()
+    }
+}
+
+/// Reads observations until `done` holds or `limit` passes.
+async fn gather(
+    rx: &mut mpsc::UnboundedReceiver<Observation>,
+    seen: &mut Seen,
+    limit: Duration,
+    done: impl Fn(&Seen) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while !done(seen) {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(observation)) => seen.take(observation),
+            _ => return,
+        }
+    }
+}
+
+fn since() -> i64 {
+    chrono::Utc::now().timestamp_millis() - 30 * 60_000
+}
+
+/// The follower on the simulator: Live Tail announced with the backfill, the backfilled lines,
+/// then a new line through the stream, each exactly once.
+#[tokio::test(flavor = "multi_thread")]
+async fn follows_by_live_tail_after_the_backfill_with_no_duplicates() {
+    let sim = start(scenario::load("healthy").expect("scenario")).await;
+    let cfg = aws_cfg(&sim, "OTP");
+    let sdk = sdk(&cfg, sim::ACCESS_KEY_ID).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let task = tokio::spawn(follow(
+        LiveTail::new(&sdk, &cfg),
+        LogsFollower::new(&sdk, &cfg, since()),
+        Duration::from_millis(200),
+        tx,
+    ));
+    let mut seen = Seen::default();
+    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+        !s.modes.is_empty()
+    })
+    .await;
+    assert_eq!(seen.modes, [FollowMode::LiveTail { sampled: false }]);
+    assert!(
+        seen.kinds.contains(&LineKind::ProviderInitialised),
+        "backfill: {seen:?}"
+    );
+    otp_start(&sim).await;
+    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+        s.count("OTP sent successfully") > 0
+    })
+    .await;
+    // Another second or two: a duplicate would arrive by now.
+    gather(&mut rx, &mut seen, Duration::from_secs(2), |_| false).await;
+    assert_eq!(seen.count("OTP sent successfully"), 1, "{seen:?}");
+    assert!(seen.duplicates().is_empty(), "{:?}", seen.duplicates());
+    assert_eq!(seen.modes.len(), 1, "still Live Tail: {:?}", seen.modes);
+    assert!(seen.errors.is_empty(), "{:?}", seen.errors);
+    drop(rx);
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("follow ends with its receiver")
+        .expect("no panic");
+}
+
+/// Sessions renewed every 1.5 s (the 3-hour renewal, shortened): lines written across several
+/// sessions each arrive once, none lost in the gaps between sessions.
+#[tokio::test(flavor = "multi_thread")]
+async fn renewed_sessions_lose_and_repeat_nothing() {
+    let sim = start(scenario::load("healthy").expect("scenario")).await;
+    let cfg = aws_cfg(&sim, "tick");
+    let sdk = sdk(&cfg, sim::ACCESS_KEY_ID).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let _task = tokio::spawn(follow(
+        LiveTail::new(&sdk, &cfg).renewing_after(Duration::from_millis(1_500)),
+        LogsFollower::new(&sdk, &cfg, since()),
+        Duration::from_millis(200),
+        tx,
+    ));
+    let writer = Client::new(&sdk);
+    let mut seen = Seen::default();
+    for i in 0..12 {
+        put(&writer, "ticks", &[format!("tick {i:02}")]).await;
+        gather(&mut rx, &mut seen, Duration::from_millis(400), |_| false).await;
+    }
+    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+        s.count("tick ") >= 12
+    })
+    .await;
+    gather(&mut rx, &mut seen, Duration::from_secs(2), |_| false).await;
+    for i in 0..12 {
+        assert_eq!(seen.count(&format!("tick {i:02}")), 1, "tick {i}: {seen:?}");
+    }
+    assert_eq!(seen.modes, [FollowMode::LiveTail { sampled: false }]);
+}
+
+/// A burst above 500 lines a second: the pane is told Live Tail sampled.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sampled_update_is_announced() {
+    let sim = start(scenario::load("healthy").expect("scenario")).await;
+    let cfg = aws_cfg(&sim, "storm");
+    let sdk = sdk(&cfg, sim::ACCESS_KEY_ID).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let _task = tokio::spawn(follow(
+        LiveTail::new(&sdk, &cfg),
+        LogsFollower::new(&sdk, &cfg, since()),
+        Duration::from_millis(200),
+        tx,
+    ));
+    let mut seen = Seen::default();
+    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+        !s.modes.is_empty()
+    })
+    .await;
+    let lines: Vec<String> = (0..2_000).map(|i| format!("storm {i}")).collect();
+    put(&Client::new(&sdk), "storm", &lines).await;
+    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+        s.modes.len() > 1
+    })
+    .await;
+    assert_eq!(
+        seen.modes,
+        [
+            FollowMode::LiveTail { sampled: false },
+            FollowMode::LiveTail { sampled: true }
+        ]
+    );
+    assert_eq!(seen.count("storm "), 500, "the sample, once");
+}
+
+/// StartLiveTail refused (the operator may not call it): one line says so, and the lines
+/// still come, by polling.
+#[tokio::test(flavor = "multi_thread")]
+async fn falls_back_to_polling_when_not_permitted() {
+    const KEY: &str = "AKIASIMNOLIVETAIL001";
+    let mut scenario = scenario::load("healthy").expect("scenario");
+    scenario.aws.access_keys.insert(
+        KEY.into(),
+        "AccessDeniedException:Logs_20140328.StartLiveTail".into(),
+    );
+    let sim = start(scenario).await;
+    let cfg = aws_cfg(&sim, "OTP");
+    let sdk = sdk(&cfg, KEY).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let _task = tokio::spawn(follow(
+        LiveTail::new(&sdk, &cfg),
+        LogsFollower::new(&sdk, &cfg, since()),
+        Duration::from_millis(200),
+        tx,
+    ));
+    let mut seen = Seen::default();
+    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+        !s.modes.is_empty()
+    })
+    .await;
+    let [FollowMode::Polling { why: Some(why) }] = seen.modes.as_slice() else {
+        panic!("{:?}", seen.modes);
+    };
+    assert!(
+        why.contains("not permitted (AccessDeniedException on logs:StartLiveTail)"),
+        "{why}"
+    );
+    assert!(!why.contains('\n'));
+    assert!(seen.kinds.contains(&LineKind::ProviderInitialised));
+    otp_start(&sim).await;
+    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+        s.count("OTP sent successfully") > 0
+    })
+    .await;
+    assert_eq!(seen.count("OTP sent successfully"), 1, "{seen:?}");
+}
+
+/// An endpoint that does not speak Live Tail (here: one that answers every call with
+/// UnknownOperationException but FilterLogEvents and DescribeLogGroups, as an older emulator
+/// would): the follower says so and polls.
+#[tokio::test(flavor = "multi_thread")]
+async fn falls_back_to_polling_when_the_endpoint_does_not_support_it() {
+    const KEY: &str = "AKIASIMNOSUPPORT0001";
+    let mut scenario = scenario::load("healthy").expect("scenario");
+    scenario.aws.access_keys.insert(
+        KEY.into(),
+        "UnknownOperationException:Logs_20140328.StartLiveTail".into(),
+    );
+    let sim = start(scenario).await;
+    let cfg = aws_cfg(&sim, "OTP");
+    let sdk = sdk(&cfg, KEY).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let _task = tokio::spawn(follow(
+        LiveTail::new(&sdk, &cfg),
+        LogsFollower::new(&sdk, &cfg, since()),
+        Duration::from_millis(200),
+        tx,
+    ));
+    let mut seen = Seen::default();
+    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+        !s.modes.is_empty()
+    })
+    .await;
+    let [FollowMode::Polling { why: Some(why) }] = seen.modes.as_slice() else {
+        panic!("{:?}", seen.modes);
+    };
+    assert!(why.contains("not supported by the endpoint"), "{why}");
+    assert!(seen.kinds.contains(&LineKind::ProviderInitialised));
+}
+
+/// A burst inside the de-duplication window: every line admitted once, and the window holds
+/// at most about [`MAX_SEEN`] keys whatever the burst's size.
+#[test]
+fn the_dedup_window_stays_bounded_in_a_burst() {
+    let mut recent = Recent::default();
+    let event = |i: usize| Event {
+        id: i.to_string(),
+        stream: "s".into(),
+        timestamp_ms: 1_000 + (i / 100) as i64,
+        message: format!("retry {i}"),
+        kind: LineKind::Other,
+    };
+    for i in 0..60_000 {
+        assert!(recent.admit(&event(i), false), "{i}");
+        recent.forget();
+        assert!(recent.keys.len() <= MAX_SEEN + 1, "{}", recent.keys.len());
+    }
+    // The same lines again, from the stream: all known (or behind the window).
+    assert!((59_000..60_000).all(|i| !recent.admit(&event(i), true)));
+}
