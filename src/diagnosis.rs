@@ -534,6 +534,13 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
             // before (or beside) the tasks that stop on it.
             if let Some(access @ secrets::RoleAccess::Denied { .. }) = &r.role_access {
                 let role = s.deployed.execution_role.as_deref().unwrap_or("?");
+                // What was denied: the secret itself, or (kms:Decrypt) the key it is under.
+                let denied_on = match access {
+                    secrets::RoleAccess::Denied { action, .. } if action == "kms:Decrypt" => {
+                        r.kms_key_id.as_deref()
+                    }
+                    _ => r.arn.as_deref(),
+                };
                 found.add(
                     FailureMode::SecretUnreadable,
                     3,
@@ -542,11 +549,10 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
                         r.name,
                         r.source,
                         access.line(role),
-                        r.arn.as_deref().unwrap_or(&r.value_from)
+                        denied_on.unwrap_or(&r.value_from)
                     ),
                 );
-                if let (secrets::RoleAccess::Denied { action, .. }, Some(arn)) =
-                    (access, r.arn.as_deref())
+                if let (secrets::RoleAccess::Denied { action, .. }, Some(arn)) = (access, denied_on)
                 {
                     let name = role.rsplit('/').next().unwrap_or(role);
                     found.name_resources(

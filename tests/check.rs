@@ -600,3 +600,67 @@ async fn a_kms_key_that_refuses_is_named_with_its_policy_command() {
     assert_eq!(secret["state"], "kms_denied", "{secret}");
     assert_eq!(secret["kms_key_id"], KEY);
 }
+
+/// A customer-managed key both the operator and the execution role are named in, but the role's
+/// IAM policy lost `kms:Decrypt`: the operator reads the secret, the policy simulation says the
+/// role may read the secret and may NOT decrypt with its key, and that is the verdict's cause,
+/// with the key's ARN.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_without_kms_decrypt_on_the_secrets_key_is_named_by_iam() {
+    const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/1b2c3d4e-app-secrets";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("role-without-kms-decrypt.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"description = "the execution role's policy lost kms:Decrypt; the token's secret uses a customer-managed key"
+
+[deployment.configuration]
+minimumHealthyPercent = 0
+
+[yesterday]
+unset = ["TWILIO_AUTH_TOKEN"]
+
+[yesterday.secrets]
+TWILIO_AUTH_TOKEN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:nerava/prod/twilio-Tw1l1o:auth_token::"
+
+[secret_state."arn:aws:secretsmanager:us-east-1:123456789012:secret:nerava/prod/twilio-Tw1l1o"]
+changed_hours_ago = 2.0
+kms_key_id = "{KEY}"
+
+[kms_keys."{KEY}"]
+decrypt_principals = ["arn:aws:iam::123456789012:user/on-call", "arn:aws:iam::123456789012:role/nerava-backend-execution"]
+
+[iam.roles."arn:aws:iam::123456789012:role/nerava-backend-execution".policies]
+nerava-prod-secrets = '{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "arn:aws:secretsmanager:us-east-1:123456789012:secret:nerava/prod/*"}}]}}'
+"#
+        ),
+    )
+    .expect("writes");
+    let name = path.to_str().expect("utf-8");
+    let report = diagnose(name).await;
+    let table = check::render_table(&report);
+    assert_eq!(
+        report.diagnosis.verdict.failure_mode,
+        FailureMode::SecretUnreadable,
+        "{table}"
+    );
+    let evidence = &report.diagnosis.verdict.candidates[0].evidence;
+    assert!(
+        evidence.iter().any(|e| e.contains("may NOT kms:Decrypt")
+            && e.contains(&format!("on {KEY} — IAM policy simulation"))),
+        "{evidence:?}"
+    );
+    let commands = &report.diagnosis.verdict.candidates[0].commands;
+    assert!(
+        commands[1].contains("\"Action\":\"kms:Decrypt\",\"Resource\":\"arn:aws:kms:"),
+        "{commands:?}"
+    );
+    // The simulated ECS agent met the same cause.
+    assert!(
+        evidence
+            .iter()
+            .any(|e| e.contains("task(s) of :42 stopped")),
+        "{evidence:?}"
+    );
+}

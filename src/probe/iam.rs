@@ -2,7 +2,8 @@
 //! role may not: new tasks then stop with `ResourceInitializationError … AccessDeniedException`.
 //! IAM's policy simulator answers it before a task has to fail: one `SimulatePrincipalPolicy`
 //! per action (`secretsmanager:GetSecretValue` on the secrets, `ssm:GetParameters` on the
-//! parameters), for the execution role, over every referenced ARN.
+//! parameters, `kms:Decrypt` on the customer-managed keys they are encrypted with), for the
+//! execution role, over every referenced ARN. A key's own key policy is not simulated.
 //!
 //! When the operator may not call the simulator (it needs `iam:SimulatePrincipalPolicy`), each
 //! secret says so in one line: unknown is not allowed.
@@ -57,6 +58,9 @@ impl RoleAccess {
     }
 }
 
+/// The IAM action the ECS agent needs on a secret's customer-managed KMS key.
+const KMS_DECRYPT: &str = "kms:Decrypt";
+
 /// The IAM action the ECS agent needs on a secret of `store`.
 pub fn action(store: Store) -> &'static str {
     match store {
@@ -100,6 +104,14 @@ pub async fn check_role(sdk: &SdkConfig, role: Option<&str>, secrets: &mut [Reso
     for r in secrets.iter() {
         if let Some(arn) = resource(r) {
             by_action.entry(action(r.store)).or_default().push(arn);
+        }
+        // A customer-managed key: the role needs kms:Decrypt on it too (its key policy is
+        // not simulated: only the key's own policy says, and the tasks' stop reasons).
+        if let Some(key) = &r.kms_key_id {
+            let keys = by_action.entry(KMS_DECRYPT).or_default();
+            if !keys.contains(key) {
+                keys.push(key.clone());
+            }
         }
     }
     let mut answers: BTreeMap<(String, String), RoleAccess> = BTreeMap::new();
@@ -161,12 +173,24 @@ pub async fn check_role(sdk: &SdkConfig, role: Option<&str>, secrets: &mut [Reso
                 why: "its ARN is unknown (a name without DescribeSecret), so IAM was not asked"
                     .into(),
             },
-            (None, Some(arn)) => answers
-                .get(&(action(r.store).to_owned(), arn))
-                .cloned()
-                .unwrap_or_else(|| RoleAccess::Unknown {
-                    why: "IAM's policy simulator gave no result for it".into(),
-                }),
+            (None, Some(arn)) => {
+                let read = answers
+                    .get(&(action(r.store).to_owned(), arn))
+                    .cloned()
+                    .unwrap_or_else(|| RoleAccess::Unknown {
+                        why: "IAM's policy simulator gave no result for it".into(),
+                    });
+                let decrypt = r
+                    .kms_key_id
+                    .as_ref()
+                    .and_then(|key| answers.get(&(KMS_DECRYPT.to_owned(), key.clone())));
+                match (read, decrypt) {
+                    (RoleAccess::Allowed { .. }, Some(denied @ RoleAccess::Denied { .. })) => {
+                        denied.clone()
+                    }
+                    (read, _) => read,
+                }
+            }
         });
     }
 }
