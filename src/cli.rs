@@ -108,7 +108,7 @@ pub struct SimArgs {
     /// Port of the Twilio status page (0 = any free port).
     #[arg(long, value_name = "PORT", default_value_t = 0)]
     pub status_port: u16,
-    /// Port of the AWS endpoint, ECS and CloudWatch Logs (0 = any free port).
+    /// Port of the AWS endpoint, every simulated AWS service (0 = any free port).
     #[arg(long, value_name = "PORT", default_value_t = 0)]
     pub aws_port: u16,
 }

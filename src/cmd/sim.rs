@@ -63,7 +63,10 @@ pub async fn run(args: SimArgs) -> ExitCode {
     println!("  backend API         {}", urls.api);
     println!("  Twilio (API+Verify) {}", urls.twilio);
     println!("  Twilio status page  {}", urls.status);
-    println!("  AWS (ECS + Logs)    {}", urls.aws);
+    // One endpoint for every simulated AWS service, as moto serves them.
+    println!("  AWS                 {}", urls.aws);
+    println!("    ECS, CloudWatch Logs (Live Tail too), Secrets Manager, SSM, CloudTrail,");
+    println!("    EC2, ELBv2, CloudWatch metrics, IAM");
     println!(
         "  demo phone inbox    {}/_sim/inbox/{}",
         urls.twilio, scenario.twilio.demo_phone
@@ -79,6 +82,12 @@ pub async fn run(args: SimArgs) -> ExitCode {
         "  AWS_ACCESS_KEY_ID={ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY={SECRET_ACCESS_KEY} aws --region {} --endpoint-url {} ecs describe-services --cluster {} --services {}",
         scenario.deployment.region, urls.aws, scenario.deployment.cluster, scenario.deployment.service
     );
+    if let Some(sg) = scenario.network.service.security_groups.first() {
+        println!(
+            "  AWS_ACCESS_KEY_ID={ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY={SECRET_ACCESS_KEY} aws --region {} --endpoint-url {} ec2 describe-security-groups --group-ids {sg}",
+            scenario.deployment.region, urls.aws
+        );
+    }
     println!();
     match &args.write_config {
         Some(path) => println!("Config written to {}:", path.display()),
