@@ -3,7 +3,7 @@
 //! rules in number order, the default deny), each subnet's route table (its explicit
 //! association, else the VPC's main table) and what its 0.0.0.0/0 route reaches (a NAT gateway
 //! that is `available` in a subnet that routes to an internet gateway, or an internet gateway
-//! with a public IP). [`crate::probe::network`] reads [`NetworkConfig`] from EC2; the simulator
+//! with a public IP). The EC2 probe (`probe::network`) reads [`NetworkConfig`]; the simulator
 //! reads its own state into the same shape. Every [`Hop`] names its resource and the rule that
 //! decided it, so a finding reads `sg-0a1b… egress allows only tcp 5432 to 10.0.0.0/16`.
 

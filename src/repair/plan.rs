@@ -368,6 +368,49 @@ pub fn parse_secret_ref(text: &str) -> Result<(String, String), RepairError> {
     Ok((name, from))
 }
 
+/// A repair that registers `source` again with `containers`: the target, the diff from the
+/// deployed revision, and the equivalent commands (describe, `jq` with `program`, register,
+/// update the service). `unchanged` says why an empty diff is refused (`{}` is the revision).
+fn new_revision(
+    source: &Described,
+    cluster: &str,
+    service: &str,
+    containers: Vec<ecs::ContainerDefinition>,
+    program: &str,
+    unchanged: &str,
+) -> Result<(Target, Vec<Change>, Vec<String>), RepairError> {
+    let td = &source.task_definition;
+    let family = td.family().unwrap_or_default();
+    let mut next = td.clone();
+    next.container_definitions = Some(containers.clone());
+    let diff = probe_ecs::diff(
+        &probe_ecs::shown(td, &source.tags, service),
+        &probe_ecs::shown(&next, &source.tags, service),
+    );
+    if diff.is_empty() {
+        return Err(RepairError(format!(
+            "{} (a redeploy restarts its tasks: --redeploy, or R then 3 in the console)",
+            unchanged.replacen("{}", &source.reference(), 1)
+        )));
+    }
+    let input = registration(td, &source.tags, containers)?;
+    let commands = vec![
+        format!(
+            "aws ecs describe-task-definition --task-definition {} --include TAGS > task-def.json",
+            source.reference()
+        ),
+        format!(
+            "jq {} task-def.json > task-def-updated.json",
+            shell_quote(program)
+        ),
+        "aws ecs register-task-definition --cli-input-json file://task-def-updated.json".to_owned(),
+        format!(
+            "aws ecs update-service --cluster {cluster} --service {service} --task-definition {family}"
+        ),
+    ];
+    Ok((Target::Register(Box::new(input)), diff, commands))
+}
+
 /// Plans `repair` on the deployed revision `source`; `rollback` is the chosen revision for a
 /// [`Repair::RollbackTo`].
 pub fn plan(
@@ -404,35 +447,14 @@ pub fn plan(
                 }
             }
             let containers = with_env(td.container_definitions(), index, vars);
-            let mut next = td.clone();
-            next.container_definitions = Some(containers.clone());
-            let diff = probe_ecs::diff(
-                &shown_source,
-                &probe_ecs::shown(&next, &source.tags, service),
-            );
-            if diff.is_empty() {
-                return Err(RepairError(format!(
-                    "setting these values changes nothing: {} already has them (a redeploy restarts its tasks: --redeploy, or R then 3 in the console)",
-                    source.reference()
-                )));
-            }
-            let input = registration(td, &source.tags, containers)?;
-            let commands = vec![
-                format!(
-                    "aws ecs describe-task-definition --task-definition {} --include TAGS > task-def.json",
-                    source.reference()
-                ),
-                format!(
-                    "jq {} task-def.json > task-def-updated.json",
-                    shell_quote(&jq_program(container_name, vars))
-                ),
-                "aws ecs register-task-definition --cli-input-json file://task-def-updated.json"
-                    .to_owned(),
-                format!(
-                    "aws ecs update-service --cluster {cluster} --service {service} --task-definition {family}"
-                ),
-            ];
-            (Target::Register(Box::new(input)), diff, commands)
+            new_revision(
+                source,
+                cluster,
+                service,
+                containers,
+                &jq_program(container_name, vars),
+                "setting these values changes nothing: {} already has them",
+            )?
         }
         Repair::PointSecret(refs) => {
             if refs.is_empty() {
@@ -448,35 +470,14 @@ pub fn plan(
             })?;
             let container_name = td.container_definitions()[index].name().unwrap_or_default();
             let containers = with_secret_refs(td.container_definitions(), index, refs)?;
-            let mut next = td.clone();
-            next.container_definitions = Some(containers.clone());
-            let diff = probe_ecs::diff(
-                &shown_source,
-                &probe_ecs::shown(&next, &source.tags, service),
-            );
-            if diff.is_empty() {
-                return Err(RepairError(format!(
-                    "these references change nothing: {} already reads them (a redeploy restarts its tasks: --redeploy, or R then 3 in the console)",
-                    source.reference()
-                )));
-            }
-            let input = registration(td, &source.tags, containers)?;
-            let commands = vec![
-                format!(
-                    "aws ecs describe-task-definition --task-definition {} --include TAGS > task-def.json",
-                    source.reference()
-                ),
-                format!(
-                    "jq {} task-def.json > task-def-updated.json",
-                    shell_quote(&jq_secrets_program(container_name, refs))
-                ),
-                "aws ecs register-task-definition --cli-input-json file://task-def-updated.json"
-                    .to_owned(),
-                format!(
-                    "aws ecs update-service --cluster {cluster} --service {service} --task-definition {family}"
-                ),
-            ];
-            (Target::Register(Box::new(input)), diff, commands)
+            new_revision(
+                source,
+                cluster,
+                service,
+                containers,
+                &jq_secrets_program(container_name, refs),
+                "these references change nothing: {} already reads them",
+            )?
         }
         Repair::RollbackTo(reference) => {
             let Some(chosen) = rollback else {
