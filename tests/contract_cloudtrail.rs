@@ -12,78 +12,14 @@
 
 #[path = "contract_support/emulator.rs"]
 mod emulator;
+#[path = "contract_support/recorder.rs"]
+mod recorder;
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::IntoResponse;
 use otp_console::probe::cloudtrail::{CloudTrailProbe, Scope};
 use otp_console::sim::{scenario, Ports, Simulator};
 use serde_json::{json, Value};
-
-/// One exchange through the recording proxy.
-#[derive(Debug, Clone)]
-struct Exchange {
-    target: String,
-    request: String,
-    status: u16,
-    response: String,
-}
-
-#[derive(Clone)]
-struct Proxy {
-    upstream: String,
-    http: reqwest::Client,
-    seen: Arc<Mutex<Vec<Exchange>>>,
-}
-
-async fn forward(State(proxy): State<Proxy>, headers: HeaderMap, body: Bytes) -> impl IntoResponse {
-    let target = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let mut request = proxy.http.post(&proxy.upstream).body(body.clone());
-    for name in [
-        "authorization",
-        "x-amz-target",
-        "content-type",
-        "user-agent",
-    ] {
-        if let Some(v) = headers.get(name) {
-            request = request.header(name, v.clone());
-        }
-    }
-    let answer = request.send().await.expect("the simulator answers");
-    let status = answer.status().as_u16();
-    let kind = answer
-        .headers()
-        .get("x-amzn-errortype")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let text = answer.text().await.expect("body");
-    proxy.seen.lock().expect("lock").push(Exchange {
-        target,
-        request: String::from_utf8_lossy(&body).into_owned(),
-        status,
-        response: text.clone(),
-    });
-    let mut response = (
-        StatusCode::from_u16(status).expect("status"),
-        [("content-type", "application/x-amz-json-1.1")],
-        text,
-    )
-        .into_response();
-    if let Some(kind) = kind {
-        response
-            .headers_mut()
-            .insert("x-amzn-errortype", kind.parse().expect("header"));
-    }
-    response
-}
 
 /// The Python with botocore: `OTP_CONSOLE_PYTHON`, else the one beside moto's server.
 fn python() -> PathBuf {
@@ -99,14 +35,14 @@ fn python() -> PathBuf {
 }
 
 /// Checks the exchanges with botocore; returns its report (problems and what it parsed).
-fn botocore_check(exchanges: &[Exchange]) -> Value {
+fn botocore_check(exchanges: &[recorder::Exchange]) -> Value {
     let input = json!(exchanges
         .iter()
         .map(|e| json!({
             "target": e.target,
-            "request": e.request,
+            "request": e.request_text(),
             "status": e.status,
-            "response": e.response,
+            "response": e.response_text(),
         }))
         .collect::<Vec<_>>());
     let mut child = std::process::Command::new(python())
@@ -236,19 +172,7 @@ async fn the_simulated_cloudtrail_speaks_the_model_botocore_ships() {
     )
     .await
     .expect("starts");
-    let proxy = Proxy {
-        upstream: sim.urls.aws.clone(),
-        http: reqwest::Client::new(),
-        seen: Arc::default(),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let proxy_url = format!("http://{}", listener.local_addr().expect("addr"));
-    let router = axum::Router::new()
-        .fallback(forward)
-        .with_state(proxy.clone());
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let (proxy_url, seen) = recorder::recording_proxy(&sim.urls.aws).await;
 
     // The console's own probe, through the proxy.
     let sdk = emulator::sdk_config(
@@ -276,34 +200,22 @@ async fn the_simulated_cloudtrail_speaks_the_model_botocore_ships() {
         "{changes:?}"
     );
 
-    // Paging, and the errors of bad input, straight to the simulator.
     let http = reqwest::Client::new();
+    // Paging, and the errors of bad input, through the same proxy.
     let send = |body: Value, key: &str| {
         let request = lookup(body, key).build().expect("request");
-        let url = format!("{}/", sim.urls.aws);
+        let url = format!("{proxy_url}/");
         let http = http.clone();
-        let seen = Arc::clone(&proxy.seen);
         async move {
             let mut r = request;
             *r.url_mut() = url.parse().expect("url");
-            let target = r
-                .headers()
-                .get("x-amz-target")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned();
-            let body =
-                String::from_utf8_lossy(r.body().and_then(|b| b.as_bytes()).unwrap_or_default())
-                    .into_owned();
-            let answer = http.execute(r).await.expect("answers");
-            let status = answer.status().as_u16();
-            let text = answer.text().await.expect("body");
-            seen.lock().expect("lock").push(Exchange {
-                target,
-                request: body,
-                status,
-                response: text.clone(),
-            });
+            let text = http
+                .execute(r)
+                .await
+                .expect("answers")
+                .text()
+                .await
+                .expect("body");
             serde_json::from_str::<Value>(&text).expect("JSON")
         }
     };
@@ -337,7 +249,7 @@ async fn the_simulated_cloudtrail_speaks_the_model_botocore_ships() {
     )
     .await;
 
-    let exchanges = proxy.seen.lock().expect("lock").clone();
+    let exchanges = seen.lock().expect("lock").clone();
     assert!(exchanges.len() >= 8, "{exchanges:?}");
     let mut report = botocore_check(&exchanges);
     // The members the console reads, checked against the model too.

@@ -10,13 +10,9 @@
 #[path = "contract_support/emulator.rs"]
 #[macro_use]
 mod emulator;
+#[path = "contract_support/recorder.rs"]
+mod recorder;
 
-use std::sync::{Arc, Mutex};
-
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
 use otp_console::probe::secrets::{RoleAccess, SecretsProbe};
 use otp_console::sim::{self, scenario, Ports, Simulator};
 use serde_json::{json, Value};
@@ -25,7 +21,7 @@ const ROLE: &str = "arn:aws:iam::123456789012:role/nerava-backend-execution";
 const DENIED: &str =
     "arn:aws:secretsmanager:us-east-1:123456789012:secret:nerava/twilio/auth-token-Qw3rTy";
 
-/// What a client sent and what it got back.
+/// One exchange as the checker reads it: the request's form, the status and the answer.
 #[derive(Debug, Clone)]
 struct Exchange {
     request: String,
@@ -33,62 +29,14 @@ struct Exchange {
     response: String,
 }
 
-#[derive(Clone)]
-struct Recorder {
-    upstream: String,
-    http: reqwest::Client,
-    seen: Arc<Mutex<Vec<Exchange>>>,
-}
-
-/// Forwards every request to the simulator's AWS endpoint unchanged and records it.
-async fn forward(State(r): State<Recorder>, headers: HeaderMap, body: Bytes) -> Response {
-    let mut request = r.http.post(&r.upstream).body(body.clone());
-    for (name, value) in &headers {
-        if name != "host" && name != "content-length" {
-            request = request.header(name, value);
+impl From<&recorder::Exchange> for Exchange {
+    fn from(e: &recorder::Exchange) -> Self {
+        Self {
+            request: e.request_text(),
+            status: e.status,
+            response: e.response_text(),
         }
     }
-    let Ok(answer) = request.send().await else {
-        return StatusCode::BAD_GATEWAY.into_response();
-    };
-    let status = answer.status().as_u16();
-    let content_type = answer
-        .headers()
-        .get("content-type")
-        .cloned()
-        .unwrap_or_else(|| axum::http::HeaderValue::from_static("text/xml"));
-    let text = answer.text().await.unwrap_or_default();
-    r.seen.lock().expect("lock").push(Exchange {
-        request: String::from_utf8_lossy(&body).into_owned(),
-        status,
-        response: text.clone(),
-    });
-    (
-        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
-        [("content-type", content_type)],
-        text,
-    )
-        .into_response()
-}
-
-/// A recording proxy in front of `upstream`: its URL and what it saw.
-async fn recorder(upstream: &str) -> (String, Arc<Mutex<Vec<Exchange>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let state = Recorder {
-        upstream: upstream.to_owned(),
-        http: reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .expect("client"),
-        seen: Arc::clone(&seen),
-    };
-    let app = axum::Router::new().fallback(forward).with_state(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("binds");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, seen)
 }
 
 /// botocore's verdict on one exchange: its reading of the request's parameters and of the
@@ -147,7 +95,7 @@ async fn simulator() -> Simulator {
 #[tokio::test(flavor = "multi_thread")]
 async fn contract_iam_simulate_principal_policy_matches_botocores_model() {
     let sim = simulator().await;
-    let (proxy, seen) = recorder(&sim.urls.aws).await;
+    let (proxy, seen) = recorder::recording_proxy(&sim.urls.aws).await;
     let sdk = emulator::sdk_config(&proxy, sim::ACCESS_KEY_ID, sim::SECRET_ACCESS_KEY).await;
     let probe = SecretsProbe::new(&sdk);
     let names = [
@@ -170,8 +118,8 @@ async fn contract_iam_simulate_principal_policy_matches_botocores_model() {
         .lock()
         .expect("lock")
         .iter()
+        .map(Exchange::from)
         .filter(|e| e.request.starts_with("Action=SimulatePrincipalPolicy"))
-        .cloned()
         .collect();
     assert_eq!(exchanges.len(), 2, "one call per action: {exchanges:?}");
     let mut decisions = Vec::new();

@@ -13,6 +13,8 @@
 
 #[path = "contract_support/emulator.rs"]
 mod emulator;
+#[path = "contract_support/recorder.rs"]
+mod recorder;
 // Only its log-group helpers are used here.
 #[allow(dead_code)]
 #[path = "contract_support/moto.rs"]
@@ -20,13 +22,9 @@ mod moto;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
 use otp_console::config::AwsConfig;
 use otp_console::probe::logs::live_tail::{self, LiveTail};
 use otp_console::probe::logs::{FollowMode, LogsFollower};
@@ -101,70 +99,6 @@ for message in buffer:
     print(json.dumps({"status": response["status_code"], "headers": {k: str(v) for k, v in message.headers.items()}, "parsed": parsed}, default=str))
 "#;
 
-/// A recording proxy: every request's `X-Amz-Target` and body, forwarded to `upstream`, the
-/// answer returned whole (moto's Live Tail answer ends by itself).
-#[derive(Clone)]
-struct Recorder {
-    upstream: String,
-    http: reqwest::Client,
-    seen: Arc<Mutex<Vec<(String, Bytes)>>>,
-}
-
-async fn record(State(r): State<Recorder>, headers: HeaderMap, body: Bytes) -> Response {
-    let target = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    r.seen
-        .lock()
-        .expect("lock")
-        .push((target.clone(), body.clone()));
-    let mut request = r.http.post(&r.upstream).body(body);
-    for (name, value) in &headers {
-        if name != "host" && name != "content-length" {
-            request = request.header(name.as_str(), value.as_bytes());
-        }
-    }
-    let Ok(answer) = request.send().await else {
-        return StatusCode::BAD_GATEWAY.into_response();
-    };
-    let status = StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-    let mut out = HeaderMap::new();
-    for (name, value) in answer.headers() {
-        if let (Ok(n), Ok(v)) = (
-            axum::http::HeaderName::from_bytes(name.as_str().as_bytes()),
-            axum::http::HeaderValue::from_bytes(value.as_bytes()),
-        ) {
-            if n != "content-length" && n != "transfer-encoding" {
-                out.insert(n, v);
-            }
-        }
-    }
-    let body = answer.bytes().await.unwrap_or_default();
-    (status, out, body).into_response()
-}
-
-async fn recorder(upstream: &str) -> (String, Arc<Mutex<Vec<(String, Bytes)>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let state = Recorder {
-        upstream: upstream.to_owned(),
-        http: reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("client"),
-        seen: Arc::clone(&seen),
-    };
-    let app = axum::Router::new().fallback(record).with_state(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, seen)
-}
-
 /// Lines reported, by content, and the follow modes in order.
 #[derive(Debug, Default)]
 struct Seen {
@@ -202,7 +136,7 @@ async fn gather(
 #[tokio::test(flavor = "multi_thread")]
 async fn contract_moto_live_tail_answers_once_and_the_follower_falls_back() {
     let moto = emulator::moto().await;
-    let (proxy, seen_requests) = recorder(&moto.url).await;
+    let (proxy, seen_requests) = recorder::recording_proxy(&moto.url).await;
     let sdk = emulator::sdk_config(&proxy, "testing", "testing").await;
     let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
     moto::create_log_group(&logs, GROUP).await;
@@ -275,8 +209,8 @@ async fn contract_moto_live_tail_answers_once_and_the_follower_falls_back() {
         .lock()
         .expect("lock")
         .iter()
-        .filter(|(target, _)| target == "Logs_20140328.StartLiveTail")
-        .map(|(_, body)| body.clone())
+        .filter(|e| e.target == "Logs_20140328.StartLiveTail")
+        .map(|e| e.request.clone())
         .collect();
     assert_eq!(
         requests.len(),

@@ -13,17 +13,14 @@
 //!   request botocore serialised is parsed by botocore against the output shape and must carry
 //!   the values the Rust probe read.
 
+#[path = "contract_support/recorder.rs"]
+mod recorder;
 #[path = "contract_support/emulator.rs"]
 #[macro_use]
 mod emulator;
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
 use otp_console::config::AwsConfig;
 use otp_console::probe::metrics::{dimension_of, MetricsProbe};
 use otp_console::probe::traffic::{AccessLog, WINDOW_MS};
@@ -488,56 +485,6 @@ r = ok['MetricDataResults'][0]
 print(json.dumps({'protocol': headers.get('smithy-protocol'), 'id': r['Id'], 'status': r['StatusCode'], 'points': [[t.timestamp(), v] for t, v in zip(r['Timestamps'], r['Values'])], 'error': bad.get('Error', {})}))
 ";
 
-/// Forwards every request to `upstream`, keeping the last body: what the Rust SDK sends.
-async fn recording_proxy(upstream: String) -> (String, Arc<Mutex<Vec<u8>>>) {
-    type Kept = (String, Arc<Mutex<Vec<u8>>>);
-    async fn forward(
-        State((upstream, kept)): State<Kept>,
-        method: Method,
-        uri: Uri,
-        headers: HeaderMap,
-        body: Bytes,
-    ) -> Response {
-        *kept.lock().expect("lock") = body.to_vec();
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .expect("client");
-        let mut request = client
-            .request(method, format!("{upstream}{uri}"))
-            .body(body);
-        for (name, value) in &headers {
-            if name != "host" && name != "content-length" {
-                request = request.header(name, value);
-            }
-        }
-        let Ok(answer) = request.send().await else {
-            return StatusCode::BAD_GATEWAY.into_response();
-        };
-        let status = answer.status();
-        let mut out_headers = HeaderMap::new();
-        for (name, value) in answer.headers() {
-            if name != "content-length" && name != "transfer-encoding" {
-                out_headers.insert(name, value.clone());
-            }
-        }
-        let bytes = answer.bytes().await.unwrap_or_default();
-        (status, out_headers, bytes).into_response()
-    }
-    let kept: Arc<Mutex<Vec<u8>>> = Arc::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let app = axum::Router::new()
-        .fallback(forward)
-        .with_state((upstream, Arc::clone(&kept)));
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (url, kept)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn get_metric_data_speaks_cloudwatch_cbor_as_botocore_reads_it() {
     let sim = Simulator::start(
@@ -547,7 +494,7 @@ async fn get_metric_data_speaks_cloudwatch_cbor_as_botocore_reads_it() {
     )
     .await
     .expect("simulator starts");
-    let (proxy, kept) = recording_proxy(sim.urls.aws.clone()).await;
+    let (proxy, seen) = recorder::recording_proxy(&sim.urls.aws).await;
     let sdk = emulator::sdk_config(&proxy, sim::ACCESS_KEY_ID, sim::SECRET_ACCESS_KEY).await;
     let probe = MetricsProbe::new(
         &sdk,
@@ -572,7 +519,15 @@ async fn get_metric_data_speaks_cloudwatch_cbor_as_botocore_reads_it() {
 
     // The request the Rust SDK sent, as AWS's model and botocore's CBOR decoder read it.
     let body = tempfile::NamedTempFile::new().expect("temporary file");
-    std::fs::write(body.path(), kept.lock().expect("lock").as_slice()).expect("write");
+    // The last request is GetMetricData's.
+    let sent = seen
+        .lock()
+        .expect("lock")
+        .last()
+        .expect("a request")
+        .request
+        .clone();
+    std::fs::write(body.path(), &sent).expect("write");
     let request = botocore(VALIDATE_REQUEST, &[body.path().to_str().expect("path")]);
     assert_eq!(request["errors"], "", "{request}");
     assert_eq!(
