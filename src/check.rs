@@ -174,9 +174,13 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
             .rev()
             .find(|s| s.endpoint == Endpoint::OtpStart)
             .is_some_and(|s| s.class.is_ok());
+        // A failure concludes at once, unless the test SMS is still on its way: its own end
+        // (delivered or the carrier's code) is the most direct evidence there is, and is
+        // bounded by the follow's timeout.
+        let following_send = otp_sent && !reached(Milestone::Delivery);
         let otp_settled = options.test_phone.is_none()
-            || (reached(Milestone::Otp) && (!otp_sent || reached(Milestone::Delivery)))
-            || diagnosis.verdict.failure_mode.is_failure();
+            || (!following_send
+                && (reached(Milestone::Otp) || diagnosis.verdict.failure_mode.is_failure()));
         if (initial && otp_settled) || started.elapsed() >= options.deadline {
             break diagnosis;
         }

@@ -67,6 +67,8 @@ pub struct Evidence {
     pub sender: Option<Result<Sender, ProbeError>>,
     /// The delivery steps of test sends, in the order seen.
     pub deliveries: Vec<Result<DeliveryStep, ProbeError>>,
+    /// The account's recent SMS to real users, by outcome (the last read).
+    pub recent_sms: Option<Result<crate::probe::twilio::recent::RecentSms, ProbeError>>,
     /// What CloudTrail says changed on the service's resources over the window.
     pub cloudtrail: Option<Result<crate::probe::changes::Changes, ProbeError>>,
     /// Twilio's Monitor: account events and alerts over the window.
@@ -145,6 +147,7 @@ impl Evidence {
                 Fact::Send(s) => self.sends.push(s),
                 Fact::Check(c) => self.checks.push(c),
                 Fact::Sender(n) => self.sender = Some(n),
+                Fact::RecentSms(r) => self.recent_sms = Some(r),
                 Fact::Delivery(d) => {
                     self.deliveries.push(d);
                     if self.deliveries.len() > MAX_DELIVERY_STEPS {
@@ -775,6 +778,33 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
                     ),
                 );
             }
+        }
+    }
+
+    // Real users' SMS, as the account lists them: a carrier refusing most of them is this
+    // failure even when every API call answers 200 and nobody sent a test.
+    if let Some(Ok(recent)) = &evidence.recent_sms {
+        let tally = recent.tally(recent.since_ms.max(evidence.lines_since_ms));
+        if tally.mostly_failing() {
+            let code = tally.codes.first().map(|(c, _)| *c);
+            let mode = if code.is_some_and(delivery::is_sender_error) {
+                FailureMode::FromNumberInvalid
+            } else {
+                FailureMode::SmsUndelivered
+            };
+            let repair = code.and_then(delivery::decode).map_or("", |d| d.repair);
+            let via = match recent.via {
+                Some(delivery::Via::VerifyAttempts) => "Verify Attempts",
+                _ => "Messages",
+            };
+            found.add(
+                mode,
+                3,
+                format!(
+                    "real users' SMS in the last 15 min (Twilio {via}): {} — {repair}",
+                    tally.summary()
+                ),
+            );
         }
     }
 
@@ -1541,6 +1571,8 @@ fn checklist(evidence: &Evidence, findings: &[Finding], names: &Names, now_ms: i
                         .rev()
                         .find_map(|d| d.as_ref().ok());
                     let delivered = last_step.filter(|d| d.status == "delivered");
+                    let users =
+                        real_users_sms(evidence.recent_sms.as_ref(), evidence.lines_since_ms);
                     if let Some(d) = last_step.filter(|d| d.is_final && d.status != "delivered") {
                         (
                             State::Fail,
@@ -1575,6 +1607,9 @@ fn checklist(evidence: &Evidence, findings: &[Finding], names: &Names, now_ms: i
                                 fmt_ms(d.after_ms)
                             ),
                         )
+                    } else if users.0 == State::Fail {
+                        // The test send is not final yet; real users' SMS already say.
+                        users
                     } else if let Some(d) = last_step {
                         (State::Running, format!("{} {}", d.sid, d.status))
                     } else if evidence.last_line(LineKind::OtpSent).is_some()
@@ -1582,7 +1617,7 @@ fn checklist(evidence: &Evidence, findings: &[Finding], names: &Names, now_ms: i
                     {
                         (State::Unknown, "sent; enter the code to confirm".into())
                     } else {
-                        (State::Unknown, "no code sent yet".into())
+                        users
                     }
                 }
             };
@@ -1594,6 +1629,44 @@ fn checklist(evidence: &Evidence, findings: &[Finding], names: &Names, now_ms: i
             }
         })
         .collect()
+}
+
+/// The SMS line before any test send: what became of real users' SMS, when Twilio says.
+fn real_users_sms(
+    recent: Option<&Result<crate::probe::twilio::recent::RecentSms, ProbeError>>,
+    since_ms: i64,
+) -> (State, String) {
+    let tally = match recent {
+        Some(Ok(r)) => r.tally(r.since_ms.max(since_ms)),
+        Some(Err(e)) => {
+            return (
+                State::Unknown,
+                format!("no code sent yet; real users' SMS unread: {}", e.message),
+            )
+        }
+        None => return (State::Unknown, "no code sent yet".into()),
+    };
+    match tally {
+        t if t.mostly_failing() => (
+            State::Fail,
+            format!("real users' SMS, last 15 min: {}", t.summary()),
+        ),
+        t if t.delivered > 0 && t.failed == 0 => (
+            State::Pass,
+            format!(
+                "real users' SMS, last 15 min: {}; no test sent",
+                t.summary()
+            ),
+        ),
+        t if t.sent == 0 => (
+            State::Unknown,
+            "no code sent yet; no SMS to real users in 15 min".into(),
+        ),
+        t => (
+            State::Unknown,
+            format!("no code sent yet; real users' SMS: {}", t.summary()),
+        ),
+    }
 }
 
 /// What a log group that answered with nothing says: the filter and the window, still followed.

@@ -331,12 +331,22 @@ impl Engine {
                         self.twilio.service(&creds).await
                     }
                 };
-                let (account, service, sender) =
-                    tokio::join!(self.twilio.account(&creds), service, sender);
-                // The From number first: `check` concludes once the account and the service are
-                // in, so the sender must be in by then.
+                let recent = async {
+                    if creds.otp_provider.as_deref() == Some("stub") {
+                        None
+                    } else {
+                        Some(self.twilio.recent_sms(&creds, now_ms()).await)
+                    }
+                };
+                let (account, service, sender, recent) =
+                    tokio::join!(self.twilio.account(&creds), service, sender, recent);
+                // The From number and the recent sends first: `check` concludes once the
+                // account and the service are in, so these must be in by then.
                 if let Some(sender) = sender {
                     self.twilio_fact(sender);
+                }
+                if let Some(recent) = recent {
+                    self.twilio_fact(recent);
                 }
                 self.twilio_fact(account);
                 self.twilio_fact(service);

@@ -201,7 +201,11 @@ impl Simulator {
         let (stop, stopped) = watch::channel(false);
         let shared = Arc::new(Shared {
             clock,
-            world: Mutex::new(World::new(Arc::clone(&scenario), clock)),
+            world: Mutex::new(World::with_twilio(
+                Arc::clone(&scenario),
+                clock,
+                Some(Arc::clone(&twilio)),
+            )),
             scenario: Arc::clone(&scenario),
             twilio_url: urls.twilio.clone(),
             http: reqwest::Client::builder().no_proxy().build()?,

@@ -34,6 +34,7 @@ async fn every_scenario_gets_its_failure_mode() {
         ("sms-healthy", FailureMode::None),
         ("sms-from-number-released", FailureMode::FromNumberInvalid),
         ("sms-undelivered", FailureMode::SmsUndelivered),
+        ("verify-undelivered", FailureMode::SmsUndelivered),
         ("secret-rotated", FailureMode::InvalidCredentials),
         ("secret-deleted", FailureMode::SecretUnreadable),
         ("execution-role-denied", FailureMode::SecretUnreadable),

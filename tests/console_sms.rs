@@ -40,10 +40,21 @@ async fn an_api_send_on_a_filtering_carrier_is_followed_to_undelivered() {
     let mut console = Console::demo("sms-undelivered").await;
     console.key(KeyCode::Char('o')).await;
     console.key(KeyCode::Enter).await;
+    // Real users' SMS already say undelivered; the test send is followed to its own end.
     console
-        .until("sms_undelivered", Duration::from_secs(30), |app| {
-            app.diagnosis.verdict.failure_mode == FailureMode::SmsUndelivered
-        })
+        .until(
+            "sms_undelivered and the send undelivered",
+            Duration::from_secs(30),
+            |app| {
+                app.diagnosis.verdict.failure_mode == FailureMode::SmsUndelivered
+                    && app
+                        .evidence
+                        .deliveries
+                        .iter()
+                        .flatten()
+                        .any(|d| d.status == "undelivered")
+            },
+        )
         .await;
     let line = console
         .app

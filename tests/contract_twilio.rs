@@ -12,12 +12,17 @@
 
 #[path = "contract_support/emulator.rs"]
 mod emulator;
+#[path = "contract_support/prism.rs"]
+mod prism;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use emulator::Emulator;
+use otp_console::config::TwilioConfig;
+use otp_console::probe::twilio::recent::RecentSms;
+use otp_console::probe::twilio::{Fact, TwilioProbe};
+use otp_console::probe::{CredentialSource, TwilioCredentials};
 use otp_console::sim::{scenario, Ports, Simulator};
+use prism::Prism;
 use reqwest::header::{HeaderMap, CONTENT_TYPE};
 use serde_json::Value;
 
@@ -33,115 +38,20 @@ const CHECK_FIELDS: &[&str] = &["sid", "status", "to", "channel", "valid"];
 /// Twilio's REST error body, as the descriptions declare it.
 const ERROR_FIELDS: &[&str] = &["code", "message", "more_info", "status"];
 
-fn spec(name: &str) -> PathBuf {
-    emulator::installed(
-        "OTP_CONSOLE_TWILIO_SPECS",
-        "twilio-specs",
-        "Twilio's OpenAPI descriptions (npm @twilio/cli-core)",
+/// The simulator of `scenario_name` behind `prism proxy --errors` of both descriptions.
+async fn behind_prism(scenario_name: &str) -> (Simulator, Prism, Prism) {
+    let sim = Simulator::start(
+        scenario::load(scenario_name).expect("scenario"),
+        0.05,
+        Ports::default(),
     )
-    .join(name)
-}
-
-fn prism() -> PathBuf {
-    emulator::installed(
-        "OTP_CONSOLE_PRISM",
-        "node/node_modules/.bin/prism",
-        "Stoplight Prism (npm @stoplight/prism-cli)",
-    )
-}
-
-/// Twilio's description as Prism can validate it. OpenAPI 3.0 allows `nullable` without a
-/// `type` (it then means nothing: any value goes), but Prism's JSON Schema compiler (ajv)
-/// refuses such a schema, and Prism treats a schema it cannot compile as matching everything:
-/// every response body would validate, silently. Dropping those `nullable`s changes no
-/// meaning and makes Prism really check the bodies.
-fn validatable(spec_name: &str) -> tempfile::NamedTempFile {
-    fn drop_untyped_nullable(value: &mut Value) {
-        match value {
-            Value::Object(object) => {
-                if !object.contains_key("type") {
-                    object.remove("nullable");
-                }
-                object.values_mut().for_each(drop_untyped_nullable);
-            }
-            Value::Array(items) => items.iter_mut().for_each(drop_untyped_nullable),
-            _ => {}
-        }
-    }
-    /// Api v2010's paging and resource URIs (`uri`, `first_page_uri`, …) are typed
-    /// `format: uri` (absolute), yet Twilio sends paths relative to api.twilio.com, as the
-    /// description's own examples show (Prism's mock fails its own example on them). Only
-    /// that format is dropped, only on those fields: they stay strings.
-    fn relax_relative_uris(value: &mut Value) {
-        match value {
-            Value::Object(object) => {
-                if let Some(Value::Object(properties)) = object.get_mut("properties") {
-                    for (name, schema) in properties.iter_mut() {
-                        if (name == "uri" || name.ends_with("_uri"))
-                            && schema.get("format").and_then(Value::as_str) == Some("uri")
-                        {
-                            if let Some(schema) = schema.as_object_mut() {
-                                schema.remove("format");
-                            }
-                        }
-                    }
-                }
-                object.values_mut().for_each(relax_relative_uris);
-            }
-            Value::Array(items) => items.iter_mut().for_each(relax_relative_uris),
-            _ => {}
-        }
-    }
-    let mut description = Description::load(spec_name).0;
-    drop_untyped_nullable(&mut description);
-    relax_relative_uris(&mut description);
-    let copy = tempfile::Builder::new()
-        .suffix(".json")
-        .tempfile()
-        .expect("temporary file");
-    serde_json::to_writer(copy.as_file(), &description).expect("copy written");
-    copy
-}
-
-/// Prism serving one description; the copy it reads lives as long as it does.
-struct Prism {
-    emulator: Emulator,
-    _spec: tempfile::NamedTempFile,
-}
-
-impl Prism {
-    /// `prism mock SPEC`: answers valid requests with the description's examples and refuses
-    /// invalid ones.
-    async fn mock(spec_name: &str) -> Self {
-        Self::start(spec_name, None).await
-    }
-
-    /// `prism proxy SPEC UPSTREAM --errors`: forwards to `upstream`, and turns a request or
-    /// response that violates the description into an error answer.
-    async fn proxy(spec_name: &str, upstream: &str) -> Self {
-        Self::start(spec_name, Some(upstream)).await
-    }
-
-    async fn start(spec_name: &str, upstream: Option<&str>) -> Self {
-        let spec = validatable(spec_name);
-        let port = emulator::free_port();
-        let port_arg = port.to_string();
-        let mut args = vec![
-            if upstream.is_some() { "proxy" } else { "mock" },
-            spec.path().to_str().expect("utf-8 path"),
-        ];
-        args.extend(upstream);
-        args.extend(["--host", "127.0.0.1", "--port", &port_arg, "--errors"]);
-        let emulator = Emulator::start(&format!("prism {}", args[0]), &prism(), &args, port).await;
-        Self {
-            emulator,
-            _spec: spec,
-        }
-    }
-
-    fn url(&self) -> &str {
-        &self.emulator.url
-    }
+    .await
+    .expect("simulator starts");
+    let (api, verify) = tokio::join!(
+        Prism::proxy(API_SPEC, &sim.urls.twilio),
+        Prism::proxy(VERIFY_SPEC, &sim.urls.twilio)
+    );
+    (sim, api, verify)
 }
 
 /// The credentials and SIDs a Twilio client is configured with.
@@ -348,17 +258,7 @@ async fn contract_twilios_description_rejects_what_twilio_rejects() {
 
 #[tokio::test]
 async fn contract_simulated_twilio_answers_validate_against_twilios_description() {
-    let sim = Simulator::start(
-        scenario::load("healthy").expect("scenario"),
-        0.05,
-        Ports::default(),
-    )
-    .await
-    .expect("simulator starts");
-    let (api, verify) = tokio::join!(
-        Prism::proxy(API_SPEC, &sim.urls.twilio),
-        Prism::proxy(VERIFY_SPEC, &sim.urls.twilio)
-    );
+    let (sim, api, verify) = behind_prism("healthy").await;
     let (api_description, verify_description) =
         (Description::load(API_SPEC), Description::load(VERIFY_SPEC));
     let account = Account::of_scenario();
@@ -403,8 +303,7 @@ struct Description(Value);
 
 impl Description {
     fn load(spec_name: &str) -> Self {
-        let text = std::fs::read_to_string(spec(spec_name)).expect("description readable");
-        Self(serde_json::from_str(&text).expect("description is JSON"))
+        Self(prism::description(spec_name))
     }
 
     /// The `application/json` content of the `status` response of `method path`.
@@ -724,17 +623,7 @@ async fn contract_sms_requests_are_accepted_by_twilios_description() {
 
 #[tokio::test]
 async fn contract_simulated_sms_answers_validate_against_twilios_description() {
-    let sim = Simulator::start(
-        scenario::load("sms-undelivered").expect("scenario"),
-        0.05,
-        Ports::default(),
-    )
-    .await
-    .expect("simulator starts");
-    let (api, verify) = tokio::join!(
-        Prism::proxy(API_SPEC, &sim.urls.twilio),
-        Prism::proxy(VERIFY_SPEC, &sim.urls.twilio)
-    );
+    let (_sim, api, verify) = behind_prism("sms-undelivered").await;
     let (api_description, verify_description) =
         (Description::load(API_SPEC), Description::load(VERIFY_SPEC));
     let account = Account::of_scenario();
@@ -833,4 +722,76 @@ async fn contract_simulated_sms_answers_validate_against_twilios_description() {
     fields.sort_unstable();
     assert_eq!(fields, ERROR_FIELDS, "{body:#}");
     assert_eq!(body["code"], 21606);
+}
+
+/// The console's own Twilio client (`TwilioProbe`) pointed at `api` and `verify`.
+fn console_probe(api: &str, verify: &str) -> TwilioProbe {
+    let cfg = TwilioConfig {
+        api_url: api.to_owned(),
+        verify_url: verify.to_owned(),
+        ..TwilioConfig::default()
+    };
+    TwilioProbe::new(&cfg, Duration::from_secs(30)).expect("probe")
+}
+
+/// The deployed service's credentials as the console reads them, in either provider's mode.
+fn console_creds(account: &Account, sms: bool) -> TwilioCredentials {
+    TwilioCredentials {
+        source: CredentialSource::Environment,
+        account_sid: account.sid.clone(),
+        auth_token: account.token.clone(),
+        verify_service_sid: (!sms).then(|| account.service_sid.clone()),
+        otp_provider: Some(if sms { "twilio_sms" } else { "twilio_verify" }.into()),
+        from_number: sms.then(|| FROM.to_owned()),
+    }
+}
+
+fn recent(fact: Fact) -> Result<RecentSms, String> {
+    match fact {
+        Fact::RecentSms(r) => r.map_err(|e| e.message),
+        other => panic!("not a recent-SMS fact: {other:?}"),
+    }
+}
+
+/// The console's passive read of real users' SMS (ListMessage from the sender, or
+/// ListVerificationAttempt of the service, SMS channel, since a time) is made of requests
+/// Twilio's descriptions accept, and the simulator's answers to it validate and carry what the
+/// console counts: every user's SMS undelivered, with the carrier's code.
+#[tokio::test]
+async fn contract_recent_sms_reads_are_accepted_and_the_simulators_answers_validate() {
+    let account = Account::of_scenario();
+    let now = chrono::Utc::now().timestamp_millis();
+    let (api, verify) = tokio::join!(Prism::mock(API_SPEC), Prism::mock(VERIFY_SPEC));
+    let probe = console_probe(api.url(), verify.url());
+    for sms in [true, false] {
+        // Prism's examples are years old: nothing in the window, but the request was valid
+        // (an invalid one is a 422 problem, an error here).
+        let read = recent(probe.recent_sms(&console_creds(&account, sms), now).await);
+        assert!(read.is_ok(), "sms={sms}: {read:?}");
+    }
+
+    for (scenario_name, sms, code) in [
+        ("sms-undelivered", true, 30007),
+        ("verify-undelivered", false, 30008),
+    ] {
+        let (_sim, api, verify) = behind_prism(scenario_name).await;
+        let probe = console_probe(api.url(), verify.url());
+        let read = recent(
+            probe
+                .recent_sms(
+                    &console_creds(&account, sms),
+                    chrono::Utc::now().timestamp_millis(),
+                )
+                .await,
+        )
+        .unwrap_or_else(|e| panic!("{scenario_name}: {e}"));
+        let read = read.tally(read.since_ms);
+        assert!(read.mostly_failing(), "{scenario_name}: {read:?}");
+        assert_eq!(read.delivered, 0, "{scenario_name}: {read:?}");
+        assert_eq!(
+            read.codes.first().map(|c| c.0),
+            Some(code),
+            "{scenario_name}: {read:?}"
+        );
+    }
 }

@@ -7,19 +7,21 @@
 //!   it answered, paging) validate through `prism proxy --errors`;
 //! - the fields the console reads are in the description.
 //!
-//! `bash tests/run.sh` installs Prism and the descriptions. The few Prism helpers are the same
-//! as tests/contract_twilio.rs's, for this one description.
+//! `bash tests/run.sh` installs Prism and the descriptions; the Prism helpers are
+//! tests/contract_support/prism.rs, shared with tests/contract_twilio.rs.
 
 #[path = "contract_support/emulator.rs"]
 mod emulator;
+#[path = "contract_support/prism.rs"]
+mod prism;
 
 use std::time::Duration;
 
-use emulator::Emulator;
 use otp_console::config::TwilioConfig;
 use otp_console::probe::twilio::TwilioProbe;
 use otp_console::probe::{CredentialSource, TwilioCredentials};
 use otp_console::sim::{scenario, Ports, Simulator};
+use prism::Prism;
 use serde_json::Value;
 
 const SPEC: &str = "twilio_monitor_v1.json";
@@ -44,63 +46,7 @@ const ALERT_FIELDS: &[&str] = &[
 ];
 
 fn description() -> Value {
-    let path = emulator::installed(
-        "OTP_CONSOLE_TWILIO_SPECS",
-        "twilio-specs",
-        "Twilio's OpenAPI descriptions (npm @twilio/cli-core)",
-    )
-    .join(SPEC);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{} unreadable ({e}): run `bash tests/run.sh`, which fetches it",
-            path.display()
-        )
-    });
-    serde_json::from_str(&text).expect("JSON")
-}
-
-/// The description as Prism can validate it: an untyped `nullable` (which ajv refuses, and
-/// Prism then matches everything) dropped, as tests/contract_twilio.rs does.
-fn validatable() -> tempfile::NamedTempFile {
-    fn drop_untyped_nullable(value: &mut Value) {
-        match value {
-            Value::Object(object) => {
-                if !object.contains_key("type") {
-                    object.remove("nullable");
-                }
-                object.values_mut().for_each(drop_untyped_nullable);
-            }
-            Value::Array(items) => items.iter_mut().for_each(drop_untyped_nullable),
-            _ => {}
-        }
-    }
-    let mut d = description();
-    drop_untyped_nullable(&mut d);
-    let copy = tempfile::Builder::new()
-        .suffix(".json")
-        .tempfile()
-        .expect("temporary file");
-    serde_json::to_writer(copy.as_file(), &d).expect("written");
-    copy
-}
-
-async fn prism(upstream: Option<&str>) -> (Emulator, tempfile::NamedTempFile) {
-    let program = emulator::installed(
-        "OTP_CONSOLE_PRISM",
-        "node/node_modules/.bin/prism",
-        "Stoplight Prism (npm @stoplight/prism-cli)",
-    );
-    let spec = validatable();
-    let port = emulator::free_port();
-    let port_arg = port.to_string();
-    let mut args = vec![
-        if upstream.is_some() { "proxy" } else { "mock" },
-        spec.path().to_str().expect("utf-8"),
-    ];
-    args.extend(upstream);
-    args.extend(["--host", "127.0.0.1", "--port", &port_arg, "--errors"]);
-    let emulator = Emulator::start(&format!("prism {}", args[0]), &program, &args, port).await;
-    (emulator, spec)
+    prism::description(SPEC)
 }
 
 fn probe(monitor_url: &str) -> TwilioProbe {
@@ -156,9 +102,9 @@ fn the_description_declares_every_field_the_console_reads() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_console_s_monitor_reads_are_requests_twilio_accepts() {
-    let (mock, _spec) = prism(None).await;
+    let mock = Prism::mock(SPEC).await;
     let sid = "AC5f3b1c8e9d2a4f60718293a4b5c6d7e8";
-    let read = probe(&mock.url)
+    let read = probe(mock.url())
         .monitor(
             &creds(sid, "9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c"),
             now_ms() - 48 * 3_600_000,
@@ -169,7 +115,7 @@ async fn the_console_s_monitor_reads_are_requests_twilio_accepts() {
     assert!(read.changes.iter().all(|c| c.at_ms > 0), "{read:#?}");
     // The mock checks what it is sent: a page larger than Twilio allows is refused.
     let refused = reqwest::Client::new()
-        .get(format!("{}/v1/Alerts?PageSize=5000", mock.url))
+        .get(format!("{}/v1/Alerts?PageSize=5000", mock.url()))
         .basic_auth(sid, Some("9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c"))
         .send()
         .await
@@ -244,8 +190,8 @@ async fn the_simulated_monitor_answers_as_the_description_says() {
             .expect("answers");
         assert!(answer.status().is_client_error());
     }
-    let (proxy, _spec) = prism(Some(&sim.urls.twilio)).await;
-    let read = probe(&proxy.url)
+    let proxy = Prism::proxy(SPEC, &sim.urls.twilio).await;
+    let read = probe(proxy.url())
         .monitor(
             &creds(&twilio.account_sid, &twilio.auth_token),
             now_ms() - 48 * 3_600_000,
@@ -266,7 +212,7 @@ async fn the_simulated_monitor_answers_as_the_description_says() {
     assert_eq!(read.alerts.len(), 2, "{read:#?}");
     // Paging and one alert, straight through the proxy.
     let page: Value = http
-        .get(format!("{}/v1/Alerts?PageSize=1", proxy.url))
+        .get(format!("{}/v1/Alerts?PageSize=1", proxy.url()))
         .basic_auth(&twilio.account_sid, Some(&twilio.auth_token))
         .send()
         .await
@@ -281,7 +227,7 @@ async fn the_simulated_monitor_answers_as_the_description_says() {
     let second = http
         .get(format!(
             "{}{}?{}",
-            proxy.url,
+            proxy.url(),
             next.path(),
             next.query().unwrap_or_default()
         ))
@@ -292,7 +238,7 @@ async fn the_simulated_monitor_answers_as_the_description_says() {
     assert!(second.status().is_success(), "{}", second.status());
     let sid = page["alerts"][0]["sid"].as_str().expect("sid");
     let one = http
-        .get(format!("{}/v1/Alerts/{sid}", proxy.url))
+        .get(format!("{}/v1/Alerts/{sid}", proxy.url()))
         .basic_auth(&twilio.account_sid, Some(&twilio.auth_token))
         .send()
         .await

@@ -854,3 +854,98 @@ async fn execution_role_denied_stops_tasks_until_the_role_may_read_the_secret() 
     let sent = otp_start(&sim, PHONE).await;
     assert_eq!(sent.status, 200, "{}", sent.body);
 }
+
+/// The background users' codes are in the account as Twilio keeps them: their messages from
+/// the deployed number (`twilio_sms`) and their Verify attempts (`twilio_verify`), over the
+/// hour before the simulator started, meeting the scenario's carrier; the console's own sends
+/// are listed beside them.
+#[tokio::test]
+async fn real_users_codes_are_listed_by_the_twilio_account_with_the_carriers_verdict() {
+    for (name, sms, status, code) in [
+        ("sms-healthy", true, "delivered", None),
+        ("sms-undelivered", true, "undelivered", Some("30007")),
+        ("healthy", false, "delivered", None),
+        ("verify-undelivered", false, "undelivered", Some("30008")),
+    ] {
+        let sim = start(name).await;
+        let env = deployed_env(&sim, "nerava-backend").await;
+        let twilio = &sim.scenario().twilio;
+        let auth = |r: reqwest::RequestBuilder| {
+            r.basic_auth(&twilio.account_sid, Some(&twilio.auth_token))
+        };
+        let since = (chrono::Utc::now() - chrono::Duration::minutes(30))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let rows = if sms {
+            let list = call(auth(
+                http()
+                    .get(format!(
+                        "{}/2010-04-01/Accounts/{}/Messages.json",
+                        sim.urls.twilio, twilio.account_sid
+                    ))
+                    .query(&[
+                        ("From", env["OTP_FROM_NUMBER"].as_str()),
+                        ("PageSize", "200"),
+                    ]),
+            ))
+            .await;
+            assert_eq!(list.status, 200, "{name}: {}", list.body);
+            list.json()["messages"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        } else {
+            let list = call(auth(
+                http()
+                    .get(format!("{}/v2/Attempts", sim.urls.twilio))
+                    .query(&[
+                        ("VerifyServiceSid", twilio.services[0].sid.as_str()),
+                        ("DateCreatedAfter", since.as_str()),
+                        ("PageSize", "200"),
+                    ]),
+            ))
+            .await;
+            assert_eq!(list.status, 200, "{name}: {}", list.body);
+            list.json()["attempts"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        };
+        // About three a minute for the last hour (half an hour of attempts).
+        assert!(rows.len() >= 45, "{name}: {} rows", rows.len());
+        let dates: Vec<&str> = rows
+            .iter()
+            .filter_map(|r| r["date_created"].as_str())
+            .collect();
+        assert_eq!(dates.len(), rows.len(), "{name}");
+        let final_row = &rows[rows.len() - 1];
+        let (got_status, got_code) = if sms {
+            (
+                final_row["status"].as_str(),
+                final_row["error_code"].as_u64().map(|c| c.to_string()),
+            )
+        } else {
+            (
+                final_row["channel_data"]["message_status"].as_str(),
+                final_row["channel_data"]["error_code"]
+                    .as_str()
+                    .map(str::to_owned),
+            )
+        };
+        assert_eq!(got_status, Some(status), "{name}: {final_row:#}");
+        assert_eq!(got_code.as_deref(), code, "{name}: {final_row:#}");
+        if !sms {
+            let converted = status == "delivered";
+            assert_eq!(
+                final_row["conversion_status"],
+                if converted {
+                    "converted"
+                } else {
+                    "unconverted"
+                },
+                "{name}"
+            );
+        }
+        sim.shutdown().await;
+    }
+}

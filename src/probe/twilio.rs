@@ -18,6 +18,7 @@ use delivery::{DeliveryStep, Via};
 pub mod delivery;
 /// Monitor: the account's events and alerts over the changes window.
 pub mod monitor;
+pub mod recent;
 
 /// One thing learned about Twilio.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -36,6 +37,8 @@ pub enum Fact {
     Sender(Result<Sender, ProbeError>),
     /// A step of a test send's delivery (Messages status or Verify Attempts).
     Delivery(Result<DeliveryStep, ProbeError>),
+    /// What became of the SMS the account sent real users lately (nothing sent to read it).
+    RecentSms(Result<recent::RecentSms, ProbeError>),
 }
 
 /// The number `OTP_FROM_NUMBER` names, looked up among the account's own numbers.

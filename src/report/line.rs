@@ -396,6 +396,14 @@ fn twilio(fact: &Fact) -> Line {
             ),
         ),
         Fact::Sender(Err(e)) => failed("twilio:sender", "From number", e),
+        Fact::RecentSms(Ok(r)) => Line::plain(
+            "twilio:recent",
+            format!(
+                "Twilio SMS to real users, last 15 min: {}",
+                r.tally(r.since_ms).summary()
+            ),
+        ),
+        Fact::RecentSms(Err(e)) => failed("twilio:recent", "recent SMS", e),
         Fact::Delivery(Ok(d)) => Line::plain(
             "twilio:delivery",
             format!(

@@ -20,7 +20,7 @@ use serde::Deserialize;
 
 use super::backend::{self, TaskRuntime, LB_TIMEOUT_SECS};
 use super::scenario::TwilioCall;
-use super::twilio::AccountStatus;
+use super::twilio::{AccountStatus, UserSend};
 use super::world::{SplitMix64, World};
 
 /// How far back the simulated users start, before the simulator's start.
@@ -340,6 +340,9 @@ impl World {
         let pick = self.users.rng.below(serving.len() as u64) as usize;
         let (task_id, runtime) = serving[pick].clone();
         let outcome = otp_start_outcome(self, &runtime);
+        if outcome.status == 200 {
+            self.user_code_sent(&runtime, at);
+        }
         let client = self.users.client();
         let due_ms = at + self.clock.secs(outcome.secs).as_millis() as i64;
         self.users.pending.push_back(Pending {
@@ -350,6 +353,33 @@ impl World {
             method: "POST",
             outcome,
         });
+    }
+
+    /// A user's OTP start the backend answered 200 sent a code through Twilio (unless the
+    /// provider is the stub): the account lists it, to a phone of the user's own.
+    fn user_code_sent(&self, runtime: &TaskRuntime, at: i64) {
+        let Some(twilio) = &self.twilio else {
+            return;
+        };
+        let send = match runtime.var("OTP_PROVIDER") {
+            Some("twilio_sms") => UserSend::Sms {
+                from: runtime
+                    .var("OTP_FROM_NUMBER")
+                    .unwrap_or_default()
+                    .to_owned(),
+            },
+            Some("stub") => return,
+            _ => UserSend::Verify {
+                service_sid: runtime
+                    .var("TWILIO_VERIFY_SERVICE_SID")
+                    .unwrap_or_default()
+                    .to_owned(),
+            },
+        };
+        // The phone from the time (not the users' generator, whose draws time the arrivals):
+        // US fiction numbers, 555-01xx.
+        let phone = format!("+1832555{:04}", 100 + at.unsigned_abs() % 100);
+        twilio.record_user_send(&send, &phone, at);
     }
 
     /// Records one request the load balancer answered (the console's own, or any client's

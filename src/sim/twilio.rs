@@ -215,6 +215,15 @@ pub struct InboxMessage {
     pub verification_sid: String,
 }
 
+/// How the backend sends a user's code, as the task's environment says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserSend {
+    /// `OTP_PROVIDER=twilio_sms`: a message from this number (or Messaging Service).
+    Sms { from: String },
+    /// `twilio_verify`: a verification through this service.
+    Verify { service_sid: String },
+}
+
 /// The simulated Twilio account; routers hold it as `Arc<Twilio>`.
 pub struct Twilio {
     setup: TwilioSetup,
@@ -222,6 +231,15 @@ pub struct Twilio {
     ledger: Mutex<Ledger>,
     outbox: Mutex<Outbox>,
     monitor: Mutex<monitor::Monitor>,
+}
+
+impl std::fmt::Debug for Twilio {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The setup's own Debug leaves the auth token out.
+        f.debug_struct("Twilio")
+            .field("setup", &self.setup)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Twilio {
@@ -272,6 +290,26 @@ impl Twilio {
         );
         inbox.sort_by_key(|m| m.received_at_ms);
         inbox
+    }
+
+    /// Records the send a background user's OTP start had the backend make at `at_ms`, as
+    /// the account keeps it: a message from the sender (`twilio_sms`) or a Verify attempt
+    /// (`twilio_verify`), meeting the destination carrier like every SMS of the account.
+    pub fn record_user_send(&self, send: &UserSend, to: &str, at_ms: i64) {
+        match send {
+            UserSend::Sms { from } => {
+                let fate = self
+                    .setup
+                    .carrier_refuses
+                    .map_or(Fate::Delivered, Fate::Undelivered);
+                let code = 100_000 + (at_ms.unsigned_abs() % 900_000);
+                let body = format!("Your Nerava code is {code}");
+                self.outbox().create_for_user(to, from, &body, at_ms, fate);
+            }
+            UserSend::Verify { service_sid } => {
+                self.ledger().record_user_attempt(service_sid, to, at_ms);
+            }
+        }
     }
 
     fn outbox(&self) -> MutexGuard<'_, Outbox> {
@@ -1058,6 +1096,16 @@ async fn list_attempts(
         .filter(|a| params.get("ChannelData.To").is_none_or(|v| a.to == v))
         .filter(|a| {
             params
+                .get("DateCreatedAfter")
+                .is_none_or(|v| date_matches(a.at_ms, v, std::cmp::Ordering::is_ge))
+        })
+        .filter(|a| {
+            params
+                .get("DateCreatedBefore")
+                .is_none_or(|v| date_matches(a.at_ms, v, std::cmp::Ordering::is_le))
+        })
+        .filter(|a| {
+            params
                 .get("Channel")
                 .is_none_or(|v| a.channel.eq_ignore_ascii_case(v))
         })
@@ -1709,16 +1757,18 @@ mod tests {
             carrier_refuses: Some(30007),
             ..TwilioSetup::default()
         };
-        let sim = Sim::start(setup, 0.02).await;
+        // Time scale 0.2: `sent` from 100 ms, the carrier's verdict at 300 ms, so a busy machine
+        // has 150 ms of slack either side of the first look.
+        let sim = Sim::start(setup, 0.2).await;
         let (status, body) = send_sms(&sim, "+18325550147").await;
         assert_eq!(status, 201);
         let sid = body["sid"].as_str().unwrap().to_owned();
-        tokio::time::sleep(Duration::from_millis(15)).await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
         let (_, list) = sim
             .get(&format!("{}?To=%2B17133056318", messages_path(&sim)))
             .await;
         assert_eq!(list["messages"][0]["status"], "sent", "{list}");
-        tokio::time::sleep(Duration::from_millis(40)).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
         let (_, list) = sim
             .get(&format!("{}?To=%2B17133056318", messages_path(&sim)))
             .await;

@@ -176,6 +176,9 @@ pub struct World {
     pub started_ms: i64,
     /// The background users and the load balancer's records (`super::traffic`).
     pub users: super::traffic::Users,
+    /// The simulated Twilio account the users' codes are sent through (their messages and
+    /// Verify attempts are listed there); `None` in worlds built without one.
+    pub twilio: Option<Arc<super::twilio::Twilio>>,
 }
 
 /// Nominal durations of the ECS rollout, scaled by the clock.
@@ -198,6 +201,15 @@ impl World {
     /// The world of `scenario` as it stands now: yesterday's revision deployed long ago, then
     /// today's deployed `today_deployed_minutes_ago`, with the history both left behind.
     pub fn new(scenario: Arc<Scenario>, clock: SimClock) -> Self {
+        Self::with_twilio(scenario, clock, None)
+    }
+
+    /// [`World::new`], the users' codes sent through `twilio` (from an hour before now on).
+    pub fn with_twilio(
+        scenario: Arc<Scenario>,
+        clock: SimClock,
+        twilio: Option<Arc<super::twilio::Twilio>>,
+    ) -> Self {
         let now = clock.now_ms();
         let setup = &scenario.deployment;
         let cluster_arn = format!(
@@ -237,6 +249,7 @@ impl World {
             network: scenario.network.clone(),
             started_ms: now,
             users: super::traffic::Users::new(scenario.twilio.seed),
+            twilio,
         };
         (world.secrets, world.parameters) = super::secrets::seed(&scenario, now);
         let yesterday_ms = now - (setup.yesterday_deployed_hours_ago * 3_600_000.0) as i64;

@@ -113,17 +113,21 @@ fn rows(app: &App) -> Vec<Row> {
             ],
         ),
     });
-    rows.push(match &e.service {
-        None => checking("Verify"),
-        Some(Err(err)) => failure("Verify", err),
-        Some(Ok(s)) => Row::new(
+    // In SMS mode the provider does not use Verify: its absence is not news (the mode row
+    // says how codes go), and the row is better spent on the sends.
+    let sms_mode = e.sender.is_some();
+    rows.extend(match &e.service {
+        Some(Err(_)) if sms_mode => None,
+        None => Some(checking("Verify")),
+        Some(Err(err)) => Some(failure("Verify", err)),
+        Some(Ok(s)) => Some(Row::new(
             "Verify",
             vec![
                 (format!("{} ", sid(&s.sid)), dim()),
                 (format!("{} · ", clean(&s.friendly_name)), Style::new()),
                 (format!("{}-digit codes", s.code_length), Style::new()),
             ],
-        ),
+        )),
     });
     match &e.status_page {
         None => rows.push(checking("status")),
@@ -131,6 +135,7 @@ fn rows(app: &App) -> Vec<Row> {
         Some(Ok(page)) => rows.extend(status_page(page)),
     }
     rows.extend(alerts_today(app));
+    rows.extend(users_sms(e.recent_sms.as_ref(), e.lines_since_ms));
     if app.is_demo() {
         rows.push(demo_phone(app));
     }
@@ -171,6 +176,41 @@ fn alerts_today(app: &App) -> Option<Row> {
         "alerts",
         vec![(format!("today {text}"), Style::new().fg(theme::WARN))],
     ))
+}
+
+/// What became of real users' SMS over the last 15 minutes, as the account lists them:
+/// `✗ 45 of 45 undelivered (30007 × 45: …)` in red, `✓ 45 of 45 delivered`; none before the
+/// first read or with the stub provider.
+fn users_sms(
+    recent: Option<&Result<crate::probe::twilio::recent::RecentSms, ProbeError>>,
+    since_ms: i64,
+) -> Option<Row> {
+    let recent = match recent? {
+        Err(err) => return Some(failure("users' SMS", err)),
+        Ok(r) => r.tally(r.since_ms.max(since_ms)),
+    };
+    Some(match recent {
+        r if r.sent == 0 => Row::new(
+            "users' SMS",
+            vec![("none sent in 15 min".to_owned(), dim())],
+        ),
+        r => {
+            let (mark, colour) = if r.mostly_failing() {
+                ("✗", theme::FAIL)
+            } else if r.failed > 0 {
+                ("!", theme::WARN)
+            } else {
+                ("✓", theme::PASS)
+            };
+            Row::new(
+                "users' SMS",
+                vec![
+                    (format!("{mark} "), Style::new().fg(colour)),
+                    (format!("{} · 15 min", r.summary()), Style::new().fg(colour)),
+                ],
+            )
+        }
+    })
 }
 
 /// `✓ •••0147 owned · SMS-capable · name`, or why the provider cannot send from it.
@@ -714,6 +754,60 @@ mod tests {
             .chars()
             .count() as u16;
         assert_eq!(buf[(x, y as u16)].fg, theme::FAIL);
+    }
+
+    #[test]
+    fn real_users_sms_are_counted_red_when_most_go_undelivered() {
+        use crate::probe::twilio::delivery::Via;
+        use crate::probe::twilio::recent::{RecentSms, SmsOutcome};
+        let mut app = app("healthy");
+        let recent = |delivered: usize, failed: usize, code: u32| {
+            let send = |i: usize, status: &str, error_code| SmsOutcome {
+                at_ms: NOW - 1_000 * i as i64,
+                status: status.into(),
+                error_code,
+            };
+            let sends = (0..failed)
+                .map(|i| send(i, "undelivered", Some(code)))
+                .chain((failed..failed + delivered).map(|i| send(i, "delivered", None)))
+                .collect();
+            Event::Observed(Observation::Twilio {
+                at_ms: NOW,
+                fact: Fact::RecentSms(Ok(RecentSms {
+                    via: Some(Via::Messages),
+                    since_ms: NOW - 900_000,
+                    sends,
+                    truncated: false,
+                })),
+            })
+        };
+        app.update(recent(0, 45, 30007));
+        let buf = draw(&app, 80, 24);
+        let screen = text(&buf);
+        let (y, line) = screen
+            .lines()
+            .enumerate()
+            .find(|(_, l)| l.starts_with("users' SMS"))
+            .unwrap_or_else(|| panic!("no users' SMS row:\n{screen}"));
+        assert!(
+            line.contains("✗ 45 of 45 undelivered (30007 × 45"),
+            "{line}"
+        );
+        let x = line[..line.find("45 of").expect("shown")].chars().count() as u16;
+        assert_eq!(buf[(x, y as u16)].fg, theme::FAIL);
+
+        app.update(recent(44, 1, 30003));
+        let screen = text(&draw(&app, 120, 24));
+        assert!(
+            screen.contains("users' SMS  ! 1 of 45 undelivered (30003 × 1"),
+            "{screen}"
+        );
+        app.update(recent(45, 0, 0));
+        let screen = text(&draw(&app, 120, 24));
+        assert!(
+            screen.contains("users' SMS  ✓ 45 of 45 delivered · 15 min"),
+            "{screen}"
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub const FINAL_AFTER: Duration = Duration::from_millis(1500);
 /// 30007: the carrier filtered the message as spam.
 pub const CARRIER_FILTERED: u32 = 30007;
 /// Messages kept; the oldest are dropped first.
-const CAPACITY: usize = 500;
+const CAPACITY: usize = 2_000;
 
 /// Where a message is, as Twilio reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +109,9 @@ pub struct Message {
 #[derive(Debug)]
 pub struct Outbox {
     rng: SplitMix64,
+    /// The SIDs of the background users' messages: their own stream, so the console's own
+    /// sends get the same SIDs however busy the service is.
+    users_rng: SplitMix64,
     messages: Vec<Message>,
 }
 
@@ -118,21 +121,46 @@ impl Outbox {
         // Another stream than Verify's, so adding messages does not change Verify's codes.
         Self {
             rng: SplitMix64::new(seed ^ 0x534d_5f4d_4553_5347),
+            users_rng: SplitMix64::new(seed ^ 0x5553_4552_535f_534d),
             messages: Vec::new(),
         }
     }
 
     /// Records a message accepted now.
     pub fn create(&mut self, to: &str, from: &str, body: &str, now_ms: i64, fate: Fate) -> Message {
+        let sid = self.rng.sid("SM");
+        self.insert(sid, to, from, body, now_ms, fate)
+    }
+
+    /// Records a message a background user's OTP start had the backend send at `at_ms`.
+    pub fn create_for_user(&mut self, to: &str, from: &str, body: &str, at_ms: i64, fate: Fate) {
+        let sid = self.users_rng.sid("SM");
+        self.insert(sid, to, from, body, at_ms, fate);
+    }
+
+    /// Keeps the messages in creation order (the users' history is replayed beside the
+    /// console's own sends) and at most [`CAPACITY`] of them.
+    fn insert(
+        &mut self,
+        sid: String,
+        to: &str,
+        from: &str,
+        body: &str,
+        created_ms: i64,
+        fate: Fate,
+    ) -> Message {
         let message = Message {
-            sid: self.rng.sid("SM"),
+            sid,
             to: to.to_owned(),
             from: from.to_owned(),
             body: body.to_owned(),
-            created_ms: now_ms,
+            created_ms,
             fate,
         };
-        self.messages.push(message.clone());
+        let at = self
+            .messages
+            .partition_point(|m| m.created_ms <= created_ms);
+        self.messages.insert(at, message.clone());
         if self.messages.len() > CAPACITY {
             self.messages.remove(0);
         }

@@ -72,6 +72,9 @@ pub enum CheckTarget<'a> {
 #[derive(Debug)]
 pub struct Ledger {
     rng: SplitMix64,
+    /// The SIDs of the background users' attempts: their own stream, so the console's own
+    /// verifications get the same SIDs and codes however busy the service is.
+    users_rng: SplitMix64,
     max_sends_per_phone: u32,
     verifications: Vec<Verification>,
     sends: HashMap<String, Vec<i64>>,
@@ -86,6 +89,7 @@ impl Ledger {
     pub fn new(seed: u64, max_sends_per_phone: u32) -> Self {
         Self {
             rng: SplitMix64::new(seed),
+            users_rng: SplitMix64::new(seed ^ 0x5553_4552_535f_564c),
             max_sends_per_phone,
             verifications: Vec::new(),
             sends: HashMap::new(),
@@ -103,6 +107,36 @@ impl Ledger {
     /// Every send attempt, newest first.
     pub fn attempts(&self) -> impl Iterator<Item = &AttemptRecord> {
         self.attempts.iter().rev()
+    }
+
+    /// Records the SMS attempt of a background user's verification, started at `at_ms`
+    /// through `service_sid`: it meets the same carrier as every SMS, and a user who got the
+    /// code enters it (the attempt converts).
+    pub fn record_user_attempt(&mut self, service_sid: &str, to: &str, at_ms: i64) {
+        let fate = self
+            .carrier_refuses
+            .map_or(Fate::Delivered, Fate::Undelivered);
+        let record = AttemptRecord {
+            sid: self.users_rng.sid("VL"),
+            service_sid: service_sid.to_owned(),
+            verification_sid: self.users_rng.sid("VE"),
+            to: to.to_owned(),
+            channel: "sms".into(),
+            at_ms,
+            fate,
+            converted: fate == Fate::Delivered,
+        };
+        self.push_attempt(record);
+    }
+
+    /// Keeps the attempts in time order (the users' history is replayed beside the console's
+    /// own sends) and bounded.
+    fn push_attempt(&mut self, record: AttemptRecord) {
+        let at = self.attempts.partition_point(|a| a.at_ms <= record.at_ms);
+        self.attempts.insert(at, record);
+        if self.attempts.len() > INBOX_CAPACITY * 40 {
+            self.attempts.remove(0);
+        }
     }
 
     /// Records `count` sends to `phone` made at `at_ms` (before the simulation started).
@@ -160,7 +194,7 @@ impl Ledger {
             _ => Fate::Delivered,
         };
         if let Some(attempt) = verification.attempts.last() {
-            self.attempts.push(AttemptRecord {
+            self.push_attempt(AttemptRecord {
                 sid: attempt.sid.clone(),
                 service_sid: verification.service_sid.clone(),
                 verification_sid: verification.sid.clone(),
@@ -170,9 +204,6 @@ impl Ledger {
                 fate,
                 converted: false,
             });
-            if self.attempts.len() > INBOX_CAPACITY * 10 {
-                self.attempts.remove(0);
-            }
         }
 
         if channel != "sna" && fate == Fate::Delivered {
