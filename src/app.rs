@@ -99,6 +99,11 @@ pub enum Command {
     PlanRepair(Repair),
     /// Register, update the service, follow the rollout (the user typed the service name).
     ApplyRepair(Box<Plan>),
+    /// Read the network path and plan the egress rule on the service's security group
+    /// (changes nothing).
+    PlanEgress,
+    /// Add the planned egress rule (the user typed the service name); no deployment.
+    ApplyEgress(Box<crate::repair::egress::EgressPlan>),
     /// Read this revision (`family:N`) to compare the deployed one with.
     CompareWith(String),
     /// Write the incident report: each file and its text (rendered by the app, masked).

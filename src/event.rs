@@ -10,6 +10,10 @@ use crate::repair::{Applied, Plan, Rollout, RolloutEvent};
 #[derive(Debug, Clone)]
 pub enum RepairUpdate {
     Planned(Result<Box<Plan>, String>),
+    /// The egress rule planned from the network path as read.
+    EgressPlanned(Result<Box<crate::repair::egress::EgressPlan>, String>),
+    /// The rule added: the security group rule ids AWS gave it.
+    EgressApplied(Result<Vec<String>, String>),
     Applied(Result<Applied, String>),
     Rollout(RolloutEvent),
     Finished(Box<Rollout>),

@@ -417,8 +417,9 @@ pub const REPAIR_CHOOSE_KEYS: &[ModalKey] = &[
             KeyCode::Char('2'),
             KeyCode::Char('3'),
             KeyCode::Char('4'),
+            KeyCode::Char('5'),
         ],
-        "1-4",
+        "1-5",
         "pick",
         ModalAction::Pick,
     ),
@@ -607,7 +608,7 @@ mod tests {
         assert!(confirm.chars().count() <= 78, "{confirm}");
         assert_eq!(
             hints(REPAIR_CHOOSE_KEYS),
-            "↑/k ↓/j choose · Enter 1-4 pick · Esc/q close"
+            "↑/k ↓/j choose · Enter 1-5 pick · Esc/q close"
         );
     }
 

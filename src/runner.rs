@@ -16,6 +16,7 @@ pub use crate::engine::{demo_sdk_config, every, static_sdk_config};
 use crate::event::{Event, Notice, RepairUpdate, Sms, Target};
 use crate::probe::twilio::delivery::Backoff;
 use crate::probe::Observation;
+use crate::repair::egress::{self, EgressRepairer};
 use crate::repair::{FollowOptions, Repairer};
 use crate::sim::{self, scenario, Ports, Simulator};
 
@@ -294,6 +295,36 @@ impl Runner {
                         })
                         .await;
                     let _ = events.send(Event::Repair(RepairUpdate::Finished(Box::new(rollout))));
+                });
+            }
+            Command::PlanEgress => {
+                let events = self.events.clone();
+                self.oneshots.spawn(async move {
+                    let repairer = EgressRepairer::new(&p.sdk, &p.config.aws);
+                    let cidr = p
+                        .config
+                        .aws
+                        .egress_destinations
+                        .first()
+                        .cloned()
+                        .unwrap_or_else(|| crate::network::ANYWHERE.into());
+                    let planned = match repairer.path().await {
+                        Ok(path) => egress::plan(&path, None, &cidr)
+                            .map(Box::new)
+                            .map_err(|e| e.0),
+                        Err(e) => Err(e.0),
+                    };
+                    let _ = events.send(Event::Repair(RepairUpdate::EgressPlanned(planned)));
+                });
+            }
+            Command::ApplyEgress(plan) => {
+                let events = self.events.clone();
+                self.oneshots.spawn(async move {
+                    let repairer = EgressRepairer::new(&p.sdk, &p.config.aws);
+                    let applied = repairer.apply(&plan).await.map_err(|e| e.0);
+                    let _ = events.send(Event::Repair(RepairUpdate::EgressApplied(applied)));
+                    // The env pane's path, read again at once: the rule shows as it is now.
+                    p.read_network().await;
                 });
             }
             Command::CompareWith(reference) => {

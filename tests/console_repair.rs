@@ -304,3 +304,111 @@ async fn a_secret_scheduled_for_deletion_is_restored_from_the_console() {
     assert_eq!(console.confirm_follow_and_verify().await, FailureMode::None);
     console.runner.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revoked_egress_rule_is_fixed_from_the_console_without_a_deployment() {
+    let mut console = Console::demo("network-blocked").await;
+    console
+        .until(
+            "network_blocked from the configuration",
+            Duration::from_secs(60),
+            |app| {
+                app.diagnosis.verdict.failure_mode == FailureMode::NetworkBlocked
+                    && app.security_group_blocks().is_some()
+            },
+        )
+        .await;
+    console.key(KeyCode::Char('R')).await;
+    // The egress repair is the suggestion: Enter picks it.
+    console.key(KeyCode::Enter).await;
+    console
+        .until("the egress plan", Duration::from_secs(20), |app| {
+            app.repair
+                .as_ref()
+                .is_some_and(|f| f.egress.is_some() && matches!(f.stage, Stage::Confirm { .. }))
+        })
+        .await;
+    let plan = console
+        .app
+        .repair
+        .as_ref()
+        .and_then(|f| f.egress.as_deref().cloned())
+        .expect("an egress plan");
+    assert_eq!(plan.group, "sg-0f1e2d3c4b5a69788", "{plan:?}");
+    let service = console.app.names.service.clone();
+    console.typed(&service).await;
+    console.key(KeyCode::Enter).await;
+    console
+        .until("the rule added", Duration::from_secs(20), |app| {
+            matches!(
+                app.repair.as_ref().map(|f| &f.stage),
+                Some(Stage::Verifying { .. } | Stage::Failed { .. })
+            )
+        })
+        .await;
+    let flow = console.app.repair.as_ref().expect("flow");
+    assert!(
+        matches!(flow.stage, Stage::Verifying { .. }),
+        "{:?}",
+        flow.stage
+    );
+    assert!(flow.egress_rules.as_ref().is_some_and(|r| !r.is_empty()));
+    assert!(flow.events.is_empty(), "no rollout: nothing was deployed");
+    // The path is read again: the security group now allows it.
+    console
+        .until("the path open", Duration::from_secs(20), |app| {
+            app.evidence
+                .network
+                .as_ref()
+                .and_then(|r| r.as_ref().ok())
+                .is_some_and(|p| p.state == otp_console::network::HopState::Pass)
+        })
+        .await;
+    console.key(KeyCode::Char('o')).await;
+    assert!(matches!(console.app.modal, Some(Modal::Confirm { .. })));
+    console.key(KeyCode::Enter).await;
+    console
+        .until(
+            "the OTP start after the fix",
+            Duration::from_secs(60),
+            |app| app.repair.as_ref().is_some_and(|f| f.verified.is_some()),
+        )
+        .await;
+    console
+        .until("verdict none", Duration::from_secs(30), |app| {
+            app.diagnosis.verdict.failure_mode == FailureMode::None
+        })
+        .await;
+    let files = console.app.report_files();
+    assert!(files[0].1.contains("repair planned: allow egress tcp 443"));
+    console.runner.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_the_role_may_not_read_is_repointed_from_the_console() {
+    let mut console = Console::demo("execution-role-denied").await;
+    verdict(&mut console, FailureMode::SecretUnreadable).await;
+    console
+        .until(
+            "the denied secret flagged",
+            Duration::from_secs(30),
+            |app| app.flagged_vars().contains(&"TWILIO_AUTH_TOKEN".to_owned()),
+        )
+        .await;
+    // The secret's ARN as the value: the variable is pointed at it (valueFrom), not set.
+    set_flagged(
+        &mut console,
+        &["arn:aws:secretsmanager:us-east-1:123456789012:secret:nerava/prod/twilio-Tw1l1o:auth_token::"],
+    )
+    .await;
+    let plan = console.plan().await;
+    assert!(
+        plan.commands
+            .iter()
+            .any(|c| c.contains("register-task-definition")),
+        "{:?}",
+        plan.commands
+    );
+    assert_eq!(console.confirm_follow_and_verify().await, FailureMode::None);
+    console.runner.shutdown().await;
+}

@@ -16,6 +16,7 @@ pub use crate::event::RepairUpdate;
 use crate::keymap::{self, ModalAction};
 use crate::probe::http::Endpoint;
 use crate::redact;
+use crate::repair::egress::EgressPlan;
 use crate::repair::{
     self, Applied, Plan, Repair, RevisionRef, Rollout, RolloutEvent, RolloutState,
 };
@@ -33,14 +34,18 @@ pub enum Choice {
     Redeploy,
     /// RestoreSecret of a secret the deployed revision reads that is scheduled for deletion.
     RestoreSecret,
+    /// AuthorizeSecurityGroupEgress: outbound TCP 443 on the service's security group (no
+    /// deployment: rules apply to running tasks at once).
+    AllowEgress,
 }
 
 impl Choice {
-    pub const ALL: [Choice; 4] = [
+    pub const ALL: [Choice; 5] = [
         Self::SetEnv,
         Self::RollBack,
         Self::Redeploy,
         Self::RestoreSecret,
+        Self::AllowEgress,
     ];
 }
 
@@ -93,6 +98,10 @@ pub struct RepairFlow {
     /// The ECS read the plan was made on: the report's "what changed" is the incident's diff,
     /// not the repair's own.
     pub before: Option<Box<crate::probe::ecs::Snapshot>>,
+    /// The egress rule planned instead of a task definition change (`Choice::AllowEgress`).
+    pub egress: Option<Box<EgressPlan>>,
+    /// The security group rule ids AWS gave the added rule.
+    pub egress_rules: Option<Vec<String>>,
 }
 
 impl RepairFlow {
@@ -106,7 +115,14 @@ impl RepairFlow {
             started_ms: 0,
             verified: None,
             before: None,
+            egress: None,
+            egress_rules: None,
         }
+    }
+
+    /// What applying the plan needs typed: the service's name.
+    pub fn confirm_word<'a>(&'a self, service: &'a str) -> &'a str {
+        self.plan.as_ref().map_or(service, |p| p.service.as_str())
     }
 
     /// Whether the flow still waits for the runner (planning, applying, following).
@@ -181,6 +197,9 @@ impl App {
     pub fn suggested_choice(&self) -> usize {
         let choice = match self.diagnosis.verdict.failure_mode {
             FailureMode::EventLoopBlocked | FailureMode::DeploymentFailed => Choice::RollBack,
+            FailureMode::NetworkBlocked if self.security_group_blocks().is_some() => {
+                Choice::AllowEgress
+            }
             FailureMode::SecretUnreadable if !self.secrets_scheduled_for_deletion().is_empty() => {
                 Choice::RestoreSecret
             }
@@ -200,6 +219,23 @@ impl App {
                 }
             }
         }
+        // A secret the tasks cannot read (the execution role denied, the secret gone): point
+        // the variable at one they can.
+        if self.diagnosis.verdict.failure_mode == FailureMode::SecretUnreadable {
+            if let Some(Ok(snapshot)) = &self.evidence.ecs {
+                for r in &snapshot.secrets {
+                    let denied = matches!(
+                        r.role_access,
+                        Some(crate::probe::iam::RoleAccess::Denied { .. })
+                    );
+                    if (denied || r.state != crate::probe::secrets::SecretState::Ok)
+                        && !names.contains(&r.name)
+                    {
+                        names.push(r.name.clone());
+                    }
+                }
+            }
+        }
         let implied: &[&str] = match self.diagnosis.verdict.failure_mode {
             FailureMode::InvalidCredentials => &["TWILIO_AUTH_TOKEN"],
             FailureMode::VerifyServiceMissing => &["TWILIO_VERIFY_SERVICE_SID"],
@@ -212,6 +248,14 @@ impl App {
             }
         }
         names
+    }
+
+    /// The failing security group hop of the network path as last read (what the egress
+    /// repair fixes), if that is what blocks it.
+    pub fn security_group_blocks(&self) -> Option<&crate::network::Hop> {
+        let path = self.evidence.network.as_ref()?.as_ref().ok()?;
+        path.failures()
+            .find(|h| h.kind == crate::network::HopKind::SecurityGroup)
     }
 
     /// Variables of the deployed revision whose Secrets Manager secret is scheduled for
@@ -317,6 +361,13 @@ impl App {
                         };
                         vec![Command::PlanRepair(repair)]
                     }
+                    Ok(Repair::PointSecret(refs)) => {
+                        let repair = Repair::PointSecret(refs);
+                        flow.stage = Stage::Planning {
+                            what: plan_label(&repair),
+                        };
+                        vec![Command::PlanRepair(repair)]
+                    }
                     Ok(Repair::Set(vars)) => {
                         // Values of secret variables are masked wherever the report would show them.
                         self.timeline.with_secrets(
@@ -363,6 +414,30 @@ impl App {
                 self.notice_info("Repair cancelled: nothing was changed");
                 self.repair = None;
                 return Vec::new();
+            }
+            (Stage::Confirm { typed, error }, Some(ModalAction::Submit))
+                if flow.egress.is_some() =>
+            {
+                let service = self.names.service.clone();
+                match flow.egress.clone() {
+                    Some(plan) if typed.value().trim() == service => {
+                        self.timeline.record_action(
+                            format!(
+                                "repair confirmed: allow egress tcp 443 to {} on {}",
+                                plan.cidr, plan.group
+                            ),
+                            self.now_ms,
+                        );
+                        flow.stage = Stage::Applying;
+                        vec![Command::ApplyEgress(plan)]
+                    }
+                    _ => {
+                        *error = Some(format!(
+                            "Type the service name {service} exactly to apply (Esc cancels)"
+                        ));
+                        Vec::new()
+                    }
+                }
             }
             (Stage::Confirm { typed, error }, Some(ModalAction::Submit)) => {
                 let Some(plan) = flow.plan.clone() else {
@@ -461,6 +536,12 @@ impl App {
                 };
                 return Vec::new();
             }
+            Choice::AllowEgress => {
+                flow.stage = Stage::Planning {
+                    what: "allow outbound HTTPS on the service's security group".into(),
+                };
+                return vec![Command::PlanEgress];
+            }
             Choice::RollBack => Repair::RollbackTo(RevisionRef::Previous),
             Choice::Redeploy => Repair::Redeploy,
             Choice::RestoreSecret => {
@@ -492,28 +573,58 @@ impl App {
                 }
                 match result {
                     Ok(plan) => {
-                        self.timeline.record_action_with(
-                            format!("repair planned: {}", repair::render::summary(&plan)),
-                            plan.to_json(),
-                            now,
-                        );
+                        let line = format!("repair planned: {}", repair::render::summary(&plan));
+                        plan_ready(&mut self.timeline, flow, line, plan.to_json(), now);
                         flow.plan = Some(plan);
                         flow.before = match &self.evidence.ecs {
                             Some(Ok(s)) => Some(s.clone()),
                             _ => None,
                         };
-                        flow.stage = Stage::Confirm {
-                            typed: Input::default(),
-                            error: None,
-                        };
                     }
-                    Err(error) => {
-                        self.timeline
-                            .record_action(format!("repair could not be planned: {error}"), now);
-                        flow.stage = Stage::Failed { error };
-                    }
+                    Err(error) => plan_failed(&mut self.timeline, flow, error, now),
                 }
             }
+            RepairUpdate::EgressPlanned(result) => {
+                if !matches!(flow.stage, Stage::Planning { .. }) {
+                    return Vec::new(); // Cancelled meanwhile.
+                }
+                match result {
+                    Ok(plan) => {
+                        let line = format!(
+                            "repair planned: allow egress tcp 443 to {} on {}",
+                            plan.cidr, plan.group
+                        );
+                        plan_ready(&mut self.timeline, flow, line, plan.to_json(), now);
+                        flow.egress = Some(plan);
+                    }
+                    Err(error) => plan_failed(&mut self.timeline, flow, error, now),
+                }
+            }
+            RepairUpdate::EgressApplied(result) => match result {
+                Ok(rules) => {
+                    let group = flow.egress.as_ref().map_or("", |p| p.group.as_str());
+                    self.timeline.record_action(
+                        format!(
+                            "applied: egress tcp 443 on {group} ({}); no deployment needed",
+                            rules.join(", ")
+                        ),
+                        now,
+                    );
+                    flow.egress_rules = Some(rules);
+                    flow.started_ms = now;
+                    // Security group rules apply to the running tasks at once: the checks
+                    // after the fix start now, on what happens from now on.
+                    flow.stage = Stage::Verifying { since_ms: now };
+                    self.evidence.forget_before(now);
+                    self.rediagnose();
+                    return vec![Command::ProbeAll];
+                }
+                Err(error) => {
+                    self.timeline
+                        .record_action(format!("repair could not be applied: {error}"), now);
+                    flow.stage = Stage::Failed { error };
+                }
+            },
             RepairUpdate::Applied(result) => match result {
                 Ok(applied) => {
                     self.timeline.record_action_with(
@@ -590,6 +701,32 @@ impl App {
     }
 }
 
+/// A plan arrived: recorded with its JSON, and the window asks for the service name.
+fn plan_ready(
+    timeline: &mut crate::report::Timeline,
+    flow: &mut RepairFlow,
+    line: String,
+    json: serde_json::Value,
+    now: i64,
+) {
+    timeline.record_action_with(line, json, now);
+    flow.stage = Stage::Confirm {
+        typed: Input::default(),
+        error: None,
+    };
+}
+
+/// No plan could be made: recorded, and the window says why.
+fn plan_failed(
+    timeline: &mut crate::report::Timeline,
+    flow: &mut RepairFlow,
+    error: String,
+    now: i64,
+) {
+    timeline.record_action(format!("repair could not be planned: {error}"), now);
+    flow.stage = Stage::Failed { error };
+}
+
 /// Where a failed rollout goes back to: the revision the repair started from, or the one
 /// before it when the repair redeployed that same revision.
 fn rollback_target(flow: &RepairFlow) -> Option<RevisionRef> {
@@ -630,9 +767,30 @@ fn assignments(fields: &[Field]) -> Result<Vec<(String, String)>, String> {
 }
 
 impl App {
-    /// The form's variables as a repair: a variable that comes from a Secrets Manager secret
-    /// becomes a new value in that secret (one at a time), the others a new revision.
+    /// The form's variables as a repair: values that are secret ARNs point the variables at
+    /// those secrets (`valueFrom`, a new revision); a variable that comes from a Secrets Manager
+    /// secret becomes a new value in that secret (one at a time); the others a new revision.
     fn secret_or_env(&self, vars: Vec<(String, String)>) -> Result<Repair, String> {
+        let is_reference = |value: &str| {
+            value.starts_with("arn:aws")
+                && (value.contains(":secretsmanager:") || value.contains(":ssm:"))
+        };
+        let references = vars.iter().filter(|(_, v)| is_reference(v)).count();
+        if references > 0 {
+            if references < vars.len() {
+                return Err(
+                    "Secret ARNs and plain values in one form: point variables at secrets in one repair, set values in another".into(),
+                );
+            }
+            return vars
+                .iter()
+                .map(|(n, v)| {
+                    repair::parse_secret_ref(&format!("{n}={v}"))
+                        .map_err(|e| e.0.trim_start_matches("--set-secret ").to_owned())
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Repair::PointSecret);
+        }
         let from_secret: Vec<&String> = vars
             .iter()
             .map(|(n, _)| n)

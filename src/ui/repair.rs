@@ -26,7 +26,11 @@ pub fn render(app: &App, flow: &RepairFlow, area: Rect, buf: &mut Buffer) {
     let (title, lines, keys) = content(app, flow);
     // What must stay in sight (the typed confirmation) is pinned to the bottom.
     let pinned = match &flow.stage {
-        Stage::Confirm { typed, error } => confirm_lines(flow, typed.value(), error.as_deref()),
+        Stage::Confirm { typed, error } => confirm_lines(
+            flow.confirm_word(&app.names.service),
+            typed.value(),
+            error.as_deref(),
+        ),
         _ => Vec::new(),
     };
     let width = WIDTH.min(area.width);
@@ -79,8 +83,7 @@ pub fn render(app: &App, flow: &RepairFlow, area: Rect, buf: &mut Buffer) {
         .render(bottom, buf);
 }
 
-fn confirm_lines(flow: &RepairFlow, typed: &str, error: Option<&str>) -> Vec<Line<'static>> {
-    let service = flow.plan.as_ref().map_or("", |p| p.service.as_str());
+fn confirm_lines(service: &str, typed: &str, error: Option<&str>) -> Vec<Line<'static>> {
     let mut lines = vec![
         Line::raw(""),
         Line::from(vec![
@@ -192,14 +195,23 @@ fn content(app: &App, flow: &RepairFlow) -> (String, Vec<Line<'static>>, String)
         ),
         Stage::Confirm { .. } => (
             "Repair · plan (nothing changed yet)".into(),
-            flow.plan.as_deref().map(plan_lines).unwrap_or_default(),
+            match (&flow.egress, &flow.plan) {
+                (Some(egress), _) => egress_lines(egress),
+                (None, Some(plan)) => plan_lines(plan),
+                (None, None) => Vec::new(),
+            },
             format!("type the service name · {}", keymap::hints(flow.keys())),
         ),
         Stage::Applying => (
             "Repair · applying".into(),
             vec![Line::raw(format!(
-                "{} RegisterTaskDefinition and UpdateService…",
-                spinner(app.frame)
+                "{} {}…",
+                spinner(app.frame),
+                if flow.egress.is_some() {
+                    "AuthorizeSecurityGroupEgress"
+                } else {
+                    "RegisterTaskDefinition and UpdateService"
+                }
             ))],
             keymap::hints(flow.keys()),
         ),
@@ -285,6 +297,15 @@ fn choose_lines(app: &App, selected: usize) -> Vec<Line<'static>> {
                     names => format!("of {}, then a new deployment", names.join(", ")),
                 },
             ),
+            Choice::AllowEgress => (
+                "Allow HTTPS egress (security group)".to_owned(),
+                match (app.security_group_blocks(), &app.evidence.network) {
+                    (Some(hop), _) => hop.detail.clone(),
+                    (None, Some(Ok(_))) => "the security groups allow it already".to_owned(),
+                    (None, Some(Err(e))) => format!("path unread: {}", e.message),
+                    (None, None) => "the network path is not read yet".to_owned(),
+                },
+            ),
         };
         let style = if i == selected {
             Style::new()
@@ -358,6 +379,42 @@ fn plan_lines(plan: &repair::Plan) -> Vec<Line<'static>> {
     lines
 }
 
+fn egress_lines(plan: &crate::repair::egress::EgressPlan) -> Vec<Line<'static>> {
+    let mut lines = vec![
+        Line::from(vec![
+            dim("PLAN      "),
+            bold(format!("allow outbound HTTPS on {}", plan.group)),
+        ]),
+        Line::from(vec![dim("NOW       "), Span::raw(plan.before.clone())]),
+        Line::from(vec![
+            dim("ADD       "),
+            Span::styled(
+                format!(
+                    "egress tcp 443 to {} (\"{}\")",
+                    plan.cidr,
+                    crate::repair::egress::RULE_DESCRIPTION
+                ),
+                Style::new().fg(theme::PASS),
+            ),
+        ]),
+        Line::from(dim(
+            "          no deployment: security group rules apply to the running tasks at once",
+        )),
+    ];
+    for line in &plan.not_fixed {
+        lines.push(Line::from(Span::styled(
+            format!("NOT FIXED by this repair: {line}"),
+            Style::new().fg(theme::WARN),
+        )));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::from(dim("COMMANDS  equivalent aws CLI")));
+    for command in &plan.commands {
+        lines.push(Line::raw(format!("  $ {command}")));
+    }
+    lines
+}
+
 fn rollout_lines(app: &App, flow: &RepairFlow) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     if let Some(applied) = &flow.applied {
@@ -417,9 +474,22 @@ fn verify_lines(app: &App, flow: &RepairFlow, since_ms: i64) -> Vec<Line<'static
             Style::new().fg(theme::PASS),
         )));
     }
-    lines.push(Line::from(dim(
-        "Checks after the fix, on the new deployment only (older samples and log lines set aside):",
-    )));
+    if let (Some(plan), Some(rules)) = (&flow.egress, &flow.egress_rules) {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "✓ Egress tcp 443 to {} added on {} ({}) · no deployment needed",
+                plan.cidr,
+                plan.group,
+                rules.join(", ")
+            ),
+            Style::new().fg(theme::PASS),
+        )));
+    }
+    lines.push(Line::from(dim(if flow.egress.is_some() {
+        "Checks after the fix, from the rule on (older samples and log lines set aside):"
+    } else {
+        "Checks after the fix, on the new deployment only (older samples and log lines set aside):"
+    })));
     let e = &app.evidence;
     let last = |endpoint: Endpoint| {
         e.samples

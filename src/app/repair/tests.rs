@@ -59,7 +59,7 @@ fn r_opens_the_chooser_and_esc_closes_it() {
     app.update(key(KeyCode::Up));
     app.update(key(KeyCode::Up));
     assert!(
-        matches!(stage(&app), Stage::Choose { selected: 3 }),
+        matches!(stage(&app), Stage::Choose { selected: 4 }),
         "wraps"
     );
     app.update(key(KeyCode::Esc));
@@ -535,4 +535,110 @@ fn restoring_a_secret_needs_one_scheduled_for_deletion() {
         panic!("{:?}", stage(&app));
     };
     assert!(error.contains("nothing to restore"), "{error}");
+}
+
+/// The healthy fixture with the path of `network-blocked`'s VPC (its security group allows
+/// only tcp 5432), as the probe reports it.
+fn network_blocked() -> App {
+    let mut app = fixtures::app("healthy");
+    let network = crate::sim::scenario::load("network-blocked")
+        .expect("scenario")
+        .network
+        .to_config();
+    let path = crate::network::evaluate(&network, &["0.0.0.0/0".to_owned()]);
+    app.update(Event::Observed(Observation::Network {
+        at_ms: NOW,
+        result: Ok(Box::new(path.clone())),
+    }));
+    app
+}
+
+#[test]
+fn allow_egress_plans_from_the_path_confirms_by_service_name_and_verifies_without_a_rollout() {
+    let mut app = network_blocked();
+    let hop = app.security_group_blocks().expect("the SG blocks").clone();
+    assert!(
+        hop.detail.contains("egress allows only tcp 5432"),
+        "{hop:?}"
+    );
+    app.update(ch('R'));
+    let screen_text = screen(&app, 160, 48);
+    assert!(
+        screen_text.contains("Allow HTTPS egress (security group)")
+            && screen_text.contains("egress allows only tcp 5432"),
+        "{screen_text}"
+    );
+    // The fifth choice, by its number.
+    let commands = app.update(ch('5'));
+    assert_eq!(commands, vec![Command::PlanEgress]);
+    assert!(matches!(stage(&app), Stage::Planning { .. }));
+    let network = crate::sim::scenario::load("network-blocked")
+        .expect("scenario")
+        .network
+        .to_config();
+    let path = crate::network::evaluate(&network, &["0.0.0.0/0".to_owned()]);
+    let plan = crate::repair::egress::plan(&path, None, "0.0.0.0/0").expect("a plan");
+    app.update(Event::Repair(RepairUpdate::EgressPlanned(Ok(Box::new(
+        plan.clone(),
+    )))));
+    assert!(matches!(stage(&app), Stage::Confirm { .. }));
+    let shown = screen(&app, 160, 48);
+    assert!(
+        shown.contains(&format!("allow outbound HTTPS on {}", plan.group))
+            && shown.contains("egress tcp 443 to 0.0.0.0/0")
+            && shown.contains("aws ec2 authorize-security-group-egress")
+            && shown.contains(&format!("Type the service name {}", app.names.service)),
+        "{shown}"
+    );
+    // A wrong name applies nothing and says what to type.
+    typed(&mut app, "nerava");
+    assert!(app.update(key(KeyCode::Enter)).is_empty());
+    assert!(screen(&app, 160, 48).contains("exactly to apply"));
+    typed(&mut app, "-backend");
+    let commands = app.update(key(KeyCode::Enter));
+    assert_eq!(commands, vec![Command::ApplyEgress(Box::new(plan.clone()))]);
+    assert!(matches!(stage(&app), Stage::Applying));
+    assert!(screen(&app, 160, 48).contains("AuthorizeSecurityGroupEgress"));
+
+    let commands = app.update(Event::Repair(RepairUpdate::EgressApplied(Ok(vec![
+        "sgr-0123456789abcdef0".into(),
+    ]))));
+    assert_eq!(
+        commands,
+        vec![Command::ProbeAll],
+        "the checks after the fix"
+    );
+    assert!(matches!(stage(&app), Stage::Verifying { .. }));
+    let shown = screen(&app, 160, 48);
+    assert!(
+        shown.contains(&format!(
+            "Egress tcp 443 to 0.0.0.0/0 added on {} (sgr-0123456789abcdef0)",
+            plan.group
+        )),
+        "{shown}"
+    );
+    let report = app.report_files();
+    assert!(report[0].1.contains("repair planned: allow egress tcp 443"));
+    assert!(report[0].1.contains("sgr-0123456789abcdef0"));
+}
+
+#[test]
+fn network_blocked_by_a_security_group_suggests_the_egress_repair() {
+    let mut app = network_blocked();
+    // The verdict comes from the configuration alone.
+    assert_eq!(
+        app.diagnosis.verdict.failure_mode,
+        FailureMode::NetworkBlocked
+    );
+    let suggested = app.suggested_choice();
+    assert_eq!(Choice::ALL[suggested], Choice::AllowEgress);
+    app.update(ch('R'));
+    assert!(matches!(stage(&app), Stage::Choose { selected } if *selected == suggested));
+    // A plan that cannot be made (the path unreadable) is explained, nothing applied.
+    app.update(key(KeyCode::Enter));
+    app.update(Event::Repair(RepairUpdate::EgressPlanned(Err(
+        "AWS: UnauthorizedOperation — not allowed to call ec2:DescribeSecurityGroups".into(),
+    ))));
+    assert!(matches!(stage(&app), Stage::Failed { .. }));
+    assert!(screen(&app, 160, 48).contains("UnauthorizedOperation"));
 }
