@@ -19,12 +19,58 @@ pub const EPHEMERAL: (u16, u16) = (1024, 65535);
 /// The destination set when none is configured: anywhere.
 pub const ANYWHERE: &str = "0.0.0.0/0";
 
-/// The service's `awsvpcConfiguration`.
+/// Where the service's tasks send from: its `awsvpcConfiguration`, or with `bridge`/`host`
+/// networking the container instances the tasks run on (their subnets, the security groups
+/// of their primary network interfaces, and whether they have public IPs, summed up in the
+/// first three fields so the repair and the commands name the groups either way).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ServiceNetwork {
     pub subnets: Vec<String>,
     pub security_groups: Vec<String>,
     pub assign_public_ip: bool,
+    /// The task definition's `networkMode` (`awsvpc`, `bridge`, `host`), when it was read.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub network_mode: String,
+    /// The EC2 instances under the tasks (bridge/host networking only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub instances: Vec<Instance>,
+}
+
+/// An EC2 container instance the service's tasks run on (bridge/host networking): the tasks'
+/// packets leave through its primary network interface.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Instance {
+    pub id: String,
+    pub subnet: String,
+    /// The security groups of its primary network interface.
+    pub security_groups: Vec<String>,
+    pub public_ip: Option<String>,
+}
+
+impl ServiceNetwork {
+    /// The network of tasks running on `instances` with `mode` networking.
+    pub fn on_instances(mode: &str, instances: Vec<Instance>) -> Self {
+        let mut subnets: Vec<String> = Vec::new();
+        let mut security_groups: Vec<String> = Vec::new();
+        for i in &instances {
+            if !subnets.contains(&i.subnet) {
+                subnets.push(i.subnet.clone());
+            }
+            for g in &i.security_groups {
+                if !security_groups.contains(g) {
+                    security_groups.push(g.clone());
+                }
+            }
+        }
+        Self {
+            subnets,
+            security_groups,
+            assign_public_ip: !instances.is_empty()
+                && instances.iter().all(|i| i.public_ip.is_some()),
+            network_mode: mode.to_owned(),
+            instances,
+        }
+    }
 }
 
 /// What EC2 says about the resources on the path, as plain data.
@@ -289,6 +335,16 @@ pub fn evaluate(config: &NetworkConfig, destinations: &[String]) -> Path {
     let mut hops = Vec::new();
     if config.service.security_groups.is_empty() && config.service.subnets.is_empty() {
         // Nothing to evaluate: an unknown, never a failure of rules that were not read.
+        let detail = if config.service.network_mode.is_empty()
+            || config.service.network_mode == "awsvpc"
+        {
+            "the service has no awsvpcConfiguration and no container instance was found: the path is not read".to_owned()
+        } else {
+            format!(
+                "{} networking, and no running task on a container instance to read the path from",
+                config.service.network_mode
+            )
+        };
         return Path {
             state: HopState::Unknown,
             destinations,
@@ -297,15 +353,31 @@ pub fn evaluate(config: &NetworkConfig, destinations: &[String]) -> Path {
                 kind: HopKind::SecurityGroup,
                 resource: "awsvpcConfiguration".into(),
                 state: HopState::Unknown,
-                detail: "the service has no awsvpcConfiguration (bridge/host networking): the path is not read".into(),
+                detail,
             }],
             nats: Vec::new(),
         };
     }
-    hops.push(security_groups(config, &destinations));
-    for subnet in &config.service.subnets {
-        hops.push(network_acl(config, subnet, &destinations));
-        hops.extend(route(config, subnet, &destinations));
+    if config.service.instances.is_empty() {
+        hops = service_hops(config, &destinations);
+    } else {
+        // Each instance is its own path (its subnet, its groups, its public IP or not); the
+        // hops they share are shown once.
+        for instance in &config.service.instances {
+            let mut one = config.clone();
+            one.service = ServiceNetwork {
+                subnets: vec![instance.subnet.clone()],
+                security_groups: instance.security_groups.clone(),
+                assign_public_ip: instance.public_ip.is_some(),
+                network_mode: config.service.network_mode.clone(),
+                instances: vec![instance.clone()],
+            };
+            for hop in service_hops(&one, &destinations) {
+                if !hops.contains(&hop) {
+                    hops.push(hop);
+                }
+            }
+        }
     }
     let state = if hops.iter().any(|h| h.state == HopState::Fail) {
         HopState::Fail
@@ -332,6 +404,16 @@ pub fn evaluate(config: &NetworkConfig, destinations: &[String]) -> Path {
         hops,
         nats,
     }
+}
+
+/// The hops of one set of subnets and security groups.
+fn service_hops(config: &NetworkConfig, destinations: &[String]) -> Vec<Hop> {
+    let mut hops = vec![security_groups(config, destinations)];
+    for subnet in &config.service.subnets {
+        hops.push(network_acl(config, subnet, destinations));
+        hops.extend(route(config, subnet, destinations));
+    }
+    hops
 }
 
 /// The security groups hop: stateful, and the union of every group on the ENI — the path is
@@ -738,6 +820,24 @@ fn gateway(config: &NetworkConfig, target: &str, table: &RouteTable) -> Hop {
         detail,
     };
     if target.starts_with("igw-") {
+        if let [instance] = config.service.instances.as_slice() {
+            return match &instance.public_ip {
+                Some(ip) => hop(
+                    HopState::Pass,
+                    format!(
+                        "{target}: internet gateway, and {} has public IP {ip}",
+                        instance.id
+                    ),
+                ),
+                None => hop(
+                    HopState::Fail,
+                    format!(
+                        "{} routes to internet gateway {target} but {} has no public IP to use it",
+                        table.id, instance.id
+                    ),
+                ),
+            };
+        }
         return if config.service.assign_public_ip {
             hop(
                 HopState::Pass,

@@ -428,3 +428,291 @@ async fn contract_moto_routes_acls_and_nat_state() {
     let failure = path.failures().next().expect("a failure").detail.clone();
     assert!(failure.contains(&b.nat), "{failure}");
 }
+
+/// The same EC2 + ECS pair with the service in `bridge` mode on one container instance in a
+/// public subnet (a public IP, the route to the internet gateway), whose group allows only
+/// Postgres out: what `bridge-sg-blocked` simulates.
+struct Bridge {
+    name: &'static str,
+    sdk: aws_config::SdkConfig,
+    sg: String,
+    instance: String,
+    igw: String,
+    _server: Box<dyn std::any::Any>,
+}
+
+impl Bridge {
+    async fn simulator() -> Self {
+        let sim = Simulator::start(
+            scenario::load("bridge-sg-blocked").expect("scenario"),
+            0.05,
+            Ports::default(),
+        )
+        .await
+        .expect("simulator starts");
+        let sdk =
+            emulator::sdk_config(&sim.urls.aws, sim::ACCESS_KEY_ID, sim::SECRET_ACCESS_KEY).await;
+        Self {
+            name: "simulator",
+            sdk,
+            sg: "sg-0c2d4e6f8a1b3c5d7".into(),
+            instance: "i-0a7b9c1d3e5f70812".into(),
+            igw: "igw-07a9c1e3b5d2f4608".into(),
+            _server: Box::new(sim),
+        }
+    }
+
+    /// moto: the VPC and the instance through EC2 (RunInstances with a public IP on its
+    /// primary interface), the instance registered in the cluster (RegisterContainerInstance)
+    /// and a bridge-mode task placed on it (RunTask), pinned RUNNING.
+    async fn moto() -> Self {
+        let server = emulator::moto().await;
+        let sdk = emulator::sdk_config(&server.url, "testing", "testing").await;
+        let ec2 = aws_sdk_ec2::Client::new(&sdk);
+        let vpc = ec2
+            .create_vpc()
+            .cidr_block("10.0.0.0/16")
+            .send()
+            .await
+            .expect("CreateVpc")
+            .vpc()
+            .and_then(|v| v.vpc_id())
+            .expect("vpc id")
+            .to_owned();
+        let public = ec2
+            .create_subnet()
+            .vpc_id(&vpc)
+            .cidr_block("10.0.0.0/24")
+            .availability_zone("us-east-1a")
+            .send()
+            .await
+            .expect("CreateSubnet")
+            .subnet()
+            .and_then(|s| s.subnet_id())
+            .expect("subnet id")
+            .to_owned();
+        let igw = ec2
+            .create_internet_gateway()
+            .send()
+            .await
+            .expect("CreateInternetGateway")
+            .internet_gateway()
+            .and_then(|g| g.internet_gateway_id())
+            .expect("igw id")
+            .to_owned();
+        ec2.attach_internet_gateway()
+            .internet_gateway_id(&igw)
+            .vpc_id(&vpc)
+            .send()
+            .await
+            .expect("AttachInternetGateway");
+        let rtb = ec2
+            .create_route_table()
+            .vpc_id(&vpc)
+            .send()
+            .await
+            .expect("CreateRouteTable")
+            .route_table()
+            .and_then(|t| t.route_table_id())
+            .expect("rtb id")
+            .to_owned();
+        ec2.create_route()
+            .route_table_id(&rtb)
+            .destination_cidr_block("0.0.0.0/0")
+            .gateway_id(&igw)
+            .send()
+            .await
+            .expect("CreateRoute");
+        ec2.associate_route_table()
+            .route_table_id(&rtb)
+            .subnet_id(&public)
+            .send()
+            .await
+            .expect("AssociateRouteTable");
+        let sg = ec2
+            .create_security_group()
+            .group_name("nerava-ecs-hosts")
+            .description("nerava-cluster container instances")
+            .vpc_id(&vpc)
+            .send()
+            .await
+            .expect("CreateSecurityGroup")
+            .group_id()
+            .expect("sg id")
+            .to_owned();
+        let described = ec2
+            .describe_security_groups()
+            .group_ids(&sg)
+            .send()
+            .await
+            .expect("DescribeSecurityGroups");
+        ec2.revoke_security_group_egress()
+            .group_id(&sg)
+            .set_ip_permissions(Some(
+                described.security_groups()[0]
+                    .ip_permissions_egress()
+                    .to_vec(),
+            ))
+            .send()
+            .await
+            .expect("RevokeSecurityGroupEgress");
+        ec2.authorize_security_group_egress()
+            .group_id(&sg)
+            .ip_permissions(rule("tcp", 5432, "10.0.0.0/16"))
+            .send()
+            .await
+            .expect("AuthorizeSecurityGroupEgress");
+        let run = ec2
+            .run_instances()
+            .image_id("ami-12c6146b")
+            .instance_type(aws_sdk_ec2::types::InstanceType::M6iLarge)
+            .min_count(1)
+            .max_count(1)
+            .network_interfaces(
+                aws_sdk_ec2::types::InstanceNetworkInterfaceSpecification::builder()
+                    .device_index(0)
+                    .subnet_id(&public)
+                    .groups(&sg)
+                    .associate_public_ip_address(true)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("RunInstances");
+        let instance = run.instances()[0]
+            .instance_id()
+            .expect("instance id")
+            .to_owned();
+        let ecs = aws_sdk_ecs::Client::new(&sdk);
+        ecs.create_cluster()
+            .cluster_name("nerava-cluster")
+            .send()
+            .await
+            .expect("CreateCluster");
+        ecs.register_container_instance()
+            .cluster("nerava-cluster")
+            .instance_identity_document(
+                serde_json::json!({ "instanceId": instance, "region": "us-east-1" }).to_string(),
+            )
+            .send()
+            .await
+            .expect("RegisterContainerInstance");
+        ecs.register_task_definition()
+            .family("nerava-backend")
+            .network_mode(aws_sdk_ecs::types::NetworkMode::Bridge)
+            .container_definitions(
+                aws_sdk_ecs::types::ContainerDefinition::builder()
+                    .name("nerava-backend")
+                    .image("nerava-backend:2026.01.22")
+                    .memory(512)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("RegisterTaskDefinition");
+        ecs.create_service()
+            .cluster("nerava-cluster")
+            .service_name("nerava-backend")
+            .task_definition("nerava-backend")
+            .desired_count(1)
+            .launch_type(aws_sdk_ecs::types::LaunchType::Ec2)
+            .send()
+            .await
+            .expect("CreateService");
+        // moto's services start no tasks: one placed on the instance by RunTask, kept RUNNING
+        // (moto moves a task towards STOPPED on every DescribeTasks unless pinned).
+        reqwest::Client::new()
+            .post(format!(
+                "{}/moto-api/state-manager/set-transition",
+                server.url
+            ))
+            .json(&serde_json::json!({
+                "model_name": "ecs::task",
+                "transition": { "progression": "manual", "times": 1_000_000 }
+            }))
+            .send()
+            .await
+            .expect("pins the task state");
+        ecs.run_task()
+            .cluster("nerava-cluster")
+            .task_definition("nerava-backend")
+            .launch_type(aws_sdk_ecs::types::LaunchType::Ec2)
+            .count(1)
+            .send()
+            .await
+            .expect("RunTask");
+        Self {
+            name: "moto",
+            sdk,
+            sg,
+            instance,
+            igw,
+            _server: Box::new(server),
+        }
+    }
+
+    async fn path(&self) -> Path {
+        NetworkProbe::new(&self.sdk, &AwsConfig::default())
+            .path()
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e:?}", self.name))
+    }
+}
+
+/// A bridge-mode service's path is its container instance's: the probe follows DescribeTasks
+/// → DescribeContainerInstances → DescribeInstances to the instance's group, subnet and public
+/// IP; the group without HTTPS fails it by id, and authorizing 443 opens it, through the
+/// internet gateway directly.
+async fn check_bridge_reads_the_container_instance(b: &Bridge) {
+    let path = b.path().await;
+    let who = b.name;
+    assert_eq!(path.service.network_mode, "bridge", "{who}: {path:#?}");
+    assert_eq!(path.service.instances.len(), 1, "{who}: {path:#?}");
+    let instance = &path.service.instances[0];
+    assert_eq!(instance.id, b.instance, "{who}");
+    assert_eq!(
+        instance.security_groups,
+        std::slice::from_ref(&b.sg),
+        "{who}"
+    );
+    assert!(instance.public_ip.is_some(), "{who}: {instance:?}");
+    assert_eq!(path.state, HopState::Fail, "{who}: {path:#?}");
+    assert_eq!(
+        path.failures()
+            .map(|h| h.detail.as_str())
+            .collect::<Vec<_>>(),
+        [format!(
+            "{} egress allows only tcp 5432 to 10.0.0.0/16 — no tcp 443 to 0.0.0.0/0",
+            b.sg
+        )],
+        "{who}"
+    );
+    aws_sdk_ec2::Client::new(&b.sdk)
+        .authorize_security_group_egress()
+        .group_id(&b.sg)
+        .ip_permissions(rule("tcp", 443, "0.0.0.0/0"))
+        .send()
+        .await
+        .expect("AuthorizeSecurityGroupEgress");
+    let path = b.path().await;
+    assert_eq!(path.state, HopState::Pass, "{who}: {path:#?}");
+    let gateway = path.hops.last().expect("hops");
+    assert_eq!(gateway.resource, b.igw, "{who}");
+    assert!(
+        gateway
+            .detail
+            .contains(&format!("{} has public IP", b.instance)),
+        "{who}: {}",
+        gateway.detail
+    );
+}
+
+#[tokio::test]
+async fn contract_sim_bridge_container_instance() {
+    check_bridge_reads_the_container_instance(&Bridge::simulator().await).await;
+}
+
+#[tokio::test]
+async fn contract_moto_bridge_container_instance() {
+    check_bridge_reads_the_container_instance(&Bridge::moto().await).await;
+}

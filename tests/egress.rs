@@ -434,3 +434,178 @@ fn the_report_carries_the_path_one_hop_per_row() {
     assert_eq!(json["network"]["hops"][0]["resource"], SG);
     assert_eq!(json["network"]["state"], "fail");
 }
+
+const HOST_SG: &str = "sg-0c2d4e6f8a1b3c5d7";
+const HOST: &str = "i-0a7b9c1d3e5f70812";
+
+#[test]
+fn bridge_mode_reads_the_path_from_the_container_instance() {
+    let (code, json) = check_demo("bridge-sg-blocked");
+    assert_eq!(code, 1, "{json:#}");
+    assert_eq!(
+        json["verdict"]["failure_mode"], "network_blocked",
+        "{json:#}"
+    );
+    assert!(!sent_an_otp(&json), "no OTP start was asked for");
+    let top = &json["verdict"]["candidates"][0];
+    assert_eq!(top["confidence"], 3);
+    let evidence = top["evidence"].to_string();
+    assert!(
+        evidence.contains(&format!(
+            "{HOST_SG} egress allows only tcp 5432 to 10.0.0.0/16"
+        )),
+        "{evidence}"
+    );
+    // The change that explains it, from CloudTrail.
+    assert!(
+        evidence.contains(&format!("{HOST_SG} egress 443 revoked")),
+        "{evidence}"
+    );
+    assert!(top["commands"].to_string().contains(&format!(
+        "authorize-security-group-egress --group-id {HOST_SG}"
+    )));
+    let network = &json["observations"]["network"];
+    assert_eq!(network["service"]["network_mode"], "bridge");
+    assert_eq!(network["service"]["instances"][0]["id"], HOST);
+    assert_eq!(network["service"]["security_groups"][0], HOST_SG);
+    // The instance sits in the public subnet with a public IP: out through the IGW directly.
+    let hops = network["hops"].as_array().unwrap();
+    assert_eq!(hops.len(), 4, "{network:#}");
+    assert_eq!(hops[0]["state"], "fail");
+    assert_eq!(hops[3]["resource"], "igw-07a9c1e3b5d2f4608");
+    assert_eq!(hops[3]["state"], "pass");
+    assert!(hops[3]["detail"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("{HOST} has public IP 18.206.31.144")));
+}
+
+#[test]
+fn repair_opens_the_container_instances_group_and_the_tasks_reach_twilio() {
+    let out = repair_demo(&[
+        "--demo",
+        "bridge-sg-blocked",
+        "--allow-egress",
+        "--yes",
+        "--json",
+        "--test-phone",
+        "+17133056318",
+    ]);
+    let done: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(out.status.code(), Some(0), "{done:#}");
+    assert_eq!(done["applied"]["group_id"], HOST_SG);
+    assert_eq!(done["path_after"]["state"], "pass");
+    assert_eq!(
+        done["verification"]["verdict"]["failure_mode"], "none",
+        "{done:#}"
+    );
+    assert!(sent_an_otp(&done["verification"]));
+}
+
+async fn ecs(sim: &Simulator) -> aws_sdk_ecs::Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(&sim.urls.aws)
+        .credentials_provider(aws_sdk_ecs::config::Credentials::new(
+            sim::ACCESS_KEY_ID,
+            sim::SECRET_ACCESS_KEY,
+            None,
+            None,
+            "test",
+        ))
+        .load()
+        .await;
+    aws_sdk_ecs::Client::new(&config)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bridge_tasks_run_on_container_instances_that_ec2_describes() {
+    let sim = start("bridge-sg-blocked").await;
+    let (ecs, ec2_client) = (ecs(&sim).await, ec2(&sim).await);
+    let service = ecs
+        .describe_services()
+        .cluster("nerava-cluster")
+        .services("nerava-backend")
+        .send()
+        .await
+        .expect("service");
+    let service = &service.services()[0];
+    assert!(service.network_configuration().is_none());
+    assert_eq!(
+        service.launch_type(),
+        Some(&aws_sdk_ecs::types::LaunchType::Ec2)
+    );
+    let arns = ecs
+        .list_tasks()
+        .cluster("nerava-cluster")
+        .service_name("nerava-backend")
+        .send()
+        .await
+        .expect("tasks");
+    let tasks = ecs
+        .describe_tasks()
+        .cluster("nerava-cluster")
+        .set_tasks(Some(arns.task_arns().to_vec()))
+        .send()
+        .await
+        .expect("describes");
+    let on = tasks.tasks()[0]
+        .container_instance_arn()
+        .expect("placed on an instance")
+        .to_owned();
+    let cis = ecs
+        .describe_container_instances()
+        .cluster("nerava-cluster")
+        .container_instances(&on)
+        .container_instances("no-such-instance")
+        .send()
+        .await
+        .expect("container instances");
+    assert_eq!(cis.container_instances().len(), 1);
+    assert_eq!(cis.container_instances()[0].ec2_instance_id(), Some(HOST));
+    assert!(cis.container_instances()[0].running_tasks_count() >= 1);
+    assert_eq!(cis.failures()[0].reason(), Some("MISSING"));
+    let listed = ecs
+        .list_container_instances()
+        .cluster("nerava-cluster")
+        .send()
+        .await
+        .expect("lists");
+    assert_eq!(listed.container_instance_arns(), [on]);
+    let described = ec2_client
+        .describe_instances()
+        .instance_ids(HOST)
+        .send()
+        .await
+        .expect("instances");
+    let instance = &described.reservations()[0].instances()[0];
+    assert_eq!(instance.subnet_id(), Some("subnet-09e8d7c6b5a4f3e21"));
+    assert_eq!(instance.public_ip_address(), Some("18.206.31.144"));
+    let eni = &instance.network_interfaces()[0];
+    assert_eq!(
+        eni.attachment()
+            .and_then(aws_sdk_ec2::types::InstanceNetworkInterfaceAttachment::device_index),
+        Some(0)
+    );
+    assert_eq!(eni.groups()[0].group_id(), Some(HOST_SG));
+    let missing = ec2_client
+        .describe_instances()
+        .instance_ids("i-00000000000000000")
+        .send()
+        .await
+        .expect_err("not found");
+    assert_eq!(
+        aws_sdk_ec2::error::ProvideErrorMetadata::code(&missing),
+        Some("InvalidInstanceID.NotFound")
+    );
+    // Fargate (every other scenario): no instances, and tasks on none.
+    let sim = start("healthy").await;
+    let none = ec2(&sim)
+        .await
+        .describe_instances()
+        .send()
+        .await
+        .expect("empty");
+    assert!(none.reservations().is_empty());
+}

@@ -26,7 +26,7 @@ async fn without_test_phone(name: &'static str) -> check::Report {
 
 /// What the users of each scenario get from OTP start, recently: the status most of them get
 /// (`None`: no task serves them, the load balancer answers itself), and the verdict.
-const CASES: [(&str, Option<u16>, FailureMode); 17] = [
+const CASES: [(&str, Option<u16>, FailureMode); 18] = [
     ("healthy", Some(200), FailureMode::None),
     ("missing-env-vars", Some(504), FailureMode::MissingEnvVars),
     (
@@ -43,6 +43,7 @@ const CASES: [(&str, Option<u16>, FailureMode); 17] = [
     // Named from the network's configuration (EC2), which traffic alone could not do.
     ("network-blocked", Some(503), FailureMode::NetworkBlocked),
     ("nat-route-missing", Some(503), FailureMode::NetworkBlocked),
+    ("bridge-sg-blocked", Some(503), FailureMode::NetworkBlocked),
     ("execution-role-denied", None, FailureMode::SecretUnreadable),
     ("secret-kms-denied", None, FailureMode::SecretUnreadable),
     ("event-loop-blocking", Some(504), FailureMode::Inconclusive),

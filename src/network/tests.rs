@@ -50,6 +50,7 @@ fn open() -> NetworkConfig {
             subnets: vec!["subnet-priv".into()],
             security_groups: vec!["sg-app".into()],
             assign_public_ip: false,
+            ..Default::default()
         },
         security_groups: vec![SecurityGroup {
             id: "sg-app".into(),
@@ -368,10 +369,100 @@ fn no_awsvpc_configuration_is_unknown_not_a_failure() {
     let path = evaluate(&NetworkConfig::default(), &anywhere());
     assert_eq!(path.state, HopState::Unknown);
     assert_eq!(path.hops.len(), 1);
-    assert!(path.summary().contains("bridge/host networking"));
+    assert!(
+        path.summary().contains("no container instance"),
+        "{path:#?}"
+    );
+    let mut c = NetworkConfig::default();
+    c.service.network_mode = "bridge".into();
+    assert!(evaluate(&c, &anywhere())
+        .summary()
+        .contains("bridge networking, and no running task"));
     let mut c = open();
     c.service.security_groups.clear();
     let path = evaluate(&c, &anywhere());
     assert_eq!(path.state, HopState::Unknown, "{path:#?}");
     assert!(path.hops[0].detail.contains("default group"));
+}
+
+/// A bridge-mode instance: its own group, its subnet, and maybe a public IP.
+fn instance(id: &str, subnet: &str, group: &str, public_ip: Option<&str>) -> Instance {
+    Instance {
+        id: id.into(),
+        subnet: subnet.into(),
+        security_groups: vec![group.into()],
+        public_ip: public_ip.map(Into::into),
+    }
+}
+
+/// `open()` with the service on container instances instead of an awsvpcConfiguration.
+fn bridge(instances: Vec<Instance>) -> NetworkConfig {
+    let mut c = open();
+    c.security_groups.push(SecurityGroup {
+        id: "sg-host".into(),
+        name: "ecs-hosts".into(),
+        vpc_id: "vpc-1".into(),
+        egress: vec![perm("tcp", 443, 443, "0.0.0.0/0")],
+    });
+    c.service = ServiceNetwork::on_instances("bridge", instances);
+    c
+}
+
+#[test]
+fn bridge_mode_reads_the_path_of_the_container_instance() {
+    let c = bridge(vec![instance("i-1", "subnet-priv", "sg-host", None)]);
+    assert_eq!(c.service.security_groups, ["sg-host"]);
+    let path = evaluate(&c, &anywhere());
+    assert_eq!(path.state, HopState::Pass, "{path:#?}");
+    assert_eq!(
+        path.hops[0].detail,
+        "sg-host egress allows tcp 443 to 0.0.0.0/0"
+    );
+    assert!(path.hops[3].detail.contains("nat-1 available"));
+}
+
+#[test]
+fn a_bridge_instance_in_a_public_subnet_needs_its_own_public_ip() {
+    let c = bridge(vec![instance(
+        "i-1",
+        "subnet-pub",
+        "sg-host",
+        Some("3.1.2.3"),
+    )]);
+    let path = evaluate(&c, &anywhere());
+    assert_eq!(path.state, HopState::Pass, "{path:#?}");
+    assert!(path.hops[3]
+        .detail
+        .contains("igw-1: internet gateway, and i-1 has public IP 3.1.2.3"));
+    let c = bridge(vec![instance("i-1", "subnet-pub", "sg-host", None)]);
+    assert_eq!(
+        failing(&evaluate(&c, &anywhere())),
+        ["rtb-pub routes to internet gateway igw-1 but i-1 has no public IP to use it"]
+    );
+}
+
+#[test]
+fn every_bridge_instance_is_its_own_path_and_shared_hops_show_once() {
+    let mut c = bridge(vec![
+        instance("i-1", "subnet-priv", "sg-host", None),
+        instance("i-2", "subnet-priv", "sg-host", None),
+        instance("i-3", "subnet-priv", "sg-db", None),
+    ]);
+    c.security_groups.push(SecurityGroup {
+        id: "sg-db".into(),
+        name: "db-only".into(),
+        vpc_id: "vpc-1".into(),
+        egress: vec![perm("tcp", 5432, 5432, "10.0.0.0/16")],
+    });
+    let path = evaluate(&c, &anywhere());
+    assert_eq!(path.state, HopState::Fail);
+    // i-1 and i-2 share every hop; i-3 adds its failing group, and its ACL and route hops are
+    // the same as theirs.
+    assert_eq!(path.hops.len(), 5, "{path:#?}");
+    assert_eq!(
+        failing(&path),
+        ["sg-db egress allows only tcp 5432 to 10.0.0.0/16 — no tcp 443 to 0.0.0.0/0"]
+    );
+    assert_eq!(path.security_groups(), ["sg-host", "sg-db"]);
+    assert!(!path.service.assign_public_ip);
 }

@@ -37,6 +37,34 @@ fn vpc_filter(vpcs: &[String]) -> Filter {
         .build()
 }
 
+/// One EC2 instance as the path needs it. The primary interface (device index 0) carries
+/// bridge and host traffic; without interfaces in the answer, the instance's own groups.
+fn instance_of(i: &aws_sdk_ec2::types::Instance) -> network::Instance {
+    let primary = i
+        .network_interfaces()
+        .iter()
+        .find(|n| {
+            n.attachment()
+                .and_then(aws_sdk_ec2::types::InstanceNetworkInterfaceAttachment::device_index)
+                == Some(0)
+        })
+        .or_else(|| i.network_interfaces().first());
+    let groups = match primary {
+        Some(eni) => eni.groups(),
+        None => i.security_groups(),
+    };
+    network::Instance {
+        id: clean(i.instance_id()),
+        subnet: clean(primary.and_then(|n| n.subnet_id()).or(i.subnet_id())),
+        security_groups: groups.iter().map(|g| clean(g.group_id())).collect(),
+        public_ip: primary
+            .and_then(|n| n.association())
+            .and_then(|a| a.public_ip())
+            .or(i.public_ip_address())
+            .map(redact::sanitize),
+    }
+}
+
 impl NetworkProbe {
     pub fn new(sdk: &SdkConfig, cfg: &AwsConfig) -> Self {
         Self {
@@ -82,22 +110,132 @@ impl NetworkProbe {
         let vpc = s
             .network_configuration()
             .and_then(|n| n.awsvpc_configuration());
+        let Some(vpc) = vpc else {
+            // bridge / host networking: the tasks use their container instances' network.
+            let td = s.task_definition().map(str::to_owned);
+            return Box::pin(self.instances_network(td)).await;
+        };
         Ok(ServiceNetwork {
-            subnets: vpc
-                .map(|v| v.subnets().iter().map(|x| redact::sanitize(x)).collect())
-                .unwrap_or_default(),
+            subnets: vpc.subnets().iter().map(|x| redact::sanitize(x)).collect(),
             security_groups: vpc
-                .map(|v| {
-                    v.security_groups()
-                        .iter()
-                        .map(|x| redact::sanitize(x))
-                        .collect()
-                })
-                .unwrap_or_default(),
+                .security_groups()
+                .iter()
+                .map(|x| redact::sanitize(x))
+                .collect(),
             assign_public_ip: vpc
-                .and_then(|v| v.assign_public_ip())
+                .assign_public_ip()
                 .is_some_and(|a| a.as_str() == "ENABLED"),
+            network_mode: "awsvpc".into(),
+            instances: Vec::new(),
         })
+    }
+
+    /// A service without `awsvpcConfiguration` (`bridge` or `host` networking): its running
+    /// tasks (ListTasks, DescribeTasks) → their container instances
+    /// (DescribeContainerInstances) → the EC2 instances (DescribeInstances): each one's
+    /// subnet, the groups of its primary network interface (where bridge and host traffic
+    /// leaves) and its public IP.
+    async fn instances_network(
+        &self,
+        task_definition: Option<String>,
+    ) -> Result<ServiceNetwork, ProbeError> {
+        let mode = match task_definition {
+            Some(td) => call(
+                System::Ecs,
+                "DescribeTaskDefinition",
+                self.ecs
+                    .describe_task_definition()
+                    .task_definition(td)
+                    .send(),
+            )
+            .await
+            .ok()
+            .and_then(|o| {
+                o.task_definition()
+                    .and_then(|t| t.network_mode())
+                    .map(|m| m.as_str().to_owned())
+            }),
+            None => None,
+        }
+        .unwrap_or_else(|| "bridge".to_owned());
+        let mut task_arns: Vec<String> = Vec::new();
+        let mut pages = self
+            .ecs
+            .list_tasks()
+            .cluster(&self.cluster)
+            .service_name(&self.service)
+            .into_paginator()
+            .send();
+        while let Some(page) = call(System::Ecs, "ListTasks", async {
+            pages.next().await.transpose()
+        })
+        .await?
+        {
+            task_arns.extend(page.task_arns().iter().cloned());
+        }
+        let mut container_instances: Vec<String> = Vec::new();
+        // DescribeTasks takes up to 100 tasks a call.
+        for chunk in task_arns.chunks(100) {
+            let out = call(
+                System::Ecs,
+                "DescribeTasks",
+                self.ecs
+                    .describe_tasks()
+                    .cluster(&self.cluster)
+                    .set_tasks(Some(chunk.to_vec()))
+                    .send(),
+            )
+            .await?;
+            for t in out.tasks() {
+                if let Some(ci) = t.container_instance_arn() {
+                    if !container_instances.iter().any(|c| c == ci) {
+                        container_instances.push(ci.to_owned());
+                    }
+                }
+            }
+        }
+        let mut ec2_ids: Vec<String> = Vec::new();
+        for chunk in container_instances.chunks(100) {
+            let out = call(
+                System::Ecs,
+                "DescribeContainerInstances",
+                self.ecs
+                    .describe_container_instances()
+                    .cluster(&self.cluster)
+                    .set_container_instances(Some(chunk.to_vec()))
+                    .send(),
+            )
+            .await?;
+            for ci in out.container_instances() {
+                if let Some(id) = ci.ec2_instance_id() {
+                    ec2_ids.push(redact::sanitize(id));
+                }
+            }
+        }
+        if ec2_ids.is_empty() {
+            return Ok(ServiceNetwork::on_instances(&mode, Vec::new()));
+        }
+        let mut instances = Vec::new();
+        let mut pages = self
+            .ec2
+            .describe_instances()
+            .set_instance_ids(Some(ec2_ids))
+            .into_paginator()
+            .send();
+        while let Some(page) = call(System::Network, "DescribeInstances", async {
+            pages.next().await.transpose()
+        })
+        .await?
+        {
+            for i in page
+                .reservations()
+                .iter()
+                .flat_map(aws_sdk_ec2::types::Reservation::instances)
+            {
+                instances.push(instance_of(i));
+            }
+        }
+        Ok(ServiceNetwork::on_instances(&mode, instances))
     }
 
     /// The EC2 side: the service's groups, then everything of their VPC the path can cross.

@@ -183,6 +183,7 @@ mod tests {
                 subnets: vec!["subnet-1".into()],
                 security_groups: vec!["sg-a".into(), "sg-b".into()],
                 assign_public_ip: false,
+                ..Default::default()
             },
             hops,
             nats: vec![],

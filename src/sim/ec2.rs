@@ -31,6 +31,26 @@ pub struct NetworkSetup {
     pub route_tables: BTreeMap<String, RouteTableSetup>,
     pub nat_gateways: BTreeMap<String, NatSetup>,
     pub network_acls: BTreeMap<String, AclSetup>,
+    /// The cluster's EC2 container instances, by instance id: where the tasks of a `bridge`
+    /// or `host` task definition run, and whose network they use (none for Fargate).
+    #[serde(default)]
+    pub instances: BTreeMap<String, InstanceSetup>,
+}
+
+/// One EC2 instance registered in the cluster as a container instance.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceSetup {
+    /// Its container instance id (the last part of its `container-instance/CLUSTER/ID` ARN).
+    pub container_instance: String,
+    pub subnet: String,
+    /// The groups of its primary network interface.
+    pub security_groups: Vec<String>,
+    pub private_ip: String,
+    #[serde(default)]
+    pub public_ip: Option<String>,
+    pub instance_type: String,
+    pub image_id: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -130,7 +150,33 @@ pub struct AclEntrySetup {
 }
 
 impl NetworkSetup {
-    /// The same facts as the console's plain data, for the backend's own packet path.
+    /// The path of tasks of a `mode` task definition: its awsvpcConfiguration's, or with
+    /// `bridge` / `host` networking the container instances'.
+    pub fn to_config_for(&self, mode: &str) -> network::NetworkConfig {
+        let mut config = self.to_config();
+        if mode != "awsvpc" {
+            let instances = self
+                .instances
+                .iter()
+                .map(|(id, i)| network::Instance {
+                    id: id.clone(),
+                    subnet: i.subnet.clone(),
+                    security_groups: i.security_groups.clone(),
+                    public_ip: i.public_ip.clone(),
+                })
+                .collect();
+            config.service = network::ServiceNetwork::on_instances(mode, instances);
+        }
+        config
+    }
+
+    /// The security groups the tasks of a `mode` task definition send through.
+    pub fn security_groups_for(&self, mode: &str) -> Vec<String> {
+        self.to_config_for(mode).service.security_groups
+    }
+
+    /// The same facts as the console's plain data, for the backend's own packet path (the
+    /// service's awsvpcConfiguration).
     pub fn to_config(&self) -> network::NetworkConfig {
         let perm = |r: &RuleSetup| network::Permission {
             protocol: r.protocol.clone(),
@@ -145,6 +191,7 @@ impl NetworkSetup {
                 subnets: self.service.subnets.clone(),
                 security_groups: self.service.security_groups.clone(),
                 assign_public_ip: self.service.assign_public_ip,
+                ..Default::default()
             },
             security_groups: self
                 .security_groups
@@ -448,7 +495,8 @@ impl World {
     /// subnets' network ACLs and routes, as they stand.
     pub fn twilio_reachable(&self) -> bool {
         let to = vec![format!("{}/32", self.network.twilio_address)];
-        network::evaluate(&self.network.to_config(), &to).state == network::HopState::Pass
+        let config = self.network.to_config_for(&self.network_mode());
+        network::evaluate(&config, &to).state == network::HopState::Pass
     }
 
     /// Handles one EC2 action, answering its XML document.
@@ -461,6 +509,7 @@ impl World {
             "DescribeNatGateways" => self.describe_nat_gateways(params),
             "DescribeNetworkAcls" => self.describe_network_acls(params),
             "DescribeVpcs" => self.describe_vpcs(params),
+            "DescribeInstances" => self.describe_instances(params),
             "AuthorizeSecurityGroupEgress" => self.change_egress(params, true),
             "RevokeSecurityGroupEgress" => self.change_egress(params, false),
             other => Err(invalid_action(QueryService::Ec2, other)),
@@ -859,6 +908,152 @@ impl World {
                             .leaf("instanceTenancy", "default")
                             .leaf("isDefault", false)
                             .elem("tagSet", |_| {});
+                    });
+                }
+            });
+        }))
+    }
+
+    /// DescribeInstances: the cluster's container instances, one reservation each.
+    fn describe_instances(&self, params: &Params) -> Result<String, AwsError> {
+        let ids = params.list("InstanceId");
+        let net = &self.network;
+        check_ids(
+            &ids,
+            |id| net.instances.contains_key(id),
+            "InvalidInstanceID.NotFound",
+            |id| format!("The instance ID '{id}' does not exist"),
+        )?;
+        let filters = params.filters();
+        let mut found = Vec::new();
+        for (id, i) in &net.instances {
+            if !ids.is_empty() && !ids.contains(&id.as_str()) {
+                continue;
+            }
+            let values = |name: &str| match name {
+                "instance-id" => Some(vec![id.clone()]),
+                "vpc-id" => Some(vec![net.vpc_id.clone()]),
+                "subnet-id" => Some(vec![i.subnet.clone()]),
+                "instance-state-name" => Some(vec!["running".to_owned()]),
+                "instance-type" => Some(vec![i.instance_type.clone()]),
+                "private-ip-address" => Some(vec![i.private_ip.clone()]),
+                "ip-address" => Some(i.public_ip.iter().cloned().collect()),
+                "instance.group-id" | "network-interface.group-id" => {
+                    Some(i.security_groups.clone())
+                }
+                _ => None,
+            };
+            if passes(&filters, values)? {
+                found.push((id, i));
+            }
+        }
+        let owner = self.owner();
+        let region = self.scenario.deployment.region.clone();
+        let launched = chrono::DateTime::from_timestamp_millis(self.service.created_ms)
+            .unwrap_or_default()
+            .format("%Y-%m-%dT%H:%M:%S.000Z")
+            .to_string();
+        let group_name = |g: &str| {
+            net.security_groups
+                .get(g)
+                .map_or_else(String::new, |s| s.name.clone())
+        };
+        let groups = |x: &mut Xml, ids: &[String]| {
+            for g in ids {
+                x.elem("item", |x| {
+                    x.leaf("groupId", g).leaf("groupName", group_name(g));
+                });
+            }
+        };
+        Ok(response("DescribeInstances", |x| {
+            x.elem("reservationSet", |x| {
+                for (id, i) in found {
+                    let suffix = id.trim_start_matches("i-");
+                    let availability_zone = net
+                        .subnets
+                        .get(&i.subnet)
+                        .map_or_else(|| format!("{region}a"), |s| s.availability_zone.clone());
+                    let private_dns = format!(
+                        "ip-{}.ec2.internal",
+                        i.private_ip.replace('.', "-")
+                    );
+                    x.elem("item", |x| {
+                        x.leaf("reservationId", format!("r-{suffix}"))
+                            .leaf("ownerId", &owner)
+                            .elem("groupSet", |_| {})
+                            .elem("instancesSet", |x| {
+                                x.elem("item", |x| {
+                                    x.leaf("instanceId", id)
+                                        .leaf("imageId", &i.image_id)
+                                        .elem("instanceState", |x| {
+                                            x.leaf("code", 16).leaf("name", "running");
+                                        })
+                                        .leaf("privateDnsName", &private_dns)
+                                        .leaf("dnsName", "")
+                                        .leaf("instanceType", &i.instance_type)
+                                        .leaf("launchTime", &launched)
+                                        .elem("placement", |x| {
+                                            x.leaf("availabilityZone", &availability_zone)
+                                                .leaf("tenancy", "default");
+                                        })
+                                        .elem("monitoring", |x| {
+                                            x.leaf("state", "disabled");
+                                        })
+                                        .leaf("subnetId", &i.subnet)
+                                        .leaf("vpcId", &net.vpc_id)
+                                        .leaf("privateIpAddress", &i.private_ip)
+                                        .opt("ipAddress", i.public_ip.as_ref())
+                                        .elem("groupSet", |x| groups(x, &i.security_groups))
+                                        .leaf("architecture", "x86_64")
+                                        .leaf("rootDeviceType", "ebs")
+                                        .leaf("rootDeviceName", "/dev/xvda")
+                                        .elem("iamInstanceProfile", |x| {
+                                            x.leaf(
+                                                "arn",
+                                                format!(
+                                                    "arn:aws:iam::{owner}:instance-profile/ecsInstanceRole"
+                                                ),
+                                            )
+                                            .leaf("id", format!("AIPA{}", suffix.to_uppercase()));
+                                        })
+                                        .elem("networkInterfaceSet", |x| {
+                                            x.elem("item", |x| {
+                                                x.leaf("networkInterfaceId", format!("eni-{suffix}"))
+                                                    .leaf("subnetId", &i.subnet)
+                                                    .leaf("vpcId", &net.vpc_id)
+                                                    .leaf("ownerId", &owner)
+                                                    .leaf("status", "in-use")
+                                                    .leaf("privateIpAddress", &i.private_ip)
+                                                    .leaf("privateDnsName", &private_dns)
+                                                    .leaf("sourceDestCheck", true)
+                                                    .elem("groupSet", |x| {
+                                                        groups(x, &i.security_groups);
+                                                    })
+                                                    .elem("attachment", |x| {
+                                                        x.leaf(
+                                                            "attachmentId",
+                                                            format!("eni-attach-{suffix}"),
+                                                        )
+                                                        .leaf("deviceIndex", 0)
+                                                        .leaf("status", "attached")
+                                                        .leaf("attachTime", &launched)
+                                                        .leaf("deleteOnTermination", true);
+                                                    });
+                                                if let Some(ip) = &i.public_ip {
+                                                    x.elem("association", |x| {
+                                                        x.leaf("publicIp", ip)
+                                                            .leaf("ipOwnerId", "amazon");
+                                                    });
+                                                }
+                                            });
+                                        })
+                                        .elem("tagSet", |x| {
+                                            x.elem("item", |x| {
+                                                x.leaf("key", "Name").leaf("value", "ecs-host");
+                                            });
+                                        });
+                                });
+                            });
                     });
                 }
             });
