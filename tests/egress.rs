@@ -609,3 +609,213 @@ async fn bridge_tasks_run_on_container_instances_that_ec2_describes() {
         .expect("empty");
     assert!(none.reservations().is_empty());
 }
+
+/// `healthy`'s VPC with a decoy of every kind sorted before the service's own resources (ids
+/// `…-00000000000000001`…), and the service's security groups led by a decoy that allows only
+/// Postgres: read one page at a time, the resources the path needs are on later pages.
+fn crowded(page_size: Option<usize>) -> scenario::Scenario {
+    use otp_console::sim::ec2::{
+        AclEntrySetup, AclSetup, NatSetup, RouteSetup, RouteTableSetup, RuleSetup,
+        SecurityGroupSetup, SubnetSetup,
+    };
+    let mut s = scenario::load("healthy").expect("loads");
+    let net = &mut s.network;
+    net.page_size = page_size;
+    let decoy_sg = "sg-00000000000000001".to_owned();
+    net.security_groups.insert(
+        decoy_sg.clone(),
+        SecurityGroupSetup {
+            name: "decoy".into(),
+            description: "database only".into(),
+            ingress: Vec::new(),
+            egress: vec![RuleSetup {
+                protocol: "tcp".into(),
+                from: Some(5432),
+                to: Some(5432),
+                cidrs: vec!["10.0.0.0/16".into()],
+                prefix_lists: Vec::new(),
+                id: None,
+            }],
+        },
+    );
+    net.service.security_groups.insert(0, decoy_sg);
+    for n in 1..=6 {
+        let subnet = format!("subnet-0000000000000000{n}");
+        net.subnets.insert(
+            subnet.clone(),
+            SubnetSetup {
+                cidr: format!("10.0.{}.0/24", 100 + n),
+                availability_zone: "us-east-1b".into(),
+                map_public_ip: false,
+                name: format!("decoy-{n}"),
+            },
+        );
+        net.route_tables.insert(
+            format!("rtb-0000000000000000{n}"),
+            RouteTableSetup {
+                main: false,
+                subnets: vec![subnet.clone()],
+                routes: vec![RouteSetup {
+                    destination: "10.0.0.0/16".into(),
+                    target: "local".into(),
+                    blackhole: false,
+                }],
+            },
+        );
+        net.nat_gateways.insert(
+            format!("nat-0000000000000000{n}"),
+            NatSetup {
+                subnet: subnet.clone(),
+                state: "deleted".into(),
+                public_ip: format!("3.1.1.{n}"),
+                private_ip: format!("10.0.{}.5", 100 + n),
+            },
+        );
+        net.network_acls.insert(
+            format!("acl-0000000000000000{n}"),
+            AclSetup {
+                default: false,
+                subnets: vec![subnet],
+                entries: vec![AclEntrySetup {
+                    rule: 32767,
+                    egress: true,
+                    protocol: "-1".into(),
+                    from: None,
+                    to: None,
+                    cidr: "0.0.0.0/0".into(),
+                    allow: false,
+                }],
+            },
+        );
+    }
+    s
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_probe_follows_next_token_to_the_services_resources_on_later_pages() {
+    let sim = Simulator::start(crowded(Some(1)), 0.05, Ports::default())
+        .await
+        .expect("starts");
+    let ec2 = ec2(&sim).await;
+    // One item a page, and a token to the next.
+    let first = ec2.describe_route_tables().send().await.expect("page 1");
+    assert_eq!(first.route_tables().len(), 1);
+    assert_eq!(
+        first.route_tables()[0].route_table_id(),
+        Some("rtb-00000000000000001")
+    );
+    let token = first.next_token().expect("a next page").to_owned();
+    let second = ec2
+        .describe_route_tables()
+        .next_token(&token)
+        .send()
+        .await
+        .expect("page 2");
+    assert_eq!(
+        second.route_tables()[0].route_table_id(),
+        Some("rtb-00000000000000002")
+    );
+    let bad = ec2
+        .describe_subnets()
+        .next_token("not-a-token")
+        .send()
+        .await
+        .expect_err("bad token");
+    assert_eq!(
+        aws_sdk_ec2::error::ProvideErrorMetadata::code(&bad),
+        Some("InvalidPaginationToken")
+    );
+    // The probe reads every page: the service's own group, table, NAT and ACL are all found,
+    // and the decoys (a Postgres-only group, local-only tables, deleted NATs, deny-all ACLs)
+    // decide nothing.
+    let config = sim::run::config_for(&sim.urls, sim.scenario());
+    let sdk =
+        otp_console::engine::static_sdk_config(&config, sim::ACCESS_KEY_ID, sim::SECRET_ACCESS_KEY)
+            .await;
+    let path = otp_console::probe::network::NetworkProbe::new(&sdk, &config.aws)
+        .path()
+        .await
+        .expect("reads");
+    assert_eq!(
+        path.state,
+        otp_console::network::HopState::Pass,
+        "{path:#?}"
+    );
+    let resources: Vec<&str> = path.hops.iter().map(|h| h.resource.as_str()).collect();
+    assert_eq!(
+        resources,
+        [
+            &format!("sg-00000000000000001, {SG}"),
+            "acl-0f9e8d7c6b5a43210",
+            PRIVATE_RTB,
+            "nat-0e1f2a3b4c5d6e7f8"
+        ],
+        "{path:#?}"
+    );
+    assert!(
+        path.hops[0].detail.starts_with(SG),
+        "{}",
+        path.hops[0].detail
+    );
+    // The NATs a lost route could use: the service's, from the last page; no deleted decoy.
+    assert_eq!(path.nats, ["nat-0e1f2a3b4c5d6e7f8"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn describes_honour_max_results_within_ec2s_bounds() {
+    let sim = Simulator::start(crowded(None), 0.05, Ports::default())
+        .await
+        .expect("starts");
+    let ec2 = ec2(&sim).await;
+    // Without MaxResults, one page (8 subnets); with it, 5 and then the other 3.
+    let all = ec2.describe_subnets().send().await.expect("all");
+    assert_eq!(all.subnets().len(), 8);
+    assert_eq!(all.next_token(), None);
+    let page = ec2
+        .describe_subnets()
+        .max_results(5)
+        .send()
+        .await
+        .expect("page 1");
+    assert_eq!(page.subnets().len(), 5);
+    let rest = ec2
+        .describe_subnets()
+        .max_results(5)
+        .next_token(page.next_token().expect("more"))
+        .send()
+        .await
+        .expect("page 2");
+    assert_eq!(rest.subnets().len(), 3);
+    assert_eq!(rest.next_token(), None);
+    // The SDK's paginator walks them all, for every describe the probe pages.
+    let acls: usize = ec2
+        .describe_network_acls()
+        .max_results(5)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Vec<_>>()
+        .await
+        .len();
+    assert_eq!(acls, 7);
+    let too_few = ec2
+        .describe_nat_gateways()
+        .max_results(4)
+        .send()
+        .await
+        .expect_err("below EC2's minimum");
+    assert_eq!(
+        aws_sdk_ec2::error::ProvideErrorMetadata::code(&too_few),
+        Some("InvalidParameterValue")
+    );
+    let too_many = ec2
+        .describe_route_tables()
+        .max_results(101)
+        .send()
+        .await
+        .expect_err("above DescribeRouteTables' maximum");
+    assert_eq!(
+        aws_sdk_ec2::error::ProvideErrorMetadata::code(&too_many),
+        Some("InvalidParameterValue")
+    );
+}

@@ -7,6 +7,13 @@
 //! `ec2:Describe*` permission, say) is the observation, in one line: never a pass.
 
 use aws_config::SdkConfig;
+use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
+use aws_sdk_ec2::operation::describe_nat_gateways::DescribeNatGatewaysOutput;
+use aws_sdk_ec2::operation::describe_network_acls::DescribeNetworkAclsOutput;
+use aws_sdk_ec2::operation::describe_route_tables::DescribeRouteTablesOutput;
+use aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsOutput;
+use aws_sdk_ec2::operation::describe_subnets::DescribeSubnetsOutput;
+use aws_sdk_ec2::operation::get_managed_prefix_list_entries::GetManagedPrefixListEntriesOutput;
 use aws_sdk_ec2::types::Filter;
 use aws_sdk_ec2::Client;
 
@@ -28,6 +35,26 @@ pub struct NetworkProbe {
 
 fn clean(text: Option<&str>) -> String {
     redact::sanitize(text.unwrap_or_default())
+}
+
+/// Every page of a paginated EC2 describe (the SDK's paginator follows `NextToken`), each page
+/// within the call timeout: EC2 may page any describe, and a path read from page 1 alone would
+/// miss the service's own resources.
+macro_rules! all_pages {
+    ($operation:literal, $request:expr) => {
+        async {
+            let mut pages = $request.into_paginator().send();
+            let mut out = Vec::new();
+            while let Some(page) = call(System::Network, $operation, async {
+                pages.next().await.transpose()
+            })
+            .await?
+            {
+                out.push(page);
+            }
+            Ok::<_, ProbeError>(out)
+        }
+    };
 }
 
 fn vpc_filter(vpcs: &[String]) -> Filter {
@@ -215,26 +242,19 @@ impl NetworkProbe {
         if ec2_ids.is_empty() {
             return Ok(ServiceNetwork::on_instances(&mode, Vec::new()));
         }
-        let mut instances = Vec::new();
-        let mut pages = self
-            .ec2
-            .describe_instances()
-            .set_instance_ids(Some(ec2_ids))
-            .into_paginator()
-            .send();
-        while let Some(page) = call(System::Network, "DescribeInstances", async {
-            pages.next().await.transpose()
-        })
-        .await?
-        {
-            for i in page
-                .reservations()
-                .iter()
-                .flat_map(aws_sdk_ec2::types::Reservation::instances)
-            {
-                instances.push(instance_of(i));
-            }
-        }
+        let pages = all_pages!(
+            "DescribeInstances",
+            self.ec2
+                .describe_instances()
+                .set_instance_ids(Some(ec2_ids))
+        )
+        .await?;
+        let instances = pages
+            .iter()
+            .flat_map(DescribeInstancesOutput::reservations)
+            .flat_map(aws_sdk_ec2::types::Reservation::instances)
+            .map(instance_of)
+            .collect();
         Ok(ServiceNetwork::on_instances(&mode, instances))
     }
 
@@ -247,16 +267,17 @@ impl NetworkProbe {
         if config.service.security_groups.is_empty() && config.service.subnets.is_empty() {
             return Ok(config);
         }
-        let groups = call(
-            System::Network,
+        let groups = all_pages!(
             "DescribeSecurityGroups",
             self.ec2
                 .describe_security_groups()
                 .set_group_ids(Some(config.service.security_groups.clone()))
-                .send(),
         )
         .await?;
-        for g in groups.security_groups() {
+        for g in groups
+            .iter()
+            .flat_map(DescribeSecurityGroupsOutput::security_groups)
+        {
             config.security_groups.push(network::SecurityGroup {
                 id: clean(g.group_id()),
                 name: clean(g.group_name()),
@@ -283,18 +304,16 @@ impl NetworkProbe {
                     .collect(),
             });
         }
-        let subnets = call(
-            System::Network,
+        let subnets = all_pages!(
             "DescribeSubnets",
             self.ec2
                 .describe_subnets()
                 .set_subnet_ids(Some(config.service.subnets.clone()))
-                .send(),
         )
         .await?;
         let mut vpcs: Vec<String> = subnets
-            .subnets()
             .iter()
+            .flat_map(DescribeSubnetsOutput::subnets)
             .map(|s| clean(s.vpc_id()))
             .chain(config.security_groups.iter().map(|g| g.vpc_id.clone()))
             .filter(|v| !v.is_empty())
@@ -302,47 +321,34 @@ impl NetworkProbe {
         vpcs.sort();
         vpcs.dedup();
         let (all_subnets, tables, nats, acls) = tokio::join!(
-            call(
-                System::Network,
+            all_pages!(
                 "DescribeSubnets",
-                self.ec2
-                    .describe_subnets()
-                    .filters(vpc_filter(&vpcs))
-                    .send(),
+                self.ec2.describe_subnets().filters(vpc_filter(&vpcs))
             ),
-            call(
-                System::Network,
+            all_pages!(
                 "DescribeRouteTables",
-                self.ec2
-                    .describe_route_tables()
-                    .filters(vpc_filter(&vpcs))
-                    .send(),
+                self.ec2.describe_route_tables().filters(vpc_filter(&vpcs))
             ),
-            call(
-                System::Network,
+            all_pages!(
                 "DescribeNatGateways",
-                self.ec2
-                    .describe_nat_gateways()
-                    .filter(vpc_filter(&vpcs))
-                    .send(),
+                self.ec2.describe_nat_gateways().filter(vpc_filter(&vpcs))
             ),
-            call(
-                System::Network,
+            all_pages!(
                 "DescribeNetworkAcls",
-                self.ec2
-                    .describe_network_acls()
-                    .filters(vpc_filter(&vpcs))
-                    .send(),
+                self.ec2.describe_network_acls().filters(vpc_filter(&vpcs))
             ),
         );
-        for s in all_subnets?.subnets() {
+        for s in all_subnets?.iter().flat_map(DescribeSubnetsOutput::subnets) {
             config.subnets.push(network::Subnet {
                 id: clean(s.subnet_id()),
                 vpc_id: clean(s.vpc_id()),
                 cidr: clean(s.cidr_block()),
             });
         }
-        for t in tables?.route_tables() {
+        for t in tables?
+            .iter()
+            .flat_map(DescribeRouteTablesOutput::route_tables)
+        {
             config.route_tables.push(network::RouteTable {
                 id: clean(t.route_table_id()),
                 vpc_id: clean(t.vpc_id()),
@@ -379,14 +385,20 @@ impl NetworkProbe {
                     .collect(),
             });
         }
-        for n in nats?.nat_gateways() {
+        for n in nats?
+            .iter()
+            .flat_map(DescribeNatGatewaysOutput::nat_gateways)
+        {
             config.nat_gateways.push(network::NatGateway {
                 id: clean(n.nat_gateway_id()),
                 subnet_id: clean(n.subnet_id()),
                 state: n.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
             });
         }
-        for a in acls?.network_acls() {
+        for a in acls?
+            .iter()
+            .flat_map(DescribeNetworkAclsOutput::network_acls)
+        {
             config.network_acls.push(network::NetworkAcl {
                 id: clean(a.network_acl_id()),
                 vpc_id: clean(a.vpc_id()),
@@ -421,17 +433,19 @@ impl NetworkProbe {
         lists.sort();
         lists.dedup();
         for id in lists {
-            if let Ok(out) = call(
-                System::Network,
+            if let Ok(pages) = all_pages!(
                 "GetManagedPrefixListEntries",
                 self.ec2
                     .get_managed_prefix_list_entries()
                     .prefix_list_id(&id)
-                    .send(),
             )
             .await
             {
-                let cidrs = out.entries().iter().map(|e| clean(e.cidr())).collect();
+                let cidrs = pages
+                    .iter()
+                    .flat_map(GetManagedPrefixListEntriesOutput::entries)
+                    .map(|e| clean(e.cidr()))
+                    .collect();
                 config.prefix_lists.insert(id, cidrs);
             }
         }

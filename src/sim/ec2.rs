@@ -7,6 +7,7 @@
 //! it again lets them through at once, with no redeploy, as in AWS.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use serde::Deserialize;
 
@@ -35,6 +36,10 @@ pub struct NetworkSetup {
     /// or `host` task definition run, and whose network they use (none for Fargate).
     #[serde(default)]
     pub instances: BTreeMap<String, InstanceSetup>,
+    /// The most items a describe answers in one page even when the caller sets no
+    /// `MaxResults` (EC2 may page any describe; the console must follow `NextToken`).
+    #[serde(default)]
+    pub page_size: Option<usize>,
 }
 
 /// One EC2 instance registered in the cluster as a container instance.
@@ -301,6 +306,74 @@ fn check_ids<'a>(
     }
 }
 
+/// One page of items, by id, and the token of the page after it.
+type Page<T> = (Vec<(String, T)>, Option<String>);
+
+/// One page of `items` (in id order) by the request's `MaxResults` (EC2 takes `min..=max`)
+/// and `NextToken`, and the token of the next page: the id the next page starts at,
+/// hex-encoded, so a token stays valid while items before it come and go.
+fn page<T>(
+    params: &Params,
+    items: Vec<(&String, T)>,
+    (min, max): (i64, i64),
+    page_size: Option<usize>,
+) -> Result<Page<T>, AwsError> {
+    let asked = params.int("MaxResults")?;
+    if let Some(n) = asked {
+        if !(min..=max).contains(&n) {
+            return Err(AwsError::client(
+                "InvalidParameterValue",
+                format!("Value ( {n} ) for parameter maxResults is invalid. Expecting a value between {min} and {max}."),
+            ));
+        }
+    }
+    let limit = asked
+        .and_then(|n| usize::try_from(n).ok())
+        .into_iter()
+        .chain(page_size)
+        .min()
+        .unwrap_or(usize::MAX)
+        .max(1);
+    let start = match params.get("NextToken").filter(|t| !t.is_empty()) {
+        None => 0,
+        Some(token) => {
+            let from = decode_token(token).ok_or_else(|| {
+                AwsError::client(
+                    "InvalidPaginationToken",
+                    format!("Invalid pagination token: {token}"),
+                )
+            })?;
+            items.iter().take_while(|(id, _)| **id < from).count()
+        }
+    };
+    let mut rest: Vec<(String, T)> = items
+        .into_iter()
+        .skip(start)
+        .map(|(id, t)| (id.clone(), t))
+        .collect();
+    let next = rest.get(limit).map(|(id, _)| encode_token(id));
+    rest.truncate(limit);
+    Ok((rest, next))
+}
+
+fn encode_token(id: &str) -> String {
+    id.bytes().fold(String::new(), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+fn decode_token(token: &str) -> Option<String> {
+    if token.len() % 2 != 0 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..token.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(token.get(i..i + 2)?, 16).ok())
+        .collect();
+    String::from_utf8(bytes?).ok()
+}
+
 fn response(action: &str, body: impl FnOnce(&mut Xml)) -> String {
     Xml::document(
         &format!("{action}Response"),
@@ -545,10 +618,11 @@ impl World {
                 groups.push((id, g));
             }
         }
+        let (groups, next_token) = page(params, groups, (5, 1000), net.page_size)?;
         let owner = self.owner();
         Ok(response("DescribeSecurityGroups", |x| {
             x.elem("securityGroupInfo", |x| {
-                for (id, g) in groups {
+                for (id, g) in &groups {
                     x.elem("item", |x| {
                         x.leaf("ownerId", &owner)
                             .leaf("groupId", id)
@@ -560,7 +634,8 @@ impl World {
                             .elem("tagSet", |_| {});
                     });
                 }
-            });
+            })
+            .opt("nextToken", next_token);
         }))
     }
 
@@ -590,11 +665,12 @@ impl World {
                 subnets.push((id, s));
             }
         }
+        let (subnets, next_token) = page(params, subnets, (5, 1000), net.page_size)?;
         let owner = self.owner();
         let region = self.scenario.deployment.region.clone();
         Ok(response("DescribeSubnets", |x| {
             x.elem("subnetSet", |x| {
-                for (id, s) in subnets {
+                for (id, s) in &subnets {
                     x.elem("item", |x| {
                         x.leaf("subnetId", id)
                             .leaf(
@@ -618,7 +694,8 @@ impl World {
                             });
                     });
                 }
-            });
+            })
+            .opt("nextToken", next_token);
         }))
     }
 
@@ -648,10 +725,11 @@ impl World {
                 tables.push((id, t));
             }
         }
+        let (tables, next_token) = page(params, tables, (5, 100), net.page_size)?;
         let owner = self.owner();
         Ok(response("DescribeRouteTables", |x| {
             x.elem("routeTableSet", |x| {
-                for (id, t) in tables {
+                for (id, t) in &tables {
                     let suffix = id.trim_start_matches("rtb-");
                     x.elem("item", |x| {
                         x.leaf("routeTableId", id)
@@ -714,7 +792,8 @@ impl World {
                             .elem("tagSet", |_| {});
                     });
                 }
-            });
+            })
+            .opt("nextToken", next_token);
         }))
     }
 
@@ -745,13 +824,14 @@ impl World {
                 nats.push((id, n));
             }
         }
+        let (nats, next_token) = page(params, nats, (5, 1000), net.page_size)?;
         let created = chrono::DateTime::from_timestamp_millis(self.service.created_ms)
             .unwrap_or_default()
             .format("%Y-%m-%dT%H:%M:%S.000Z")
             .to_string();
         Ok(response("DescribeNatGateways", |x| {
             x.elem("natGatewaySet", |x| {
-                for (id, n) in nats {
+                for (id, n) in &nats {
                     let suffix = id.trim_start_matches("nat-");
                     x.elem("item", |x| {
                         x.leaf("natGatewayId", id)
@@ -773,7 +853,8 @@ impl World {
                             .elem("tagSet", |_| {});
                     });
                 }
-            });
+            })
+            .opt("nextToken", next_token);
         }))
     }
 
@@ -817,13 +898,14 @@ impl World {
                 _ => None,
             };
             if passes(&filters, values)? {
-                acls.push((id, a, subnets));
+                acls.push((id, (a, subnets)));
             }
         }
+        let (acls, next_token) = page(params, acls, (5, 100), net.page_size)?;
         let owner = self.owner();
         Ok(response("DescribeNetworkAcls", |x| {
             x.elem("networkAclSet", |x| {
-                for (id, a, subnets) in acls {
+                for (id, (a, subnets)) in &acls {
                     let suffix = id.trim_start_matches("acl-");
                     x.elem("item", |x| {
                         x.leaf("networkAclId", id)
@@ -864,7 +946,8 @@ impl World {
                             .elem("tagSet", |_| {});
                     });
                 }
-            });
+            })
+            .opt("nextToken", next_token);
         }))
     }
 
@@ -947,6 +1030,7 @@ impl World {
                 found.push((id, i));
             }
         }
+        let (found, next_token) = page(params, found, (5, 1000), net.page_size)?;
         let owner = self.owner();
         let region = self.scenario.deployment.region.clone();
         let launched = chrono::DateTime::from_timestamp_millis(self.service.created_ms)
@@ -967,7 +1051,7 @@ impl World {
         };
         Ok(response("DescribeInstances", |x| {
             x.elem("reservationSet", |x| {
-                for (id, i) in found {
+                for (id, i) in &found {
                     let suffix = id.trim_start_matches("i-");
                     let availability_zone = net
                         .subnets
@@ -1056,7 +1140,8 @@ impl World {
                             });
                     });
                 }
-            });
+            })
+            .opt("nextToken", next_token);
         }))
     }
 
