@@ -648,6 +648,7 @@ fn crowded(page_size: Option<usize>) -> scenario::Scenario {
                 availability_zone: "us-east-1b".into(),
                 map_public_ip: false,
                 name: format!("decoy-{n}"),
+                ipv6_cidr: None,
             },
         );
         net.route_tables.insert(

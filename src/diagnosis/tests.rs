@@ -1137,11 +1137,13 @@ fn network_obs(egress: Vec<crate::network::Permission>) -> Observation {
                 id: "subnet-priv".into(),
                 vpc_id: "vpc-1".into(),
                 cidr: "10.0.1.0/24".into(),
+                ..Default::default()
             },
             n::Subnet {
                 id: "subnet-pub".into(),
                 vpc_id: "vpc-1".into(),
                 cidr: "10.0.0.0/24".into(),
+                ..Default::default()
             },
         ],
         route_tables: vec![

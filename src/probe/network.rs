@@ -289,7 +289,12 @@ impl NetworkProbe {
                         protocol: clean(p.ip_protocol()),
                         from_port: p.from_port(),
                         to_port: p.to_port(),
-                        cidrs: p.ip_ranges().iter().map(|r| clean(r.cidr_ip())).collect(),
+                        cidrs: p
+                            .ip_ranges()
+                            .iter()
+                            .map(|r| clean(r.cidr_ip()))
+                            .chain(p.ipv6_ranges().iter().map(|r| clean(r.cidr_ipv6())))
+                            .collect(),
                         prefix_lists: p
                             .prefix_list_ids()
                             .iter()
@@ -343,6 +348,23 @@ impl NetworkProbe {
                 id: clean(s.subnet_id()),
                 vpc_id: clean(s.vpc_id()),
                 cidr: clean(s.cidr_block()),
+                ipv6_cidrs: s
+                    .ipv6_cidr_block_association_set()
+                    .iter()
+                    // Blocks on their way out (or that failed) give no address; any other
+                    // state counts (moto's answer nests its state where the SDK reads none).
+                    .filter(|a| {
+                        a.ipv6_cidr_block_state()
+                            .and_then(|st| st.state())
+                            .is_none_or(|st| {
+                                !matches!(
+                                    st.as_str(),
+                                    "disassociating" | "disassociated" | "failing" | "failed"
+                                )
+                            })
+                    })
+                    .filter_map(|a| a.ipv6_cidr_block().map(redact::sanitize))
+                    .collect(),
             });
         }
         for t in tables?
@@ -362,7 +384,9 @@ impl NetworkProbe {
                     .routes()
                     .iter()
                     .filter_map(|r| {
-                        let destination = r.destination_cidr_block()?;
+                        let destination = r
+                            .destination_cidr_block()
+                            .or(r.destination_ipv6_cidr_block())?;
                         let target = r
                             .nat_gateway_id()
                             .or(r.gateway_id())
@@ -417,7 +441,7 @@ impl NetworkProbe {
                         protocol: clean(e.protocol()),
                         from_port: e.port_range().and_then(aws_sdk_ec2::types::PortRange::from),
                         to_port: e.port_range().and_then(aws_sdk_ec2::types::PortRange::to),
-                        cidr: e.cidr_block().map(redact::sanitize),
+                        cidr: e.cidr_block().or(e.ipv6_cidr_block()).map(redact::sanitize),
                         allow: e.rule_action().is_some_and(|r| r.as_str() == "allow"),
                     })
                     .collect(),

@@ -74,6 +74,9 @@ pub struct SubnetSetup {
     #[serde(default)]
     pub map_public_ip: bool,
     pub name: String,
+    /// Its IPv6 CIDR block, for a dual-stack subnet.
+    #[serde(default)]
+    pub ipv6_cidr: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -215,6 +218,7 @@ impl NetworkSetup {
                     id: id.clone(),
                     vpc_id: self.vpc_id.clone(),
                     cidr: s.cidr.clone(),
+                    ipv6_cidrs: s.ipv6_cidr.iter().cloned().collect(),
                 })
                 .collect(),
             route_tables: self
@@ -406,13 +410,19 @@ fn write_permissions(x: &mut Xml, rules: &[RuleSetup]) {
                 .opt("toPort", r.to)
                 .elem("groups", |_| {})
                 .elem("ipRanges", |x| {
-                    for c in &r.cidrs {
+                    for c in r.cidrs.iter().filter(|c| !network::is_ipv6(c)) {
                         x.elem("item", |x| {
                             x.leaf("cidrIp", c);
                         });
                     }
                 })
-                .elem("ipv6Ranges", |_| {})
+                .elem("ipv6Ranges", |x| {
+                    for c in r.cidrs.iter().filter(|c| network::is_ipv6(c)) {
+                        x.elem("item", |x| {
+                            x.leaf("cidrIpv6", c);
+                        });
+                    }
+                })
                 .elem("prefixListIds", |x| {
                     for p in &r.prefix_lists {
                         x.elem("item", |x| {
@@ -468,9 +478,14 @@ fn requested_rules(params: &Params) -> Result<Vec<RuleSetup>, AwsError> {
             .structs("IpRanges")
             .iter()
             .filter_map(|r| r.get("CidrIp").map(str::to_owned))
+            .chain(
+                p.structs("Ipv6Ranges")
+                    .iter()
+                    .filter_map(|r| r.get("CidrIpv6").map(str::to_owned)),
+            )
             .collect();
         for c in &cidrs {
-            if !network::covers(c, c) {
+            if !network::is_cidr(c) {
                 return Err(AwsError::client(
                     "InvalidParameterValue",
                     format!("CIDR block {c} is malformed"),
@@ -685,8 +700,27 @@ impl World {
                             .leaf("availabilityZone", &s.availability_zone)
                             .leaf("defaultForAz", false)
                             .leaf("mapPublicIpOnLaunch", s.map_public_ip)
-                            .leaf("assignIpv6AddressOnCreation", false)
-                            .elem("ipv6CidrBlockAssociationSet", |_| {})
+                            .leaf("assignIpv6AddressOnCreation", s.ipv6_cidr.is_some())
+                            .elem("ipv6CidrBlockAssociationSet", |x| {
+                                if let Some(block) = &s.ipv6_cidr {
+                                    x.elem("item", |x| {
+                                        x.leaf(
+                                            "associationId",
+                                            format!(
+                                                "subnet-cidr-assoc-{}",
+                                                id.trim_start_matches("subnet-")
+                                            ),
+                                        )
+                                        .leaf("ipv6CidrBlock", block)
+                                        .elem(
+                                            "ipv6CidrBlockState",
+                                            |x| {
+                                                x.leaf("state", "associated");
+                                            },
+                                        );
+                                    });
+                                }
+                            })
                             .elem("tagSet", |x| {
                                 x.elem("item", |x| {
                                     x.leaf("key", "Name").leaf("value", &s.name);
@@ -738,9 +772,15 @@ impl World {
                             .elem("routeSet", |x| {
                                 for r in &t.routes {
                                     x.elem("item", |x| {
-                                        x.leaf("destinationCidrBlock", &r.destination);
+                                        if network::is_ipv6(&r.destination) {
+                                            x.leaf("destinationIpv6CidrBlock", &r.destination);
+                                        } else {
+                                            x.leaf("destinationCidrBlock", &r.destination);
+                                        }
                                         if r.target.starts_with("nat-") {
                                             x.leaf("natGatewayId", &r.target);
+                                        } else if r.target.starts_with("eigw-") {
+                                            x.leaf("egressOnlyInternetGatewayId", &r.target);
                                         } else {
                                             x.leaf("gatewayId", &r.target);
                                         }
@@ -922,7 +962,14 @@ impl World {
                                                 if e.allow { "allow" } else { "deny" },
                                             )
                                             .leaf("egress", e.egress)
-                                            .leaf("cidrBlock", &e.cidr);
+                                            .leaf(
+                                                if network::is_ipv6(&e.cidr) {
+                                                    "ipv6CidrBlock"
+                                                } else {
+                                                    "cidrBlock"
+                                                },
+                                                &e.cidr,
+                                            );
                                         if let (Some(from), Some(to)) = (e.from, e.to) {
                                             x.elem("portRange", |x| {
                                                 x.leaf("from", from).leaf("to", to);
@@ -1181,7 +1228,8 @@ impl World {
                                 .leaf("ipProtocol", &r.protocol)
                                 .leaf("fromPort", r.from.unwrap_or(-1))
                                 .leaf("toPort", r.to.unwrap_or(-1))
-                                .opt("cidrIpv4", r.cidrs.first())
+                                .opt("cidrIpv4", r.cidrs.first().filter(|c| !network::is_ipv6(c)))
+                                .opt("cidrIpv6", r.cidrs.first().filter(|c| network::is_ipv6(c)))
                                 .opt("prefixListId", r.prefix_lists.first());
                         });
                     }
