@@ -1,11 +1,14 @@
 //! The service's network path to Twilio on TCP 443, evaluated from plain data (pure): the
 //! security groups' egress, each subnet's network ACL (outbound 443, inbound ephemeral ports,
 //! rules in number order, the default deny), each subnet's route table (its explicit
-//! association, else the VPC's main table) and what its 0.0.0.0/0 route reaches (a NAT gateway
-//! that is `available` in a subnet that routes to an internet gateway, or an internet gateway
-//! with a public IP). The EC2 probe (`probe::network`) reads [`NetworkConfig`]; the simulator
-//! reads its own state into the same shape. Every [`Hop`] names its resource and the rule that
-//! decided it, so a finding reads `sg-0a1b… egress allows only tcp 5432 to 10.0.0.0/16`.
+//! association, else the VPC's main table) and what its default route reaches (a NAT gateway
+//! that is `available` in a subnet that routes to an internet gateway, an internet gateway
+//! with a public IP, an egress-only gateway for IPv6). Tasks with `bridge` / `host` networking
+//! are evaluated from each container instance they run on. IPv4 and IPv6 are separate: a rule,
+//! ACL entry or route of one family never decides a destination of the other. The EC2 probe
+//! (`probe::network`) reads [`NetworkConfig`]; the simulator reads its own state into the same
+//! shape. Every [`Hop`] names its resource and the rule that decided it, so a finding reads
+//! `sg-0a1b… egress allows only tcp 5432 to 10.0.0.0/16`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

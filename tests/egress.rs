@@ -433,6 +433,32 @@ fn the_report_carries_the_path_one_hop_per_row() {
             .expect("JSON");
     assert_eq!(json["network"]["hops"][0]["resource"], SG);
     assert_eq!(json["network"]["state"], "fail");
+    // bridge networking: the report names the host the tasks send from.
+    let bridge = dir.path().join("bridge");
+    let out = Command::new(env!("CARGO_BIN_EXE_otp-console"))
+        .env_remove("AWS_PROFILE")
+        .args([
+            "check",
+            "--demo",
+            "bridge-sg-blocked",
+            "--check-aws",
+            "--report",
+        ])
+        .arg(&bridge)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let markdown = std::fs::read_to_string(bridge.with_extension("md")).expect("markdown");
+    assert!(
+        markdown.contains(
+            "Tasks on i-0a7b9c1d3e5f70812 (bridge networking) in subnet-09e8d7c6b5a4f3e21, public IP 18.206.31.144."
+        ),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("| ✗ | SG | sg-0c2d4e6f8a1b3c5d7 |"),
+        "{markdown}"
+    );
 }
 
 const HOST_SG: &str = "sg-0c2d4e6f8a1b3c5d7";

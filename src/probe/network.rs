@@ -1,8 +1,10 @@
 //! The service's network path to Twilio, read from AWS's own configuration: ECS
 //! DescribeServices for the service's `awsvpcConfiguration` (subnets, security groups, public
-//! IP), then EC2 DescribeSecurityGroups, DescribeSubnets, DescribeRouteTables,
-//! DescribeNatGateways and DescribeNetworkAcls of its VPC (and the entries of any managed prefix
-//! list an egress rule names), turned into [`network::NetworkConfig`] and evaluated by the pure
+//! IP) — or, with `bridge` / `host` networking, its running tasks' container instances
+//! (DescribeTasks → DescribeContainerInstances → EC2 DescribeInstances) — then EC2
+//! DescribeSecurityGroups, DescribeSubnets, DescribeRouteTables, DescribeNatGateways and
+//! DescribeNetworkAcls of its VPC (and the entries of any managed prefix list an egress rule
+//! names), every page of each, turned into [`network::NetworkConfig`] and evaluated by the pure
 //! [`network::evaluate`]. Text from AWS is sanitised before it is kept. A call that fails (no
 //! `ec2:Describe*` permission, say) is the observation, in one line: never a pass.
 

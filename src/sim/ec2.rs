@@ -1,7 +1,8 @@
 //! Simulated EC2 (Query protocol, see [`super::query`]): the service's VPC as the console and
-//! the aws CLI read it — security groups, subnets, route tables, NAT gateways, network ACLs and
-//! the VPC — and the two calls that change it, AuthorizeSecurityGroupEgress and
-//! RevokeSecurityGroupEgress. The VPC is scenario data ([`NetworkSetup`], `[network]` in
+//! the aws CLI read it — security groups, subnets, route tables, NAT gateways, network ACLs,
+//! the VPC and the cluster's container instances (DescribeInstances), paged by `MaxResults` /
+//! `NextToken` — and the two calls that change it, AuthorizeSecurityGroupEgress and
+//! RevokeSecurityGroupEgress (IPv4 and IPv6 ranges). The VPC is scenario data ([`NetworkSetup`], `[network]` in
 //! `assets/scenarios/base.toml`); the world keeps a mutable copy, and the backend's calls to
 //! Twilio follow from it ([`World::twilio_reachable`]): a revoked rule drops them, authorizing
 //! it again lets them through at once, with no redeploy, as in AWS.
