@@ -531,6 +531,18 @@ mod tests {
     }
 
     #[test]
+    fn egress_destinations_take_either_family_and_refuse_what_is_not_a_cidr() {
+        let c = Config::from_toml_str(
+            "[aws]\negress_destinations = [\"54.172.60.0/23\", \"::/0\"]\n",
+            "otp-console.toml",
+        )
+        .expect("valid");
+        assert_eq!(c.aws.egress_destinations, ["54.172.60.0/23", "::/0"]);
+        let e = err("[aws]\negress_destinations = [\"twilio\"]\n");
+        assert!(e.contains("\"twilio\", which is not a CIDR"), "{e}");
+    }
+
+    #[test]
     fn wrong_type_names_the_key() {
         let e = err("[aws]\nregion = 5\n");
         assert!(

@@ -1,11 +1,14 @@
 //! The service's network path to Twilio on TCP 443, evaluated from plain data (pure): the
 //! security groups' egress, each subnet's network ACL (outbound 443, inbound ephemeral ports,
 //! rules in number order, the default deny), each subnet's route table (its explicit
-//! association, else the VPC's main table) and what its 0.0.0.0/0 route reaches (a NAT gateway
-//! that is `available` in a subnet that routes to an internet gateway, or an internet gateway
-//! with a public IP). The EC2 probe (`probe::network`) reads [`NetworkConfig`]; the simulator
-//! reads its own state into the same shape. Every [`Hop`] names its resource and the rule that
-//! decided it, so a finding reads `sg-0a1b… egress allows only tcp 5432 to 10.0.0.0/16`.
+//! association, else the VPC's main table) and what its default route reaches (a NAT gateway
+//! that is `available` in a subnet that routes to an internet gateway, an internet gateway
+//! with a public IP, an egress-only gateway for IPv6). Tasks with `bridge` / `host` networking
+//! are evaluated from each container instance they run on. IPv4 and IPv6 are separate: a rule,
+//! ACL entry or route of one family never decides a destination of the other. The EC2 probe
+//! (`probe::network`) reads [`NetworkConfig`]; the simulator reads its own state into the same
+//! shape. Every [`Hop`] names its resource and the rule that decided it, so a finding reads
+//! `sg-0a1b… egress allows only tcp 5432 to 10.0.0.0/16`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -19,12 +22,58 @@ pub const EPHEMERAL: (u16, u16) = (1024, 65535);
 /// The destination set when none is configured: anywhere.
 pub const ANYWHERE: &str = "0.0.0.0/0";
 
-/// The service's `awsvpcConfiguration`.
+/// Where the service's tasks send from: its `awsvpcConfiguration`, or with `bridge`/`host`
+/// networking the container instances the tasks run on (their subnets, the security groups
+/// of their primary network interfaces, and whether they have public IPs, summed up in the
+/// first three fields so the repair and the commands name the groups either way).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ServiceNetwork {
     pub subnets: Vec<String>,
     pub security_groups: Vec<String>,
     pub assign_public_ip: bool,
+    /// The task definition's `networkMode` (`awsvpc`, `bridge`, `host`), when it was read.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub network_mode: String,
+    /// The EC2 instances under the tasks (bridge/host networking only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub instances: Vec<Instance>,
+}
+
+/// An EC2 container instance the service's tasks run on (bridge/host networking): the tasks'
+/// packets leave through its primary network interface.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Instance {
+    pub id: String,
+    pub subnet: String,
+    /// The security groups of its primary network interface.
+    pub security_groups: Vec<String>,
+    pub public_ip: Option<String>,
+}
+
+impl ServiceNetwork {
+    /// The network of tasks running on `instances` with `mode` networking.
+    pub fn on_instances(mode: &str, instances: Vec<Instance>) -> Self {
+        let mut subnets: Vec<String> = Vec::new();
+        let mut security_groups: Vec<String> = Vec::new();
+        for i in &instances {
+            if !subnets.contains(&i.subnet) {
+                subnets.push(i.subnet.clone());
+            }
+            for g in &i.security_groups {
+                if !security_groups.contains(g) {
+                    security_groups.push(g.clone());
+                }
+            }
+        }
+        Self {
+            subnets,
+            security_groups,
+            assign_public_ip: !instances.is_empty()
+                && instances.iter().all(|i| i.public_ip.is_some()),
+            network_mode: mode.to_owned(),
+            instances,
+        }
+    }
 }
 
 /// What EC2 says about the resources on the path, as plain data.
@@ -48,7 +97,8 @@ pub struct SecurityGroup {
     pub egress: Vec<Permission>,
 }
 
-/// One `IpPermission`: a protocol (`-1`, `tcp`, `6`, …), a port range, and where to.
+/// One `IpPermission`: a protocol (`-1`, `tcp`, `6`, …), a port range, and where to
+/// (`cidrs` holds its `IpRanges` and `Ipv6Ranges` both: each covers its own family only).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Permission {
     pub protocol: String,
@@ -65,6 +115,8 @@ pub struct Subnet {
     pub id: String,
     pub vpc_id: String,
     pub cidr: String,
+    /// Its IPv6 CIDR blocks: without one, its tasks have no IPv6 address.
+    pub ipv6_cidrs: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -112,7 +164,7 @@ pub struct AclEntry {
     pub protocol: String,
     pub from_port: Option<i32>,
     pub to_port: Option<i32>,
-    /// IPv4 only; an IPv6 entry has none and never matches.
+    /// Its `CidrBlock` or `Ipv6CidrBlock`: an entry only matches destinations of its family.
     pub cidr: Option<String>,
     pub allow: bool,
 }
@@ -199,24 +251,68 @@ impl Path {
     }
 }
 
-/// An IPv4 CIDR as (network, prefix length).
-fn parse_cidr(text: &str) -> Option<(u32, u8)> {
-    let (addr, len) = text.trim().split_once('/').unwrap_or((text.trim(), "32"));
-    let len: u8 = len.parse().ok().filter(|l| *l <= 32)?;
-    let addr: std::net::Ipv4Addr = addr.parse().ok()?;
-    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
-    Some((u32::from(addr) & mask, len))
+/// A CIDR of either family: its network as a 128-bit number (IPv4 in the low 32 bits), its
+/// prefix length, and whether it is IPv6. The two families never cover each other: a rule to
+/// `::/0` lets nothing reach `0.0.0.0/0`, and the other way round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cidr {
+    network: u128,
+    len: u8,
+    is_v6: bool,
 }
 
-/// Whether `outer` contains every address of `inner`.
+fn parse_cidr(text: &str) -> Option<Cidr> {
+    let text = text.trim();
+    let (addr, len) = match text.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (text, None),
+    };
+    let (bits, max, is_v6) = match addr.parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V4(a) => (u128::from(u32::from(a)), 32, false),
+        std::net::IpAddr::V6(a) => (u128::from(a), 128, true),
+    };
+    let len: u8 = match len {
+        Some(l) => l.parse().ok().filter(|l| *l <= max)?,
+        None => max,
+    };
+    let host_bits = u32::from(max - len);
+    let mask = if host_bits >= 128 {
+        0
+    } else {
+        u128::MAX << host_bits
+    };
+    Some(Cidr {
+        network: bits & mask,
+        len,
+        is_v6,
+    })
+}
+
+/// Whether `outer` contains every address of `inner` (both of the same family).
 pub fn covers(outer: &str, inner: &str) -> bool {
     match (parse_cidr(outer), parse_cidr(inner)) {
-        (Some((o, ol)), Some((i, il))) => {
-            let mask = if ol == 0 { 0 } else { u32::MAX << (32 - ol) };
-            ol <= il && (i & mask) == o
+        (Some(o), Some(i)) if o.is_v6 == i.is_v6 => {
+            let max: u8 = if o.is_v6 { 128 } else { 32 };
+            let host_bits = u32::from(max - o.len);
+            let mask = if host_bits >= 128 {
+                0
+            } else {
+                u128::MAX << host_bits
+            };
+            o.len <= i.len && (i.network & mask) == o.network
         }
         _ => false,
     }
+}
+
+/// Whether `text` is a well-formed CIDR (or address) of either family.
+pub fn is_cidr(text: &str) -> bool {
+    parse_cidr(text).is_some()
+}
+
+/// Whether `text` is an IPv6 CIDR (or address).
+pub fn is_ipv6(text: &str) -> bool {
+    parse_cidr(text).is_some_and(|c| c.is_v6)
 }
 
 /// Whether an EC2 protocol (`-1`, `tcp`, `6`) carries TCP.
@@ -289,6 +385,16 @@ pub fn evaluate(config: &NetworkConfig, destinations: &[String]) -> Path {
     let mut hops = Vec::new();
     if config.service.security_groups.is_empty() && config.service.subnets.is_empty() {
         // Nothing to evaluate: an unknown, never a failure of rules that were not read.
+        let detail = if config.service.network_mode.is_empty()
+            || config.service.network_mode == "awsvpc"
+        {
+            "the service has no awsvpcConfiguration and no container instance was found: the path is not read".to_owned()
+        } else {
+            format!(
+                "{} networking, and no running task on a container instance to read the path from",
+                config.service.network_mode
+            )
+        };
         return Path {
             state: HopState::Unknown,
             destinations,
@@ -297,15 +403,31 @@ pub fn evaluate(config: &NetworkConfig, destinations: &[String]) -> Path {
                 kind: HopKind::SecurityGroup,
                 resource: "awsvpcConfiguration".into(),
                 state: HopState::Unknown,
-                detail: "the service has no awsvpcConfiguration (bridge/host networking): the path is not read".into(),
+                detail,
             }],
             nats: Vec::new(),
         };
     }
-    hops.push(security_groups(config, &destinations));
-    for subnet in &config.service.subnets {
-        hops.push(network_acl(config, subnet, &destinations));
-        hops.extend(route(config, subnet, &destinations));
+    if config.service.instances.is_empty() {
+        hops = service_hops(config, &destinations);
+    } else {
+        // Each instance is its own path (its subnet, its groups, its public IP or not); the
+        // hops they share are shown once.
+        for instance in &config.service.instances {
+            let mut one = config.clone();
+            one.service = ServiceNetwork {
+                subnets: vec![instance.subnet.clone()],
+                security_groups: instance.security_groups.clone(),
+                assign_public_ip: instance.public_ip.is_some(),
+                network_mode: config.service.network_mode.clone(),
+                instances: vec![instance.clone()],
+            };
+            for hop in service_hops(&one, &destinations) {
+                if !hops.contains(&hop) {
+                    hops.push(hop);
+                }
+            }
+        }
     }
     let state = if hops.iter().any(|h| h.state == HopState::Fail) {
         HopState::Fail
@@ -334,6 +456,16 @@ pub fn evaluate(config: &NetworkConfig, destinations: &[String]) -> Path {
     }
 }
 
+/// The hops of one set of subnets and security groups.
+fn service_hops(config: &NetworkConfig, destinations: &[String]) -> Vec<Hop> {
+    let mut hops = vec![security_groups(config, destinations)];
+    for subnet in &config.service.subnets {
+        hops.push(network_acl(config, subnet, destinations));
+        hops.extend(route(config, subnet, destinations));
+    }
+    hops
+}
+
 /// The security groups hop: stateful, and the union of every group on the ENI — the path is
 /// open when each destination is covered by some group's egress rule for TCP 443.
 fn security_groups(config: &NetworkConfig, destinations: &[String]) -> Hop {
@@ -349,6 +481,8 @@ fn security_groups(config: &NetworkConfig, destinations: &[String]) -> Hop {
     let resource = ids.join(", ");
     let mut unknown = None;
     let mut missing = Vec::new();
+    // The rule that lets each destination through, as the hop's evidence.
+    let mut allowed: Vec<String> = Vec::new();
     for dest in destinations {
         let mut found = None;
         for id in ids {
@@ -372,8 +506,9 @@ fn security_groups(config: &NetworkConfig, destinations: &[String]) -> Hop {
                     match config.prefix_lists.get(pl) {
                         Some(cidrs) if cidrs.iter().any(|c| covers(c, dest)) => {
                             found = Some(format!(
-                                "{id} egress allows {} to prefix list {pl}",
-                                describe_rule(&p.protocol, p.from_port, p.to_port)
+                                "{id} egress allows {} to {}",
+                                describe_rule(&p.protocol, p.from_port, p.to_port),
+                                describe_targets(p)
                             ));
                         }
                         None => {
@@ -392,8 +527,10 @@ fn security_groups(config: &NetworkConfig, destinations: &[String]) -> Hop {
                 break;
             }
         }
-        if found.is_none() {
-            missing.push(dest.clone());
+        match found {
+            Some(rule) if !allowed.contains(&rule) => allowed.push(rule),
+            Some(_) => {}
+            None => missing.push(dest.clone()),
         }
     }
     let unread: Vec<&String> = ids
@@ -401,26 +538,7 @@ fn security_groups(config: &NetworkConfig, destinations: &[String]) -> Hop {
         .filter(|id| !config.security_groups.iter().any(|g| &g.id == *id))
         .collect();
     if missing.is_empty() {
-        let detail = ids
-            .iter()
-            .filter_map(|id| config.security_groups.iter().find(|g| &g.id == id))
-            .find_map(|g| {
-                g.egress
-                    .iter()
-                    .find(|p| {
-                        let (f, t) = ports(&p.protocol, p.from_port, p.to_port);
-                        is_tcp(&p.protocol) && (f..=t).contains(&i32::from(HTTPS))
-                    })
-                    .map(|p| {
-                        format!(
-                            "{} egress allows {} to {}",
-                            g.id,
-                            describe_rule(&p.protocol, p.from_port, p.to_port),
-                            describe_targets(p)
-                        )
-                    })
-            })
-            .unwrap_or_else(|| format!("{resource} egress allows tcp 443"));
+        let detail = allowed.join("; ");
         return Hop {
             kind: HopKind::SecurityGroup,
             resource,
@@ -543,7 +661,8 @@ fn acl_decides(
             }
             hit = true;
             if !e.allow {
-                let rule = if e.rule_number == 32767 {
+                // EC2's default deny is rule 32767 for IPv4 and 32768 for IPv6, shown as `*`.
+                let rule = if e.rule_number >= 32767 {
                     "the default rule *".to_owned()
                 } else {
                     format!("rule {}", e.rule_number)
@@ -665,7 +784,7 @@ fn route_for<'a>(table: &'a RouteTable, dest: &str) -> Option<&'a Route> {
         .routes
         .iter()
         .filter(|r| covers(&r.destination, dest))
-        .max_by_key(|r| parse_cidr(&r.destination).map_or(0, |(_, l)| l))
+        .max_by_key(|r| parse_cidr(&r.destination).map_or(0, |c| c.len))
 }
 
 /// The route hop of a subnet, and the hop of the gateway it leads to.
@@ -686,6 +805,21 @@ fn route(config: &NetworkConfig, subnet: &str, destinations: &[String]) -> Vec<H
     let mut hops = Vec::new();
     let mut targets: Vec<&Route> = Vec::new();
     for dest in destinations {
+        let no_ipv6 = config
+            .subnets
+            .iter()
+            .find(|s| s.id == subnet)
+            .is_some_and(|s| s.ipv6_cidrs.is_empty());
+        if is_ipv6(dest) && no_ipv6 {
+            return vec![Hop {
+                kind: HopKind::Route,
+                resource: subnet.to_owned(),
+                state: HopState::Fail,
+                detail: format!(
+                    "{subnet} has no IPv6 CIDR: its tasks have no IPv6 address to reach {dest}"
+                ),
+            }];
+        }
         let Some(r) = route_for(table, dest) else {
             return vec![Hop {
                 kind: HopKind::Route,
@@ -724,20 +858,58 @@ fn route(config: &NetworkConfig, subnet: &str, destinations: &[String]) -> Vec<H
         ),
     });
     for r in targets {
-        hops.push(gateway(config, &r.target, table));
+        hops.push(gateway(config, r, table));
     }
     hops
 }
 
 /// What a route's target does with the traffic.
-fn gateway(config: &NetworkConfig, target: &str, table: &RouteTable) -> Hop {
+fn gateway(config: &NetworkConfig, route: &Route, table: &RouteTable) -> Hop {
+    let target = route.target.as_str();
     let hop = |state, detail: String| Hop {
         kind: HopKind::Gateway,
         resource: target.to_owned(),
         state,
         detail,
     };
+    if target.starts_with("eigw-") {
+        // Egress-only internet gateways carry IPv6 only, which a route to one always is.
+        return hop(
+            HopState::Pass,
+            format!(
+                "{target}: egress-only internet gateway, IPv6 out ({} → {target})",
+                route.destination
+            ),
+        );
+    }
+    if target.starts_with("igw-") && is_ipv6(&route.destination) {
+        return hop(
+            HopState::Pass,
+            format!(
+                "{target}: internet gateway for IPv6 ({} → {target}; IPv6 addresses need no public IP)",
+                route.destination
+            ),
+        );
+    }
     if target.starts_with("igw-") {
+        if let [instance] = config.service.instances.as_slice() {
+            return match &instance.public_ip {
+                Some(ip) => hop(
+                    HopState::Pass,
+                    format!(
+                        "{target}: internet gateway, and {} has public IP {ip}",
+                        instance.id
+                    ),
+                ),
+                None => hop(
+                    HopState::Fail,
+                    format!(
+                        "{} routes to internet gateway {target} but {} has no public IP to use it",
+                        table.id, instance.id
+                    ),
+                ),
+            };
+        }
         return if config.service.assign_public_ip {
             hop(
                 HopState::Pass,
@@ -863,9 +1035,15 @@ pub fn commands(path: &Path) -> Vec<String> {
     out
 }
 
-/// The aws CLI command that allows TCP 443 out of `group` to `cidr`.
+/// The aws CLI command that allows TCP 443 out of `group` to `cidr` (`Ipv6Ranges` for an
+/// IPv6 one).
 pub fn authorize_command(group: &str, cidr: &str) -> String {
+    let (ranges, key) = if is_ipv6(cidr) {
+        ("Ipv6Ranges", "CidrIpv6")
+    } else {
+        ("IpRanges", "CidrIp")
+    };
     format!(
-        "aws ec2 authorize-security-group-egress --group-id {group} --ip-permissions 'IpProtocol=tcp,FromPort=443,ToPort=443,IpRanges=[{{CidrIp={cidr},Description=\"HTTPS to Twilio (otp-console)\"}}]'"
+        "aws ec2 authorize-security-group-egress --group-id {group} --ip-permissions 'IpProtocol=tcp,FromPort=443,ToPort=443,{ranges}=[{{{key}={cidr},Description=\"HTTPS to Twilio (otp-console)\"}}]'"
     )
 }

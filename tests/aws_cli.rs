@@ -814,6 +814,120 @@ async fn aws_cli_reads_the_simulated_vpc_and_runs_the_printed_egress_fix() {
 /// protocol: AWS JSON 1.0 for botocore ≥ 1.3x, the Query protocol for older ones; the Rust
 /// SDK's is RPC v2 CBOR, tests/contract_metrics.rs).
 #[tokio::test(flavor = "multi_thread")]
+async fn aws_cli_follows_a_bridge_task_to_its_container_instance_and_its_group() {
+    let scenario = scenario::load("bridge-sg-blocked").expect("loads");
+    let sim = Simulator::start(scenario, 0.05, Ports::default())
+        .await
+        .expect("starts");
+    let cluster = ["--cluster", "nerava-cluster"];
+    let services = aws(
+        &sim,
+        &[
+            &["ecs", "describe-services"][..],
+            &cluster,
+            &["--services", "nerava-backend"],
+        ]
+        .concat(),
+    )
+    .await;
+    assert_eq!(services["services"][0]["launchType"], "EC2");
+    assert!(services["services"][0]
+        .get("networkConfiguration")
+        .is_none());
+    let listed = aws(
+        &sim,
+        &[
+            &["ecs", "list-tasks"][..],
+            &cluster,
+            &["--service-name", "nerava-backend"],
+        ]
+        .concat(),
+    )
+    .await;
+    let task = listed["taskArns"][0].as_str().expect("a task").to_owned();
+    let tasks = aws(
+        &sim,
+        &[
+            &["ecs", "describe-tasks"][..],
+            &cluster,
+            &["--tasks", &task],
+        ]
+        .concat(),
+    )
+    .await;
+    let on = tasks["tasks"][0]["containerInstanceArn"]
+        .as_str()
+        .expect("placed on a container instance")
+        .to_owned();
+    let instances = aws(
+        &sim,
+        &[
+            &["ecs", "describe-container-instances"][..],
+            &cluster,
+            &["--container-instances", &on],
+        ]
+        .concat(),
+    )
+    .await;
+    let ec2_id = instances["containerInstances"][0]["ec2InstanceId"]
+        .as_str()
+        .expect("ec2InstanceId")
+        .to_owned();
+    assert_eq!(ec2_id, "i-0a7b9c1d3e5f70812");
+    assert_eq!(instances["containerInstances"][0]["agentConnected"], true);
+    let described = aws(
+        &sim,
+        &["ec2", "describe-instances", "--instance-ids", &ec2_id],
+    )
+    .await;
+    let instance = &described["Reservations"][0]["Instances"][0];
+    assert_eq!(
+        instance["SubnetId"], "subnet-09e8d7c6b5a4f3e21",
+        "{described:#}"
+    );
+    assert_eq!(instance["PublicIpAddress"], "18.206.31.144");
+    assert_eq!(instance["State"]["Name"], "running");
+    let group = instance["NetworkInterfaces"][0]["Groups"][0]["GroupId"]
+        .as_str()
+        .expect("the primary interface's group")
+        .to_owned();
+    assert_eq!(group, "sg-0c2d4e6f8a1b3c5d7");
+    // The group the tasks send through has lost its HTTPS egress.
+    let groups = aws(
+        &sim,
+        &["ec2", "describe-security-groups", "--group-ids", &group],
+    )
+    .await;
+    let egress = &groups["SecurityGroups"][0]["IpPermissionsEgress"];
+    assert_eq!(egress.as_array().map(Vec::len), Some(1), "{groups:#}");
+    assert_eq!(egress[0]["FromPort"], 5432);
+    let by_filter = aws(
+        &sim,
+        &[
+            "ec2",
+            "describe-instances",
+            "--filters",
+            "Name=instance.group-id,Values=sg-0c2d4e6f8a1b3c5d7",
+            "--query",
+            "Reservations[].Instances[].InstanceId",
+        ],
+    )
+    .await;
+    assert_eq!(by_filter, serde_json::json!(["i-0a7b9c1d3e5f70812"]));
+    let missing = aws_fails(
+        &sim,
+        &[
+            "ec2",
+            "describe-instances",
+            "--instance-ids",
+            "i-0000000000000dead",
+        ],
+    )
+    .await;
+    assert!(missing.contains("InvalidInstanceID.NotFound"), "{missing}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn aws_cli_reads_the_simulated_load_balancer_and_its_metrics() {
     let scenario = scenario::load("event-loop-blocking").expect("loads");
     let sim = Simulator::start(scenario, 0.05, Ports::default())

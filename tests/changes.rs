@@ -353,6 +353,8 @@ async fn each_scenario_caused_by_a_change_cites_it_in_its_verdict() {
         ("sms-from-number-released", "Phone number released 18 h ago"),
         // The route table is on the service's path, read from EC2 (not from ECS).
         ("nat-route-missing", "route deleted from rtb-0d4e5f6a7b8c9d0e1 6 h ago by arn:aws:sts::123456789012:assumed-role/platform-admin/jdoe"),
+        // The container instance's group (bridge networking), read from ECS and EC2.
+        ("bridge-sg-blocked", "sg-0c2d4e6f8a1b3c5d7 egress 443 revoked 7 h ago by arn:aws:sts::123456789012:assumed-role/platform-admin/jdoe"),
         ("execution-role-denied", "TWILIO_AUTH_TOKEN added in :42"),
         ("secret-kms-denied", "secret nerava/prod/twilio-Tw1l1o updated 48 min ago by arn:aws:sts::123456789012:assumed-role/security-admin/kms-migration"),
         // The token was rotated on Twilio: its Monitor, which records it, refuses the old

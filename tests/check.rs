@@ -28,6 +28,7 @@ async fn every_scenario_gets_its_failure_mode() {
         ("stub-provider", FailureMode::StubProvider),
         ("network-blocked", FailureMode::NetworkBlocked),
         ("nat-route-missing", FailureMode::NetworkBlocked),
+        ("bridge-sg-blocked", FailureMode::NetworkBlocked),
         ("event-loop-blocking", FailureMode::EventLoopBlocked),
         ("account-suspended", FailureMode::AccountSuspended),
         ("rate-limited", FailureMode::RateLimited),

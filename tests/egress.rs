@@ -433,4 +433,416 @@ fn the_report_carries_the_path_one_hop_per_row() {
             .expect("JSON");
     assert_eq!(json["network"]["hops"][0]["resource"], SG);
     assert_eq!(json["network"]["state"], "fail");
+    // bridge networking: the report names the host the tasks send from.
+    let bridge = dir.path().join("bridge");
+    let out = Command::new(env!("CARGO_BIN_EXE_otp-console"))
+        .env_remove("AWS_PROFILE")
+        .args([
+            "check",
+            "--demo",
+            "bridge-sg-blocked",
+            "--check-aws",
+            "--report",
+        ])
+        .arg(&bridge)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let markdown = std::fs::read_to_string(bridge.with_extension("md")).expect("markdown");
+    assert!(
+        markdown.contains(
+            "Tasks on i-0a7b9c1d3e5f70812 (bridge networking) in subnet-09e8d7c6b5a4f3e21, public IP 18.206.31.144."
+        ),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("| ✗ | SG | sg-0c2d4e6f8a1b3c5d7 |"),
+        "{markdown}"
+    );
+}
+
+const HOST_SG: &str = "sg-0c2d4e6f8a1b3c5d7";
+const HOST: &str = "i-0a7b9c1d3e5f70812";
+
+#[test]
+fn bridge_mode_reads_the_path_from_the_container_instance() {
+    let (code, json) = check_demo("bridge-sg-blocked");
+    assert_eq!(code, 1, "{json:#}");
+    assert_eq!(
+        json["verdict"]["failure_mode"], "network_blocked",
+        "{json:#}"
+    );
+    assert!(!sent_an_otp(&json), "no OTP start was asked for");
+    let top = &json["verdict"]["candidates"][0];
+    assert_eq!(top["confidence"], 3);
+    let evidence = top["evidence"].to_string();
+    assert!(
+        evidence.contains(&format!(
+            "{HOST_SG} egress allows only tcp 5432 to 10.0.0.0/16"
+        )),
+        "{evidence}"
+    );
+    // The change that explains it, from CloudTrail.
+    assert!(
+        evidence.contains(&format!("{HOST_SG} egress 443 revoked")),
+        "{evidence}"
+    );
+    assert!(top["commands"].to_string().contains(&format!(
+        "authorize-security-group-egress --group-id {HOST_SG}"
+    )));
+    let network = &json["observations"]["network"];
+    assert_eq!(network["service"]["network_mode"], "bridge");
+    assert_eq!(network["service"]["instances"][0]["id"], HOST);
+    assert_eq!(network["service"]["security_groups"][0], HOST_SG);
+    // The instance sits in the public subnet with a public IP: out through the IGW directly.
+    let hops = network["hops"].as_array().unwrap();
+    assert_eq!(hops.len(), 4, "{network:#}");
+    assert_eq!(hops[0]["state"], "fail");
+    assert_eq!(hops[3]["resource"], "igw-07a9c1e3b5d2f4608");
+    assert_eq!(hops[3]["state"], "pass");
+    assert!(hops[3]["detail"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("{HOST} has public IP 18.206.31.144")));
+}
+
+#[test]
+fn repair_opens_the_container_instances_group_and_the_tasks_reach_twilio() {
+    let out = repair_demo(&[
+        "--demo",
+        "bridge-sg-blocked",
+        "--allow-egress",
+        "--yes",
+        "--json",
+        "--test-phone",
+        "+17133056318",
+    ]);
+    let done: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(out.status.code(), Some(0), "{done:#}");
+    assert_eq!(done["applied"]["group_id"], HOST_SG);
+    assert_eq!(done["path_after"]["state"], "pass");
+    assert_eq!(
+        done["verification"]["verdict"]["failure_mode"], "none",
+        "{done:#}"
+    );
+    assert!(sent_an_otp(&done["verification"]));
+}
+
+async fn ecs(sim: &Simulator) -> aws_sdk_ecs::Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(&sim.urls.aws)
+        .credentials_provider(aws_sdk_ecs::config::Credentials::new(
+            sim::ACCESS_KEY_ID,
+            sim::SECRET_ACCESS_KEY,
+            None,
+            None,
+            "test",
+        ))
+        .load()
+        .await;
+    aws_sdk_ecs::Client::new(&config)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bridge_tasks_run_on_container_instances_that_ec2_describes() {
+    let sim = start("bridge-sg-blocked").await;
+    let (ecs, ec2_client) = (ecs(&sim).await, ec2(&sim).await);
+    let service = ecs
+        .describe_services()
+        .cluster("nerava-cluster")
+        .services("nerava-backend")
+        .send()
+        .await
+        .expect("service");
+    let service = &service.services()[0];
+    assert!(service.network_configuration().is_none());
+    assert_eq!(
+        service.launch_type(),
+        Some(&aws_sdk_ecs::types::LaunchType::Ec2)
+    );
+    let arns = ecs
+        .list_tasks()
+        .cluster("nerava-cluster")
+        .service_name("nerava-backend")
+        .send()
+        .await
+        .expect("tasks");
+    let tasks = ecs
+        .describe_tasks()
+        .cluster("nerava-cluster")
+        .set_tasks(Some(arns.task_arns().to_vec()))
+        .send()
+        .await
+        .expect("describes");
+    let on = tasks.tasks()[0]
+        .container_instance_arn()
+        .expect("placed on an instance")
+        .to_owned();
+    let cis = ecs
+        .describe_container_instances()
+        .cluster("nerava-cluster")
+        .container_instances(&on)
+        .container_instances("no-such-instance")
+        .send()
+        .await
+        .expect("container instances");
+    assert_eq!(cis.container_instances().len(), 1);
+    assert_eq!(cis.container_instances()[0].ec2_instance_id(), Some(HOST));
+    assert!(cis.container_instances()[0].running_tasks_count() >= 1);
+    assert_eq!(cis.failures()[0].reason(), Some("MISSING"));
+    let listed = ecs
+        .list_container_instances()
+        .cluster("nerava-cluster")
+        .send()
+        .await
+        .expect("lists");
+    assert_eq!(listed.container_instance_arns(), [on]);
+    let described = ec2_client
+        .describe_instances()
+        .instance_ids(HOST)
+        .send()
+        .await
+        .expect("instances");
+    let instance = &described.reservations()[0].instances()[0];
+    assert_eq!(instance.subnet_id(), Some("subnet-09e8d7c6b5a4f3e21"));
+    assert_eq!(instance.public_ip_address(), Some("18.206.31.144"));
+    let eni = &instance.network_interfaces()[0];
+    assert_eq!(
+        eni.attachment()
+            .and_then(aws_sdk_ec2::types::InstanceNetworkInterfaceAttachment::device_index),
+        Some(0)
+    );
+    assert_eq!(eni.groups()[0].group_id(), Some(HOST_SG));
+    let missing = ec2_client
+        .describe_instances()
+        .instance_ids("i-00000000000000000")
+        .send()
+        .await
+        .expect_err("not found");
+    assert_eq!(
+        aws_sdk_ec2::error::ProvideErrorMetadata::code(&missing),
+        Some("InvalidInstanceID.NotFound")
+    );
+    // Fargate (every other scenario): no instances, and tasks on none.
+    let sim = start("healthy").await;
+    let none = ec2(&sim)
+        .await
+        .describe_instances()
+        .send()
+        .await
+        .expect("empty");
+    assert!(none.reservations().is_empty());
+}
+
+/// `healthy`'s VPC with a decoy of every kind sorted before the service's own resources (ids
+/// `…-00000000000000001`…), and the service's security groups led by a decoy that allows only
+/// Postgres: read one page at a time, the resources the path needs are on later pages.
+fn crowded(page_size: Option<usize>) -> scenario::Scenario {
+    use otp_console::sim::ec2::{
+        AclEntrySetup, AclSetup, NatSetup, RouteSetup, RouteTableSetup, RuleSetup,
+        SecurityGroupSetup, SubnetSetup,
+    };
+    let mut s = scenario::load("healthy").expect("loads");
+    let net = &mut s.network;
+    net.page_size = page_size;
+    let decoy_sg = "sg-00000000000000001".to_owned();
+    net.security_groups.insert(
+        decoy_sg.clone(),
+        SecurityGroupSetup {
+            name: "decoy".into(),
+            description: "database only".into(),
+            ingress: Vec::new(),
+            egress: vec![RuleSetup {
+                protocol: "tcp".into(),
+                from: Some(5432),
+                to: Some(5432),
+                cidrs: vec!["10.0.0.0/16".into()],
+                prefix_lists: Vec::new(),
+                id: None,
+            }],
+        },
+    );
+    net.service.security_groups.insert(0, decoy_sg);
+    for n in 1..=6 {
+        let subnet = format!("subnet-0000000000000000{n}");
+        net.subnets.insert(
+            subnet.clone(),
+            SubnetSetup {
+                cidr: format!("10.0.{}.0/24", 100 + n),
+                availability_zone: "us-east-1b".into(),
+                map_public_ip: false,
+                name: format!("decoy-{n}"),
+                ipv6_cidr: None,
+            },
+        );
+        net.route_tables.insert(
+            format!("rtb-0000000000000000{n}"),
+            RouteTableSetup {
+                main: false,
+                subnets: vec![subnet.clone()],
+                routes: vec![RouteSetup {
+                    destination: "10.0.0.0/16".into(),
+                    target: "local".into(),
+                    blackhole: false,
+                }],
+            },
+        );
+        net.nat_gateways.insert(
+            format!("nat-0000000000000000{n}"),
+            NatSetup {
+                subnet: subnet.clone(),
+                state: "deleted".into(),
+                public_ip: format!("3.1.1.{n}"),
+                private_ip: format!("10.0.{}.5", 100 + n),
+            },
+        );
+        net.network_acls.insert(
+            format!("acl-0000000000000000{n}"),
+            AclSetup {
+                default: false,
+                subnets: vec![subnet],
+                entries: vec![AclEntrySetup {
+                    rule: 32767,
+                    egress: true,
+                    protocol: "-1".into(),
+                    from: None,
+                    to: None,
+                    cidr: "0.0.0.0/0".into(),
+                    allow: false,
+                }],
+            },
+        );
+    }
+    s
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_probe_follows_next_token_to_the_services_resources_on_later_pages() {
+    let sim = Simulator::start(crowded(Some(1)), 0.05, Ports::default())
+        .await
+        .expect("starts");
+    let ec2 = ec2(&sim).await;
+    // One item a page, and a token to the next.
+    let first = ec2.describe_route_tables().send().await.expect("page 1");
+    assert_eq!(first.route_tables().len(), 1);
+    assert_eq!(
+        first.route_tables()[0].route_table_id(),
+        Some("rtb-00000000000000001")
+    );
+    let token = first.next_token().expect("a next page").to_owned();
+    let second = ec2
+        .describe_route_tables()
+        .next_token(&token)
+        .send()
+        .await
+        .expect("page 2");
+    assert_eq!(
+        second.route_tables()[0].route_table_id(),
+        Some("rtb-00000000000000002")
+    );
+    let bad = ec2
+        .describe_subnets()
+        .next_token("not-a-token")
+        .send()
+        .await
+        .expect_err("bad token");
+    assert_eq!(
+        aws_sdk_ec2::error::ProvideErrorMetadata::code(&bad),
+        Some("InvalidPaginationToken")
+    );
+    // The probe reads every page: the service's own group, table, NAT and ACL are all found,
+    // and the decoys (a Postgres-only group, local-only tables, deleted NATs, deny-all ACLs)
+    // decide nothing.
+    let config = sim::run::config_for(&sim.urls, sim.scenario());
+    let sdk =
+        otp_console::engine::static_sdk_config(&config, sim::ACCESS_KEY_ID, sim::SECRET_ACCESS_KEY)
+            .await;
+    let path = otp_console::probe::network::NetworkProbe::new(&sdk, &config.aws)
+        .path()
+        .await
+        .expect("reads");
+    assert_eq!(
+        path.state,
+        otp_console::network::HopState::Pass,
+        "{path:#?}"
+    );
+    let resources: Vec<&str> = path.hops.iter().map(|h| h.resource.as_str()).collect();
+    assert_eq!(
+        resources,
+        [
+            &format!("sg-00000000000000001, {SG}"),
+            "acl-0f9e8d7c6b5a43210",
+            PRIVATE_RTB,
+            "nat-0e1f2a3b4c5d6e7f8"
+        ],
+        "{path:#?}"
+    );
+    assert!(
+        path.hops[0].detail.starts_with(SG),
+        "{}",
+        path.hops[0].detail
+    );
+    // The NATs a lost route could use: the service's, from the last page; no deleted decoy.
+    assert_eq!(path.nats, ["nat-0e1f2a3b4c5d6e7f8"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn describes_honour_max_results_within_ec2s_bounds() {
+    let sim = Simulator::start(crowded(None), 0.05, Ports::default())
+        .await
+        .expect("starts");
+    let ec2 = ec2(&sim).await;
+    // Without MaxResults, one page (8 subnets); with it, 5 and then the other 3.
+    let all = ec2.describe_subnets().send().await.expect("all");
+    assert_eq!(all.subnets().len(), 8);
+    assert_eq!(all.next_token(), None);
+    let page = ec2
+        .describe_subnets()
+        .max_results(5)
+        .send()
+        .await
+        .expect("page 1");
+    assert_eq!(page.subnets().len(), 5);
+    let rest = ec2
+        .describe_subnets()
+        .max_results(5)
+        .next_token(page.next_token().expect("more"))
+        .send()
+        .await
+        .expect("page 2");
+    assert_eq!(rest.subnets().len(), 3);
+    assert_eq!(rest.next_token(), None);
+    // The SDK's paginator walks them all, for every describe the probe pages.
+    let acls: usize = ec2
+        .describe_network_acls()
+        .max_results(5)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Vec<_>>()
+        .await
+        .len();
+    assert_eq!(acls, 7);
+    let too_few = ec2
+        .describe_nat_gateways()
+        .max_results(4)
+        .send()
+        .await
+        .expect_err("below EC2's minimum");
+    assert_eq!(
+        aws_sdk_ec2::error::ProvideErrorMetadata::code(&too_few),
+        Some("InvalidParameterValue")
+    );
+    let too_many = ec2
+        .describe_route_tables()
+        .max_results(101)
+        .send()
+        .await
+        .expect_err("above DescribeRouteTables' maximum");
+    assert_eq!(
+        aws_sdk_ec2::error::ProvideErrorMetadata::code(&too_many),
+        Some("InvalidParameterValue")
+    );
 }

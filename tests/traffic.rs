@@ -43,6 +43,7 @@ const CASES: &[(&str, Option<u16>, FailureMode)] = &[
     // Named from the network's configuration (EC2), which traffic alone could not do.
     ("network-blocked", Some(503), FailureMode::NetworkBlocked),
     ("nat-route-missing", Some(503), FailureMode::NetworkBlocked),
+    ("bridge-sg-blocked", Some(503), FailureMode::NetworkBlocked),
     ("execution-role-denied", None, FailureMode::SecretUnreadable),
     ("secret-kms-denied", None, FailureMode::SecretUnreadable),
     ("event-loop-blocking", Some(504), FailureMode::Inconclusive),

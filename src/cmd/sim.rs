@@ -82,7 +82,25 @@ pub async fn run(args: SimArgs) -> ExitCode {
         "  AWS_ACCESS_KEY_ID={ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY={SECRET_ACCESS_KEY} aws --region {} --endpoint-url {} ecs describe-services --cluster {} --services {}",
         scenario.deployment.region, urls.aws, scenario.deployment.cluster, scenario.deployment.service
     );
-    if let Some(sg) = scenario.network.service.security_groups.first() {
+    if scenario.network_mode() != "awsvpc" && !scenario.network.instances.is_empty() {
+        // bridge/host: the instances the tasks run on hold the network.
+        println!(
+            "  AWS_ACCESS_KEY_ID={ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY={SECRET_ACCESS_KEY} aws --region {} --endpoint-url {} ec2 describe-instances --instance-ids {}",
+            scenario.deployment.region,
+            urls.aws,
+            scenario
+                .network
+                .instances
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+    let groups = scenario
+        .network
+        .security_groups_for(scenario.network_mode());
+    if let Some(sg) = groups.first() {
         println!(
             "  AWS_ACCESS_KEY_ID={ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY={SECRET_ACCESS_KEY} aws --region {} --endpoint-url {} ec2 describe-security-groups --group-ids {sg}",
             scenario.deployment.region, urls.aws

@@ -131,14 +131,15 @@ pub(super) fn check(config: &Config, text: &str, origin: &str) -> Result<(), Con
     Ok(())
 }
 
-/// At least one IPv4 CIDR, each well formed (the network path's destination set).
+/// At least one CIDR, each well formed, IPv4 or IPv6 (the network path's destination set: an
+/// IPv6 one is evaluated over the IPv6 rules, routes and ACL entries).
 fn cidrs(values: &[String]) -> Result<(), String> {
     if values.is_empty() {
-        return Err("is empty: give at least one IPv4 CIDR, e.g. [\"0.0.0.0/0\"]".into());
+        return Err("is empty: give at least one CIDR, e.g. [\"0.0.0.0/0\"]".into());
     }
-    match values.iter().find(|c| !crate::network::covers(c, c)) {
+    match values.iter().find(|c| !crate::network::is_cidr(c)) {
         Some(bad) => Err(format!(
-            "has {:?}, which is not an IPv4 CIDR (e.g. \"54.172.60.0/23\")",
+            "has {:?}, which is not a CIDR (e.g. \"54.172.60.0/23\" or \"::/0\")",
             crate::redact::sanitize(bad)
         )),
         None => Ok(()),

@@ -50,6 +50,7 @@ fn open() -> NetworkConfig {
             subnets: vec!["subnet-priv".into()],
             security_groups: vec!["sg-app".into()],
             assign_public_ip: false,
+            ..Default::default()
         },
         security_groups: vec![SecurityGroup {
             id: "sg-app".into(),
@@ -66,11 +67,13 @@ fn open() -> NetworkConfig {
                 id: "subnet-priv".into(),
                 vpc_id: "vpc-1".into(),
                 cidr: "10.0.1.0/24".into(),
+                ..Default::default()
             },
             Subnet {
                 id: "subnet-pub".into(),
                 vpc_id: "vpc-1".into(),
                 cidr: "10.0.0.0/24".into(),
+                ..Default::default()
             },
         ],
         route_tables: vec![
@@ -368,10 +371,243 @@ fn no_awsvpc_configuration_is_unknown_not_a_failure() {
     let path = evaluate(&NetworkConfig::default(), &anywhere());
     assert_eq!(path.state, HopState::Unknown);
     assert_eq!(path.hops.len(), 1);
-    assert!(path.summary().contains("bridge/host networking"));
+    assert!(
+        path.summary().contains("no container instance"),
+        "{path:#?}"
+    );
+    let mut c = NetworkConfig::default();
+    c.service.network_mode = "bridge".into();
+    assert!(evaluate(&c, &anywhere())
+        .summary()
+        .contains("bridge networking, and no running task"));
     let mut c = open();
     c.service.security_groups.clear();
     let path = evaluate(&c, &anywhere());
     assert_eq!(path.state, HopState::Unknown, "{path:#?}");
     assert!(path.hops[0].detail.contains("default group"));
+}
+
+/// A bridge-mode instance: its own group, its subnet, and maybe a public IP.
+fn instance(id: &str, subnet: &str, group: &str, public_ip: Option<&str>) -> Instance {
+    Instance {
+        id: id.into(),
+        subnet: subnet.into(),
+        security_groups: vec![group.into()],
+        public_ip: public_ip.map(Into::into),
+    }
+}
+
+/// `open()` with the service on container instances instead of an awsvpcConfiguration.
+fn bridge(instances: Vec<Instance>) -> NetworkConfig {
+    let mut c = open();
+    c.security_groups.push(SecurityGroup {
+        id: "sg-host".into(),
+        name: "ecs-hosts".into(),
+        vpc_id: "vpc-1".into(),
+        egress: vec![perm("tcp", 443, 443, "0.0.0.0/0")],
+    });
+    c.service = ServiceNetwork::on_instances("bridge", instances);
+    c
+}
+
+#[test]
+fn bridge_mode_reads_the_path_of_the_container_instance() {
+    let c = bridge(vec![instance("i-1", "subnet-priv", "sg-host", None)]);
+    assert_eq!(c.service.security_groups, ["sg-host"]);
+    let path = evaluate(&c, &anywhere());
+    assert_eq!(path.state, HopState::Pass, "{path:#?}");
+    assert_eq!(
+        path.hops[0].detail,
+        "sg-host egress allows tcp 443 to 0.0.0.0/0"
+    );
+    assert!(path.hops[3].detail.contains("nat-1 available"));
+}
+
+#[test]
+fn a_bridge_instance_in_a_public_subnet_needs_its_own_public_ip() {
+    let c = bridge(vec![instance(
+        "i-1",
+        "subnet-pub",
+        "sg-host",
+        Some("3.1.2.3"),
+    )]);
+    let path = evaluate(&c, &anywhere());
+    assert_eq!(path.state, HopState::Pass, "{path:#?}");
+    assert!(path.hops[3]
+        .detail
+        .contains("igw-1: internet gateway, and i-1 has public IP 3.1.2.3"));
+    let c = bridge(vec![instance("i-1", "subnet-pub", "sg-host", None)]);
+    assert_eq!(
+        failing(&evaluate(&c, &anywhere())),
+        ["rtb-pub routes to internet gateway igw-1 but i-1 has no public IP to use it"]
+    );
+}
+
+#[test]
+fn every_bridge_instance_is_its_own_path_and_shared_hops_show_once() {
+    let mut c = bridge(vec![
+        instance("i-1", "subnet-priv", "sg-host", None),
+        instance("i-2", "subnet-priv", "sg-host", None),
+        instance("i-3", "subnet-priv", "sg-db", None),
+    ]);
+    c.security_groups.push(SecurityGroup {
+        id: "sg-db".into(),
+        name: "db-only".into(),
+        vpc_id: "vpc-1".into(),
+        egress: vec![perm("tcp", 5432, 5432, "10.0.0.0/16")],
+    });
+    let path = evaluate(&c, &anywhere());
+    assert_eq!(path.state, HopState::Fail);
+    // i-1 and i-2 share every hop; i-3 adds its failing group, and its ACL and route hops are
+    // the same as theirs.
+    assert_eq!(path.hops.len(), 5, "{path:#?}");
+    assert_eq!(
+        failing(&path),
+        ["sg-db egress allows only tcp 5432 to 10.0.0.0/16 — no tcp 443 to 0.0.0.0/0"]
+    );
+    assert_eq!(path.security_groups(), ["sg-host", "sg-db"]);
+    assert!(!path.service.assign_public_ip);
+}
+
+const V6: &str = "::/0";
+
+/// `open()` made dual-stack: the private subnet has an IPv6 block, its table routes `::/0` to
+/// an egress-only internet gateway, the group allows all traffic to `::/0` too, and the default
+/// ACL carries EC2's IPv6 rules (101 allow, `*` 32768 deny) beside the IPv4 ones.
+fn dual_stack() -> NetworkConfig {
+    let mut c = open();
+    c.security_groups[0].egress.push(Permission {
+        protocol: "-1".into(),
+        cidrs: vec![V6.into()],
+        ..Permission::default()
+    });
+    c.subnets[0].ipv6_cidrs = vec!["2600:1f18:1234:5601::/64".into()];
+    c.route_tables[1].routes.push(route(V6, "eigw-1"));
+    c.network_acls[0].entries.extend([
+        acl(101, true, "-1", (0, 0), V6, true),
+        acl(32768, true, "-1", (0, 0), V6, false),
+        acl(101, false, "-1", (0, 0), V6, true),
+        acl(32768, false, "-1", (0, 0), V6, false),
+    ]);
+    c
+}
+
+#[test]
+fn cidrs_of_one_family_never_cover_the_other() {
+    assert!(covers("::/0", "2607:f8b0::/32"));
+    assert!(covers("2600:1f18::/32", "2600:1f18:1234:5601::/64"));
+    assert!(!covers("2600:1f18:1234:5601::/64", "2600:1f18::/32"));
+    assert!(!covers("::/0", "0.0.0.0/0"));
+    assert!(!covers("0.0.0.0/0", "::/0"));
+    assert!(!covers("::/0", "54.172.60.3/32"));
+    assert!(is_cidr("::/0") && is_ipv6("::/0") && !is_ipv6("0.0.0.0/0"));
+    assert!(!is_cidr("::/129") && !is_cidr("10.0.0.0/33"));
+}
+
+#[test]
+fn an_ipv6_only_rule_does_not_let_twilio_through_over_ipv4() {
+    let mut c = dual_stack();
+    c.security_groups[0].egress = vec![perm("tcp", 443, 443, V6)];
+    assert_eq!(
+        failing(&evaluate(&c, &anywhere())),
+        ["sg-app egress allows only tcp 443 to ::/0 — no tcp 443 to 0.0.0.0/0"]
+    );
+    // … and the same rule is what lets an IPv6 destination through, named.
+    let path = evaluate(&c, &[V6.into()]);
+    assert_eq!(path.state, HopState::Pass, "{path:#?}");
+    assert_eq!(path.hops[0].detail, "sg-app egress allows tcp 443 to ::/0");
+    // Vice versa: an IPv4-only rule does not open IPv6.
+    c.security_groups[0].egress = vec![perm("tcp", 443, 443, ANYWHERE)];
+    assert_eq!(
+        failing(&evaluate(&c, &[V6.into()])),
+        ["sg-app egress allows only tcp 443 to 0.0.0.0/0 — no tcp 443 to ::/0"]
+    );
+}
+
+#[test]
+fn both_families_configured_need_a_rule_each_and_name_both() {
+    let mut c = dual_stack();
+    c.security_groups[0].egress = vec![perm("tcp", 443, 443, ANYWHERE), perm("tcp", 443, 443, V6)];
+    let both = vec![ANYWHERE.to_owned(), V6.to_owned()];
+    let path = evaluate(&c, &both);
+    assert_eq!(path.state, HopState::Pass, "{path:#?}");
+    assert_eq!(
+        path.hops[0].detail,
+        "sg-app egress allows tcp 443 to 0.0.0.0/0; sg-app egress allows tcp 443 to ::/0"
+    );
+    // Each family takes its own route: the NAT for IPv4, the egress-only gateway for IPv6.
+    let gateways: Vec<&str> = path
+        .hops
+        .iter()
+        .filter(|h| h.kind == HopKind::Gateway)
+        .map(|h| h.resource.as_str())
+        .collect();
+    assert_eq!(gateways, ["nat-1", "eigw-1"]);
+    assert!(path.hops[2].detail.contains("::/0 → eigw-1"), "{path:#?}");
+    assert!(path
+        .hops
+        .iter()
+        .any(|h| h.detail == "eigw-1: egress-only internet gateway, IPv6 out (::/0 → eigw-1)"));
+}
+
+#[test]
+fn ipv6_acl_entries_and_routes_decide_ipv6_only() {
+    let both = vec![ANYWHERE.to_owned(), V6.to_owned()];
+    // An IPv6 deny numbered first blocks IPv6 by name, and leaves IPv4 alone.
+    let mut c = dual_stack();
+    c.network_acls[0]
+        .entries
+        .push(acl(50, true, "6", (443, 443), V6, false));
+    assert!(evaluate(&c, &anywhere()).state == HopState::Pass);
+    assert_eq!(
+        failing(&evaluate(&c, &both)),
+        ["acl-default (subnet-priv): rule 50 denies outbound tcp 443 to ::/0"]
+    );
+    // Without its IPv6 entries, the ACL's IPv4 allow-all does not stand in for them.
+    let mut c = dual_stack();
+    c.network_acls[0]
+        .entries
+        .retain(|e| !is_ipv6(e.cidr.as_deref().unwrap_or("")));
+    assert_eq!(
+        failing(&evaluate(&c, &[V6.into()])),
+        ["acl-default (subnet-priv): no rule allows outbound tcp 443 to ::/0 (denied by default)"]
+    );
+    // EC2's IPv6 default deny (32768) reads as the default rule.
+    let mut c = dual_stack();
+    c.network_acls[0].entries.retain(|e| e.rule_number != 101);
+    assert_eq!(
+        failing(&evaluate(&c, &[V6.into()])),
+        ["acl-default (subnet-priv): the default rule * denies outbound tcp 443 to ::/0"]
+    );
+    // No ::/0 route: the IPv4 default route does not carry IPv6.
+    let mut c = dual_stack();
+    c.route_tables[1].routes.retain(|r| r.destination != V6);
+    assert_eq!(
+        failing(&evaluate(&c, &[V6.into()])),
+        ["rtb-priv (explicit table of subnet-priv) has no ::/0 route"]
+    );
+    assert_eq!(evaluate(&c, &anywhere()).state, HopState::Pass);
+    // A subnet without an IPv6 block gives its tasks no IPv6 address at all.
+    let mut c = dual_stack();
+    c.subnets[0].ipv6_cidrs.clear();
+    assert_eq!(
+        failing(&evaluate(&c, &[V6.into()])),
+        ["subnet-priv has no IPv6 CIDR: its tasks have no IPv6 address to reach ::/0"]
+    );
+}
+
+#[test]
+fn an_internet_gateway_carries_ipv6_without_a_public_ipv4() {
+    let mut c = dual_stack();
+    c.route_tables[1].routes.retain(|r| r.destination != V6);
+    c.route_tables[1].routes.push(route(V6, "igw-1"));
+    let path = evaluate(&c, &[V6.into()]);
+    assert_eq!(path.state, HopState::Pass, "{path:#?}");
+    assert!(path.hops[3].detail.contains("internet gateway for IPv6"));
+}
+
+#[test]
+fn the_fix_for_an_ipv6_destination_is_an_ipv6_range() {
+    assert!(authorize_command("sg-app", V6).contains("Ipv6Ranges=[{CidrIpv6=::/0,"));
+    assert!(authorize_command("sg-app", ANYWHERE).contains("IpRanges=[{CidrIp=0.0.0.0/0,"));
 }

@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 use aws_config::SdkConfig;
-use aws_sdk_ec2::types::{IpPermission, IpRange};
+use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range};
 use serde_json::{json, Value};
 
 use super::RepairError;
@@ -61,12 +61,12 @@ impl EgressPlan {
 }
 
 /// Plans the rule from the path as read: `group` (default the service's first security
-/// group) must be one of the service's, `cidr` a valid IPv4 CIDR, and the security groups must
+/// group) must be one of the service's, `cidr` a valid CIDR (IPv4, or IPv6 for an `Ipv6Ranges` rule), and the security groups must
 /// be what fails.
 pub fn plan(path: &Path, group: Option<&str>, cidr: &str) -> Result<EgressPlan, RepairError> {
-    if !network::covers(cidr, cidr) {
+    if !network::is_cidr(cidr) {
         return Err(RepairError(format!(
-            "--cidr {}: not an IPv4 CIDR (e.g. 0.0.0.0/0)",
+            "--cidr {}: not a CIDR (e.g. 0.0.0.0/0 or ::/0)",
             crate::redact::sanitize(cidr)
         )));
     }
@@ -114,6 +114,30 @@ pub fn plan(path: &Path, group: Option<&str>, cidr: &str) -> Result<EgressPlan, 
     })
 }
 
+/// TCP 443 to `cidr`, in `Ipv6Ranges` when it is an IPv6 one.
+fn permission(cidr: &str) -> IpPermission {
+    let rule = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(443)
+        .to_port(443);
+    if network::is_ipv6(cidr) {
+        rule.ipv6_ranges(
+            Ipv6Range::builder()
+                .cidr_ipv6(cidr)
+                .description(RULE_DESCRIPTION)
+                .build(),
+        )
+    } else {
+        rule.ip_ranges(
+            IpRange::builder()
+                .cidr_ip(cidr)
+                .description(RULE_DESCRIPTION)
+                .build(),
+        )
+    }
+    .build()
+}
+
 /// Reads the path and applies egress plans.
 #[derive(Clone)]
 pub struct EgressRepairer {
@@ -142,19 +166,7 @@ impl EgressRepairer {
             self.ec2
                 .authorize_security_group_egress()
                 .group_id(&plan.group)
-                .ip_permissions(
-                    IpPermission::builder()
-                        .ip_protocol("tcp")
-                        .from_port(443)
-                        .to_port(443)
-                        .ip_ranges(
-                            IpRange::builder()
-                                .cidr_ip(&plan.cidr)
-                                .description(RULE_DESCRIPTION)
-                                .build(),
-                        )
-                        .build(),
-                )
+                .ip_permissions(permission(&plan.cidr))
                 .send(),
         )
         .await?;
@@ -183,6 +195,7 @@ mod tests {
                 subnets: vec!["subnet-1".into()],
                 security_groups: vec!["sg-a".into(), "sg-b".into()],
                 assign_public_ip: false,
+                ..Default::default()
             },
             hops,
             nats: vec![],
@@ -248,5 +261,23 @@ mod tests {
         let blocked = path(vec![hop(HopKind::SecurityGroup, HopState::Fail, "x")]);
         assert!(plan(&blocked, Some("sg-other"), "0.0.0.0/0").is_err());
         assert!(plan(&blocked, None, "0.0.0.0/99").is_err());
+    }
+
+    #[test]
+    fn an_ipv6_destination_is_planned_as_an_ipv6_range() {
+        let blocked = path(vec![hop(HopKind::SecurityGroup, HopState::Fail, "x")]);
+        let plan = plan(&blocked, None, "::/0").expect("plans");
+        assert!(
+            plan.commands[0].contains("Ipv6Ranges=[{CidrIpv6=::/0,"),
+            "{}",
+            plan.commands[0]
+        );
+        let rule = super::permission("::/0");
+        assert_eq!(rule.ipv6_ranges()[0].cidr_ipv6(), Some("::/0"));
+        assert!(rule.ip_ranges().is_empty());
+        assert_eq!(
+            super::permission("0.0.0.0/0").ip_ranges()[0].cidr_ip(),
+            Some("0.0.0.0/0")
+        );
     }
 }

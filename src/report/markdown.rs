@@ -84,6 +84,20 @@ pub(super) fn render(timeline: &Timeline, header: &ReportHeader) -> String {
             "\n## Network path to Twilio (tcp 443 to {})\n",
             path.destinations.join(", ")
         );
+        // bridge/host networking: the hosts the tasks send from, before their hops.
+        for i in &path.service.instances {
+            let _ = writeln!(
+                out,
+                "Tasks on {} ({} networking) in {}, {}.\n",
+                cell(&i.id),
+                cell(&path.service.network_mode),
+                cell(&i.subnet),
+                i.public_ip.as_ref().map_or_else(
+                    || "no public IP".to_owned(),
+                    |ip| format!("public IP {}", cell(ip))
+                )
+            );
+        }
         let _ = writeln!(out, "| | Hop | Resource | Rule |\n|---|---|---|---|");
         for hop in &path.hops {
             let mark = match hop.state {

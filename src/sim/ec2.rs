@@ -1,12 +1,14 @@
 //! Simulated EC2 (Query protocol, see [`super::query`]): the service's VPC as the console and
-//! the aws CLI read it — security groups, subnets, route tables, NAT gateways, network ACLs and
-//! the VPC — and the two calls that change it, AuthorizeSecurityGroupEgress and
-//! RevokeSecurityGroupEgress. The VPC is scenario data ([`NetworkSetup`], `[network]` in
+//! the aws CLI read it — security groups, subnets, route tables, NAT gateways, network ACLs,
+//! the VPC and the cluster's container instances (DescribeInstances), paged by `MaxResults` /
+//! `NextToken` — and the two calls that change it, AuthorizeSecurityGroupEgress and
+//! RevokeSecurityGroupEgress (IPv4 and IPv6 ranges). The VPC is scenario data ([`NetworkSetup`], `[network]` in
 //! `assets/scenarios/base.toml`); the world keeps a mutable copy, and the backend's calls to
 //! Twilio follow from it ([`World::twilio_reachable`]): a revoked rule drops them, authorizing
 //! it again lets them through at once, with no redeploy, as in AWS.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use serde::Deserialize;
 
@@ -31,6 +33,30 @@ pub struct NetworkSetup {
     pub route_tables: BTreeMap<String, RouteTableSetup>,
     pub nat_gateways: BTreeMap<String, NatSetup>,
     pub network_acls: BTreeMap<String, AclSetup>,
+    /// The cluster's EC2 container instances, by instance id: where the tasks of a `bridge`
+    /// or `host` task definition run, and whose network they use (none for Fargate).
+    #[serde(default)]
+    pub instances: BTreeMap<String, InstanceSetup>,
+    /// The most items a describe answers in one page even when the caller sets no
+    /// `MaxResults` (EC2 may page any describe; the console must follow `NextToken`).
+    #[serde(default)]
+    pub page_size: Option<usize>,
+}
+
+/// One EC2 instance registered in the cluster as a container instance.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceSetup {
+    /// Its container instance id (the last part of its `container-instance/CLUSTER/ID` ARN).
+    pub container_instance: String,
+    pub subnet: String,
+    /// The groups of its primary network interface.
+    pub security_groups: Vec<String>,
+    pub private_ip: String,
+    #[serde(default)]
+    pub public_ip: Option<String>,
+    pub instance_type: String,
+    pub image_id: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -49,6 +75,9 @@ pub struct SubnetSetup {
     #[serde(default)]
     pub map_public_ip: bool,
     pub name: String,
+    /// Its IPv6 CIDR block, for a dual-stack subnet.
+    #[serde(default)]
+    pub ipv6_cidr: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -130,7 +159,33 @@ pub struct AclEntrySetup {
 }
 
 impl NetworkSetup {
-    /// The same facts as the console's plain data, for the backend's own packet path.
+    /// The path of tasks of a `mode` task definition: its awsvpcConfiguration's, or with
+    /// `bridge` / `host` networking the container instances'.
+    pub fn to_config_for(&self, mode: &str) -> network::NetworkConfig {
+        let mut config = self.to_config();
+        if mode != "awsvpc" {
+            let instances = self
+                .instances
+                .iter()
+                .map(|(id, i)| network::Instance {
+                    id: id.clone(),
+                    subnet: i.subnet.clone(),
+                    security_groups: i.security_groups.clone(),
+                    public_ip: i.public_ip.clone(),
+                })
+                .collect();
+            config.service = network::ServiceNetwork::on_instances(mode, instances);
+        }
+        config
+    }
+
+    /// The security groups the tasks of a `mode` task definition send through.
+    pub fn security_groups_for(&self, mode: &str) -> Vec<String> {
+        self.to_config_for(mode).service.security_groups
+    }
+
+    /// The same facts as the console's plain data, for the backend's own packet path (the
+    /// service's awsvpcConfiguration).
     pub fn to_config(&self) -> network::NetworkConfig {
         let perm = |r: &RuleSetup| network::Permission {
             protocol: r.protocol.clone(),
@@ -145,6 +200,7 @@ impl NetworkSetup {
                 subnets: self.service.subnets.clone(),
                 security_groups: self.service.security_groups.clone(),
                 assign_public_ip: self.service.assign_public_ip,
+                ..Default::default()
             },
             security_groups: self
                 .security_groups
@@ -163,6 +219,7 @@ impl NetworkSetup {
                     id: id.clone(),
                     vpc_id: self.vpc_id.clone(),
                     cidr: s.cidr.clone(),
+                    ipv6_cidrs: s.ipv6_cidr.iter().cloned().collect(),
                 })
                 .collect(),
             route_tables: self
@@ -254,6 +311,74 @@ fn check_ids<'a>(
     }
 }
 
+/// One page of items, by id, and the token of the page after it.
+type Page<T> = (Vec<(String, T)>, Option<String>);
+
+/// One page of `items` (in id order) by the request's `MaxResults` (EC2 takes `min..=max`)
+/// and `NextToken`, and the token of the next page: the id the next page starts at,
+/// hex-encoded, so a token stays valid while items before it come and go.
+fn page<T>(
+    params: &Params,
+    items: Vec<(&String, T)>,
+    (min, max): (i64, i64),
+    page_size: Option<usize>,
+) -> Result<Page<T>, AwsError> {
+    let asked = params.int("MaxResults")?;
+    if let Some(n) = asked {
+        if !(min..=max).contains(&n) {
+            return Err(AwsError::client(
+                "InvalidParameterValue",
+                format!("Value ( {n} ) for parameter maxResults is invalid. Expecting a value between {min} and {max}."),
+            ));
+        }
+    }
+    let limit = asked
+        .and_then(|n| usize::try_from(n).ok())
+        .into_iter()
+        .chain(page_size)
+        .min()
+        .unwrap_or(usize::MAX)
+        .max(1);
+    let start = match params.get("NextToken").filter(|t| !t.is_empty()) {
+        None => 0,
+        Some(token) => {
+            let from = decode_token(token).ok_or_else(|| {
+                AwsError::client(
+                    "InvalidPaginationToken",
+                    format!("Invalid pagination token: {token}"),
+                )
+            })?;
+            items.iter().take_while(|(id, _)| **id < from).count()
+        }
+    };
+    let mut rest: Vec<(String, T)> = items
+        .into_iter()
+        .skip(start)
+        .map(|(id, t)| (id.clone(), t))
+        .collect();
+    let next = rest.get(limit).map(|(id, _)| encode_token(id));
+    rest.truncate(limit);
+    Ok((rest, next))
+}
+
+fn encode_token(id: &str) -> String {
+    id.bytes().fold(String::new(), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+fn decode_token(token: &str) -> Option<String> {
+    if token.len() % 2 != 0 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..token.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(token.get(i..i + 2)?, 16).ok())
+        .collect();
+    String::from_utf8(bytes?).ok()
+}
+
 fn response(action: &str, body: impl FnOnce(&mut Xml)) -> String {
     Xml::document(
         &format!("{action}Response"),
@@ -286,13 +411,19 @@ fn write_permissions(x: &mut Xml, rules: &[RuleSetup]) {
                 .opt("toPort", r.to)
                 .elem("groups", |_| {})
                 .elem("ipRanges", |x| {
-                    for c in &r.cidrs {
+                    for c in r.cidrs.iter().filter(|c| !network::is_ipv6(c)) {
                         x.elem("item", |x| {
                             x.leaf("cidrIp", c);
                         });
                     }
                 })
-                .elem("ipv6Ranges", |_| {})
+                .elem("ipv6Ranges", |x| {
+                    for c in r.cidrs.iter().filter(|c| network::is_ipv6(c)) {
+                        x.elem("item", |x| {
+                            x.leaf("cidrIpv6", c);
+                        });
+                    }
+                })
                 .elem("prefixListIds", |x| {
                     for p in &r.prefix_lists {
                         x.elem("item", |x| {
@@ -348,9 +479,14 @@ fn requested_rules(params: &Params) -> Result<Vec<RuleSetup>, AwsError> {
             .structs("IpRanges")
             .iter()
             .filter_map(|r| r.get("CidrIp").map(str::to_owned))
+            .chain(
+                p.structs("Ipv6Ranges")
+                    .iter()
+                    .filter_map(|r| r.get("CidrIpv6").map(str::to_owned)),
+            )
             .collect();
         for c in &cidrs {
-            if !network::covers(c, c) {
+            if !network::is_cidr(c) {
                 return Err(AwsError::client(
                     "InvalidParameterValue",
                     format!("CIDR block {c} is malformed"),
@@ -448,7 +584,8 @@ impl World {
     /// subnets' network ACLs and routes, as they stand.
     pub fn twilio_reachable(&self) -> bool {
         let to = vec![format!("{}/32", self.network.twilio_address)];
-        network::evaluate(&self.network.to_config(), &to).state == network::HopState::Pass
+        let config = self.network.to_config_for(&self.network_mode());
+        network::evaluate(&config, &to).state == network::HopState::Pass
     }
 
     /// Handles one EC2 action, answering its XML document.
@@ -461,6 +598,7 @@ impl World {
             "DescribeNatGateways" => self.describe_nat_gateways(params),
             "DescribeNetworkAcls" => self.describe_network_acls(params),
             "DescribeVpcs" => self.describe_vpcs(params),
+            "DescribeInstances" => self.describe_instances(params),
             "AuthorizeSecurityGroupEgress" => self.change_egress(params, true),
             "RevokeSecurityGroupEgress" => self.change_egress(params, false),
             other => Err(invalid_action(QueryService::Ec2, other)),
@@ -496,10 +634,11 @@ impl World {
                 groups.push((id, g));
             }
         }
+        let (groups, next_token) = page(params, groups, (5, 1000), net.page_size)?;
         let owner = self.owner();
         Ok(response("DescribeSecurityGroups", |x| {
             x.elem("securityGroupInfo", |x| {
-                for (id, g) in groups {
+                for (id, g) in &groups {
                     x.elem("item", |x| {
                         x.leaf("ownerId", &owner)
                             .leaf("groupId", id)
@@ -511,7 +650,8 @@ impl World {
                             .elem("tagSet", |_| {});
                     });
                 }
-            });
+            })
+            .opt("nextToken", next_token);
         }))
     }
 
@@ -541,11 +681,12 @@ impl World {
                 subnets.push((id, s));
             }
         }
+        let (subnets, next_token) = page(params, subnets, (5, 1000), net.page_size)?;
         let owner = self.owner();
         let region = self.scenario.deployment.region.clone();
         Ok(response("DescribeSubnets", |x| {
             x.elem("subnetSet", |x| {
-                for (id, s) in subnets {
+                for (id, s) in &subnets {
                     x.elem("item", |x| {
                         x.leaf("subnetId", id)
                             .leaf(
@@ -560,8 +701,27 @@ impl World {
                             .leaf("availabilityZone", &s.availability_zone)
                             .leaf("defaultForAz", false)
                             .leaf("mapPublicIpOnLaunch", s.map_public_ip)
-                            .leaf("assignIpv6AddressOnCreation", false)
-                            .elem("ipv6CidrBlockAssociationSet", |_| {})
+                            .leaf("assignIpv6AddressOnCreation", s.ipv6_cidr.is_some())
+                            .elem("ipv6CidrBlockAssociationSet", |x| {
+                                if let Some(block) = &s.ipv6_cidr {
+                                    x.elem("item", |x| {
+                                        x.leaf(
+                                            "associationId",
+                                            format!(
+                                                "subnet-cidr-assoc-{}",
+                                                id.trim_start_matches("subnet-")
+                                            ),
+                                        )
+                                        .leaf("ipv6CidrBlock", block)
+                                        .elem(
+                                            "ipv6CidrBlockState",
+                                            |x| {
+                                                x.leaf("state", "associated");
+                                            },
+                                        );
+                                    });
+                                }
+                            })
                             .elem("tagSet", |x| {
                                 x.elem("item", |x| {
                                     x.leaf("key", "Name").leaf("value", &s.name);
@@ -569,7 +729,8 @@ impl World {
                             });
                     });
                 }
-            });
+            })
+            .opt("nextToken", next_token);
         }))
     }
 
@@ -599,10 +760,11 @@ impl World {
                 tables.push((id, t));
             }
         }
+        let (tables, next_token) = page(params, tables, (5, 100), net.page_size)?;
         let owner = self.owner();
         Ok(response("DescribeRouteTables", |x| {
             x.elem("routeTableSet", |x| {
-                for (id, t) in tables {
+                for (id, t) in &tables {
                     let suffix = id.trim_start_matches("rtb-");
                     x.elem("item", |x| {
                         x.leaf("routeTableId", id)
@@ -611,9 +773,15 @@ impl World {
                             .elem("routeSet", |x| {
                                 for r in &t.routes {
                                     x.elem("item", |x| {
-                                        x.leaf("destinationCidrBlock", &r.destination);
+                                        if network::is_ipv6(&r.destination) {
+                                            x.leaf("destinationIpv6CidrBlock", &r.destination);
+                                        } else {
+                                            x.leaf("destinationCidrBlock", &r.destination);
+                                        }
                                         if r.target.starts_with("nat-") {
                                             x.leaf("natGatewayId", &r.target);
+                                        } else if r.target.starts_with("eigw-") {
+                                            x.leaf("egressOnlyInternetGatewayId", &r.target);
                                         } else {
                                             x.leaf("gatewayId", &r.target);
                                         }
@@ -665,7 +833,8 @@ impl World {
                             .elem("tagSet", |_| {});
                     });
                 }
-            });
+            })
+            .opt("nextToken", next_token);
         }))
     }
 
@@ -696,13 +865,14 @@ impl World {
                 nats.push((id, n));
             }
         }
+        let (nats, next_token) = page(params, nats, (5, 1000), net.page_size)?;
         let created = chrono::DateTime::from_timestamp_millis(self.service.created_ms)
             .unwrap_or_default()
             .format("%Y-%m-%dT%H:%M:%S.000Z")
             .to_string();
         Ok(response("DescribeNatGateways", |x| {
             x.elem("natGatewaySet", |x| {
-                for (id, n) in nats {
+                for (id, n) in &nats {
                     let suffix = id.trim_start_matches("nat-");
                     x.elem("item", |x| {
                         x.leaf("natGatewayId", id)
@@ -724,7 +894,8 @@ impl World {
                             .elem("tagSet", |_| {});
                     });
                 }
-            });
+            })
+            .opt("nextToken", next_token);
         }))
     }
 
@@ -768,13 +939,14 @@ impl World {
                 _ => None,
             };
             if passes(&filters, values)? {
-                acls.push((id, a, subnets));
+                acls.push((id, (a, subnets)));
             }
         }
+        let (acls, next_token) = page(params, acls, (5, 100), net.page_size)?;
         let owner = self.owner();
         Ok(response("DescribeNetworkAcls", |x| {
             x.elem("networkAclSet", |x| {
-                for (id, a, subnets) in acls {
+                for (id, (a, subnets)) in &acls {
                     let suffix = id.trim_start_matches("acl-");
                     x.elem("item", |x| {
                         x.leaf("networkAclId", id)
@@ -791,7 +963,14 @@ impl World {
                                                 if e.allow { "allow" } else { "deny" },
                                             )
                                             .leaf("egress", e.egress)
-                                            .leaf("cidrBlock", &e.cidr);
+                                            .leaf(
+                                                if network::is_ipv6(&e.cidr) {
+                                                    "ipv6CidrBlock"
+                                                } else {
+                                                    "cidrBlock"
+                                                },
+                                                &e.cidr,
+                                            );
                                         if let (Some(from), Some(to)) = (e.from, e.to) {
                                             x.elem("portRange", |x| {
                                                 x.leaf("from", from).leaf("to", to);
@@ -815,7 +994,8 @@ impl World {
                             .elem("tagSet", |_| {});
                     });
                 }
-            });
+            })
+            .opt("nextToken", next_token);
         }))
     }
 
@@ -865,6 +1045,154 @@ impl World {
         }))
     }
 
+    /// DescribeInstances: the cluster's container instances, one reservation each.
+    fn describe_instances(&self, params: &Params) -> Result<String, AwsError> {
+        let ids = params.list("InstanceId");
+        let net = &self.network;
+        check_ids(
+            &ids,
+            |id| net.instances.contains_key(id),
+            "InvalidInstanceID.NotFound",
+            |id| format!("The instance ID '{id}' does not exist"),
+        )?;
+        let filters = params.filters();
+        let mut found = Vec::new();
+        for (id, i) in &net.instances {
+            if !ids.is_empty() && !ids.contains(&id.as_str()) {
+                continue;
+            }
+            let values = |name: &str| match name {
+                "instance-id" => Some(vec![id.clone()]),
+                "vpc-id" => Some(vec![net.vpc_id.clone()]),
+                "subnet-id" => Some(vec![i.subnet.clone()]),
+                "instance-state-name" => Some(vec!["running".to_owned()]),
+                "instance-type" => Some(vec![i.instance_type.clone()]),
+                "private-ip-address" => Some(vec![i.private_ip.clone()]),
+                "ip-address" => Some(i.public_ip.iter().cloned().collect()),
+                "instance.group-id" | "network-interface.group-id" => {
+                    Some(i.security_groups.clone())
+                }
+                _ => None,
+            };
+            if passes(&filters, values)? {
+                found.push((id, i));
+            }
+        }
+        let (found, next_token) = page(params, found, (5, 1000), net.page_size)?;
+        let owner = self.owner();
+        let region = self.scenario.deployment.region.clone();
+        let launched = chrono::DateTime::from_timestamp_millis(self.service.created_ms)
+            .unwrap_or_default()
+            .format("%Y-%m-%dT%H:%M:%S.000Z")
+            .to_string();
+        let group_name = |g: &str| {
+            net.security_groups
+                .get(g)
+                .map_or_else(String::new, |s| s.name.clone())
+        };
+        let groups = |x: &mut Xml, ids: &[String]| {
+            for g in ids {
+                x.elem("item", |x| {
+                    x.leaf("groupId", g).leaf("groupName", group_name(g));
+                });
+            }
+        };
+        Ok(response("DescribeInstances", |x| {
+            x.elem("reservationSet", |x| {
+                for (id, i) in &found {
+                    let suffix = id.trim_start_matches("i-");
+                    let availability_zone = net
+                        .subnets
+                        .get(&i.subnet)
+                        .map_or_else(|| format!("{region}a"), |s| s.availability_zone.clone());
+                    let private_dns = format!(
+                        "ip-{}.ec2.internal",
+                        i.private_ip.replace('.', "-")
+                    );
+                    x.elem("item", |x| {
+                        x.leaf("reservationId", format!("r-{suffix}"))
+                            .leaf("ownerId", &owner)
+                            .elem("groupSet", |_| {})
+                            .elem("instancesSet", |x| {
+                                x.elem("item", |x| {
+                                    x.leaf("instanceId", id)
+                                        .leaf("imageId", &i.image_id)
+                                        .elem("instanceState", |x| {
+                                            x.leaf("code", 16).leaf("name", "running");
+                                        })
+                                        .leaf("privateDnsName", &private_dns)
+                                        .leaf("dnsName", "")
+                                        .leaf("instanceType", &i.instance_type)
+                                        .leaf("launchTime", &launched)
+                                        .elem("placement", |x| {
+                                            x.leaf("availabilityZone", &availability_zone)
+                                                .leaf("tenancy", "default");
+                                        })
+                                        .elem("monitoring", |x| {
+                                            x.leaf("state", "disabled");
+                                        })
+                                        .leaf("subnetId", &i.subnet)
+                                        .leaf("vpcId", &net.vpc_id)
+                                        .leaf("privateIpAddress", &i.private_ip)
+                                        .opt("ipAddress", i.public_ip.as_ref())
+                                        .elem("groupSet", |x| groups(x, &i.security_groups))
+                                        .leaf("architecture", "x86_64")
+                                        .leaf("rootDeviceType", "ebs")
+                                        .leaf("rootDeviceName", "/dev/xvda")
+                                        .elem("iamInstanceProfile", |x| {
+                                            x.leaf(
+                                                "arn",
+                                                format!(
+                                                    "arn:aws:iam::{owner}:instance-profile/ecsInstanceRole"
+                                                ),
+                                            )
+                                            .leaf("id", format!("AIPA{}", suffix.to_uppercase()));
+                                        })
+                                        .elem("networkInterfaceSet", |x| {
+                                            x.elem("item", |x| {
+                                                x.leaf("networkInterfaceId", format!("eni-{suffix}"))
+                                                    .leaf("subnetId", &i.subnet)
+                                                    .leaf("vpcId", &net.vpc_id)
+                                                    .leaf("ownerId", &owner)
+                                                    .leaf("status", "in-use")
+                                                    .leaf("privateIpAddress", &i.private_ip)
+                                                    .leaf("privateDnsName", &private_dns)
+                                                    .leaf("sourceDestCheck", true)
+                                                    .elem("groupSet", |x| {
+                                                        groups(x, &i.security_groups);
+                                                    })
+                                                    .elem("attachment", |x| {
+                                                        x.leaf(
+                                                            "attachmentId",
+                                                            format!("eni-attach-{suffix}"),
+                                                        )
+                                                        .leaf("deviceIndex", 0)
+                                                        .leaf("status", "attached")
+                                                        .leaf("attachTime", &launched)
+                                                        .leaf("deleteOnTermination", true);
+                                                    });
+                                                if let Some(ip) = &i.public_ip {
+                                                    x.elem("association", |x| {
+                                                        x.leaf("publicIp", ip)
+                                                            .leaf("ipOwnerId", "amazon");
+                                                    });
+                                                }
+                                            });
+                                        })
+                                        .elem("tagSet", |x| {
+                                            x.elem("item", |x| {
+                                                x.leaf("key", "Name").leaf("value", "ecs-host");
+                                            });
+                                        });
+                                });
+                            });
+                    });
+                }
+            })
+            .opt("nextToken", next_token);
+        }))
+    }
+
     /// AuthorizeSecurityGroupEgress (`authorize`) or RevokeSecurityGroupEgress.
     fn change_egress(&mut self, params: &Params, authorize: bool) -> Result<String, AwsError> {
         let group = params.required("GroupId")?.to_owned();
@@ -901,7 +1229,8 @@ impl World {
                                 .leaf("ipProtocol", &r.protocol)
                                 .leaf("fromPort", r.from.unwrap_or(-1))
                                 .leaf("toPort", r.to.unwrap_or(-1))
-                                .opt("cidrIpv4", r.cidrs.first())
+                                .opt("cidrIpv4", r.cidrs.first().filter(|c| !network::is_ipv6(c)))
+                                .opt("cidrIpv6", r.cidrs.first().filter(|c| network::is_ipv6(c)))
                                 .opt("prefixListId", r.prefix_lists.first());
                         });
                     }

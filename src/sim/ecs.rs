@@ -61,12 +61,139 @@ impl World {
             "ListTasks" => self.list_tasks(parse_body(body)?),
             "DescribeTasks" => self.describe_tasks(parse_body(body)?),
             "DescribeClusters" => Ok(self.describe_clusters(parse_body(body)?)),
+            "ListContainerInstances" => self.list_container_instances(parse_body(body)?),
+            "DescribeContainerInstances" => self.describe_container_instances(parse_body(body)?),
             "ListClusters" => Ok(json!({ "clusterArns": [self.service.cluster_arn] })),
             other => Err(AwsError::client(
                 "UnknownOperationException",
                 format!("The operation {other} is not supported by this endpoint."),
             )),
         }
+    }
+
+    /// The deployed (primary) revision's `networkMode`: `awsvpc`, `bridge` or `host` (ECS's
+    /// default, `bridge`, when the revision names none).
+    pub fn network_mode(&self) -> String {
+        let td = self
+            .service
+            .deployments
+            .iter()
+            .find(|d| d.status == "PRIMARY")
+            .map(|d| &self.task_defs[d.td]);
+        td.and_then(|t| t.json.get("networkMode"))
+            .and_then(Value::as_str)
+            .unwrap_or("bridge")
+            .to_owned()
+    }
+
+    fn is_awsvpc(&self) -> bool {
+        self.network_mode() == "awsvpc"
+    }
+
+    /// A container instance's ARN.
+    fn container_instance_arn(&self, id: &str) -> String {
+        format!(
+            "arn:aws:ecs:{}:{}:container-instance/{}/{id}",
+            self.scenario.deployment.region,
+            self.scenario.deployment.account_id,
+            self.scenario.deployment.cluster
+        )
+    }
+
+    /// The container instance a task runs on (bridge/host networking): spread over the
+    /// cluster's instances by the task's id, so a task stays where it was placed.
+    fn placement(&self, task: &Task) -> Option<String> {
+        if self.task_defs[task.td]
+            .json
+            .get("networkMode")
+            .and_then(Value::as_str)
+            == Some("awsvpc")
+        {
+            return None;
+        }
+        let instances: Vec<&super::ec2::InstanceSetup> = self.network.instances.values().collect();
+        if instances.is_empty() {
+            return None;
+        }
+        let n = task.id.bytes().map(usize::from).sum::<usize>() % instances.len();
+        Some(self.container_instance_arn(&instances[n].container_instance))
+    }
+
+    fn list_container_instances(&self, input: ClusterOnly) -> Result<Value, AwsError> {
+        self.check_cluster(input.cluster.as_deref())?;
+        let arns: Vec<String> = self
+            .network
+            .instances
+            .values()
+            .map(|i| self.container_instance_arn(&i.container_instance))
+            .collect();
+        Ok(json!({ "containerInstanceArns": arns }))
+    }
+
+    fn describe_container_instances(
+        &self,
+        input: DescribeContainerInstancesInput,
+    ) -> Result<Value, AwsError> {
+        self.check_cluster(input.cluster.as_deref())?;
+        if input.container_instances.is_empty() || input.container_instances.len() > 100 {
+            return Err(AwsError::invalid_parameter(
+                "containerInstances must contain between 1 and 100 items.",
+            ));
+        }
+        let mut found = Vec::new();
+        let mut failures = Vec::new();
+        for reference in &input.container_instances {
+            let hit = self.network.instances.iter().find(|(_, i)| {
+                reference == &i.container_instance
+                    || reference == &self.container_instance_arn(&i.container_instance)
+            });
+            let Some((ec2_id, i)) = hit else {
+                let arn = if reference.starts_with("arn:") {
+                    reference.clone()
+                } else {
+                    self.container_instance_arn(reference)
+                };
+                failures.push(json!({ "arn": arn, "reason": "MISSING" }));
+                continue;
+            };
+            let arn = self.container_instance_arn(&i.container_instance);
+            let on_it = |status: &str| {
+                self.tasks
+                    .iter()
+                    .filter(|t| t.last_status == status)
+                    .filter(|t| self.placement(t).as_deref() == Some(arn.as_str()))
+                    .count()
+            };
+            let resources = |cpu: i64, memory: i64| {
+                json!([
+                    { "name": "CPU", "type": "INTEGER", "integerValue": cpu },
+                    { "name": "MEMORY", "type": "INTEGER", "integerValue": memory },
+                    { "name": "PORTS", "type": "STRINGSET", "stringSetValue": ["22", "2375", "2376", "51678", "51679"] },
+                ])
+            };
+            found.push(json!({
+                "containerInstanceArn": arn,
+                "ec2InstanceId": ec2_id,
+                "version": 12,
+                "versionInfo": { "agentVersion": "1.89.1", "agentHash": "4aa1e1c1", "dockerVersion": "DockerVersion: 25.0.6" },
+                "status": "ACTIVE",
+                "agentConnected": true,
+                "runningTasksCount": on_it("RUNNING"),
+                "pendingTasksCount": on_it("PENDING") + on_it("PROVISIONING"),
+                "registeredResources": resources(2048, 3904),
+                "remainingResources": resources(1536, 2880),
+                "attributes": [
+                    { "name": "ecs.instance-type", "value": i.instance_type },
+                    { "name": "ecs.ami-id", "value": i.image_id },
+                    { "name": "ecs.availability-zone", "value": self.network.subnets.get(&i.subnet).map(|s| s.availability_zone.clone()) },
+                    { "name": "ecs.os-type", "value": "linux" },
+                ],
+                "registeredAt": epoch(self.service.created_ms),
+                "attachments": [],
+                "tags": [],
+            }));
+        }
+        Ok(json!({ "containerInstances": found, "failures": failures }))
     }
 
     /// Registers a revision from a RegisterTaskDefinition input; returns its index.
@@ -337,6 +464,8 @@ impl World {
     /// The service as DescribeServices returns it.
     pub fn service_json(&self) -> Value {
         let service = &self.service;
+        let awsvpc = self.is_awsvpc();
+        let launch_type = if awsvpc { "FARGATE" } else { "EC2" };
         let primary = service.deployments.iter().find(|d| d.status == "PRIMARY");
         let deployments: Vec<Value> = service
             .deployments
@@ -352,7 +481,7 @@ impl World {
                     "failedTasks": d.failed_tasks,
                     "createdAt": epoch(d.created_ms),
                     "updatedAt": epoch(d.updated_ms),
-                    "launchType": "FARGATE",
+                    "launchType": launch_type,
                     "platformVersion": "1.4.0",
                     "platformFamily": "Linux",
                     "rolloutState": d.rollout_state,
@@ -375,7 +504,7 @@ impl World {
             .iter()
             .map(|e| json!({ "id": e.id, "createdAt": epoch(e.created_ms), "message": e.message }))
             .collect();
-        json!({
+        let mut out = json!({
             "serviceArn": service.arn,
             "serviceName": service.name,
             "clusterArn": service.cluster_arn,
@@ -389,7 +518,7 @@ impl World {
             "desiredCount": service.desired,
             "runningCount": running,
             "pendingCount": pending,
-            "launchType": "FARGATE",
+            "launchType": launch_type,
             "platformVersion": "LATEST",
             "platformFamily": "Linux",
             "taskDefinition": primary.map_or("", |d| self.task_defs[d.td].arn.as_str()),
@@ -412,7 +541,23 @@ impl World {
             "enableECSManagedTags": false,
             "propagateTags": "NONE",
             "enableExecuteCommand": false,
-        })
+        });
+        if !awsvpc {
+            // EC2 launch type with bridge/host networking: no awsvpcConfiguration, and no
+            // Fargate platform.
+            if let Some(o) = out.as_object_mut() {
+                for key in ["networkConfiguration", "platformVersion", "platformFamily"] {
+                    o.remove(key);
+                }
+            }
+            if let Some(ds) = out["deployments"].as_array_mut() {
+                for d in ds.iter_mut().filter_map(Value::as_object_mut) {
+                    d.remove("platformVersion");
+                    d.remove("platformFamily");
+                }
+            }
+        }
+        out
     }
 
     fn update_service(&mut self, input: UpdateServiceInput, now: i64) -> Result<Value, AwsError> {
@@ -917,6 +1062,14 @@ impl World {
             "version": 3,
             "tags": [],
         });
+        if let Some(instance) = self.placement(task) {
+            out["launchType"] = json!("EC2");
+            out["containerInstanceArn"] = json!(instance);
+            if let Some(o) = out.as_object_mut() {
+                o.remove("platformVersion");
+                o.remove("platformFamily");
+            }
+        }
         if let Some(started) = task.started_ms {
             out["startedAt"] = epoch(started);
             out["pullStartedAt"] = epoch(started - 5_000);
@@ -957,7 +1110,7 @@ impl World {
                     "runningTasksCount": running,
                     "pendingTasksCount": 0,
                     "activeServicesCount": 1,
-                    "registeredContainerInstancesCount": 0,
+                    "registeredContainerInstancesCount": self.network.instances.len(),
                 }));
             } else {
                 failures.push(json!({ "arn": c, "reason": "MISSING" }));
@@ -1041,6 +1194,14 @@ struct DescribeTasksInput {
     cluster: Option<String>,
     #[serde(default)]
     tasks: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DescribeContainerInstancesInput {
+    cluster: Option<String>,
+    #[serde(default)]
+    container_instances: Vec<String>,
 }
 
 #[derive(Deserialize)]

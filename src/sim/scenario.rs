@@ -327,6 +327,16 @@ impl Scenario {
         Ok(())
     }
 
+    /// The task definition's `networkMode` (`awsvpc`, or `bridge` / `host` on container
+    /// instances; ECS's default `bridge` when it names none).
+    pub fn network_mode(&self) -> &str {
+        self.yesterday
+            .task_definition
+            .get("networkMode")
+            .and_then(Value::as_str)
+            .unwrap_or("bridge")
+    }
+
     /// Yesterday's container `environment`, `[yesterday] unset` applied.
     pub fn yesterday_environment(&self) -> BTreeMap<String, String> {
         let mut environment = self.yesterday.environment.clone();

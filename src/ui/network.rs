@@ -41,6 +41,28 @@ pub fn rows(app: &App, width: usize) -> Vec<(Line<'static>, bool)> {
                 HopState::Unknown => ("? not decidable", theme::WARN),
             };
             let mut rows = vec![(title(state, color), path.state == HopState::Fail)];
+            // bridge/host networking: the tasks send from their container instances, named
+            // before the hops that are theirs.
+            for instance in &path.service.instances {
+                let text = format!(
+                    "{} ({} networking) in {}, {}",
+                    instance.id,
+                    path.service.network_mode,
+                    instance.subnet,
+                    instance
+                        .public_ip
+                        .as_ref()
+                        .map_or_else(|| "no public IP".to_owned(), |ip| format!("public IP {ip}"))
+                );
+                rows.push((
+                    Line::from(vec![
+                        Span::styled("  ", Style::new()),
+                        Span::styled(format!(" {:<6}", "host"), Style::new().fg(theme::DIM)),
+                        Span::styled(clip(&text, width.saturating_sub(9)), Style::new()),
+                    ]),
+                    false,
+                ));
+            }
             for hop in &path.hops {
                 let (mark, color) = match hop.state {
                     HopState::Pass => ("✓", theme::PASS),
@@ -90,10 +112,8 @@ mod tests {
     /// The healthy fixture with the path of a built-in scenario's VPC, as the probe reports it.
     fn with_path(scenario: &str) -> App {
         let mut app = app("healthy");
-        let network = crate::sim::scenario::load(scenario)
-            .expect("scenario")
-            .network
-            .to_config();
+        let scenario = crate::sim::scenario::load(scenario).expect("scenario");
+        let network = scenario.network.to_config_for(scenario.network_mode());
         let path = evaluate(&network, &["0.0.0.0/0".to_owned()]);
         app.update(Event::Observed(Observation::Network {
             at_ms: NOW,
@@ -104,7 +124,7 @@ mod tests {
 
     #[test]
     fn the_env_pane_shows_the_path_one_hop_per_line_at_both_sizes() {
-        for scenario in ["network-blocked", "nat-route-missing"] {
+        for scenario in ["network-blocked", "nat-route-missing", "bridge-sg-blocked"] {
             let mut app = with_path(scenario);
             app.focus = Pane::Env;
             insta::assert_snapshot!(format!("network_{scenario}_80x24"), screen(&app, 80, 24));
