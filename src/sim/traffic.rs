@@ -247,6 +247,23 @@ pub fn otp_start_outcome(world: &World, runtime: &TaskRuntime) -> Outcome {
     }
 }
 
+/// When (nominal seconds after the request) the backend's Twilio call sent the user's code,
+/// from the same causes as [`otp_start_outcome`]; `None` when nothing was sent (the stub, a
+/// provider never built, a refused or hung call).
+fn code_sent_after(world: &World, runtime: &TaskRuntime) -> Option<f64> {
+    if runtime.var("OTP_PROVIDER") == Some("stub") || !runtime.missing_twilio().is_empty() {
+        return None;
+    }
+    let Call::Sent(secs) = twilio_call(world, runtime) else {
+        return None;
+    };
+    let stall = runtime
+        .behaviour()
+        .filter(|b| b.twilio_call == TwilioCall::EventLoop)
+        .map_or(0.0, |b| b.event_loop_stall_seconds);
+    Some(stall + secs)
+}
+
 fn twilio_call(world: &World, runtime: &TaskRuntime) -> Call {
     let twilio = &world.scenario.twilio;
     // The VPC as it stands (a revoked rule, a lost route), as the backend's own calls meet it.
@@ -340,8 +357,11 @@ impl World {
         let pick = self.users.rng.below(serving.len() as u64) as usize;
         let (task_id, runtime) = serving[pick].clone();
         let outcome = otp_start_outcome(self, &runtime);
-        if outcome.status == 200 {
-            self.user_code_sent(&runtime, at);
+        // The code goes out when the backend's Twilio call does, whatever the load balancer
+        // answered the user meanwhile (a stalled event loop still sends, late).
+        if let Some(after) = code_sent_after(self, &runtime) {
+            let sent_at = at + self.clock.secs(after).as_millis() as i64;
+            self.user_code_sent(&runtime, sent_at);
         }
         let client = self.users.client();
         let due_ms = at + self.clock.secs(outcome.secs).as_millis() as i64;
