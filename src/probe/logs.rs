@@ -238,36 +238,17 @@ impl LogsFollower {
     }
 
     /// Polls and sends what is new (or the error) as [`Observation::Logs`], one observation per
-    /// page as it arrives. The wait adapts: a quarter of `every` while lines keep coming (an
-    /// engineer watching a test OTP sees its lines sooner), `every` when idle; throttling doubles
-    /// it up to [`MAX_BACKOFF`], a success resets it. Ends when the receiver is dropped.
-    pub async fn follow(self, every: Duration, tx: UnboundedSender<Observation>) {
-        self.follow_announcing(every, tx, None).await;
-    }
-
-    /// [`LogsFollower::follow`], telling the pane how it follows (`announce`, with why not
-    /// Live Tail) with its first report.
-    pub async fn follow_announcing(
-        mut self,
-        every: Duration,
-        tx: UnboundedSender<Observation>,
-        mut announce: Option<FollowMode>,
-    ) {
-        let busy = (every / 4).max(Duration::from_millis(100));
+    /// page as it arrives, waiting [`next_wait`] between polls. Ends when the receiver is
+    /// dropped.
+    pub async fn follow(mut self, every: Duration, tx: UnboundedSender<Observation>) {
         let mut wait = every;
         // Whether the last report was a good answer: the first answer and the first good one
         // after an error are news even when empty (a quiet log group settles, a pane in error
         // recovers); later empty polls are not, so an idle console does not redraw.
         let mut reported_ok: Option<bool> = None;
         loop {
-            let mut send = |result: Result<Batch, ProbeError>| {
+            let send = |result: Result<Batch, ProbeError>| {
                 let at_ms = chrono::Utc::now().timestamp_millis();
-                let result = result.map(|mut batch| {
-                    if batch.follow.is_none() {
-                        batch.follow = announce.take();
-                    }
-                    batch
-                });
                 tx.send(Observation::Logs { at_ms, result }).is_ok()
             };
             let mut receiver_gone = false;
@@ -278,12 +259,7 @@ impl LogsFollower {
             if receiver_gone {
                 return;
             }
-            wait = match &result {
-                Err(e) if e.kind == ErrorKind::Throttled => (wait * 2).min(MAX_BACKOFF).max(every),
-                Ok(0) => every,
-                Ok(_) => busy,
-                Err(_) => wait,
-            };
+            wait = next_wait(wait, every, &result);
             match result {
                 Ok(new) => {
                     if new == 0 && reported_ok != Some(true) && !send(Ok(Batch::default())) {
@@ -303,6 +279,19 @@ impl LogsFollower {
                 () = tx.closed() => return,
             }
         }
+    }
+}
+
+/// The wait before the next poll, after one that found `result` new lines (or failed) and
+/// waited `wait` before: a quarter of `every` while lines keep coming (an engineer watching a
+/// test OTP sees its lines sooner), `every` when idle; throttling doubles it up to
+/// [`MAX_BACKOFF`], a success resets it.
+pub fn next_wait(wait: Duration, every: Duration, result: &Result<usize, ProbeError>) -> Duration {
+    match result {
+        Err(e) if e.kind == ErrorKind::Throttled => (wait * 2).min(MAX_BACKOFF).max(every),
+        Ok(0) => every,
+        Ok(_) => (every / 4).max(Duration::from_millis(100)),
+        Err(_) => wait,
     }
 }
 

@@ -17,6 +17,15 @@
 //! (moto answers one update and closes), or keep failing. Every read of the stream has a
 //! timeout ([`QUIET_LIMIT`]: AWS sends an update every second), so a dead connection is noticed.
 //!
+//! A fallback for a passing cause (sessions that fail, or end at once: a quota of concurrent
+//! sessions reached, a network hiccup) is not for good: polling keeps the pane fed while Live
+//! Tail is tried again after [`RETRY_FIRST`], doubling to [`RETRY_MAX`], once each time (a
+//! session that holds resets the back-off). Not permitted is tried again only when the AWS
+//! credentials change (another profile, a new role session: the permissions may differ), not
+//! supported never. Polled lines pass the same de-duplication as the stream's, so nothing is
+//! shown twice across a switch either way, and the pane's follow-mode line says which way
+//! lines come and when Live Tail is tried again.
+//!
 //! The SDK sends StartLiveTail to `stream-<host>`; for a loopback endpoint (the simulator,
 //! moto) that name does not resolve, so [`LoopbackStreamHost`] removes the prefix before the
 //! request is signed — only for 127.0.0.1, localhost and [::1].
@@ -27,7 +36,9 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_sdk_cloudwatchlogs::config::interceptors::BeforeTransmitInterceptorContextMut;
-use aws_sdk_cloudwatchlogs::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_cloudwatchlogs::config::{
+    ConfigBag, Intercept, ProvideCredentials, RuntimeComponents, SharedCredentialsProvider,
+};
 use aws_sdk_cloudwatchlogs::error::BoxError;
 use aws_sdk_cloudwatchlogs::types::error::StartLiveTailResponseStreamError;
 use aws_sdk_cloudwatchlogs::types::{
@@ -37,7 +48,9 @@ use aws_sdk_cloudwatchlogs::Client;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
-use super::{classify, cut_line, Batch, Event, FollowMode, LogsFollower, MAX_SEEN, OVERLAP_MS};
+use super::{
+    classify, cut_line, next_wait, Batch, Event, FollowMode, LogsFollower, MAX_SEEN, OVERLAP_MS,
+};
 use crate::config::AwsConfig;
 use crate::probe::aws::{call, error};
 use crate::probe::{ErrorKind, Observation, ProbeError, System};
@@ -55,6 +68,13 @@ const TRIES: u32 = 3;
 const BACKFILL_POLLS: usize = 20;
 /// The `sampled` badge stays this long after the last sampled update, so it can be read.
 const SAMPLED_BADGE: Duration = Duration::from_secs(30);
+/// After a fallback for a passing cause, Live Tail is tried again this long later...
+pub const RETRY_FIRST: Duration = Duration::from_secs(60);
+/// ...doubling each time it fails again, up to this (also how often changed credentials are
+/// looked for after "not permitted").
+pub const RETRY_MAX: Duration = Duration::from_secs(15 * 60);
+/// A session that streamed this long held: the back-off starts over.
+const HELD: Duration = Duration::from_secs(60);
 
 /// Removes the `stream-` host prefix the SDK adds to StartLiveTail for loopback endpoints
 /// (`http://stream-127.0.0.1:PORT` does not resolve); every other host is left alone.
@@ -117,8 +137,31 @@ enum Fallback {
     Failing(String),
 }
 
+/// When Live Tail is tried again after a fallback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Retry {
+    /// The endpoint does not speak it.
+    Never,
+    /// After this long (sessions failed, or ended at once).
+    After(Duration),
+    /// When the access key differs from this one (`None`: none could be had).
+    CredentialsChange(Option<String>),
+}
+
 impl Fallback {
-    fn line(&self) -> String {
+    /// The pane's follow-mode line: why polling, and when Live Tail is tried again.
+    fn line(&self, retry: &Retry) -> String {
+        let why = self.why();
+        match retry {
+            Retry::Never => why,
+            Retry::After(after) => format!("{why}; Live Tail tried again in {}", span(*after)),
+            Retry::CredentialsChange(_) => {
+                format!("{why}; Live Tail tried again when the AWS credentials change")
+            }
+        }
+    }
+
+    fn why(&self) -> String {
         match self {
             Self::NotPermitted(what) => format!("polling: Live Tail not permitted ({what})"),
             Self::NotSupported(what) => {
@@ -143,6 +186,18 @@ enum Ended {
     Failed(ProbeError),
     /// Nobody listens any more.
     ReceiverGone,
+}
+
+/// `90 s`, `1 min`, `15 min`, `500 ms`: a back-off as the follow-mode line says it.
+fn span(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs >= 60 && secs % 60 == 0 {
+        format!("{} min", secs / 60)
+    } else if secs > 0 {
+        format!("{secs} s")
+    } else {
+        format!("{} ms", d.as_millis())
+    }
 }
 
 /// How a backfill ended.
@@ -214,6 +269,12 @@ pub struct LiveTail {
     log_group: String,
     filter: Option<String>,
     renew_after: Duration,
+    retry_first: Duration,
+    retry_max: Duration,
+    /// Failed sessions in a row pause 2, 4, ... times this before the next.
+    pause_unit: Duration,
+    /// Whose access key says whether the credentials changed after "not permitted".
+    credentials: Option<SharedCredentialsProvider>,
 }
 
 impl LiveTail {
@@ -224,7 +285,29 @@ impl LiveTail {
             log_group: cfg.log_group.clone(),
             filter: Some(cfg.log_filter.trim().to_owned()).filter(|f| !f.is_empty()),
             renew_after: SESSION_RENEW,
+            retry_first: RETRY_FIRST,
+            retry_max: RETRY_MAX,
+            pause_unit: Duration::from_secs(1),
+            credentials: sdk.credentials_provider(),
         }
+    }
+
+    /// Tries Live Tail again `first` after a fallback, doubling up to `max`, and pauses
+    /// `pause_unit` times 2, 4, ... after failed sessions, instead of [`RETRY_FIRST`],
+    /// [`RETRY_MAX`] and a second (tests).
+    #[must_use]
+    pub fn retrying(mut self, first: Duration, max: Duration, pause_unit: Duration) -> Self {
+        self.retry_first = first;
+        self.retry_max = max;
+        self.pause_unit = pause_unit;
+        self
+    }
+
+    /// The access key id the credentials give now (never printed: compared only).
+    async fn access_key(&self) -> Option<String> {
+        let provider = self.credentials.as_ref()?;
+        let credentials = provider.provide_credentials().await.ok()?;
+        Some(credentials.access_key_id().to_owned())
     }
 
     /// Renews each session after `after` instead of [`SESSION_RENEW`] (tests).
@@ -266,9 +349,9 @@ impl LiveTail {
 }
 
 /// Follows the logs by Live Tail from `poller`'s start (its backfill), sending what is new on
-/// `tx` as [`Observation::Logs`] (the first report says how it follows); falls back to polling
-/// every `every` as [`LogsFollower::follow`] does when Live Tail cannot be used. Ends when the
-/// receiver is dropped.
+/// `tx` as [`Observation::Logs`] (the first report says how it follows); polls every `every` as
+/// [`LogsFollower::follow`] does while Live Tail cannot be used, and tries it again after a
+/// fallback for a passing cause. Ends when the receiver is dropped.
 pub async fn follow(
     live: LiveTail,
     mut poller: LogsFollower,
@@ -281,19 +364,47 @@ pub async fn follow(
         announce: Some(FollowMode::LiveTail { sampled: false }),
         sampled_until: None,
         reported: false,
+        errored: false,
+        held: false,
     };
-    let Some(fallback) = state.run(&live, &mut poller).await else {
-        return;
-    };
-    poller
-        .follow_announcing(
-            every,
-            tx.clone(),
-            Some(FollowMode::Polling {
-                why: Some(fallback.line()),
-            }),
-        )
-        .await;
+    let mut tries = TRIES;
+    let mut backoff = live.retry_first;
+    loop {
+        state.held = false;
+        let Some(fallback) = state.run(&live, &mut poller, tries).await else {
+            return;
+        };
+        if state.held {
+            backoff = live.retry_first;
+        }
+        let retry = match &fallback {
+            Fallback::NotSupported(_) => Retry::Never,
+            Fallback::NotPermitted(_) => Retry::CredentialsChange(live.access_key().await),
+            Fallback::EndsAtOnce | Fallback::Failing(_) => Retry::After(backoff),
+        };
+        state.announce = Some(FollowMode::Polling {
+            why: Some(fallback.line(&retry)),
+        });
+        loop {
+            let until = match &retry {
+                Retry::Never => None,
+                Retry::After(after) => Some(Instant::now() + *after),
+                Retry::CredentialsChange(_) => Some(Instant::now() + live.retry_max),
+            };
+            if !state.poll_until(&mut poller, every, until).await {
+                return;
+            }
+            match &retry {
+                Retry::CredentialsChange(denied) if live.access_key().await == *denied => {}
+                _ => break,
+            }
+        }
+        // Once: a retry that fails goes back to polling at once, with a longer back-off.
+        tries = 1;
+        backoff = (backoff * 2).min(live.retry_max);
+        state.announce = Some(FollowMode::LiveTail { sampled: false });
+        state.sampled_until = None;
+    }
 }
 
 /// What the follower has reported so far.
@@ -306,12 +417,22 @@ struct State<'a> {
     sampled_until: Option<Instant>,
     /// Whether a good answer was reported yet (the first one is news even when empty).
     reported: bool,
+    /// Whether the last report was an error (the next good answer is news even when empty).
+    errored: bool,
+    /// Whether a session held since the last fallback (streamed [`HELD`], or was renewed).
+    held: bool,
 }
 
 impl State<'_> {
     /// Sessions, one after another, until the receiver goes (`None`) or Live Tail cannot be
-    /// used (why).
-    async fn run(&mut self, live: &LiveTail, poller: &mut LogsFollower) -> Option<Fallback> {
+    /// used (why): `limit` failures in a row (or sessions that end at once) fall back, a
+    /// session that held restores [`TRIES`].
+    async fn run(
+        &mut self,
+        live: &LiveTail,
+        poller: &mut LogsFollower,
+        mut limit: u32,
+    ) -> Option<Fallback> {
         let mut tries = 0;
         let arn = loop {
             match live.group_arn().await {
@@ -325,14 +446,14 @@ impl State<'_> {
                 }
                 Err(e) => {
                     tries += 1;
-                    if tries >= TRIES {
+                    if tries >= limit {
                         return Some(Fallback::Failing(e.message));
                     }
                     if !self.send(Err(e)) {
                         return None;
                     }
                     tokio::select! {
-                        () = tokio::time::sleep(Duration::from_secs(5)) => {}
+                        () = tokio::time::sleep(live.pause_unit * 5) => {}
                         () = self.tx.closed() => return None,
                     }
                 }
@@ -340,25 +461,30 @@ impl State<'_> {
         };
         let (mut short, mut failed) = (0, 0);
         loop {
+            let began = Instant::now();
             let ended = match self.session(live, &arn, poller).await {
                 Ok(ended) => ended,
                 Err(fallback) => return Some(fallback),
             };
+            if matches!(ended, Ended::Renew) || began.elapsed() >= HELD {
+                self.held = true;
+                limit = TRIES;
+            }
             match ended {
                 Ended::ReceiverGone => return None,
                 Ended::Closed { lasted } if lasted < SHORT_SESSION => {
                     short += 1;
-                    if short >= TRIES {
+                    if short >= limit {
                         return Some(Fallback::EndsAtOnce);
                     }
                 }
                 Ended::Renew | Ended::Closed { .. } => (short, failed) = (0, 0),
                 Ended::Failed(e) => {
                     failed += 1;
-                    if failed >= TRIES {
+                    if failed >= limit {
                         return Some(Fallback::Failing(e.message));
                     }
-                    let pause = Duration::from_secs(1 << failed);
+                    let pause = live.pause_unit * (1 << failed);
                     tokio::select! {
                         () = tokio::time::sleep(pause) => {}
                         () = self.tx.closed() => return None,
@@ -479,7 +605,7 @@ impl State<'_> {
         }
         let sent = match &result {
             _ if gone => false,
-            Ok(_) if new == 0 && !self.reported => self.send(Ok(Vec::new())),
+            Ok(_) if new == 0 && self.is_news() => self.send(Ok(Vec::new())),
             Ok(_) => true,
             Err(e) => self.send(Err(e.clone())),
         };
@@ -488,6 +614,68 @@ impl State<'_> {
             Ok(_) => Backfilled::Done,
             Err(e) => Backfilled::Failed(e),
         }
+    }
+
+    /// Polls FilterLogEvents (the fallback) every `every`, adapting as [`LogsFollower::follow`]
+    /// does, until `until` (forever with `None`); false when the receiver is gone. Lines pass
+    /// the same de-duplication as the stream's, so the switch either way repeats none.
+    async fn poll_until(
+        &mut self,
+        poller: &mut LogsFollower,
+        every: Duration,
+        until: Option<Instant>,
+    ) -> bool {
+        let tx = self.tx;
+        let mut wait = every;
+        loop {
+            let (mut new, mut gone) = (0, false);
+            let result = tokio::select! {
+                result = poller.poll_pages(|batch| {
+                    let events: Vec<Event> = batch
+                        .events
+                        .into_iter()
+                        .filter(|e| self.recent.admit(e, false))
+                        .collect();
+                    self.recent.forget();
+                    if !events.is_empty() {
+                        new += events.len();
+                        gone |= !self.send(Ok(events));
+                    }
+                }) => result,
+                () = tx.closed() => return false,
+            };
+            if gone {
+                return false;
+            }
+            wait = next_wait(
+                wait,
+                every,
+                &result.as_ref().map(|_| new).map_err(Clone::clone),
+            );
+            let sent = match result {
+                Ok(_) if new == 0 && self.is_news() => self.send(Ok(Vec::new())),
+                Ok(_) => true,
+                Err(e) => self.send(Err(e)),
+            };
+            if !sent {
+                return false;
+            }
+            let next = Instant::now() + wait;
+            let next = until.map_or(next, |until| next.min(until));
+            tokio::select! {
+                () = tokio::time::sleep_until(next) => {}
+                () = tx.closed() => return false,
+            }
+            if until.is_some_and(|until| Instant::now() >= until) {
+                return true;
+            }
+        }
+    }
+
+    /// Whether an empty good answer is news: the first, the first after an error, or one that
+    /// carries a new follow mode.
+    fn is_news(&self) -> bool {
+        !self.reported || self.errored || self.announce.is_some()
     }
 
     /// One update's lines, new ones sent; false when the receiver is gone.
@@ -525,6 +713,7 @@ impl State<'_> {
 
     /// Sends a report (with the follow mode when it changed); false when the receiver is gone.
     fn send(&mut self, result: Result<Vec<Event>, ProbeError>) -> bool {
+        self.errored = result.is_err();
         let result = result.map(|events| {
             self.reported = true;
             Batch {

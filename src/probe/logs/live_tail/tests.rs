@@ -494,6 +494,123 @@ async fn falls_back_to_polling_when_the_endpoint_does_not_support_it() {
     assert!(seen.kinds.contains(&LineKind::ProviderInitialised));
 }
 
+/// Live Tail fails for a passing cause — the account's concurrent sessions are all taken (by
+/// other engineers' consoles and browser tabs): the follower falls back to polling, says when
+/// it tries Live Tail again, keeps the pane fed, and goes back to Live Tail once sessions are
+/// free again; every line exactly once across both switches.
+#[tokio::test(flavor = "multi_thread")]
+async fn tries_live_tail_again_after_a_passing_failure_with_no_duplicates() {
+    use crate::sim::logs::live_tail::MAX_SESSIONS;
+    let sim = start(scenario::load("healthy").expect("scenario")).await;
+    let cfg = aws_cfg(&sim, "tick");
+    let sdk = sdk(&cfg, sim::ACCESS_KEY_ID).await;
+    let others = client(&sdk);
+    let mut taken = Vec::new();
+    for _ in 0..MAX_SESSIONS {
+        let session = others
+            .start_live_tail()
+            .log_group_identifiers(arn())
+            .send()
+            .await
+            .expect("another session");
+        taken.push(session);
+    }
+    let writer = Client::new(&sdk);
+    put(&writer, "ticks", &["tick 00".to_owned()]).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let _task = tokio::spawn(follow(
+        LiveTail::new(&sdk, &cfg).retrying(
+            Duration::from_millis(500),
+            Duration::from_secs(2),
+            Duration::from_millis(20),
+        ),
+        LogsFollower::new(&sdk, &cfg, since()),
+        Duration::from_millis(200),
+        tx,
+    ));
+    let mut seen = Seen::default();
+    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+        !s.modes.is_empty()
+    })
+    .await;
+    let [FollowMode::Polling { why: Some(why) }] = seen.modes.as_slice() else {
+        panic!("{:?}", seen.modes);
+    };
+    assert!(why.contains("LimitExceededException"), "{why}");
+    assert!(why.contains("Live Tail tried again in 500 ms"), "{why}");
+    assert_eq!(seen.count("tick 00"), 1, "backfilled by polling: {seen:?}");
+
+    // Polled while Live Tail cannot be had.
+    put(&writer, "ticks", &["tick 01".to_owned()]).await;
+    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+        s.count("tick 01") > 0
+    })
+    .await;
+    assert_eq!(seen.count("tick 01"), 1, "{seen:?}");
+
+    // The other sessions end: the next try holds.
+    drop(taken);
+    gather(&mut rx, &mut seen, Duration::from_secs(20), |s| {
+        s.modes.last() == Some(&FollowMode::LiveTail { sampled: false })
+    })
+    .await;
+    assert_eq!(
+        seen.modes.last(),
+        Some(&FollowMode::LiveTail { sampled: false }),
+        "{:?}",
+        seen.modes
+    );
+    // Every try that failed went back to polling, with a longer wait.
+    let polls = &seen.modes[..seen.modes.len() - 1];
+    assert!(
+        polls.iter().all(
+            |m| matches!(m, FollowMode::Polling { why: Some(w) } if w.contains("tried again"))
+        ),
+        "{polls:?}"
+    );
+    for i in 2..6 {
+        put(&writer, "ticks", &[format!("tick {i:02}")]).await;
+        gather(&mut rx, &mut seen, Duration::from_millis(300), |_| false).await;
+    }
+    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+        s.count("tick ") >= 6
+    })
+    .await;
+    // Another second or two: a duplicate would arrive by now.
+    gather(&mut rx, &mut seen, Duration::from_secs(2), |_| false).await;
+    for i in 0..6 {
+        assert_eq!(seen.count(&format!("tick {i:02}")), 1, "tick {i}: {seen:?}");
+    }
+    assert!(seen.duplicates().is_empty(), "{:?}", seen.duplicates());
+    assert_eq!(
+        seen.modes.last(),
+        Some(&FollowMode::LiveTail { sampled: false }),
+        "still Live Tail: {:?}",
+        seen.modes
+    );
+}
+
+/// Not permitted is not a passing cause: the follow-mode line says Live Tail is tried again
+/// only when the AWS credentials change.
+#[test]
+fn not_permitted_waits_for_other_credentials_and_not_supported_for_nothing() {
+    let denied = Fallback::NotPermitted("AccessDeniedException on logs:StartLiveTail".into());
+    assert_eq!(
+        denied.line(&Retry::CredentialsChange(None)),
+        "polling: Live Tail not permitted (AccessDeniedException on logs:StartLiveTail); \
+         Live Tail tried again when the AWS credentials change"
+    );
+    let unsupported = Fallback::NotSupported("UnknownOperationException".into());
+    assert!(!unsupported.line(&Retry::Never).contains("tried again"));
+    assert_eq!(
+        Fallback::EndsAtOnce.line(&Retry::After(Duration::from_secs(120))),
+        "polling: Live Tail sessions end at once (the endpoint closes the stream); \
+         Live Tail tried again in 2 min"
+    );
+    assert_eq!(span(Duration::from_secs(90)), "90 s");
+    assert_eq!(span(RETRY_MAX), "15 min");
+}
+
 /// A burst inside the de-duplication window: every line admitted once, and the window holds
 /// at most about [`MAX_SEEN`] keys whatever the burst's size.
 #[test]
