@@ -19,7 +19,7 @@ use crate::probe::cloudtrail::{CloudTrailProbe, Scope};
 use crate::probe::ecs::EcsProbe;
 use crate::probe::http::{Endpoint, HttpProbe};
 use crate::probe::logs::live_tail::{self, LiveTail};
-use crate::probe::logs::LogsFollower;
+use crate::probe::logs::{FollowMode, LogsFollower};
 use crate::probe::metrics::MetricsProbe;
 use crate::probe::network::NetworkProbe;
 use crate::probe::traffic::{self as real_traffic, AccessLog, RealTraffic};
@@ -502,6 +502,12 @@ impl Engine {
     /// answer after an error are always reported, later empty polls are not.
     pub async fn follow_logs(&self, since_ms: i64, every: Duration) {
         LogsFollower::new(&self.sdk, &self.config.aws, since_ms)
+            .announcing(FollowMode::Polling {
+                why: Some(format!(
+                    "polling FilterLogEvents every {} ms (a one-shot run opens no Live Tail session)",
+                    every.as_millis()
+                )),
+            })
             .follow(every, self.tx.clone())
             .await;
     }

@@ -40,6 +40,21 @@ pub enum FollowMode {
     Polling { why: Option<String> },
 }
 
+impl FollowMode {
+    /// How the lines are followed, in one line for `check`'s table and the report.
+    pub fn line(&self) -> String {
+        match self {
+            Self::LiveTail { sampled: false } => "Live Tail".into(),
+            Self::LiveTail { sampled: true } => {
+                "Live Tail, sampled (more than 500 matching lines a second: not every line is shown)"
+                    .into()
+            }
+            Self::Polling { why: Some(why) } => why.clone(),
+            Self::Polling { why: None } => "polling FilterLogEvents".into(),
+        }
+    }
+}
+
 /// One log event, sanitised.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Event {
@@ -108,6 +123,8 @@ pub struct LogsFollower {
     floor_ms: i64,
     /// FilterLogEvents `limit`; `None` leaves it to the service (10 000).
     page_size: Option<i32>,
+    /// How [`LogsFollower::follow`] tells the pane it follows, with its first good report.
+    announce: Option<FollowMode>,
 }
 
 impl LogsFollower {
@@ -122,7 +139,15 @@ impl LogsFollower {
             seen: HashMap::new(),
             floor_ms: i64::MIN,
             page_size: None,
+            announce: None,
         }
+    }
+
+    /// Says how the lines are followed with the first good report of [`LogsFollower::follow`].
+    #[must_use]
+    pub fn announcing(mut self, mode: FollowMode) -> Self {
+        self.announce = Some(mode);
+        self
     }
 
     /// Sets the events per FilterLogEvents page (tests use a small one to exercise paging).
@@ -246,9 +271,16 @@ impl LogsFollower {
         // after an error are news even when empty (a quiet log group settles, a pane in error
         // recovers); later empty polls are not, so an idle console does not redraw.
         let mut reported_ok: Option<bool> = None;
+        let mut announce = self.announce.take();
         loop {
-            let send = |result: Result<Batch, ProbeError>| {
+            let mut send = |result: Result<Batch, ProbeError>| {
                 let at_ms = chrono::Utc::now().timestamp_millis();
+                let result = result.map(|mut batch| {
+                    if batch.follow.is_none() {
+                        batch.follow = announce.take();
+                    }
+                    batch
+                });
                 tx.send(Observation::Logs { at_ms, result }).is_ok()
             };
             let mut receiver_gone = false;
