@@ -34,8 +34,14 @@ pub struct Batch {
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum FollowMode {
     /// A CloudWatch Logs Live Tail session streams them; `sampled` while Live Tail sends only a
-    /// sample of the matching lines (more than 500 a second).
-    LiveTail { sampled: bool },
+    /// sample of the matching lines (more than 500 a second); `backfill_failed` says why the
+    /// lines from before the session are missing (FilterLogEvents failed) until a later try
+    /// reads them.
+    LiveTail {
+        sampled: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        backfill_failed: Option<String>,
+    },
     /// FilterLogEvents is polled; `why` says why not Live Tail (one line), when it was tried.
     Polling { why: Option<String> },
 }
@@ -44,10 +50,21 @@ impl FollowMode {
     /// How the lines are followed, in one line for `check`'s table and the report.
     pub fn line(&self) -> String {
         match self {
-            Self::LiveTail { sampled: false } => "Live Tail".into(),
-            Self::LiveTail { sampled: true } => {
-                "Live Tail, sampled (more than 500 matching lines a second: not every line is shown)"
-                    .into()
+            Self::LiveTail {
+                sampled,
+                backfill_failed,
+            } => {
+                let mut line = "Live Tail".to_owned();
+                if *sampled {
+                    line.push_str(
+                        ", sampled (more than 500 matching lines a second: not every line is shown)",
+                    );
+                }
+                if let Some(why) = backfill_failed {
+                    line.push_str("; ");
+                    line.push_str(why);
+                }
+                line
             }
             Self::Polling { why: Some(why) } => why.clone(),
             Self::Polling { why: None } => "polling FilterLogEvents".into(),

@@ -263,8 +263,14 @@ fn the_report_says_how_the_logs_were_followed() {
         FollowMode::Polling {
             why: Some(why.into()),
         },
-        FollowMode::LiveTail { sampled: false },
-        FollowMode::LiveTail { sampled: true },
+        FollowMode::LiveTail {
+            sampled: false,
+            backfill_failed: None,
+        },
+        FollowMode::LiveTail {
+            sampled: true,
+            backfill_failed: None,
+        },
     ]
     .into_iter()
     .enumerate()

@@ -9,6 +9,12 @@
 //! (stream, timestamp, message) within a window of [`OVERLAP_MS`] behind the newest line: two
 //! identical lines in one stream in the same millisecond read as one.
 //!
+//! A backfill that fails (FilterLogEvents throttled, or not permitted while StartLiveTail is)
+//! does not stop the stream: the session streams on, the pane's follow-mode line says the
+//! lines from before the session are missing and when the backfill is tried again (after 2 s,
+//! doubling to a minute), and the keys of streamed lines are held meanwhile, so the late
+//! backfill repeats none of them.
+//!
 //! A session is renewed before AWS's 3-hour limit ([`SESSION_RENEW`]) and after it ends
 //! (`SessionTimeoutException`), and reopened after an error with a growing pause. The follower
 //! falls back to [`LogsFollower`]'s adaptive polling, saying why in one line, when Live Tail is
@@ -200,11 +206,20 @@ fn span(d: Duration) -> String {
     }
 }
 
-/// How a backfill ended.
+/// How a backfill ended: read (or failed and to be tried again), or nobody listens.
 enum Backfilled {
     Done,
     ReceiverGone,
-    Failed(ProbeError),
+}
+
+/// A backfill that failed, to be tried again while the session streams.
+#[derive(Debug)]
+struct PendingBackfill {
+    /// When it is tried again.
+    due: Instant,
+    failures: u32,
+    /// The pane's words: what is missing, why, and when it is tried again.
+    why: String,
 }
 
 /// Lines delivered lately, by content, to drop the same line coming the other way.
@@ -213,6 +228,9 @@ struct Recent {
     keys: HashMap<u64, i64>,
     newest: Option<i64>,
     floor: i64,
+    /// While a backfill is pending, keys from here on are kept past the window (up to
+    /// [`MAX_SEEN`]): the late backfill will read the lines the stream already delivered.
+    hold_from: Option<i64>,
 }
 
 impl Recent {
@@ -252,7 +270,8 @@ impl Recent {
     /// newest millisecond so memory stays bounded.
     fn forget(&mut self) {
         let start = self.window_start();
-        self.keys.retain(|_, ts| *ts >= start);
+        let keep_from = self.hold_from.map_or(start, |held| held.min(start));
+        self.keys.retain(|_, ts| *ts >= keep_from);
         if self.keys.len() > MAX_SEEN {
             if let Some(newest) = self.newest {
                 self.floor = newest;
@@ -361,8 +380,12 @@ pub async fn follow(
     let mut state = State {
         tx: &tx,
         recent: Recent::default(),
-        announce: Some(FollowMode::LiveTail { sampled: false }),
+        announce: Some(FollowMode::LiveTail {
+            sampled: false,
+            backfill_failed: None,
+        }),
         sampled_until: None,
+        backfill: None,
         reported: false,
         errored: false,
         held: false,
@@ -402,8 +425,8 @@ pub async fn follow(
         // Once: a retry that fails goes back to polling at once, with a longer back-off.
         tries = 1;
         backoff = (backoff * 2).min(live.retry_max);
-        state.announce = Some(FollowMode::LiveTail { sampled: false });
         state.sampled_until = None;
+        state.announce = Some(state.live_mode());
     }
 }
 
@@ -415,6 +438,8 @@ struct State<'a> {
     announce: Option<FollowMode>,
     /// Until when the pane shows `sampled`.
     sampled_until: Option<Instant>,
+    /// A backfill that failed and is tried again.
+    backfill: Option<PendingBackfill>,
     /// Whether a good answer was reported yet (the first one is news even when empty).
     reported: bool,
     /// Whether the last report was an error (the next good answer is news even when empty).
@@ -503,6 +528,7 @@ impl State<'_> {
         poller: &mut LogsFollower,
     ) -> Result<Ended, Fallback> {
         let started = Instant::now();
+        let started_ms = chrono::Utc::now().timestamp_millis();
         let request = live
             .client
             .start_live_tail()
@@ -534,18 +560,23 @@ impl State<'_> {
             }
             Err(_) => return Ok(Ended::Failed(quiet())),
         }
-        match self.backfill(poller).await {
-            Backfilled::Done => {}
-            Backfilled::ReceiverGone => return Ok(Ended::ReceiverGone),
-            // Reported; the next session's backfill starts where this one failed.
-            Backfilled::Failed(e) => return Ok(Ended::Failed(e)),
+        // A failed backfill is said and tried again later; the stream goes on meanwhile.
+        if let Backfilled::ReceiverGone = self.backfill(live, poller, started_ms).await {
+            return Ok(Ended::ReceiverGone);
         }
         let renew_at = started + live.renew_after;
         loop {
+            let backfill_due = self.backfill.as_ref().map(|b| b.due);
             let next = tokio::select! {
                 next = tokio::time::timeout(QUIET_LIMIT, stream.recv()) => next,
                 () = tokio::time::sleep_until(renew_at) => return Ok(Ended::Renew),
                 () = self.tx.closed() => return Ok(Ended::ReceiverGone),
+                () = until(backfill_due) => {
+                    if let Backfilled::ReceiverGone = self.backfill(live, poller, started_ms).await {
+                        return Ok(Ended::ReceiverGone);
+                    }
+                    continue;
+                }
             };
             match next {
                 Ok(Ok(Some(StartLiveTailResponseStream::SessionUpdate(update)))) => {
@@ -576,8 +607,15 @@ impl State<'_> {
     }
 
     /// FilterLogEvents from where the poller stands, each page sent as it arrives. A failure
-    /// is reported (the pane shows it) and ends the session, so the gap is read again.
-    async fn backfill(&mut self, poller: &mut LogsFollower) -> Backfilled {
+    /// is said on the follow-mode line and the backfill tried again later (the poller still
+    /// stands before the gap); the streamed lines' keys are held from the session's start
+    /// (`session_ms`) until then.
+    async fn backfill(
+        &mut self,
+        live: &LiveTail,
+        poller: &mut LogsFollower,
+        session_ms: i64,
+    ) -> Backfilled {
         let mut gone = false;
         let mut new = 0;
         let mut result = Ok(0);
@@ -603,16 +641,46 @@ impl State<'_> {
                 break;
             }
         }
-        let sent = match &result {
-            _ if gone => false,
-            Ok(_) if new == 0 && self.is_news() => self.send(Ok(Vec::new())),
-            Ok(_) => true,
-            Err(e) => self.send(Err(e.clone())),
-        };
+        if gone {
+            return Backfilled::ReceiverGone;
+        }
         match result {
-            _ if !sent => Backfilled::ReceiverGone,
-            Ok(_) => Backfilled::Done,
-            Err(e) => Backfilled::Failed(e),
+            Ok(_) => {
+                if self.backfill.take().is_some() {
+                    self.recent.hold_from = None;
+                    self.announce = Some(self.live_mode());
+                }
+                if let Some(newest) = self.recent.newest {
+                    poller.saw_until(newest);
+                }
+            }
+            Err(e) => {
+                let failures = self.backfill.as_ref().map_or(0, |b| b.failures) + 1;
+                let pause = (live.pause_unit * (1 << failures.min(6))).min(live.pause_unit * 60);
+                self.backfill = Some(PendingBackfill {
+                    due: Instant::now() + pause,
+                    failures,
+                    why: format!(
+                        "lines from before the session not read ({}); tried again in {}",
+                        e.message,
+                        span(pause)
+                    ),
+                });
+                self.recent.hold_from.get_or_insert(session_ms - OVERLAP_MS);
+                self.announce = Some(self.live_mode());
+            }
+        }
+        if new == 0 && self.is_news() && !self.send(Ok(Vec::new())) {
+            return Backfilled::ReceiverGone;
+        }
+        Backfilled::Done
+    }
+
+    /// The Live Tail follow mode as it stands: sampled lately, a backfill missing.
+    fn live_mode(&self) -> FollowMode {
+        FollowMode::LiveTail {
+            sampled: self.sampled_until.is_some(),
+            backfill_failed: self.backfill.as_ref().map(|b| b.why.clone()),
         }
     }
 
@@ -652,6 +720,10 @@ impl State<'_> {
                 every,
                 &result.as_ref().map(|_| new).map_err(Clone::clone),
             );
+            // Caught up: the gap a failed backfill left is read.
+            if new == 0 && result.is_ok() && self.backfill.take().is_some() {
+                self.recent.hold_from = None;
+            }
             let sent = match result {
                 Ok(_) if new == 0 && self.is_news() => self.send(Ok(Vec::new())),
                 Ok(_) => true,
@@ -687,13 +759,13 @@ impl State<'_> {
     ) -> bool {
         let now = Instant::now();
         if sampled {
-            if self.sampled_until.is_none() {
-                self.announce = Some(FollowMode::LiveTail { sampled: true });
+            let was = self.sampled_until.replace(now + SAMPLED_BADGE);
+            if was.is_none() {
+                self.announce = Some(self.live_mode());
             }
-            self.sampled_until = Some(now + SAMPLED_BADGE);
         } else if self.sampled_until.is_some_and(|until| until <= now) {
             self.sampled_until = None;
-            self.announce = Some(FollowMode::LiveTail { sampled: false });
+            self.announce = Some(self.live_mode());
         }
         let mut events: Vec<Event> = results
             .iter()
@@ -701,8 +773,11 @@ impl State<'_> {
             .filter(|e| self.recent.admit(e, true))
             .collect();
         self.recent.forget();
+        // While a backfill is pending the poller stays before the gap, for the next try.
         if let Some(newest) = events.iter().map(|e| e.timestamp_ms).max() {
-            poller.saw_until(newest);
+            if self.backfill.is_none() {
+                poller.saw_until(newest);
+            }
         }
         if events.is_empty() && self.announce.is_none() {
             return true;
@@ -740,6 +815,14 @@ fn live_event(e: &LiveTailSessionLogEvent) -> Option<Event> {
     };
     event.id = format!("live-{:016x}", Recent::key(&event));
     Some(event)
+}
+
+/// Returns at `at`, or never.
+async fn until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 fn quiet() -> ProbeError {

@@ -331,7 +331,13 @@ async fn follows_by_live_tail_after_the_backfill_with_no_duplicates() {
         !s.modes.is_empty()
     })
     .await;
-    assert_eq!(seen.modes, [FollowMode::LiveTail { sampled: false }]);
+    assert_eq!(
+        seen.modes,
+        [FollowMode::LiveTail {
+            sampled: false,
+            backfill_failed: None
+        }]
+    );
     assert!(
         seen.kinds.contains(&LineKind::ProviderInitialised),
         "backfill: {seen:?}"
@@ -382,7 +388,13 @@ async fn renewed_sessions_lose_and_repeat_nothing() {
     for i in 0..12 {
         assert_eq!(seen.count(&format!("tick {i:02}")), 1, "tick {i}: {seen:?}");
     }
-    assert_eq!(seen.modes, [FollowMode::LiveTail { sampled: false }]);
+    assert_eq!(
+        seen.modes,
+        [FollowMode::LiveTail {
+            sampled: false,
+            backfill_failed: None
+        }]
+    );
 }
 
 /// A burst above 500 lines a second: the pane is told Live Tail sampled.
@@ -412,8 +424,14 @@ async fn a_sampled_update_is_announced() {
     assert_eq!(
         seen.modes,
         [
-            FollowMode::LiveTail { sampled: false },
-            FollowMode::LiveTail { sampled: true }
+            FollowMode::LiveTail {
+                sampled: false,
+                backfill_failed: None
+            },
+            FollowMode::LiveTail {
+                sampled: true,
+                backfill_failed: None
+            }
         ]
     );
     assert_eq!(seen.count("storm "), 500, "the sample, once");
@@ -551,12 +569,19 @@ async fn tries_live_tail_again_after_a_passing_failure_with_no_duplicates() {
     // The other sessions end: the next try holds.
     drop(taken);
     gather(&mut rx, &mut seen, Duration::from_secs(20), |s| {
-        s.modes.last() == Some(&FollowMode::LiveTail { sampled: false })
+        s.modes.last()
+            == Some(&FollowMode::LiveTail {
+                sampled: false,
+                backfill_failed: None,
+            })
     })
     .await;
     assert_eq!(
         seen.modes.last(),
-        Some(&FollowMode::LiveTail { sampled: false }),
+        Some(&FollowMode::LiveTail {
+            sampled: false,
+            backfill_failed: None
+        }),
         "{:?}",
         seen.modes
     );
@@ -584,7 +609,10 @@ async fn tries_live_tail_again_after_a_passing_failure_with_no_duplicates() {
     assert!(seen.duplicates().is_empty(), "{:?}", seen.duplicates());
     assert_eq!(
         seen.modes.last(),
-        Some(&FollowMode::LiveTail { sampled: false }),
+        Some(&FollowMode::LiveTail {
+            sampled: false,
+            backfill_failed: None
+        }),
         "still Live Tail: {:?}",
         seen.modes
     );
@@ -609,6 +637,111 @@ fn not_permitted_waits_for_other_credentials_and_not_supported_for_nothing() {
     );
     assert_eq!(span(Duration::from_secs(90)), "90 s");
     assert_eq!(span(RETRY_MAX), "15 min");
+}
+
+/// The backfill's FilterLogEvents fails — throttled, or not permitted while StartLiveTail is
+/// (keys the simulator marks): the follow-mode line says the lines from before the session
+/// are missing, why, and when it tries again; no error hides the pane; and the stream still
+/// follows: a line written now arrives, once, by Live Tail.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_backfill_is_said_and_the_stream_still_follows() {
+    for (key, code) in [
+        ("AKIASIMTHROTTLEDFLE1", "ThrottlingException"),
+        ("AKIASIMNOFILTERLOGS1", "AccessDeniedException"),
+    ] {
+        let mut scenario = scenario::load("healthy").expect("scenario");
+        scenario
+            .aws
+            .access_keys
+            .insert(key.into(), format!("{code}:Logs_20140328.FilterLogEvents"));
+        let sim = start(scenario).await;
+        let cfg = aws_cfg(&sim, "OTP");
+        let sdk = sdk(&cfg, key).await;
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let _task = tokio::spawn(follow(
+            LiveTail::new(&sdk, &cfg).retrying(
+                Duration::from_secs(60),
+                Duration::from_secs(60),
+                Duration::from_millis(100),
+            ),
+            LogsFollower::new(&sdk, &cfg, since()),
+            Duration::from_millis(200),
+            tx,
+        ));
+        let mut seen = Seen::default();
+        gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+            !s.modes.is_empty()
+        })
+        .await;
+        let Some(FollowMode::LiveTail {
+            sampled: false,
+            backfill_failed: Some(why),
+        }) = seen.modes.first()
+        else {
+            panic!("{code}: {:?}", seen.modes);
+        };
+        assert!(
+            why.starts_with("lines from before the session not read (") && why.contains(code),
+            "{why}"
+        );
+        assert!(why.ends_with("; tried again in 200 ms"), "{why}");
+        let line = seen.modes[0].line();
+        assert!(line.starts_with("Live Tail; lines from before"), "{line}");
+        otp_start(&sim).await;
+        gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+            s.count("OTP sent successfully") > 0
+        })
+        .await;
+        gather(&mut rx, &mut seen, Duration::from_secs(1), |_| false).await;
+        assert_eq!(seen.count("OTP sent successfully"), 1, "{code}: {seen:?}");
+        // Not backfilled: the startup line before the session stays missing, and said so.
+        assert!(
+            !seen.kinds.contains(&LineKind::ProviderInitialised),
+            "{seen:?}"
+        );
+        assert!(seen.errors.is_empty(), "{code}: {:?}", seen.errors);
+        assert!(
+            seen.modes.iter().all(|m| matches!(
+                m,
+                FollowMode::LiveTail {
+                    backfill_failed: Some(_),
+                    ..
+                }
+            )),
+            "{code}: still Live Tail, still missing the backfill: {:?}",
+            seen.modes
+        );
+    }
+}
+
+/// A backfill that failed and succeeds later (here: the de-dup state as the stream leaves it)
+/// repeats none of the lines the stream delivered meanwhile, however long ago.
+#[test]
+fn held_keys_outlive_the_window_while_a_backfill_is_pending() {
+    let mut recent = Recent {
+        hold_from: Some(1_000),
+        ..Recent::default()
+    };
+    let event = |ts: i64, m: &str| Event {
+        id: String::new(),
+        stream: "s".into(),
+        timestamp_ms: ts,
+        message: m.into(),
+        kind: LineKind::Other,
+    };
+    assert!(recent.admit(&event(1_500, "streamed early"), true));
+    recent.forget();
+    // A minute of stream later, far past the window.
+    assert!(recent.admit(&event(61_500, "streamed late"), true));
+    recent.forget();
+    // The late backfill reads both again: neither is new.
+    assert!(!recent.admit(&event(1_500, "streamed early"), false));
+    assert!(!recent.admit(&event(61_500, "streamed late"), false));
+    assert!(recent.admit(&event(900, "before the session"), false));
+    // Without the hold, the early key is forgotten behind the window.
+    recent.hold_from = None;
+    recent.forget();
+    assert!(!recent.keys.values().any(|ts| *ts == 1_500));
 }
 
 /// A burst inside the de-duplication window: every line admitted once, and the window holds
