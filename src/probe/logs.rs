@@ -190,8 +190,18 @@ impl LogsFollower {
     /// page's unseen events to `page` as soon as it arrives, so a burst never piles up here;
     /// returns how many events were new. A failed page loses nothing: the next poll starts
     /// before it.
-    pub async fn poll_pages(&mut self, mut page: impl FnMut(Batch)) -> Result<usize, ProbeError> {
-        let start = self.next_start();
+    pub async fn poll_pages(&mut self, page: impl FnMut(Batch)) -> Result<usize, ProbeError> {
+        self.poll_pages_since(i64::MIN, page).await
+    }
+
+    /// [`LogsFollower::poll_pages`], starting no earlier than `not_before_ms` (a narrow read
+    /// of the last seconds, whatever the follower has seen).
+    pub async fn poll_pages_since(
+        &mut self,
+        not_before_ms: i64,
+        mut page: impl FnMut(Batch),
+    ) -> Result<usize, ProbeError> {
+        let start = self.next_start().max(not_before_ms);
         let mut token: Option<String> = None;
         let mut tokens = HashSet::new();
         let mut new = 0;

@@ -32,6 +32,13 @@
 //! shown twice across a switch either way, and the pane's follow-mode line says which way
 //! lines come and when Live Tail is tried again.
 //!
+//! While the console's own test OTP is in flight ([`Hot`], opened by the engine when it sends
+//! one and settled when its answer is in), the follower also polls FilterLogEvents every
+//! [`HOT_EVERY`] from a few seconds back, so that request's lines reach the pane without
+//! waiting for the next one-a-second update; polled lines pass the same de-duplication, a
+//! throttled or failed poll doubles the wait (to [`HOT_MAX_EVERY`]), and with no test OTP
+//! there is no such poll at all (an idle console costs what it did).
+//!
 //! The SDK sends StartLiveTail to `stream-<host>`; for a loopback endpoint (the simulator,
 //! moto) that name does not resolve, so [`LoopbackStreamHost`] removes the prefix before the
 //! request is signed — only for 127.0.0.1, localhost and [::1].
@@ -51,7 +58,10 @@ use aws_sdk_cloudwatchlogs::types::{
     LiveTailSessionLogEvent, LiveTailSessionMetadata, StartLiveTailResponseStream,
 };
 use aws_sdk_cloudwatchlogs::Client;
+use std::sync::Arc;
+
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::{
@@ -81,6 +91,58 @@ pub const RETRY_FIRST: Duration = Duration::from_secs(60);
 pub const RETRY_MAX: Duration = Duration::from_secs(15 * 60);
 /// A session that streamed this long held: the back-off starts over.
 const HELD: Duration = Duration::from_secs(60);
+/// While a test OTP is in flight, FilterLogEvents is polled this often besides the stream...
+pub const HOT_EVERY: Duration = Duration::from_millis(250);
+/// ...doubling on throttling or errors up to this.
+pub const HOT_MAX_EVERY: Duration = Duration::from_secs(2);
+/// A hot window lasts this long at most after a test OTP is sent...
+pub const HOT_FOR: Duration = Duration::from_secs(60);
+/// ...or this long after its answer came (its last lines are being ingested meanwhile).
+pub const HOT_GRACE: Duration = Duration::from_secs(3);
+
+/// The console's own test OTP in flight, as the follower sees it: until when it polls
+/// FilterLogEvents fast besides the stream. The engine opens a window when it sends a test OTP
+/// ([`Hot::open`]) and settles it when the answer is in ([`Hot::settle`]); the follower holds a
+/// [`Hot::watch`]. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Hot(Arc<watch::Sender<Option<Instant>>>);
+
+impl Default for Hot {
+    fn default() -> Self {
+        Self(Arc::new(watch::channel(None).0))
+    }
+}
+
+impl Hot {
+    /// No window open.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A test OTP was just sent: the window lasts `lasting` from now (or longer, when one
+    /// already does).
+    pub fn open(&self, lasting: Duration) {
+        let until = Instant::now() + lasting;
+        self.0.send_modify(|current| {
+            *current = Some(current.map_or(until, |c| c.max(until)));
+        });
+    }
+
+    /// The test OTP's answer is in: the window closes `grace` from now at the latest.
+    pub fn settle(&self, grace: Duration) {
+        let until = Instant::now() + grace;
+        self.0.send_modify(|current| {
+            if let Some(c) = current {
+                *c = (*c).min(until);
+            }
+        });
+    }
+
+    /// What the follower reads.
+    pub fn watch(&self) -> watch::Receiver<Option<Instant>> {
+        self.0.subscribe()
+    }
+}
 
 /// Removes the `stream-` host prefix the SDK adds to StartLiveTail for loopback endpoints
 /// (`http://stream-127.0.0.1:PORT` does not resolve); every other host is left alone.
@@ -294,6 +356,8 @@ pub struct LiveTail {
     pause_unit: Duration,
     /// Whose access key says whether the credentials changed after "not permitted".
     credentials: Option<SharedCredentialsProvider>,
+    /// Test OTPs in flight.
+    hot: Option<watch::Receiver<Option<Instant>>>,
 }
 
 impl LiveTail {
@@ -308,7 +372,15 @@ impl LiveTail {
             retry_max: RETRY_MAX,
             pause_unit: Duration::from_secs(1),
             credentials: sdk.credentials_provider(),
+            hot: None,
         }
+    }
+
+    /// Polls fast besides the stream while `hot` has a window open (the console's test OTP).
+    #[must_use]
+    pub fn with_hot(mut self, hot: watch::Receiver<Option<Instant>>) -> Self {
+        self.hot = Some(hot);
+        self
     }
 
     /// Tries Live Tail again `first` after a fallback, doubling up to `max`, and pauses
@@ -386,6 +458,7 @@ pub async fn follow(
         }),
         sampled_until: None,
         backfill: None,
+        hot: HotPolls::new(live.hot.clone()),
         reported: false,
         errored: false,
         held: false,
@@ -440,6 +513,7 @@ struct State<'a> {
     sampled_until: Option<Instant>,
     /// A backfill that failed and is tried again.
     backfill: Option<PendingBackfill>,
+    hot: HotPolls,
     /// Whether a good answer was reported yet (the first one is news even when empty).
     reported: bool,
     /// Whether the last report was an error (the next good answer is news even when empty).
@@ -567,6 +641,8 @@ impl State<'_> {
         let renew_at = started + live.renew_after;
         loop {
             let backfill_due = self.backfill.as_ref().map(|b| b.due);
+            // No fast poll while a backfill is pending: the poller stands before its gap.
+            let hot_due = self.hot.due().filter(|_| self.backfill.is_none());
             let next = tokio::select! {
                 next = tokio::time::timeout(QUIET_LIMIT, stream.recv()) => next,
                 () = tokio::time::sleep_until(renew_at) => return Ok(Ended::Renew),
@@ -577,6 +653,13 @@ impl State<'_> {
                     }
                     continue;
                 }
+                () = until(hot_due) => {
+                    if !self.hot_poll(poller).await {
+                        return Ok(Ended::ReceiverGone);
+                    }
+                    continue;
+                }
+                () = self.hot.changed() => continue,
             };
             match next {
                 Ok(Ok(Some(StartLiveTailResponseStream::SessionUpdate(update)))) => {
@@ -720,6 +803,12 @@ impl State<'_> {
                 every,
                 &result.as_ref().map(|_| new).map_err(Clone::clone),
             );
+            let throttled = result
+                .as_ref()
+                .is_err_and(|e| e.kind == crate::probe::ErrorKind::Throttled);
+            if self.hot.due().is_some() && !throttled {
+                wait = wait.min(HOT_EVERY);
+            }
             // Caught up: the gap a failed backfill left is read.
             if new == 0 && result.is_ok() && self.backfill.take().is_some() {
                 self.recent.hold_from = None;
@@ -737,11 +826,36 @@ impl State<'_> {
             tokio::select! {
                 () = tokio::time::sleep_until(next) => {}
                 () = tx.closed() => return false,
+                // A test OTP was sent: poll at once.
+                () = self.hot.changed() => {}
             }
             if until.is_some_and(|until| Instant::now() >= until) {
                 return true;
             }
         }
+    }
+
+    /// One fast poll of the last seconds while a test OTP is in flight; false when the
+    /// receiver is gone. Its failures are not reported (the stream goes on): they only
+    /// lengthen the wait before the next.
+    async fn hot_poll(&mut self, poller: &mut LogsFollower) -> bool {
+        let from = self.hot.from_ms;
+        let mut gone = false;
+        let result = poller
+            .poll_pages_since(from, |batch| {
+                let events: Vec<Event> = batch
+                    .events
+                    .into_iter()
+                    .filter(|e| self.recent.admit(e, false))
+                    .collect();
+                self.recent.forget();
+                if !events.is_empty() {
+                    gone |= !self.send(Ok(events));
+                }
+            })
+            .await;
+        self.hot.polled(result.is_ok());
+        !gone
     }
 
     /// Whether an empty good answer is news: the first, the first after an error, or one that
@@ -815,6 +929,65 @@ fn live_event(e: &LiveTailSessionLogEvent) -> Option<Event> {
     };
     event.id = format!("live-{:016x}", Recent::key(&event));
     Some(event)
+}
+
+/// The fast polls of hot windows: when the next is due, and how far back they read.
+struct HotPolls {
+    watch: Option<watch::Receiver<Option<Instant>>>,
+    /// When the next poll is due; `None` between windows.
+    next: Option<Instant>,
+    every: Duration,
+    /// Polls read from here (ms since the epoch): a little before the window opened.
+    from_ms: i64,
+}
+
+impl HotPolls {
+    fn new(watch: Option<watch::Receiver<Option<Instant>>>) -> Self {
+        Self {
+            watch,
+            next: None,
+            every: HOT_EVERY,
+            from_ms: i64::MIN,
+        }
+    }
+
+    /// When the next fast poll is due, while a window is open.
+    fn due(&mut self) -> Option<Instant> {
+        let until = self.watch.as_ref().and_then(|w| *w.borrow())?;
+        let now = Instant::now();
+        if until <= now {
+            self.next = None;
+            return None;
+        }
+        if self.next.is_none() {
+            // A new window: read from a little before it opened, at once.
+            self.from_ms = chrono::Utc::now().timestamp_millis() - OVERLAP_MS;
+            self.every = HOT_EVERY;
+        }
+        Some(*self.next.get_or_insert(now))
+    }
+
+    /// A fast poll ended: the next after [`HOT_EVERY`], doubled after a failure.
+    fn polled(&mut self, ok: bool) {
+        self.every = if ok {
+            HOT_EVERY
+        } else {
+            (self.every * 2).min(HOT_MAX_EVERY)
+        };
+        self.next = Some(Instant::now() + self.every);
+    }
+
+    /// Returns when a window opens or changes; never without a watch (or once its sender is
+    /// gone).
+    async fn changed(&mut self) {
+        let open = match self.watch.as_mut() {
+            Some(watch) => watch.changed().await.is_ok(),
+            None => false,
+        };
+        if !open {
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 /// Returns at `at`, or never.

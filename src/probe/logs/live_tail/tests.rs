@@ -744,6 +744,125 @@ fn held_keys_outlive_the_window_while_a_backfill_is_pending() {
     assert!(!recent.keys.values().any(|ts| *ts == 1_500));
 }
 
+/// While a test OTP is in flight the follower polls FilterLogEvents fast besides the stream.
+/// Here the session's own filter matches nothing, so the OTP's lines can only come by those
+/// polls: they arrive, once each, and the pane still says Live Tail.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hot_window_polls_the_test_otps_lines_besides_the_stream() {
+    let sim = start(scenario::load("healthy").expect("scenario")).await;
+    let cfg = aws_cfg(&sim, "OTP");
+    let sdk = sdk(&cfg, sim::ACCESS_KEY_ID).await;
+    let hot = Hot::new();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let _task = tokio::spawn(follow(
+        LiveTail::new(&sdk, &aws_cfg(&sim, "NOTHING-MATCHES-THIS")).with_hot(hot.watch()),
+        LogsFollower::new(&sdk, &cfg, since()),
+        // Polls only as the fallback, and then rarely: not what brings the lines here.
+        Duration::from_secs(600),
+        tx,
+    ));
+    let mut seen = Seen::default();
+    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+        !s.modes.is_empty()
+    })
+    .await;
+    assert_eq!(
+        seen.modes,
+        [FollowMode::LiveTail {
+            sampled: false,
+            backfill_failed: None
+        }]
+    );
+    hot.open(HOT_FOR);
+    otp_start(&sim).await;
+    hot.settle(HOT_GRACE);
+    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+        s.count("OTP sent successfully") > 0
+    })
+    .await;
+    gather(&mut rx, &mut seen, Duration::from_secs(1), |_| false).await;
+    assert_eq!(seen.count("OTP sent successfully"), 1, "{seen:?}");
+    assert!(seen.duplicates().is_empty(), "{:?}", seen.duplicates());
+    assert_eq!(seen.modes.len(), 1, "still Live Tail: {:?}", seen.modes);
+    assert!(seen.errors.is_empty(), "{:?}", seen.errors);
+}
+
+/// The same with the stream matching too: each line of the test OTP comes once, whichever way
+/// arrives first, and so do lines written after the window closed.
+#[tokio::test(flavor = "multi_thread")]
+async fn hot_polls_and_the_stream_repeat_no_line() {
+    let sim = start(scenario::load("healthy").expect("scenario")).await;
+    let cfg = aws_cfg(&sim, "OTP");
+    let sdk = sdk(&cfg, sim::ACCESS_KEY_ID).await;
+    let hot = Hot::new();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let _task = tokio::spawn(follow(
+        LiveTail::new(&sdk, &cfg).with_hot(hot.watch()),
+        LogsFollower::new(&sdk, &cfg, since()),
+        Duration::from_millis(200),
+        tx,
+    ));
+    let mut seen = Seen::default();
+    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+        !s.modes.is_empty()
+    })
+    .await;
+    let writer = Client::new(&sdk);
+    for i in 0..3 {
+        hot.open(HOT_FOR);
+        otp_start(&sim).await;
+        put(&writer, "ticks", &[format!("[OTP] tick {i}")]).await;
+        hot.settle(Duration::from_millis(300));
+        gather(&mut rx, &mut seen, Duration::from_millis(700), |_| false).await;
+    }
+    put(&writer, "ticks", &["[OTP] tick after".to_owned()]).await;
+    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+        s.count("OTP sent successfully") >= 3 && s.count("tick after") > 0
+    })
+    .await;
+    // Another second or two: a duplicate would arrive by now.
+    gather(&mut rx, &mut seen, Duration::from_secs(2), |_| false).await;
+    assert_eq!(seen.count("OTP sent successfully"), 3, "{seen:?}");
+    for i in 0..3 {
+        assert_eq!(seen.count(&format!("tick {i}")), 1, "{seen:?}");
+    }
+    assert_eq!(seen.count("tick after"), 1, "{seen:?}");
+    assert!(seen.duplicates().is_empty(), "{:?}", seen.duplicates());
+    assert_eq!(seen.modes.len(), 1, "still Live Tail: {:?}", seen.modes);
+}
+
+/// Fast polls exist only inside a window: none without a test OTP, one at once when it opens,
+/// then every [`HOT_EVERY`], doubling after failures up to [`HOT_MAX_EVERY`], and none once
+/// the window closed.
+#[tokio::test]
+async fn fast_polls_only_inside_a_hot_window() {
+    assert_eq!(HotPolls::new(None).due(), None);
+    let hot = Hot::new();
+    let mut polls = HotPolls::new(Some(hot.watch()));
+    assert_eq!(polls.due(), None, "no test OTP, no fast poll");
+    let before = Instant::now();
+    hot.open(HOT_FOR);
+    let first = polls.due().expect("due once the window opens");
+    assert!(first >= before && first <= Instant::now(), "at once");
+    assert!(polls.from_ms > chrono::Utc::now().timestamp_millis() - OVERLAP_MS - 60_000);
+    let polled_at = Instant::now();
+    polls.polled(true);
+    assert!(polls.due().expect("still open") >= polled_at + HOT_EVERY);
+    for _ in 0..10 {
+        polls.polled(false);
+    }
+    assert_eq!(polls.every, HOT_MAX_EVERY);
+    polls.polled(true);
+    assert_eq!(polls.every, HOT_EVERY);
+    // The answer is in: the window closes after the grace (here none).
+    hot.settle(Duration::ZERO);
+    assert_eq!(polls.due(), None, "closed");
+    // Settling never opens one.
+    let idle = Hot::new();
+    idle.settle(HOT_GRACE);
+    assert_eq!(*idle.watch().borrow(), None);
+}
+
 /// A burst inside the de-duplication window: every line admitted once, and the window holds
 /// at most about [`MAX_SEEN`] keys whatever the burst's size.
 #[test]
