@@ -5,8 +5,8 @@
 //!    PutLogEvents (the clock starts when the call returns) and timed until each follower has
 //!    it, all following at once: the console's follower by Live Tail, by Live Tail during a
 //!    test OTP (the bench opens the follower's hot window, as the engine does when it sends a
-//!    test OTP, then writes the line: FilterLogEvents is polled every 0.25 s besides the
-//!    stream) and by its polling fallback (in this process, headless: the time the line
+//!    test OTP, and writes the line 1.3–3 s later, as the backend handling it would:
+//!    FilterLogEvents is polled every 0.25 s besides the stream) and by its polling fallback (in this process, headless: the time the line
 //!    reaches the channel the console's event loop drains), `awslogs get --watch` (PyPI awslogs 0.15, in a venv under
 //!    `target/bench-tools`) and `aws logs tail --follow` (aws CLI v2, Debian's `/usr/bin/aws`),
 //!    each timed when its line reaches its stdout. A row is skipped, saying why, when a tool is
@@ -159,11 +159,13 @@ async fn run() -> bool {
     wait_for(&sightings, &followers, &warm, Duration::from_secs(60)).await;
     let mut latencies: HashMap<&str, Vec<f64>> = HashMap::new();
     for i in 0..SAMPLES {
+        // A test OTP goes out: the engine opens the hot window; the backend writes its line
+        // later, while the request is handled (here after the pause), so the line lands at any
+        // phase of the 0.25 s poll, not just as the window's first poll goes out.
+        hot.open(HOT_FOR);
         // Between writes a pause that varies, so no follower's poll phase lines up.
         tokio::time::sleep(Duration::from_millis(1_300 + (i as u64 * 577) % 1_700)).await;
         let token = format!("{latency_filter}-{i}");
-        // A test OTP goes out: the engine opens the hot window, then the backend writes.
-        hot.open(HOT_FOR);
         put(&writer, "latency", &[format!("[OTP] bench {token}")]).await;
         let written = Instant::now();
         wait_for(&sightings, &followers, &token, Duration::from_secs(30)).await;
@@ -669,6 +671,17 @@ async fn rss_during_burst(sim: &Sim, writer: &aws_sdk_cloudwatchlogs::Client) ->
     out
 }
 
+/// tmux on the bench's own server (`-L`): a test elsewhere that ends the default server
+/// cannot take the console down mid-run.
+fn tmux() -> Command {
+    let mut cmd = Command::new("tmux");
+    cmd.args([
+        "-L",
+        &format!("otp-console-logs-bench-{}", std::process::id()),
+    ]);
+    cmd
+}
+
 struct Tmux {
     session: String,
     pid: String,
@@ -682,7 +695,7 @@ impl Tmux {
             env!("CARGO_BIN_EXE_otp-console"),
             config.display()
         );
-        let ok = Command::new("tmux")
+        let ok = tmux()
             .args([
                 "new-session",
                 "-d",
@@ -698,7 +711,7 @@ impl Tmux {
             .is_ok_and(|s| s.success());
         assert!(ok, "tmux could not start the console");
         std::thread::sleep(Duration::from_millis(500));
-        let pid = Command::new("tmux")
+        let pid = tmux()
             .args(["display-message", "-p", "-t", &session, "#{pane_pid}"])
             .output()
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
@@ -717,7 +730,7 @@ impl Tmux {
 
     /// The logs pane's title and status line, as the screen shows them.
     fn logs_title(&self) -> String {
-        let screen = Command::new("tmux")
+        let screen = tmux()
             .args(["capture-pane", "-p", "-t", &self.session])
             .output()
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
@@ -744,8 +757,6 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.session])
-            .status();
+        let _ = tmux().args(["kill-session", "-t", &self.session]).status();
     }
 }

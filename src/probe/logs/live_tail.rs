@@ -103,13 +103,20 @@ pub const HOT_GRACE: Duration = Duration::from_secs(3);
 /// The console's own test OTP in flight, as the follower sees it: until when it polls
 /// FilterLogEvents fast besides the stream. The engine opens a window when it sends a test OTP
 /// ([`Hot::open`]) and settles it when the answer is in ([`Hot::settle`]); the follower holds a
-/// [`Hot::watch`]. Cheap to clone.
+/// [`Hot::watch`]. Test OTPs in flight together keep it open until the last one's answer.
+/// Cheap to clone.
 #[derive(Debug, Clone)]
-pub struct Hot(Arc<watch::Sender<Option<Instant>>>);
+pub struct Hot {
+    window: Arc<watch::Sender<Option<Instant>>>,
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
+}
 
 impl Default for Hot {
     fn default() -> Self {
-        Self(Arc::new(watch::channel(None).0))
+        Self {
+            window: Arc::new(watch::channel(None).0),
+            in_flight: Arc::default(),
+        }
     }
 }
 
@@ -122,16 +129,27 @@ impl Hot {
     /// A test OTP was just sent: the window lasts `lasting` from now (or longer, when one
     /// already does).
     pub fn open(&self, lasting: Duration) {
+        self.in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let until = Instant::now() + lasting;
-        self.0.send_modify(|current| {
+        self.window.send_modify(|current| {
             *current = Some(current.map_or(until, |c| c.max(until)));
         });
     }
 
-    /// The test OTP's answer is in: the window closes `grace` from now at the latest.
+    /// The test OTP's answer is in: the window closes `grace` from now at the latest, unless
+    /// another test OTP opened since is still in flight.
     pub fn settle(&self, grace: Duration) {
+        let settled = self.in_flight.fetch_update(
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+            |n| Some(n.saturating_sub(1)),
+        );
+        if settled.unwrap_or(0) > 1 {
+            return;
+        }
         let until = Instant::now() + grace;
-        self.0.send_modify(|current| {
+        self.window.send_modify(|current| {
             if let Some(c) = current {
                 *c = (*c).min(until);
             }
@@ -140,7 +158,7 @@ impl Hot {
 
     /// What the follower reads.
     pub fn watch(&self) -> watch::Receiver<Option<Instant>> {
-        self.0.subscribe()
+        self.window.subscribe()
     }
 }
 

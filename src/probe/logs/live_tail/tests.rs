@@ -854,7 +854,11 @@ async fn fast_polls_only_inside_a_hot_window() {
     assert_eq!(polls.every, HOT_MAX_EVERY);
     polls.polled(true);
     assert_eq!(polls.every, HOT_EVERY);
-    // The answer is in: the window closes after the grace (here none).
+    // A second test OTP goes out; the first one's answer comes: still open.
+    hot.open(HOT_FOR);
+    hot.settle(Duration::ZERO);
+    assert!(polls.due().is_some(), "the second is still in flight");
+    // The last answer is in: the window closes after the grace (here none).
     hot.settle(Duration::ZERO);
     assert_eq!(polls.due(), None, "closed");
     // Settling never opens one.
