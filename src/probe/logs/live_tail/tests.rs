@@ -618,6 +618,96 @@ async fn tries_live_tail_again_after_a_passing_failure_with_no_duplicates() {
     );
 }
 
+/// Credentials that can be swapped while the follower runs, as `aws sso login` or another
+/// profile would; each lasts a second, so the SDK asks for them again.
+#[derive(Debug, Clone)]
+struct Rotating(std::sync::Arc<std::sync::Mutex<&'static str>>);
+
+impl ProvideCredentials for Rotating {
+    fn provide_credentials<'a>(
+        &'a self,
+    ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        let key = *self.0.lock().expect("lock");
+        aws_credential_types::provider::future::ProvideCredentials::ready(Ok(
+            aws_sdk_cloudwatchlogs::config::Credentials::new(
+                key,
+                sim::SECRET_ACCESS_KEY,
+                None,
+                Some(std::time::SystemTime::now() + Duration::from_secs(1)),
+                "rotating",
+            ),
+        ))
+    }
+}
+
+/// Not permitted, then the operator's credentials change (another identity, which may hold
+/// the permission): Live Tail is tried again, and holds.
+#[tokio::test(flavor = "multi_thread")]
+async fn not_permitted_is_tried_again_when_the_credentials_change() {
+    const DENIED: &str = "AKIASIMNOLIVETAIL002";
+    let mut scenario = scenario::load("healthy").expect("scenario");
+    scenario.aws.access_keys.insert(
+        DENIED.into(),
+        "AccessDeniedException:Logs_20140328.StartLiveTail".into(),
+    );
+    let sim = start(scenario).await;
+    let cfg = aws_cfg(&sim, "OTP");
+    let key = Rotating(std::sync::Arc::new(std::sync::Mutex::new(DENIED)));
+    let sdk = sdk(&cfg, DENIED)
+        .await
+        .to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(key.clone()))
+        .build();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let _task = tokio::spawn(follow(
+        LiveTail::new(&sdk, &cfg).retrying(
+            Duration::from_millis(300),
+            Duration::from_millis(300),
+            Duration::from_millis(20),
+        ),
+        LogsFollower::new(&sdk, &cfg, since()),
+        Duration::from_millis(200),
+        tx,
+    ));
+    let mut seen = Seen::default();
+    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+        !s.modes.is_empty()
+    })
+    .await;
+    let [FollowMode::Polling { why: Some(why) }] = seen.modes.as_slice() else {
+        panic!("{:?}", seen.modes);
+    };
+    assert!(
+        why.ends_with("Live Tail tried again when the AWS credentials change"),
+        "{why}"
+    );
+    *key.0.lock().expect("lock") = sim::ACCESS_KEY_ID;
+    gather(&mut rx, &mut seen, Duration::from_secs(20), |s| {
+        matches!(s.modes.last(), Some(FollowMode::LiveTail { .. }))
+    })
+    .await;
+    assert_eq!(
+        seen.modes.last(),
+        Some(&FollowMode::LiveTail {
+            sampled: false,
+            backfill_failed: None
+        }),
+        "{:?}",
+        seen.modes
+    );
+    otp_start(&sim).await;
+    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+        s.count("OTP sent successfully") > 0
+    })
+    .await;
+    gather(&mut rx, &mut seen, Duration::from_secs(1), |_| false).await;
+    assert_eq!(seen.count("OTP sent successfully"), 1, "{seen:?}");
+    assert!(seen.duplicates().is_empty(), "{:?}", seen.duplicates());
+}
+
 /// Not permitted is not a passing cause: the follow-mode line says Live Tail is tried again
 /// only when the AWS credentials change.
 #[test]
