@@ -63,11 +63,22 @@ fn median(values: &[f64]) -> f64 {
     sorted.get(sorted.len() / 2).copied().unwrap_or(0.0)
 }
 
+/// tmux on the bench's own server (`-L`): a test elsewhere that ends the default server
+/// cannot take the measured process down mid-run.
+fn tmux() -> Command {
+    let mut cmd = Command::new("tmux");
+    cmd.args([
+        "-L",
+        &format!("otp-console-idle-bench-{}", std::process::id()),
+    ]);
+    cmd
+}
+
 /// Runs `command` in a fresh tmux session and returns its CPU percentage in each window,
 /// after the settling time.
 fn measure(name: &str, command: &str, ticks: f64) -> Vec<f64> {
     let session = format!("otp-console-idle-{name}-{}", std::process::id());
-    let ok = Command::new("tmux")
+    let ok = tmux()
         .args([
             "new-session",
             "-d",
@@ -83,7 +94,7 @@ fn measure(name: &str, command: &str, ticks: f64) -> Vec<f64> {
         .is_ok_and(|s| s.success());
     assert!(ok, "tmux could not start {command}");
     std::thread::sleep(SETTLE);
-    let pid = Command::new("tmux")
+    let pid = tmux()
         .args(["display-message", "-p", "-t", &session, "#{pane_pid}"])
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
@@ -95,9 +106,7 @@ fn measure(name: &str, command: &str, ticks: f64) -> Vec<f64> {
         let seconds = (cpu_ticks(&pid) - before) / ticks;
         out.push(seconds / WINDOW.as_secs_f64() * 100.0);
     }
-    let _ = Command::new("tmux")
-        .args(["kill-session", "-t", &session])
-        .status();
+    let _ = tmux().args(["kill-session", "-t", &session]).status();
     out
 }
 

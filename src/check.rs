@@ -274,6 +274,7 @@ pub fn report_json(report: &Report) -> Value {
                 "counts": e.line_counts,
                 "recent": recent,
                 "error": e.logs_error,
+                "follow": follow_json(e.logs_follow.as_ref()),
             },
             "traffic": e.traffic,
             "twilio": {
@@ -287,6 +288,16 @@ pub fn report_json(report: &Report) -> Value {
                 "alerts": alerts_json(e),
             },
         },
+    })
+}
+
+/// How the logs were followed: the mode (`live_tail` with `sampled`, or `polling` with `why`)
+/// and its one line; `null` when no report of the logs came in.
+pub fn follow_json(follow: Option<&probe::logs::FollowMode>) -> Value {
+    follow.map_or(Value::Null, |mode| {
+        let mut value = to_value(mode);
+        value["line"] = json!(mode.line());
+        value
     })
 }
 
@@ -575,6 +586,9 @@ pub fn render_table(report: &Report) -> String {
                 }
             }
         }
+    }
+    if let Some(follow) = &report.evidence.logs_follow {
+        let _ = writeln!(out, "\nLOGS  followed by {}", follow.line());
     }
     render_changes(&mut out, report);
     if let Some(traffic) = &report.evidence.traffic {

@@ -18,8 +18,8 @@ use crate::config::{Config, TwilioCredentials as CredentialsFrom};
 use crate::probe::cloudtrail::{CloudTrailProbe, Scope};
 use crate::probe::ecs::EcsProbe;
 use crate::probe::http::{Endpoint, HttpProbe};
-use crate::probe::logs::live_tail::{self, LiveTail};
-use crate::probe::logs::LogsFollower;
+use crate::probe::logs::live_tail::{self, Hot, LiveTail, HOT_FOR, HOT_GRACE};
+use crate::probe::logs::{FollowMode, LogsFollower};
 use crate::probe::metrics::MetricsProbe;
 use crate::probe::network::NetworkProbe;
 use crate::probe::traffic::{self as real_traffic, AccessLog, RealTraffic};
@@ -89,6 +89,9 @@ pub struct Engine {
     /// The last SMS-mode test message per phone: its code and masked SID, so the code typed
     /// with `c` confirms receipt (the backend never knew that code).
     test_messages: Arc<std::sync::Mutex<std::collections::HashMap<String, (String, String)>>>,
+    /// Open while a test OTP request (start or verify) is in flight: the log follower polls
+    /// fast meanwhile, so that request's lines show without waiting for Live Tail's next update.
+    hot: Hot,
     tx: mpsc::UnboundedSender<Observation>,
 }
 
@@ -136,6 +139,7 @@ impl Engine {
             quick,
             creds: Arc::new(creds),
             test_messages: Arc::default(),
+            hot: Hot::new(),
             tx,
         })
     }
@@ -172,12 +176,17 @@ impl Engine {
 
     /// An OTP start to `phone`, with `/health` probed every `health_every` while it is in flight;
     /// whether the API said it sent the code.
+    /// The log follower polls fast from the send until a little after the answer.
     pub async fn otp_start(&self, phone: &str, health_every: Duration) -> bool {
-        self.http
+        self.hot.open(HOT_FOR);
+        let sent = self
+            .http
             .otp_start_watching_health(phone, health_every, &self.tx)
             .await
             .class
-            .is_ok()
+            .is_ok();
+        self.hot.settle(HOT_GRACE);
+        sent
     }
 
     /// Verifies `code` for `phone` through the API.
@@ -201,9 +210,11 @@ impl Engine {
                 return;
             }
         }
+        self.hot.open(HOT_FOR);
         self.http
             .request(Endpoint::OtpVerify, Some(phone), Some(code), None, &self.tx)
             .await;
+        self.hot.settle(HOT_GRACE);
     }
 
     /// Twilio's public status page (needs no credentials).
@@ -512,15 +523,22 @@ impl Engine {
     /// answer after an error are always reported, later empty polls are not.
     pub async fn follow_logs(&self, since_ms: i64, every: Duration) {
         LogsFollower::new(&self.sdk, &self.config.aws, since_ms)
+            .announcing(FollowMode::Polling {
+                why: Some(format!(
+                    "polling FilterLogEvents every {} ms (a one-shot run opens no Live Tail session)",
+                    every.as_millis()
+                )),
+            })
             .follow(every, self.tx.clone())
             .await;
     }
 
     /// Follows the service's logs from `since_ms` by Live Tail (the console's way), polling
-    /// every `every` when Live Tail cannot be used; the first report says which and why.
+    /// every `every` when Live Tail cannot be used; the first report says which and why. While
+    /// a test OTP is in flight ([`Engine::otp_start`], [`Engine::verify`]) it also polls fast.
     pub async fn follow_logs_live(&self, since_ms: i64, every: Duration) {
         live_tail::follow(
-            LiveTail::new(&self.sdk, &self.config.aws),
+            LiveTail::new(&self.sdk, &self.config.aws).with_hot(self.hot.watch()),
             // Pages of 1,000 instead of the service's 10,000: a backfill over a burst holds a
             // tenth as much at a time (README, "Speed: following logs").
             LogsFollower::new(&self.sdk, &self.config.aws, since_ms).with_page_size(1_000),

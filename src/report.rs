@@ -161,6 +161,9 @@ impl Timeline {
                 self.with_secrets(values);
             }
         }
+        if let Some(line) = line::follow_mode(observation) {
+            self.push(EntryKind::Probe, line, at_ms);
+        }
         if let Some(line) = line::observation(observation) {
             self.push(EntryKind::Probe, line, at_ms);
         }
@@ -272,7 +275,8 @@ impl Timeline {
 
     /// The report as JSON (schema version 1): `target`, `started_ms`, `ended_ms`, `verdict`,
     /// `checklist`, `unknown`, `revision_diff`, `network` (the path to Twilio: `state`,
-    /// `hops[]`), `repair` (`plan`, `applied`, `rollout`),
+    /// `hops[]`), `logs_follow` (how the logs were last followed: `mode`, `sampled` or `why`,
+    /// `line`), `repair` (`plan`, `applied`, `rollout`),
     /// `verification` (`check --json`'s shape), `changes[]` (`at_ms`, `who`, `user_agent`,
     /// `what`, `related`: what changed over the window, newest first), `timeline[]` (`at_ms`, `last_ms`, `count`,
     /// `kind`, `text`, `detail`) and `dropped_entries`.
@@ -288,6 +292,7 @@ impl Timeline {
             "unknown": d.map(|d| &d.unknown),
             "revision_diff": header.revision_diff,
             "network": header.network,
+            "logs_follow": check::follow_json(header.logs_follow.as_ref()),
             "repair": header.repair,
             "verification": header.verification,
             "changes": header.changes,
@@ -369,6 +374,8 @@ pub struct ReportHeader {
     pub revision_diff: Option<RevisionDiff>,
     /// The network path to Twilio as last read from EC2.
     pub network: Option<crate::network::Path>,
+    /// How the logs were last followed (Live Tail, sampled or not, or polling and why).
+    pub logs_follow: Option<crate::probe::logs::FollowMode>,
     /// The repair: `{plan, applied, rollout}` as `repair --json` prints them.
     pub repair: Option<Value>,
     /// The check after the repair, in `check --json`'s shape.
@@ -424,6 +431,7 @@ impl ReportHeader {
         if let Some(Ok(path)) = &evidence.network {
             self.network = Some(path.as_ref().clone());
         }
+        self.logs_follow.clone_from(&evidence.logs_follow);
         match &evidence.ecs {
             Some(Ok(s)) => self.with_snapshot(s),
             _ => self,

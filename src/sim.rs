@@ -313,6 +313,7 @@ fn marked_key_error(shared: &Shared, key: &str, target: &str) -> Option<AwsError
         "UnrecognizedClientException" | "AuthFailure" => {
             "The security token included in the request is invalid.".to_owned()
         }
+        "ThrottlingException" => "Rate exceeded".to_owned(),
         _ => format!(
             "User: arn:aws:iam::{}:user/on-call is not authorized to perform: {target} because no identity-based policy allows the action",
             shared.scenario.deployment.account_id

@@ -93,6 +93,11 @@ async fn healthy_checklist_passes_and_the_event_loop_verdict_comes_before_the_50
     );
     assert_eq!(state(&healthy, "Test OTP request"), Some(State::Pass));
     assert!(healthy.outstanding.is_empty());
+    let table = check::render_table(&healthy);
+    assert!(
+        table.contains("\nLOGS  followed by polling FilterLogEvents every 500 ms"),
+        "{table}"
+    );
 
     let blocked = diagnose("event-loop-blocking").await;
     // The verdict does not wait for the load balancer's 504: the OTP start is still
@@ -149,6 +154,15 @@ fn binary_json_schema_and_exit_statuses() {
     assert!(
         json["observations"]["http"].is_array()
             && json["observations"]["ecs"]["deployed"].is_object()
+    );
+    // How the logs were followed: a one-shot check polls, and says so.
+    let follow = &json["observations"]["logs"]["follow"];
+    assert_eq!(follow["mode"], "polling", "{follow}");
+    assert!(
+        follow["line"]
+            .as_str()
+            .is_some_and(|l| l.starts_with("polling FilterLogEvents every 500 ms")),
+        "{follow}"
     );
 
     let out = binary()

@@ -173,7 +173,10 @@ async fn contract_moto_live_tail_answers_once_and_the_follower_falls_back() {
     .await;
     assert_eq!(
         seen.modes.first(),
-        Some(&FollowMode::LiveTail { sampled: false }),
+        Some(&FollowMode::LiveTail {
+            sampled: false,
+            backfill_failed: None
+        }),
         "{seen:?}"
     );
     let Some(FollowMode::Polling { why: Some(why) }) = seen.modes.get(1) else {

@@ -116,6 +116,14 @@ fn check_writes_markdown_with_verdict_checklist_and_timeline() {
         "{markdown}"
     );
     assert!(markdown.contains("| checklist | "), "{markdown}");
+    assert!(
+        markdown.contains("- Logs followed by polling FilterLogEvents every 500 ms"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("| probe | Logs followed by polling FilterLogEvents"),
+        "{markdown}"
+    );
     assert_no_secret("check --report", &markdown);
     assert!(!dir.path().join("incident.md.json").exists());
 }

@@ -34,10 +34,42 @@ pub struct Batch {
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum FollowMode {
     /// A CloudWatch Logs Live Tail session streams them; `sampled` while Live Tail sends only a
-    /// sample of the matching lines (more than 500 a second).
-    LiveTail { sampled: bool },
+    /// sample of the matching lines (more than 500 a second); `backfill_failed` says why the
+    /// lines from before the session are missing (FilterLogEvents failed) until a later try
+    /// reads them.
+    LiveTail {
+        sampled: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        backfill_failed: Option<String>,
+    },
     /// FilterLogEvents is polled; `why` says why not Live Tail (one line), when it was tried.
     Polling { why: Option<String> },
+}
+
+impl FollowMode {
+    /// How the lines are followed, in one line for `check`'s table and the report.
+    pub fn line(&self) -> String {
+        match self {
+            Self::LiveTail {
+                sampled,
+                backfill_failed,
+            } => {
+                let mut line = "Live Tail".to_owned();
+                if *sampled {
+                    line.push_str(
+                        ", sampled (more than 500 matching lines a second: not every line is shown)",
+                    );
+                }
+                if let Some(why) = backfill_failed {
+                    line.push_str("; ");
+                    line.push_str(why);
+                }
+                line
+            }
+            Self::Polling { why: Some(why) } => why.clone(),
+            Self::Polling { why: None } => "polling FilterLogEvents".into(),
+        }
+    }
 }
 
 /// One log event, sanitised.
@@ -108,6 +140,8 @@ pub struct LogsFollower {
     floor_ms: i64,
     /// FilterLogEvents `limit`; `None` leaves it to the service (10 000).
     page_size: Option<i32>,
+    /// How [`LogsFollower::follow`] tells the pane it follows, with its first good report.
+    announce: Option<FollowMode>,
 }
 
 impl LogsFollower {
@@ -122,7 +156,15 @@ impl LogsFollower {
             seen: HashMap::new(),
             floor_ms: i64::MIN,
             page_size: None,
+            announce: None,
         }
+    }
+
+    /// Says how the lines are followed with the first good report of [`LogsFollower::follow`].
+    #[must_use]
+    pub fn announcing(mut self, mode: FollowMode) -> Self {
+        self.announce = Some(mode);
+        self
     }
 
     /// Sets the events per FilterLogEvents page (tests use a small one to exercise paging).
@@ -148,8 +190,18 @@ impl LogsFollower {
     /// page's unseen events to `page` as soon as it arrives, so a burst never piles up here;
     /// returns how many events were new. A failed page loses nothing: the next poll starts
     /// before it.
-    pub async fn poll_pages(&mut self, mut page: impl FnMut(Batch)) -> Result<usize, ProbeError> {
-        let start = self.next_start();
+    pub async fn poll_pages(&mut self, page: impl FnMut(Batch)) -> Result<usize, ProbeError> {
+        self.poll_pages_since(i64::MIN, page).await
+    }
+
+    /// [`LogsFollower::poll_pages`], starting no earlier than `not_before_ms` (a narrow read
+    /// of the last seconds, whatever the follower has seen).
+    pub async fn poll_pages_since(
+        &mut self,
+        not_before_ms: i64,
+        mut page: impl FnMut(Batch),
+    ) -> Result<usize, ProbeError> {
+        let start = self.next_start().max(not_before_ms);
         let mut token: Option<String> = None;
         let mut tokens = HashSet::new();
         let mut new = 0;
@@ -238,27 +290,15 @@ impl LogsFollower {
     }
 
     /// Polls and sends what is new (or the error) as [`Observation::Logs`], one observation per
-    /// page as it arrives. The wait adapts: a quarter of `every` while lines keep coming (an
-    /// engineer watching a test OTP sees its lines sooner), `every` when idle; throttling doubles
-    /// it up to [`MAX_BACKOFF`], a success resets it. Ends when the receiver is dropped.
-    pub async fn follow(self, every: Duration, tx: UnboundedSender<Observation>) {
-        self.follow_announcing(every, tx, None).await;
-    }
-
-    /// [`LogsFollower::follow`], telling the pane how it follows (`announce`, with why not
-    /// Live Tail) with its first report.
-    pub async fn follow_announcing(
-        mut self,
-        every: Duration,
-        tx: UnboundedSender<Observation>,
-        mut announce: Option<FollowMode>,
-    ) {
-        let busy = (every / 4).max(Duration::from_millis(100));
+    /// page as it arrives, waiting [`next_wait`] between polls. Ends when the receiver is
+    /// dropped.
+    pub async fn follow(mut self, every: Duration, tx: UnboundedSender<Observation>) {
         let mut wait = every;
         // Whether the last report was a good answer: the first answer and the first good one
         // after an error are news even when empty (a quiet log group settles, a pane in error
         // recovers); later empty polls are not, so an idle console does not redraw.
         let mut reported_ok: Option<bool> = None;
+        let mut announce = self.announce.take();
         loop {
             let mut send = |result: Result<Batch, ProbeError>| {
                 let at_ms = chrono::Utc::now().timestamp_millis();
@@ -278,12 +318,7 @@ impl LogsFollower {
             if receiver_gone {
                 return;
             }
-            wait = match &result {
-                Err(e) if e.kind == ErrorKind::Throttled => (wait * 2).min(MAX_BACKOFF).max(every),
-                Ok(0) => every,
-                Ok(_) => busy,
-                Err(_) => wait,
-            };
+            wait = next_wait(wait, every, &result);
             match result {
                 Ok(new) => {
                     if new == 0 && reported_ok != Some(true) && !send(Ok(Batch::default())) {
@@ -303,6 +338,19 @@ impl LogsFollower {
                 () = tx.closed() => return,
             }
         }
+    }
+}
+
+/// The wait before the next poll, after one that found `result` new lines (or failed) and
+/// waited `wait` before: a quarter of `every` while lines keep coming (an engineer watching a
+/// test OTP sees its lines sooner), `every` when idle; throttling doubles it up to
+/// [`MAX_BACKOFF`], a success resets it.
+pub fn next_wait(wait: Duration, every: Duration, result: &Result<usize, ProbeError>) -> Duration {
+    match result {
+        Err(e) if e.kind == ErrorKind::Throttled => (wait * 2).min(MAX_BACKOFF).max(every),
+        Ok(0) => every,
+        Ok(_) => (every / 4).max(Duration::from_millis(100)),
+        Err(_) => wait,
     }
 }
 

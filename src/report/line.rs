@@ -142,6 +142,22 @@ fn error_detail(e: &ProbeError) -> Value {
     json!({ "system": e.system, "kind": e.kind, "code": e.code })
 }
 
+/// A change in how the logs are followed (Live Tail, sampled, polling and why), when the
+/// observation carries one: its own entry, beside the batch's lines.
+pub(super) fn follow_mode(observation: &Observation) -> Option<Line> {
+    let Observation::Logs {
+        result: Ok(batch), ..
+    } = observation
+    else {
+        return None;
+    };
+    let mode = batch.follow.as_ref()?;
+    Some(
+        Line::plain("logs-follow", format!("Logs followed by {}", mode.line()))
+            .with_detail(serde_json::to_value(mode).unwrap_or(Value::Null)),
+    )
+}
+
 /// A probe's observation as a line; `None` for what the timeline leaves out (an empty batch
 /// of log lines, a health probe being sent).
 pub(super) fn observation(observation: &Observation) -> Option<Line> {

@@ -29,6 +29,9 @@ pub(super) fn render(timeline: &Timeline, header: &ReportHeader) -> String {
         let mode = d.verdict.failure_mode;
         let _ = writeln!(out, "- Verdict: **{}** — {}", mode.id(), mode.title());
     }
+    if let Some(follow) = &header.logs_follow {
+        let _ = writeln!(out, "- Logs followed by {}", cell(&follow.line()));
+    }
     if let Some(v) = &header.verification {
         let _ = writeln!(
             out,

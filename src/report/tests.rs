@@ -242,3 +242,68 @@ fn values_resolved_from_secrets_are_masked_from_the_ecs_read_on() {
         assert!(text.contains("a body echoed"), "{text}");
     }
 }
+
+/// How the logs were followed is in the report: each change of mode as a timeline entry, the
+/// last one in the header (Markdown and JSON).
+#[test]
+fn the_report_says_how_the_logs_were_followed() {
+    use crate::probe::logs::FollowMode;
+    let follow = |at_ms: i64, mode: FollowMode| Observation::Logs {
+        at_ms,
+        result: Ok(Batch {
+            events: Vec::new(),
+            follow: Some(mode),
+        }),
+    };
+    let why = "polling: Live Tail sessions keep failing (AWS StartLiveTail: LimitExceededException: You have reached the maximum number of resources that can be created.); Live Tail tried again in 1 min";
+    let mut t = Timeline::new();
+    let mut evidence = Evidence::default();
+    let start = 1_700_000_000_000;
+    for (i, mode) in [
+        FollowMode::Polling {
+            why: Some(why.into()),
+        },
+        FollowMode::LiveTail {
+            sampled: false,
+            backfill_failed: None,
+        },
+        FollowMode::LiveTail {
+            sampled: true,
+            backfill_failed: None,
+        },
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let o = follow(start + i as i64 * 60_000, mode);
+        t.record_observation(&o, start + i as i64 * 60_000);
+        evidence.record(o);
+    }
+    let texts: Vec<&str> = t.entries().iter().map(|e| e.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            format!("Logs followed by {why}").as_str(),
+            "Logs followed by Live Tail",
+            "Logs followed by Live Tail, sampled (more than 500 matching lines a second: not every line is shown)",
+        ]
+    );
+    let header = ReportHeader::new("demo:healthy", start, start + 180_000).with_evidence(&evidence);
+    let markdown = t.to_markdown(&header);
+    assert!(
+        markdown.contains("- Logs followed by Live Tail, sampled (more than 500"),
+        "{markdown}"
+    );
+    let json = t.to_json(&header);
+    assert_eq!(json["logs_follow"]["mode"], "live_tail");
+    assert_eq!(json["logs_follow"]["sampled"], true);
+    assert_eq!(json["timeline"][0]["detail"]["mode"], "polling");
+    assert_eq!(json["timeline"][0]["detail"]["why"], why);
+
+    // No report of the logs at all: nothing said.
+    let header = ReportHeader::new("demo:healthy", start, start);
+    assert!(!Timeline::new()
+        .to_markdown(&header)
+        .contains("Logs followed"));
+    assert!(Timeline::new().to_json(&header)["logs_follow"].is_null());
+}

@@ -307,7 +307,10 @@ fn kind_style(kind: LineKind) -> Style {
 pub fn title_badge(app: &App) -> Option<Span<'static>> {
     matches!(
         app.evidence.logs_follow,
-        Some(FollowMode::LiveTail { sampled: true })
+        Some(FollowMode::LiveTail {
+            sampled: true,
+            backfill_failed: None
+        })
     )
     .then(|| {
         Span::styled(
@@ -352,8 +355,16 @@ fn status_line(app: &App, total: usize, scrolled_back: usize, width: usize) -> L
         spans.push(Span::styled(" · wrap", Style::new().fg(theme::DIM)));
     }
     match &app.evidence.logs_follow {
-        Some(FollowMode::LiveTail { .. }) => {
+        Some(FollowMode::LiveTail {
+            backfill_failed, ..
+        }) => {
             spans.push(Span::styled(" · live tail", Style::new().fg(theme::DIM)));
+            if let Some(why) = backfill_failed {
+                spans.push(Span::styled(
+                    format!(" · {why}"),
+                    Style::new().fg(theme::WARN),
+                ));
+            }
         }
         Some(FollowMode::Polling { why: Some(why) }) => {
             spans.push(Span::styled(
@@ -441,7 +452,10 @@ mod tests {
     fn snapshot_live_tail_and_polling_with_why() {
         use crate::probe::logs::FollowMode;
         let mut app = app("event-loop-blocking");
-        app.evidence.logs_follow = Some(FollowMode::LiveTail { sampled: false });
+        app.evidence.logs_follow = Some(FollowMode::LiveTail {
+            sampled: false,
+            backfill_failed: None,
+        });
         insta::assert_snapshot!("logs_live_tail_100x4", shown(&app, 100, 4));
         app.evidence.logs_follow = Some(FollowMode::Polling {
             why: Some(
@@ -453,14 +467,51 @@ mod tests {
         insta::assert_snapshot!("logs_polling_why_40x4", shown(&app, 40, 4));
     }
 
+    /// A failed backfill is on the status line beside "live tail", in the warning colour.
+    #[test]
+    fn the_status_line_says_when_the_backfill_failed() {
+        use crate::probe::logs::FollowMode;
+        let mut app = app("event-loop-blocking");
+        let why = "lines from before the session not read (AWS FilterLogEvents: ThrottlingException — throttled, backing off); tried again in 4 s";
+        app.evidence.logs_follow = Some(FollowMode::LiveTail {
+            sampled: false,
+            backfill_failed: Some(why.into()),
+        });
+        let screen = shown(&app, 220, 4);
+        assert!(screen.contains(&format!("· live tail · {why}")), "{screen}");
+        let buffer = pane(render, &app, 220, 4);
+        let warned = (0..buffer.area.height).any(|y| {
+            let row: String = (0..buffer.area.width)
+                .map(|x| buffer[(x, y)].symbol())
+                .collect();
+            row.find("lines from before").is_some_and(|at| {
+                let x = row[..at].chars().count() as u16;
+                buffer[(x, y)].fg == Color::Yellow
+            })
+        });
+        assert!(warned, "the missing backfill is not in the warning colour");
+    }
+
     #[test]
     fn the_title_says_when_live_tail_sampled() {
         use crate::probe::logs::FollowMode;
         let mut app = app("event-loop-blocking");
         for (follow, badge) in [
             (None, false),
-            (Some(FollowMode::LiveTail { sampled: false }), false),
-            (Some(FollowMode::LiveTail { sampled: true }), true),
+            (
+                Some(FollowMode::LiveTail {
+                    sampled: false,
+                    backfill_failed: None,
+                }),
+                false,
+            ),
+            (
+                Some(FollowMode::LiveTail {
+                    sampled: true,
+                    backfill_failed: None,
+                }),
+                true,
+            ),
             (Some(FollowMode::Polling { why: None }), false),
         ] {
             app.evidence.logs_follow = follow.clone();
@@ -475,7 +526,10 @@ mod tests {
                 "{follow:?}: {title}"
             );
         }
-        app.evidence.logs_follow = Some(FollowMode::LiveTail { sampled: true });
+        app.evidence.logs_follow = Some(FollowMode::LiveTail {
+            sampled: true,
+            backfill_failed: None,
+        });
         let badge = super::title_badge(&app).expect("badge");
         assert_eq!(badge.style.fg, Some(Color::Yellow));
     }

@@ -9,6 +9,12 @@
 //! (stream, timestamp, message) within a window of [`OVERLAP_MS`] behind the newest line: two
 //! identical lines in one stream in the same millisecond read as one.
 //!
+//! A backfill that fails (FilterLogEvents throttled, or not permitted while StartLiveTail is)
+//! does not stop the stream: the session streams on, the pane's follow-mode line says the
+//! lines from before the session are missing and when the backfill is tried again (after 2 s,
+//! doubling to a minute), and the keys of streamed lines are held meanwhile, so the late
+//! backfill repeats none of them.
+//!
 //! A session is renewed before AWS's 3-hour limit ([`SESSION_RENEW`]) and after it ends
 //! (`SessionTimeoutException`), and reopened after an error with a growing pause. The follower
 //! falls back to [`LogsFollower`]'s adaptive polling, saying why in one line, when Live Tail is
@@ -16,6 +22,22 @@
 //! stream, the `stream-` host does not resolve), its sessions end at once without the limit
 //! (moto answers one update and closes), or keep failing. Every read of the stream has a
 //! timeout ([`QUIET_LIMIT`]: AWS sends an update every second), so a dead connection is noticed.
+//!
+//! A fallback for a passing cause (sessions that fail, or end at once: a quota of concurrent
+//! sessions reached, a network hiccup) is not for good: polling keeps the pane fed while Live
+//! Tail is tried again after [`RETRY_FIRST`], doubling to [`RETRY_MAX`], once each time (a
+//! session that holds resets the back-off). Not permitted is tried again only when the AWS
+//! credentials change (another profile, a new role session: the permissions may differ), not
+//! supported never. Polled lines pass the same de-duplication as the stream's, so nothing is
+//! shown twice across a switch either way, and the pane's follow-mode line says which way
+//! lines come and when Live Tail is tried again.
+//!
+//! While the console's own test OTP is in flight ([`Hot`], opened by the engine when it sends
+//! one and settled when its answer is in), the follower also polls FilterLogEvents every
+//! [`HOT_EVERY`] from a few seconds back, so that request's lines reach the pane without
+//! waiting for the next one-a-second update; polled lines pass the same de-duplication, a
+//! throttled or failed poll doubles the wait (to [`HOT_MAX_EVERY`]), and with no test OTP
+//! there is no such poll at all (an idle console costs what it did).
 //!
 //! The SDK sends StartLiveTail to `stream-<host>`; for a loopback endpoint (the simulator,
 //! moto) that name does not resolve, so [`LoopbackStreamHost`] removes the prefix before the
@@ -27,17 +49,24 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_sdk_cloudwatchlogs::config::interceptors::BeforeTransmitInterceptorContextMut;
-use aws_sdk_cloudwatchlogs::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_cloudwatchlogs::config::{
+    ConfigBag, Intercept, ProvideCredentials, RuntimeComponents, SharedCredentialsProvider,
+};
 use aws_sdk_cloudwatchlogs::error::BoxError;
 use aws_sdk_cloudwatchlogs::types::error::StartLiveTailResponseStreamError;
 use aws_sdk_cloudwatchlogs::types::{
     LiveTailSessionLogEvent, LiveTailSessionMetadata, StartLiveTailResponseStream,
 };
 use aws_sdk_cloudwatchlogs::Client;
+use std::sync::Arc;
+
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::{classify, cut_line, Batch, Event, FollowMode, LogsFollower, MAX_SEEN, OVERLAP_MS};
+use super::{
+    classify, cut_line, next_wait, Batch, Event, FollowMode, LogsFollower, MAX_SEEN, OVERLAP_MS,
+};
 use crate::config::AwsConfig;
 use crate::probe::aws::{call, error};
 use crate::probe::{ErrorKind, Observation, ProbeError, System};
@@ -55,6 +84,83 @@ const TRIES: u32 = 3;
 const BACKFILL_POLLS: usize = 20;
 /// The `sampled` badge stays this long after the last sampled update, so it can be read.
 const SAMPLED_BADGE: Duration = Duration::from_secs(30);
+/// After a fallback for a passing cause, Live Tail is tried again this long later...
+pub const RETRY_FIRST: Duration = Duration::from_secs(60);
+/// ...doubling each time it fails again, up to this (also how often changed credentials are
+/// looked for after "not permitted").
+pub const RETRY_MAX: Duration = Duration::from_secs(15 * 60);
+/// A session that streamed this long held: the back-off starts over.
+const HELD: Duration = Duration::from_secs(60);
+/// While a test OTP is in flight, FilterLogEvents is polled this often besides the stream...
+pub const HOT_EVERY: Duration = Duration::from_millis(250);
+/// ...doubling on throttling or errors up to this.
+pub const HOT_MAX_EVERY: Duration = Duration::from_secs(2);
+/// A hot window lasts this long at most after a test OTP is sent...
+pub const HOT_FOR: Duration = Duration::from_secs(60);
+/// ...or this long after its answer came (its last lines are being ingested meanwhile).
+pub const HOT_GRACE: Duration = Duration::from_secs(3);
+
+/// The console's own test OTP in flight, as the follower sees it: until when it polls
+/// FilterLogEvents fast besides the stream. The engine opens a window when it sends a test OTP
+/// ([`Hot::open`]) and settles it when the answer is in ([`Hot::settle`]); the follower holds a
+/// [`Hot::watch`]. Test OTPs in flight together keep it open until the last one's answer.
+/// Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Hot {
+    window: Arc<watch::Sender<Option<Instant>>>,
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Default for Hot {
+    fn default() -> Self {
+        Self {
+            window: Arc::new(watch::channel(None).0),
+            in_flight: Arc::default(),
+        }
+    }
+}
+
+impl Hot {
+    /// No window open.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A test OTP was just sent: the window lasts `lasting` from now (or longer, when one
+    /// already does).
+    pub fn open(&self, lasting: Duration) {
+        self.in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let until = Instant::now() + lasting;
+        self.window.send_modify(|current| {
+            *current = Some(current.map_or(until, |c| c.max(until)));
+        });
+    }
+
+    /// The test OTP's answer is in: the window closes `grace` from now at the latest, unless
+    /// another test OTP opened since is still in flight.
+    pub fn settle(&self, grace: Duration) {
+        let settled = self.in_flight.fetch_update(
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+            |n| Some(n.saturating_sub(1)),
+        );
+        if settled.unwrap_or(0) > 1 {
+            return;
+        }
+        let until = Instant::now() + grace;
+        self.window.send_modify(|current| {
+            if let Some(c) = current {
+                *c = (*c).min(until);
+            }
+        });
+    }
+
+    /// What the follower reads.
+    pub fn watch(&self) -> watch::Receiver<Option<Instant>> {
+        self.window.subscribe()
+    }
+}
 
 /// Removes the `stream-` host prefix the SDK adds to StartLiveTail for loopback endpoints
 /// (`http://stream-127.0.0.1:PORT` does not resolve); every other host is left alone.
@@ -117,8 +223,31 @@ enum Fallback {
     Failing(String),
 }
 
+/// When Live Tail is tried again after a fallback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Retry {
+    /// The endpoint does not speak it.
+    Never,
+    /// After this long (sessions failed, or ended at once).
+    After(Duration),
+    /// When the access key differs from this one (`None`: none could be had).
+    CredentialsChange(Option<String>),
+}
+
 impl Fallback {
-    fn line(&self) -> String {
+    /// The pane's follow-mode line: why polling, and when Live Tail is tried again.
+    fn line(&self, retry: &Retry) -> String {
+        let why = self.why();
+        match retry {
+            Retry::Never => why,
+            Retry::After(after) => format!("{why}; Live Tail tried again in {}", span(*after)),
+            Retry::CredentialsChange(_) => {
+                format!("{why}; Live Tail tried again when the AWS credentials change")
+            }
+        }
+    }
+
+    fn why(&self) -> String {
         match self {
             Self::NotPermitted(what) => format!("polling: Live Tail not permitted ({what})"),
             Self::NotSupported(what) => {
@@ -145,11 +274,32 @@ enum Ended {
     ReceiverGone,
 }
 
-/// How a backfill ended.
+/// `90 s`, `1 min`, `15 min`, `500 ms`: a back-off as the follow-mode line says it.
+fn span(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs >= 60 && secs % 60 == 0 {
+        format!("{} min", secs / 60)
+    } else if secs > 0 {
+        format!("{secs} s")
+    } else {
+        format!("{} ms", d.as_millis())
+    }
+}
+
+/// How a backfill ended: read (or failed and to be tried again), or nobody listens.
 enum Backfilled {
     Done,
     ReceiverGone,
-    Failed(ProbeError),
+}
+
+/// A backfill that failed, to be tried again while the session streams.
+#[derive(Debug)]
+struct PendingBackfill {
+    /// When it is tried again.
+    due: Instant,
+    failures: u32,
+    /// The pane's words: what is missing, why, and when it is tried again.
+    why: String,
 }
 
 /// Lines delivered lately, by content, to drop the same line coming the other way.
@@ -158,6 +308,9 @@ struct Recent {
     keys: HashMap<u64, i64>,
     newest: Option<i64>,
     floor: i64,
+    /// While a backfill is pending, keys from here on are kept past the window (up to
+    /// [`MAX_SEEN`]): the late backfill will read the lines the stream already delivered.
+    hold_from: Option<i64>,
 }
 
 impl Recent {
@@ -197,7 +350,8 @@ impl Recent {
     /// newest millisecond so memory stays bounded.
     fn forget(&mut self) {
         let start = self.window_start();
-        self.keys.retain(|_, ts| *ts >= start);
+        let keep_from = self.hold_from.map_or(start, |held| held.min(start));
+        self.keys.retain(|_, ts| *ts >= keep_from);
         if self.keys.len() > MAX_SEEN {
             if let Some(newest) = self.newest {
                 self.floor = newest;
@@ -214,6 +368,14 @@ pub struct LiveTail {
     log_group: String,
     filter: Option<String>,
     renew_after: Duration,
+    retry_first: Duration,
+    retry_max: Duration,
+    /// Failed sessions in a row pause 2, 4, ... times this before the next.
+    pause_unit: Duration,
+    /// Whose access key says whether the credentials changed after "not permitted".
+    credentials: Option<SharedCredentialsProvider>,
+    /// Test OTPs in flight.
+    hot: Option<watch::Receiver<Option<Instant>>>,
 }
 
 impl LiveTail {
@@ -224,7 +386,37 @@ impl LiveTail {
             log_group: cfg.log_group.clone(),
             filter: Some(cfg.log_filter.trim().to_owned()).filter(|f| !f.is_empty()),
             renew_after: SESSION_RENEW,
+            retry_first: RETRY_FIRST,
+            retry_max: RETRY_MAX,
+            pause_unit: Duration::from_secs(1),
+            credentials: sdk.credentials_provider(),
+            hot: None,
         }
+    }
+
+    /// Polls fast besides the stream while `hot` has a window open (the console's test OTP).
+    #[must_use]
+    pub fn with_hot(mut self, hot: watch::Receiver<Option<Instant>>) -> Self {
+        self.hot = Some(hot);
+        self
+    }
+
+    /// Tries Live Tail again `first` after a fallback, doubling up to `max`, and pauses
+    /// `pause_unit` times 2, 4, ... after failed sessions, instead of [`RETRY_FIRST`],
+    /// [`RETRY_MAX`] and a second (tests).
+    #[must_use]
+    pub fn retrying(mut self, first: Duration, max: Duration, pause_unit: Duration) -> Self {
+        self.retry_first = first;
+        self.retry_max = max;
+        self.pause_unit = pause_unit;
+        self
+    }
+
+    /// The access key id the credentials give now (never printed: compared only).
+    async fn access_key(&self) -> Option<String> {
+        let provider = self.credentials.as_ref()?;
+        let credentials = provider.provide_credentials().await.ok()?;
+        Some(credentials.access_key_id().to_owned())
     }
 
     /// Renews each session after `after` instead of [`SESSION_RENEW`] (tests).
@@ -266,9 +458,9 @@ impl LiveTail {
 }
 
 /// Follows the logs by Live Tail from `poller`'s start (its backfill), sending what is new on
-/// `tx` as [`Observation::Logs`] (the first report says how it follows); falls back to polling
-/// every `every` as [`LogsFollower::follow`] does when Live Tail cannot be used. Ends when the
-/// receiver is dropped.
+/// `tx` as [`Observation::Logs`] (the first report says how it follows); polls every `every` as
+/// [`LogsFollower::follow`] does while Live Tail cannot be used, and tries it again after a
+/// fallback for a passing cause. Ends when the receiver is dropped.
 pub async fn follow(
     live: LiveTail,
     mut poller: LogsFollower,
@@ -278,22 +470,55 @@ pub async fn follow(
     let mut state = State {
         tx: &tx,
         recent: Recent::default(),
-        announce: Some(FollowMode::LiveTail { sampled: false }),
+        announce: Some(FollowMode::LiveTail {
+            sampled: false,
+            backfill_failed: None,
+        }),
         sampled_until: None,
+        backfill: None,
+        hot: HotPolls::new(live.hot.clone()),
         reported: false,
+        errored: false,
+        held: false,
     };
-    let Some(fallback) = state.run(&live, &mut poller).await else {
-        return;
-    };
-    poller
-        .follow_announcing(
-            every,
-            tx.clone(),
-            Some(FollowMode::Polling {
-                why: Some(fallback.line()),
-            }),
-        )
-        .await;
+    let mut tries = TRIES;
+    let mut backoff = live.retry_first;
+    loop {
+        state.held = false;
+        let Some(fallback) = state.run(&live, &mut poller, tries).await else {
+            return;
+        };
+        if state.held {
+            backoff = live.retry_first;
+        }
+        let retry = match &fallback {
+            Fallback::NotSupported(_) => Retry::Never,
+            Fallback::NotPermitted(_) => Retry::CredentialsChange(live.access_key().await),
+            Fallback::EndsAtOnce | Fallback::Failing(_) => Retry::After(backoff),
+        };
+        state.announce = Some(FollowMode::Polling {
+            why: Some(fallback.line(&retry)),
+        });
+        loop {
+            let until = match &retry {
+                Retry::Never => None,
+                Retry::After(after) => Some(Instant::now() + *after),
+                Retry::CredentialsChange(_) => Some(Instant::now() + live.retry_max),
+            };
+            if !state.poll_until(&mut poller, every, until).await {
+                return;
+            }
+            match &retry {
+                Retry::CredentialsChange(denied) if live.access_key().await == *denied => {}
+                _ => break,
+            }
+        }
+        // Once: a retry that fails goes back to polling at once, with a longer back-off.
+        tries = 1;
+        backoff = (backoff * 2).min(live.retry_max);
+        state.sampled_until = None;
+        state.announce = Some(state.live_mode());
+    }
 }
 
 /// What the follower has reported so far.
@@ -304,14 +529,27 @@ struct State<'a> {
     announce: Option<FollowMode>,
     /// Until when the pane shows `sampled`.
     sampled_until: Option<Instant>,
+    /// A backfill that failed and is tried again.
+    backfill: Option<PendingBackfill>,
+    hot: HotPolls,
     /// Whether a good answer was reported yet (the first one is news even when empty).
     reported: bool,
+    /// Whether the last report was an error (the next good answer is news even when empty).
+    errored: bool,
+    /// Whether a session held since the last fallback (streamed [`HELD`], or was renewed).
+    held: bool,
 }
 
 impl State<'_> {
     /// Sessions, one after another, until the receiver goes (`None`) or Live Tail cannot be
-    /// used (why).
-    async fn run(&mut self, live: &LiveTail, poller: &mut LogsFollower) -> Option<Fallback> {
+    /// used (why): `limit` failures in a row (or sessions that end at once) fall back, a
+    /// session that held restores [`TRIES`].
+    async fn run(
+        &mut self,
+        live: &LiveTail,
+        poller: &mut LogsFollower,
+        mut limit: u32,
+    ) -> Option<Fallback> {
         let mut tries = 0;
         let arn = loop {
             match live.group_arn().await {
@@ -325,14 +563,14 @@ impl State<'_> {
                 }
                 Err(e) => {
                     tries += 1;
-                    if tries >= TRIES {
+                    if tries >= limit {
                         return Some(Fallback::Failing(e.message));
                     }
                     if !self.send(Err(e)) {
                         return None;
                     }
                     tokio::select! {
-                        () = tokio::time::sleep(Duration::from_secs(5)) => {}
+                        () = tokio::time::sleep(live.pause_unit * 5) => {}
                         () = self.tx.closed() => return None,
                     }
                 }
@@ -340,25 +578,30 @@ impl State<'_> {
         };
         let (mut short, mut failed) = (0, 0);
         loop {
+            let began = Instant::now();
             let ended = match self.session(live, &arn, poller).await {
                 Ok(ended) => ended,
                 Err(fallback) => return Some(fallback),
             };
+            if matches!(ended, Ended::Renew) || began.elapsed() >= HELD {
+                self.held = true;
+                limit = TRIES;
+            }
             match ended {
                 Ended::ReceiverGone => return None,
                 Ended::Closed { lasted } if lasted < SHORT_SESSION => {
                     short += 1;
-                    if short >= TRIES {
+                    if short >= limit {
                         return Some(Fallback::EndsAtOnce);
                     }
                 }
                 Ended::Renew | Ended::Closed { .. } => (short, failed) = (0, 0),
                 Ended::Failed(e) => {
                     failed += 1;
-                    if failed >= TRIES {
+                    if failed >= limit {
                         return Some(Fallback::Failing(e.message));
                     }
-                    let pause = Duration::from_secs(1 << failed);
+                    let pause = live.pause_unit * (1 << failed);
                     tokio::select! {
                         () = tokio::time::sleep(pause) => {}
                         () = self.tx.closed() => return None,
@@ -377,6 +620,7 @@ impl State<'_> {
         poller: &mut LogsFollower,
     ) -> Result<Ended, Fallback> {
         let started = Instant::now();
+        let started_ms = chrono::Utc::now().timestamp_millis();
         let request = live
             .client
             .start_live_tail()
@@ -408,18 +652,32 @@ impl State<'_> {
             }
             Err(_) => return Ok(Ended::Failed(quiet())),
         }
-        match self.backfill(poller).await {
-            Backfilled::Done => {}
-            Backfilled::ReceiverGone => return Ok(Ended::ReceiverGone),
-            // Reported; the next session's backfill starts where this one failed.
-            Backfilled::Failed(e) => return Ok(Ended::Failed(e)),
+        // A failed backfill is said and tried again later; the stream goes on meanwhile.
+        if let Backfilled::ReceiverGone = self.backfill(live, poller, started_ms).await {
+            return Ok(Ended::ReceiverGone);
         }
         let renew_at = started + live.renew_after;
         loop {
+            let backfill_due = self.backfill.as_ref().map(|b| b.due);
+            // No fast poll while a backfill is pending: the poller stands before its gap.
+            let hot_due = self.hot.due().filter(|_| self.backfill.is_none());
             let next = tokio::select! {
                 next = tokio::time::timeout(QUIET_LIMIT, stream.recv()) => next,
                 () = tokio::time::sleep_until(renew_at) => return Ok(Ended::Renew),
                 () = self.tx.closed() => return Ok(Ended::ReceiverGone),
+                () = until(backfill_due) => {
+                    if let Backfilled::ReceiverGone = self.backfill(live, poller, started_ms).await {
+                        return Ok(Ended::ReceiverGone);
+                    }
+                    continue;
+                }
+                () = until(hot_due) => {
+                    if !self.hot_poll(poller).await {
+                        return Ok(Ended::ReceiverGone);
+                    }
+                    continue;
+                }
+                () = self.hot.changed() => continue,
             };
             match next {
                 Ok(Ok(Some(StartLiveTailResponseStream::SessionUpdate(update)))) => {
@@ -450,8 +708,15 @@ impl State<'_> {
     }
 
     /// FilterLogEvents from where the poller stands, each page sent as it arrives. A failure
-    /// is reported (the pane shows it) and ends the session, so the gap is read again.
-    async fn backfill(&mut self, poller: &mut LogsFollower) -> Backfilled {
+    /// is said on the follow-mode line and the backfill tried again later (the poller still
+    /// stands before the gap); the streamed lines' keys are held from the session's start
+    /// (`session_ms`) until then.
+    async fn backfill(
+        &mut self,
+        live: &LiveTail,
+        poller: &mut LogsFollower,
+        session_ms: i64,
+    ) -> Backfilled {
         let mut gone = false;
         let mut new = 0;
         let mut result = Ok(0);
@@ -477,17 +742,144 @@ impl State<'_> {
                 break;
             }
         }
-        let sent = match &result {
-            _ if gone => false,
-            Ok(_) if new == 0 && !self.reported => self.send(Ok(Vec::new())),
-            Ok(_) => true,
-            Err(e) => self.send(Err(e.clone())),
-        };
-        match result {
-            _ if !sent => Backfilled::ReceiverGone,
-            Ok(_) => Backfilled::Done,
-            Err(e) => Backfilled::Failed(e),
+        if gone {
+            return Backfilled::ReceiverGone;
         }
+        match result {
+            Ok(_) => {
+                if self.backfill.take().is_some() {
+                    self.recent.hold_from = None;
+                    self.announce = Some(self.live_mode());
+                }
+                if let Some(newest) = self.recent.newest {
+                    poller.saw_until(newest);
+                }
+            }
+            Err(e) => {
+                let failures = self.backfill.as_ref().map_or(0, |b| b.failures) + 1;
+                let pause = (live.pause_unit * (1 << failures.min(6))).min(live.pause_unit * 60);
+                self.backfill = Some(PendingBackfill {
+                    due: Instant::now() + pause,
+                    failures,
+                    why: format!(
+                        "lines from before the session not read ({}); tried again in {}",
+                        e.message,
+                        span(pause)
+                    ),
+                });
+                self.recent.hold_from.get_or_insert(session_ms - OVERLAP_MS);
+                self.announce = Some(self.live_mode());
+            }
+        }
+        if new == 0 && self.is_news() && !self.send(Ok(Vec::new())) {
+            return Backfilled::ReceiverGone;
+        }
+        Backfilled::Done
+    }
+
+    /// The Live Tail follow mode as it stands: sampled lately, a backfill missing.
+    fn live_mode(&self) -> FollowMode {
+        FollowMode::LiveTail {
+            sampled: self.sampled_until.is_some(),
+            backfill_failed: self.backfill.as_ref().map(|b| b.why.clone()),
+        }
+    }
+
+    /// Polls FilterLogEvents (the fallback) every `every`, adapting as [`LogsFollower::follow`]
+    /// does, until `until` (forever with `None`); false when the receiver is gone. Lines pass
+    /// the same de-duplication as the stream's, so the switch either way repeats none.
+    async fn poll_until(
+        &mut self,
+        poller: &mut LogsFollower,
+        every: Duration,
+        until: Option<Instant>,
+    ) -> bool {
+        let tx = self.tx;
+        let mut wait = every;
+        loop {
+            let (mut new, mut gone) = (0, false);
+            let result = tokio::select! {
+                result = poller.poll_pages(|batch| {
+                    let events: Vec<Event> = batch
+                        .events
+                        .into_iter()
+                        .filter(|e| self.recent.admit(e, false))
+                        .collect();
+                    self.recent.forget();
+                    if !events.is_empty() {
+                        new += events.len();
+                        gone |= !self.send(Ok(events));
+                    }
+                }) => result,
+                () = tx.closed() => return false,
+            };
+            if gone {
+                return false;
+            }
+            wait = next_wait(
+                wait,
+                every,
+                &result.as_ref().map(|_| new).map_err(Clone::clone),
+            );
+            let throttled = result
+                .as_ref()
+                .is_err_and(|e| e.kind == crate::probe::ErrorKind::Throttled);
+            if self.hot.due().is_some() && !throttled {
+                wait = wait.min(HOT_EVERY);
+            }
+            // Caught up: the gap a failed backfill left is read.
+            if new == 0 && result.is_ok() && self.backfill.take().is_some() {
+                self.recent.hold_from = None;
+            }
+            let sent = match result {
+                Ok(_) if new == 0 && self.is_news() => self.send(Ok(Vec::new())),
+                Ok(_) => true,
+                Err(e) => self.send(Err(e)),
+            };
+            if !sent {
+                return false;
+            }
+            let next = Instant::now() + wait;
+            let next = until.map_or(next, |until| next.min(until));
+            tokio::select! {
+                () = tokio::time::sleep_until(next) => {}
+                () = tx.closed() => return false,
+                // A test OTP was sent: poll at once.
+                () = self.hot.changed() => {}
+            }
+            if until.is_some_and(|until| Instant::now() >= until) {
+                return true;
+            }
+        }
+    }
+
+    /// One fast poll of the last seconds while a test OTP is in flight; false when the
+    /// receiver is gone. Its failures are not reported (the stream goes on): they only
+    /// lengthen the wait before the next.
+    async fn hot_poll(&mut self, poller: &mut LogsFollower) -> bool {
+        let from = self.hot.from_ms;
+        let mut gone = false;
+        let result = poller
+            .poll_pages_since(from, |batch| {
+                let events: Vec<Event> = batch
+                    .events
+                    .into_iter()
+                    .filter(|e| self.recent.admit(e, false))
+                    .collect();
+                self.recent.forget();
+                if !events.is_empty() {
+                    gone |= !self.send(Ok(events));
+                }
+            })
+            .await;
+        self.hot.polled(result.is_ok());
+        !gone
+    }
+
+    /// Whether an empty good answer is news: the first, the first after an error, or one that
+    /// carries a new follow mode.
+    fn is_news(&self) -> bool {
+        !self.reported || self.errored || self.announce.is_some()
     }
 
     /// One update's lines, new ones sent; false when the receiver is gone.
@@ -499,13 +891,13 @@ impl State<'_> {
     ) -> bool {
         let now = Instant::now();
         if sampled {
-            if self.sampled_until.is_none() {
-                self.announce = Some(FollowMode::LiveTail { sampled: true });
+            let was = self.sampled_until.replace(now + SAMPLED_BADGE);
+            if was.is_none() {
+                self.announce = Some(self.live_mode());
             }
-            self.sampled_until = Some(now + SAMPLED_BADGE);
         } else if self.sampled_until.is_some_and(|until| until <= now) {
             self.sampled_until = None;
-            self.announce = Some(FollowMode::LiveTail { sampled: false });
+            self.announce = Some(self.live_mode());
         }
         let mut events: Vec<Event> = results
             .iter()
@@ -513,8 +905,11 @@ impl State<'_> {
             .filter(|e| self.recent.admit(e, true))
             .collect();
         self.recent.forget();
+        // While a backfill is pending the poller stays before the gap, for the next try.
         if let Some(newest) = events.iter().map(|e| e.timestamp_ms).max() {
-            poller.saw_until(newest);
+            if self.backfill.is_none() {
+                poller.saw_until(newest);
+            }
         }
         if events.is_empty() && self.announce.is_none() {
             return true;
@@ -525,6 +920,7 @@ impl State<'_> {
 
     /// Sends a report (with the follow mode when it changed); false when the receiver is gone.
     fn send(&mut self, result: Result<Vec<Event>, ProbeError>) -> bool {
+        self.errored = result.is_err();
         let result = result.map(|events| {
             self.reported = true;
             Batch {
@@ -551,6 +947,73 @@ fn live_event(e: &LiveTailSessionLogEvent) -> Option<Event> {
     };
     event.id = format!("live-{:016x}", Recent::key(&event));
     Some(event)
+}
+
+/// The fast polls of hot windows: when the next is due, and how far back they read.
+struct HotPolls {
+    watch: Option<watch::Receiver<Option<Instant>>>,
+    /// When the next poll is due; `None` between windows.
+    next: Option<Instant>,
+    every: Duration,
+    /// Polls read from here (ms since the epoch): a little before the window opened.
+    from_ms: i64,
+}
+
+impl HotPolls {
+    fn new(watch: Option<watch::Receiver<Option<Instant>>>) -> Self {
+        Self {
+            watch,
+            next: None,
+            every: HOT_EVERY,
+            from_ms: i64::MIN,
+        }
+    }
+
+    /// When the next fast poll is due, while a window is open.
+    fn due(&mut self) -> Option<Instant> {
+        let until = self.watch.as_ref().and_then(|w| *w.borrow())?;
+        let now = Instant::now();
+        if until <= now {
+            self.next = None;
+            return None;
+        }
+        if self.next.is_none() {
+            // A new window: read from a little before it opened, at once.
+            self.from_ms = chrono::Utc::now().timestamp_millis() - OVERLAP_MS;
+            self.every = HOT_EVERY;
+        }
+        Some(*self.next.get_or_insert(now))
+    }
+
+    /// A fast poll ended: the next after [`HOT_EVERY`], doubled after a failure.
+    fn polled(&mut self, ok: bool) {
+        self.every = if ok {
+            HOT_EVERY
+        } else {
+            (self.every * 2).min(HOT_MAX_EVERY)
+        };
+        self.next = Some(Instant::now() + self.every);
+    }
+
+    /// Returns when a window opens or changes; never without a watch (or once its sender is
+    /// gone).
+    async fn changed(&mut self) {
+        let open = match self.watch.as_mut() {
+            Some(watch) => watch.changed().await.is_ok(),
+            None => false,
+        };
+        if !open {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Returns at `at`, or never.
+async fn until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 fn quiet() -> ProbeError {

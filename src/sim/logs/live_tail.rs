@@ -6,6 +6,9 @@
 //! long as the client stays (or until the session limit, 3 hours of simulated time, ends it with
 //! a `SessionTimeoutException` frame). Above [`MAX_RESULTS`] events in a second the update is
 //! sampled, as AWS does: at most that many, evenly spread, and `sessionMetadata.sampled`.
+//! An account holds at most [`MAX_SESSIONS`] sessions at once (AWS's default quota); one more
+//! is refused with `LimitExceededException` until another ends — a cause of failing sessions
+//! that goes away by itself, as another engineer's console or browser tab closes.
 //!
 //! Events reach a session through a [`Feed`] inside the log store: each session subscribes
 //! under the store's lock when its request is validated, so nothing written after the answer
@@ -40,6 +43,8 @@ pub const MAX_RESULTS: usize = 500;
 pub const UPDATE_EVERY: Duration = Duration::from_secs(1);
 /// How long a session lasts at most, in simulated seconds (AWS: 3 hours).
 pub const SESSION_LIMIT_SECS: f64 = 3.0 * 3600.0;
+/// Live Tail sessions open at once at most (AWS's default quota per account and Region).
+pub const MAX_SESSIONS: usize = 15;
 /// Events a session holds between two updates at most: past it the oldest are dropped (the
 /// update is sampled anyway), so a client that stops reading costs bounded memory.
 const MAX_PENDING: usize = 20 * MAX_RESULTS;
@@ -208,6 +213,12 @@ impl LogStore {
         }
         let pattern = FilterPattern::parse(&filter)
             .map_err(|e| AwsError::invalid_parameter(e.to_string()))?;
+        if self.live.sessions.len() >= MAX_SESSIONS {
+            return Err(AwsError::client(
+                "LimitExceededException",
+                "You have reached the maximum number of resources that can be created.",
+            ));
+        }
         self.live.started += 1;
         let session_id = format!(
             "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
@@ -377,7 +388,7 @@ mod tests {
     use serde_json::json;
 
     use super::super::LogStore;
-    use super::{MAX_PENDING, MAX_RESULTS};
+    use super::{MAX_PENDING, MAX_RESULTS, MAX_SESSIONS};
 
     const GROUP: &str = "/ecs/nerava-backend";
 
@@ -441,5 +452,22 @@ mod tests {
         assert_eq!(store.live.sessions(), 0);
         store.put(GROUP, "ecs/a", 2_004, "[OTP] nobody listens");
         assert!(store.live.update(&by_prefix).is_none());
+    }
+
+    /// One session more than the quota is refused as AWS refuses it, and accepted again once
+    /// another session ends.
+    #[test]
+    fn sessions_past_the_quota_are_refused_until_one_ends() {
+        let mut store = LogStore::new();
+        store.create_group(GROUP, 0);
+        let body = json!({ "logGroupIdentifiers": [GROUP] });
+        let ids: Vec<String> = (0..MAX_SESSIONS).map(|_| open(&mut store, &body)).collect();
+        let refused = store
+            .handle("StartLiveTail", body.to_string().as_bytes(), 1_000)
+            .expect_err("over the quota");
+        assert_eq!(refused.kind, "LimitExceededException");
+        store.live.end(&ids[0]);
+        open(&mut store, &body);
+        assert_eq!(store.live.sessions(), MAX_SESSIONS);
     }
 }

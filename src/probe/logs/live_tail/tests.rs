@@ -331,7 +331,13 @@ async fn follows_by_live_tail_after_the_backfill_with_no_duplicates() {
         !s.modes.is_empty()
     })
     .await;
-    assert_eq!(seen.modes, [FollowMode::LiveTail { sampled: false }]);
+    assert_eq!(
+        seen.modes,
+        [FollowMode::LiveTail {
+            sampled: false,
+            backfill_failed: None
+        }]
+    );
     assert!(
         seen.kinds.contains(&LineKind::ProviderInitialised),
         "backfill: {seen:?}"
@@ -382,7 +388,13 @@ async fn renewed_sessions_lose_and_repeat_nothing() {
     for i in 0..12 {
         assert_eq!(seen.count(&format!("tick {i:02}")), 1, "tick {i}: {seen:?}");
     }
-    assert_eq!(seen.modes, [FollowMode::LiveTail { sampled: false }]);
+    assert_eq!(
+        seen.modes,
+        [FollowMode::LiveTail {
+            sampled: false,
+            backfill_failed: None
+        }]
+    );
 }
 
 /// A burst above 500 lines a second: the pane is told Live Tail sampled.
@@ -412,8 +424,14 @@ async fn a_sampled_update_is_announced() {
     assert_eq!(
         seen.modes,
         [
-            FollowMode::LiveTail { sampled: false },
-            FollowMode::LiveTail { sampled: true }
+            FollowMode::LiveTail {
+                sampled: false,
+                backfill_failed: None
+            },
+            FollowMode::LiveTail {
+                sampled: true,
+                backfill_failed: None
+            }
         ]
     );
     assert_eq!(seen.count("storm "), 500, "the sample, once");
@@ -492,6 +510,451 @@ async fn falls_back_to_polling_when_the_endpoint_does_not_support_it() {
     };
     assert!(why.contains("not supported by the endpoint"), "{why}");
     assert!(seen.kinds.contains(&LineKind::ProviderInitialised));
+}
+
+/// Live Tail fails for a passing cause — the account's concurrent sessions are all taken (by
+/// other engineers' consoles and browser tabs): the follower falls back to polling, says when
+/// it tries Live Tail again, keeps the pane fed, and goes back to Live Tail once sessions are
+/// free again; every line exactly once across both switches.
+#[tokio::test(flavor = "multi_thread")]
+async fn tries_live_tail_again_after_a_passing_failure_with_no_duplicates() {
+    use crate::sim::logs::live_tail::MAX_SESSIONS;
+    let sim = start(scenario::load("healthy").expect("scenario")).await;
+    let cfg = aws_cfg(&sim, "tick");
+    let sdk = sdk(&cfg, sim::ACCESS_KEY_ID).await;
+    let others = client(&sdk);
+    let mut taken = Vec::new();
+    for _ in 0..MAX_SESSIONS {
+        let session = others
+            .start_live_tail()
+            .log_group_identifiers(arn())
+            .send()
+            .await
+            .expect("another session");
+        taken.push(session);
+    }
+    let writer = Client::new(&sdk);
+    put(&writer, "ticks", &["tick 00".to_owned()]).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let _task = tokio::spawn(follow(
+        LiveTail::new(&sdk, &cfg).retrying(
+            Duration::from_millis(500),
+            Duration::from_secs(2),
+            Duration::from_millis(20),
+        ),
+        LogsFollower::new(&sdk, &cfg, since()),
+        Duration::from_millis(200),
+        tx,
+    ));
+    let mut seen = Seen::default();
+    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+        !s.modes.is_empty()
+    })
+    .await;
+    let [FollowMode::Polling { why: Some(why) }] = seen.modes.as_slice() else {
+        panic!("{:?}", seen.modes);
+    };
+    assert!(why.contains("LimitExceededException"), "{why}");
+    assert!(why.contains("Live Tail tried again in 500 ms"), "{why}");
+    assert_eq!(seen.count("tick 00"), 1, "backfilled by polling: {seen:?}");
+
+    // Polled while Live Tail cannot be had.
+    put(&writer, "ticks", &["tick 01".to_owned()]).await;
+    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+        s.count("tick 01") > 0
+    })
+    .await;
+    assert_eq!(seen.count("tick 01"), 1, "{seen:?}");
+
+    // The other sessions end: the next try holds.
+    drop(taken);
+    gather(&mut rx, &mut seen, Duration::from_secs(20), |s| {
+        s.modes.last()
+            == Some(&FollowMode::LiveTail {
+                sampled: false,
+                backfill_failed: None,
+            })
+    })
+    .await;
+    assert_eq!(
+        seen.modes.last(),
+        Some(&FollowMode::LiveTail {
+            sampled: false,
+            backfill_failed: None
+        }),
+        "{:?}",
+        seen.modes
+    );
+    // Every try that failed went back to polling, with a longer wait.
+    let polls = &seen.modes[..seen.modes.len() - 1];
+    assert!(
+        polls.iter().all(
+            |m| matches!(m, FollowMode::Polling { why: Some(w) } if w.contains("tried again"))
+        ),
+        "{polls:?}"
+    );
+    for i in 2..6 {
+        put(&writer, "ticks", &[format!("tick {i:02}")]).await;
+        gather(&mut rx, &mut seen, Duration::from_millis(300), |_| false).await;
+    }
+    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+        s.count("tick ") >= 6
+    })
+    .await;
+    // Another second or two: a duplicate would arrive by now.
+    gather(&mut rx, &mut seen, Duration::from_secs(2), |_| false).await;
+    for i in 0..6 {
+        assert_eq!(seen.count(&format!("tick {i:02}")), 1, "tick {i}: {seen:?}");
+    }
+    assert!(seen.duplicates().is_empty(), "{:?}", seen.duplicates());
+    assert_eq!(
+        seen.modes.last(),
+        Some(&FollowMode::LiveTail {
+            sampled: false,
+            backfill_failed: None
+        }),
+        "still Live Tail: {:?}",
+        seen.modes
+    );
+}
+
+/// Credentials that can be swapped while the follower runs, as `aws sso login` or another
+/// profile would; each lasts a second, so the SDK asks for them again.
+#[derive(Debug, Clone)]
+struct Rotating(std::sync::Arc<std::sync::Mutex<&'static str>>);
+
+impl ProvideCredentials for Rotating {
+    fn provide_credentials<'a>(
+        &'a self,
+    ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        let key = *self.0.lock().expect("lock");
+        aws_credential_types::provider::future::ProvideCredentials::ready(Ok(
+            aws_sdk_cloudwatchlogs::config::Credentials::new(
+                key,
+                sim::SECRET_ACCESS_KEY,
+                None,
+                Some(std::time::SystemTime::now() + Duration::from_secs(1)),
+                "rotating",
+            ),
+        ))
+    }
+}
+
+/// Not permitted, then the operator's credentials change (another identity, which may hold
+/// the permission): Live Tail is tried again, and holds.
+#[tokio::test(flavor = "multi_thread")]
+async fn not_permitted_is_tried_again_when_the_credentials_change() {
+    const DENIED: &str = "AKIASIMNOLIVETAIL002";
+    let mut scenario = scenario::load("healthy").expect("scenario");
+    scenario.aws.access_keys.insert(
+        DENIED.into(),
+        "AccessDeniedException:Logs_20140328.StartLiveTail".into(),
+    );
+    let sim = start(scenario).await;
+    let cfg = aws_cfg(&sim, "OTP");
+    let key = Rotating(std::sync::Arc::new(std::sync::Mutex::new(DENIED)));
+    let sdk = sdk(&cfg, DENIED)
+        .await
+        .to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(key.clone()))
+        .build();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let _task = tokio::spawn(follow(
+        LiveTail::new(&sdk, &cfg).retrying(
+            Duration::from_millis(300),
+            Duration::from_millis(300),
+            Duration::from_millis(20),
+        ),
+        LogsFollower::new(&sdk, &cfg, since()),
+        Duration::from_millis(200),
+        tx,
+    ));
+    let mut seen = Seen::default();
+    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+        !s.modes.is_empty()
+    })
+    .await;
+    let [FollowMode::Polling { why: Some(why) }] = seen.modes.as_slice() else {
+        panic!("{:?}", seen.modes);
+    };
+    assert!(
+        why.ends_with("Live Tail tried again when the AWS credentials change"),
+        "{why}"
+    );
+    *key.0.lock().expect("lock") = sim::ACCESS_KEY_ID;
+    gather(&mut rx, &mut seen, Duration::from_secs(20), |s| {
+        matches!(s.modes.last(), Some(FollowMode::LiveTail { .. }))
+    })
+    .await;
+    assert_eq!(
+        seen.modes.last(),
+        Some(&FollowMode::LiveTail {
+            sampled: false,
+            backfill_failed: None
+        }),
+        "{:?}",
+        seen.modes
+    );
+    otp_start(&sim).await;
+    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+        s.count("OTP sent successfully") > 0
+    })
+    .await;
+    gather(&mut rx, &mut seen, Duration::from_secs(1), |_| false).await;
+    assert_eq!(seen.count("OTP sent successfully"), 1, "{seen:?}");
+    assert!(seen.duplicates().is_empty(), "{:?}", seen.duplicates());
+}
+
+/// Not permitted is not a passing cause: the follow-mode line says Live Tail is tried again
+/// only when the AWS credentials change.
+#[test]
+fn not_permitted_waits_for_other_credentials_and_not_supported_for_nothing() {
+    let denied = Fallback::NotPermitted("AccessDeniedException on logs:StartLiveTail".into());
+    assert_eq!(
+        denied.line(&Retry::CredentialsChange(None)),
+        "polling: Live Tail not permitted (AccessDeniedException on logs:StartLiveTail); \
+         Live Tail tried again when the AWS credentials change"
+    );
+    let unsupported = Fallback::NotSupported("UnknownOperationException".into());
+    assert!(!unsupported.line(&Retry::Never).contains("tried again"));
+    assert_eq!(
+        Fallback::EndsAtOnce.line(&Retry::After(Duration::from_secs(120))),
+        "polling: Live Tail sessions end at once (the endpoint closes the stream); \
+         Live Tail tried again in 2 min"
+    );
+    assert_eq!(span(Duration::from_secs(90)), "90 s");
+    assert_eq!(span(RETRY_MAX), "15 min");
+}
+
+/// The backfill's FilterLogEvents fails — throttled, or not permitted while StartLiveTail is
+/// (keys the simulator marks): the follow-mode line says the lines from before the session
+/// are missing, why, and when it tries again; no error hides the pane; and the stream still
+/// follows: a line written now arrives, once, by Live Tail.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_backfill_is_said_and_the_stream_still_follows() {
+    for (key, code) in [
+        ("AKIASIMTHROTTLEDFLE1", "ThrottlingException"),
+        ("AKIASIMNOFILTERLOGS1", "AccessDeniedException"),
+    ] {
+        let mut scenario = scenario::load("healthy").expect("scenario");
+        scenario
+            .aws
+            .access_keys
+            .insert(key.into(), format!("{code}:Logs_20140328.FilterLogEvents"));
+        let sim = start(scenario).await;
+        let cfg = aws_cfg(&sim, "OTP");
+        let sdk = sdk(&cfg, key).await;
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let _task = tokio::spawn(follow(
+            LiveTail::new(&sdk, &cfg).retrying(
+                Duration::from_secs(60),
+                Duration::from_secs(60),
+                Duration::from_millis(100),
+            ),
+            LogsFollower::new(&sdk, &cfg, since()),
+            Duration::from_millis(200),
+            tx,
+        ));
+        let mut seen = Seen::default();
+        gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+            !s.modes.is_empty()
+        })
+        .await;
+        let Some(FollowMode::LiveTail {
+            sampled: false,
+            backfill_failed: Some(why),
+        }) = seen.modes.first()
+        else {
+            panic!("{code}: {:?}", seen.modes);
+        };
+        assert!(
+            why.starts_with("lines from before the session not read (") && why.contains(code),
+            "{why}"
+        );
+        assert!(why.ends_with("; tried again in 200 ms"), "{why}");
+        let line = seen.modes[0].line();
+        assert!(line.starts_with("Live Tail; lines from before"), "{line}");
+        otp_start(&sim).await;
+        gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+            s.count("OTP sent successfully") > 0
+        })
+        .await;
+        gather(&mut rx, &mut seen, Duration::from_secs(1), |_| false).await;
+        assert_eq!(seen.count("OTP sent successfully"), 1, "{code}: {seen:?}");
+        // Not backfilled: the startup line before the session stays missing, and said so.
+        assert!(
+            !seen.kinds.contains(&LineKind::ProviderInitialised),
+            "{seen:?}"
+        );
+        assert!(seen.errors.is_empty(), "{code}: {:?}", seen.errors);
+        assert!(
+            seen.modes.iter().all(|m| matches!(
+                m,
+                FollowMode::LiveTail {
+                    backfill_failed: Some(_),
+                    ..
+                }
+            )),
+            "{code}: still Live Tail, still missing the backfill: {:?}",
+            seen.modes
+        );
+    }
+}
+
+/// A backfill that failed and succeeds later (here: the de-dup state as the stream leaves it)
+/// repeats none of the lines the stream delivered meanwhile, however long ago.
+#[test]
+fn held_keys_outlive_the_window_while_a_backfill_is_pending() {
+    let mut recent = Recent {
+        hold_from: Some(1_000),
+        ..Recent::default()
+    };
+    let event = |ts: i64, m: &str| Event {
+        id: String::new(),
+        stream: "s".into(),
+        timestamp_ms: ts,
+        message: m.into(),
+        kind: LineKind::Other,
+    };
+    assert!(recent.admit(&event(1_500, "streamed early"), true));
+    recent.forget();
+    // A minute of stream later, far past the window.
+    assert!(recent.admit(&event(61_500, "streamed late"), true));
+    recent.forget();
+    // The late backfill reads both again: neither is new.
+    assert!(!recent.admit(&event(1_500, "streamed early"), false));
+    assert!(!recent.admit(&event(61_500, "streamed late"), false));
+    assert!(recent.admit(&event(900, "before the session"), false));
+    // Without the hold, the early key is forgotten behind the window.
+    recent.hold_from = None;
+    recent.forget();
+    assert!(!recent.keys.values().any(|ts| *ts == 1_500));
+}
+
+/// While a test OTP is in flight the follower polls FilterLogEvents fast besides the stream.
+/// Here the session's own filter matches nothing, so the OTP's lines can only come by those
+/// polls: they arrive, once each, and the pane still says Live Tail.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hot_window_polls_the_test_otps_lines_besides_the_stream() {
+    let sim = start(scenario::load("healthy").expect("scenario")).await;
+    let cfg = aws_cfg(&sim, "OTP");
+    let sdk = sdk(&cfg, sim::ACCESS_KEY_ID).await;
+    let hot = Hot::new();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let _task = tokio::spawn(follow(
+        LiveTail::new(&sdk, &aws_cfg(&sim, "NOTHING-MATCHES-THIS")).with_hot(hot.watch()),
+        LogsFollower::new(&sdk, &cfg, since()),
+        // Polls only as the fallback, and then rarely: not what brings the lines here.
+        Duration::from_secs(600),
+        tx,
+    ));
+    let mut seen = Seen::default();
+    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+        !s.modes.is_empty()
+    })
+    .await;
+    assert_eq!(
+        seen.modes,
+        [FollowMode::LiveTail {
+            sampled: false,
+            backfill_failed: None
+        }]
+    );
+    hot.open(HOT_FOR);
+    otp_start(&sim).await;
+    hot.settle(HOT_GRACE);
+    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+        s.count("OTP sent successfully") > 0
+    })
+    .await;
+    gather(&mut rx, &mut seen, Duration::from_secs(1), |_| false).await;
+    assert_eq!(seen.count("OTP sent successfully"), 1, "{seen:?}");
+    assert!(seen.duplicates().is_empty(), "{:?}", seen.duplicates());
+    assert_eq!(seen.modes.len(), 1, "still Live Tail: {:?}", seen.modes);
+    assert!(seen.errors.is_empty(), "{:?}", seen.errors);
+}
+
+/// The same with the stream matching too: each line of the test OTP comes once, whichever way
+/// arrives first, and so do lines written after the window closed.
+#[tokio::test(flavor = "multi_thread")]
+async fn hot_polls_and_the_stream_repeat_no_line() {
+    let sim = start(scenario::load("healthy").expect("scenario")).await;
+    let cfg = aws_cfg(&sim, "OTP");
+    let sdk = sdk(&cfg, sim::ACCESS_KEY_ID).await;
+    let hot = Hot::new();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let _task = tokio::spawn(follow(
+        LiveTail::new(&sdk, &cfg).with_hot(hot.watch()),
+        LogsFollower::new(&sdk, &cfg, since()),
+        Duration::from_millis(200),
+        tx,
+    ));
+    let mut seen = Seen::default();
+    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+        !s.modes.is_empty()
+    })
+    .await;
+    let writer = Client::new(&sdk);
+    for i in 0..3 {
+        hot.open(HOT_FOR);
+        otp_start(&sim).await;
+        put(&writer, "ticks", &[format!("[OTP] tick {i}")]).await;
+        hot.settle(Duration::from_millis(300));
+        gather(&mut rx, &mut seen, Duration::from_millis(700), |_| false).await;
+    }
+    put(&writer, "ticks", &["[OTP] tick after".to_owned()]).await;
+    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+        s.count("OTP sent successfully") >= 3 && s.count("tick after") > 0
+    })
+    .await;
+    // Another second or two: a duplicate would arrive by now.
+    gather(&mut rx, &mut seen, Duration::from_secs(2), |_| false).await;
+    assert_eq!(seen.count("OTP sent successfully"), 3, "{seen:?}");
+    for i in 0..3 {
+        assert_eq!(seen.count(&format!("tick {i}")), 1, "{seen:?}");
+    }
+    assert_eq!(seen.count("tick after"), 1, "{seen:?}");
+    assert!(seen.duplicates().is_empty(), "{:?}", seen.duplicates());
+    assert_eq!(seen.modes.len(), 1, "still Live Tail: {:?}", seen.modes);
+}
+
+/// Fast polls exist only inside a window: none without a test OTP, one at once when it opens,
+/// then every [`HOT_EVERY`], doubling after failures up to [`HOT_MAX_EVERY`], and none once
+/// the window closed.
+#[tokio::test]
+async fn fast_polls_only_inside_a_hot_window() {
+    assert_eq!(HotPolls::new(None).due(), None);
+    let hot = Hot::new();
+    let mut polls = HotPolls::new(Some(hot.watch()));
+    assert_eq!(polls.due(), None, "no test OTP, no fast poll");
+    let before = Instant::now();
+    hot.open(HOT_FOR);
+    let first = polls.due().expect("due once the window opens");
+    assert!(first >= before && first <= Instant::now(), "at once");
+    assert!(polls.from_ms > chrono::Utc::now().timestamp_millis() - OVERLAP_MS - 60_000);
+    let polled_at = Instant::now();
+    polls.polled(true);
+    assert!(polls.due().expect("still open") >= polled_at + HOT_EVERY);
+    for _ in 0..10 {
+        polls.polled(false);
+    }
+    assert_eq!(polls.every, HOT_MAX_EVERY);
+    polls.polled(true);
+    assert_eq!(polls.every, HOT_EVERY);
+    // A second test OTP goes out; the first one's answer comes: still open.
+    hot.open(HOT_FOR);
+    hot.settle(Duration::ZERO);
+    assert!(polls.due().is_some(), "the second is still in flight");
+    // The last answer is in: the window closes after the grace (here none).
+    hot.settle(Duration::ZERO);
+    assert_eq!(polls.due(), None, "closed");
+    // Settling never opens one.
+    let idle = Hot::new();
+    idle.settle(HOT_GRACE);
+    assert_eq!(*idle.watch().borrow(), None);
 }
 
 /// A burst inside the de-duplication window: every line admitted once, and the window holds
