@@ -178,9 +178,18 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
         // (delivered or the carrier's code) is the most direct evidence there is, and is
         // bounded by the follow's timeout.
         let following_send = otp_sent && !reached(Milestone::Delivery);
+        // A health probe still in flight after the OTP start answered may be the stall that
+        // names a blocked event loop (the load balancer gives up on the OTP start before the
+        // loop frees): without a verdict yet, its answer is waited for (bounded by its own
+        // timeout and the deadline), not concluded without.
+        let health_in_flight = evidence
+            .outstanding
+            .values()
+            .any(|(endpoint, _)| *endpoint == Endpoint::Health);
         let otp_settled = options.test_phone.is_none()
             || (!following_send
-                && (reached(Milestone::Otp) || diagnosis.verdict.failure_mode.is_failure()));
+                && (diagnosis.verdict.failure_mode.is_failure()
+                    || (reached(Milestone::Otp) && !health_in_flight)));
         if (initial && otp_settled) || started.elapsed() >= options.deadline {
             break diagnosis;
         }
