@@ -530,6 +530,16 @@ impl Twilio {
         let sent = (stage != Stage::Queued)
             .then(|| ids::rfc2822(messages::reached_at(m.created_ms, Stage::Sent, scaled)));
         let segments = m.body.chars().count().div_ceil(160).max(1);
+        // Sent through a Messaging Service: Twilio names the service and the pool's number.
+        let (from, service) = match self
+            .setup
+            .messaging_services
+            .iter()
+            .find(|s| s.sid == m.from)
+        {
+            Some(s) => (json!(s.senders.first()), json!(s.sid)),
+            None => (json!(m.from), Value::Null),
+        };
         json!({
             "account_sid": account,
             "api_version": "2010-04-01",
@@ -540,8 +550,8 @@ impl Twilio {
             "direction": "outbound-api",
             "error_code": stage.error_code(),
             "error_message": stage.error_message(),
-            "from": m.from,
-            "messaging_service_sid": null,
+            "from": from,
+            "messaging_service_sid": service,
             "num_media": "0",
             "num_segments": segments.to_string(),
             "price": if stage == Stage::Queued { Value::Null } else { json!("-0.00790") },
@@ -1780,6 +1790,51 @@ mod tests {
         assert_eq!(message["status"], "undelivered");
         assert_eq!(message["error_code"], 30007);
         assert!(sim.twilio.inbox(PHONE).is_empty());
+    }
+
+    #[tokio::test]
+    async fn users_codes_are_listed_with_their_sender_and_service() {
+        let service = format!("MG{}", "1".repeat(32));
+        let setup = TwilioSetup {
+            messaging_services: vec![MessagingServiceSetup {
+                sid: service.clone(),
+                friendly_name: "Nerava OTP".into(),
+                senders: vec!["+18325550147".into()],
+            }],
+            ..TwilioSetup::default()
+        };
+        let sim = Sim::start(setup, 0.02).await;
+        let now = sim.twilio.clock.now_ms();
+        let user = "+18325550123";
+        sim.twilio.record_user_send(
+            &UserSend::Sms {
+                from: service.clone(),
+            },
+            user,
+            now - 60_000,
+        );
+        sim.twilio.record_user_send(
+            &UserSend::Sms {
+                from: "+18325550147".into(),
+            },
+            user,
+            now - 30_000,
+        );
+        // Sent later (a stalled backend): not listed yet.
+        sim.twilio.record_user_send(
+            &UserSend::Sms {
+                from: "+18325550147".into(),
+            },
+            user,
+            now + 60_000,
+        );
+        let (_, list) = sim.get(&messages_path(&sim)).await;
+        let rows = list["messages"].as_array().unwrap();
+        assert_eq!(rows.len(), 2, "{list:#}");
+        assert_eq!(rows[0]["messaging_service_sid"], Value::Null);
+        assert_eq!(rows[1]["messaging_service_sid"], service.as_str());
+        assert_eq!(rows[1]["from"], "+18325550147", "the pool's number");
+        assert!(rows.iter().all(|r| r["status"] == "delivered"), "{list:#}");
     }
 
     #[tokio::test]
