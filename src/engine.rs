@@ -148,6 +148,11 @@ impl Engine {
         let _ = self.tx.send(observation);
     }
 
+    /// Until when the log follower polls fast for a test OTP (`None`: no window open).
+    pub fn hot_until(&self) -> Option<tokio::time::Instant> {
+        *self.hot.watch().borrow()
+    }
+
     fn twilio_fact(&self, fact: Fact) {
         self.send(Observation::Twilio {
             at_ms: now_ms(),

@@ -680,3 +680,42 @@ nerava-prod-secrets = '{{"Version": "2012-10-17", "Statement": [{{"Effect": "All
         "{evidence:?}"
     );
 }
+
+/// The engine opens the log follower's fast-poll window when it sends a test OTP, keeps it open
+/// while the request is in flight, and closes it a few seconds after the answer.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_test_otp_opens_the_log_followers_fast_window_until_just_after_its_answer() {
+    use otp_console::probe::logs::live_tail::{HOT_FOR, HOT_GRACE};
+    use std::time::Duration;
+    // event-loop-blocking: the OTP start waits for the load balancer's 504 (3 s at this scale).
+    let (_sim, config) = support::simulator("event-loop-blocking").await;
+    let sdk = otp_console::engine::static_sdk_config(
+        &config,
+        otp_console::sim::ACCESS_KEY_ID,
+        otp_console::sim::SECRET_ACCESS_KEY,
+    )
+    .await;
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let engine =
+        std::sync::Arc::new(otp_console::engine::Engine::new(config, sdk, tx).expect("engine"));
+    assert_eq!(engine.hot_until(), None, "no window before a test OTP");
+    let sending = std::sync::Arc::clone(&engine);
+    let otp = tokio::spawn(async move {
+        sending
+            .otp_start("+17133056318", Duration::from_millis(250))
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!otp.is_finished(), "the OTP start is still in flight");
+    let open = engine.hot_until().expect("open while in flight");
+    assert!(
+        open > tokio::time::Instant::now() + HOT_FOR - Duration::from_secs(5),
+        "open for the whole request"
+    );
+    otp.await.expect("otp start");
+    let settled = engine.hot_until().expect("still open for the grace");
+    assert!(
+        settled <= tokio::time::Instant::now() + HOT_GRACE,
+        "closes within {HOT_GRACE:?} of the answer"
+    );
+}
