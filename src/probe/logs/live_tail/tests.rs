@@ -308,6 +308,33 @@ async fn gather(
     }
 }
 
+/// Follows with `live` (polling the group of `cfg` every `every` when it falls back) and
+/// waits for the first report of how it follows.
+async fn following(
+    live: LiveTail,
+    sdk: &SdkConfig,
+    cfg: &AwsConfig,
+    every: Duration,
+) -> (
+    tokio::task::JoinHandle<()>,
+    mpsc::UnboundedReceiver<Observation>,
+    Seen,
+) {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let task = tokio::spawn(follow(
+        live,
+        LogsFollower::new(sdk, cfg, since()),
+        every,
+        tx,
+    ));
+    let mut seen = Seen::default();
+    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+        !s.modes.is_empty()
+    })
+    .await;
+    (task, rx, seen)
+}
+
 fn since() -> i64 {
     chrono::Utc::now().timestamp_millis() - 30 * 60_000
 }
@@ -319,17 +346,12 @@ async fn follows_by_live_tail_after_the_backfill_with_no_duplicates() {
     let sim = start(scenario::load("healthy").expect("scenario")).await;
     let cfg = aws_cfg(&sim, "OTP");
     let sdk = sdk(&cfg, sim::ACCESS_KEY_ID).await;
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let task = tokio::spawn(follow(
+    let (task, mut rx, mut seen) = following(
         LiveTail::new(&sdk, &cfg),
-        LogsFollower::new(&sdk, &cfg, since()),
+        &sdk,
+        &cfg,
         Duration::from_millis(200),
-        tx,
-    ));
-    let mut seen = Seen::default();
-    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
-        !s.modes.is_empty()
-    })
+    )
     .await;
     assert_eq!(
         seen.modes,
@@ -403,17 +425,12 @@ async fn a_sampled_update_is_announced() {
     let sim = start(scenario::load("healthy").expect("scenario")).await;
     let cfg = aws_cfg(&sim, "storm");
     let sdk = sdk(&cfg, sim::ACCESS_KEY_ID).await;
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let _task = tokio::spawn(follow(
+    let (_task, mut rx, mut seen) = following(
         LiveTail::new(&sdk, &cfg),
-        LogsFollower::new(&sdk, &cfg, since()),
+        &sdk,
+        &cfg,
         Duration::from_millis(200),
-        tx,
-    ));
-    let mut seen = Seen::default();
-    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
-        !s.modes.is_empty()
-    })
+    )
     .await;
     let lines: Vec<String> = (0..2_000).map(|i| format!("storm {i}")).collect();
     put(&Client::new(&sdk), "storm", &lines).await;
@@ -450,17 +467,12 @@ async fn falls_back_to_polling_when_not_permitted() {
     let sim = start(scenario).await;
     let cfg = aws_cfg(&sim, "OTP");
     let sdk = sdk(&cfg, KEY).await;
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let _task = tokio::spawn(follow(
+    let (_task, mut rx, mut seen) = following(
         LiveTail::new(&sdk, &cfg),
-        LogsFollower::new(&sdk, &cfg, since()),
+        &sdk,
+        &cfg,
         Duration::from_millis(200),
-        tx,
-    ));
-    let mut seen = Seen::default();
-    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
-        !s.modes.is_empty()
-    })
+    )
     .await;
     let [FollowMode::Polling { why: Some(why) }] = seen.modes.as_slice() else {
         panic!("{:?}", seen.modes);
@@ -493,17 +505,12 @@ async fn falls_back_to_polling_when_the_endpoint_does_not_support_it() {
     let sim = start(scenario).await;
     let cfg = aws_cfg(&sim, "OTP");
     let sdk = sdk(&cfg, KEY).await;
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let _task = tokio::spawn(follow(
+    let (_task, _rx, seen) = following(
         LiveTail::new(&sdk, &cfg),
-        LogsFollower::new(&sdk, &cfg, since()),
+        &sdk,
+        &cfg,
         Duration::from_millis(200),
-        tx,
-    ));
-    let mut seen = Seen::default();
-    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
-        !s.modes.is_empty()
-    })
+    )
     .await;
     let [FollowMode::Polling { why: Some(why) }] = seen.modes.as_slice() else {
         panic!("{:?}", seen.modes);
@@ -535,21 +542,16 @@ async fn tries_live_tail_again_after_a_passing_failure_with_no_duplicates() {
     }
     let writer = Client::new(&sdk);
     put(&writer, "ticks", &["tick 00".to_owned()]).await;
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let _task = tokio::spawn(follow(
+    let (_task, mut rx, mut seen) = following(
         LiveTail::new(&sdk, &cfg).retrying(
             Duration::from_millis(500),
             Duration::from_secs(2),
             Duration::from_millis(20),
         ),
-        LogsFollower::new(&sdk, &cfg, since()),
+        &sdk,
+        &cfg,
         Duration::from_millis(200),
-        tx,
-    ));
-    let mut seen = Seen::default();
-    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
-        !s.modes.is_empty()
-    })
+    )
     .await;
     let [FollowMode::Polling { why: Some(why) }] = seen.modes.as_slice() else {
         panic!("{:?}", seen.modes);
@@ -661,21 +663,16 @@ async fn not_permitted_is_tried_again_when_the_credentials_change() {
         .to_builder()
         .credentials_provider(SharedCredentialsProvider::new(key.clone()))
         .build();
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let _task = tokio::spawn(follow(
+    let (_task, mut rx, mut seen) = following(
         LiveTail::new(&sdk, &cfg).retrying(
             Duration::from_millis(300),
             Duration::from_millis(300),
             Duration::from_millis(20),
         ),
-        LogsFollower::new(&sdk, &cfg, since()),
+        &sdk,
+        &cfg,
         Duration::from_millis(200),
-        tx,
-    ));
-    let mut seen = Seen::default();
-    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
-        !s.modes.is_empty()
-    })
+    )
     .await;
     let [FollowMode::Polling { why: Some(why) }] = seen.modes.as_slice() else {
         panic!("{:?}", seen.modes);
@@ -747,21 +744,16 @@ async fn a_failed_backfill_is_said_and_the_stream_still_follows() {
         let sim = start(scenario).await;
         let cfg = aws_cfg(&sim, "OTP");
         let sdk = sdk(&cfg, key).await;
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let _task = tokio::spawn(follow(
+        let (_task, mut rx, mut seen) = following(
             LiveTail::new(&sdk, &cfg).retrying(
                 Duration::from_secs(60),
                 Duration::from_secs(60),
                 Duration::from_millis(100),
             ),
-            LogsFollower::new(&sdk, &cfg, since()),
+            &sdk,
+            &cfg,
             Duration::from_millis(200),
-            tx,
-        ));
-        let mut seen = Seen::default();
-        gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
-            !s.modes.is_empty()
-        })
+        )
         .await;
         let Some(FollowMode::LiveTail {
             sampled: false,
@@ -843,18 +835,13 @@ async fn a_hot_window_polls_the_test_otps_lines_besides_the_stream() {
     let cfg = aws_cfg(&sim, "OTP");
     let sdk = sdk(&cfg, sim::ACCESS_KEY_ID).await;
     let hot = Hot::new();
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let _task = tokio::spawn(follow(
+    // Polls only as the fallback, and then rarely: not what brings the lines here.
+    let (_task, mut rx, mut seen) = following(
         LiveTail::new(&sdk, &aws_cfg(&sim, "NOTHING-MATCHES-THIS")).with_hot(hot.watch()),
-        LogsFollower::new(&sdk, &cfg, since()),
-        // Polls only as the fallback, and then rarely: not what brings the lines here.
+        &sdk,
+        &cfg,
         Duration::from_secs(600),
-        tx,
-    ));
-    let mut seen = Seen::default();
-    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
-        !s.modes.is_empty()
-    })
+    )
     .await;
     assert_eq!(
         seen.modes,
@@ -885,17 +872,12 @@ async fn hot_polls_and_the_stream_repeat_no_line() {
     let cfg = aws_cfg(&sim, "OTP");
     let sdk = sdk(&cfg, sim::ACCESS_KEY_ID).await;
     let hot = Hot::new();
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let _task = tokio::spawn(follow(
+    let (_task, mut rx, mut seen) = following(
         LiveTail::new(&sdk, &cfg).with_hot(hot.watch()),
-        LogsFollower::new(&sdk, &cfg, since()),
+        &sdk,
+        &cfg,
         Duration::from_millis(200),
-        tx,
-    ));
-    let mut seen = Seen::default();
-    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
-        !s.modes.is_empty()
-    })
+    )
     .await;
     let writer = Client::new(&sdk);
     for i in 0..3 {
