@@ -784,7 +784,7 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
     // Real users' SMS, as the account lists them: a carrier refusing most of them is this
     // failure even when every API call answers 200 and nobody sent a test.
     if let Some(Ok(recent)) = &evidence.recent_sms {
-        let tally = recent.tally(recent.since_ms.max(evidence.lines_since_ms));
+        let tally = recent.tally(evidence.lines_since_ms);
         if tally.mostly_failing() {
             let code = tally.codes.first().map(|(c, _)| *c);
             let mode = if code.is_some_and(delivery::is_sender_error) {
@@ -1637,7 +1637,7 @@ fn real_users_sms(
     since_ms: i64,
 ) -> (State, String) {
     let tally = match recent {
-        Some(Ok(r)) => r.tally(r.since_ms.max(since_ms)),
+        Some(Ok(r)) => r.tally(since_ms),
         Some(Err(e)) => {
             return (
                 State::Unknown,

@@ -301,13 +301,7 @@ impl Runner {
                 let events = self.events.clone();
                 self.oneshots.spawn(async move {
                     let repairer = EgressRepairer::new(&p.sdk, &p.config.aws);
-                    let cidr = p
-                        .config
-                        .aws
-                        .egress_destinations
-                        .first()
-                        .cloned()
-                        .unwrap_or_else(|| crate::network::ANYWHERE.into());
+                    let cidr = egress::default_cidr(&p.config.aws);
                     let planned = match repairer.path().await {
                         Ok(path) => egress::plan(&path, None, &cidr)
                             .map(Box::new)

@@ -122,7 +122,7 @@ impl RepairFlow {
 
     /// What applying the plan needs typed: the service's name.
     pub fn confirm_word<'a>(&'a self, service: &'a str) -> &'a str {
-        self.plan.as_ref().map_or(service, |p| p.service.as_str())
+        confirm_word(self.plan.as_deref(), service)
     }
 
     /// Whether the flow still waits for the runner (planning, applying, following).
@@ -415,45 +415,25 @@ impl App {
                 self.repair = None;
                 return Vec::new();
             }
-            (Stage::Confirm { typed, error }, Some(ModalAction::Submit))
-                if flow.egress.is_some() =>
-            {
-                let service = self.names.service.clone();
-                match flow.egress.clone() {
-                    Some(plan) if typed.value().trim() == service => {
-                        self.timeline.record_action(
-                            format!(
-                                "repair confirmed: allow egress tcp 443 to {} on {}",
-                                plan.cidr, plan.group
-                            ),
-                            self.now_ms,
-                        );
-                        flow.stage = Stage::Applying;
-                        vec![Command::ApplyEgress(plan)]
-                    }
-                    _ => {
-                        *error = Some(format!(
-                            "Type the service name {service} exactly to apply (Esc cancels)"
-                        ));
-                        Vec::new()
-                    }
-                }
-            }
             (Stage::Confirm { typed, error }, Some(ModalAction::Submit)) => {
-                let Some(plan) = flow.plan.clone() else {
-                    return Vec::new();
+                // What applying does: the egress rule, or the task definition's plan.
+                let (summary, command) = match (&flow.egress, &flow.plan) {
+                    (Some(egress), _) => (egress.summary(), Command::ApplyEgress(egress.clone())),
+                    (None, Some(plan)) => (
+                        repair::render::summary(plan),
+                        Command::ApplyRepair(plan.clone()),
+                    ),
+                    (None, None) => return Vec::new(),
                 };
-                if typed.value().trim() == plan.service {
-                    self.timeline.record_action(
-                        format!("repair confirmed: {}", repair::render::summary(&plan)),
-                        self.now_ms,
-                    );
+                let service = confirm_word(flow.plan.as_deref(), &self.names.service).to_owned();
+                if typed.value().trim() == service {
+                    self.timeline
+                        .record_action(format!("repair confirmed: {summary}"), self.now_ms);
                     flow.stage = Stage::Applying;
-                    vec![Command::ApplyRepair(plan)]
+                    vec![command]
                 } else {
                     *error = Some(format!(
-                        "Type the service name {} exactly to apply (Esc cancels)",
-                        plan.service
+                        "Type the service name {service} exactly to apply (Esc cancels)"
                     ));
                     Vec::new()
                 }
@@ -590,10 +570,7 @@ impl App {
                 }
                 match result {
                     Ok(plan) => {
-                        let line = format!(
-                            "repair planned: allow egress tcp 443 to {} on {}",
-                            plan.cidr, plan.group
-                        );
+                        let line = format!("repair planned: {}", plan.summary());
                         plan_ready(&mut self.timeline, flow, line, plan.to_json(), now);
                         flow.egress = Some(plan);
                     }
@@ -699,6 +676,11 @@ impl App {
             self.now_ms,
         ));
     }
+}
+
+/// The service name a plan names (the one it was made for), else the configured one.
+fn confirm_word<'a>(plan: Option<&'a Plan>, service: &'a str) -> &'a str {
+    plan.map_or(service, |p| p.service.as_str())
 }
 
 /// A plan arrived: recorded with its JSON, and the window asks for the service name.

@@ -615,12 +615,7 @@ impl TwilioProbe {
             return Ok(None);
         };
         let (status, code) = match track.via {
-            Via::Messages => (
-                field(row, "status", call)?,
-                row["error_code"]
-                    .as_u64()
-                    .and_then(|c| u32::try_from(c).ok()),
-            ),
+            Via::Messages => (field(row, "status", call)?, error_code(&row["error_code"])),
             Via::VerifyAttempts => {
                 let data = &row["channel_data"];
                 (
@@ -628,14 +623,7 @@ impl TwilioProbe {
                         .as_str()
                         .unwrap_or("unknown")
                         .to_owned(),
-                    data["error_code"]
-                        .as_str()
-                        .and_then(|c| c.parse().ok())
-                        .or_else(|| {
-                            data["error_code"]
-                                .as_u64()
-                                .and_then(|c| u32::try_from(c).ok())
-                        }),
+                    error_code(&data["error_code"]),
                 )
             }
         };
@@ -873,6 +861,14 @@ fn twilio_error(status: u16, body: &Value, call: Call, secrets: &Secrets<'_>) ->
 }
 
 /// A Twilio date: Api v2010's RFC 2822 or Verify's ISO 8601, as ms since the epoch.
+/// Twilio writes error codes as numbers (Messages) or strings (Verify's channel data).
+fn error_code(value: &Value) -> Option<u32> {
+    value
+        .as_u64()
+        .and_then(|c| u32::try_from(c).ok())
+        .or_else(|| value.as_str().and_then(|c| c.parse().ok()))
+}
+
 fn parse_date(text: &str) -> Option<i64> {
     chrono::DateTime::parse_from_rfc2822(text)
         .or_else(|_| chrono::DateTime::parse_from_rfc3339(text))

@@ -50,6 +50,11 @@ impl EgressPlan {
         out
     }
 
+    /// `allow egress tcp 443 to 0.0.0.0/0 on sg-…`, for the timeline.
+    pub fn summary(&self) -> String {
+        format!("allow egress tcp 443 to {} on {}", self.cidr, self.group)
+    }
+
     pub fn to_json(&self) -> Value {
         json!({
             "action": { "kind": "allow_egress", "group_id": self.group, "protocol": "tcp", "port": 443, "cidr": self.cidr },
@@ -58,6 +63,15 @@ impl EgressPlan {
             "commands": self.commands,
         })
     }
+}
+
+/// Where the rule allows HTTPS to unless told: the first configured destination
+/// (`aws.egress_destinations`), else anywhere.
+pub fn default_cidr(aws: &AwsConfig) -> String {
+    aws.egress_destinations
+        .first()
+        .cloned()
+        .unwrap_or_else(|| network::ANYWHERE.into())
 }
 
 /// Plans the rule from the path as read: `group` (default the service's first security

@@ -217,51 +217,37 @@ enum Call {
     Hangs,
 }
 
-/// What an OTP start served by `runtime` gets, from the same causes the backend answers from.
-pub fn otp_start_outcome(world: &World, runtime: &TaskRuntime) -> Outcome {
+/// What an OTP start served by `runtime` gets, from the same causes the backend answers from,
+/// and when (nominal seconds after the request) the backend's Twilio call sent the user's code:
+/// `None` when nothing was sent (the stub, a provider never built, a refused or hung call).
+/// The code goes out whatever the load balancer answered meanwhile: a stalled event loop
+/// still sends, late.
+pub fn otp_start_outcome(world: &World, runtime: &TaskRuntime) -> (Outcome, Option<f64>) {
     if runtime.var("OTP_PROVIDER") == Some("stub") {
-        return Outcome::target(200, 0.05);
+        return (Outcome::target(200, 0.05), None);
     }
     if !runtime.missing_twilio().is_empty() {
         // The provider is never built: the request waits until the load balancer gives up.
-        return Outcome::timed_out();
+        return (Outcome::timed_out(), None);
     }
     let call = twilio_call(world, runtime);
-    let on_loop = runtime
-        .behaviour()
-        .is_some_and(|b| b.twilio_call == TwilioCall::EventLoop);
-    if on_loop {
-        let stall = runtime
-            .behaviour()
-            .map_or(0.0, |b| b.event_loop_stall_seconds);
-        return match call {
-            Call::Sent(secs) => Outcome::target(200, stall + secs),
-            Call::Refused => Outcome::target(500, stall + 0.3),
-            Call::Hangs => Outcome::timed_out(),
-        };
-    }
-    match call {
-        Call::Sent(secs) => Outcome::target(200, secs),
-        Call::Refused => Outcome::target(500, 0.3),
-        Call::Hangs => Outcome::target(503, runtime.timeout_secs()),
-    }
-}
-
-/// When (nominal seconds after the request) the backend's Twilio call sent the user's code,
-/// from the same causes as [`otp_start_outcome`]; `None` when nothing was sent (the stub, a
-/// provider never built, a refused or hung call).
-fn code_sent_after(world: &World, runtime: &TaskRuntime) -> Option<f64> {
-    if runtime.var("OTP_PROVIDER") == Some("stub") || !runtime.missing_twilio().is_empty() {
-        return None;
-    }
-    let Call::Sent(secs) = twilio_call(world, runtime) else {
-        return None;
-    };
     let stall = runtime
         .behaviour()
         .filter(|b| b.twilio_call == TwilioCall::EventLoop)
-        .map_or(0.0, |b| b.event_loop_stall_seconds);
-    Some(stall + secs)
+        .map(|b| b.event_loop_stall_seconds);
+    let sent = match call {
+        Call::Sent(secs) => Some(stall.unwrap_or(0.0) + secs),
+        Call::Refused | Call::Hangs => None,
+    };
+    let outcome = match (stall, call) {
+        (Some(stall), Call::Sent(secs)) => Outcome::target(200, stall + secs),
+        (Some(stall), Call::Refused) => Outcome::target(500, stall + 0.3),
+        (Some(_), Call::Hangs) => Outcome::timed_out(),
+        (None, Call::Sent(secs)) => Outcome::target(200, secs),
+        (None, Call::Refused) => Outcome::target(500, 0.3),
+        (None, Call::Hangs) => Outcome::target(503, runtime.timeout_secs()),
+    };
+    (outcome, sent)
 }
 
 fn twilio_call(world: &World, runtime: &TaskRuntime) -> Call {
@@ -356,10 +342,8 @@ impl World {
         }
         let pick = self.users.rng.below(serving.len() as u64) as usize;
         let (task_id, runtime) = serving[pick].clone();
-        let outcome = otp_start_outcome(self, &runtime);
-        // The code goes out when the backend's Twilio call does, whatever the load balancer
-        // answered the user meanwhile (a stalled event loop still sends, late).
-        if let Some(after) = code_sent_after(self, &runtime) {
+        let (outcome, code_sent_after) = otp_start_outcome(self, &runtime);
+        if let Some(after) = code_sent_after {
             let sent_at = at + self.clock.secs(after).as_millis() as i64;
             self.user_code_sent(&runtime, sent_at);
         }

@@ -298,10 +298,7 @@ impl Twilio {
     pub fn record_user_send(&self, send: &UserSend, to: &str, at_ms: i64) {
         match send {
             UserSend::Sms { from } => {
-                let fate = self
-                    .setup
-                    .carrier_refuses
-                    .map_or(Fate::Delivered, Fate::Undelivered);
+                let fate = self.sms_fate();
                 let code = 100_000 + (at_ms.unsigned_abs() % 900_000);
                 let body = format!("Your Nerava code is {code}");
                 self.outbox().create_for_user(to, from, &body, at_ms, fate);
@@ -310,6 +307,13 @@ impl Twilio {
                 self.ledger().record_user_attempt(service_sid, to, at_ms);
             }
         }
+    }
+
+    /// What the destination carrier does with an SMS of the account.
+    fn sms_fate(&self) -> Fate {
+        self.setup
+            .carrier_refuses
+            .map_or(Fate::Delivered, Fate::Undelivered)
     }
 
     fn outbox(&self) -> MutexGuard<'_, Outbox> {
@@ -971,10 +975,7 @@ async fn create_message(
     {
         return Err(TwilioError::from_not_owned(from));
     }
-    let fate = twilio
-        .setup
-        .carrier_refuses
-        .map_or(Fate::Delivered, Fate::Undelivered);
+    let fate = twilio.sms_fate();
     let now = twilio.clock.now_ms();
     let message = twilio.outbox().create(to, from, body, now, fate);
     Ok((

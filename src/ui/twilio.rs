@@ -187,7 +187,7 @@ fn users_sms(
 ) -> Option<Row> {
     let recent = match recent? {
         Err(err) => return Some(failure("users' SMS", err)),
-        Ok(r) => r.tally(r.since_ms.max(since_ms)),
+        Ok(r) => r.tally(since_ms),
     };
     Some(match recent {
         r if r.sent == 0 => Row::new(

@@ -23,14 +23,10 @@ pub async fn run(
 ) -> Result<ExitCode, RepairError> {
     let repairer = EgressRepairer::new(sdk, &config.aws);
     let before = repairer.path().await?;
-    let cidr = args.cidr.clone().unwrap_or_else(|| {
-        config
-            .aws
-            .egress_destinations
-            .first()
-            .cloned()
-            .unwrap_or_else(|| crate::network::ANYWHERE.into())
-    });
+    let cidr = args
+        .cidr
+        .clone()
+        .unwrap_or_else(|| egress::default_cidr(&config.aws));
     let plan = egress::plan(&before, args.group_id.as_deref(), &cidr)?;
     if !args.json {
         print!("{}", plan.render());

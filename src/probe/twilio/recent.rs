@@ -8,10 +8,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
-use serde_json::Value;
 
 use super::delivery::{self, Via};
-use super::{parse_date, path_segment, service_sid, Call, Fact, Secrets, TwilioProbe};
+use super::{error_code, parse_date, path_segment, service_sid, Call, Fact, Secrets, TwilioProbe};
 use crate::probe::{ProbeError, TwilioCredentials};
 
 /// The window looked back over.
@@ -40,9 +39,10 @@ pub struct SmsOutcome {
 }
 
 impl RecentSms {
-    /// The sends made from `since_ms` on (the window's start, or a repair's, whichever is
-    /// later), by outcome.
-    pub fn tally(&self, since_ms: i64) -> Tally {
+    /// The sends of the window made from `from_ms` on (a repair's start; the window's own
+    /// start when that is later), by outcome.
+    pub fn tally(&self, from_ms: i64) -> Tally {
+        let since_ms = self.since_ms.max(from_ms);
         let mut tally = Tally::default();
         let mut codes: BTreeMap<u32, usize> = BTreeMap::new();
         for send in self.sends.iter().filter(|s| s.at_ms >= since_ms) {
@@ -218,14 +218,6 @@ impl TwilioProbe {
             truncated,
         })
     }
-}
-
-/// Twilio writes error codes as numbers (Messages) or strings (Verify's channel data).
-fn error_code(value: &Value) -> Option<u32> {
-    value
-        .as_u64()
-        .and_then(|c| u32::try_from(c).ok())
-        .or_else(|| value.as_str().and_then(|c| c.parse().ok()))
 }
 
 #[cfg(test)]

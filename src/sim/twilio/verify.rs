@@ -104,6 +104,14 @@ impl Ledger {
         self.carrier_refuses = Some(code);
     }
 
+    /// What the destination carrier does with a send on `channel` (it refuses SMS only).
+    fn fate(&self, channel: &str) -> Fate {
+        match self.carrier_refuses {
+            Some(code) if channel == "sms" => Fate::Undelivered(code),
+            _ => Fate::Delivered,
+        }
+    }
+
     /// Every send attempt, newest first.
     pub fn attempts(&self) -> impl Iterator<Item = &AttemptRecord> {
         self.attempts.iter().rev()
@@ -113,9 +121,7 @@ impl Ledger {
     /// through `service_sid`: it meets the same carrier as every SMS, and a user who got the
     /// code enters it (the attempt converts).
     pub fn record_user_attempt(&mut self, service_sid: &str, to: &str, at_ms: i64) {
-        let fate = self
-            .carrier_refuses
-            .map_or(Fate::Delivered, Fate::Undelivered);
+        let fate = self.fate("sms");
         let record = AttemptRecord {
             sid: self.users_rng.sid("VL"),
             service_sid: service_sid.to_owned(),
@@ -189,10 +195,7 @@ impl Ledger {
         verification.updated_ms = now_ms;
         verification.attempts.push(attempt);
         let verification = verification.clone();
-        let fate = match self.carrier_refuses {
-            Some(code) if channel == "sms" => Fate::Undelivered(code),
-            _ => Fate::Delivered,
-        };
+        let fate = self.fate(channel);
         if let Some(attempt) = verification.attempts.last() {
             self.push_attempt(AttemptRecord {
                 sid: attempt.sid.clone(),
