@@ -47,9 +47,10 @@ pub mod twilio;
 /// The world's state and its simulated time.
 pub mod world;
 
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -80,6 +81,8 @@ pub struct Shared {
     pub http: reqwest::Client,
     /// Becomes true when the simulator stops: long-lived answers (Live Tail) end with it.
     pub stopped: watch::Receiver<bool>,
+    /// When the account's calls to each rate-limited operation went out (the last second's).
+    calls: Mutex<HashMap<String, VecDeque<Instant>>>,
 }
 
 impl Shared {
@@ -210,6 +213,7 @@ impl Simulator {
             twilio_url: urls.twilio.clone(),
             http: reqwest::Client::builder().no_proxy().build()?,
             stopped: stopped.clone(),
+            calls: Mutex::default(),
         });
         let serve = |listener: TcpListener, router: Router| {
             let mut stopped = stopped.clone();
@@ -320,6 +324,26 @@ fn marked_key_error(shared: &Shared, key: &str, target: &str) -> Option<AwsError
         ),
     };
     Some(AwsError::client(kind, message))
+}
+
+/// `ThrottlingException` when the account already made its quota of calls to `target` in the
+/// last second (`[aws.rate_limits]`, real time); otherwise the call is counted.
+fn over_rate_limit(shared: &Shared, target: &str) -> Option<AwsError> {
+    let limit = *shared.scenario.aws.rate_limits.get(target)? as usize;
+    let now = Instant::now();
+    let mut calls = shared.calls.lock().unwrap_or_else(PoisonError::into_inner);
+    let recent = calls.entry(target.to_owned()).or_default();
+    while recent
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+    {
+        recent.pop_front();
+    }
+    if recent.len() >= limit {
+        return Some(AwsError::client("ThrottlingException", "Rate exceeded"));
+    }
+    recent.push_back(now);
+    None
 }
 
 /// The error a request without a SigV4 signature gets.
@@ -480,6 +504,9 @@ async fn aws_endpoint(
     let result = (|| {
         let key = access_key_id(&headers).ok_or_else(missing_signature)?;
         if let Some(e) = marked_key_error(&shared, key, target) {
+            return Err(e);
+        }
+        if let Some(e) = over_rate_limit(&shared, target) {
             return Err(e);
         }
         let now = shared.clock.now_ms();

@@ -168,12 +168,19 @@ pub struct KmsKeySetup {
     pub decrypt_principals: Vec<String>,
 }
 
-/// AWS-side facts: which access key ids get which credential error.
+/// AWS-side facts: which access key ids get which credential error, and the account's
+/// request-rate quotas.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AwsSetup {
     #[serde(default)]
     pub access_keys: BTreeMap<String, String>,
+    /// Calls a second the account may make to an operation (its `X-Amz-Target`, such as
+    /// `Logs_20140328.FilterLogEvents`), every caller counted together, as AWS's per-account,
+    /// per-Region TPS quotas are; past it the call answers `ThrottlingException` until the
+    /// last second's calls age out. None by default: only the scenarios that set one.
+    #[serde(default)]
+    pub rate_limits: BTreeMap<String, u32>,
 }
 
 /// What an image does with the Twilio call.

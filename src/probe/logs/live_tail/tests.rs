@@ -796,6 +796,115 @@ async fn a_failed_backfill_is_said_and_the_stream_still_follows() {
     }
 }
 
+/// The account's FilterLogEvents quota is spent by another tool (a neighbour polling as fast
+/// as the simulator lets it, as AWS's per-account TPS quota counts every caller): the
+/// backfill is throttled, said, and the stream follows meanwhile. Once the neighbour stops,
+/// the backfill's next try reads the lines from before the session: each line arrives
+/// exactly once, the startup line included, and the pane stops saying any are missing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_throttled_backfill_is_read_once_the_accounts_quota_frees() {
+    let mut scenario = scenario::load("healthy").expect("scenario");
+    scenario
+        .aws
+        .rate_limits
+        .insert("Logs_20140328.FilterLogEvents".into(), 3);
+    let sim = start(scenario).await;
+    let cfg = aws_cfg(&sim, "OTP");
+    let sdk = sdk(&cfg, sim::ACCESS_KEY_ID).await;
+    // The neighbour: four loops, no retries, until told to stop.
+    let neighbour_sdk = sdk
+        .to_builder()
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .build();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let throttled = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut neighbours = Vec::new();
+    for _ in 0..4 {
+        let client = Client::new(&neighbour_sdk);
+        let stopped = stopped.clone();
+        let throttled = std::sync::Arc::clone(&throttled);
+        neighbours.push(tokio::spawn(async move {
+            while !*stopped.borrow() {
+                let answer = client
+                    .filter_log_events()
+                    .log_group_name(GROUP)
+                    .limit(1)
+                    .send()
+                    .await;
+                if answer.is_err() {
+                    throttled.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        throttled.load(std::sync::atomic::Ordering::Relaxed) > 0,
+        "the neighbour spends the quota"
+    );
+    let (_task, mut rx, mut seen) = following(
+        LiveTail::new(&sdk, &cfg).retrying(
+            Duration::from_secs(60),
+            Duration::from_secs(60),
+            Duration::from_millis(100),
+        ),
+        &sdk,
+        &cfg,
+        Duration::from_millis(200),
+    )
+    .await;
+    let Some(FollowMode::LiveTail {
+        backfill_failed: Some(why),
+        ..
+    }) = seen.modes.first()
+    else {
+        panic!("the backfill is throttled first: {:?}", seen.modes);
+    };
+    assert!(why.contains("ThrottlingException"), "{why}");
+    // Meanwhile the stream follows.
+    otp_start(&sim).await;
+    gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
+        s.count("OTP sent successfully") > 0
+    })
+    .await;
+    assert!(!seen.kinds.contains(&LineKind::ProviderInitialised));
+    // The other tool stops; the quota frees and the next try reads the gap.
+    stop.send(true).expect("neighbours listen");
+    for n in neighbours {
+        n.await.expect("neighbour ends");
+    }
+    gather(&mut rx, &mut seen, Duration::from_secs(20), |s| {
+        s.kinds.contains(&LineKind::ProviderInitialised)
+            && matches!(
+                s.modes.last(),
+                Some(FollowMode::LiveTail {
+                    backfill_failed: None,
+                    ..
+                })
+            )
+    })
+    .await;
+    gather(&mut rx, &mut seen, Duration::from_secs(1), |_| false).await;
+    assert!(
+        seen.kinds.contains(&LineKind::ProviderInitialised),
+        "the line from before the session arrives: {seen:?}"
+    );
+    assert!(
+        matches!(
+            seen.modes.last(),
+            Some(FollowMode::LiveTail {
+                backfill_failed: None,
+                ..
+            })
+        ),
+        "nothing missing any more: {:?}",
+        seen.modes
+    );
+    assert_eq!(seen.count("OTP sent successfully"), 1, "{seen:?}");
+    assert!(seen.duplicates().is_empty(), "{:?}", seen.duplicates());
+    assert!(seen.errors.is_empty(), "{:?}", seen.errors);
+}
+
 /// A backfill that failed and succeeds later (here: the de-dup state as the stream leaves it)
 /// repeats none of the lines the stream delivered meanwhile, however long ago.
 #[test]
