@@ -1186,7 +1186,19 @@ fn real_traffic(evidence: &Evidence, found: &mut Findings) {
         return;
     }
     let snapshot = evidence.snapshot();
-    for mode in hanging {
+    // Twilio took users' codes in these same minutes: the calls get out (no blocked network,
+    // no provider waiting for a missing variable), yet the requests still hang to the load
+    // balancer's 504 — a Twilio call that holds the server until its socket timeout.
+    let reached = codes_reached_twilio(evidence, &signal);
+    if let Some(reached) = &reached {
+        found.add(
+            FailureMode::EventLoopBlocked,
+            1,
+            format!("{line} — yet {reached}: the backend reaches Twilio and still answers no one in time, the shape of a Twilio call that blocks the event loop"),
+        );
+    }
+    // Named by the codes, the three shapes the traffic alone leaves are not added.
+    for mode in hanging.into_iter().filter(|_| reached.is_none()) {
         // The provider that waits for missing variables needs one missing: a task definition
         // read with all of them rules it out.
         if mode == FailureMode::MissingEnvVars && snapshot.is_some() {
@@ -1218,6 +1230,30 @@ fn real_traffic(evidence: &Evidence, found: &mut Findings) {
             );
         }
     }
+}
+
+/// `Twilio's Verify Attempts list 45 codes sent in the same minutes` when the account's record
+/// of the deployed provider's sends holds at least 3 made since the traffic's window began,
+/// and at least half as many as the OTP starts that timed out: users' codes reach Twilio.
+fn codes_reached_twilio(evidence: &Evidence, signal: &traffic::Signal) -> Option<String> {
+    let Some(Ok(recent)) = &evidence.recent_sms else {
+        return None;
+    };
+    let sent = recent.tally(evidence.lines_since_ms).sent;
+    let timeouts = signal
+        .otp
+        .map_or(signal.lb_504.unwrap_or(0), |o| o.timeouts);
+    if sent < 3 || (sent as u64) * 2 < timeouts {
+        return None;
+    }
+    let via = match recent.via {
+        Some(delivery::Via::VerifyAttempts) => "Verify Attempts",
+        _ => "Messages",
+    };
+    let more = if recent.truncated { "at least " } else { "" };
+    Some(format!(
+        "Twilio's {via} list {more}{sent} of their codes sent in the same minutes"
+    ))
 }
 
 /// `text` cut to its first `head` and last `tail` characters (a stop reason's cause is at its

@@ -247,6 +247,71 @@ mod tests {
         assert_ne!(d.verdict.failure_mode, super::super::FailureMode::None);
     }
 
+    /// Users' codes reach Twilio in the same minutes their OTP starts hang: the network and
+    /// the configuration let the call out, so only the call that holds the server remains,
+    /// named (confidence 1). Too few sends for the 504s, or none, leave the three candidates.
+    #[test]
+    fn codes_reaching_twilio_while_users_hang_name_the_blocked_event_loop() {
+        use crate::probe::twilio::delivery::Via;
+        use crate::probe::twilio::recent::{RecentSms, SmsOutcome};
+        let late = WINDOW_MS - 60_000;
+        let with_sends = |n: usize| {
+            let mut e = evidence(&[
+                (late, OTP_504),
+                (late, OTP_504),
+                (late, OTP_504),
+                (late, OTP_504),
+                (late, HEALTH_200),
+            ]);
+            e.recent_sms = Some(Ok(RecentSms {
+                via: Some(Via::VerifyAttempts),
+                since_ms: WINDOW_MS - 15 * 60_000,
+                sends: (0..n)
+                    .map(|i| SmsOutcome {
+                        at_ms: late + i as i64,
+                        status: "delivered".into(),
+                        error_code: None,
+                    })
+                    .collect(),
+                truncated: false,
+            }));
+            super::super::diagnose(&e, &super::super::Names::default(), WINDOW_MS)
+        };
+        let modes = |d: &super::super::Diagnosis| -> Vec<&str> {
+            d.verdict
+                .candidates
+                .iter()
+                .map(|f| f.failure_mode.id())
+                .collect()
+        };
+        let d = with_sends(4);
+        assert_eq!(
+            d.verdict.failure_mode,
+            super::super::FailureMode::EventLoopBlocked
+        );
+        assert_eq!(modes(&d), ["event_loop_blocked"]);
+        let why = &d.verdict.candidates[0].evidence[0];
+        assert!(
+            why.contains(
+                "yet Twilio's Verify Attempts list 4 of their codes sent in the same minutes"
+            ),
+            "{why}"
+        );
+        // Two sends for four hanging requests, or none: the traffic alone cannot tell.
+        for n in [0, 2] {
+            let d = with_sends(n);
+            assert_eq!(
+                d.verdict.failure_mode,
+                super::super::FailureMode::Inconclusive,
+                "{n} sends"
+            );
+            assert_eq!(
+                modes(&d),
+                ["missing_env_vars", "event_loop_blocked", "network_blocked"]
+            );
+        }
+    }
+
     #[test]
     fn minutes_before_a_new_deployment_do_not_count() {
         let late = WINDOW_MS - 5 * 60_000;

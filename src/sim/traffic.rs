@@ -359,8 +359,9 @@ impl World {
         });
     }
 
-    /// A user's OTP start the backend answered 200 sent a code through Twilio (unless the
-    /// provider is the stub): the account lists it, to a phone of the user's own.
+    /// A user's OTP start whose Twilio call went out sent a code (unless the provider is the
+    /// stub), whether or not its answer reached the user in time: the account lists it, to a
+    /// phone of the user's own.
     fn user_code_sent(&self, runtime: &TaskRuntime, at: i64) {
         let Some(twilio) = &self.twilio else {
             return;
