@@ -534,16 +534,7 @@ impl Twilio {
         let sent = (stage != Stage::Queued)
             .then(|| ids::rfc2822(messages::reached_at(m.created_ms, Stage::Sent, scaled)));
         let segments = m.body.chars().count().div_ceil(160).max(1);
-        // Sent through a Messaging Service: Twilio names the service and the pool's number.
-        let (from, service) = match self
-            .setup
-            .messaging_services
-            .iter()
-            .find(|s| s.sid == m.from)
-        {
-            Some(s) => (json!(s.senders.first()), json!(s.sid)),
-            None => (json!(m.from), Value::Null),
-        };
+        let (from, service) = self.sender_of(m);
         json!({
             "account_sid": account,
             "api_version": "2010-04-01",
@@ -568,6 +559,23 @@ impl Twilio {
             "to": m.to,
             "uri": uri,
         })
+    }
+
+    /// A message's `from` and `messaging_service_sid` as Twilio lists them: sent through a
+    /// Messaging Service (kept as its SID), the service and the pool's number.
+    fn sender_of<'a>(&'a self, m: &'a messages::Message) -> (&'a str, Option<&'a str>) {
+        match self
+            .setup
+            .messaging_services
+            .iter()
+            .find(|s| s.sid == m.from)
+        {
+            Some(s) => (
+                s.senders.first().map_or("", String::as_str),
+                Some(s.sid.as_str()),
+            ),
+            None => (m.from.as_str(), None),
+        }
     }
 
     fn number_json(&self, n: &PhoneNumberSetup) -> Value {
@@ -977,7 +985,12 @@ async fn create_message(
     }
     let fate = twilio.sms_fate();
     let now = twilio.clock.now_ms();
-    let message = twilio.outbox().create(to, from, body, now, fate);
+    // Sent through a Messaging Service, the message keeps the service (listed with it).
+    let sender = match (params.get("From"), params.get("MessagingServiceSid")) {
+        (None, Some(service)) => service,
+        _ => from,
+    };
+    let message = twilio.outbox().create(to, sender, body, now, fate);
     Ok((
         StatusCode::CREATED,
         Json(twilio.message_json(&message, now)),
@@ -1024,7 +1037,11 @@ async fn list_messages(
         // A user's code the backend will send later (after a stall) is not sent yet.
         .filter(|m| m.created_ms <= now)
         .filter(|m| params.get("To").is_none_or(|to| m.to == to))
-        .filter(|m| params.get("From").is_none_or(|from| m.from == from))
+        .filter(|m| {
+            params
+                .get("From")
+                .is_none_or(|from| twilio.sender_of(m).0 == from)
+        })
         .filter(|m| {
             let stage = messages::stage_at(m.created_ms, m.fate, now, scaled);
             let sent = (stage != Stage::Queued)
@@ -1836,6 +1853,28 @@ mod tests {
         assert_eq!(rows[1]["messaging_service_sid"], service.as_str());
         assert_eq!(rows[1]["from"], "+18325550147", "the pool's number");
         assert!(rows.iter().all(|r| r["status"] == "delivered"), "{list:#}");
+        // A send through the service (as the console's own test SMS may go) is listed the
+        // same way, answered and listed, and `From=` finds it by the pool's number.
+        let (status, created) = sim
+            .post(
+                &messages_path(&sim),
+                &[
+                    ("To", PHONE),
+                    ("MessagingServiceSid", service.as_str()),
+                    ("Body", "Your Nerava verification code is: 424242"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 201, "{created:#}");
+        assert_eq!(created["messaging_service_sid"], service.as_str());
+        assert_eq!(created["from"], "+18325550147");
+        let (_, by_from) = sim
+            .get(&format!("{}?From=%2B18325550147", messages_path(&sim)))
+            .await;
+        let rows = by_from["messages"].as_array().unwrap();
+        assert_eq!(rows.len(), 3, "{by_from:#}");
+        assert_eq!(rows[0]["messaging_service_sid"], service.as_str());
+        assert_eq!(rows[0]["to"], PHONE);
     }
 
     #[tokio::test]
