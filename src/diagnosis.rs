@@ -1274,8 +1274,11 @@ fn api_unreachable(evidence: &Evidence, now_ms: i64) -> Option<String> {
 }
 
 /// Positive evidence of health: `/health` answered 2xx last, nothing failing on the checklist,
-/// no OTP start in flight, and either an OTP start returned `otp_sent` or the lines that the
-/// config and Twilio can prove (variables, provider, account, Verify service, token) passed.
+/// no OTP start in flight, and an OTP start answered: the console's own returned `otp_sent`, or
+/// the lines that the config and Twilio can prove (variables, provider, account, Verify service,
+/// token) passed and real users' recent OTP starts were answered with none failing. The config
+/// alone proves nothing about the service's own call to Twilio (a revoked egress rule, an image
+/// that blocks its event loop): those fail while every provable line passes.
 fn shows_health(evidence: &Evidence, checklist: &[Line]) -> bool {
     let health_ok = evidence
         .samples
@@ -1297,8 +1300,10 @@ fn shows_health(evidence: &Evidence, checklist: &[Line]) -> bool {
     .iter()
     .all(|&item| state(item) == Some(State::Pass));
     // Users failing is not health, whatever the console's own probes saw.
-    let users_fail = traffic::Signal::of(evidence).is_some_and(|s| s.otp_fails());
-    health_ok && !failing && !otp_pending && (otp_sent || provable) && !users_fail
+    let signal = traffic::Signal::of(evidence);
+    let users_fail = signal.as_ref().is_some_and(traffic::Signal::otp_fails);
+    let users_served = signal.as_ref().is_some_and(traffic::Signal::otp_served);
+    health_ok && !failing && !otp_pending && (otp_sent || (provable && users_served)) && !users_fail
 }
 
 /// Why the evidence does not show health, in one line, for the top of `unknown`.
@@ -1318,9 +1323,35 @@ fn why_inconclusive(evidence: &Evidence, checklist: &[Line]) -> String {
         None => "/health: no answer yet".into(),
         Some(s) if !s.class.is_ok() => format!(
             "/health answered {}",
-            s.status.map_or_else(|| s.summary.clone(), |c| format!("HTTP {c}"))
+            s.status
+                .map_or_else(|| s.summary.clone(), |c| format!("HTTP {c}"))
         ),
-        Some(_) => "nothing proves the OTP path works: no OTP start sent (give a test phone) and the config or Twilio could not be checked".into(),
+        Some(_) => {
+            let provable = [
+                Item::TwilioEnvVars,
+                Item::ProviderNotStub,
+                Item::AccountActive,
+                Item::VerifyServiceExists,
+                Item::AuthTokenValid,
+            ]
+            .iter()
+            .all(|&item| {
+                checklist
+                    .iter()
+                    .any(|l| l.item == item && l.state == State::Pass)
+            });
+            if provable {
+                format!(
+                    "nothing proves an OTP start is answered: the config and Twilio pass, but no test was sent (give a test phone) and {}",
+                    traffic::Signal::of(evidence).map_or_else(
+                        || "real users' OTP starts were not read (--check-aws reads them)".to_owned(),
+                        |s| s.why_not_served()
+                    )
+                )
+            } else {
+                "nothing proves the OTP path works: no OTP start sent (give a test phone) and the config or Twilio could not be checked".into()
+            }
+        }
     }
 }
 

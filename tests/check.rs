@@ -719,3 +719,27 @@ async fn a_test_otp_opens_the_log_followers_fast_window_until_just_after_its_ans
         "closes within {HOT_GRACE:?} of the answer"
     );
 }
+
+/// Without a test phone or `--check-aws`, only the config and Twilio are seen: they pass in a
+/// world whose revoked egress rule fails every OTP start, so the verdict may not be `none`.
+#[test]
+fn binary_config_alone_is_inconclusive_not_healthy() {
+    for scenario in ["network-blocked", "event-loop-blocking", "healthy"] {
+        let out = binary()
+            .args(["check", "--demo", scenario, "--json"])
+            .output()
+            .expect("runs");
+        let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(out.status.code(), Some(3), "{scenario}: {json}");
+        assert_eq!(
+            json["verdict"]["failure_mode"], "inconclusive",
+            "{scenario}"
+        );
+        let why = json["unknown"][0].as_str().unwrap_or_default();
+        assert!(
+            why.starts_with("nothing proves an OTP start is answered")
+                && why.contains("--check-aws"),
+            "{scenario}: {why}"
+        );
+    }
+}

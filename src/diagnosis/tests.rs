@@ -1360,3 +1360,107 @@ fn an_undecidable_path_leaves_the_line_to_the_logs_and_says_so() {
         line.evidence
     );
 }
+
+/// Real traffic read over the hour before [`NOW`], from these access lines (each a minute
+/// before `NOW`), or the access lines' read failing with `error`.
+fn traffic_obs(lines: &[&str], error: Option<&str>) -> Observation {
+    use crate::probe::traffic::{summarize, RealTraffic, WINDOW_MS};
+    let from = NOW - WINDOW_MS;
+    let access = match error {
+        Some(message) => Err(ProbeError {
+            system: System::Logs,
+            kind: ErrorKind::NotFound,
+            code: Some("ResourceNotFoundException".into()),
+            message: message.into(),
+        }),
+        None => Ok(summarize(
+            lines.iter().map(|l| (NOW - 60_000, *l)),
+            from,
+            NOW,
+        )),
+    };
+    Observation::Traffic {
+        at_ms: NOW,
+        traffic: Box::new(RealTraffic {
+            from_ms: from,
+            to_ms: NOW,
+            access,
+            load_balancer: None,
+        }),
+    }
+}
+
+#[test]
+fn the_config_alone_is_not_health_users_or_a_test_must_have_been_answered() {
+    // A revoked egress rule or an image that blocks its event loop fails every OTP start while
+    // every line the config and Twilio can prove passes: with the network unreadable, no logs
+    // and no test sent, nothing shows an OTP start answered.
+    let denied = Observation::Network {
+        at_ms: NOW,
+        result: Err(ProbeError {
+            system: System::Network,
+            kind: ErrorKind::Credentials,
+            code: Some("UnauthorizedOperation".into()),
+            message: "AWS: UnauthorizedOperation — not allowed to call ec2:DescribeSecurityGroups"
+                .into(),
+        }),
+    };
+    let base = || {
+        [
+            vec![
+                ecs_obs(snapshot(GOOD, false)),
+                denied.clone(),
+                sample(Endpoint::Health, 1, 20, Some(200), Class::Ok, false),
+            ],
+            twilio_ok(),
+        ]
+        .concat()
+    };
+    let d = verdict(base());
+    assert_eq!(d.verdict.failure_mode, FailureMode::Inconclusive, "{d:#?}");
+    assert!(
+        d.unknown[0].starts_with("nothing proves an OTP start is answered")
+            && d.unknown[0].contains("give a test phone"),
+        "{:?}",
+        d.unknown
+    );
+    // The access lines unreadable (a log group that does not exist): still not health.
+    let d = verdict(
+        [
+            base(),
+            vec![traffic_obs(&[], Some("ResourceNotFoundException"))],
+        ]
+        .concat(),
+    );
+    assert_eq!(d.verdict.failure_mode, FailureMode::Inconclusive);
+    assert!(d.unknown[0].contains("not read"), "{:?}", d.unknown);
+    // A quiet service: no user asked for a code.
+    let health_line = "INFO:     10.0.1.3:1 - \"GET /health HTTP/1.1\" 200 OK";
+    let d = verdict([base(), vec![traffic_obs(&[health_line], None)]].concat());
+    assert_eq!(d.verdict.failure_mode, FailureMode::Inconclusive);
+    assert!(
+        d.unknown[0].contains("no user's OTP start"),
+        "{:?}",
+        d.unknown
+    );
+    // Users' OTP starts answered 200: positive evidence, without a test SMS.
+    let otp_200 = "INFO:     10.0.1.2:1 - \"POST /v1/auth/otp/start HTTP/1.1\" 200 OK";
+    let d = verdict([base(), vec![traffic_obs(&[otp_200, health_line], None)]].concat());
+    assert_eq!(d.verdict.failure_mode, FailureMode::None, "{d:#?}");
+    // The console's own test OTP start that sent is positive evidence on its own.
+    let d = verdict(
+        [
+            base(),
+            vec![sample(
+                Endpoint::OtpStart,
+                2,
+                300,
+                Some(200),
+                Class::Ok,
+                false,
+            )],
+        ]
+        .concat(),
+    );
+    assert_eq!(d.verdict.failure_mode, FailureMode::None, "{d:#?}");
+}
