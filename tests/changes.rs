@@ -533,3 +533,40 @@ async fn the_table_keeps_a_busy_window_short_and_the_json_keeps_it_all() {
         "{table}"
     );
 }
+
+/// The secret-rotated repair done halfway: the new token put in the secret, no new deployment.
+/// The console's own read of the secret is accepted by Twilio, the running tasks still hold the
+/// old token: only the backend's own line about the test OTP start names it, and `check` waits
+/// for that line instead of concluding on the bare 500.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_fixed_without_a_redeploy_is_named_from_the_backends_line() {
+    let (sim, config) = support::simulator("secret-rotated").await;
+    let sdk = sdk(&sim.urls.aws, sim::ACCESS_KEY_ID).await;
+    aws_sdk_secretsmanager::Client::new(&sdk)
+        .put_secret_value()
+        .secret_id("nerava/prod/twilio")
+        .secret_string(r#"{"auth_token":"4d2c8e6a0b1f3e5d7c9a2b4c6d8e0f1a"}"#)
+        .send()
+        .await
+        .expect("PutSecretValue");
+    let report = check::check(&config, "secret-rotated", &support::check_options())
+        .await
+        .expect("runs");
+    let d = &report.diagnosis;
+    assert_eq!(
+        d.verdict.failure_mode,
+        FailureMode::InvalidCredentials,
+        "{}",
+        check::render_table(&report)
+    );
+    assert!(
+        d.verdict.candidates[0]
+            .evidence
+            .iter()
+            .any(|e| e.contains("Twilio error 20003")),
+        "{:#?}",
+        d.verdict.candidates[0]
+    );
+    let text = check::report_json(&report).to_string();
+    assert!(!text.contains("4d2c8e6a0b1f3e5d7c9a2b4c6d8e0f1a"));
+}
