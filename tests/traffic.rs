@@ -334,3 +334,48 @@ async fn the_load_balancer_counts_every_request_it_answers() {
     assert!(lb.p99_ms.is_some(), "{lb:?}");
     assert_eq!(lb.healthy, None, "no health checks ran: {lb:?}");
 }
+
+/// A Twilio slower than the backend's TWILIO_TIMEOUT_SECONDS (a degraded Twilio API, its status
+/// page saying so): the backend gives up on every send with a 503, and so do the simulated
+/// users' OTP starts, whose access lines the console reads — never a 200 the API cannot give.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_twilio_slower_than_the_backends_timeout_fails_users_as_it_fails_the_api() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("slow-twilio.toml");
+    std::fs::write(
+        &path,
+        "description = \"Twilio answers in 35 s, over TWILIO_TIMEOUT_SECONDS=30\"\n\
+         [twilio]\nlatency_secs = 35.0\n\
+         [statuspage]\nindicator = \"minor\"\ndescription = \"Partial System Outage\"\n",
+    )
+    .expect("write");
+    let (sim, config) = support::simulator(path.to_str().expect("utf-8")).await;
+    let options = check::Options {
+        test_phone: None,
+        ..support::check_options()
+    };
+    let report = check::check(&config, "slow-twilio", &options)
+        .await
+        .expect("runs");
+    let table = check::render_table(&report);
+    let signal = Signal::of(&report.evidence).expect("read");
+    let otp = signal.otp.expect("access lines read");
+    assert!(
+        otp.requests > 0 && otp.unavailable * 2 >= otp.requests,
+        "users' OTP starts are not mostly 503: {otp:?}\n{table}"
+    );
+    assert!(signal.otp_fails(), "{signal:?}");
+    assert_ne!(
+        report.diagnosis.verdict.failure_mode,
+        FailureMode::None,
+        "{table}"
+    );
+    // The API itself answers the same, by the same cause.
+    let answer = reqwest::Client::new()
+        .post(format!("{}/v1/auth/otp/start", sim.urls.api))
+        .json(&serde_json::json!({ "phone": "+17133056318" }))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(answer.status().as_u16(), 503);
+}

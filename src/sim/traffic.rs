@@ -230,7 +230,19 @@ pub fn otp_start_outcome(world: &World, runtime: &TaskRuntime) -> (Outcome, Opti
         // The provider is never built: the request waits until the load balancer gives up.
         return (Outcome::timed_out(), None);
     }
-    let call = twilio_call(world, runtime);
+    let call = match twilio_call(world, runtime) {
+        // Off the event loop the call has TWILIO_TIMEOUT_SECONDS: a Twilio slower than that is
+        // given up on, as the backend's own `within` gives up on it (503, nothing sent).
+        Call::Sent(secs)
+            if secs > runtime.timeout_secs()
+                && runtime
+                    .behaviour()
+                    .is_none_or(|b| b.twilio_call == TwilioCall::Executor) =>
+        {
+            Call::Hangs
+        }
+        call => call,
+    };
     let stall = runtime
         .behaviour()
         .filter(|b| b.twilio_call == TwilioCall::EventLoop)
