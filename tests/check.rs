@@ -743,3 +743,37 @@ fn binary_config_alone_is_inconclusive_not_healthy() {
         );
     }
 }
+
+/// The `twilio_sms` provider sending through a Messaging Service (`OTP_FROM_NUMBER=MG…`, which
+/// Twilio's Messages API takes in `From`): a working world is `none`, not a bad-format variable,
+/// and the simulated backend's own send goes out through the service's pool.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_messaging_service_sender_is_a_valid_from() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("sms-messaging-service.toml");
+    std::fs::write(
+        &path,
+        r#"description = "twilio_sms through a Messaging Service whose pool holds the account's number"
+[yesterday.environment]
+OTP_PROVIDER = "twilio_sms"
+OTP_FROM_NUMBER = "MG1a2b3c4d5e6f708192a3b4c5d6e7f8a9"
+[twilio]
+messaging_services = [{ sid = "MG1a2b3c4d5e6f708192a3b4c5d6e7f8a9", friendly_name = "Nerava OTP", senders = ["+18325550147"] }]
+"#,
+    )
+    .expect("write");
+    let report = diagnose(path.to_str().expect("utf-8")).await;
+    assert_eq!(
+        report.diagnosis.verdict.failure_mode,
+        FailureMode::None,
+        "{}",
+        check::render_table(&report)
+    );
+    let delivered = report
+        .evidence
+        .deliveries
+        .iter()
+        .flatten()
+        .any(|d| d.status == "delivered");
+    assert!(delivered, "{}", check::render_table(&report));
+}

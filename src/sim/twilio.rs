@@ -922,7 +922,15 @@ async fn create_message(
             format!("Invalid 'To' Phone Number: {to}"),
         ));
     }
-    let from = match (params.get("From"), params.get("MessagingServiceSid")) {
+    // Twilio takes a Messaging Service SID in `From` as well as in `MessagingServiceSid`
+    // (error 21603's page: "You can provide any of the above sender types in your From
+    // parameter"); the service then picks the sender.
+    let from_param = params.get("From");
+    let service_in_from = from_param.filter(|f| f.starts_with("MG"));
+    let from = match (
+        from_param.filter(|f| !f.starts_with("MG")),
+        params.get("MessagingServiceSid").or(service_in_from),
+    ) {
         (Some(from), _) => from,
         (None, Some(service)) => {
             let pool = twilio
