@@ -1130,6 +1130,24 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
     };
     if failure_mode == FailureMode::Inconclusive {
         unknown.insert(0, why_inconclusive(evidence, &checklist));
+        // With no failure mode of the service's own, Twilio's own incident is the lead to
+        // follow (a slow or failing Twilio looks like the network from inside the VPC).
+        if let Some(Ok(page)) = &evidence.status_page {
+            if page.indicator != "none" && !page.indicator.is_empty() {
+                let degraded = if page.degraded.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", page.degraded.join(", "))
+                };
+                unknown.insert(
+                    1,
+                    format!(
+                        "Twilio's status page reports an incident, {}: {}{degraded} — Twilio itself may be failing the sends; follow status.twilio.com",
+                        page.indicator, page.description
+                    ),
+                );
+            }
+        }
     }
     Diagnosis {
         verdict: Verdict {

@@ -1464,3 +1464,41 @@ fn the_config_alone_is_not_health_users_or_a_test_must_have_been_answered() {
     );
     assert_eq!(d.verdict.failure_mode, FailureMode::None, "{d:#?}");
 }
+
+#[test]
+fn an_incident_on_twilios_status_page_is_said_when_nothing_else_fits() {
+    let page = |indicator: &str| Observation::Twilio {
+        at_ms: NOW,
+        fact: Fact::StatusPage(Ok(crate::probe::twilio::StatusPage {
+            indicator: indicator.into(),
+            description: "Partial System Outage".into(),
+            degraded: vec!["Programmable Messaging: degraded_performance".into()],
+        })),
+    };
+    // Users' OTP starts answer 503 after the backend's timeout and Twilio does not answer the
+    // console in time: no failure mode of the service's own fits.
+    let otp_503 =
+        "INFO:     10.0.1.2:1 - \"POST /v1/auth/otp/start HTTP/1.1\" 503 Service Unavailable";
+    let health = "INFO:     10.0.1.3:1 - \"GET /health HTTP/1.1\" 200 OK";
+    let world = |indicator: &str| {
+        vec![
+            ecs_obs(snapshot(GOOD, false)),
+            sample(Endpoint::Health, 1, 20, Some(200), Class::Ok, false),
+            traffic_obs(&[otp_503, otp_503, health], None),
+            page(indicator),
+        ]
+    };
+    let d = verdict(world("minor"));
+    assert_eq!(d.verdict.failure_mode, FailureMode::Inconclusive);
+    assert!(
+        d.unknown[1].starts_with("Twilio's status page reports an incident, minor: Partial System Outage (Programmable Messaging: degraded_performance)"),
+        "{:?}",
+        d.unknown
+    );
+    let d = verdict(world("none"));
+    assert!(
+        d.unknown.iter().all(|u| !u.contains("status page")),
+        "{:?}",
+        d.unknown
+    );
+}
