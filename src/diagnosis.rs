@@ -499,6 +499,25 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
                 }
             }
         }
+        // Scaled to zero (by hand, a scheduled action, an autoscaling policy with minimum 0):
+        // nothing serves the API, whatever the task definition says.
+        if s.service.desired == 0 && s.service.running == 0 {
+            found.add(
+                FailureMode::ApiUnreachable,
+                3,
+                format!(
+                    "service {} is scaled to zero: desired 0, running 0 tasks ({} deployed) — nothing serves the API",
+                    s.service.name, rev
+                ),
+            );
+            found.name_resources(
+                FailureMode::ApiUnreachable,
+                vec![format!(
+                    "aws ecs update-service --cluster {} --service {} --desired-count 1   # or the count it ran with; check scheduled scaling: aws application-autoscaling describe-scheduled-actions --service-namespace ecs",
+                    names.cluster, names.service
+                )],
+            );
+        }
         let primary = s.service.deployments.iter().find(|d| d.status == "PRIMARY");
         let stopped: Vec<&ecs::Task> = s
             .tasks

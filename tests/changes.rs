@@ -361,6 +361,8 @@ async fn each_scenario_caused_by_a_change_cites_it_in_its_verdict() {
         // token, and nothing on the AWS side changed.
         ("invalid-credentials", "it was changed on Twilio's side"),
         ("secret-rotated", "it was changed on Twilio's side"),
+        // The scale-in that left no task, by Application Auto Scaling's role.
+        ("scaled-to-zero", "updated service nerava-backend (desired 0) 2 h ago by arn:aws:sts::123456789012:assumed-role/AWSServiceRoleForApplicationAutoScaling_ECSService/"),
     ];
     let mut runs = tokio::task::JoinSet::new();
     for (name, want) in cases {

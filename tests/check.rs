@@ -40,6 +40,7 @@ async fn every_scenario_gets_its_failure_mode() {
         ("secret-deleted", FailureMode::SecretUnreadable),
         ("execution-role-denied", FailureMode::SecretUnreadable),
         ("secret-kms-denied", FailureMode::SecretUnreadable),
+        ("scaled-to-zero", FailureMode::ApiUnreachable),
     ];
     let reports = futures_join(cases.iter().map(|(name, _)| diagnose(name))).await;
     for ((name, want), report) in cases.iter().zip(reports) {

@@ -66,6 +66,8 @@ const CASES: &[(&str, Option<u16>, FailureMode)] = &[
     ("verify-undelivered", Some(200), FailureMode::SmsUndelivered),
     ("secret-rotated", Some(500), FailureMode::InvalidCredentials),
     ("secret-deleted", None, FailureMode::SecretUnreadable),
+    // Nothing to serve them: the load balancer answers every request itself.
+    ("scaled-to-zero", None, FailureMode::ApiUnreachable),
 ];
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1502,3 +1502,34 @@ fn an_incident_on_twilios_status_page_is_said_when_nothing_else_fits() {
         d.unknown
     );
 }
+
+#[test]
+fn a_service_scaled_to_zero_is_named_with_the_command_that_scales_it_back() {
+    let mut s = snapshot(GOOD, false);
+    s.service.desired = 0;
+    s.service.running = 0;
+    s.service.deployments[0].desired = 0;
+    s.service.deployments[0].running = 0;
+    let d = verdict(
+        [
+            vec![
+                ecs_obs(s),
+                sample(Endpoint::Health, 1, 3, Some(503), Class::Unavailable, false),
+            ],
+            twilio_ok(),
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        d.verdict.failure_mode,
+        FailureMode::ApiUnreachable,
+        "{d:#?}"
+    );
+    let top = &d.verdict.candidates[0];
+    assert!(
+        top.evidence[0]
+            .starts_with("service nerava-backend is scaled to zero: desired 0, running 0"),
+        "{top:#?}"
+    );
+    assert!(top.commands[0].contains("--desired-count 1"), "{top:#?}");
+}
