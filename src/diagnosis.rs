@@ -1051,6 +1051,7 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
             );
         }
     }
+    stale_token(evidence, &mut found, now_ms);
     real_traffic(evidence, &mut found);
     if let Some(line) = api_unreachable(evidence, now_ms) {
         found.add(FailureMode::ApiUnreachable, 3, line);
@@ -1175,6 +1176,77 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
         },
         checklist,
         unknown,
+    }
+}
+
+/// A token secret changed after every running task read it: ECS resolves `secrets` when it
+/// starts a task, so the tasks still send the previous value while the console (reading the
+/// secret now) is accepted by Twilio. A new value put in the secret without a new deployment
+/// (a rotation half done) looks healthy from outside and refused from inside. It names invalid
+/// credentials when the service's own calls are refused (its log line: the evidence gets this
+/// line and the repair becomes a new deployment), and on its own (confidence 1) when users' OTP
+/// starts or a test one fail with an error; in both, only while Twilio accepts the current
+/// value (else a new deployment would not help).
+fn stale_token(evidence: &Evidence, found: &mut Findings, now_ms: i64) {
+    let Some(s) = evidence.snapshot() else {
+        return;
+    };
+    let Some(newest_start) = s
+        .tasks
+        .iter()
+        .filter(|t| t.last_status == "RUNNING")
+        .map(|t| t.started_ms)
+        .collect::<Option<Vec<i64>>>()
+        .and_then(|starts| starts.into_iter().max())
+    else {
+        return;
+    };
+    let Some((r, changed)) = s.secrets.iter().find_map(|r| {
+        r.last_changed_ms
+            .filter(|changed| {
+                r.name == "TWILIO_AUTH_TOKEN"
+                    && r.state == SecretState::Ok
+                    && *changed > newest_start
+            })
+            .map(|changed| (r, changed))
+    }) else {
+        return;
+    };
+    let accepted = matches!(evidence.account, Some(Ok(_)));
+    let refused_inside = found.has(FailureMode::InvalidCredentials);
+    let test_failed = evidence
+        .last(Endpoint::OtpStart)
+        .is_some_and(|o| o.class == Class::ServerError && o.status != Some(503));
+    let users_error = traffic::Signal::of(evidence).is_some_and(|t| {
+        t.otp
+            .is_some_and(|o| o.errors_5xx > o.timeouts + o.unavailable)
+    });
+    // Only a current value Twilio accepts makes a new deployment the repair.
+    if !(accepted && (refused_inside || test_failed || users_error)) {
+        return;
+    }
+    let ago = |ms: i64| crate::probe::changes::age(now_ms, ms);
+    found.add(
+        FailureMode::InvalidCredentials,
+        if refused_inside { 2 } else { 1 },
+        format!(
+            "TWILIO_AUTH_TOKEN ← {} changed {} ago, after the running tasks started ({} ago): they still send its previous value, and Twilio accepts the current one — a new deployment makes them read it",
+            r.source,
+            ago(changed),
+            ago(newest_start),
+        ),
+    );
+    if let Some(f) = found
+        .list
+        .iter_mut()
+        .find(|f| f.failure_mode == FailureMode::InvalidCredentials)
+    {
+        let deploy = format!(
+            "aws ecs update-service --cluster {} --service {} --force-new-deployment   # new tasks read the secret's current value",
+            found.names.cluster, found.names.service
+        );
+        f.commands.retain(|c| !c.contains("--force-new-deployment"));
+        f.commands.insert(0, deploy);
     }
 }
 

@@ -538,8 +538,7 @@ async fn the_table_keeps_a_busy_window_short_and_the_json_keeps_it_all() {
 
 /// The secret-rotated repair done halfway: the new token put in the secret, no new deployment.
 /// The console's own read of the secret is accepted by Twilio, the running tasks still hold the
-/// old token: only the backend's own line about the test OTP start names it, and `check` waits
-/// for that line instead of concluding on the bare 500.
+/// old token: the secret changed after they started, and the repair is a new deployment.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_secret_fixed_without_a_redeploy_is_named_from_the_backends_line() {
     let (sim, config) = support::simulator("secret-rotated").await;
@@ -561,13 +560,22 @@ async fn a_secret_fixed_without_a_redeploy_is_named_from_the_backends_line() {
         "{}",
         check::render_table(&report)
     );
+    let top = &d.verdict.candidates[0];
     assert!(
-        d.verdict.candidates[0]
-            .evidence
+        top.evidence.iter().any(|e| e.starts_with(
+            "TWILIO_AUTH_TOKEN ← secretsmanager:nerava/prod/twilio-Tw1l1o#auth_token changed"
+        ) && e.contains("after the running tasks started")),
+        "{top:#?}"
+    );
+    assert!(
+        top.commands[0].contains("--force-new-deployment"),
+        "{top:#?}"
+    );
+    assert!(
+        top.evidence
             .iter()
-            .any(|e| e.contains("Twilio error 20003")),
-        "{:#?}",
-        d.verdict.candidates[0]
+            .any(|e| e.starts_with("changed: new value put in secret nerava/prod/twilio-Tw1l1o")),
+        "{top:#?}"
     );
     let text = check::report_json(&report).to_string();
     assert!(!text.contains("4d2c8e6a0b1f3e5d7c9a2b4c6d8e0f1a"));

@@ -1533,3 +1533,83 @@ fn a_service_scaled_to_zero_is_named_with_the_command_that_scales_it_back() {
     );
     assert!(top.commands[0].contains("--desired-count 1"), "{top:#?}");
 }
+
+#[test]
+fn a_token_secret_changed_after_the_tasks_started_is_theirs_to_reread() {
+    use crate::probe::secrets::SecretState;
+    // The new token was put in the secret a minute ago; the running task started 30 min ago
+    // and still sends the old one. The console, reading the secret now, is accepted.
+    let world = |changed_ms: i64, extra: Vec<Observation>| {
+        let mut s = snapshot(GOOD, false);
+        let mut token = resolved("TWILIO_AUTH_TOKEN", SecretState::Ok);
+        token.last_changed_ms = Some(changed_ms);
+        s.secrets = vec![token];
+        s.tasks = vec![ecs::Task {
+            id: "t1".into(),
+            revision: Some(42),
+            last_status: "RUNNING".into(),
+            health: "HEALTHY".into(),
+            started_ms: Some(NOW - 30 * 60_000),
+            stopped_ms: None,
+            stopped_reason: None,
+            stop_code: None,
+            exit_code: None,
+        }];
+        verdict(
+            [
+                vec![
+                    ecs_obs(s),
+                    sample(Endpoint::Health, 1, 20, Some(200), Class::Ok, false),
+                ],
+                twilio_ok(),
+                extra,
+            ]
+            .concat(),
+        )
+    };
+    let otp_500 =
+        "INFO:     10.0.1.2:1 - \"POST /v1/auth/otp/start HTTP/1.1\" 500 Internal Server Error";
+    let users_fail = || vec![traffic_obs(&[otp_500, otp_500], None)];
+    let d = world(NOW - 60_000, users_fail());
+    assert_eq!(
+        d.verdict.failure_mode,
+        FailureMode::InvalidCredentials,
+        "{d:#?}"
+    );
+    let top = &d.verdict.candidates[0];
+    assert_eq!(top.confidence, 1);
+    assert!(
+        top.evidence[0].contains("changed 1 min ago, after the running tasks started (30 min ago): they still send its previous value"),
+        "{top:#?}"
+    );
+    assert!(
+        top.commands[0].contains("--force-new-deployment"),
+        "{top:#?}"
+    );
+    // The backend's own refusal line makes it stronger.
+    let d = world(
+        NOW - 60_000,
+        [
+            users_fail(),
+            vec![log(
+                LineKind::CredentialError,
+                "[OTP] Twilio error 20003: Authenticate (Invalid credentials)",
+            )],
+        ]
+        .concat(),
+    );
+    assert_eq!(d.verdict.candidates[0].confidence, 2);
+    // Changed before the task started: the task has it, and nothing here says otherwise.
+    let d = world(NOW - 60 * 60_000, users_fail());
+    assert_eq!(d.verdict.failure_mode, FailureMode::Inconclusive, "{d:#?}");
+    // Changed after, but nobody fails: nothing to name.
+    let otp_200 = "INFO:     10.0.1.2:1 - \"POST /v1/auth/otp/start HTTP/1.1\" 200 OK";
+    let d = world(NOW - 60_000, vec![traffic_obs(&[otp_200], None)]);
+    assert!(
+        d.verdict
+            .candidates
+            .iter()
+            .all(|f| f.failure_mode != FailureMode::InvalidCredentials),
+        "{d:#?}"
+    );
+}
