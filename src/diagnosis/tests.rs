@@ -1613,3 +1613,65 @@ fn a_token_secret_changed_after_the_tasks_started_is_theirs_to_reread() {
         "{d:#?}"
     );
 }
+
+#[test]
+fn rules_that_read_blocked_but_let_the_service_reach_twilio_are_a_lead_not_the_verdict() {
+    // Egress 443 allowed only to Twilio's own range reads blocked against 0.0.0.0/0, and the
+    // service's own OTP start sends its code through it.
+    let otp_sent = sample(Endpoint::OtpStart, 2, 300, Some(200), Class::Ok, false);
+    let health = sample(Endpoint::Health, 1, 20, Some(200), Class::Ok, false);
+    let d = verdict(
+        [
+            vec![
+                ecs_obs(snapshot(GOOD, false)),
+                network_obs(only_postgres()),
+                health.clone(),
+                otp_sent.clone(),
+            ],
+            twilio_ok(),
+        ]
+        .concat(),
+    );
+    assert_eq!(d.verdict.failure_mode, FailureMode::None, "{d:#?}");
+    let lead = &d.verdict.candidates[0];
+    assert_eq!(
+        (lead.failure_mode, lead.confidence),
+        (FailureMode::NetworkBlocked, 0)
+    );
+    assert!(
+        lead.evidence[0].contains("— but a test OTP start through the service sent its code"),
+        "{lead:#?}"
+    );
+    assert_eq!(state(&d, Item::EgressHttps), State::Pass);
+    // The stub provider answers 200 without calling Twilio: that proves nothing.
+    let stub: Vec<(&str, &str)> = GOOD
+        .iter()
+        .map(|&(n, v)| {
+            if n == "OTP_PROVIDER" {
+                (n, "stub")
+            } else {
+                (n, v)
+            }
+        })
+        .collect();
+    let d = verdict(
+        [
+            vec![
+                ecs_obs(snapshot(&stub, false)),
+                network_obs(only_postgres()),
+                health,
+                otp_sent,
+            ],
+            twilio_ok(),
+        ]
+        .concat(),
+    );
+    assert!(
+        d.verdict
+            .candidates
+            .iter()
+            .any(|f| f.failure_mode == FailureMode::NetworkBlocked && f.confidence == 3),
+        "{d:#?}"
+    );
+    assert_eq!(state(&d, Item::EgressHttps), State::Fail);
+}
