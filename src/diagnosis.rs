@@ -1324,7 +1324,15 @@ fn real_traffic(evidence: &Evidence, found: &mut Findings) {
         FailureMode::EventLoopBlocked,
         FailureMode::NetworkBlocked,
     ];
-    if named.is_empty() && signal.otp_unavailable() && signal.health_fine() {
+    // `/health` answering users, or (the access lines unreadable) the console's own `/health`
+    // answering while the load balancer has a healthy host.
+    let health_fine = signal.health_fine()
+        || (signal.health.is_none()
+            && signal.lb_healthy.is_some_and(|n| n > 0)
+            && evidence
+                .last(Endpoint::Health)
+                .is_some_and(|s| s.class.is_ok()));
+    if named.is_empty() && signal.otp_unavailable() && health_fine {
         // A 503 after the backend's own Twilio timeout is the blocked network's shape.
         let after = signal
             .lb_p99_ms
@@ -1336,7 +1344,7 @@ fn real_traffic(evidence: &Evidence, found: &mut Findings) {
         );
         return;
     }
-    if !(signal.otp_times_out() && signal.health_fine()) {
+    if !(signal.otp_times_out() && health_fine) {
         for mode in named {
             found.add(mode, 0, line.clone());
         }
@@ -1358,9 +1366,11 @@ fn real_traffic(evidence: &Evidence, found: &mut Findings) {
         found.add(
             mode,
             0,
-            format!(
-                "{line} — users' OTP starts hang to the load balancer's 504 while /health answers"
-            ),
+            if signal.otp.is_some() {
+                format!("{line} — users' OTP starts hang to the load balancer's 504 while /health answers")
+            } else {
+                format!("{line} — requests hang to the load balancer's 504 while /health answers (which ones, the access lines would say)")
+            },
         );
     }
     if let Some(s) = snapshot {

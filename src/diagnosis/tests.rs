@@ -1675,3 +1675,54 @@ fn rules_that_read_blocked_but_let_the_service_reach_twilio_are_a_lead_not_the_v
     );
     assert_eq!(state(&d, Item::EgressHttps), State::Fail);
 }
+
+#[test]
+fn load_balancer_504s_with_the_access_lines_unreadable_still_fit_the_hanging_modes() {
+    use crate::probe::metrics::{LoadBalancer, Minute};
+    use crate::probe::traffic::{RealTraffic, MINUTES, WINDOW_MS};
+    let mut minutes = vec![Minute::default(); MINUTES];
+    for m in &mut minutes[MINUTES - 5..] {
+        m.requests = Some(3.0);
+        m.elb_504 = Some(3.0);
+        m.elb_5xx = Some(3.0);
+        m.healthy = Some(1.0);
+    }
+    let lb = LoadBalancer::from_minutes("alb".into(), "tg".into(), minutes, Ok(vec![]));
+    let traffic = Observation::Traffic {
+        at_ms: NOW,
+        traffic: Box::new(RealTraffic {
+            from_ms: NOW - WINDOW_MS,
+            to_ms: NOW,
+            access: Err(ProbeError {
+                system: System::Logs,
+                kind: ErrorKind::Credentials,
+                code: Some("AccessDeniedException".into()),
+                message: "AWS: AccessDeniedException — not allowed to call logs:FilterLogEvents"
+                    .into(),
+            }),
+            load_balancer: Some(Ok(lb)),
+        }),
+    };
+    let d = verdict(
+        [
+            vec![
+                ecs_obs(snapshot(GOOD, true)),
+                sample(Endpoint::Health, 1, 20, Some(200), Class::Ok, false),
+                traffic,
+            ],
+            twilio_ok(),
+        ]
+        .concat(),
+    );
+    assert_eq!(d.verdict.failure_mode, FailureMode::Inconclusive);
+    let top = &d.verdict.candidates[0];
+    assert_eq!(
+        (top.failure_mode, top.confidence),
+        (FailureMode::EventLoopBlocked, 0),
+        "{d:#?}"
+    );
+    assert!(
+        top.evidence[0].contains("requests hang to the load balancer's 504"),
+        "{top:#?}"
+    );
+}
