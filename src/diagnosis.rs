@@ -75,6 +75,8 @@ pub struct Evidence {
     pub monitor: Option<Result<crate::probe::changes::Changes, ProbeError>>,
     /// The service's network path to Twilio, as EC2 describes it (the last read).
     pub network: Option<Result<Box<crate::network::Path>, ProbeError>>,
+    /// When that read was made (ms since the epoch).
+    pub network_at_ms: Option<i64>,
     /// What real users got over the last hour, as last read.
     pub traffic: Option<Box<RealTraffic>>,
 }
@@ -109,7 +111,10 @@ impl Evidence {
                 self.ecs = Some(result);
                 self.ecs_at_ms = Some(at_ms);
             }
-            Observation::Network { result, .. } => self.network = Some(result),
+            Observation::Network { result, at_ms } => {
+                self.network = Some(result);
+                self.network_at_ms = Some(at_ms);
+            }
             Observation::Logs { result, .. } => match result {
                 Ok(batch) => {
                     self.has_logs = true;
@@ -998,7 +1003,7 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
         // The configuration is read against `aws.egress_destinations` (anywhere by default);
         // rules that allow only Twilio's own addresses read blocked and work. What the service
         // itself just did outranks that reading: then it is a lead, not the verdict.
-        let reached = reaches_twilio(evidence, now_ms);
+        let reached = reaches_twilio(evidence);
         for hop in p.failures() {
             match &reached {
                 None => found.add(FailureMode::NetworkBlocked, 3, hop.detail.clone()),
@@ -1264,44 +1269,29 @@ fn stale_token(evidence: &Evidence, found: &mut Findings, now_ms: i64) {
     }
 }
 
-/// How long ago the service's own Twilio calls still count as showing the path open now.
-const REACHED_WITHIN_MS: i64 = 3 * 60_000;
+/// A test OTP start answered this long before the network was read still speaks for the path
+/// as read (`check` sends both at once; which answers first is a race).
+const REACHED_BEFORE_READ_MS: i64 = 10_000;
 
-/// Whether the service's own calls to Twilio got answers just now, in a few words: a test OTP
-/// start that sent, the backend's line saying a code was sent, or users' OTP starts all answered
-/// 2xx over the last minutes. The stub provider sends nothing, so it proves nothing.
-fn reaches_twilio(evidence: &Evidence, now_ms: i64) -> Option<String> {
+/// Whether the service's own call to Twilio got an answer as the network was read, in a few
+/// words: the console's own test OTP start sent its code then (answered at most
+/// [`REACHED_BEFORE_READ_MS`] before the read, or after it). Older evidence does not count: a
+/// test of a minute ago, the backend's `OTP sent successfully` lines and users' answered starts
+/// may all predate a rule revoked since (which CloudTrail may not list for minutes), so they
+/// cannot outrank the configuration as it reads now. The stub provider sends nothing, so it
+/// proves nothing.
+fn reaches_twilio(evidence: &Evidence) -> Option<String> {
     let stub = evidence.snapshot().is_some_and(|s| {
         s.deployed
             .environment
             .iter()
             .any(|e| e.name == "OTP_PROVIDER" && e.display == "stub")
     });
-    if stub {
-        return None;
-    }
-    if evidence
-        .last(Endpoint::OtpStart)
-        .is_some_and(|s| s.class.is_ok())
-    {
-        return Some("a test OTP start through the service sent its code".into());
-    }
-    if evidence
-        .last_line(LineKind::OtpSent)
-        .is_some_and(|e| e.timestamp_ms >= now_ms - REACHED_WITHIN_MS)
-    {
-        return Some("the service logged a code sent in the last 3 min".into());
-    }
-    let minutes = (REACHED_WITHIN_MS / crate::probe::traffic::MINUTE_MS) as usize;
-    traffic::otp_in_last(evidence, minutes)
-        .filter(|o| o.requests > 0 && o.errors_5xx == 0)
-        .map(|o| {
-            format!(
-                "users' {} OTP start{} of the last 3 min were answered without an error",
-                o.requests,
-                if o.requests == 1 { "" } else { "s" }
-            )
-        })
+    let read_at = evidence.network_at_ms?;
+    let sent = evidence.last(Endpoint::OtpStart).is_some_and(|s| {
+        s.class.is_ok() && s.started_ms + s.latency_ms as i64 >= read_at - REACHED_BEFORE_READ_MS
+    });
+    (!stub && sent).then(|| "a test OTP start through the service sent its code".to_owned())
 }
 
 /// What real users got, as evidence: OTP starts that 504 while `/health` answers make the
@@ -1670,7 +1660,7 @@ fn checklist(evidence: &Evidence, findings: &[Finding], names: &Names, now_ms: i
                 },
                 Item::EgressHttps => match (&evidence.network, has(FailureMode::NetworkBlocked)) {
                     (Some(Ok(p)), _) if p.state == crate::network::HopState::Fail => {
-                        match reaches_twilio(evidence, now_ms) {
+                        match reaches_twilio(evidence) {
                             Some(how) => (
                                 State::Pass,
                                 format!("{how}; the configuration reads blocked for aws.egress_destinations: {}", p.summary()),

@@ -1643,6 +1643,50 @@ fn rules_that_read_blocked_but_let_the_service_reach_twilio_are_a_lead_not_the_v
         "{lead:#?}"
     );
     assert_eq!(state(&d, Item::EgressHttps), State::Pass);
+    // A test that sent half a minute before the read may predate a rule revoked since.
+    let earlier = Observation::Http(Sample {
+        endpoint: Endpoint::OtpStart,
+        id: 3,
+        started_ms: NOW - 30_300,
+        latency_ms: 300,
+        status: Some(200),
+        class: Class::Ok,
+        summary: String::new(),
+        during_otp: false,
+        otp_started_ms: None,
+    });
+    let d = verdict(
+        [
+            vec![
+                ecs_obs(snapshot(GOOD, false)),
+                health.clone(),
+                earlier,
+                network_obs(only_postgres()),
+            ],
+            twilio_ok(),
+        ]
+        .concat(),
+    );
+    assert_eq!(d.verdict.failure_mode, FailureMode::NetworkBlocked);
+    // The backend's own "sent" line of a minute ago may predate a rule revoked since: the
+    // configuration as it reads now stands.
+    let d = verdict(
+        [
+            vec![
+                ecs_obs(snapshot(GOOD, false)),
+                network_obs(only_postgres()),
+                health.clone(),
+                log(
+                    LineKind::OtpSent,
+                    "[OTP] OTP sent successfully phone_last4=0123 status=pending",
+                ),
+            ],
+            twilio_ok(),
+        ]
+        .concat(),
+    );
+    assert_eq!(d.verdict.failure_mode, FailureMode::NetworkBlocked);
+    assert_eq!(d.verdict.candidates[0].confidence, 3);
     // The stub provider answers 200 without calling Twilio: that proves nothing.
     let stub: Vec<(&str, &str)> = GOOD
         .iter()

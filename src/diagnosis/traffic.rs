@@ -68,22 +68,6 @@ pub struct Signal {
     pub lb_p99_ms: Option<u64>,
 }
 
-/// Users' OTP starts over the last `minutes` of the last traffic read (the access lines; none
-/// before a repair's new deployment), when they could be counted.
-pub fn otp_in_last(evidence: &Evidence, minutes: usize) -> Option<Recent> {
-    let traffic = evidence.traffic.as_ref()?;
-    let access = traffic.access.as_ref().ok().filter(|a| !a.truncated)?;
-    let first = first_recent(MINUTES, traffic.from_ms, evidence.lines_since_ms)
-        .max(MINUTES.saturating_sub(minutes));
-    let (method, path) = OTP_START;
-    Some(
-        access
-            .endpoint(method, path)
-            .map(|e| Recent::of(e, first))
-            .unwrap_or_default(),
-    )
-}
-
 impl Signal {
     /// The signal of the evidence's last traffic read; `None` before one.
     pub fn of(evidence: &Evidence) -> Option<Self> {
