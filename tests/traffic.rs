@@ -381,3 +381,41 @@ async fn a_twilio_slower_than_the_backends_timeout_fails_users_as_it_fails_the_a
         .expect("answers");
     assert_eq!(answer.status().as_u16(), 503);
 }
+
+/// The simulated users' OTP starts leave the backend's own lines, as production's do: the
+/// timeouts behind a blocked egress and Twilio's refusals are in the log group before anyone
+/// sends a test, each about a user's phone (never the test phone).
+#[tokio::test(flavor = "multi_thread")]
+async fn users_requests_leave_the_backends_own_lines() {
+    for (name, kind, text) in [
+        (
+            "network-blocked",
+            "twilio_timeout",
+            "Twilio timeout after 30s",
+        ),
+        (
+            "invalid-credentials",
+            "credential_error",
+            "Twilio error 20003",
+        ),
+        ("healthy", "otp_sent", "OTP sent successfully"),
+    ] {
+        let report = without_test_phone(name).await;
+        let e = &report.evidence;
+        assert!(
+            e.line_counts.get(kind).is_some_and(|n| *n > 0),
+            "{name}: {:?}",
+            e.line_counts
+        );
+        let line = e
+            .events
+            .iter()
+            .find(|l| l.message.contains(text))
+            .unwrap_or_else(|| panic!("{name}: no {text:?} line"));
+        assert!(
+            line.message.contains("phone_last4=01") && !line.message.contains("6318"),
+            "{name}: {}",
+            line.message
+        );
+    }
+}

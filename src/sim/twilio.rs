@@ -21,14 +21,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::clock::SimClock;
-use error::TwilioError;
+pub(crate) use error::TwilioError;
 use messages::{Fate, Outbox, Stage};
 use verify::{AttemptRecord, CheckOutcome, CheckTarget, Ledger, Verification};
 
 /// Twilio's REST error body and the codes the simulator answers with.
 mod error;
 /// splitmix64 codes and SIDs, SID and phone validation, Twilio's date formats.
-mod ids;
+pub(crate) mod ids;
 /// Sent messages and their status over simulated time.
 pub mod messages;
 /// Monitor: the account's alerts (written when an error is answered) and events.
