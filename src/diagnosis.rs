@@ -975,16 +975,39 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
     }
     if let Some(event) = evidence.last_line(LineKind::TwilioTimeout) {
         let twilio_reachable = matches!(evidence.account, Some(Ok(_)));
+        // The path reading open (EC2) while the calls time out is not the network's shape: a
+        // Twilio that answers slowly, or not at all, times them out the same way.
+        let path_open = matches!(
+            &evidence.network,
+            Some(Ok(p)) if p.state == crate::network::HopState::Pass
+        );
         found.add(
             FailureMode::NetworkBlocked,
-            if twilio_reachable { 2 } else { 1 },
+            match (path_open, twilio_reachable) {
+                (true, _) => 0,
+                (false, true) => 2,
+                (false, false) => 1,
+            },
             format!(
                 "log ×{}: {}",
                 evidence.lines(LineKind::TwilioTimeout),
                 clip(&event.message, 100)
             ),
         );
-        if twilio_reachable {
+        if path_open {
+            found.add(
+                FailureMode::NetworkBlocked,
+                0,
+                format!(
+                    "the service's Twilio calls time out, but the network path to Twilio reads open{}",
+                    if twilio_reachable {
+                        ""
+                    } else {
+                        " and Twilio does not answer the console either: Twilio itself may be slow (its status page)"
+                    }
+                ),
+            );
+        } else if twilio_reachable {
             found.add(
                 FailureMode::NetworkBlocked,
                 2,

@@ -1770,3 +1770,49 @@ fn load_balancer_504s_with_the_access_lines_unreadable_still_fit_the_hanging_mod
         "{top:#?}"
     );
 }
+
+#[test]
+fn timeouts_in_the_logs_with_the_path_open_are_not_named_the_network() {
+    // A Twilio slower than TWILIO_TIMEOUT_SECONDS: the service's calls time out, the console's
+    // own time out too, and EC2 reads the path open.
+    let slow = Observation::Twilio {
+        at_ms: NOW,
+        fact: Fact::Account(Err(twilio_error("timeout", ErrorKind::Timeout))),
+    };
+    let timeout_line = log(
+        LineKind::TwilioTimeout,
+        "[OTP] Twilio timeout after 30s (TimeoutError) phone_last4=0123",
+    );
+    let d = verdict(vec![
+        ecs_obs(snapshot(GOOD, false)),
+        network_obs(https_anywhere()),
+        sample(Endpoint::Health, 1, 20, Some(200), Class::Ok, false),
+        slow,
+        timeout_line.clone(),
+    ]);
+    assert_eq!(d.verdict.failure_mode, FailureMode::Inconclusive, "{d:#?}");
+    let lead = &d.verdict.candidates[0];
+    assert_eq!(
+        (lead.failure_mode, lead.confidence),
+        (FailureMode::NetworkBlocked, 0)
+    );
+    assert!(
+        lead.evidence
+            .iter()
+            .any(|e| e.contains("Twilio itself may be slow")),
+        "{lead:#?}"
+    );
+    // With the path blocked, the same line names it.
+    let d = verdict(
+        [
+            vec![
+                ecs_obs(snapshot(GOOD, false)),
+                network_obs(only_postgres()),
+                timeout_line,
+            ],
+            twilio_ok(),
+        ]
+        .concat(),
+    );
+    assert_eq!(d.verdict.failure_mode, FailureMode::NetworkBlocked);
+}
