@@ -14,7 +14,8 @@
 //!   `account_suspended`, `rate_limited`, `deployment_failed`, `api_unreachable`,
 //!   `from_number_invalid`, `sms_undelivered`,
 //!   `inconclusive` (something failed or could not be seen and no mode fits), `none` (only with
-//!   positive evidence: `/health` 2xx and an OTP start that sent, or every provable line passing)
+//!   positive evidence: `/health` 2xx and an OTP start that sent, or every provable line passing
+//!   and real users' recent OTP starts answered with none failing)
 //! - `verdict.candidates[]`: `{failure_mode, title, confidence, evidence[], repair, commands[]}`
 //! - `checklist[]`: `{item, label, state (pass|fail|unknown|running), evidence}`
 //! - `unknown[]`: what could not be determined, one line each
