@@ -31,7 +31,7 @@ const TIME_SCALE: f64 = 1.0;
 
 /// The failure mode each built-in scenario reproduces. A scenario missing here fails the run:
 /// a new scenario needs its expected verdict before it can be timed.
-const EXPECTED: [(&str, FailureMode); 19] = [
+const EXPECTED: [(&str, FailureMode); 20] = [
     ("account-suspended", FailureMode::AccountSuspended),
     ("event-loop-blocking", FailureMode::EventLoopBlocked),
     ("execution-role-denied", FailureMode::SecretUnreadable),
@@ -51,6 +51,7 @@ const EXPECTED: [(&str, FailureMode); 19] = [
     ("bridge-sg-blocked", FailureMode::NetworkBlocked),
     ("stub-provider", FailureMode::StubProvider),
     ("verify-service-deleted", FailureMode::VerifyServiceMissing),
+    ("scaled-to-zero", FailureMode::ApiUnreachable),
 ];
 
 /// One check run: its verdict and how long it took to give it.

@@ -14,7 +14,8 @@
 //!   `account_suspended`, `rate_limited`, `deployment_failed`, `api_unreachable`,
 //!   `from_number_invalid`, `sms_undelivered`,
 //!   `inconclusive` (something failed or could not be seen and no mode fits), `none` (only with
-//!   positive evidence: `/health` 2xx and an OTP start that sent, or every provable line passing)
+//!   positive evidence: `/health` 2xx and an OTP start that sent, or every provable line passing
+//!   and real users' recent OTP starts answered with none failing)
 //! - `verdict.candidates[]`: `{failure_mode, title, confidence, evidence[], repair, commands[]}`
 //! - `checklist[]`: `{item, label, state (pass|fail|unknown|running), evidence}`
 //! - `unknown[]`: what could not be determined, one line each
@@ -135,10 +136,15 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
     let mut observations = Vec::new();
     let mut progress = Progress::default();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
+    // When the test OTP start answered: its own log lines are still being ingested then.
+    let mut otp_answered: Option<Instant> = None;
     let diagnosis = loop {
         tokio::select! {
             observation = rx.recv() => match observation {
                 Some(observation) => {
+                    if matches!(&observation, Observation::Http(s) if s.endpoint == Endpoint::OtpStart) {
+                        otp_answered.get_or_insert_with(Instant::now);
+                    }
                     note_progress(&mut progress, &observation);
                     observations.push((now_ms(), observation.clone()));
                     evidence.record(observation);
@@ -186,10 +192,16 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
             .outstanding
             .values()
             .any(|(endpoint, _)| *endpoint == Endpoint::Health);
+        // An OTP start that failed with no failure mode named yet: the backend's line saying
+        // why (a Twilio error code, a timeout) is what names it, and it reaches the log group
+        // a moment after the answer. The follower polls fast for that long; wait for it.
+        let awaiting_lines = options.check_aws
+            && otp_answered.is_some_and(|at| at.elapsed() < engine::OTP_LINES_GRACE)
+            && !otp_sent;
         let otp_settled = options.test_phone.is_none()
             || (!following_send
                 && (diagnosis.verdict.failure_mode.is_failure()
-                    || (reached(Milestone::Otp) && !health_in_flight)));
+                    || (reached(Milestone::Otp) && !health_in_flight && !awaiting_lines)));
         if (initial && otp_settled) || started.elapsed() >= options.deadline {
             break diagnosis;
         }

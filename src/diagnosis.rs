@@ -75,6 +75,8 @@ pub struct Evidence {
     pub monitor: Option<Result<crate::probe::changes::Changes, ProbeError>>,
     /// The service's network path to Twilio, as EC2 describes it (the last read).
     pub network: Option<Result<Box<crate::network::Path>, ProbeError>>,
+    /// When that read was made (ms since the epoch).
+    pub network_at_ms: Option<i64>,
     /// What real users got over the last hour, as last read.
     pub traffic: Option<Box<RealTraffic>>,
 }
@@ -109,7 +111,10 @@ impl Evidence {
                 self.ecs = Some(result);
                 self.ecs_at_ms = Some(at_ms);
             }
-            Observation::Network { result, .. } => self.network = Some(result),
+            Observation::Network { result, at_ms } => {
+                self.network = Some(result);
+                self.network_at_ms = Some(at_ms);
+            }
             Observation::Logs { result, .. } => match result {
                 Ok(batch) => {
                     self.has_logs = true;
@@ -498,6 +503,25 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
                     }
                 }
             }
+        }
+        // Scaled to zero (by hand, a scheduled action, an autoscaling policy with minimum 0):
+        // nothing serves the API, whatever the task definition says.
+        if s.service.desired == 0 && s.service.running == 0 {
+            found.add(
+                FailureMode::ApiUnreachable,
+                3,
+                format!(
+                    "service {} is scaled to zero: desired 0, running 0 tasks ({} deployed) — nothing serves the API",
+                    s.service.name, rev
+                ),
+            );
+            found.name_resources(
+                FailureMode::ApiUnreachable,
+                vec![format!(
+                    "aws ecs update-service --cluster {} --service {} --desired-count 1   # or the count it ran with; check scheduled scaling: aws application-autoscaling describe-scheduled-actions --service-namespace ecs",
+                    names.cluster, names.service
+                )],
+            );
         }
         let primary = s.service.deployments.iter().find(|d| d.status == "PRIMARY");
         let stopped: Vec<&ecs::Task> = s
@@ -951,16 +975,39 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
     }
     if let Some(event) = evidence.last_line(LineKind::TwilioTimeout) {
         let twilio_reachable = matches!(evidence.account, Some(Ok(_)));
+        // The path reading open (EC2) while the calls time out is not the network's shape: a
+        // Twilio that answers slowly, or not at all, times them out the same way.
+        let path_open = matches!(
+            &evidence.network,
+            Some(Ok(p)) if p.state == crate::network::HopState::Pass
+        );
         found.add(
             FailureMode::NetworkBlocked,
-            if twilio_reachable { 2 } else { 1 },
+            match (path_open, twilio_reachable) {
+                (true, _) => 0,
+                (false, true) => 2,
+                (false, false) => 1,
+            },
             format!(
                 "log ×{}: {}",
                 evidence.lines(LineKind::TwilioTimeout),
                 clip(&event.message, 100)
             ),
         );
-        if twilio_reachable {
+        if path_open {
+            found.add(
+                FailureMode::NetworkBlocked,
+                0,
+                format!(
+                    "the service's Twilio calls time out, but the network path to Twilio reads open{}",
+                    if twilio_reachable {
+                        ""
+                    } else {
+                        " and Twilio does not answer the console either: Twilio itself may be slow (its status page)"
+                    }
+                ),
+            );
+        } else if twilio_reachable {
             found.add(
                 FailureMode::NetworkBlocked,
                 2,
@@ -976,8 +1023,22 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
         _ => None,
     };
     if let Some(p) = path.filter(|p| p.state == crate::network::HopState::Fail) {
+        // The configuration is read against `aws.egress_destinations` (anywhere by default);
+        // rules that allow only Twilio's own addresses read blocked and work. What the service
+        // itself just did outranks that reading: then it is a lead, not the verdict.
+        let reached = reaches_twilio(evidence);
         for hop in p.failures() {
-            found.add(FailureMode::NetworkBlocked, 3, hop.detail.clone());
+            match &reached {
+                None => found.add(FailureMode::NetworkBlocked, 3, hop.detail.clone()),
+                Some(how) => found.add(
+                    FailureMode::NetworkBlocked,
+                    0,
+                    format!(
+                        "{} — but {how}: the rules let the service reach Twilio's addresses; set aws.egress_destinations to the ranges they allow",
+                        hop.detail
+                    ),
+                ),
+            }
         }
     }
     // An OTP start that hangs while everything the runbook checks is fine, and health stays
@@ -1032,6 +1093,7 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
             );
         }
     }
+    stale_token(evidence, &mut found, now_ms);
     real_traffic(evidence, &mut found);
     if let Some(line) = api_unreachable(evidence, now_ms) {
         found.add(FailureMode::ApiUnreachable, 3, line);
@@ -1130,6 +1192,24 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
     };
     if failure_mode == FailureMode::Inconclusive {
         unknown.insert(0, why_inconclusive(evidence, &checklist));
+        // With no failure mode of the service's own, Twilio's own incident is the lead to
+        // follow (a slow or failing Twilio looks like the network from inside the VPC).
+        if let Some(Ok(page)) = &evidence.status_page {
+            if page.indicator != "none" && !page.indicator.is_empty() {
+                let degraded = if page.degraded.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", page.degraded.join(", "))
+                };
+                unknown.insert(
+                    1,
+                    format!(
+                        "Twilio's status page reports an incident, {}: {}{degraded} — Twilio itself may be failing the sends; follow status.twilio.com",
+                        page.indicator, page.description
+                    ),
+                );
+            }
+        }
     }
     Diagnosis {
         verdict: Verdict {
@@ -1139,6 +1219,102 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
         checklist,
         unknown,
     }
+}
+
+/// A token secret changed after every running task read it: ECS resolves `secrets` when it
+/// starts a task, so the tasks still send the previous value while the console (reading the
+/// secret now) is accepted by Twilio. A new value put in the secret without a new deployment
+/// (a rotation half done) looks healthy from outside and refused from inside. It names invalid
+/// credentials when the service's own calls are refused (its log line: the evidence gets this
+/// line and the repair becomes a new deployment), and on its own (confidence 1) when users' OTP
+/// starts or a test one fail with an error; in both, only while Twilio accepts the current
+/// value (else a new deployment would not help).
+fn stale_token(evidence: &Evidence, found: &mut Findings, now_ms: i64) {
+    let Some(s) = evidence.snapshot() else {
+        return;
+    };
+    let Some(newest_start) = s
+        .tasks
+        .iter()
+        .filter(|t| t.last_status == "RUNNING")
+        .map(|t| t.started_ms)
+        .collect::<Option<Vec<i64>>>()
+        .and_then(|starts| starts.into_iter().max())
+    else {
+        return;
+    };
+    let Some((r, changed)) = s.secrets.iter().find_map(|r| {
+        r.last_changed_ms
+            .filter(|changed| {
+                r.name == "TWILIO_AUTH_TOKEN"
+                    && r.state == SecretState::Ok
+                    && *changed > newest_start
+            })
+            .map(|changed| (r, changed))
+    }) else {
+        return;
+    };
+    let accepted = matches!(evidence.account, Some(Ok(_)));
+    let refused_inside = found.has(FailureMode::InvalidCredentials);
+    let test_failed = evidence
+        .last(Endpoint::OtpStart)
+        .is_some_and(|o| o.class == Class::ServerError && o.status != Some(503));
+    let users_error = traffic::Signal::of(evidence).is_some_and(|t| {
+        t.otp
+            .is_some_and(|o| o.errors_5xx > o.timeouts + o.unavailable)
+    });
+    // Only a current value Twilio accepts makes a new deployment the repair.
+    if !(accepted && (refused_inside || test_failed || users_error)) {
+        return;
+    }
+    let ago = |ms: i64| crate::probe::changes::age(now_ms, ms);
+    found.add(
+        FailureMode::InvalidCredentials,
+        if refused_inside { 2 } else { 1 },
+        format!(
+            "TWILIO_AUTH_TOKEN ← {} changed {} ago, after the running tasks started ({} ago): they still send its previous value, and Twilio accepts the current one — a new deployment makes them read it",
+            r.source,
+            ago(changed),
+            ago(newest_start),
+        ),
+    );
+    if let Some(f) = found
+        .list
+        .iter_mut()
+        .find(|f| f.failure_mode == FailureMode::InvalidCredentials)
+    {
+        let deploy = format!(
+            "aws ecs update-service --cluster {} --service {} --force-new-deployment   # new tasks read the secret's current value",
+            found.names.cluster, found.names.service
+        );
+        f.commands.retain(|c| !c.contains("--force-new-deployment"));
+        f.commands.insert(0, deploy);
+    }
+}
+
+/// A test OTP start answered this long before the network was read still speaks for the path
+/// as read (`check` sends both at once; which answers first is a race).
+const REACHED_BEFORE_READ_MS: i64 = 10_000;
+
+/// Whether the service's own call to Twilio got an answer as the network was read, in a few
+/// words: the console's own test OTP start sent its code then (answered at most
+/// [`REACHED_BEFORE_READ_MS`] before the read, or after it). Older evidence does not count: a
+/// test of a minute ago, the backend's `OTP sent successfully` lines and users' answered starts
+/// may all predate a rule revoked since (which CloudTrail may not list for minutes), so they
+/// cannot outrank the configuration as it reads now. The stub provider sends nothing, so it
+/// proves nothing.
+fn reaches_twilio(evidence: &Evidence) -> Option<String> {
+    let stub = evidence.snapshot().is_some_and(|s| {
+        s.deployed
+            .environment
+            .iter()
+            .any(|e| e.name == "OTP_PROVIDER" && e.display == "stub")
+    });
+    let read_at = evidence.network_at_ms?;
+    let sent = evidence.last(Endpoint::OtpStart).is_some_and(|s| {
+        s.class.is_ok() && s.started_ms + s.latency_ms as i64 >= read_at - REACHED_BEFORE_READ_MS
+    });
+    (!stub && sent).then(|| "a test OTP start through the service sent its code".to_owned())
 }
 
 /// What real users got, as evidence: OTP starts that 504 while `/health` answers make the
@@ -1161,7 +1337,15 @@ fn real_traffic(evidence: &Evidence, found: &mut Findings) {
         FailureMode::EventLoopBlocked,
         FailureMode::NetworkBlocked,
     ];
-    if named.is_empty() && signal.otp_unavailable() && signal.health_fine() {
+    // `/health` answering users, or (the access lines unreadable) the console's own `/health`
+    // answering while the load balancer has a healthy host.
+    let health_fine = signal.health_fine()
+        || (signal.health.is_none()
+            && signal.lb_healthy.is_some_and(|n| n > 0)
+            && evidence
+                .last(Endpoint::Health)
+                .is_some_and(|s| s.class.is_ok()));
+    if named.is_empty() && signal.otp_unavailable() && health_fine {
         // A 503 after the backend's own Twilio timeout is the blocked network's shape.
         let after = signal
             .lb_p99_ms
@@ -1173,7 +1357,7 @@ fn real_traffic(evidence: &Evidence, found: &mut Findings) {
         );
         return;
     }
-    if !(signal.otp_times_out() && signal.health_fine()) {
+    if !(signal.otp_times_out() && health_fine) {
         for mode in named {
             found.add(mode, 0, line.clone());
         }
@@ -1207,9 +1391,11 @@ fn real_traffic(evidence: &Evidence, found: &mut Findings) {
         found.add(
             mode,
             0,
-            format!(
-                "{line} — users' OTP starts hang to the load balancer's 504 while /health answers"
-            ),
+            if signal.otp.is_some() {
+                format!("{line} — users' OTP starts hang to the load balancer's 504 while /health answers")
+            } else {
+                format!("{line} — requests hang to the load balancer's 504 while /health answers (which ones, the access lines would say)")
+            },
         );
     }
     if let Some(s) = snapshot {
@@ -1310,8 +1496,11 @@ fn api_unreachable(evidence: &Evidence, now_ms: i64) -> Option<String> {
 }
 
 /// Positive evidence of health: `/health` answered 2xx last, nothing failing on the checklist,
-/// no OTP start in flight, and either an OTP start returned `otp_sent` or the lines that the
-/// config and Twilio can prove (variables, provider, account, Verify service, token) passed.
+/// no OTP start in flight, and an OTP start answered: the console's own returned `otp_sent`, or
+/// the lines that the config and Twilio can prove (variables, provider, account, Verify service,
+/// token) passed and real users' recent OTP starts were answered with none failing. The config
+/// alone proves nothing about the service's own call to Twilio (a revoked egress rule, an image
+/// that blocks its event loop): those fail while every provable line passes.
 fn shows_health(evidence: &Evidence, checklist: &[Line]) -> bool {
     let health_ok = evidence
         .samples
@@ -1333,8 +1522,10 @@ fn shows_health(evidence: &Evidence, checklist: &[Line]) -> bool {
     .iter()
     .all(|&item| state(item) == Some(State::Pass));
     // Users failing is not health, whatever the console's own probes saw.
-    let users_fail = traffic::Signal::of(evidence).is_some_and(|s| s.otp_fails());
-    health_ok && !failing && !otp_pending && (otp_sent || provable) && !users_fail
+    let signal = traffic::Signal::of(evidence);
+    let users_fail = signal.as_ref().is_some_and(traffic::Signal::otp_fails);
+    let users_served = signal.as_ref().is_some_and(traffic::Signal::otp_served);
+    health_ok && !failing && !otp_pending && (otp_sent || (provable && users_served)) && !users_fail
 }
 
 /// Why the evidence does not show health, in one line, for the top of `unknown`.
@@ -1354,9 +1545,35 @@ fn why_inconclusive(evidence: &Evidence, checklist: &[Line]) -> String {
         None => "/health: no answer yet".into(),
         Some(s) if !s.class.is_ok() => format!(
             "/health answered {}",
-            s.status.map_or_else(|| s.summary.clone(), |c| format!("HTTP {c}"))
+            s.status
+                .map_or_else(|| s.summary.clone(), |c| format!("HTTP {c}"))
         ),
-        Some(_) => "nothing proves the OTP path works: no OTP start sent (give a test phone) and the config or Twilio could not be checked".into(),
+        Some(_) => {
+            let provable = [
+                Item::TwilioEnvVars,
+                Item::ProviderNotStub,
+                Item::AccountActive,
+                Item::VerifyServiceExists,
+                Item::AuthTokenValid,
+            ]
+            .iter()
+            .all(|&item| {
+                checklist
+                    .iter()
+                    .any(|l| l.item == item && l.state == State::Pass)
+            });
+            if provable {
+                format!(
+                    "nothing proves an OTP start is answered: the config and Twilio pass, but no test was sent (give a test phone) and {}",
+                    traffic::Signal::of(evidence).map_or_else(
+                        || "real users' OTP starts were not read (--check-aws reads them)".to_owned(),
+                        |s| s.why_not_served()
+                    )
+                )
+            } else {
+                "nothing proves the OTP path works: no OTP start sent (give a test phone) and the config or Twilio could not be checked".into()
+            }
+        }
     }
 }
 
@@ -1502,7 +1719,13 @@ fn checklist(evidence: &Evidence, findings: &[Finding], names: &Names, now_ms: i
                 },
                 Item::EgressHttps => match (&evidence.network, has(FailureMode::NetworkBlocked)) {
                     (Some(Ok(p)), _) if p.state == crate::network::HopState::Fail => {
-                        (State::Fail, p.summary())
+                        match reaches_twilio(evidence) {
+                            Some(how) => (
+                                State::Pass,
+                                format!("{how}; the configuration reads blocked for aws.egress_destinations: {}", p.summary()),
+                            ),
+                            None => (State::Fail, p.summary()),
+                        }
                     }
                     (Some(Ok(p)), _) if p.state == crate::network::HopState::Pass => {
                         (State::Pass, p.summary())

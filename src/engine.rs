@@ -57,6 +57,9 @@ pub const OTP_TIMEOUT: Duration = Duration::from_secs(75);
 pub const TWILIO_TIMEOUT: Duration = Duration::from_secs(15);
 /// How far back logs are read when a target is first watched.
 pub const LOGS_LOOKBACK_MS: i64 = 30 * 60_000;
+/// How long after a test OTP start's answer its log lines may still be on their way (the
+/// follower polls fast that long).
+pub const OTP_LINES_GRACE: Duration = HOT_GRACE;
 
 /// What the Twilio credentials are, as far as the engine knows: not looked for yet, found, or
 /// why there are none.

@@ -361,6 +361,8 @@ async fn each_scenario_caused_by_a_change_cites_it_in_its_verdict() {
         // token, and nothing on the AWS side changed.
         ("invalid-credentials", "it was changed on Twilio's side"),
         ("secret-rotated", "it was changed on Twilio's side"),
+        // The scale-in that left no task, by Application Auto Scaling's role.
+        ("scaled-to-zero", "updated service nerava-backend (desired 0) 2 h ago by arn:aws:sts::123456789012:assumed-role/AWSServiceRoleForApplicationAutoScaling_ECSService/"),
     ];
     let mut runs = tokio::task::JoinSet::new();
     for (name, want) in cases {
@@ -532,4 +534,49 @@ async fn the_table_keeps_a_busy_window_short_and_the_json_keeps_it_all() {
         table.contains("… 9 older changes (check --json lists them all)"),
         "{table}"
     );
+}
+
+/// The secret-rotated repair done halfway: the new token put in the secret, no new deployment.
+/// The console's own read of the secret is accepted by Twilio, the running tasks still hold the
+/// old token: the secret changed after they started, and the repair is a new deployment.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_fixed_without_a_redeploy_is_named_from_the_backends_line() {
+    let (sim, config) = support::simulator("secret-rotated").await;
+    let sdk = sdk(&sim.urls.aws, sim::ACCESS_KEY_ID).await;
+    aws_sdk_secretsmanager::Client::new(&sdk)
+        .put_secret_value()
+        .secret_id("nerava/prod/twilio")
+        .secret_string(r#"{"auth_token":"4d2c8e6a0b1f3e5d7c9a2b4c6d8e0f1a"}"#)
+        .send()
+        .await
+        .expect("PutSecretValue");
+    let report = check::check(&config, "secret-rotated", &support::check_options())
+        .await
+        .expect("runs");
+    let d = &report.diagnosis;
+    assert_eq!(
+        d.verdict.failure_mode,
+        FailureMode::InvalidCredentials,
+        "{}",
+        check::render_table(&report)
+    );
+    let top = &d.verdict.candidates[0];
+    assert!(
+        top.evidence.iter().any(|e| e.starts_with(
+            "TWILIO_AUTH_TOKEN ← secretsmanager:nerava/prod/twilio-Tw1l1o#auth_token changed"
+        ) && e.contains("after the running tasks started")),
+        "{top:#?}"
+    );
+    assert!(
+        top.commands[0].contains("--force-new-deployment"),
+        "{top:#?}"
+    );
+    assert!(
+        top.evidence
+            .iter()
+            .any(|e| e.starts_with("changed: new value put in secret nerava/prod/twilio-Tw1l1o")),
+        "{top:#?}"
+    );
+    let text = check::report_json(&report).to_string();
+    assert!(!text.contains("4d2c8e6a0b1f3e5d7c9a2b4c6d8e0f1a"));
 }

@@ -40,6 +40,7 @@ async fn every_scenario_gets_its_failure_mode() {
         ("secret-deleted", FailureMode::SecretUnreadable),
         ("execution-role-denied", FailureMode::SecretUnreadable),
         ("secret-kms-denied", FailureMode::SecretUnreadable),
+        ("scaled-to-zero", FailureMode::ApiUnreachable),
     ];
     let reports = futures_join(cases.iter().map(|(name, _)| diagnose(name))).await;
     for ((name, want), report) in cases.iter().zip(reports) {
@@ -718,4 +719,62 @@ async fn a_test_otp_opens_the_log_followers_fast_window_until_just_after_its_ans
         settled <= tokio::time::Instant::now() + HOT_GRACE,
         "closes within {HOT_GRACE:?} of the answer"
     );
+}
+
+/// Without a test phone or `--check-aws`, only the config and Twilio are seen: they pass in a
+/// world whose revoked egress rule fails every OTP start, so the verdict may not be `none`.
+#[test]
+fn binary_config_alone_is_inconclusive_not_healthy() {
+    for scenario in ["network-blocked", "event-loop-blocking", "healthy"] {
+        let out = binary()
+            .args(["check", "--demo", scenario, "--json"])
+            .output()
+            .expect("runs");
+        let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(out.status.code(), Some(3), "{scenario}: {json}");
+        assert_eq!(
+            json["verdict"]["failure_mode"], "inconclusive",
+            "{scenario}"
+        );
+        let why = json["unknown"][0].as_str().unwrap_or_default();
+        assert!(
+            why.starts_with("nothing proves an OTP start is answered")
+                && why.contains("--check-aws"),
+            "{scenario}: {why}"
+        );
+    }
+}
+
+/// The `twilio_sms` provider sending through a Messaging Service (`OTP_FROM_NUMBER=MG…`, which
+/// Twilio's Messages API takes in `From`): a working world is `none`, not a bad-format variable,
+/// and the simulated backend's own send goes out through the service's pool.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_messaging_service_sender_is_a_valid_from() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("sms-messaging-service.toml");
+    std::fs::write(
+        &path,
+        r#"description = "twilio_sms through a Messaging Service whose pool holds the account's number"
+[yesterday.environment]
+OTP_PROVIDER = "twilio_sms"
+OTP_FROM_NUMBER = "MG1a2b3c4d5e6f708192a3b4c5d6e7f8a9"
+[twilio]
+messaging_services = [{ sid = "MG1a2b3c4d5e6f708192a3b4c5d6e7f8a9", friendly_name = "Nerava OTP", senders = ["+18325550147"] }]
+"#,
+    )
+    .expect("write");
+    let report = diagnose(path.to_str().expect("utf-8")).await;
+    assert_eq!(
+        report.diagnosis.verdict.failure_mode,
+        FailureMode::None,
+        "{}",
+        check::render_table(&report)
+    );
+    let delivered = report
+        .evidence
+        .deliveries
+        .iter()
+        .flatten()
+        .any(|d| d.status == "delivered");
+    assert!(delivered, "{}", check::render_table(&report));
 }

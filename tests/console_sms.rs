@@ -31,7 +31,15 @@ async fn a_released_from_number_is_named_before_any_send() {
         })
         .await;
     assert!(console.app.evidence.sends.is_empty());
+    // The users' refused sends (the backend's 21606 lines) may name it first; the account's
+    // own list of numbers then says which one.
+    console
+        .until("the From number check", Duration::from_secs(30), |app| {
+            app.diagnosis.verdict.candidates[0].confidence == 3
+        })
+        .await;
     let top = &console.app.diagnosis.verdict.candidates[0];
+    assert_eq!(top.failure_mode, FailureMode::FromNumberInvalid);
     assert!(top.evidence[0].contains("•••0147"), "{top:#?}");
 }
 

@@ -142,6 +142,9 @@ fn repair_writes_json_with_plan_applied_rollout_and_verification() {
             "--yes",
             "--time-scale",
             "0.05",
+            // The verification's positive evidence: an OTP start through the new tasks.
+            "--test-phone",
+            "+17133056318",
             "--report",
         ])
         .arg(&path)

@@ -72,6 +72,8 @@ const CASES: &[(&str, Option<u16>, FailureMode)] = &[
     ("verify-undelivered", Some(200), FailureMode::SmsUndelivered),
     ("secret-rotated", Some(500), FailureMode::InvalidCredentials),
     ("secret-deleted", None, FailureMode::SecretUnreadable),
+    // Nothing to serve them: the load balancer answers every request itself.
+    ("scaled-to-zero", None, FailureMode::ApiUnreachable),
 ];
 
 #[tokio::test(flavor = "multi_thread")]
@@ -344,4 +346,87 @@ async fn the_load_balancer_counts_every_request_it_answers() {
     );
     assert!(lb.p99_ms.is_some(), "{lb:?}");
     assert_eq!(lb.healthy, None, "no health checks ran: {lb:?}");
+}
+
+/// A Twilio slower than the backend's TWILIO_TIMEOUT_SECONDS (a degraded Twilio API, its status
+/// page saying so): the backend gives up on every send with a 503, and so do the simulated
+/// users' OTP starts, whose access lines the console reads — never a 200 the API cannot give.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_twilio_slower_than_the_backends_timeout_fails_users_as_it_fails_the_api() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("slow-twilio.toml");
+    std::fs::write(
+        &path,
+        "description = \"Twilio answers in 35 s, over TWILIO_TIMEOUT_SECONDS=30\"\n\
+         [twilio]\nlatency_secs = 35.0\n\
+         [statuspage]\nindicator = \"minor\"\ndescription = \"Partial System Outage\"\n",
+    )
+    .expect("write");
+    let (sim, config) = support::simulator(path.to_str().expect("utf-8")).await;
+    let options = check::Options {
+        test_phone: None,
+        ..support::check_options()
+    };
+    let report = check::check(&config, "slow-twilio", &options)
+        .await
+        .expect("runs");
+    let table = check::render_table(&report);
+    let signal = Signal::of(&report.evidence).expect("read");
+    let otp = signal.otp.expect("access lines read");
+    assert!(
+        otp.requests > 0 && otp.unavailable * 2 >= otp.requests,
+        "users' OTP starts are not mostly 503: {otp:?}\n{table}"
+    );
+    assert!(signal.otp_fails(), "{signal:?}");
+    assert_ne!(
+        report.diagnosis.verdict.failure_mode,
+        FailureMode::None,
+        "{table}"
+    );
+    // The API itself answers the same, by the same cause.
+    let answer = reqwest::Client::new()
+        .post(format!("{}/v1/auth/otp/start", sim.urls.api))
+        .json(&serde_json::json!({ "phone": "+17133056318" }))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(answer.status().as_u16(), 503);
+}
+
+/// The simulated users' OTP starts leave the backend's own lines, as production's do: the
+/// timeouts behind a blocked egress and Twilio's refusals are in the log group before anyone
+/// sends a test, each about a user's phone (never the test phone).
+#[tokio::test(flavor = "multi_thread")]
+async fn users_requests_leave_the_backends_own_lines() {
+    for (name, kind, text) in [
+        (
+            "network-blocked",
+            "twilio_timeout",
+            "Twilio timeout after 30s",
+        ),
+        (
+            "invalid-credentials",
+            "credential_error",
+            "Twilio error 20003",
+        ),
+        ("healthy", "otp_sent", "OTP sent successfully"),
+    ] {
+        let report = without_test_phone(name).await;
+        let e = &report.evidence;
+        assert!(
+            e.line_counts.get(kind).is_some_and(|n| *n > 0),
+            "{name}: {:?}",
+            e.line_counts
+        );
+        let line = e
+            .events
+            .iter()
+            .find(|l| l.message.contains(text))
+            .unwrap_or_else(|| panic!("{name}: no {text:?} line"));
+        assert!(
+            line.message.contains("phone_last4=01") && !line.message.contains("6318"),
+            "{name}: {}",
+            line.message
+        );
+    }
 }

@@ -83,6 +83,9 @@ pub enum Format {
     },
     /// An E.164 phone number: `+` then 8 to 15 digits.
     E164,
+    /// A sender Twilio's Messages API takes in `From`: an E.164 number or a Messaging Service
+    /// SID (`MG` then 32 hex characters).
+    Sender,
     /// A number greater than zero (seconds).
     PositiveNumber,
 }
@@ -240,8 +243,11 @@ impl EnvRules {
             },
             EnvRule {
                 required_when: Some(when("OTP_PROVIDER", "twilio_sms")),
-                format: Format::E164,
-                ..rule("OTP_FROM_NUMBER", "Phone number to send from")
+                format: Format::Sender,
+                ..rule(
+                    "OTP_FROM_NUMBER",
+                    "Phone number to send from, or a Messaging Service (MG…)",
+                )
             },
             EnvRule {
                 format: Format::PositiveNumber,
@@ -405,7 +411,13 @@ impl EnvRule {
                 let more = if n > 8 { "…" } else { "" };
                 format!("{}{more} ({n} characters)", quoted(&prefix))
             }
-            Format::E164 => {
+            Format::Sender if value.starts_with("MG") => {
+                let prefix: String = value.chars().take(8).collect();
+                let n = value.chars().count();
+                let more = if n > 8 { "…" } else { "" };
+                format!("{}{more} ({n} characters)", quoted(&prefix))
+            }
+            Format::E164 | Format::Sender => {
                 let digits: Vec<char> = value.chars().collect();
                 let tail: String = digits[digits.len().saturating_sub(4)..].iter().collect();
                 format!("\"…{}\"", tail.escape_debug())
@@ -450,6 +462,12 @@ impl Format {
                 rest.len() == 32 && rest.chars().all(|c| c.is_ascii_hexdigit())
             }),
             Self::E164 => is_e164(value),
+            Self::Sender => {
+                is_e164(value)
+                    || value.strip_prefix("MG").is_some_and(|rest| {
+                        rest.len() == 32 && rest.chars().all(|c| c.is_ascii_hexdigit())
+                    })
+            }
             Self::PositiveNumber => value
                 .trim()
                 .parse::<f64>()
@@ -464,6 +482,7 @@ impl Format {
             Self::OneOf { values } => format!("one of {}", values.join(", ")),
             Self::Sid { prefix } => format!("{prefix} followed by 32 hex characters"),
             Self::E164 => "an E.164 number: + then 8 to 15 digits".into(),
+            Self::Sender => "an E.164 number (+ then 8 to 15 digits) or a Messaging Service SID (MG followed by 32 hex characters)".into(),
             Self::PositiveNumber => "a positive number".into(),
         })
     }
@@ -646,7 +665,10 @@ mod tests {
              "OTP_FROM_NUMBER is not set (required when OTP_PROVIDER=twilio_sms)"),
             (|e| e.with_value("OTP_FROM_NUMBER", "7135550123"), "OTP_FROM_NUMBER",
              ViolationKind::BadFormat,
-             "OTP_FROM_NUMBER is \"…0123\"; expected an E.164 number: + then 8 to 15 digits"),
+             "OTP_FROM_NUMBER is \"…0123\"; expected an E.164 number (+ then 8 to 15 digits) or a Messaging Service SID (MG followed by 32 hex characters)"),
+            (|e| e.with_value("OTP_FROM_NUMBER", "MG0123456789abcdef"), "OTP_FROM_NUMBER",
+             ViolationKind::BadFormat,
+             "OTP_FROM_NUMBER is \"MG012345\"… (18 characters); expected an E.164 number (+ then 8 to 15 digits) or a Messaging Service SID (MG followed by 32 hex characters)"),
             (|e| e.with_value("TWILIO_TIMEOUT_SECONDS", "abc"), "TWILIO_TIMEOUT_SECONDS",
              ViolationKind::BadFormat,
              "TWILIO_TIMEOUT_SECONDS is \"abc\"; expected a positive number"),
@@ -678,6 +700,9 @@ mod tests {
             .with_value("OTP_FROM_NUMBER", "+17135550123")
             .with_value("TWILIO_TIMEOUT_SECONDS", "12.5");
         assert_eq!(EnvRules::builtin().check(&sms), vec![]);
+        // Twilio's Messages API takes a Messaging Service SID in `From` too.
+        let service = sms.with_value("OTP_FROM_NUMBER", "MG1a2b3c4d5e6f708192a3b4c5d6e7f8a9");
+        assert_eq!(EnvRules::builtin().check(&service), vec![]);
         let upper = healthy().with_value("TWILIO_ACCOUNT_SID", &AC.to_uppercase());
         assert_eq!(EnvRules::builtin().check(&upper), vec![]);
         // stub outside prod is allowed by OTP_PROVIDER's rule; ENV's own rule reports it.

@@ -86,6 +86,17 @@ pub fn related(change: &Change, mode: FailureMode, snapshot: Option<&Snapshot>) 
         }
         FailureMode::AccountSuspended => twilio && action.starts_with("account."),
         FailureMode::NetworkBlocked => change.service == "ec2" || change.service == "iam",
+        // The service scaled to zero: an UpdateService that set its desired count to 0.
+        FailureMode::ApiUnreachable => {
+            change.service == "ecs"
+                && change.action == "UpdateService"
+                && change
+                    .parameters
+                    .as_ref()
+                    .and_then(|p| p.get("desiredCount"))
+                    .and_then(serde_json::Value::as_i64)
+                    == Some(0)
+        }
         _ => false,
     }
 }

@@ -1360,3 +1360,459 @@ fn an_undecidable_path_leaves_the_line_to_the_logs_and_says_so() {
         line.evidence
     );
 }
+
+/// Real traffic read over the hour before [`NOW`], from these access lines (each a minute
+/// before `NOW`), or the access lines' read failing with `error`.
+fn traffic_obs(lines: &[&str], error: Option<&str>) -> Observation {
+    use crate::probe::traffic::{summarize, RealTraffic, WINDOW_MS};
+    let from = NOW - WINDOW_MS;
+    let access = match error {
+        Some(message) => Err(ProbeError {
+            system: System::Logs,
+            kind: ErrorKind::NotFound,
+            code: Some("ResourceNotFoundException".into()),
+            message: message.into(),
+        }),
+        None => Ok(summarize(
+            lines.iter().map(|l| (NOW - 60_000, *l)),
+            from,
+            NOW,
+        )),
+    };
+    Observation::Traffic {
+        at_ms: NOW,
+        traffic: Box::new(RealTraffic {
+            from_ms: from,
+            to_ms: NOW,
+            access,
+            load_balancer: None,
+        }),
+    }
+}
+
+#[test]
+fn the_config_alone_is_not_health_users_or_a_test_must_have_been_answered() {
+    // A revoked egress rule or an image that blocks its event loop fails every OTP start while
+    // every line the config and Twilio can prove passes: with the network unreadable, no logs
+    // and no test sent, nothing shows an OTP start answered.
+    let denied = Observation::Network {
+        at_ms: NOW,
+        result: Err(ProbeError {
+            system: System::Network,
+            kind: ErrorKind::Credentials,
+            code: Some("UnauthorizedOperation".into()),
+            message: "AWS: UnauthorizedOperation — not allowed to call ec2:DescribeSecurityGroups"
+                .into(),
+        }),
+    };
+    let base = || {
+        [
+            vec![
+                ecs_obs(snapshot(GOOD, false)),
+                denied.clone(),
+                sample(Endpoint::Health, 1, 20, Some(200), Class::Ok, false),
+            ],
+            twilio_ok(),
+        ]
+        .concat()
+    };
+    let d = verdict(base());
+    assert_eq!(d.verdict.failure_mode, FailureMode::Inconclusive, "{d:#?}");
+    assert!(
+        d.unknown[0].starts_with("nothing proves an OTP start is answered")
+            && d.unknown[0].contains("give a test phone"),
+        "{:?}",
+        d.unknown
+    );
+    // The access lines unreadable (a log group that does not exist): still not health.
+    let d = verdict(
+        [
+            base(),
+            vec![traffic_obs(&[], Some("ResourceNotFoundException"))],
+        ]
+        .concat(),
+    );
+    assert_eq!(d.verdict.failure_mode, FailureMode::Inconclusive);
+    assert!(d.unknown[0].contains("not read"), "{:?}", d.unknown);
+    // A quiet service: no user asked for a code.
+    let health_line = "INFO:     10.0.1.3:1 - \"GET /health HTTP/1.1\" 200 OK";
+    let d = verdict([base(), vec![traffic_obs(&[health_line], None)]].concat());
+    assert_eq!(d.verdict.failure_mode, FailureMode::Inconclusive);
+    assert!(
+        d.unknown[0].contains("no user's OTP start"),
+        "{:?}",
+        d.unknown
+    );
+    // Users' OTP starts answered 200: positive evidence, without a test SMS.
+    let otp_200 = "INFO:     10.0.1.2:1 - \"POST /v1/auth/otp/start HTTP/1.1\" 200 OK";
+    let d = verdict([base(), vec![traffic_obs(&[otp_200, health_line], None)]].concat());
+    assert_eq!(d.verdict.failure_mode, FailureMode::None, "{d:#?}");
+    // The console's own test OTP start that sent is positive evidence on its own.
+    let d = verdict(
+        [
+            base(),
+            vec![sample(
+                Endpoint::OtpStart,
+                2,
+                300,
+                Some(200),
+                Class::Ok,
+                false,
+            )],
+        ]
+        .concat(),
+    );
+    assert_eq!(d.verdict.failure_mode, FailureMode::None, "{d:#?}");
+}
+
+#[test]
+fn an_incident_on_twilios_status_page_is_said_when_nothing_else_fits() {
+    let page = |indicator: &str| Observation::Twilio {
+        at_ms: NOW,
+        fact: Fact::StatusPage(Ok(crate::probe::twilio::StatusPage {
+            indicator: indicator.into(),
+            description: "Partial System Outage".into(),
+            degraded: vec!["Programmable Messaging: degraded_performance".into()],
+        })),
+    };
+    // Users' OTP starts answer 503 after the backend's timeout and Twilio does not answer the
+    // console in time: no failure mode of the service's own fits.
+    let otp_503 =
+        "INFO:     10.0.1.2:1 - \"POST /v1/auth/otp/start HTTP/1.1\" 503 Service Unavailable";
+    let health = "INFO:     10.0.1.3:1 - \"GET /health HTTP/1.1\" 200 OK";
+    let world = |indicator: &str| {
+        vec![
+            ecs_obs(snapshot(GOOD, false)),
+            sample(Endpoint::Health, 1, 20, Some(200), Class::Ok, false),
+            traffic_obs(&[otp_503, otp_503, health], None),
+            page(indicator),
+        ]
+    };
+    let d = verdict(world("minor"));
+    assert_eq!(d.verdict.failure_mode, FailureMode::Inconclusive);
+    assert!(
+        d.unknown[1].starts_with("Twilio's status page reports an incident, minor: Partial System Outage (Programmable Messaging: degraded_performance)"),
+        "{:?}",
+        d.unknown
+    );
+    let d = verdict(world("none"));
+    assert!(
+        d.unknown.iter().all(|u| !u.contains("status page")),
+        "{:?}",
+        d.unknown
+    );
+}
+
+#[test]
+fn a_service_scaled_to_zero_is_named_with_the_command_that_scales_it_back() {
+    let mut s = snapshot(GOOD, false);
+    s.service.desired = 0;
+    s.service.running = 0;
+    s.service.deployments[0].desired = 0;
+    s.service.deployments[0].running = 0;
+    let d = verdict(
+        [
+            vec![
+                ecs_obs(s),
+                sample(Endpoint::Health, 1, 3, Some(503), Class::Unavailable, false),
+            ],
+            twilio_ok(),
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        d.verdict.failure_mode,
+        FailureMode::ApiUnreachable,
+        "{d:#?}"
+    );
+    let top = &d.verdict.candidates[0];
+    assert!(
+        top.evidence[0]
+            .starts_with("service nerava-backend is scaled to zero: desired 0, running 0"),
+        "{top:#?}"
+    );
+    assert!(top.commands[0].contains("--desired-count 1"), "{top:#?}");
+}
+
+#[test]
+fn a_token_secret_changed_after_the_tasks_started_is_theirs_to_reread() {
+    use crate::probe::secrets::SecretState;
+    // The new token was put in the secret a minute ago; the running task started 30 min ago
+    // and still sends the old one. The console, reading the secret now, is accepted.
+    let world = |changed_ms: i64, extra: Vec<Observation>| {
+        let mut s = snapshot(GOOD, false);
+        let mut token = resolved("TWILIO_AUTH_TOKEN", SecretState::Ok);
+        token.last_changed_ms = Some(changed_ms);
+        s.secrets = vec![token];
+        s.tasks = vec![ecs::Task {
+            id: "t1".into(),
+            revision: Some(42),
+            last_status: "RUNNING".into(),
+            health: "HEALTHY".into(),
+            started_ms: Some(NOW - 30 * 60_000),
+            stopped_ms: None,
+            stopped_reason: None,
+            stop_code: None,
+            exit_code: None,
+        }];
+        verdict(
+            [
+                vec![
+                    ecs_obs(s),
+                    sample(Endpoint::Health, 1, 20, Some(200), Class::Ok, false),
+                ],
+                twilio_ok(),
+                extra,
+            ]
+            .concat(),
+        )
+    };
+    let otp_500 =
+        "INFO:     10.0.1.2:1 - \"POST /v1/auth/otp/start HTTP/1.1\" 500 Internal Server Error";
+    let users_fail = || vec![traffic_obs(&[otp_500, otp_500], None)];
+    let d = world(NOW - 60_000, users_fail());
+    assert_eq!(
+        d.verdict.failure_mode,
+        FailureMode::InvalidCredentials,
+        "{d:#?}"
+    );
+    let top = &d.verdict.candidates[0];
+    assert_eq!(top.confidence, 1);
+    assert!(
+        top.evidence[0].contains("changed 1 min ago, after the running tasks started (30 min ago): they still send its previous value"),
+        "{top:#?}"
+    );
+    assert!(
+        top.commands[0].contains("--force-new-deployment"),
+        "{top:#?}"
+    );
+    // The backend's own refusal line makes it stronger.
+    let d = world(
+        NOW - 60_000,
+        [
+            users_fail(),
+            vec![log(
+                LineKind::CredentialError,
+                "[OTP] Twilio error 20003: Authenticate (Invalid credentials)",
+            )],
+        ]
+        .concat(),
+    );
+    assert_eq!(d.verdict.candidates[0].confidence, 2);
+    // Changed before the task started: the task has it, and nothing here says otherwise.
+    let d = world(NOW - 60 * 60_000, users_fail());
+    assert_eq!(d.verdict.failure_mode, FailureMode::Inconclusive, "{d:#?}");
+    // Changed after, but nobody fails: nothing to name.
+    let otp_200 = "INFO:     10.0.1.2:1 - \"POST /v1/auth/otp/start HTTP/1.1\" 200 OK";
+    let d = world(NOW - 60_000, vec![traffic_obs(&[otp_200], None)]);
+    assert!(
+        d.verdict
+            .candidates
+            .iter()
+            .all(|f| f.failure_mode != FailureMode::InvalidCredentials),
+        "{d:#?}"
+    );
+}
+
+#[test]
+fn rules_that_read_blocked_but_let_the_service_reach_twilio_are_a_lead_not_the_verdict() {
+    // Egress 443 allowed only to Twilio's own range reads blocked against 0.0.0.0/0, and the
+    // service's own OTP start sends its code through it.
+    let otp_sent = sample(Endpoint::OtpStart, 2, 300, Some(200), Class::Ok, false);
+    let health = sample(Endpoint::Health, 1, 20, Some(200), Class::Ok, false);
+    let d = verdict(
+        [
+            vec![
+                ecs_obs(snapshot(GOOD, false)),
+                network_obs(only_postgres()),
+                health.clone(),
+                otp_sent.clone(),
+            ],
+            twilio_ok(),
+        ]
+        .concat(),
+    );
+    assert_eq!(d.verdict.failure_mode, FailureMode::None, "{d:#?}");
+    let lead = &d.verdict.candidates[0];
+    assert_eq!(
+        (lead.failure_mode, lead.confidence),
+        (FailureMode::NetworkBlocked, 0)
+    );
+    assert!(
+        lead.evidence[0].contains("— but a test OTP start through the service sent its code"),
+        "{lead:#?}"
+    );
+    assert_eq!(state(&d, Item::EgressHttps), State::Pass);
+    // A test that sent half a minute before the read may predate a rule revoked since.
+    let earlier = Observation::Http(Sample {
+        endpoint: Endpoint::OtpStart,
+        id: 3,
+        started_ms: NOW - 30_300,
+        latency_ms: 300,
+        status: Some(200),
+        class: Class::Ok,
+        summary: String::new(),
+        during_otp: false,
+        otp_started_ms: None,
+    });
+    let d = verdict(
+        [
+            vec![
+                ecs_obs(snapshot(GOOD, false)),
+                health.clone(),
+                earlier,
+                network_obs(only_postgres()),
+            ],
+            twilio_ok(),
+        ]
+        .concat(),
+    );
+    assert_eq!(d.verdict.failure_mode, FailureMode::NetworkBlocked);
+    // The backend's own "sent" line of a minute ago may predate a rule revoked since: the
+    // configuration as it reads now stands.
+    let d = verdict(
+        [
+            vec![
+                ecs_obs(snapshot(GOOD, false)),
+                network_obs(only_postgres()),
+                health.clone(),
+                log(
+                    LineKind::OtpSent,
+                    "[OTP] OTP sent successfully phone_last4=0123 status=pending",
+                ),
+            ],
+            twilio_ok(),
+        ]
+        .concat(),
+    );
+    assert_eq!(d.verdict.failure_mode, FailureMode::NetworkBlocked);
+    assert_eq!(d.verdict.candidates[0].confidence, 3);
+    // The stub provider answers 200 without calling Twilio: that proves nothing.
+    let stub: Vec<(&str, &str)> = GOOD
+        .iter()
+        .map(|&(n, v)| {
+            if n == "OTP_PROVIDER" {
+                (n, "stub")
+            } else {
+                (n, v)
+            }
+        })
+        .collect();
+    let d = verdict(
+        [
+            vec![
+                ecs_obs(snapshot(&stub, false)),
+                network_obs(only_postgres()),
+                health,
+                otp_sent,
+            ],
+            twilio_ok(),
+        ]
+        .concat(),
+    );
+    assert!(
+        d.verdict
+            .candidates
+            .iter()
+            .any(|f| f.failure_mode == FailureMode::NetworkBlocked && f.confidence == 3),
+        "{d:#?}"
+    );
+    assert_eq!(state(&d, Item::EgressHttps), State::Fail);
+}
+
+#[test]
+fn load_balancer_504s_with_the_access_lines_unreadable_still_fit_the_hanging_modes() {
+    use crate::probe::metrics::{LoadBalancer, Minute};
+    use crate::probe::traffic::{RealTraffic, MINUTES, WINDOW_MS};
+    let mut minutes = vec![Minute::default(); MINUTES];
+    for m in &mut minutes[MINUTES - 5..] {
+        m.requests = Some(3.0);
+        m.elb_504 = Some(3.0);
+        m.elb_5xx = Some(3.0);
+        m.healthy = Some(1.0);
+    }
+    let lb = LoadBalancer::from_minutes("alb".into(), "tg".into(), minutes, Ok(vec![]));
+    let traffic = Observation::Traffic {
+        at_ms: NOW,
+        traffic: Box::new(RealTraffic {
+            from_ms: NOW - WINDOW_MS,
+            to_ms: NOW,
+            access: Err(ProbeError {
+                system: System::Logs,
+                kind: ErrorKind::Credentials,
+                code: Some("AccessDeniedException".into()),
+                message: "AWS: AccessDeniedException — not allowed to call logs:FilterLogEvents"
+                    .into(),
+            }),
+            load_balancer: Some(Ok(lb)),
+        }),
+    };
+    let d = verdict(
+        [
+            vec![
+                ecs_obs(snapshot(GOOD, true)),
+                sample(Endpoint::Health, 1, 20, Some(200), Class::Ok, false),
+                traffic,
+            ],
+            twilio_ok(),
+        ]
+        .concat(),
+    );
+    assert_eq!(d.verdict.failure_mode, FailureMode::Inconclusive);
+    let top = &d.verdict.candidates[0];
+    assert_eq!(
+        (top.failure_mode, top.confidence),
+        (FailureMode::EventLoopBlocked, 0),
+        "{d:#?}"
+    );
+    assert!(
+        top.evidence[0].contains("requests hang to the load balancer's 504"),
+        "{top:#?}"
+    );
+}
+
+#[test]
+fn timeouts_in_the_logs_with_the_path_open_are_not_named_the_network() {
+    // A Twilio slower than TWILIO_TIMEOUT_SECONDS: the service's calls time out, the console's
+    // own time out too, and EC2 reads the path open.
+    let slow = Observation::Twilio {
+        at_ms: NOW,
+        fact: Fact::Account(Err(twilio_error("timeout", ErrorKind::Timeout))),
+    };
+    let timeout_line = log(
+        LineKind::TwilioTimeout,
+        "[OTP] Twilio timeout after 30s (TimeoutError) phone_last4=0123",
+    );
+    let d = verdict(vec![
+        ecs_obs(snapshot(GOOD, false)),
+        network_obs(https_anywhere()),
+        sample(Endpoint::Health, 1, 20, Some(200), Class::Ok, false),
+        slow,
+        timeout_line.clone(),
+    ]);
+    assert_eq!(d.verdict.failure_mode, FailureMode::Inconclusive, "{d:#?}");
+    let lead = &d.verdict.candidates[0];
+    assert_eq!(
+        (lead.failure_mode, lead.confidence),
+        (FailureMode::NetworkBlocked, 0)
+    );
+    assert!(
+        lead.evidence
+            .iter()
+            .any(|e| e.contains("Twilio itself may be slow")),
+        "{lead:#?}"
+    );
+    // With the path blocked, the same line names it.
+    let d = verdict(
+        [
+            vec![
+                ecs_obs(snapshot(GOOD, false)),
+                network_obs(only_postgres()),
+                timeout_line,
+            ],
+            twilio_ok(),
+        ]
+        .concat(),
+    );
+    assert_eq!(d.verdict.failure_mode, FailureMode::NetworkBlocked);
+}

@@ -121,6 +121,25 @@ impl Signal {
             || (none_served && self.lb_5xx.is_some_and(|n| n > 0))
     }
 
+    /// Users' recent OTP starts reached the backend and none failed (from the access lines: the
+    /// load balancer's counts do not say which endpoint a request was for).
+    pub fn otp_served(&self) -> bool {
+        self.otp.is_some_and(|o| o.requests > 0) && !self.otp_fails()
+    }
+
+    /// Why [`Signal::otp_served`] does not hold, in a few words for a reason line.
+    pub fn why_not_served(&self) -> String {
+        match self.otp {
+            None => {
+                "users' OTP starts could not be counted (the access lines were not read)".into()
+            }
+            Some(o) if o.requests == 0 => {
+                format!("no user's OTP start reached the service in the last {RECENT_MINUTES} min")
+            }
+            Some(_) => "users' OTP starts are failing".into(),
+        }
+    }
+
     /// Most of users' recent OTP starts answered 503: the backend's own timeout.
     pub fn otp_unavailable(&self) -> bool {
         self.otp

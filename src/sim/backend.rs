@@ -189,7 +189,41 @@ pub fn access_line(client: &str, method: &str, path: &str, status: u16) -> Strin
 }
 
 /// The last four digits of a phone number, as the service logs it.
-fn last4(phone: &str) -> &str {
+/// The line an OTP request whose code Twilio accepted writes (`status`: Twilio's answer).
+pub(crate) fn sent_line(tail: &str, status: &str) -> String {
+    format!("[OTP] OTP sent successfully phone_last4={tail} status={status}")
+}
+
+/// The line an OTP request that Twilio refused writes, with the code's hint.
+pub(crate) fn twilio_error_line(code: u64, message: &str, status: u16, tail: &str) -> String {
+    let hint = match code {
+        20003 => " (Invalid credentials)",
+        20404 => " (Service not found)",
+        21606 | 21659 | 21212 => " (Invalid From number)",
+        _ => "",
+    };
+    format!("[OTP] Twilio error {code}: {message}{hint} http_status={status} phone_last4={tail}")
+}
+
+/// The line an OTP request whose Twilio call timed out after `secs` writes.
+pub(crate) fn timeout_line(secs: f64, tail: &str) -> String {
+    format!("[OTP] Twilio timeout after {secs:.0}s (TimeoutError) phone_last4={tail}")
+}
+
+/// The line an OTP request writes when the provider lacks the variables it needs.
+pub(crate) fn not_configured_line(missing: &[&str], tail: &str) -> String {
+    format!(
+        "[OTP] Twilio Verify provider not configured: {} not set; waiting for provider phone_last4={tail}",
+        missing.join(", ")
+    )
+}
+
+/// The line the stub provider writes instead of sending.
+pub(crate) fn stub_line(tail: &str) -> String {
+    format!("[OTP] Stub provider: code not sent phone_last4={tail}")
+}
+
+pub(crate) fn last4(phone: &str) -> &str {
     &phone[phone.len().saturating_sub(4)..]
 }
 
@@ -420,26 +454,13 @@ async fn otp_start(shared: &Arc<Shared>, backend: &Arc<TaskRuntime>, body: &[u8]
         phone
     };
     if backend.var("OTP_PROVIDER") == Some("stub") {
-        shared.log(
-            backend,
-            &[format!(
-                "[OTP] Stub provider: code not sent phone_last4={}",
-                last4(&phone)
-            )],
-        );
+        shared.log(backend, &[stub_line(last4(&phone))]);
         return Answer::json(StatusCode::OK, json!({ "otp_sent": true }));
     }
     let missing = backend.missing_twilio();
     if !missing.is_empty() {
         // The provider cannot be built; the request waits for it, as the runbook describes.
-        shared.log(
-            backend,
-            &[format!(
-                "[OTP] Twilio Verify provider not configured: {} not set; waiting for provider phone_last4={}",
-                missing.join(", "),
-                last4(&phone)
-            )],
-        );
+        shared.log(backend, &[not_configured_line(&missing, last4(&phone))]);
         shared
             .clock
             .sleep(Duration::from_secs_f64(PROVIDER_WAIT_SECS))
@@ -471,12 +492,7 @@ async fn otp_start(shared: &Arc<Shared>, backend: &Arc<TaskRuntime>, body: &[u8]
     let tail = last4(&phone);
     match outcome {
         TwilioOutcome::Sent(status) => {
-            shared.log(
-                backend,
-                &[format!(
-                    "[OTP] OTP sent successfully phone_last4={tail} status={status}"
-                )],
-            );
+            shared.log(backend, &[sent_line(tail, &status)]);
             Answer::json(StatusCode::OK, json!({ "otp_sent": true }))
         }
         TwilioOutcome::Error {
@@ -484,16 +500,7 @@ async fn otp_start(shared: &Arc<Shared>, backend: &Arc<TaskRuntime>, body: &[u8]
             code,
             message,
         } => {
-            let hint = match code {
-                20003 => " (Invalid credentials)",
-                20404 => " (Service not found)",
-                21606 | 21659 | 21212 => " (Invalid From number)",
-                _ => "",
-            };
-            shared.log(
-                backend,
-                &[format!("[OTP] Twilio error {code}: {message}{hint} http_status={status} phone_last4={tail}")],
-            );
+            shared.log(backend, &[twilio_error_line(code, &message, status, tail)]);
             if code == 60203 {
                 let mut answer = Answer::detail(
                     StatusCode::TOO_MANY_REQUESTS,
@@ -617,12 +624,7 @@ fn no_answer(
 ) -> Answer {
     match failure {
         NoAnswer::Timeout(secs) => {
-            shared.log(
-                backend,
-                &[format!(
-                    "[OTP] Twilio timeout after {secs:.0}s (TimeoutError) phone_last4={tail}"
-                )],
-            );
+            shared.log(backend, &[timeout_line(secs, tail)]);
             Answer::detail(StatusCode::SERVICE_UNAVAILABLE, "OTP provider timed out")
         }
         NoAnswer::Unreachable(error) => {

@@ -20,7 +20,7 @@ use serde::Deserialize;
 
 use super::backend::{self, TaskRuntime, LB_TIMEOUT_SECS};
 use super::scenario::TwilioCall;
-use super::twilio::{AccountStatus, UserSend};
+use super::twilio::{AccountStatus, TwilioError, UserSend};
 use super::world::{SplitMix64, World};
 
 /// How far back the simulated users start, before the simulator's start.
@@ -142,6 +142,8 @@ struct Pending {
     path: &'static str,
     method: &'static str,
     outcome: Outcome,
+    /// The backend's own line about it, written with the answer.
+    app_line: Option<String>,
 }
 
 /// What a user got: the status and after how long (nominal seconds), and whether the load
@@ -208,48 +210,115 @@ impl Users {
 }
 
 /// What the Twilio call of an OTP start does, from the task's point of view.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 enum Call {
     Sent(f64),
-    /// Twilio answered with an error: the backend answers 500.
-    Refused,
+    /// Twilio answered with this error: the backend answers 500.
+    Refused(TwilioError),
     /// No answer (egress dropped).
     Hangs,
 }
 
-/// What an OTP start served by `runtime` gets, from the same causes the backend answers from,
-/// and when (nominal seconds after the request) the backend's Twilio call sent the user's code:
-/// `None` when nothing was sent (the stub, a provider never built, a refused or hung call).
-/// The code goes out whatever the load balancer answered meanwhile: a stalled event loop
-/// still sends, late.
-pub fn otp_start_outcome(world: &World, runtime: &TaskRuntime) -> (Outcome, Option<f64>) {
-    if runtime.var("OTP_PROVIDER") == Some("stub") {
-        return (Outcome::target(200, 0.05), None);
-    }
-    if !runtime.missing_twilio().is_empty() {
-        // The provider is never built: the request waits until the load balancer gives up.
-        return (Outcome::timed_out(), None);
-    }
-    let call = twilio_call(world, runtime);
-    let stall = runtime
-        .behaviour()
-        .filter(|b| b.twilio_call == TwilioCall::EventLoop)
-        .map(|b| b.event_loop_stall_seconds);
-    let sent = match call {
-        Call::Sent(secs) => Some(stall.unwrap_or(0.0) + secs),
-        Call::Refused | Call::Hangs => None,
-    };
-    let outcome = match (stall, call) {
-        (Some(stall), Call::Sent(secs)) => Outcome::target(200, stall + secs),
-        (Some(stall), Call::Refused) => Outcome::target(500, stall + 0.3),
-        (Some(_), Call::Hangs) => Outcome::timed_out(),
-        (None, Call::Sent(secs)) => Outcome::target(200, secs),
-        (None, Call::Refused) => Outcome::target(500, 0.3),
-        (None, Call::Hangs) => Outcome::target(503, runtime.timeout_secs()),
-    };
-    (outcome, sent)
+/// The backend's own log line about a user's OTP start, and when it writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AppLine {
+    /// As the request arrives (the provider waiting for variables it lacks).
+    Now(String),
+    /// With the answer (sent, refused, timed out, the stub's).
+    AtAnswer(String),
 }
 
+/// What a user's OTP start served by one task gets, from the same causes the backend answers
+/// from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserStart {
+    pub outcome: Outcome,
+    /// When (nominal seconds after the request) the backend's Twilio call sent the user's code:
+    /// `None` when nothing was sent (the stub, a provider never built, a refused or hung call).
+    /// The code goes out whatever the load balancer answered meanwhile: a stalled event loop
+    /// still sends, late.
+    pub code_sent_after: Option<f64>,
+    /// The line the backend writes about it, as it writes it for the console's own requests
+    /// (`None` where it comes after the load balancer gave up on the request: a call held on
+    /// a blocked event loop).
+    pub line: Option<AppLine>,
+}
+
+/// What an OTP start to `phone` served by `runtime` gets, from the same causes the backend
+/// answers from, and the line the backend writes about it.
+pub fn otp_start_outcome(world: &World, runtime: &TaskRuntime, phone: &str) -> UserStart {
+    let tail = backend::last4(phone);
+    if runtime.var("OTP_PROVIDER") == Some("stub") {
+        return UserStart {
+            outcome: Outcome::target(200, 0.05),
+            code_sent_after: None,
+            line: Some(AppLine::AtAnswer(backend::stub_line(tail))),
+        };
+    }
+    let missing = runtime.missing_twilio();
+    if !missing.is_empty() {
+        // The provider is never built: the request waits until the load balancer gives up.
+        return UserStart {
+            outcome: Outcome::timed_out(),
+            code_sent_after: None,
+            line: Some(AppLine::Now(backend::not_configured_line(&missing, tail))),
+        };
+    }
+    let on_loop = runtime
+        .behaviour()
+        .is_some_and(|b| b.twilio_call == TwilioCall::EventLoop);
+    let call = match twilio_call(world, runtime) {
+        // Off the event loop the call has TWILIO_TIMEOUT_SECONDS: a Twilio slower than that is
+        // given up on, as the backend's own `within` gives up on it (503, nothing sent).
+        Call::Sent(secs) if secs > runtime.timeout_secs() && !on_loop => Call::Hangs,
+        call => call,
+    };
+    let stall = runtime
+        .behaviour()
+        .filter(|_| on_loop)
+        .map(|b| b.event_loop_stall_seconds);
+    let code_sent_after = match &call {
+        Call::Sent(secs) => Some(stall.unwrap_or(0.0) + secs),
+        Call::Refused(_) | Call::Hangs => None,
+    };
+    let status = if runtime.var("OTP_PROVIDER") == Some("twilio_sms") {
+        "queued"
+    } else {
+        "pending"
+    };
+    let (outcome, line) = match (stall, call) {
+        (Some(stall), Call::Sent(secs)) => {
+            let outcome = Outcome::target(200, stall + secs);
+            let line = (!outcome.by_load_balancer).then(|| backend::sent_line(tail, status));
+            (outcome, line)
+        }
+        (Some(stall), Call::Refused(e)) => {
+            (Outcome::target(500, stall + 0.3), Some(refused(&e, tail)))
+        }
+        (Some(_), Call::Hangs) => (Outcome::timed_out(), None),
+        (None, Call::Sent(secs)) => (
+            Outcome::target(200, secs),
+            Some(backend::sent_line(tail, status)),
+        ),
+        (None, Call::Refused(e)) => (Outcome::target(500, 0.3), Some(refused(&e, tail))),
+        (None, Call::Hangs) => (
+            Outcome::target(503, runtime.timeout_secs()),
+            Some(backend::timeout_line(runtime.timeout_secs(), tail)),
+        ),
+    };
+    UserStart {
+        outcome,
+        code_sent_after,
+        line: line.map(AppLine::AtAnswer),
+    }
+}
+
+fn refused(e: &TwilioError, tail: &str) -> String {
+    backend::twilio_error_line(u64::from(e.code), &e.message, e.status.as_u16(), tail)
+}
+
+/// The backend's Twilio call as the simulated Twilio answers it: its checks in its order
+/// (credentials, account status, then the Verify service or the SMS sender).
 fn twilio_call(world: &World, runtime: &TaskRuntime) -> Call {
     let twilio = &world.scenario.twilio;
     // The VPC as it stands (a revoked rule, a lost route), as the backend's own calls meet it.
@@ -257,27 +326,58 @@ fn twilio_call(world: &World, runtime: &TaskRuntime) -> Call {
         return Call::Hangs;
     }
     let var = |name: &str| runtime.var(name).unwrap_or_default();
-    let known = var("TWILIO_ACCOUNT_SID") == twilio.account_sid
-        && var("TWILIO_AUTH_TOKEN") == twilio.auth_token
-        && twilio.status == AccountStatus::Active;
-    let sender = if runtime.var("OTP_PROVIDER") == Some("twilio_sms") {
-        let from = var("OTP_FROM_NUMBER");
-        twilio
-            .phone_numbers
-            .iter()
-            .any(|n| n.phone_number == from && n.sms)
-            || twilio.messaging_services.iter().any(|m| m.sid == from)
-    } else {
-        twilio
-            .services
-            .iter()
-            .any(|s| s.sid == var("TWILIO_VERIFY_SERVICE_SID"))
-    };
-    if known && sender {
-        Call::Sent(0.3 + twilio.latency_secs)
-    } else {
-        Call::Refused
+    if var("TWILIO_ACCOUNT_SID") != twilio.account_sid
+        || var("TWILIO_AUTH_TOKEN") != twilio.auth_token
+    {
+        return Call::Refused(TwilioError::authenticate());
     }
+    if twilio.status != AccountStatus::Active {
+        return Call::Refused(TwilioError::account_not_active());
+    }
+    if runtime.var("OTP_PROVIDER") == Some("twilio_sms") {
+        let from = var("OTP_FROM_NUMBER");
+        let sms_capable = |number: &str| {
+            twilio
+                .phone_numbers
+                .iter()
+                .any(|n| n.phone_number == number && n.sms)
+        };
+        if from.starts_with("MG") {
+            let Some(service) = twilio.messaging_services.iter().find(|m| m.sid == from) else {
+                return Call::Refused(TwilioError::messaging(
+                    21701,
+                    format!("The Messaging Service Sid {from} is invalid."),
+                ));
+            };
+            if !service.senders.iter().any(|n| sms_capable(n)) {
+                return Call::Refused(TwilioError::messaging(
+                    21704,
+                    "The Messaging Service contains no phone numbers",
+                ));
+            }
+        } else if !super::twilio::ids::is_e164(from) {
+            return Call::Refused(TwilioError::messaging(
+                21212,
+                format!("Invalid 'From' Phone Number: {from}"),
+            ));
+        } else if !sms_capable(from) {
+            return Call::Refused(TwilioError::from_not_owned(from));
+        }
+    } else {
+        let sid = var("TWILIO_VERIFY_SERVICE_SID");
+        if !twilio.services.iter().any(|s| s.sid == sid) {
+            return Call::Refused(TwilioError::not_found(&format!(
+                "/Services/{sid}/Verifications"
+            )));
+        }
+    }
+    Call::Sent(0.3 + twilio.latency_secs)
+}
+
+/// A user's phone, from the time (not the users' generator, whose draws time the arrivals): US
+/// fiction numbers, 555-01xx.
+fn user_phone(at: i64) -> String {
+    format!("+1832555{:04}", 100 + at.unsigned_abs() % 100)
 }
 
 impl World {
@@ -342,12 +442,22 @@ impl World {
         }
         let pick = self.users.rng.below(serving.len() as u64) as usize;
         let (task_id, runtime) = serving[pick].clone();
-        let (outcome, code_sent_after) = otp_start_outcome(self, &runtime);
-        if let Some(after) = code_sent_after {
+        let phone = user_phone(at);
+        let start = otp_start_outcome(self, &runtime, &phone);
+        if let Some(after) = start.code_sent_after {
             let sent_at = at + self.clock.secs(after).as_millis() as i64;
             self.user_code_sent(&runtime, sent_at);
         }
+        let app_line = match start.line {
+            Some(AppLine::Now(line)) => {
+                self.log_lines(&task_id, at, &[line]);
+                None
+            }
+            Some(AppLine::AtAnswer(line)) => Some(line),
+            None => None,
+        };
         let client = self.users.client();
+        let outcome = start.outcome;
         let due_ms = at + self.clock.secs(outcome.secs).as_millis() as i64;
         self.users.pending.push_back(Pending {
             due_ms,
@@ -356,6 +466,7 @@ impl World {
             path: OTP_START,
             method: "POST",
             outcome,
+            app_line,
         });
     }
 
@@ -381,10 +492,7 @@ impl World {
                     .to_owned(),
             },
         };
-        // The phone from the time (not the users' generator, whose draws time the arrivals):
-        // US fiction numbers, 555-01xx.
-        let phone = format!("+1832555{:04}", 100 + at.unsigned_abs() % 100);
-        twilio.record_user_send(&send, &phone, at);
+        twilio.record_user_send(&send, &user_phone(at), at);
     }
 
     /// Records one request the load balancer answered (the console's own, or any client's
@@ -414,7 +522,9 @@ impl World {
             return;
         };
         let line = backend::access_line(&done.client, done.method, done.path, done.outcome.status);
-        self.log_lines(&done.task_id, at, &[line]);
+        // The app's line comes before uvicorn's access line, as the handler returns first.
+        let lines: Vec<String> = done.app_line.into_iter().chain([line]).collect();
+        self.log_lines(&done.task_id, at, &lines);
         let bucket = self.users.metrics.bucket(at);
         bucket.requests += 1.0;
         let status = done.outcome.status;

@@ -21,14 +21,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::clock::SimClock;
-use error::TwilioError;
+pub(crate) use error::TwilioError;
 use messages::{Fate, Outbox, Stage};
 use verify::{AttemptRecord, CheckOutcome, CheckTarget, Ledger, Verification};
 
 /// Twilio's REST error body and the codes the simulator answers with.
 mod error;
 /// splitmix64 codes and SIDs, SID and phone validation, Twilio's date formats.
-mod ids;
+pub(crate) mod ids;
 /// Sent messages and their status over simulated time.
 pub mod messages;
 /// Monitor: the account's alerts (written when an error is answered) and events.
@@ -930,7 +930,15 @@ async fn create_message(
             format!("Invalid 'To' Phone Number: {to}"),
         ));
     }
-    let from = match (params.get("From"), params.get("MessagingServiceSid")) {
+    // Twilio takes a Messaging Service SID in `From` as well as in `MessagingServiceSid`
+    // (error 21603's page: "You can provide any of the above sender types in your From
+    // parameter"); the service then picks the sender.
+    let from_param = params.get("From");
+    let service_in_from = from_param.filter(|f| f.starts_with("MG"));
+    let from = match (
+        from_param.filter(|f| !f.starts_with("MG")),
+        params.get("MessagingServiceSid").or(service_in_from),
+    ) {
         (Some(from), _) => from,
         (None, Some(service)) => {
             let pool = twilio

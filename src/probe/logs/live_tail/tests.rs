@@ -46,6 +46,9 @@ fn arn() -> String {
     format!("arn:aws:logs:us-east-1:123456789012:log-group:{GROUP}")
 }
 
+/// The line of the test's own OTP start (the simulated users' codes go to other phones).
+const TEST_SENT: &str = "OTP sent successfully phone_last4=6318";
+
 async fn otp_start(sim: &Simulator) {
     let answer = reqwest::Client::builder()
         .no_proxy()
@@ -141,10 +144,7 @@ async fn the_sdk_receives_the_simulators_live_tail() {
     otp_start(&sim).await;
     let mut seen = Vec::new();
     let mut updates = 0;
-    while !seen
-        .iter()
-        .any(|m: &String| m.contains("OTP sent successfully"))
-    {
+    while !seen.iter().any(|m: &String| m.contains(TEST_SENT)) {
         let frame = tokio::time::timeout(Duration::from_secs(5), stream.recv())
             .await
             .expect("an update every second")
@@ -366,12 +366,12 @@ async fn follows_by_live_tail_after_the_backfill_with_no_duplicates() {
     );
     otp_start(&sim).await;
     gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
-        s.count("OTP sent successfully") > 0
+        s.count(TEST_SENT) > 0
     })
     .await;
     // Another second or two: a duplicate would arrive by now.
     gather(&mut rx, &mut seen, Duration::from_secs(2), |_| false).await;
-    assert_eq!(seen.count("OTP sent successfully"), 1, "{seen:?}");
+    assert_eq!(seen.count(TEST_SENT), 1, "{seen:?}");
     assert!(seen.duplicates().is_empty(), "{:?}", seen.duplicates());
     assert_eq!(seen.modes.len(), 1, "still Live Tail: {:?}", seen.modes);
     assert!(seen.errors.is_empty(), "{:?}", seen.errors);
@@ -485,10 +485,10 @@ async fn falls_back_to_polling_when_not_permitted() {
     assert!(seen.kinds.contains(&LineKind::ProviderInitialised));
     otp_start(&sim).await;
     gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
-        s.count("OTP sent successfully") > 0
+        s.count(TEST_SENT) > 0
     })
     .await;
-    assert_eq!(seen.count("OTP sent successfully"), 1, "{seen:?}");
+    assert_eq!(seen.count(TEST_SENT), 1, "{seen:?}");
 }
 
 /// An endpoint that does not speak Live Tail (here: one that answers every call with
@@ -697,11 +697,11 @@ async fn not_permitted_is_tried_again_when_the_credentials_change() {
     );
     otp_start(&sim).await;
     gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
-        s.count("OTP sent successfully") > 0
+        s.count(TEST_SENT) > 0
     })
     .await;
     gather(&mut rx, &mut seen, Duration::from_secs(1), |_| false).await;
-    assert_eq!(seen.count("OTP sent successfully"), 1, "{seen:?}");
+    assert_eq!(seen.count(TEST_SENT), 1, "{seen:?}");
     assert!(seen.duplicates().is_empty(), "{:?}", seen.duplicates());
 }
 
@@ -771,11 +771,11 @@ async fn a_failed_backfill_is_said_and_the_stream_still_follows() {
         assert!(line.starts_with("Live Tail; lines from before"), "{line}");
         otp_start(&sim).await;
         gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
-            s.count("OTP sent successfully") > 0
+            s.count(TEST_SENT) > 0
         })
         .await;
         gather(&mut rx, &mut seen, Duration::from_secs(1), |_| false).await;
-        assert_eq!(seen.count("OTP sent successfully"), 1, "{code}: {seen:?}");
+        assert_eq!(seen.count(TEST_SENT), 1, "{code}: {seen:?}");
         // Not backfilled: the startup line before the session stays missing, and said so.
         assert!(
             !seen.kinds.contains(&LineKind::ProviderInitialised),
@@ -963,11 +963,11 @@ async fn a_hot_window_polls_the_test_otps_lines_besides_the_stream() {
     otp_start(&sim).await;
     hot.settle(HOT_GRACE);
     gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
-        s.count("OTP sent successfully") > 0
+        s.count(TEST_SENT) > 0
     })
     .await;
     gather(&mut rx, &mut seen, Duration::from_secs(1), |_| false).await;
-    assert_eq!(seen.count("OTP sent successfully"), 1, "{seen:?}");
+    assert_eq!(seen.count(TEST_SENT), 1, "{seen:?}");
     assert!(seen.duplicates().is_empty(), "{:?}", seen.duplicates());
     assert_eq!(seen.modes.len(), 1, "still Live Tail: {:?}", seen.modes);
     assert!(seen.errors.is_empty(), "{:?}", seen.errors);
@@ -998,12 +998,12 @@ async fn hot_polls_and_the_stream_repeat_no_line() {
     }
     put(&writer, "ticks", &["[OTP] tick after".to_owned()]).await;
     gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
-        s.count("OTP sent successfully") >= 3 && s.count("tick after") > 0
+        s.count(TEST_SENT) >= 3 && s.count("tick after") > 0
     })
     .await;
     // Another second or two: a duplicate would arrive by now.
     gather(&mut rx, &mut seen, Duration::from_secs(2), |_| false).await;
-    assert_eq!(seen.count("OTP sent successfully"), 3, "{seen:?}");
+    assert_eq!(seen.count(TEST_SENT), 3, "{seen:?}");
     for i in 0..3 {
         assert_eq!(seen.count(&format!("tick {i}")), 1, "{seen:?}");
     }
