@@ -864,7 +864,7 @@ async fn a_throttled_backfill_is_read_once_the_accounts_quota_frees() {
     // Meanwhile the stream follows.
     otp_start(&sim).await;
     gather(&mut rx, &mut seen, Duration::from_secs(10), |s| {
-        s.count("OTP sent successfully") > 0
+        s.count(TEST_SENT) > 0
     })
     .await;
     assert!(!seen.kinds.contains(&LineKind::ProviderInitialised));
@@ -900,7 +900,7 @@ async fn a_throttled_backfill_is_read_once_the_accounts_quota_frees() {
         "nothing missing any more: {:?}",
         seen.modes
     );
-    assert_eq!(seen.count("OTP sent successfully"), 1, "{seen:?}");
+    assert_eq!(seen.count(TEST_SENT), 1, "{seen:?}");
     assert!(seen.duplicates().is_empty(), "{:?}", seen.duplicates());
     assert!(seen.errors.is_empty(), "{:?}", seen.errors);
 }
