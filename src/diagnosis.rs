@@ -1512,7 +1512,18 @@ fn shows_health(evidence: &Evidence, checklist: &[Line]) -> bool {
     let failing = checklist.iter().any(|l| l.state == State::Fail);
     let otp_sent = state(Item::OtpStartSent) == Some(State::Pass);
     let otp_pending = state(Item::OtpStartSent) == Some(State::Running);
-    let provable = [
+    let provable = provable(checklist);
+    // Users failing is not health, whatever the console's own probes saw.
+    let signal = traffic::Signal::of(evidence);
+    let users_fail = signal.as_ref().is_some_and(traffic::Signal::otp_fails);
+    let users_served = signal.as_ref().is_some_and(traffic::Signal::otp_served);
+    health_ok && !failing && !otp_pending && (otp_sent || (provable && users_served)) && !users_fail
+}
+
+/// The lines the config and Twilio can prove without sending anything (variables, provider,
+/// account, Verify service, token) all passed.
+fn provable(checklist: &[Line]) -> bool {
+    [
         Item::TwilioEnvVars,
         Item::ProviderNotStub,
         Item::AccountActive,
@@ -1520,12 +1531,12 @@ fn shows_health(evidence: &Evidence, checklist: &[Line]) -> bool {
         Item::AuthTokenValid,
     ]
     .iter()
-    .all(|&item| state(item) == Some(State::Pass));
-    // Users failing is not health, whatever the console's own probes saw.
-    let signal = traffic::Signal::of(evidence);
-    let users_fail = signal.as_ref().is_some_and(traffic::Signal::otp_fails);
-    let users_served = signal.as_ref().is_some_and(traffic::Signal::otp_served);
-    health_ok && !failing && !otp_pending && (otp_sent || (provable && users_served)) && !users_fail
+    .all(|&item| {
+        checklist
+            .iter()
+            .find(|l| l.item == item)
+            .is_some_and(|l| l.state == State::Pass)
+    })
 }
 
 /// Why the evidence does not show health, in one line, for the top of `unknown`.
@@ -1549,20 +1560,7 @@ fn why_inconclusive(evidence: &Evidence, checklist: &[Line]) -> String {
                 .map_or_else(|| s.summary.clone(), |c| format!("HTTP {c}"))
         ),
         Some(_) => {
-            let provable = [
-                Item::TwilioEnvVars,
-                Item::ProviderNotStub,
-                Item::AccountActive,
-                Item::VerifyServiceExists,
-                Item::AuthTokenValid,
-            ]
-            .iter()
-            .all(|&item| {
-                checklist
-                    .iter()
-                    .any(|l| l.item == item && l.state == State::Pass)
-            });
-            if provable {
+            if provable(checklist) {
                 format!(
                     "nothing proves an OTP start is answered: the config and Twilio pass, but no test was sent (give a test phone) and {}",
                     traffic::Signal::of(evidence).map_or_else(
