@@ -31,7 +31,7 @@ const TIME_SCALE: f64 = 1.0;
 
 /// The failure mode each built-in scenario reproduces. A scenario missing here fails the run:
 /// a new scenario needs its expected verdict before it can be timed.
-const EXPECTED: [(&str, FailureMode); 20] = [
+const EXPECTED: [(&str, FailureMode); 21] = [
     ("account-suspended", FailureMode::AccountSuspended),
     ("event-loop-blocking", FailureMode::EventLoopBlocked),
     ("execution-role-denied", FailureMode::SecretUnreadable),
@@ -48,6 +48,7 @@ const EXPECTED: [(&str, FailureMode); 20] = [
     ("sms-healthy", FailureMode::None),
     ("sms-undelivered", FailureMode::SmsUndelivered),
     ("verify-undelivered", FailureMode::SmsUndelivered),
+    ("sms-partly-undelivered", FailureMode::SmsUndelivered),
     ("bridge-sg-blocked", FailureMode::NetworkBlocked),
     ("stub-provider", FailureMode::StubProvider),
     ("verify-service-deleted", FailureMode::VerifyServiceMissing),

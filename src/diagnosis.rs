@@ -806,10 +806,13 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
     }
 
     // Real users' SMS, as the account lists them: a carrier refusing most of them is this
-    // failure even when every API call answers 200 and nobody sent a test.
+    // failure even when every API call answers 200 and nobody sent a test; refusing a share of
+    // them (one carrier's subscribers, one country) is this failure too, named with less
+    // confidence, even when the test phone (on another carrier) gets its code.
     if let Some(Ok(recent)) = &evidence.recent_sms {
         let tally = recent.tally(evidence.lines_since_ms);
-        if tally.mostly_failing() {
+        let partly = tally.partly_failing();
+        if tally.mostly_failing() || partly {
             let code = tally.codes.first().map(|(c, _)| *c);
             let mode = if code.is_some_and(delivery::is_sender_error) {
                 FailureMode::FromNumberInvalid
@@ -821,11 +824,16 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
                 Some(delivery::Via::VerifyAttempts) => "Verify Attempts",
                 _ => "Messages",
             };
+            let share = if partly {
+                " — a share of users, not all: the carrier or country of those phones refuses them"
+            } else {
+                ""
+            };
             found.add(
                 mode,
-                3,
+                if partly { 1 } else { 3 },
                 format!(
-                    "real users' SMS in the last 15 min (Twilio {via}): {} — {repair}",
+                    "real users' SMS in the last 15 min (Twilio {via}): {}{share} — {repair}",
                     tally.summary()
                 ),
             );
@@ -1904,7 +1912,7 @@ fn real_users_sms(
         None => return (State::Unknown, "no code sent yet".into()),
     };
     match tally {
-        t if t.mostly_failing() => (
+        t if t.mostly_failing() || t.partly_failing() => (
             State::Fail,
             format!("real users' SMS, last 15 min: {}", t.summary()),
         ),

@@ -36,6 +36,8 @@ async fn every_scenario_gets_its_failure_mode() {
         ("sms-from-number-released", FailureMode::FromNumberInvalid),
         ("sms-undelivered", FailureMode::SmsUndelivered),
         ("verify-undelivered", FailureMode::SmsUndelivered),
+        // A share of users: the test phone gets its code, users on one carrier do not.
+        ("sms-partly-undelivered", FailureMode::SmsUndelivered),
         ("secret-rotated", FailureMode::InvalidCredentials),
         ("secret-deleted", FailureMode::SecretUnreadable),
         ("execution-role-denied", FailureMode::SecretUnreadable),

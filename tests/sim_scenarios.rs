@@ -952,3 +952,73 @@ async fn real_users_codes_are_listed_by_the_twilio_account_with_the_carriers_ver
         sim.shutdown().await;
     }
 }
+
+/// A carrier that serves only some destinations refuses only their SMS: in
+/// `sms-partly-undelivered` the users' messages to the numbers it serves end undelivered with
+/// 30007, every other user's is delivered, and so is the test phone's own code.
+#[tokio::test]
+async fn a_carrier_refuses_only_the_numbers_it_serves() {
+    let sim = start("sms-partly-undelivered").await;
+    let env = deployed_env(&sim, "nerava-backend").await;
+    let twilio = &sim.scenario().twilio;
+    let serves = twilio.carrier_serves.clone();
+    assert!(!serves.is_empty());
+    let sent = otp_start(&sim, PHONE).await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    let list = || {
+        call(
+            http()
+                .get(format!(
+                    "{}/2010-04-01/Accounts/{}/Messages.json",
+                    sim.urls.twilio, twilio.account_sid
+                ))
+                .basic_auth(&twilio.account_sid, Some(&twilio.auth_token))
+                .query(&[
+                    ("From", env["OTP_FROM_NUMBER"].as_str()),
+                    ("PageSize", "200"),
+                ]),
+        )
+    };
+    // The test phone's code reaches its final status (the simulated carrier takes 1.5 s
+    // nominal, scaled).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let rows = loop {
+        let answer = list().await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        let rows = answer.json()["messages"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let mine = rows.iter().find(|m| m["to"] == PHONE);
+        if mine.is_some_and(|m| m["status"] == "delivered") || Instant::now() > deadline {
+            break rows;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let mine = rows
+        .iter()
+        .find(|m| m["to"] == PHONE)
+        .expect("the test SMS");
+    assert_eq!(mine["status"], "delivered", "{mine:#}");
+    let (mut refused, mut delivered) = (0, 0);
+    for m in rows.iter().filter(|m| m["to"] != PHONE) {
+        let to = m["to"].as_str().unwrap_or_default();
+        let on_it = serves.iter().any(|p| to.starts_with(p.as_str()));
+        match m["status"].as_str() {
+            Some("undelivered") => {
+                assert!(on_it, "{to} is not the refusing carrier's: {m:#}");
+                assert_eq!(m["error_code"], 30007, "{m:#}");
+                refused += 1;
+            }
+            Some("delivered") => {
+                assert!(!on_it, "{to} is the refusing carrier's: {m:#}");
+                delivered += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        refused > 0 && delivered > refused,
+        "{refused} refused, {delivered} delivered"
+    );
+}

@@ -70,6 +70,11 @@ const CASES: &[(&str, Option<u16>, FailureMode)] = &[
     // account's own list of its messages (and Verify's attempts) says undelivered.
     ("sms-undelivered", Some(200), FailureMode::SmsUndelivered),
     ("verify-undelivered", Some(200), FailureMode::SmsUndelivered),
+    (
+        "sms-partly-undelivered",
+        Some(200),
+        FailureMode::SmsUndelivered,
+    ),
     ("secret-rotated", Some(500), FailureMode::InvalidCredentials),
     ("secret-deleted", None, FailureMode::SecretUnreadable),
     // Nothing to serve them: the load balancer answers every request itself.

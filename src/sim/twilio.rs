@@ -150,6 +150,10 @@ pub struct TwilioSetup {
     /// The destination carrier refuses SMS with this error code after Twilio sent them
     /// (30007: its spam filter blocks them); Verify's SMS meet the same carrier.
     pub carrier_refuses: Option<u32>,
+    /// The destinations that carrier serves, as number prefixes (`+1832555011` for
+    /// +18325550110–19): only SMS to them are refused, the rest reach other carriers that
+    /// deliver. Empty: it serves every destination.
+    pub carrier_serves: Vec<String>,
     /// The account's Messaging Services (`messaging.twilio.com/v1/Services`).
     pub messaging_services: Vec<MessagingServiceSetup>,
 }
@@ -179,6 +183,7 @@ impl Default for TwilioSetup {
                 voice: true,
             }],
             carrier_refuses: None,
+            carrier_serves: Vec::new(),
             messaging_services: Vec::new(),
         }
     }
@@ -200,9 +205,16 @@ impl fmt::Debug for TwilioSetup {
             .field("latency_secs", &self.latency_secs)
             .field("phone_numbers", &self.phone_numbers)
             .field("carrier_refuses", &self.carrier_refuses)
+            .field("carrier_serves", &self.carrier_serves)
             .field("messaging_services", &self.messaging_services)
             .finish()
     }
+}
+
+/// Whether the refusing carrier serves `to`: it serves the numbers under one of `serves`'
+/// prefixes, or every number when `serves` is empty.
+pub fn refuses(serves: &[String], to: &str) -> bool {
+    serves.is_empty() || serves.iter().any(|prefix| to.starts_with(prefix.as_str()))
 }
 
 /// An SMS (or call, e-mail, `WhatsApp` message) Verify delivered.
@@ -251,7 +263,7 @@ impl Twilio {
             ledger.record_prior_sends(&prior.phone, prior.count, now);
         }
         if let Some(code) = setup.carrier_refuses {
-            ledger.refuse_sms_with(code);
+            ledger.refuse_sms_with(code, &setup.carrier_serves);
         }
         Arc::new(Self {
             setup: setup.clone(),
@@ -298,7 +310,7 @@ impl Twilio {
     pub fn record_user_send(&self, send: &UserSend, to: &str, at_ms: i64) {
         match send {
             UserSend::Sms { from } => {
-                let fate = self.sms_fate();
+                let fate = self.sms_fate(to);
                 let code = 100_000 + (at_ms.unsigned_abs() % 900_000);
                 let body = format!("Your Nerava code is {code}");
                 self.outbox().create_for_user(to, from, &body, at_ms, fate);
@@ -310,10 +322,12 @@ impl Twilio {
     }
 
     /// What the destination carrier does with an SMS of the account.
-    fn sms_fate(&self) -> Fate {
-        self.setup
-            .carrier_refuses
-            .map_or(Fate::Delivered, Fate::Undelivered)
+    /// What the destination's carrier does with an SMS to `to`.
+    fn sms_fate(&self, to: &str) -> Fate {
+        match self.setup.carrier_refuses {
+            Some(code) if refuses(&self.setup.carrier_serves, to) => Fate::Undelivered(code),
+            _ => Fate::Delivered,
+        }
     }
 
     fn outbox(&self) -> MutexGuard<'_, Outbox> {
@@ -991,7 +1005,7 @@ async fn create_message(
     {
         return Err(TwilioError::from_not_owned(from));
     }
-    let fate = twilio.sms_fate();
+    let fate = twilio.sms_fate(to);
     let now = twilio.clock.now_ms();
     // Sent through a Messaging Service, the message keeps the service (listed with it).
     let sender = match (params.get("From"), params.get("MessagingServiceSid")) {

@@ -195,7 +195,7 @@ fn users_sms(
             vec![("none sent in 15 min".to_owned(), dim())],
         ),
         r => {
-            let (mark, colour) = if r.mostly_failing() {
+            let (mark, colour) = if r.mostly_failing() || r.partly_failing() {
                 ("✗", theme::FAIL)
             } else if r.failed > 0 {
                 ("!", theme::WARN)

@@ -91,6 +91,13 @@ impl Tally {
         self.final_count() >= 3 && self.failed * 2 > self.final_count()
     }
 
+    /// Whether a share of users does not get the code, though most do: at least 3 sends and
+    /// a fifth of those that ended failed (more than carriers drop on a good day), not most.
+    /// One carrier filtering the sender, or one country without Geo permission, looks so.
+    pub fn partly_failing(&self) -> bool {
+        self.failed >= 3 && self.failed * 5 >= self.final_count() && !self.mostly_failing()
+    }
+
     /// `12 of 14 undelivered (30007 × 12: carrier violation…)`, or `14 of 14 delivered`.
     pub fn summary(&self) -> String {
         let mut text = if self.failed > 0 {
@@ -283,6 +290,35 @@ mod tests {
             too_few.summary(),
             "2 of 2 undelivered (30007 × 2: carrier violation: the carrier filtered the message as spam)"
         );
+    }
+
+    /// A fifth or more of the ended sends failing, at least 3, is a share of users without
+    /// their code (one carrier, one country); fewer is a carrier's ordinary losses.
+    #[test]
+    fn a_share_of_users_failing_is_partly_failing() {
+        let tally = |failed: usize, delivered: usize| {
+            let sends: Vec<(i64, &str, Option<u32>)> = (0..failed)
+                .map(|i| (i as i64, "undelivered", Some(30007)))
+                .chain((0..delivered).map(|i| (100 + i as i64, "delivered", None)))
+                .collect();
+            recent(&sends).tally(0)
+        };
+        let t = tally(3, 9);
+        assert!(t.partly_failing() && !t.mostly_failing(), "3 of 12");
+        assert!(
+            !tally(2, 6).partly_failing(),
+            "two failures are not a pattern"
+        );
+        assert!(
+            !tally(3, 17).partly_failing(),
+            "3 of 20 is a carrier's ordinary loss"
+        );
+        let most = tally(6, 2);
+        assert!(
+            most.mostly_failing() && !most.partly_failing(),
+            "6 of 8 is most"
+        );
+        assert!(!tally(0, 12).partly_failing());
     }
 
     #[test]

@@ -82,6 +82,8 @@ pub struct Ledger {
     attempts: Vec<AttemptRecord>,
     /// The carrier refuses SMS with this code: the SMS never reaches an inbox.
     carrier_refuses: Option<u32>,
+    /// The number prefixes that carrier serves (empty: every number).
+    carrier_serves: Vec<String>,
 }
 
 impl Ledger {
@@ -96,18 +98,24 @@ impl Ledger {
             inboxes: HashMap::new(),
             attempts: Vec::new(),
             carrier_refuses: None,
+            carrier_serves: Vec::new(),
         }
     }
 
-    /// From now on the destination carrier refuses every SMS with `code` (after `sent`).
-    pub fn refuse_sms_with(&mut self, code: u32) {
+    /// From now on the carrier serving `serves` (every number when empty) refuses each SMS
+    /// with `code` (after `sent`).
+    pub fn refuse_sms_with(&mut self, code: u32, serves: &[String]) {
         self.carrier_refuses = Some(code);
+        serves.clone_into(&mut self.carrier_serves);
     }
 
-    /// What the destination carrier does with a send on `channel` (it refuses SMS only).
-    fn fate(&self, channel: &str) -> Fate {
+    /// What the destination's carrier does with a send to `to` on `channel` (it refuses SMS
+    /// only).
+    fn fate(&self, to: &str, channel: &str) -> Fate {
         match self.carrier_refuses {
-            Some(code) if channel == "sms" => Fate::Undelivered(code),
+            Some(code) if channel == "sms" && super::refuses(&self.carrier_serves, to) => {
+                Fate::Undelivered(code)
+            }
             _ => Fate::Delivered,
         }
     }
@@ -121,7 +129,7 @@ impl Ledger {
     /// through `service_sid`: it meets the same carrier as every SMS, and a user who got the
     /// code enters it (the attempt converts).
     pub fn record_user_attempt(&mut self, service_sid: &str, to: &str, at_ms: i64) {
-        let fate = self.fate("sms");
+        let fate = self.fate(to, "sms");
         let record = AttemptRecord {
             sid: self.users_rng.sid("VL"),
             service_sid: service_sid.to_owned(),
@@ -195,7 +203,7 @@ impl Ledger {
         verification.updated_ms = now_ms;
         verification.attempts.push(attempt);
         let verification = verification.clone();
-        let fate = self.fate(channel);
+        let fate = self.fate(to, channel);
         if let Some(attempt) = verification.attempts.last() {
             self.push_attempt(AttemptRecord {
                 sid: attempt.sid.clone(),
