@@ -1838,7 +1838,9 @@ fn checklist(evidence: &Evidence, findings: &[Finding], names: &Names, now_ms: i
                     let delivered = last_step.filter(|d| d.status == "delivered");
                     let users =
                         real_users_sms(evidence.recent_sms.as_ref(), evidence.lines_since_ms);
-                    if let Some(d) = last_step.filter(|d| d.is_final && d.status != "delivered") {
+                    let own = if let Some(d) =
+                        last_step.filter(|d| d.is_final && d.status != "delivered")
+                    {
                         (
                             State::Fail,
                             format!(
@@ -1874,7 +1876,7 @@ fn checklist(evidence: &Evidence, findings: &[Finding], names: &Names, now_ms: i
                         )
                     } else if users.0 == State::Fail {
                         // The test send is not final yet; real users' SMS already say.
-                        users
+                        users.clone()
                     } else if let Some(d) = last_step {
                         (State::Running, format!("{} {}", d.sid, d.status))
                     } else if evidence.last_line(LineKind::OtpSent).is_some()
@@ -1882,7 +1884,15 @@ fn checklist(evidence: &Evidence, findings: &[Finding], names: &Names, now_ms: i
                     {
                         (State::Unknown, "sent; enter the code to confirm".into())
                     } else {
-                        users
+                        users.clone()
+                    };
+                    // The test phone got its code, yet a share of users do not: the line is
+                    // about users getting codes, so it fails with theirs.
+                    match (own.0, users.0) {
+                        (State::Pass, State::Fail) => {
+                            (State::Fail, format!("{}; but {}", own.1, users.1))
+                        }
+                        _ => own,
                     }
                 }
             };

@@ -413,6 +413,23 @@ async fn sms_scenarios_follow_the_test_send_to_the_phone() {
         .expect("deliveries");
     assert_eq!(deliveries.last().expect("a step")["error_code"], 30007);
     assert!(!json.to_string().contains("7133056318"));
+
+    // The test phone gets its code; a share of users, on the carrier that filters the
+    // sender, do not: the SMS line fails with their count and the verdict names it.
+    let partly = diagnose("sms-partly-undelivered").await;
+    let (received, evidence) = state(&partly, "SMS received").expect("line");
+    assert_eq!(received, State::Fail, "{evidence}");
+    assert!(
+        evidence.starts_with("delivered per Twilio") && evidence.contains("; but real users' SMS"),
+        "{evidence}"
+    );
+    let top = &partly.diagnosis.verdict.candidates[0];
+    assert_eq!(top.failure_mode, FailureMode::SmsUndelivered);
+    assert_eq!(top.confidence, 1, "{top:#?}");
+    assert!(
+        top.evidence[0].contains("a share of users, not all"),
+        "{top:#?}"
+    );
 }
 
 #[test]

@@ -185,6 +185,8 @@ pub struct Users {
     next_check_ms: Option<i64>,
     pending: VecDeque<Pending>,
     pub metrics: LbMetrics,
+    /// Users' OTP starts so far: the next one's phone.
+    arrived: u64,
 }
 
 impl Users {
@@ -195,6 +197,7 @@ impl Users {
             next_check_ms: None,
             pending: VecDeque::new(),
             metrics: LbMetrics::default(),
+            arrived: 0,
         }
     }
 
@@ -374,10 +377,11 @@ fn twilio_call(world: &World, runtime: &TaskRuntime) -> Call {
     Call::Sent(0.3 + twilio.latency_secs)
 }
 
-/// A user's phone, from the time (not the users' generator, whose draws time the arrivals): US
-/// fiction numbers, 555-01xx.
-fn user_phone(at: i64) -> String {
-    format!("+1832555{:04}", 100 + at.unsigned_abs() % 100)
+/// The `n`th user's phone (not from the users' generator, whose draws time the arrivals): US
+/// fiction numbers, 555-0100 to 555-0199, visited with a stride of 37 so any run of users
+/// spreads evenly over them (a carrier serving a block of them gets its share of every window).
+fn user_phone(n: u64) -> String {
+    format!("+1832555{:04}", 100 + (n * 37) % 100)
 }
 
 impl World {
@@ -442,11 +446,12 @@ impl World {
         }
         let pick = self.users.rng.below(serving.len() as u64) as usize;
         let (task_id, runtime) = serving[pick].clone();
-        let phone = user_phone(at);
+        self.users.arrived += 1;
+        let phone = user_phone(self.users.arrived);
         let start = otp_start_outcome(self, &runtime, &phone);
         if let Some(after) = start.code_sent_after {
             let sent_at = at + self.clock.secs(after).as_millis() as i64;
-            self.user_code_sent(&runtime, sent_at);
+            self.user_code_sent(&runtime, &phone, sent_at);
         }
         let app_line = match start.line {
             Some(AppLine::Now(line)) => {
@@ -473,7 +478,7 @@ impl World {
     /// A user's OTP start whose Twilio call went out sent a code (unless the provider is the
     /// stub), whether or not its answer reached the user in time: the account lists it, to a
     /// phone of the user's own.
-    fn user_code_sent(&self, runtime: &TaskRuntime, at: i64) {
+    fn user_code_sent(&self, runtime: &TaskRuntime, phone: &str, at: i64) {
         let Some(twilio) = &self.twilio else {
             return;
         };
@@ -492,7 +497,7 @@ impl World {
                     .to_owned(),
             },
         };
-        twilio.record_user_send(&send, &user_phone(at), at);
+        twilio.record_user_send(&send, phone, at);
     }
 
     /// Records one request the load balancer answered (the console's own, or any client's
