@@ -725,17 +725,9 @@ impl State<'_> {
         for _ in 0..BACKFILL_POLLS {
             let before = new;
             result = poller
-                .poll_pages(|batch| {
-                    let events: Vec<Event> = batch
-                        .events
-                        .into_iter()
-                        .filter(|e| self.recent.admit(e, false))
-                        .collect();
-                    self.recent.forget();
-                    if !events.is_empty() {
-                        new += events.len();
-                        gone |= !self.send(Ok(events));
-                    }
+                .poll_pages(|batch| match self.send_polled(batch.events) {
+                    Some(n) => new += n,
+                    None => gone = true,
                 })
                 .await;
             if gone || result.is_err() || new == before {
@@ -799,17 +791,9 @@ impl State<'_> {
         loop {
             let (mut new, mut gone) = (0, false);
             let result = tokio::select! {
-                result = poller.poll_pages(|batch| {
-                    let events: Vec<Event> = batch
-                        .events
-                        .into_iter()
-                        .filter(|e| self.recent.admit(e, false))
-                        .collect();
-                    self.recent.forget();
-                    if !events.is_empty() {
-                        new += events.len();
-                        gone |= !self.send(Ok(events));
-                    }
+                result = poller.poll_pages(|batch| match self.send_polled(batch.events) {
+                    Some(n) => new += n,
+                    None => gone = true,
                 }) => result,
                 () = tx.closed() => return false,
             };
@@ -861,15 +845,7 @@ impl State<'_> {
         let mut gone = false;
         let result = poller
             .poll_pages_since(from, |batch| {
-                let events: Vec<Event> = batch
-                    .events
-                    .into_iter()
-                    .filter(|e| self.recent.admit(e, false))
-                    .collect();
-                self.recent.forget();
-                if !events.is_empty() {
-                    gone |= !self.send(Ok(events));
-                }
+                gone |= self.send_polled(batch.events).is_none();
             })
             .await;
         self.hot.polled(result.is_ok());
@@ -919,6 +895,19 @@ impl State<'_> {
     }
 
     /// Sends a report (with the follow mode when it changed); false when the receiver is gone.
+    /// Sends the lines of a FilterLogEvents page (a backfill, the fallback's poll, a fast poll)
+    /// that nothing delivered yet, past the de-duplication the stream's lines pass too: how
+    /// many, or `None` when the receiver is gone.
+    fn send_polled(&mut self, events: Vec<Event>) -> Option<usize> {
+        let events: Vec<Event> = events
+            .into_iter()
+            .filter(|e| self.recent.admit(e, false))
+            .collect();
+        self.recent.forget();
+        let new = events.len();
+        (new == 0 || self.send(Ok(events))).then_some(new)
+    }
+
     fn send(&mut self, result: Result<Vec<Event>, ProbeError>) -> bool {
         self.errored = result.is_err();
         let result = result.map(|events| {
