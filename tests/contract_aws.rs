@@ -24,7 +24,7 @@ use aws_sdk_ecs::types::{
     DeploymentRolloutState, KeyValuePair, SortOrder, TaskDefinition, TaskDefinitionField,
 };
 use moto::Registration;
-use otp_console::sim::{self, scenario, Ports, Simulator};
+use otp_console::sim::scenario;
 use serde_json::Value;
 
 const SCENARIO: &str = "healthy";
@@ -112,11 +112,7 @@ impl Backend {
         let first = setup.first_revision as i32;
         let old = Revision::from_registration(first, &scenario.yesterday_registration());
         let new = Revision::from_registration(first + 1, &scenario.today_registration());
-        let sim = Simulator::start(scenario, 0.05, Ports::default())
-            .await
-            .expect("simulator starts");
-        let config =
-            emulator::sdk_config(&sim.urls.aws, sim::ACCESS_KEY_ID, sim::SECRET_ACCESS_KEY).await;
+        let (sim, config) = emulator::simulator(scenario).await;
         Self {
             name: "simulator",
             ecs: aws_sdk_ecs::Client::new(&config),

@@ -14,7 +14,7 @@ use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, RuleAction};
 use otp_console::config::AwsConfig;
 use otp_console::network::{HopKind, HopState, Path};
 use otp_console::probe::network::NetworkProbe;
-use otp_console::sim::{self, scenario, Ports, Simulator};
+use otp_console::sim::scenario;
 
 /// One EC2 + ECS implementation, and the ids of what the service's path crosses.
 struct Backend {
@@ -41,11 +41,7 @@ impl Backend {
     }
 
     async fn simulator_of(scenario: scenario::Scenario) -> Self {
-        let sim = Simulator::start(scenario, 0.05, Ports::default())
-            .await
-            .expect("simulator starts");
-        let sdk =
-            emulator::sdk_config(&sim.urls.aws, sim::ACCESS_KEY_ID, sim::SECRET_ACCESS_KEY).await;
+        let (sim, sdk) = emulator::simulator(scenario).await;
         Self {
             name: "simulator",
             sdk,
@@ -452,15 +448,8 @@ struct Bridge {
 
 impl Bridge {
     async fn simulator() -> Self {
-        let sim = Simulator::start(
-            scenario::load("bridge-sg-blocked").expect("scenario"),
-            0.05,
-            Ports::default(),
-        )
-        .await
-        .expect("simulator starts");
-        let sdk =
-            emulator::sdk_config(&sim.urls.aws, sim::ACCESS_KEY_ID, sim::SECRET_ACCESS_KEY).await;
+        let (sim, sdk) =
+            emulator::simulator(scenario::load("bridge-sg-blocked").expect("scenario")).await;
         Self {
             name: "simulator",
             sdk,

@@ -45,15 +45,7 @@ struct Backend {
 
 impl Backend {
     async fn simulator() -> Self {
-        let sim = Simulator::start(
-            scenario::load("healthy").expect("scenario"),
-            0.05,
-            Ports::default(),
-        )
-        .await
-        .expect("simulator starts");
-        let sdk =
-            emulator::sdk_config(&sim.urls.aws, sim::ACCESS_KEY_ID, sim::SECRET_ACCESS_KEY).await;
+        let (sim, sdk) = emulator::simulator(scenario::load("healthy").expect("scenario")).await;
         Self {
             name: "simulator",
             sdk,

@@ -15,7 +15,7 @@
 mod emulator;
 
 use otp_console::probe::secrets::{SecretState, SecretsProbe, Store};
-use otp_console::sim::{self, scenario, Ports, Simulator};
+use otp_console::sim::scenario;
 
 const TOKEN: &str = "9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c";
 const VERIFY_SID: &str = "VA0a1b2c3d4e5f60718293a4b5c6d7e8f9";
@@ -49,11 +49,7 @@ impl Backend {
         )
         .expect("write");
         let scenario = scenario::load(path.to_str().expect("utf-8")).expect("scenario");
-        let sim = Simulator::start(scenario, 0.05, Ports::default())
-            .await
-            .expect("simulator starts");
-        let sdk =
-            emulator::sdk_config(&sim.urls.aws, sim::ACCESS_KEY_ID, sim::SECRET_ACCESS_KEY).await;
+        let (sim, sdk) = emulator::simulator(scenario).await;
         Self {
             name: "simulator",
             sdk,

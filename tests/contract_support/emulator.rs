@@ -164,6 +164,21 @@ pub async fn sdk_config(endpoint: &str, key: &str, secret: &str) -> aws_config::
         .await
 }
 
+/// The simulator on `scenario` (delays at a twentieth, stopped when dropped) and the AWS SDK
+/// configuration for its AWS endpoint, signed with its keys: the other side of a contract test
+/// against moto.
+#[allow(dead_code)] // the Twilio contract tests never call AWS
+pub async fn simulator(
+    scenario: otp_console::sim::scenario::Scenario,
+) -> (otp_console::sim::Simulator, aws_config::SdkConfig) {
+    use otp_console::sim;
+    let sim = sim::Simulator::start(scenario, 0.05, sim::Ports::default())
+        .await
+        .expect("simulator starts");
+    let sdk = sdk_config(&sim.urls.aws, sim::ACCESS_KEY_ID, sim::SECRET_ACCESS_KEY).await;
+    (sim, sdk)
+}
+
 /// One check, as two tests: against the simulator and against moto. The including file
 /// defines `Backend` with `simulator()` and `moto()` constructors (`#[macro_use] mod emulator`).
 #[allow(unused_macros)] // only the AWS contract tests compare two backends
