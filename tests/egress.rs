@@ -122,8 +122,9 @@ async fn start(name: &str) -> Simulator {
         .expect("starts")
 }
 
-async fn ec2(sim: &Simulator) -> aws_sdk_ec2::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+/// The AWS SDK configuration for the simulator's AWS endpoint, signed with its keys.
+async fn sdk(sim: &Simulator) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(&sim.urls.aws)
         .credentials_provider(aws_sdk_ec2::config::Credentials::new(
@@ -134,8 +135,11 @@ async fn ec2(sim: &Simulator) -> aws_sdk_ec2::Client {
             "test",
         ))
         .load()
-        .await;
-    aws_sdk_ec2::Client::new(&config)
+        .await
+}
+
+async fn ec2(sim: &Simulator) -> aws_sdk_ec2::Client {
+    aws_sdk_ec2::Client::new(&sdk(sim).await)
 }
 
 /// An OTP start's status and how long it took.
@@ -530,19 +534,7 @@ fn repair_opens_the_container_instances_group_and_the_tasks_reach_twilio() {
 }
 
 async fn ecs(sim: &Simulator) -> aws_sdk_ecs::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(&sim.urls.aws)
-        .credentials_provider(aws_sdk_ecs::config::Credentials::new(
-            sim::ACCESS_KEY_ID,
-            sim::SECRET_ACCESS_KEY,
-            None,
-            None,
-            "test",
-        ))
-        .load()
-        .await;
-    aws_sdk_ecs::Client::new(&config)
+    aws_sdk_ecs::Client::new(&sdk(sim).await)
 }
 
 #[tokio::test(flavor = "multi_thread")]
