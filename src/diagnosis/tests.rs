@@ -52,6 +52,19 @@ const GOOD: &[(&str, &str)] = &[
     ),
 ];
 
+/// The good environment with `OTP_PROVIDER=stub`.
+fn stub_provider() -> Vec<(&'static str, &'static str)> {
+    GOOD.iter()
+        .map(|&(n, v)| {
+            if n == "OTP_PROVIDER" {
+                (n, "stub")
+            } else {
+                (n, v)
+            }
+        })
+        .collect()
+}
+
 fn snapshot(env: &[(&str, &str)], image_change: bool) -> ecs::Snapshot {
     let view = env
         .iter()
@@ -203,16 +216,7 @@ fn each_failure_mode_from_its_evidence() {
         .copied()
         .filter(|(n, _)| *n != "TWILIO_VERIFY_SERVICE_SID")
         .collect();
-    let stub: Vec<(&str, &str)> = GOOD
-        .iter()
-        .map(|&(n, v)| {
-            if n == "OTP_PROVIDER" {
-                (n, "stub")
-            } else {
-                (n, v)
-            }
-        })
-        .collect();
+    let stub = stub_provider();
     let cases: Vec<(&str, Vec<Observation>, FailureMode)> = vec![
         (
             "healthy",
@@ -1688,16 +1692,7 @@ fn rules_that_read_blocked_but_let_the_service_reach_twilio_are_a_lead_not_the_v
     assert_eq!(d.verdict.failure_mode, FailureMode::NetworkBlocked);
     assert_eq!(d.verdict.candidates[0].confidence, 3);
     // The stub provider answers 200 without calling Twilio: that proves nothing.
-    let stub: Vec<(&str, &str)> = GOOD
-        .iter()
-        .map(|&(n, v)| {
-            if n == "OTP_PROVIDER" {
-                (n, "stub")
-            } else {
-                (n, v)
-            }
-        })
-        .collect();
+    let stub = stub_provider();
     let d = verdict(
         [
             vec![
