@@ -404,25 +404,21 @@ impl EcsProbe {
     pub async fn tasks(&self) -> Result<Vec<Task>, ProbeError> {
         let mut arns = Vec::new();
         for status in [DesiredStatus::Running, DesiredStatus::Stopped] {
-            let mut token = None;
-            loop {
-                let out = call(
-                    System::Ecs,
-                    "ListTasks",
-                    self.client
-                        .list_tasks()
-                        .cluster(&self.cluster)
-                        .service_name(&self.service)
-                        .desired_status(status.clone())
-                        .set_next_token(token)
-                        .send(),
-                )
-                .await?;
-                arns.extend(out.task_arns().iter().cloned());
-                token = out.next_token().map(str::to_owned);
-                if token.is_none() {
-                    break;
-                }
+            // The SDK's paginator, as the network probe pages ListTasks.
+            let mut pages = self
+                .client
+                .list_tasks()
+                .cluster(&self.cluster)
+                .service_name(&self.service)
+                .desired_status(status)
+                .into_paginator()
+                .send();
+            while let Some(page) = call(System::Ecs, "ListTasks", async {
+                pages.next().await.transpose()
+            })
+            .await?
+            {
+                arns.extend(page.task_arns().iter().cloned());
             }
         }
         let mut tasks = Vec::with_capacity(arns.len());
