@@ -1186,6 +1186,20 @@ fn network_obs(egress: Vec<crate::network::Permission>) -> Observation {
     }
 }
 
+/// The network read refused: the operator may not call ec2:DescribeSecurityGroups.
+fn network_denied() -> Observation {
+    Observation::Network {
+        at_ms: NOW,
+        result: Err(ProbeError {
+            system: System::Network,
+            kind: ErrorKind::Credentials,
+            code: Some("UnauthorizedOperation".into()),
+            message: "AWS: UnauthorizedOperation — not allowed to call ec2:DescribeSecurityGroups"
+                .into(),
+        }),
+    }
+}
+
 fn only_postgres() -> Vec<crate::network::Permission> {
     vec![crate::network::Permission {
         protocol: "tcp".into(),
@@ -1303,16 +1317,7 @@ fn an_open_path_alone_passes_the_line_but_is_not_none_without_positive_evidence(
 
 #[test]
 fn an_unreadable_network_is_unknown_and_said_once() {
-    let denied = Observation::Network {
-        at_ms: NOW,
-        result: Err(ProbeError {
-            system: System::Network,
-            kind: ErrorKind::Credentials,
-            code: Some("UnauthorizedOperation".into()),
-            message: "AWS: UnauthorizedOperation — not allowed to call ec2:DescribeSecurityGroups"
-                .into(),
-        }),
-    };
+    let denied = network_denied();
     let d = verdict([vec![ecs_obs(snapshot(GOOD, false)), denied], twilio_ok()].concat());
     assert_eq!(state(&d, Item::EgressHttps), State::Unknown);
     assert_eq!(
@@ -1399,16 +1404,7 @@ fn the_config_alone_is_not_health_users_or_a_test_must_have_been_answered() {
     // A revoked egress rule or an image that blocks its event loop fails every OTP start while
     // every line the config and Twilio can prove passes: with the network unreadable, no logs
     // and no test sent, nothing shows an OTP start answered.
-    let denied = Observation::Network {
-        at_ms: NOW,
-        result: Err(ProbeError {
-            system: System::Network,
-            kind: ErrorKind::Credentials,
-            code: Some("UnauthorizedOperation".into()),
-            message: "AWS: UnauthorizedOperation — not allowed to call ec2:DescribeSecurityGroups"
-                .into(),
-        }),
-    };
+    let denied = network_denied();
     let base = || {
         [
             vec![
