@@ -8,6 +8,19 @@ cd "$(dirname "$0")/.."
 tools="$PWD/target/emulators"
 mkdir -p "$tools"
 
+# Every tool the tests install, pinned to an exact version, so that what a registry serves on
+# the day of a run cannot change the result. Upgrading is a one-line change here; the next run
+# shows what changed. The date is the day each pin was last checked against the whole suite.
+# What those tools pull in is pinned too, in tests/tools/: pip constraints (made with `pip
+# freeze` in the tool's virtual environment) and npm's package-lock.json (installed with
+# `npm ci`). After changing a version here, install once without the constraints and write
+# them again (see tests/tools/README.md).
+awscli_version='awscli==1.45.11'                # PyPI, 2026-12-07 (aws CLI v1, runbook commands)
+moto_version='moto[server]==5.2.6'              # PyPI, 2026-12-07 (answers CloudWatch's CBOR path)
+prism_version='@stoplight/prism-cli@5.14.2'     # npm, 2026-11 (5.16 needs node >= 24)
+specs_version='@twilio/cli-core@9.0.0'          # npm, 2026-11 (Twilio's OpenAPI descriptions)
+tmux_version='3.3a-3'                           # Debian 12, 2026-12-07 (only if missing)
+
 # Each tool is installed once; a stamp written after a complete install names its version, so
 # an interrupted or outdated install is redone instead of reused.
 # A virtual environment, made again once if its first creation fails (ensurepip has been seen
@@ -15,58 +28,63 @@ mkdir -p "$tools"
 make_venv() { python3 -m venv "$1" || { rm -rf "$1"; sleep 2; python3 -m venv "$1"; }; }
 
 installed() { [ -f "$tools/$1.stamp" ] && [ "$(cat "$tools/$1.stamp")" = "$2" ]; }
+# A stamp names the version and the checksum of its pinned dependencies.
+pins() { printf '%s %s' "$1" "$(cat "$2" | sha256sum | cut -c1-16)"; }
+awscli_pin=$(pins "$awscli_version" tests/tools/awscli.constraints)
+moto_pin=$(pins "$moto_version" tests/tools/moto.constraints)
+prism_pin=$(pins "$prism_version" tests/tools/prism/package-lock.json)
 stamp() { printf '%s' "$2" >"$tools/$1.stamp"; }
 
-# The aws CLI, for the tests that run the runbook's own commands against the simulator.
-if ! command -v aws >/dev/null 2>&1; then
-  if [ ! -x "$tools/venv/bin/aws" ]; then
-    echo "tests/run.sh: installing the aws CLI into $tools/venv"
-    make_venv "$tools/venv"
-    "$tools/venv/bin/pip" install --quiet --disable-pip-version-check awscli
-  fi
-  export PATH="$tools/venv/bin:$PATH"
+# The aws CLI, for the tests that run the runbook's own commands against the simulator: always
+# our own pinned install, never whatever aws a machine image happens to have on its PATH.
+if ! installed awscli "$awscli_pin"; then
+  echo "tests/run.sh: installing $awscli_version into $tools/venv"
+  rm -rf "$tools/venv"
+  make_venv "$tools/venv"
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check \
+    -c tests/tools/awscli.constraints "$awscli_version"
+  stamp awscli "$awscli_pin"
 fi
-aws --version
+export PATH="$tools/venv/bin:$PATH"
 
 # tmux, for tests/tmux_console.rs (the real console in a real terminal).
 if ! command -v tmux >/dev/null 2>&1; then
   echo "tests/run.sh: installing tmux"
   if [ "$(id -u)" = 0 ]; then
-    (apt-get install -y -qq tmux >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq tmux >/dev/null))
+    (apt-get install -y -qq "tmux=$tmux_version" >/dev/null 2>&1 ||
+      (apt-get update -qq && apt-get install -y -qq "tmux=$tmux_version" >/dev/null))
   else
-    sudo apt-get install -y -qq tmux >/dev/null
+    sudo apt-get install -y -qq "tmux=$tmux_version" >/dev/null
   fi
 fi
-tmux -V
 
 # moto's server: an independent ECS and CloudWatch Logs for tests/contract_aws.rs. Always our
 # own virtual environment, never whatever moto a machine image happens to hold.
-moto_version='moto[server]>=5.1,<6'
-if ! installed moto "$moto_version"; then
+if ! installed moto "$moto_pin"; then
   echo "tests/run.sh: installing $moto_version into $tools/moto"
   rm -rf "$tools/moto"
   make_venv "$tools/moto"
-  "$tools/moto/bin/pip" install --quiet --disable-pip-version-check "$moto_version"
-  stamp moto "$moto_version"
+  "$tools/moto/bin/pip" install --quiet --disable-pip-version-check \
+    -c tests/tools/moto.constraints "$moto_version"
+  stamp moto "$moto_pin"
 fi
 export OTP_CONSOLE_MOTO_SERVER="$tools/moto/bin/moto_server"
 # The same virtual environment's Python has botocore, AWS's own service models: the reference
 # tests/contract_cloudtrail.rs checks the simulated CloudTrail against (moto has no LookupEvents).
 export OTP_CONSOLE_PYTHON="$tools/moto/bin/python"
 
-# Stoplight Prism (5.16 needs node >= 24; 5.14.2 runs on 20) and Twilio's own OpenAPI
-# descriptions, which ship in @twilio/cli-core, for tests/contract_twilio.rs.
-prism_version='@stoplight/prism-cli@5.14.2'
-if ! installed prism "$prism_version"; then
+# Stoplight Prism and Twilio's own OpenAPI descriptions, which ship in @twilio/cli-core, for
+# tests/contract_twilio.rs.
+if ! installed prism "$prism_pin"; then
   echo "tests/run.sh: installing $prism_version into $tools/node"
   rm -rf "$tools/node"
   mkdir -p "$tools/node"
-  npm install --prefix "$tools/node" --no-audit --no-fund --loglevel=error "$prism_version"
-  stamp prism "$prism_version"
+  cp tests/tools/prism/package.json tests/tools/prism/package-lock.json "$tools/node/"
+  (cd "$tools/node" && npm ci --no-audit --no-fund --loglevel=error)
+  stamp prism "$prism_pin"
 fi
 export OTP_CONSOLE_PRISM="$tools/node/node_modules/.bin/prism"
 
-specs_version='@twilio/cli-core@9.0.0'
 if ! installed twilio-specs "$specs_version"; then
   echo "tests/run.sh: fetching Twilio's OpenAPI descriptions from $specs_version"
   rm -rf "$tools/twilio-specs" "$tools/twilio-pack"
@@ -92,4 +110,14 @@ if [ ! -f "$tools/twilio-specs/twilio_monitor_v1.json" ]; then
 fi
 export OTP_CONSOLE_TWILIO_SPECS="$tools/twilio-specs"
 
-cargo test --locked "$@"
+# What this run tests against, first, so a changed result can be read against a changed tool.
+echo "tests/run.sh: tools"
+echo "  $(aws --version 2>&1)"
+echo "  $(tmux -V)"
+echo "  moto $("$tools/moto/bin/python" -c 'import moto; print(moto.__version__)')," \
+  "botocore $("$tools/moto/bin/python" -c 'import botocore; print(botocore.__version__)')"
+echo "  prism $("$OTP_CONSOLE_PRISM" --version), Twilio specs from $(cat "$tools/twilio-specs.stamp")"
+echo "  $(cargo --version), $(rustc --version)"
+
+# --no-fail-fast: one failing test target must not hide the results of the others.
+cargo test --locked --no-fail-fast "$@"
