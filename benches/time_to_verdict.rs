@@ -29,32 +29,6 @@ const TARGET: Duration = Duration::from_secs(5);
 /// Real time: what an engineer waits through.
 const TIME_SCALE: f64 = 1.0;
 
-/// The failure mode each built-in scenario reproduces. A scenario missing here fails the run:
-/// a new scenario needs its expected verdict before it can be timed.
-const EXPECTED: [(&str, FailureMode); 21] = [
-    ("account-suspended", FailureMode::AccountSuspended),
-    ("event-loop-blocking", FailureMode::EventLoopBlocked),
-    ("execution-role-denied", FailureMode::SecretUnreadable),
-    ("healthy", FailureMode::None),
-    ("invalid-credentials", FailureMode::InvalidCredentials),
-    ("missing-env-vars", FailureMode::MissingEnvVars),
-    ("nat-route-missing", FailureMode::NetworkBlocked),
-    ("network-blocked", FailureMode::NetworkBlocked),
-    ("rate-limited", FailureMode::RateLimited),
-    ("secret-deleted", FailureMode::SecretUnreadable),
-    ("secret-kms-denied", FailureMode::SecretUnreadable),
-    ("secret-rotated", FailureMode::InvalidCredentials),
-    ("sms-from-number-released", FailureMode::FromNumberInvalid),
-    ("sms-healthy", FailureMode::None),
-    ("sms-undelivered", FailureMode::SmsUndelivered),
-    ("verify-undelivered", FailureMode::SmsUndelivered),
-    ("sms-partly-undelivered", FailureMode::SmsUndelivered),
-    ("bridge-sg-blocked", FailureMode::NetworkBlocked),
-    ("stub-provider", FailureMode::StubProvider),
-    ("verify-service-deleted", FailureMode::VerifyServiceMissing),
-    ("scaled-to-zero", FailureMode::ApiUnreachable),
-];
-
 /// One check run: its verdict and how long it took to give it.
 struct CheckRun {
     verdict: FailureMode,
@@ -70,7 +44,8 @@ struct CurlRun {
 /// Everything measured for one scenario.
 struct Row {
     scenario: String,
-    expected: FailureMode,
+    /// The expected failure mode's identifier (the scenario's `[expect] failure_mode`).
+    expected: String,
     checks: Vec<CheckRun>,
     curls: Vec<CurlRun>,
 }
@@ -85,7 +60,7 @@ impl Row {
     }
 
     fn is_verdict_right(&self) -> bool {
-        self.checks.iter().all(|r| r.verdict == self.expected)
+        self.checks.iter().all(|r| r.verdict.id() == self.expected)
     }
 
     fn is_within_target(&self) -> bool {
@@ -141,11 +116,11 @@ async fn run(filters: &[&str]) -> Result<bool> {
     }
     let mut rows = Vec::new();
     for name in names {
-        let expected = EXPECTED
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, mode)| *mode)
-            .ok_or_else(|| anyhow!("scenario {name}: no expected failure mode in EXPECTED"))?;
+        // Each scenario file says what the console must conclude ([expect]).
+        let expected = scenario::load(name)?.expect.failure_mode;
+        if expected.is_empty() {
+            bail!("scenario {name}: no [expect] failure_mode in its file");
+        }
         let mut row = Row {
             scenario: name.to_owned(),
             expected,
@@ -160,7 +135,7 @@ async fn run(filters: &[&str]) -> Result<bool> {
                 run.seconds
             );
             // The check's own output says why a verdict was wrong or slow.
-            if run.verdict != expected || run.seconds > TARGET.as_secs_f64() {
+            if run.verdict.id() != row.expected || run.seconds > TARGET.as_secs_f64() {
                 eprintln!("{}", check::render_table(&report));
             }
             row.checks.push(run);
@@ -182,7 +157,7 @@ async fn run(filters: &[&str]) -> Result<bool> {
             eprintln!(
                 "time_to_verdict: {}: expected {}, got {}",
                 row.scenario,
-                row.expected.id(),
+                row.expected,
                 verdicts(row)
             );
             is_ok = false;
@@ -289,7 +264,7 @@ fn table(rows: &[Row], check_runs: usize, curl_runs: usize) -> String {
             "| {} | `{}`{mark} | `{}` | {check:.3}{slow} | {curl:.3} ({}) | {}× |",
             row.scenario,
             verdicts(row),
-            row.expected.id(),
+            row.expected,
             statuses.join(", "),
             ratio(curl / check),
         );

@@ -17,6 +17,9 @@
 //!   positive evidence: `/health` 2xx and an OTP start that sent, or every provable line passing
 //!   and real users' recent OTP starts answered with none failing)
 //! - `verdict.candidates[]`: `{failure_mode, title, confidence, evidence[], repair, commands[]}`
+//! - `verdict.risks[]`: the same shape, for true problems that cannot explain what fails now
+//!   (a secret unreadable while every task runs: they read it when they started; the next
+//!   deployment will stop on it). A risk is never the verdict and never sets the exit status.
 //! - `checklist[]`: `{item, label, state (pass|fail|unknown|running), evidence}`
 //! - `unknown[]`: what could not be determined, one line each
 //! - `outstanding[]`: `{endpoint, age_ms}` requests still waiting when the verdict was given
@@ -145,7 +148,7 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
                     if matches!(&observation, Observation::Http(s) if s.endpoint == Endpoint::OtpStart) {
                         otp_answered.get_or_insert_with(Instant::now);
                     }
-                    note_progress(&mut progress, &observation);
+                    note_progress(&mut progress, &observation, &evidence);
                     observations.push((now_ms(), observation.clone()));
                     evidence.record(observation);
                 }
@@ -223,10 +226,22 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
     })
 }
 
-fn note_progress(progress: &mut Progress, observation: &Observation) {
+/// Notes the milestone `observation` reaches, with `evidence` as it was before it: a `/health`
+/// that could not connect reaches it only once confirmed by the one before (the engine sends a
+/// second at once), so that `check` does not conclude on one failed sample.
+fn note_progress(progress: &mut Progress, observation: &Observation, evidence: &Evidence) {
+    let confirmed = |s: &probe::http::Sample| {
+        !s.class.is_connection_failure()
+            || evidence
+                .samples
+                .iter()
+                .rev()
+                .find(|p| p.endpoint == Endpoint::Health && !p.during_otp)
+                .is_some_and(|p| p.class.is_connection_failure())
+    };
     let milestone = match observation {
         Observation::Http(s) => match s.endpoint {
-            Endpoint::Health if !s.during_otp => Some(Milestone::Health),
+            Endpoint::Health if !s.during_otp && confirmed(s) => Some(Milestone::Health),
             Endpoint::OtpStart => Some(Milestone::Otp),
             _ => None,
         },
@@ -576,6 +591,19 @@ pub fn render_table(report: &Report) -> String {
         }
         (_, None) => {
             let _ = writeln!(out, "VERDICT  {} — {}", mode.id(), mode.title());
+        }
+    }
+    if !d.verdict.risks.is_empty() {
+        let _ = writeln!(out, "\nRISKS (not the cause of what fails now)");
+        for r in &d.verdict.risks {
+            let _ = writeln!(out, "  {} — {}", r.failure_mode.id(), r.title);
+            for line in &r.evidence {
+                let _ = writeln!(out, "    evidence  {line}");
+            }
+            let _ = writeln!(out, "    repair    {}", r.repair);
+            for command in r.commands.iter().take(3) {
+                let _ = writeln!(out, "    $ {command}");
+            }
         }
     }
     if !report.outstanding.is_empty() {

@@ -421,6 +421,9 @@ pub struct Finding {
 pub struct Verdict {
     pub failure_mode: FailureMode,
     pub candidates: Vec<Finding>,
+    /// True problems that cannot explain what fails now (a secret the running tasks already
+    /// read): shown with their evidence and fix, never the verdict, never the exit status.
+    pub risks: Vec<Finding>,
 }
 
 /// The checklist, the verdict, and what could not be determined.
@@ -664,6 +667,9 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
             );
         }
     }
+
+    // What cannot explain what fails now is set aside before any rule looks at what is named.
+    let mut risks = causes::set_aside_risks(&mut found.list, snapshot);
 
     // Twilio, asked directly with the credentials the service uses.
     if let Some(Err(e)) = &evidence.account {
@@ -1103,7 +1109,8 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
     }
     stale_token(evidence, &mut found, now_ms);
     real_traffic(evidence, &mut found);
-    if let Some(line) = api_unreachable(evidence, now_ms) {
+    if let Some(line) = api_unreachable(evidence, now_ms, found.has(FailureMode::EventLoopBlocked))
+    {
         found.add(FailureMode::ApiUnreachable, 3, line);
     }
 
@@ -1128,6 +1135,8 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
             .cmp(&a.confidence)
             .then(a.failure_mode.cmp(&b.failure_mode))
     });
+    changes::cite(&mut risks, evidence, now_ms);
+    causes::rank_what_explains(&mut findings);
     let checklist = checklist(evidence, &findings, names, now_ms);
     let mut unknown = Vec::new();
     if let Some(Err(e)) = &evidence.ecs {
@@ -1223,6 +1232,7 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
         verdict: Verdict {
             failure_mode,
             candidates: findings,
+            risks,
         },
         checklist,
         unknown,
@@ -1466,11 +1476,33 @@ fn ends(text: &str, head: usize, tail: usize) -> String {
 /// does not answer: named within seconds rather than after the probe's own timeout.
 pub const HEALTH_HANG_MS: u64 = 5_000;
 
+/// Failed `/health` probes in a row that make an unreachable API, as a load balancer's
+/// unhealthy threshold (2 is its least): one failed sample is a race with a server closing an
+/// idle connection as often as it is an outage.
+pub const UNHEALTHY_THRESHOLD: usize = 2;
+
+/// Whether a request started at `started_ms` was sent while one of the console's OTP starts was
+/// in flight (outstanding then, or answered after it): a `/health` sent then belongs to that
+/// OTP start's stall until it answers.
+fn sent_during_otp(evidence: &Evidence, started_ms: i64) -> bool {
+    evidence
+        .outstanding
+        .values()
+        .any(|(e, at)| *e == Endpoint::OtpStart && *at <= started_ms)
+        || evidence.samples.iter().any(|s| {
+            s.endpoint == Endpoint::OtpStart
+                && s.started_ms <= started_ms
+                && started_ms <= s.started_ms + s.latency_ms as i64
+        })
+}
+
 /// The one line saying the API cannot be reached, when the newest `/health` evidence says so:
-/// the last answer was a failure to connect (refused, DNS, TLS, no answer in the probe's
-/// timeout), or a probe has been waiting [`HEALTH_HANG_MS`] with no OTP start to explain it.
-/// Health probes sent while an OTP start was in flight are the event loop's evidence, not this.
-fn api_unreachable(evidence: &Evidence, now_ms: i64) -> Option<String> {
+/// the last [`UNHEALTHY_THRESHOLD`] answers in a row were failures to connect (refused, DNS,
+/// TLS, a connection reset), or the last one got no answer within the probe's timeout, or a probe has been waiting [`HEALTH_HANG_MS`] with
+/// no OTP start to explain it. Health probes sent while an OTP start was in flight are the event
+/// loop's evidence, not this; and with a stall already seen (`stalled`), a probe that hangs is
+/// that stall still going on, so only connection failures count then.
+fn api_unreachable(evidence: &Evidence, now_ms: i64, stalled: bool) -> Option<String> {
     if evidence
         .outstanding_age(Endpoint::OtpStart, now_ms)
         .is_some()
@@ -1478,28 +1510,49 @@ fn api_unreachable(evidence: &Evidence, now_ms: i64) -> Option<String> {
         return None;
     }
     let waiting = evidence
-        .outstanding_age(Endpoint::Health, now_ms)
-        .filter(|age| *age >= HEALTH_HANG_MS);
+        .outstanding
+        .values()
+        .filter(|(e, started)| *e == Endpoint::Health && !sent_during_otp(evidence, *started))
+        .map(|(_, started)| (now_ms - started).max(0) as u64)
+        .max()
+        .filter(|age| *age >= HEALTH_HANG_MS && !stalled);
     if let Some(age) = waiting {
         return Some(format!("/health has not answered for {}", fmt_ms(age)));
     }
-    let s = evidence
+    let recent: Vec<&Sample> = evidence
         .samples
         .iter()
         .rev()
-        .find(|s| s.endpoint == Endpoint::Health && !s.during_otp)?;
-    let class = match s.class {
-        Class::Refused => "connection refused",
-        Class::Dns => "the name does not resolve (DNS)",
-        Class::Tls => "TLS handshake failed",
-        Class::Timeout => "no answer within the probe's timeout",
-        Class::Other => "the request failed",
-        _ => return None,
+        .filter(|s| s.endpoint == Endpoint::Health && !s.during_otp)
+        .filter(|s| !sent_during_otp(evidence, s.started_ms))
+        .take(UNHEALTHY_THRESHOLD)
+        .collect();
+    let failure = |s: &Sample| match s.class {
+        Class::Refused => Some("connection refused"),
+        Class::Dns => Some("the name does not resolve (DNS)"),
+        Class::Tls => Some("TLS handshake failed"),
+        Class::Timeout if !stalled => Some("no answer within the probe's timeout"),
+        Class::Other => Some("the request failed"),
+        _ => None,
+    };
+    let s = *recent.first()?;
+    let class = failure(s)?;
+    // A probe that timed out waited longer than a hang takes to name: it is enough alone.
+    let alone = s.class == Class::Timeout;
+    if !alone
+        && (recent.len() < UNHEALTHY_THRESHOLD || !recent.iter().all(|s| failure(s).is_some()))
+    {
+        return None;
+    }
+    let row = if alone {
+        "after waiting the probe's whole timeout".to_owned()
+    } else {
+        format!("{UNHEALTHY_THRESHOLD} probes in a row")
     };
     Some(if s.summary.is_empty() {
-        format!("/health: {class}")
+        format!("/health: {class} ({row})")
     } else {
-        format!("/health: {class} ({})", clip(&s.summary, 100))
+        format!("/health: {class} ({row}; {})", clip(&s.summary, 100))
     })
 }
 
@@ -1525,21 +1578,32 @@ fn shows_health(evidence: &Evidence, checklist: &[Line]) -> bool {
     let signal = traffic::Signal::of(evidence);
     let users_fail = signal.as_ref().is_some_and(traffic::Signal::otp_fails);
     let users_served = signal.as_ref().is_some_and(traffic::Signal::otp_served);
-    health_ok && !failing && !otp_pending && (otp_sent || (provable && users_served)) && !users_fail
+    // A question still out (Twilio's account, the users' SMS read with it) may yet contradict
+    // health: an OTP start that sent is not enough until it is answered.
+    let asking = PROVABLE
+        .iter()
+        .any(|&item| state(item) == Some(State::Running));
+    health_ok
+        && !failing
+        && !otp_pending
+        && !asking
+        && (otp_sent || (provable && users_served))
+        && !users_fail
 }
+
+/// The lines the config and Twilio can prove without sending anything.
+const PROVABLE: [Item; 5] = [
+    Item::TwilioEnvVars,
+    Item::ProviderNotStub,
+    Item::AccountActive,
+    Item::VerifyServiceExists,
+    Item::AuthTokenValid,
+];
 
 /// The lines the config and Twilio can prove without sending anything (variables, provider,
 /// account, Verify service, token) all passed.
 fn provable(checklist: &[Line]) -> bool {
-    [
-        Item::TwilioEnvVars,
-        Item::ProviderNotStub,
-        Item::AccountActive,
-        Item::VerifyServiceExists,
-        Item::AuthTokenValid,
-    ]
-    .iter()
-    .all(|&item| {
+    PROVABLE.iter().all(|&item| {
         checklist
             .iter()
             .find(|l| l.item == item)
@@ -2049,6 +2113,7 @@ fn short_image(image: &str) -> &str {
     image.rsplit('/').next().unwrap_or(image)
 }
 
+mod causes;
 /// Which change explains a failure mode, and the evidence line citing it.
 pub mod changes;
 #[cfg(test)]

@@ -48,6 +48,8 @@ pub mod every {
     pub const HEALTH_DURING_OTP: Duration = Duration::from_millis(500);
 }
 
+/// How soon a `/health` that could not connect is probed again.
+pub const HEALTH_CONFIRM: Duration = Duration::from_millis(500);
 /// How long a `/health` or dev login probe may wait: an API that hangs is seen as a timeout
 /// within seconds, and the next probe goes out on schedule.
 pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -168,11 +170,20 @@ impl Engine {
         self.config.twilio.credentials == CredentialsFrom::TaskDefinition
     }
 
-    /// `GET /health`.
+    /// `GET /health`; a probe that could not connect is followed by a second one a moment
+    /// later, so that an unreachable API is named from failures in a row
+    /// ([`crate::diagnosis::UNHEALTHY_THRESHOLD`]), not from one sample.
     pub async fn health(&self) {
-        self.quick
+        let first = self
+            .quick
             .request(Endpoint::Health, None, None, None, &self.tx)
             .await;
+        if first.class.is_connection_failure() {
+            tokio::time::sleep(HEALTH_CONFIRM).await;
+            self.quick
+                .request(Endpoint::Health, None, None, None, &self.tx)
+                .await;
+        }
     }
 
     /// The runbook's dev login (no Twilio behind it).
@@ -303,15 +314,15 @@ impl Engine {
 
     async fn find_twilio_credentials(&self) -> Result<TwilioCredentials, ProbeError> {
         if !self.uses_task_definition() {
-            return match twilio::credentials_from_env() {
-                Some(creds) => {
-                    self.twilio_fact(twilio::credentials_seen(&creds));
-                    Ok(creds)
-                }
-                None => Err(no_credentials(
-                    "no Twilio credentials in the console's environment: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (twilio.credentials = \"environment\"), or use credentials = \"task-definition\"",
-                )),
-            };
+            if let Some(creds) = twilio::credentials_from_env() {
+                self.twilio_fact(twilio::credentials_seen(&creds));
+                return Ok(creds);
+            }
+            // The pane's credentials row says what is missing instead of "checking…".
+            self.twilio_fact(twilio::credentials_missing_from_env());
+            return Err(no_credentials(
+                "no Twilio credentials in the console's environment: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (twilio.credentials = \"environment\"), or use credentials = \"task-definition\"",
+            ));
         }
         if self.creds.borrow().is_none() {
             self.read_ecs().await;

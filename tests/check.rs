@@ -8,7 +8,8 @@ mod support;
 use std::process::Command;
 
 use otp_console::check;
-use otp_console::diagnosis::{FailureMode, State};
+use otp_console::diagnosis::{self, Evidence, FailureMode, Names, State};
+use otp_console::sim::scenario;
 use serde_json::Value;
 
 async fn diagnose(name: &str) -> check::Report {
@@ -20,37 +21,46 @@ async fn diagnose(name: &str) -> check::Report {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_scenario_gets_its_failure_mode() {
-    let cases = [
-        ("healthy", FailureMode::None),
-        ("missing-env-vars", FailureMode::MissingEnvVars),
-        ("invalid-credentials", FailureMode::InvalidCredentials),
-        ("verify-service-deleted", FailureMode::VerifyServiceMissing),
-        ("stub-provider", FailureMode::StubProvider),
-        ("network-blocked", FailureMode::NetworkBlocked),
-        ("nat-route-missing", FailureMode::NetworkBlocked),
-        ("bridge-sg-blocked", FailureMode::NetworkBlocked),
-        ("event-loop-blocking", FailureMode::EventLoopBlocked),
-        ("account-suspended", FailureMode::AccountSuspended),
-        ("rate-limited", FailureMode::RateLimited),
-        ("sms-healthy", FailureMode::None),
-        ("sms-from-number-released", FailureMode::FromNumberInvalid),
-        ("sms-undelivered", FailureMode::SmsUndelivered),
-        ("verify-undelivered", FailureMode::SmsUndelivered),
-        // A share of users: the test phone gets its code, users on one carrier do not.
-        ("sms-partly-undelivered", FailureMode::SmsUndelivered),
-        ("secret-rotated", FailureMode::InvalidCredentials),
-        ("secret-deleted", FailureMode::SecretUnreadable),
-        ("execution-role-denied", FailureMode::SecretUnreadable),
-        ("secret-kms-denied", FailureMode::SecretUnreadable),
-        ("scaled-to-zero", FailureMode::ApiUnreachable),
-    ];
+    // Every built-in scenario, with the verdict and risks its own file expects.
+    let cases: Vec<(&str, scenario::Expectation)> = scenario::list()
+        .into_iter()
+        .map(|(name, _)| (name, scenario::load(name).expect("scenario").expect))
+        .collect();
     let reports = futures_join(cases.iter().map(|(name, _)| diagnose(name))).await;
     for ((name, want), report) in cases.iter().zip(reports) {
         assert_eq!(
-            report.diagnosis.verdict.failure_mode,
-            *want,
+            report.diagnosis.verdict.failure_mode.id(),
+            want.failure_mode,
             "{name}: {}",
             check::render_table(&report)
+        );
+        let risks: Vec<&str> = report
+            .diagnosis
+            .verdict
+            .risks
+            .iter()
+            .map(|r| r.failure_mode.id())
+            .collect();
+        assert_eq!(
+            risks,
+            want.risks,
+            "{name}: {}",
+            check::render_table(&report)
+        );
+        // Every verdict the run would have shown on its way there: the expected one or
+        // `inconclusive`, never another failure mode, never `none` before a failure.
+        let shown = verdicts_over_time(&report);
+        assert!(
+            shown
+                .iter()
+                .all(|(_, mode)| mode.id() == want.failure_mode
+                    || *mode == FailureMode::Inconclusive),
+            "{name}: shown {shown:?}"
+        );
+        assert_eq!(
+            shown.last().map(|(_, mode)| mode.id()),
+            Some(want.failure_mode.as_str()),
+            "{name}: shown {shown:?}"
         );
         let json = check::report_json(&report).to_string();
         for secret in [
@@ -63,6 +73,37 @@ async fn every_scenario_gets_its_failure_mode() {
             assert!(!json.contains(secret), "{name}: a secret in the JSON");
         }
     }
+}
+
+/// The verdicts a run showed, in order, each with when it first showed (ms since the run's
+/// first observation): the run's observations replayed into the diagnosis one by one, and
+/// diagnosed again every 100 ms between them (a hang's age changes the verdict by itself).
+fn verdicts_over_time(report: &check::Report) -> Vec<(i64, FailureMode)> {
+    let mut evidence = Evidence::default();
+    let names = Names::default();
+    let mut shown: Vec<(i64, FailureMode)> = Vec::new();
+    let Some(first) = report.observations.first().map(|(at, _)| *at) else {
+        return shown;
+    };
+    let mut note = |evidence: &Evidence, at: i64| {
+        let mode = diagnosis::diagnose(evidence, &names, at)
+            .verdict
+            .failure_mode;
+        if shown.last().map(|(_, m)| *m) != Some(mode) {
+            shown.push((at - first, mode));
+        }
+    };
+    let mut clock = first;
+    for (at, observation) in &report.observations {
+        while clock + 100 < *at {
+            clock += 100;
+            note(&evidence, clock);
+        }
+        evidence.record(observation.clone());
+        clock = clock.max(*at);
+        note(&evidence, *at);
+    }
+    shown
 }
 
 async fn futures_join<F: std::future::Future<Output = check::Report> + Send + 'static>(

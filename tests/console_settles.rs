@@ -105,6 +105,29 @@ async fn missing_twilio_credentials_settle_with_where_the_console_looked() {
         "{}",
         account.evidence
     );
+    // The Twilio pane's credentials row says what is missing, not "checking…".
+    let area = ratatui::layout::Rect::new(0, 0, 160, 48);
+    let mut buf = ratatui::buffer::Buffer::empty(area);
+    otp_console::ui::render_to(&console.app, area, &mut buf);
+    let screen: String = (0..area.height)
+        .map(|y| {
+            (0..area.width)
+                .map(|x| buf[(x, y)].symbol().to_owned())
+                .collect::<String>()
+                + "\n"
+        })
+        .collect();
+    assert!(
+        screen.contains("no credentials: TWILIO_ACCOUNT_SID not in the"),
+        "{screen}"
+    );
+    assert!(
+        !screen.lines().any(|l| l
+            .split("credentials")
+            .skip(1)
+            .any(|rest| rest.trim_start().starts_with("checking"))),
+        "the credentials row still says checking:\n{screen}"
+    );
     // Twilio could not be checked: the header says inconclusive, not "no failure found".
     assert_eq!(
         console.app.diagnosis.verdict.failure_mode,

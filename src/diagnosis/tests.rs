@@ -591,13 +591,24 @@ fn evidence_that_fits_no_template_is_never_none() {
             FailureMode::Inconclusive,
         ),
         (
-            "/health refused",
-            [vec![health(1, Class::Refused, None)], twilio_ok()].concat(),
+            "/health refused twice in a row",
+            [
+                vec![
+                    health(1, Class::Refused, None),
+                    health(2, Class::Refused, None),
+                ],
+                twilio_ok(),
+            ]
+            .concat(),
             FailureMode::ApiUnreachable,
         ),
         (
-            "/health DNS failure",
-            vec![health(1, Class::Dns, None), ecs_denied.clone()],
+            "/health DNS failure twice in a row",
+            vec![
+                health(1, Class::Dns, None),
+                health(2, Class::Dns, None),
+                ecs_denied.clone(),
+            ],
             FailureMode::ApiUnreachable,
         ),
         (
@@ -734,7 +745,8 @@ fn resolved(
 #[test]
 fn secrets_ecs_cannot_read_are_secret_unreadable_and_the_operators_are_unknown() {
     use crate::probe::secrets::SecretState;
-    // ECS cannot read it (a failure mode), or only the operator cannot (unknown).
+    // ECS cannot read it (a failure mode while a deployment cannot start its tasks), or only
+    // the operator cannot (unknown).
     for (state, ecs_cannot) in [
         (SecretState::ScheduledForDeletion, true),
         (SecretState::JsonKeyMissing, true),
@@ -744,6 +756,9 @@ fn secrets_ecs_cannot_read_are_secret_unreadable_and_the_operators_are_unknown()
     ] {
         let mut s = snapshot(GOOD, false);
         s.secrets = vec![resolved("TWILIO_AUTH_TOKEN", state)];
+        s.service.running = 0;
+        s.service.deployments[0].running = 0;
+        s.service.deployments[0].rollout_state = "IN_PROGRESS".into();
         let mut obs = vec![ecs_obs(s)];
         obs.extend(twilio_ok());
         let d = verdict(obs);
@@ -1806,4 +1821,212 @@ fn timeouts_in_the_logs_with_the_path_open_are_not_named_the_network() {
         .concat(),
     );
     assert_eq!(d.verdict.failure_mode, FailureMode::NetworkBlocked);
+}
+
+/// One `/health` that failed to connect is not an unreachable API (a server closing an idle
+/// connection as it was reused fails one probe on healthy services); two in a row are.
+#[test]
+fn one_failed_health_probe_is_not_an_unreachable_api() {
+    for class in [Class::Refused, Class::Other, Class::Dns] {
+        let one = verdict(
+            [
+                vec![
+                    health_ok(1),
+                    sample(Endpoint::Health, 2, 5, None, class, false),
+                ],
+                twilio_ok(),
+            ]
+            .concat(),
+        );
+        assert_ne!(
+            one.verdict.failure_mode,
+            FailureMode::ApiUnreachable,
+            "{class:?}: {one:#?}"
+        );
+        let two = verdict(
+            [
+                vec![
+                    health_ok(1),
+                    sample(Endpoint::Health, 2, 5, None, class, false),
+                    sample(Endpoint::Health, 3, 5, None, class, false),
+                ],
+                twilio_ok(),
+            ]
+            .concat(),
+        );
+        assert_eq!(
+            two.verdict.failure_mode,
+            FailureMode::ApiUnreachable,
+            "{class:?}: {two:#?}"
+        );
+        assert!(two.verdict.candidates[0].evidence[0].contains("2 probes in a row"));
+    }
+}
+
+fn health_ok(id: u64) -> Observation {
+    sample(Endpoint::Health, id, 20, Some(200), Class::Ok, false)
+}
+
+/// The runbook's own test in the event-loop world: the OTP start answered 504 and the
+/// `/health` probes sent while it was in flight still hang. They belong to that stall: the
+/// verdict stays `event_loop_blocked`, never `api_unreachable`, however long they wait.
+#[test]
+fn health_sent_during_an_otp_start_never_makes_the_api_unreachable() {
+    let mut evidence = Evidence::default();
+    for o in [
+        vec![ecs_obs(snapshot(GOOD, true)), health_ok(1)],
+        twilio_ok(),
+    ]
+    .concat()
+    {
+        evidence.record(o);
+    }
+    // The OTP start ran from NOW-62 s to NOW-2 s (the load balancer's 504); /health probes
+    // sent during it, one answered after 3 s, others still waiting.
+    evidence.record(Observation::Http(Sample {
+        endpoint: Endpoint::OtpStart,
+        id: 10,
+        started_ms: NOW - 62_000,
+        latency_ms: 60_000,
+        status: Some(504),
+        class: Class::GatewayTimeout,
+        summary: String::new(),
+        during_otp: false,
+        otp_started_ms: None,
+    }));
+    evidence.record(Observation::Http(Sample {
+        endpoint: Endpoint::Health,
+        id: 11,
+        started_ms: NOW - 61_000,
+        latency_ms: 3_000,
+        status: Some(200),
+        class: Class::Ok,
+        summary: String::new(),
+        during_otp: true,
+        otp_started_ms: Some(NOW - 62_000),
+    }));
+    for (id, started) in [(12, NOW - 30_000), (13, NOW - 5_000)] {
+        evidence.record(Observation::HttpStarted {
+            endpoint: Endpoint::Health,
+            id,
+            started_ms: started,
+        });
+    }
+    for at in [NOW, NOW + 5_000, NOW + 20_000] {
+        let d = diagnose(&evidence, &names(), at);
+        assert_eq!(
+            d.verdict.failure_mode,
+            FailureMode::EventLoopBlocked,
+            "{at}: {d:#?}"
+        );
+    }
+}
+
+/// A secret that cannot be read while every task runs (deleted after they started) is a risk:
+/// the verdict is what the rest of the evidence says, and the secret is listed under risks
+/// with its evidence and fix. While a deployment cannot start its tasks, it is the cause.
+#[test]
+fn a_secret_the_running_tasks_already_read_is_a_risk_not_the_cause() {
+    use crate::probe::secrets::SecretState;
+    let mut s = snapshot(GOOD, false);
+    let mut db = resolved("DATABASE_URL", SecretState::ScheduledForDeletion);
+    db.deleted_ms = Some(NOW - 300_000);
+    s.secrets = vec![db];
+    let sent = sample(Endpoint::OtpStart, 5, 400, Some(200), Class::Ok, false);
+    let d = verdict([vec![ecs_obs(s.clone()), health_ok(1), sent], twilio_ok()].concat());
+    assert_eq!(d.verdict.failure_mode, FailureMode::None, "{d:#?}");
+    assert_eq!(d.verdict.risks.len(), 1, "{d:#?}");
+    let risk = &d.verdict.risks[0];
+    assert_eq!(risk.failure_mode, FailureMode::SecretUnreadable);
+    assert!(risk.evidence[0].starts_with("DATABASE_URL ← "), "{risk:?}");
+    assert!(
+        risk.evidence
+            .iter()
+            .any(|e| e.contains("a risk, not the cause")),
+        "{risk:?}"
+    );
+    assert!(risk.commands.iter().any(|c| c.contains("restore-secret")));
+    assert_eq!(d.verdict.failure_mode.exit_code(), 0);
+
+    // With the event-loop image as well: that is the verdict, the secret still a risk.
+    let mut blocked = s.clone();
+    blocked.diff = snapshot(GOOD, true).diff;
+    let stalled = sample(Endpoint::Health, 6, 8_000, Some(200), Class::Ok, true);
+    let d = verdict([vec![ecs_obs(blocked), health_ok(1), stalled], twilio_ok()].concat());
+    assert_eq!(
+        d.verdict.failure_mode,
+        FailureMode::EventLoopBlocked,
+        "{d:#?}"
+    );
+    assert_eq!(d.verdict.risks.len(), 1);
+
+    // A deployment that cannot start its tasks: the secret is the cause.
+    let mut failing = s;
+    failing.service.running = 0;
+    failing.service.deployments[0].running = 0;
+    failing.service.deployments[0].rollout_state = "IN_PROGRESS".into();
+    let d = verdict([vec![ecs_obs(failing)], twilio_ok()].concat());
+    assert_eq!(
+        d.verdict.failure_mode,
+        FailureMode::SecretUnreadable,
+        "{d:#?}"
+    );
+    assert!(d.verdict.risks.is_empty());
+}
+
+/// The API down with a variable also missing: nothing answers, so adding the variable would
+/// not help: `api_unreachable` is the verdict and the variable a candidate. When the tasks fail
+/// to start because of the config, the config is the cause.
+#[test]
+fn an_api_that_does_not_answer_outranks_a_missing_variable() {
+    let missing: Vec<(&str, &str)> = GOOD
+        .iter()
+        .copied()
+        .filter(|(n, _)| *n != "TWILIO_AUTH_TOKEN")
+        .collect();
+    let refused = |id| sample(Endpoint::Health, id, 5, None, Class::Refused, false);
+    let d = verdict(
+        [
+            vec![ecs_obs(snapshot(&missing, false)), refused(1), refused(2)],
+            twilio_ok(),
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        d.verdict.failure_mode,
+        FailureMode::ApiUnreachable,
+        "{d:#?}"
+    );
+    assert!(d
+        .verdict
+        .candidates
+        .iter()
+        .any(|c| c.failure_mode == FailureMode::MissingEnvVars));
+    // The backend's startup failure on the stub provider: the config stops the tasks.
+    let stub: Vec<(&str, &str)> = GOOD
+        .iter()
+        .map(|&(n, v)| {
+            if n == "OTP_PROVIDER" {
+                (n, "stub")
+            } else {
+                (n, v)
+            }
+        })
+        .collect();
+    let d = verdict(
+        [
+            vec![
+                ecs_obs(snapshot(&stub, false)),
+                refused(1),
+                refused(2),
+                log(
+                    LineKind::StartupFailure,
+                    "RuntimeError: OTP_PROVIDER=stub is not allowed in production",
+                ),
+            ],
+            twilio_ok(),
+        ]
+        .concat(),
+    );
+    assert_eq!(d.verdict.failure_mode, FailureMode::StubProvider, "{d:#?}");
 }

@@ -79,6 +79,12 @@ impl Class {
     pub fn is_ok(self) -> bool {
         self == Self::Ok
     }
+
+    /// Whether the request could not connect or lost its connection (refused, DNS, TLS, reset):
+    /// one such `/health` is confirmed by another before the API is called unreachable.
+    pub fn is_connection_failure(self) -> bool {
+        matches!(self, Self::Refused | Self::Dns | Self::Tls | Self::Other)
+    }
 }
 
 /// One finished request.
@@ -112,6 +118,10 @@ const MAX_OUTSTANDING_HEALTH: usize = 20;
 /// Shortest interval between health probes during an OTP start.
 const MIN_HEALTH_EVERY: Duration = Duration::from_millis(50);
 
+/// How long an idle connection stays in the pool: under gunicorn's 2 s keep-alive, the
+/// shortest of the common Python servers' (uvicorn 5 s, an ALB 60 s).
+const POOL_IDLE: Duration = Duration::from_millis(1_500);
+
 /// Request ids, unique in the process, so a `Sample` finds its `HttpStarted`.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -144,6 +154,9 @@ impl HttpProbe {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
+            // Idle connections are dropped before common servers close them (gunicorn 2 s,
+            // uvicorn 5 s): a request is not sent on a connection the server is closing.
+            .pool_idle_timeout(POOL_IDLE)
             .build()
             .map_err(|e| error(format!("cannot build the HTTP client: {}", innermost(&e))))?;
         Ok(Self {
@@ -256,7 +269,19 @@ impl HttpProbe {
                 .post(api.url(&api.otp_verify_path))
                 .json(&json!({ "phone": phone, "code": code.unwrap_or_default() })),
         };
-        let response = match request.send().await {
+        let retry = (endpoint == Endpoint::Health)
+            .then(|| request.try_clone())
+            .flatten();
+        let mut sent = request.send().await;
+        // A pooled connection the server closed as it was reused (uvicorn closes idle ones
+        // after 5 s, gunicorn after 2 s) fails a request that never reached the application:
+        // an idempotent GET is sent once more, on a new connection.
+        if let (Err(e), Some(again)) = (&sent, retry) {
+            if classify_error(e) == Class::Other {
+                sent = again.send().await;
+            }
+        }
+        let response = match sent {
             Ok(response) => response,
             Err(e) => {
                 let class = classify_error(&e);

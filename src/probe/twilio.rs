@@ -951,6 +951,25 @@ pub fn credentials_from_env() -> Option<TwilioCredentials> {
     credentials_from(|name| std::env::var(name).ok())
 }
 
+/// What the console's environment holds of the credentials when [`credentials_from_env`] found
+/// none usable: the account SID (first 8 characters) if it is set, whether a token is.
+pub fn credentials_missing_from_env() -> Fact {
+    let get = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    Fact::Credentials(CredentialsSeen {
+        source: CredentialSource::Environment,
+        account_sid: get("TWILIO_ACCOUNT_SID").map(|sid| redact::sid(&sid)),
+        has_auth_token: get("TWILIO_AUTH_TOKEN").is_some(),
+        token_value_from: None,
+        token_secret: None,
+        verify_service_sid: get("TWILIO_VERIFY_SERVICE_SID").map(|sid| redact::sid(&sid)),
+    })
+}
+
 /// [`credentials_from_env`] over any lookup (tests pass a map, not the process environment).
 fn credentials_from(var: impl Fn(&str) -> Option<String>) -> Option<TwilioCredentials> {
     let get = |name: &str| {

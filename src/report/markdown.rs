@@ -62,6 +62,23 @@ pub(super) fn render(timeline: &Timeline, header: &ReportHeader) -> String {
                 let _ = writeln!(out, "   - `{}`", c.replace('`', "'"));
             }
         }
+        if !d.verdict.risks.is_empty() {
+            let _ = writeln!(out, "\n## Risks\n");
+            let _ = writeln!(
+                out,
+                "True, and not the cause of what failed: each will fail a later deployment.\n"
+            );
+            for r in &d.verdict.risks {
+                let _ = writeln!(out, "- **{}** — {}", r.failure_mode.id(), r.title);
+                for e in &r.evidence {
+                    let _ = writeln!(out, "   - evidence: {}", cell(e));
+                }
+                let _ = writeln!(out, "   - repair: {}", r.repair);
+                for c in &r.commands {
+                    let _ = writeln!(out, "   - `{}`", c.replace('`', "'"));
+                }
+            }
+        }
         let _ = writeln!(out, "\n## Checklist\n");
         let _ = writeln!(out, "| | Item | Evidence |\n|---|---|---|");
         for line in &d.checklist {

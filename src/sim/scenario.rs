@@ -66,6 +66,25 @@ pub struct Scenario {
     /// The background users' rate and the load balancer's health checks.
     #[serde(default)]
     pub traffic: super::traffic::TrafficSetup,
+    /// What the console must conclude about this world: the tests and benches read it here
+    /// instead of keeping lists of their own.
+    #[serde(default)]
+    pub expect: Expectation,
+}
+
+/// A scenario's expected diagnosis, by the failure modes' JSON identifiers.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    /// The verdict of `check` with a test phone.
+    #[serde(default)]
+    pub failure_mode: String,
+    /// The verdict without a test phone, from real traffic alone, where it differs.
+    #[serde(default)]
+    pub without_test_phone: Option<String>,
+    /// The risks listed beside the verdict.
+    #[serde(default)]
+    pub risks: Vec<String>,
 }
 
 /// A scenario's story beyond the two revisions: who changed what, and when.

@@ -124,6 +124,16 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             )));
         }
     }
+    for risk in &d.verdict.risks {
+        details.push(Line::from(Span::styled(
+            format!(
+                "risk: {} — {}",
+                risk.failure_mode.id(),
+                risk.evidence.first().map_or("", String::as_str)
+            ),
+            Style::new().fg(theme::WARN),
+        )));
+    }
     for unknown in &d.unknown {
         details.push(Line::from(Span::styled(
             format!("unknown: {unknown}"),
