@@ -319,51 +319,140 @@ pub enum FailureMode {
     FromNumberInvalid,
     /// Twilio sent the SMS and the carrier or handset did not take it (30003–30008, …).
     SmsUndelivered,
+    /// The backend's Twilio timeout does not fire before the load balancer's idle timeout: a
+    /// blocked call outlives the request and the user gets a bare 504. Only ever a risk.
+    TimeoutOrder,
 }
 
+/// What a failure mode is, in one place: its JSON identifier (its serde name), its title and
+/// the runbook's repair. [`MODES`] holds one per variant, in the enum's order.
+#[derive(Debug, Clone, Copy)]
+pub struct Mode {
+    pub mode: FailureMode,
+    pub id: &'static str,
+    pub title: &'static str,
+    pub repair: &'static str,
+}
+
+/// Every failure mode, in [`FailureMode`]'s order (a test checks both).
+pub const MODES: [Mode; 16] = [
+    Mode {
+        mode: FailureMode::MissingEnvVars,
+        id: "missing_env_vars",
+        title: "Missing environment variables",
+        repair: "Add the missing variables to the ECS task definition, register it and deploy it.",
+    },
+    Mode {
+        mode: FailureMode::SecretUnreadable,
+        id: "secret_unreadable",
+        title: "A secret the task definition references cannot be read",
+        repair: "Restore the secret (RestoreSecret) or put its value back (PutSecretValue), let the execution role read it (iam put-role-policy), or point valueFrom at one that exists; then force a new deployment.",
+    },
+    Mode {
+        mode: FailureMode::StubProvider,
+        id: "stub_provider",
+        title: "OTP_PROVIDER set to \"stub\"",
+        repair: "Set OTP_PROVIDER=twilio_verify in the task definition, register it and deploy it.",
+    },
+    Mode {
+        mode: FailureMode::InvalidCredentials,
+        id: "invalid_credentials",
+        title: "Invalid or rotated Twilio credentials",
+        repair: "Rotate the auth token in Twilio Console (Account > API keys & tokens), put it in TWILIO_AUTH_TOKEN and deploy.",
+    },
+    Mode {
+        mode: FailureMode::VerifyServiceMissing,
+        id: "verify_service_missing",
+        title: "Twilio Verify service deleted or disabled",
+        repair: "Create a Verify service (SMS, code length 6) in Twilio Console, update TWILIO_VERIFY_SERVICE_SID and deploy.",
+    },
+    Mode {
+        mode: FailureMode::AccountSuspended,
+        id: "account_suspended",
+        title: "Twilio account suspended",
+        repair: "Reactivate the Twilio account (billing / Twilio support); nothing in AWS will fix it.",
+    },
+    Mode {
+        mode: FailureMode::EventLoopBlocked,
+        id: "event_loop_blocked",
+        title: "Async event loop blocked by the Twilio call",
+        repair: "Run Twilio calls off the event loop with a timeout (asyncio.to_thread + TWILIO_TIMEOUT_SECONDS): roll back to the last revision with the fixed image.",
+    },
+    Mode {
+        mode: FailureMode::NetworkBlocked,
+        id: "network_blocked",
+        title: "Network/firewall blocks Twilio",
+        repair: "Allow outbound HTTPS (443) from the service's security group / NAT to Twilio.",
+    },
+    Mode {
+        mode: FailureMode::RateLimited,
+        id: "rate_limited",
+        title: "Rate limited",
+        repair: "Wait for the Retry-After window, or use another test phone; check for retry storms.",
+    },
+    Mode {
+        mode: FailureMode::DeploymentFailed,
+        id: "deployment_failed",
+        title: "Deployment failed: tasks do not start",
+        repair: "Read the stopped tasks' reasons and service events; roll back to the previous revision.",
+    },
+    Mode {
+        mode: FailureMode::ApiUnreachable,
+        id: "api_unreachable",
+        title: "The API does not answer /health",
+        repair: "Check the runbook's first steps: does the API's name resolve, does the load balancer answer, how many tasks are running.",
+    },
+    Mode {
+        mode: FailureMode::Inconclusive,
+        id: "inconclusive",
+        title: "Inconclusive: no failure mode fits what was seen",
+        repair: "Look at what could not be checked (unknown) and at the failing lines; fix access so the console can see them.",
+    },
+    Mode {
+        mode: FailureMode::None,
+        id: "none",
+        title: "No problem found",
+        repair: "Nothing to repair.",
+    },
+    Mode {
+        mode: FailureMode::FromNumberInvalid,
+        id: "from_number_invalid",
+        title: "OTP_FROM_NUMBER is not an SMS-capable number of the account",
+        repair: "Buy or re-assign an SMS-capable number in Twilio Console (Phone Numbers > Manage), set OTP_FROM_NUMBER to it in the task definition (repair: --set OTP_FROM_NUMBER=+1…) and deploy.",
+    },
+    Mode {
+        mode: FailureMode::SmsUndelivered,
+        id: "sms_undelivered",
+        title: "The SMS was sent but not delivered",
+        repair: "Act on the carrier's error code: register the sender (A2P 10DLC / toll-free verification) for 30007/30034, enable the country's Geo permissions for 21408/60605, ask the user to reply START for 21610, use a mobile number for 21614/30006.",
+    },
+    Mode {
+        mode: FailureMode::TimeoutOrder,
+        id: "timeout_order",
+        title: "The load balancer gives up before the backend's Twilio timeout",
+        repair: "Make the backend give up first: lower TWILIO_TIMEOUT_SECONDS below the load balancer's idle timeout (repair: --set TWILIO_TIMEOUT_SECONDS=…), or raise the idle timeout above it; then a Twilio that does not answer gives users the backend's clean error instead of a bare 504.",
+    },
+];
+
 impl FailureMode {
+    /// What this failure mode is.
+    pub fn info(self) -> &'static Mode {
+        &MODES[self as usize]
+    }
+
     /// The identifier used in JSON.
     pub fn id(self) -> &'static str {
-        match self {
-            Self::MissingEnvVars => "missing_env_vars",
-            Self::SecretUnreadable => "secret_unreadable",
-            Self::StubProvider => "stub_provider",
-            Self::InvalidCredentials => "invalid_credentials",
-            Self::VerifyServiceMissing => "verify_service_missing",
-            Self::AccountSuspended => "account_suspended",
-            Self::EventLoopBlocked => "event_loop_blocked",
-            Self::NetworkBlocked => "network_blocked",
-            Self::RateLimited => "rate_limited",
-            Self::DeploymentFailed => "deployment_failed",
-            Self::ApiUnreachable => "api_unreachable",
-            Self::Inconclusive => "inconclusive",
-            Self::None => "none",
-            Self::FromNumberInvalid => "from_number_invalid",
-            Self::SmsUndelivered => "sms_undelivered",
-        }
+        self.info().id
     }
 
     /// A short title.
     pub fn title(self) -> &'static str {
-        match self {
-            Self::MissingEnvVars => "Missing environment variables",
-            Self::SecretUnreadable => "A secret the task definition references cannot be read",
-            Self::StubProvider => "OTP_PROVIDER set to \"stub\"",
-            Self::InvalidCredentials => "Invalid or rotated Twilio credentials",
-            Self::VerifyServiceMissing => "Twilio Verify service deleted or disabled",
-            Self::AccountSuspended => "Twilio account suspended",
-            Self::EventLoopBlocked => "Async event loop blocked by the Twilio call",
-            Self::NetworkBlocked => "Network/firewall blocks Twilio",
-            Self::RateLimited => "Rate limited",
-            Self::DeploymentFailed => "Deployment failed: tasks do not start",
-            Self::ApiUnreachable => "The API does not answer /health",
-            Self::Inconclusive => "Inconclusive: no failure mode fits what was seen",
-            Self::None => "No problem found",
-            Self::FromNumberInvalid => {
-                "OTP_FROM_NUMBER is not an SMS-capable number of the account"
-            }
-            Self::SmsUndelivered => "The SMS was sent but not delivered",
-        }
+        self.info().title
+    }
+
+    /// The runbook's repair, in one or two lines.
+    pub fn repair(self) -> &'static str {
+        self.info().repair
     }
 
     /// Whether this names a failure (not `none`, not `inconclusive`): a repair can follow.
@@ -378,27 +467,6 @@ impl FailureMode {
             Self::None => 0,
             Self::Inconclusive => 3,
             _ => 1,
-        }
-    }
-
-    /// The runbook's repair, in one or two lines.
-    pub fn repair(self) -> &'static str {
-        match self {
-            Self::MissingEnvVars => "Add the missing variables to the ECS task definition, register it and deploy it.",
-            Self::SecretUnreadable => "Restore the secret (RestoreSecret) or put its value back (PutSecretValue), let the execution role read it (iam put-role-policy), or point valueFrom at one that exists; then force a new deployment.",
-            Self::StubProvider => "Set OTP_PROVIDER=twilio_verify in the task definition, register it and deploy it.",
-            Self::InvalidCredentials => "Rotate the auth token in Twilio Console (Account > API keys & tokens), put it in TWILIO_AUTH_TOKEN and deploy.",
-            Self::VerifyServiceMissing => "Create a Verify service (SMS, code length 6) in Twilio Console, update TWILIO_VERIFY_SERVICE_SID and deploy.",
-            Self::AccountSuspended => "Reactivate the Twilio account (billing / Twilio support); nothing in AWS will fix it.",
-            Self::EventLoopBlocked => "Run Twilio calls off the event loop with a timeout (asyncio.to_thread + TWILIO_TIMEOUT_SECONDS): roll back to the last revision with the fixed image.",
-            Self::NetworkBlocked => "Allow outbound HTTPS (443) from the service's security group / NAT to Twilio.",
-            Self::RateLimited => "Wait for the Retry-After window, or use another test phone; check for retry storms.",
-            Self::DeploymentFailed => "Read the stopped tasks' reasons and service events; roll back to the previous revision.",
-            Self::ApiUnreachable => "Check the runbook's first steps: does the API's name resolve, does the load balancer answer, how many tasks are running.",
-            Self::Inconclusive => "Look at what could not be checked (unknown) and at the failing lines; fix access so the console can see them.",
-            Self::None => "Nothing to repair.",
-            Self::FromNumberInvalid => "Buy or re-assign an SMS-capable number in Twilio Console (Phone Numbers > Manage), set OTP_FROM_NUMBER to it in the task definition (repair: --set OTP_FROM_NUMBER=+1…) and deploy.",
-            Self::SmsUndelivered => "Act on the carrier's error code: register the sender (A2P 10DLC / toll-free verification) for 30007/30034, enable the country's Geo permissions for 21408/60605, ask the user to reply START for 21610, use a mobile number for 21614/30006.",
         }
     }
 }
@@ -462,659 +530,12 @@ impl Names {
 
 /// Diagnoses the evidence as of `now_ms`.
 pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
-    let mut found = Findings {
-        list: Vec::new(),
-        names,
-    };
+    let (mut findings, mut risks) = rules::run(evidence, names, now_ms);
     let snapshot = evidence.snapshot();
-
-    // The task definition against the runbook's table.
-    if let Some(s) = snapshot {
-        let rev = format!("{}:{}", s.deployed.family, s.deployed.revision);
-        for check in &s.checks {
-            if let VarStatus::Violation(v) = &check.status {
-                let was = s.previous.as_ref().map_or(String::new(), |p| {
-                    let present = p.environment.iter().any(|e| e.name == v.name)
-                        || p.secrets.iter().any(|e| e.name == v.name);
-                    if present {
-                        format!(" (present in :{})", p.revision)
-                    } else {
-                        String::new()
-                    }
-                });
-                match v.kind {
-                    ViolationKind::NotAllowed if v.name == "OTP_PROVIDER" => {
-                        found.add(
-                            FailureMode::StubProvider,
-                            3,
-                            format!("{rev}: {}", v.message),
-                        );
-                    }
-                    ViolationKind::Missing | ViolationKind::Empty => {
-                        found.add(
-                            FailureMode::MissingEnvVars,
-                            3,
-                            format!("{rev}: {}{was}", v.message),
-                        );
-                    }
-                    ViolationKind::BadFormat | ViolationKind::NotAllowed => {
-                        found.add(
-                            FailureMode::MissingEnvVars,
-                            2,
-                            format!("{rev}: {}", v.message),
-                        );
-                    }
-                }
-            }
-        }
-        // Scaled to zero (by hand, a scheduled action, an autoscaling policy with minimum 0):
-        // nothing serves the API, whatever the task definition says.
-        if s.service.desired == 0 && s.service.running == 0 {
-            found.add(
-                FailureMode::ApiUnreachable,
-                3,
-                format!(
-                    "service {} is scaled to zero: desired 0, running 0 tasks ({} deployed) — nothing serves the API",
-                    s.service.name, rev
-                ),
-            );
-            found.name_resources(
-                FailureMode::ApiUnreachable,
-                vec![format!(
-                    "aws ecs update-service --cluster {} --service {} --desired-count 1   # or the count it ran with; check scheduled scaling: aws application-autoscaling describe-scheduled-actions --service-namespace ecs",
-                    names.cluster, names.service
-                )],
-            );
-        }
-        let primary = s.service.deployments.iter().find(|d| d.status == "PRIMARY");
-        let stopped: Vec<&ecs::Task> = s
-            .tasks
-            .iter()
-            .filter(|t| {
-                t.last_status == "STOPPED"
-                    && t.stop_code.as_deref() != Some("ServiceSchedulerInitiated")
-            })
-            .collect();
-        if let Some(d) = primary {
-            if d.rollout_state == "FAILED" {
-                found.add(
-                    FailureMode::DeploymentFailed,
-                    3,
-                    format!("deployment {} FAILED: {}", d.id, d.rollout_reason),
-                );
-            } else if d.failed > 0 && s.service.running == 0 {
-                let reason = stopped
-                    .first()
-                    .and_then(|t| t.stopped_reason.clone())
-                    .unwrap_or_else(|| "tasks stop after starting".into());
-                found.add(
-                    FailureMode::DeploymentFailed,
-                    3,
-                    format!("{} failed tasks, 0 running; last stop: {reason}", d.failed),
-                );
-            }
-        }
-    }
-
-    // The task definition's `secrets`, as the operator could resolve them, and the tasks' own
-    // word on them.
-    if let Some(s) = snapshot {
-        for r in &s.secrets {
-            // The operator may read it and the service may not: IAM's policy simulator says so
-            // before (or beside) the tasks that stop on it.
-            if let Some(access @ secrets::RoleAccess::Denied { .. }) = &r.role_access {
-                let role = s.deployed.execution_role.as_deref().unwrap_or("?");
-                // What was denied: the secret itself, or (kms:Decrypt) the key it is under.
-                let denied_on = match access {
-                    secrets::RoleAccess::Denied { action, .. } if action == "kms:Decrypt" => {
-                        r.kms_key_id.as_deref()
-                    }
-                    _ => r.arn.as_deref(),
-                };
-                found.add(
-                    FailureMode::SecretUnreadable,
-                    3,
-                    format!(
-                        "{} ← {}: execution {} on {} — IAM policy simulation; the ECS agent cannot read it, so new tasks stop",
-                        r.name,
-                        r.source,
-                        access.line(role),
-                        denied_on.unwrap_or(&r.value_from)
-                    ),
-                );
-                if let (secrets::RoleAccess::Denied { action, .. }, Some(arn)) = (access, denied_on)
-                {
-                    let name = role.rsplit('/').next().unwrap_or(role);
-                    found.name_resources(
-                        FailureMode::SecretUnreadable,
-                        vec![
-                            format!("aws iam simulate-principal-policy --policy-source-arn {role} --action-names {action} --resource-arns {arn} --query 'EvaluationResults[].[EvalResourceName,EvalDecision]' --output text"),
-                            format!("aws iam put-role-policy --role-name {name} --policy-name read-{} --policy-document '{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Action\":\"{action}\",\"Resource\":\"{arn}\"}}]}}'   # ECS starts the next task with it, no redeploy", r.name.to_ascii_lowercase().replace('_', "-")),
-                        ],
-                    );
-                }
-            }
-            // A customer-managed key that refuses the operator: its key policy is the first
-            // thing to read, and the tasks' stop reasons say whether ECS is refused too.
-            if let (SecretState::KmsDenied, Some(key)) = (r.state, r.kms_key_id.as_deref()) {
-                if found.has(FailureMode::SecretUnreadable)
-                    || s.tasks.iter().any(|t| {
-                        t.stopped_reason
-                            .as_deref()
-                            .is_some_and(|why| why.contains("Access to KMS is not allowed"))
-                    })
-                {
-                    found.add(
-                        FailureMode::SecretUnreadable,
-                        3,
-                        format!(
-                            "{} ← {}: KMS key {key} refuses to decrypt it (the operator too)",
-                            r.name, r.source
-                        ),
-                    );
-                    found.name_resources(
-                        FailureMode::SecretUnreadable,
-                        vec![
-                            format!("aws kms get-key-policy --key-id {key} --policy-name default --output text"),
-                            format!("aws secretsmanager describe-secret --secret-id {} --query KmsKeyId", r.arn.as_deref().unwrap_or(&r.value_from)),
-                        ],
-                    );
-                }
-            }
-            let confidence = match r.state {
-                SecretState::ScheduledForDeletion | SecretState::JsonKeyMissing => 3,
-                SecretState::NotFound => 2,
-                _ => continue,
-            };
-            found.add(
-                FailureMode::SecretUnreadable,
-                confidence,
-                format!(
-                    "{} ← {}: {}",
-                    r.name,
-                    r.source,
-                    r.detail.clone().unwrap_or_else(|| r.state.label().into())
-                ),
-            );
-        }
-        // Only the current deployment's stops: after a repair's new deployment has come up,
-        // the old ones are history.
-        let current = s
-            .service
-            .deployments
-            .iter()
-            .find(|d| d.status == "PRIMARY")
-            .filter(|d| d.rollout_state != "COMPLETED");
-        let secret_stops = s.tasks.iter().filter(|t| {
-            current.is_some_and(|d| {
-                d.created_ms
-                    .is_none_or(|created| t.stopped_ms.is_none_or(|at| at >= created))
-            }) && t.stopped_reason.as_deref().is_some_and(|reason| {
-                reason.contains("ResourceInitializationError")
-                    && (reason.contains("secret") || reason.contains("ssm"))
-            })
-        });
-        if let Some(t) = secret_stops.clone().next() {
-            found.add(
-                FailureMode::SecretUnreadable,
-                3,
-                format!(
-                    "{} task(s) of :{} stopped: {}",
-                    secret_stops.count(),
-                    t.revision.unwrap_or_default(),
-                    ends(t.stopped_reason.as_deref().unwrap_or_default(), 60, 110)
-                ),
-            );
-        }
-    }
-
-    // What cannot explain what fails now is set aside before any rule looks at what is named.
-    let mut risks = causes::set_aside_risks(&mut found.list, snapshot);
-
-    // Twilio, asked directly with the credentials the service uses.
-    if let Some(Err(e)) = &evidence.account {
-        match e.code.as_deref() {
-            Some("20003") => found.add(
-                FailureMode::InvalidCredentials,
-                3,
-                format!("account fetch: {}", e.message),
-            ),
-            Some("20005" | "10001") => found.add(
-                FailureMode::AccountSuspended,
-                3,
-                format!("account fetch: {}", e.message),
-            ),
-            _ => {}
-        }
-    }
-    if let Some(Ok(account)) = &evidence.account {
-        if account.status != "active" {
-            found.add(
-                FailureMode::AccountSuspended,
-                3,
-                format!("Twilio account {} is {}", account.sid, account.status),
-            );
-        }
-    }
-    if let Some(Err(e)) = &evidence.service {
-        if e.kind == ErrorKind::NotFound && e.code.as_deref() == Some("20404") {
-            found.add(
-                FailureMode::VerifyServiceMissing,
-                3,
-                format!("service fetch: {}", e.message),
-            );
-        }
-    }
-    for send in &evidence.sends {
-        if let Err(e) = send {
-            match e.code.as_deref() {
-                Some("60203" | "60202" | "20429") => found.add(
-                    FailureMode::RateLimited,
-                    3,
-                    format!("test send: {}", e.message),
-                ),
-                Some("20005" | "10001") => found.add(
-                    FailureMode::AccountSuspended,
-                    3,
-                    format!("test send: {}", e.message),
-                ),
-                Some("20404") => found.add(
-                    FailureMode::VerifyServiceMissing,
-                    3,
-                    format!("test send: {}", e.message),
-                ),
-                Some("20003") => found.add(
-                    FailureMode::InvalidCredentials,
-                    3,
-                    format!("test send: {}", e.message),
-                ),
-                _ => {}
-            }
-        }
-    }
-
-    // The SMS path: the From number, and whether test sends reached the phone.
-    if let Some(Ok(sender)) = &evidence.sender {
-        let is_service = sender.from.starts_with("MG");
-        if !sender.owned && is_service {
-            found.add(
-                FailureMode::FromNumberInvalid,
-                3,
-                format!(
-                    "OTP_FROM_NUMBER {} is not a Messaging Service of the account (deleted?)",
-                    sender.from
-                ),
-            );
-        } else if !sender.owned {
-            found.add(
-                FailureMode::FromNumberInvalid,
-                3,
-                format!(
-                    "OTP_FROM_NUMBER {} is not among the account's numbers (IncomingPhoneNumbers): released or never bought",
-                    sender.from
-                ),
-            );
-        } else if !sender.sms_capable && is_service {
-            found.add(
-                FailureMode::FromNumberInvalid,
-                3,
-                format!(
-                    "OTP_FROM_NUMBER {} ({}) has no SMS-capable number in its sender pool",
-                    sender.from, sender.friendly_name
-                ),
-            );
-        } else if !sender.sms_capable {
-            found.add(
-                FailureMode::FromNumberInvalid,
-                3,
-                format!(
-                    "OTP_FROM_NUMBER {} ({}) is owned but cannot send SMS",
-                    sender.from, sender.friendly_name
-                ),
-            );
-        }
-    }
-    for send in &evidence.sends {
-        if let Err(e) = send {
-            let code = e.code.as_deref().and_then(|c| c.parse::<u32>().ok());
-            if code.is_some_and(delivery::is_sender_error) {
-                found.add(
-                    FailureMode::FromNumberInvalid,
-                    3,
-                    format!("test send: {}", e.message),
-                );
-            } else if code.is_some_and(delivery::is_delivery_error) {
-                found.add(
-                    FailureMode::SmsUndelivered,
-                    3,
-                    format!("test send: {}", e.message),
-                );
-            }
-        }
-    }
-    for step in evidence.deliveries.iter().flatten() {
-        if let Some(code) = step.error_code.filter(|c| delivery::is_delivery_error(*c)) {
-            if step.is_final {
-                let repair = delivery::decode(code).map_or("", |d| d.repair);
-                found.add(
-                    FailureMode::SmsUndelivered,
-                    3,
-                    format!(
-                        "{} to {} {} with {code}: {} — {repair}",
-                        step.sid,
-                        step.to,
-                        step.status,
-                        step.meaning.as_deref().unwrap_or("carrier error")
-                    ),
-                );
-            }
-        }
-    }
-
-    // Real users' SMS, as the account lists them: a carrier refusing most of them is this
-    // failure even when every API call answers 200 and nobody sent a test; refusing a share of
-    // them (one carrier's subscribers, one country) is this failure too, named with less
-    // confidence, even when the test phone (on another carrier) gets its code.
-    if let Some(Ok(recent)) = &evidence.recent_sms {
-        let tally = recent.tally(evidence.lines_since_ms);
-        let partly = tally.partly_failing();
-        if tally.mostly_failing() || partly {
-            let code = tally.codes.first().map(|(c, _)| *c);
-            let mode = if code.is_some_and(delivery::is_sender_error) {
-                FailureMode::FromNumberInvalid
-            } else {
-                FailureMode::SmsUndelivered
-            };
-            let repair = code.and_then(delivery::decode).map_or("", |d| d.repair);
-            let via = match recent.via {
-                Some(delivery::Via::VerifyAttempts) => "Verify Attempts",
-                _ => "Messages",
-            };
-            let share = if partly {
-                " — a share of users, not all: the carrier or country of those phones refuses them"
-            } else {
-                ""
-            };
-            found.add(
-                mode,
-                if partly { 1 } else { 3 },
-                format!(
-                    "real users' SMS in the last 15 min (Twilio {via}): {}{share} — {repair}",
-                    tally.summary()
-                ),
-            );
-        }
-    }
-
-    if found.has(FailureMode::InvalidCredentials) {
-        if let Some(r) = snapshot.and_then(|s| {
-            s.secrets
-                .iter()
-                .find(|r| r.name == "TWILIO_AUTH_TOKEN" && r.state == SecretState::Ok)
-        }) {
-            found.add(
-                FailureMode::InvalidCredentials,
-                3,
-                format!(
-                    "the rejected token is TWILIO_AUTH_TOKEN ← {} (fingerprint {}), last changed {}",
-                    r.source,
-                    r.fingerprint.as_deref().unwrap_or("?"),
-                    r.last_changed_ms.map_or_else(|| "at an unknown time".into(), secrets::date)
-                ),
-            );
-            // The fix is a new value in that secret and a new deployment, not a new revision.
-            if let (Some(arn), Some(f)) = (
-                r.arn
-                    .as_deref()
-                    .filter(|_| r.store == secrets::Store::SecretsManager),
-                found
-                    .list
-                    .iter_mut()
-                    .find(|f| f.failure_mode == FailureMode::InvalidCredentials),
-            ) {
-                f.commands = vec![
-                    "curl -u \"$TWILIO_ACCOUNT_SID:$TWILIO_AUTH_TOKEN\" https://api.twilio.com/2010-04-01/Accounts/$TWILIO_ACCOUNT_SID.json".to_owned(),
-                    format!("aws secretsmanager put-secret-value --secret-id {arn} --secret-string '<the new token{}>'", secrets::ValueFrom::parse(&r.value_from).json_key.map_or_else(String::new, |k| format!(" as JSON field {k}"))),
-                    format!(
-                        "aws ecs update-service --cluster {} --service {} --force-new-deployment",
-                        names.cluster, names.service
-                    ),
-                ];
-            }
-        }
-    }
-
-    // The backend's own log lines.
-    let log_rules = [
-        (LineKind::CredentialError, FailureMode::InvalidCredentials),
-        (LineKind::ServiceNotFound, FailureMode::VerifyServiceMissing),
-        (LineKind::AccountInactive, FailureMode::AccountSuspended),
-        (LineKind::RateLimited, FailureMode::RateLimited),
-        (LineKind::ProviderNotConfigured, FailureMode::MissingEnvVars),
-        (LineKind::FromNumberInvalid, FailureMode::FromNumberInvalid),
-    ];
-    for (kind, mode) in log_rules {
-        if let Some(event) = evidence.last_line(kind) {
-            found.add(
-                mode,
-                2,
-                format!(
-                    "log ×{}: {}",
-                    evidence.lines(kind),
-                    clip(&event.message, 110)
-                ),
-            );
-        }
-    }
-    if let Some(event) = evidence.last_line(LineKind::StartupFailure) {
-        let mode = if event.message.contains("stub") {
-            FailureMode::StubProvider
-        } else {
-            FailureMode::DeploymentFailed
-        };
-        found.add(mode, 2, format!("log: {}", clip(&event.message, 110)));
-    }
-
-    // The API, timed.
-    let health_samples: Vec<&Sample> = evidence
-        .samples
-        .iter()
-        .filter(|s| s.endpoint == Endpoint::Health)
-        .collect();
-    let baseline = median(
-        health_samples
-            .iter()
-            .filter(|s| !s.during_otp && s.class.is_ok())
-            .map(|s| s.latency_ms),
-    );
-    let otp_outstanding = evidence.outstanding_age(Endpoint::OtpStart, now_ms);
-    let stalled_done = health_samples
-        .iter()
-        .filter(|s| s.during_otp && (s.latency_ms >= STALL_MS || s.class == Class::GatewayTimeout))
-        .max_by_key(|s| s.latency_ms);
-    let stalled_now = otp_outstanding
-        .and(evidence.outstanding_age(Endpoint::Health, now_ms))
-        .filter(|age| *age >= STALL_MS);
-    let is_fast = |ms: u64| ms < STALL_MS.min(baseline.map_or(STALL_MS, |b| (b * 10).max(500)));
-    if let Some(s) = stalled_done {
-        found.add(
-            FailureMode::EventLoopBlocked,
-            2,
-            format!(
-                "/health took {} while an OTP start was in flight (normally {})",
-                fmt_ms(s.latency_ms),
-                baseline.map_or("fast".into(), fmt_ms)
-            ),
-        );
-    } else if let Some(age) = stalled_now {
-        found.add(
-            FailureMode::EventLoopBlocked,
-            2,
-            format!(
-                "/health has not answered for {} while an OTP start is outstanding (normally {})",
-                fmt_ms(age),
-                baseline.map_or("fast".into(), fmt_ms)
-            ),
-        );
-    }
-    if found.has(FailureMode::EventLoopBlocked) {
-        if let Some(s) = snapshot {
-            if let Some(ecs::Change::Image { from, to }) = s
-                .diff
-                .iter()
-                .find(|c| matches!(c, ecs::Change::Image { .. }))
-            {
-                found.add(
-                    FailureMode::EventLoopBlocked,
-                    2,
-                    format!(
-                        "image changed since :{}: {} → {}",
-                        s.previous.as_ref().map_or(0, |p| p.revision),
-                        short_image(from),
-                        short_image(to)
-                    ),
-                );
-            }
-        }
-    }
-    let otp = evidence.last(Endpoint::OtpStart);
-    if let Some(s) = otp {
-        if s.class == Class::RateLimited {
-            found.add(
-                FailureMode::RateLimited,
-                3,
-                format!("OTP start answered 429: {}", s.summary),
-            );
-        }
-    }
-    if let Some(event) = evidence.last_line(LineKind::TwilioTimeout) {
-        let twilio_reachable = matches!(evidence.account, Some(Ok(_)));
-        // The path reading open (EC2) while the calls time out is not the network's shape: a
-        // Twilio that answers slowly, or not at all, times them out the same way.
-        let path_open = matches!(
-            &evidence.network,
-            Some(Ok(p)) if p.state == crate::network::HopState::Pass
-        );
-        found.add(
-            FailureMode::NetworkBlocked,
-            match (path_open, twilio_reachable) {
-                (true, _) => 0,
-                (false, true) => 2,
-                (false, false) => 1,
-            },
-            format!(
-                "log ×{}: {}",
-                evidence.lines(LineKind::TwilioTimeout),
-                clip(&event.message, 100)
-            ),
-        );
-        if path_open {
-            found.add(
-                FailureMode::NetworkBlocked,
-                0,
-                format!(
-                    "the service's Twilio calls time out, but the network path to Twilio reads open{}",
-                    if twilio_reachable {
-                        ""
-                    } else {
-                        " and Twilio does not answer the console either: Twilio itself may be slow (its status page)"
-                    }
-                ),
-            );
-        } else if twilio_reachable {
-            found.add(
-                FailureMode::NetworkBlocked,
-                2,
-                "Twilio answers the console directly: the service's own route to it is blocked"
-                    .into(),
-            );
-        }
-    }
-    // The network path as AWS's own configuration describes it: a failing hop names the
-    // failure mode from the configuration alone, no OTP start needed.
     let path = match &evidence.network {
         Some(Ok(p)) => Some(p.as_ref()),
         _ => None,
     };
-    if let Some(p) = path.filter(|p| p.state == crate::network::HopState::Fail) {
-        // The configuration is read against `aws.egress_destinations` (anywhere by default);
-        // rules that allow only Twilio's own addresses read blocked and work. What the service
-        // itself just did outranks that reading: then it is a lead, not the verdict.
-        let reached = reaches_twilio(evidence);
-        for hop in p.failures() {
-            match &reached {
-                None => found.add(FailureMode::NetworkBlocked, 3, hop.detail.clone()),
-                Some(how) => found.add(
-                    FailureMode::NetworkBlocked,
-                    0,
-                    format!(
-                        "{} — but {how}: the rules let the service reach Twilio's addresses; set aws.egress_destinations to the ranges they allow",
-                        hop.detail
-                    ),
-                ),
-            }
-        }
-    }
-    // An OTP start that hangs while everything the runbook checks is fine, and health stays
-    // fast, is the network: the request is stuck connecting to Twilio.
-    let health_fast = health_samples
-        .iter()
-        .filter(|s| s.during_otp)
-        .all(|s| is_fast(s.latency_ms))
-        && evidence
-            .outstanding_age(Endpoint::Health, now_ms)
-            .is_none_or(is_fast);
-    let hanging = otp_outstanding.filter(|age| *age >= HANG_MS).or_else(|| {
-        otp.filter(|s| {
-            matches!(s.class, Class::GatewayTimeout | Class::Timeout)
-                || (s.class == Class::ServerError && s.status == Some(503))
-        })
-        .map(|s| s.latency_ms)
-    });
-    let only_network = found
-        .list
-        .iter()
-        .all(|f| f.failure_mode == FailureMode::NetworkBlocked);
-    let path_open = path.is_some_and(|p| p.state == crate::network::HopState::Pass);
-    if let Some(age) = hanging.filter(|_| path_open && only_network && health_fast) {
-        // The configuration reads open: the hang is not explained by it.
-        found.add(
-            FailureMode::NetworkBlocked,
-            0,
-            format!(
-                "OTP start hangs ({}) with /health fast, but the network path to Twilio reads open",
-                fmt_ms(age)
-            ),
-        );
-    } else if let Some(age) = hanging {
-        let config_ok = only_network
-            && snapshot.is_some()
-            && matches!(evidence.account, Some(Ok(_)))
-            && matches!(evidence.service, Some(Ok(_)));
-        if config_ok && health_fast {
-            found.add(
-                FailureMode::NetworkBlocked,
-                1,
-                format!("OTP start hangs ({}) with config, credentials and Twilio all fine and /health fast", fmt_ms(age)),
-            );
-        } else if health_fast && only_network {
-            // What fits, partly: the hang is the network's shape, but the config and Twilio
-            // could not be confirmed, so it is a candidate, not the verdict.
-            found.add(
-                FailureMode::NetworkBlocked,
-                0,
-                format!("OTP start hangs ({}) with /health fast, but the config and Twilio could not be confirmed", fmt_ms(age)),
-            );
-        }
-    }
-    stale_token(evidence, &mut found, now_ms);
-    real_traffic(evidence, &mut found);
-    if let Some(line) = api_unreachable(evidence, now_ms, found.has(FailureMode::EventLoopBlocked))
-    {
-        found.add(FailureMode::ApiUnreachable, 3, line);
-    }
-
-    let mut findings = found.list;
     changes::cite(&mut findings, evidence, now_ms);
     if let Some(previous) = snapshot.and_then(|s| s.previous.as_ref()) {
         let revision = format!("{}:{}", previous.family, previous.revision);
@@ -1138,6 +559,34 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
     changes::cite(&mut risks, evidence, now_ms);
     causes::rank_what_explains(&mut findings);
     let checklist = checklist(evidence, &findings, names, now_ms);
+    let mut unknown = unknowns(evidence);
+    let failure_mode = match findings.first() {
+        Some(f) if f.confidence > 0 => f.failure_mode,
+        _ if shows_health(evidence, &checklist) => FailureMode::None,
+        _ => FailureMode::Inconclusive,
+    };
+    if failure_mode == FailureMode::Inconclusive {
+        unknown.insert(0, why_inconclusive(evidence, &checklist));
+        // With no failure mode of the service's own, Twilio's own incident is the lead to
+        // follow (a slow or failing Twilio looks like the network from inside the VPC).
+        if let Some(line) = twilio_incident(evidence) {
+            unknown.insert(1, line);
+        }
+    }
+    Diagnosis {
+        verdict: Verdict {
+            failure_mode,
+            candidates: findings,
+            risks,
+        },
+        checklist,
+        unknown,
+    }
+}
+
+/// What could not be determined, one line each: unread systems, refused reads, secrets only
+/// the operator cannot read, Twilio questions not answered.
+fn unknowns(evidence: &Evidence) -> Vec<String> {
     let mut unknown = Vec::new();
     if let Some(Err(e)) = &evidence.ecs {
         unknown.push(format!("ECS: {}", e.message));
@@ -1162,6 +611,7 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
             unknown.push(format!("Real traffic, load balancer: {}", e.message));
         }
     }
+    let snapshot = evidence.snapshot();
     let sms_mode = evidence.sender.is_some();
     for r in snapshot.iter().flat_map(|s| &s.secrets) {
         if matches!(
@@ -1202,41 +652,26 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
             _ => {}
         }
     }
-    let failure_mode = match findings.first() {
-        Some(f) if f.confidence > 0 => f.failure_mode,
-        _ if shows_health(evidence, &checklist) => FailureMode::None,
-        _ => FailureMode::Inconclusive,
+    unknown
+}
+
+/// Twilio's status page reporting an incident, as a line for `unknown`.
+fn twilio_incident(evidence: &Evidence) -> Option<String> {
+    let Some(Ok(page)) = &evidence.status_page else {
+        return None;
     };
-    if failure_mode == FailureMode::Inconclusive {
-        unknown.insert(0, why_inconclusive(evidence, &checklist));
-        // With no failure mode of the service's own, Twilio's own incident is the lead to
-        // follow (a slow or failing Twilio looks like the network from inside the VPC).
-        if let Some(Ok(page)) = &evidence.status_page {
-            if page.indicator != "none" && !page.indicator.is_empty() {
-                let degraded = if page.degraded.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", page.degraded.join(", "))
-                };
-                unknown.insert(
-                    1,
-                    format!(
-                        "Twilio's status page reports an incident, {}: {}{degraded} — Twilio itself may be failing the sends; follow status.twilio.com",
-                        page.indicator, page.description
-                    ),
-                );
-            }
-        }
+    if page.indicator == "none" || page.indicator.is_empty() {
+        return None;
     }
-    Diagnosis {
-        verdict: Verdict {
-            failure_mode,
-            candidates: findings,
-            risks,
-        },
-        checklist,
-        unknown,
-    }
+    let degraded = if page.degraded.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", page.degraded.join(", "))
+    };
+    Some(format!(
+        "Twilio's status page reports an incident, {}: {}{degraded} — Twilio itself may be failing the sends; follow status.twilio.com",
+        page.indicator, page.description
+    ))
 }
 
 /// A token secret changed after every running task read it: ECS resolves `secrets` when it
@@ -1416,23 +851,8 @@ fn real_traffic(evidence: &Evidence, found: &mut Findings) {
             },
         );
     }
-    if let Some(s) = snapshot {
-        if let Some(ecs::Change::Image { from, to }) = s
-            .diff
-            .iter()
-            .find(|c| matches!(c, ecs::Change::Image { .. }))
-        {
-            found.add(
-                FailureMode::EventLoopBlocked,
-                0,
-                format!(
-                    "image changed since :{}: {} → {}",
-                    s.previous.as_ref().map_or(0, |p| p.revision),
-                    short_image(from),
-                    short_image(to)
-                ),
-            );
-        }
+    if let Some(line) = image_change(snapshot) {
+        found.add(FailureMode::EventLoopBlocked, 0, line);
     }
 }
 
@@ -1691,274 +1111,28 @@ impl Findings<'_> {
 }
 
 fn checklist(evidence: &Evidence, findings: &[Finding], names: &Names, now_ms: i64) -> Vec<Line> {
-    let has = |mode: FailureMode| findings.iter().find(|f| f.failure_mode == mode);
-    let snapshot = evidence.snapshot();
+    let c = Ctx {
+        evidence,
+        snapshot: evidence.snapshot(),
+        findings,
+        names,
+        now_ms,
+    };
     Item::ALL
         .iter()
         .map(|&item| {
             let (state, evidence_line) = match item {
-                Item::TwilioEnvVars => match (&evidence.ecs, has(FailureMode::MissingEnvVars)) {
-                    (_, Some(f)) if f.confidence >= 3 => (State::Fail, f.evidence[0].clone()),
-                    (Some(Ok(s)), _) => (
-                        State::Pass,
-                        format!(
-                            "{}:{} has the Twilio variables",
-                            s.deployed.family, s.deployed.revision
-                        ),
-                    ),
-                    (Some(Err(e)), _) => (State::Unknown, e.message.clone()),
-                    (None, _) => (State::Running, "reading the task definition".into()),
-                },
-                Item::ProviderNotStub => match snapshot.and_then(|s| {
-                    s.deployed
-                        .environment
-                        .iter()
-                        .find(|e| e.name == "OTP_PROVIDER")
-                }) {
-                    Some(var) if var.display == "stub" => (State::Fail, "OTP_PROVIDER=stub".into()),
-                    Some(var) => (State::Pass, format!("OTP_PROVIDER={}", var.display)),
-                    None if snapshot.is_some() => (State::Fail, "OTP_PROVIDER is not set".into()),
-                    None => match &evidence.ecs {
-                        Some(Err(e)) => (State::Unknown, e.message.clone()),
-                        _ => (State::Running, "reading the task definition".into()),
-                    },
-                },
-                Item::AccountActive => match &evidence.account {
-                    Some(Ok(a)) if a.status == "active" => (
-                        State::Pass,
-                        format!("{} {} is active", a.sid, a.friendly_name),
-                    ),
-                    Some(Ok(a)) => (State::Fail, format!("{} is {}", a.sid, a.status)),
-                    Some(Err(e)) if matches!(e.code.as_deref(), Some("20005" | "10001")) => {
-                        (State::Fail, e.message.clone())
-                    }
-                    Some(Err(e)) => (State::Unknown, e.message.clone()),
-                    None => (State::Running, "asking Twilio".into()),
-                },
+                Item::TwilioEnvVars => env_vars(&c),
+                Item::ProviderNotStub => provider_not_stub(&c),
+                Item::AccountActive => account_active(&c),
                 // SMS mode: the provider sends from OTP_FROM_NUMBER; its check stands in.
-                Item::VerifyServiceExists if evidence.sender.is_some() => match &evidence.sender {
-                    Some(Ok(n)) if n.owned && n.sms_capable => (
-                        State::Pass,
-                        format!("SMS mode: From {} owned and SMS-capable", n.from),
-                    ),
-                    Some(Ok(n)) => (
-                        State::Fail,
-                        format!(
-                            "SMS mode: From {} {}",
-                            n.from,
-                            if n.owned {
-                                "cannot send SMS"
-                            } else {
-                                "is not the account's"
-                            }
-                        ),
-                    ),
-                    Some(Err(e)) => (State::Unknown, e.message.clone()),
-                    None => (State::Running, "asking Twilio".into()),
-                },
-                Item::VerifyServiceExists => match &evidence.service {
-                    Some(Ok(s)) => (
-                        State::Pass,
-                        format!(
-                            "{} {} (code length {})",
-                            s.sid, s.friendly_name, s.code_length
-                        ),
-                    ),
-                    Some(Err(e)) if e.kind == ErrorKind::NotFound => {
-                        (State::Fail, e.message.clone())
-                    }
-                    Some(Err(e)) => (State::Unknown, e.message.clone()),
-                    None => (State::Running, "asking Twilio".into()),
-                },
-                Item::AuthTokenValid => match &evidence.account {
-                    Some(Ok(_)) => (
-                        State::Pass,
-                        "Twilio accepts the service's credentials".into(),
-                    ),
-                    Some(Err(e)) if e.code.as_deref() == Some("20003") => {
-                        (State::Fail, e.message.clone())
-                    }
-                    Some(Err(e)) => (State::Unknown, e.message.clone()),
-                    None => match &evidence.credentials {
-                        Some(c) if c.token_value_from.is_some() => (
-                            State::Unknown,
-                            "the token is a secrets reference the console cannot read".into(),
-                        ),
-                        _ => (State::Running, "asking Twilio".into()),
-                    },
-                },
-                Item::EgressHttps => match (&evidence.network, has(FailureMode::NetworkBlocked)) {
-                    (Some(Ok(p)), _) if p.state == crate::network::HopState::Fail => {
-                        match reaches_twilio(evidence) {
-                            Some(how) => (
-                                State::Pass,
-                                format!("{how}; the configuration reads blocked for aws.egress_destinations: {}", p.summary()),
-                            ),
-                            None => (State::Fail, p.summary()),
-                        }
-                    }
-                    (Some(Ok(p)), _) if p.state == crate::network::HopState::Pass => {
-                        (State::Pass, p.summary())
-                    }
-                    (_, Some(f)) if f.confidence >= 2 => (State::Fail, f.evidence[0].clone()),
-                    (_, Some(f)) => (State::Unknown, f.evidence[0].clone()),
-                    (_, None) => {
-                        let reached = evidence.lines(LineKind::OtpSent)
-                            + evidence.lines(LineKind::CredentialError)
-                            + evidence.lines(LineKind::ServiceNotFound)
-                            + evidence.lines(LineKind::AccountInactive)
-                            + evidence.lines(LineKind::RateLimited)
-                            + evidence.lines(LineKind::FromNumberInvalid);
-                        if reached > 0 {
-                            // The logs are positive evidence on their own; a network
-                            // configuration unread or undecidable is said beside them, never
-                            // counted.
-                            let unread = match &evidence.network {
-                                Some(Err(_)) => {
-                                    "; the network configuration could not be read".to_owned()
-                                }
-                                Some(Ok(p)) => format!("; network: {}", p.summary()),
-                                None => String::new(),
-                            };
-                            (
-                                State::Pass,
-                                format!("the service's Twilio calls get answers (logs){unread}"),
-                            )
-                        } else if let Some(Err(e)) = &evidence.network {
-                            (State::Unknown, format!("network not read: {}", e.message))
-                        } else if let Some(Ok(p)) = &evidence.network {
-                            (State::Unknown, p.summary())
-                        } else {
-                            (
-                                State::Unknown,
-                                "no Twilio call from the service seen yet".into(),
-                            )
-                        }
-                    }
-                },
-                Item::ProviderInitialised => {
-                    if let Some(e) = evidence.last_line(LineKind::StartupFailure) {
-                        (State::Fail, clip(&e.message, 100))
-                    } else if let Some(e) = evidence.last_line(LineKind::ProviderNotConfigured) {
-                        (State::Fail, clip(&e.message, 100))
-                    } else if let Some(e) = evidence.last_line(LineKind::ProviderInitialised) {
-                        (State::Pass, clip(&e.message, 100))
-                    } else if let Some(e) = &evidence.logs_error {
-                        (State::Unknown, e.message.clone())
-                    } else if evidence.has_logs && evidence.events.is_empty() {
-                        (State::Unknown, quiet_logs(names))
-                    } else if evidence.has_logs {
-                        (
-                            State::Unknown,
-                            "no provider line in the last 30 minutes".into(),
-                        )
-                    } else {
-                        (State::Unknown, "logs not read".into())
-                    }
-                }
-                Item::OtpStartSent => match (
-                    evidence.outstanding_age(Endpoint::OtpStart, now_ms),
-                    evidence.last(Endpoint::OtpStart),
-                ) {
-                    (Some(age), _) => (State::Running, format!("outstanding for {}", fmt_ms(age))),
-                    (None, Some(s)) if s.class.is_ok() => (
-                        State::Pass,
-                        format!("{} in {}", s.summary, fmt_ms(s.latency_ms)),
-                    ),
-                    (None, Some(s)) => (
-                        State::Fail,
-                        format!(
-                            "{} after {}: {}",
-                            s.status.map_or("no answer".into(), |c| format!("HTTP {c}")),
-                            fmt_ms(s.latency_ms),
-                            s.summary
-                        ),
-                    ),
-                    (None, None) => match traffic::Signal::of(evidence) {
-                        Some(s) if s.otp_fails() => {
-                            (State::Fail, format!("not sent; {}", s.line()))
-                        }
-                        Some(s) if s.otp.is_some_and(|o| o.requests > 0) => (
-                            State::Unknown,
-                            format!("not sent (needs a test phone); {}", s.line()),
-                        ),
-                        _ => (State::Unknown, "not sent (needs a test phone)".into()),
-                    },
-                },
-                Item::SmsReceived => {
-                    let verified = evidence
-                        .samples
-                        .iter()
-                        .any(|s| s.endpoint == Endpoint::OtpVerify && s.class.is_ok())
-                        || evidence
-                            .checks
-                            .iter()
-                            .any(|c| c.as_ref().is_ok_and(|v| v.status == "approved"));
-                    let last_step = evidence
-                        .deliveries
-                        .iter()
-                        .rev()
-                        .find_map(|d| d.as_ref().ok());
-                    let delivered = last_step.filter(|d| d.status == "delivered");
-                    let users =
-                        real_users_sms(evidence.recent_sms.as_ref(), evidence.lines_since_ms);
-                    let own = if let Some(d) =
-                        last_step.filter(|d| d.is_final && d.status != "delivered")
-                    {
-                        (
-                            State::Fail,
-                            format!(
-                                "{} {} after {}{}",
-                                d.sid,
-                                d.status,
-                                fmt_ms(d.after_ms),
-                                d.error_code.map_or_else(String::new, |c| format!(
-                                    " ({c}: {})",
-                                    d.meaning.as_deref().unwrap_or("carrier error")
-                                ))
-                            ),
-                        )
-                    } else if verified {
-                        match delivered {
-                            Some(d) => (
-                                State::Pass,
-                                format!(
-                                    "delivered per Twilio after {} and the code entered",
-                                    fmt_ms(d.after_ms)
-                                ),
-                            ),
-                            None => (State::Pass, "code entered and verified".into()),
-                        }
-                    } else if let Some(d) = delivered {
-                        (
-                            State::Pass,
-                            format!(
-                                "delivered per Twilio ({} after {}); enter the code to confirm",
-                                d.sid,
-                                fmt_ms(d.after_ms)
-                            ),
-                        )
-                    } else if users.0 == State::Fail {
-                        // The test send is not final yet; real users' SMS already say.
-                        users.clone()
-                    } else if let Some(d) = last_step {
-                        (State::Running, format!("{} {}", d.sid, d.status))
-                    } else if evidence.last_line(LineKind::OtpSent).is_some()
-                        || evidence.sends.iter().any(Result::is_ok)
-                    {
-                        (State::Unknown, "sent; enter the code to confirm".into())
-                    } else {
-                        users.clone()
-                    };
-                    // The test phone got its code, yet a share of users do not: the line is
-                    // about users getting codes, so it fails with theirs.
-                    match (own.0, users.0) {
-                        (State::Pass, State::Fail) => {
-                            (State::Fail, format!("{}; but {}", own.1, users.1))
-                        }
-                        _ => own,
-                    }
-                }
+                Item::VerifyServiceExists if evidence.sender.is_some() => sms_sender(&c),
+                Item::VerifyServiceExists => verify_service(&c),
+                Item::AuthTokenValid => token_valid(&c),
+                Item::EgressHttps => egress(&c),
+                Item::ProviderInitialised => provider_initialised(&c),
+                Item::OtpStartSent => otp_start(&c),
+                Item::SmsReceived => sms_received(&c),
             };
             Line {
                 item,
@@ -1968,6 +1142,329 @@ fn checklist(evidence: &Evidence, findings: &[Finding], names: &Names, now_ms: i
             }
         })
         .collect()
+}
+
+/// What every line reads.
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    evidence: &'a Evidence,
+    snapshot: Option<&'a ecs::Snapshot>,
+    findings: &'a [Finding],
+    names: &'a Names,
+    now_ms: i64,
+}
+
+impl Ctx<'_> {
+    fn has(&self, mode: FailureMode) -> Option<&Finding> {
+        self.findings.iter().find(|f| f.failure_mode == mode)
+    }
+}
+
+/// The task definition has the runbook's Twilio variables.
+fn env_vars(c: &Ctx) -> (State, String) {
+    let Ctx { evidence, .. } = *c;
+    match (&evidence.ecs, c.has(FailureMode::MissingEnvVars)) {
+        (_, Some(f)) if f.confidence >= 3 => (State::Fail, f.evidence[0].clone()),
+        (Some(Ok(s)), _) => (
+            State::Pass,
+            format!(
+                "{}:{} has the Twilio variables",
+                s.deployed.family, s.deployed.revision
+            ),
+        ),
+        (Some(Err(e)), _) => (State::Unknown, e.message.clone()),
+        (None, _) => (State::Running, "reading the task definition".into()),
+    }
+}
+
+/// `OTP_PROVIDER` is not `stub`.
+fn provider_not_stub(c: &Ctx) -> (State, String) {
+    let Ctx {
+        evidence, snapshot, ..
+    } = *c;
+    match snapshot.and_then(|s| {
+        s.deployed
+            .environment
+            .iter()
+            .find(|e| e.name == "OTP_PROVIDER")
+    }) {
+        Some(var) if var.display == "stub" => (State::Fail, "OTP_PROVIDER=stub".into()),
+        Some(var) => (State::Pass, format!("OTP_PROVIDER={}", var.display)),
+        None if snapshot.is_some() => (State::Fail, "OTP_PROVIDER is not set".into()),
+        None => match &evidence.ecs {
+            Some(Err(e)) => (State::Unknown, e.message.clone()),
+            _ => (State::Running, "reading the task definition".into()),
+        },
+    }
+}
+
+/// Twilio's account is active.
+fn account_active(c: &Ctx) -> (State, String) {
+    let Ctx { evidence, .. } = *c;
+    match &evidence.account {
+        Some(Ok(a)) if a.status == "active" => (
+            State::Pass,
+            format!("{} {} is active", a.sid, a.friendly_name),
+        ),
+        Some(Ok(a)) => (State::Fail, format!("{} is {}", a.sid, a.status)),
+        Some(Err(e)) if matches!(e.code.as_deref(), Some("20005" | "10001")) => {
+            (State::Fail, e.message.clone())
+        }
+        Some(Err(e)) => (State::Unknown, e.message.clone()),
+        None => (State::Running, "asking Twilio".into()),
+    }
+}
+
+/// SMS mode: the From number is the account's and can send SMS (stands in for the Verify
+/// service).
+fn sms_sender(c: &Ctx) -> (State, String) {
+    let Ctx { evidence, .. } = *c;
+    match &evidence.sender {
+        Some(Ok(n)) if n.owned && n.sms_capable => (
+            State::Pass,
+            format!("SMS mode: From {} owned and SMS-capable", n.from),
+        ),
+        Some(Ok(n)) => (
+            State::Fail,
+            format!(
+                "SMS mode: From {} {}",
+                n.from,
+                if n.owned {
+                    "cannot send SMS"
+                } else {
+                    "is not the account's"
+                }
+            ),
+        ),
+        Some(Err(e)) => (State::Unknown, e.message.clone()),
+        None => (State::Running, "asking Twilio".into()),
+    }
+}
+
+/// The Verify service exists.
+fn verify_service(c: &Ctx) -> (State, String) {
+    let Ctx { evidence, .. } = *c;
+    match &evidence.service {
+        Some(Ok(s)) => (
+            State::Pass,
+            format!(
+                "{} {} (code length {})",
+                s.sid, s.friendly_name, s.code_length
+            ),
+        ),
+        Some(Err(e)) if e.kind == ErrorKind::NotFound => (State::Fail, e.message.clone()),
+        Some(Err(e)) => (State::Unknown, e.message.clone()),
+        None => (State::Running, "asking Twilio".into()),
+    }
+}
+
+/// Twilio accepts the service's token.
+fn token_valid(c: &Ctx) -> (State, String) {
+    let Ctx { evidence, .. } = *c;
+    match &evidence.account {
+        Some(Ok(_)) => (
+            State::Pass,
+            "Twilio accepts the service's credentials".into(),
+        ),
+        Some(Err(e)) if e.code.as_deref() == Some("20003") => (State::Fail, e.message.clone()),
+        Some(Err(e)) => (State::Unknown, e.message.clone()),
+        None => match &evidence.credentials {
+            Some(c) if c.token_value_from.is_some() => (
+                State::Unknown,
+                "the token is a secrets reference the console cannot read".into(),
+            ),
+            _ => (State::Running, "asking Twilio".into()),
+        },
+    }
+}
+
+/// The service's path to Twilio: EC2's configuration, the backend's Twilio answers, or what
+/// the rules found.
+fn egress(c: &Ctx) -> (State, String) {
+    let Ctx { evidence, .. } = *c;
+    match (&evidence.network, c.has(FailureMode::NetworkBlocked)) {
+        (Some(Ok(p)), _) if p.state == crate::network::HopState::Fail => {
+            match reaches_twilio(evidence) {
+                Some(how) => (
+                    State::Pass,
+                    format!(
+                        "{how}; the configuration reads blocked for aws.egress_destinations: {}",
+                        p.summary()
+                    ),
+                ),
+                None => (State::Fail, p.summary()),
+            }
+        }
+        (Some(Ok(p)), _) if p.state == crate::network::HopState::Pass => (State::Pass, p.summary()),
+        (_, Some(f)) if f.confidence >= 2 => (State::Fail, f.evidence[0].clone()),
+        (_, Some(f)) => (State::Unknown, f.evidence[0].clone()),
+        (_, None) => {
+            let reached = evidence.lines(LineKind::OtpSent)
+                + evidence.lines(LineKind::CredentialError)
+                + evidence.lines(LineKind::ServiceNotFound)
+                + evidence.lines(LineKind::AccountInactive)
+                + evidence.lines(LineKind::RateLimited)
+                + evidence.lines(LineKind::FromNumberInvalid);
+            if reached > 0 {
+                // The logs are positive evidence on their own; a network
+                // configuration unread or undecidable is said beside them, never
+                // counted.
+                let unread = match &evidence.network {
+                    Some(Err(_)) => "; the network configuration could not be read".to_owned(),
+                    Some(Ok(p)) => format!("; network: {}", p.summary()),
+                    None => String::new(),
+                };
+                (
+                    State::Pass,
+                    format!("the service's Twilio calls get answers (logs){unread}"),
+                )
+            } else if let Some(Err(e)) = &evidence.network {
+                (State::Unknown, format!("network not read: {}", e.message))
+            } else if let Some(Ok(p)) = &evidence.network {
+                (State::Unknown, p.summary())
+            } else {
+                (
+                    State::Unknown,
+                    "no Twilio call from the service seen yet".into(),
+                )
+            }
+        }
+    }
+}
+
+/// The backend's log says its provider started.
+fn provider_initialised(c: &Ctx) -> (State, String) {
+    let Ctx {
+        evidence, names, ..
+    } = *c;
+    {
+        if let Some(e) = evidence.last_line(LineKind::StartupFailure) {
+            (State::Fail, clip(&e.message, 100))
+        } else if let Some(e) = evidence.last_line(LineKind::ProviderNotConfigured) {
+            (State::Fail, clip(&e.message, 100))
+        } else if let Some(e) = evidence.last_line(LineKind::ProviderInitialised) {
+            (State::Pass, clip(&e.message, 100))
+        } else if let Some(e) = &evidence.logs_error {
+            (State::Unknown, e.message.clone())
+        } else if evidence.has_logs && evidence.events.is_empty() {
+            (State::Unknown, quiet_logs(names))
+        } else if evidence.has_logs {
+            (
+                State::Unknown,
+                "no provider line in the last 30 minutes".into(),
+            )
+        } else {
+            (State::Unknown, "logs not read".into())
+        }
+    }
+}
+
+/// The test OTP start, or real users' when none was sent.
+fn otp_start(c: &Ctx) -> (State, String) {
+    let Ctx {
+        evidence, now_ms, ..
+    } = *c;
+    match (
+        evidence.outstanding_age(Endpoint::OtpStart, now_ms),
+        evidence.last(Endpoint::OtpStart),
+    ) {
+        (Some(age), _) => (State::Running, format!("outstanding for {}", fmt_ms(age))),
+        (None, Some(s)) if s.class.is_ok() => (
+            State::Pass,
+            format!("{} in {}", s.summary, fmt_ms(s.latency_ms)),
+        ),
+        (None, Some(s)) => (
+            State::Fail,
+            format!(
+                "{} after {}: {}",
+                s.status.map_or("no answer".into(), |c| format!("HTTP {c}")),
+                fmt_ms(s.latency_ms),
+                s.summary
+            ),
+        ),
+        (None, None) => match traffic::Signal::of(evidence) {
+            Some(s) if s.otp_fails() => (State::Fail, format!("not sent; {}", s.line())),
+            Some(s) if s.otp.is_some_and(|o| o.requests > 0) => (
+                State::Unknown,
+                format!("not sent (needs a test phone); {}", s.line()),
+            ),
+            _ => (State::Unknown, "not sent (needs a test phone)".into()),
+        },
+    }
+}
+
+/// The test SMS reached the phone (and real users' SMS did too).
+fn sms_received(c: &Ctx) -> (State, String) {
+    let Ctx { evidence, .. } = *c;
+    {
+        let verified = evidence
+            .samples
+            .iter()
+            .any(|s| s.endpoint == Endpoint::OtpVerify && s.class.is_ok())
+            || evidence
+                .checks
+                .iter()
+                .any(|c| c.as_ref().is_ok_and(|v| v.status == "approved"));
+        let last_step = evidence
+            .deliveries
+            .iter()
+            .rev()
+            .find_map(|d| d.as_ref().ok());
+        let delivered = last_step.filter(|d| d.status == "delivered");
+        let users = real_users_sms(evidence.recent_sms.as_ref(), evidence.lines_since_ms);
+        let own = if let Some(d) = last_step.filter(|d| d.is_final && d.status != "delivered") {
+            (
+                State::Fail,
+                format!(
+                    "{} {} after {}{}",
+                    d.sid,
+                    d.status,
+                    fmt_ms(d.after_ms),
+                    d.error_code.map_or_else(String::new, |c| format!(
+                        " ({c}: {})",
+                        d.meaning.as_deref().unwrap_or("carrier error")
+                    ))
+                ),
+            )
+        } else if verified {
+            match delivered {
+                Some(d) => (
+                    State::Pass,
+                    format!(
+                        "delivered per Twilio after {} and the code entered",
+                        fmt_ms(d.after_ms)
+                    ),
+                ),
+                None => (State::Pass, "code entered and verified".into()),
+            }
+        } else if let Some(d) = delivered {
+            (
+                State::Pass,
+                format!(
+                    "delivered per Twilio ({} after {}); enter the code to confirm",
+                    d.sid,
+                    fmt_ms(d.after_ms)
+                ),
+            )
+        } else if users.0 == State::Fail {
+            // The test send is not final yet; real users' SMS already say.
+            users.clone()
+        } else if let Some(d) = last_step {
+            (State::Running, format!("{} {}", d.sid, d.status))
+        } else if evidence.last_line(LineKind::OtpSent).is_some()
+            || evidence.sends.iter().any(Result::is_ok)
+        {
+            (State::Unknown, "sent; enter the code to confirm".into())
+        } else {
+            users.clone()
+        };
+        // The test phone got its code, yet a share of users do not: the line is
+        // about users getting codes, so it fails with theirs.
+        match (own.0, users.0) {
+            (State::Pass, State::Fail) => (State::Fail, format!("{}; but {}", own.1, users.1)),
+            _ => own,
+        }
+    }
 }
 
 /// The SMS line before any test send: what became of real users' SMS, when Twilio says.
@@ -2076,6 +1573,10 @@ fn commands(mode: FailureMode, n: &Names) -> Vec<String> {
             "curl -u \"$TWILIO_ACCOUNT_SID:$TWILIO_AUTH_TOKEN\" -G https://api.twilio.com/2010-04-01/Accounts/$TWILIO_ACCOUNT_SID/Messages.json --data-urlencode To=+1XXXXXXXXXX".into(),
             "curl -u \"$TWILIO_ACCOUNT_SID:$TWILIO_AUTH_TOKEN\" -G https://verify.twilio.com/v2/Attempts --data-urlencode ChannelData.To=+1XXXXXXXXXX".into(),
         ],
+        FailureMode::TimeoutOrder => vec![
+            "otp-console repair --set TWILIO_TIMEOUT_SECONDS=<below the idle timeout>".into(),
+            "aws elbv2 describe-load-balancer-attributes --load-balancer-arn <the load balancer's ARN>".into(),
+        ],
     }
 }
 
@@ -2086,6 +1587,21 @@ fn median(values: impl Iterator<Item = u64>) -> Option<u64> {
     }
     v.sort_unstable();
     Some(v[v.len() / 2])
+}
+
+/// `image changed since :41: …:2026.01.22 → …:2026.01.23`, when the deployed revision's image
+/// differs from the previous one's.
+fn image_change(snapshot: Option<&ecs::Snapshot>) -> Option<String> {
+    let s = snapshot?;
+    s.diff.iter().find_map(|c| match c {
+        ecs::Change::Image { from, to } => Some(format!(
+            "image changed since :{}: {} → {}",
+            s.previous.as_ref().map_or(0, |p| p.revision),
+            short_image(from),
+            short_image(to)
+        )),
+        _ => None,
+    })
 }
 
 /// Milliseconds for humans: `850 ms`, `4.5 s`, `61 s`.
@@ -2113,8 +1629,10 @@ fn short_image(image: &str) -> &str {
     image.rsplit('/').next().unwrap_or(image)
 }
 
-mod causes;
 /// Which change explains a failure mode, and the evidence line citing it.
+pub mod budget;
+mod causes;
 pub mod changes;
+mod rules;
 #[cfg(test)]
 mod tests;

@@ -838,3 +838,44 @@ messaging_services = [{ sid = "MG1a2b3c4d5e6f708192a3b4c5d6e7f8a9", friendly_nam
         .any(|d| d.status == "delivered");
     assert!(delivered, "{}", check::render_table(&report));
 }
+
+/// A log router listed before the backend's container (FireLens, `essential: false`, no
+/// Twilio variables) and the backend named neither like the service nor the family: the
+/// console reads the container the service's load balancer targets, says so, and names a
+/// variable missing from it (the sidecar lacks every one of them).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_container_read_is_the_one_the_load_balancer_targets() {
+    let healthy = diagnose("sidecar-first").await;
+    let table = check::render_table(&healthy);
+    let s = healthy.evidence.snapshot().expect("ECS read");
+    assert_eq!(
+        s.service.target_container.as_deref(),
+        Some("api"),
+        "{table}"
+    );
+    assert_eq!(s.deployed.container, "api", "{table}");
+    assert_eq!(s.deployed.other_containers, ["log-router"], "{table}");
+    assert_eq!(
+        healthy.diagnosis.verdict.failure_mode,
+        FailureMode::None,
+        "{table}"
+    );
+    let missing = diagnose("sidecar-missing-env-vars").await;
+    let table = check::render_table(&missing);
+    let top = &missing.diagnosis.verdict.candidates[0];
+    assert_eq!(top.failure_mode, FailureMode::MissingEnvVars, "{table}");
+    assert!(
+        top.evidence
+            .iter()
+            .any(|e| e.contains("TWILIO_VERIFY_SERVICE_SID")),
+        "{table}"
+    );
+    assert!(
+        !top.evidence
+            .iter()
+            .any(|e| e.contains("TWILIO_ACCOUNT_SID") || e.contains("OTP_PROVIDER is not set")),
+        "the sidecar's variables were read: {table}"
+    );
+    let json = check::report_json(&missing);
+    assert_eq!(json["observations"]["ecs"]["deployed"]["container"], "api");
+}

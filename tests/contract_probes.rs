@@ -263,6 +263,10 @@ impl Backend {
 /// EcsProbe::snapshot: the service, the deployed revision (environment masked, secrets by
 /// `valueFrom`, tags), the previous revision and the diff, the env-var rules, and the Twilio
 /// credentials of the deployed revision.
+#[allow(
+    clippy::too_many_lines,
+    reason = "over 100 lines when the lint was enabled; to split (#27)"
+)]
 async fn check_ecs_snapshot(b: &Backend) {
     let yesterday = Registration::of(&b.scenario.yesterday_registration());
     let today = Registration::of(&b.scenario.today_registration());
@@ -593,6 +597,10 @@ async fn new_otp_line(b: &Backend, last4: &str) {
 
 /// The repair path through the console's own Repairer: plan `--set` the missing variable,
 /// apply (RegisterTaskDefinition of the next revision + UpdateService onto it).
+#[allow(
+    clippy::too_many_lines,
+    reason = "over 100 lines when the lint was enabled; to split (#27)"
+)]
 async fn check_repair_set(b: &Backend) {
     let yesterday = Registration::of(&b.scenario.yesterday_registration());
     let today = Registration::of(&b.scenario.today_registration());

@@ -119,5 +119,10 @@ echo "  moto $("$tools/moto/bin/python" -c 'import moto; print(moto.__version__)
 echo "  prism $("$OTP_CONSOLE_PRISM" --version), Twilio specs from $(cat "$tools/twilio-specs.stamp")"
 echo "  $(cargo --version), $(rustc --version)"
 
+# The house rules, kept by the machine: formatting, and clippy (pedantic, functions under 100
+# lines: clippy.toml) with every warning an error, on every target.
+cargo fmt --check
+cargo clippy --all-targets --locked -- -D warnings
+
 # --no-fail-fast: one failing test target must not hide the results of the others.
 cargo test --locked --no-fail-fast "$@"

@@ -27,6 +27,8 @@ fn td(revision: i32, image: &str, env: &[(&str, &str)]) -> ecs::TaskDefinition {
         image: image.into(),
         registered_ms: None,
         registered_by: None,
+        container: "nerava-backend".into(),
+        other_containers: vec![],
         execution_role: None,
         environment: env
             .iter()
@@ -95,6 +97,7 @@ fn snapshot(env: &[(&str, &str)], image_change: bool) -> ecs::Snapshot {
             running: 1,
             pending: 0,
             task_definition: deployed.arn.clone(),
+            target_container: None,
             deployments: vec![ecs::Deployment {
                 id: "ecs-svc/1".into(),
                 status: "PRIMARY".into(),
@@ -210,6 +213,10 @@ fn state(d: &Diagnosis, item: Item) -> State {
 }
 
 #[test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "a table of cases, one per failure mode: read in one place"
+)]
 fn each_failure_mode_from_its_evidence() {
     let missing: Vec<(&str, &str)> = GOOD
         .iter()
@@ -528,6 +535,10 @@ fn lines_before_a_repair_are_shown_but_no_longer_evidence() {
 /// saw and the verdict it must give (the table: unknown Twilio code, a 504 with the config
 /// unreadable, /health refused / DNS / hung, nothing reachable, nothing seen at all).
 #[test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "a table of cases, one per failure mode: read in one place"
+)]
 fn evidence_that_fits_no_template_is_never_none() {
     let ecs_denied = Observation::Ecs {
         at_ms: NOW,
@@ -2029,4 +2040,105 @@ fn an_api_that_does_not_answer_outranks_a_missing_variable() {
         .concat(),
     );
     assert_eq!(d.verdict.failure_mode, FailureMode::StubProvider, "{d:#?}");
+}
+
+/// The timeout budget: TWILIO_TIMEOUT_SECONDS against the load balancer's idle timeout. Not
+/// shorter is a risk (never the verdict); shorter is fine; unread says so and is no risk.
+#[test]
+fn a_backend_timeout_not_shorter_than_the_load_balancers_is_a_risk() {
+    use crate::probe::metrics::{LoadBalancer, Minute};
+    use crate::probe::traffic::{RealTraffic, MINUTES, WINDOW_MS};
+    let with_idle = |idle: Option<u64>| {
+        let mut lb = LoadBalancer::from_minutes(
+            "nerava-alb".into(),
+            "tg".into(),
+            vec![Minute::default(); MINUTES],
+            Ok(vec![]),
+        );
+        lb.idle_timeout_s = idle.map(Ok);
+        Observation::Traffic {
+            at_ms: NOW,
+            traffic: Box::new(RealTraffic {
+                from_ms: NOW - WINDOW_MS,
+                to_ms: NOW,
+                access: Err(ProbeError {
+                    system: System::Logs,
+                    kind: ErrorKind::Credentials,
+                    code: None,
+                    message: "not read".into(),
+                }),
+                load_balancer: Some(Ok(lb)),
+            }),
+        }
+    };
+    let sent = sample(Endpoint::OtpStart, 5, 400, Some(200), Class::Ok, false);
+    let run = |idle| {
+        let mut evidence = Evidence::default();
+        let obs = [
+            vec![
+                ecs_obs(snapshot(GOOD, false)),
+                health_ok(1),
+                sent.clone(),
+                with_idle(idle),
+            ],
+            twilio_ok(),
+        ]
+        .concat();
+        for o in obs {
+            evidence.record(o);
+        }
+        (
+            diagnose(&evidence, &names(), NOW),
+            super::budget::of(&evidence).expect("a budget"),
+        )
+    };
+    // GOOD leaves TWILIO_TIMEOUT_SECONDS unset (the runbook's 30 s): an idle timeout of 30 s
+    // leaves it no room.
+    let (d, budget) = run(Some(30));
+    assert_eq!(budget.first, "load_balancer", "{budget:?}");
+    assert_eq!(d.verdict.failure_mode, FailureMode::None, "{d:#?}");
+    let risk = d
+        .verdict
+        .risks
+        .iter()
+        .find(|r| r.failure_mode == FailureMode::TimeoutOrder)
+        .expect("the risk");
+    assert!(risk.evidence[0].contains("30 s"), "{risk:?}");
+    assert!(risk
+        .commands
+        .iter()
+        .any(|c| c.contains("TWILIO_TIMEOUT_SECONDS=20")));
+    assert!(risk
+        .commands
+        .iter()
+        .any(|c| c.contains("--names nerava-alb")));
+    // AWS's default 60 s: the backend gives up first, with its own error.
+    let (d, budget) = run(Some(60));
+    assert_eq!(budget.first, "backend");
+    assert!(
+        budget.line().contains("the backend gives up first"),
+        "{}",
+        budget.line()
+    );
+    assert!(d.verdict.risks.is_empty(), "{d:#?}");
+    // Not read: no risk, and the line says so.
+    let (d, budget) = run(None);
+    assert_eq!(budget.first, "unknown");
+    assert!(!budget.is_read());
+    assert!(d.verdict.risks.is_empty());
+}
+
+/// [`super::MODES`] is in the enum's order, and each id is the variant's serde name (what
+/// `check --json` writes).
+#[test]
+fn every_failure_mode_is_described_once_in_order() {
+    for (i, m) in super::MODES.iter().enumerate() {
+        assert_eq!(m.mode as usize, i, "{m:?}");
+        assert_eq!(
+            serde_json::to_value(m.mode).expect("serialises"),
+            serde_json::Value::from(m.id),
+            "{m:?}"
+        );
+        assert!(!m.title.is_empty() && !m.repair.is_empty(), "{m:?}");
+    }
 }

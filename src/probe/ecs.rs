@@ -51,6 +51,10 @@ pub struct Service {
     pub pending: i32,
     /// The PRIMARY deployment's task definition ARN.
     pub task_definition: String,
+    /// The container the service's load balancer targets (`loadBalancers[].containerName`):
+    /// the one ECS routes the API's requests to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_container: Option<String>,
     pub deployments: Vec<Deployment>,
     /// Newest first, at most 20.
     pub events: Vec<ServiceEvent>,
@@ -90,6 +94,12 @@ pub struct TaskDefinition {
     pub image: String,
     pub registered_ms: Option<i64>,
     pub registered_by: Option<String>,
+    /// The container whose variables are read: the service's own (see [`app_container_for`]).
+    #[serde(default)]
+    pub container: String,
+    /// The task definition's other containers (sidecars), by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_containers: Vec<String>,
     /// The task execution role: what ECS pulls the `secrets` with (not the operator).
     #[serde(default)]
     pub execution_role: Option<String>,
@@ -209,9 +219,10 @@ impl EcsProbe {
         &self,
     ) -> Result<(Snapshot, Option<TwilioCredentials>, CredentialsSeen), ProbeError> {
         let service = self.service().await?;
-        let deployed = self.revision(&service.task_definition).await?;
+        let target = service.target_container.as_deref();
+        let deployed = self.revision(&service.task_definition, target).await?;
         let previous = match self.previous_arn(&deployed.shown).await? {
-            Some(arn) => Some(self.revision(&arn).await?.shown),
+            Some(arn) => Some(self.revision(&arn, target).await?.shown),
             None => None,
         };
         let tasks = self.tasks().await?;
@@ -319,6 +330,11 @@ impl EcsProbe {
             running: s.running_count(),
             pending: s.pending_count(),
             task_definition: primary,
+            target_container: s
+                .load_balancers()
+                .iter()
+                .find_map(|lb| lb.container_name())
+                .map(redact::sanitize),
             deployments,
             events: s
                 .events()
@@ -332,7 +348,7 @@ impl EcsProbe {
         })
     }
 
-    async fn revision(&self, arn: &str) -> Result<Revision, ProbeError> {
+    async fn revision(&self, arn: &str, target: Option<&str>) -> Result<Revision, ProbeError> {
         let out = call(
             System::Ecs,
             "DescribeTaskDefinition",
@@ -351,12 +367,12 @@ impl EcsProbe {
                 "ECS DescribeTaskDefinition: no task definition in the answer for {arn}"
             )),
         })?;
-        Ok(read_revision(td, out.tags(), &self.service, arn))
+        Ok(read_revision(td, out.tags(), &self.service, target, arn))
     }
 
     /// A revision (`family:N` or an ARN) as the env pane shows it, to compare with.
     pub async fn shown_revision(&self, reference: &str) -> Result<TaskDefinition, ProbeError> {
-        Ok(self.revision(reference).await?.shown)
+        Ok(self.revision(reference, None).await?.shown)
     }
 
     /// The highest ACTIVE revision of the same family below the deployed one.
@@ -458,20 +474,50 @@ fn task(t: &ecs::Task) -> Task {
     }
 }
 
-/// The index of the service's own container in a task definition: the one named after the
-/// service or the family, otherwise the first.
+/// The index of the service's own container in a task definition, without the service's load
+/// balancer to say ([`app_container_for`] with no target).
 pub fn app_container(td: &ecs::TaskDefinition, service: &str) -> Option<usize> {
+    app_container_for(td, service, None)
+}
+
+/// The index of the service's own container in a task definition, as ECS reads it: the one
+/// the service's load balancer targets (`target`), else the one named after the service or
+/// the family, else the essential container whose variables the runbook's rules name
+/// (`OTP_PROVIDER` or any `TWILIO_*`), else any container that has them, else the first
+/// essential one, else the first. A log router or agent sidecar listed first is not it.
+pub fn app_container_for(
+    td: &ecs::TaskDefinition,
+    service: &str,
+    target: Option<&str>,
+) -> Option<usize> {
     let family = td.family().unwrap_or_default();
     let containers = td.container_definitions();
-    containers
-        .iter()
-        .position(|c| c.name() == Some(service) || c.name() == Some(family))
-        .or(if containers.is_empty() { None } else { Some(0) })
+    let named = |name: &str| containers.iter().position(|c| c.name() == Some(name));
+    let essential = |c: &ecs::ContainerDefinition| c.essential().unwrap_or(true);
+    let reads_rules = |c: &ecs::ContainerDefinition| {
+        c.environment()
+            .iter()
+            .filter_map(ecs::KeyValuePair::name)
+            .chain(c.secrets().iter().map(ecs::Secret::name))
+            .any(|n| n == "OTP_PROVIDER" || n.starts_with("TWILIO_"))
+    };
+    target
+        .and_then(named)
+        .or_else(|| named(service))
+        .or_else(|| named(family))
+        .or_else(|| {
+            containers
+                .iter()
+                .position(|c| essential(c) && reads_rules(c))
+        })
+        .or_else(|| containers.iter().position(reads_rules))
+        .or_else(|| containers.iter().position(essential))
+        .or((!containers.is_empty()).then_some(0))
 }
 
 /// A described revision as it may be shown (values masked), for `service`'s container.
 pub fn shown(td: &ecs::TaskDefinition, tags: &[ecs::Tag], service: &str) -> TaskDefinition {
-    read_revision(td, tags, service, "").shown
+    read_revision(td, tags, service, None, "").shown
 }
 
 /// A described revision, its container's variables read and masked for display.
@@ -479,10 +525,19 @@ fn read_revision(
     td: &ecs::TaskDefinition,
     tags: &[ecs::Tag],
     service: &str,
+    target: Option<&str>,
     arn: &str,
 ) -> Revision {
     let family = td.family().unwrap_or_default();
-    let container = app_container(td, service).map(|i| &td.container_definitions()[i]);
+    let index = app_container_for(td, service, target);
+    let container = index.map(|i| &td.container_definitions()[i]);
+    let other_containers: Vec<String> = td
+        .container_definitions()
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != index)
+        .map(|(_, c)| redact::sanitize(c.name().unwrap_or("?")))
+        .collect();
     let env: BTreeMap<String, String> = container
         .map(ecs::ContainerDefinition::environment)
         .unwrap_or_default()
@@ -507,6 +562,8 @@ fn read_revision(
         image: redact::sanitize(container.and_then(|c| c.image()).unwrap_or_default()),
         registered_ms: td.registered_at().and_then(millis),
         registered_by: td.registered_by().map(redact::sanitize),
+        container: redact::sanitize(container.and_then(|c| c.name()).unwrap_or_default()),
+        other_containers,
         execution_role: td.execution_role_arn().map(redact::sanitize),
         environment: env
             .iter()
@@ -1045,6 +1102,8 @@ mod tests {
             image: "img:1".into(),
             registered_ms: None,
             registered_by: None,
+            container: "nerava-backend".into(),
+            other_containers: vec![],
             execution_role: None,
             environment,
             secrets,
@@ -1103,6 +1162,8 @@ mod tests {
                 image: String::new(),
                 registered_ms: None,
                 registered_by: None,
+                container: "nerava-backend".into(),
+                other_containers: vec![],
                 execution_role: None,
                 environment: vec![],
                 secrets: vec![],

@@ -114,6 +114,30 @@ pub struct LoadBalancer {
     pub unhealthy: Option<u64>,
     #[serde(serialize_with = "super::traffic::value_or_error")]
     pub targets: Result<Vec<Target>, ProbeError>,
+    /// Its idle timeout, seconds (DescribeLoadBalancerAttributes' `idle_timeout.timeout_seconds`;
+    /// AWS's default 60 when the attribute is not listed), once read.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "idle_timeout_json"
+    )]
+    pub idle_timeout_s: Option<Result<u64, ProbeError>>,
+}
+
+/// AWS's default idle timeout of an application load balancer, seconds.
+pub const DEFAULT_IDLE_TIMEOUT_S: u64 = 60;
+
+#[allow(
+    clippy::ref_option,
+    reason = "serde's serialize_with passes the field by reference"
+)]
+fn idle_timeout_json<S: serde::Serializer>(
+    value: &Option<Result<u64, ProbeError>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(result) => super::traffic::value_or_error(result, serializer),
+        None => serializer.serialize_none(),
+    }
 }
 
 impl LoadBalancer {
@@ -156,6 +180,7 @@ impl LoadBalancer {
             target_group,
             minutes,
             targets,
+            idle_timeout_s: None,
         }
     }
 }
@@ -253,13 +278,46 @@ impl MetricsProbe {
         to_ms: i64,
     ) -> Result<LoadBalancer, ProbeError> {
         let (name, lb_arn, group_name) = self.describe(target_group).await?;
-        let (targets, minutes) = tokio::join!(
+        let (targets, minutes, idle) = tokio::join!(
             self.targets(target_group),
-            self.minutes(&lb_arn, target_group, from_ms, to_ms)
+            self.minutes(&lb_arn, target_group, from_ms, to_ms),
+            self.idle_timeout(&lb_arn)
         );
-        Ok(LoadBalancer::from_minutes(
-            name, group_name, minutes?, targets,
-        ))
+        let mut lb = LoadBalancer::from_minutes(name, group_name, minutes?, targets);
+        lb.idle_timeout_s = Some(idle);
+        Ok(lb)
+    }
+
+    /// The load balancer's idle timeout, seconds (DescribeLoadBalancerAttributes): when it
+    /// answers a request the target has not answered with its own 504. A load balancer that
+    /// does not list the attribute has AWS's default.
+    pub async fn idle_timeout(&self, lb_arn: &str) -> Result<u64, ProbeError> {
+        let out = call(
+            System::LoadBalancer,
+            "DescribeLoadBalancerAttributes",
+            self.elb
+                .describe_load_balancer_attributes()
+                .load_balancer_arn(lb_arn)
+                .send(),
+        )
+        .await?;
+        let listed = out
+            .attributes()
+            .iter()
+            .find(|a| a.key() == Some("idle_timeout.timeout_seconds"))
+            .and_then(|a| a.value());
+        match listed {
+            None => Ok(DEFAULT_IDLE_TIMEOUT_S),
+            Some(text) => text.trim().parse().map_err(|_| ProbeError {
+                system: System::LoadBalancer,
+                kind: ErrorKind::BadResponse,
+                code: None,
+                message: format!(
+                    "ELBv2 DescribeLoadBalancerAttributes: idle_timeout.timeout_seconds is {:?}, not a number of seconds",
+                    redact::sanitize(text)
+                ),
+            }),
+        }
     }
 
     /// The target group's load balancer: its name and ARN, and the group's name (sanitised).

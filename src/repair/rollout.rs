@@ -371,6 +371,7 @@ mod tests {
             running,
             pending: 0,
             task_definition: "arn:td/app:2".into(),
+            target_container: None,
             deployments,
             events: vec![
                 ServiceEvent {

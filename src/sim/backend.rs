@@ -21,8 +21,6 @@ use serde_json::{json, Value};
 use super::scenario::{ImageBehaviour, TwilioCall};
 use super::Shared;
 
-/// The load balancer's idle timeout, nominal seconds.
-pub const LB_TIMEOUT_SECS: f64 = 60.0;
 /// OTP starts allowed per phone per window.
 pub const OTP_STARTS_PER_WINDOW: usize = 5;
 /// The rate-limit window, nominal seconds (15 minutes).
@@ -317,7 +315,8 @@ async fn load_balancer(
     // The backend runs on its own: when the load balancer gives up, the request goes on.
     let handle = tokio::spawn(handle(Arc::clone(&shared), backend, request));
     let started = std::time::Instant::now();
-    let answered = tokio::time::timeout(shared.clock.secs(LB_TIMEOUT_SECS), handle).await;
+    let idle = shared.scenario.deployment.lb_idle_timeout_secs;
+    let answered = tokio::time::timeout(shared.clock.secs(idle), handle).await;
     // The load balancer's own records (CloudWatch), for this request as for every user's.
     let (status, by_load_balancer) = match &answered {
         Ok(Ok(answer)) => (answer.status.as_u16(), false),

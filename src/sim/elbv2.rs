@@ -86,6 +86,7 @@ impl World {
             "DescribeTargetGroups" => self.describe_target_groups(request),
             "DescribeLoadBalancers" => self.describe_load_balancers(request),
             "DescribeTargetHealth" => self.describe_target_health(request),
+            "DescribeLoadBalancerAttributes" => self.describe_load_balancer_attributes(request),
             action => Err(invalid_action(QueryService::Elbv2, action)),
         }
     }
@@ -198,6 +199,60 @@ impl World {
                                 })
                                 .leaf("IpAddressType", "ipv4");
                         });
+                    });
+                })
+                .elem("ResponseMetadata", |x| {
+                    x.leaf("RequestId", request_id());
+                });
+            },
+        ))
+    }
+
+    /// The load balancer's attributes, as an application load balancer lists them: the idle
+    /// timeout is the scenario's, which is also when the simulated load balancer gives up.
+    fn describe_load_balancer_attributes(
+        &self,
+        request: &QueryRequest,
+    ) -> Result<String, AwsError> {
+        let arn = load_balancer_arn(self);
+        match request.params.get("LoadBalancerArn") {
+            Some(asked) if asked == arn => {}
+            Some(_) => {
+                return Err(not_found(
+                    "LoadBalancerNotFound",
+                    "One or more load balancers not found",
+                ))
+            }
+            None => {
+                return Err(AwsError::client(
+                    "ValidationError",
+                    "1 validation error detected: Value null at 'loadBalancerArn' failed to satisfy constraint: Member must not be null",
+                ))
+            }
+        }
+        let idle = format!(
+            "{}",
+            self.scenario.deployment.lb_idle_timeout_secs.round() as u64
+        );
+        let attributes = [
+            ("access_logs.s3.enabled", "false"),
+            ("deletion_protection.enabled", "true"),
+            ("idle_timeout.timeout_seconds", idle.as_str()),
+            ("routing.http.drop_invalid_header_fields.enabled", "false"),
+            ("routing.http2.enabled", "true"),
+            ("client_keep_alive.seconds", "3600"),
+        ];
+        Ok(Xml::document(
+            "DescribeLoadBalancerAttributesResponse",
+            QueryService::Elbv2.xmlns(),
+            |x| {
+                x.elem("DescribeLoadBalancerAttributesResult", |x| {
+                    x.elem("Attributes", |x| {
+                        for (key, value) in attributes {
+                            x.elem("member", |x| {
+                                x.leaf("Key", key).leaf("Value", value);
+                            });
+                        }
                     });
                 })
                 .elem("ResponseMetadata", |x| {

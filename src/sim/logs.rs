@@ -1107,6 +1107,10 @@ mod tests {
     }
 
     #[test]
+    #[allow(
+        clippy::too_many_lines,
+        reason = "over 100 lines when the lint was enabled; to split (#27)"
+    )]
     fn describe_log_streams_orders_pages_and_validates() {
         let mut store = seeded();
         store.put(GROUP, "aaa-oldest", NOW - 90_000, "early");
@@ -1359,6 +1363,10 @@ mod tests {
     }
 
     #[test]
+    #[allow(
+        clippy::too_many_lines,
+        reason = "over 100 lines when the lint was enabled; to split (#27)"
+    )]
     fn create_and_put_round_trip() {
         let mut store = LogStore::new();
         ok(

@@ -161,6 +161,15 @@ pub struct DeploymentSetup {
     pub today_deployed_minutes_ago: f64,
     /// The service's `deploymentConfiguration`, in the ECS API's own names.
     pub configuration: Value,
+    /// The load balancer's idle timeout (`idle_timeout.timeout_seconds`), nominal seconds: a
+    /// request the target has not answered by then gets the load balancer's own 504.
+    #[serde(default = "default_idle_timeout")]
+    pub lb_idle_timeout_secs: f64,
+}
+
+/// AWS's default idle timeout for an application load balancer.
+fn default_idle_timeout() -> f64 {
+    60.0
 }
 
 /// A secret's history relative to the simulator's start.
@@ -376,6 +385,7 @@ impl Scenario {
     pub fn yesterday_registration(&self) -> Value {
         registration(
             &self.yesterday.task_definition,
+            &self.deployment.container,
             &self.yesterday.image,
             &self.yesterday_environment(),
             &self.yesterday.secrets,
@@ -397,6 +407,7 @@ impl Scenario {
         }
         registration(
             &self.yesterday.task_definition,
+            &self.deployment.container,
             self.today.image.as_ref().unwrap_or(&self.yesterday.image),
             &environment,
             &secrets,
@@ -405,22 +416,29 @@ impl Scenario {
     }
 }
 
-/// Builds a `RegisterTaskDefinition` request: the other fields as given, the first container's
-/// image, environment and secrets from the shorthand maps, tags as ECS's key/value list.
+/// Builds a `RegisterTaskDefinition` request: the other fields as given, the service's own
+/// container's (`container`, else the first) image, environment and secrets from the shorthand
+/// maps, tags as ECS's key/value list.
 fn registration(
     task_definition: &Value,
+    container: &str,
     image: &str,
     environment: &BTreeMap<String, String>,
     secrets: &BTreeMap<String, String>,
     tags: &BTreeMap<String, String>,
 ) -> Value {
     let mut td = task_definition.clone();
-    if let Some(first) = td
+    let containers = td
         .get_mut("containerDefinitions")
-        .and_then(Value::as_array_mut)
-        .and_then(|c| c.first_mut())
-        .and_then(Value::as_object_mut)
-    {
+        .and_then(Value::as_array_mut);
+    let own = containers.and_then(|c| {
+        let at = c
+            .iter()
+            .position(|d| d.get("name").and_then(Value::as_str) == Some(container))
+            .unwrap_or(0);
+        c.get_mut(at)
+    });
+    if let Some(first) = own.and_then(Value::as_object_mut) {
         first.insert("image".into(), json!(image));
         first.insert(
             "environment".into(),

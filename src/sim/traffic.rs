@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde::Deserialize;
 
-use super::backend::{self, TaskRuntime, LB_TIMEOUT_SECS};
+use super::backend::{self, TaskRuntime};
 use super::scenario::TwilioCall;
 use super::twilio::{AccountStatus, TwilioError, UserSend};
 use super::world::{SplitMix64, World};
@@ -156,9 +156,11 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn target(status: u16, secs: f64) -> Self {
-        if secs >= LB_TIMEOUT_SECS {
-            return Self::timed_out();
+    /// The target's answer after `secs`, unless the load balancer's idle timeout `idle` came
+    /// first.
+    fn target(status: u16, secs: f64, idle: f64) -> Self {
+        if secs >= idle {
+            return Self::timed_out(idle);
         }
         Self {
             status,
@@ -167,10 +169,10 @@ impl Outcome {
         }
     }
 
-    fn timed_out() -> Self {
+    fn timed_out(idle: f64) -> Self {
         Self {
             status: 504,
-            secs: LB_TIMEOUT_SECS,
+            secs: idle,
             by_load_balancer: true,
         }
     }
@@ -251,9 +253,10 @@ pub struct UserStart {
 /// answers from, and the line the backend writes about it.
 pub fn otp_start_outcome(world: &World, runtime: &TaskRuntime, phone: &str) -> UserStart {
     let tail = backend::last4(phone);
+    let idle = world.scenario.deployment.lb_idle_timeout_secs;
     if runtime.var("OTP_PROVIDER") == Some("stub") {
         return UserStart {
-            outcome: Outcome::target(200, 0.05),
+            outcome: Outcome::target(200, 0.05, idle),
             code_sent_after: None,
             line: Some(AppLine::AtAnswer(backend::stub_line(tail))),
         };
@@ -262,7 +265,7 @@ pub fn otp_start_outcome(world: &World, runtime: &TaskRuntime, phone: &str) -> U
     if !missing.is_empty() {
         // The provider is never built: the request waits until the load balancer gives up.
         return UserStart {
-            outcome: Outcome::timed_out(),
+            outcome: Outcome::timed_out(idle),
             code_sent_after: None,
             line: Some(AppLine::Now(backend::not_configured_line(&missing, tail))),
         };
@@ -291,21 +294,22 @@ pub fn otp_start_outcome(world: &World, runtime: &TaskRuntime, phone: &str) -> U
     };
     let (outcome, line) = match (stall, call) {
         (Some(stall), Call::Sent(secs)) => {
-            let outcome = Outcome::target(200, stall + secs);
+            let outcome = Outcome::target(200, stall + secs, idle);
             let line = (!outcome.by_load_balancer).then(|| backend::sent_line(tail, status));
             (outcome, line)
         }
-        (Some(stall), Call::Refused(e)) => {
-            (Outcome::target(500, stall + 0.3), Some(refused(&e, tail)))
-        }
-        (Some(_), Call::Hangs) => (Outcome::timed_out(), None),
+        (Some(stall), Call::Refused(e)) => (
+            Outcome::target(500, stall + 0.3, idle),
+            Some(refused(&e, tail)),
+        ),
+        (Some(_), Call::Hangs) => (Outcome::timed_out(idle), None),
         (None, Call::Sent(secs)) => (
-            Outcome::target(200, secs),
+            Outcome::target(200, secs, idle),
             Some(backend::sent_line(tail, status)),
         ),
-        (None, Call::Refused(e)) => (Outcome::target(500, 0.3), Some(refused(&e, tail))),
+        (None, Call::Refused(e)) => (Outcome::target(500, 0.3, idle), Some(refused(&e, tail))),
         (None, Call::Hangs) => (
-            Outcome::target(503, runtime.timeout_secs()),
+            Outcome::target(503, runtime.timeout_secs(), idle),
             Some(backend::timeout_line(runtime.timeout_secs(), tail)),
         ),
     };

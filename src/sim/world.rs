@@ -65,12 +65,14 @@ pub struct TaskDefinition {
 }
 
 impl TaskDefinition {
-    /// The first container's environment and resolved-at-start secrets references.
-    pub fn container(&self) -> Option<&serde_json::Map<String, Value>> {
-        self.json
-            .get("containerDefinitions")?
-            .as_array()?
-            .first()?
+    /// The container named `name` (the service's own: its image, environment and
+    /// resolved-at-start secrets references), else the first.
+    pub fn container(&self, name: &str) -> Option<&serde_json::Map<String, Value>> {
+        let containers = self.json.get("containerDefinitions")?.as_array()?;
+        containers
+            .iter()
+            .find(|c| c.get("name").and_then(Value::as_str) == Some(name))
+            .or_else(|| containers.first())?
             .as_object()
     }
 }
@@ -486,7 +488,11 @@ impl World {
     /// keeps what it read when it started). An unreadable secret is the error ECS reports.
     pub fn resolve_env(&self, td: usize, now: i64) -> Result<BTreeMap<String, String>, String> {
         let mut env = BTreeMap::new();
-        let Some(container) = self.task_defs.get(td).and_then(TaskDefinition::container) else {
+        let Some(container) = self
+            .task_defs
+            .get(td)
+            .and_then(|t| t.container(&self.scenario.deployment.container))
+        else {
             return Ok(env);
         };
         // The ECS agent reads `secrets` as the task's execution role.

@@ -152,10 +152,16 @@ impl Sections {
 
 /// `nerava-backend:42 · image …:2026.01.23 · registered 1 h ago by deploy-bot`
 fn header(now_ms: i64, deployed: &TaskDefinition, width: usize) -> Line<'static> {
-    let mut parts = vec![
-        format!("{}:{}", deployed.family, deployed.revision),
-        format!("image {}", image_tag(&deployed.image)),
-    ];
+    let mut parts = vec![format!("{}:{}", deployed.family, deployed.revision)];
+    // With sidecars, which container's variables these are, and the others.
+    if !deployed.other_containers.is_empty() {
+        parts.push(format!(
+            "container {} (also {})",
+            deployed.container,
+            deployed.other_containers.join(", ")
+        ));
+    }
+    parts.push(format!("image {}", image_tag(&deployed.image)));
     match (deployed.registered_ms, &deployed.registered_by) {
         (Some(at), Some(by)) => parts.push(format!(
             "registered {} by {}",

@@ -1,0 +1,152 @@
+//! The timeout budget: which timeout fires first when the backend's call to Twilio does not
+//! return. The runbook's symptom, "times out after 60 s with 504", is the load balancer's idle
+//! timeout (60 s by default), not the backend's: with `TWILIO_TIMEOUT_SECONDS` at or above it,
+//! a blocked call outlives the request and the user sees a bare 504 instead of the backend's
+//! clean error. Read from the deployed variables and the load balancer's attributes.
+
+use serde::Serialize;
+
+use super::{Evidence, FailureMode, Finding, Names};
+
+/// The backend's Twilio timeout when the variable is not set, as the runbook says.
+pub const DEFAULT_TWILIO_TIMEOUT_S: u64 = 30;
+
+/// The chain client → load balancer (idle timeout) → backend (`TWILIO_TIMEOUT_SECONDS`) →
+/// Twilio, and which gives up first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Budget {
+    /// The load balancer's idle timeout, seconds; `None` when it could not be read.
+    pub load_balancer_idle_s: Option<u64>,
+    /// Why it could not be read, one line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load_balancer_error: Option<String>,
+    /// `TWILIO_TIMEOUT_SECONDS` as deployed, or the runbook's 30 when unset.
+    pub twilio_timeout_s: u64,
+    pub twilio_timeout_set: bool,
+    /// `backend`, `load_balancer`, or `unknown` (the idle timeout was not read).
+    pub first: &'static str,
+    /// What a user whose OTP start's Twilio call does not return sees, in a few words.
+    pub user_sees: String,
+}
+
+impl Budget {
+    /// Whether the load balancer's side was read (its idle timeout, or why it could not be).
+    pub fn is_read(&self) -> bool {
+        self.load_balancer_idle_s.is_some() || self.load_balancer_error.is_some()
+    }
+
+    /// One line for the checklist pane and the table.
+    pub fn line(&self) -> String {
+        let set = if self.twilio_timeout_set {
+            ""
+        } else {
+            " (unset: the runbook's default)"
+        };
+        let twilio = format!("TWILIO_TIMEOUT_SECONDS {} s{set}", self.twilio_timeout_s);
+        match (self.load_balancer_idle_s, &self.load_balancer_error) {
+            (Some(idle), _) => format!(
+                "load balancer idle {idle} s · {twilio}: the {} gives up first — {}",
+                if self.first == "backend" {
+                    "backend"
+                } else {
+                    "load balancer"
+                },
+                self.user_sees
+            ),
+            (None, Some(why)) => {
+                format!("{twilio}; load balancer idle timeout not read: {why}")
+            }
+            (None, None) => format!("{twilio}; load balancer idle timeout not read yet"),
+        }
+    }
+
+    /// The risk when the backend's timeout does not fire first: `None` otherwise.
+    pub fn risk(&self, names: &Names, load_balancer: &str) -> Option<Finding> {
+        let idle = self.load_balancer_idle_s?;
+        if self.first != "load_balancer" {
+            return None;
+        }
+        let below = idle.saturating_sub(10).max(1);
+        Some(Finding {
+            failure_mode: FailureMode::TimeoutOrder,
+            title: FailureMode::TimeoutOrder.title(),
+            confidence: 3,
+            evidence: vec![
+                format!(
+                    "TWILIO_TIMEOUT_SECONDS {} s is not shorter than the load balancer's idle timeout {idle} s: a Twilio call that does not return outlives the request, and users get the load balancer's bare 504 instead of the backend's own error",
+                    self.twilio_timeout_s
+                ),
+                "a risk, not the cause of what fails now: it decides what users see when the call to Twilio hangs".into(),
+            ],
+            repair: FailureMode::TimeoutOrder.repair(),
+            commands: vec![
+                format!("otp-console repair --set TWILIO_TIMEOUT_SECONDS={below}   # then a new deployment, verified"),
+                format!(
+                    "aws elbv2 modify-load-balancer-attributes --load-balancer-arn $(aws elbv2 describe-load-balancers --names {load_balancer} --query 'LoadBalancers[0].LoadBalancerArn' --output text) --attributes Key=idle_timeout.timeout_seconds,Value={}",
+                    self.twilio_timeout_s + 15
+                ),
+                format!(
+                    "aws ecs describe-task-definition --task-definition {} --query \"taskDefinition.containerDefinitions[].environment[?name=='TWILIO_TIMEOUT_SECONDS']\"",
+                    names.service
+                ),
+            ],
+        })
+    }
+}
+
+/// The budget as the evidence shows it: `None` until the task definition is read.
+pub fn of(evidence: &Evidence) -> Option<Budget> {
+    let deployed = &evidence.snapshot()?.deployed;
+    let set = deployed
+        .environment
+        .iter()
+        .find(|e| e.name == "TWILIO_TIMEOUT_SECONDS")
+        .and_then(|e| e.display.trim().parse::<f64>().ok())
+        .map(|s| s.ceil() as u64);
+    let twilio = set.unwrap_or(DEFAULT_TWILIO_TIMEOUT_S);
+    let lb = evidence
+        .traffic
+        .as_ref()
+        .and_then(|t| t.load_balancer.as_ref());
+    let (idle, error) = match lb {
+        Some(Ok(lb)) => match &lb.idle_timeout_s {
+            Some(Ok(idle)) => (Some(*idle), None),
+            Some(Err(e)) => (None, Some(e.message.clone())),
+            None => (None, None),
+        },
+        Some(Err(e)) => (None, Some(e.message.clone())),
+        None => (None, None),
+    };
+    let (first, user_sees) = match idle {
+        Some(idle) if twilio < idle => (
+            "backend",
+            format!(
+                "a Twilio that does not answer gets users the backend's own error after {twilio} s"
+            ),
+        ),
+        Some(idle) => (
+            "load_balancer",
+            format!("a Twilio that does not answer gets users a bare 504 after {idle} s"),
+        ),
+        None => (
+            "unknown",
+            "unknown until the idle timeout is read".to_owned(),
+        ),
+    };
+    Some(Budget {
+        load_balancer_idle_s: idle,
+        load_balancer_error: error,
+        twilio_timeout_s: twilio,
+        twilio_timeout_set: set.is_some(),
+        first,
+        user_sees,
+    })
+}
+
+/// The load balancer's name, for the commands.
+pub fn load_balancer_name(evidence: &Evidence) -> Option<&str> {
+    match evidence.traffic.as_ref()?.load_balancer.as_ref()? {
+        Ok(lb) => Some(lb.name.as_str()),
+        Err(_) => None,
+    }
+}
