@@ -879,3 +879,26 @@ async fn the_container_read_is_the_one_the_load_balancer_targets() {
     let json = check::report_json(&missing);
     assert_eq!(json["observations"]["ecs"]["deployed"]["container"], "api");
 }
+
+/// The timeout budget as the runbook's incident shows it: TWILIO_TIMEOUT_SECONDS (30) is
+/// shorter than the load balancer's 60 s, yet users' OTP starts get the load balancer's 504 (a
+/// call that blocks the event loop never lets the backend's timeout run): the load balancer
+/// fires first, as seen. The configuration is in order, so it is no risk.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_event_loop_incident_shows_the_load_balancer_firing_first() {
+    let report = diagnose("event-loop-blocking").await;
+    let json = check::report_json(&report);
+    let timeouts = &json["observations"]["timeouts"];
+    assert_eq!(timeouts["load_balancer_idle_s"], 60, "{timeouts}");
+    assert_eq!(timeouts["twilio_timeout_s"], 30, "{timeouts}");
+    assert_eq!(timeouts["first"], "load_balancer", "{timeouts}");
+    assert_eq!(timeouts["configured_in_order"], true, "{timeouts}");
+    assert!(
+        timeouts["seen"]
+            .as_str()
+            .is_some_and(|s| s.contains("load balancer's 504")),
+        "{timeouts}"
+    );
+    assert!(check::render_table(&report).contains("TIMEOUTS  load balancer idle 60 s"));
+    assert!(report.diagnosis.verdict.risks.is_empty());
+}

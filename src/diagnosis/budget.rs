@@ -7,6 +7,7 @@
 use serde::Serialize;
 
 use super::{Evidence, FailureMode, Finding, Names};
+use crate::probe::http::{Class, Endpoint};
 
 /// The backend's Twilio timeout when the variable is not set, as the runbook says.
 pub const DEFAULT_TWILIO_TIMEOUT_S: u64 = 30;
@@ -23,8 +24,15 @@ pub struct Budget {
     /// `TWILIO_TIMEOUT_SECONDS` as deployed, or the runbook's 30 when unset.
     pub twilio_timeout_s: u64,
     pub twilio_timeout_set: bool,
-    /// `backend`, `load_balancer`, or `unknown` (the idle timeout was not read).
+    /// `backend`, `load_balancer`, or `unknown` (the idle timeout was not read): as seen when
+    /// an OTP start got the load balancer's 504, else as configured.
     pub first: &'static str,
+    /// What was seen that says which fired first, when something did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seen: Option<String>,
+    /// Whether the configuration leaves the backend's timeout room to fire first: when it does
+    /// not, that is the risk `timeout_order`.
+    pub configured_in_order: Option<bool>,
     /// What a user whose OTP start's Twilio call does not return sees, in a few words.
     pub user_sees: String,
 }
@@ -45,13 +53,16 @@ impl Budget {
         let twilio = format!("TWILIO_TIMEOUT_SECONDS {} s{set}", self.twilio_timeout_s);
         match (self.load_balancer_idle_s, &self.load_balancer_error) {
             (Some(idle), _) => format!(
-                "load balancer idle {idle} s · {twilio}: the {} gives up first — {}",
+                "load balancer idle {idle} s · {twilio}: the {} gives up first — {}{}",
                 if self.first == "backend" {
                     "backend"
                 } else {
                     "load balancer"
                 },
-                self.user_sees
+                self.user_sees,
+                self.seen
+                    .as_deref()
+                    .map_or_else(String::new, |seen| format!(" (seen: {seen})"))
             ),
             (None, Some(why)) => {
                 format!("{twilio}; load balancer idle timeout not read: {why}")
@@ -63,7 +74,7 @@ impl Budget {
     /// The risk when the backend's timeout does not fire first: `None` otherwise.
     pub fn risk(&self, names: &Names, load_balancer: &str) -> Option<Finding> {
         let idle = self.load_balancer_idle_s?;
-        if self.first != "load_balancer" {
+        if self.configured_in_order != Some(false) {
             return None;
         }
         let below = idle.saturating_sub(10).max(1);
@@ -117,7 +128,12 @@ pub fn of(evidence: &Evidence) -> Option<Budget> {
         Some(Err(e)) => (None, Some(e.message.clone())),
         None => (None, None),
     };
+    let seen = lb_answered_first(evidence);
     let (first, user_sees) = match idle {
+        Some(idle) if seen.is_some() => (
+            "load_balancer",
+            format!("users get a bare 504 after {idle} s"),
+        ),
         Some(idle) if twilio < idle => (
             "backend",
             format!(
@@ -139,7 +155,36 @@ pub fn of(evidence: &Evidence) -> Option<Budget> {
         twilio_timeout_s: twilio,
         twilio_timeout_set: set.is_some(),
         first,
+        seen,
+        configured_in_order: idle.map(|idle| twilio < idle),
         user_sees,
+    })
+}
+
+/// An OTP start the load balancer answered with its own 504 (the console's, or users' in the
+/// access lines): the backend's timeout did not fire first, whatever it is set to (a call that
+/// blocks the event loop never lets it run).
+fn lb_answered_first(evidence: &Evidence) -> Option<String> {
+    let own = evidence
+        .samples
+        .iter()
+        .rev()
+        .find(|s| s.endpoint == Endpoint::OtpStart)
+        .filter(|s| s.class == Class::GatewayTimeout)
+        .map(|s| {
+            format!(
+                "the test OTP start got the load balancer's 504 after {}",
+                super::fmt_ms(s.latency_ms)
+            )
+        });
+    own.or_else(|| {
+        let otp = super::traffic::Signal::of(evidence)?.otp?;
+        (otp.timeouts > 0).then(|| {
+            format!(
+                "{} of users' recent OTP starts got the load balancer's 504",
+                otp.timeouts
+            )
+        })
     })
 }
 

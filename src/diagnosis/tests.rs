@@ -2121,6 +2121,39 @@ fn a_backend_timeout_not_shorter_than_the_load_balancers_is_a_risk() {
         budget.line()
     );
     assert!(d.verdict.risks.is_empty(), "{d:#?}");
+    // Seen: the test OTP start got the load balancer's 504, so it fired first whatever the
+    // configuration says; the configuration itself is in order, so still no risk.
+    let mut evidence = Evidence::default();
+    let obs = [
+        vec![
+            ecs_obs(snapshot(GOOD, false)),
+            health_ok(1),
+            sample(
+                Endpoint::OtpStart,
+                6,
+                60_000,
+                Some(504),
+                Class::GatewayTimeout,
+                false,
+            ),
+            with_idle(Some(60)),
+        ],
+        twilio_ok(),
+    ]
+    .concat();
+    for o in obs {
+        evidence.record(o);
+    }
+    let budget = super::budget::of(&evidence).expect("a budget");
+    assert_eq!(budget.first, "load_balancer", "{budget:?}");
+    assert_eq!(budget.configured_in_order, Some(true));
+    assert!(
+        budget.line().contains("seen: the test OTP start"),
+        "{}",
+        budget.line()
+    );
+    let d = diagnose(&evidence, &names(), NOW);
+    assert!(d.verdict.risks.is_empty(), "{d:#?}");
     // Not read: no risk, and the line says so.
     let (d, budget) = run(None);
     assert_eq!(budget.first, "unknown");
