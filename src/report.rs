@@ -15,6 +15,8 @@
 mod line;
 /// The Markdown form.
 mod markdown;
+/// The postmortem-shaped summary the report opens with.
+mod summary;
 
 use std::path::{Path, PathBuf};
 
@@ -23,7 +25,7 @@ use serde_json::{json, Value};
 
 use self::line::{Digest, Line, Tally};
 use crate::check::{self, Report};
-use crate::diagnosis::{self, Diagnosis, Evidence, Names};
+use crate::diagnosis::{self, Diagnosis, Evidence, FailureMode, Names};
 use crate::probe::ecs::Change;
 use crate::probe::Observation;
 use crate::redact;
@@ -105,6 +107,20 @@ pub struct Timeline {
     /// [`Self::secrets`]' disguises, listed once (every entry is scrubbed with them).
     scrubber: crate::redact::Scrubber,
     previous: Option<Digest>,
+    /// The first failure mode the session named, when, and on what evidence.
+    incident: Option<Incident>,
+    /// When a verification after a repair found nothing wrong.
+    recovered_ms: Option<i64>,
+}
+
+/// The incident as the session first named it: what a postmortem's summary opens with.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Incident {
+    pub at_ms: i64,
+    pub failure_mode: FailureMode,
+    pub title: &'static str,
+    /// Its first evidence lines (masked).
+    pub evidence: Vec<String>,
 }
 
 impl Timeline {
@@ -172,6 +188,27 @@ impl Timeline {
     /// A diagnosis: only what changed since the previous one becomes entries (the verdict, a
     /// failure mode appearing or disappearing, a checklist item's state).
     pub fn record_diagnosis(&mut self, diagnosis: &Diagnosis, at_ms: i64) {
+        let mode = diagnosis.verdict.failure_mode;
+        if self.incident.is_none() && mode.is_failure() {
+            let evidence = diagnosis
+                .verdict
+                .candidates
+                .first()
+                .map(|f| {
+                    f.evidence
+                        .iter()
+                        .take(3)
+                        .map(|e| protect(e, &self.scrubber))
+                        .collect()
+                })
+                .unwrap_or_default();
+            self.incident = Some(Incident {
+                at_ms,
+                failure_mode: mode,
+                title: mode.title(),
+                evidence,
+            });
+        }
         let now = Digest::of(diagnosis);
         for (kind, line) in line::changes(self.previous.as_ref(), &now) {
             self.push(kind, line, at_ms);
@@ -201,6 +238,9 @@ impl Timeline {
     /// The verdict of the verification after a repair (record its diagnoses first with
     /// [`Self::record_check`] or [`Self::record_diagnosis`] for the checklist changes).
     pub fn record_verification(&mut self, diagnosis: &Diagnosis, at_ms: i64) {
+        if diagnosis.verdict.failure_mode == FailureMode::None {
+            self.recovered_ms.get_or_insert(at_ms);
+        }
         self.push(
             EntryKind::Verification,
             line::verification(diagnosis),
@@ -295,6 +335,7 @@ impl Timeline {
             "logs_follow": check::follow_json(header.logs_follow.as_ref()),
             "repair": header.repair,
             "verification": header.verification,
+            "summary": summary::json(self, header),
             "changes": header.changes,
             "timeline": self.entries.iter().map(|e| json!({
                 "at_ms": e.at_ms,
@@ -382,6 +423,8 @@ pub struct ReportHeader {
     pub verification: Option<Value>,
     /// What changed over the window (CloudTrail, Twilio's Monitor), newest first.
     pub changes: Vec<ChangeLine>,
+    /// What real users got from OTP start recently, one line (access lines, load balancer).
+    pub users: Option<String>,
 }
 
 /// One change of the window, as the report lists it.
@@ -430,6 +473,9 @@ impl ReportHeader {
             .collect();
         if let Some(Ok(path)) = &evidence.network {
             self.network = Some(path.as_ref().clone());
+        }
+        if let Some(signal) = diagnosis::traffic::Signal::of(evidence) {
+            self.users = Some(signal.line());
         }
         self.logs_follow.clone_from(&evidence.logs_follow);
         match &evidence.ecs {

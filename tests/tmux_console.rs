@@ -363,6 +363,18 @@ fn tmux_repair_missing_env_vars_by_setting_the_variable_and_write_the_report() {
     let json = std::fs::read_to_string(report.with_extension("json")).expect("the JSON report");
     assert!(markdown.contains("repair planned"), "{markdown}");
     assert!(markdown.contains("rollout completed"), "{markdown}");
+    // It opens like a postmortem: the incident as first named, then where it stands now.
+    let summary: String = markdown
+        .lines()
+        .skip_while(|l| *l != "## Summary")
+        .take_while(|l| !l.starts_with("- Target"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        summary.contains("Incident: **missing_env_vars**") && summary.contains("now: **none**"),
+        "{markdown}"
+    );
+    assert!(summary.contains("(time to recover)"), "{summary}");
     for text in [&markdown, &json] {
         assert!(!text.contains(SID), "the SID set is in the report");
     }

@@ -2042,51 +2042,60 @@ fn an_api_that_does_not_answer_outranks_a_missing_variable() {
     assert_eq!(d.verdict.failure_mode, FailureMode::StubProvider, "{d:#?}");
 }
 
+/// Real traffic with only the load balancer read, its idle timeout `idle` (`None`: not read).
+fn lb_traffic(idle: Option<u64>) -> Observation {
+    use crate::probe::metrics::{LoadBalancer, Minute};
+    use crate::probe::traffic::{RealTraffic, MINUTES, WINDOW_MS};
+    let mut lb = LoadBalancer::from_minutes(
+        "nerava-alb".into(),
+        "tg".into(),
+        vec![Minute::default(); MINUTES],
+        Ok(vec![]),
+    );
+    lb.idle_timeout_s = idle.map(Ok);
+    Observation::Traffic {
+        at_ms: NOW,
+        traffic: Box::new(RealTraffic {
+            from_ms: NOW - WINDOW_MS,
+            to_ms: NOW,
+            access: Err(ProbeError {
+                system: System::Logs,
+                kind: ErrorKind::Credentials,
+                code: None,
+                message: "not read".into(),
+            }),
+            load_balancer: Some(Ok(lb)),
+        }),
+    }
+}
+
+/// The evidence of a healthy service whose test OTP start got `otp`, with the load balancer's
+/// idle timeout `idle`.
+fn budget_evidence(otp: Observation, idle: Option<u64>) -> Evidence {
+    let mut evidence = Evidence::default();
+    let obs = [
+        vec![
+            ecs_obs(snapshot(GOOD, false)),
+            health_ok(1),
+            otp,
+            lb_traffic(idle),
+        ],
+        twilio_ok(),
+    ]
+    .concat();
+    for o in obs {
+        evidence.record(o);
+    }
+    evidence
+}
+
 /// The timeout budget: TWILIO_TIMEOUT_SECONDS against the load balancer's idle timeout. Not
 /// shorter is a risk (never the verdict); shorter is fine; unread says so and is no risk.
 #[test]
 fn a_backend_timeout_not_shorter_than_the_load_balancers_is_a_risk() {
-    use crate::probe::metrics::{LoadBalancer, Minute};
-    use crate::probe::traffic::{RealTraffic, MINUTES, WINDOW_MS};
-    let with_idle = |idle: Option<u64>| {
-        let mut lb = LoadBalancer::from_minutes(
-            "nerava-alb".into(),
-            "tg".into(),
-            vec![Minute::default(); MINUTES],
-            Ok(vec![]),
-        );
-        lb.idle_timeout_s = idle.map(Ok);
-        Observation::Traffic {
-            at_ms: NOW,
-            traffic: Box::new(RealTraffic {
-                from_ms: NOW - WINDOW_MS,
-                to_ms: NOW,
-                access: Err(ProbeError {
-                    system: System::Logs,
-                    kind: ErrorKind::Credentials,
-                    code: None,
-                    message: "not read".into(),
-                }),
-                load_balancer: Some(Ok(lb)),
-            }),
-        }
-    };
-    let sent = sample(Endpoint::OtpStart, 5, 400, Some(200), Class::Ok, false);
+    let sent = || sample(Endpoint::OtpStart, 5, 400, Some(200), Class::Ok, false);
     let run = |idle| {
-        let mut evidence = Evidence::default();
-        let obs = [
-            vec![
-                ecs_obs(snapshot(GOOD, false)),
-                health_ok(1),
-                sent.clone(),
-                with_idle(idle),
-            ],
-            twilio_ok(),
-        ]
-        .concat();
-        for o in obs {
-            evidence.record(o);
-        }
+        let evidence = budget_evidence(sent(), idle);
         (
             diagnose(&evidence, &names(), NOW),
             super::budget::of(&evidence).expect("a budget"),
@@ -2121,29 +2130,26 @@ fn a_backend_timeout_not_shorter_than_the_load_balancers_is_a_risk() {
         budget.line()
     );
     assert!(d.verdict.risks.is_empty(), "{d:#?}");
-    // Seen: the test OTP start got the load balancer's 504, so it fired first whatever the
-    // configuration says; the configuration itself is in order, so still no risk.
-    let mut evidence = Evidence::default();
-    let obs = [
-        vec![
-            ecs_obs(snapshot(GOOD, false)),
-            health_ok(1),
-            sample(
-                Endpoint::OtpStart,
-                6,
-                60_000,
-                Some(504),
-                Class::GatewayTimeout,
-                false,
-            ),
-            with_idle(Some(60)),
-        ],
-        twilio_ok(),
-    ]
-    .concat();
-    for o in obs {
-        evidence.record(o);
-    }
+    // Not read: no risk, and the line says so.
+    let (d, budget) = run(None);
+    assert_eq!(budget.first, "unknown");
+    assert!(!budget.is_read());
+    assert!(d.verdict.risks.is_empty());
+}
+
+/// Seen: the test OTP start got the load balancer's 504, so it fired first whatever the
+/// configuration says; the configuration itself is in order, so it is no risk.
+#[test]
+fn a_504_seen_makes_the_load_balancer_first_without_a_risk() {
+    let timed_out = sample(
+        Endpoint::OtpStart,
+        6,
+        60_000,
+        Some(504),
+        Class::GatewayTimeout,
+        false,
+    );
+    let evidence = budget_evidence(timed_out, Some(60));
     let budget = super::budget::of(&evidence).expect("a budget");
     assert_eq!(budget.first, "load_balancer", "{budget:?}");
     assert_eq!(budget.configured_in_order, Some(true));
@@ -2154,11 +2160,6 @@ fn a_backend_timeout_not_shorter_than_the_load_balancers_is_a_risk() {
     );
     let d = diagnose(&evidence, &names(), NOW);
     assert!(d.verdict.risks.is_empty(), "{d:#?}");
-    // Not read: no risk, and the line says so.
-    let (d, budget) = run(None);
-    assert_eq!(budget.first, "unknown");
-    assert!(!budget.is_read());
-    assert!(d.verdict.risks.is_empty());
 }
 
 /// [`super::MODES`] is in the enum's order, and each id is the variant's serde name (what

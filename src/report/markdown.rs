@@ -21,6 +21,11 @@ pub(super) fn render(timeline: &Timeline, header: &ReportHeader) -> String {
     let mut out = String::new();
     let duration = (header.ended_ms - header.started_ms).max(0) as u64;
     let _ = writeln!(out, "# Incident report: OTP login\n");
+    let _ = writeln!(out, "## Summary\n");
+    for line in super::summary::lines(timeline, header) {
+        let _ = writeln!(out, "- {}", cell(&line));
+    }
+    let _ = writeln!(out);
     let _ = writeln!(out, "- Target: `{}`", header.target);
     let _ = writeln!(
         out,

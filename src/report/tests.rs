@@ -307,3 +307,97 @@ fn the_report_says_how_the_logs_were_followed() {
         .contains("Logs followed"));
     assert!(Timeline::new().to_json(&header)["logs_follow"].is_null());
 }
+
+fn verdict_of(mode: FailureMode, evidence: &[&str]) -> crate::diagnosis::Diagnosis {
+    use crate::diagnosis::{Diagnosis, Finding, Verdict};
+    Diagnosis {
+        verdict: Verdict {
+            failure_mode: mode,
+            candidates: if mode.is_failure() {
+                vec![Finding {
+                    failure_mode: mode,
+                    title: mode.title(),
+                    confidence: 2,
+                    evidence: evidence.iter().map(|e| (*e).to_owned()).collect(),
+                    repair: mode.repair(),
+                    commands: vec![],
+                }]
+            } else {
+                vec![]
+            },
+            risks: vec![],
+        },
+        checklist: vec![],
+        unknown: vec![],
+    }
+}
+
+/// The report opens like a postmortem: the incident as first named (not the final verdict),
+/// on what evidence and how soon, the change behind it, what was done, the verification and
+/// the time to recover; the same facts in the JSON's `summary`.
+#[test]
+fn the_report_opens_with_the_incident_not_the_final_verdict() {
+    let start = 1_000_000;
+    let mut timeline = Timeline::new();
+    timeline.record_diagnosis(&verdict_of(FailureMode::Inconclusive, &[]), start + 1_000);
+    timeline.record_diagnosis(
+        &verdict_of(
+            FailureMode::EventLoopBlocked,
+            &["/health took 8.0 s while an OTP start was in flight (normally 12 ms)"],
+        ),
+        start + 4_500,
+    );
+    timeline.record_action("roll back to nerava-backend:41", start + 30_000);
+    let fixed = verdict_of(FailureMode::None, &[]);
+    timeline.record_verification(&fixed, start + 95_000);
+    let mut header = ReportHeader::new("demo:event-loop-blocking", start, start + 100_000)
+        .with_diagnosis(&fixed);
+    header.changes = vec![ChangeLine {
+        at_ms: start - 1_500_000,
+        who: "arn:aws:iam::123456789012:user/deploy-bot".into(),
+        user_agent: None,
+        what: "deployed nerava-backend:42 (image …:2026.01.23)".into(),
+        related: true,
+    }];
+    header.users = Some("OTP start 45 requests in the last 15 min, 45 × 504".into());
+    header.repair = Some(serde_json::json!({ "summary": "roll back nerava-backend to :41" }));
+    header.verification = Some(serde_json::json!({ "verdict": { "failure_mode": "none" } }));
+    let md = timeline.to_markdown(&header);
+    let summary: Vec<&str> = md
+        .lines()
+        .skip_while(|l| *l != "## Summary")
+        .take_while(|l| !l.starts_with("- Target"))
+        .collect();
+    let text = summary.join("\n");
+    assert!(
+        text.contains("Incident: **event_loop_blocked** — Async event loop blocked by the Twilio call; now: **none**"),
+        "{md}"
+    );
+    assert!(
+        text.contains("What users saw: OTP start 45 requests"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Named 4.5 s after the session began, on: /health took 8.0 s"),
+        "{text}"
+    );
+    assert!(
+        text.contains("The change behind it: deployed nerava-backend:42"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Done: roll back nerava-backend to :41"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Verified: **none**, 95 s after the session began"),
+        "{text}"
+    );
+    let json = timeline.to_json(&header);
+    assert_eq!(
+        json["summary"]["incident"]["failure_mode"],
+        "event_loop_blocked"
+    );
+    assert_eq!(json["summary"]["time_to_diagnose_ms"], 4_500);
+    assert_eq!(json["summary"]["time_to_recover_ms"], 95_000);
+}
