@@ -317,7 +317,7 @@ pub fn report_json(report: &Report) -> Value {
                 "follow": follow_json(e.logs_follow.as_ref()),
             },
             "traffic": e.traffic,
-            "timeouts": diagnosis::budget::of(e),
+            "timeouts": report.diagnosis.timeouts,
             "twilio": {
                 "credentials": e.credentials,
                 "account": result_json(e.account.as_ref()),
@@ -602,9 +602,7 @@ pub fn render_table(report: &Report) -> String {
             let _ = writeln!(out, "VERDICT  {} — {}", mode.id(), mode.title());
         }
     }
-    if let Some(budget) =
-        diagnosis::budget::of(&report.evidence).filter(diagnosis::budget::Budget::is_read)
-    {
+    if let Some(budget) = d.timeouts.as_ref().filter(|b| b.is_read()) {
         let _ = writeln!(out, "\nTIMEOUTS  {}", budget.line());
     }
     if !d.verdict.risks.is_empty() {

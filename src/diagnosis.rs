@@ -500,6 +500,9 @@ pub struct Diagnosis {
     pub verdict: Verdict,
     pub checklist: Vec<Line>,
     pub unknown: Vec<String>,
+    /// The timeout budget, once the task definition is read: computed here once per diagnosis
+    /// for the checklist pane, `check`'s table and JSON, and the risk it may be.
+    pub timeouts: Option<budget::Budget>,
 }
 
 /// Names used in the equivalent commands.
@@ -531,6 +534,16 @@ impl Names {
 /// Diagnoses the evidence as of `now_ms`.
 pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
     let (mut findings, mut risks) = rules::run(evidence, names, now_ms);
+    let timeouts = budget::of(evidence);
+    // What users see when the call to Twilio hangs: a risk of its own, never a cause.
+    if let Some(risk) = timeouts.as_ref().and_then(|b| {
+        b.risk(
+            names,
+            budget::load_balancer_name(evidence).unwrap_or("<load balancer>"),
+        )
+    }) {
+        risks.push(risk);
+    }
     let snapshot = evidence.snapshot();
     let path = match &evidence.network {
         Some(Ok(p)) => Some(p.as_ref()),
@@ -581,6 +594,7 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
         },
         checklist,
         unknown,
+        timeouts,
     }
 }
 

@@ -24,16 +24,7 @@ pub(super) fn tasks_failing_to_start(s: &ecs::Snapshot) -> Option<String> {
     if primary.rollout_state == "FAILED" {
         return Some(format!("deployment of {rev} FAILED"));
     }
-    let stopped_on_start = s.tasks.iter().find(|t| {
-        t.last_status == "STOPPED"
-            && primary
-                .created_ms
-                .is_none_or(|created| t.stopped_ms.is_none_or(|at| at >= created))
-            && t.stopped_reason
-                .as_deref()
-                .is_some_and(|why| why.contains("ResourceInitializationError"))
-    });
-    if let Some(t) = stopped_on_start {
+    if let Some(t) = stopped_starting(s).find(|t| t.last_status == "STOPPED") {
         return Some(format!("task {} stopped before running", t.id));
     }
     if primary.failed > 0 {
@@ -47,6 +38,27 @@ pub(super) fn tasks_failing_to_start(s: &ecs::Snapshot) -> Option<String> {
             "{} of {} tasks running while {rev} rolls out",
             s.service.running, s.service.desired
         )
+    })
+}
+
+/// The tasks of the current deployment (PRIMARY, not yet COMPLETED) that ECS stopped while
+/// starting them (`ResourceInitializationError`). Only the current deployment's: after a
+/// repair's new deployment has come up, the old ones are history.
+pub(super) fn stopped_starting(s: &ecs::Snapshot) -> impl Iterator<Item = &ecs::Task> + Clone {
+    let current = s
+        .service
+        .deployments
+        .iter()
+        .find(|d| d.status == "PRIMARY")
+        .filter(|d| d.rollout_state != "COMPLETED");
+    s.tasks.iter().filter(move |t| {
+        current.is_some_and(|d| {
+            d.created_ms
+                .is_none_or(|created| t.stopped_ms.is_none_or(|at| at >= created))
+        }) && t
+            .stopped_reason
+            .as_deref()
+            .is_some_and(|why| why.contains("ResourceInitializationError"))
     })
 }
 

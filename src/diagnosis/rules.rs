@@ -56,16 +56,7 @@ pub(super) fn run(evidence: &Evidence, names: &Names, now_ms: i64) -> (Vec<Findi
     for rule in EVIDENCE_RULES {
         rule(evidence, now_ms, &mut found);
     }
-    let mut risks = causes::set_aside_risks(&mut found.list, evidence.snapshot());
-    // What users see when the call to Twilio hangs: a risk of its own, never a cause.
-    if let Some(risk) = super::budget::of(evidence).and_then(|b| {
-        b.risk(
-            names,
-            super::budget::load_balancer_name(evidence).unwrap_or("<load balancer>"),
-        )
-    }) {
-        risks.push(risk);
-    }
+    let risks = causes::set_aside_risks(&mut found.list, evidence.snapshot());
     for stage in STAGES {
         let before = found.list.clone();
         for rule in *stage {
@@ -314,22 +305,10 @@ fn secret_stops(evidence: &Evidence, now_ms: i64, found: &mut Findings) {
     let Some(s) = evidence.snapshot() else {
         return;
     };
-    // Only the current deployment's stops: after a repair's new deployment has come up,
-    // the old ones are history.
-    let current = s
-        .service
-        .deployments
-        .iter()
-        .find(|d| d.status == "PRIMARY")
-        .filter(|d| d.rollout_state != "COMPLETED");
-    let secret_stops = s.tasks.iter().filter(|t| {
-        current.is_some_and(|d| {
-            d.created_ms
-                .is_none_or(|created| t.stopped_ms.is_none_or(|at| at >= created))
-        }) && t.stopped_reason.as_deref().is_some_and(|reason| {
-            reason.contains("ResourceInitializationError")
-                && (reason.contains("secret") || reason.contains("ssm"))
-        })
+    let secret_stops = causes::stopped_starting(s).filter(|t| {
+        t.stopped_reason
+            .as_deref()
+            .is_some_and(|reason| reason.contains("secret") || reason.contains("ssm"))
     });
     if let Some(t) = secret_stops.clone().next() {
         found.add(

@@ -329,6 +329,7 @@ fn verdict_of(mode: FailureMode, evidence: &[&str]) -> crate::diagnosis::Diagnos
         },
         checklist: vec![],
         unknown: vec![],
+        timeouts: None,
     }
 }
 

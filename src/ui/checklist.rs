@@ -129,9 +129,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         }
     }
     // Which timeout fires first when the call to Twilio hangs.
-    if let Some(budget) = crate::diagnosis::budget::of(&app.evidence)
-        .filter(crate::diagnosis::budget::Budget::is_read)
-    {
+    if let Some(budget) = d.timeouts.as_ref().filter(|b| b.is_read()) {
         details.push(Line::from(Span::styled(
             format!("timeouts: {}", budget.line()),
             Style::new().fg(theme::DIM),
