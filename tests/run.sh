@@ -30,21 +30,25 @@ make_venv() { python3 -m venv "$1" || { rm -rf "$1"; sleep 2; python3 -m venv "$
 installed() { [ -f "$tools/$1.stamp" ] && [ "$(cat "$tools/$1.stamp")" = "$2" ]; }
 # A stamp names the version and the checksum of its pinned dependencies.
 pins() { printf '%s %s' "$1" "$(cat "$2" | sha256sum | cut -c1-16)"; }
-awscli_pin=$(pins "$awscli_version" tests/tools/awscli.constraints)
-moto_pin=$(pins "$moto_version" tests/tools/moto.constraints)
 prism_pin=$(pins "$prism_version" tests/tools/prism/package-lock.json)
 stamp() { printf '%s' "$2" >"$tools/$1.stamp"; }
 
+# A Python tool in a virtual environment of its own under $tools/DIR: NAME's stamp, the pip
+# requirement, and the constraints file pinning what it pulls in.
+pip_tool() {
+  local name=$1 dir=$2 version=$3 constraints=$4 pin
+  pin=$(pins "$version" "$constraints")
+  installed "$name" "$pin" && return
+  echo "tests/run.sh: installing $version into $tools/$dir"
+  rm -rf "${tools:?}/$dir"
+  make_venv "$tools/$dir"
+  "$tools/$dir/bin/pip" install --quiet --disable-pip-version-check -c "$constraints" "$version"
+  stamp "$name" "$pin"
+}
+
 # The aws CLI, for the tests that run the runbook's own commands against the simulator: always
 # our own pinned install, never whatever aws a machine image happens to have on its PATH.
-if ! installed awscli "$awscli_pin"; then
-  echo "tests/run.sh: installing $awscli_version into $tools/venv"
-  rm -rf "$tools/venv"
-  make_venv "$tools/venv"
-  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check \
-    -c tests/tools/awscli.constraints "$awscli_version"
-  stamp awscli "$awscli_pin"
-fi
+pip_tool awscli venv "$awscli_version" tests/tools/awscli.constraints
 export PATH="$tools/venv/bin:$PATH"
 
 # tmux, for tests/tmux_console.rs (the real console in a real terminal).
@@ -60,14 +64,7 @@ fi
 
 # moto's server: an independent ECS and CloudWatch Logs for tests/contract_aws.rs. Always our
 # own virtual environment, never whatever moto a machine image happens to hold.
-if ! installed moto "$moto_pin"; then
-  echo "tests/run.sh: installing $moto_version into $tools/moto"
-  rm -rf "$tools/moto"
-  make_venv "$tools/moto"
-  "$tools/moto/bin/pip" install --quiet --disable-pip-version-check \
-    -c tests/tools/moto.constraints "$moto_version"
-  stamp moto "$moto_pin"
-fi
+pip_tool moto moto "$moto_version" tests/tools/moto.constraints
 export OTP_CONSOLE_MOTO_SERVER="$tools/moto/bin/moto_server"
 # The same virtual environment's Python has botocore, AWS's own service models: the reference
 # tests/contract_cloudtrail.rs checks the simulated CloudTrail against (moto has no LookupEvents).
