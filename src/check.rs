@@ -9,10 +9,8 @@
 //!
 //! JSON schema (version 1), top level:
 //! - `schema_version`: 1
-//! - `verdict.failure_mode`: one of `missing_env_vars`, `secret_unreadable`, `invalid_credentials`,
-//!   `verify_service_missing`, `stub_provider`, `network_blocked`, `event_loop_blocked`,
-//!   `account_suspended`, `rate_limited`, `deployment_failed`, `api_unreachable`,
-//!   `from_number_invalid`, `sms_undelivered`,
+//! - `verdict.failure_mode`: the `id` of a rule in `src/diagnosis/rules/` (one file per failure
+//!   mode; the README's table of failure modes lists them, a test keeps it so), or
 //!   `inconclusive` (something failed or could not be seen and no mode fits), `none` (only with
 //!   positive evidence: `/health` 2xx and an OTP start that sent, or every provable line passing
 //!   and real users' recent OTP starts answered with none failing)
@@ -164,7 +162,47 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
         }
         let now = now_ms();
         let diagnosis = diagnosis::diagnose(&evidence, &names, now);
-        let reached = |m: Milestone| progress.contains(&m);
+        let settled = Settled {
+            progress: &progress,
+            options,
+            wants_ecs,
+            otp_answered,
+        };
+        if settled.may_conclude(&diagnosis, &evidence) || started.elapsed() >= options.deadline {
+            break diagnosis;
+        }
+    };
+    tasks.abort_all();
+    let now = now_ms();
+    let outstanding = evidence
+        .outstanding
+        .values()
+        .map(|(endpoint, started)| (*endpoint, (now - started).max(0) as u64))
+        .collect();
+    Ok(Report {
+        target: target.to_owned(),
+        diagnosis,
+        evidence,
+        outstanding,
+        elapsed: started.elapsed(),
+        observations,
+    })
+}
+
+/// What `check` has seen so far that decides whether it may conclude.
+struct Settled<'a> {
+    progress: &'a Progress,
+    options: &'a Options,
+    wants_ecs: bool,
+    /// When the test OTP start answered.
+    otp_answered: Option<Instant>,
+}
+
+impl Settled<'_> {
+    /// Whether `diagnosis` of `evidence` is conclusive: every first read answered, and the test
+    /// OTP start settled (answered and followed, or a named cause that explains what was seen).
+    fn may_conclude(&self, diagnosis: &Diagnosis, evidence: &Evidence) -> bool {
+        let reached = |m: Milestone| self.progress.contains(&m);
         // A /health that hangs is named within seconds (the verdict says so); the check does
         // not wait for the probe's own timeout to conclude.
         let api_named = diagnosis.verdict.failure_mode == FailureMode::ApiUnreachable;
@@ -172,9 +210,9 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
             && reached(Milestone::StatusPage)
             && reached(Milestone::TwilioAccount)
             && reached(Milestone::TwilioService)
-            && (!wants_ecs || reached(Milestone::Ecs))
-            && (!options.check_aws || reached(Milestone::Logs))
-            && (!options.check_aws
+            && (!self.wants_ecs || reached(Milestone::Ecs))
+            && (!self.options.check_aws || reached(Milestone::Logs))
+            && (!self.options.check_aws
                 || (reached(Milestone::Changes)
                     && reached(Milestone::Monitor)
                     && reached(Milestone::Network)
@@ -202,32 +240,28 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
         // An OTP start that failed with no failure mode named yet: the backend's line saying
         // why (a Twilio error code, a timeout) is what names it, and it reaches the log group
         // a moment after the answer. The follower polls fast for that long; wait for it.
-        let awaiting_lines = options.check_aws
-            && otp_answered.is_some_and(|at| at.elapsed() < engine::OTP_LINES_GRACE)
+        let awaiting_lines = self.options.check_aws
+            && self
+                .otp_answered
+                .is_some_and(|at| at.elapsed() < engine::OTP_LINES_GRACE)
             && !otp_sent;
-        let otp_settled = options.test_phone.is_none()
+        // While its own OTP start has not answered, a named cause concludes only if it explains
+        // a failure already seen (tasks that do not start, users' 504s, an OTP start hanging
+        // past the hang threshold): a true finding that explains nothing seen yet may be
+        // contradicted by the answer.
+        let explains_seen = diagnosis
+            .verdict
+            .candidates
+            .iter()
+            .find(|f| f.failure_mode == diagnosis.verdict.failure_mode)
+            .is_some_and(|f| !f.explains.is_empty());
+        let named = diagnosis.verdict.failure_mode.is_failure()
+            && (reached(Milestone::Otp) || explains_seen);
+        let otp_settled = self.options.test_phone.is_none()
             || (!following_send
-                && (diagnosis.verdict.failure_mode.is_failure()
-                    || (reached(Milestone::Otp) && !health_in_flight && !awaiting_lines)));
-        if (initial && otp_settled) || started.elapsed() >= options.deadline {
-            break diagnosis;
-        }
-    };
-    tasks.abort_all();
-    let now = now_ms();
-    let outstanding = evidence
-        .outstanding
-        .values()
-        .map(|(endpoint, started)| (*endpoint, (now - started).max(0) as u64))
-        .collect();
-    Ok(Report {
-        target: target.to_owned(),
-        diagnosis,
-        evidence,
-        outstanding,
-        elapsed: started.elapsed(),
-        observations,
-    })
+                && (named || (reached(Milestone::Otp) && !health_in_flight && !awaiting_lines)));
+        initial && otp_settled
+    }
 }
 
 /// Notes the milestone `observation` reaches, with `evidence` as it was before it: a `/health`

@@ -12,12 +12,11 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde::Serialize;
 
-use crate::config::{VarStatus, ViolationKind};
-use crate::probe::http::{Class, Endpoint, Sample};
+use crate::probe::http::{Endpoint, Sample};
 use crate::probe::logs::{Event, LineKind};
-use crate::probe::secrets::{self, SecretState};
+use crate::probe::secrets::SecretState;
 use crate::probe::traffic::RealTraffic;
-use crate::probe::twilio::delivery::{self, DeliveryStep};
+use crate::probe::twilio::delivery::DeliveryStep;
 use crate::probe::twilio::{
     Account, CredentialsSeen, Fact, Sender, StatusPage, Verification, VerifyService,
 };
@@ -324,135 +323,25 @@ pub enum FailureMode {
     TimeoutOrder,
 }
 
-/// What a failure mode is, in one place: its JSON identifier (its serde name), its title and
-/// the runbook's repair. [`MODES`] holds one per variant, in the enum's order.
-#[derive(Debug, Clone, Copy)]
-pub struct Mode {
-    pub mode: FailureMode,
-    pub id: &'static str,
-    pub title: &'static str,
-    pub repair: &'static str,
-}
-
-/// Every failure mode, in [`FailureMode`]'s order (a test checks both).
-pub const MODES: [Mode; 16] = [
-    Mode {
-        mode: FailureMode::MissingEnvVars,
-        id: "missing_env_vars",
-        title: "Missing environment variables",
-        repair: "Add the missing variables to the ECS task definition, register it and deploy it.",
-    },
-    Mode {
-        mode: FailureMode::SecretUnreadable,
-        id: "secret_unreadable",
-        title: "A secret the task definition references cannot be read",
-        repair: "Restore the secret (RestoreSecret) or put its value back (PutSecretValue), let the execution role read it (iam put-role-policy), or point valueFrom at one that exists; then force a new deployment.",
-    },
-    Mode {
-        mode: FailureMode::StubProvider,
-        id: "stub_provider",
-        title: "OTP_PROVIDER set to \"stub\"",
-        repair: "Set OTP_PROVIDER=twilio_verify in the task definition, register it and deploy it.",
-    },
-    Mode {
-        mode: FailureMode::InvalidCredentials,
-        id: "invalid_credentials",
-        title: "Invalid or rotated Twilio credentials",
-        repair: "Rotate the auth token in Twilio Console (Account > API keys & tokens), put it in TWILIO_AUTH_TOKEN and deploy.",
-    },
-    Mode {
-        mode: FailureMode::VerifyServiceMissing,
-        id: "verify_service_missing",
-        title: "Twilio Verify service deleted or disabled",
-        repair: "Create a Verify service (SMS, code length 6) in Twilio Console, update TWILIO_VERIFY_SERVICE_SID and deploy.",
-    },
-    Mode {
-        mode: FailureMode::AccountSuspended,
-        id: "account_suspended",
-        title: "Twilio account suspended",
-        repair: "Reactivate the Twilio account (billing / Twilio support); nothing in AWS will fix it.",
-    },
-    Mode {
-        mode: FailureMode::EventLoopBlocked,
-        id: "event_loop_blocked",
-        title: "Async event loop blocked by the Twilio call",
-        repair: "Run Twilio calls off the event loop with a timeout (asyncio.to_thread + TWILIO_TIMEOUT_SECONDS): roll back to the last revision with the fixed image.",
-    },
-    Mode {
-        mode: FailureMode::NetworkBlocked,
-        id: "network_blocked",
-        title: "Network/firewall blocks Twilio",
-        repair: "Allow outbound HTTPS (443) from the service's security group / NAT to Twilio.",
-    },
-    Mode {
-        mode: FailureMode::RateLimited,
-        id: "rate_limited",
-        title: "Rate limited",
-        repair: "Wait for the Retry-After window, or use another test phone; check for retry storms.",
-    },
-    Mode {
-        mode: FailureMode::DeploymentFailed,
-        id: "deployment_failed",
-        title: "Deployment failed: tasks do not start",
-        repair: "Read the stopped tasks' reasons and service events; roll back to the previous revision.",
-    },
-    Mode {
-        mode: FailureMode::ApiUnreachable,
-        id: "api_unreachable",
-        title: "The API does not answer /health",
-        repair: "Check the runbook's first steps: does the API's name resolve, does the load balancer answer, how many tasks are running.",
-    },
-    Mode {
-        mode: FailureMode::Inconclusive,
-        id: "inconclusive",
-        title: "Inconclusive: no failure mode fits what was seen",
-        repair: "Look at what could not be checked (unknown) and at the failing lines; fix access so the console can see them.",
-    },
-    Mode {
-        mode: FailureMode::None,
-        id: "none",
-        title: "No problem found",
-        repair: "Nothing to repair.",
-    },
-    Mode {
-        mode: FailureMode::FromNumberInvalid,
-        id: "from_number_invalid",
-        title: "OTP_FROM_NUMBER is not an SMS-capable number of the account",
-        repair: "Buy or re-assign an SMS-capable number in Twilio Console (Phone Numbers > Manage), set OTP_FROM_NUMBER to it in the task definition (repair: --set OTP_FROM_NUMBER=+1…) and deploy.",
-    },
-    Mode {
-        mode: FailureMode::SmsUndelivered,
-        id: "sms_undelivered",
-        title: "The SMS was sent but not delivered",
-        repair: "Act on the carrier's error code: register the sender (A2P 10DLC / toll-free verification) for 30007/30034, enable the country's Geo permissions for 21408/60605, ask the user to reply START for 21610, use a mobile number for 21614/30006.",
-    },
-    Mode {
-        mode: FailureMode::TimeoutOrder,
-        id: "timeout_order",
-        title: "The load balancer gives up before the backend's Twilio timeout",
-        repair: "Make the backend give up first: lower TWILIO_TIMEOUT_SECONDS below the load balancer's idle timeout (repair: --set TWILIO_TIMEOUT_SECONDS=…), or raise the idle timeout above it; then a Twilio that does not answer gives users the backend's clean error instead of a bare 504.",
-    },
-];
-
 impl FailureMode {
-    /// What this failure mode is.
-    pub fn info(self) -> &'static Mode {
-        &MODES[self as usize]
+    /// What this failure mode is: its rule, in `rules/`.
+    pub fn rule(self) -> &'static Rule {
+        &RULES[self as usize]
     }
 
     /// The identifier used in JSON.
     pub fn id(self) -> &'static str {
-        self.info().id
+        self.rule().id
     }
 
     /// A short title.
     pub fn title(self) -> &'static str {
-        self.info().title
+        self.rule().title
     }
 
     /// The runbook's repair, in one or two lines.
     pub fn repair(self) -> &'static str {
-        self.info().repair
+        self.rule().repair
     }
 
     /// Whether this names a failure (not `none`, not `inconclusive`): a repair can follow.
@@ -482,6 +371,9 @@ pub struct Finding {
     pub repair: &'static str,
     /// Equivalent aws CLI / curl commands, secrets redacted.
     pub commands: Vec<String>,
+    /// The symptoms it predicts that were seen: what of the outage it explains.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub explains: Vec<symptoms::Symptom>,
 }
 
 /// The verdict: the most likely failure mode and every candidate.
@@ -537,49 +429,61 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
     let timeouts = budget::of(evidence);
     // What users see when the call to Twilio hangs: a risk of its own, never a cause.
     if let Some(risk) = timeouts.as_ref().and_then(|b| {
-        b.risk(
+        rules::timeout_order::risk(
+            b,
             names,
             budget::load_balancer_name(evidence).unwrap_or("<load balancer>"),
         )
     }) {
         risks.push(risk);
     }
-    let snapshot = evidence.snapshot();
-    let path = match &evidence.network {
-        Some(Ok(p)) => Some(p.as_ref()),
-        _ => None,
-    };
     changes::cite(&mut findings, evidence, now_ms);
-    if let Some(previous) = snapshot.and_then(|s| s.previous.as_ref()) {
-        let revision = format!("{}:{}", previous.family, previous.revision);
-        for command in findings.iter_mut().flat_map(|f| f.commands.iter_mut()) {
-            *command = command.replace(&format!("{}:PREVIOUS", names.service), &revision);
-        }
-    }
-    if let Some(p) = path {
-        for f in findings
-            .iter_mut()
-            .filter(|f| f.failure_mode == FailureMode::NetworkBlocked)
-        {
-            f.commands = crate::network::commands(p);
-        }
-    }
+    let observed = symptoms::observe(evidence, now_ms);
+    symptoms::score(&mut findings, &observed);
+    // The most confident first; among equals, the one that explains more of what was seen,
+    // then the runbook's order.
     findings.sort_by(|a, b| {
         b.confidence
             .cmp(&a.confidence)
+            .then(b.explains.len().cmp(&a.explains.len()))
             .then(a.failure_mode.cmp(&b.failure_mode))
     });
     changes::cite(&mut risks, evidence, now_ms);
     causes::rank_what_explains(&mut findings);
+    let contradicted: Vec<bool> = findings
+        .iter()
+        .map(|f| observed.contradicts(f.failure_mode))
+        .collect();
     let checklist = checklist(evidence, &findings, names, now_ms);
     let mut unknown = unknowns(evidence);
-    let failure_mode = match findings.first() {
-        Some(f) if f.confidence > 0 => f.failure_mode,
-        _ if shows_health(evidence, &checklist) => FailureMode::None,
-        _ => FailureMode::Inconclusive,
+    // A cause the evidence contradicts (every symptom it predicts looked for, the opposite
+    // seen) is a candidate, never the verdict.
+    let cause = findings
+        .iter()
+        .zip(&contradicted)
+        .find(|(f, contradicted)| f.confidence > 0 && !**contradicted)
+        .map(|(f, _)| f.failure_mode);
+    let set_aside = findings
+        .iter()
+        .zip(&contradicted)
+        .find(|(f, contradicted)| f.confidence > 0 && **contradicted);
+    let failure_mode = match cause {
+        Some(mode) => mode,
+        None if set_aside.is_none() && shows_health(evidence, &checklist) => FailureMode::None,
+        None => FailureMode::Inconclusive,
     };
     if failure_mode == FailureMode::Inconclusive {
         unknown.insert(0, why_inconclusive(evidence, &checklist));
+        if let Some((f, _)) = set_aside {
+            unknown.insert(
+                1,
+                format!(
+                    "{} is supported but cannot be the cause: {}",
+                    f.failure_mode.id(),
+                    f.evidence.last().map_or("", String::as_str)
+                ),
+            );
+        }
         // With no failure mode of the service's own, Twilio's own incident is the lead to
         // follow (a slow or failing Twilio looks like the network from inside the VPC).
         if let Some(line) = twilio_incident(evidence) {
@@ -688,80 +592,9 @@ fn twilio_incident(evidence: &Evidence) -> Option<String> {
     ))
 }
 
-/// A token secret changed after every running task read it: ECS resolves `secrets` when it
-/// starts a task, so the tasks still send the previous value while the console (reading the
-/// secret now) is accepted by Twilio. A new value put in the secret without a new deployment
-/// (a rotation half done) looks healthy from outside and refused from inside. It names invalid
-/// credentials when the service's own calls are refused (its log line: the evidence gets this
-/// line and the repair becomes a new deployment), and on its own (confidence 1) when users' OTP
-/// starts or a test one fail with an error; in both, only while Twilio accepts the current
-/// value (else a new deployment would not help).
-fn stale_token(evidence: &Evidence, found: &mut Findings, now_ms: i64) {
-    let Some(s) = evidence.snapshot() else {
-        return;
-    };
-    let Some(newest_start) = s
-        .tasks
-        .iter()
-        .filter(|t| t.last_status == "RUNNING")
-        .map(|t| t.started_ms)
-        .collect::<Option<Vec<i64>>>()
-        .and_then(|starts| starts.into_iter().max())
-    else {
-        return;
-    };
-    let Some((r, changed)) = s.secrets.iter().find_map(|r| {
-        r.last_changed_ms
-            .filter(|changed| {
-                r.name == "TWILIO_AUTH_TOKEN"
-                    && r.state == SecretState::Ok
-                    && *changed > newest_start
-            })
-            .map(|changed| (r, changed))
-    }) else {
-        return;
-    };
-    let accepted = matches!(evidence.account, Some(Ok(_)));
-    let refused_inside = found.has(FailureMode::InvalidCredentials);
-    let test_failed = evidence
-        .last(Endpoint::OtpStart)
-        .is_some_and(|o| o.class == Class::ServerError && o.status != Some(503));
-    let users_error = traffic::Signal::of(evidence).is_some_and(|t| {
-        t.otp
-            .is_some_and(|o| o.errors_5xx > o.timeouts + o.unavailable)
-    });
-    // Only a current value Twilio accepts makes a new deployment the repair.
-    if !(accepted && (refused_inside || test_failed || users_error)) {
-        return;
-    }
-    let ago = |ms: i64| crate::probe::changes::age(now_ms, ms);
-    found.add(
-        FailureMode::InvalidCredentials,
-        if refused_inside { 2 } else { 1 },
-        format!(
-            "TWILIO_AUTH_TOKEN ← {} changed {} ago, after the running tasks started ({} ago): they still send its previous value, and Twilio accepts the current one — a new deployment makes them read it",
-            r.source,
-            ago(changed),
-            ago(newest_start),
-        ),
-    );
-    if let Some(f) = found
-        .list
-        .iter_mut()
-        .find(|f| f.failure_mode == FailureMode::InvalidCredentials)
-    {
-        let deploy = format!(
-            "aws ecs update-service --cluster {} --service {} --force-new-deployment   # new tasks read the secret's current value",
-            found.names.cluster, found.names.service
-        );
-        f.commands.retain(|c| !c.contains("--force-new-deployment"));
-        f.commands.insert(0, deploy);
-    }
-}
-
 /// A test OTP start answered this long before the network was read still speaks for the path
 /// as read (`check` sends both at once; which answers first is a race).
-const REACHED_BEFORE_READ_MS: i64 = 10_000;
+pub(super) const REACHED_BEFORE_READ_MS: i64 = 10_000;
 
 /// Whether the service's own call to Twilio got an answer as the network was read, in a few
 /// words: the console's own test OTP start sent its code then (answered at most
@@ -784,116 +617,6 @@ fn reaches_twilio(evidence: &Evidence) -> Option<String> {
     (!stub && sent).then(|| "a test OTP start through the service sent its code".to_owned())
 }
 
-/// What real users got, as evidence: OTP starts that 504 while `/health` answers make the
-/// hanging modes candidates (confidence 0: traffic cannot tell them apart) unless other evidence
-/// already names one, which then gets the traffic's line too; users failing otherwise adds the
-/// line to what is already named. Every line it adds starts with "real traffic:".
-fn real_traffic(evidence: &Evidence, found: &mut Findings) {
-    let Some(signal) = traffic::Signal::of(evidence).filter(traffic::Signal::otp_fails) else {
-        return;
-    };
-    let line = signal.line();
-    let named: Vec<FailureMode> = found
-        .list
-        .iter()
-        .filter(|f| f.confidence > 0)
-        .map(|f| f.failure_mode)
-        .collect();
-    let hanging = [
-        FailureMode::MissingEnvVars,
-        FailureMode::EventLoopBlocked,
-        FailureMode::NetworkBlocked,
-    ];
-    // `/health` answering users, or (the access lines unreadable) the console's own `/health`
-    // answering while the load balancer has a healthy host.
-    let health_fine = signal.health_fine()
-        || (signal.health.is_none()
-            && signal.lb_healthy.is_some_and(|n| n > 0)
-            && evidence
-                .last(Endpoint::Health)
-                .is_some_and(|s| s.class.is_ok()));
-    if named.is_empty() && signal.otp_unavailable() && health_fine {
-        // A 503 after the backend's own Twilio timeout is the blocked network's shape.
-        let after = signal
-            .lb_p99_ms
-            .map_or(String::new(), |ms| format!(" (target p99 {})", fmt_ms(ms)));
-        found.add(
-            FailureMode::NetworkBlocked,
-            0,
-            format!("{line} — users' OTP starts answer 503{after}, the backend's own timeout, while /health answers"),
-        );
-        return;
-    }
-    if !(signal.otp_times_out() && health_fine) {
-        for mode in named {
-            found.add(mode, 0, line.clone());
-        }
-        return;
-    }
-    if !named.is_empty() {
-        for mode in named.into_iter().filter(|m| hanging.contains(m)) {
-            found.add(mode, 0, line.clone());
-        }
-        return;
-    }
-    let snapshot = evidence.snapshot();
-    // Twilio took users' codes in these same minutes: the calls get out (no blocked network,
-    // no provider waiting for a missing variable), yet the requests still hang to the load
-    // balancer's 504 — a Twilio call that holds the server until its socket timeout.
-    let reached = codes_reached_twilio(evidence, &signal);
-    if let Some(reached) = &reached {
-        found.add(
-            FailureMode::EventLoopBlocked,
-            1,
-            format!("{line} — yet {reached}: the backend reaches Twilio and still answers no one in time, the shape of a Twilio call that blocks the event loop"),
-        );
-    }
-    // Named by the codes, the three shapes the traffic alone leaves are not added.
-    for mode in hanging.into_iter().filter(|_| reached.is_none()) {
-        // The provider that waits for missing variables needs one missing: a task definition
-        // read with all of them rules it out.
-        if mode == FailureMode::MissingEnvVars && snapshot.is_some() {
-            continue;
-        }
-        found.add(
-            mode,
-            0,
-            if signal.otp.is_some() {
-                format!("{line} — users' OTP starts hang to the load balancer's 504 while /health answers")
-            } else {
-                format!("{line} — requests hang to the load balancer's 504 while /health answers (which ones, the access lines would say)")
-            },
-        );
-    }
-    if let Some(line) = image_change(snapshot) {
-        found.add(FailureMode::EventLoopBlocked, 0, line);
-    }
-}
-
-/// `Twilio's Verify Attempts list 45 codes sent in the same minutes` when the account's record
-/// of the deployed provider's sends holds at least 3 made since the traffic's window began,
-/// and at least half as many as the OTP starts that timed out: users' codes reach Twilio.
-fn codes_reached_twilio(evidence: &Evidence, signal: &traffic::Signal) -> Option<String> {
-    let Some(Ok(recent)) = &evidence.recent_sms else {
-        return None;
-    };
-    let sent = recent.tally(evidence.lines_since_ms).sent;
-    let timeouts = signal
-        .otp
-        .map_or(signal.lb_504.unwrap_or(0), |o| o.timeouts);
-    if sent < 3 || (sent as u64) * 2 < timeouts {
-        return None;
-    }
-    let via = match recent.via {
-        Some(delivery::Via::VerifyAttempts) => "Verify Attempts",
-        _ => "Messages",
-    };
-    let more = if recent.truncated { "at least " } else { "" };
-    Some(format!(
-        "Twilio's {via} list {more}{sent} of their codes sent in the same minutes"
-    ))
-}
-
 /// `text` cut to its first `head` and last `tail` characters (a stop reason's cause is at its
 /// end).
 fn ends(text: &str, head: usize, tail: usize) -> String {
@@ -904,90 +627,6 @@ fn ends(text: &str, head: usize, tail: usize) -> String {
     let first: String = chars[..head].iter().collect();
     let last: String = chars[chars.len() - tail..].iter().collect();
     format!("{first} … {last}")
-}
-
-/// A `/health` outstanding this long, with no OTP start in flight to explain it, is an API that
-/// does not answer: named within seconds rather than after the probe's own timeout.
-pub const HEALTH_HANG_MS: u64 = 5_000;
-
-/// Failed `/health` probes in a row that make an unreachable API, as a load balancer's
-/// unhealthy threshold (2 is its least): one failed sample is a race with a server closing an
-/// idle connection as often as it is an outage.
-pub const UNHEALTHY_THRESHOLD: usize = 2;
-
-/// Whether a request started at `started_ms` was sent while one of the console's OTP starts was
-/// in flight (outstanding then, or answered after it): a `/health` sent then belongs to that
-/// OTP start's stall until it answers.
-fn sent_during_otp(evidence: &Evidence, started_ms: i64) -> bool {
-    evidence
-        .outstanding
-        .values()
-        .any(|(e, at)| *e == Endpoint::OtpStart && *at <= started_ms)
-        || evidence.samples.iter().any(|s| {
-            s.endpoint == Endpoint::OtpStart
-                && s.started_ms <= started_ms
-                && started_ms <= s.started_ms + s.latency_ms as i64
-        })
-}
-
-/// The one line saying the API cannot be reached, when the newest `/health` evidence says so:
-/// the last [`UNHEALTHY_THRESHOLD`] answers in a row were failures to connect (refused, DNS,
-/// TLS, a connection reset), or the last one got no answer within the probe's timeout, or a probe has been waiting [`HEALTH_HANG_MS`] with
-/// no OTP start to explain it. Health probes sent while an OTP start was in flight are the event
-/// loop's evidence, not this; and with a stall already seen (`stalled`), a probe that hangs is
-/// that stall still going on, so only connection failures count then.
-fn api_unreachable(evidence: &Evidence, now_ms: i64, stalled: bool) -> Option<String> {
-    if evidence
-        .outstanding_age(Endpoint::OtpStart, now_ms)
-        .is_some()
-    {
-        return None;
-    }
-    let waiting = evidence
-        .outstanding
-        .values()
-        .filter(|(e, started)| *e == Endpoint::Health && !sent_during_otp(evidence, *started))
-        .map(|(_, started)| (now_ms - started).max(0) as u64)
-        .max()
-        .filter(|age| *age >= HEALTH_HANG_MS && !stalled);
-    if let Some(age) = waiting {
-        return Some(format!("/health has not answered for {}", fmt_ms(age)));
-    }
-    let recent: Vec<&Sample> = evidence
-        .samples
-        .iter()
-        .rev()
-        .filter(|s| s.endpoint == Endpoint::Health && !s.during_otp)
-        .filter(|s| !sent_during_otp(evidence, s.started_ms))
-        .take(UNHEALTHY_THRESHOLD)
-        .collect();
-    let failure = |s: &Sample| match s.class {
-        Class::Refused => Some("connection refused"),
-        Class::Dns => Some("the name does not resolve (DNS)"),
-        Class::Tls => Some("TLS handshake failed"),
-        Class::Timeout if !stalled => Some("no answer within the probe's timeout"),
-        Class::Other => Some("the request failed"),
-        _ => None,
-    };
-    let s = *recent.first()?;
-    let class = failure(s)?;
-    // A probe that timed out waited longer than a hang takes to name: it is enough alone.
-    let alone = s.class == Class::Timeout;
-    if !alone
-        && (recent.len() < UNHEALTHY_THRESHOLD || !recent.iter().all(|s| failure(s).is_some()))
-    {
-        return None;
-    }
-    let row = if alone {
-        "after waiting the probe's whole timeout".to_owned()
-    } else {
-        format!("{UNHEALTHY_THRESHOLD} probes in a row")
-    };
-    Some(if s.summary.is_empty() {
-        format!("/health: {class} ({row})")
-    } else {
-        format!("/health: {class} ({row}; {})", clip(&s.summary, 100))
-    })
 }
 
 /// Positive evidence of health: `/health` answered 2xx last, nothing failing on the checklist,
@@ -1078,49 +717,6 @@ fn why_inconclusive(evidence: &Evidence, checklist: &[Line]) -> String {
                 "nothing proves the OTP path works: no OTP start sent (give a test phone) and the config or Twilio could not be checked".into()
             }
         }
-    }
-}
-
-/// The findings so far, merged by failure mode.
-struct Findings<'a> {
-    list: Vec<Finding>,
-    names: &'a Names,
-}
-
-impl Findings<'_> {
-    fn add(&mut self, mode: FailureMode, confidence: u8, line: String) {
-        if let Some(f) = self.list.iter_mut().find(|f| f.failure_mode == mode) {
-            f.confidence = f.confidence.max(confidence);
-            if !f.evidence.contains(&line) {
-                f.evidence.push(line);
-            }
-        } else {
-            self.list.push(Finding {
-                failure_mode: mode,
-                title: mode.title(),
-                confidence,
-                evidence: vec![line],
-                repair: mode.repair(),
-                commands: commands(mode, self.names),
-            });
-        }
-    }
-
-    /// Puts commands that name the real resources first among `mode`'s commands.
-    fn name_resources(&mut self, mode: FailureMode, first: Vec<String>) {
-        if let Some(f) = self.list.iter_mut().find(|f| f.failure_mode == mode) {
-            let rest: Vec<String> = f
-                .commands
-                .drain(..)
-                .filter(|c| !first.contains(c))
-                .collect();
-            f.commands = first;
-            f.commands.extend(rest);
-        }
-    }
-
-    fn has(&self, mode: FailureMode) -> bool {
-        self.list.iter().any(|f| f.failure_mode == mode)
     }
 }
 
@@ -1531,69 +1127,6 @@ pub fn quiet_logs(names: &Names) -> String {
     }
 }
 
-/// Equivalent commands for a failure mode, secrets redacted.
-fn commands(mode: FailureMode, n: &Names) -> Vec<String> {
-    let describe = format!("aws ecs describe-task-definition --task-definition {} --query 'taskDefinition.containerDefinitions[0].environment' --output table", n.service);
-    let logs = format!("aws logs filter-log-events --log-group-name {} --filter-pattern OTP --start-time $(date -d '30 minutes ago' +%s000)", n.log_group);
-    let deploy = format!(
-        "aws ecs update-service --cluster {} --service {} --force-new-deployment",
-        n.cluster, n.service
-    );
-    let register =
-        "aws ecs register-task-definition --cli-input-json file://task-def-updated.json".to_owned();
-    let otp = format!("curl -X POST {}/v1/auth/otp/start -H 'Content-Type: application/json' -d '{{\"phone\": \"+1XXXXXXXXXX\"}}'", n.api_base);
-    let services = format!(
-        "aws ecs describe-services --cluster {} --services {}",
-        n.cluster, n.service
-    );
-    let account = "curl -u \"$TWILIO_ACCOUNT_SID:$TWILIO_AUTH_TOKEN\" https://api.twilio.com/2010-04-01/Accounts/$TWILIO_ACCOUNT_SID.json".to_owned();
-    match mode {
-        FailureMode::MissingEnvVars | FailureMode::StubProvider => vec![describe, register, deploy],
-        FailureMode::SecretUnreadable => vec![
-            format!("aws ecs describe-task-definition --task-definition {} --query 'taskDefinition.containerDefinitions[0].secrets' --output table", n.service),
-            "aws secretsmanager describe-secret --secret-id <the valueFrom's ARN, without its :json-key:stage:version suffix>".into(),
-            "aws secretsmanager restore-secret --secret-id <ARN>   # when it is scheduled for deletion".into(),
-            deploy,
-        ],
-        FailureMode::InvalidCredentials | FailureMode::AccountSuspended => vec![account, register, deploy],
-        FailureMode::VerifyServiceMissing => vec!["curl -u \"$TWILIO_ACCOUNT_SID:$TWILIO_AUTH_TOKEN\" https://verify.twilio.com/v2/Services/$TWILIO_VERIFY_SERVICE_SID".into(), register, deploy],
-        FailureMode::EventLoopBlocked => vec![format!("curl -w '%{{time_total}}\\n' {}/health   # while an OTP start is in flight", n.api_base), format!("aws ecs update-service --cluster {} --service {} --task-definition {}:PREVIOUS", n.cluster, n.service, n.service)],
-        FailureMode::NetworkBlocked => vec![logs, "aws ec2 describe-security-groups --group-ids <the service's sg> --query 'SecurityGroups[].IpPermissionsEgress'".into()],
-        FailureMode::RateLimited => vec![otp, logs],
-        FailureMode::DeploymentFailed => vec![services, format!("aws ecs list-tasks --cluster {} --service-name {} --desired-status STOPPED", n.cluster, n.service)],
-        FailureMode::ApiUnreachable => {
-            let host = n
-                .api_base
-                .split("://")
-                .nth(1)
-                .unwrap_or(&n.api_base)
-                .split(['/', ':'])
-                .next()
-                .unwrap_or_default();
-            vec![
-                format!("dig +short {host}"),
-                format!("curl -sv --max-time 10 {}/health", n.api_base),
-                format!("{services} --query 'services[0].{{running:runningCount,desired:desiredCount,events:events[:3].message}}'"),
-            ]
-        }
-        FailureMode::Inconclusive => vec![format!("curl -sv --max-time 10 {}/health", n.api_base), otp],
-        FailureMode::None => vec![otp],
-        FailureMode::FromNumberInvalid => vec![
-            "curl -u \"$TWILIO_ACCOUNT_SID:$TWILIO_AUTH_TOKEN\" -G https://api.twilio.com/2010-04-01/Accounts/$TWILIO_ACCOUNT_SID/IncomingPhoneNumbers.json --data-urlencode PhoneNumber=$OTP_FROM_NUMBER".into(),
-            format!("otp-console repair --set OTP_FROM_NUMBER=+1XXXXXXXXXX   # or: {register}"),
-            deploy,
-        ],
-        FailureMode::SmsUndelivered => vec![
-            "curl -u \"$TWILIO_ACCOUNT_SID:$TWILIO_AUTH_TOKEN\" -G https://api.twilio.com/2010-04-01/Accounts/$TWILIO_ACCOUNT_SID/Messages.json --data-urlencode To=+1XXXXXXXXXX".into(),
-            "curl -u \"$TWILIO_ACCOUNT_SID:$TWILIO_AUTH_TOKEN\" -G https://verify.twilio.com/v2/Attempts --data-urlencode ChannelData.To=+1XXXXXXXXXX".into(),
-        ],
-        FailureMode::TimeoutOrder => vec![
-            "otp-console repair --set TWILIO_TIMEOUT_SECONDS=<below the idle timeout>".into(),
-            "aws elbv2 describe-load-balancer-attributes --load-balancer-arn <the load balancer's ARN>".into(),
-        ],
-    }
-}
-
 fn median(values: impl Iterator<Item = u64>) -> Option<u64> {
     let mut v: Vec<u64> = values.collect();
     if v.is_empty() {
@@ -1647,6 +1180,10 @@ fn short_image(image: &str) -> &str {
 pub mod budget;
 mod causes;
 pub mod changes;
-mod rules;
+pub mod rules;
+pub mod symptoms;
+
+pub use rules::api_unreachable::{HEALTH_HANG_MS, UNHEALTHY_THRESHOLD};
+pub use rules::{Rule, RULES};
 #[cfg(test)]
 mod tests;

@@ -9,6 +9,7 @@ use std::process::Command;
 
 use otp_console::check;
 use otp_console::diagnosis::{self, Evidence, FailureMode, Names, State};
+use otp_console::probe::http::Endpoint;
 use otp_console::sim::scenario;
 use serde_json::Value;
 
@@ -62,6 +63,22 @@ async fn every_scenario_gets_its_failure_mode() {
             Some(want.failure_mode.as_str()),
             "{name}: shown {shown:?}"
         );
+        // A failure named while its own OTP start was still waiting explains something seen.
+        let verdict = &report.diagnosis.verdict;
+        let otp_waiting = report
+            .outstanding
+            .iter()
+            .any(|(e, _)| *e == Endpoint::OtpStart);
+        if verdict.failure_mode.is_failure() && otp_waiting {
+            assert!(
+                verdict
+                    .candidates
+                    .iter()
+                    .any(|c| c.failure_mode == verdict.failure_mode && !c.explains.is_empty()),
+                "{name}: concluded with its OTP start in flight on a cause that explains nothing seen: {}",
+                check::render_table(&report)
+            );
+        }
         let json = check::report_json(&report).to_string();
         for secret in [
             "9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c",
@@ -901,4 +918,40 @@ async fn the_event_loop_incident_shows_the_load_balancer_firing_first() {
     );
     assert!(check::render_table(&report).contains("TIMEOUTS  load balancer idle 60 s"));
     assert!(report.diagnosis.verdict.risks.is_empty());
+}
+
+/// Without `--check-aws` (no real traffic, no logs) the task definition alone names a missing
+/// variable at once, but while the console's own OTP start has not answered it explains nothing
+/// seen: `check` waits until the start fails or hangs past the hang threshold, and the verdict
+/// then says what of it the variable explains.
+#[tokio::test(flavor = "multi_thread")]
+async fn check_does_not_conclude_on_a_cause_that_explains_nothing_while_its_otp_start_waits() {
+    let (_sim, mut config) = support::simulator("missing-env-vars").await;
+    config.twilio.credentials = otp_console::config::TwilioCredentials::TaskDefinition;
+    let options = check::Options {
+        check_aws: false,
+        ..support::check_options()
+    };
+    let report = check::check(&config, "missing-env-vars", &options)
+        .await
+        .expect("runs");
+    let verdict = &report.diagnosis.verdict;
+    assert_eq!(
+        verdict.failure_mode,
+        FailureMode::MissingEnvVars,
+        "{}",
+        check::render_table(&report)
+    );
+    let explains = &verdict.candidates[0].explains;
+    assert!(!explains.is_empty(), "{}", check::render_table(&report));
+    let waited = report
+        .outstanding
+        .iter()
+        .find(|(e, _)| *e == Endpoint::OtpStart)
+        .map(|(_, age)| *age);
+    assert!(
+        waited.is_none_or(|age| age >= diagnosis::HANG_MS),
+        "concluded {waited:?} ms into the OTP start: {}",
+        check::render_table(&report)
+    );
 }

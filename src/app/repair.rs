@@ -17,37 +17,13 @@ use crate::keymap::{self, ModalAction};
 use crate::probe::http::Endpoint;
 use crate::redact;
 use crate::repair::egress::EgressPlan;
+pub use crate::repair::Choice;
 use crate::repair::{
     self, Applied, Plan, Repair, RevisionRef, Rollout, RolloutEvent, RolloutState,
 };
 
 /// Rollout events kept for the window (the timeline keeps its own, coalesced).
 const MAX_ROLLOUT_EVENTS: usize = 200;
-
-/// The repairs, in the order the chooser lists them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Choice {
-    /// Set variables; a variable that comes from a Secrets Manager secret gets its new value
-    /// in that secret (PutSecretValue) instead.
-    SetEnv,
-    RollBack,
-    Redeploy,
-    /// RestoreSecret of a secret the deployed revision reads that is scheduled for deletion.
-    RestoreSecret,
-    /// AuthorizeSecurityGroupEgress: outbound TCP 443 on the service's security group (no
-    /// deployment: rules apply to running tasks at once).
-    AllowEgress,
-}
-
-impl Choice {
-    pub const ALL: [Choice; 5] = [
-        Self::SetEnv,
-        Self::RollBack,
-        Self::Redeploy,
-        Self::RestoreSecret,
-        Self::AllowEgress,
-    ];
-}
 
 /// One row of the variables form: a name and its value (the value is never drawn).
 #[derive(Debug, Clone, Default)]
@@ -195,16 +171,18 @@ impl App {
     /// The repair the verdict points at (its index in [`Choice::ALL`]): a roll back for a bad
     /// image or revision, the variables otherwise.
     pub fn suggested_choice(&self) -> usize {
-        let choice = match self.diagnosis.verdict.failure_mode {
-            FailureMode::EventLoopBlocked | FailureMode::DeploymentFailed => Choice::RollBack,
-            FailureMode::NetworkBlocked if self.security_group_blocks().is_some() => {
-                Choice::AllowEgress
-            }
-            FailureMode::SecretUnreadable if !self.secrets_scheduled_for_deletion().is_empty() => {
-                Choice::RestoreSecret
-            }
-            _ => Choice::SetEnv,
+        let possible = |c: &Choice| match c {
+            Choice::AllowEgress => self.security_group_blocks().is_some(),
+            Choice::RestoreSecret => !self.secrets_scheduled_for_deletion().is_empty(),
+            _ => true,
         };
+        let rule = self.diagnosis.verdict.failure_mode.rule();
+        let choice = rule
+            .suggests
+            .iter()
+            .copied()
+            .find(possible)
+            .unwrap_or(Choice::SetEnv);
         Choice::ALL.iter().position(|c| *c == choice).unwrap_or(0)
     }
 
@@ -236,12 +214,7 @@ impl App {
                 }
             }
         }
-        let implied: &[&str] = match self.diagnosis.verdict.failure_mode {
-            FailureMode::InvalidCredentials => &["TWILIO_AUTH_TOKEN"],
-            FailureMode::VerifyServiceMissing => &["TWILIO_VERIFY_SERVICE_SID"],
-            FailureMode::StubProvider => &["OTP_PROVIDER"],
-            _ => &[],
-        };
+        let implied = self.diagnosis.verdict.failure_mode.rule().flags;
         for name in implied {
             if !names.iter().any(|n| n == name) {
                 names.push((*name).to_owned());

@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use super::{Evidence, FailureMode, Finding, Names};
+use super::Evidence;
 use crate::probe::http::{Class, Endpoint};
 
 /// The backend's Twilio timeout when the variable is not set, as the runbook says.
@@ -69,39 +69,6 @@ impl Budget {
             }
             (None, None) => format!("{twilio}; load balancer idle timeout not read yet"),
         }
-    }
-
-    /// The risk when the backend's timeout does not fire first: `None` otherwise.
-    pub fn risk(&self, names: &Names, load_balancer: &str) -> Option<Finding> {
-        let idle = self.load_balancer_idle_s?;
-        if self.configured_in_order != Some(false) {
-            return None;
-        }
-        let below = idle.saturating_sub(10).max(1);
-        Some(Finding {
-            failure_mode: FailureMode::TimeoutOrder,
-            title: FailureMode::TimeoutOrder.title(),
-            confidence: 3,
-            evidence: vec![
-                format!(
-                    "TWILIO_TIMEOUT_SECONDS {} s is not shorter than the load balancer's idle timeout {idle} s: a Twilio call that does not return outlives the request, and users get the load balancer's bare 504 instead of the backend's own error",
-                    self.twilio_timeout_s
-                ),
-                "a risk, not the cause of what fails now: it decides what users see when the call to Twilio hangs".into(),
-            ],
-            repair: FailureMode::TimeoutOrder.repair(),
-            commands: vec![
-                format!("otp-console repair --set TWILIO_TIMEOUT_SECONDS={below}   # then a new deployment, verified"),
-                format!(
-                    "aws elbv2 modify-load-balancer-attributes --load-balancer-arn $(aws elbv2 describe-load-balancers --names {load_balancer} --query 'LoadBalancers[0].LoadBalancerArn' --output text) --attributes Key=idle_timeout.timeout_seconds,Value={}",
-                    self.twilio_timeout_s + 15
-                ),
-                format!(
-                    "aws ecs describe-task-definition --task-definition {} --query \"taskDefinition.containerDefinitions[].environment[?name=='TWILIO_TIMEOUT_SECONDS']\"",
-                    names.service
-                ),
-            ],
-        })
     }
 }
 

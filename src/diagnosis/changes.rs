@@ -6,7 +6,6 @@
 
 use crate::probe::changes::{age, Change, Origin};
 use crate::probe::ecs::{self, Snapshot};
-use crate::probe::secrets::{RoleAccess, SecretState};
 
 use super::{Evidence, FailureMode, Finding};
 
@@ -21,88 +20,13 @@ pub fn all(evidence: &Evidence) -> Vec<&Change> {
     out
 }
 
-/// Whether `change` may explain `mode`, given the deployed revision.
+/// Whether `change` may explain `mode`, given the deployed revision (the mode's rule says).
 pub fn related(change: &Change, mode: FailureMode, snapshot: Option<&Snapshot>) -> bool {
-    let deployed = snapshot.map(|s| format!("{}:{}", s.deployed.family, s.deployed.revision));
-    let is_deployed_revision = || {
-        change.service == "ecs"
-            && deployed.as_deref().is_some_and(|d| {
-                (change.action == "RegisterTaskDefinition" && change.resource == d)
-                    || (change.action == "UpdateService"
-                        && change.summary.contains(&format!("deployed {d} ")))
-            })
-    };
-    let action = change.action.to_ascii_lowercase();
-    let twilio = change.origin == Origin::TwilioMonitor;
-    match mode {
-        FailureMode::MissingEnvVars
-        | FailureMode::StubProvider
-        | FailureMode::EventLoopBlocked
-        | FailureMode::DeploymentFailed => is_deployed_revision(),
-        FailureMode::SecretUnreadable => {
-            // Unreadable by the operator, or by the execution role (IAM's simulation).
-            let unreadable: Vec<&str> = snapshot
-                .into_iter()
-                .flat_map(|s| &s.secrets)
-                .filter(|r| {
-                    r.state != SecretState::Ok
-                        || matches!(r.role_access, Some(RoleAccess::Denied { .. }))
-                })
-                .map(|r| r.value_from.as_str())
-                .collect();
-            let role_denied = snapshot.is_some_and(|s| {
-                s.secrets
-                    .iter()
-                    .any(|r| matches!(r.role_access, Some(RoleAccess::Denied { .. })))
-            });
-            let role = snapshot
-                .and_then(|s| s.deployed.execution_role.as_deref())
-                .map(|arn| arn.rsplit('/').next().unwrap_or(arn));
-            (matches!(change.service.as_str(), "secretsmanager" | "ssm")
-                && unreadable.iter().any(|from| {
-                    let name = change.resource.trim_start_matches('/');
-                    !name.is_empty() && from.contains(name)
-                }))
-                // The revision that started reading a secret its role may not.
-                || (role_denied && is_deployed_revision())
-                // A change to the execution role's policies.
-                || (role_denied
-                    && change.service == "iam"
-                    && role.is_some_and(|r| change.resource.ends_with(r)))
-        }
-        FailureMode::InvalidCredentials => {
-            (twilio && (action.contains("auth-token") || action.contains("api-key")))
-                || (matches!(change.service.as_str(), "secretsmanager" | "ssm")
-                    && change.resource.to_ascii_lowercase().contains("twilio"))
-                || (is_deployed_revision()
-                    && snapshot.is_some_and(|s| changed_var(s, "TWILIO_AUTH_TOKEN")))
-        }
-        FailureMode::VerifyServiceMissing => {
-            (twilio && action.contains("verify") && action.contains("deleted"))
-                || (change.service == "ssm" && change.resource.contains("verify"))
-        }
-        FailureMode::FromNumberInvalid => {
-            twilio && action.contains("phone-number") && action.contains("deleted")
-        }
-        FailureMode::AccountSuspended => twilio && action.starts_with("account."),
-        FailureMode::NetworkBlocked => change.service == "ec2" || change.service == "iam",
-        // The service scaled to zero: an UpdateService that set its desired count to 0.
-        FailureMode::ApiUnreachable => {
-            change.service == "ecs"
-                && change.action == "UpdateService"
-                && change
-                    .parameters
-                    .as_ref()
-                    .and_then(|p| p.get("desiredCount"))
-                    .and_then(serde_json::Value::as_i64)
-                    == Some(0)
-        }
-        _ => false,
-    }
+    (mode.rule().related)(change, snapshot)
 }
 
 /// Whether the deployed revision changed `name` from the previous one.
-fn changed_var(snapshot: &Snapshot, name: &str) -> bool {
+pub(super) fn changed_var(snapshot: &Snapshot, name: &str) -> bool {
     snapshot.diff.iter().any(|c| match c {
         ecs::Change::Added { name: n, .. }
         | ecs::Change::Removed { name: n, .. }

@@ -3,6 +3,8 @@
 
 use super::*;
 use crate::config::{EnvRules, EnvView};
+use crate::probe::http::Class;
+use crate::probe::twilio::delivery;
 use crate::probe::twilio::{Account, VerifyService};
 use crate::probe::{ecs, System};
 
@@ -55,6 +57,14 @@ const GOOD: &[(&str, &str)] = &[
 ];
 
 /// The good environment with `OTP_PROVIDER=stub`.
+/// The runbook's variables without `TWILIO_VERIFY_SERVICE_SID`.
+fn without_verify_sid() -> Vec<(&'static str, &'static str)> {
+    GOOD.iter()
+        .copied()
+        .filter(|(n, _)| *n != "TWILIO_VERIFY_SERVICE_SID")
+        .collect()
+}
+
 fn stub_provider() -> Vec<(&'static str, &'static str)> {
     GOOD.iter()
         .map(|&(n, v)| {
@@ -218,11 +228,7 @@ fn state(d: &Diagnosis, item: Item) -> State {
     reason = "a table of cases, one per failure mode: read in one place"
 )]
 fn each_failure_mode_from_its_evidence() {
-    let missing: Vec<(&str, &str)> = GOOD
-        .iter()
-        .copied()
-        .filter(|(n, _)| *n != "TWILIO_VERIFY_SERVICE_SID")
-        .collect();
+    let missing = without_verify_sid();
     let stub = stub_provider();
     let cases: Vec<(&str, Vec<Observation>, FailureMode)> = vec![
         (
@@ -477,11 +483,7 @@ fn checklist_follows_the_runbook_and_hides_secrets() {
 
 #[test]
 fn missing_variable_names_the_revision_that_still_had_it() {
-    let missing: Vec<(&str, &str)> = GOOD
-        .iter()
-        .copied()
-        .filter(|(n, _)| *n != "TWILIO_VERIFY_SERVICE_SID")
-        .collect();
+    let missing = without_verify_sid();
     let d = verdict([vec![ecs_obs(snapshot(&missing, false))], twilio_ok()].concat());
     let top = &d.verdict.candidates[0];
     assert!(
@@ -2162,11 +2164,11 @@ fn a_504_seen_makes_the_load_balancer_first_without_a_risk() {
     assert!(d.verdict.risks.is_empty(), "{d:#?}");
 }
 
-/// [`super::MODES`] is in the enum's order, and each id is the variant's serde name (what
+/// [`super::RULES`] is in the enum's order, and each id is the variant's serde name (what
 /// `check --json` writes).
 #[test]
 fn every_failure_mode_is_described_once_in_order() {
-    for (i, m) in super::MODES.iter().enumerate() {
+    for (i, m) in super::RULES.iter().enumerate() {
         assert_eq!(m.mode as usize, i, "{m:?}");
         assert_eq!(
             serde_json::to_value(m.mode).expect("serialises"),
@@ -2175,4 +2177,129 @@ fn every_failure_mode_is_described_once_in_order() {
         );
         assert!(!m.title.is_empty() && !m.repair.is_empty(), "{m:?}");
     }
+}
+
+/// A missing variable is the verdict from the task definition alone, and explains the test's
+/// failure when the OTP start fails; when the test OTP start sends its code (fresh, after the
+/// task definition was read) and every task runs, it cannot be what fails: never the verdict,
+/// a candidate saying why.
+#[test]
+fn a_cause_the_symptoms_contradict_is_a_candidate_not_the_verdict() {
+    let missing = without_verify_sid();
+    let base = [vec![ecs_obs(snapshot(&missing, false))], twilio_ok()].concat();
+    let alone = verdict(base.clone());
+    assert_eq!(alone.verdict.failure_mode, FailureMode::MissingEnvVars);
+    assert!(alone.verdict.candidates[0].explains.is_empty());
+
+    let failed = verdict(
+        [
+            base.clone(),
+            vec![sample(
+                Endpoint::OtpStart,
+                1,
+                300,
+                Some(500),
+                Class::ServerError,
+                false,
+            )],
+        ]
+        .concat(),
+    );
+    assert_eq!(failed.verdict.failure_mode, FailureMode::MissingEnvVars);
+    assert_eq!(
+        failed.verdict.candidates[0].explains,
+        vec![symptoms::Symptom::OtpFails]
+    );
+    let json = serde_json::to_value(&failed.verdict).expect("serialises");
+    assert_eq!(json["candidates"][0]["explains"][0], "otp_fails");
+
+    let sent = verdict(
+        [
+            base,
+            vec![
+                sample(Endpoint::Health, 1, 20, Some(200), Class::Ok, false),
+                sample(Endpoint::OtpStart, 2, 400, Some(200), Class::Ok, false),
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        sent.verdict.failure_mode,
+        FailureMode::Inconclusive,
+        "{sent:#?}"
+    );
+    let env = sent
+        .verdict
+        .candidates
+        .iter()
+        .find(|c| c.failure_mode == FailureMode::MissingEnvVars)
+        .expect("still a candidate");
+    let why = env.evidence.last().expect("a line");
+    assert!(
+        why.starts_with("cannot explain what fails now:")
+            && why.contains("the test OTP start sent its code")
+            && why.contains("1 of 1 tasks run"),
+        "{why}"
+    );
+    assert!(
+        sent.unknown
+            .iter()
+            .any(|u| u.starts_with("missing_env_vars is supported but cannot be the cause")),
+        "{:#?}",
+        sent.unknown
+    );
+}
+
+/// A success older than the configuration read does not contradict it: the change may have
+/// come after it.
+#[test]
+fn an_old_success_does_not_contradict_a_fresh_read() {
+    let missing = without_verify_sid();
+    let mut old = sample(Endpoint::OtpStart, 2, 400, Some(200), Class::Ok, false);
+    if let Observation::Http(s) = &mut old {
+        s.started_ms = NOW - 60_000;
+    }
+    let d = verdict([vec![old, ecs_obs(snapshot(&missing, false))], twilio_ok()].concat());
+    assert_eq!(
+        d.verdict.failure_mode,
+        FailureMode::MissingEnvVars,
+        "{d:#?}"
+    );
+}
+
+/// The README's table of failure modes is [`super::RULES`], row for row: the id, the title and
+/// what it predicts (the test prints the table it expects).
+#[test]
+fn the_readme_lists_every_failure_mode_from_its_rule() {
+    let readme = include_str!("../../README.md");
+    let table: Vec<String> = super::RULES
+        .iter()
+        .map(|r| {
+            let predicts: Vec<&str> = r.predicts.iter().map(|s| s.label()).collect();
+            let predicts = if predicts.is_empty() {
+                "—".to_owned()
+            } else {
+                predicts.join(", ")
+            };
+            format!(
+                "| `{}` | {} | {predicts} |",
+                r.id,
+                r.title.replace('|', "\\|")
+            )
+        })
+        .collect();
+    let missing: Vec<&String> = table
+        .iter()
+        .filter(|row| !readme.contains(row.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README.md lacks these rows of the failure modes table:\n{}\n\nthe whole table:\n{}",
+        missing
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        table.join("\n")
+    );
 }

@@ -320,6 +320,7 @@ fn verdict_of(mode: FailureMode, evidence: &[&str]) -> crate::diagnosis::Diagnos
                     confidence: 2,
                     evidence: evidence.iter().map(|e| (*e).to_owned()).collect(),
                     repair: mode.repair(),
+                    explains: Vec::new(),
                     commands: vec![],
                 }]
             } else {

@@ -1,0 +1,174 @@
+//! `secret_unreadable`: a `secrets` entry ECS cannot read (deleted, scheduled for deletion,
+//! missing its JSON key, refused to the execution role or by a KMS key), or the tasks stopping
+//! with `ResourceInitializationError` about it. A cause only while tasks fail to start on it
+//! (ECS reads secrets when it starts a task); otherwise a risk ([`crate::diagnosis::causes`]).
+
+use super::{Rule, Support, Symptom};
+use crate::diagnosis::{causes, ends, Evidence, FailureMode, Names};
+use crate::probe::changes::Change;
+use crate::probe::ecs::Snapshot;
+use crate::probe::secrets::{RoleAccess, SecretState};
+use crate::repair::Choice;
+
+pub const RULE: Rule = Rule {
+    mode: FailureMode::SecretUnreadable,
+    id: "secret_unreadable",
+    title: "A secret the task definition references cannot be read",
+    repair: "Restore the secret (RestoreSecret) or put its value back (PutSecretValue), let the execution role read it (iam put-role-policy), or point valueFrom at one that exists; then force a new deployment.",
+    predicts: &[Symptom::TasksFailToStart],
+    commands,
+    support,
+    later: None,
+    related,
+    suggests: &[Choice::RestoreSecret, Choice::SetEnv],
+    flags: &[],
+};
+
+fn commands(n: &Names, _evidence: &Evidence) -> Vec<String> {
+    vec![
+        format!("aws ecs describe-task-definition --task-definition {} --query 'taskDefinition.containerDefinitions[0].secrets' --output table", n.service),
+        "aws secretsmanager describe-secret --secret-id <the valueFrom's ARN, without its :json-key:stage:version suffix>".into(),
+        "aws secretsmanager restore-secret --secret-id <ARN>   # when it is scheduled for deletion".into(),
+        super::force_new_deployment(n),
+    ]
+}
+
+fn support(evidence: &Evidence, _now_ms: i64, support: &mut Support) {
+    secrets_read(evidence, support);
+    secret_stops(evidence, support);
+}
+
+/// The deployed container's `secrets`, as the operator could resolve them, and whether the
+/// execution role may read them.
+fn secrets_read(evidence: &Evidence, support: &mut Support) {
+    let Some(s) = evidence.snapshot() else {
+        return;
+    };
+    for r in &s.secrets {
+        // The operator may read it and the service may not: IAM's policy simulator says so
+        // before (or beside) the tasks that stop on it.
+        if let Some(access @ RoleAccess::Denied { action, .. }) = &r.role_access {
+            let role = s.deployed.execution_role.as_deref().unwrap_or("?");
+            // What was denied: the secret itself, or (kms:Decrypt) the key it is under.
+            let denied_on = if action == "kms:Decrypt" {
+                r.kms_key_id.as_deref()
+            } else {
+                r.arn.as_deref()
+            };
+            support.add(
+                3,
+                format!(
+                    "{} ← {}: execution {} on {} — IAM policy simulation; the ECS agent cannot read it, so new tasks stop",
+                    r.name,
+                    r.source,
+                    access.line(role),
+                    denied_on.unwrap_or(&r.value_from)
+                ),
+            );
+            if let Some(arn) = denied_on {
+                let name = role.rsplit('/').next().unwrap_or(role);
+                support.name_resources(vec![
+                    format!("aws iam simulate-principal-policy --policy-source-arn {role} --action-names {action} --resource-arns {arn} --query 'EvaluationResults[].[EvalResourceName,EvalDecision]' --output text"),
+                    format!("aws iam put-role-policy --role-name {name} --policy-name read-{} --policy-document '{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Action\":\"{action}\",\"Resource\":\"{arn}\"}}]}}'   # ECS starts the next task with it, no redeploy", r.name.to_ascii_lowercase().replace('_', "-")),
+                ]);
+            }
+        }
+        // A customer-managed key that refuses the operator: its key policy is the first
+        // thing to read, and the tasks' stop reasons say whether ECS is refused too.
+        if let (SecretState::KmsDenied, Some(key)) = (r.state, r.kms_key_id.as_deref()) {
+            if support.has()
+                || s.tasks.iter().any(|t| {
+                    t.stopped_reason
+                        .as_deref()
+                        .is_some_and(|why| why.contains("Access to KMS is not allowed"))
+                })
+            {
+                support.add(
+                    3,
+                    format!(
+                        "{} ← {}: KMS key {key} refuses to decrypt it (the operator too)",
+                        r.name, r.source
+                    ),
+                );
+                support.name_resources(vec![
+                    format!(
+                        "aws kms get-key-policy --key-id {key} --policy-name default --output text"
+                    ),
+                    format!(
+                        "aws secretsmanager describe-secret --secret-id {} --query KmsKeyId",
+                        r.arn.as_deref().unwrap_or(&r.value_from)
+                    ),
+                ]);
+            }
+        }
+        let confidence = match r.state {
+            SecretState::ScheduledForDeletion | SecretState::JsonKeyMissing => 3,
+            SecretState::NotFound => 2,
+            _ => continue,
+        };
+        support.add(
+            confidence,
+            format!(
+                "{} ← {}: {}",
+                r.name,
+                r.source,
+                r.detail.clone().unwrap_or_else(|| r.state.label().into())
+            ),
+        );
+    }
+}
+
+/// The tasks' own word on the secrets: the current deployment's tasks stopping with
+/// `ResourceInitializationError` about them.
+fn secret_stops(evidence: &Evidence, support: &mut Support) {
+    let Some(s) = evidence.snapshot() else {
+        return;
+    };
+    let secret_stops = causes::stopped_starting(s).filter(|t| {
+        t.stopped_reason
+            .as_deref()
+            .is_some_and(|reason| reason.contains("secret") || reason.contains("ssm"))
+    });
+    if let Some(t) = secret_stops.clone().next() {
+        support.add(
+            3,
+            format!(
+                "{} task(s) of :{} stopped: {}",
+                secret_stops.count(),
+                t.revision.unwrap_or_default(),
+                ends(t.stopped_reason.as_deref().unwrap_or_default(), 60, 110)
+            ),
+        );
+    }
+}
+
+/// A change to an unreadable secret, the revision that started reading one its role may not,
+/// or a change to the execution role's policies.
+fn related(change: &Change, snapshot: Option<&Snapshot>) -> bool {
+    // Unreadable by the operator, or by the execution role (IAM's simulation).
+    let unreadable: Vec<&str> = snapshot
+        .into_iter()
+        .flat_map(|s| &s.secrets)
+        .filter(|r| {
+            r.state != SecretState::Ok || matches!(r.role_access, Some(RoleAccess::Denied { .. }))
+        })
+        .map(|r| r.value_from.as_str())
+        .collect();
+    let role_denied = snapshot.is_some_and(|s| {
+        s.secrets
+            .iter()
+            .any(|r| matches!(r.role_access, Some(RoleAccess::Denied { .. })))
+    });
+    let role = snapshot
+        .and_then(|s| s.deployed.execution_role.as_deref())
+        .map(|arn| arn.rsplit('/').next().unwrap_or(arn));
+    (matches!(change.service.as_str(), "secretsmanager" | "ssm")
+        && unreadable.iter().any(|from| {
+            let name = change.resource.trim_start_matches('/');
+            !name.is_empty() && from.contains(name)
+        }))
+        || (role_denied && super::is_deployed_revision(change, snapshot))
+        || (role_denied
+            && change.service == "iam"
+            && role.is_some_and(|r| change.resource.ends_with(r)))
+}

@@ -1,0 +1,70 @@
+//! `timeout_order`: the backend's Twilio timeout does not fire before the load balancer's idle
+//! timeout, so a blocked call outlives the request and the user gets a bare 504. Only ever a
+//! risk: it decides what users see when the call to Twilio hangs, it does not make it hang. The
+//! timeout budget ([`crate::diagnosis::budget`]) says which timeout fires first.
+
+use super::{Rule, Symptom};
+use crate::diagnosis::budget::Budget;
+use crate::diagnosis::{Evidence, FailureMode, Finding, Names};
+use crate::repair::Choice;
+
+pub const RULE: Rule = Rule {
+    mode: FailureMode::TimeoutOrder,
+    id: "timeout_order",
+    title: "The load balancer gives up before the backend's Twilio timeout",
+    repair: "Make the backend give up first: lower TWILIO_TIMEOUT_SECONDS below the load balancer's idle timeout (repair: --set TWILIO_TIMEOUT_SECONDS=…), or raise the idle timeout above it; then a Twilio that does not answer gives users the backend's clean error instead of a bare 504.",
+    predicts: &[Symptom::OtpHangs],
+    commands,
+    // The budget, computed once per diagnosis, makes it a risk ([`risk`]).
+    support: super::no_support,
+    later: None,
+    related: super::unrelated,
+    suggests: &[Choice::SetEnv],
+    flags: &["TWILIO_TIMEOUT_SECONDS"],
+};
+
+fn commands(_n: &Names, _evidence: &Evidence) -> Vec<String> {
+    vec![
+        "otp-console repair --set TWILIO_TIMEOUT_SECONDS=<below the idle timeout>".into(),
+        "aws elbv2 describe-load-balancer-attributes --load-balancer-arn <the load balancer's ARN>"
+            .into(),
+    ]
+}
+
+/// The risk when the backend's timeout does not fire first: `None` otherwise.
+pub(in crate::diagnosis) fn risk(
+    budget: &Budget,
+    names: &Names,
+    load_balancer: &str,
+) -> Option<Finding> {
+    let idle = budget.load_balancer_idle_s?;
+    if budget.configured_in_order != Some(false) {
+        return None;
+    }
+    let below = idle.saturating_sub(10).max(1);
+    Some(Finding {
+        failure_mode: FailureMode::TimeoutOrder,
+        title: RULE.title,
+        confidence: 3,
+        evidence: vec![
+            format!(
+                "TWILIO_TIMEOUT_SECONDS {} s is not shorter than the load balancer's idle timeout {idle} s: a Twilio call that does not return outlives the request, and users get the load balancer's bare 504 instead of the backend's own error",
+                budget.twilio_timeout_s
+            ),
+            "a risk, not the cause of what fails now: it decides what users see when the call to Twilio hangs".into(),
+        ],
+        repair: RULE.repair,
+        explains: Vec::new(),
+        commands: vec![
+            format!("otp-console repair --set TWILIO_TIMEOUT_SECONDS={below}   # then a new deployment, verified"),
+            format!(
+                "aws elbv2 modify-load-balancer-attributes --load-balancer-arn $(aws elbv2 describe-load-balancers --names {load_balancer} --query 'LoadBalancers[0].LoadBalancerArn' --output text) --attributes Key=idle_timeout.timeout_seconds,Value={}",
+                budget.twilio_timeout_s + 15
+            ),
+            format!(
+                "aws ecs describe-task-definition --task-definition {} --query \"taskDefinition.containerDefinitions[].environment[?name=='TWILIO_TIMEOUT_SECONDS']\"",
+                names.service
+            ),
+        ],
+    })
+}
