@@ -25,6 +25,8 @@
 //!   risk `timeout_order`
 //! - `unknown[]`: what could not be determined, one line each
 //! - `outstanding[]`: `{endpoint, age_ms}` requests still waiting when the verdict was given
+//! - `recording`: `{schema (1), at_ms, lines_since_ms, names, observations[] {at_ms,
+//!   observation}}`, what `check --replay` diagnoses again ([`replay`])
 //! - `observations`: `{http[], ecs, logs: {counts, recent[]}, twilio: {credentials, account,
 //!   service, status_page, sends[], sender (the `twilio_sms` From number: `from`, `owned`,
 //!   `sms_capable`), deliveries[] (`via`, `sid`, `to`, `status`, `error_code`, `meaning`,
@@ -81,7 +83,13 @@ pub struct Report {
     /// Every observation in the order it arrived, with when (ms since the epoch): the
     /// incident report's timeline is replayed from them.
     pub observations: Vec<(i64, Observation)>,
+    /// When the verdict was given (ms since the epoch): the diagnosis of `evidence` as of then.
+    pub at_ms: i64,
+    /// The names the commands use.
+    pub names: Names,
 }
+
+pub mod replay;
 
 /// A check that cannot run: exit status 2 and one line.
 #[derive(Debug, thiserror::Error)]
@@ -143,20 +151,19 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     // When the test OTP start answered: its own log lines are still being ingested then.
     let mut otp_answered: Option<Instant> = None;
-    let diagnosis = loop {
+    let (diagnosis, at_ms) = loop {
         tokio::select! {
-            observation = rx.recv() => match observation {
-                Some(observation) => {
-                    if matches!(&observation, Observation::Http(s) if s.endpoint == Endpoint::OtpStart) {
-                        otp_answered.get_or_insert_with(Instant::now);
-                    }
-                    note_progress(&mut progress, &observation, &evidence);
-                    observations.push((now_ms(), observation.clone()));
-                    evidence.record(observation);
+            observation = rx.recv() => {
+                let Some(observation) = observation else {
+                    let now = now_ms();
+                    break (diagnosis::diagnose(&evidence, &names, now), now);
+                };
+                if matches!(&observation, Observation::Http(s) if s.endpoint == Endpoint::OtpStart) {
+                    otp_answered.get_or_insert_with(Instant::now);
                 }
-                None => {
-                    break diagnosis::diagnose(&evidence, &names, now_ms());
-                }
+                note_progress(&mut progress, &observation, &evidence);
+                observations.push((now_ms(), observation.clone()));
+                evidence.record(observation);
             },
             _ = tick.tick() => {}
         }
@@ -169,16 +176,11 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
             otp_answered,
         };
         if settled.may_conclude(&diagnosis, &evidence) || started.elapsed() >= options.deadline {
-            break diagnosis;
+            break (diagnosis, now);
         }
     };
     tasks.abort_all();
-    let now = now_ms();
-    let outstanding = evidence
-        .outstanding
-        .values()
-        .map(|(endpoint, started)| (*endpoint, (now - started).max(0) as u64))
-        .collect();
+    let outstanding = replay::outstanding(&evidence, at_ms);
     Ok(Report {
         target: target.to_owned(),
         diagnosis,
@@ -186,6 +188,8 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
         outstanding,
         elapsed: started.elapsed(),
         observations,
+        at_ms,
+        names,
     })
 }
 
@@ -328,6 +332,7 @@ pub fn report_json(report: &Report) -> Value {
         "unknown": report.diagnosis.unknown,
         "outstanding": report.outstanding.iter().map(|(endpoint, age)| json!({ "endpoint": endpoint, "age_ms": age })).collect::<Vec<_>>(),
         "changes": changes_json(report),
+        "recording": replay::recording(report),
         "changes_sources": {
             "cloudtrail": changes_source(e.cloudtrail.as_ref()),
             "twilio_monitor": changes_source(e.monitor.as_ref()),

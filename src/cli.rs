@@ -60,6 +60,10 @@ pub struct CheckArgs {
     /// Diagnose the embedded simulator running this scenario.
     #[arg(long, value_name = "SCENARIO")]
     pub demo: Option<String>,
+    /// Diagnose again, with today's rules, the evidence a `check --json` recorded in FILE
+    /// (its `recording`); probes nothing.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["config", "demo", "test_phone", "check_aws", "report", "since"])]
+    pub replay: Option<PathBuf>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,

@@ -10,7 +10,7 @@ pub mod traffic;
 
 use std::collections::{BTreeMap, VecDeque};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::probe::http::{Endpoint, Sample};
 use crate::probe::logs::{Event, LineKind};
@@ -398,7 +398,7 @@ pub struct Diagnosis {
 }
 
 /// Names used in the equivalent commands.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Names {
     pub cluster: String,
     pub service: String,

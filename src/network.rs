@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Twilio's API port.
 pub const HTTPS: u16 = 443;
@@ -26,22 +26,22 @@ pub const ANYWHERE: &str = "0.0.0.0/0";
 /// networking the container instances the tasks run on (their subnets, the security groups
 /// of their primary network interfaces, and whether they have public IPs, summed up in the
 /// first three fields so the repair and the commands name the groups either way).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceNetwork {
     pub subnets: Vec<String>,
     pub security_groups: Vec<String>,
     pub assign_public_ip: bool,
     /// The task definition's `networkMode` (`awsvpc`, `bridge`, `host`), when it was read.
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub network_mode: String,
     /// The EC2 instances under the tasks (bridge/host networking only).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub instances: Vec<Instance>,
 }
 
 /// An EC2 container instance the service's tasks run on (bridge/host networking): the tasks'
 /// packets leave through its primary network interface.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Instance {
     pub id: String,
     pub subnet: String,
@@ -170,7 +170,7 @@ pub struct AclEntry {
 }
 
 /// What one hop of the path is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HopKind {
     SecurityGroup,
@@ -192,7 +192,7 @@ impl HopKind {
 }
 
 /// Whether a hop lets the traffic through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HopState {
     Pass,
@@ -202,7 +202,7 @@ pub enum HopState {
 }
 
 /// One hop: the resource, whether it passes, and the rule that decided it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hop {
     pub kind: HopKind,
     pub resource: String,
@@ -211,7 +211,7 @@ pub struct Hop {
 }
 
 /// The evaluated path, one line per hop, from the service's security groups out.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Path {
     pub state: HopState,
     /// The destination set the path was evaluated to.

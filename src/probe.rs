@@ -31,10 +31,10 @@ pub mod traffic;
 /// Twilio: account, Verify service, status page, test sends and checks.
 pub mod twilio;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The outside systems.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum System {
     Api,
@@ -53,7 +53,7 @@ pub enum System {
 }
 
 /// A call that failed, as data: which system, what kind of failure, and one line for the user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProbeError {
     pub system: System,
     pub kind: ErrorKind,
@@ -64,7 +64,7 @@ pub struct ProbeError {
 }
 
 /// The kinds of failure the console tells apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// No credentials, or credentials refused (expired, unknown, access denied).
@@ -84,7 +84,7 @@ pub enum ErrorKind {
 }
 
 /// Everything a probe can report; the input of the diagnosis and of every pane.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Observation {
     /// One HTTP request to the API finished (or was found outstanding).
@@ -184,7 +184,7 @@ impl std::fmt::Debug for TwilioCredentials {
 }
 
 /// Where the console's Twilio credentials came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CredentialSource {
     /// The deployed task definition's container environment.

@@ -337,6 +337,7 @@ impl Timeline {
             "verification": header.verification,
             "summary": summary::json(self, header),
             "changes": header.changes,
+            "recording": header.recording,
             "timeline": self.entries.iter().map(|e| json!({
                 "at_ms": e.at_ms,
                 "last_ms": e.last_ms,
@@ -425,6 +426,8 @@ pub struct ReportHeader {
     pub changes: Vec<ChangeLine>,
     /// What real users got from OTP start recently, one line (access lines, load balancer).
     pub users: Option<String>,
+    /// What `check` saw, for `check --replay` (a check's report only).
+    pub recording: Option<Value>,
 }
 
 /// One change of the window, as the report lists it.
@@ -532,9 +535,11 @@ impl ReportHeader {
             .first()
             .map_or(ended, |(at, _)| *at)
             .min(ended - report.elapsed.as_millis() as i64);
-        Self::new(report.target.clone(), started, ended)
+        let mut header = Self::new(report.target.clone(), started, ended)
             .with_diagnosis(&report.diagnosis)
-            .with_evidence(&report.evidence)
+            .with_evidence(&report.evidence);
+        header.recording = Some(check::replay::recording(report));
+        header
     }
 }
 

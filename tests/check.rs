@@ -79,6 +79,12 @@ async fn every_scenario_gets_its_failure_mode() {
                 check::render_table(&report)
             );
         }
+        // What it recorded, diagnosed again, gives the same answer.
+        let replayed = check::replay::replay(&check::report_json(&report), name).expect("replays");
+        assert_eq!(
+            replayed.diagnosis.verdict, report.diagnosis.verdict,
+            "{name}: the replay differs"
+        );
         let json = check::report_json(&report).to_string();
         for secret in [
             "9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c",

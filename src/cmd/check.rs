@@ -15,6 +15,9 @@ use crate::sim::{self, scenario, Ports, Simulator};
 
 /// Runs `otp-console check` and returns its exit status.
 pub async fn run(args: CheckArgs) -> ExitCode {
+    if let Some(path) = &args.replay {
+        return replay(path, args.json);
+    }
     let test_phone = match args
         .test_phone
         .as_deref()
@@ -102,6 +105,36 @@ pub async fn run(args: CheckArgs) -> ExitCode {
         }
         Err(CannotRun(message)) => {
             eprintln!("otp-console check: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `check --replay FILE`: prints the recorded evidence's diagnosis as `check` would, and exits
+/// with its status (2 when FILE cannot be read).
+fn replay(path: &std::path::Path, json: bool) -> ExitCode {
+    let read = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read it: {e}"))
+        .and_then(|text| {
+            serde_json::from_str::<serde_json::Value>(&text).map_err(|e| format!("not JSON: {e}"))
+        })
+        .and_then(|value| {
+            crate::check::replay::replay(&value, &format!("replay:{}", path.display()))
+        });
+    match read {
+        Ok(report) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report_json(&report)).unwrap_or_default()
+                );
+            } else {
+                print!("{}", render_table(&report));
+            }
+            ExitCode::from(report.diagnosis.verdict.failure_mode.exit_code())
+        }
+        Err(why) => {
+            eprintln!("otp-console check: --replay {}: {why}", path.display());
             ExitCode::from(2)
         }
     }

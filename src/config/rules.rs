@@ -109,7 +109,7 @@ pub enum EnvSource {
 }
 
 /// The outcome for one rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VarCheck {
     /// Variable name.
     pub name: String,
@@ -120,7 +120,7 @@ pub struct VarCheck {
 }
 
 /// What was found for one variable.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum VarStatus {
     /// Present and valid.
@@ -145,7 +145,7 @@ pub enum VarStatus {
 }
 
 /// A broken rule: which variable, how, and one line for humans (no secret values).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Violation {
     /// Variable name.
     pub name: String,
@@ -156,7 +156,7 @@ pub struct Violation {
 }
 
 /// What is wrong with a variable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ViolationKind {
     /// Required and absent.

@@ -3,13 +3,13 @@
 //! account, and Twilio's alerts. Everything here is already safe to show: sanitised, secrets
 //! and phone numbers masked, request parameters with their values masked by name.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::redact;
 
 /// Where a change was read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
     /// CloudTrail LookupEvents.
@@ -19,7 +19,7 @@ pub enum Origin {
 }
 
 /// One change, newest first in a [`Changes`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
     /// When it was made (ms since the epoch).
     pub at_ms: i64,
@@ -41,7 +41,7 @@ pub struct Change {
 }
 
 /// One of Twilio's alerts (an error or warning it logged while answering the account's calls).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alert {
     pub at_ms: i64,
     pub error_code: String,
@@ -52,7 +52,7 @@ pub struct Alert {
 }
 
 /// What one origin answered for the window.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Changes {
     /// The window's start (ms since the epoch).
     pub since_ms: i64,

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use aws_config::SdkConfig;
 use aws_sdk_ecs::types::{self as ecs, DesiredStatus, SortOrder, TaskDefinitionField};
 use aws_sdk_ecs::Client;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::aws::call;
 pub use super::secrets::SecretValues;
@@ -22,7 +22,7 @@ use crate::config::{AwsConfig, EnvRules, EnvView, VarCheck};
 use crate::redact;
 
 /// Everything one ECS read saw.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub service: Service,
     pub deployed: TaskDefinition,
@@ -42,7 +42,7 @@ pub struct Snapshot {
 }
 
 /// The service as DescribeServices showed it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Service {
     pub name: String,
     pub status: String,
@@ -61,7 +61,7 @@ pub struct Service {
 }
 
 /// One deployment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deployment {
     pub id: String,
     /// `PRIMARY` or `ACTIVE`.
@@ -79,14 +79,14 @@ pub struct Deployment {
 }
 
 /// A service event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceEvent {
     pub at_ms: i64,
     pub message: String,
 }
 
 /// A task-definition revision, its first container's variables masked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskDefinition {
     pub arn: String,
     pub family: String,
@@ -109,7 +109,7 @@ pub struct TaskDefinition {
 }
 
 /// One `environment` entry, as it may be shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnvVar {
     pub name: String,
     /// Masked by [`crate::redact::env_value`].
@@ -119,14 +119,14 @@ pub struct EnvVar {
 }
 
 /// One `secrets` entry: where the value comes from, never the value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecretRef {
     pub name: String,
     pub value_from: String,
 }
 
 /// One difference between two revisions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum Change {
     Added {
@@ -163,7 +163,7 @@ pub enum Change {
 }
 
 /// A task of the service.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Task {
     pub id: String,
     pub revision: Option<i32>,

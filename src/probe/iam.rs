@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use aws_config::SdkConfig;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::aws::call;
 use super::secrets::{Resolved, Store};
@@ -19,7 +19,7 @@ use super::{ErrorKind, System};
 use crate::redact;
 
 /// What IAM says about the execution role reading one secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum RoleAccess {
     /// The role may read it (the policy that allows it, when IAM named one).

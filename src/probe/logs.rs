@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_sdk_cloudwatchlogs::Client;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::aws::call;
@@ -21,7 +21,7 @@ use crate::redact;
 pub mod live_tail;
 
 /// New events from one poll (or one Live Tail update), oldest first.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Batch {
     pub events: Vec<Event>,
     /// How the lines are followed from now on, when that changed with this batch.
@@ -30,7 +30,7 @@ pub struct Batch {
 }
 
 /// How the follower gets new lines.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum FollowMode {
     /// A CloudWatch Logs Live Tail session streams them; `sampled` while Live Tail sends only a
@@ -73,7 +73,7 @@ impl FollowMode {
 }
 
 /// One log event, sanitised.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
     pub id: String,
     pub stream: String,
@@ -83,7 +83,7 @@ pub struct Event {
 }
 
 /// What a line says, by the runbook's list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LineKind {
     /// `[OTP] Using Twilio Verify provider` (or SMS).

@@ -10,7 +10,7 @@ use aws_config::SdkConfig;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
 use aws_sdk_elasticloadbalancingv2::types::TargetDescription;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::aws::call;
 use super::traffic::{MINUTES, MINUTE_MS};
@@ -53,7 +53,7 @@ const fn q(id: &'static str, metric: &'static str, stat: &'static str, tg: bool)
 }
 
 /// One minute at the load balancer; `None` where CloudWatch had no datapoint.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Minute {
     pub requests: Option<f64>,
     pub elb_504: Option<f64>,
@@ -83,7 +83,7 @@ impl Minute {
 }
 
 /// One registered target and what the load balancer thinks of it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
     pub id: String,
     pub port: Option<i32>,
@@ -95,7 +95,7 @@ pub struct Target {
 }
 
 /// The load balancer in front of the service, over the window.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadBalancer {
     pub name: String,
     pub target_group: String,
@@ -112,13 +112,18 @@ pub struct LoadBalancer {
     /// The newest minute's host counts.
     pub healthy: Option<u64>,
     pub unhealthy: Option<u64>,
-    #[serde(serialize_with = "super::traffic::value_or_error")]
+    #[serde(
+        serialize_with = "super::traffic::value_or_error",
+        deserialize_with = "super::traffic::value_or_error_de"
+    )]
     pub targets: Result<Vec<Target>, ProbeError>,
     /// Its idle timeout, seconds (DescribeLoadBalancerAttributes' `idle_timeout.timeout_seconds`;
     /// AWS's default 60 when the attribute is not listed), once read.
     #[serde(
+        default,
         skip_serializing_if = "Option::is_none",
-        serialize_with = "idle_timeout_json"
+        serialize_with = "idle_timeout_json",
+        deserialize_with = "super::traffic::optional_value_or_error_de"
     )]
     pub idle_timeout_s: Option<Result<u64, ProbeError>>,
 }

@@ -8,7 +8,7 @@
 
 use aws_config::{Region, SdkConfig};
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::aws::call;
@@ -16,7 +16,7 @@ use super::{ErrorKind, ProbeError, System};
 use crate::redact;
 
 /// Where a `valueFrom` points.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Store {
     SecretsManager,
@@ -126,7 +126,7 @@ impl ValueFrom {
 pub use super::iam::RoleAccess;
 
 /// What became of one `secrets` entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SecretState {
     /// Read: the value is in memory.
@@ -161,7 +161,7 @@ impl SecretState {
 }
 
 /// One `secrets` entry as it may be shown: never the value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resolved {
     /// The container's variable.
     pub name: String,
@@ -190,7 +190,7 @@ pub struct Resolved {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kms_key_id: Option<String>,
     /// The staging labels of the version read (`AWSCURRENT`, `AWSPREVIOUS`, a custom one).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stages: Vec<String>,
     /// Whether the task execution role may read it, as IAM's policy simulator says.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use aws_config::SdkConfig;
 use aws_sdk_cloudwatchlogs::Client;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::aws::call;
 use super::metrics::LoadBalancer;
@@ -36,17 +36,23 @@ const MAX_DURATIONS: usize = 5_000;
 const MAX_PATH: usize = 120;
 
 /// What real users got, from the two sources the console reads without sending anything.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealTraffic {
     /// The window read (ms since the epoch), `to_ms` excluded.
     pub from_ms: i64,
     pub to_ms: i64,
     /// The backend's access lines, counted per endpoint (JSON: the summary, or `{"error"}`).
-    #[serde(serialize_with = "value_or_error")]
+    #[serde(
+        serialize_with = "value_or_error",
+        deserialize_with = "value_or_error_de"
+    )]
     pub access: Result<AccessSummary, ProbeError>,
     /// The load balancer's metrics and target health; `None` when the service has no load
     /// balancer (DescribeServices lists no target group).
-    #[serde(serialize_with = "optional_value_or_error")]
+    #[serde(
+        serialize_with = "optional_value_or_error",
+        deserialize_with = "optional_value_or_error_de"
+    )]
     pub load_balancer: Option<Result<LoadBalancer, ProbeError>>,
 }
 
@@ -65,8 +71,41 @@ pub fn value_or_error<T: Serialize, S: serde::Serializer>(
     }
 }
 
+/// Reads what [`value_or_error`] wrote: `{"error": …}` or the value. Read through a JSON
+/// value (not an untagged enum, whose buffer cannot read the integer keys of a status map).
+pub fn value_or_error_de<'de, T: serde::de::DeserializeOwned, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Result<T, ProbeError>, D::Error> {
+    use serde::de::Error;
+    let value = serde_json::Value::deserialize(deserializer)?;
+    let failed = value
+        .as_object()
+        .filter(|o| o.len() == 1)
+        .and_then(|o| o.get("error"));
+    match failed {
+        Some(error) => ProbeError::deserialize(error)
+            .map(Err)
+            .map_err(D::Error::custom),
+        None => T::deserialize(value).map(Ok).map_err(D::Error::custom),
+    }
+}
+
+/// Reads what [`optional_value_or_error`] wrote.
+pub fn optional_value_or_error_de<
+    'de,
+    T: serde::de::DeserializeOwned,
+    D: serde::Deserializer<'de>,
+>(
+    deserializer: D,
+) -> Result<Option<Result<T, ProbeError>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(bound = "T: serde::de::DeserializeOwned")]
+    struct Wrapped<T>(#[serde(deserialize_with = "value_or_error_de")] Result<T, ProbeError>);
+    Ok(Option::<Wrapped<T>>::deserialize(deserializer)?.map(|Wrapped(result)| result))
+}
+
 #[allow(clippy::ref_option)] // serde's `serialize_with` passes the field by reference.
-fn optional_value_or_error<T: Serialize, S: serde::Serializer>(
+pub fn optional_value_or_error<T: Serialize, S: serde::Serializer>(
     result: &Option<Result<T, ProbeError>>,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
@@ -195,7 +234,7 @@ fn duration_ms(word: &str) -> Option<u64> {
 }
 
 /// Requests to one endpoint over the window.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndpointTraffic {
     pub method: String,
     /// The path, or `other` for the endpoints past [`MAX_ENDPOINTS`].
@@ -237,7 +276,7 @@ impl EndpointTraffic {
 }
 
 /// One minute of one endpoint.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MinuteCount {
     pub requests: u64,
     pub errors_5xx: u64,
@@ -248,7 +287,7 @@ pub struct MinuteCount {
 }
 
 /// The access lines of the window, counted.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessSummary {
     /// Lines the filter returned.
     pub lines: u64,

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{CredentialSource, ErrorKind, ProbeError, System, TwilioCredentials};
@@ -21,7 +21,7 @@ pub mod monitor;
 pub mod recent;
 
 /// One thing learned about Twilio.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "fact", rename_all = "snake_case")]
 pub enum Fact {
     /// Which credentials the console uses, without their values.
@@ -42,7 +42,7 @@ pub enum Fact {
 }
 
 /// The number `OTP_FROM_NUMBER` names, looked up among the account's own numbers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sender {
     /// Last 4 digits.
     pub from: String,
@@ -83,7 +83,7 @@ impl std::fmt::Debug for Track {
 }
 
 /// The credentials in use, as they may be shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CredentialsSeen {
     pub source: CredentialSource,
     /// First 8 characters.
@@ -100,7 +100,7 @@ pub struct CredentialsSeen {
 }
 
 /// The account (`GET /2010-04-01/Accounts/{Sid}.json`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     /// First 8 characters.
     pub sid: String,
@@ -110,7 +110,7 @@ pub struct Account {
 }
 
 /// The Verify service (`GET /v2/Services/{Sid}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifyService {
     /// First 8 characters.
     pub sid: String,
@@ -119,7 +119,7 @@ pub struct VerifyService {
 }
 
 /// Twilio's public status page.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusPage {
     /// `none`, `minor`, `major` or `critical`.
     pub indicator: String,
@@ -129,7 +129,7 @@ pub struct StatusPage {
 }
 
 /// A verification or a check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verification {
     /// First 8 characters.
     pub sid: String,

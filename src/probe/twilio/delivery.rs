@@ -7,12 +7,12 @@
 use std::future::Future;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::probe::{ErrorKind, ProbeError, System};
 
 /// Which Twilio API a delivery is read from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Via {
     /// Programmable Messaging's Message resource (`twilio_sms`).
@@ -22,7 +22,7 @@ pub enum Via {
 }
 
 /// One status of a followed send, as it may be shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryStep {
     pub via: Via,
     /// The message's or attempt's SID, first 8 characters.

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::delivery::{self, Via};
 use super::{error_code, parse_date, path_segment, service_sid, Call, Fact, Secrets, TwilioProbe};
@@ -19,7 +19,7 @@ pub const WINDOW_MS: i64 = 15 * 60_000;
 const PAGE_SIZE: usize = 200;
 
 /// The account's sends in the window, one outcome each (counted with [`RecentSms::tally`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecentSms {
     pub via: Option<Via>,
     /// Start of the window, ms since the epoch.
@@ -31,7 +31,7 @@ pub struct RecentSms {
 }
 
 /// One send: when it was made, its status and the error code of a failure.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SmsOutcome {
     pub at_ms: i64,
     pub status: String,
