@@ -22,6 +22,7 @@ use crate::probe::logs::live_tail::{self, Hot, LiveTail, HOT_FOR, HOT_GRACE};
 use crate::probe::logs::{FollowMode, LogsFollower};
 use crate::probe::metrics::MetricsProbe;
 use crate::probe::network::NetworkProbe;
+use crate::probe::service_read::ServiceRead;
 use crate::probe::traffic::{self as real_traffic, AccessLog, RealTraffic};
 use crate::probe::twilio::delivery::{self, Backoff, Via};
 use crate::probe::twilio::{self, CredentialsSeen, Fact, Track, TwilioProbe};
@@ -122,13 +123,15 @@ impl Engine {
         let http = HttpProbe::new(&config.api, OTP_TIMEOUT)?;
         let quick = HttpProbe::new(&config.api, HEALTH_TIMEOUT)?;
         let twilio = TwilioProbe::new(&config.twilio, TWILIO_TIMEOUT)?;
-        let ecs = EcsProbe::new(&sdk, &config.aws, &config.rules);
-        let network = NetworkProbe::new(&sdk, &config.aws);
+        // One DescribeServices answer for the four probes that read the service.
+        let described = ServiceRead::new(&sdk, &config.aws.cluster, &config.aws.service).shared();
+        let ecs = EcsProbe::new(&sdk, &config.aws, &config.rules).sharing(described.clone());
+        let network = NetworkProbe::new(&sdk, &config.aws).sharing(described.clone());
         let access = AccessLog::new(&sdk, &config.aws);
-        let metrics = MetricsProbe::new(&sdk, &config.aws);
+        let metrics = MetricsProbe::new(&sdk, &config.aws).sharing(described.clone());
         let (creds, _) = watch::channel(None);
         let (scope, _) = watch::channel(None);
-        let cloudtrail = CloudTrailProbe::new(&sdk);
+        let cloudtrail = CloudTrailProbe::new(&sdk).sharing(described);
         Ok(Self {
             cloudtrail,
             scope: Arc::new(scope),

@@ -26,6 +26,8 @@ pub mod metrics;
 pub mod network;
 /// The task definition's `secrets`: Secrets Manager and SSM, resolved in memory.
 pub mod secrets;
+/// One DescribeServices answer shared by the probes of a round.
+pub mod service_read;
 /// Real traffic: the backend's access lines counted per endpoint, with the load balancer's view.
 pub mod traffic;
 /// Twilio: account, Verify service, status page, test sends and checks.

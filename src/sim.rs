@@ -83,9 +83,17 @@ pub struct Shared {
     pub stopped: watch::Receiver<bool>,
     /// When the account's calls to each rate-limited operation went out (the last second's).
     calls: Mutex<HashMap<String, VecDeque<Instant>>>,
+    /// How many requests each AWS JSON operation (its `X-Amz-Target`) got, for tests.
+    served: Mutex<HashMap<String, u64>>,
 }
 
 impl Shared {
+    /// Counts one request to the AWS JSON operation `target`.
+    fn count(&self, target: &str) {
+        let mut served = self.served.lock().unwrap_or_else(PoisonError::into_inner);
+        *served.entry(target.to_owned()).or_default() += 1;
+    }
+
     /// The world, brought up to now.
     pub fn lock_world(&self) -> MutexGuard<'_, World> {
         let mut world = self.world.lock().unwrap_or_else(PoisonError::into_inner);
@@ -214,6 +222,7 @@ impl Simulator {
             http: reqwest::Client::builder().no_proxy().build()?,
             stopped: stopped.clone(),
             calls: Mutex::default(),
+            served: Mutex::default(),
         });
         let serve = |listener: TcpListener, router: Router| {
             let mut stopped = stopped.clone();
@@ -256,6 +265,17 @@ impl Simulator {
             stop,
             servers,
         })
+    }
+
+    /// How many requests the AWS JSON operation `target` (`AmazonEC2ContainerServiceV20141113.
+    /// DescribeServices`) has served.
+    pub fn served(&self, target: &str) -> u64 {
+        let served = self
+            .shared
+            .served
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        served.get(target).copied().unwrap_or(0)
     }
 
     /// The scenario this simulator runs.
@@ -501,6 +521,7 @@ async fn aws_endpoint(
     let canonical =
         cloudtrail::operation(target).map(|op| format!("{}{op}", cloudtrail::TARGET_PREFIX));
     let target = canonical.as_deref().unwrap_or(target);
+    shared.count(target);
     let result = (|| {
         let key = access_key_id(&headers).ok_or_else(missing_signature)?;
         if let Some(e) = marked_key_error(&shared, key, target) {

@@ -961,3 +961,19 @@ async fn check_does_not_conclude_on_a_cause_that_explains_nothing_while_its_otp_
         check::render_table(&report)
     );
 }
+
+/// The four probes that read the service (ECS, the network path, the load balancer's metrics,
+/// CloudTrail's scope) share one DescribeServices answer per round.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_check_reads_the_service_once() {
+    let (sim, config) = support::simulator("healthy").await;
+    let report = check::check(&config, "healthy", &support::check_options())
+        .await
+        .expect("runs");
+    assert_eq!(report.diagnosis.verdict.failure_mode, FailureMode::None);
+    assert_eq!(
+        sim.served("AmazonEC2ContainerServiceV20141113.DescribeServices"),
+        1,
+        "DescribeServices calls in one check"
+    );
+}

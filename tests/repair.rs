@@ -576,9 +576,13 @@ async fn repaired(name: &str, repair: Repair, test_phone: Option<&str>) -> Failu
     );
     let deployed = repairer.deployed().await.expect("deployed");
     assert_eq!(deployed.task_definition.revision(), applied.revision);
-    let report = otp_console::repair::verify(&config, name, &options(test_phone))
-        .await
-        .expect("verification runs");
+    let report = Box::pin(otp_console::repair::verify(
+        &config,
+        name,
+        &options(test_phone),
+    ))
+    .await
+    .expect("verification runs");
     report.diagnosis.verdict.failure_mode
 }
 

@@ -25,6 +25,7 @@ use tokio::time::Instant;
 use super::aws::call;
 use super::changes::{mask_parameters, Change, Changes, Origin};
 use super::ecs::Snapshot;
+use super::service_read::ServiceRead;
 use super::{ProbeError, System};
 use crate::redact;
 
@@ -170,6 +171,8 @@ pub struct CloudTrailProbe {
     client: aws_sdk_cloudtrail::Client,
     ecs: aws_sdk_ecs::Client,
     last_call: Arc<Mutex<Option<Instant>>>,
+    /// The service read shared with the other probes of a round, when the engine gives one.
+    described: Option<ServiceRead>,
 }
 
 impl CloudTrailProbe {
@@ -178,7 +181,15 @@ impl CloudTrailProbe {
             client: aws_sdk_cloudtrail::Client::new(sdk),
             ecs: aws_sdk_ecs::Client::new(sdk),
             last_call: Arc::default(),
+            described: None,
         }
+    }
+
+    /// Reads the service through `described`, shared with the other probes of a round.
+    #[must_use]
+    pub fn sharing(mut self, described: ServiceRead) -> Self {
+        self.described = Some(described);
+        self
     }
 
     /// The changes to `scope`'s resources from `since_ms` to `now_ms`, newest first.
@@ -234,13 +245,22 @@ impl CloudTrailProbe {
     /// off) and the deployed revision's task role (for IAM changes), added to `scope`.
     /// Nothing is added when ECS does not say: the lookup still runs on the rest.
     pub async fn complete(&self, scope: &mut Scope, cluster: &str, service: &str) {
-        let request = self
-            .ecs
-            .describe_services()
-            .cluster(cluster)
-            .services(service)
-            .send();
-        let Ok(answer) = call(System::Ecs, "DescribeServices", request).await else {
+        let shared = self
+            .described
+            .as_ref()
+            .filter(|d| d.is_for(cluster, service));
+        let answer = if let Some(described) = shared {
+            described.describe().await
+        } else {
+            let request = self
+                .ecs
+                .describe_services()
+                .cluster(cluster)
+                .services(service)
+                .send();
+            call(System::Ecs, "DescribeServices", request).await
+        };
+        let Ok(answer) = answer else {
             return;
         };
         let Some(found) = answer.services().first() else {

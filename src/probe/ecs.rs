@@ -11,6 +11,8 @@ use std::sync::OnceLock;
 use aws_config::SdkConfig;
 use aws_sdk_ecs::types::{self as ecs, DesiredStatus, SortOrder, TaskDefinitionField};
 use aws_sdk_ecs::Client;
+
+use super::service_read::ServiceRead;
 use serde::{Deserialize, Serialize};
 
 use super::aws::call;
@@ -191,6 +193,7 @@ pub struct EcsProbe {
     service: String,
     rules: EnvRules,
     secrets: SecretsProbe,
+    described: ServiceRead,
 }
 
 /// A revision as shown, and its container's variables as declared (values unmasked, kept
@@ -210,7 +213,15 @@ impl EcsProbe {
             service: cfg.service.clone(),
             rules: rules.clone(),
             secrets: SecretsProbe::new(sdk),
+            described: ServiceRead::new(sdk, &cfg.cluster, &cfg.service),
         }
+    }
+
+    /// Reads the service through `described`, shared with the other probes of a round.
+    #[must_use]
+    pub fn sharing(mut self, described: ServiceRead) -> Self {
+        self.described = described;
+        self
     }
 
     /// One full read: service, deployed and previous revisions, their diff, the rules, tasks;
@@ -262,16 +273,7 @@ impl EcsProbe {
 
     /// DescribeServices: the service, its deployments and recent events.
     pub async fn service(&self) -> Result<Service, ProbeError> {
-        let out = call(
-            System::Ecs,
-            "DescribeServices",
-            self.client
-                .describe_services()
-                .cluster(&self.cluster)
-                .services(&self.service)
-                .send(),
-        )
-        .await?;
+        let out = self.described.describe().await?;
         let Some(s) = out.services().first() else {
             let reason = out
                 .failures()

@@ -13,6 +13,7 @@ use aws_sdk_elasticloadbalancingv2::types::TargetDescription;
 use serde::{Deserialize, Serialize};
 
 use super::aws::call;
+use super::service_read::ServiceRead;
 use super::traffic::{MINUTES, MINUTE_MS};
 use super::{ErrorKind, ProbeError, System};
 use crate::config::AwsConfig;
@@ -226,21 +227,24 @@ pub fn dimension_of(arn: &str) -> &str {
 /// Reads the load balancer of the configured service.
 #[derive(Debug, Clone)]
 pub struct MetricsProbe {
-    ecs: aws_sdk_ecs::Client,
+    described: ServiceRead,
     elb: aws_sdk_elasticloadbalancingv2::Client,
     cloudwatch: aws_sdk_cloudwatch::Client,
-    cluster: String,
-    service: String,
 }
 
 impl MetricsProbe {
+    /// Reads the service through `described`, shared with the other probes of a round.
+    #[must_use]
+    pub fn sharing(mut self, described: ServiceRead) -> Self {
+        self.described = described;
+        self
+    }
+
     pub fn new(sdk: &SdkConfig, cfg: &AwsConfig) -> Self {
         Self {
-            ecs: aws_sdk_ecs::Client::new(sdk),
+            described: ServiceRead::new(sdk, &cfg.cluster, &cfg.service),
             elb: aws_sdk_elasticloadbalancingv2::Client::new(sdk),
             cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
-            cluster: cfg.cluster.clone(),
-            service: cfg.service.clone(),
         }
     }
 
@@ -256,16 +260,7 @@ impl MetricsProbe {
 
     /// The service's first target group (DescribeServices `loadBalancers`).
     pub async fn target_group(&self) -> Result<Option<String>, ProbeError> {
-        let out = call(
-            System::Ecs,
-            "DescribeServices",
-            self.ecs
-                .describe_services()
-                .cluster(&self.cluster)
-                .services(&self.service)
-                .send(),
-        )
-        .await?;
+        let out = self.described.describe().await?;
         Ok(out
             .services()
             .first()

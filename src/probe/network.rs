@@ -20,6 +20,7 @@ use aws_sdk_ec2::types::Filter;
 use aws_sdk_ec2::Client;
 
 use super::aws::call;
+use super::service_read::ServiceRead;
 use super::{ErrorKind, ProbeError, System};
 use crate::config::AwsConfig;
 use crate::network::{self, NetworkConfig, Path, ServiceNetwork};
@@ -29,6 +30,7 @@ use crate::redact;
 #[derive(Clone)]
 pub struct NetworkProbe {
     ecs: aws_sdk_ecs::Client,
+    described: ServiceRead,
     ec2: Client,
     cluster: String,
     service: String,
@@ -95,9 +97,17 @@ fn instance_of(i: &aws_sdk_ec2::types::Instance) -> network::Instance {
 }
 
 impl NetworkProbe {
+    /// Reads the service through `described`, shared with the other probes of a round.
+    #[must_use]
+    pub fn sharing(mut self, described: ServiceRead) -> Self {
+        self.described = described;
+        self
+    }
+
     pub fn new(sdk: &SdkConfig, cfg: &AwsConfig) -> Self {
         Self {
             ecs: aws_sdk_ecs::Client::new(sdk),
+            described: ServiceRead::new(sdk, &cfg.cluster, &cfg.service),
             ec2: Client::new(sdk),
             cluster: cfg.cluster.clone(),
             service: cfg.service.clone(),
@@ -115,16 +125,7 @@ impl NetworkProbe {
 
     /// DescribeServices: the service's subnets, security groups and public IP setting.
     pub async fn service_network(&self) -> Result<ServiceNetwork, ProbeError> {
-        let out = call(
-            System::Ecs,
-            "DescribeServices",
-            self.ecs
-                .describe_services()
-                .cluster(&self.cluster)
-                .services(&self.service)
-                .send(),
-        )
-        .await?;
+        let out = self.described.describe().await?;
         let Some(s) = out.services().first() else {
             return Err(ProbeError {
                 system: System::Network,
