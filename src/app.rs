@@ -7,21 +7,20 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 
 use crossterm::event::{
-    Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent,
-    MouseEventKind,
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 use ratatui::layout::{Position, Rect};
-use tui_input::backend::crossterm::EventHandler;
 use tui_input::Input;
 
 use crate::diagnosis::{self, Diagnosis, Evidence, Names};
 use crate::event::{Event, Notice, Sms, Target};
 use crate::keymap::{self, Action, ModalAction};
-use crate::probe::http::{self, Class, Endpoint};
+use crate::probe::http::{Class, Endpoint};
 use crate::probe::Observation;
 use crate::repair::{Plan, Repair};
 use crate::report::{self, ReportHeader, Timeline};
 
+mod modal;
 mod repair;
 pub use self::repair::{Choice, Field, RepairFlow, RepairUpdate, Stage};
 
@@ -542,10 +541,7 @@ impl App {
         }
     }
 
-    #[allow(
-        clippy::too_many_lines,
-        reason = "over 100 lines when the lint was enabled; to split (#27)"
-    )]
+    /// A key while `modal` is open: each modal's own handler (`src/app/modal.rs`).
     fn modal_key(&mut self, modal: Modal, key: KeyEvent) -> Vec<Command> {
         let is_ctrl_c =
             key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
@@ -562,223 +558,15 @@ impl App {
             }
             Modal::Confirm {
                 kind,
-                mut phone,
+                phone,
                 is_editing,
                 ..
-            } => {
-                let keys = if is_editing {
-                    keymap::CONFIRM_EDITING_KEYS
-                } else {
-                    keymap::CONFIRM_KEYS
-                };
-                match keymap::modal_action(keys, key.code) {
-                    Some(ModalAction::Close) => Vec::new(),
-                    Some(ModalAction::Submit) => match http::validate_phone(phone.value()) {
-                        Ok(number) => {
-                            if kind == SendKind::Api && self.otp_budget(&number) == 0 {
-                                self.modal = Some(Modal::Confirm {
-                                kind,
-                                phone,
-                                is_editing,
-                                error: Some("No OTP starts left for this number in the 15-minute window".into()),
-                            });
-                                return Vec::new();
-                            }
-                            self.last_phone = Some(number.clone());
-                            self.timeline.with_secrets(vec![number.clone()]);
-                            self.timeline.record_action(
-                                match kind {
-                                    SendKind::Api => format!(
-                                        "OTP start through the API to {}",
-                                        crate::redact::phone(&number)
-                                    ),
-                                    SendKind::Twilio => format!(
-                                        "test send straight to Twilio Verify to {}",
-                                        crate::redact::phone(&number)
-                                    ),
-                                },
-                                self.now_ms,
-                            );
-                            // A verification after a repair goes on in the repair window.
-                            if self
-                                .repair
-                                .as_ref()
-                                .is_some_and(|f| matches!(f.stage, Stage::Verifying { .. }))
-                            {
-                                self.modal = Some(Modal::Repair);
-                            }
-                            if kind == SendKind::Api {
-                                self.otp_sent.push_back((number.clone(), self.now_ms));
-                                while self
-                                    .otp_sent
-                                    .front()
-                                    .is_some_and(|(_, at)| self.now_ms - at >= OTP_WINDOW_MS)
-                                {
-                                    self.otp_sent.pop_front();
-                                }
-                                vec![Command::OtpStart { phone: number }]
-                            } else {
-                                vec![Command::TwilioSend { phone: number }]
-                            }
-                        }
-                        Err(error) => {
-                            self.modal = Some(Modal::Confirm {
-                                kind,
-                                phone,
-                                is_editing: true,
-                                error: Some(error),
-                            });
-                            Vec::new()
-                        }
-                    },
-                    Some(ModalAction::Edit) => {
-                        self.modal = Some(Modal::Confirm {
-                            kind,
-                            phone,
-                            is_editing: true,
-                            error: None,
-                        });
-                        Vec::new()
-                    }
-                    _ => {
-                        if is_editing {
-                            phone.handle_event(&TermEvent::Key(key));
-                        }
-                        self.modal = Some(Modal::Confirm {
-                            kind,
-                            phone,
-                            is_editing,
-                            error: None,
-                        });
-                        Vec::new()
-                    }
-                }
-            }
-            Modal::Code {
-                phone, mut code, ..
-            } => match keymap::modal_action(keymap::CODE_KEYS, key.code) {
-                Some(ModalAction::Close) => Vec::new(),
-                Some(ModalAction::Submit) => {
-                    let typed = code.value().trim().to_owned();
-                    if (4..=10).contains(&typed.len()) && typed.chars().all(|c| c.is_ascii_digit())
-                    {
-                        self.timeline.record_action(
-                            format!(
-                                "code entered for {}, verifying through the API",
-                                crate::redact::phone(&phone)
-                            ),
-                            self.now_ms,
-                        );
-                        vec![Command::Verify { phone, code: typed }]
-                    } else {
-                        self.modal = Some(Modal::Code {
-                            phone,
-                            code,
-                            error: Some("The code is the 4 to 10 digits from the SMS".into()),
-                        });
-                        Vec::new()
-                    }
-                }
-                _ => {
-                    code.handle_event(&TermEvent::Key(key));
-                    self.modal = Some(Modal::Code {
-                        phone,
-                        code,
-                        error: None,
-                    });
-                    Vec::new()
-                }
-            },
-            Modal::Filter(mut input) => match keymap::modal_action(keymap::FILTER_KEYS, key.code) {
-                Some(ModalAction::Close) => Vec::new(),
-                Some(ModalAction::Submit) => {
-                    input.value().trim().clone_into(&mut self.logs.filter);
-                    self.logs.scroll = 0;
-                    Vec::new()
-                }
-                _ => {
-                    input.handle_event(&TermEvent::Key(key));
-                    self.modal = Some(Modal::Filter(input));
-                    Vec::new()
-                }
-            },
+            } => self.confirm_key(kind, phone, is_editing, key),
+            Modal::Code { phone, code, .. } => self.code_key(phone, code, key),
+            Modal::Filter(input) => self.filter_key(input, key),
             Modal::Repair => self.repair_key(key),
-            Modal::Compare { mut revision, .. } => {
-                match keymap::modal_action(keymap::COMPARE_KEYS, key.code) {
-                    Some(ModalAction::Close) => Vec::new(),
-                    Some(ModalAction::Submit) => {
-                        let typed = revision.value().trim().trim_start_matches(':').to_owned();
-                        if typed.is_empty() {
-                            self.compare = None;
-                            return Vec::new();
-                        }
-                        let family = match &self.evidence.ecs {
-                            Some(Ok(s)) => Some(s.deployed.family.clone()),
-                            _ => None,
-                        };
-                        match (typed.parse::<i32>(), family) {
-                            (Ok(n), Some(family)) if n > 0 => {
-                                vec![Command::CompareWith(format!("{family}:{n}"))]
-                            }
-                            (Ok(_), None) => {
-                                self.modal = Some(Modal::Compare {
-                                revision,
-                                error: Some("The deployed revision has not been read yet: wait for the env pane (or press a)".into()),
-                            });
-                                Vec::new()
-                            }
-                            _ => {
-                                self.modal = Some(Modal::Compare {
-                                    revision,
-                                    error: Some(
-                                        "A revision number, e.g. 41 (empty: the previous one)"
-                                            .into(),
-                                    ),
-                                });
-                                Vec::new()
-                            }
-                        }
-                    }
-                    _ => {
-                        revision.handle_event(&TermEvent::Key(key));
-                        self.modal = Some(Modal::Compare {
-                            revision,
-                            error: None,
-                        });
-                        Vec::new()
-                    }
-                }
-            }
-            Modal::Scenarios { selected } => {
-                let n = self.scenarios.len().max(1);
-                match keymap::modal_action(keymap::SCENARIO_KEYS, key.code) {
-                    Some(ModalAction::Close) => Vec::new(),
-                    Some(ModalAction::Submit) => match self.scenarios.get(selected) {
-                        Some((name, _)) => {
-                            self.timeline
-                                .record_action(format!("switched the demo to {name}"), self.now_ms);
-                            vec![Command::SwitchScenario(name.clone())]
-                        }
-                        None => Vec::new(),
-                    },
-                    Some(ModalAction::Up) => {
-                        self.modal = Some(Modal::Scenarios {
-                            selected: (selected + n - 1) % n,
-                        });
-                        Vec::new()
-                    }
-                    Some(ModalAction::Down) => {
-                        self.modal = Some(Modal::Scenarios {
-                            selected: (selected + 1) % n,
-                        });
-                        Vec::new()
-                    }
-                    _ => {
-                        self.modal = Some(Modal::Scenarios { selected });
-                        Vec::new()
-                    }
-                }
-            }
+            Modal::Compare { revision, .. } => self.compare_key(revision, key),
+            Modal::Scenarios { selected } => self.scenarios_key(selected, key),
         }
     }
 

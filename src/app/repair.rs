@@ -5,17 +5,14 @@
 //! done by the runner ([`Command::PlanRepair`], [`Command::ApplyRepair`]); what they report
 //! comes back as [`RepairUpdate`]s. Every step is recorded in the session's timeline.
 
-use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent};
-use tui_input::backend::crossterm::EventHandler;
 use tui_input::Input;
 
 use super::{App, Command, Modal, SendKind};
 use crate::config::VarStatus;
 use crate::diagnosis::FailureMode;
 pub use crate::event::RepairUpdate;
-use crate::keymap::{self, ModalAction};
+use crate::keymap;
 use crate::probe::http::Endpoint;
-use crate::redact;
 use crate::repair::egress::EgressPlan;
 pub use crate::repair::Choice;
 use crate::repair::{
@@ -267,204 +264,6 @@ impl App {
                 .map(|p| format!("{}:{}", p.family, p.revision)),
             _ => None,
         }
-    }
-
-    #[allow(
-        clippy::too_many_lines,
-        reason = "over 100 lines when the lint was enabled; to split (#27)"
-    )]
-    pub(super) fn repair_key(&mut self, key: KeyEvent) -> Vec<Command> {
-        let Some(mut flow) = self.repair.take() else {
-            return Vec::new();
-        };
-        let action = keymap::modal_action(flow.keys(), key.code);
-        let mut is_shown = true;
-        let commands = match (&mut flow.stage, action) {
-            (Stage::Choose { .. }, Some(ModalAction::Close)) => {
-                self.repair = None;
-                return Vec::new();
-            }
-            (Stage::Choose { selected }, Some(ModalAction::Up)) => {
-                *selected = (*selected + Choice::ALL.len() - 1) % Choice::ALL.len();
-                Vec::new()
-            }
-            (Stage::Choose { selected }, Some(ModalAction::Down)) => {
-                *selected = (*selected + 1) % Choice::ALL.len();
-                Vec::new()
-            }
-            (Stage::Choose { selected }, Some(ModalAction::Pick)) => {
-                if let KeyCode::Char(c) = key.code {
-                    *selected = c.to_digit(10).map_or(0, |d| d as usize).saturating_sub(1);
-                }
-                self.choose(&mut flow)
-            }
-            (Stage::Choose { .. }, Some(ModalAction::Submit)) => self.choose(&mut flow),
-            (Stage::Form { .. }, Some(ModalAction::Close)) => {
-                flow.stage = Stage::Choose { selected: 0 };
-                Vec::new()
-            }
-            (
-                Stage::Form {
-                    fields,
-                    cell,
-                    error,
-                },
-                Some(ModalAction::Down),
-            ) => {
-                if *cell + 1 >= fields.len() * 2 {
-                    // Past the last value: a new row, for a variable the evidence did not flag.
-                    if fields.last().is_some_and(|f| !f.name.value().is_empty()) {
-                        fields.push(Field::default());
-                        *cell += 1;
-                    }
-                } else {
-                    *cell += 1;
-                }
-                *error = None;
-                Vec::new()
-            }
-            (Stage::Form { cell, error, .. }, Some(ModalAction::Up)) => {
-                *cell = cell.saturating_sub(1);
-                *error = None;
-                Vec::new()
-            }
-            (Stage::Form { fields, error, .. }, Some(ModalAction::Submit)) => {
-                match assignments(fields).and_then(|vars| self.secret_or_env(vars)) {
-                    Ok(Repair::PutSecret(name, value)) => {
-                        self.timeline.with_secrets(vec![value.clone()]);
-                        let repair = Repair::PutSecret(name, value);
-                        flow.stage = Stage::Planning {
-                            what: plan_label(&repair),
-                        };
-                        vec![Command::PlanRepair(repair)]
-                    }
-                    Ok(Repair::PointSecret(refs)) => {
-                        let repair = Repair::PointSecret(refs);
-                        flow.stage = Stage::Planning {
-                            what: plan_label(&repair),
-                        };
-                        vec![Command::PlanRepair(repair)]
-                    }
-                    Ok(Repair::Set(vars)) => {
-                        // Values of secret variables are masked wherever the report would show them.
-                        self.timeline.with_secrets(
-                            vars.iter()
-                                .filter(|(n, _)| redact::is_secret_name(n) || n.ends_with("_SID"))
-                                .map(|(_, v)| v.clone())
-                                .collect(),
-                        );
-                        let repair = Repair::Set(vars);
-                        flow.stage = Stage::Planning {
-                            what: plan_label(&repair),
-                        };
-                        vec![Command::PlanRepair(repair)]
-                    }
-                    Ok(_) => Vec::new(),
-                    Err(e) => {
-                        *error = Some(e);
-                        Vec::new()
-                    }
-                }
-            }
-            (
-                Stage::Form {
-                    fields,
-                    cell,
-                    error,
-                },
-                _,
-            ) => {
-                if let Some(field) = fields.get_mut(*cell / 2) {
-                    let input = if *cell % 2 == 0 {
-                        &mut field.name
-                    } else {
-                        &mut field.value
-                    };
-                    input.handle_event(&TermEvent::Key(key));
-                }
-                *error = None;
-                Vec::new()
-            }
-            (Stage::Confirm { .. }, Some(ModalAction::Close)) => {
-                self.timeline
-                    .record_action("repair cancelled: nothing applied", self.now_ms);
-                self.notice_info("Repair cancelled: nothing was changed");
-                self.repair = None;
-                return Vec::new();
-            }
-            (Stage::Confirm { typed, error }, Some(ModalAction::Submit)) => {
-                // What applying does: the egress rule, or the task definition's plan.
-                let (summary, command) = match (&flow.egress, &flow.plan) {
-                    (Some(egress), _) => (egress.summary(), Command::ApplyEgress(egress.clone())),
-                    (None, Some(plan)) => (
-                        repair::render::summary(plan),
-                        Command::ApplyRepair(plan.clone()),
-                    ),
-                    (None, None) => return Vec::new(),
-                };
-                let service = confirm_word(flow.plan.as_deref(), &self.names.service).to_owned();
-                if typed.value().trim() == service {
-                    self.timeline
-                        .record_action(format!("repair confirmed: {summary}"), self.now_ms);
-                    flow.stage = Stage::Applying;
-                    vec![command]
-                } else {
-                    *error = Some(format!(
-                        "Type the service name {service} exactly to apply (Esc cancels)"
-                    ));
-                    Vec::new()
-                }
-            }
-            (Stage::Confirm { typed, error }, _) => {
-                typed.handle_event(&TermEvent::Key(key));
-                *error = None;
-                Vec::new()
-            }
-            (_, Some(ModalAction::Hide | ModalAction::Close)) => {
-                is_shown = false;
-                Vec::new()
-            }
-            (_, Some(ModalAction::OtpStart)) => {
-                // The usual confirmation; the repair window comes back after it.
-                self.repair = Some(flow);
-                self.modal = Some(Modal::Confirm {
-                    kind: SendKind::Api,
-                    phone: Input::new(self.test_phone()),
-                    is_editing: false,
-                    error: None,
-                });
-                return Vec::new();
-            }
-            (_, Some(ModalAction::Health)) => vec![Command::ProbeHealth],
-            (_, Some(ModalAction::ProbeAll)) => vec![Command::ProbeAll],
-            (_, Some(ModalAction::Report)) => self.write_report(),
-            (_, Some(ModalAction::NewRepair)) => {
-                flow = RepairFlow::new(Stage::Choose {
-                    selected: self.suggested_choice(),
-                });
-                Vec::new()
-            }
-            (_, Some(ModalAction::RollBack)) => {
-                let Some(to) = rollback_target(&flow) else {
-                    return Vec::new();
-                };
-                let repair = Repair::RollbackTo(to);
-                self.timeline.record_action(
-                    format!("roll back offered after the failed rollout: to {to}"),
-                    self.now_ms,
-                );
-                flow = RepairFlow::new(Stage::Planning {
-                    what: plan_label(&repair),
-                });
-                vec![Command::PlanRepair(repair)]
-            }
-            _ => Vec::new(),
-        };
-        self.repair = Some(flow);
-        if is_shown {
-            self.modal = Some(Modal::Repair);
-        }
-        commands
     }
 
     fn choose(&mut self, flow: &mut RepairFlow) -> Vec<Command> {
@@ -798,5 +597,6 @@ fn plan_label(repair: &Repair) -> String {
     }
 }
 
+mod keys;
 #[cfg(test)]
 mod tests;

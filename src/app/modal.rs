@@ -1,0 +1,218 @@
+//! The keys of each modal but the repair window's (`repair.rs`): the confirmation before a
+//! send, the code, the logs filter, the revision to compare with, and the demo's scenarios.
+//! Each handler takes the modal's state by value and puts the modal back while it stays open.
+
+use crossterm::event::{Event as TermEvent, KeyEvent};
+use tui_input::backend::crossterm::EventHandler;
+use tui_input::Input;
+
+use super::{App, Command, Modal, SendKind, Stage, OTP_WINDOW_MS};
+use crate::keymap::{self, ModalAction};
+use crate::probe::http;
+
+impl App {
+    /// The confirmation before a send: submit (validated, within the OTP budget), edit, type.
+    pub(super) fn confirm_key(
+        &mut self,
+        kind: SendKind,
+        mut phone: Input,
+        is_editing: bool,
+        key: KeyEvent,
+    ) -> Vec<Command> {
+        let keys = if is_editing {
+            keymap::CONFIRM_EDITING_KEYS
+        } else {
+            keymap::CONFIRM_KEYS
+        };
+        let again = |phone, is_editing, error| Modal::Confirm {
+            kind,
+            phone,
+            is_editing,
+            error,
+        };
+        match keymap::modal_action(keys, key.code) {
+            Some(ModalAction::Close) => Vec::new(),
+            Some(ModalAction::Submit) => match http::validate_phone(phone.value()) {
+                Ok(number) if kind == SendKind::Api && self.otp_budget(&number) == 0 => {
+                    let error = "No OTP starts left for this number in the 15-minute window";
+                    self.modal = Some(again(phone, is_editing, Some(error.into())));
+                    Vec::new()
+                }
+                Ok(number) => self.send_confirmed(kind, number),
+                Err(error) => {
+                    self.modal = Some(again(phone, true, Some(error)));
+                    Vec::new()
+                }
+            },
+            Some(ModalAction::Edit) => {
+                self.modal = Some(again(phone, true, None));
+                Vec::new()
+            }
+            _ => {
+                if is_editing {
+                    phone.handle_event(&TermEvent::Key(key));
+                }
+                self.modal = Some(again(phone, is_editing, None));
+                Vec::new()
+            }
+        }
+    }
+
+    /// A confirmed send to `number`: recorded, counted against the OTP budget, and sent.
+    fn send_confirmed(&mut self, kind: SendKind, number: String) -> Vec<Command> {
+        self.last_phone = Some(number.clone());
+        self.timeline.with_secrets(vec![number.clone()]);
+        let to = crate::redact::phone(&number);
+        self.timeline.record_action(
+            match kind {
+                SendKind::Api => format!("OTP start through the API to {to}"),
+                SendKind::Twilio => format!("test send straight to Twilio Verify to {to}"),
+            },
+            self.now_ms,
+        );
+        // A verification after a repair goes on in the repair window.
+        if self
+            .repair
+            .as_ref()
+            .is_some_and(|f| matches!(f.stage, Stage::Verifying { .. }))
+        {
+            self.modal = Some(Modal::Repair);
+        }
+        if kind == SendKind::Twilio {
+            return vec![Command::TwilioSend { phone: number }];
+        }
+        self.otp_sent.push_back((number.clone(), self.now_ms));
+        while self
+            .otp_sent
+            .front()
+            .is_some_and(|(_, at)| self.now_ms - at >= OTP_WINDOW_MS)
+        {
+            self.otp_sent.pop_front();
+        }
+        vec![Command::OtpStart { phone: number }]
+    }
+
+    /// The code from the SMS: 4 to 10 digits, verified through the API.
+    pub(super) fn code_key(
+        &mut self,
+        phone: String,
+        mut code: Input,
+        key: KeyEvent,
+    ) -> Vec<Command> {
+        match keymap::modal_action(keymap::CODE_KEYS, key.code) {
+            Some(ModalAction::Close) => Vec::new(),
+            Some(ModalAction::Submit) => {
+                let typed = code.value().trim().to_owned();
+                if (4..=10).contains(&typed.len()) && typed.chars().all(|c| c.is_ascii_digit()) {
+                    self.timeline.record_action(
+                        format!(
+                            "code entered for {}, verifying through the API",
+                            crate::redact::phone(&phone)
+                        ),
+                        self.now_ms,
+                    );
+                    vec![Command::Verify { phone, code: typed }]
+                } else {
+                    self.modal = Some(Modal::Code {
+                        phone,
+                        code,
+                        error: Some("The code is the 4 to 10 digits from the SMS".into()),
+                    });
+                    Vec::new()
+                }
+            }
+            _ => {
+                code.handle_event(&TermEvent::Key(key));
+                self.modal = Some(Modal::Code {
+                    phone,
+                    code,
+                    error: None,
+                });
+                Vec::new()
+            }
+        }
+    }
+
+    /// The logs pane's filter.
+    pub(super) fn filter_key(&mut self, mut input: Input, key: KeyEvent) -> Vec<Command> {
+        match keymap::modal_action(keymap::FILTER_KEYS, key.code) {
+            Some(ModalAction::Close) => {}
+            Some(ModalAction::Submit) => {
+                input.value().trim().clone_into(&mut self.logs.filter);
+                self.logs.scroll = 0;
+            }
+            _ => {
+                input.handle_event(&TermEvent::Key(key));
+                self.modal = Some(Modal::Filter(input));
+            }
+        }
+        Vec::new()
+    }
+
+    /// The revision to compare the deployed one with (empty: the previous one).
+    pub(super) fn compare_key(&mut self, mut revision: Input, key: KeyEvent) -> Vec<Command> {
+        match keymap::modal_action(keymap::COMPARE_KEYS, key.code) {
+            Some(ModalAction::Close) => Vec::new(),
+            Some(ModalAction::Submit) => {
+                let typed = revision.value().trim().trim_start_matches(':').to_owned();
+                if typed.is_empty() {
+                    self.compare = None;
+                    return Vec::new();
+                }
+                let family = match &self.evidence.ecs {
+                    Some(Ok(s)) => Some(s.deployed.family.clone()),
+                    _ => None,
+                };
+                let error = match (typed.parse::<i32>(), family) {
+                    (Ok(n), Some(family)) if n > 0 => {
+                        return vec![Command::CompareWith(format!("{family}:{n}"))];
+                    }
+                    (Ok(_), None) => "The deployed revision has not been read yet: wait for the env pane (or press a)",
+                    _ => "A revision number, e.g. 41 (empty: the previous one)",
+                };
+                self.modal = Some(Modal::Compare {
+                    revision,
+                    error: Some(error.into()),
+                });
+                Vec::new()
+            }
+            _ => {
+                revision.handle_event(&TermEvent::Key(key));
+                self.modal = Some(Modal::Compare {
+                    revision,
+                    error: None,
+                });
+                Vec::new()
+            }
+        }
+    }
+
+    /// The demo's scenarios: move, and switch to the one selected.
+    pub(super) fn scenarios_key(&mut self, selected: usize, key: KeyEvent) -> Vec<Command> {
+        let n = self.scenarios.len().max(1);
+        let select = |selected| Some(Modal::Scenarios { selected });
+        match keymap::modal_action(keymap::SCENARIO_KEYS, key.code) {
+            Some(ModalAction::Close) => Vec::new(),
+            Some(ModalAction::Submit) => match self.scenarios.get(selected) {
+                Some((name, _)) => {
+                    self.timeline
+                        .record_action(format!("switched the demo to {name}"), self.now_ms);
+                    vec![Command::SwitchScenario(name.clone())]
+                }
+                None => Vec::new(),
+            },
+            Some(ModalAction::Up) => {
+                self.modal = select((selected + n - 1) % n);
+                Vec::new()
+            }
+            Some(ModalAction::Down) => {
+                self.modal = select((selected + 1) % n);
+                Vec::new()
+            }
+            _ => {
+                self.modal = select(selected);
+                Vec::new()
+            }
+        }
+    }
+}
