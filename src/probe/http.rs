@@ -580,6 +580,66 @@ mod tests {
         probe.request(endpoint, Some(PHONE), None, None, &tx).await
     }
 
+    /// A server with keep-alive that closes each connection exactly `keep` after its last
+    /// answer, as uvicorn (5 s) and gunicorn (2 s) do: `/health` probed once every `keep`
+    /// (the console's period equal to the server's keep-alive, the worst case) races each
+    /// close. Every probe still answers (a reset reused connection is retried once on a new
+    /// one), and the diagnosis over them never says `api_unreachable`.
+    #[tokio::test]
+    async fn a_server_closing_idle_connections_at_the_probe_period_is_never_unreachable() {
+        let keep = Duration::from_millis(300);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binds");
+        let port = listener.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = vec![0_u8; 4096];
+                    loop {
+                        // The next request within the keep-alive, else the connection closes.
+                        let Ok(Ok(n)) = tokio::time::timeout(keep, socket.read(&mut buf)).await
+                        else {
+                            return;
+                        };
+                        if n == 0 {
+                            return;
+                        }
+                        let body = r#"{"ok": true}"#;
+                        let answer = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len());
+                        if socket.write_all(answer.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        let probe = probe(&format!("http://127.0.0.1:{port}"), Duration::from_secs(5));
+        let mut evidence = crate::diagnosis::Evidence::default();
+        let names = crate::diagnosis::Names::default();
+        for i in 0..16_u64 {
+            // Around the close: a little before, on it, a little after.
+            let jitter = Duration::from_millis(i % 3 * 5);
+            tokio::time::sleep((keep + jitter).saturating_sub(Duration::from_millis(5))).await;
+            let health = one(&probe, Endpoint::Health).await;
+            assert_eq!(health.class, Class::Ok, "probe {i}: {health:?}");
+            evidence.record(Observation::Http(health));
+            let now = i64::try_from(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .expect("after 1970")
+                    .as_millis(),
+            )
+            .expect("fits");
+            let d = crate::diagnosis::diagnose(&evidence, &names, now);
+            assert_ne!(
+                d.verdict.failure_mode,
+                crate::diagnosis::FailureMode::ApiUnreachable,
+                "probe {i}"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn healthy_endpoints_are_ok_and_tokens_never_shown() {
         let sim = sim("healthy").await;
