@@ -127,6 +127,13 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
     let started = Instant::now();
     let (tx, mut rx) = mpsc::unbounded_channel::<Observation>();
     let sdk = aws_sdk_config(config, options).await;
+    // The log group the container writes to, when the config names none (logs are read with
+    // --check-aws only).
+    let mut resolved = config.clone();
+    if options.check_aws {
+        engine::resolve_log_group(&mut resolved, &sdk).await;
+    }
+    let config = &resolved;
     let engine = Engine::new(config.clone(), sdk, tx).map_err(|e| CannotRun(e.message))?;
     let wants_ecs =
         options.check_aws || config.twilio.credentials == CredentialsFrom::TaskDefinition;

@@ -156,7 +156,8 @@ pub struct AwsConfig {
     pub cluster: String,
     /// ECS service name (also the task definition family).
     pub service: String,
-    /// Log group of the service.
+    /// Log group of the service; empty (the default): the one the app container's
+    /// `logConfiguration` names (`awslogs-group`), read at start, else `/ecs/<service>`.
     pub log_group: String,
     /// Filter pattern selecting the OTP log lines.
     pub log_filter: String,
@@ -182,7 +183,7 @@ impl Default for AwsConfig {
             endpoint_url: None,
             cluster: "nerava-cluster".into(),
             service: "nerava-backend".into(),
-            log_group: "/ecs/nerava-backend".into(),
+            log_group: String::new(),
             log_filter: "OTP".into(),
             egress_destinations: vec![crate::network::ANYWHERE.into()],
             access_log_filter: default_access_log_filter(),
@@ -191,6 +192,21 @@ impl Default for AwsConfig {
 }
 
 impl AwsConfig {
+    /// The log group when neither the config nor the container names one: the ECS console's
+    /// own default for an `awslogs` container, `/ecs/<service>`.
+    pub fn fallback_log_group(&self) -> String {
+        format!("/ecs/{}", self.service)
+    }
+
+    /// The log group to read: the configured one, else [`AwsConfig::fallback_log_group`].
+    pub fn log_group_or_fallback(&self) -> String {
+        if self.log_group.is_empty() {
+            self.fallback_log_group()
+        } else {
+            self.log_group.clone()
+        }
+    }
+
     /// `--profile` and `--region` from the command line, over `[aws] profile` and `region`,
     /// checked as the file's values are (not empty, no spaces). The one place every entry
     /// point (console, `check`, `repair`) applies them.
@@ -440,7 +456,8 @@ mod tests {
         assert_eq!(c.aws.endpoint_url, None);
         assert_eq!(c.aws.cluster, "nerava-cluster");
         assert_eq!(c.aws.service, "nerava-backend");
-        assert_eq!(c.aws.log_group, "/ecs/nerava-backend");
+        assert_eq!(c.aws.log_group, "");
+        assert_eq!(c.aws.log_group_or_fallback(), "/ecs/nerava-backend");
         assert_eq!(c.aws.log_filter, "OTP");
         assert_eq!(c.twilio.api_url, "https://api.twilio.com");
         assert_eq!(c.twilio.verify_url, "https://verify.twilio.com");

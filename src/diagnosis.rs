@@ -415,7 +415,7 @@ impl Names {
         Self {
             cluster: config.aws.cluster.clone(),
             service: config.aws.service.clone(),
-            log_group: config.aws.log_group.clone(),
+            log_group: config.aws.log_group_or_fallback(),
             log_filter: config.aws.log_filter.clone(),
             api_base: config.api.base_url.clone(),
             region: config.aws.region.clone(),

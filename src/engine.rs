@@ -764,3 +764,25 @@ fn path_ids(path: &crate::network::Path) -> Vec<String> {
     }
     ids
 }
+
+/// How long the start waits for the container's log group before using the fallback.
+const LOG_GROUP_WAIT: Duration = Duration::from_secs(3);
+
+/// With no `aws.log_group` configured: the one the deployed app container's `logConfiguration`
+/// names (DescribeServices, DescribeTaskDefinition), set in `config`, or `/ecs/<service>` when
+/// it names none or cannot be read within [`LOG_GROUP_WAIT`] (the ECS pane then says why).
+/// Returns where it came from, in a few words.
+pub async fn resolve_log_group(config: &mut Config, sdk: &aws_config::SdkConfig) -> &'static str {
+    if !config.aws.log_group.is_empty() {
+        return "the config";
+    }
+    let probe = EcsProbe::new(sdk, &config.aws, &config.rules);
+    let read = tokio::time::timeout(LOG_GROUP_WAIT, probe.log_group()).await;
+    if let Ok(Ok(Some(group))) = read {
+        config.aws.log_group = group;
+        "the container's logConfiguration"
+    } else {
+        config.aws.log_group = config.aws.fallback_log_group();
+        "the default /ecs/<service>"
+    }
+}

@@ -71,9 +71,14 @@ async fn console(cli: &Cli) -> ExitCode {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let mut runner = Runner::new(tx.clone(), cli.time_scale.unwrap_or(DEMO_TIME_SCALE));
     runner.changes_since.clone_from(&cli.since);
-    let started = match &demo {
-        Some(scenario) => runner.start_demo(scenario).await,
-        None => runner.start_live(config.clone()).await,
+    let started = if let Some(scenario) = &demo {
+        runner.start_demo(scenario).await
+    } else {
+        // The log group the container writes to, when the config names none: read before
+        // the screen opens (at most 3 s), so every pane and command names the same one.
+        let sdk = otp_console::probe::aws::sdk_config(&config.aws).await;
+        otp_console::engine::resolve_log_group(&mut config, &sdk).await;
+        runner.start_with(config.clone(), sdk).await
     };
     if let Err(e) = started {
         eprintln!("otp-console: {e}");

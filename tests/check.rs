@@ -977,3 +977,54 @@ async fn a_check_reads_the_service_once() {
         "DescribeServices calls in one check"
     );
 }
+
+/// With no log group configured, `check --check-aws` reads the one the deployed app
+/// container's `logConfiguration` names, here not `/ecs/<service>`: its lines are read, the
+/// commands name it, and the task definition shows it.
+#[tokio::test(flavor = "multi_thread")]
+async fn with_no_log_group_configured_the_containers_own_is_read() {
+    use otp_console::sim::{self, Ports, Simulator};
+    const GROUP: &str = "/aws/ecs/otp-api";
+    let mut scenario = scenario::load("missing-env-vars").expect("scenario");
+    scenario.deployment.log_group = GROUP.into();
+    for container in scenario.yesterday.task_definition["containerDefinitions"]
+        .as_array_mut()
+        .expect("containers")
+    {
+        container["logConfiguration"]["options"]["awslogs-group"] = GROUP.into();
+    }
+    let sim = Simulator::start(scenario, 0.05, Ports::default())
+        .await
+        .expect("starts");
+    let mut config = sim::run::config_for(&sim.urls, sim.scenario());
+    config.aws.log_group = String::new();
+    let report = check::check(&config, "missing-env-vars", &support::check_options())
+        .await
+        .expect("runs");
+    assert_eq!(report.names.log_group, GROUP);
+    let deployed = &report.evidence.snapshot().expect("ECS read").deployed;
+    assert_eq!(deployed.log_group.as_deref(), Some(GROUP));
+    assert!(
+        report
+            .evidence
+            .events
+            .iter()
+            .any(|e| e.message.contains("provider not configured")),
+        "{}",
+        check::render_table(&report)
+    );
+    assert_eq!(
+        report.diagnosis.verdict.failure_mode,
+        FailureMode::MissingEnvVars
+    );
+    // Named nowhere, and nothing answers: the ECS console's default.
+    let mut config = config.clone();
+    config.aws.log_group = String::new();
+    config.aws.service = "no-such-service".into();
+    let sdk = otp_console::engine::demo_sdk_config(&config).await;
+    assert_eq!(
+        otp_console::engine::resolve_log_group(&mut config, &sdk).await,
+        "the default /ecs/<service>"
+    );
+    assert_eq!(config.aws.log_group, "/ecs/no-such-service");
+}

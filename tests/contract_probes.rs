@@ -274,6 +274,20 @@ async fn check_ecs_snapshot(b: &Backend) {
         panic!("{}: snapshot: {e:?}", b.name);
     });
 
+    // Where the app container's lines go, from its logConfiguration: what `log_group` is
+    // when the config names none.
+    assert_eq!(
+        snap.deployed.log_group.as_deref(),
+        Some(b.config.aws.log_group.as_str()),
+        "{}",
+        b.name
+    );
+    assert_eq!(
+        b.probe().log_group().await.expect("log group"),
+        Some(b.config.aws.log_group.clone()),
+        "{}",
+        b.name
+    );
     let service = &snap.service;
     assert_eq!(service.name, b.config.aws.service, "{}", b.name);
     assert_eq!(service.status, "ACTIVE", "{}", b.name);

@@ -98,7 +98,16 @@ pub(super) fn check(config: &Config, text: &str, origin: &str) -> Result<(), Con
         ("aws", "region", name(&aws.region)),
         ("aws", "cluster", name(&aws.cluster)),
         ("aws", "service", name(&aws.service)),
-        ("aws", "log_group", name(&aws.log_group)),
+        // Empty: the container's own, read at start.
+        (
+            "aws",
+            "log_group",
+            if aws.log_group.is_empty() {
+                Ok(())
+            } else {
+                name(&aws.log_group)
+            },
+        ),
         ("twilio", "api_url", http_url(&tw.api_url)),
         ("twilio", "verify_url", http_url(&tw.verify_url)),
         ("twilio", "status_url", http_url(&tw.status_url)),

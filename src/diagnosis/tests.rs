@@ -30,6 +30,7 @@ fn td(revision: i32, image: &str, env: &[(&str, &str)]) -> ecs::TaskDefinition {
         registered_ms: None,
         registered_by: None,
         container: "nerava-backend".into(),
+        log_group: None,
         other_containers: vec![],
         execution_role: None,
         environment: env

@@ -99,6 +99,9 @@ pub struct TaskDefinition {
     /// The container whose variables are read: the service's own (see [`app_container_for`]).
     #[serde(default)]
     pub container: String,
+    /// Its log group, from the container's `logConfiguration` (`awslogs` driver).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_group: Option<String>,
     /// The task definition's other containers (sidecars), by name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub other_containers: Vec<String>,
@@ -372,6 +375,19 @@ impl EcsProbe {
         Ok(read_revision(td, out.tags(), &self.service, target, arn))
     }
 
+    /// The log group the deployed app container writes to (its `logConfiguration`), if it
+    /// says.
+    pub async fn log_group(&self) -> Result<Option<String>, ProbeError> {
+        let service = self.service().await?;
+        let deployed = self
+            .revision(
+                &service.task_definition,
+                service.target_container.as_deref(),
+            )
+            .await?;
+        Ok(deployed.shown.log_group)
+    }
+
     /// A revision (`family:N` or an ARN) as the env pane shows it, to compare with.
     pub async fn shown_revision(&self, reference: &str) -> Result<TaskDefinition, ProbeError> {
         Ok(self.revision(reference, None).await?.shown)
@@ -523,6 +539,20 @@ pub fn shown(td: &ecs::TaskDefinition, tags: &[ecs::Tag], service: &str) -> Task
 }
 
 /// A described revision, its container's variables read and masked for display.
+/// Where the container's lines go: its `logConfiguration`'s `awslogs-group`, with the
+/// `awslogs` driver (FireLens and others send them elsewhere).
+fn awslogs_group(container: &ecs::ContainerDefinition) -> Option<String> {
+    let config = container.log_configuration()?;
+    if config.log_driver().as_str() != "awslogs" {
+        return None;
+    }
+    config
+        .options()?
+        .get("awslogs-group")
+        .filter(|g| !g.is_empty())
+        .map(|g| redact::sanitize(g))
+}
+
 fn read_revision(
     td: &ecs::TaskDefinition,
     tags: &[ecs::Tag],
@@ -565,6 +595,7 @@ fn read_revision(
         registered_ms: td.registered_at().and_then(millis),
         registered_by: td.registered_by().map(redact::sanitize),
         container: redact::sanitize(container.and_then(|c| c.name()).unwrap_or_default()),
+        log_group: container.and_then(awslogs_group),
         other_containers,
         execution_role: td.execution_role_arn().map(redact::sanitize),
         environment: env
@@ -1105,6 +1136,7 @@ mod tests {
             registered_ms: None,
             registered_by: None,
             container: "nerava-backend".into(),
+            log_group: None,
             other_containers: vec![],
             execution_role: None,
             environment,
@@ -1165,6 +1197,7 @@ mod tests {
                 registered_ms: None,
                 registered_by: None,
                 container: "nerava-backend".into(),
+                log_group: None,
                 other_containers: vec![],
                 execution_role: None,
                 environment: vec![],

@@ -149,7 +149,7 @@ impl LogsFollower {
     pub fn new(sdk: &SdkConfig, cfg: &AwsConfig, since_ms: i64) -> Self {
         Self {
             client: Client::new(sdk),
-            log_group: cfg.log_group.clone(),
+            log_group: cfg.log_group_or_fallback(),
             filter: Some(cfg.log_filter.trim().to_owned()).filter(|f| !f.is_empty()),
             since_ms,
             last_ms: None,
@@ -553,7 +553,7 @@ mod tests {
         })
         .await;
         let logs = Client::new(&sdk);
-        let group = AwsConfig::default().log_group;
+        let group = AwsConfig::default().log_group_or_fallback();
         logs.create_log_stream()
             .log_group_name(&group)
             .log_stream_name("storm")

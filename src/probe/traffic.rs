@@ -450,7 +450,7 @@ impl AccessLog {
     pub fn new(sdk: &SdkConfig, cfg: &AwsConfig) -> Self {
         Self {
             client: Client::new(sdk),
-            log_group: cfg.log_group.clone(),
+            log_group: cfg.log_group_or_fallback(),
             filter: cfg.access_log_filter.trim().to_owned(),
         }
     }

@@ -66,6 +66,7 @@ fn task_definition(
         registered_ms: Some(NOW - hours_ago * 3_600_000),
         registered_by: Some("arn:aws:iam::123456789012:user/deploy-bot".into()),
         container: "nerava-backend".into(),
+        log_group: None,
         other_containers: vec![],
         execution_role: None,
         environment: env

@@ -108,6 +108,16 @@ async fn register(
                 })
                 .collect(),
         ))
+        // As the ECS console writes it: the awslogs driver into /ecs/<family>.
+        .log_configuration(
+            aws_sdk_ecs::types::LogConfiguration::builder()
+                .log_driver(aws_sdk_ecs::types::LogDriver::Awslogs)
+                .options("awslogs-group", format!("/ecs/{family}"))
+                .options("awslogs-region", "us-east-1")
+                .options("awslogs-stream-prefix", "ecs")
+                .build()
+                .expect("log configuration"),
+        )
         .build();
     ecs.register_task_definition()
         .family(family)

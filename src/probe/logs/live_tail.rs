@@ -383,7 +383,7 @@ impl LiveTail {
     pub fn new(sdk: &SdkConfig, cfg: &AwsConfig) -> Self {
         Self {
             client: client(sdk),
-            log_group: cfg.log_group.clone(),
+            log_group: cfg.log_group_or_fallback(),
             filter: Some(cfg.log_filter.trim().to_owned()).filter(|f| !f.is_empty()),
             renew_after: SESSION_RENEW,
             retry_first: RETRY_FIRST,
