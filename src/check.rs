@@ -573,10 +573,6 @@ fn traffic_table(out: &mut String, traffic: &probe::traffic::RealTraffic) {
 }
 
 /// The human form of a report.
-#[allow(
-    clippy::too_many_lines,
-    reason = "over 100 lines when the lint was enabled; to split (#27)"
-)]
 pub fn render_table(report: &Report) -> String {
     use std::fmt::Write as _;
     let d = &report.diagnosis;
@@ -587,6 +583,32 @@ pub fn render_table(report: &Report) -> String {
         report.target,
         report.elapsed.as_secs_f64()
     );
+    table_checklist(&mut out, d);
+    table_verdict(&mut out, d);
+    if let Some(budget) = d.timeouts.as_ref().filter(|b| b.is_read()) {
+        let _ = writeln!(out, "\nTIMEOUTS  {}", budget.line());
+    }
+    table_risks(&mut out, d);
+    table_outstanding(&mut out, &report.outstanding);
+    if let Some(follow) = &report.evidence.logs_follow {
+        let _ = writeln!(out, "\nLOGS  followed by {}", follow.line());
+    }
+    render_changes(&mut out, report);
+    if let Some(traffic) = &report.evidence.traffic {
+        traffic_table(&mut out, traffic);
+    }
+    if !d.unknown.is_empty() {
+        let _ = writeln!(out, "\nUNKNOWN");
+        for line in &d.unknown {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    out
+}
+
+/// CHECKLIST: one line per runbook line, its mark, label and evidence.
+fn table_checklist(out: &mut String, d: &Diagnosis) {
+    use std::fmt::Write as _;
     let _ = writeln!(out, "CHECKLIST");
     let width = d
         .checklist
@@ -604,9 +626,13 @@ pub fn render_table(report: &Report) -> String {
         let _ = writeln!(out, "  {mark} {:<width$}  {}", line.label, line.evidence);
     }
     let _ = writeln!(out);
+}
+
+/// VERDICT: the verdict's evidence, repair and commands, then the other candidates (beside a
+/// named verdict, or what fits partly when it is inconclusive), one line each.
+fn table_verdict(out: &mut String, d: &Diagnosis) {
+    use std::fmt::Write as _;
     let mode = d.verdict.failure_mode;
-    // Other candidates under a heading, one line each: those beside a named verdict, or what
-    // fits partly when the verdict is inconclusive.
     let others = |out: &mut String, heading: &str, rest: &[diagnosis::Finding]| {
         if rest.is_empty() {
             return;
@@ -631,7 +657,7 @@ pub fn render_table(report: &Report) -> String {
         }
         (FailureMode::Inconclusive, _) => {
             let _ = writeln!(out, "VERDICT  inconclusive — {}", mode.repair());
-            others(&mut out, "FITS PARTLY", &d.verdict.candidates);
+            others(out, "FITS PARTLY", &d.verdict.candidates);
         }
         (_, Some((top, rest))) => {
             let _ = writeln!(out, "VERDICT  {} — {}", top.failure_mode.id(), top.title);
@@ -642,70 +668,64 @@ pub fn render_table(report: &Report) -> String {
             for command in &top.commands {
                 let _ = writeln!(out, "  $ {command}");
             }
-            others(&mut out, "ALSO SUPPORTED", rest);
+            others(out, "ALSO SUPPORTED", rest);
         }
         (_, None) => {
             let _ = writeln!(out, "VERDICT  {} — {}", mode.id(), mode.title());
         }
     }
-    if let Some(budget) = d.timeouts.as_ref().filter(|b| b.is_read()) {
-        let _ = writeln!(out, "\nTIMEOUTS  {}", budget.line());
+}
+
+/// RISKS: each with its evidence, repair and first commands.
+fn table_risks(out: &mut String, d: &Diagnosis) {
+    use std::fmt::Write as _;
+    if d.verdict.risks.is_empty() {
+        return;
     }
-    if !d.verdict.risks.is_empty() {
-        let _ = writeln!(out, "\nRISKS (not the cause of what fails now)");
-        for r in &d.verdict.risks {
-            let _ = writeln!(out, "  {} — {}", r.failure_mode.id(), r.title);
-            for line in &r.evidence {
-                let _ = writeln!(out, "    evidence  {line}");
+    let _ = writeln!(out, "\nRISKS (not the cause of what fails now)");
+    for r in &d.verdict.risks {
+        let _ = writeln!(out, "  {} — {}", r.failure_mode.id(), r.title);
+        for line in &r.evidence {
+            let _ = writeln!(out, "    evidence  {line}");
+        }
+        let _ = writeln!(out, "    repair    {}", r.repair);
+        for command in r.commands.iter().take(3) {
+            let _ = writeln!(out, "    $ {command}");
+        }
+    }
+}
+
+/// OUTSTANDING: the requests still waiting, per endpoint, the oldest's age.
+fn table_outstanding(out: &mut String, outstanding: &[(Endpoint, u64)]) {
+    use std::fmt::Write as _;
+    if outstanding.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nOUTSTANDING");
+    for endpoint in Endpoint::ALL {
+        let ages: Vec<u64> = outstanding
+            .iter()
+            .filter(|(e, _)| *e == endpoint)
+            .map(|(_, age)| *age)
+            .collect();
+        match (ages.len(), ages.iter().max()) {
+            (0, _) | (_, None) => {}
+            (1, Some(age)) => {
+                let _ = writeln!(
+                    out,
+                    "  {} still waiting after {}",
+                    endpoint.label(),
+                    diagnosis::fmt_ms(*age)
+                );
             }
-            let _ = writeln!(out, "    repair    {}", r.repair);
-            for command in r.commands.iter().take(3) {
-                let _ = writeln!(out, "    $ {command}");
+            (n, Some(age)) => {
+                let _ = writeln!(
+                    out,
+                    "  {} ×{n} still waiting, the oldest after {}",
+                    endpoint.label(),
+                    diagnosis::fmt_ms(*age)
+                );
             }
         }
     }
-    if !report.outstanding.is_empty() {
-        let _ = writeln!(out, "\nOUTSTANDING");
-        for endpoint in Endpoint::ALL {
-            let ages: Vec<u64> = report
-                .outstanding
-                .iter()
-                .filter(|(e, _)| *e == endpoint)
-                .map(|(_, age)| *age)
-                .collect();
-            match (ages.len(), ages.iter().max()) {
-                (0, _) | (_, None) => {}
-                (1, Some(age)) => {
-                    let _ = writeln!(
-                        out,
-                        "  {} still waiting after {}",
-                        endpoint.label(),
-                        diagnosis::fmt_ms(*age)
-                    );
-                }
-                (n, Some(age)) => {
-                    let _ = writeln!(
-                        out,
-                        "  {} ×{n} still waiting, the oldest after {}",
-                        endpoint.label(),
-                        diagnosis::fmt_ms(*age)
-                    );
-                }
-            }
-        }
-    }
-    if let Some(follow) = &report.evidence.logs_follow {
-        let _ = writeln!(out, "\nLOGS  followed by {}", follow.line());
-    }
-    render_changes(&mut out, report);
-    if let Some(traffic) = &report.evidence.traffic {
-        traffic_table(&mut out, traffic);
-    }
-    if !d.unknown.is_empty() {
-        let _ = writeln!(out, "\nUNKNOWN");
-        for line in &d.unknown {
-            let _ = writeln!(out, "  {line}");
-        }
-    }
-    out
 }

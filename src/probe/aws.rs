@@ -145,93 +145,113 @@ where
 /// An SDK error as a [`ProbeError`]: credentials (told apart by the SDK's error types along
 /// the error's sources, not by its text), not found (naming the config key to fix),
 /// throttling, unreachable, timeout, or the service's own error code.
-#[allow(
-    clippy::too_many_lines,
-    reason = "over 100 lines when the lint was enabled; to split (#27)"
-)]
 pub fn error<E, R>(system: System, operation: &str, err: &SdkError<E, R>) -> ProbeError
 where
     E: ProvideErrorMetadata + Error + 'static,
     R: Debug + 'static,
 {
-    let make = |kind: ErrorKind, code: Option<&str>, message: String| ProbeError {
-        system,
-        kind,
-        code: code.map(str::to_owned),
-        message: redact::sanitize(&message),
-    };
+    let make = Maker { system };
     if let Some(failure) = CredentialFailure::find(err) {
-        return make(
+        return make.error(
             ErrorKind::Credentials,
             Some(failure.code()),
             failure.message(),
         );
     }
-    match err {
-        SdkError::TimeoutError(_) => {
-            return make(
-                ErrorKind::Timeout,
-                None,
-                format!("AWS {operation}: timed out — check the network or aws.endpoint_url"),
-            )
+    if let Some(error) = transport(make, operation, err) {
+        return error;
+    }
+    let Some(code) = err.code() else {
+        return make.error(
+            ErrorKind::Api,
+            None,
+            format!("AWS {operation}: {}", chain(err)),
+        );
+    };
+    by_code(make, operation, code, err.message().unwrap_or_default())
+}
+
+/// Makes a [`ProbeError`] of one system, its message sanitized.
+#[derive(Clone, Copy)]
+struct Maker {
+    system: System,
+}
+
+impl Maker {
+    fn error(self, kind: ErrorKind, code: Option<&str>, message: String) -> ProbeError {
+        ProbeError {
+            system: self.system,
+            kind,
+            code: code.map(str::to_owned),
+            message: redact::sanitize(&message),
         }
+    }
+}
+
+/// The error of a request that got no service answer: a timeout, an unreachable endpoint, an
+/// unreadable answer, a request not built. `None` for a service error (or a kind added later:
+/// `SdkError` is non-exhaustive), read by its code.
+fn transport<E, R>(make: Maker, operation: &str, err: &SdkError<E, R>) -> Option<ProbeError>
+where
+    E: ProvideErrorMetadata + Error + 'static,
+    R: Debug + 'static,
+{
+    match err {
+        SdkError::TimeoutError(_) => Some(make.error(
+            ErrorKind::Timeout,
+            None,
+            format!("AWS {operation}: timed out — check the network or aws.endpoint_url"),
+        )),
         SdkError::DispatchFailure(failure) => {
             let kind = if failure.is_timeout() {
                 ErrorKind::Timeout
             } else {
                 ErrorKind::Unreachable
             };
-            return make(
+            Some(make.error(
                 kind,
                 None,
                 format!(
                     "AWS {operation}: cannot reach the endpoint ({}) — check the network, region or aws.endpoint_url",
                     chain(err)
                 ),
-            );
+            ))
         }
-        SdkError::ResponseError(_) => {
-            return make(
-                ErrorKind::BadResponse,
-                None,
-                format!("AWS {operation}: unreadable answer ({})", chain(err)),
-            )
-        }
-        SdkError::ConstructionFailure(_) => {
-            return make(
-                ErrorKind::Api,
-                None,
-                format!("AWS {operation}: request not built ({})", chain(err)),
-            )
-        }
-        // A service error (or a kind added later: `SdkError` is non-exhaustive): by its code.
-        _ => {}
-    }
-    let Some(code) = err.code() else {
-        return make(
+        SdkError::ResponseError(_) => Some(make.error(
+            ErrorKind::BadResponse,
+            None,
+            format!("AWS {operation}: unreadable answer ({})", chain(err)),
+        )),
+        SdkError::ConstructionFailure(_) => Some(make.error(
             ErrorKind::Api,
             None,
-            format!("AWS {operation}: {}", chain(err)),
-        );
-    };
-    let detail = err.message().unwrap_or_default();
+            format!("AWS {operation}: request not built ({})", chain(err)),
+        )),
+        _ => None,
+    }
+}
+
+/// A service's error, by its code: credentials, not found (naming the config key to fix),
+/// throttling, or the code and message as they are.
+fn by_code(make: Maker, operation: &str, code: &str, detail: &str) -> ProbeError {
+    let system = make.system;
     match code {
-        "ExpiredTokenException" | "ExpiredToken" | "RequestExpired" => make(
+        "ExpiredTokenException" | "ExpiredToken" | "RequestExpired" => make.error(
             ErrorKind::Credentials,
             Some(code),
             format!("AWS: {code} — the session credentials have expired; refresh them (`aws sso login`, or new keys) and retry"),
         ),
-        "UnrecognizedClientException" | "InvalidClientTokenId" | "AuthFailure" => make(
+        "UnrecognizedClientException" | "InvalidClientTokenId" | "AuthFailure" => make.error(
             ErrorKind::Credentials,
             Some(code),
             format!("AWS: {code} — AWS does not know these access keys (deleted, mistyped, or another account's); check AWS_PROFILE or AWS_ACCESS_KEY_ID, or run `aws configure`"),
         ),
-        "InvalidSignatureException" | "SignatureDoesNotMatch" => make(
+        "InvalidSignatureException" | "SignatureDoesNotMatch" => make.error(
             ErrorKind::Credentials,
             Some(code),
             format!("AWS: {code} — the secret key does not match the access key; check AWS_SECRET_ACCESS_KEY or the profile's keys"),
         ),
-        "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => make(
+        "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => make.error(
             ErrorKind::Credentials,
             Some(code),
             format!(
@@ -239,12 +259,12 @@ where
                 iam_action(system, operation)
             ),
         ),
-        "ClusterNotFoundException" => make(
+        "ClusterNotFoundException" => make.error(
             ErrorKind::NotFound,
             Some(code),
             format!("AWS {operation}: {code} — no such cluster; fix aws.cluster in the config"),
         ),
-        "ServiceNotFoundException" => make(
+        "ServiceNotFoundException" => make.error(
             ErrorKind::NotFound,
             Some(code),
             format!("AWS {operation}: {code} — no such service; fix aws.service in the config"),
@@ -255,25 +275,25 @@ where
                 System::Secrets => "the task definition's valueFrom",
                 _ => "aws.cluster / aws.service",
             };
-            make(
+            make.error(
                 ErrorKind::NotFound,
                 Some(code),
                 format!("AWS {operation}: {code} ({detail}) — fix {key} in the config"),
             )
         }
-        "TargetGroupNotFound" | "LoadBalancerNotFound" => make(
+        "TargetGroupNotFound" | "LoadBalancerNotFound" => make.error(
             ErrorKind::NotFound,
             Some(code),
             format!("AWS {operation}: {code} ({detail}) — the service's loadBalancers name a target group or load balancer that is gone"),
         ),
         "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded" => {
-            make(
+            make.error(
                 ErrorKind::Throttled,
                 Some(code),
                 format!("AWS {operation}: {code} — throttled, backing off"),
             )
         }
-        _ => make(
+        _ => make.error(
             ErrorKind::Api,
             Some(code),
             format!("AWS {operation}: {code}: {detail}"),

@@ -86,10 +86,6 @@ fn resource(r: &Resolved) -> Option<String> {
 }
 
 /// Asks IAM, for `role`, whether it may read each of `secrets`, and records the answer on each.
-#[allow(
-    clippy::too_many_lines,
-    reason = "over 100 lines when the lint was enabled; to split (#27)"
-)]
 pub async fn check_role(sdk: &SdkConfig, role: Option<&str>, secrets: &mut [Resolved]) {
     if secrets.is_empty() {
         return;
@@ -118,9 +114,23 @@ pub async fn check_role(sdk: &SdkConfig, role: Option<&str>, secrets: &mut [Reso
             }
         }
     }
-    let mut answers: BTreeMap<(String, String), RoleAccess> = BTreeMap::new();
-    let mut failed: Option<String> = None;
-    for (act, arns) in &by_action {
+    let answers = simulate(&client, role, &by_action).await;
+    for r in secrets.iter_mut() {
+        r.role_access = Some(access_of(r, &answers));
+    }
+}
+
+/// IAM's decision for each (action, resource) asked, or why the simulator could not say.
+type Answers = Result<BTreeMap<(String, String), RoleAccess>, String>;
+
+/// SimulatePrincipalPolicy for `role`, one call per action over its resources.
+async fn simulate(
+    client: &aws_sdk_iam::Client,
+    role: &str,
+    by_action: &BTreeMap<&'static str, Vec<String>>,
+) -> Answers {
+    let mut answers = BTreeMap::new();
+    for (act, arns) in by_action {
         let asked = call(
             System::Secrets,
             "SimulatePrincipalPolicy",
@@ -134,67 +144,64 @@ pub async fn check_role(sdk: &SdkConfig, role: Option<&str>, secrets: &mut [Reso
             ),
         )
         .await;
-        match asked {
-            Ok(out) => {
-                for result in out.evaluation_results() {
-                    let resource = result.eval_resource_name().unwrap_or("*").to_owned();
-                    let decision = result.eval_decision().as_str().to_owned();
-                    let policy = result
-                        .matched_statements()
-                        .iter()
-                        .find_map(|s| s.source_policy_id())
-                        .map(redact::sanitize);
-                    let access = if decision == "allowed" {
-                        RoleAccess::Allowed { policy }
-                    } else {
-                        RoleAccess::Denied {
-                            action: (*act).to_owned(),
-                            iam_decision: redact::sanitize(&decision),
-                            policy,
-                        }
-                    };
-                    answers.insert(((*act).to_owned(), resource), access);
-                }
+        let out = match asked {
+            Ok(out) => out,
+            Err(e) if e.kind == ErrorKind::Credentials => {
+                return Err("the operator may not call iam:SimulatePrincipalPolicy, so whether the execution role can read it is unknown (the tasks' stop reasons still tell)".to_owned());
             }
             Err(e) => {
-                let why = if e.kind == ErrorKind::Credentials {
-                    "the operator may not call iam:SimulatePrincipalPolicy, so whether the execution role can read it is unknown (the tasks' stop reasons still tell)".to_owned()
-                } else {
-                    format!(
-                        "IAM's policy simulator did not answer ({}), so whether the execution role can read it is unknown",
-                        e.message
-                    )
-                };
-                failed = Some(why);
-                break;
+                return Err(format!(
+                    "IAM's policy simulator did not answer ({}), so whether the execution role can read it is unknown",
+                    e.message
+                ));
             }
+        };
+        for result in out.evaluation_results() {
+            let resource = result.eval_resource_name().unwrap_or("*").to_owned();
+            let decision = result.eval_decision().as_str().to_owned();
+            let policy = result
+                .matched_statements()
+                .iter()
+                .find_map(|s| s.source_policy_id())
+                .map(redact::sanitize);
+            let access = if decision == "allowed" {
+                RoleAccess::Allowed { policy }
+            } else {
+                RoleAccess::Denied {
+                    action: (*act).to_owned(),
+                    iam_decision: redact::sanitize(&decision),
+                    policy,
+                }
+            };
+            answers.insert(((*act).to_owned(), resource), access);
         }
     }
-    for r in secrets.iter_mut() {
-        r.role_access = Some(match (&failed, resource(r)) {
-            (Some(why), _) => RoleAccess::Unknown { why: why.clone() },
-            (None, None) => RoleAccess::Unknown {
-                why: "its ARN is unknown (a name without DescribeSecret), so IAM was not asked"
-                    .into(),
-            },
-            (None, Some(arn)) => {
-                let read = answers
-                    .get(&(action(r.store).to_owned(), arn))
-                    .cloned()
-                    .unwrap_or_else(|| RoleAccess::Unknown {
-                        why: "IAM's policy simulator gave no result for it".into(),
-                    });
-                let decrypt = r
-                    .kms_key_id
-                    .as_ref()
-                    .and_then(|key| answers.get(&(KMS_DECRYPT.to_owned(), key.clone())));
-                match (read, decrypt) {
-                    (RoleAccess::Allowed { .. }, Some(denied @ RoleAccess::Denied { .. })) => {
-                        denied.clone()
-                    }
-                    (read, _) => read,
-                }
-            }
+    Ok(answers)
+}
+
+/// What the role may do with `r`: reading it, and decrypting it with its key when it has one.
+fn access_of(r: &Resolved, answers: &Answers) -> RoleAccess {
+    let answers = match answers {
+        Ok(answers) => answers,
+        Err(why) => return RoleAccess::Unknown { why: why.clone() },
+    };
+    let Some(arn) = resource(r) else {
+        return RoleAccess::Unknown {
+            why: "its ARN is unknown (a name without DescribeSecret), so IAM was not asked".into(),
+        };
+    };
+    let read = answers
+        .get(&(action(r.store).to_owned(), arn))
+        .cloned()
+        .unwrap_or_else(|| RoleAccess::Unknown {
+            why: "IAM's policy simulator gave no result for it".into(),
         });
+    let decrypt = r
+        .kms_key_id
+        .as_ref()
+        .and_then(|key| answers.get(&(KMS_DECRYPT.to_owned(), key.clone())));
+    match (read, decrypt) {
+        (RoleAccess::Allowed { .. }, Some(denied @ RoleAccess::Denied { .. })) => denied.clone(),
+        (read, _) => read,
     }
 }

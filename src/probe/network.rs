@@ -262,10 +262,6 @@ impl NetworkProbe {
     }
 
     /// The EC2 side: the service's groups, then everything of their VPC the path can cross.
-    #[allow(
-        clippy::too_many_lines,
-        reason = "over 100 lines when the lint was enabled; to split (#27)"
-    )]
     pub async fn read(&self, service: ServiceNetwork) -> Result<NetworkConfig, ProbeError> {
         let mut config = NetworkConfig {
             service,
@@ -285,36 +281,7 @@ impl NetworkProbe {
             .iter()
             .flat_map(DescribeSecurityGroupsOutput::security_groups)
         {
-            config.security_groups.push(network::SecurityGroup {
-                id: clean(g.group_id()),
-                name: clean(g.group_name()),
-                vpc_id: clean(g.vpc_id()),
-                egress: g
-                    .ip_permissions_egress()
-                    .iter()
-                    .map(|p| network::Permission {
-                        protocol: clean(p.ip_protocol()),
-                        from_port: p.from_port(),
-                        to_port: p.to_port(),
-                        cidrs: p
-                            .ip_ranges()
-                            .iter()
-                            .map(|r| clean(r.cidr_ip()))
-                            .chain(p.ipv6_ranges().iter().map(|r| clean(r.cidr_ipv6())))
-                            .collect(),
-                        prefix_lists: p
-                            .prefix_list_ids()
-                            .iter()
-                            .map(|r| clean(r.prefix_list_id()))
-                            .collect(),
-                        groups: p
-                            .user_id_group_pairs()
-                            .iter()
-                            .map(|r| clean(r.group_id()))
-                            .collect(),
-                    })
-                    .collect(),
-            });
+            config.security_groups.push(security_group(g));
         }
         let subnets = all_pages!(
             "DescribeSubnets",
@@ -351,111 +318,33 @@ impl NetworkProbe {
             ),
         );
         for s in all_subnets?.iter().flat_map(DescribeSubnetsOutput::subnets) {
-            config.subnets.push(network::Subnet {
-                id: clean(s.subnet_id()),
-                vpc_id: clean(s.vpc_id()),
-                cidr: clean(s.cidr_block()),
-                ipv6_cidrs: s
-                    .ipv6_cidr_block_association_set()
-                    .iter()
-                    // Blocks on their way out (or that failed) give no address; any other
-                    // state counts (moto's answer nests its state where the SDK reads none).
-                    .filter(|a| {
-                        a.ipv6_cidr_block_state()
-                            .and_then(|st| st.state())
-                            .is_none_or(|st| {
-                                !matches!(
-                                    st.as_str(),
-                                    "disassociating" | "disassociated" | "failing" | "failed"
-                                )
-                            })
-                    })
-                    .filter_map(|a| a.ipv6_cidr_block().map(redact::sanitize))
-                    .collect(),
-            });
+            config.subnets.push(subnet(s));
         }
         for t in tables?
             .iter()
             .flat_map(DescribeRouteTablesOutput::route_tables)
         {
-            config.route_tables.push(network::RouteTable {
-                id: clean(t.route_table_id()),
-                vpc_id: clean(t.vpc_id()),
-                is_main: t.associations().iter().any(|a| a.main() == Some(true)),
-                subnets: t
-                    .associations()
-                    .iter()
-                    .filter_map(|a| a.subnet_id().map(redact::sanitize))
-                    .collect(),
-                routes: t
-                    .routes()
-                    .iter()
-                    .filter_map(|r| {
-                        let destination = r
-                            .destination_cidr_block()
-                            .or(r.destination_ipv6_cidr_block())?;
-                        let target = r
-                            .nat_gateway_id()
-                            .or(r.gateway_id())
-                            .or(r.transit_gateway_id())
-                            .or(r.network_interface_id())
-                            .or(r.vpc_peering_connection_id())
-                            .or(r.instance_id())
-                            .or(r.egress_only_internet_gateway_id())
-                            .or(r.carrier_gateway_id())
-                            .or(r.local_gateway_id())
-                            .unwrap_or("unknown target");
-                        Some(network::Route {
-                            destination: redact::sanitize(destination),
-                            target: redact::sanitize(target),
-                            state: r
-                                .state()
-                                .map_or_else(|| "active".to_owned(), |s| s.as_str().to_owned()),
-                        })
-                    })
-                    .collect(),
-            });
+            config.route_tables.push(route_table(t));
         }
         for n in nats?
             .iter()
             .flat_map(DescribeNatGatewaysOutput::nat_gateways)
         {
-            config.nat_gateways.push(network::NatGateway {
-                id: clean(n.nat_gateway_id()),
-                subnet_id: clean(n.subnet_id()),
-                state: n.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
-            });
+            config.nat_gateways.push(nat_gateway(n));
         }
         for a in acls?
             .iter()
             .flat_map(DescribeNetworkAclsOutput::network_acls)
         {
-            config.network_acls.push(network::NetworkAcl {
-                id: clean(a.network_acl_id()),
-                vpc_id: clean(a.vpc_id()),
-                is_default: a.is_default() == Some(true),
-                subnets: a
-                    .associations()
-                    .iter()
-                    .filter_map(|x| x.subnet_id().map(redact::sanitize))
-                    .collect(),
-                entries: a
-                    .entries()
-                    .iter()
-                    .map(|e| network::AclEntry {
-                        rule_number: e.rule_number().unwrap_or(32767),
-                        egress: e.egress() == Some(true),
-                        protocol: clean(e.protocol()),
-                        from_port: e.port_range().and_then(aws_sdk_ec2::types::PortRange::from),
-                        to_port: e.port_range().and_then(aws_sdk_ec2::types::PortRange::to),
-                        cidr: e.cidr_block().or(e.ipv6_cidr_block()).map(redact::sanitize),
-                        allow: e.rule_action().is_some_and(|r| r.as_str() == "allow"),
-                    })
-                    .collect(),
-            });
+            config.network_acls.push(network_acl(a));
         }
-        // Managed prefix lists an egress rule names: their entries, when they can be read
-        // (left out otherwise, and the path says it could not tell).
+        self.read_prefix_lists(&mut config).await;
+        Ok(config)
+    }
+
+    /// Managed prefix lists an egress rule names: their entries, when they can be read (left
+    /// out otherwise, and the path says it could not tell).
+    async fn read_prefix_lists(&self, config: &mut NetworkConfig) {
         let mut lists: Vec<String> = config
             .security_groups
             .iter()
@@ -480,6 +369,142 @@ impl NetworkProbe {
                 config.prefix_lists.insert(id, cidrs);
             }
         }
-        Ok(config)
+    }
+}
+
+/// A security group as the path reads it: its egress rules.
+fn security_group(g: &aws_sdk_ec2::types::SecurityGroup) -> network::SecurityGroup {
+    network::SecurityGroup {
+        id: clean(g.group_id()),
+        name: clean(g.group_name()),
+        vpc_id: clean(g.vpc_id()),
+        egress: g
+            .ip_permissions_egress()
+            .iter()
+            .map(|p| network::Permission {
+                protocol: clean(p.ip_protocol()),
+                from_port: p.from_port(),
+                to_port: p.to_port(),
+                cidrs: p
+                    .ip_ranges()
+                    .iter()
+                    .map(|r| clean(r.cidr_ip()))
+                    .chain(p.ipv6_ranges().iter().map(|r| clean(r.cidr_ipv6())))
+                    .collect(),
+                prefix_lists: p
+                    .prefix_list_ids()
+                    .iter()
+                    .map(|r| clean(r.prefix_list_id()))
+                    .collect(),
+                groups: p
+                    .user_id_group_pairs()
+                    .iter()
+                    .map(|r| clean(r.group_id()))
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// A subnet: its VPC and its IPv4 and live IPv6 blocks.
+fn subnet(s: &aws_sdk_ec2::types::Subnet) -> network::Subnet {
+    network::Subnet {
+        id: clean(s.subnet_id()),
+        vpc_id: clean(s.vpc_id()),
+        cidr: clean(s.cidr_block()),
+        ipv6_cidrs: s
+            .ipv6_cidr_block_association_set()
+            .iter()
+            // Blocks on their way out (or that failed) give no address; any other
+            // state counts (moto's answer nests its state where the SDK reads none).
+            .filter(|a| {
+                a.ipv6_cidr_block_state()
+                    .and_then(|st| st.state())
+                    .is_none_or(|st| {
+                        !matches!(
+                            st.as_str(),
+                            "disassociating" | "disassociated" | "failing" | "failed"
+                        )
+                    })
+            })
+            .filter_map(|a| a.ipv6_cidr_block().map(redact::sanitize))
+            .collect(),
+    }
+}
+
+/// A route table: its associations and each route's destination, target and state.
+fn route_table(t: &aws_sdk_ec2::types::RouteTable) -> network::RouteTable {
+    network::RouteTable {
+        id: clean(t.route_table_id()),
+        vpc_id: clean(t.vpc_id()),
+        is_main: t.associations().iter().any(|a| a.main() == Some(true)),
+        subnets: t
+            .associations()
+            .iter()
+            .filter_map(|a| a.subnet_id().map(redact::sanitize))
+            .collect(),
+        routes: t
+            .routes()
+            .iter()
+            .filter_map(|r| {
+                let destination = r
+                    .destination_cidr_block()
+                    .or(r.destination_ipv6_cidr_block())?;
+                let target = r
+                    .nat_gateway_id()
+                    .or(r.gateway_id())
+                    .or(r.transit_gateway_id())
+                    .or(r.network_interface_id())
+                    .or(r.vpc_peering_connection_id())
+                    .or(r.instance_id())
+                    .or(r.egress_only_internet_gateway_id())
+                    .or(r.carrier_gateway_id())
+                    .or(r.local_gateway_id())
+                    .unwrap_or("unknown target");
+                Some(network::Route {
+                    destination: redact::sanitize(destination),
+                    target: redact::sanitize(target),
+                    state: r
+                        .state()
+                        .map_or_else(|| "active".to_owned(), |s| s.as_str().to_owned()),
+                })
+            })
+            .collect(),
+    }
+}
+
+/// A NAT gateway: its subnet and state.
+fn nat_gateway(n: &aws_sdk_ec2::types::NatGateway) -> network::NatGateway {
+    network::NatGateway {
+        id: clean(n.nat_gateway_id()),
+        subnet_id: clean(n.subnet_id()),
+        state: n.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+    }
+}
+
+/// A network ACL: its associations and entries.
+fn network_acl(a: &aws_sdk_ec2::types::NetworkAcl) -> network::NetworkAcl {
+    network::NetworkAcl {
+        id: clean(a.network_acl_id()),
+        vpc_id: clean(a.vpc_id()),
+        is_default: a.is_default() == Some(true),
+        subnets: a
+            .associations()
+            .iter()
+            .filter_map(|x| x.subnet_id().map(redact::sanitize))
+            .collect(),
+        entries: a
+            .entries()
+            .iter()
+            .map(|e| network::AclEntry {
+                rule_number: e.rule_number().unwrap_or(32767),
+                egress: e.egress() == Some(true),
+                protocol: clean(e.protocol()),
+                from_port: e.port_range().and_then(aws_sdk_ec2::types::PortRange::from),
+                to_port: e.port_range().and_then(aws_sdk_ec2::types::PortRange::to),
+                cidr: e.cidr_block().or(e.ipv6_cidr_block()).map(redact::sanitize),
+                allow: e.rule_action().is_some_and(|r| r.as_str() == "allow"),
+            })
+            .collect(),
     }
 }
