@@ -450,6 +450,7 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
     });
     changes::cite(&mut risks, evidence, now_ms);
     causes::rank_what_explains(&mut findings);
+    let tie = causes::settle_ties(&mut findings, &observed);
     let contradicted: Vec<bool> = findings
         .iter()
         .map(|f| observed.contradicts(f.failure_mode))
@@ -468,11 +469,21 @@ pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
         .zip(&contradicted)
         .find(|(f, contradicted)| f.confidence > 0 && **contradicted);
     let failure_mode = match cause {
+        Some(_) if tie.is_some() => FailureMode::Inconclusive,
         Some(mode) => mode,
         None if set_aside.is_none() && shows_health(evidence, &checklist) => FailureMode::None,
         None => FailureMode::Inconclusive,
     };
-    if failure_mode == FailureMode::Inconclusive {
+    if let Some((a, b)) = tie {
+        unknown.insert(
+            0,
+            format!(
+                "{} and {} are equally supported and explain as much of what fails: nothing seen tells them apart (both are listed)",
+                a.id(),
+                b.id()
+            ),
+        );
+    } else if failure_mode == FailureMode::Inconclusive {
         unknown.insert(0, why_inconclusive(evidence, &checklist));
         if let Some((f, _)) = set_aside {
             unknown.insert(

@@ -70,7 +70,7 @@ const CASES: &[(&str, Option<u16>)] = &[
 #[tokio::test(flavor = "multi_thread")]
 #[allow(
     clippy::too_many_lines,
-    reason = "over 100 lines when the lint was enabled; to split (#27)"
+    reason = "over 100 lines when the lint was enabled; split it when next changed"
 )]
 async fn every_scenario_reports_its_real_traffic_without_a_test_phone() {
     let handles: Vec<_> = CASES

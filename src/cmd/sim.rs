@@ -11,7 +11,7 @@ use crate::sim::{scenario, Ports, Simulator, ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 /// Runs `otp-console sim` with its arguments.
 #[allow(
     clippy::too_many_lines,
-    reason = "over 100 lines when the lint was enabled; to split (#27)"
+    reason = "over 100 lines when the lint was enabled; split it when next changed"
 )]
 pub async fn run(args: SimArgs) -> ExitCode {
     if args.list {

@@ -117,3 +117,39 @@ pub(super) fn rank_what_explains(findings: &mut [Finding]) {
         findings[..=api].rotate_right(1);
     }
 }
+
+/// Between the two most likely causes when they tie (the same confidence, as much of what was
+/// seen explained, neither contradicted): the deeper one first when one brings the other about
+/// (a secret ECS cannot read fails the deployment: [`super::Rule::underlies`]), else the tie,
+/// which nothing seen settles: returned, for an `inconclusive` that lists both. An unreachable
+/// API against a configuration finding is settled by [`rank_what_explains`] before.
+pub(super) fn settle_ties(
+    findings: &mut [Finding],
+    observed: &super::symptoms::Observed,
+) -> Option<(FailureMode, FailureMode)> {
+    let live: Vec<usize> = findings
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.confidence > 0 && !observed.contradicts(f.failure_mode))
+        .map(|(i, _)| i)
+        .take(2)
+        .collect();
+    let [i, j] = live[..] else {
+        return None;
+    };
+    let (a, b) = (&findings[i], &findings[j]);
+    let (first, second) = (a.failure_mode, b.failure_mode);
+    if a.confidence != b.confidence
+        || a.explains.len() != b.explains.len()
+        || first == FailureMode::ApiUnreachable
+        || second == FailureMode::ApiUnreachable
+        || first.rule().underlies.contains(&second)
+    {
+        return None;
+    }
+    if second.rule().underlies.contains(&first) {
+        findings[i..=j].rotate_right(1);
+        return None;
+    }
+    Some((first, second))
+}

@@ -49,6 +49,9 @@ pub struct Rule {
     /// What fails when this is the cause: the verdict is the cause whose predictions the
     /// evidence confirms, and a cause the evidence contradicts is not named.
     pub predicts: &'static [Symptom],
+    /// The failure modes this one brings about (a secret ECS cannot read fails the
+    /// deployment): between the two, tied, this one is the verdict, the deeper cause.
+    pub underlies: &'static [FailureMode],
     /// The equivalent aws CLI / curl commands, secrets redacted, for the names and what the
     /// evidence holds (the deployed revision, the network path read).
     pub commands: fn(&Names, &Evidence) -> Vec<String>,

@@ -2304,3 +2304,50 @@ fn the_readme_lists_every_failure_mode_from_its_rule() {
         table.join("\n")
     );
 }
+
+/// Two causes equally supported that explain as much (the same confidence, the same symptom
+/// seen) and neither brings the other about: nothing seen tells them apart, so the verdict is
+/// `inconclusive` listing both. A cause that brings the other about (a secret ECS cannot read
+/// fails the deployment) is the verdict over it.
+#[test]
+fn a_tie_that_nothing_settles_is_inconclusive_and_the_deeper_cause_wins_its_own() {
+    let failed = sample(
+        Endpoint::OtpStart,
+        1,
+        300,
+        Some(500),
+        Class::ServerError,
+        false,
+    );
+    let d = verdict(vec![
+        ecs_obs(snapshot(GOOD, false)),
+        Observation::Twilio {
+            at_ms: NOW,
+            fact: Fact::Account(Err(twilio_error("20003", ErrorKind::Credentials))),
+        },
+        Observation::Twilio {
+            at_ms: NOW,
+            fact: Fact::Send(Err(twilio_error("60203", ErrorKind::Api))),
+        },
+        failed,
+    ]);
+    assert_eq!(d.verdict.failure_mode, FailureMode::Inconclusive, "{d:#?}");
+    let listed: Vec<FailureMode> = d
+        .verdict
+        .candidates
+        .iter()
+        .map(|c| c.failure_mode)
+        .collect();
+    assert!(
+        listed.starts_with(&[FailureMode::InvalidCredentials, FailureMode::RateLimited]),
+        "{listed:?}"
+    );
+    assert!(
+        d.unknown[0].starts_with("invalid_credentials and rate_limited are equally supported"),
+        "{:?}",
+        d.unknown
+    );
+    assert!(super::RULES[FailureMode::SecretUnreadable as usize]
+        .underlies
+        .contains(&FailureMode::DeploymentFailed));
+}

@@ -14,6 +14,7 @@ pub const RULE: Rule = Rule {
     repair: "Reactivate the Twilio account (billing / Twilio support); nothing in AWS will fix it.",
     predicts: &[Symptom::OtpFails],
     commands: super::invalid_credentials::twilio_commands,
+    underlies: &[],
     support,
     later: None,
     related,

@@ -15,6 +15,7 @@ pub const RULE: Rule = Rule {
     repair: "Check the runbook's first steps: does the API's name resolve, does the load balancer answer, how many tasks are running.",
     predicts: &[Symptom::HealthFails],
     commands,
+    underlies: &[],
     support,
     // After the stalls are named: a `/health` that hangs beside a blocked event loop is that.
     later: Some((Stage::AfterUsers, api_down)),

@@ -14,6 +14,7 @@ pub const RULE: Rule = Rule {
         "Read the stopped tasks' reasons and service events; roll back to the previous revision.",
     predicts: &[Symptom::TasksFailToStart, Symptom::HealthFails],
     commands,
+    underlies: &[],
     support,
     later: None,
     related: super::is_deployed_revision,

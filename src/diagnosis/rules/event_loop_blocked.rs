@@ -13,6 +13,7 @@ pub const RULE: Rule = Rule {
     repair: "Run Twilio calls off the event loop with a timeout (asyncio.to_thread + TWILIO_TIMEOUT_SECONDS): roll back to the last revision with the fixed image.",
     predicts: &[Symptom::HealthStallsWithOtp, Symptom::OtpHangs],
     commands,
+    underlies: &[],
     support,
     later: None,
     related: super::is_deployed_revision,

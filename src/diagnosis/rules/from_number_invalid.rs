@@ -16,6 +16,7 @@ pub const RULE: Rule = Rule {
     repair: "Buy or re-assign an SMS-capable number in Twilio Console (Phone Numbers > Manage), set OTP_FROM_NUMBER to it in the task definition (repair: --set OTP_FROM_NUMBER=+1…) and deploy.",
     predicts: &[Symptom::OtpFails, Symptom::SmsNotDelivered],
     commands,
+    underlies: &[],
     support,
     later: None,
     related,

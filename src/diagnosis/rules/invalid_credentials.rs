@@ -17,6 +17,7 @@ pub const RULE: Rule = Rule {
     repair: "Rotate the auth token in Twilio Console (Account > API keys & tokens), put it in TWILIO_AUTH_TOKEN and deploy.",
     predicts: &[Symptom::OtpFails],
     commands: twilio_commands,
+    underlies: &[],
     support,
     later: Some((Stage::AfterEvidence, stale_token)),
     related,

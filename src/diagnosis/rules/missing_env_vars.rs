@@ -20,6 +20,7 @@ pub const RULE: Rule = Rule {
         Symptom::HealthFails,
     ],
     commands: task_definition_commands,
+    underlies: &[FailureMode::DeploymentFailed],
     support,
     later: None,
     related: super::is_deployed_revision,

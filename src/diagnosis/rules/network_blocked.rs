@@ -20,6 +20,7 @@ pub const RULE: Rule = Rule {
     // Twilio timeout (a 503), while /health stays fast.
     predicts: &[Symptom::OtpHangs, Symptom::OtpFails],
     commands,
+    underlies: &[],
     support,
     later: Some((Stage::AfterEvidence, otp_hangs)),
     related,

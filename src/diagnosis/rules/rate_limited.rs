@@ -13,6 +13,7 @@ pub const RULE: Rule = Rule {
     repair: "Wait for the Retry-After window, or use another test phone; check for retry storms.",
     predicts: &[Symptom::OtpFails],
     commands,
+    underlies: &[],
     support,
     later: None,
     related: super::unrelated,

@@ -17,6 +17,7 @@ pub const RULE: Rule = Rule {
     repair: "Restore the secret (RestoreSecret) or put its value back (PutSecretValue), let the execution role read it (iam put-role-policy), or point valueFrom at one that exists; then force a new deployment.",
     predicts: &[Symptom::TasksFailToStart],
     commands,
+    underlies: &[FailureMode::DeploymentFailed],
     support,
     later: None,
     related,

@@ -13,6 +13,7 @@ pub const RULE: Rule = Rule {
     repair: "Act on the carrier's error code: register the sender (A2P 10DLC / toll-free verification) for 30007/30034, enable the country's Geo permissions for 21408/60605, ask the user to reply START for 21610, use a mobile number for 21614/30006.",
     predicts: &[Symptom::SmsNotDelivered],
     commands,
+    underlies: &[],
     support,
     later: None,
     related: super::unrelated,

@@ -15,6 +15,7 @@ pub const RULE: Rule = Rule {
     repair: "Make the backend give up first: lower TWILIO_TIMEOUT_SECONDS below the load balancer's idle timeout (repair: --set TWILIO_TIMEOUT_SECONDS=…), or raise the idle timeout above it; then a Twilio that does not answer gives users the backend's clean error instead of a bare 504.",
     predicts: &[Symptom::OtpHangs],
     commands,
+    underlies: &[],
     // The budget, computed once per diagnosis, makes it a risk ([`risk`]).
     support: super::no_support,
     later: None,

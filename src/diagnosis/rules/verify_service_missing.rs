@@ -15,6 +15,7 @@ pub const RULE: Rule = Rule {
     repair: "Create a Verify service (SMS, code length 6) in Twilio Console, update TWILIO_VERIFY_SERVICE_SID and deploy.",
     predicts: &[Symptom::OtpFails],
     commands,
+    underlies: &[],
     support,
     later: None,
     related,
