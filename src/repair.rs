@@ -32,30 +32,8 @@ use crate::probe::ecs::{self as probe_ecs, EcsProbe};
 use crate::probe::{ProbeError, System};
 use crate::redact;
 
-/// The repairs, in the order the chooser lists them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Choice {
-    /// Set variables; a variable that comes from a Secrets Manager secret gets its new value
-    /// in that secret (PutSecretValue) instead.
-    SetEnv,
-    RollBack,
-    Redeploy,
-    /// RestoreSecret of a secret the deployed revision reads that is scheduled for deletion.
-    RestoreSecret,
-    /// AuthorizeSecurityGroupEgress: outbound TCP 443 on the service's security group (no
-    /// deployment: rules apply to running tasks at once).
-    AllowEgress,
-}
-
-impl Choice {
-    pub const ALL: [Choice; 5] = [
-        Self::SetEnv,
-        Self::RollBack,
-        Self::Redeploy,
-        Self::RestoreSecret,
-        Self::AllowEgress,
-    ];
-}
+/// The repairs the console offers: a failure mode's rule names those it suggests.
+pub use crate::diagnosis::rules::Choice;
 
 /// A repair that cannot go on: one line saying why and what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -16,7 +16,6 @@ use super::{median, Evidence, FailureMode, Finding, Names, STALL_MS};
 use crate::probe::changes::Change;
 use crate::probe::ecs::Snapshot;
 use crate::probe::http::{Endpoint, Sample};
-use crate::repair::Choice;
 
 mod account_suspended;
 pub(super) mod api_unreachable;
@@ -36,6 +35,31 @@ mod verdicts;
 mod verify_service_missing;
 
 pub use super::symptoms::Symptom;
+
+/// The repairs, in the order the chooser lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice {
+    /// Set variables; a variable that comes from a Secrets Manager secret gets its new value
+    /// in that secret (PutSecretValue) instead.
+    SetEnv,
+    RollBack,
+    Redeploy,
+    /// RestoreSecret of a secret the deployed revision reads that is scheduled for deletion.
+    RestoreSecret,
+    /// AuthorizeSecurityGroupEgress: outbound TCP 443 on the service's security group (no
+    /// deployment: rules apply to running tasks at once).
+    AllowEgress,
+}
+
+impl Choice {
+    pub const ALL: [Choice; 5] = [
+        Self::SetEnv,
+        Self::RollBack,
+        Self::Redeploy,
+        Self::RestoreSecret,
+        Self::AllowEgress,
+    ];
+}
 
 /// A failure mode, whole.
 #[derive(Debug, Clone, Copy)]

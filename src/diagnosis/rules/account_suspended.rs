@@ -1,11 +1,11 @@
 //! `account_suspended`: the Twilio account is suspended or closed.
 
+use super::Choice;
 use super::{Rule, Support, Symptom};
 use crate::diagnosis::{Evidence, FailureMode};
 use crate::probe::changes::{Change, Origin};
 use crate::probe::ecs::Snapshot;
 use crate::probe::logs::LineKind;
-use crate::repair::Choice;
 
 pub const RULE: Rule = Rule {
     mode: FailureMode::AccountSuspended,

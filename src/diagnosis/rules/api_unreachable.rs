@@ -1,12 +1,12 @@
 //! `api_unreachable`: nothing answers `/health` (refused, DNS, TLS, no answer in time, failures
 //! in a row as a load balancer's unhealthy threshold), or the service is scaled to zero.
 
+use super::Choice;
 use super::{Rule, Stage, Support, Symptom};
 use crate::diagnosis::{clip, fmt_ms, Evidence, FailureMode, Finding, Names};
 use crate::probe::changes::Change;
 use crate::probe::ecs::Snapshot;
 use crate::probe::http::{Class, Endpoint, Sample};
-use crate::repair::Choice;
 
 pub const RULE: Rule = Rule {
     mode: FailureMode::ApiUnreachable,

@@ -1,10 +1,10 @@
 //! `deployment_failed`: the deployment's tasks do not start, or stop right after starting.
 
+use super::Choice;
 use super::{Rule, Support, Symptom};
 use crate::diagnosis::{clip, Evidence, FailureMode, Names};
 use crate::probe::ecs;
 use crate::probe::logs::LineKind;
-use crate::repair::Choice;
 
 pub const RULE: Rule = Rule {
     mode: FailureMode::DeploymentFailed,

@@ -1,10 +1,10 @@
 //! `event_loop_blocked`: the Twilio call blocks the backend's async event loop, so `/health`
 //! stalls while an OTP start is in flight (the runbook's own root cause).
 
+use super::Choice;
 use super::{Rule, Support, Symptom};
 use crate::diagnosis::{fmt_ms, image_change, Evidence, FailureMode, Names, STALL_MS};
 use crate::probe::http::{Class, Endpoint};
-use crate::repair::Choice;
 
 pub const RULE: Rule = Rule {
     mode: FailureMode::EventLoopBlocked,

@@ -1,13 +1,13 @@
 //! `from_number_invalid`: `OTP_FROM_NUMBER` is not an SMS-capable number (or Messaging Service)
 //! of the account (21606, 21659, 21212).
 
+use super::Choice;
 use super::{Rule, Support, Symptom};
 use crate::diagnosis::{Evidence, FailureMode, Names};
 use crate::probe::changes::{Change, Origin};
 use crate::probe::ecs::Snapshot;
 use crate::probe::logs::LineKind;
 use crate::probe::twilio::delivery;
-use crate::repair::Choice;
 
 pub const RULE: Rule = Rule {
     mode: FailureMode::FromNumberInvalid,

@@ -1,6 +1,7 @@
 //! `invalid_credentials`: Twilio refuses the service's token (20003), or the running tasks still
 //! send the previous value of a token secret changed after they started.
 
+use super::Choice;
 use super::{Rule, Stage, Support, Symptom};
 use crate::diagnosis::{changes, traffic, Evidence, FailureMode, Finding, Names};
 use crate::probe::changes::{Change, Origin};
@@ -8,7 +9,6 @@ use crate::probe::ecs::Snapshot;
 use crate::probe::http::{Class, Endpoint};
 use crate::probe::logs::LineKind;
 use crate::probe::secrets::{self, SecretState};
-use crate::repair::Choice;
 
 pub const RULE: Rule = Rule {
     mode: FailureMode::InvalidCredentials,

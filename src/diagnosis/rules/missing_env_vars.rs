@@ -1,10 +1,10 @@
 //! `missing_env_vars`: the runbook's table of variables against the deployed task definition.
 
+use super::Choice;
 use super::{Rule, Support, Symptom};
 use crate::config::{VarStatus, ViolationKind};
 use crate::diagnosis::{Evidence, FailureMode, Names};
 use crate::probe::logs::LineKind;
-use crate::repair::Choice;
 
 pub const RULE: Rule = Rule {
     mode: FailureMode::MissingEnvVars,

@@ -1,6 +1,7 @@
 //! `network_blocked`: the service's own route to Twilio is blocked (a security group, a NACL,
 //! a route, a NAT): its Twilio calls time out while Twilio answers the console.
 
+use super::Choice;
 use super::{Rule, Stage, Support, Symptom};
 use crate::diagnosis::{
     clip, fmt_ms, reaches_twilio, Evidence, FailureMode, Finding, Names, HANG_MS,
@@ -9,7 +10,6 @@ use crate::probe::changes::Change;
 use crate::probe::ecs::Snapshot;
 use crate::probe::http::{Class, Endpoint};
 use crate::probe::logs::LineKind;
-use crate::repair::Choice;
 
 pub const RULE: Rule = Rule {
     mode: FailureMode::NetworkBlocked,

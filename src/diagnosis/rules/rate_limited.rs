@@ -1,10 +1,10 @@
 //! `rate_limited`: Twilio (60203, 60202, 20429) or the backend (429) limits the sends.
 
+use super::Choice;
 use super::{Rule, Support, Symptom};
 use crate::diagnosis::{Evidence, FailureMode, Names};
 use crate::probe::http::{Class, Endpoint};
 use crate::probe::logs::LineKind;
-use crate::repair::Choice;
 
 pub const RULE: Rule = Rule {
     mode: FailureMode::RateLimited,

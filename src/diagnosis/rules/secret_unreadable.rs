@@ -3,12 +3,12 @@
 //! with `ResourceInitializationError` about it. A cause only while tasks fail to start on it
 //! (ECS reads secrets when it starts a task); otherwise a risk ([`crate::diagnosis::causes`]).
 
+use super::Choice;
 use super::{Rule, Support, Symptom};
 use crate::diagnosis::{causes, ends, Evidence, FailureMode, Names};
 use crate::probe::changes::Change;
 use crate::probe::ecs::Snapshot;
 use crate::probe::secrets::{RoleAccess, SecretState};
-use crate::repair::Choice;
 
 pub const RULE: Rule = Rule {
     mode: FailureMode::SecretUnreadable,

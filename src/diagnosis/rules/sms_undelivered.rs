@@ -1,10 +1,10 @@
 //! `sms_undelivered`: Twilio sent the SMS and the carrier or handset did not take it
 //! (30003–30008, …), for the console's test or for a share of real users.
 
+use super::Choice;
 use super::{Rule, Support, Symptom};
 use crate::diagnosis::{Evidence, FailureMode, Names};
 use crate::probe::twilio::delivery;
-use crate::repair::Choice;
 
 pub const RULE: Rule = Rule {
     mode: FailureMode::SmsUndelivered,

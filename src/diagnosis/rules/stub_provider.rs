@@ -1,10 +1,10 @@
 //! `stub_provider`: `OTP_PROVIDER` set to the stub, which sends no SMS.
 
+use super::Choice;
 use super::{Rule, Support, Symptom};
 use crate::config::{VarStatus, ViolationKind};
 use crate::diagnosis::{clip, Evidence, FailureMode};
 use crate::probe::logs::LineKind;
-use crate::repair::Choice;
 
 pub const RULE: Rule = Rule {
     mode: FailureMode::StubProvider,

@@ -3,10 +3,10 @@
 //! risk: it decides what users see when the call to Twilio hangs, it does not make it hang. The
 //! timeout budget ([`crate::diagnosis::budget`]) says which timeout fires first.
 
+use super::Choice;
 use super::{Rule, Symptom};
 use crate::diagnosis::budget::Budget;
 use crate::diagnosis::{Evidence, FailureMode, Finding, Names};
-use crate::repair::Choice;
 
 pub const RULE: Rule = Rule {
     mode: FailureMode::TimeoutOrder,

@@ -2,9 +2,9 @@
 //! them: the diagnosis gives them when no failure mode is supported, `none` only with positive
 //! evidence of health.
 
+use super::Choice;
 use super::Rule;
 use crate::diagnosis::{Evidence, FailureMode, Names};
-use crate::repair::Choice;
 
 pub const INCONCLUSIVE: Rule = Rule {
     mode: FailureMode::Inconclusive,

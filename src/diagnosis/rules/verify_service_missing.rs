@@ -1,12 +1,12 @@
 //! `verify_service_missing`: the Verify service `TWILIO_VERIFY_SERVICE_SID` names is gone.
 
+use super::Choice;
 use super::{Rule, Support, Symptom};
 use crate::diagnosis::{Evidence, FailureMode, Names};
 use crate::probe::changes::{Change, Origin};
 use crate::probe::ecs::Snapshot;
 use crate::probe::logs::LineKind;
 use crate::probe::ErrorKind;
-use crate::repair::Choice;
 
 pub const RULE: Rule = Rule {
     mode: FailureMode::VerifyServiceMissing,
