@@ -130,7 +130,7 @@ pub async fn check(config: &Config, target: &str, options: &Options) -> Result<R
     // The log group the container writes to, when the config names none (logs are read with
     // --check-aws only).
     let mut resolved = config.clone();
-    if options.check_aws {
+    if options.check_aws || config.aws.platform == crate::config::Platform::AppRunner {
         engine::resolve_log_group(&mut resolved, &sdk).await;
     }
     let config = &resolved;

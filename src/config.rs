@@ -140,10 +140,33 @@ impl ApiConfig {
     }
 }
 
+/// Where the service runs: the runbook's two platforms.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    /// An ECS service (`cluster` and `service`).
+    #[default]
+    Ecs,
+    /// An App Runner service (`service` is its ARN or its name; `cluster` is not used).
+    AppRunner,
+}
+
+impl Platform {
+    /// What the header and `check` call it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Ecs => "ECS",
+            Self::AppRunner => "App Runner",
+        }
+    }
+}
+
 /// `[aws]`: region, credentials profile, endpoint override, and the names of the resources.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AwsConfig {
+    /// `ecs` (the default) or `apprunner`.
+    pub platform: Platform,
     /// AWS region.
     pub region: String,
     /// Named profile for the SDK's credential chain; `None` uses the default chain.
@@ -178,6 +201,7 @@ fn default_access_log_filter() -> String {
 impl Default for AwsConfig {
     fn default() -> Self {
         Self {
+            platform: Platform::Ecs,
             region: "us-east-1".into(),
             profile: None,
             endpoint_url: None,
@@ -524,7 +548,7 @@ mod tests {
         let e = err("[api]\nbase_url = \"https://x.example\"\n\n[aws]\ncluster = \"c\"\n\nregoin = \"us-east-1\"\n");
         assert_eq!(
             e,
-            "otp-console.toml:7:1: unknown key \"regoin\" in [aws]; expected one of region, \
+            "otp-console.toml:7:1: unknown key \"regoin\" in [aws]; expected one of platform, region, \
              profile, endpoint_url, cluster, service, log_group, log_filter, egress_destinations, \
              access_log_filter"
         );

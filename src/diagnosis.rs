@@ -321,6 +321,9 @@ pub enum FailureMode {
     /// The backend's Twilio timeout does not fire before the load balancer's idle timeout: a
     /// blocked call outlives the request and the user gets a bare 504. Only ever a risk.
     TimeoutOrder,
+    /// An `environmentFiles` object ECS cannot download (the execution role may not read it,
+    /// it is gone), or the tasks stop with `failed to download env files`.
+    EnvFileUnreadable,
 }
 
 impl FailureMode {
@@ -400,6 +403,9 @@ pub struct Diagnosis {
 /// Names used in the equivalent commands.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Names {
+    /// Where the service runs: which CLI commands reach it.
+    #[serde(default)]
+    pub platform: crate::config::Platform,
     pub cluster: String,
     pub service: String,
     pub log_group: String,
@@ -413,6 +419,7 @@ impl Names {
     /// The names of a configuration.
     pub fn from_config(config: &crate::config::Config) -> Self {
         Self {
+            platform: config.aws.platform,
             cluster: config.aws.cluster.clone(),
             service: config.aws.service.clone(),
             log_group: config.aws.log_group_or_fallback(),
@@ -615,12 +622,10 @@ pub(super) const REACHED_BEFORE_READ_MS: i64 = 10_000;
 /// cannot outrank the configuration as it reads now. The stub provider sends nothing, so it
 /// proves nothing.
 fn reaches_twilio(evidence: &Evidence) -> Option<String> {
-    let stub = evidence.snapshot().is_some_and(|s| {
-        s.deployed
-            .environment
-            .iter()
-            .any(|e| e.name == "OTP_PROVIDER" && e.display == "stub")
-    });
+    let stub = evidence
+        .snapshot()
+        .and_then(|s| s.variable("OTP_PROVIDER"))
+        .is_some_and(|e| e.display == "stub");
     let read_at = evidence.network_at_ms?;
     let sent = evidence.last(Endpoint::OtpStart).is_some_and(|s| {
         s.class.is_ok() && s.started_ms + s.latency_ms as i64 >= read_at - REACHED_BEFORE_READ_MS
@@ -803,12 +808,7 @@ fn provider_not_stub(c: &Ctx) -> (State, String) {
     let Ctx {
         evidence, snapshot, ..
     } = *c;
-    match snapshot.and_then(|s| {
-        s.deployed
-            .environment
-            .iter()
-            .find(|e| e.name == "OTP_PROVIDER")
-    }) {
+    match snapshot.and_then(|s| s.variable("OTP_PROVIDER")) {
         Some(var) if var.display == "stub" => (State::Fail, "OTP_PROVIDER=stub".into()),
         Some(var) => (State::Pass, format!("OTP_PROVIDER={}", var.display)),
         None if snapshot.is_some() => (State::Fail, "OTP_PROVIDER is not set".into()),

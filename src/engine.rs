@@ -16,12 +16,12 @@ use tokio::task::JoinSet;
 
 use crate::config::{Config, TwilioCredentials as CredentialsFrom};
 use crate::probe::cloudtrail::{CloudTrailProbe, Scope};
-use crate::probe::ecs::EcsProbe;
 use crate::probe::http::{Endpoint, HttpProbe};
 use crate::probe::logs::live_tail::{self, Hot, LiveTail, HOT_FOR, HOT_GRACE};
 use crate::probe::logs::{FollowMode, LogsFollower};
 use crate::probe::metrics::MetricsProbe;
 use crate::probe::network::NetworkProbe;
+use crate::probe::platform::PlatformProbe;
 use crate::probe::service_read::ServiceRead;
 use crate::probe::traffic::{self as real_traffic, AccessLog, RealTraffic};
 use crate::probe::twilio::delivery::{self, Backoff, Via};
@@ -74,7 +74,8 @@ type CredentialsState = Option<Result<TwilioCredentials, ProbeError>>;
 pub struct Engine {
     pub config: Arc<Config>,
     pub sdk: Arc<aws_config::SdkConfig>,
-    pub ecs: EcsProbe,
+    /// Where the service runs: ECS or App Runner, read into one shape.
+    pub platform: PlatformProbe,
     pub network: NetworkProbe,
     pub twilio: TwilioProbe,
     pub cloudtrail: CloudTrailProbe,
@@ -125,8 +126,11 @@ impl Engine {
         let twilio = TwilioProbe::new(&config.twilio, TWILIO_TIMEOUT)?;
         // One DescribeServices answer for the four probes that read the service.
         let described = ServiceRead::new(&sdk, &config.aws.cluster, &config.aws.service).shared();
-        let ecs = EcsProbe::new(&sdk, &config.aws, &config.rules).sharing(described.clone());
-        let network = NetworkProbe::new(&sdk, &config.aws).sharing(described.clone());
+        let platform = PlatformProbe::new(&sdk, &config, described.clone());
+        let mut network = NetworkProbe::new(&sdk, &config.aws).sharing(described.clone());
+        if let Some(apprunner) = platform.apprunner() {
+            network = network.on_apprunner(apprunner.clone());
+        }
         let access = AccessLog::new(&sdk, &config.aws);
         let metrics = MetricsProbe::new(&sdk, &config.aws).sharing(described.clone());
         let (creds, _) = watch::channel(None);
@@ -138,7 +142,7 @@ impl Engine {
             path_ids: Arc::default(),
             config: Arc::new(config),
             sdk: Arc::new(sdk),
-            ecs,
+            platform,
             network,
             twilio,
             access,
@@ -249,7 +253,7 @@ impl Engine {
     /// definition, reports what it holds and makes them (or why there are none) the current
     /// ones.
     pub async fn read_ecs(&self) {
-        let found = match self.ecs.snapshot().await {
+        let found = match self.platform.snapshot().await {
             Ok((snapshot, creds, seen)) => {
                 let scope = Scope::from_snapshot(&snapshot, &self.config.aws.cluster);
                 self.scope.send_if_modified(|current| {
@@ -472,9 +476,12 @@ impl Engine {
         let now = now_ms();
         let result = match scope {
             Some(mut scope) => {
-                self.cloudtrail
-                    .complete(&mut scope, &self.config.aws.cluster, &self.config.aws.service)
-                    .await;
+                // An ECS service's network and task role; App Runner's scope is the snapshot's.
+                if self.platform.apprunner().is_none() {
+                    self.cloudtrail
+                        .complete(&mut scope, &self.config.aws.cluster, &self.config.aws.service)
+                        .await;
+                }
                 // The path's route tables, NAT gateways and ACLs: read the network first when
                 // it has not been (a lost default route is a change to the service too).
                 if self.path_ids.lock().map_or(true, |ids| ids.is_empty()) {
@@ -525,9 +532,17 @@ impl Engine {
     pub async fn read_traffic(&self) {
         let to_ms = now_ms();
         let from_ms = to_ms - real_traffic::WINDOW_MS;
+        // App Runner's front end is its own: no load balancer of the account to read.
+        let on_ecs = self.platform.apprunner().is_none();
         let (access, load_balancer) = tokio::join!(
             self.access.read(from_ms, to_ms),
-            Box::pin(self.metrics.read(from_ms, to_ms))
+            Box::pin(async {
+                if on_ecs {
+                    self.metrics.read(from_ms, to_ms).await
+                } else {
+                    None
+                }
+            })
         );
         self.send(Observation::Traffic {
             at_ms: now_ms(),
@@ -773,14 +788,26 @@ const LOG_GROUP_WAIT: Duration = Duration::from_secs(3);
 /// it names none or cannot be read within [`LOG_GROUP_WAIT`] (the ECS pane then says why).
 /// Returns where it came from, in a few words.
 pub async fn resolve_log_group(config: &mut Config, sdk: &aws_config::SdkConfig) -> &'static str {
+    // An App Runner service named by its name: its ARN, for every call and printed command.
+    if let PlatformProbe::AppRunner(probe) =
+        PlatformProbe::new(sdk, config, ServiceRead::new(sdk, "", ""))
+    {
+        if let Ok(Ok(arn)) = tokio::time::timeout(LOG_GROUP_WAIT, probe.arn()).await {
+            config.aws.service = arn;
+        }
+    }
     if !config.aws.log_group.is_empty() {
         return "the config";
     }
-    let probe = EcsProbe::new(sdk, &config.aws, &config.rules);
+    let described = ServiceRead::new(sdk, &config.aws.cluster, &config.aws.service);
+    let probe = PlatformProbe::new(sdk, config, described);
     let read = tokio::time::timeout(LOG_GROUP_WAIT, probe.log_group()).await;
     if let Ok(Ok(Some(group))) = read {
         config.aws.log_group = group;
-        "the container's logConfiguration"
+        match probe {
+            PlatformProbe::Ecs(_) => "the container's logConfiguration",
+            PlatformProbe::AppRunner(_) => "App Runner's application log group",
+        }
     } else {
         config.aws.log_group = config.aws.fallback_log_group();
         "the default /ecs/<service>"

@@ -5,6 +5,8 @@
 //! secret: values are masked by [`crate::redact`] before they are stored here, and Twilio
 //! credentials travel separately in [`TwilioCredentials`], whose `Debug` hides the token.
 
+/// App Runner: the service, its operations and VPC connector, in the platform-neutral shape.
+pub mod apprunner;
 /// What the AWS probes share: SDK config, call timeout, SDK errors as [`ProbeError`]s.
 pub mod aws;
 /// What changed since it last worked: the changes timeline's entries, from CloudTrail and
@@ -14,6 +16,8 @@ pub mod changes;
 pub mod cloudtrail;
 /// ECS: the service, its deployments, the deployed and previous task definitions, tasks.
 pub mod ecs;
+/// ECS's `environmentFiles`: `.env` objects in S3, read as the ECS agent reads them.
+pub mod env_files;
 /// Probes of the backend API: health, dev login, OTP start and verify.
 pub mod http;
 /// Can the task execution role read the secrets? IAM's policy simulator.
@@ -24,6 +28,8 @@ pub mod logs;
 pub mod metrics;
 /// EC2: the service's network path to Twilio (security groups, NACLs, routes, NAT).
 pub mod network;
+/// Where the service runs (ECS or App Runner), read into one shape.
+pub mod platform;
 /// The task definition's `secrets`: Secrets Manager and SSM, resolved in memory.
 pub mod secrets;
 /// One DescribeServices answer shared by the probes of a round.
@@ -42,7 +48,8 @@ pub enum System {
     Api,
     Ecs,
     Logs,
-    /// Secrets Manager and SSM Parameter Store (the task definition's `secrets`).
+    /// Secrets Manager and SSM Parameter Store (the task definition's `secrets`), and the S3
+    /// objects of its `environmentFiles`: where the container's variables are read from.
     Secrets,
     /// EC2: the service's VPC (security groups, network ACLs, route tables, NAT gateways).
     Network,

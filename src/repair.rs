@@ -90,6 +90,7 @@ pub struct Repairer {
     probe: EcsProbe,
     cluster: String,
     service: String,
+    platform: crate::config::Platform,
 }
 
 impl Repairer {
@@ -101,6 +102,7 @@ impl Repairer {
             probe: EcsProbe::new(sdk, &config.aws, &config.rules),
             cluster: config.aws.cluster.clone(),
             service: config.aws.service.clone(),
+            platform: config.aws.platform,
         }
     }
 
@@ -136,6 +138,12 @@ impl Repairer {
 
     /// Reads what `repair` needs and plans it; changes nothing.
     pub async fn plan(&self, repair: &Repair) -> Result<Plan, RepairError> {
+        if self.platform == crate::config::Platform::AppRunner {
+            return Err(RepairError(format!(
+                "The console does not repair App Runner services yet (UpdateService, StartDeployment, ResumeService): run the verdict's aws apprunner commands for {}, then check again",
+                self.service
+            )));
+        }
         let deployed = self.deployed().await?;
         let rollback = match repair {
             Repair::RollbackTo(reference) => self.rollback_target(&deployed, *reference).await?,

@@ -563,11 +563,18 @@ pub fn demo_secrets(scenario: &crate::sim::scenario::Scenario) -> Vec<String> {
             );
         }
     }
+    // The env files' variables, as the container would get them.
+    let from_files: Vec<(String, String)> = scenario
+        .s3_objects
+        .values()
+        .flat_map(|text| crate::probe::env_files::parse(text))
+        .collect();
     let env = scenario
         .yesterday
         .environment
         .iter()
-        .chain(&scenario.today.set);
+        .chain(&scenario.today.set)
+        .chain(from_files.iter().map(|(n, v)| (n, v)));
     out.extend(
         env.filter(|(name, _)| redact::is_secret_name(name) || name.ends_with("_SID"))
             .map(|(_, value)| value.clone()),

@@ -329,7 +329,7 @@ impl Runner {
                 let events = self.events.clone();
                 self.oneshots.spawn(async move {
                     let result = p
-                        .ecs
+                        .platform
                         .shown_revision(&reference)
                         .await
                         .map(Box::new)

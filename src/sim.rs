@@ -4,12 +4,14 @@
 //! clients (reqwest, the AWS SDK with an endpoint override, curl, the aws CLI) run unchanged
 //! against it: the backend API behind its load balancer, Twilio (Api v2010 and Verify v2 on one
 //! listener), Twilio's status page, and one AWS endpoint: JSON 1.1 for ECS, CloudWatch Logs,
-//! Secrets Manager, SSM and CloudTrail, the Query protocol for EC2, ELBv2 and IAM, and
+//! Secrets Manager, SSM and CloudTrail, the Query protocol for EC2, ELBv2 and IAM,
 //! CloudWatch's GetMetricData in each protocol its clients send (Smithy RPC v2 CBOR, JSON 1.0,
-//! Query).
+//! Query), and S3's REST protocol for the env files' objects.
 //! Scenarios reproduce each runbook failure by cause: the backend's behaviour comes from the
 //! task-definition revision that is deployed, never from a scenario switch.
 
+/// Simulated App Runner (AWS JSON 1.0): the service, its operations, its VPC connector.
+pub mod apprunner;
 /// AWS JSON 1.1 endpoint: `X-Amz-Target` dispatch, credentials, AWS-shaped errors.
 pub mod aws;
 /// The backend API behind the modelled load balancer.
@@ -34,6 +36,8 @@ pub mod logs;
 pub mod query;
 /// `otp-console sim`: serve in the foreground.
 pub mod run;
+/// Simulated S3 (REST, path-style): the env files' objects, GetObject and HeadObject.
+pub mod s3;
 /// Scenarios as data: the base world and what changed since yesterday.
 pub mod scenario;
 /// Simulated Secrets Manager and SSM Parameter Store, and ECS's resolution of `secrets`.
@@ -54,7 +58,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tokio::net::TcpListener;
@@ -479,12 +483,108 @@ fn cloudwatch_query_endpoint(shared: &Shared, headers: &HeaderMap, body: &[u8]) 
     cloudwatch::query_response(body, |input| Ok(shared.lock_world().get_metric_data(input)))
 }
 
+/// An S3 request (`GET` or `HEAD` of `/bucket/key`, signed for `s3`): the caller's marked
+/// access key first, as S3 names its credential errors, then the object.
+fn s3_endpoint(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap) -> Response {
+    let path = uri.path();
+    let denied = match access_key_id(headers) {
+        None => Some(AwsError {
+            status: StatusCode::FORBIDDEN,
+            kind: "AccessDenied".into(),
+            message: "Anonymous access is not allowed".into(),
+        }),
+        Some(key) => marked_key_error(shared, key, "s3:GetObject").map(|mut e| {
+            e.status = StatusCode::FORBIDDEN;
+            e.kind = match e.kind.as_str() {
+                "ExpiredTokenException" => "ExpiredToken".into(),
+                "UnrecognizedClientException" => "InvalidAccessKeyId".into(),
+                "ThrottlingException" => "SlowDown".into(),
+                _ => "AccessDenied".into(),
+            };
+            e
+        }),
+    };
+    if let Some(e) = denied {
+        return s3::error_response(&e, method, path);
+    }
+    let Some((bucket, key)) = s3::bucket_and_key(path) else {
+        let e = AwsError {
+            status: StatusCode::NOT_IMPLEMENTED,
+            kind: "NotImplemented".into(),
+            message: "This simulated S3 serves GetObject and HeadObject of /bucket/key only".into(),
+        };
+        return s3::error_response(&e, method, path);
+    };
+    s3::respond(&shared.lock_world(), method, &bucket, &key)
+}
+
+/// One AWS JSON operation (`target`), after the caller's key, its marks and the account's
+/// rate limits; every mutation that succeeds is recorded in CloudTrail.
+fn json_operation(
+    shared: &Shared,
+    headers: &HeaderMap,
+    target: &str,
+    body: &[u8],
+) -> Result<serde_json::Value, AwsError> {
+    let key = access_key_id(headers).ok_or_else(missing_signature)?;
+    if let Some(e) = marked_key_error(shared, key, target) {
+        return Err(e);
+    }
+    if let Some(e) = over_rate_limit(shared, target) {
+        return Err(e);
+    }
+    let now = shared.clock.now_ms();
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    // Every mutation that succeeds is in CloudTrail, by the caller's access key.
+    let recorded = |world: &mut World, answer: Result<serde_json::Value, AwsError>| {
+        if let Ok(value) = &answer {
+            world.record_call(target, body, value, key, user_agent, now);
+        }
+        answer
+    };
+    if let Some(op) = cloudtrail::operation(target) {
+        shared.lock_world().cloudtrail_handle(op, body, key, now)
+    } else if let Some(op) = target.strip_prefix("AmazonEC2ContainerServiceV20141113.") {
+        let mut world = shared.lock_world();
+        let answer = world.ecs_handle(op, body, now);
+        recorded(&mut world, answer)
+    } else if let Some(op) = target.strip_prefix("Logs_20140328.") {
+        shared.lock_world().logs.handle(op, body, now)
+    } else if let Some(op) = target.strip_prefix("secretsmanager.") {
+        let mut world = shared.lock_world();
+        let answer = world.secrets_handle(op, body, now);
+        recorded(&mut world, answer)
+    } else if let Some(op) = apprunner::operation(target) {
+        shared.lock_world().apprunner_handle(op, body, now)
+    } else if let Some(op) = target.strip_prefix("AmazonSSM.") {
+        let mut world = shared.lock_world();
+        let answer = world.ssm_handle(op, body, now);
+        recorded(&mut world, answer)
+    } else {
+        Err(AwsError::client(
+            "UnknownOperationException",
+            format!("Unknown X-Amz-Target {target:?}: this endpoint serves ECS, CloudWatch Logs, Secrets Manager, SSM and CloudTrail (JSON 1.1), App Runner and CloudWatch (JSON 1.0), EC2, ELBv2 and IAM (Query), and S3 (REST)."),
+        ))
+    }
+}
+
 async fn aws_endpoint(
     State(shared): State<Arc<Shared>>,
+    method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let signed_for = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(query::signing_name);
+    if matches!(method, Method::GET | Method::HEAD) && signed_for == Some("s3") {
+        return s3_endpoint(&shared, &method, &uri, &headers);
+    }
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -522,49 +622,7 @@ async fn aws_endpoint(
         cloudtrail::operation(target).map(|op| format!("{}{op}", cloudtrail::TARGET_PREFIX));
     let target = canonical.as_deref().unwrap_or(target);
     shared.count(target);
-    let result = (|| {
-        let key = access_key_id(&headers).ok_or_else(missing_signature)?;
-        if let Some(e) = marked_key_error(&shared, key, target) {
-            return Err(e);
-        }
-        if let Some(e) = over_rate_limit(&shared, target) {
-            return Err(e);
-        }
-        let now = shared.clock.now_ms();
-        let user_agent = headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        // Every mutation that succeeds is in CloudTrail, by the caller's access key.
-        let recorded = |world: &mut World, answer: Result<serde_json::Value, AwsError>| {
-            if let Ok(value) = &answer {
-                world.record_call(target, &body, value, key, user_agent, now);
-            }
-            answer
-        };
-        if let Some(op) = cloudtrail::operation(target) {
-            shared.lock_world().cloudtrail_handle(op, &body, key, now)
-        } else if let Some(op) = target.strip_prefix("AmazonEC2ContainerServiceV20141113.") {
-            let mut world = shared.lock_world();
-            let answer = world.ecs_handle(op, &body, now);
-            recorded(&mut world, answer)
-        } else if let Some(op) = target.strip_prefix("Logs_20140328.") {
-            shared.lock_world().logs.handle(op, &body, now)
-        } else if let Some(op) = target.strip_prefix("secretsmanager.") {
-            let mut world = shared.lock_world();
-            let answer = world.secrets_handle(op, &body, now);
-            recorded(&mut world, answer)
-        } else if let Some(op) = target.strip_prefix("AmazonSSM.") {
-            let mut world = shared.lock_world();
-            let answer = world.ssm_handle(op, &body, now);
-            recorded(&mut world, answer)
-        } else {
-            Err(AwsError::client(
-                "UnknownOperationException",
-                format!("Unknown X-Amz-Target {target:?}: this endpoint serves ECS, CloudWatch Logs, Secrets Manager, SSM and CloudTrail (JSON), EC2, ELBv2 and IAM (Query)."),
-            ))
-        }
-    })();
+    let result = json_operation(&shared, &headers, target, &body);
     // A valid Live Tail request is answered with an event stream, not one JSON body.
     if let (logs::live_tail::TARGET, Ok(start)) = (target, &result) {
         return logs::live_tail::respond(Arc::clone(&shared), start.clone());
@@ -575,10 +633,13 @@ async fn aws_endpoint(
     };
     let mut response = (status, body.to_string()).into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/x-amz-json-1.1"),
-    );
+    // App Runner speaks AWS JSON 1.0, the others 1.1.
+    let json_version = if apprunner::operation(target).is_some() {
+        "application/x-amz-json-1.0"
+    } else {
+        "application/x-amz-json-1.1"
+    };
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(json_version));
     if let Some(kind) = error_type.and_then(|k| HeaderValue::from_str(&k).ok()) {
         headers.insert("x-amzn-errortype", kind);
     }

@@ -1102,3 +1102,165 @@ async fn aws_cli_reads_the_simulated_load_balancer_and_its_metrics() {
     .await;
     assert!(bad.contains("InvalidParameterValue"), "{bad}");
 }
+
+/// S3 in its REST protocol: `aws s3api get-object` / `head-object` and `aws s3 cp` read the env
+/// file the task definition lists, and a missing key is S3's own `NoSuchKey`.
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_cli_reads_the_simulated_env_file() {
+    let scenario = scenario::load("env-file").expect("loads");
+    let sim = Simulator::start(scenario, 0.05, Ports::default())
+        .await
+        .expect("starts");
+    let files = aws(
+        &sim,
+        &[
+            "ecs",
+            "describe-task-definition",
+            "--task-definition",
+            "nerava-backend",
+            "--query",
+            "taskDefinition.containerDefinitions[0].environmentFiles",
+        ],
+    )
+    .await;
+    assert_eq!(
+        files,
+        serde_json::json!([{ "value": "arn:aws:s3:::nerava-config/prod/otp.env", "type": "s3" }])
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("otp.env");
+    let got = aws(
+        &sim,
+        &[
+            "s3api",
+            "get-object",
+            "--bucket",
+            "nerava-config",
+            "--key",
+            "prod/otp.env",
+            out.to_str().expect("utf-8"),
+        ],
+    )
+    .await;
+    assert!(got["ETag"].as_str().is_some_and(|e| e.len() == 34), "{got}");
+    assert!(got["LastModified"].is_string(), "{got}");
+    let text = std::fs::read_to_string(&out).expect("written");
+    assert!(text.contains("OTP_PROVIDER=twilio_verify"), "{text}");
+    let head = aws(
+        &sim,
+        &[
+            "s3api",
+            "head-object",
+            "--bucket",
+            "nerava-config",
+            "--key",
+            "prod/otp.env",
+        ],
+    )
+    .await;
+    assert_eq!(
+        head["ContentLength"].as_u64(),
+        Some(text.len() as u64),
+        "{head}"
+    );
+    let copied = aws(&sim, &["s3", "cp", "s3://nerava-config/prod/otp.env", "-"]).await;
+    assert_eq!(copied.as_str(), Some(text.as_str()));
+    let missing = aws_fails(
+        &sim,
+        &[
+            "s3api",
+            "get-object",
+            "--bucket",
+            "nerava-config",
+            "--key",
+            "prod/gone.env",
+            "/dev/null",
+        ],
+    )
+    .await;
+    assert!(missing.contains("NoSuchKey"), "{missing}");
+}
+
+/// App Runner in AWS JSON 1.0: `aws apprunner list-services`, `describe-service`,
+/// `list-operations` and `describe-vpc-connector` against a world on App Runner.
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_cli_reads_the_simulated_apprunner_service() {
+    const ID: &str = "8fe1e10304f84fd2b0df550fe98a71fa";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("apprunner.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "description = \"App Runner\"\n[deployment]\nlog_group = \"/aws/apprunner/nerava-backend/{ID}/application\"\n\
+             [apprunner]\nservice_id = \"{ID}\"\negress = \"VPC\"\nvpc_connector = \"nerava-connector\"\n"
+        ),
+    )
+    .expect("write");
+    let scenario = scenario::load(path.to_str().expect("utf-8")).expect("loads");
+    let sim = Simulator::start(scenario, 0.05, Ports::default())
+        .await
+        .expect("starts");
+    let listed = aws(&sim, &["apprunner", "list-services"]).await;
+    let arn = listed["ServiceSummaryList"][0]["ServiceArn"]
+        .as_str()
+        .expect("an ARN")
+        .to_owned();
+    assert!(
+        arn.ends_with(&format!("service/nerava-backend/{ID}")),
+        "{arn}"
+    );
+    let described = aws(
+        &sim,
+        &["apprunner", "describe-service", "--service-arn", &arn],
+    )
+    .await;
+    let service = &described["Service"];
+    assert_eq!(service["Status"], "RUNNING", "{described}");
+    let config = &service["SourceConfiguration"]["ImageRepository"]["ImageConfiguration"];
+    assert_eq!(
+        config["RuntimeEnvironmentVariables"]["OTP_PROVIDER"],
+        "twilio_verify"
+    );
+    let connector = service["NetworkConfiguration"]["EgressConfiguration"]["VpcConnectorArn"]
+        .as_str()
+        .expect("a connector")
+        .to_owned();
+    let ops = aws(
+        &sim,
+        &["apprunner", "list-operations", "--service-arn", &arn],
+    )
+    .await;
+    let kinds: Vec<&str> = ops["OperationSummaryList"]
+        .as_array()
+        .expect("operations")
+        .iter()
+        .filter_map(|o| o["Type"].as_str())
+        .collect();
+    assert_eq!(kinds, ["UPDATE_SERVICE", "CREATE_SERVICE"], "{ops}");
+    let vpc = aws(
+        &sim,
+        &[
+            "apprunner",
+            "describe-vpc-connector",
+            "--vpc-connector-arn",
+            &connector,
+        ],
+    )
+    .await;
+    assert_eq!(
+        vpc["VpcConnector"]["Subnets"].as_array().map(Vec::len),
+        Some(1),
+        "{vpc}"
+    );
+    let missing = aws_fails(
+        &sim,
+        &[
+            "apprunner",
+            "describe-service",
+            "--service-arn",
+            &format!("{arn}0"),
+        ],
+    )
+    .await;
+    assert!(missing.contains("ResourceNotFoundException"), "{missing}");
+}

@@ -189,6 +189,34 @@ fn binary() -> Command {
     cmd
 }
 
+/// `check --demo SCENARIO --check-aws` with a test phone and a report written in `dir` (and
+/// `--json` when asked): what it printed, and the report's Markdown and JSON.
+fn full_check_with_report(
+    dir: &std::path::Path,
+    scenario: &str,
+    json: bool,
+) -> (std::process::Output, String, String) {
+    let report = dir.join(format!("{scenario}-{json}"));
+    let mut cmd = binary();
+    cmd.args([
+        "check",
+        "--demo",
+        scenario,
+        "--check-aws",
+        "--test-phone",
+        "+17133056318",
+    ])
+    .args(["--time-scale", "0.05", "--report"])
+    .arg(&report);
+    if json {
+        cmd.arg("--json");
+    }
+    let out = cmd.output().expect("runs");
+    let md = std::fs::read_to_string(report.with_extension("md")).expect("report.md");
+    let js = std::fs::read_to_string(report.with_extension("json")).expect("report.json");
+    (out, md, js)
+}
+
 #[test]
 fn binary_json_schema_and_exit_statuses() {
     let out = binary()
@@ -530,29 +558,7 @@ fn binary_names_the_sms_failure_modes() {
 #[test]
 fn secret_scenarios_name_the_secret_and_never_show_it() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let run = |scenario: &str, json: bool| {
-        let report = dir.path().join(format!("{scenario}-{json}"));
-        let mut cmd = binary();
-        cmd.args([
-            "check",
-            "--demo",
-            scenario,
-            "--check-aws",
-            "--test-phone",
-            "+17133056318",
-            "--time-scale",
-            "0.05",
-            "--report",
-        ])
-        .arg(&report);
-        if json {
-            cmd.arg("--json");
-        }
-        let out = cmd.output().expect("runs");
-        let md = std::fs::read_to_string(report.with_extension("md")).expect("report.md");
-        let js = std::fs::read_to_string(report.with_extension("json")).expect("report.json");
-        (out, md, js)
-    };
+    let run = |scenario: &str, json: bool| full_check_with_report(dir.path(), scenario, json);
     let never = [
         "9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c",
         "4d2c8e6a0b1f3e5d7c9a2b4c6d8e0f1a",
@@ -1027,4 +1033,182 @@ async fn with_no_log_group_configured_the_containers_own_is_read() {
         "the default /ecs/<service>"
     );
     assert_eq!(config.aws.log_group, "/ecs/no-such-service");
+}
+
+/// Env files (#24): the file's variables pass the rules and carry the Twilio token, which no
+/// output shows; a revision pointing at a regenerated file that lost a variable names it and
+/// the files' change; a file in a bucket outside the execution role's grant is
+/// `env_file_unreadable`, named by IAM with the role, the action and the ARN; and a file the
+/// operator may not read leaves the variables it may hold unknown, never missing.
+#[test]
+fn env_file_scenarios_read_the_file_and_never_show_its_values() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |scenario: &str, json: bool| full_check_with_report(dir.path(), scenario, json);
+    let never = [
+        "9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c",
+        "VA0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+    ];
+    for (scenario, status, mode, must) in [
+        ("env-file", 0, "none", vec![]),
+        (
+            "env-file-missing-env-vars",
+            1,
+            "missing_env_vars",
+            vec![
+                "TWILIO_VERIFY_SERVICE_SID is not set",
+                "env files → s3://nerava-config/prod/otp-2026-12.env in :42",
+            ],
+        ),
+        (
+            "env-file-denied",
+            1,
+            "env_file_unreadable",
+            vec![
+                "s3://nerava-platform-config/otp/prod.env: execution role nerava-backend-execution may NOT s3:GetObject (implicitDeny",
+                "failed to download env files",
+            ],
+        ),
+    ] {
+        let (out, md, js) = run(scenario, true);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(out.status.code(), Some(status), "{scenario}: {stdout}");
+        let json: Value = serde_json::from_str(&stdout).expect("JSON");
+        assert_eq!(json["verdict"]["failure_mode"], mode, "{scenario}");
+        let evidence = json["verdict"]["candidates"][0]["evidence"].to_string();
+        for needle in must {
+            assert!(evidence.contains(needle), "{scenario}: {needle} in {evidence}");
+        }
+        let files = &json["observations"]["ecs"]["env_files"];
+        assert!(files[0]["variables"].as_array().is_some_and(|v| !v.is_empty()), "{scenario}: {files}");
+        let (table, _, _) = run(scenario, false);
+        let table = String::from_utf8_lossy(&table.stdout).into_owned();
+        for text in [&stdout, &table, &md, &js] {
+            for secret in never {
+                assert!(!text.contains(secret), "{scenario}: {secret} written");
+            }
+        }
+    }
+    let (ok, _, _) = run("env-file", true);
+    let json: Value = serde_json::from_slice(&ok.stdout).expect("JSON");
+    let file = &json["observations"]["ecs"]["env_files"][0];
+    assert_eq!(file["url"], "s3://nerava-config/prod/otp.env");
+    assert_eq!(file["shadowed"], serde_json::json!(["LOG_LEVEL"]));
+    assert_eq!(file["role_access"]["decision"], "allowed");
+}
+
+/// The operator may not read the env file (the execution role may): the variables it may hold
+/// are unknown, not missing, and the verdict rests on what the test OTP shows.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_env_file_the_operator_cannot_read_leaves_its_variables_unknown() {
+    let (_sim, config) = support::simulator("env-file").await;
+    let mut options = support::check_options();
+    options.aws_credentials = Some((
+        "AKIASIMNOS3READ00001".into(),
+        otp_console::sim::SECRET_ACCESS_KEY.into(),
+    ));
+    let report = check::check(&config, "env-file", &options)
+        .await
+        .expect("runs");
+    let table = check::render_table(&report);
+    assert_ne!(
+        report.diagnosis.verdict.failure_mode,
+        FailureMode::MissingEnvVars,
+        "{table}"
+    );
+    let snapshot = report.evidence.snapshot().expect("ECS read");
+    let provider = snapshot
+        .checks
+        .iter()
+        .find(|c| c.name == "OTP_PROVIDER")
+        .expect("rule");
+    assert!(
+        matches!(&provider.status, otp_console::config::VarStatus::Undetermined { reason } if reason.contains("s3://nerava-config/prod/otp.env")),
+        "{provider:?}"
+    );
+    assert_eq!(
+        snapshot.env_files[0].state,
+        otp_console::probe::env_files::FileState::NoAccess
+    );
+}
+
+/// App Runner (#24): each scenario's verdict read from App Runner's API alone (no ECS call),
+/// with the App Runner commands that show and fix it; the service named by its name is found
+/// by ListServices and the commands carry its ARN.
+#[tokio::test(flavor = "multi_thread")]
+async fn apprunner_services_are_read_from_apprunner_alone() {
+    let cases = [
+        ("apprunner-healthy", FailureMode::None, "", ""),
+        (
+            "apprunner-missing-env-vars",
+            FailureMode::MissingEnvVars,
+            "TWILIO_VERIFY_SERVICE_SID is not set",
+            "aws apprunner describe-service",
+        ),
+        (
+            "apprunner-vpc-egress-blocked",
+            FailureMode::NetworkBlocked,
+            "rtb-0d4e5f6a7b8c9d0e1",
+            "aws ec2",
+        ),
+        (
+            "apprunner-paused",
+            FailureMode::ApiUnreachable,
+            "is PAUSED",
+            "aws apprunner resume-service --service-arn arn:aws:apprunner:",
+        ),
+    ];
+    for (name, mode, evidence, command) in cases {
+        let (sim, mut config) = support::simulator(name).await;
+        // Named by its name: ListServices finds its ARN.
+        config.aws.service = "nerava-backend".into();
+        let report = check::check(&config, name, &support::check_options())
+            .await
+            .expect("runs");
+        let table = check::render_table(&report);
+        let verdict = &report.diagnosis.verdict;
+        assert_eq!(verdict.failure_mode, mode, "{name}\n{table}");
+        if let Some(f) = verdict.candidates.first() {
+            assert!(
+                f.evidence.iter().any(|e| e.contains(evidence)),
+                "{name}: {evidence}\n{table}"
+            );
+            assert!(
+                f.commands.iter().any(|c| c.starts_with(command)),
+                "{name}: {command}\n{table}"
+            );
+            assert!(
+                !f.commands.iter().any(|c| c.starts_with("aws ecs")),
+                "{name}\n{table}"
+            );
+        }
+        for ecs in ["DescribeServices", "DescribeTaskDefinition", "ListTasks"] {
+            let target = format!("AmazonEC2ContainerServiceV20141113.{ecs}");
+            assert_eq!(sim.served(&target), 0, "{name}: {ecs} called on App Runner");
+        }
+        assert!(sim.served("AppRunner.DescribeService") >= 1, "{name}");
+        assert!(sim.served("AppRunner.ListServices") >= 1, "{name}");
+        let snapshot = report.evidence.snapshot().expect("App Runner read");
+        assert!(
+            snapshot.deployed.arn.starts_with("arn:aws:apprunner:"),
+            "{name}"
+        );
+        assert_eq!(
+            snapshot.deployed.log_group.as_deref(),
+            Some("/aws/apprunner/nerava-backend/8fe1e10304f84fd2b0df550fe98a71fa/application")
+        );
+    }
+}
+
+/// App Runner's own egress (`DEFAULT`) is one passing hop: no VPC of the account on the path.
+#[tokio::test(flavor = "multi_thread")]
+async fn apprunner_default_egress_is_one_passing_hop() {
+    let report = diagnose("apprunner-healthy").await;
+    let path = report
+        .evidence
+        .network
+        .as_ref()
+        .and_then(|r| r.as_ref().ok())
+        .expect("the path read");
+    assert_eq!(path.hops.len(), 1, "{path:?}");
+    assert!(path.hops[0].detail.starts_with("App Runner egress DEFAULT"));
 }

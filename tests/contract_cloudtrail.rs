@@ -15,57 +15,13 @@ mod emulator;
 #[path = "contract_support/recorder.rs"]
 mod recorder;
 
-use std::path::PathBuf;
-
 use otp_console::probe::cloudtrail::{CloudTrailProbe, Scope};
 use otp_console::sim::{scenario, Ports, Simulator};
 use serde_json::{json, Value};
 
-/// The Python with botocore: `OTP_CONSOLE_PYTHON`, else the one beside moto's server.
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("OTP_CONSOLE_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let moto = emulator::installed(
-        "OTP_CONSOLE_MOTO_SERVER",
-        "moto/bin/moto_server",
-        "moto's server (PyPI moto[server], which brings botocore)",
-    );
-    moto.with_file_name("python")
-}
-
 /// Checks the exchanges with botocore; returns its report (problems and what it parsed).
 fn botocore_check(exchanges: &[recorder::Exchange]) -> Value {
-    let input = json!(exchanges
-        .iter()
-        .map(|e| json!({
-            "target": e.target,
-            "request": e.request_text(),
-            "status": e.status,
-            "response": e.response_text(),
-        }))
-        .collect::<Vec<_>>());
-    let mut child = std::process::Command::new(python())
-        .args(["-c", CHECK_PY])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("python with botocore runs (tests/run.sh installs it with moto)");
-    {
-        use std::io::Write as _;
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin
-            .write_all(input.to_string().as_bytes())
-            .expect("write");
-    }
-    let out = child.wait_with_output().expect("python finishes");
-    assert!(
-        out.status.success(),
-        "botocore check failed to run: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("botocore check prints JSON")
+    emulator::botocore_stdin(CHECK_PY, &recorder::as_json(exchanges))
 }
 
 /// Members the console's probe reads from a LookupEvents answer (`src/probe/cloudtrail.rs`).
@@ -258,7 +214,7 @@ async fn the_simulated_cloudtrail_speaks_the_model_botocore_ships() {
     let mut report = botocore_check(&exchanges);
     // The members the console reads, checked against the model too.
     let reads: Vec<String> = serde_json::from_str(CONSOLE_READS).expect("list");
-    let mut cmd = std::process::Command::new(python());
+    let mut cmd = std::process::Command::new(emulator::python());
     cmd.args([
         "-c",
         CHECK_PY,

@@ -21,7 +21,6 @@ mod recorder;
 mod moto;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -34,20 +33,10 @@ use tokio::sync::mpsc;
 
 const GROUP: &str = "/ecs/nerava-backend";
 
-/// The Python of moto's virtualenv, with botocore.
-fn python() -> PathBuf {
-    let server = emulator::installed(
-        "OTP_CONSOLE_MOTO_SERVER",
-        "moto/bin/moto_server",
-        "moto's server (PyPI moto[server], with botocore)",
-    );
-    server.with_file_name("python")
-}
-
 /// Runs `script` with botocore, `input` on stdin; its stdout.
 fn botocore(script: &str, input: &[u8]) -> String {
     use std::io::Write;
-    let mut child = std::process::Command::new(python())
+    let mut child = std::process::Command::new(emulator::python())
         .args(["-c", script])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

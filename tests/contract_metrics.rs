@@ -21,8 +21,6 @@ mod recorder;
 #[macro_use]
 mod emulator;
 
-use std::path::PathBuf;
-
 use otp_console::config::AwsConfig;
 use otp_console::probe::metrics::{dimension_of, MetricsProbe};
 use otp_console::probe::traffic::{AccessLog, WINDOW_MS};
@@ -566,19 +564,9 @@ async fn check_get_metric_data(b: &Backend) {
 
 on_both_backends!(check_get_metric_data: sim_get_metric_data, moto_get_metric_data);
 
-/// moto's Python, with botocore (AWS's service models and its own protocol codecs).
-fn python() -> PathBuf {
-    let moto = emulator::installed(
-        "OTP_CONSOLE_MOTO_SERVER",
-        "moto/bin/moto_server",
-        "moto's server (PyPI moto[server])",
-    );
-    moto.with_file_name("python")
-}
-
 /// Runs `script` with moto's Python, `args` after it; its stdout as JSON.
 fn botocore(script: &str, args: &[&str]) -> Value {
-    let out = std::process::Command::new(python())
+    let out = std::process::Command::new(emulator::python())
         .arg("-c")
         .arg(script)
         .args(args)

@@ -3,7 +3,8 @@
 //! verdict today's rules give it (`NAME.verdict.json`: the verdict, each candidate's confidence
 //! and what it explains, the risks). A rule change that changes any of them shows up as a diff
 //! of a `.verdict.json`; a deliberate one is recorded again with
-//! `UPDATE_GOLDEN=1 cargo test --test replay` (which runs each scenario on the simulator).
+//! `UPDATE_GOLDEN=1 cargo test --test replay` (which runs each scenario on the simulator), or
+//! only some with `UPDATE_GOLDEN=NAME,NAME`.
 
 #[path = "contract_support/simulator.rs"]
 mod support;
@@ -51,10 +52,16 @@ async fn record(name: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_golden_recording_gives_its_verdict_with_todays_rules() {
-    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    // `UPDATE_GOLDEN=1` records every scenario again; `UPDATE_GOLDEN=a,b` only those.
+    let update = std::env::var("UPDATE_GOLDEN").ok();
+    let updates = |name: &str| {
+        update
+            .as_deref()
+            .is_some_and(|u| u == "1" || u.split(',').any(|n| n == name))
+    };
     let mut differ = Vec::new();
     for (name, _) in scenario::list() {
-        if update {
+        if updates(name) {
             record(name).await;
         }
         let read = |kind| {

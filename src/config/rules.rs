@@ -94,6 +94,8 @@ pub enum Format {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EnvView {
     vars: BTreeMap<String, EnvSource>,
+    /// Sources that could not be read (an env file): a variable not declared may be in one.
+    unread: Vec<String>,
 }
 
 /// Where a variable's value comes from.
@@ -322,6 +324,9 @@ impl EnvRule {
                         false
                     }
                 });
+        if let (None, Some(reason)) = (env.get(&self.name), env.maybe_unread(&self.name)) {
+            return VarStatus::Undetermined { reason };
+        }
         let value = match env.get(&self.name) {
             None if required => {
                 return self.violation(
@@ -439,7 +444,10 @@ impl Condition {
     fn holds(&self, env: &EnvView) -> Holds {
         match env.get(&self.var) {
             Some(EnvSource::Value(v)) if *v == self.equals => Holds::Yes,
-            None | Some(EnvSource::Value(_)) => Holds::No,
+            None => env
+                .maybe_unread(&self.var)
+                .map_or(Holds::No, Holds::Unknown),
+            Some(EnvSource::Value(_)) => Holds::No,
             Some(EnvSource::Secret { .. }) => Holds::Unknown(format!(
                 "required when {}={}, and {} comes from a secret",
                 self.var, self.equals, self.var
@@ -527,6 +535,24 @@ impl EnvView {
             },
         );
         self
+    }
+
+    /// A source of variables that could not be read (`s3://bucket/name.env`): a variable the
+    /// view lacks is then unknown, not missing.
+    #[must_use]
+    pub fn with_unread(mut self, source: &str) -> Self {
+        self.unread.push(source.to_owned());
+        self
+    }
+
+    /// Why a variable the view lacks may still be set: the unread sources, in one line.
+    fn maybe_unread(&self, name: &str) -> Option<String> {
+        (!self.unread.is_empty()).then(|| {
+            format!(
+                "{name} may be set by {}, which could not be read",
+                self.unread.join(", ")
+            )
+        })
     }
 
     /// Sets `name`, replacing an earlier entry.

@@ -74,11 +74,9 @@ impl Budget {
 
 /// The budget as the evidence shows it: `None` until the task definition is read.
 pub fn of(evidence: &Evidence) -> Option<Budget> {
-    let deployed = &evidence.snapshot()?.deployed;
-    let set = deployed
-        .environment
-        .iter()
-        .find(|e| e.name == "TWILIO_TIMEOUT_SECONDS")
+    let set = evidence
+        .snapshot()?
+        .variable("TWILIO_TIMEOUT_SECONDS")
         .and_then(|e| e.display.trim().parse::<f64>().ok())
         .map(|s| s.ceil() as u64);
     let twilio = set.unwrap_or(DEFAULT_TWILIO_TIMEOUT_S);

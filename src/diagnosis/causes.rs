@@ -63,7 +63,7 @@ pub(super) fn stopped_starting(s: &ecs::Snapshot) -> impl Iterator<Item = &ecs::
 }
 
 /// Moves the findings that cannot explain what fails now out of `findings` and returns them as
-/// risks, each with a line saying why it is one. Today: an unreadable secret while the running
+/// risks, each with a line saying why it is one. Today: an unreadable secret or env file while the running
 /// tasks are all up (they read it when they started); the next deployment or scale-out will
 /// fail on it, so it is shown with the same evidence and fix.
 pub(super) fn set_aside_risks(
@@ -76,13 +76,17 @@ pub(super) fn set_aside_risks(
     if tasks_failing_to_start(s).is_some() {
         return Vec::new();
     }
-    let (mut risks, causes): (Vec<Finding>, Vec<Finding>) = std::mem::take(findings)
-        .into_iter()
-        .partition(|f| f.failure_mode == FailureMode::SecretUnreadable);
+    let (mut risks, causes): (Vec<Finding>, Vec<Finding>) =
+        std::mem::take(findings).into_iter().partition(|f| {
+            matches!(
+                f.failure_mode,
+                FailureMode::SecretUnreadable | FailureMode::EnvFileUnreadable
+            )
+        });
     *findings = causes;
     for risk in &mut risks {
         risk.evidence.push(format!(
-            "a risk, not the cause of what fails now: {} of {} tasks run, started before it could not be read — ECS resolved their secrets when they started; the next deployment or scale-out will stop on it",
+            "a risk, not the cause of what fails now: {} of {} tasks run, started before it could not be read — ECS read their secrets and env files when they started; the next deployment or scale-out will stop on it",
             s.service.running, s.service.desired
         ));
     }

@@ -34,7 +34,7 @@ pub(super) fn changed_var(snapshot: &Snapshot, name: &str) -> bool {
         | ecs::Change::SecretAdded { name: n, .. }
         | ecs::Change::SecretRemoved { name: n, .. }
         | ecs::Change::SecretChanged { name: n, .. } => n == name,
-        ecs::Change::Image { .. } => false,
+        ecs::Change::Image { .. } | ecs::Change::EnvFiles { .. } => false,
     })
 }
 
@@ -58,6 +58,14 @@ fn revision_diff(snapshot: &Snapshot, finding: &Finding) -> Option<(String, Stri
             ecs::Change::Image { to, .. } => (
                 finding.failure_mode == FailureMode::EventLoopBlocked,
                 format!("image → {}", to.rsplit('/').next().unwrap_or(to)),
+            ),
+            // Variables come from the files: a missing one may be the files' doing.
+            ecs::Change::EnvFiles { to, .. } => (
+                matches!(
+                    finding.failure_mode,
+                    FailureMode::EnvFileUnreadable | FailureMode::MissingEnvVars
+                ),
+                format!("env files → {}", ecs::Change::env_files_short(to)),
             ),
         })
         .collect();

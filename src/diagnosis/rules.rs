@@ -13,6 +13,7 @@
 //! never those of its own stage.
 
 use super::{median, Evidence, FailureMode, Finding, Names, STALL_MS};
+use crate::config::Platform;
 use crate::probe::changes::Change;
 use crate::probe::ecs::Snapshot;
 use crate::probe::http::{Endpoint, Sample};
@@ -20,6 +21,7 @@ use crate::probe::http::{Endpoint, Sample};
 mod account_suspended;
 pub(super) mod api_unreachable;
 mod deployment_failed;
+mod env_file_unreadable;
 mod event_loop_blocked;
 mod from_number_invalid;
 mod invalid_credentials;
@@ -104,7 +106,7 @@ pub enum Stage {
 pub type Followup = fn(&Evidence, i64, &[Finding], &mut Support);
 
 /// Every failure mode, in [`FailureMode`]'s order (a test checks both).
-pub const RULES: [Rule; 16] = [
+pub const RULES: [Rule; 17] = [
     missing_env_vars::RULE,
     secret_unreadable::RULE,
     stub_provider::RULE,
@@ -121,6 +123,7 @@ pub const RULES: [Rule; 16] = [
     from_number_invalid::RULE,
     sms_undelivered::RULE,
     timeout_order::RULE,
+    env_file_unreadable::RULE,
 ];
 
 /// Runs every rule over `evidence`: the findings, merged by failure mode, and the risks.
@@ -320,8 +323,15 @@ fn unrelated(_change: &Change, _snapshot: Option<&Snapshot>) -> bool {
 /// Nothing in the evidence supports it on its own.
 fn no_support(_evidence: &Evidence, _now_ms: i64, _support: &mut Support) {}
 
-/// The commands that register a changed task definition and deploy it.
+/// The commands that register a changed task definition and deploy it (App Runner: one
+/// UpdateService with the whole source configuration, which deploys it).
 fn register_and_deploy(n: &Names) -> [String; 2] {
+    if n.platform == Platform::AppRunner {
+        return [
+            format!("aws apprunner describe-service --service-arn {} --query Service.SourceConfiguration > source-configuration.json   # edit its RuntimeEnvironmentVariables: UpdateService replaces the whole map", n.service),
+            format!("aws apprunner update-service --service-arn {} --source-configuration file://source-configuration.json", n.service),
+        ];
+    }
     [
         "aws ecs register-task-definition --cli-input-json file://task-def-updated.json".to_owned(),
         force_new_deployment(n),
@@ -329,10 +339,26 @@ fn register_and_deploy(n: &Names) -> [String; 2] {
 }
 
 fn force_new_deployment(n: &Names) -> String {
+    if n.platform == Platform::AppRunner {
+        return format!("aws apprunner start-deployment --service-arn {}", n.service);
+    }
     format!(
         "aws ecs update-service --cluster {} --service {} --force-new-deployment",
         n.cluster, n.service
     )
+}
+
+/// The command that shows the deployed configuration's `member` (`environment`, `secrets`):
+/// the app container's, or App Runner's image configuration's.
+fn show_configured(n: &Names, member: &str) -> String {
+    if n.platform == Platform::AppRunner {
+        let member = match member {
+            "secrets" => "RuntimeEnvironmentSecrets",
+            _ => "RuntimeEnvironmentVariables",
+        };
+        return format!("aws apprunner describe-service --service-arn {} --query 'Service.SourceConfiguration.ImageRepository.ImageConfiguration.{member}'", n.service);
+    }
+    format!("aws ecs describe-task-definition --task-definition {} --query 'taskDefinition.containerDefinitions[0].{member}' --output table", n.service)
 }
 
 /// `curl` for the Twilio account, with the credentials from the environment.
@@ -349,6 +375,9 @@ fn filter_log_events(n: &Names) -> String {
 }
 
 fn describe_services(n: &Names) -> String {
+    if n.platform == Platform::AppRunner {
+        return format!("aws apprunner describe-service --service-arn {}", n.service);
+    }
     format!(
         "aws ecs describe-services --cluster {} --services {}",
         n.cluster, n.service

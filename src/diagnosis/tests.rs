@@ -12,6 +12,7 @@ const NOW: i64 = 1_000_000;
 
 fn names() -> Names {
     Names {
+        platform: crate::config::Platform::Ecs,
         cluster: "nerava-cluster".into(),
         service: "nerava-backend".into(),
         log_group: "/ecs/nerava-backend".into(),
@@ -42,6 +43,7 @@ fn td(revision: i32, image: &str, env: &[(&str, &str)]) -> ecs::TaskDefinition {
             })
             .collect(),
         secrets: vec![],
+        environment_files: vec![],
         tags: vec![],
     }
 }
@@ -131,6 +133,7 @@ fn snapshot(env: &[(&str, &str)], image_change: bool) -> ecs::Snapshot {
         tasks: vec![],
         secrets: Vec::new(),
         secret_values: ecs::SecretValues::default(),
+        env_files: Vec::new(),
     }
 }
 

@@ -307,6 +307,7 @@ fn iam_action(system: System, operation: &str) -> String {
         System::Ecs => format!("ecs:{operation}"),
         System::Logs => format!("logs:{operation}"),
         System::Secrets if operation.starts_with("GetParameter") => format!("ssm:{operation}"),
+        System::Secrets if operation.ends_with("Object") => format!("s3:{operation}"),
         System::Secrets => format!("secretsmanager:{operation}"),
         System::CloudTrail => format!("cloudtrail:{operation}"),
         System::Network => format!("ec2:{operation}"),

@@ -16,6 +16,7 @@ use super::service_read::ServiceRead;
 use serde::{Deserialize, Serialize};
 
 use super::aws::call;
+use super::env_files::{EnvFile, EnvFilesProbe, FileState};
 pub use super::secrets::SecretValues;
 use super::secrets::{Resolved, SecretsProbe};
 use super::twilio::CredentialsSeen;
@@ -38,9 +39,40 @@ pub struct Snapshot {
     /// The deployed container's `secrets`, resolved: source, fingerprint, age, state.
     pub secrets: Vec<Resolved>,
     /// Their values, in memory only: never serialised, `Debug` shows names only. The report
-    /// registers them as secrets to mask.
+    /// registers them as secrets to mask. The secret-named variables of the env files are here
+    /// too.
     #[serde(skip)]
     pub secret_values: SecretValues,
+    /// The deployed container's `environmentFiles`, read from S3 as ECS reads them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env_files: Vec<EnvFile>,
+}
+
+impl Snapshot {
+    /// A plain variable as the container gets it, masked: its own `environment` first, then the
+    /// env files in ECS's order ([`super::env_files`]). `secrets` are not here (no value).
+    pub fn variable(&self, name: &str) -> Option<&EnvVar> {
+        self.deployed
+            .environment
+            .iter()
+            .find(|v| v.name == name)
+            .or_else(|| {
+                self.from_env_files()
+                    .find(|(v, _)| v.name == name)
+                    .map(|(v, _)| v)
+            })
+    }
+
+    /// The variables the container gets from its env files (not those its `environment` or an
+    /// earlier file sets first), each with its file.
+    pub fn from_env_files(&self) -> impl Iterator<Item = (&EnvVar, &EnvFile)> {
+        self.env_files.iter().flat_map(|f| {
+            f.variables
+                .iter()
+                .filter(|v| !f.shadowed.contains(&v.name))
+                .map(move |v| (v, f))
+        })
+    }
 }
 
 /// The service as DescribeServices showed it.
@@ -110,6 +142,9 @@ pub struct TaskDefinition {
     pub execution_role: Option<String>,
     pub environment: Vec<EnvVar>,
     pub secrets: Vec<SecretRef>,
+    /// Its `environmentFiles`, in order: the S3 object ARNs its other variables come from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub environment_files: Vec<String>,
     pub tags: Vec<(String, String)>,
 }
 
@@ -165,6 +200,27 @@ pub enum Change {
         from: String,
         to: String,
     },
+    /// The container's `environmentFiles` (S3 object ARNs, in order) are not the same list.
+    EnvFiles {
+        from: Vec<String>,
+        to: Vec<String>,
+    },
+}
+
+impl Change {
+    /// `s3://bucket/key` of an env file's ARN, or the ARN as it is; `(none)` for no files.
+    pub fn env_files_short(arns: &[String]) -> String {
+        if arns.is_empty() {
+            return "(none)".into();
+        }
+        arns.iter()
+            .map(|arn| {
+                super::env_files::EnvFile::object(arn)
+                    .map_or_else(|| arn.clone(), |(b, k)| format!("s3://{b}/{k}"))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// A task of the service.
@@ -196,15 +252,18 @@ pub struct EcsProbe {
     service: String,
     rules: EnvRules,
     secrets: SecretsProbe,
+    env_files: EnvFilesProbe,
     described: ServiceRead,
 }
 
 /// A revision as shown, and its container's variables as declared (values unmasked, kept
 /// only long enough to check the rules and read the Twilio credentials).
-struct Revision {
-    shown: TaskDefinition,
-    env: BTreeMap<String, String>,
-    secrets: BTreeMap<String, String>,
+pub(crate) struct Revision {
+    pub(crate) shown: TaskDefinition,
+    pub(crate) env: BTreeMap<String, String>,
+    pub(crate) secrets: BTreeMap<String, String>,
+    /// `environmentFiles` as (type, value).
+    pub(crate) env_files: Vec<(String, String)>,
 }
 
 impl EcsProbe {
@@ -216,6 +275,7 @@ impl EcsProbe {
             service: cfg.service.clone(),
             rules: rules.clone(),
             secrets: SecretsProbe::new(sdk),
+            env_files: EnvFilesProbe::new(sdk),
             described: ServiceRead::new(sdk, &cfg.cluster, &cfg.service),
         }
     }
@@ -240,23 +300,13 @@ impl EcsProbe {
             None => None,
         };
         let tasks = self.tasks().await?;
-        let (mut secrets, secret_values) = self.secrets.resolve_all(&deployed.secrets).await;
-        self.secrets
-            .check_role(deployed.shown.execution_role.as_deref(), &mut secrets)
-            .await;
-        let view = deployed
-            .env
-            .iter()
-            .fold(EnvView::new(), |view, (k, v)| view.with_value(k, v));
-        let view = deployed
-            .secrets
-            .iter()
-            .fold(view, |view, (k, v)| match secret_values.get(k) {
-                Some(value) => view.with_value(k, value),
-                None => view.with_secret(k, v),
-            });
-        let checks = self.rules.evaluate(&view);
-        let (credentials, seen) = twilio_credentials(&deployed, &secrets, &secret_values);
+        let read = Box::pin(read_declared(
+            &self.secrets,
+            &self.env_files,
+            &self.rules,
+            &deployed,
+        ))
+        .await;
         let diff = previous
             .as_ref()
             .map(|p| diff(p, &deployed.shown))
@@ -266,12 +316,13 @@ impl EcsProbe {
             deployed: deployed.shown,
             previous,
             diff,
-            checks,
+            checks: read.checks,
             tasks,
-            secrets,
-            secret_values,
+            secrets: read.secrets,
+            secret_values: read.secret_values,
+            env_files: read.env_files,
         };
-        Ok((snapshot, credentials, seen))
+        Ok((snapshot, read.credentials, read.seen))
     }
 
     /// DescribeServices: the service, its deployments and recent events.
@@ -587,6 +638,12 @@ fn read_revision(
         .iter()
         .map(|s| (s.name().to_owned(), s.value_from().to_owned()))
         .collect();
+    let env_files: Vec<(String, String)> = container
+        .map(ecs::ContainerDefinition::environment_files)
+        .unwrap_or_default()
+        .iter()
+        .map(|f| (f.r#type().as_str().to_owned(), f.value().to_owned()))
+        .collect();
     let shown = TaskDefinition {
         arn: td.task_definition_arn().unwrap_or(arn).to_owned(),
         family: family.to_owned(),
@@ -613,6 +670,10 @@ fn read_revision(
                 value_from: redact::sanitize(value_from),
             })
             .collect(),
+        environment_files: env_files
+            .iter()
+            .map(|(_, arn)| redact::sanitize(arn))
+            .collect(),
         tags: tags
             .iter()
             .map(|t| {
@@ -627,6 +688,7 @@ fn read_revision(
         shown,
         env,
         secrets,
+        env_files,
     }
 }
 
@@ -637,6 +699,12 @@ pub fn diff(previous: &TaskDefinition, deployed: &TaskDefinition) -> Vec<Change>
         changes.push(Change::Image {
             from: previous.image.clone(),
             to: deployed.image.clone(),
+        });
+    }
+    if previous.environment_files != deployed.environment_files {
+        changes.push(Change::EnvFiles {
+            from: previous.environment_files.clone(),
+            to: deployed.environment_files.clone(),
         });
     }
     let before: BTreeMap<&str, &EnvVar> = previous
@@ -711,10 +779,77 @@ pub fn diff(previous: &TaskDefinition, deployed: &TaskDefinition) -> Vec<Change>
 /// The Twilio credentials of the deployed revision, from plain values or resolved `secrets`,
 /// and what was seen of them either way (a `secrets` reference that could not be read is
 /// reported with its state, not guessed).
+/// A deployed configuration, read as the service reads it: the rules' verdicts, the secrets
+/// resolved (and whether the role may read them), the env files, the Twilio credentials.
+pub(crate) struct Declared {
+    pub checks: Vec<VarCheck>,
+    pub secrets: Vec<Resolved>,
+    pub secret_values: SecretValues,
+    pub env_files: Vec<EnvFile>,
+    pub credentials: Option<TwilioCredentials>,
+    pub seen: CredentialsSeen,
+}
+
+/// Reads what `revision` declares, on any platform: its `secrets` resolved and its env files
+/// downloaded at once (both as `revision`'s role would), then the rules over every variable.
+pub(crate) async fn read_declared(
+    secrets_probe: &SecretsProbe,
+    files_probe: &EnvFilesProbe,
+    rules: &EnvRules,
+    revision: &Revision,
+) -> Declared {
+    let role = revision.shown.execution_role.as_deref();
+    let ((mut secrets, mut secret_values), files) = tokio::join!(
+        secrets_probe.resolve_all(&revision.secrets),
+        files_probe.read_all(&revision.env_files, &revision.env, role)
+    );
+    secrets_probe.check_role(role, &mut secrets).await;
+    let view = revision
+        .env
+        .iter()
+        .fold(EnvView::new(), |view, (k, v)| view.with_value(k, v));
+    let view = revision
+        .secrets
+        .iter()
+        .fold(view, |view, (k, v)| match secret_values.get(k) {
+            Some(value) => view.with_value(k, value),
+            None => view.with_secret(k, v),
+        });
+    let view = files.values.iter().fold(view, |view, (k, v)| {
+        if view.get(k).is_some() {
+            view
+        } else {
+            view.with_value(k, v)
+        }
+    });
+    let view = files
+        .files
+        .iter()
+        .filter(|f| f.state != FileState::Ok)
+        .fold(view, |view, f| view.with_unread(&f.url));
+    let checks = rules.evaluate(&view);
+    let (credentials, seen) = twilio_credentials(revision, &secrets, &secret_values, &files.values);
+    secret_values.0.extend(
+        files
+            .values
+            .into_iter()
+            .filter(|(name, _)| redact::is_secret_name(name)),
+    );
+    Declared {
+        checks,
+        secrets,
+        secret_values,
+        env_files: files.files,
+        credentials,
+        seen,
+    }
+}
+
 fn twilio_credentials(
     deployed: &Revision,
     resolved: &[Resolved],
     values: &SecretValues,
+    from_files: &[(String, String)],
 ) -> (Option<TwilioCredentials>, CredentialsSeen) {
     let plain = |name: &str| {
         deployed
@@ -722,6 +857,12 @@ fn twilio_credentials(
             .get(name)
             .map(String::as_str)
             .or_else(|| values.get(name))
+            .or_else(|| {
+                from_files
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| v.as_str())
+            })
             .filter(|v| !v.is_empty())
             .map(str::to_owned)
     };
@@ -770,7 +911,7 @@ fn twilio_credentials(
 
 /// A hash of a real value, keyed once per process: equal values give equal fingerprints
 /// within a run, and a fingerprint cannot be checked against guesses outside it.
-fn fingerprint(value: &str) -> u64 {
+pub(crate) fn fingerprint(value: &str) -> u64 {
     static KEY: OnceLock<RandomState> = OnceLock::new();
     KEY.get_or_init(RandomState::new).hash_one(value)
 }
@@ -1141,6 +1282,7 @@ mod tests {
             execution_role: None,
             environment,
             secrets,
+            environment_files: vec![],
             tags: vec![],
         };
         let old = td(
@@ -1202,6 +1344,7 @@ mod tests {
                 execution_role: None,
                 environment: vec![],
                 secrets: vec![],
+                environment_files: vec![],
                 tags: vec![],
             },
             env: BTreeMap::from([(
@@ -1209,8 +1352,9 @@ mod tests {
                 "AC5f3b1c8e9d2a4f60718293a4b5c6d7e8".into(),
             )]),
             secrets: BTreeMap::from([(AUTH_TOKEN.into(), "arn:aws:ssm:p/twilio".into())]),
+            env_files: Vec::new(),
         };
-        let (creds, seen) = twilio_credentials(&revision, &[], &SecretValues::default());
+        let (creds, seen) = twilio_credentials(&revision, &[], &SecretValues::default(), &[]);
         assert!(creds.is_none());
         assert!(seen.has_auth_token);
         assert_eq!(

@@ -120,6 +120,22 @@ pub async fn check_role(sdk: &SdkConfig, role: Option<&str>, secrets: &mut [Reso
     }
 }
 
+/// Asks IAM whether `role` may do `action` on each of `arns` (one SimulatePrincipalPolicy):
+/// the decision by ARN, or why the simulator could not say.
+pub async fn role_may(
+    sdk: &SdkConfig,
+    role: &str,
+    action: &'static str,
+    arns: Vec<String>,
+) -> Result<BTreeMap<String, RoleAccess>, String> {
+    let client = aws_sdk_iam::Client::new(sdk);
+    let answers = simulate(&client, role, &BTreeMap::from([(action, arns)])).await?;
+    Ok(answers
+        .into_iter()
+        .map(|((_, resource), access)| (resource, access))
+        .collect())
+}
+
 /// IAM's decision for each (action, resource) asked, or why the simulator could not say.
 type Answers = Result<BTreeMap<(String, String), RoleAccess>, String>;
 

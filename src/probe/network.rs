@@ -35,6 +35,8 @@ pub struct NetworkProbe {
     cluster: String,
     service: String,
     destinations: Vec<String>,
+    /// The service runs on App Runner: its egress says where its packets go.
+    apprunner: Option<super::apprunner::AppRunnerProbe>,
 }
 
 fn clean(text: Option<&str>) -> String {
@@ -112,15 +114,60 @@ impl NetworkProbe {
             cluster: cfg.cluster.clone(),
             service: cfg.service.clone(),
             destinations: cfg.egress_destinations.clone(),
+            apprunner: None,
         }
+    }
+
+    /// Reads an App Runner service's path: App Runner's own egress, or its VPC connector's
+    /// subnets and security groups instead of an ECS service's.
+    #[must_use]
+    pub fn on_apprunner(mut self, probe: super::apprunner::AppRunnerProbe) -> Self {
+        self.apprunner = Some(probe);
+        self
     }
 
     /// The evaluated path, or the one call that could not be made.
     pub async fn path(&self) -> Result<Path, ProbeError> {
-        let service = self.service_network().await?;
+        let service = match &self.apprunner {
+            Some(apprunner) => match apprunner.egress().await? {
+                super::apprunner::Egress::Default => return Ok(self.apprunner_default()),
+                super::apprunner::Egress::Vpc {
+                    subnets,
+                    security_groups,
+                    ..
+                } => ServiceNetwork {
+                    subnets,
+                    security_groups,
+                    assign_public_ip: false,
+                    network_mode: "awsvpc".into(),
+                    instances: Vec::new(),
+                },
+            },
+            None => self.service_network().await?,
+        };
         // The EC2 calls' futures are large: kept on the heap.
         let config = Box::pin(self.read(service)).await?;
         Ok(network::evaluate(&config, &self.destinations))
+    }
+
+    /// App Runner's `DEFAULT` egress: the service reaches the internet from App Runner's own
+    /// network, so no security group, route or NAT of the account is on its path.
+    fn apprunner_default(&self) -> Path {
+        Path {
+            state: network::HopState::Pass,
+            destinations: self.destinations.clone(),
+            service: ServiceNetwork {
+                network_mode: "apprunner".into(),
+                ..ServiceNetwork::default()
+            },
+            hops: vec![network::Hop {
+                kind: network::HopKind::Gateway,
+                resource: "App Runner egress DEFAULT".into(),
+                state: network::HopState::Pass,
+                detail: "App Runner egress DEFAULT: the service reaches the internet from App Runner's own network, no VPC of the account on its path".into(),
+            }],
+            nats: Vec::new(),
+        }
     }
 
     /// DescribeServices: the service's subnets, security groups and public IP setting.

@@ -102,5 +102,10 @@ pub fn change_line(change: &Change) -> String {
             format!("~ secret {name}: from {from} → {to}")
         }
         Change::Image { from, to } => format!("~ image: {from} → {to}"),
+        Change::EnvFiles { from, to } => format!(
+            "~ env files: {} → {}",
+            Change::env_files_short(from),
+            Change::env_files_short(to)
+        ),
     }
 }

@@ -581,8 +581,12 @@ fn describe_rule(r: &RuleSetup) -> String {
 
 impl World {
     /// Whether the backend's packets reach Twilio over HTTPS now: its security groups, its
-    /// subnets' network ACLs and routes, as they stand.
+    /// subnets' network ACLs and routes, as they stand (App Runner's `DEFAULT` egress: always).
     pub fn twilio_reachable(&self) -> bool {
+        // App Runner's own egress does not cross the VPC.
+        if self.apprunner_default_egress() {
+            return true;
+        }
         let to = vec![format!("{}/32", self.network.twilio_address)];
         let config = self.network.to_config_for(&self.network_mode());
         network::evaluate(&config, &to).state == network::HopState::Pass

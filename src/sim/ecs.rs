@@ -630,6 +630,7 @@ impl World {
                 rollout_reason: "ECS deployment in progress.".into(),
             },
         );
+        self.apprunner_deployed(&id, now);
         let min_healthy = self.service.deployment_configuration["minimumHealthyPercent"]
             .as_u64()
             .unwrap_or(100);

@@ -17,6 +17,15 @@ pub fn config_for(urls: &Urls, scenario: &scenario::Scenario) -> Config {
     config.aws.endpoint_url = Some(urls.aws.clone());
     config.aws.cluster.clone_from(&scenario.deployment.cluster);
     config.aws.service.clone_from(&scenario.deployment.service);
+    // On App Runner the service is named by its ARN, as App Runner's API takes it.
+    if let Some(apprunner) = &scenario.apprunner {
+        config.aws.platform = crate::config::Platform::AppRunner;
+        let d = &scenario.deployment;
+        config.aws.service = format!(
+            "arn:aws:apprunner:{}:{}:service/{}/{}",
+            d.region, d.account_id, d.service, apprunner.service_id
+        );
+    }
     config
         .aws
         .log_group

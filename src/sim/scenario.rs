@@ -51,6 +51,12 @@ pub struct Scenario {
     /// SSM Parameter Store: SecureString parameters, name → value.
     #[serde(default)]
     pub parameters: BTreeMap<String, String>,
+    /// S3: `bucket/key` → the object's text (the env files `environmentFiles` point at).
+    #[serde(default)]
+    pub s3_objects: BTreeMap<String, String>,
+    /// The service runs on App Runner: its id, egress, VPC connector, whether it is paused.
+    #[serde(default)]
+    pub apprunner: Option<super::apprunner::AppRunnerSetup>,
     /// IAM: the roles the deployment uses and their inline policies.
     #[serde(default)]
     pub iam: super::iam::IamSetup,
@@ -244,6 +250,9 @@ pub struct RevisionSetup {
     pub unset: Vec<String>,
     #[serde(default)]
     pub secrets: BTreeMap<String, String>,
+    /// The service's container's `environmentFiles`: S3 object ARNs, in order.
+    #[serde(default)]
+    pub environment_files: Vec<String>,
     pub task_definition: Value,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
@@ -263,6 +272,8 @@ pub struct RevisionChange {
     pub set_secrets: BTreeMap<String, String>,
     #[serde(default)]
     pub unset_secrets: Vec<String>,
+    /// Today's `environmentFiles` instead of yesterday's.
+    pub environment_files: Option<Vec<String>>,
 }
 
 /// Names and one-line descriptions of every built-in scenario, in name order.
@@ -389,6 +400,7 @@ impl Scenario {
             &self.yesterday.image,
             &self.yesterday_environment(),
             &self.yesterday.secrets,
+            &self.yesterday.environment_files,
             &self.yesterday.tags,
         )
     }
@@ -411,13 +423,17 @@ impl Scenario {
             self.today.image.as_ref().unwrap_or(&self.yesterday.image),
             &environment,
             &secrets,
+            self.today
+                .environment_files
+                .as_ref()
+                .unwrap_or(&self.yesterday.environment_files),
             &self.yesterday.tags,
         )
     }
 }
 
 /// Builds a `RegisterTaskDefinition` request: the other fields as given, the service's own
-/// container's (`container`, else the first) image, environment and secrets from the shorthand
+/// container's (`container`, else the first) image, environment, secrets and env files from the shorthand
 /// maps, tags as ECS's key/value list.
 fn registration(
     task_definition: &Value,
@@ -425,6 +441,7 @@ fn registration(
     image: &str,
     environment: &BTreeMap<String, String>,
     secrets: &BTreeMap<String, String>,
+    environment_files: &[String],
     tags: &BTreeMap<String, String>,
 ) -> Value {
     let mut td = task_definition.clone();
@@ -454,6 +471,15 @@ fn registration(
                 .map(|(name, from)| json!({ "name": name, "valueFrom": from }))
                 .collect(),
         );
+        if !environment_files.is_empty() {
+            first.insert(
+                "environmentFiles".into(),
+                environment_files
+                    .iter()
+                    .map(|arn| json!({ "value": arn, "type": "s3" }))
+                    .collect(),
+            );
+        }
     }
     if let Some(obj) = td.as_object_mut() {
         obj.insert(

@@ -168,6 +168,10 @@ pub struct World {
     /// Simulated Secrets Manager and Parameter Store.
     pub secrets: Vec<super::secrets::SimSecret>,
     pub parameters: Vec<super::secrets::SimParameter>,
+    /// App Runner's operations on the service, oldest first (App Runner scenarios only).
+    pub apprunner_ops: Vec<super::apprunner::Operation>,
+    /// Simulated S3: `bucket/key` → object (the env files).
+    pub s3: BTreeMap<String, super::s3::SimObject>,
     /// Simulated IAM: roles and their policies (PutRolePolicy changes them).
     pub iam: super::iam::IamSetup,
     /// CloudTrail's event history of the account ([`World::record_change`]).
@@ -246,6 +250,8 @@ impl World {
             scenario: Arc::clone(&scenario),
             secrets: Vec::new(),
             parameters: Vec::new(),
+            s3: super::s3::seed(&scenario, now),
+            apprunner_ops: Vec::new(),
             iam: scenario.iam.clone(),
             trail: super::cloudtrail::Trail::default(),
             network: scenario.network.clone(),
@@ -291,6 +297,7 @@ impl World {
         world.deploy(today, today_ms);
         world.record_history(now);
         world.advance_to(now);
+        world.seed_apprunner(now);
         world
     }
 
@@ -483,7 +490,8 @@ impl World {
         )
     }
 
-    /// Resolves a revision's environment for the process: `environment` values, plus `secrets`
+    /// Resolves a revision's environment for the process: `environment` values, its env files'
+    /// (read from the simulated S3 as the execution role), plus `secrets`
     /// read from the simulated Secrets Manager or Parameter Store as they are at `now` (a task
     /// keeps what it read when it started). An unreadable secret is the error ECS reports.
     pub fn resolve_env(&self, td: usize, now: i64) -> Result<BTreeMap<String, String>, String> {
@@ -511,6 +519,18 @@ impl World {
                 entry.get("value").and_then(Value::as_str),
             ) {
                 env.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        // Then the env files, in order, each adding only what is not set yet.
+        for arn in container
+            .get("environmentFiles")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.get("value").and_then(Value::as_str))
+        {
+            for (name, value) in self.read_env_file(arn, role)? {
+                env.entry(name).or_insert(value);
             }
         }
         for entry in container

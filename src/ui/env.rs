@@ -20,7 +20,8 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::{ago, clip, pad, theme};
 use crate::app::App;
 use crate::config::{VarCheck, VarStatus, Violation};
-use crate::probe::ecs::{Change, Deployment, Snapshot, Task, TaskDefinition};
+use crate::probe::ecs::{Change, Deployment, EnvVar, Snapshot, Task, TaskDefinition};
+use crate::probe::env_files::FileState;
 use crate::probe::secrets::{Resolved, RoleAccess, SecretState};
 use crate::redact;
 
@@ -187,9 +188,11 @@ fn header(now_ms: i64, deployed: &TaskDefinition, width: usize) -> Line<'static>
 fn table(now_ms: i64, snapshot: &Snapshot, width: usize) -> Vec<Row> {
     let deployed = &snapshot.deployed;
     let check = |name: &str| snapshot.checks.iter().find(|c| c.name == name);
+    let from_files: Vec<&EnvVar> = snapshot.from_env_files().map(|(v, _)| v).collect();
     let is_declared = |name: &str| {
         deployed.environment.iter().any(|v| v.name == name)
             || deployed.secrets.iter().any(|s| s.name == name)
+            || from_files.iter().any(|v| v.name == name)
     };
     let absent: Vec<&VarCheck> = snapshot
         .checks
@@ -212,6 +215,7 @@ fn table(now_ms: i64, snapshot: &Snapshot, width: usize) -> Vec<Row> {
     let names = deployed
         .environment
         .iter()
+        .chain(from_files.iter().copied())
         .map(|v| v.name.as_str())
         .chain(secrets.iter().map(|(n, _)| n.as_str()))
         .chain(absent.iter().map(|c| c.name.as_str()));
@@ -227,6 +231,7 @@ fn table(now_ms: i64, snapshot: &Snapshot, width: usize) -> Vec<Row> {
     let values = deployed
         .environment
         .iter()
+        .chain(from_files.iter().copied())
         .filter(|v| checked(&v.name))
         .map(|v| v.display.chars().count())
         .chain(
@@ -239,6 +244,7 @@ fn table(now_ms: i64, snapshot: &Snapshot, width: usize) -> Vec<Row> {
     let results = deployed
         .environment
         .iter()
+        .chain(from_files.iter().copied())
         .map(|v| v.name.as_str())
         .chain(secrets.iter().map(|(n, _)| n.as_str()))
         .filter_map(check)
@@ -266,6 +272,7 @@ fn table(now_ms: i64, snapshot: &Snapshot, width: usize) -> Vec<Row> {
         .iter()
         .map(|v| columns.present(&v.name, &v.display, Style::new(), check(&v.name)))
         .collect();
+    rows.extend(env_file_rows(snapshot, &columns, check));
     rows.extend(secrets.iter().map(|(name, reference)| {
         let mut row = columns.present(name, reference, Style::new().fg(theme::DIM), check(name));
         if let Some(r) = snapshot.secrets.iter().find(|r| &r.name == name) {
@@ -279,6 +286,51 @@ fn table(now_ms: i64, snapshot: &Snapshot, width: usize) -> Vec<Row> {
         row
     }));
     rows.extend(absent.into_iter().map(|c| columns.absent(c)));
+    rows
+}
+
+/// The variables the env files give the container, each with its file under it, and a row
+/// for each file that could not be read.
+fn env_file_rows<'a>(
+    snapshot: &'a Snapshot,
+    columns: &Columns,
+    check: impl Fn(&str) -> Option<&'a VarCheck>,
+) -> Vec<Row> {
+    let mut rows: Vec<Row> = snapshot
+        .from_env_files()
+        .map(|(v, file)| {
+            let mut row = columns.present(&v.name, &v.display, Style::new(), check(&v.name));
+            row.lines.push(Line::from(Span::styled(
+                clip(&format!("  └ from {}", file.url), columns.width),
+                Style::new().fg(theme::DIM),
+            )));
+            row
+        })
+        .collect();
+    let role = snapshot.deployed.execution_role.as_deref().unwrap_or("?");
+    for file in &snapshot.env_files {
+        let denied = matches!(file.role_access, Some(RoleAccess::Denied { .. }));
+        if file.state == FileState::Ok && !denied {
+            continue;
+        }
+        let why = match (&file.role_access, &file.detail) {
+            (Some(access @ RoleAccess::Denied { .. }), _) => access.line(role),
+            (_, Some(detail)) => detail.clone(),
+            _ => file.state.label().to_owned(),
+        };
+        let text = format!("env file {} — {why}", file.url);
+        rows.push(Row {
+            lines: vec![Line::from(Span::styled(
+                clip(&text, columns.width),
+                Style::new().fg(if denied || file.state != FileState::NoAccess {
+                    theme::FAIL
+                } else {
+                    theme::WARN
+                }),
+            ))],
+            is_problem: true,
+        });
+    }
     rows
 }
 
@@ -531,6 +583,14 @@ fn diff(
             ),
             Change::Image { from, to } => (
                 format!("~ image {} → {}", image_tag(from), image_tag(to)),
+                theme::WARN,
+            ),
+            Change::EnvFiles { from, to } => (
+                format!(
+                    "~ env files {} → {}",
+                    Change::env_files_short(from),
+                    Change::env_files_short(to)
+                ),
                 theme::WARN,
             ),
         };

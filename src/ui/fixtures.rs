@@ -37,6 +37,7 @@ const ENV: &[(&str, &str)] = &[
 
 fn names() -> Names {
     Names {
+        platform: crate::config::Platform::Ecs,
         cluster: "nerava-cluster".into(),
         service: "nerava-backend".into(),
         log_group: "/ecs/nerava-backend".into(),
@@ -77,6 +78,7 @@ fn task_definition(
             ecs::SecretRef { name: "DATABASE_URL".into(), value_from: "arn:aws:secretsmanager:us-east-1:123456789012:secret:nerava/prod/database-AbCdEf".into() },
             ecs::SecretRef { name: "JWT_SECRET".into(), value_from: "arn:aws:secretsmanager:us-east-1:123456789012:secret:nerava/prod/jwt-GhIjKl".into() },
         ],
+        environment_files: vec![],
         tags: vec![("app".into(), "nerava".into()), ("env".into(), "prod".into())],
     }
 }
@@ -155,6 +157,7 @@ pub fn snapshot(today_env: &[(&str, &str)], today_image: &str) -> ecs::Snapshot 
         ],
         secrets: Vec::new(),
         secret_values: ecs::SecretValues::default(),
+        env_files: Vec::new(),
     }
 }
 

@@ -133,6 +133,47 @@ pub fn installed(var: &str, default: &str, what: &str) -> PathBuf {
     path
 }
 
+/// The Python that has botocore (AWS's service models and its protocol codecs):
+/// `OTP_CONSOLE_PYTHON`, else the one beside moto's server (`tests/run.sh` installs both).
+#[allow(dead_code)] // only the tests that check against botocore's models
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("OTP_CONSOLE_PYTHON") {
+        return PathBuf::from(p);
+    }
+    installed(
+        "OTP_CONSOLE_MOTO_SERVER",
+        "moto/bin/moto_server",
+        "moto's server (PyPI moto[server], which brings botocore)",
+    )
+    .with_file_name("python")
+}
+
+/// Runs `script` with botocore's Python, `input` as JSON on its stdin; its stdout as JSON.
+#[allow(dead_code)] // only the tests that check recorded exchanges against botocore
+pub fn botocore_stdin(script: &str, input: &serde_json::Value) -> serde_json::Value {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new(python())
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python with botocore runs (tests/run.sh installs it with moto)");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.to_string().as_bytes())
+        .expect("writes");
+    let out = child.wait_with_output().expect("python finishes");
+    assert!(
+        out.status.success(),
+        "botocore check failed to run: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("botocore check prints JSON")
+}
+
 /// moto's server on a free port (`tests/run.sh` installs it).
 #[allow(dead_code)] // the Twilio contract tests never start moto
 pub async fn moto() -> Emulator {

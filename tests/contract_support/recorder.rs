@@ -34,6 +34,20 @@ impl Exchange {
     }
 }
 
+/// Exchanges as the botocore checks read them: `[{target, request, status, response}]`.
+#[allow(dead_code)] // only the JSON-protocol checks
+pub fn as_json(exchanges: &[Exchange]) -> serde_json::Value {
+    serde_json::Value::Array(
+        exchanges
+            .iter()
+            .map(|x| {
+                serde_json::json!({ "target": x.target, "request": x.request_text(),
+                    "status": x.status, "response": x.response_text() })
+            })
+            .collect(),
+    )
+}
+
 /// The exchanges a proxy has seen, oldest first.
 pub type Seen = Arc<Mutex<Vec<Exchange>>>;
 

@@ -36,7 +36,11 @@ fn commands(n: &Names, _evidence: &Evidence) -> Vec<String> {
     vec![
         format!("dig +short {host}"),
         format!("curl -sv --max-time 10 {}/health", n.api_base),
-        format!("{} --query 'services[0].{{running:runningCount,desired:desiredCount,events:events[:3].message}}'", super::describe_services(n)),
+        if n.platform == crate::config::Platform::AppRunner {
+            format!("{} --query 'Service.Status'", super::describe_services(n))
+        } else {
+            format!("{} --query 'services[0].{{running:runningCount,desired:desiredCount,events:events[:3].message}}'", super::describe_services(n))
+        },
     ]
 }
 
@@ -46,6 +50,27 @@ fn support(evidence: &Evidence, _now_ms: i64, support: &mut Support) {
     let Some(s) = evidence.snapshot() else {
         return;
     };
+    // App Runner's pause: no instance until ResumeService.
+    if s.service.status == "PAUSED" {
+        support.add(
+            3,
+            format!(
+                "App Runner service {} is PAUSED: no instance serves the API until it is resumed",
+                s.service.name
+            ),
+        );
+        support.name_resources(vec![
+            format!(
+                "aws apprunner resume-service --service-arn {}",
+                s.service.task_definition
+            ),
+            format!(
+                "aws apprunner list-operations --service-arn {} --max-results 5",
+                s.service.task_definition
+            ),
+        ]);
+        return;
+    }
     if s.service.desired == 0 && s.service.running == 0 {
         support.add(
             3,

@@ -31,11 +31,7 @@ pub const RULE: Rule = Rule {
 /// Reading the container's variables, then registering and deploying a changed revision.
 pub(super) fn task_definition_commands(n: &Names, _evidence: &Evidence) -> Vec<String> {
     let [register, deploy] = super::register_and_deploy(n);
-    vec![
-        format!("aws ecs describe-task-definition --task-definition {} --query 'taskDefinition.containerDefinitions[0].environment' --output table", n.service),
-        register,
-        deploy,
-    ]
+    vec![super::show_configured(n, "environment"), register, deploy]
 }
 
 fn support(evidence: &Evidence, _now_ms: i64, support: &mut Support) {

@@ -27,7 +27,7 @@ pub const RULE: Rule = Rule {
 
 fn commands(n: &Names, _evidence: &Evidence) -> Vec<String> {
     vec![
-        format!("aws ecs describe-task-definition --task-definition {} --query 'taskDefinition.containerDefinitions[0].secrets' --output table", n.service),
+        super::show_configured(n, "secrets"),
         "aws secretsmanager describe-secret --secret-id <the valueFrom's ARN, without its :json-key:stage:version suffix>".into(),
         "aws secretsmanager restore-secret --secret-id <ARN>   # when it is scheduled for deletion".into(),
         super::force_new_deployment(n),
