@@ -93,6 +93,7 @@ fn console() -> App {
     app.update(Event::Resize(160, 48));
     app.update(Event::Target(Target {
         demo_scenario: Some("event-loop-blocking".into()),
+        platform: otp_console::config::Platform::Ecs,
         api: "http://127.0.0.1:8080".into(),
         test_phone: "+17133056318".into(),
         secrets: Vec::new(),

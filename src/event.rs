@@ -58,6 +58,9 @@ pub struct Target {
     pub demo_scenario: Option<String>,
     /// The API base URL, for the header.
     pub api: String,
+    /// Where the service runs: the header names App Runner (ECS is the default it leaves
+    /// unsaid).
+    pub platform: crate::config::Platform,
     /// The test phone the confirmations start from (E.164).
     pub test_phone: String,
     /// Secret values the runner knows (the demo's tokens and SIDs): the incident report masks

@@ -118,6 +118,7 @@ impl Runner {
         let target = Target {
             demo_scenario: demo,
             api: config.api.base_url.clone(),
+            platform: config.aws.platform,
             test_phone: config.api.test_phone.clone(),
             secrets,
         };

@@ -558,7 +558,9 @@ fn json_operation(
         let answer = world.secrets_handle(op, body, now);
         recorded(&mut world, answer)
     } else if let Some(op) = apprunner::operation(target) {
-        shared.lock_world().apprunner_handle(op, body, now)
+        let mut world = shared.lock_world();
+        let answer = world.apprunner_handle(op, body, now);
+        recorded(&mut world, answer)
     } else if let Some(op) = target.strip_prefix("AmazonSSM.") {
         let mut world = shared.lock_world();
         let answer = world.ssm_handle(op, body, now);

@@ -111,11 +111,20 @@ fn header_line(app: &App) -> Line<'static> {
             .bg(colour)
             .add_modifier(Modifier::BOLD),
     ));
+    let platform = match app.target.as_ref().map(|t| t.platform) {
+        Some(crate::config::Platform::AppRunner) => " · App Runner",
+        _ => "",
+    };
     match (app.target.as_ref(), demo) {
         (Some(t), Some(s)) => {
-            spans.push(Span::raw(format!(" simulated · scenario {s} · {}", t.api)));
+            spans.push(Span::raw(format!(
+                " simulated{platform} · scenario {s} · {}",
+                t.api
+            )));
         }
-        (Some(t), None) => spans.push(Span::raw(format!(" otp-console · {}", t.api))),
+        (Some(t), None) => {
+            spans.push(Span::raw(format!(" otp-console{platform} · {}", t.api)));
+        }
         (None, _) => spans.push(Span::raw(" otp-console · starting…")),
     }
     // A repair going on behind a closed window stays in sight.

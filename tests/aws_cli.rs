@@ -1264,3 +1264,138 @@ async fn aws_cli_reads_the_simulated_apprunner_service() {
     .await;
     assert!(missing.contains("ResourceNotFoundException"), "{missing}");
 }
+
+/// The App Runner commands the verdicts print, run with the aws CLI against the simulator,
+/// repair it: `resume-service` brings a paused service back, and `describe-service --query
+/// Service.SourceConfiguration` edited and given to `update-service` restores a lost variable;
+/// each is an operation in ListOperations, and a check afterwards says `none`.
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_cli_runs_the_printed_apprunner_repairs() {
+    use otp_console::check;
+    use otp_console::diagnosis::FailureMode;
+    for (name, first_op) in [
+        ("apprunner-paused", "RESUME_SERVICE"),
+        ("apprunner-missing-env-vars", "UPDATE_SERVICE"),
+    ] {
+        let sim = Simulator::start(scenario::load(name).expect("loads"), 0.05, Ports::default())
+            .await
+            .expect("starts");
+        let config = sim::run::config_for(&sim.urls, sim.scenario());
+        let options = check::Options {
+            check_aws: true,
+            test_phone: Some("+17133056318".into()),
+            deadline: std::time::Duration::from_secs(30),
+            aws_credentials: Some((sim::ACCESS_KEY_ID.into(), sim::SECRET_ACCESS_KEY.into())),
+            logs_since_ms: None,
+        };
+        let report = check::check(&config, name, &options).await.expect("runs");
+        let commands = report.diagnosis.verdict.candidates[0].commands.clone();
+        let arn = config.aws.service.clone();
+        if name == "apprunner-paused" {
+            let resume = commands
+                .iter()
+                .find(|c| c.starts_with("aws apprunner resume-service"))
+                .expect("the resume command");
+            let args: Vec<&str> = resume.split_whitespace().skip(1).collect();
+            aws(&sim, &args).await;
+        } else {
+            let source = aws(
+                &sim,
+                &[
+                    "apprunner",
+                    "describe-service",
+                    "--service-arn",
+                    &arn,
+                    "--query",
+                    "Service.SourceConfiguration",
+                ],
+            )
+            .await;
+            let mut source = source;
+            source["ImageRepository"]["ImageConfiguration"]["RuntimeEnvironmentVariables"]
+                ["TWILIO_VERIFY_SERVICE_SID"] = "VA0a1b2c3d4e5f60718293a4b5c6d7e8f9".into();
+            let dir = tempfile::tempdir().expect("tempdir");
+            let file = dir.path().join("source-configuration.json");
+            std::fs::write(&file, source.to_string()).expect("write");
+            let file = format!("file://{}", file.display());
+            let update = commands
+                .iter()
+                .find(|c| c.starts_with("aws apprunner update-service"))
+                .expect("the update command");
+            assert!(update.contains(&arn), "{update}");
+            aws(
+                &sim,
+                &[
+                    "apprunner",
+                    "update-service",
+                    "--service-arn",
+                    &arn,
+                    "--source-configuration",
+                    &file,
+                ],
+            )
+            .await;
+        }
+        let ops = follow_operation(&sim, &arn).await;
+        assert_eq!(
+            ops["OperationSummaryList"][0]["Type"], first_op,
+            "{name}: {ops}"
+        );
+        assert_eq!(
+            ops["OperationSummaryList"][0]["Status"], "SUCCEEDED",
+            "{name}: {ops}"
+        );
+        // The old instances are gone once it has: what is read from here on is the repaired one's.
+        let repaired_ms = chrono::Utc::now().timestamp_millis();
+
+        let (verdict, table) = verify(&config, name, &options, repaired_ms).await;
+        assert_eq!(
+            verdict,
+            FailureMode::None,
+            "{name}: after the printed repair\n{table}"
+        );
+    }
+}
+
+/// ListOperations until the newest operation ends, as the console follows it.
+async fn follow_operation(sim: &Simulator, arn: &str) -> Value {
+    let mut ops = Value::Null;
+    for _ in 0..60 {
+        ops = aws(sim, &["apprunner", "list-operations", "--service-arn", arn]).await;
+        if ops["OperationSummaryList"][0]["Status"] != "IN_PROGRESS" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    ops
+}
+
+/// Checks after a repair until `none` or eight tries: a new instance needs a moment to answer.
+/// Each from its own phone (the backend limits starts per phone), reading the lines since the
+/// repair as `otp-console repair` verifies. The last verdict and its table.
+async fn verify(
+    config: &otp_console::config::Config,
+    name: &str,
+    options: &otp_console::check::Options,
+    repaired_ms: i64,
+) -> (otp_console::diagnosis::FailureMode, String) {
+    use otp_console::check;
+    use otp_console::diagnosis::FailureMode;
+    let mut verdict = FailureMode::Inconclusive;
+    let mut table = String::new();
+    for i in 0..8 {
+        let options = check::Options {
+            test_phone: Some(format!("+1713305630{i}")),
+            logs_since_ms: Some(repaired_ms),
+            ..options.clone()
+        };
+        let report = check::check(config, name, &options).await.expect("runs");
+        verdict = report.diagnosis.verdict.failure_mode;
+        table = check::render_table(&report);
+        if verdict == FailureMode::None {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    (verdict, table)
+}

@@ -667,3 +667,32 @@ fn tmux_the_demo_verdict_holds_steady_through_the_runbooks_test() {
         s.contains("OTP-CONSOLE-EXITED")
     });
 }
+
+/// #24 as a user sees it: the header names App Runner and the paused service's verdict; the
+/// env-file demo lists the file's variables under the container's own, the token masked.
+#[test]
+fn tmux_apprunner_and_env_file_demos_show_where_the_variables_come_from() {
+    let binary = env!("CARGO_BIN_EXE_otp-console");
+    let tmux = Tmux::start(&format!("{binary} --demo apprunner-paused; sleep 60"));
+    let screen = tmux.wait_for(
+        "App Runner's paused verdict",
+        Duration::from_secs(30),
+        |s| {
+            s.lines().next().is_some_and(|h| {
+                h.contains("simulated · App Runner · scenario apprunner-paused")
+                    && h.contains("verdict: api_unreachable")
+            })
+        },
+    );
+    assert!(screen.contains("is PAUSED"), "{screen}");
+    drop(tmux);
+    let tmux = Tmux::start(&format!("{binary} --demo env-file; sleep 60"));
+    let screen = tmux.wait_for("the env file's variables", Duration::from_secs(30), |s| {
+        s.contains("└ from s3://nerava-config/prod/otp.env") && s.contains("no failure found")
+    });
+    assert!(
+        !screen.contains("9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c"),
+        "{screen}"
+    );
+    assert!(!screen.contains("App Runner"), "{screen}");
+}

@@ -296,6 +296,7 @@ fn scenario_picker_switches_the_demo() {
     let mut live = App::new(app.names.clone(), Vec::new(), NOW);
     live.update(Event::Target(Target {
         demo_scenario: None,
+        platform: crate::config::Platform::Ecs,
         api: "https://api.nerava.network".into(),
         test_phone: "+17133056318".into(),
         secrets: Vec::new(),
@@ -310,6 +311,7 @@ fn a_new_target_starts_from_no_evidence() {
     assert!(!app.evidence.samples.is_empty());
     app.update(Event::Target(Target {
         demo_scenario: Some("healthy".into()),
+        platform: crate::config::Platform::Ecs,
         api: "http://127.0.0.1:1".into(),
         test_phone: "+17133056318".into(),
         secrets: Vec::new(),

@@ -8,7 +8,10 @@
 //! instance (the world's desired count is 0). Egress `DEFAULT` reaches the internet whatever the
 //! VPC says; egress `VPC` goes through a VPC connector whose subnets and security groups are the
 //! world's service network, so a revoked rule or a lost route blocks it as it blocks ECS tasks.
-//! Answers: DescribeService, ListServices, ListOperations, DescribeVpcConnector.
+//! Answers: DescribeService, ListServices, ListOperations, DescribeVpcConnector; and the
+//! repairs: UpdateService (the image configuration's variables and secrets, registered and
+//! deployed as the world's next revision), StartDeployment, PauseService and ResumeService
+//! (the world's desired count to 0 and back), each an operation that CloudTrail records.
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -189,11 +192,145 @@ impl World {
                 let input: ConnectorInput = parse_body(body)?;
                 self.describe_vpc_connector(input.vpc_connector_arn.as_deref())
             }
+            "PauseService" | "ResumeService" | "StartDeployment" | "UpdateService" => {
+                let input: Value = parse_body(body)?;
+                self.check_service_arn(input.get("ServiceArn").and_then(Value::as_str))?;
+                let id = self.apprunner_mutate(op, &input, now)?;
+                let mut out = json!({ "OperationId": id });
+                if op != "StartDeployment" {
+                    out["Service"] = self.apprunner_service_json(now);
+                }
+                Ok(out)
+            }
             _ => Err(AwsError::client(
                 "InvalidRequestException",
                 format!("The simulated App Runner does not implement {op}"),
             )),
         }
+    }
+
+    /// Applies one repair; the id of the operation it started.
+    fn apprunner_mutate(&mut self, op: &str, input: &Value, now: i64) -> Result<String, AwsError> {
+        let status = self.apprunner_status();
+        let invalid = |why: &str| Err(AwsError::client("InvalidStateException", why));
+        match (op, status) {
+            ("PauseService", "PAUSED") => return invalid("The service is already paused."),
+            ("ResumeService", s) if s != "PAUSED" => {
+                return invalid("The service is not paused: only a paused service can be resumed.")
+            }
+            ("PauseService" | "StartDeployment" | "UpdateService", "OPERATION_IN_PROGRESS") => {
+                return invalid("An operation is in progress on the service: wait for it to end.")
+            }
+            ("StartDeployment" | "UpdateService", "PAUSED") => {
+                return invalid("The service is paused: resume it first.")
+            }
+            _ => {}
+        }
+        let primary = self
+            .service
+            .deployments
+            .iter()
+            .find(|d| d.status == "PRIMARY")
+            .map(|d| d.td);
+        match op {
+            "PauseService" | "ResumeService" => {
+                let desired = u32::from(op != "PauseService");
+                self.service.desired = desired;
+                for d in &mut self.service.deployments {
+                    if d.status == "PRIMARY" {
+                        d.desired = desired;
+                    }
+                }
+                self.scale_primary(now);
+                let kind = if op == "PauseService" {
+                    "PAUSE_SERVICE"
+                } else {
+                    "RESUME_SERVICE"
+                };
+                let id = self.uuid();
+                self.apprunner_ops.push(Operation {
+                    id: id.clone(),
+                    kind,
+                    deployment: None,
+                    started_ms: now,
+                });
+                return Ok(id);
+            }
+            "UpdateService" => {
+                let td = self.registered_update(primary, input, now)?;
+                self.deploy(td, now);
+            }
+            _ => self.deploy(primary.unwrap_or_default(), now),
+        }
+        let last = self.apprunner_ops.last_mut().ok_or_else(|| {
+            AwsError::client("InternalServiceErrorException", "no operation recorded")
+        })?;
+        if op == "StartDeployment" {
+            last.kind = "START_DEPLOYMENT";
+        }
+        Ok(last.id.clone())
+    }
+
+    /// UpdateService's image configuration as the world's next revision: the deployed one with
+    /// the service's container's image, `environment` (the whole `RuntimeEnvironmentVariables`
+    /// map, as App Runner replaces it) and `secrets` as given.
+    fn registered_update(
+        &mut self,
+        primary: Option<usize>,
+        input: &Value,
+        now: i64,
+    ) -> Result<usize, AwsError> {
+        let Some(mut td) = primary
+            .and_then(|td| self.task_defs.get(td))
+            .map(|t| t.json.clone())
+        else {
+            return Err(AwsError::client(
+                "InvalidStateException",
+                "The service has no deployed configuration.",
+            ));
+        };
+        let image = &input["SourceConfiguration"]["ImageRepository"];
+        let config = &image["ImageConfiguration"];
+        let own = self.scenario.deployment.container.clone();
+        if let Some(containers) = td["containerDefinitions"].as_array_mut() {
+            let at = containers
+                .iter()
+                .position(|c| c["name"] == own.as_str())
+                .unwrap_or(0);
+            let container = &mut containers[at];
+            if let Some(id) = image["ImageIdentifier"].as_str() {
+                container["image"] = json!(id);
+            }
+            for (member, list, key) in [
+                ("RuntimeEnvironmentVariables", "environment", "value"),
+                ("RuntimeEnvironmentSecrets", "secrets", "valueFrom"),
+            ] {
+                if let Some(map) = config[member].as_object() {
+                    container[list] = map
+                        .iter()
+                        .map(|(name, value)| json!({ "name": name, key: value }))
+                        .collect();
+                }
+            }
+        }
+        if let Some(fields) = td.as_object_mut() {
+            for read_only in [
+                "taskDefinitionArn",
+                "revision",
+                "status",
+                "requiresAttributes",
+                "compatibilities",
+                "registeredAt",
+                "registeredBy",
+            ] {
+                fields.remove(read_only);
+            }
+        }
+        let by = format!(
+            "arn:aws:iam::{}:user/otp-console",
+            self.scenario.deployment.account_id
+        );
+        self.register(&td, &by, now)
     }
 
     fn check_service_arn(&self, arn: Option<&str>) -> Result<(), AwsError> {

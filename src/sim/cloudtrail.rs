@@ -128,6 +128,12 @@ pub fn mutation(target: &str) -> Option<(&'static str, &str)> {
         "RestoreSecret",
     ];
     const SSM: &[&str] = &["PutParameter", "DeleteParameter"];
+    const APPRUNNER: &[&str] = &[
+        "UpdateService",
+        "StartDeployment",
+        "PauseService",
+        "ResumeService",
+    ];
     let (prefix, source, ops): (&str, &'static str, &[&str]) =
         if target.starts_with("AmazonEC2ContainerServiceV20141113.") {
             (
@@ -139,6 +145,8 @@ pub fn mutation(target: &str) -> Option<(&'static str, &str)> {
             ("secretsmanager.", "secretsmanager.amazonaws.com", SECRETS)
         } else if target.starts_with("AmazonSSM.") {
             ("AmazonSSM.", "ssm.amazonaws.com", SSM)
+        } else if target.starts_with("AppRunner.") {
+            ("AppRunner.", "apprunner.amazonaws.com", APPRUNNER)
         } else {
             return None;
         };
@@ -344,6 +352,10 @@ fn resources_of(
     deployment: &super::scenario::DeploymentSetup,
 ) -> Vec<(String, String)> {
     let s = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
+    // App Runner's operations name their service by ARN (its UpdateService is not ECS's).
+    if let Some(arn) = s(request, "ServiceArn") {
+        return vec![("AWS::AppRunner::Service".to_owned(), arn)];
+    }
     let mut out = Vec::new();
     match op {
         "RegisterTaskDefinition" | "DeregisterTaskDefinition" => {

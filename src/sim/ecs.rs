@@ -645,7 +645,7 @@ impl World {
         }
     }
 
-    fn scale_primary(&mut self, now: i64) {
+    pub(super) fn scale_primary(&mut self, now: i64) {
         let Some(primary) = self
             .service
             .deployments

@@ -265,6 +265,7 @@ pub fn app(scenario: &str) -> App {
     app.update(Event::Resize(160, 48));
     app.update(Event::Target(Target {
         demo_scenario: Some(scenario.to_owned()),
+        platform: crate::config::Platform::Ecs,
         api: "http://127.0.0.1:8080".into(),
         test_phone: "+17133056318".into(),
         secrets: Vec::new(),

@@ -341,6 +341,7 @@ fn a_new_target_drops_the_repair() {
     planned_set(&mut app);
     app.update(Event::Target(crate::event::Target {
         demo_scenario: Some("healthy".into()),
+        platform: crate::config::Platform::Ecs,
         api: "http://127.0.0.1:1".into(),
         test_phone: "+17133056318".into(),
         secrets: Vec::new(),
@@ -353,6 +354,7 @@ fn w_writes_the_report_as_markdown_and_json_without_secrets() {
     let mut app = fixtures::app("event-loop-blocking");
     app.update(Event::Target(crate::event::Target {
         demo_scenario: Some("event-loop-blocking".into()),
+        platform: crate::config::Platform::Ecs,
         api: "http://127.0.0.1:8080".into(),
         test_phone: "+17133056318".into(),
         secrets: vec!["9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c".into()],
