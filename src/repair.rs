@@ -6,6 +6,8 @@
 //! runs the same check as `otp-console check`; [`render`] lays a plan and a rollout out as text
 //! and JSON. The headless `otp-console repair` is the `cmd` module's.
 
+/// App Runner: UpdateService, StartDeployment, ResumeService, the operation followed.
+pub mod apprunner;
 /// Allowing outbound HTTPS on the service's security group (no deployment).
 pub mod egress;
 /// The pure plan: registration, diff, commands.
@@ -140,7 +142,7 @@ impl Repairer {
     pub async fn plan(&self, repair: &Repair) -> Result<Plan, RepairError> {
         if self.platform == crate::config::Platform::AppRunner {
             return Err(RepairError(format!(
-                "The console does not repair App Runner services yet (UpdateService, StartDeployment, ResumeService): run the verdict's aws apprunner commands for {}, then check again",
+                "The console's repair window does not repair App Runner services yet: run `otp-console repair --set NAME=VALUE` or `--redeploy` for {}, or the verdict's aws apprunner commands",
                 self.service
             )));
         }

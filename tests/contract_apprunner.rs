@@ -105,6 +105,41 @@ fn world() -> scenario::Scenario {
     scenario::load(path.to_str().expect("utf-8")).expect("scenario")
 }
 
+/// The repairs, as the console makes them: ResumeService of the paused service (followed until
+/// it serves), then the console's own UpdateService (the whole variables map sent back), then a
+/// StartDeployment while that update runs (refused as App Runner refuses it).
+async fn repairs_through(
+    client: &aws_sdk_apprunner::Client,
+    sdk: &aws_config::SdkConfig,
+    arn: &str,
+) {
+    use otp_console::repair::apprunner::AppRunnerRepairer;
+    use otp_console::repair::Repair;
+    let resumed = client
+        .resume_service()
+        .service_arn(arn)
+        .send()
+        .await
+        .expect("ResumeService");
+    let id = resumed.operation_id().expect("an operation").to_owned();
+    let mut config = otp_console::config::Config::default();
+    config.aws.platform = otp_console::config::Platform::AppRunner;
+    config.aws.service = arn.to_owned();
+    let repairer = AppRunnerRepairer::new(sdk, &config);
+    let every = std::time::Duration::from_millis(200);
+    let limit = std::time::Duration::from_secs(30);
+    let status = repairer
+        .follow(arn, &id, every, limit, |_| {})
+        .await
+        .expect("follows");
+    assert_eq!(status, "SUCCEEDED");
+    let set = Repair::Set(vec![("LOG_LEVEL".into(), "DEBUG".into())]);
+    let plan = repairer.plan(&set).await.expect("plans");
+    repairer.apply(&plan).await.expect("UpdateService");
+    let refused = client.start_deployment().service_arn(arn).send().await;
+    assert!(refused.is_err(), "a deployment while the update runs");
+}
+
 /// Every operation's type, one ListOperations page at a time, newest first.
 async fn operation_kinds(client: &aws_sdk_apprunner::Client, arn: &str) -> Vec<String> {
     let mut token = None;
@@ -199,6 +234,8 @@ async fn the_simulated_apprunner_speaks_the_model_botocore_ships() {
         .into_service_error()
         .is_resource_not_found_exception());
 
+    repairs_through(&client, &sdk, &arn).await;
+
     let exchanges = seen.lock().expect("lock").clone();
     let report = botocore_check(&exchanges);
     assert_eq!(report["problems"], json!([]), "{report:#}");
@@ -213,12 +250,15 @@ async fn the_simulated_apprunner_speaks_the_model_botocore_ships() {
         "DescribeService",
         "ListOperations",
         "DescribeVpcConnector",
+        "ResumeService",
+        "UpdateService",
     ] {
         assert!(ok.contains(&op), "{op} not checked: {report:#}");
     }
+    // The unknown service, and the deployment refused while the update runs.
     assert_eq!(
         report["errors"],
-        json!(["ResourceNotFoundException"]),
+        json!(["ResourceNotFoundException", "InvalidRequestException"]),
         "{report:#}"
     );
 }

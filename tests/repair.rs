@@ -1033,3 +1033,56 @@ async fn pointing_a_plain_variable_at_a_secret_moves_it_into_secrets() {
         otp_console::repair::parse_secret_ref(&format!("X={good}")).expect(good);
     }
 }
+
+/// App Runner (#24): `--set` is an UpdateService with the whole variables map, followed in
+/// ListOperations to SUCCEEDED and verified `none`; `--redeploy` of a paused service resumes it;
+/// the plan never prints a value; a paused service refuses `--set` in one line (exit 2).
+#[test]
+fn apprunner_repairs_update_or_resume_follow_the_operation_and_verify() {
+    let run = |scenario: &str, flags: &[&str]| {
+        let out = binary()
+            .args([
+                "repair",
+                "--demo",
+                scenario,
+                "--time-scale",
+                "0.05",
+                "--json",
+            ])
+            .args(["--test-phone", PHONE])
+            .args(flags)
+            .output()
+            .expect("runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.code(), stdout, stderr)
+    };
+    let set = format!("TWILIO_VERIFY_SERVICE_SID={VERIFY_SID}");
+    let (code, stdout, stderr) = run("apprunner-missing-env-vars", &["--yes", "--set", &set]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stdout.contains(VERIFY_SID) && !stderr.contains(VERIFY_SID));
+    let json: Value = serde_json::from_str(&stdout).expect("one JSON object");
+    assert_eq!(json["plan"]["platform"], "apprunner");
+    assert_eq!(json["plan"]["diff"][0]["change"], "added");
+    assert_eq!(json["operation"], "SUCCEEDED");
+    assert_eq!(json["verification"]["verdict"]["failure_mode"], "none");
+    assert!(
+        stderr.contains("IN_PROGRESS") && stderr.contains("SUCCEEDED"),
+        "{stderr}"
+    );
+
+    let (code, stdout, stderr) = run("apprunner-paused", &["--yes", "--redeploy"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let json: Value = serde_json::from_str(&stdout).expect("one JSON object");
+    assert!(json["plan"]["summary"]
+        .as_str()
+        .is_some_and(|s| s.starts_with("ResumeService")));
+    assert_eq!(json["verification"]["verdict"]["failure_mode"], "none");
+
+    let (code, _, stderr) = run("apprunner-paused", &["--set", &set]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is PAUSED") && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+}

@@ -9,6 +9,8 @@
 //! `--report FILE` writes the incident report: the plan, what was applied, each rollout event
 //! and the verification's timeline and verdict (written too when the rollout fails).
 
+/// App Runner's repairs: UpdateService, StartDeployment, ResumeService; the operation followed.
+mod apprunner;
 /// `--allow-egress`: the security group repair, plan → --yes → verify.
 mod egress;
 
@@ -119,6 +121,12 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
     };
     if args.allow_egress {
         return Box::pin(egress::run(&args, &config, &target, &sdk, options)).await;
+    }
+    if config.aws.platform == crate::config::Platform::AppRunner {
+        return Box::pin(apprunner::run(
+            &args, &repair, &config, &target, &sdk, options,
+        ))
+        .await;
     }
     let repairer = Repairer::new(&sdk, &config);
     let started_ms = now_ms();

@@ -212,7 +212,14 @@ impl World {
     /// Applies one repair; the id of the operation it started.
     fn apprunner_mutate(&mut self, op: &str, input: &Value, now: i64) -> Result<String, AwsError> {
         let status = self.apprunner_status();
-        let invalid = |why: &str| Err(AwsError::client("InvalidStateException", why));
+        // StartDeployment declares no InvalidStateException: App Runner answers it with
+        // InvalidRequestException.
+        let kind = if op == "StartDeployment" {
+            "InvalidRequestException"
+        } else {
+            "InvalidStateException"
+        };
+        let invalid = |why: &str| Err(AwsError::client(kind, why));
         match (op, status) {
             ("PauseService", "PAUSED") => return invalid("The service is already paused."),
             ("ResumeService", s) if s != "PAUSED" => {
@@ -373,6 +380,10 @@ impl World {
     /// An operation's status: a deployment's, from its rollout; the others done at once.
     fn operation_status(&self, op: &Operation) -> &'static str {
         let Some(id) = &op.deployment else {
+            // A resume ends once an instance serves again.
+            if op.kind == "RESUME_SERVICE" && !self.apprunner_serving() {
+                return "IN_PROGRESS";
+            }
             return "SUCCEEDED";
         };
         match self.service.deployments.iter().find(|d| &d.id == id) {
@@ -380,6 +391,21 @@ impl World {
             Some(d) if d.rollout_state == "FAILED" => "FAILED",
             _ => "SUCCEEDED",
         }
+    }
+
+    /// Whether a task of the primary deployment runs healthy.
+    fn apprunner_serving(&self) -> bool {
+        let Some(primary) = self
+            .service
+            .deployments
+            .iter()
+            .find(|d| d.status == "PRIMARY")
+        else {
+            return false;
+        };
+        self.tasks.iter().any(|t| {
+            t.deployment_id == primary.id && t.last_status == "RUNNING" && t.health == "HEALTHY"
+        })
     }
 
     fn list_operations(&self, max: Option<usize>, token: Option<&str>) -> Value {

@@ -1,0 +1,103 @@
+//! `otp-console repair` on App Runner: prints the plan (the masked change to
+//! `RuntimeEnvironmentVariables`, the equivalent aws CLI commands); only with `--yes` applies it
+//! (UpdateService, StartDeployment or ResumeService), follows the operation in ListOperations
+//! until it ends, and runs the same verification as `check` on what the service writes from
+//! then on. `--json` prints one object `{plan, applied, operation, verification}`. Exit
+//! statuses as the other repairs (1 when the operation failed).
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::check::{self, Options};
+use crate::cli::RepairArgs;
+use crate::config::Config;
+use crate::repair::apprunner::AppRunnerRepairer;
+use crate::repair::{Repair, RepairError};
+
+/// How often the operation is read, and for how long at most (App Runner deploys in minutes).
+const EVERY: Duration = Duration::from_secs(5);
+const LIMIT: Duration = Duration::from_secs(20 * 60);
+
+pub async fn run(
+    args: &RepairArgs,
+    repair: &Repair,
+    config: &Config,
+    target: &str,
+    sdk: &aws_config::SdkConfig,
+    options: Options,
+) -> Result<ExitCode, RepairError> {
+    let repairer = AppRunnerRepairer::new(sdk, config);
+    let plan = repairer.plan(repair).await?;
+    if !args.json {
+        print!("{}", plan.render());
+    }
+    if !args.yes {
+        if args.json {
+            println!("{:#}", json!({ "plan": plan.to_json(), "applied": null }));
+        } else {
+            println!("\nNothing changed: run again with --yes to apply this plan.");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let say = |line: &str| {
+        if args.json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
+    let id = repairer.apply(&plan).await?;
+    say(&format!("\nAPPLIED  {} (operation {id})", plan.summary()));
+    say("OPERATION");
+    let scale = if args.demo.is_some() {
+        args.time_scale.unwrap_or(1.0)
+    } else {
+        1.0
+    };
+    let every = EVERY.mul_f64(scale.clamp(0.01, 1.0));
+    let status = repairer
+        .follow(&plan.service_arn, &id, every, LIMIT, |status| {
+            say(&format!("  {status}"));
+        })
+        .await?;
+    if status != "SUCCEEDED" {
+        let line = format!(
+            "operation {id} ended {status}: App Runner kept (or rolled back to) the previous configuration — aws apprunner list-operations --service-arn {}",
+            plan.service_arn
+        );
+        if args.json {
+            println!(
+                "{:#}",
+                json!({ "plan": plan.to_json(), "applied": { "operation_id": id }, "operation": status, "verification": null })
+            );
+        }
+        eprintln!("otp-console repair: {line}");
+        return Ok(ExitCode::from(1));
+    }
+    say("\nVERIFICATION");
+    // The old instances are gone once the operation succeeded: what the service writes from
+    // here on is the repaired one's.
+    let mut options = options;
+    options.logs_since_ms = Some(chrono::Utc::now().timestamp_millis());
+    let report = check::check(config, target, &options)
+        .await
+        .map_err(|e| RepairError(format!("verification: {e}")))?;
+    if args.json {
+        println!(
+            "{:#}",
+            json!({
+                "plan": plan.to_json(),
+                "applied": { "operation_id": id },
+                "operation": status,
+                "verification": check::report_json(&report),
+            })
+        );
+    } else {
+        print!("{}", check::render_table(&report));
+    }
+    Ok(ExitCode::from(
+        report.diagnosis.verdict.failure_mode.exit_code(),
+    ))
+}
