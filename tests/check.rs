@@ -1153,7 +1153,7 @@ async fn apprunner_services_are_read_from_apprunner_alone() {
         (
             "apprunner-paused",
             FailureMode::ApiUnreachable,
-            "is PAUSED",
+            "changed: paused App Runner service nerava-backend 10 min ago by arn:aws:sts::123456789012:assumed-role/platform-admin/cost-saver (CloudTrail)",
             "aws apprunner resume-service --service-arn arn:aws:apprunner:",
         ),
     ];
@@ -1191,6 +1191,20 @@ async fn apprunner_services_are_read_from_apprunner_alone() {
         assert!(
             snapshot.deployed.arn.starts_with("arn:aws:apprunner:"),
             "{name}"
+        );
+        // Its secrets, read as App Runner reads them: with the instance role.
+        assert_eq!(
+            snapshot.deployed.execution_role.as_deref(),
+            Some("arn:aws:iam::123456789012:role/nerava-backend-apprunner-instance")
+        );
+        assert!(
+            !snapshot.secrets.is_empty()
+                && snapshot.secrets.iter().all(|r| matches!(
+                    r.role_access,
+                    Some(otp_console::probe::iam::RoleAccess::Allowed { .. })
+                )),
+            "{name}: {:?}",
+            snapshot.secrets
         );
         assert_eq!(
             snapshot.deployed.log_group.as_deref(),

@@ -306,6 +306,14 @@ fn account_refused(evidence: &Evidence, codes: &[&str]) -> Option<String> {
 
 /// The change is the registration or the deployment of the revision deployed now.
 fn is_deployed_revision(change: &Change, snapshot: Option<&Snapshot>) -> bool {
+    // App Runner: the UpdateService that started the primary operation (a minute apart at most).
+    if change.service == "apprunner" {
+        let primary = snapshot.and_then(|s| s.service.deployments.first());
+        return change.action == "UpdateService"
+            && primary
+                .and_then(|d| d.created_ms)
+                .is_some_and(|at| (change.at_ms - at).abs() <= 60_000);
+    }
     let deployed = snapshot.map(|s| format!("{}:{}", s.deployed.family, s.deployed.revision));
     change.service == "ecs"
         && deployed.as_deref().is_some_and(|d| {

@@ -57,6 +57,15 @@ pub const MUTATIONS: &[(&str, &[&str])] = &[
     ),
     ("ssm.amazonaws.com", &["PutParameter", "DeleteParameter"]),
     (
+        "apprunner.amazonaws.com",
+        &[
+            "UpdateService",
+            "StartDeployment",
+            "PauseService",
+            "ResumeService",
+        ],
+    ),
+    (
         "ec2.amazonaws.com",
         &[
             "RevokeSecurityGroupEgress",
@@ -155,6 +164,8 @@ impl Scope {
                 .iter()
                 .any(|r| str_at(parameters, "roleName") == Some(r.as_str())),
             "ec2.amazonaws.com" => self.network.iter().any(|id| any(id)),
+            // App Runner names the service by ARN: `…:service/NAME/ID`.
+            "apprunner.amazonaws.com" => any(&format!("service/{}/", self.service)),
             _ => false,
         }
     }
@@ -358,7 +369,11 @@ fn change_of(event: &aws_sdk_cloudtrail::types::Event, scope: &Scope) -> Option<
         resource: redact::free_text(&resource),
         who: redact::free_text(who),
         user_agent: user_agent.map(redact::free_text),
-        summary: redact::free_text(&summary(name, &resource, &parameters)),
+        summary: redact::free_text(&if source == "apprunner.amazonaws.com" {
+            apprunner_summary(name, resources.first().map_or("", String::as_str))
+        } else {
+            summary(name, &resource, &parameters)
+        }),
         parameters: Some(mask_parameters(&parameters)),
         id: redact::sanitize(event.event_id().unwrap_or_default()),
     })
@@ -401,6 +416,21 @@ fn short_resource(resource: &str, parameters: &Value) -> String {
 }
 
 /// What the call did, in a few words.
+/// One line for an App Runner operation on the service.
+fn apprunner_summary(name: &str, resource: &str) -> String {
+    let service = resource
+        .split(":service/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or(resource);
+    match name {
+        "PauseService" => format!("paused App Runner service {service}"),
+        "ResumeService" => format!("resumed App Runner service {service}"),
+        "StartDeployment" => format!("started a deployment of App Runner service {service}"),
+        _ => format!("updated App Runner service {service}'s configuration"),
+    }
+}
+
 fn summary(name: &str, resource: &str, p: &Value) -> String {
     match name {
         "RegisterTaskDefinition" => format!("registered {resource}"),

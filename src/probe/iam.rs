@@ -93,7 +93,7 @@ pub async fn check_role(sdk: &SdkConfig, role: Option<&str>, secrets: &mut [Reso
     let Some(role) = role else {
         for r in secrets.iter_mut() {
             r.role_access = Some(RoleAccess::Unknown {
-                why: "the task definition has no executionRoleArn: ECS cannot read secrets without one".into(),
+                why: "no role reads them: the task definition has no executionRoleArn (ECS), or the service no instance role (App Runner)".into(),
             });
         }
         return;

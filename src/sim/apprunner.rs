@@ -387,7 +387,10 @@ impl World {
             return "SUCCEEDED";
         };
         match self.service.deployments.iter().find(|d| &d.id == id) {
-            Some(d) if d.rollout_state == "IN_PROGRESS" => "IN_PROGRESS",
+            // A deployment of a service paused since has nothing left to roll out.
+            Some(d) if d.rollout_state == "IN_PROGRESS" && self.service.desired > 0 => {
+                "IN_PROGRESS"
+            }
             Some(d) if d.rollout_state == "FAILED" => "FAILED",
             _ => "SUCCEEDED",
         }

@@ -323,6 +323,24 @@ impl World {
             }
         }
         let arn = def.arn.clone();
+        // On App Runner a deployment is one UpdateService of the service's source configuration.
+        if let Some(service_arn) = self.apprunner_service_arn() {
+            let change = NewChange {
+                at_ms: deployed_ms,
+                event_source: "apprunner.amazonaws.com".into(),
+                event_name: "UpdateService".into(),
+                principal: principal.to_owned(),
+                access_key_id: "ASIASIMULATEDDEPLOY1".into(),
+                user_agent: super::scenario::default_user_agent(),
+                resources: vec![("AWS::AppRunner::Service".to_owned(), service_arn.clone())],
+                request_parameters: serde_json::json!({
+                    "serviceArn": service_arn,
+                    "sourceConfiguration": "HIDDEN_DUE_TO_SECURITY_REASONS",
+                }),
+            };
+            self.record_change(change);
+            return;
+        }
         let change = |at_ms, event_name: &str, resources, request_parameters| NewChange {
             at_ms,
             event_source: "ecs.amazonaws.com".into(),
@@ -503,11 +521,15 @@ impl World {
         else {
             return Ok(env);
         };
-        // The ECS agent reads `secrets` as the task's execution role.
-        let role = self.task_defs[td]
-            .json
-            .get("executionRoleArn")
-            .and_then(Value::as_str);
+        // The ECS agent reads `secrets` as the task's execution role; App Runner as the
+        // service's instance role.
+        let role = match &self.scenario.apprunner {
+            Some(apprunner) => apprunner.instance_role.as_deref(),
+            None => self.task_defs[td]
+                .json
+                .get("executionRoleArn")
+                .and_then(Value::as_str),
+        };
         for entry in container
             .get("environment")
             .and_then(Value::as_array)

@@ -96,16 +96,19 @@ fn api_down(evidence: &Evidence, now_ms: i64, before: &[Finding], support: &mut 
     }
 }
 
-/// The service scaled to zero: an UpdateService that set its desired count to 0.
+/// The service scaled to zero: an UpdateService that set its desired count to 0, or App
+/// Runner's PauseService.
 fn related(change: &Change, _snapshot: Option<&Snapshot>) -> bool {
-    change.service == "ecs"
+    let paused = change.service == "apprunner" && change.action == "PauseService";
+    let scaled_to_zero = change.service == "ecs"
         && change.action == "UpdateService"
         && change
             .parameters
             .as_ref()
             .and_then(|p| p.get("desiredCount"))
             .and_then(serde_json::Value::as_i64)
-            == Some(0)
+            == Some(0);
+    paused || scaled_to_zero
 }
 
 /// A `/health` outstanding this long, with no OTP start in flight to explain it, is an API that
