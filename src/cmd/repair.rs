@@ -265,6 +265,19 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
     ))
 }
 
+/// The verification of a repair that needs no rollout followed (a rule added, an App Runner
+/// operation ended): `check` on what the service writes from now on.
+async fn verify_from_now(
+    config: &Config,
+    target: &str,
+    mut options: Options,
+) -> Result<check::Report, RepairError> {
+    options.logs_since_ms = Some(now_ms());
+    check::check(config, target, &options)
+        .await
+        .map_err(|e| RepairError(format!("verification: {e}")))
+}
+
 /// The one JSON object of `--json`.
 fn to_json(
     plan: &Plan,

@@ -233,12 +233,7 @@ impl World {
             }
             _ => {}
         }
-        let primary = self
-            .service
-            .deployments
-            .iter()
-            .find(|d| d.status == "PRIMARY")
-            .map(|d| d.td);
+        let primary = self.primary_td();
         match op {
             "PauseService" | "ResumeService" => {
                 let desired = u32::from(op != "PauseService");
@@ -280,7 +275,8 @@ impl World {
 
     /// UpdateService's image configuration as the world's next revision: the deployed one with
     /// the service's container's image, `environment` (the whole `RuntimeEnvironmentVariables`
-    /// map, as App Runner replaces it) and `secrets` as given.
+    /// map, as App Runner replaces it) and `secrets` as given ([`World::register`] drops the
+    /// read-only fields the stored revision carries).
     fn registered_update(
         &mut self,
         primary: Option<usize>,
@@ -318,19 +314,6 @@ impl World {
                         .map(|(name, value)| json!({ "name": name, key: value }))
                         .collect();
                 }
-            }
-        }
-        if let Some(fields) = td.as_object_mut() {
-            for read_only in [
-                "taskDefinitionArn",
-                "revision",
-                "status",
-                "requiresAttributes",
-                "compatibilities",
-                "registeredAt",
-                "registeredBy",
-            ] {
-                fields.remove(read_only);
             }
         }
         let by = format!(
@@ -396,6 +379,15 @@ impl World {
         }
     }
 
+    /// The revision the PRIMARY deployment runs: the service's configuration now.
+    fn primary_td(&self) -> Option<usize> {
+        self.service
+            .deployments
+            .iter()
+            .find(|d| d.status == "PRIMARY")
+            .map(|d| d.td)
+    }
+
     /// Whether a task of the primary deployment runs healthy.
     fn apprunner_serving(&self) -> bool {
         let Some(primary) = self
@@ -455,12 +447,7 @@ impl World {
             return Value::Null;
         };
         let d = &self.scenario.deployment;
-        let primary = self
-            .service
-            .deployments
-            .iter()
-            .find(|d| d.status == "PRIMARY")
-            .map(|d| d.td);
+        let primary = self.primary_td();
         let container = primary
             .and_then(|td| self.task_defs.get(td))
             .and_then(|td| td.container(&d.container));

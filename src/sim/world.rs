@@ -310,16 +310,8 @@ impl World {
         };
         let mut request = def.json.clone();
         if let Some(fields) = request.as_object_mut() {
-            for read_only in [
-                "taskDefinitionArn",
-                "revision",
-                "status",
-                "registeredAt",
-                "registeredBy",
-                "requiresAttributes",
-                "compatibilities",
-            ] {
-                fields.remove(read_only);
+            for read_only in super::ecs::READ_ONLY_FIELDS {
+                fields.remove(*read_only);
             }
         }
         let arn = def.arn.clone();

@@ -79,11 +79,7 @@ pub async fn run(
     say("\nVERIFICATION");
     // The old instances are gone once the operation succeeded: what the service writes from
     // here on is the repaired one's.
-    let mut options = options;
-    options.logs_since_ms = Some(chrono::Utc::now().timestamp_millis());
-    let report = check::check(config, target, &options)
-        .await
-        .map_err(|e| RepairError(format!("verification: {e}")))?;
+    let report = super::verify_from_now(config, target, options).await?;
     if args.json {
         println!(
             "{:#}",

@@ -77,11 +77,7 @@ pub async fn run(
     say("\nVERIFICATION");
     // As after a deployment: the logs and the real traffic count from the fix on (the last
     // minutes still hold the failures it just fixed).
-    let mut options = options;
-    options.logs_since_ms = Some(chrono::Utc::now().timestamp_millis());
-    let report = check::check(config, target, &options)
-        .await
-        .map_err(|e| RepairError(format!("verification: {e}")))?;
+    let report = super::verify_from_now(config, target, options).await?;
     if args.json {
         println!(
             "{:#}",
