@@ -93,8 +93,10 @@ fn console() -> App {
     app.update(Event::Resize(160, 48));
     app.update(Event::Target(Target {
         demo_scenario: Some("event-loop-blocking".into()),
-        platform: otp_console::config::Platform::Ecs,
-        api: "http://127.0.0.1:8080".into(),
+        names: Names {
+            api_base: "http://127.0.0.1:8080".into(),
+            ..Names::default()
+        },
         test_phone: "+17133056318".into(),
         secrets: Vec::new(),
     }));
@@ -145,6 +147,7 @@ fn sample(i: usize) -> Sample {
         summary: "ok: true".into(),
         during_otp: false,
         otp_started_ms: None,
+        phone_last4: None,
     }
 }
 

@@ -186,6 +186,7 @@ async fn time_check(name: &str) -> Result<(CheckRun, check::Report)> {
         deadline: Duration::from_secs(90),
         aws_credentials: Some((sim::ACCESS_KEY_ID.into(), sim::SECRET_ACCESS_KEY.into())),
         logs_since_ms: None,
+        trace: false,
     };
     let started = Instant::now();
     let report = check::check(&config, &format!("demo:{name}"), &options)

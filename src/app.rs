@@ -74,6 +74,10 @@ pub enum Modal {
         revision: Input,
         error: Option<String>,
     },
+    /// The trace of one OTP start: `back` starts before the latest (0 = the latest).
+    Trace {
+        back: usize,
+    },
 }
 
 /// What update asks the runner to do.
@@ -103,6 +107,8 @@ pub enum Command {
     PlanEgress,
     /// Add the planned egress rule (the user typed the service name); no deployment.
     ApplyEgress(Box<crate::repair::egress::EgressPlan>),
+    /// Apply an App Runner plan and follow its operation.
+    ApplyAppRunner(Box<crate::repair::apprunner::Plan>),
     /// Read this revision (`family:N`) to compare the deployed one with.
     CompareWith(String),
     /// Write the incident report: each file and its text (rendered by the app, masked).
@@ -258,7 +264,7 @@ impl App {
                 self.timeline.record_action(
                     match &target.demo_scenario {
                         Some(s) => format!("watching the demo: scenario {s}"),
-                        None => format!("watching {}", target.api),
+                        None => format!("watching {}", target.names.api_base),
                     },
                     self.now_ms,
                 );
@@ -274,7 +280,7 @@ impl App {
                 self.last_phone = None;
                 self.logs.scroll = 0;
                 self.logs.is_following = true;
-                self.names.api_base.clone_from(&target.api);
+                self.names.clone_from(&target.names);
                 self.target = Some(target);
                 self.rediagnose();
                 Vec::new()
@@ -341,7 +347,7 @@ impl App {
         let target = match &self.target {
             Some(t) => match &t.demo_scenario {
                 Some(s) => format!("demo:{s}"),
-                None => t.api.clone(),
+                None => t.names.api_base.clone(),
             },
             None => "otp-console".to_owned(),
         };
@@ -349,12 +355,17 @@ impl App {
             .with_diagnosis(&self.diagnosis)
             .with_evidence(&self.evidence);
         if let Some(flow) = &self.repair {
-            // After a repair, "what changed" is still the incident's diff, from before it.
+            // After a repair, "what changed" is from the revision the incident ran on to the
+            // one running now.
             if let Some(before) = flow.before.as_deref() {
-                header = header.with_snapshot(before);
+                header = header.with_incident_diff(before, self.evidence.snapshot());
             }
             if let Some(plan) = flow.plan.as_deref() {
                 header = header.with_repair(plan, flow.applied.as_ref(), flow.rollout.as_deref());
+            }
+            if let Some(plan) = flow.apprunner.as_deref() {
+                let operation = flow.operation.as_ref().map(|o| (o.id.as_str(), o.status()));
+                header = header.with_apprunner_repair(plan, operation);
             }
         }
         report::files(&path, &self.timeline, &header)
@@ -458,6 +469,7 @@ impl App {
                 });
             }
             Action::Report => return self.write_report(),
+            Action::Trace => self.open_trace(),
             Action::OtpStart | Action::TwilioSend => {
                 let kind = if action == Action::OtpStart {
                     SendKind::Api
@@ -505,25 +517,7 @@ impl App {
                 self.logs.scroll = 0;
                 self.logs.is_following = true;
             }
-            Action::Scenarios => {
-                if self.is_demo() {
-                    let current = self.target.as_ref().and_then(|t| t.demo_scenario.clone());
-                    let selected = self
-                        .scenarios
-                        .iter()
-                        .position(|(n, _)| Some(n) == current.as_ref())
-                        .unwrap_or(0);
-                    self.modal = Some(Modal::Scenarios { selected });
-                } else {
-                    self.notice = Some((
-                        Notice {
-                            is_error: true,
-                            text: "Scenarios exist only in the demo (run without a config, or with --demo)".into(),
-                        },
-                        self.now_ms,
-                    ));
-                }
-            }
+            Action::Scenarios => self.open_scenarios(),
         }
         Vec::new()
     }
@@ -567,6 +561,7 @@ impl App {
             Modal::Repair => self.repair_key(key),
             Modal::Compare { revision, .. } => self.compare_key(revision, key),
             Modal::Scenarios { selected } => self.scenarios_key(selected, key),
+            Modal::Trace { back } => self.trace_key(back, key),
         }
     }
 

@@ -23,6 +23,9 @@
 //!   twilio_timeout_s, twilio_timeout_set, first (backend | load_balancer | unknown),
 //!   user_sees}`, `null` until the task definition is read; `first` = `load_balancer` is the
 //!   risk `timeout_order`
+//! - `traces[]`: one per OTP start the check sent, `{phone_last4, started_ms, hops[] {kind
+//!   (request | health | log | twilio | verify), at_ms, duration_ms, state (ok | fail | pending
+//!   | missing), text}}` in time order, missing hops last with why
 //! - `unknown[]`: what could not be determined, one line each
 //! - `outstanding[]`: `{endpoint, age_ms}` requests still waiting when the verdict was given
 //! - `recording`: `{schema (1), at_ms, lines_since_ms, names, observations[] {at_ms,
@@ -70,6 +73,10 @@ pub struct Options {
     /// Read logs from this time (ms since the epoch) instead of 30 minutes back: after a
     /// repair, only what the new tasks wrote counts.
     pub logs_since_ms: Option<i64>,
+    /// Wait for the test OTP start's whole story before concluding (its answer, the
+    /// `/health` probes beside it, its log lines, Twilio's record): its trace is then whole.
+    /// Without it a verdict the evidence already supports concludes at once.
+    pub trace: bool,
 }
 
 /// What `check` found.
@@ -271,7 +278,40 @@ impl Settled<'_> {
         let otp_settled = self.options.test_phone.is_none()
             || (!following_send
                 && (named || (reached(Milestone::Otp) && !health_in_flight && !awaiting_lines)));
-        initial && otp_settled
+        initial
+            && otp_settled
+            && self.traced(
+                evidence,
+                reached(Milestone::Otp),
+                reached(Milestone::Delivery),
+                health_in_flight,
+            )
+    }
+
+    /// With `--trace`, whether the test OTP start's story is whole: it answered, the `/health`
+    /// probes beside it did, its lines had time to arrive, and Twilio's record (after an
+    /// answer that may have sent) reached its end or could not be read.
+    fn traced(
+        &self,
+        evidence: &Evidence,
+        answered: bool,
+        delivered: bool,
+        health_in_flight: bool,
+    ) -> bool {
+        if !self.options.trace || self.options.test_phone.is_none() {
+            return true;
+        }
+        let may_have_sent = evidence
+            .samples
+            .iter()
+            .rev()
+            .find(|s| s.endpoint == Endpoint::OtpStart)
+            .is_some_and(|s| s.class.is_ok() || s.class == probe::http::Class::GatewayTimeout);
+        let lines_in = !self.options.check_aws
+            || self
+                .otp_answered
+                .is_some_and(|at| at.elapsed() >= engine::OTP_LINES_GRACE);
+        answered && !health_in_flight && lines_in && (!may_have_sent || delivered)
     }
 }
 
@@ -339,6 +379,7 @@ pub fn report_json(report: &Report) -> Value {
         "unknown": report.diagnosis.unknown,
         "outstanding": report.outstanding.iter().map(|(endpoint, age)| json!({ "endpoint": endpoint, "age_ms": age })).collect::<Vec<_>>(),
         "changes": changes_json(report),
+        "traces": crate::diagnosis::trace::of(e, report.at_ms),
         "recording": replay::recording(report),
         "changes_sources": {
             "cloudtrail": changes_source(e.cloudtrail.as_ref()),
@@ -589,6 +630,12 @@ pub fn render_table(report: &Report) -> String {
         let _ = writeln!(out, "\nTIMEOUTS  {}", budget.line());
     }
     table_risks(&mut out, d);
+    for trace in crate::diagnosis::trace::of(&report.evidence, report.at_ms) {
+        let _ = writeln!(out, "\nTRACE  {}", trace.title());
+        for line in trace.text_lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
     table_outstanding(&mut out, &report.outstanding);
     if let Some(follow) = &report.evidence.logs_follow {
         let _ = writeln!(out, "\nLOGS  followed by {}", follow.line());

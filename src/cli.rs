@@ -73,6 +73,11 @@ pub struct CheckArgs {
     /// Send a real OTP to this E.164 number through the API.
     #[arg(long, value_name = "E164")]
     pub test_phone: Option<String>,
+    /// Wait for the test OTP start's whole story (its answer, Twilio's record, its log lines)
+    /// before concluding, and print its trace whole; without it a verdict the evidence already
+    /// supports concludes at once.
+    #[arg(long, requires = "test_phone")]
+    pub trace: bool,
     /// Multiply every simulated duration by X; demo only.
     #[arg(long, value_name = "X", value_parser = parse_time_scale, allow_negative_numbers = true)]
     pub time_scale: Option<f64>,

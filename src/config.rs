@@ -182,6 +182,10 @@ pub struct AwsConfig {
     /// Log group of the service; empty (the default): the one the app container's
     /// `logConfiguration` names (`awslogs-group`), read at start, else `/ecs/<service>`.
     pub log_group: String,
+    /// The region of the log group when it is not `region`; unset (the default): the app
+    /// container's `awslogs-region`, read at start, else `region`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_region: Option<String>,
     /// Filter pattern selecting the OTP log lines.
     pub log_filter: String,
     /// Where the service must reach on TCP 443 (Twilio's API): the destination set the
@@ -208,6 +212,7 @@ impl Default for AwsConfig {
             cluster: "nerava-cluster".into(),
             service: "nerava-backend".into(),
             log_group: String::new(),
+            log_region: None,
             log_filter: "OTP".into(),
             egress_destinations: vec![crate::network::ANYWHERE.into()],
             access_log_filter: default_access_log_filter(),
@@ -220,6 +225,18 @@ impl AwsConfig {
     /// own default for an `awslogs` container, `/ecs/<service>`.
     pub fn fallback_log_group(&self) -> String {
         format!("/ecs/{}", self.service)
+    }
+
+    /// The SDK configuration CloudWatch Logs is called with: `sdk` in the log group's region
+    /// (`log_region`) when that is not the service's.
+    pub fn logs_sdk(&self, sdk: &aws_config::SdkConfig) -> aws_config::SdkConfig {
+        match self.log_region.as_deref() {
+            Some(region) if !region.is_empty() && region != self.region => sdk
+                .to_builder()
+                .region(aws_config::Region::new(region.to_owned()))
+                .build(),
+            _ => sdk.clone(),
+        }
     }
 
     /// The log group to read: the configured one, else [`AwsConfig::fallback_log_group`].
@@ -549,7 +566,7 @@ mod tests {
         assert_eq!(
             e,
             "otp-console.toml:7:1: unknown key \"regoin\" in [aws]; expected one of platform, region, \
-             profile, endpoint_url, cluster, service, log_group, log_filter, egress_destinations, \
+             profile, endpoint_url, cluster, service, log_group, log_region, log_filter, egress_destinations, \
              access_log_filter"
         );
         let e = err("aws_region = \"x\"\n");
@@ -855,5 +872,30 @@ mod tests {
             assert!(!e.contains('\n'), "{e}");
         }
         assert_eq!(aws, before, "a refused flag changes nothing");
+    }
+
+    /// `log_region` moves CloudWatch Logs calls to the group's region; the same region, or
+    /// none, leaves the SDK as it is; a blank one is refused with the key named.
+    #[test]
+    fn log_region_moves_the_logs_client_only() {
+        let sdk = aws_config::SdkConfig::builder()
+            .region(aws_config::Region::new("us-east-1"))
+            .build();
+        let mut aws = AwsConfig::default();
+        assert_eq!(
+            aws.logs_sdk(&sdk).region().map(AsRef::as_ref),
+            Some("us-east-1")
+        );
+        aws.log_region = Some("us-west-2".into());
+        assert_eq!(
+            aws.logs_sdk(&sdk).region().map(AsRef::as_ref),
+            Some("us-west-2")
+        );
+        assert_eq!(sdk.region().map(AsRef::as_ref), Some("us-east-1"));
+        let parsed =
+            Config::from_toml_str("[aws]\nlog_region = \"eu-west-1\"\n", "t").expect("parses");
+        assert_eq!(parsed.aws.log_region.as_deref(), Some("eu-west-1"));
+        let e = err("[aws]\nlog_region = \" \"\n");
+        assert!(e.contains("log_region"), "{e}");
     }
 }

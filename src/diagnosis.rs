@@ -40,6 +40,9 @@ pub struct Evidence {
     pub samples: VecDeque<Sample>,
     /// Requests sent and not yet answered: id → (endpoint, started).
     pub outstanding: BTreeMap<u64, (Endpoint, i64)>,
+    /// The phone (last 4 digits) of each OTP start or verify still outstanding: an in-flight
+    /// start's trace.
+    pub phones: BTreeMap<u64, String>,
     pub ecs: Option<Result<Box<ecs::Snapshot>, ProbeError>>,
     pub ecs_at_ms: Option<i64>,
     pub events: VecDeque<Event>,
@@ -88,11 +91,16 @@ impl Evidence {
                 endpoint,
                 id,
                 started_ms,
+                phone_last4,
             } => {
                 self.outstanding.insert(id, (endpoint, started_ms));
+                if let Some(phone) = phone_last4 {
+                    self.phones.insert(id, phone);
+                }
             }
             Observation::Http(sample) => {
                 self.outstanding.remove(&sample.id);
+                self.phones.remove(&sample.id);
                 // A health probe that watched an OTP start sent before the last deployment
                 // began is set aside with that OTP start.
                 if sample
@@ -202,6 +210,8 @@ impl Evidence {
         self.samples
             .retain(|s| s.started_ms >= ms && s.otp_started_ms.is_none_or(|otp| otp >= ms));
         self.outstanding.retain(|_, (_, started)| *started >= ms);
+        let outstanding = &self.outstanding;
+        self.phones.retain(|id, _| outstanding.contains_key(id));
         self.lines_since_ms = ms;
         self.line_counts.clear();
         for event in self.events.iter().filter(|e| e.timestamp_ms >= ms) {
@@ -267,6 +277,17 @@ impl Item {
         Self::OtpStartSent,
         Self::SmsReceived,
     ];
+
+    /// The runbook's wording, said of `platform` (the runbook's first line names ECS's task
+    /// definition; on App Runner the variables live in the service's configuration).
+    pub fn label_on(self, platform: crate::config::Platform) -> &'static str {
+        match (self, platform) {
+            (Self::TwilioEnvVars, crate::config::Platform::AppRunner) => {
+                "App Runner service has all Twilio env vars"
+            }
+            _ => self.label(),
+        }
+    }
 
     /// The runbook's wording.
     pub fn label(self) -> &'static str {
@@ -345,6 +366,21 @@ impl FailureMode {
     /// The runbook's repair, in one or two lines.
     pub fn repair(self) -> &'static str {
         self.rule().repair
+    }
+
+    /// The runbook's repair as it is done on `platform`: where ECS registers a task
+    /// definition, App Runner updates the service's configuration.
+    pub fn repair_on(self, platform: crate::config::Platform) -> &'static str {
+        if platform == crate::config::Platform::Ecs {
+            return self.repair();
+        }
+        match self {
+            Self::MissingEnvVars => "Add the missing variables to the service's RuntimeEnvironmentVariables (UpdateService; otp-console repair --set NAME=VALUE) and let the operation finish.",
+            Self::StubProvider => "Set OTP_PROVIDER=twilio_verify in the service's RuntimeEnvironmentVariables (UpdateService) and let the operation finish.",
+            Self::FromNumberInvalid => "Buy or re-assign an SMS-capable number in Twilio Console (Phone Numbers > Manage), set OTP_FROM_NUMBER to it in the service's RuntimeEnvironmentVariables (repair: --set OTP_FROM_NUMBER=+1…) and let the operation finish.",
+            Self::SecretUnreadable => "Restore the secret (RestoreSecret) or put its value back (PutSecretValue), let the instance role read it (iam put-role-policy), or point RuntimeEnvironmentSecrets at one that exists; then start a deployment.",
+            _ => self.repair(),
+        }
     }
 
     /// Whether this names a failure (not `none`, not `inconclusive`): a repair can follow.
@@ -433,7 +469,7 @@ impl Names {
 /// Diagnoses the evidence as of `now_ms`.
 pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
     let (mut findings, mut risks) = rules::run(evidence, names, now_ms);
-    let timeouts = budget::of(evidence);
+    let timeouts = budget::of(evidence, names.platform);
     // What users see when the call to Twilio hangs: a risk of its own, never a cause.
     if let Some(risk) = timeouts.as_ref().and_then(|b| {
         rules::timeout_order::risk(
@@ -762,7 +798,7 @@ fn checklist(evidence: &Evidence, findings: &[Finding], names: &Names, now_ms: i
             };
             Line {
                 item,
-                label: item.label(),
+                label: item.label_on(names.platform),
                 state,
                 evidence: evidence_line,
             }
@@ -1072,9 +1108,7 @@ fn sms_received(c: &Ctx) -> (State, String) {
             users.clone()
         } else if let Some(d) = last_step {
             (State::Running, format!("{} {}", d.sid, d.status))
-        } else if evidence.last_line(LineKind::OtpSent).is_some()
-            || evidence.sends.iter().any(Result::is_ok)
-        {
+        } else if sent_by_us(evidence) {
             (State::Unknown, "sent; enter the code to confirm".into())
         } else {
             users.clone()
@@ -1086,6 +1120,24 @@ fn sms_received(c: &Ctx) -> (State, String) {
             _ => own,
         }
     }
+}
+
+/// Whether a code went out for one of the console's own tests: a send straight to Twilio, or
+/// an OTP-sent log line after one of its OTP starts (a user's earlier line is not ours to
+/// confirm).
+fn sent_by_us(evidence: &Evidence) -> bool {
+    let first_start = evidence
+        .samples
+        .iter()
+        .filter(|s| s.endpoint == Endpoint::OtpStart)
+        .map(|s| s.started_ms)
+        .min();
+    evidence.sends.iter().any(Result::is_ok)
+        || first_start.is_some_and(|t| {
+            evidence
+                .last_line(LineKind::OtpSent)
+                .is_some_and(|line| line.timestamp_ms >= t)
+        })
 }
 
 /// The SMS line before any test send: what became of real users' SMS, when Twilio says.
@@ -1193,6 +1245,7 @@ mod causes;
 pub mod changes;
 pub mod rules;
 pub mod symptoms;
+pub mod trace;
 
 pub use rules::api_unreachable::{HEALTH_HANG_MS, UNHEALTHY_THRESHOLD};
 pub use rules::{Rule, RULES};

@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 
 use crate::config::{Config, TwilioCredentials as CredentialsFrom};
 use crate::probe::cloudtrail::{CloudTrailProbe, Scope};
-use crate::probe::http::{Endpoint, HttpProbe};
+use crate::probe::http::{Class, Endpoint, HttpProbe};
 use crate::probe::logs::live_tail::{self, Hot, LiveTail, HOT_FOR, HOT_GRACE};
 use crate::probe::logs::{FollowMode, LogsFollower};
 use crate::probe::metrics::MetricsProbe;
@@ -201,18 +201,19 @@ impl Engine {
     }
 
     /// An OTP start to `phone`, with `/health` probed every `health_every` while it is in flight;
-    /// whether the API said it sent the code.
-    /// The log follower polls fast from the send until a little after the answer.
+    /// whether Twilio may have been called: the API said it sent the code, or the load
+    /// balancer gave up on it first (a blocked call may still have reached Twilio: its record
+    /// is what the trace shows). The log follower polls fast from the send until a little
+    /// after the answer.
     pub async fn otp_start(&self, phone: &str, health_every: Duration) -> bool {
         self.hot.open(HOT_FOR);
-        let sent = self
+        let class = self
             .http
             .otp_start_watching_health(phone, health_every, &self.tx)
             .await
-            .class
-            .is_ok();
+            .class;
         self.hot.settle(HOT_GRACE);
-        sent
+        class.is_ok() || class == Class::GatewayTimeout
     }
 
     /// Verifies `code` for `phone` through the API.
@@ -784,7 +785,8 @@ fn path_ids(path: &crate::network::Path) -> Vec<String> {
 const LOG_GROUP_WAIT: Duration = Duration::from_secs(3);
 
 /// With no `aws.log_group` configured: the one the deployed app container's `logConfiguration`
-/// names (DescribeServices, DescribeTaskDefinition), set in `config`, or `/ecs/<service>` when
+/// names (DescribeServices, DescribeTaskDefinition), set in `config` with its region when that
+/// is not the service's (`awslogs-region`), or `/ecs/<service>` when
 /// it names none or cannot be read within [`LOG_GROUP_WAIT`] (the ECS pane then says why).
 /// Returns where it came from, in a few words.
 pub async fn resolve_log_group(config: &mut Config, sdk: &aws_config::SdkConfig) -> &'static str {
@@ -802,8 +804,12 @@ pub async fn resolve_log_group(config: &mut Config, sdk: &aws_config::SdkConfig)
     let described = ServiceRead::new(sdk, &config.aws.cluster, &config.aws.service);
     let probe = PlatformProbe::new(sdk, config, described);
     let read = tokio::time::timeout(LOG_GROUP_WAIT, probe.log_group()).await;
-    if let Ok(Ok(Some(group))) = read {
+    if let Ok(Ok(Some((group, region)))) = read {
         config.aws.log_group = group;
+        // A group in another region than the service's is read there.
+        if config.aws.log_region.is_none() {
+            config.aws.log_region = region.filter(|r| *r != config.aws.region);
+        }
         match probe {
             PlatformProbe::Ecs(_) => "the container's logConfiguration",
             PlatformProbe::AppRunner(_) => "App Runner's application log group",

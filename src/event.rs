@@ -17,6 +17,14 @@ pub enum RepairUpdate {
     Applied(Result<Applied, String>),
     Rollout(RolloutEvent),
     Finished(Box<Rollout>),
+    /// An App Runner repair planned (UpdateService, StartDeployment or ResumeService).
+    AppRunnerPlanned(Result<Box<crate::repair::apprunner::Plan>, String>),
+    /// The App Runner operation the repair started: its id.
+    OperationStarted(Result<String, String>),
+    /// The operation reached this status (ListOperations).
+    Operation(String),
+    /// The operation ended with this status, or could not be followed.
+    OperationEnded(Result<String, String>),
 }
 
 /// One input to `App::update`.
@@ -56,11 +64,10 @@ pub struct Sms {
 pub struct Target {
     /// `Some(scenario)` in the demo.
     pub demo_scenario: Option<String>,
-    /// The API base URL, for the header.
-    pub api: String,
-    /// Where the service runs: the header names App Runner (ECS is the default it leaves
-    /// unsaid).
-    pub platform: crate::config::Platform,
+    /// What the target is called: the API base URL for the header, the platform (the header
+    /// names App Runner; ECS is the default it leaves unsaid), the cluster, service and log
+    /// group the commands and the repair window name.
+    pub names: crate::diagnosis::Names,
     /// The test phone the confirmations start from (E.164).
     pub test_phone: String,
     /// Secret values the runner knows (the demo's tokens and SIDs): the incident report masks
@@ -73,7 +80,7 @@ impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Target")
             .field("demo_scenario", &self.demo_scenario)
-            .field("api", &self.api)
+            .field("names", &self.names)
             .field("secrets", &self.secrets.len())
             .finish_non_exhaustive()
     }

@@ -35,6 +35,8 @@ pub enum Action {
     Compare,
     /// The env pane's changes timeline, and back.
     Changes,
+    /// The trace of the latest OTP start.
+    Trace,
 }
 
 /// One binding: the key, what it does, and how the footer and help name it.
@@ -173,6 +175,13 @@ pub const BINDINGS: &[Binding] = &[
         Action::Changes,
         "C",
         "changes timeline / env vars",
+        false,
+    ),
+    bind(
+        KeyCode::Char('T'),
+        Action::Trace,
+        "T",
+        "trace of the latest OTP start",
         false,
     ),
     bind(
@@ -374,6 +383,38 @@ pub const COMPARE_KEYS: &[ModalKey] = &[
     modal_key(&[KeyCode::Esc], "Esc", "cancel", ModalAction::Close),
 ];
 /// The demo's scenario picker.
+/// The trace window: older and newer OTP starts, close.
+pub const TRACE_KEYS: &[ModalKey] = &[
+    modal_key(
+        &[
+            KeyCode::Left,
+            KeyCode::Char('h'),
+            KeyCode::Up,
+            KeyCode::Char('k'),
+        ],
+        "←/h",
+        "older",
+        ModalAction::Up,
+    ),
+    modal_key(
+        &[
+            KeyCode::Right,
+            KeyCode::Char('l'),
+            KeyCode::Down,
+            KeyCode::Char('j'),
+        ],
+        "→/l",
+        "newer",
+        ModalAction::Down,
+    ),
+    modal_key(
+        &[KeyCode::Esc, KeyCode::Char('q'), KeyCode::Char('T')],
+        "Esc/q",
+        "close",
+        ModalAction::Close,
+    ),
+];
+
 pub const SCENARIO_KEYS: &[ModalKey] = &[
     modal_key(
         &[KeyCode::Up, KeyCode::Char('k')],
@@ -578,6 +619,7 @@ mod tests {
         FILTER_KEYS,
         COMPARE_KEYS,
         SCENARIO_KEYS,
+        TRACE_KEYS,
         REPAIR_CHOOSE_KEYS,
         REPAIR_FORM_KEYS,
         REPAIR_CONFIRM_KEYS,

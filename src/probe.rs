@@ -103,6 +103,9 @@ pub enum Observation {
         endpoint: http::Endpoint,
         id: u64,
         started_ms: i64,
+        /// The phone's last 4 digits, for an OTP start or verify: what its trace joins on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        phone_last4: Option<String>,
     },
     /// The ECS service and its task definitions, read at `at_ms`.
     Ecs {

@@ -142,7 +142,7 @@ impl Repairer {
     pub async fn plan(&self, repair: &Repair) -> Result<Plan, RepairError> {
         if self.platform == crate::config::Platform::AppRunner {
             return Err(RepairError(format!(
-                "The console's repair window does not repair App Runner services yet: run `otp-console repair --set NAME=VALUE` or `--redeploy` for {}, or the verdict's aws apprunner commands",
+                "{} is an App Runner service: its repairs are App Runner's (UpdateService, StartDeployment, ResumeService), not a task definition's",
                 self.service
             )));
         }

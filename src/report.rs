@@ -338,6 +338,7 @@ impl Timeline {
             "summary": summary::json(self, header),
             "changes": header.changes,
             "recording": header.recording,
+            "traces": header.traces,
             "timeline": self.entries.iter().map(|e| json!({
                 "at_ms": e.at_ms,
                 "last_ms": e.last_ms,
@@ -428,6 +429,8 @@ pub struct ReportHeader {
     pub users: Option<String>,
     /// What `check` saw, for `check --replay` (a check's report only).
     pub recording: Option<Value>,
+    /// One trace per OTP start the session sent (the evidence still held), oldest first.
+    pub traces: Vec<diagnosis::trace::Trace>,
 }
 
 /// One change of the window, as the report lists it.
@@ -481,9 +484,39 @@ impl ReportHeader {
             self.users = Some(signal.line());
         }
         self.logs_follow.clone_from(&evidence.logs_follow);
+        self.traces = diagnosis::trace::of(evidence, self.ended_ms);
         match &evidence.ecs {
             Some(Ok(s)) => self.with_snapshot(s),
             _ => self,
+        }
+    }
+
+    /// What changed between the revision running when the incident was seen (`incident`,
+    /// the read the repair was planned on) and the one running at the end (`end`, the last
+    /// read): the repair's own change. With no other revision at the end, the incident's own
+    /// diff against its previous revision.
+    #[must_use]
+    pub fn with_incident_diff(
+        self,
+        incident: &crate::probe::ecs::Snapshot,
+        end: Option<&crate::probe::ecs::Snapshot>,
+    ) -> Self {
+        let Some(end) = end.filter(|e| e.deployed.arn != incident.deployed.arn) else {
+            return self.with_snapshot(incident);
+        };
+        let name = |s: &crate::probe::ecs::Snapshot| {
+            format!("{}:{}", s.deployed.family, s.deployed.revision)
+        };
+        Self {
+            revision_diff: Some(RevisionDiff {
+                deployed: format!("{} (running at the end)", name(end)),
+                previous: Some(format!(
+                    "{} (running when the incident was seen)",
+                    name(incident)
+                )),
+                changes: crate::probe::ecs::diff(&incident.deployed, &end.deployed),
+            }),
+            ..self
         }
     }
 
@@ -498,6 +531,24 @@ impl ReportHeader {
                 .map(|p| format!("{}:{}", p.family, p.revision)),
             changes: s.diff.clone(),
         });
+        self
+    }
+
+    /// An App Runner repair: its plan, and the operation it started with its last status
+    /// when it got that far.
+    #[must_use]
+    pub fn with_apprunner_repair(
+        mut self,
+        plan: &crate::repair::apprunner::Plan,
+        operation: Option<(&str, &str)>,
+    ) -> Self {
+        self.repair = Some(json!({
+            "summary": plan.summary(),
+            "plan": plan.to_json(),
+            "diff_lines": plan.diff.iter().map(crate::repair::render::change_line).collect::<Vec<_>>(),
+            "applied": operation.map(|(id, _)| json!({ "operation_id": id })),
+            "operation": operation.map(|(_, status)| status),
+        }));
         self
     }
 

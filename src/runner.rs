@@ -13,11 +13,9 @@ use crate::app::Command;
 use crate::config::Config;
 use crate::engine::Engine;
 pub use crate::engine::{demo_sdk_config, every, static_sdk_config};
-use crate::event::{Event, Notice, RepairUpdate, Sms, Target};
+use crate::event::{Event, Notice, Sms, Target};
 use crate::probe::twilio::delivery::Backoff;
 use crate::probe::Observation;
-use crate::repair::egress::{self, EgressRepairer};
-use crate::repair::{FollowOptions, Repairer};
 use crate::sim::{self, scenario, Ports, Simulator};
 
 /// Runs commands and schedules for the console.
@@ -117,8 +115,7 @@ impl Runner {
         let (observations, mut rx) = mpsc::unbounded_channel::<Observation>();
         let target = Target {
             demo_scenario: demo,
-            api: config.api.base_url.clone(),
-            platform: config.aws.platform,
+            names: crate::diagnosis::Names::from_config(&config),
             test_phone: config.api.test_phone.clone(),
             secrets,
         };
@@ -268,63 +265,18 @@ impl Runner {
                 self.oneshots
                     .spawn(async move { p.verify(&phone, &code).await });
             }
-            Command::PlanRepair(repair) => {
-                let events = self.events.clone();
-                self.oneshots.spawn(async move {
-                    let repairer = Repairer::new(&p.sdk, &p.config);
-                    let planned = repairer.plan(&repair).await.map(Box::new).map_err(|e| e.0);
-                    let _ = events.send(Event::Repair(RepairUpdate::Planned(planned)));
-                });
-            }
-            Command::ApplyRepair(plan) => {
-                let events = self.events.clone();
-                let follow = FollowOptions::scaled(if self.sim.is_some() {
+            Command::PlanRepair(_)
+            | Command::ApplyRepair(_)
+            | Command::PlanEgress
+            | Command::ApplyEgress(_)
+            | Command::ApplyAppRunner(_) => {
+                let scale = if self.sim.is_some() {
                     self.time_scale
                 } else {
                     1.0
-                });
-                self.oneshots.spawn(async move {
-                    let repairer = Repairer::new(&p.sdk, &p.config);
-                    let applied = match Box::pin(repairer.apply(&plan)).await {
-                        Ok(applied) => applied,
-                        Err(e) => {
-                            let _ = events.send(Event::Repair(RepairUpdate::Applied(Err(e.0))));
-                            return;
-                        }
-                    };
-                    let _ = events.send(Event::Repair(RepairUpdate::Applied(Ok(applied.clone()))));
-                    let rollout = repairer
-                        .follow(&plan, &applied, &follow, |event| {
-                            let _ =
-                                events.send(Event::Repair(RepairUpdate::Rollout(event.clone())));
-                        })
-                        .await;
-                    let _ = events.send(Event::Repair(RepairUpdate::Finished(Box::new(rollout))));
-                });
-            }
-            Command::PlanEgress => {
+                };
                 let events = self.events.clone();
-                self.oneshots.spawn(async move {
-                    let repairer = EgressRepairer::new(&p.sdk, &p.config.aws);
-                    let cidr = egress::default_cidr(&p.config.aws);
-                    let planned = match repairer.path().await {
-                        Ok(path) => egress::plan(&path, None, &cidr)
-                            .map(Box::new)
-                            .map_err(|e| e.0),
-                        Err(e) => Err(e.0),
-                    };
-                    let _ = events.send(Event::Repair(RepairUpdate::EgressPlanned(planned)));
-                });
-            }
-            Command::ApplyEgress(plan) => {
-                let events = self.events.clone();
-                self.oneshots.spawn(async move {
-                    let repairer = EgressRepairer::new(&p.sdk, &p.config.aws);
-                    let applied = repairer.apply(&plan).await.map_err(|e| e.0);
-                    let _ = events.send(Event::Repair(RepairUpdate::EgressApplied(applied)));
-                    // The env pane's path, read again at once: the rule shows as it is now.
-                    p.read_network().await;
-                });
+                self.oneshots.spawn(repair::run(p, command, events, scale));
             }
             Command::CompareWith(reference) => {
                 let events = self.events.clone();
@@ -372,3 +324,6 @@ impl Runner {
         self.stop().await;
     }
 }
+
+/// The repairs the console runs: planned, applied and followed off the event loop.
+mod repair;

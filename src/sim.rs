@@ -552,7 +552,11 @@ fn json_operation(
         let answer = world.ecs_handle(op, body, now);
         recorded(&mut world, answer)
     } else if let Some(op) = target.strip_prefix("Logs_20140328.") {
-        shared.lock_world().logs.handle(op, body, now)
+        let region = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(query::signing_region);
+        shared.lock_world().logs.handle_in(region, op, body, now)
     } else if let Some(op) = target.strip_prefix("secretsmanager.") {
         let mut world = shared.lock_world();
         let answer = world.secrets_handle(op, body, now);

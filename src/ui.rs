@@ -31,6 +31,8 @@ pub mod modal;
 pub mod network;
 /// The repair window: choose, form, plan and confirm, rollout, verification.
 pub mod repair;
+/// The trace window: one OTP start's hops as a waterfall.
+pub mod trace;
 /// The latency pane's "real traffic" section: users' requests per endpoint, the load balancer.
 pub mod traffic;
 /// Twilio: account, service, credentials, status page, sends, the demo inbox.
@@ -111,7 +113,7 @@ fn header_line(app: &App) -> Line<'static> {
             .bg(colour)
             .add_modifier(Modifier::BOLD),
     ));
-    let platform = match app.target.as_ref().map(|t| t.platform) {
+    let platform = match app.target.as_ref().map(|t| t.names.platform) {
         Some(crate::config::Platform::AppRunner) => " · App Runner",
         _ => "",
     };
@@ -119,11 +121,14 @@ fn header_line(app: &App) -> Line<'static> {
         (Some(t), Some(s)) => {
             spans.push(Span::raw(format!(
                 " simulated{platform} · scenario {s} · {}",
-                t.api
+                t.names.api_base
             )));
         }
         (Some(t), None) => {
-            spans.push(Span::raw(format!(" otp-console{platform} · {}", t.api)));
+            spans.push(Span::raw(format!(
+                " otp-console{platform} · {}",
+                t.names.api_base
+            )));
         }
         (None, _) => spans.push(Span::raw(" otp-console · starting…")),
     }

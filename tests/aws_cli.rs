@@ -1287,6 +1287,7 @@ async fn aws_cli_runs_the_printed_apprunner_repairs() {
             deadline: std::time::Duration::from_secs(30),
             aws_credentials: Some((sim::ACCESS_KEY_ID.into(), sim::SECRET_ACCESS_KEY.into())),
             logs_since_ms: None,
+            trace: false,
         };
         let report = check::check(&config, name, &options).await.expect("runs");
         let commands = report.diagnosis.verdict.candidates[0].commands.clone();

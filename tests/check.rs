@@ -269,6 +269,66 @@ fn binary_json_schema_and_exit_statuses() {
     assert_eq!(json["verdict"]["failure_mode"], "missing_env_vars");
 }
 
+/// #26: `check --json` traces the OTP start it sent: in the runbook's incident, the request
+/// and the load balancer's 504, the `/health` probes that stalled beside it and the backend's
+/// line for the phone, in time order; the timeout budget names the load balancer's 60 s as the
+/// first to fire. The table prints the same trace.
+#[test]
+fn check_traces_the_otp_start_it_sent() {
+    let args = [
+        "check",
+        "--demo",
+        "event-loop-blocking",
+        "--check-aws",
+        "--test-phone",
+        "+17133056318",
+        "--trace",
+        "--time-scale",
+        "0.05",
+    ];
+    let out = binary().args(args).arg("--json").output().expect("runs");
+    let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["verdict"]["failure_mode"], "event_loop_blocked");
+    let trace = &json["traces"][0];
+    assert_eq!(trace["phone_last4"], "6318", "{trace:#}");
+    let hop = |kind: &str| {
+        trace["hops"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|h| h["kind"] == kind)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {kind} hop: {trace:#}"))
+    };
+    assert_eq!(hop("request")["state"], "fail");
+    assert!(hop("request")["text"]
+        .as_str()
+        .is_some_and(|t| t.starts_with("504 after")));
+    assert_eq!(hop("health")["state"], "fail", "{trace:#}");
+    assert!(
+        hop("log")["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("phone_last4=6318")),
+        "{trace:#}"
+    );
+    let times: Vec<i64> = trace["hops"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|h| h["at_ms"].as_i64())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{trace:#}");
+    let timeouts = &json["observations"]["timeouts"];
+    assert_eq!(timeouts["first"], "load_balancer", "{timeouts:#}");
+    assert_eq!(timeouts["load_balancer_idle_s"], 60, "{timeouts:#}");
+    let table = binary().args(args).output().expect("runs");
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("TRACE  OTP start to •6318 · 504 after"),
+        "{table}"
+    );
+}
+
 #[test]
 fn bad_input_exits_2_with_one_line() {
     let one_line = |out: &std::process::Output| {
@@ -1033,6 +1093,58 @@ async fn with_no_log_group_configured_the_containers_own_is_read() {
         "the default /ecs/<service>"
     );
     assert_eq!(config.aws.log_group, "/ecs/no-such-service");
+}
+
+/// #24: a container that logs to another region (`awslogs-region`) is read there: with no
+/// `log_group` or `log_region` configured, both come from its `logConfiguration`, and the
+/// verdict is `none`. Read in the service's own region, the simulated CloudWatch Logs (which
+/// keeps the group in us-west-2 alone, as AWS does) has no such group, and the error says
+/// which keys to fix.
+#[tokio::test(flavor = "multi_thread")]
+async fn logs_are_read_in_the_region_the_container_logs_to() {
+    let (_sim, mut config) = support::simulator("logs-other-region").await;
+    assert_eq!(config.aws.log_region.as_deref(), Some("us-west-2"));
+    config.aws.log_group = String::new();
+    config.aws.log_region = None;
+    let options = support::check_options();
+    let report = check::check(&config, "logs-other-region", &options)
+        .await
+        .expect("runs");
+    let table = check::render_table(&report);
+    let deployed = &report.evidence.snapshot().expect("ECS read").deployed;
+    assert_eq!(deployed.log_region.as_deref(), Some("us-west-2"), "{table}");
+    assert!(
+        report
+            .evidence
+            .events
+            .iter()
+            .any(|e| e.kind == otp_console::probe::logs::LineKind::ProviderInitialised),
+        "{table}"
+    );
+    assert_eq!(
+        report.diagnosis.verdict.failure_mode,
+        FailureMode::None,
+        "{table}"
+    );
+    // The same service read with its logs in us-east-1: no group there.
+    config.aws.log_region = Some("us-east-1".into());
+    config.aws.log_group = "/ecs/nerava-backend".into();
+    let report = check::check(&config, "logs-other-region", &options)
+        .await
+        .expect("runs");
+    let table = check::render_table(&report);
+    assert!(
+        table.contains("log group does not exist") && table.contains("aws.log_region"),
+        "{table}"
+    );
+    assert!(
+        !report
+            .evidence
+            .events
+            .iter()
+            .any(|e| e.kind == otp_console::probe::logs::LineKind::ProviderInitialised),
+        "{table}"
+    );
 }
 
 /// Env files (#24): the file's variables pass the rules and carry the Twilio token, which no

@@ -126,12 +126,14 @@ async fn repairs_through(
     config.aws.platform = otp_console::config::Platform::AppRunner;
     config.aws.service = arn.to_owned();
     let repairer = AppRunnerRepairer::new(sdk, &config);
-    let every = std::time::Duration::from_millis(200);
-    let limit = std::time::Duration::from_secs(30);
-    let status = repairer
-        .follow(arn, &id, every, limit, |_| {})
-        .await
-        .expect("follows");
+    // Read every 200 ms (5 s × 0.04), and never waited on for more than 30 s here.
+    let status = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        repairer.follow(arn, &id, 0.04, |_| {}),
+    )
+    .await
+    .expect("ends within 30 s")
+    .expect("follows");
     assert_eq!(status, "SUCCEEDED");
     let set = Repair::Set(vec![("LOG_LEVEL".into(), "DEBUG".into())]);
     let plan = repairer.plan(&set).await.expect("plans");

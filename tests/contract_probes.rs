@@ -284,7 +284,10 @@ async fn check_ecs_snapshot(b: &Backend) {
     );
     assert_eq!(
         b.probe().log_group().await.expect("log group"),
-        Some(b.config.aws.log_group.clone()),
+        Some((
+            b.config.aws.log_group.clone(),
+            Some(b.config.aws.region.clone())
+        )),
         "{}",
         b.name
     );

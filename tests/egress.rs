@@ -313,6 +313,7 @@ async fn an_unreadable_network_is_an_observation_not_a_pass() {
         deadline: Duration::from_secs(30),
         aws_credentials: Some((key.into(), sim::SECRET_ACCESS_KEY.into())),
         logs_since_ms: None,
+        trace: false,
     };
     let report = Box::pin(otp_console::check::check(&config, "demo", &options))
         .await

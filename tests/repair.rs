@@ -546,6 +546,7 @@ fn options(test_phone: Option<&str>) -> Options {
         deadline: Duration::from_secs(30),
         aws_credentials: Some((sim::ACCESS_KEY_ID.into(), sim::SECRET_ACCESS_KEY.into())),
         logs_since_ms: None,
+        trace: false,
     }
 }
 

@@ -47,6 +47,18 @@ impl Tmux {
         assert!(status.success());
     }
 
+    /// Resizes the terminal the console runs in.
+    fn resize(&self, width: u16, height: u16) {
+        let status = Command::new("tmux")
+            .args(["resize-window", "-t", &self.session, "-x"])
+            .arg(width.to_string())
+            .arg("-y")
+            .arg(height.to_string())
+            .status()
+            .expect("resize-window");
+        assert!(status.success());
+    }
+
     fn screen(&self) -> String {
         let out = Command::new("tmux")
             .args(["capture-pane", "-p", "-t", &self.session])
@@ -307,7 +319,12 @@ fn repair_in_tmux(scenario: &str, verdict: &str, choice: &Choice) -> (Tmux, std:
                 plan.contains(&format!("~ {name}")) || plan.contains(&format!("+ {name}")),
                 "{plan}"
             );
-            assert!(plan.contains("aws ecs register-task-definition"), "{plan}");
+            let command = if scenario.starts_with("apprunner-") {
+                "aws apprunner update-service"
+            } else {
+                "aws ecs register-task-definition"
+            };
+            assert!(plan.contains(command), "{plan}");
         }
         Choice::RollBack => assert!(plan.contains("~ image"), "{plan}"),
     }
@@ -328,7 +345,7 @@ fn repair_in_tmux(scenario: &str, verdict: &str, choice: &Choice) -> (Tmux, std:
 
     // The rollout, then the verification after the fix behind the usual confirmation.
     tmux.wait_for("the rollout to complete", Duration::from_secs(60), |s| {
-        s.contains("Rollout completed")
+        s.contains("Rollout completed") || s.contains("SUCCEEDED in")
     });
     tmux.keys(&["o"]);
     tmux.wait_for("the OTP confirmation", Duration::from_secs(5), |s| {
@@ -375,6 +392,17 @@ fn tmux_repair_missing_env_vars_by_setting_the_variable_and_write_the_report() {
         "{markdown}"
     );
     assert!(summary.contains("(time to recover)"), "{summary}");
+    assert!(
+        summary.contains("(the service's name typed)") && summary.contains("; completed "),
+        "{summary}"
+    );
+    // What changed is the repair's: the incident's revision against the one at the end.
+    assert!(
+        markdown.contains(
+            "(running at the end) against nerava-backend:42 (running when the incident was seen)"
+        ) && markdown.contains("TWILIO_VERIFY_SERVICE_SID"),
+        "{markdown}"
+    );
     for text in [&markdown, &json] {
         assert!(!text.contains(SID), "the SID set is in the report");
     }
@@ -385,6 +413,22 @@ fn tmux_repair_missing_env_vars_by_setting_the_variable_and_write_the_report() {
     assert!(after.contains("OTP-CONSOLE-EXITED 0"), "{after}");
     let _ = std::fs::remove_file(report.with_extension("md"));
     let _ = std::fs::remove_file(report.with_extension("json"));
+}
+
+/// #24: App Runner's repair in the console window, as ECS's: the form, the plan with App
+/// Runner's commands, the typed name, the operation followed to SUCCEEDED, then verified.
+#[test]
+fn tmux_repair_apprunner_missing_env_vars_by_update_service() {
+    let (tmux, _) = repair_in_tmux(
+        "apprunner-missing-env-vars",
+        "missing_env_vars",
+        &Choice::Set(
+            "TWILIO_VERIFY_SERVICE_SID",
+            "VA0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+        ),
+    );
+    let screen = tmux.screen();
+    assert!(screen.contains("simulated · App Runner"), "{screen}");
 }
 
 #[test]
@@ -695,4 +739,46 @@ fn tmux_apprunner_and_env_file_demos_show_where_the_variables_come_from() {
         "{screen}"
     );
     assert!(!screen.contains("App Runner"), "{screen}");
+}
+
+/// #26 as a user sees it: in the runbook's incident, `o`, the 504, then `T`: the trace joins
+/// the request and its 504, the `/health` probes that stalled beside it, the backend's line
+/// for 6318 and Twilio's Verify attempt, at 160×48 and at 80×24.
+#[test]
+fn tmux_t_traces_the_otp_start_through_the_504() {
+    let binary = env!("CARGO_BIN_EXE_otp-console");
+    let tmux = Tmux::start(&format!(
+        "{binary} --demo event-loop-blocking --time-scale 0.05; sleep 60"
+    ));
+    tmux.wait_for("the env pane", Duration::from_secs(30), |s| {
+        s.contains("TWILIO_VERIFY_SERVICE_SID")
+    });
+    tmux.keys(&["o"]);
+    tmux.wait_for("the confirmation", Duration::from_secs(5), |s| {
+        s.contains("Send an OTP through the API")
+    });
+    tmux.keys(&["Enter"]);
+    // Opened while the start is in flight: the hops fill in as they come.
+    tmux.wait_for("the start in flight", Duration::from_secs(5), |s| {
+        s.contains("in flight")
+    });
+    tmux.keys(&["T"]);
+    let whole = |s: &str| {
+        s.contains("Trace · OTP start to •6318")
+            && s.contains("request  504 after")
+            && s.contains("stalled")
+            && s.contains("OTP sent successfully phone_last4=6318")
+            && s.contains("Verify attempt")
+    };
+    // The window is drawn from the evidence as it comes: the hops fill in.
+    tmux.wait_for("the whole trace", Duration::from_secs(30), whole);
+    tmux.resize(80, 24);
+    let small = tmux.wait_for("the trace at 80×24", Duration::from_secs(5), |s| {
+        s.lines().count() <= 24 && s.contains("Trace · OTP start to •6318") && s.contains("/health")
+    });
+    assert!(small.lines().all(|l| l.chars().count() <= 80), "{small}");
+    assert!(
+        small.contains("twilio") && small.contains("request"),
+        "{small}"
+    );
 }

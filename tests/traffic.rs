@@ -60,6 +60,8 @@ const CASES: &[(&str, Option<u16>)] = &[
     // The database secret deleted after the tasks read it: nothing fails now.
     ("secret-deleted-after-start", Some(200)),
     ("event-loop-secret-deleted", Some(504)),
+    // The container logs to another region than the service's.
+    ("logs-other-region", Some(200)),
     // A log router listed before the backend's container.
     ("sidecar-first", Some(200)),
     ("sidecar-missing-env-vars", Some(504)),

@@ -215,4 +215,59 @@ impl App {
             }
         }
     }
+
+    /// `T`: the latest OTP start's trace, or what to do when none was sent.
+    pub(super) fn open_trace(&mut self) {
+        if self.traces().is_empty() {
+            self.notice = Some((
+                crate::event::Notice {
+                    is_error: true,
+                    text: "No OTP start to trace yet: press o to send one, then T".into(),
+                },
+                self.now_ms,
+            ));
+            return;
+        }
+        self.modal = Some(Modal::Trace { back: 0 });
+    }
+
+    /// The traces of the OTP starts the console sent, oldest first, as of now.
+    pub fn traces(&self) -> Vec<crate::diagnosis::trace::Trace> {
+        crate::diagnosis::trace::of(&self.evidence, self.now_ms)
+    }
+
+    /// The trace window: older, newer, close.
+    pub(super) fn trace_key(&mut self, back: usize, key: KeyEvent) -> Vec<Command> {
+        let n = self.traces().len().max(1);
+        let back = match keymap::modal_action(keymap::TRACE_KEYS, key.code) {
+            Some(ModalAction::Close) => return Vec::new(),
+            Some(ModalAction::Up) => (back + 1).min(n - 1),
+            Some(ModalAction::Down) => back.saturating_sub(1),
+            _ => back,
+        };
+        self.modal = Some(Modal::Trace { back });
+        Vec::new()
+    }
+
+    /// `s`: the demo's scenario picker on the one running; outside the demo, why not.
+    pub(super) fn open_scenarios(&mut self) {
+        if !self.is_demo() {
+            self.notice = Some((
+                crate::event::Notice {
+                    is_error: true,
+                    text: "Scenarios exist only in the demo (run without a config, or with --demo)"
+                        .into(),
+                },
+                self.now_ms,
+            ));
+            return;
+        }
+        let current = self.target.as_ref().and_then(|t| t.demo_scenario.clone());
+        let selected = self
+            .scenarios
+            .iter()
+            .position(|(n, _)| Some(n) == current.as_ref())
+            .unwrap_or(0);
+        self.modal = Some(Modal::Scenarios { selected });
+    }
 }

@@ -75,6 +75,25 @@ pub struct RepairFlow {
     pub egress: Option<Box<EgressPlan>>,
     /// The security group rule ids AWS gave the added rule.
     pub egress_rules: Option<Vec<String>>,
+    /// The App Runner repair planned instead (UpdateService, StartDeployment, ResumeService).
+    pub apprunner: Option<Box<repair::apprunner::Plan>>,
+    /// The App Runner operation it started, and the statuses it went through (when seen).
+    pub operation: Option<Operation>,
+}
+
+/// An App Runner operation a repair started, as ListOperations showed it.
+#[derive(Debug, Clone, Default)]
+pub struct Operation {
+    pub id: String,
+    /// Each status it reached, with when it was seen (ms since the epoch), oldest first.
+    pub statuses: Vec<(i64, String)>,
+}
+
+impl Operation {
+    /// Its latest status (`PENDING` before the first read).
+    pub fn status(&self) -> &str {
+        self.statuses.last().map_or("PENDING", |(_, s)| s.as_str())
+    }
 }
 
 impl RepairFlow {
@@ -90,12 +109,17 @@ impl RepairFlow {
             before: None,
             egress: None,
             egress_rules: None,
+            apprunner: None,
+            operation: None,
         }
     }
 
     /// What applying the plan needs typed: the service's name.
     pub fn confirm_word<'a>(&'a self, service: &'a str) -> &'a str {
-        confirm_word(self.plan.as_deref(), service)
+        match &self.apprunner {
+            Some(plan) => plan.service_name(),
+            None => confirm_word(self.plan.as_deref(), service),
+        }
     }
 
     /// Whether the flow still waits for the runner (planning, applying, following).
@@ -121,6 +145,10 @@ impl RepairFlow {
             Stage::Planning { .. } => "repair: planning…".into(),
             Stage::Confirm { .. } => "repair: plan ready, not applied".into(),
             Stage::Applying => "repair: applying…".into(),
+            Stage::Following if self.apprunner.is_some() => format!(
+                "repair: operation {}…",
+                self.operation.as_ref().map_or("PENDING", Operation::status)
+            ),
             Stage::Following => match self.last_progress() {
                 Some(RolloutEvent::Progress {
                     running, desired, ..
@@ -168,7 +196,9 @@ impl App {
     /// The repair the verdict points at (its index in [`Choice::ALL`]): a roll back for a bad
     /// image or revision, the variables otherwise.
     pub fn suggested_choice(&self) -> usize {
+        let platform = self.names.platform;
         let possible = |c: &Choice| match c {
+            c if !c.runs_on(platform) => false,
             Choice::AllowEgress => self.security_group_blocks().is_some(),
             Choice::RestoreSecret => !self.secrets_scheduled_for_deletion().is_empty(),
             _ => true,
@@ -270,7 +300,14 @@ impl App {
         let Stage::Choose { selected } = flow.stage else {
             return Vec::new();
         };
-        let repair = match Choice::ALL[selected.min(Choice::ALL.len() - 1)] {
+        let choice = Choice::ALL[selected.min(Choice::ALL.len() - 1)];
+        if !choice.runs_on(self.names.platform) {
+            flow.stage = Stage::Failed {
+                error: "On App Runner the console sets variables (UpdateService) or redeploys (StartDeployment; ResumeService when paused): press n for another repair, or run the verdict's commands".into(),
+            };
+            return Vec::new();
+        }
+        let repair = match choice {
             Choice::SetEnv => {
                 let mut fields: Vec<Field> = self
                     .flagged_vars()
@@ -327,34 +364,23 @@ impl App {
         };
         let now = self.now_ms;
         match update {
+            RepairUpdate::AppRunnerPlanned(_)
+            | RepairUpdate::OperationStarted(_)
+            | RepairUpdate::Operation(_)
+            | RepairUpdate::OperationEnded(_) => return self.apprunner_update(update),
             RepairUpdate::Planned(result) => {
-                if !matches!(flow.stage, Stage::Planning { .. }) {
-                    return Vec::new(); // Cancelled meanwhile.
-                }
-                match result {
-                    Ok(plan) => {
-                        let line = format!("repair planned: {}", repair::render::summary(&plan));
-                        plan_ready(&mut self.timeline, flow, line, plan.to_json(), now);
-                        flow.plan = Some(plan);
-                        flow.before = match &self.evidence.ecs {
-                            Some(Ok(s)) => Some(s.clone()),
-                            _ => None,
-                        };
-                    }
-                    Err(error) => plan_failed(&mut self.timeline, flow, error, now),
+                let shown = result
+                    .as_ref()
+                    .map(|p| (repair::render::summary(p), p.to_json()));
+                if take_plan(&mut self.timeline, flow, shown, now) {
+                    flow.plan = result.ok();
+                    flow.before = self.evidence.snapshot().cloned().map(Box::new);
                 }
             }
             RepairUpdate::EgressPlanned(result) => {
-                if !matches!(flow.stage, Stage::Planning { .. }) {
-                    return Vec::new(); // Cancelled meanwhile.
-                }
-                match result {
-                    Ok(plan) => {
-                        let line = format!("repair planned: {}", plan.summary());
-                        plan_ready(&mut self.timeline, flow, line, plan.to_json(), now);
-                        flow.egress = Some(plan);
-                    }
-                    Err(error) => plan_failed(&mut self.timeline, flow, error, now),
+                let shown = result.as_ref().map(|p| (p.summary(), p.to_json()));
+                if take_plan(&mut self.timeline, flow, shown, now) {
+                    flow.egress = result.ok();
                 }
             }
             RepairUpdate::EgressApplied(result) => match result {
@@ -433,6 +459,76 @@ impl App {
         Vec::new()
     }
 
+    /// Takes in what the runner reports about an App Runner repair: the plan, the operation
+    /// it started and its statuses; SUCCEEDED starts the checks after the fix.
+    fn apprunner_update(&mut self, update: RepairUpdate) -> Vec<Command> {
+        let Some(flow) = self.repair.as_mut() else {
+            return Vec::new();
+        };
+        let now = self.now_ms;
+        match update {
+            RepairUpdate::AppRunnerPlanned(result) => {
+                let shown = result.as_ref().map(|p| (p.summary(), p.to_json()));
+                if take_plan(&mut self.timeline, flow, shown, now) {
+                    flow.apprunner = result.ok();
+                    flow.before = self.evidence.snapshot().cloned().map(Box::new);
+                }
+            }
+            RepairUpdate::OperationStarted(Ok(id)) => {
+                let call = flow.apprunner.as_ref().map_or("", |p| p.call());
+                self.timeline.record_action_with(
+                    format!("applied: App Runner {call}, operation {id}"),
+                    serde_json::json!({ "call": call, "operation_id": id }),
+                    now,
+                );
+                flow.operation = Some(Operation {
+                    id,
+                    statuses: Vec::new(),
+                });
+                flow.started_ms = now;
+                flow.stage = Stage::Following;
+            }
+            RepairUpdate::OperationStarted(Err(error)) => {
+                self.timeline
+                    .record_action(format!("repair could not be applied: {error}"), now);
+                flow.stage = Stage::Failed { error };
+            }
+            RepairUpdate::Operation(status) => {
+                if let Some(op) = flow.operation.as_mut() {
+                    op.statuses.push((now, status));
+                }
+            }
+            RepairUpdate::OperationEnded(result) => {
+                let id = flow.operation.as_ref().map_or("", |o| o.id.as_str());
+                let elapsed =
+                    crate::diagnosis::fmt_ms((now - flow.started_ms).max(0).unsigned_abs());
+                let error = match result {
+                    Ok(status) if status == "SUCCEEDED" => {
+                        self.timeline.record_action(
+                            format!("operation {id} SUCCEEDED in {elapsed}"),
+                            now,
+                        );
+                        // The old instances are gone: the checks after the fix judge what
+                        // the service does from now on.
+                        flow.stage = Stage::Verifying { since_ms: now };
+                        self.evidence.forget_before(now);
+                        self.rediagnose();
+                        return vec![Command::ProbeAll];
+                    }
+                    Ok(status) => format!(
+                        "operation {id} ended {status} after {elapsed}: App Runner kept (or rolled back to) the previous configuration"
+                    ),
+                    Err(error) => error,
+                };
+                self.timeline
+                    .record_action(format!("repair failed: {error}"), now);
+                flow.stage = Stage::Failed { error };
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
     /// After an observation: an OTP start answered after the fix completes the verification.
     pub(super) fn repair_observed(&mut self, endpoint: Endpoint, started_ms: i64) {
         let Some(flow) = self.repair.as_mut() else {
@@ -461,6 +557,36 @@ impl App {
 /// The service name a plan names (the one it was made for), else the configured one.
 fn confirm_word<'a>(plan: Option<&'a Plan>, service: &'a str) -> &'a str {
     plan.map_or(service, |p| p.service.as_str())
+}
+
+/// A plan (its summary and JSON) or why there is none arrived: recorded, and the window asks
+/// for the service name or says why. False when the flow no longer waits for it (cancelled
+/// meanwhile) or there is no plan: nothing to keep.
+fn take_plan(
+    timeline: &mut crate::report::Timeline,
+    flow: &mut RepairFlow,
+    shown: Result<(String, serde_json::Value), &String>,
+    now: i64,
+) -> bool {
+    if !matches!(flow.stage, Stage::Planning { .. }) {
+        return false;
+    }
+    match shown {
+        Ok((summary, json)) => {
+            plan_ready(
+                timeline,
+                flow,
+                format!("repair planned: {summary}"),
+                json,
+                now,
+            );
+            true
+        }
+        Err(error) => {
+            plan_failed(timeline, flow, error.clone(), now);
+            false
+        }
+    }
 }
 
 /// A plan arrived: recorded with its JSON, and the window asks for the service name.

@@ -229,6 +229,7 @@ fn code_entry_verifies_through_the_api() {
             summary: "access_token ••••••••".into(),
             during_otp: false,
             otp_started_ms: None,
+            phone_last4: None,
         },
     )));
     let sms = app
@@ -296,8 +297,10 @@ fn scenario_picker_switches_the_demo() {
     let mut live = App::new(app.names.clone(), Vec::new(), NOW);
     live.update(Event::Target(Target {
         demo_scenario: None,
-        platform: crate::config::Platform::Ecs,
-        api: "https://api.nerava.network".into(),
+        names: crate::diagnosis::Names {
+            api_base: "https://api.nerava.network".into(),
+            ..app.names.clone()
+        },
         test_phone: "+17133056318".into(),
         secrets: Vec::new(),
     }));
@@ -311,8 +314,10 @@ fn a_new_target_starts_from_no_evidence() {
     assert!(!app.evidence.samples.is_empty());
     app.update(Event::Target(Target {
         demo_scenario: Some("healthy".into()),
-        platform: crate::config::Platform::Ecs,
-        api: "http://127.0.0.1:1".into(),
+        names: crate::diagnosis::Names {
+            api_base: "http://127.0.0.1:1".into(),
+            ..app.names.clone()
+        },
         test_phone: "+17133056318".into(),
         secrets: Vec::new(),
     }));
@@ -407,4 +412,50 @@ fn the_help_closes_on_exactly_the_keys_its_hint_names() {
         "a key it does not name keeps it open"
     );
     assert!(!screen.contains("Esc or ? closes"));
+}
+
+/// #26: `T` opens the latest OTP start's trace as a waterfall that fits 80 columns: the
+/// request and its 504, the stalled `/health`, the backend's line for the phone; ←/→ stay
+/// within the starts held; with none sent it says what to do.
+#[test]
+fn t_opens_the_trace_of_the_latest_otp_start() {
+    let mut app = fixtures::app("event-loop-blocking");
+    app.update(ch('T'));
+    assert!(matches!(app.modal, Some(Modal::Trace { back: 0 })));
+    for (w, h) in [(80, 24), (160, 48)] {
+        let shown = crate::ui::tests::screen(&app, w, h);
+        assert!(
+            shown.contains("Trace · OTP start to •6318")
+                && shown.contains("request  504 after 60 s, from the load balancer")
+                && shown.contains("/health")
+                && shown.contains("stalled")
+                && shown.contains("log      [OTP] OTP sent successfully"),
+            "{w}×{h}\n{shown}"
+        );
+        assert!(
+            shown.lines().all(|l| l.chars().count() <= usize::from(w)),
+            "{shown}"
+        );
+    }
+    // One start held: older and newer stay on it.
+    app.update(key(KeyCode::Left));
+    assert!(matches!(app.modal, Some(Modal::Trace { back: 0 })));
+    app.update(key(KeyCode::Esc));
+    assert!(app.modal.is_none());
+    for (w, h) in [(20, 6), (40, 10)] {
+        app.update(ch('T'));
+        let _ = crate::ui::tests::screen(&app, w, h);
+        app.update(key(KeyCode::Esc));
+    }
+
+    let mut app = fixtures::app("healthy");
+    app.evidence
+        .samples
+        .retain(|s| s.endpoint != Endpoint::OtpStart);
+    app.update(ch('T'));
+    assert!(app.modal.is_none());
+    assert!(app
+        .notice
+        .as_ref()
+        .is_some_and(|(n, _)| n.text.contains("press o")));
 }

@@ -36,6 +36,7 @@ pub async fn run(args: CheckArgs) -> ExitCode {
         deadline: Duration::from_secs(90),
         aws_credentials: None,
         logs_since_ms: None,
+        trace: args.trace,
     };
     let (config, target, sim) = if let Some(name) = &args.demo {
         let scenario = match scenario::load(name) {

@@ -96,6 +96,7 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
         deadline: Duration::from_secs(90),
         aws_credentials: None,
         logs_since_ms: None,
+        trace: false,
     };
     let (config, target, sdk, sim) = if let Some(name) = &args.demo {
         let scenario = scenario::load(name).map_err(|e| RepairError(e.to_string()))?;

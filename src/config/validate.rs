@@ -96,6 +96,11 @@ pub(super) fn check(config: &Config, text: &str, origin: &str) -> Result<(), Con
         ("api", "otp_verify_path", url_path(&api.otp_verify_path)),
         ("api", "test_phone", phone(&api.test_phone)),
         ("aws", "region", name(&aws.region)),
+        (
+            "aws",
+            "log_region",
+            aws.log_region.as_deref().map_or(Ok(()), name),
+        ),
         ("aws", "cluster", name(&aws.cluster)),
         ("aws", "service", name(&aws.service)),
         // Empty: the container's own, read at start.

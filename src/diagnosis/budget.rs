@@ -2,7 +2,8 @@
 //! return. The runbook's symptom, "times out after 60 s with 504", is the load balancer's idle
 //! timeout (60 s by default), not the backend's: with `TWILIO_TIMEOUT_SECONDS` at or above it,
 //! a blocked call outlives the request and the user sees a bare 504 instead of the backend's
-//! clean error. Read from the deployed variables and the load balancer's attributes.
+//! clean error. Read from the deployed variables and the load balancer's attributes; on App
+//! Runner the front end's timeout is its fixed 120 s request timeout.
 
 use serde::Serialize;
 
@@ -12,11 +13,46 @@ use crate::probe::http::{Class, Endpoint};
 /// The backend's Twilio timeout when the variable is not set, as the runbook says.
 pub const DEFAULT_TWILIO_TIMEOUT_S: u64 = 30;
 
+/// App Runner's request timeout: fixed, not a setting of the service.
+pub const APPRUNNER_REQUEST_TIMEOUT_S: u64 = 120;
+
+/// What stands between the client and the backend, and gives up on a request first unless the
+/// backend does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FrontEnd {
+    /// The service's load balancer: its idle timeout (`idle_timeout.timeout_seconds`).
+    LoadBalancer,
+    /// App Runner's own front end: its fixed 120 s request timeout.
+    Apprunner,
+}
+
+impl FrontEnd {
+    /// Who gives up, in a sentence: `the load balancer`, `App Runner`.
+    pub fn who(self) -> &'static str {
+        match self {
+            Self::LoadBalancer => "the load balancer",
+            Self::Apprunner => "App Runner",
+        }
+    }
+
+    /// Its timeout, named: `load balancer idle`, `App Runner request timeout (fixed)`.
+    pub fn timeout(self) -> &'static str {
+        match self {
+            Self::LoadBalancer => "load balancer idle",
+            Self::Apprunner => "App Runner request timeout (fixed)",
+        }
+    }
+}
+
 /// The chain client → load balancer (idle timeout) → backend (`TWILIO_TIMEOUT_SECONDS`) →
 /// Twilio, and which gives up first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Budget {
-    /// The load balancer's idle timeout, seconds; `None` when it could not be read.
+    /// What fronts the backend: a load balancer (ECS) or App Runner.
+    pub front_end: FrontEnd,
+    /// The front end's timeout, seconds (a load balancer's idle timeout, App Runner's fixed
+    /// request timeout); `None` when it could not be read.
     pub load_balancer_idle_s: Option<u64>,
     /// Why it could not be read, one line.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -53,11 +89,12 @@ impl Budget {
         let twilio = format!("TWILIO_TIMEOUT_SECONDS {} s{set}", self.twilio_timeout_s);
         match (self.load_balancer_idle_s, &self.load_balancer_error) {
             (Some(idle), _) => format!(
-                "load balancer idle {idle} s · {twilio}: the {} gives up first — {}{}",
+                "{} {idle} s · {twilio}: {} gives up first — {}{}",
+                self.front_end.timeout(),
                 if self.first == "backend" {
-                    "backend"
+                    "the backend"
                 } else {
-                    "load balancer"
+                    self.front_end.who()
                 },
                 self.user_sees,
                 self.seen
@@ -72,8 +109,9 @@ impl Budget {
     }
 }
 
-/// The budget as the evidence shows it: `None` until the task definition is read.
-pub fn of(evidence: &Evidence) -> Option<Budget> {
+/// The budget as the evidence shows it, on `platform`: `None` until the task definition (or
+/// the App Runner service) is read.
+pub fn of(evidence: &Evidence, platform: crate::config::Platform) -> Option<Budget> {
     let set = evidence
         .snapshot()?
         .variable("TWILIO_TIMEOUT_SECONDS")
@@ -84,7 +122,12 @@ pub fn of(evidence: &Evidence) -> Option<Budget> {
         .traffic
         .as_ref()
         .and_then(|t| t.load_balancer.as_ref());
+    let front_end = match platform {
+        crate::config::Platform::Ecs => FrontEnd::LoadBalancer,
+        crate::config::Platform::AppRunner => FrontEnd::Apprunner,
+    };
     let (idle, error) = match lb {
+        _ if front_end == FrontEnd::Apprunner => (Some(APPRUNNER_REQUEST_TIMEOUT_S), None),
         Some(Ok(lb)) => match &lb.idle_timeout_s {
             Some(Ok(idle)) => (Some(*idle), None),
             Some(Err(e)) => (None, Some(e.message.clone())),
@@ -93,12 +136,13 @@ pub fn of(evidence: &Evidence) -> Option<Budget> {
         Some(Err(e)) => (None, Some(e.message.clone())),
         None => (None, None),
     };
-    let seen = lb_answered_first(evidence);
+    let seen = lb_answered_first(evidence, front_end);
+    let gave_up = match front_end {
+        FrontEnd::LoadBalancer => "load_balancer",
+        FrontEnd::Apprunner => "apprunner",
+    };
     let (first, user_sees) = match idle {
-        Some(idle) if seen.is_some() => (
-            "load_balancer",
-            format!("users get a bare 504 after {idle} s"),
-        ),
+        Some(idle) if seen.is_some() => (gave_up, format!("users get a bare 504 after {idle} s")),
         Some(idle) if twilio < idle => (
             "backend",
             format!(
@@ -106,7 +150,7 @@ pub fn of(evidence: &Evidence) -> Option<Budget> {
             ),
         ),
         Some(idle) => (
-            "load_balancer",
+            gave_up,
             format!("a Twilio that does not answer gets users a bare 504 after {idle} s"),
         ),
         None => (
@@ -115,6 +159,7 @@ pub fn of(evidence: &Evidence) -> Option<Budget> {
         ),
     };
     Some(Budget {
+        front_end,
         load_balancer_idle_s: idle,
         load_balancer_error: error,
         twilio_timeout_s: twilio,
@@ -129,7 +174,8 @@ pub fn of(evidence: &Evidence) -> Option<Budget> {
 /// An OTP start the load balancer answered with its own 504 (the console's, or users' in the
 /// access lines): the backend's timeout did not fire first, whatever it is set to (a call that
 /// blocks the event loop never lets it run).
-fn lb_answered_first(evidence: &Evidence) -> Option<String> {
+fn lb_answered_first(evidence: &Evidence, front_end: FrontEnd) -> Option<String> {
+    let who = front_end.who();
     let own = evidence
         .samples
         .iter()
@@ -138,7 +184,7 @@ fn lb_answered_first(evidence: &Evidence) -> Option<String> {
         .filter(|s| s.class == Class::GatewayTimeout)
         .map(|s| {
             format!(
-                "the test OTP start got the load balancer's 504 after {}",
+                "the test OTP start got {who}'s 504 after {}",
                 super::fmt_ms(s.latency_ms)
             )
         });
@@ -146,7 +192,7 @@ fn lb_answered_first(evidence: &Evidence) -> Option<String> {
         let otp = super::traffic::Signal::of(evidence)?.otp?;
         (otp.timeouts > 0).then(|| {
             format!(
-                "{} of users' recent OTP starts got the load balancer's 504",
+                "{} of users' recent OTP starts got {who}'s 504",
                 otp.timeouts
             )
         })

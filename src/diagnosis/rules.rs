@@ -61,6 +61,12 @@ impl Choice {
         Self::RestoreSecret,
         Self::AllowEgress,
     ];
+
+    /// Whether the console makes this repair on `platform`: App Runner's are UpdateService
+    /// (variables) and StartDeployment / ResumeService.
+    pub fn runs_on(self, platform: crate::config::Platform) -> bool {
+        platform == crate::config::Platform::Ecs || matches!(self, Self::SetEnv | Self::Redeploy)
+    }
 }
 
 /// A failure mode, whole.
@@ -178,7 +184,7 @@ impl<'a> Findings<'a> {
                 title: rule.title,
                 confidence,
                 evidence: vec![line],
-                repair: rule.repair,
+                repair: mode.repair_on(self.names.platform),
                 commands: (rule.commands)(self.names, self.evidence),
                 explains: Vec::new(),
             });

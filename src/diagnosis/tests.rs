@@ -32,6 +32,7 @@ fn td(revision: i32, image: &str, env: &[(&str, &str)]) -> ecs::TaskDefinition {
         registered_by: None,
         container: "nerava-backend".into(),
         log_group: None,
+        log_region: None,
         other_containers: vec![],
         execution_role: None,
         environment: env
@@ -155,6 +156,7 @@ fn sample(
         summary: String::new(),
         during_otp,
         otp_started_ms: None,
+        phone_last4: None,
     })
 }
 
@@ -380,11 +382,13 @@ fn an_outstanding_health_probe_during_otp_is_a_stall_before_any_504() {
         endpoint: Endpoint::OtpStart,
         id: 10,
         started_ms: NOW - 3_000,
+        phone_last4: None,
     });
     evidence.record(Observation::HttpStarted {
         endpoint: Endpoint::Health,
         id: 11,
         started_ms: NOW - 2_500,
+        phone_last4: None,
     });
     let d = diagnose(&evidence, &names(), NOW);
     assert_eq!(
@@ -422,6 +426,7 @@ fn a_hang_with_everything_fine_and_fast_health_is_the_network() {
         endpoint: Endpoint::OtpStart,
         id: 10,
         started_ms: NOW - 3_500,
+        phone_last4: None,
     });
     let d = diagnose(&evidence, &names(), NOW);
     assert_eq!(
@@ -678,6 +683,7 @@ fn a_504_with_the_config_unreadable_lists_the_network_as_a_partial_fit() {
         endpoint: Endpoint::OtpStart,
         id: 10,
         started_ms: NOW - 4_000,
+        phone_last4: None,
     });
     let d = diagnose(&evidence, &names(), NOW);
     assert_eq!(d.verdict.failure_mode, FailureMode::Inconclusive, "{d:#?}");
@@ -695,6 +701,7 @@ fn a_hung_health_is_named_within_seconds_but_not_during_an_otp_start() {
         endpoint: Endpoint::Health,
         id: 1,
         started_ms: NOW - 6_000,
+        phone_last4: None,
     });
     let d = diagnose(&evidence, &names(), NOW);
     assert_eq!(
@@ -715,6 +722,7 @@ fn a_hung_health_is_named_within_seconds_but_not_during_an_otp_start() {
         endpoint: Endpoint::OtpStart,
         id: 2,
         started_ms: NOW - 7_000,
+        phone_last4: None,
     });
     let d = diagnose(&evidence, &names(), NOW);
     assert_ne!(
@@ -1077,6 +1085,32 @@ fn sms_failure_modes_from_their_evidence() {
     }
 }
 
+/// A user's OTP-sent log line is not the console's send: with no test of its own the SMS
+/// line does not ask for a code it never sent for.
+#[test]
+fn a_users_otp_sent_line_is_not_a_test_to_confirm() {
+    let line = |d: &Diagnosis| {
+        d.checklist
+            .iter()
+            .find(|l| l.item == Item::SmsReceived)
+            .expect("line")
+            .evidence
+            .clone()
+    };
+    let users = log(
+        LineKind::OtpSent,
+        "[OTP] OTP sent successfully phone_last4=0130",
+    );
+    let d = verdict(vec![users.clone()]);
+    assert!(!line(&d).contains("enter the code"), "{}", line(&d));
+    // After the console's own OTP start, the line is its send.
+    let d = verdict(vec![
+        sample(Endpoint::OtpStart, 1, 40, Some(200), Class::Ok, false),
+        users,
+    ]);
+    assert_eq!(line(&d), "sent; enter the code to confirm");
+}
+
 #[test]
 fn sms_received_is_backed_by_delivery_and_the_code_entered() {
     let d = sms_round(vec![]);
@@ -1257,6 +1291,7 @@ fn otp_hanging() -> Observation {
         endpoint: Endpoint::OtpStart,
         id: 10,
         started_ms: NOW - 3_500,
+        phone_last4: None,
     }
 }
 
@@ -1686,6 +1721,7 @@ fn rules_that_read_blocked_but_let_the_service_reach_twilio_are_a_lead_not_the_v
         summary: String::new(),
         during_otp: false,
         otp_started_ms: None,
+        phone_last4: None,
     });
     let d = verdict(
         [
@@ -1910,6 +1946,7 @@ fn health_sent_during_an_otp_start_never_makes_the_api_unreachable() {
         summary: String::new(),
         during_otp: false,
         otp_started_ms: None,
+        phone_last4: None,
     }));
     evidence.record(Observation::Http(Sample {
         endpoint: Endpoint::Health,
@@ -1921,12 +1958,14 @@ fn health_sent_during_an_otp_start_never_makes_the_api_unreachable() {
         summary: String::new(),
         during_otp: true,
         otp_started_ms: Some(NOW - 62_000),
+        phone_last4: None,
     }));
     for (id, started) in [(12, NOW - 30_000), (13, NOW - 5_000)] {
         evidence.record(Observation::HttpStarted {
             endpoint: Endpoint::Health,
             id,
             started_ms: started,
+            phone_last4: None,
         });
     }
     for at in [NOW, NOW + 5_000, NOW + 20_000] {
@@ -2104,7 +2143,7 @@ fn a_backend_timeout_not_shorter_than_the_load_balancers_is_a_risk() {
         let evidence = budget_evidence(sent(), idle);
         (
             diagnose(&evidence, &names(), NOW),
-            super::budget::of(&evidence).expect("a budget"),
+            super::budget::of(&evidence, crate::config::Platform::Ecs).expect("a budget"),
         )
     };
     // GOOD leaves TWILIO_TIMEOUT_SECONDS unset (the runbook's 30 s): an idle timeout of 30 s
@@ -2156,7 +2195,7 @@ fn a_504_seen_makes_the_load_balancer_first_without_a_risk() {
         false,
     );
     let evidence = budget_evidence(timed_out, Some(60));
-    let budget = super::budget::of(&evidence).expect("a budget");
+    let budget = super::budget::of(&evidence, crate::config::Platform::Ecs).expect("a budget");
     assert_eq!(budget.first, "load_balancer", "{budget:?}");
     assert_eq!(budget.configured_in_order, Some(true));
     assert!(
@@ -2166,6 +2205,69 @@ fn a_504_seen_makes_the_load_balancer_first_without_a_risk() {
     );
     let d = diagnose(&evidence, &names(), NOW);
     assert!(d.verdict.risks.is_empty(), "{d:#?}");
+}
+
+/// App Runner's front end gives up after its fixed 120 s: no load balancer to read, the
+/// budget is known from the variable alone, and a backend timeout not under it is a risk whose
+/// fix is the variable (the 120 s is no setting).
+#[test]
+fn on_apprunner_the_budget_is_the_fixed_120_s_request_timeout() {
+    let names = Names {
+        platform: crate::config::Platform::AppRunner,
+        ..names()
+    };
+    let run = |timeout: &'static str| {
+        let env = [GOOD, &[("TWILIO_TIMEOUT_SECONDS", timeout)]].concat();
+        let mut evidence = Evidence::default();
+        for o in [
+            vec![
+                ecs_obs(snapshot(&env, false)),
+                health_ok(1),
+                sample(Endpoint::OtpStart, 5, 400, Some(200), Class::Ok, false),
+            ],
+            twilio_ok(),
+        ]
+        .concat()
+        {
+            evidence.record(o);
+        }
+        (
+            diagnose(&evidence, &names, NOW),
+            super::budget::of(&evidence, crate::config::Platform::AppRunner).expect("a budget"),
+        )
+    };
+    let (d, budget) = run("30");
+    assert_eq!(budget.load_balancer_idle_s, Some(120));
+    assert_eq!(budget.first, "backend");
+    assert!(
+        budget
+            .line()
+            .starts_with("App Runner request timeout (fixed) 120 s · TWILIO_TIMEOUT_SECONDS 30 s"),
+        "{}",
+        budget.line()
+    );
+    assert!(d.verdict.risks.is_empty(), "{d:#?}");
+    let (d, budget) = run("150");
+    assert_eq!(budget.first, "apprunner");
+    let risk = d
+        .verdict
+        .risks
+        .iter()
+        .find(|r| r.failure_mode == FailureMode::TimeoutOrder)
+        .expect("the risk");
+    assert!(
+        risk.evidence[0].contains("App Runner's fixed request timeout 120 s"),
+        "{risk:?}"
+    );
+    assert!(
+        risk.commands[0].contains("TWILIO_TIMEOUT_SECONDS=110"),
+        "{risk:?}"
+    );
+    assert!(
+        risk.commands.iter().all(|c| !c.contains("elbv2")),
+        "{risk:?}"
+    );
+    assert_eq!(d.verdict.failure_mode, FailureMode::None);
 }
 
 /// [`super::RULES`] is in the enum's order, and each id is the variant's serde name (what

@@ -266,6 +266,7 @@ fn revision(service: &ArService, operations: &[OperationSummary]) -> Revision {
         registered_by: None,
         container: redact::sanitize(name),
         log_group: Some(application_log_group(service)),
+        log_region: None,
         other_containers: Vec::new(),
         execution_role: service
             .instance_configuration()

@@ -271,7 +271,8 @@ fn by_code(make: Maker, operation: &str, code: &str, detail: &str) -> ProbeError
         ),
         "ResourceNotFoundException" => {
             let key = match system {
-                System::Logs => "aws.log_group",
+                // Log groups are regional: the group may be in another region.
+                System::Logs => "aws.log_group (or aws.log_region)",
                 System::Secrets => "the task definition's valueFrom",
                 _ => "aws.cluster / aws.service",
             };

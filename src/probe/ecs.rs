@@ -134,6 +134,9 @@ pub struct TaskDefinition {
     /// Its log group, from the container's `logConfiguration` (`awslogs` driver).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_group: Option<String>,
+    /// The log group's region when the container names one (`awslogs-region`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_region: Option<String>,
     /// The task definition's other containers (sidecars), by name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub other_containers: Vec<String>,
@@ -426,9 +429,9 @@ impl EcsProbe {
         Ok(read_revision(td, out.tags(), &self.service, target, arn))
     }
 
-    /// The log group the deployed app container writes to (its `logConfiguration`), if it
-    /// says.
-    pub async fn log_group(&self) -> Result<Option<String>, ProbeError> {
+    /// The log group the deployed app container writes to and its region (its
+    /// `logConfiguration`), if it says.
+    pub async fn log_group(&self) -> Result<Option<(String, Option<String>)>, ProbeError> {
         let service = self.service().await?;
         let deployed = self
             .revision(
@@ -436,7 +439,8 @@ impl EcsProbe {
                 service.target_container.as_deref(),
             )
             .await?;
-        Ok(deployed.shown.log_group)
+        let shown = deployed.shown;
+        Ok(shown.log_group.map(|group| (group, shown.log_region)))
     }
 
     /// A revision (`family:N` or an ARN) as the env pane shows it, to compare with.
@@ -590,16 +594,16 @@ pub fn shown(td: &ecs::TaskDefinition, tags: &[ecs::Tag], service: &str) -> Task
 }
 
 /// A described revision, its container's variables read and masked for display.
-/// Where the container's lines go: its `logConfiguration`'s `awslogs-group`, with the
-/// `awslogs` driver (FireLens and others send them elsewhere).
-fn awslogs_group(container: &ecs::ContainerDefinition) -> Option<String> {
+/// The container's `logConfiguration` option `key` (`awslogs-group`, `awslogs-region`), with
+/// the `awslogs` driver (FireLens and others send the lines elsewhere).
+fn awslogs(container: &ecs::ContainerDefinition, key: &str) -> Option<String> {
     let config = container.log_configuration()?;
     if config.log_driver().as_str() != "awslogs" {
         return None;
     }
     config
         .options()?
-        .get("awslogs-group")
+        .get(key)
         .filter(|g| !g.is_empty())
         .map(|g| redact::sanitize(g))
 }
@@ -652,7 +656,8 @@ fn read_revision(
         registered_ms: td.registered_at().and_then(millis),
         registered_by: td.registered_by().map(redact::sanitize),
         container: redact::sanitize(container.and_then(|c| c.name()).unwrap_or_default()),
-        log_group: container.and_then(awslogs_group),
+        log_group: container.and_then(|c| awslogs(c, "awslogs-group")),
+        log_region: container.and_then(|c| awslogs(c, "awslogs-region")),
         other_containers,
         execution_role: td.execution_role_arn().map(redact::sanitize),
         environment: env
@@ -1278,6 +1283,7 @@ mod tests {
             registered_by: None,
             container: "nerava-backend".into(),
             log_group: None,
+            log_region: None,
             other_containers: vec![],
             execution_role: None,
             environment,
@@ -1340,6 +1346,7 @@ mod tests {
                 registered_by: None,
                 container: "nerava-backend".into(),
                 log_group: None,
+                log_region: None,
                 other_containers: vec![],
                 execution_role: None,
                 environment: vec![],

@@ -106,6 +106,15 @@ pub struct Sample {
     /// OTP start does (a repair's new deployment sets both aside together).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub otp_started_ms: Option<i64>,
+    /// The last 4 digits of the phone an OTP start or verify was for: what joins its trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_last4: Option<String>,
+}
+
+/// The last 4 digits of a phone number (fewer when it has fewer).
+pub fn last4(phone: &str) -> String {
+    let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
+    digits[digits.len().saturating_sub(4)..].iter().collect()
 }
 
 /// Longest body summary, in characters.
@@ -180,12 +189,15 @@ impl HttpProbe {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let started_ms = chrono::Utc::now().timestamp_millis();
         // A closed channel means the console is shutting down: the sample is still returned.
+        let phone = phone.unwrap_or(&self.api.test_phone);
+        let phone_last4 =
+            matches!(endpoint, Endpoint::OtpStart | Endpoint::OtpVerify).then(|| last4(phone));
         let _ = tx.send(Observation::HttpStarted {
             endpoint,
             id,
             started_ms,
+            phone_last4: phone_last4.clone(),
         });
-        let phone = phone.unwrap_or(&self.api.test_phone);
         let started = Instant::now();
         let (status, class, summary) = self.exchange(endpoint, phone, code).await;
         let sample = Sample {
@@ -198,6 +210,7 @@ impl HttpProbe {
             summary: one_line(&summary, phone, code),
             during_otp: watching_otp.is_some(),
             otp_started_ms: watching_otp,
+            phone_last4,
         };
         let _ = tx.send(Observation::Http(sample.clone()));
         sample

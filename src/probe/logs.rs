@@ -148,7 +148,7 @@ impl LogsFollower {
     /// Follows `cfg.log_group` with `cfg.log_filter` (empty: every line) from `since_ms`.
     pub fn new(sdk: &SdkConfig, cfg: &AwsConfig, since_ms: i64) -> Self {
         Self {
-            client: Client::new(sdk),
+            client: Client::new(&cfg.logs_sdk(sdk)),
             log_group: cfg.log_group_or_fallback(),
             filter: Some(cfg.log_filter.trim().to_owned()).filter(|f| !f.is_empty()),
             since_ms,

@@ -46,10 +46,10 @@ impl PlatformProbe {
     }
 
     /// The log group the service's application writes to, when the platform says.
-    pub async fn log_group(&self) -> Result<Option<String>, ProbeError> {
+    pub async fn log_group(&self) -> Result<Option<(String, Option<String>)>, ProbeError> {
         match self {
             Self::Ecs(p) => p.log_group().await,
-            Self::AppRunner(p) => p.log_group().await.map(Some),
+            Self::AppRunner(p) => p.log_group().await.map(|g| Some((g, None))),
         }
     }
 

@@ -449,7 +449,7 @@ pub struct AccessLog {
 impl AccessLog {
     pub fn new(sdk: &SdkConfig, cfg: &AwsConfig) -> Self {
         Self {
-            client: Client::new(sdk),
+            client: Client::new(&cfg.logs_sdk(sdk)),
             log_group: cfg.log_group_or_fallback(),
             filter: cfg.access_log_filter.trim().to_owned(),
         }

@@ -900,7 +900,7 @@ fn service_sid(creds: &TwilioCredentials) -> Result<&str, ProbeError> {
         None => Err(error(
             ErrorKind::NotFound,
             None,
-            "TWILIO_VERIFY_SERVICE_SID is not set in the task definition (or the environment): set it to the Verify service's SID (VA…)".into(),
+            "TWILIO_VERIFY_SERVICE_SID is not set in the service's configuration (or the environment): set it to the Verify service's SID (VA…)".into(),
         )),
     }
 }
@@ -1182,7 +1182,7 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::NotFound);
         assert!(e
             .message
-            .starts_with("TWILIO_VERIFY_SERVICE_SID is not set in the task definition"));
+            .starts_with("TWILIO_VERIFY_SERVICE_SID is not set in the service's configuration"));
     }
 
     #[tokio::test]

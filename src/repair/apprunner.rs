@@ -18,6 +18,11 @@ use crate::probe::ecs::Change;
 use crate::probe::System;
 use crate::redact;
 
+/// How often an operation is read (before the simulator's time scale), and for how long at
+/// most: App Runner deploys in minutes.
+pub const FOLLOW_EVERY: Duration = Duration::from_secs(5);
+pub const FOLLOW_LIMIT: Duration = Duration::from_secs(20 * 60);
+
 /// What a plan does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -28,7 +33,7 @@ pub enum Action {
 }
 
 /// A repair of one App Runner service, planned: nothing changed yet.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     pub service_arn: String,
     /// The service's status when planned (`RUNNING`, `PAUSED`, …).
@@ -41,19 +46,38 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// One line: what will be done.
+    /// The service's name, from its ARN (`…:service/NAME/ID`): what confirming a plan asks
+    /// the user to type.
+    pub fn service_name(&self) -> &str {
+        self.service_arn
+            .split_once(":service/")
+            .map_or(self.service_arn.as_str(), |(_, rest)| {
+                rest.split('/').next().unwrap_or(rest)
+            })
+    }
+
+    /// The API call applying the plan makes.
+    pub fn call(&self) -> &'static str {
+        match self.action {
+            Action::Update(_) => "UpdateService",
+            Action::StartDeployment => "StartDeployment",
+            Action::Resume => "ResumeService",
+        }
+    }
+
+    /// One line: what will be done (the service by name; its ARN is in the commands).
     pub fn summary(&self) -> String {
+        let name = self.service_name();
         match &self.action {
             Action::Update(vars) => format!(
-                "UpdateService {}: set {}",
-                self.service_arn,
+                "UpdateService {name}: set {}",
                 vars.iter()
                     .map(|(n, _)| n.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            Action::StartDeployment => format!("StartDeployment {}", self.service_arn),
-            Action::Resume => format!("ResumeService {} (it is PAUSED)", self.service_arn),
+            Action::StartDeployment => format!("StartDeployment {name}"),
+            Action::Resume => format!("ResumeService {name} (it is PAUSED)"),
         }
     }
 
@@ -105,13 +129,24 @@ impl AppRunnerRepairer {
         let arn = self.probe.arn().await?;
         let service = self.probe.describe(&arn).await?;
         let status = service.status().as_str().to_owned();
-        let current = service
+        let image = service
             .source_configuration()
             .and_then(|s| s.image_repository())
-            .and_then(|i| i.image_configuration())
+            .and_then(|i| i.image_configuration());
+        let current = image
             .and_then(|c| c.runtime_environment_variables())
             .cloned()
             .unwrap_or_default();
+        if let (Repair::Set(vars), Some(secrets)) =
+            (repair, image.and_then(|c| c.runtime_environment_secrets()))
+        {
+            if let Some((name, _)) = vars.iter().find(|(n, _)| secrets.contains_key(n)) {
+                return Err(RepairError(format!(
+                    "{name} comes from a secret (RuntimeEnvironmentSecrets): put the new value in that secret (aws secretsmanager put-secret-value --secret-id {}), then redeploy",
+                    redact::sanitize(&secrets[name])
+                )));
+            }
+        }
         let action = match repair {
             Repair::Set(_) if status == "PAUSED" => {
                 return Err(RepairError(format!(
@@ -198,16 +233,20 @@ impl AppRunnerRepairer {
         Ok(redact::sanitize(&id))
     }
 
-    /// ListOperations every `every` until operation `id` ends (or `limit` passes); each status
-    /// it reaches is passed to `seen`. Its last status.
+    /// ListOperations every [`FOLLOW_EVERY`] (times the simulator's time `scale`, 1 on a real
+    /// service) until operation `id` ends, for [`FOLLOW_LIMIT`] at most; each status it reaches
+    /// is passed to `seen`. Its last status.
     pub async fn follow(
         &self,
         arn: &str,
         id: &str,
-        every: Duration,
-        limit: Duration,
+        scale: f64,
         mut seen: impl FnMut(&str),
     ) -> Result<String, RepairError> {
+        let every = FOLLOW_EVERY
+            .mul_f64(scale.clamp(0.01, 1.0))
+            .max(Duration::from_millis(50));
+        let limit = FOLLOW_LIMIT;
         let started = tokio::time::Instant::now();
         let mut last = String::new();
         loop {

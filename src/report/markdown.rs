@@ -204,6 +204,7 @@ pub(super) fn render(timeline: &Timeline, header: &ReportHeader) -> String {
         }
     }
 
+    render_traces(&mut out, &header.traces);
     let _ = writeln!(out, "\n## Timeline\n");
     if timeline.dropped() > 0 {
         let _ = writeln!(
@@ -228,6 +229,23 @@ pub(super) fn render(timeline: &Timeline, header: &ReportHeader) -> String {
         );
     }
     out
+}
+
+/// Each OTP start sent, traced: its hops in time order, missing ones with why.
+fn render_traces(out: &mut String, traces: &[crate::diagnosis::trace::Trace]) {
+    if traces.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n## Traces of the OTP starts sent\n");
+    for t in traces {
+        let _ = writeln!(out, "**{}** {}\n", time(t.started_ms), cell(&t.title()));
+        let _ = writeln!(out, "```");
+        for line in t.text_lines() {
+            // A log line cannot close the block.
+            let _ = writeln!(out, "{}", line.replace('`', "'"));
+        }
+        let _ = writeln!(out, "```\n");
+    }
 }
 
 fn render_repair(out: &mut String, repair: &Value) {
@@ -257,6 +275,20 @@ fn render_repair(out: &mut String, repair: &Value) {
     let applied = &repair["applied"];
     if applied.is_null() {
         let _ = writeln!(out, "\nNot applied.");
+        return;
+    }
+    if let Some(id) = applied["operation_id"].as_str() {
+        // App Runner: one operation, followed to its end.
+        let _ = writeln!(
+            out,
+            "\nApplied: App Runner operation `{}`, ended **{}**",
+            cell(id),
+            cell(
+                repair["operation"]
+                    .as_str()
+                    .unwrap_or("(not followed to its end)")
+            )
+        );
         return;
     }
     let _ = writeln!(

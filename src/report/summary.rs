@@ -16,6 +16,12 @@ struct Facts<'a> {
     users: Option<&'a str>,
     cause: Option<&'a super::ChangeLine>,
     repair: Option<&'a str>,
+    /// When the repair was confirmed (the service's name typed), ms since the session began.
+    confirmed_ms: Option<u64>,
+    /// Who CloudTrail says made the repair's first change.
+    applied_by: Option<&'a str>,
+    /// When the repair's rollout (or operation, or rule) completed, since the session began.
+    completed_ms: Option<u64>,
     verified: Option<&'a str>,
     to_diagnose_ms: Option<u64>,
     to_recover_ms: Option<u64>,
@@ -25,7 +31,29 @@ struct Facts<'a> {
 fn facts<'a>(timeline: &'a Timeline, header: &'a ReportHeader) -> Facts<'a> {
     let since = |at: i64| (at - header.started_ms).max(0) as u64;
     let incident = timeline.incident.as_ref();
+    let entry_at = |starts: &[&str], after: i64| {
+        timeline
+            .entries()
+            .iter()
+            .find(|e| e.at_ms >= after && starts.iter().any(|s| e.text.starts_with(s)))
+            .map(|e| e.at_ms)
+    };
+    let confirmed = entry_at(&["repair confirmed:"], i64::MIN);
+    let completed = confirmed
+        .and_then(|at| entry_at(&["rollout completed", "applied: egress", "operation "], at));
+    // The repair's own first change, as CloudTrail recorded it.
+    let applied_by = confirmed.and_then(|at| {
+        header
+            .changes
+            .iter()
+            .filter(|c| c.at_ms >= at - 1_000)
+            .min_by_key(|c| c.at_ms)
+            .map(|c| c.who.as_str())
+    });
     Facts {
+        confirmed_ms: confirmed.map(since),
+        applied_by,
+        completed_ms: completed.map(since),
         incident,
         now: header.diagnosis.as_ref().map(|d| d.verdict.failure_mode),
         users: header.users.as_deref(),
@@ -85,6 +113,19 @@ pub(super) fn lines(timeline: &Timeline, header: &ReportHeader) -> Vec<String> {
     if let Some(repair) = f.repair {
         out.push(format!("Done: {repair}"));
     }
+    if let Some(ms) = f.confirmed_ms {
+        out.push(format!(
+            "Confirmed {} after the session began (the service's name typed){}{}",
+            fmt_ms(ms),
+            f.applied_by.map_or_else(String::new, |who| format!(
+                ", applied as {who} (CloudTrail)"
+            )),
+            f.completed_ms.map_or_else(
+                || "; not completed".to_owned(),
+                |at| format!("; completed {} after the session began", fmt_ms(at))
+            )
+        ));
+    }
     match (f.verified, f.to_recover_ms) {
         (Some(v), Some(ms)) => out.push(format!(
             "Verified: **{v}**, {} after the session began (time to recover)",
@@ -112,6 +153,9 @@ pub(super) fn json(timeline: &Timeline, header: &ReportHeader) -> Value {
         "users": f.users,
         "cause": f.cause,
         "repair": f.repair,
+        "confirmed_ms": f.confirmed_ms,
+        "applied_by": f.applied_by,
+        "completed_ms": f.completed_ms,
         "verified": f.verified,
         "time_to_diagnose_ms": f.to_diagnose_ms,
         "time_to_recover_ms": f.to_recover_ms,

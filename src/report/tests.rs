@@ -20,6 +20,7 @@ fn health(at_ms: i64, latency_ms: u64, class: Class) -> Observation {
         summary: format!("ok uptime={at_ms}"),
         during_otp: false,
         otp_started_ms: None,
+        phone_last4: None,
     })
 }
 
@@ -350,6 +351,11 @@ fn the_report_opens_with_the_incident_not_the_final_verdict() {
         start + 4_500,
     );
     timeline.record_action("roll back to nerava-backend:41", start + 30_000);
+    timeline.record_action(
+        "repair confirmed: roll back nerava-backend to :41",
+        start + 40_000,
+    );
+    timeline.record_action("rollout completed after 42.0 s", start + 82_000);
     let fixed = verdict_of(FailureMode::None, &[]);
     timeline.record_verification(&fixed, start + 95_000);
     let mut header = ReportHeader::new("demo:event-loop-blocking", start, start + 100_000)
@@ -361,6 +367,17 @@ fn the_report_opens_with_the_incident_not_the_final_verdict() {
         what: "deployed nerava-backend:42 (image …:2026.01.23)".into(),
         related: true,
     }];
+    // The repair's own deployment, as CloudTrail recorded its caller.
+    header.changes.insert(
+        0,
+        ChangeLine {
+            at_ms: start + 40_500,
+            who: "arn:aws:sts::123456789012:assumed-role/oncall/alex".into(),
+            user_agent: None,
+            what: "deployed nerava-backend:41 to nerava-backend".into(),
+            related: false,
+        },
+    );
     header.users = Some("OTP start 45 requests in the last 15 min, 45 × 504".into());
     header.repair = Some(serde_json::json!({ "summary": "roll back nerava-backend to :41" }));
     header.verification = Some(serde_json::json!({ "verdict": { "failure_mode": "none" } }));
@@ -395,6 +412,10 @@ fn the_report_opens_with_the_incident_not_the_final_verdict() {
         text.contains("Verified: **none**, 95 s after the session began"),
         "{text}"
     );
+    assert!(
+        text.contains("Confirmed 40 s after the session began (the service's name typed), applied as arn:aws:sts::123456789012:assumed-role/oncall/alex (CloudTrail); completed 82 s after the session began"),
+        "{text}"
+    );
     let json = timeline.to_json(&header);
     assert_eq!(
         json["summary"]["incident"]["failure_mode"],
@@ -402,4 +423,9 @@ fn the_report_opens_with_the_incident_not_the_final_verdict() {
     );
     assert_eq!(json["summary"]["time_to_diagnose_ms"], 4_500);
     assert_eq!(json["summary"]["time_to_recover_ms"], 95_000);
+    assert_eq!(
+        json["summary"]["applied_by"],
+        "arn:aws:sts::123456789012:assumed-role/oncall/alex"
+    );
+    assert_eq!(json["summary"]["confirmed_ms"], 40_000);
 }

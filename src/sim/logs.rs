@@ -46,6 +46,9 @@ pub struct LogStore {
     last_seq: u64,
     /// Live Tail sessions and the events they have not been sent yet.
     pub live: live_tail::Feed,
+    /// The region the groups are in, when the scenario says (`[deployment] log_region`):
+    /// calls signed for another region find none.
+    pub region: Option<String>,
 }
 
 #[derive(Debug)]
@@ -146,6 +149,26 @@ impl LogStore {
                 .entry(stream.to_owned())
                 .or_insert_with(|| LogStream::new(timestamp_ms))
                 .insert(event);
+        }
+    }
+
+    /// Answers one `Logs_20140328.<operation>` call signed for `region`: log groups are
+    /// regional, so with the store's region set (the scenario's `log_region`) a call signed
+    /// for another one finds no group, as AWS answers it.
+    pub fn handle_in(
+        &mut self,
+        region: Option<&str>,
+        operation: &str,
+        body: &[u8],
+        now_ms: i64,
+    ) -> Result<Value, AwsError> {
+        match (&self.region, region) {
+            (Some(home), Some(asked)) if home != asked => match operation {
+                "DescribeLogGroups" => Ok(serde_json::json!({ "logGroups": [] })),
+                // The simulator holds one region's logs: nothing is written elsewhere either.
+                _ => Err(group_not_found()),
+            },
+            _ => self.handle(operation, body, now_ms),
         }
     }
 

@@ -72,9 +72,19 @@ impl QueryService {
 /// The service name of a SigV4 `Authorization` header's credential scope
 /// (`Credential=AKID/DATE/REGION/SERVICE/aws4_request`).
 pub fn signing_name(authorization: &str) -> Option<&str> {
+    scope_part(authorization, 3)
+}
+
+/// The region a SigV4 `Authorization` header was signed for (its credential scope's third
+/// part: `Credential=AKID/20261207/us-west-2/logs/aws4_request`).
+pub fn signing_region(authorization: &str) -> Option<&str> {
+    scope_part(authorization, 2)
+}
+
+fn scope_part(authorization: &str, index: usize) -> Option<&str> {
     let credential = authorization.split("Credential=").nth(1)?;
     let scope = credential.split([',', ' ']).next()?;
-    scope.split('/').nth(3).filter(|s| !s.is_empty())
+    scope.split('/').nth(index).filter(|s| !s.is_empty())
 }
 
 /// A decoded Query request: its action, its version and its parameters in order.

@@ -30,6 +30,10 @@ pub fn config_for(urls: &Urls, scenario: &scenario::Scenario) -> Config {
         .aws
         .log_group
         .clone_from(&scenario.deployment.log_group);
+    config
+        .aws
+        .log_region
+        .clone_from(&scenario.deployment.log_region);
     config.twilio.api_url.clone_from(&urls.twilio);
     config.twilio.verify_url.clone_from(&urls.twilio);
     config.twilio.status_url.clone_from(&urls.status);

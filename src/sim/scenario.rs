@@ -161,6 +161,10 @@ pub struct DeploymentSetup {
     pub service: String,
     pub container: String,
     pub log_group: String,
+    /// The log group's region when it is not `region` (the container's `awslogs-region`
+    /// says so too): CloudWatch Logs calls signed for another region find no group.
+    #[serde(default)]
+    pub log_region: Option<String>,
     pub desired_count: u32,
     pub first_revision: u32,
     pub yesterday_deployed_hours_ago: f64,

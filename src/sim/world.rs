@@ -265,6 +265,7 @@ impl World {
         world
             .logs
             .create_group(&setup.log_group, yesterday_ms - 86_400_000);
+        world.logs.region.clone_from(&setup.log_region);
         let registered_by = &scenario.yesterday.registered_by;
         let yesterday = world
             .register(

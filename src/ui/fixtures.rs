@@ -68,6 +68,7 @@ fn task_definition(
         registered_by: Some("arn:aws:iam::123456789012:user/deploy-bot".into()),
         container: "nerava-backend".into(),
         log_group: None,
+        log_region: None,
         other_containers: vec![],
         execution_role: None,
         environment: env
@@ -185,6 +186,7 @@ fn health_series(slow_during_otp: bool) -> Vec<Observation> {
             summary: "ok: true".into(),
             during_otp: false,
             otp_started_ms: None,
+            phone_last4: None,
         }));
     }
     if slow_during_otp {
@@ -197,7 +199,8 @@ fn health_series(slow_during_otp: bool) -> Vec<Observation> {
             class: Class::GatewayTimeout,
             summary: "504 Gateway Time-out".into(),
             during_otp: true,
-            otp_started_ms: None,
+            otp_started_ms: Some(NOW - 65_000),
+            phone_last4: None,
         }));
     }
     out
@@ -265,8 +268,10 @@ pub fn app(scenario: &str) -> App {
     app.update(Event::Resize(160, 48));
     app.update(Event::Target(Target {
         demo_scenario: Some(scenario.to_owned()),
-        platform: crate::config::Platform::Ecs,
-        api: "http://127.0.0.1:8080".into(),
+        names: crate::diagnosis::Names {
+            api_base: "http://127.0.0.1:8080".into(),
+            ..names()
+        },
         test_phone: "+17133056318".into(),
         secrets: Vec::new(),
     }));
@@ -319,6 +324,7 @@ pub fn app(scenario: &str) -> App {
                 summary: "504 Gateway Time-out".into(),
                 during_otp: false,
                 otp_started_ms: None,
+                phone_last4: Some("6318".into()),
             }));
             observations.extend(twilio_facts(false));
         }
@@ -348,6 +354,7 @@ pub fn app(scenario: &str) -> App {
                 summary: "504 Gateway Time-out".into(),
                 during_otp: false,
                 otp_started_ms: None,
+                phone_last4: Some("6318".into()),
             }));
             observations.extend(twilio_facts(false));
         }
@@ -377,6 +384,7 @@ pub fn app(scenario: &str) -> App {
                 summary: "otp_sent: true".into(),
                 during_otp: false,
                 otp_started_ms: None,
+                phone_last4: Some("6318".into()),
             }));
             observations.extend(twilio_facts(true));
             app.update(Event::Inbox(vec![Sms {

@@ -410,6 +410,7 @@ mod tests {
             summary: String::new(),
             during_otp: false,
             otp_started_ms: None,
+            phone_last4: None,
         }
     }
 
@@ -429,16 +430,19 @@ mod tests {
             endpoint: Endpoint::OtpStart,
             id: 900,
             started_ms: NOW - 12_300,
+            phone_last4: None,
         }));
         app.update(Event::Observed(Observation::HttpStarted {
             endpoint: Endpoint::Health,
             id: 901,
             started_ms: NOW - 11_000,
+            phone_last4: None,
         }));
         app.update(Event::Observed(Observation::HttpStarted {
             endpoint: Endpoint::Health,
             id: 902,
             started_ms: NOW - 10_000,
+            phone_last4: None,
         }));
         let screen = shown(&app, 100, 8);
         assert!(screen.contains("in flight 12 s"), "{screen}");
@@ -590,6 +594,7 @@ mod tests {
             endpoint: Endpoint::Health,
             id: 901,
             started_ms: NOW - 11_000,
+            phone_last4: None,
         }));
         for width in 0..=120 {
             for height in 0..=10 {

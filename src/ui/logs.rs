@@ -268,7 +268,7 @@ fn split_at_width(text: &str, max: usize) -> (&str, &str) {
 }
 
 /// `HH:MM:SS` in UTC.
-fn hh_mm_ss(timestamp_ms: i64) -> String {
+pub fn hh_mm_ss(timestamp_ms: i64) -> String {
     DateTime::from_timestamp_millis(timestamp_ms).map_or_else(
         || "--:--:--".to_owned(),
         |t| format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second()),

@@ -26,6 +26,12 @@ pub fn render(app: &App, modal: &Modal, area: Rect, buf: &mut Buffer) {
             return;
         }
         Modal::Help => ("Keys", help_lines(), 64),
+        Modal::Trace { back } => {
+            let width = 118.min(area.width);
+            let (title, lines) =
+                super::trace::content(&app.traces(), *back, width.saturating_sub(2));
+            return frame(&title, lines, width, area, buf);
+        }
         Modal::Confirm {
             kind,
             phone,
@@ -130,6 +136,11 @@ pub fn render(app: &App, modal: &Modal, area: Rect, buf: &mut Buffer) {
             ("Demo scenario", lines, 110)
         }
     };
+    frame(title, lines, width, area, buf);
+}
+
+/// A modal's frame, `width` wide and as high as its lines, centred over `area`.
+fn frame(title: &str, lines: Vec<Line<'static>>, width: u16, area: Rect, buf: &mut Buffer) {
     let height = (lines.len() as u16 + 2).min(area.height);
     let width = width.min(area.width);
     let rect = Rect::new(

@@ -134,11 +134,19 @@ fn content(app: &App, flow: &RepairFlow) -> (String, Vec<Line<'static>>, String)
             cell,
             error,
         } => {
-            let mut lines = vec![
-                Line::raw(format!(
+            let what = if app.names.platform == crate::config::Platform::AppRunner {
+                format!(
+                    "UpdateService of {} with only these variables changed in RuntimeEnvironmentVariables; the rest of its configuration goes back as it is.",
+                    app.names.service
+                )
+            } else {
+                format!(
                     "A new revision of {} with only these variables changed; every other field is carried over.",
                     deployed(app)
-                )),
+                )
+            };
+            let mut lines = vec![
+                Line::raw(what),
                 Line::from(dim(
                     "Values are typed masked and never drawn; the plan shows the diff before anything changes.",
                 )),
@@ -199,10 +207,11 @@ fn content(app: &App, flow: &RepairFlow) -> (String, Vec<Line<'static>>, String)
         ),
         Stage::Confirm { .. } => (
             "Repair · plan (nothing changed yet)".into(),
-            match (&flow.egress, &flow.plan) {
-                (Some(egress), _) => egress_lines(egress),
-                (None, Some(plan)) => plan_lines(plan),
-                (None, None) => Vec::new(),
+            match (&flow.egress, &flow.apprunner, &flow.plan) {
+                (Some(egress), _, _) => egress_lines(egress),
+                (None, Some(plan), _) => apprunner_lines(plan),
+                (None, None, Some(plan)) => plan_lines(plan),
+                (None, None, None) => Vec::new(),
             },
             format!("type the service name · {}", keymap::hints(flow.keys())),
         ),
@@ -211,12 +220,17 @@ fn content(app: &App, flow: &RepairFlow) -> (String, Vec<Line<'static>>, String)
             vec![Line::raw(format!(
                 "{} {}…",
                 spinner(app.frame),
-                if flow.egress.is_some() {
-                    "AuthorizeSecurityGroupEgress"
-                } else {
-                    "RegisterTaskDefinition and UpdateService"
+                match (&flow.egress, &flow.apprunner) {
+                    (Some(_), _) => "AuthorizeSecurityGroupEgress",
+                    (None, Some(plan)) => plan.call(),
+                    (None, None) => "RegisterTaskDefinition and UpdateService",
                 }
             ))],
+            keymap::hints(flow.keys()),
+        ),
+        Stage::Following if flow.apprunner.is_some() => (
+            "Repair · App Runner operation".into(),
+            operation_lines(app, flow),
             keymap::hints(flow.keys()),
         ),
         Stage::Following => (
@@ -270,7 +284,10 @@ fn choose_lines(app: &App, selected: usize) -> Vec<Line<'static>> {
     let verdict = app.diagnosis.verdict.failure_mode;
     let mut lines = vec![
         Line::from(vec![dim("Verdict  "), bold(verdict.title())]),
-        Line::from(vec![dim("Runbook  "), Span::raw(verdict.repair())]),
+        Line::from(vec![
+            dim("Runbook  "),
+            Span::raw(verdict.repair_on(app.names.platform)),
+        ]),
         Line::raw(""),
     ];
     let flagged = app.flagged_vars();
@@ -289,6 +306,10 @@ fn choose_lines(app: &App, selected: usize) -> Vec<Line<'static>> {
                 "Roll back to the previous revision".to_owned(),
                 app.previous_revision()
                     .unwrap_or_else(|| "the highest ACTIVE revision below the deployed one".into()),
+            ),
+            Choice::Redeploy if app.names.platform == crate::config::Platform::AppRunner => (
+                "Start a deployment (or resume)".to_owned(),
+                "StartDeployment, or ResumeService when the service is PAUSED".to_owned(),
             ),
             Choice::Redeploy => (
                 "Force a new deployment".to_owned(),
@@ -311,12 +332,18 @@ fn choose_lines(app: &App, selected: usize) -> Vec<Line<'static>> {
                 },
             ),
         };
-        let style = if i == selected {
-            Style::new()
-                .fg(theme::ACCENT)
-                .add_modifier(Modifier::REVERSED)
+        let runs = choice.runs_on(app.names.platform);
+        let detail = if runs {
+            detail
         } else {
-            Style::new()
+            "ECS only: not on App Runner".to_owned()
+        };
+        let style = match (i == selected, runs) {
+            (true, _) => Style::new()
+                .fg(theme::ACCENT)
+                .add_modifier(Modifier::REVERSED),
+            (false, true) => Style::new(),
+            (false, false) => Style::new().fg(theme::DIM),
         };
         let mark = if i == suggested && verdict.is_failure() {
             "★"
@@ -362,7 +389,14 @@ fn plan_lines(plan: &repair::Plan) -> Vec<Line<'static>> {
             Target::Register(_) => "  (no change to the task definition)",
         })));
     }
-    for change in &plan.diff {
+    lines.extend(diff_and_commands(&plan.diff, &plan.commands));
+    lines
+}
+
+/// A plan's diff, coloured, then its equivalent commands.
+fn diff_and_commands(diff: &[Change], commands: &[String]) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    for change in diff {
         let colour = match change {
             Change::Added { .. } | Change::SecretAdded { .. } => theme::PASS,
             Change::Removed { .. } | Change::SecretRemoved { .. } => theme::FAIL,
@@ -377,8 +411,68 @@ fn plan_lines(plan: &repair::Plan) -> Vec<Line<'static>> {
     lines.push(Line::from(dim(
         "COMMANDS  equivalent aws CLI, secrets redacted",
     )));
-    for command in &plan.commands {
+    for command in commands {
         lines.push(Line::raw(format!("  $ {command}")));
+    }
+    lines
+}
+
+/// An App Runner plan: the call, the service, the change to its variables, the commands.
+fn apprunner_lines(plan: &repair::apprunner::Plan) -> Vec<Line<'static>> {
+    let mut lines = vec![
+        Line::from(vec![dim("PLAN      "), bold(plan.summary())]),
+        Line::from(vec![
+            dim("SERVICE   "),
+            Span::raw(format!("{} · {}", plan.service_name(), plan.status)),
+        ]),
+        Line::from(dim(
+            "          App Runner deploys the change as one operation; the running instances serve until it succeeds",
+        )),
+        Line::raw(""),
+    ];
+    if matches!(plan.action, repair::apprunner::Action::Update(_)) {
+        lines.push(Line::from(vec![
+            dim("DIFF      "),
+            Span::raw("RuntimeEnvironmentVariables → after the repair"),
+        ]));
+        if plan.diff.is_empty() {
+            lines.push(Line::from(dim("  (the values are already these)")));
+        }
+    }
+    lines.extend(diff_and_commands(&plan.diff, &plan.commands));
+    lines
+}
+
+/// An App Runner operation followed: its id, each status it reached, for how long.
+fn operation_lines(app: &App, flow: &RepairFlow) -> Vec<Line<'static>> {
+    let Some(op) = &flow.operation else {
+        return Vec::new();
+    };
+    let call = flow.apprunner.as_ref().map_or("", |p| p.call());
+    let elapsed = (app.now_ms - flow.started_ms).max(0).unsigned_abs();
+    let mut lines = vec![
+        Line::from(vec![
+            dim("APPLIED   "),
+            Span::raw(format!("{call} · operation {}", op.id)),
+        ]),
+        Line::from(vec![
+            dim("OPERATION "),
+            bold(format!(
+                "{} {} · {}",
+                spinner(app.frame),
+                op.status(),
+                diagnosis::fmt_ms(elapsed)
+            )),
+        ]),
+        Line::from(dim(
+            "          followed with ListOperations until it ends (SUCCEEDED, FAILED, ROLLBACK_…)",
+        )),
+    ];
+    for (at, status) in &op.statuses {
+        lines.push(Line::raw(format!(
+            "  +{:<8} {status}",
+            diagnosis::fmt_ms((at - flow.started_ms).max(0).unsigned_abs())
+        )));
     }
     lines
 }
@@ -482,6 +576,22 @@ fn verify_lines(app: &App, flow: &RepairFlow, since_ms: i64) -> Vec<Line<'static
             Style::new().fg(theme::PASS),
         )));
     }
+    if let (Some(plan), Some(op)) = (&flow.apprunner, &flow.operation) {
+        let took = op
+            .statuses
+            .last()
+            .map_or(0, |(at, _)| (at - flow.started_ms).max(0).unsigned_abs());
+        lines.push(Line::from(Span::styled(
+            format!(
+                "✓ {} operation {} {} in {}",
+                plan.call(),
+                op.id,
+                op.status(),
+                diagnosis::fmt_ms(took)
+            ),
+            Style::new().fg(theme::PASS),
+        )));
+    }
     if let (Some(plan), Some(rules)) = (&flow.egress, &flow.egress_rules) {
         lines.push(Line::from(Span::styled(
             format!(
@@ -495,6 +605,8 @@ fn verify_lines(app: &App, flow: &RepairFlow, since_ms: i64) -> Vec<Line<'static
     }
     lines.push(Line::from(dim(if flow.egress.is_some() {
         "Checks after the fix, from the rule on (older samples and log lines set aside):"
+    } else if flow.apprunner.is_some() {
+        "Checks after the fix, from the operation's end on (older samples and log lines set aside):"
     } else {
         "Checks after the fix, on the new deployment only (older samples and log lines set aside):"
     })));
@@ -586,7 +698,7 @@ fn verify_lines(app: &App, flow: &RepairFlow, since_ms: i64) -> Vec<Line<'static
                 format!("Verdict now: {}", mode.id()),
                 Style::new().fg(theme::WARN).add_modifier(Modifier::BOLD),
             ),
-            dim(" · ECS and Twilio are read again; send an OTP start (o) to settle it"),
+            dim(" · the service and Twilio are read again; send an OTP start (o) to settle it"),
         ]),
     });
     lines

@@ -255,7 +255,7 @@ fn row((label, series, tail): Parts, room: usize) -> Line<'static> {
 }
 
 /// `text` cut to `width` characters, with `…` when cut.
-fn clip(text: &str, width: usize) -> String {
+pub(super) fn clip(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
         return text.to_owned();
     }

@@ -599,6 +599,7 @@ mod tests {
                 summary: format!("access_token {}", crate::redact::MASK),
                 during_otp: false,
                 otp_started_ms: None,
+                phone_last4: None,
             })),
         ] {
             app.update(event);

@@ -34,5 +34,6 @@ pub fn check_options() -> Options {
         deadline: Duration::from_secs(30),
         aws_credentials: Some((sim::ACCESS_KEY_ID.into(), sim::SECRET_ACCESS_KEY.into())),
         logs_since_ms: None,
+        trace: false,
     }
 }

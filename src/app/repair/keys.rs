@@ -7,8 +7,8 @@ use tui_input::backend::crossterm::EventHandler;
 use tui_input::Input;
 
 use super::{
-    assignments, confirm_word, plan_label, rollback_target, App, Choice, Command, Field, Modal,
-    RepairFlow, SendKind, Stage,
+    assignments, plan_label, rollback_target, App, Choice, Command, Field, Modal, RepairFlow,
+    SendKind, Stage,
 };
 use crate::keymap::{self, ModalAction};
 use crate::redact;
@@ -166,6 +166,7 @@ impl App {
         action: Option<ModalAction>,
         key: KeyEvent,
     ) -> After {
+        let service = flow.confirm_word(&self.names.service).to_owned();
         let Stage::Confirm { typed, error } = &mut flow.stage else {
             return After::Shown(Vec::new());
         };
@@ -178,15 +179,19 @@ impl App {
             }
             Some(ModalAction::Submit) => {
                 // What applying does: the egress rule, or the task definition's plan.
-                let (summary, command) = match (&flow.egress, &flow.plan) {
-                    (Some(egress), _) => (egress.summary(), Command::ApplyEgress(egress.clone())),
-                    (None, Some(plan)) => (
+                let (summary, command) = match (&flow.egress, &flow.apprunner, &flow.plan) {
+                    (Some(egress), _, _) => {
+                        (egress.summary(), Command::ApplyEgress(egress.clone()))
+                    }
+                    (None, Some(plan), _) => {
+                        (plan.summary(), Command::ApplyAppRunner(plan.clone()))
+                    }
+                    (None, None, Some(plan)) => (
                         repair::render::summary(plan),
                         Command::ApplyRepair(plan.clone()),
                     ),
-                    (None, None) => return After::Shown(Vec::new()),
+                    (None, None, None) => return After::Shown(Vec::new()),
                 };
-                let service = confirm_word(flow.plan.as_deref(), &self.names.service).to_owned();
                 if typed.value().trim() == service {
                     self.timeline
                         .record_action(format!("repair confirmed: {summary}"), self.now_ms);

@@ -268,6 +268,7 @@ fn the_rollout_is_followed_then_verified_after_the_fix() {
         summary: "otp_sent: true".into(),
         during_otp: false,
         otp_started_ms: None,
+        phone_last4: None,
     })));
     let flow = app.repair.as_ref().expect("flow");
     assert!(flow.verified.is_some());
@@ -341,8 +342,10 @@ fn a_new_target_drops_the_repair() {
     planned_set(&mut app);
     app.update(Event::Target(crate::event::Target {
         demo_scenario: Some("healthy".into()),
-        platform: crate::config::Platform::Ecs,
-        api: "http://127.0.0.1:1".into(),
+        names: crate::diagnosis::Names {
+            api_base: "http://127.0.0.1:1".into(),
+            ..app.names.clone()
+        },
         test_phone: "+17133056318".into(),
         secrets: Vec::new(),
     }));
@@ -354,8 +357,10 @@ fn w_writes_the_report_as_markdown_and_json_without_secrets() {
     let mut app = fixtures::app("event-loop-blocking");
     app.update(Event::Target(crate::event::Target {
         demo_scenario: Some("event-loop-blocking".into()),
-        platform: crate::config::Platform::Ecs,
-        api: "http://127.0.0.1:8080".into(),
+        names: crate::diagnosis::Names {
+            api_base: "http://127.0.0.1:8080".into(),
+            ..app.names.clone()
+        },
         test_phone: "+17133056318".into(),
         secrets: vec!["9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c".into()],
     }));
@@ -520,6 +525,7 @@ fn the_timeline_is_stamped_when_an_observation_was_made() {
         summary: "ok".into(),
         during_otp: false,
         otp_started_ms: None,
+        phone_last4: None,
     })));
     let last = app.timeline.entries().last().expect("an entry");
     assert_eq!(
@@ -643,4 +649,144 @@ fn network_blocked_by_a_security_group_suggests_the_egress_repair() {
     ))));
     assert!(matches!(stage(&app), Stage::Failed { .. }));
     assert!(screen(&app, 160, 48).contains("UnauthorizedOperation"));
+}
+
+/// The console on an App Runner service (#24): a fixture whose names say so.
+fn on_apprunner() -> App {
+    let mut app = fixtures::app("missing-env-vars");
+    app.names.platform = crate::config::Platform::AppRunner;
+    app
+}
+
+const SERVICE_ARN: &str =
+    "arn:aws:apprunner:us-east-1:123456789012:service/nerava-backend/8fe1e10304f84fd2b0df550fe98a71fa";
+
+fn apprunner_plan(vars: Vec<(String, String)>) -> crate::repair::apprunner::Plan {
+    use crate::repair::apprunner::{Action, Plan};
+    Plan {
+        service_arn: SERVICE_ARN.into(),
+        status: "RUNNING".into(),
+        diff: vars
+            .iter()
+            .map(|(n, v)| crate::probe::ecs::Change::Added {
+                name: n.clone(),
+                display: crate::redact::env_value(n, v),
+            })
+            .collect(),
+        commands: vec![format!(
+            "aws apprunner update-service --service-arn {SERVICE_ARN} --source-configuration file://source-configuration.json"
+        )],
+        action: Action::Update(vars),
+    }
+}
+
+#[test]
+fn on_apprunner_the_window_sets_variables_follows_the_operation_and_verifies() {
+    let mut app = on_apprunner();
+    app.update(ch('R'));
+    let shown = screen(&app, 160, 48);
+    assert!(
+        shown.contains("ECS only: not on App Runner") && shown.contains("Start a deployment"),
+        "{shown}"
+    );
+    // The form says what changes, then the plan comes from App Runner's repairer.
+    app.update(key(KeyCode::Enter));
+    assert!(screen(&app, 160, 48).contains("UpdateService of nerava-backend"));
+    typed(&mut app, NEW_SID);
+    let commands = app.update(key(KeyCode::Enter));
+    let vars = vec![("TWILIO_VERIFY_SERVICE_SID".to_owned(), NEW_SID.to_owned())];
+    assert_eq!(
+        commands,
+        vec![Command::PlanRepair(Repair::Set(vars.clone()))]
+    );
+    let plan = Box::new(apprunner_plan(vars));
+    app.update(Event::Repair(RepairUpdate::AppRunnerPlanned(Ok(
+        plan.clone()
+    ))));
+    let shown = screen(&app, 160, 48);
+    assert!(
+        shown.contains("UpdateService nerava-backend: set TWILIO_VERIFY_SERVICE_SID")
+            && shown.contains("RuntimeEnvironmentVariables")
+            && shown.contains("aws apprunner update-service")
+            && shown.contains("Type the service name nerava-backend")
+            && !shown.contains(NEW_SID),
+        "{shown}"
+    );
+    typed(&mut app, "nerava-backend");
+    assert_eq!(
+        app.update(key(KeyCode::Enter)),
+        vec![Command::ApplyAppRunner(plan)]
+    );
+    assert!(screen(&app, 160, 48).contains("UpdateService…"));
+
+    // The operation, followed: each status in the window and the header.
+    app.update(Event::Repair(RepairUpdate::OperationStarted(Ok(
+        "op-1".into()
+    ))));
+    app.update(Event::Repair(RepairUpdate::Operation("IN_PROGRESS".into())));
+    assert!(matches!(stage(&app), Stage::Following));
+    assert_eq!(
+        app.repair.as_ref().map(RepairFlow::status).as_deref(),
+        Some("repair: operation IN_PROGRESS…")
+    );
+    assert!(screen(&app, 160, 48).contains("UpdateService · operation op-1"));
+    app.update(Event::Repair(RepairUpdate::Operation("SUCCEEDED".into())));
+    let commands = app.update(Event::Repair(RepairUpdate::OperationEnded(Ok(
+        "SUCCEEDED".into()
+    ))));
+    assert_eq!(
+        commands,
+        vec![Command::ProbeAll],
+        "the checks after the fix"
+    );
+    assert!(matches!(stage(&app), Stage::Verifying { .. }));
+    let shown = screen(&app, 160, 48);
+    assert!(
+        shown.contains("✓ UpdateService operation op-1 SUCCEEDED"),
+        "{shown}"
+    );
+    let report = &app.report_files()[0].1;
+    assert!(
+        report.contains("repair planned: UpdateService nerava-backend")
+            && report.contains("applied: App Runner UpdateService, operation op-1")
+            && report.contains("operation op-1 SUCCEEDED")
+            && !report.contains(NEW_SID),
+        "{report}"
+    );
+}
+
+#[test]
+fn on_apprunner_a_failed_operation_and_an_ecs_only_repair_are_explained() {
+    let mut app = on_apprunner();
+    // The verdict's suggestion is one App Runner can make.
+    assert!(Choice::ALL[app.suggested_choice()].runs_on(crate::config::Platform::AppRunner));
+    app.update(ch('R'));
+    assert!(app.update(ch('2')).is_empty(), "no roll back on App Runner");
+    assert!(matches!(stage(&app), Stage::Failed { .. }));
+    assert!(screen(&app, 160, 48).contains("On App Runner the console sets variables"));
+
+    app.update(ch('n'));
+    let commands = app.update(ch('3'));
+    assert_eq!(commands, vec![Command::PlanRepair(Repair::Redeploy)]);
+    let mut plan = apprunner_plan(Vec::new());
+    plan.action = crate::repair::apprunner::Action::StartDeployment;
+    app.update(Event::Repair(RepairUpdate::AppRunnerPlanned(Ok(Box::new(
+        plan,
+    )))));
+    typed(&mut app, "nerava-backend");
+    app.update(key(KeyCode::Enter));
+    app.update(Event::Repair(RepairUpdate::OperationStarted(Ok(
+        "op-2".into()
+    ))));
+    let commands = app.update(Event::Repair(RepairUpdate::OperationEnded(Ok(
+        "ROLLBACK_SUCCEEDED".into(),
+    ))));
+    assert!(commands.is_empty());
+    let Stage::Failed { error } = stage(&app) else {
+        panic!("not failed: {:?}", stage(&app));
+    };
+    assert!(
+        error.contains("operation op-2 ended ROLLBACK_SUCCEEDED"),
+        "{error}"
+    );
 }

@@ -6,7 +6,6 @@
 //! statuses as the other repairs (1 when the operation failed).
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use serde_json::json;
 
@@ -15,10 +14,6 @@ use crate::cli::RepairArgs;
 use crate::config::Config;
 use crate::repair::apprunner::AppRunnerRepairer;
 use crate::repair::{Repair, RepairError};
-
-/// How often the operation is read, and for how long at most (App Runner deploys in minutes).
-const EVERY: Duration = Duration::from_secs(5);
-const LIMIT: Duration = Duration::from_secs(20 * 60);
 
 pub async fn run(
     args: &RepairArgs,
@@ -56,9 +51,8 @@ pub async fn run(
     } else {
         1.0
     };
-    let every = EVERY.mul_f64(scale.clamp(0.01, 1.0));
     let status = repairer
-        .follow(&plan.service_arn, &id, every, LIMIT, |status| {
+        .follow(&plan.service_arn, &id, scale, |status| {
             say(&format!("  {status}"));
         })
         .await?;

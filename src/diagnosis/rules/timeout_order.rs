@@ -5,7 +5,7 @@
 
 use super::Choice;
 use super::{Rule, Symptom};
-use crate::diagnosis::budget::Budget;
+use crate::diagnosis::budget::{Budget, FrontEnd};
 use crate::diagnosis::{Evidence, FailureMode, Finding, Names};
 
 pub const RULE: Rule = Rule {
@@ -43,29 +43,52 @@ pub(in crate::diagnosis) fn risk(
         return None;
     }
     let below = idle.saturating_sub(10).max(1);
+    let front = budget.front_end;
+    let (whose, raise) = match front {
+        FrontEnd::LoadBalancer => (
+            format!("the load balancer's idle timeout {idle} s"),
+            format!(
+                "aws elbv2 modify-load-balancer-attributes --load-balancer-arn $(aws elbv2 describe-load-balancers --names {load_balancer} --query 'LoadBalancers[0].LoadBalancerArn' --output text) --attributes Key=idle_timeout.timeout_seconds,Value={}",
+                budget.twilio_timeout_s + 15
+            ),
+        ),
+        // App Runner's request timeout is not a setting: only the backend's can move.
+        FrontEnd::Apprunner => (
+            format!("App Runner's fixed request timeout {idle} s"),
+            super::show_configured(names, "environment"),
+        ),
+    };
+    let show = match front {
+        FrontEnd::LoadBalancer => format!(
+            "aws ecs describe-task-definition --task-definition {} --query \"taskDefinition.containerDefinitions[].environment[?name=='TWILIO_TIMEOUT_SECONDS']\"",
+            names.service
+        ),
+        FrontEnd::Apprunner => String::new(),
+    };
+    let mut commands = vec![
+        format!("otp-console repair --set TWILIO_TIMEOUT_SECONDS={below}   # then a new deployment, verified"),
+        raise,
+    ];
+    if !show.is_empty() {
+        commands.push(show);
+    }
     Some(Finding {
         failure_mode: FailureMode::TimeoutOrder,
         title: RULE.title,
         confidence: 3,
         evidence: vec![
             format!(
-                "TWILIO_TIMEOUT_SECONDS {} s is not shorter than the load balancer's idle timeout {idle} s: a Twilio call that does not return outlives the request, and users get the load balancer's bare 504 instead of the backend's own error",
-                budget.twilio_timeout_s
+                "TWILIO_TIMEOUT_SECONDS {} s is not shorter than {whose}: a Twilio call that does not return outlives the request, and users get {}'s bare 504 instead of the backend's own error",
+                budget.twilio_timeout_s,
+                front.who()
             ),
             "a risk, not the cause of what fails now: it decides what users see when the call to Twilio hangs".into(),
         ],
-        repair: RULE.repair,
+        repair: match front {
+            FrontEnd::LoadBalancer => RULE.repair,
+            FrontEnd::Apprunner => "Make the backend give up first: lower TWILIO_TIMEOUT_SECONDS below App Runner's fixed 120 s request timeout (repair: --set TWILIO_TIMEOUT_SECONDS=…); then a Twilio that does not answer gives users the backend's clean error instead of a bare 504.",
+        },
         explains: Vec::new(),
-        commands: vec![
-            format!("otp-console repair --set TWILIO_TIMEOUT_SECONDS={below}   # then a new deployment, verified"),
-            format!(
-                "aws elbv2 modify-load-balancer-attributes --load-balancer-arn $(aws elbv2 describe-load-balancers --names {load_balancer} --query 'LoadBalancers[0].LoadBalancerArn' --output text) --attributes Key=idle_timeout.timeout_seconds,Value={}",
-                budget.twilio_timeout_s + 15
-            ),
-            format!(
-                "aws ecs describe-task-definition --task-definition {} --query \"taskDefinition.containerDefinitions[].environment[?name=='TWILIO_TIMEOUT_SECONDS']\"",
-                names.service
-            ),
-        ],
+        commands,
     })
 }

@@ -382,7 +382,7 @@ impl LiveTail {
     /// Live Tail of `cfg.log_group` with `cfg.log_filter`.
     pub fn new(sdk: &SdkConfig, cfg: &AwsConfig) -> Self {
         Self {
-            client: client(sdk),
+            client: client(&cfg.logs_sdk(sdk)),
             log_group: cfg.log_group_or_fallback(),
             filter: Some(cfg.log_filter.trim().to_owned()).filter(|f| !f.is_empty()),
             renew_after: SESSION_RENEW,
@@ -450,7 +450,7 @@ impl LiveTail {
                 kind: ErrorKind::NotFound,
                 code: Some("ResourceNotFoundException".into()),
                 message: format!(
-                    "AWS DescribeLogGroups: no log group {} — fix aws.log_group in the config",
+                    "AWS DescribeLogGroups: no log group {} — fix aws.log_group (or aws.log_region) in the config",
                     redact::sanitize(&self.log_group)
                 ),
             })
