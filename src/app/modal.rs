@@ -7,6 +7,9 @@ use tui_input::backend::crossterm::EventHandler;
 use tui_input::Input;
 
 use super::{App, Command, Modal, SendKind, Stage, OTP_WINDOW_MS};
+
+/// Real users' starts the trace window offers besides the console's own, at most.
+const USER_TRACES: usize = 5;
 use crate::keymap::{self, ModalAction};
 use crate::probe::http;
 
@@ -218,7 +221,7 @@ impl App {
 
     /// `T`: the latest OTP start's trace, or what to do when none was sent.
     pub(super) fn open_trace(&mut self) {
-        if self.traces().is_empty() {
+        if crate::diagnosis::trace::of(&self.evidence, self.now_ms).is_empty() {
             self.notice = Some((
                 crate::event::Notice {
                     is_error: true,
@@ -231,9 +234,13 @@ impl App {
         self.modal = Some(Modal::Trace { back: 0 });
     }
 
-    /// The traces of the OTP starts the console sent, oldest first, as of now.
+    /// The traces the window steps through, oldest first, as of now: real users' latest
+    /// starts from the backend's lines, then the OTP starts the console sent (the newest of
+    /// those is what `T` opens on).
     pub fn traces(&self) -> Vec<crate::diagnosis::trace::Trace> {
-        crate::diagnosis::trace::of(&self.evidence, self.now_ms)
+        let mut traces = crate::diagnosis::trace::users(&self.evidence, USER_TRACES);
+        traces.extend(crate::diagnosis::trace::of(&self.evidence, self.now_ms));
+        traces
     }
 
     /// The trace window: older, newer, close.

@@ -80,6 +80,8 @@ pub struct Hop {
 pub struct Trace {
     /// The phone's last 4 digits.
     pub phone_last4: String,
+    /// `test` (a start the console sent) or `user` (a real user's, from the backend's lines).
+    pub source: &'static str,
     pub started_ms: i64,
     /// In time order; missing hops after the others.
     pub hops: Vec<Hop>,
@@ -103,7 +105,12 @@ impl Trace {
             .iter()
             .find(|h| h.kind == HopKind::Request)
             .map_or("", |h| h.text.as_str());
-        format!("OTP start to •{} · {request}", self.phone_last4)
+        let whose = if self.source == "user" {
+            "a user's "
+        } else {
+            ""
+        };
+        format!("{whose}OTP start to •{} · {request}", self.phone_last4)
     }
 
     /// The trace as plain text lines (the report's, `check`'s): `+offset  label  text`.
@@ -217,7 +224,134 @@ fn trace(evidence: &Evidence, start: &Sample, next_ms: i64, now_ms: i64) -> Trac
     hops.sort_by_key(|h| (h.at_ms.is_none(), h.at_ms));
     Trace {
         phone_last4: phone,
+        source: "test",
         started_ms: start.started_ms,
+        hops,
+    }
+}
+
+/// Real users' OTP starts the backend logged, newest `max` of them: each phone (last 4) the
+/// console did not test, from its latest lines. What joins them is the phone in the lines
+/// (`phone_last4=…`) and time: the access line of an OTP start answered then, Twilio's send
+/// nearest in time (its list keeps no phone: matched by time alone, and said so).
+pub fn users(evidence: &Evidence, max: usize) -> Vec<Trace> {
+    let tested: Vec<&String> = evidence
+        .samples
+        .iter()
+        .filter_map(|s| s.phone_last4.as_ref())
+        .chain(evidence.phones.values())
+        .collect();
+    let mut phones: Vec<(String, i64)> = Vec::new();
+    for e in evidence.events.iter().rev() {
+        let Some(phone) = phone_in(&e.message) else {
+            continue;
+        };
+        if tested.iter().any(|t| **t == phone) || phones.iter().any(|(p, _)| *p == phone) {
+            continue;
+        }
+        phones.push((phone, e.timestamp_ms));
+        if phones.len() == max {
+            break;
+        }
+    }
+    let mut traces: Vec<Trace> = phones
+        .into_iter()
+        .map(|(phone, last_ms)| user_trace(evidence, &phone, last_ms))
+        .collect();
+    traces.sort_by_key(|t| t.started_ms);
+    traces
+}
+
+/// The 4 digits after `phone_last4=` in a line.
+fn phone_in(message: &str) -> Option<String> {
+    let rest = message.split("phone_last4=").nth(1)?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    (digits.len() == 4).then_some(digits)
+}
+
+fn user_trace(evidence: &Evidence, phone: &str, last_ms: i64) -> Trace {
+    let tag = format!("phone_last4={phone}");
+    // Its burst: the lines for the phone up to a minute before the latest.
+    let started_ms = evidence
+        .events
+        .iter()
+        .filter(|e| {
+            e.message.contains(&tag) && (last_ms - 60_000..=last_ms).contains(&e.timestamp_ms)
+        })
+        .map(|e| e.timestamp_ms)
+        .min()
+        .unwrap_or(last_ms);
+    let window = (started_ms - 1_000, last_ms + 5_000);
+    let mut hops = log_lines(evidence, phone, window, i64::MAX);
+    let access = evidence
+        .events
+        .iter()
+        .filter(|e| (window.0..=window.1 + 60_000).contains(&e.timestamp_ms))
+        .find(|e| e.message.contains("POST /v1/auth/otp/start"));
+    hops.push(match access {
+        Some(e) => Hop {
+            kind: HopKind::Request,
+            at_ms: Some(e.timestamp_ms),
+            duration_ms: None,
+            state: if e.message.contains("\" 2") {
+                HopState::Ok
+            } else {
+                HopState::Fail
+            },
+            text: format!(
+                "answered, as its access line says: {}",
+                crate::redact::sanitize(&e.message)
+            ),
+        },
+        None => Hop {
+            kind: HopKind::Request,
+            at_ms: None,
+            duration_ms: None,
+            state: HopState::Missing,
+            text: "no access line for it in the lines read (a load balancer's 504 leaves none)"
+                .into(),
+        },
+    });
+    let send = evidence
+        .recent_sms
+        .as_ref()
+        .and_then(|r| r.as_ref().ok())
+        .and_then(|r| {
+            r.sends
+                .iter()
+                .filter(|s| (started_ms - 1_000..=started_ms + 60_000).contains(&s.at_ms))
+                .min_by_key(|s| (s.at_ms - started_ms).abs())
+        });
+    hops.push(match send {
+        Some(s) => Hop {
+            kind: HopKind::Twilio,
+            at_ms: Some(s.at_ms),
+            duration_ms: None,
+            state: match s.status.as_str() {
+                "delivered" | "read" => HopState::Ok,
+                "failed" | "undelivered" => HopState::Fail,
+                _ => HopState::Pending,
+            },
+            text: format!(
+                "a send {} (matched by time: Twilio's list keeps no phone){}",
+                s.status,
+                s.error_code
+                    .map_or_else(String::new, |c| format!(", error {c}"))
+            ),
+        },
+        None => Hop {
+            kind: HopKind::Twilio,
+            at_ms: None,
+            duration_ms: None,
+            state: HopState::Missing,
+            text: "no Twilio send in its minute (or users' sends not read)".into(),
+        },
+    });
+    hops.sort_by_key(|h| (h.at_ms.is_none(), h.at_ms));
+    Trace {
+        phone_last4: phone.to_owned(),
+        source: "user",
+        started_ms,
         hops,
     }
 }
@@ -560,6 +694,34 @@ mod tests {
         let app = fixtures::app("event-loop-blocking");
         let t = &of(&app.evidence, NOW)[0];
         assert_eq!(hop(t, HopKind::Twilio).state, HopState::Pending);
+    }
+
+    /// A real user's start, from the backend's lines for a phone the console did not test:
+    /// its lines, and what the access lines and Twilio's list say near it, said as such.
+    #[test]
+    fn a_users_start_is_traced_from_the_backends_lines() {
+        let app = fixtures::app("missing-env-vars");
+        assert!(
+            users(&app.evidence, 5).is_empty(),
+            "6318 is the console's own test"
+        );
+        let mut app = fixtures::app("missing-env-vars");
+        for e in &mut app.evidence.events {
+            e.message = e.message.replace("phone_last4=6318", "phone_last4=0105");
+        }
+        let t = &users(&app.evidence, 5)[0];
+        assert_eq!((t.phone_last4.as_str(), t.source), ("0105", "user"));
+        assert!(
+            hop(t, HopKind::Log)
+                .text
+                .contains("provider not configured"),
+            "{t:#?}"
+        );
+        assert!(
+            t.title().starts_with("a user's OTP start to •0105"),
+            "{}",
+            t.title()
+        );
     }
 
     /// No OTP start sent: no trace.

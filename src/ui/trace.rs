@@ -22,8 +22,9 @@ pub fn content(traces: &[Trace], back: usize, width: u16) -> (String, Vec<Line<'
     };
     let width = usize::from(width).max(20);
     let bar_w = ((width.saturating_sub(OFFSET_W + LABEL_W + 12)) / 4).clamp(6, 24);
+    let whose = if t.source == "user" { "a user's " } else { "" };
     let title = format!(
-        "Trace · OTP start to •{} at {} ({} of {})",
+        "Trace · {whose}OTP start to •{} at {} ({} of {})",
         t.phone_last4,
         super::logs::hh_mm_ss(t.started_ms),
         traces.len() - back.min(traces.len() - 1),
