@@ -469,7 +469,10 @@ impl Names {
 /// Diagnoses the evidence as of `now_ms`.
 pub fn diagnose(evidence: &Evidence, names: &Names, now_ms: i64) -> Diagnosis {
     let (mut findings, mut risks) = rules::run(evidence, names, now_ms);
-    let timeouts = budget::of(evidence, names.platform);
+    let loop_blocked = findings
+        .iter()
+        .any(|f| f.failure_mode == FailureMode::EventLoopBlocked);
+    let timeouts = budget::of(evidence, names.platform, loop_blocked);
     // What users see when the call to Twilio hangs: a risk of its own, never a cause.
     if let Some(risk) = timeouts.as_ref().and_then(|b| {
         rules::timeout_order::risk(

@@ -327,6 +327,19 @@ fn check_traces_the_otp_start_it_sent() {
         table.contains("TRACE  OTP start to •6318 · 504 after"),
         "{table}"
     );
+    // Without --trace the verdict comes before the 504: the trace shows the start as far as
+    // it got, and the budget already names the load balancer (the blocked loop never lets
+    // the backend's own 30 s run).
+    let early: Vec<&str> = args.iter().copied().filter(|a| *a != "--trace").collect();
+    let out = binary().args(&early).arg("--json").output().expect("runs");
+    let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["verdict"]["failure_mode"], "event_loop_blocked");
+    assert_eq!(
+        json["traces"][0]["hops"][0]["kind"], "request",
+        "{:#}",
+        json["traces"]
+    );
+    assert_eq!(json["observations"]["timeouts"]["first"], "load_balancer");
 }
 
 #[test]

@@ -110,8 +110,13 @@ impl Budget {
 }
 
 /// The budget as the evidence shows it, on `platform`: `None` until the task definition (or
-/// the App Runner service) is read.
-pub fn of(evidence: &Evidence, platform: crate::config::Platform) -> Option<Budget> {
+/// the App Runner service) is read. `loop_blocked`: the evidence names a blocked event loop,
+/// whose call never lets the backend's own timeout run.
+pub fn of(
+    evidence: &Evidence,
+    platform: crate::config::Platform,
+    loop_blocked: bool,
+) -> Option<Budget> {
     let set = evidence
         .snapshot()?
         .variable("TWILIO_TIMEOUT_SECONDS")
@@ -136,7 +141,12 @@ pub fn of(evidence: &Evidence, platform: crate::config::Platform) -> Option<Budg
         Some(Err(e)) => (None, Some(e.message.clone())),
         None => (None, None),
     };
-    let seen = lb_answered_first(evidence, front_end);
+    let seen = lb_answered_first(evidence, front_end).or_else(|| {
+        loop_blocked.then(|| {
+            "the event loop is blocked (event_loop_blocked): the backend's own timeout cannot run"
+                .to_owned()
+        })
+    });
     let gave_up = match front_end {
         FrontEnd::LoadBalancer => "load_balancer",
         FrontEnd::Apprunner => "apprunner",

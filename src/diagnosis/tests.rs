@@ -2143,7 +2143,7 @@ fn a_backend_timeout_not_shorter_than_the_load_balancers_is_a_risk() {
         let evidence = budget_evidence(sent(), idle);
         (
             diagnose(&evidence, &names(), NOW),
-            super::budget::of(&evidence, crate::config::Platform::Ecs).expect("a budget"),
+            super::budget::of(&evidence, crate::config::Platform::Ecs, false).expect("a budget"),
         )
     };
     // GOOD leaves TWILIO_TIMEOUT_SECONDS unset (the runbook's 30 s): an idle timeout of 30 s
@@ -2195,7 +2195,8 @@ fn a_504_seen_makes_the_load_balancer_first_without_a_risk() {
         false,
     );
     let evidence = budget_evidence(timed_out, Some(60));
-    let budget = super::budget::of(&evidence, crate::config::Platform::Ecs).expect("a budget");
+    let budget =
+        super::budget::of(&evidence, crate::config::Platform::Ecs, false).expect("a budget");
     assert_eq!(budget.first, "load_balancer", "{budget:?}");
     assert_eq!(budget.configured_in_order, Some(true));
     assert!(
@@ -2233,7 +2234,8 @@ fn on_apprunner_the_budget_is_the_fixed_120_s_request_timeout() {
         }
         (
             diagnose(&evidence, &names, NOW),
-            super::budget::of(&evidence, crate::config::Platform::AppRunner).expect("a budget"),
+            super::budget::of(&evidence, crate::config::Platform::AppRunner, false)
+                .expect("a budget"),
         )
     };
     let (d, budget) = run("30");
