@@ -353,7 +353,7 @@ impl App {
         };
         let mut header = ReportHeader::new(target, self.started_ms, self.now_ms)
             .with_diagnosis(&self.diagnosis)
-            .with_evidence(&self.evidence);
+            .with_evidence_of(&self.evidence, &self.timeline);
         if let Some(flow) = &self.repair {
             // After a repair, "what changed" is from the revision the incident ran on to the
             // one running now.

@@ -462,10 +462,23 @@ impl ReportHeader {
         self
     }
 
+    /// The revision diff of the last ECS read in `evidence`, if it succeeded. The changes that
+    /// may explain are those of the incident `timeline` first named (a postmortem's cause),
+    /// else of the final verdict.
+    #[must_use]
+    pub fn with_evidence_of(self, evidence: &Evidence, timeline: &Timeline) -> Self {
+        let incident = timeline.incident.as_ref().map(|i| i.failure_mode);
+        self.with_evidence_for(evidence, incident)
+    }
+
     /// The revision diff of the last ECS read in `evidence`, if it succeeded.
     #[must_use]
-    pub fn with_evidence(mut self, evidence: &Evidence) -> Self {
-        let mode = self.diagnosis.as_ref().map(|d| d.verdict.failure_mode);
+    pub fn with_evidence(self, evidence: &Evidence) -> Self {
+        self.with_evidence_for(evidence, None)
+    }
+
+    fn with_evidence_for(mut self, evidence: &Evidence, incident: Option<FailureMode>) -> Self {
+        let mode = incident.or(self.diagnosis.as_ref().map(|d| d.verdict.failure_mode));
         self.changes = diagnosis::changes::all(evidence)
             .into_iter()
             .map(|c| ChangeLine {

@@ -200,9 +200,11 @@ impl Runner {
             Command::ProbeAll => {
                 self.notice(false, "Probing everything…");
                 self.oneshots.spawn(async move {
+                    // CloudTrail after ECS: its changes are the deployed revision's (and,
+                    // after a repair, the repair's own, with who made it).
                     let ecs_then_twilio = async {
                         p.read_ecs().await;
-                        p.ask_twilio().await;
+                        tokio::join!(p.ask_twilio(), p.read_cloudtrail());
                     };
                     tokio::join!(
                         p.health(),

@@ -440,13 +440,47 @@ fn tmux_repair_invalid_credentials_by_a_new_token() {
     );
 }
 
+/// #26: after the roll back and its verification, the report opens like a postmortem: the
+/// incident named and when (time to diagnose), the image change behind it and its author, the
+/// roll back to :41, who confirmed it, the verification and the time to recover.
 #[test]
 fn tmux_repair_event_loop_blocking_by_rolling_back() {
-    repair_in_tmux(
+    let (tmux, report) = repair_in_tmux(
         "event-loop-blocking",
         "event_loop_blocked",
         &Choice::RollBack,
     );
+    tmux.keys(&["W"]);
+    tmux.wait_for("the report notice", Duration::from_secs(10), |s| {
+        s.contains("Incident report written")
+    });
+    let markdown =
+        std::fs::read_to_string(report.with_extension("md")).expect("the Markdown report");
+    let summary: String = markdown
+        .lines()
+        .skip_while(|l| *l != "## Summary")
+        .take_while(|l| !l.starts_with("- Target"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for want in [
+        "Incident: **event_loop_blocked**",
+        "after the session began, on:",
+        "The change behind it: ",
+        "user/deploy-bot",
+        "Done: ",
+        ":41",
+        "(the service's name typed)",
+        "Verified: **none**",
+        "(time to recover)",
+    ] {
+        assert!(summary.contains(want), "{want}\n{summary}");
+    }
+    assert!(
+        markdown.contains("## Traces of the OTP starts sent"),
+        "{markdown}"
+    );
+    let _ = std::fs::remove_file(report.with_extension("md"));
+    let _ = std::fs::remove_file(report.with_extension("json"));
 }
 
 #[test]

@@ -56,8 +56,21 @@ fn facts<'a>(timeline: &'a Timeline, header: &'a ReportHeader) -> Facts<'a> {
         completed_ms: completed.map(since),
         incident,
         now: header.diagnosis.as_ref().map(|d| d.verdict.failure_mode),
-        users: header.users.as_deref(),
-        cause: header.changes.iter().find(|c| c.related),
+        // What users saw when the incident was named, as its evidence read their traffic;
+        // else the last read.
+        users: incident
+            .and_then(|i| {
+                i.evidence
+                    .iter()
+                    .find_map(|e| e.strip_prefix("real traffic: "))
+            })
+            .or(header.users.as_deref()),
+        // The newest change that may explain it, made before the incident was named (the
+        // repair's own change comes after).
+        cause: header
+            .changes
+            .iter()
+            .find(|c| c.related && incident.is_none_or(|i| c.at_ms <= i.at_ms)),
         repair: header.repair.as_ref().and_then(|r| r["summary"].as_str()),
         verified: header
             .verification
@@ -117,9 +130,10 @@ pub(super) fn lines(timeline: &Timeline, header: &ReportHeader) -> Vec<String> {
         out.push(format!(
             "Confirmed {} after the session began (the service's name typed){}{}",
             fmt_ms(ms),
-            f.applied_by.map_or_else(String::new, |who| format!(
-                ", applied as {who} (CloudTrail)"
-            )),
+            f.applied_by.map_or_else(
+                || ", CloudTrail has not recorded its change yet".to_owned(),
+                |who| format!(", applied as {who} (CloudTrail)")
+            ),
             f.completed_ms.map_or_else(
                 || "; not completed".to_owned(),
                 |at| format!("; completed {} after the session began", fmt_ms(at))
