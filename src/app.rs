@@ -347,7 +347,10 @@ impl App {
         let target = match &self.target {
             Some(t) => match &t.demo_scenario {
                 Some(s) => format!("demo:{s}"),
-                None => t.names.api_base.clone(),
+                None => match &t.names.context {
+                    Some(c) => format!("{} · {}", c.name, t.names.api_base),
+                    None => t.names.api_base.clone(),
+                },
             },
             None => "otp-console".to_owned(),
         };

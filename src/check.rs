@@ -373,6 +373,7 @@ pub fn report_json(report: &Report) -> Value {
     json!({
         "schema_version": 1,
         "target": report.target,
+        "context": report.names.context,
         "elapsed_ms": report.elapsed.as_millis() as u64,
         "verdict": report.diagnosis.verdict,
         "checklist": report.diagnosis.checklist,

@@ -197,6 +197,9 @@ pub struct AwsArgs {
     /// AWS region of the cluster and log group (as `aws --region`); overrides [aws] region.
     #[arg(long, value_name = "REGION", conflicts_with = "demo")]
     pub region: Option<String>,
+    /// The config file's context to use (`[contexts.NAME]`); overrides its default_context.
+    #[arg(long, value_name = "NAME", conflicts_with = "demo")]
+    pub context: Option<String>,
 }
 
 impl AwsArgs {

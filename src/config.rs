@@ -6,6 +6,8 @@
 //! starts the simulator instead. A bad file yields one `file:line:col: message` error line.
 //! Secrets never live here: Twilio credentials come from the task definition or the environment.
 
+/// `[contexts.NAME]`: several targets in one file.
+pub mod contexts;
 /// Errors with a file, line and column, built from toml's spans or by locating a key.
 mod error;
 /// The runbook's env-var table as data, and its evaluation against a container's variables.
@@ -50,6 +52,10 @@ pub struct Config {
     pub rules: EnvRules,
     /// The changes timeline: how far back CloudTrail and Twilio's Monitor are read.
     pub changes: ChangesConfig,
+    /// The context this configuration was read for (`[contexts.NAME]`), when the file has
+    /// them: the header shows its name first, in its colour.
+    #[serde(skip)]
+    pub context: Option<contexts::Context>,
 }
 
 /// `[changes]`: the window of the changes timeline.
@@ -334,9 +340,32 @@ impl Config {
     /// Finds and loads the config: `explicit`, then `./otp-console.toml`, then the platform
     /// config dir. An explicit path that does not exist is an error.
     pub fn load(explicit: Option<&Path>) -> Result<Loaded, ConfigError> {
+        Self::load_context(explicit, None)
+    }
+
+    /// [`Config::load`] for the context `context` (`--context`), else the file's default.
+    pub fn load_context(
+        explicit: Option<&Path>,
+        context: Option<&str>,
+    ) -> Result<Loaded, ConfigError> {
         // An empty cwd keeps relative paths as the user typed them, so errors read
         // `otp-console.toml:7:1: ...` rather than an absolute path.
-        Self::load_in(explicit, Path::new(""), dirs::config_dir().as_deref())
+        let loaded = Self::load_in_context(
+            explicit,
+            Path::new(""),
+            dirs::config_dir().as_deref(),
+            context,
+        )?;
+        if let (Some(name), None) = (context, &loaded.path) {
+            return Err(ConfigError::Flag {
+                flag: "--context",
+                message: format!(
+                    "{}: no config file to read it from (give --config FILE)",
+                    crate::redact::sanitize(name)
+                ),
+            });
+        }
+        Ok(loaded)
     }
 
     /// [`Config::load`] with the current directory and platform config dir passed in.
@@ -345,16 +374,25 @@ impl Config {
         cwd: &Path,
         config_dir: Option<&Path>,
     ) -> Result<Loaded, ConfigError> {
+        Self::load_in_context(explicit, cwd, config_dir, None)
+    }
+
+    fn load_in_context(
+        explicit: Option<&Path>,
+        cwd: &Path,
+        config_dir: Option<&Path>,
+        context: Option<&str>,
+    ) -> Result<Loaded, ConfigError> {
         if let Some(path) = explicit {
             let path = cwd.join(path);
             if !path.exists() {
                 return Err(ConfigError::NotFound { path });
             }
-            return Self::load_file(path);
+            return Self::load_file(path, context);
         }
         for path in Self::candidates(cwd, config_dir) {
             if path.is_file() {
-                return Self::load_file(path);
+                return Self::load_file(path, context);
             }
         }
         Ok(Loaded {
@@ -372,9 +410,9 @@ impl Config {
         paths
     }
 
-    fn load_file(path: PathBuf) -> Result<Loaded, ConfigError> {
+    fn load_file(path: PathBuf, context: Option<&str>) -> Result<Loaded, ConfigError> {
         let text = read_limited(&path)?;
-        let config = Self::from_toml_str(&text, &path.display().to_string())?;
+        let config = Self::from_toml_str_in(&text, &path.display().to_string(), context)?;
         Ok(Loaded {
             config,
             path: Some(path),
@@ -383,14 +421,57 @@ impl Config {
 
     /// Parses and validates `text`; `origin` names it in error messages (usually the path).
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        Self::from_toml_str_in(text, origin, None)
+    }
+
+    /// [`Config::from_toml_str`] for the context `context` (else the file's
+    /// `default_context`, if any): its tables merged over the top level's.
+    pub fn from_toml_str_in(
+        text: &str,
+        origin: &str,
+        context: Option<&str>,
+    ) -> Result<Self, ConfigError> {
         // Secrets first: a file holding a token must be refused for that reason, not for an
         // unknown key, and no later message may echo its value.
-        let table: toml::Table =
+        let mut table: toml::Table =
             toml::from_str(text).map_err(|e| error::from_toml(&e, text, origin))?;
         validate::reject_secrets(&table, text, origin)?;
-        let config: Self = toml::from_str(text).map_err(|e| error::from_toml(&e, text, origin))?;
+        let has_contexts = table.contains_key("contexts") || table.contains_key("default_context");
+        let chosen = contexts::select(&mut table, context, origin)?;
+        let mut config: Self = match &chosen {
+            // As written: its errors carry their line and column.
+            None if !has_contexts => {
+                toml::from_str(text).map_err(|e| error::from_toml(&e, text, origin))?
+            }
+            _ => toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    ConfigError::at(
+                        origin,
+                        None,
+                        error::ErrorKind::InvalidValue,
+                        format!(
+                            "{}{}",
+                            chosen
+                                .as_ref()
+                                .map_or_else(String::new, |c| format!("context {}: ", c.name)),
+                            e.message().trim()
+                        ),
+                    )
+                })?,
+        };
         validate::check(&config, text, origin)?;
+        config.context = chosen;
         Ok(config)
+    }
+
+    /// What the target is called in reports and tables: the API base URL, after the
+    /// context's name when the file has contexts (`prod · https://api…`).
+    pub fn target_name(&self) -> String {
+        match &self.context {
+            Some(c) => format!("{} · {}", c.name, self.api.base_url),
+            None => self.api.base_url.clone(),
+        }
     }
 
     /// Serialises to TOML that [`Config::from_toml_str`] reads back to an equal value.
@@ -897,5 +978,99 @@ mod tests {
         assert_eq!(parsed.aws.log_region.as_deref(), Some("eu-west-1"));
         let e = err("[aws]\nlog_region = \" \"\n");
         assert!(e.contains("log_region"), "{e}");
+    }
+
+    const CONTEXTS: &str = r#"
+default_context = "staging"
+
+[aws]
+region = "us-east-1"
+cluster = "nerava-cluster"
+
+[contexts.prod]
+color = "red"
+[contexts.prod.aws]
+service = "nerava-backend"
+[contexts.prod.api]
+base_url = "https://api.nerava.network"
+
+[contexts.staging]
+[contexts.staging.aws]
+service = "nerava-backend-staging"
+region = "us-west-2"
+[contexts.staging.api]
+base_url = "https://api.staging.nerava.network"
+"#;
+
+    /// #25: a file with contexts reads the one asked for, else its default, each over the
+    /// top level's values; the context's name and colour come with it.
+    #[test]
+    fn contexts_merge_over_the_top_level() {
+        let staging = Config::from_toml_str(CONTEXTS, "t").expect("the default context");
+        assert_eq!(staging.aws.service, "nerava-backend-staging");
+        assert_eq!(staging.aws.region, "us-west-2");
+        assert_eq!(staging.aws.cluster, "nerava-cluster");
+        assert_eq!(
+            staging.context.as_ref().map(|c| c.name.as_str()),
+            Some("staging")
+        );
+        assert_eq!(
+            staging.target_name(),
+            "staging · https://api.staging.nerava.network"
+        );
+        let prod = Config::from_toml_str_in(CONTEXTS, "t", Some("prod")).expect("prod");
+        assert_eq!(prod.aws.service, "nerava-backend");
+        assert_eq!(prod.aws.region, "us-east-1", "inherited from the top level");
+        assert_eq!(
+            prod.context,
+            Some(contexts::Context {
+                name: "prod".into(),
+                color: Some("red".into())
+            })
+        );
+        // A file without contexts is read as before, with no context.
+        assert!(
+            Config::from_toml_str("[aws]\nregion = \"eu-west-1\"\n", "t")
+                .expect("plain")
+                .context
+                .is_none()
+        );
+    }
+
+    /// Each mistake is one line naming what to fix, and a secret in a context is refused as
+    /// at the top level, its value never echoed.
+    #[test]
+    fn a_bad_context_is_one_line() {
+        let e = Config::from_toml_str_in(CONTEXTS, "t", Some("qa"))
+            .expect_err("no such context")
+            .to_string();
+        assert!(
+            e.contains("no context \"qa\"") && e.contains("prod, staging"),
+            "{e}"
+        );
+        let bad = CONTEXTS.replace("color = \"red\"", "color = \"reed\"");
+        let e = Config::from_toml_str_in(&bad, "t", Some("prod"))
+            .expect_err("bad colour")
+            .to_string();
+        assert!(
+            e.contains("contexts.prod.color") && e.contains("not a colour"),
+            "{e}"
+        );
+        let typo = CONTEXTS.replace(
+            "[contexts.prod.aws]\n",
+            "[contexts.prod.aws]\nregoin = \"x\"\n",
+        );
+        let e = Config::from_toml_str_in(&typo, "t", Some("prod"))
+            .expect_err("unknown key")
+            .to_string();
+        assert!(e.contains("context prod") && e.contains("regoin"), "{e}");
+        let secret = format!(
+            "{CONTEXTS}[contexts.prod.twilio]\nauth_token = \"9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c\"\n"
+        );
+        let e = Config::from_toml_str_in(&secret, "t", Some("prod"))
+            .expect_err("a secret")
+            .to_string();
+        assert!(!e.contains("9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c"), "{e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
     }
 }

@@ -449,6 +449,10 @@ pub struct Names {
     pub log_filter: String,
     pub api_base: String,
     pub region: String,
+    /// The config file's context the target was read for: the header shows its name first,
+    /// in its colour; `check --json` and the report carry it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<crate::config::contexts::Context>,
 }
 
 impl Names {
@@ -462,6 +466,7 @@ impl Names {
             log_filter: config.aws.log_filter.clone(),
             api_base: config.api.base_url.clone(),
             region: config.aws.region.clone(),
+            context: config.context.clone(),
         }
     }
 }

@@ -55,7 +55,9 @@ async fn console(cli: &Cli) -> ExitCode {
     let (demo, config) = if let Some(scenario) = &cli.demo {
         (Some(scenario.clone()), Config::default())
     } else {
-        match Config::load(cli.config.as_deref()).and_then(|l| cli.aws.apply(l)) {
+        match Config::load_context(cli.config.as_deref(), cli.aws.context.as_deref())
+            .and_then(|l| cli.aws.apply(l))
+        {
             Ok(loaded) if loaded.path.is_some() => (None, loaded.config),
             Ok(loaded) => (Some(sim::scenario::DEFAULT_DEMO.to_owned()), loaded.config),
             Err(e) => {

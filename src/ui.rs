@@ -89,6 +89,22 @@ pub fn render_to(app: &App, area: Rect, buf: &mut Buffer) {
 
 fn header_line(app: &App) -> Line<'static> {
     let mut spans = Vec::new();
+    // The context first, in its colour: over a screen share everyone sees which environment
+    // is on screen.
+    if let Some(context) = app.target.as_ref().and_then(|t| t.names.context.as_ref()) {
+        let colour = context
+            .color
+            .as_deref()
+            .and_then(|c| c.parse::<Color>().ok())
+            .unwrap_or(theme::ACCENT);
+        spans.push(Span::styled(
+            format!(" {} ", crate::redact::sanitize(&context.name)),
+            Style::new()
+                .fg(Color::Black)
+                .bg(colour)
+                .add_modifier(Modifier::BOLD),
+        ));
+    }
     let demo = app.target.as_ref().and_then(|t| t.demo_scenario.clone());
     if demo.is_some() {
         spans.push(Span::styled(

@@ -342,6 +342,55 @@ fn check_traces_the_otp_start_it_sent() {
     assert_eq!(json["observations"]["timeouts"]["first"], "load_balancer");
 }
 
+/// #25: `--context` picks a target of a file with several; without it the file's
+/// `default_context`; `check --json` carries the context; an unknown one is one line, exit 2.
+#[test]
+fn check_reads_the_context_asked_for() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let closed = |n: u16| format!("http://127.0.0.1:{n}");
+    let path = dir.path().join("otp-console.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "default_context = \"staging\"\n\
+             [twilio]\napi_url = \"{t}\"\nverify_url = \"{t}\"\nstatus_url = \"{t}\"\n\
+             [contexts.prod]\ncolor = \"red\"\n[contexts.prod.api]\nbase_url = \"{p}\"\n\
+             [contexts.staging.api]\nbase_url = \"{s}\"\n",
+            t = closed(9),
+            p = closed(7),
+            s = closed(8)
+        ),
+    )
+    .expect("config");
+    let run = |extra: &[&str]| {
+        binary()
+            .args(["check", "--json", "--config"])
+            .arg(&path)
+            .args(extra)
+            .output()
+            .expect("runs")
+    };
+    let json = |out: &std::process::Output| -> Value {
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+    };
+    let prod = json(&run(&["--context", "prod"]));
+    assert_eq!(prod["context"]["name"], "prod", "{:#}", prod["context"]);
+    assert_eq!(prod["context"]["color"], "red");
+    assert_eq!(prod["target"], format!("prod · {}", closed(7)));
+    let staging = json(&run(&[]));
+    assert_eq!(staging["context"]["name"], "staging");
+    assert_eq!(staging["target"], format!("staging · {}", closed(8)));
+    let out = run(&["--context", "qa"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("no context \"qa\"") && stderr.contains("prod, staging"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn bad_input_exits_2_with_one_line() {
     let one_line = |out: &std::process::Output| {

@@ -459,3 +459,28 @@ fn t_opens_the_trace_of_the_latest_otp_start() {
         .as_ref()
         .is_some_and(|(n, _)| n.text.contains("press o")));
 }
+
+/// #25: the header shows the context's name first, so everyone on a screen share sees which
+/// environment is on screen; the report's target carries it.
+#[test]
+fn the_header_names_the_context_first() {
+    let mut app = fixtures::app("healthy");
+    let mut names = app.names.clone();
+    names.context = Some(crate::config::contexts::Context {
+        name: "prod".into(),
+        color: Some("red".into()),
+    });
+    app.update(Event::Target(Target {
+        demo_scenario: None,
+        names,
+        test_phone: "+17133056318".into(),
+        secrets: Vec::new(),
+    }));
+    let screen = crate::ui::tests::screen(&app, 80, 24);
+    let header = screen.lines().next().unwrap_or_default();
+    assert!(header.starts_with(" prod "), "{header}");
+    assert!(
+        app.report_files()[0].1.contains("prod · "),
+        "the report's target"
+    );
+}

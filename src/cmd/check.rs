@@ -59,13 +59,15 @@ pub async fn run(args: CheckArgs) -> ExitCode {
         let config = sim::run::config_for(&sim.urls, sim.scenario());
         (config, format!("demo:{name}"), Some(sim))
     } else {
-        match Config::load(args.config.as_deref()).and_then(|l| args.aws.apply(l)) {
+        match Config::load_context(args.config.as_deref(), args.aws.context.as_deref())
+            .and_then(|l| args.aws.apply(l))
+        {
             Ok(loaded) if loaded.path.is_none() => {
                 eprintln!("otp-console check: no configuration found (give --config FILE, create ./otp-console.toml, or use --demo SCENARIO)");
                 return ExitCode::from(2);
             }
             Ok(loaded) => {
-                let target = loaded.config.api.base_url.clone();
+                let target = loaded.config.target_name();
                 (loaded.config, target, None)
             }
             Err(e) => {

@@ -108,7 +108,7 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
         let sdk = crate::engine::demo_sdk_config(&config).await;
         (config, format!("demo:{name}"), sdk, Some(sim))
     } else {
-        let loaded = Config::load(args.config.as_deref())
+        let loaded = Config::load_context(args.config.as_deref(), args.aws.context.as_deref())
             .and_then(|l| args.aws.apply(l))
             .map_err(|e| RepairError(e.to_string()))?;
         if loaded.path.is_none() {
@@ -117,7 +117,7 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
             ));
         }
         let sdk = probe::aws::sdk_config(&loaded.config.aws).await;
-        let target = loaded.config.api.base_url.clone();
+        let target = loaded.config.target_name();
         (loaded.config, target, sdk, None)
     };
     if args.allow_egress {

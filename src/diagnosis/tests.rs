@@ -19,6 +19,7 @@ fn names() -> Names {
         log_filter: "OTP".into(),
         api_base: "https://api.nerava.network".into(),
         region: "us-east-1".into(),
+        context: None,
     }
 }
 

@@ -44,6 +44,7 @@ fn names() -> Names {
         log_filter: "OTP".into(),
         api_base: "http://127.0.0.1:8080".into(),
         region: "us-east-1".into(),
+        context: None,
     }
 }
 
