@@ -78,6 +78,10 @@ pub enum Modal {
     Trace {
         back: usize,
     },
+    /// Pick a context of the config file (its last row is the demo).
+    Contexts {
+        selected: usize,
+    },
 }
 
 /// What update asks the runner to do.
@@ -98,6 +102,8 @@ pub enum Command {
         code: String,
     },
     SwitchScenario(String),
+    /// Watch the config file's context `Some(NAME)`, or the demo (`None`), from now on.
+    SwitchContext(Option<String>),
     /// Read the deployed revision and plan this repair (changes nothing).
     PlanRepair(Repair),
     /// Register, update the service, follow the rollout (the user typed the service name).
@@ -153,6 +159,8 @@ pub struct App {
     pub notice: Option<(Notice, i64)>,
     /// Built-in scenarios for the picker (empty outside the demo).
     pub scenarios: Vec<(String, String)>,
+    /// The config file's contexts for the `x` picker (empty without a file that has them).
+    pub contexts: Vec<String>,
     /// When this console sent OTP starts, per phone, for the rate-limit budget.
     pub otp_sent: VecDeque<(String, i64)>,
     /// The phone of the last send, for code entry.
@@ -198,6 +206,7 @@ impl App {
             inbox: Vec::new(),
             notice: None,
             scenarios,
+            contexts: Vec::new(),
             otp_sent: VecDeque::new(),
             last_phone: None,
             size: (0, 0),
@@ -473,6 +482,7 @@ impl App {
             }
             Action::Report => return self.write_report(),
             Action::Trace => self.open_trace(),
+            Action::Contexts => self.open_contexts(),
             Action::OtpStart | Action::TwilioSend => {
                 let kind = if action == Action::OtpStart {
                     SendKind::Api
@@ -565,6 +575,7 @@ impl App {
             Modal::Compare { revision, .. } => self.compare_key(revision, key),
             Modal::Scenarios { selected } => self.scenarios_key(selected, key),
             Modal::Trace { back } => self.trace_key(back, key),
+            Modal::Contexts { selected } => self.contexts_key(selected, key),
         }
     }
 

@@ -334,6 +334,8 @@ pub struct Loaded {
     pub config: Config,
     /// The file used; `None` when none was found and the caller should run the demo.
     pub path: Option<PathBuf>,
+    /// The contexts the file holds (`[contexts.NAME]`): what the console's `x` switches to.
+    pub contexts: Vec<String>,
 }
 
 impl Config {
@@ -398,6 +400,7 @@ impl Config {
         Ok(Loaded {
             config: Self::default(),
             path: None,
+            contexts: Vec::new(),
         })
     }
 
@@ -416,6 +419,7 @@ impl Config {
         Ok(Loaded {
             config,
             path: Some(path),
+            contexts: contexts::names(&text),
         })
     }
 

@@ -37,6 +37,8 @@ pub enum Action {
     Changes,
     /// The trace of the latest OTP start.
     Trace,
+    /// The config file's contexts, to switch to one live.
+    Contexts,
 }
 
 /// One binding: the key, what it does, and how the footer and help name it.
@@ -235,6 +237,7 @@ pub const BINDINGS: &[Binding] = &[
     bind(KeyCode::Home, Action::Top, "Home", "oldest", false),
     bind(KeyCode::Char('G'), Action::Bottom, "G", "newest", false),
     bind(KeyCode::End, Action::Bottom, "End", "newest", false),
+    bind(KeyCode::Char('x'), Action::Contexts, "x", "context", false),
     bind(
         KeyCode::Char('s'),
         Action::Scenarios,
@@ -608,7 +611,8 @@ mod tests {
             action(&KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)),
             Some(Action::FocusPrev)
         );
-        assert_eq!(action(&key(KeyCode::Char('x'))), None);
+        assert_eq!(action(&key(KeyCode::Char('x'))), Some(Action::Contexts));
+        assert_eq!(action(&key(KeyCode::Char('X'))), None);
     }
 
     const MODALS: &[&[ModalKey]] = &[

@@ -52,13 +52,22 @@ fn main() -> ExitCode {
 
 /// The console: on the demo when asked or when no configuration is found, else live.
 async fn console(cli: &Cli) -> ExitCode {
+    let mut source = None;
+    let mut contexts = Vec::new();
     let (demo, config) = if let Some(scenario) = &cli.demo {
         (Some(scenario.clone()), Config::default())
     } else {
         match Config::load_context(cli.config.as_deref(), cli.aws.context.as_deref())
             .and_then(|l| cli.aws.apply(l))
         {
-            Ok(loaded) if loaded.path.is_some() => (None, loaded.config),
+            Ok(loaded) if loaded.path.is_some() => {
+                source = loaded.path.clone().map(|path| otp_console::runner::Source {
+                    path,
+                    aws: cli.aws.clone(),
+                });
+                contexts.clone_from(&loaded.contexts);
+                (None, loaded.config)
+            }
             Ok(loaded) => (Some(sim::scenario::DEFAULT_DEMO.to_owned()), loaded.config),
             Err(e) => {
                 eprintln!("otp-console: {e}");
@@ -73,6 +82,7 @@ async fn console(cli: &Cli) -> ExitCode {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let mut runner = Runner::new(tx.clone(), cli.time_scale.unwrap_or(DEMO_TIME_SCALE));
     runner.changes_since.clone_from(&cli.since);
+    runner.source = source;
     let started = if let Some(scenario) = &demo {
         runner.start_demo(scenario).await
     } else {
@@ -100,6 +110,7 @@ async fn console(cli: &Cli) -> ExitCode {
         chrono::Utc::now().timestamp_millis(),
     );
     app.report_path.clone_from(&cli.report);
+    app.contexts = contexts;
     match Box::pin(event_loop::run(app, runner, tx, rx)).await {
         Ok(event_loop::Ended::Quit) => ExitCode::SUCCESS,
         Ok(event_loop::Ended::Signal { signal, note }) => {

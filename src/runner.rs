@@ -30,6 +30,16 @@ pub struct Runner {
     time_scale: f64,
     /// `--since`: the changes window of every demo started (a live config has its own).
     pub changes_since: Option<String>,
+    /// Where the live configuration came from, for `x` to read another of its contexts.
+    pub source: Option<Source>,
+}
+
+/// A config file and the flags over it: what a context switch reads again.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub path: std::path::PathBuf,
+    /// `--profile` and `--region`.
+    pub aws: crate::cli::AwsArgs,
 }
 
 impl Runner {
@@ -43,6 +53,7 @@ impl Runner {
             sim: None,
             time_scale,
             changes_since: None,
+            source: None,
         }
     }
 
@@ -92,6 +103,25 @@ impl Runner {
     ) -> Result<(), String> {
         self.stop().await;
         self.watch(config, sdk, None, Vec::new())
+    }
+
+    /// Reads the config file again for `context` (the flags over it as at start) and
+    /// watches that target; `None`: the demo. The current target goes on when it cannot.
+    async fn switch_context(&mut self, context: Option<&str>) -> Result<(), String> {
+        let Some(context) = context else {
+            return self.start_demo(scenario::DEFAULT_DEMO).await;
+        };
+        let source = self
+            .source
+            .clone()
+            .ok_or("the console was not started from a config file")?;
+        let loaded = Config::load_context(Some(&source.path), Some(context))
+            .and_then(|l| source.aws.apply(l))
+            .map_err(|e| e.to_string())?;
+        let mut config = loaded.config;
+        let sdk = crate::probe::aws::sdk_config(&config.aws).await;
+        crate::engine::resolve_log_group(&mut config, &sdk).await;
+        self.start_with(config, sdk).await
     }
 
     async fn stop(&mut self) {
@@ -192,6 +222,16 @@ impl Runner {
             }
             return;
         }
+        if let Command::SwitchContext(context) = &command {
+            let what = context
+                .as_deref()
+                .map_or_else(|| "the demo".to_owned(), |c| format!("context {c}"));
+            self.notice(false, format!("Switching to {what}…"));
+            if let Err(e) = self.switch_context(context.as_deref()).await {
+                self.notice(true, format!("Cannot switch to {what}: {e}"));
+            }
+            return;
+        }
         let Some(p) = self.probes.clone() else {
             self.notice(true, "Nothing to probe yet");
             return;
@@ -200,11 +240,9 @@ impl Runner {
             Command::ProbeAll => {
                 self.notice(false, "Probing everything…");
                 self.oneshots.spawn(async move {
-                    // CloudTrail after ECS: its changes are the deployed revision's (and,
-                    // after a repair, the repair's own, with who made it).
                     let ecs_then_twilio = async {
                         p.read_ecs().await;
-                        tokio::join!(p.ask_twilio(), p.read_cloudtrail());
+                        p.ask_twilio().await;
                     };
                     tokio::join!(
                         p.health(),
@@ -315,7 +353,7 @@ impl Runner {
                     }));
                 });
             }
-            Command::SwitchScenario(_) | Command::Quit => {}
+            Command::SwitchScenario(_) | Command::SwitchContext(_) | Command::Quit => {}
         }
         // Finished one-shots are reaped as new ones come.
         while self.oneshots.try_join_next().is_some() {}

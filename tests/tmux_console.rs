@@ -816,3 +816,98 @@ fn tmux_t_traces_the_otp_start_through_the_504() {
         "{small}"
     );
 }
+
+/// A running `otp-console sim` on `scenario`, killed when dropped, and the config it wrote.
+struct SimProcess {
+    child: std::process::Child,
+    config: String,
+}
+
+impl SimProcess {
+    fn start(scenario: &str, dir: &std::path::Path) -> Self {
+        let path = dir.join(format!("{scenario}.toml"));
+        let child = Command::new(env!("CARGO_BIN_EXE_otp-console"))
+            .args([
+                "sim",
+                "--scenario",
+                scenario,
+                "--time-scale",
+                "0.05",
+                "--write-config",
+            ])
+            .arg(&path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("otp-console sim");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let config = loop {
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                if text.contains("[changes]") {
+                    break text;
+                }
+            }
+            assert!(Instant::now() < deadline, "the simulator wrote no config");
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        Self { child, config }
+    }
+
+    /// Its config as the context `name`'s tables.
+    fn as_context(&self, name: &str) -> String {
+        self.config
+            .lines()
+            .map(|l| match l.strip_prefix('[') {
+                Some(rest) => format!("[contexts.{name}.{rest}"),
+                None => l.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// #25: one file, two targets (two simulators); the header names the context watched, and
+/// `x` switches to the other live: its verdict follows.
+#[test]
+fn tmux_x_switches_contexts_live() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let healthy = SimProcess::start("healthy", dir.path());
+    let broken = SimProcess::start("missing-env-vars", dir.path());
+    let path = dir.path().join("contexts.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "default_context = \"staging\"\n{}\n[contexts.staging]\ncolor = \"green\"\n{}\n[contexts.prod]\ncolor = \"red\"\n",
+            healthy.as_context("staging"),
+            broken.as_context("prod")
+        ),
+    )
+    .expect("config");
+    let binary = env!("CARGO_BIN_EXE_otp-console");
+    let tmux = Tmux::start(&format!(
+        "AWS_ACCESS_KEY_ID=AKIASIMULATOR0000001 AWS_SECRET_ACCESS_KEY=simulator-secret-access-key {binary} --config {}; sleep 60",
+        path.display()
+    ));
+    tmux.wait_for("the staging context", Duration::from_secs(30), |s| {
+        s.lines().next().is_some_and(|h| h.starts_with(" staging "))
+    });
+    tmux.keys(&["x"]);
+    tmux.wait_for("the picker", Duration::from_secs(5), |s| {
+        s.contains("Context") && s.contains("prod") && s.contains("demo")
+    });
+    // staging is selected; prod is the row above it.
+    tmux.keys(&["Up"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("prod's verdict", Duration::from_secs(40), |s| {
+        s.lines()
+            .next()
+            .is_some_and(|h| h.starts_with(" prod ") && h.contains("verdict: missing_env_vars"))
+    });
+}

@@ -192,11 +192,13 @@ impl App {
 
     /// The demo's scenarios: move, and switch to the one selected.
     pub(super) fn scenarios_key(&mut self, selected: usize, key: KeyEvent) -> Vec<Command> {
-        let n = self.scenarios.len().max(1);
-        let select = |selected| Some(Modal::Scenarios { selected });
-        match keymap::modal_action(keymap::SCENARIO_KEYS, key.code) {
-            Some(ModalAction::Close) => Vec::new(),
-            Some(ModalAction::Submit) => match self.scenarios.get(selected) {
+        match pick(selected, self.scenarios.len(), key) {
+            Picked::Stay(selected) => {
+                self.modal = Some(Modal::Scenarios { selected });
+                Vec::new()
+            }
+            Picked::Closed => Vec::new(),
+            Picked::Chosen(i) => match self.scenarios.get(i) {
                 Some((name, _)) => {
                     self.timeline
                         .record_action(format!("switched the demo to {name}"), self.now_ms);
@@ -204,18 +206,6 @@ impl App {
                 }
                 None => Vec::new(),
             },
-            Some(ModalAction::Up) => {
-                self.modal = select((selected + n - 1) % n);
-                Vec::new()
-            }
-            Some(ModalAction::Down) => {
-                self.modal = select((selected + 1) % n);
-                Vec::new()
-            }
-            _ => {
-                self.modal = select(selected);
-                Vec::new()
-            }
         }
     }
 
@@ -276,5 +266,75 @@ impl App {
             .position(|(n, _)| Some(n) == current.as_ref())
             .unwrap_or(0);
         self.modal = Some(Modal::Scenarios { selected });
+    }
+
+    /// `x`: the config file's contexts and the demo, on the one watched; without contexts,
+    /// why not.
+    pub(super) fn open_contexts(&mut self) {
+        if self.contexts.is_empty() {
+            self.notice = Some((
+                crate::event::Notice {
+                    is_error: true,
+                    text: "No contexts: the config file has no [contexts.NAME] (README, Configuration)"
+                        .into(),
+                },
+                self.now_ms,
+            ));
+            return;
+        }
+        let current = self
+            .target
+            .as_ref()
+            .and_then(|t| t.names.context.as_ref())
+            .map(|c| c.name.clone());
+        let selected = self
+            .contexts
+            .iter()
+            .position(|n| Some(n) == current.as_ref())
+            .unwrap_or(self.contexts.len());
+        self.modal = Some(Modal::Contexts { selected });
+    }
+
+    /// The context picker: move, and switch to the one selected (the last row: the demo).
+    pub(super) fn contexts_key(&mut self, selected: usize, key: KeyEvent) -> Vec<Command> {
+        match pick(selected, self.contexts.len() + 1, key) {
+            Picked::Stay(selected) => {
+                self.modal = Some(Modal::Contexts { selected });
+                Vec::new()
+            }
+            Picked::Closed => Vec::new(),
+            Picked::Chosen(i) => {
+                let context = self.contexts.get(i).cloned();
+                self.timeline.record_action(
+                    format!(
+                        "switched to {}",
+                        context
+                            .as_deref()
+                            .map_or_else(|| "the demo".to_owned(), |c| format!("context {c}"))
+                    ),
+                    self.now_ms,
+                );
+                vec![Command::SwitchContext(context)]
+            }
+        }
+    }
+}
+
+/// What a key does in a picker of `n` rows (the scenarios', the contexts').
+enum Picked {
+    /// Still open, on this row.
+    Stay(usize),
+    Closed,
+    Chosen(usize),
+}
+
+fn pick(selected: usize, n: usize, key: KeyEvent) -> Picked {
+    let n = n.max(1);
+    match keymap::modal_action(keymap::SCENARIO_KEYS, key.code) {
+        Some(ModalAction::Close) => Picked::Closed,
+        Some(ModalAction::Submit) => Picked::Chosen(selected),
+        Some(ModalAction::Up) => Picked::Stay((selected + n - 1) % n),
+        Some(ModalAction::Down) => Picked::Stay((selected + 1) % n),
+        _ => Picked::Stay(selected),
     }
 }

@@ -484,3 +484,44 @@ fn the_header_names_the_context_first() {
         "the report's target"
     );
 }
+
+/// #25: `x` lists the config file's contexts and the demo, on the one watched, and switches
+/// to the one picked; without contexts it says why.
+#[test]
+fn x_switches_to_another_context() {
+    let mut app = fixtures::app("healthy");
+    app.update(ch('x'));
+    assert!(app.modal.is_none());
+    assert!(app
+        .notice
+        .as_ref()
+        .is_some_and(|(n, _)| n.text.contains("[contexts.NAME]")));
+    app.contexts = vec!["prod".into(), "staging".into()];
+    let mut names = app.names.clone();
+    names.context = Some(crate::config::contexts::Context {
+        name: "staging".into(),
+        color: None,
+    });
+    app.update(Event::Target(Target {
+        demo_scenario: None,
+        names,
+        test_phone: "+17133056318".into(),
+        secrets: Vec::new(),
+    }));
+    app.update(ch('x'));
+    assert!(matches!(app.modal, Some(Modal::Contexts { selected: 1 })));
+    let shown = crate::ui::tests::screen(&app, 80, 24);
+    assert!(shown.contains("prod") && shown.contains("demo"), "{shown}");
+    app.update(key(KeyCode::Up));
+    assert_eq!(
+        app.update(key(KeyCode::Enter)),
+        vec![Command::SwitchContext(Some("prod".into()))]
+    );
+    app.update(ch('x'));
+    app.update(key(KeyCode::Down));
+    assert_eq!(
+        app.update(key(KeyCode::Enter)),
+        vec![Command::SwitchContext(None)],
+        "the last row is the demo"
+    );
+}

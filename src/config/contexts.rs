@@ -80,6 +80,18 @@ pub fn select(
     Ok(Some(Context { name, color }))
 }
 
+/// The names of the contexts `text` holds (`[contexts.NAME]`), in the file's order of keys;
+/// none when it is not TOML or has none.
+pub fn names(text: &str) -> Vec<String> {
+    match toml::from_str::<Table>(text)
+        .ok()
+        .and_then(|t| t.get("contexts").cloned())
+    {
+        Some(Value::Table(all)) => all.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// `over`'s keys over `base`'s: tables merge key by key, anything else replaces.
 fn merge(base: &mut Table, over: Table) {
     for (key, value) in over {

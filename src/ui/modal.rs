@@ -109,32 +109,27 @@ pub fn render(app: &App, modal: &Modal, area: Rect, buf: &mut Buffer) {
             ],
             56,
         ),
-        Modal::Scenarios { selected } => {
-            let lines = app
-                .scenarios
+        Modal::Contexts { selected } => {
+            let rows = app
+                .contexts
                 .iter()
-                .enumerate()
-                .map(|(i, (name, description))| {
-                    let style = if i == *selected {
-                        Style::new()
-                            .fg(theme::ACCENT)
-                            .add_modifier(Modifier::REVERSED)
-                    } else {
-                        Style::new()
-                    };
-                    Line::from(vec![
-                        Span::styled(format!(" {name:<24}"), style),
-                        Span::styled(format!(" {description}"), Style::new().fg(theme::DIM)),
-                    ])
+                .map(|c| {
+                    (
+                        redact::sanitize(c),
+                        "a context of the config file".to_owned(),
+                    )
                 })
-                .collect::<Vec<_>>();
-            let mut lines = lines;
-            lines.push(Line::from(Span::styled(
-                keymap::hints(keymap::SCENARIO_KEYS),
-                Style::new().fg(theme::DIM),
-            )));
-            ("Demo scenario", lines, 110)
+                .chain(std::iter::once((
+                    "demo".to_owned(),
+                    "the embedded demo environment".to_owned(),
+                )));
+            ("Context", picker_lines(rows, *selected), 64)
         }
+        Modal::Scenarios { selected } => (
+            "Demo scenario",
+            picker_lines(app.scenarios.iter().cloned(), *selected),
+            110,
+        ),
     };
     frame(title, lines, width, area, buf);
 }
@@ -163,6 +158,34 @@ fn frame(title: &str, lines: Vec<Line<'static>>, width: u16, area: Rect, buf: &m
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
         .render(inner, buf);
+}
+
+/// A picker's rows (name, what it is), the selected one reversed, then its keys.
+fn picker_lines(
+    rows: impl Iterator<Item = (String, String)>,
+    selected: usize,
+) -> Vec<Line<'static>> {
+    let mut lines: Vec<Line<'static>> = rows
+        .enumerate()
+        .map(|(i, (name, what))| {
+            let style = if i == selected {
+                Style::new()
+                    .fg(theme::ACCENT)
+                    .add_modifier(Modifier::REVERSED)
+            } else {
+                Style::new()
+            };
+            Line::from(vec![
+                Span::styled(format!(" {name:<24}"), style),
+                Span::styled(format!(" {what}"), Style::new().fg(theme::DIM)),
+            ])
+        })
+        .collect();
+    lines.push(Line::from(Span::styled(
+        keymap::hints(keymap::SCENARIO_KEYS),
+        Style::new().fg(theme::DIM),
+    )));
+    lines
 }
 
 fn help_lines() -> Vec<Line<'static>> {
