@@ -118,10 +118,6 @@ fn error_line(text: &str) -> Line<'static> {
 }
 
 /// The window's title, its lines and its keys.
-#[allow(
-    clippy::too_many_lines,
-    reason = "over 100 lines when the lint was enabled; split it when next changed"
-)]
 fn content(app: &App, flow: &RepairFlow) -> (String, Vec<Line<'static>>, String) {
     match &flow.stage {
         Stage::Choose { selected } => (
@@ -133,70 +129,11 @@ fn content(app: &App, flow: &RepairFlow) -> (String, Vec<Line<'static>>, String)
             fields,
             cell,
             error,
-        } => {
-            let what = if app.names.platform == crate::config::Platform::AppRunner {
-                format!(
-                    "UpdateService of {} with only these variables changed in RuntimeEnvironmentVariables; the rest of its configuration goes back as it is.",
-                    app.names.service
-                )
-            } else {
-                format!(
-                    "A new revision of {} with only these variables changed; every other field is carried over.",
-                    deployed(app)
-                )
-            };
-            let mut lines = vec![
-                Line::raw(what),
-                Line::from(dim(
-                    "Values are typed masked and never drawn; the plan shows the diff before anything changes.",
-                )),
-                Line::from(dim(
-                    "Tab past the last value adds a row, for a variable the evidence did not flag.",
-                )),
-                Line::raw(""),
-            ];
-            for (row, field) in fields.iter().enumerate() {
-                let focus = |col: usize| *cell == row * 2 + col;
-                let cursor = |col: usize| if focus(col) { "▏" } else { "" };
-                let style = |col: usize| {
-                    if focus(col) {
-                        Style::new().fg(theme::ACCENT).add_modifier(Modifier::BOLD)
-                    } else {
-                        Style::new()
-                    }
-                };
-                let name = if field.name.value().is_empty() && !focus(0) {
-                    "(name)".to_owned()
-                } else {
-                    field.name.value().to_owned()
-                };
-                let typed = field.value.value().chars().count();
-                let value = if typed == 0 && !focus(1) {
-                    "(value)".to_owned()
-                } else {
-                    "•".repeat(typed.min(40))
-                };
-                lines.push(Line::from(vec![
-                    Span::raw("  "),
-                    Span::styled(format!("{name}{}", cursor(0)), style(0)),
-                    Span::raw(" = "),
-                    Span::styled(format!("{value}{}", cursor(1)), style(1)),
-                    dim(if typed > 0 {
-                        format!("  ({typed} characters)")
-                    } else {
-                        String::new()
-                    }),
-                ]));
-            }
-            if let Some(e) = error {
-                lines.push(error_line(e));
-            }
-            (
-                "Repair · set environment variables".into(),
-                lines,
-                keymap::hints(flow.keys()),
-            )
-        }
+        } => (
+            "Repair · set environment variables".into(),
+            form_lines(app, fields, *cell, error.as_deref()),
+            keymap::hints(flow.keys()),
+        ),
         Stage::Planning { what } => (
             "Repair · planning".into(),
             vec![Line::raw(format!(
@@ -271,6 +208,73 @@ fn content(app: &App, flow: &RepairFlow) -> (String, Vec<Line<'static>>, String)
             ("Repair · failed".into(), lines, keymap::hints(flow.keys()))
         }
     }
+}
+
+/// The variables form: what the repair changes, then a row per variable (values masked).
+fn form_lines(
+    app: &App,
+    fields: &[crate::app::Field],
+    cell: usize,
+    error: Option<&str>,
+) -> Vec<Line<'static>> {
+    let what = if app.names.platform == crate::config::Platform::AppRunner {
+        format!(
+            "UpdateService of {} with only these variables changed in RuntimeEnvironmentVariables; the rest of its configuration goes back as it is.",
+            app.names.service
+        )
+    } else {
+        format!(
+            "A new revision of {} with only these variables changed; every other field is carried over.",
+            deployed(app)
+        )
+    };
+    let mut lines = vec![
+        Line::raw(what),
+        Line::from(dim(
+            "Values are typed masked and never drawn; the plan shows the diff before anything changes.",
+        )),
+        Line::from(dim(
+            "Tab past the last value adds a row, for a variable the evidence did not flag.",
+        )),
+        Line::raw(""),
+    ];
+    for (row, field) in fields.iter().enumerate() {
+        let focus = |col: usize| cell == row * 2 + col;
+        let cursor = |col: usize| if focus(col) { "▏" } else { "" };
+        let style = |col: usize| {
+            if focus(col) {
+                Style::new().fg(theme::ACCENT).add_modifier(Modifier::BOLD)
+            } else {
+                Style::new()
+            }
+        };
+        let name = if field.name.value().is_empty() && !focus(0) {
+            "(name)".to_owned()
+        } else {
+            field.name.value().to_owned()
+        };
+        let typed = field.value.value().chars().count();
+        let value = if typed == 0 && !focus(1) {
+            "(value)".to_owned()
+        } else {
+            "•".repeat(typed.min(40))
+        };
+        lines.push(Line::from(vec![
+            Span::raw("  "),
+            Span::styled(format!("{name}{}", cursor(0)), style(0)),
+            Span::raw(" = "),
+            Span::styled(format!("{value}{}", cursor(1)), style(1)),
+            dim(if typed > 0 {
+                format!("  ({typed} characters)")
+            } else {
+                String::new()
+            }),
+        ]));
+    }
+    if let Some(e) = error {
+        lines.push(error_line(e));
+    }
+    lines
 }
 
 fn deployed(app: &App) -> String {
