@@ -1400,3 +1400,75 @@ async fn apprunner_default_egress_is_one_passing_hop() {
     assert_eq!(path.hops.len(), 1, "{path:?}");
     assert!(path.hops[0].detail.starts_with("App Runner egress DEFAULT"));
 }
+
+/// App Runner (#24): an instance role narrowed after the instances read their secrets is a
+/// risk naming the role and each secret it may no longer read, never the verdict (every OTP
+/// start works). A deployment then fails on it as App Runner fails one: the operation ends
+/// `ROLLBACK_SUCCEEDED`, the previous instances keep serving, and the risk says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn apprunner_instance_role_narrowed_is_a_risk_until_a_deployment_rolls_back() {
+    let name = "apprunner-instance-role-narrowed";
+    let (_sim, config) = support::simulator(name).await;
+    let risk_of = |report: &check::Report| {
+        let table = check::render_table(report);
+        assert_eq!(
+            report.diagnosis.verdict.failure_mode,
+            FailureMode::None,
+            "{table}"
+        );
+        let risk = report
+            .diagnosis
+            .verdict
+            .risks
+            .iter()
+            .find(|r| r.failure_mode == FailureMode::SecretUnreadable)
+            .unwrap_or_else(|| panic!("the role's refusal is a risk\n{table}"))
+            .evidence
+            .join("\n");
+        (risk, table)
+    };
+    let report = check::check(&config, name, &support::check_options())
+        .await
+        .expect("runs");
+    let (risk, table) = risk_of(&report);
+    for needle in [
+        "DATABASE_URL ← secretsmanager:nerava/prod/database-AbCdEf: instance role nerava-backend-apprunner-instance may NOT secretsmanager:GetSecretValue",
+        "App Runner read their secrets when they started",
+        "inline policy nerava-prod-secrets put on role nerava-backend-apprunner-instance",
+    ] {
+        assert!(risk.contains(needle), "{needle}\n{table}");
+    }
+    assert!(!risk.contains("ROLLBACK"), "{table}");
+
+    // A deployment now: its instance cannot read the secrets, App Runner rolls it back.
+    let sdk = otp_console::engine::static_sdk_config(
+        &config,
+        otp_console::sim::ACCESS_KEY_ID,
+        otp_console::sim::SECRET_ACCESS_KEY,
+    )
+    .await;
+    let apprunner = aws_sdk_apprunner::Client::new(&sdk);
+    let arn = config.aws.service.clone();
+    let id = apprunner
+        .start_deployment()
+        .service_arn(&arn)
+        .send()
+        .await
+        .expect("StartDeployment")
+        .operation_id
+        .clone();
+    let repairer = otp_console::repair::apprunner::AppRunnerRepairer::new(&sdk, &config);
+    let status = repairer
+        .follow(&arn, &id, 0.04, |_| {})
+        .await
+        .expect("follows");
+    assert_eq!(status, "ROLLBACK_SUCCEEDED");
+    let report = check::check(&config, name, &support::check_options())
+        .await
+        .expect("runs");
+    let (risk, table) = risk_of(&report);
+    assert!(
+        risk.contains("App Runner START_DEPLOYMENT ROLLBACK_SUCCEEDED: the previous configuration still serves"),
+        "{table}"
+    );
+}

@@ -264,3 +264,61 @@ async fn the_simulated_apprunner_speaks_the_model_botocore_ships() {
         "{report:#}"
     );
 }
+
+/// A deployment App Runner cannot start (the instance role may not read the secrets any more)
+/// fails and rolls back as App Runner's model says: the operation ends `ROLLBACK_SUCCEEDED`, a
+/// status of the model's `OperationStatus`, and the service is `RUNNING` on what it ran before.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deployment_that_cannot_start_rolls_back_in_the_models_words() {
+    let world = scenario::load("apprunner-instance-role-narrowed").expect("scenario");
+    let sim = Simulator::start(world, 0.05, Ports::default())
+        .await
+        .expect("starts");
+    let (proxy_url, seen) = recorder::recording_proxy(&sim.urls.aws).await;
+    let sdk = emulator::sdk_config(
+        &proxy_url,
+        otp_console::sim::ACCESS_KEY_ID,
+        otp_console::sim::SECRET_ACCESS_KEY,
+    )
+    .await;
+    let client = aws_sdk_apprunner::Client::new(&sdk);
+    let arn =
+        format!("arn:aws:apprunner:us-east-1:123456789012:service/nerava-backend/{SERVICE_ID}");
+    let id = client
+        .start_deployment()
+        .service_arn(&arn)
+        .send()
+        .await
+        .expect("StartDeployment")
+        .operation_id
+        .clone();
+    let mut config = otp_console::config::Config::default();
+    config.aws.platform = otp_console::config::Platform::AppRunner;
+    config.aws.service.clone_from(&arn);
+    let repairer = otp_console::repair::apprunner::AppRunnerRepairer::new(&sdk, &config);
+    let status = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        repairer.follow(&arn, &id, 0.04, |_| {}),
+    )
+    .await
+    .expect("ends within 30 s")
+    .expect("follows");
+    assert_eq!(status, "ROLLBACK_SUCCEEDED");
+    let service = client
+        .describe_service()
+        .service_arn(&arn)
+        .send()
+        .await
+        .expect("DescribeService");
+    assert_eq!(
+        service.service().map(|s| s.status().as_str()),
+        Some("RUNNING")
+    );
+    let exchanges = seen.lock().expect("lock").clone();
+    let report = botocore_check(&exchanges);
+    assert_eq!(report["problems"], json!([]), "{report:#}");
+    let ok = report["ok"].to_string();
+    for op in ["StartDeployment", "ListOperations", "DescribeService"] {
+        assert!(ok.contains(op), "{op} not checked: {report:#}");
+    }
+}

@@ -77,6 +77,8 @@ const CASES: &[(&str, Option<u16>)] = &[
     ("apprunner-missing-env-vars", Some(504)),
     ("apprunner-vpc-egress-blocked", Some(503)),
     ("apprunner-paused", None),
+    // The instance role narrowed after the instances read their secrets: nothing fails now.
+    ("apprunner-instance-role-narrowed", Some(200)),
 ];
 
 #[tokio::test(flavor = "multi_thread")]

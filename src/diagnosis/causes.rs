@@ -84,11 +84,40 @@ pub(super) fn set_aside_risks(
             )
         });
     *findings = causes;
-    for risk in &mut risks {
-        risk.evidence.push(format!(
+    let why = if s.on_apprunner() {
+        format!(
+            "a risk, not the cause of what fails now: the service is {}, its instances started before it could not be read — App Runner read their secrets when they started; the next deployment or scale-out will fail on it and roll back",
+            s.service.status
+        )
+    } else {
+        format!(
             "a risk, not the cause of what fails now: {} of {} tasks run, started before it could not be read — ECS read their secrets and env files when they started; the next deployment or scale-out will stop on it",
             s.service.running, s.service.desired
-        ));
+        )
+    };
+    // A deployment since the running one that already failed on it and was rolled back (App
+    // Runner's operations).
+    let running_since = s
+        .service
+        .deployments
+        .iter()
+        .find(|d| d.status == "PRIMARY")
+        .and_then(|d| d.created_ms);
+    let rolled_back = s
+        .service
+        .deployments
+        .iter()
+        .filter(|d| d.status != "PRIMARY" && d.rollout_reason.contains("ROLLBACK"))
+        .filter(|d| d.created_ms >= running_since)
+        .max_by_key(|d| d.created_ms);
+    for risk in &mut risks {
+        risk.evidence.push(why.clone());
+        if let Some(d) = rolled_back {
+            risk.evidence.push(format!(
+                "{}: the previous configuration still serves",
+                d.rollout_reason
+            ));
+        }
     }
     risks
 }

@@ -303,6 +303,15 @@ fn revision(service: &ArService, operations: &[OperationSummary]) -> Revision {
 fn neutral_service(service: &ArService, operations: &[OperationSummary]) -> Service {
     let status = service.status().as_str().to_owned();
     let serving = u8::from(status != "PAUSED");
+    // An operation App Runner rolled back never ran: the configuration before it still serves.
+    let rolled_back = |o: &OperationSummary| {
+        o.status()
+            .is_some_and(|s| matches!(s.as_str(), "ROLLBACK_SUCCEEDED" | "ROLLBACK_IN_PROGRESS"))
+    };
+    let primary = operations
+        .iter()
+        .filter(|o| configures(o))
+        .position(|o| !rolled_back(o));
     let deployments = operations
         .iter()
         .filter(|o| configures(o))
@@ -311,7 +320,12 @@ fn neutral_service(service: &ArService, operations: &[OperationSummary]) -> Serv
             let state = o.status().map_or("", |s| s.as_str());
             Deployment {
                 id: redact::sanitize(o.id().unwrap_or_default()),
-                status: if i == 0 { "PRIMARY" } else { "ACTIVE" }.into(),
+                status: if Some(i) == primary {
+                    "PRIMARY"
+                } else {
+                    "ACTIVE"
+                }
+                .into(),
                 task_definition: redact::sanitize(service.service_arn()),
                 revision: None,
                 rollout_state: match state {

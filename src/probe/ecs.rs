@@ -49,6 +49,11 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// Whether this is an App Runner service's read (its configuration is the service's).
+    pub fn on_apprunner(&self) -> bool {
+        self.deployed.arn.starts_with("arn:aws:apprunner:")
+    }
+
     /// A plain variable as the container gets it, masked: its own `environment` first, then the
     /// env files in ECS's order ([`super::env_files`]). `secrets` are not here (no value).
     pub fn variable(&self, name: &str) -> Option<&EnvVar> {

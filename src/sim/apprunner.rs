@@ -52,6 +52,8 @@ pub struct Operation {
     /// The world's deployment it started, when it started one.
     pub deployment: Option<String>,
     pub started_ms: i64,
+    /// When App Runner rolled it back (its new instances did not start): `ROLLBACK_SUCCEEDED`.
+    pub rolled_back_ms: Option<i64>,
 }
 
 /// The operation (`AppRunner.X`) of an `X-Amz-Target`.
@@ -137,8 +139,41 @@ impl World {
             },
             deployment: Some(id.to_owned()),
             started_ms: now,
+            rolled_back_ms: None,
         };
         self.apprunner_ops.push(op);
+    }
+
+    /// App Runner fails an operation whose new instances do not start (a secret the instance
+    /// role may not read, a crash at startup) and rolls back to the configuration before it:
+    /// the previous instances never stopped serving. Whether `deployment` was rolled back (a
+    /// service's creation has nothing to roll back to: ECS's behaviour then stands).
+    pub(super) fn apprunner_roll_back(&mut self, deployment: &str, now: i64) -> bool {
+        if self.scenario.apprunner.is_none() || self.service.deployments.len() < 2 {
+            return false;
+        }
+        let Some(at) = self
+            .service
+            .deployments
+            .iter()
+            .position(|d| d.id == deployment && d.status == "PRIMARY")
+        else {
+            return false;
+        };
+        self.service.deployments.remove(at);
+        let Some(previous) = self.service.deployments.first_mut() else {
+            return false;
+        };
+        previous.status = "PRIMARY";
+        previous.updated_ms = now;
+        let keep = previous.id.clone();
+        self.stop_tasks_outside(&keep, now);
+        for op in &mut self.apprunner_ops {
+            if op.deployment.as_deref() == Some(deployment) {
+                op.rolled_back_ms = Some(now);
+            }
+        }
+        true
     }
 
     /// Records a pause the scenario says happened.
@@ -152,6 +187,7 @@ impl World {
                 kind: "PAUSE_SERVICE",
                 deployment: None,
                 started_ms: now - (minutes * 60_000.0) as i64,
+                rolled_back_ms: None,
             };
             self.apprunner_ops.push(op);
         }
@@ -255,6 +291,7 @@ impl World {
                     kind,
                     deployment: None,
                     started_ms: now,
+                    rolled_back_ms: None,
                 });
                 return Ok(id);
             }
@@ -362,6 +399,9 @@ impl World {
 
     /// An operation's status: a deployment's, from its rollout; the others done at once.
     fn operation_status(&self, op: &Operation) -> &'static str {
+        if op.rolled_back_ms.is_some() {
+            return "ROLLBACK_SUCCEEDED";
+        }
         let Some(id) = &op.deployment else {
             // A resume ends once an instance serves again.
             if op.kind == "RESUME_SERVICE" && !self.apprunner_serving() {
@@ -415,11 +455,12 @@ impl World {
             .take(max)
             .map(|o| {
                 let status = self.operation_status(o);
-                let ended = o
-                    .deployment
-                    .as_ref()
-                    .and_then(|id| self.service.deployments.iter().find(|d| &d.id == id))
-                    .map_or(o.started_ms + 60_000, |d| d.updated_ms);
+                let ended = o.rolled_back_ms.unwrap_or_else(|| {
+                    o.deployment
+                        .as_ref()
+                        .and_then(|id| self.service.deployments.iter().find(|d| &d.id == id))
+                        .map_or(o.started_ms + 60_000, |d| d.updated_ms)
+                });
                 let mut v = json!({
                     "Id": o.id,
                     "Type": o.kind,

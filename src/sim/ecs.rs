@@ -634,7 +634,8 @@ impl World {
         let min_healthy = self.service.deployment_configuration["minimumHealthyPercent"]
             .as_u64()
             .unwrap_or(100);
-        if min_healthy == 0 {
+        // App Runner keeps the previous instances serving until the new ones are healthy.
+        if min_healthy == 0 && self.scenario.apprunner.is_none() {
             self.stop_tasks_outside(&id, now);
         }
         let started: Vec<String> = (0..self.service.desired)
@@ -751,7 +752,7 @@ impl World {
         }
     }
 
-    fn stop_tasks_outside(&mut self, deployment: &str, now: i64) {
+    pub(super) fn stop_tasks_outside(&mut self, deployment: &str, now: i64) {
         let ids: Vec<String> = self
             .tasks
             .iter()
@@ -886,6 +887,9 @@ impl World {
         else {
             return;
         };
+        if self.apprunner_roll_back(&deployment, now) {
+            return;
+        }
         let breaker = self.service.deployment_configuration["deploymentCircuitBreaker"].clone();
         let Some(d) = self
             .service

@@ -201,6 +201,60 @@ impl World {
         })
     }
 
+    /// Sets the inline policy `policy` of the role `name` (its name or ARN) to `document`.
+    fn put_role_policy(
+        &mut self,
+        name: &str,
+        policy: String,
+        document: String,
+    ) -> Result<(), AwsError> {
+        let arn = self
+            .role(name)
+            .map(|(arn, _)| arn.clone())
+            .ok_or_else(|| no_such_role(name))?;
+        if let Some(role) = self.iam.roles.get_mut(&arn) {
+            role.policies.insert(policy, document);
+        }
+        Ok(())
+    }
+
+    /// The scenario's IAM changes (`[[history.aws]]` PutRolePolicy and DeleteRolePolicy, with
+    /// the request parameters CloudTrail logs) made in the world at their time: tasks started
+    /// before keep what they read, those started after meet the new policy.
+    pub(super) fn replay_iam_history(&mut self, now: i64) {
+        let mut changes: Vec<(i64, String, Value)> = self
+            .scenario
+            .history
+            .aws
+            .iter()
+            .filter(|h| h.event_source == "iam.amazonaws.com")
+            .map(|h| {
+                let at = now - (h.hours_ago * 3_600_000.0) as i64;
+                (at, h.event_name.clone(), h.request_parameters.clone())
+            })
+            .collect();
+        changes.sort_by_key(|(at, _, _)| *at);
+        for (at, event, p) in changes {
+            self.advance_to(at);
+            let text = |key: &str| p.get(key).and_then(Value::as_str).unwrap_or_default();
+            let (role, policy) = (text("roleName"), text("policyName"));
+            match event.as_str() {
+                "PutRolePolicy" => {
+                    let document = text("policyDocument").to_owned();
+                    let _ = self.put_role_policy(role, policy.to_owned(), document);
+                }
+                "DeleteRolePolicy" => {
+                    if let Some(arn) = self.role(role).map(|(arn, _)| arn.clone()) {
+                        if let Some(r) = self.iam.roles.get_mut(&arn) {
+                            r.policies.remove(policy);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// Handles one IAM action, answering its XML document.
     #[allow(
         clippy::too_many_lines,
@@ -313,13 +367,7 @@ impl World {
                         "Syntax errors in policy.",
                     ));
                 }
-                let arn = self
-                    .role(&name)
-                    .map(|(arn, _)| arn.clone())
-                    .ok_or_else(|| no_such_role(&name))?;
-                if let Some(role) = self.iam.roles.get_mut(&arn) {
-                    role.policies.insert(policy, document);
-                }
+                self.put_role_policy(&name, policy, document)?;
                 Ok(answer("PutRolePolicy", |_| {}))
             }
             _ => Err(super::query::invalid_action(

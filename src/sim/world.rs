@@ -297,6 +297,7 @@ impl World {
         world.record_deploy(today, registered_by, today_ms - 300_000, today_ms);
         world.deploy(today, today_ms);
         world.record_history(now);
+        world.replay_iam_history(now);
         world.advance_to(now);
         world.seed_apprunner(now);
         world

@@ -50,6 +50,21 @@ fn secrets_read(evidence: &Evidence, support: &mut Support) {
         // before (or beside) the tasks that stop on it.
         if let Some(access @ RoleAccess::Denied { action, .. }) = &r.role_access {
             let role = s.deployed.execution_role.as_deref().unwrap_or("?");
+            // App Runner reads `RuntimeEnvironmentSecrets` as the instance role, ECS's agent
+            // `secrets` as the execution role.
+            let (kind, reader, next) = if s.on_apprunner() {
+                (
+                    "instance",
+                    "App Runner cannot read it, so new instances fail to start (the operation rolls back)",
+                    "App Runner reads it when it next starts an instance",
+                )
+            } else {
+                (
+                    "execution",
+                    "the ECS agent cannot read it, so new tasks stop",
+                    "ECS starts the next task with it, no redeploy",
+                )
+            };
             // What was denied: the secret itself, or (kms:Decrypt) the key it is under.
             let denied_on = if action == "kms:Decrypt" {
                 r.kms_key_id.as_deref()
@@ -59,7 +74,7 @@ fn secrets_read(evidence: &Evidence, support: &mut Support) {
             support.add(
                 3,
                 format!(
-                    "{} ← {}: execution {} on {} — IAM policy simulation; the ECS agent cannot read it, so new tasks stop",
+                    "{} ← {}: {kind} {} on {} — IAM policy simulation; {reader}",
                     r.name,
                     r.source,
                     access.line(role),
@@ -70,7 +85,7 @@ fn secrets_read(evidence: &Evidence, support: &mut Support) {
                 let name = role.rsplit('/').next().unwrap_or(role);
                 support.name_resources(vec![
                     format!("aws iam simulate-principal-policy --policy-source-arn {role} --action-names {action} --resource-arns {arn} --query 'EvaluationResults[].[EvalResourceName,EvalDecision]' --output text"),
-                    format!("aws iam put-role-policy --role-name {name} --policy-name read-{} --policy-document '{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Action\":\"{action}\",\"Resource\":\"{arn}\"}}]}}'   # ECS starts the next task with it, no redeploy", r.name.to_ascii_lowercase().replace('_', "-")),
+                    format!("aws iam put-role-policy --role-name {name} --policy-name read-{} --policy-document '{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Action\":\"{action}\",\"Resource\":\"{arn}\"}}]}}'   # {next}", r.name.to_ascii_lowercase().replace('_', "-")),
                 ]);
             }
         }
