@@ -44,6 +44,48 @@ pub enum Command {
     Sim(SimArgs),
     /// Plan a repair (set env vars, roll back, redeploy); with --yes apply, follow, verify.
     Repair(RepairArgs),
+    /// Find the OTP service in the account and write ./otp-console.toml for it.
+    Init(InitArgs),
+}
+
+/// `otp-console init`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Reads the account with the usual AWS credential chain (AWS_PROFILE, keys, SSO; AWS_ENDPOINT_URL is honoured): ECS ListClusters, ListServices, DescribeServices, DescribeTaskDefinition and the load balancer's DescribeTargetGroups, DescribeLoadBalancers, DescribeListeners; App Runner ListServices and DescribeService. Lists the services whose app container reads OTP_PROVIDER or TWILIO_*, lets you pick one, asks each candidate base URL for /health and writes a commented config (never a secret). Exit status: 0 written or printed, 2 could not run."
+)]
+pub struct InitArgs {
+    /// Where to write (default ./otp-console.toml); an existing file is kept unless --force, or
+    /// gets the service as a new context with --context.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print the config instead of writing it.
+    #[arg(long)]
+    pub print: bool,
+    /// Overwrite an existing file.
+    #[arg(long, conflicts_with = "print")]
+    pub force: bool,
+    /// Write the service as the context NAME (`[contexts.NAME]`): added to an existing file.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Pick this service without asking: its name, `cluster/name`, or its ARN.
+    #[arg(long, value_name = "NAME|ARN")]
+    pub service: Option<String>,
+    /// Where to look: ecs, apprunner (default both).
+    #[arg(long, value_name = "PLATFORM", value_parser = ["ecs", "apprunner"])]
+    pub platform: Option<String>,
+    /// The API's base URL, when you know it: checked, and written instead of the account's
+    /// candidates.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// AWS profile for the credential chain (as `aws --profile`).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// AWS region (as `aws --region`; default the profile's or AWS_REGION, else us-east-1).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// AWS endpoint (the simulator, moto), written into the config too.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
 }
 
 /// `otp-console check`.

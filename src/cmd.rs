@@ -3,6 +3,8 @@
 
 /// `otp-console check`.
 pub mod check;
+/// `otp-console init`.
+pub mod init;
 /// `otp-console repair`.
 pub mod repair;
 /// `otp-console sim`.

@@ -34,6 +34,8 @@ pub mod engine;
 pub mod event;
 /// Owns the terminal: drain events, update, draw; restores it on every way out.
 pub mod event_loop;
+/// `otp-console init`: the OTP service found in the account, written down as a config file.
+pub mod init;
 /// One table of key → action → label.
 pub mod keymap;
 /// The screen's geometry: which pane goes where, for the app's mouse hits and the ui.

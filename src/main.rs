@@ -43,6 +43,7 @@ fn main() -> ExitCode {
         Some(Command::Sim(args)) => runtime.block_on(cmd::sim::run(args)),
         Some(Command::Check(args)) => runtime.block_on(cmd::check::run(args)),
         Some(Command::Repair(args)) => runtime.block_on(cmd::repair::run(args)),
+        Some(Command::Init(args)) => runtime.block_on(cmd::init::run(args)),
         None => runtime.block_on(console(&cli)),
     };
     // Tasks still waiting (a request outstanding, a server draining) must not hold the exit.

@@ -32,6 +32,8 @@ pub mod elbv2;
 pub mod iam;
 /// Simulated CloudWatch Logs: the log group, FilterLogEvents and filter patterns.
 pub mod logs;
+/// The account's other ECS services, which `init` lists and passes over.
+pub mod neighbours;
 /// AWS's Query protocol (form-encoded `Action=…`, XML answers) for EC2, ELBv2 and IAM.
 pub mod query;
 /// `otp-console sim`: serve in the foreground.
@@ -213,14 +215,12 @@ impl Simulator {
         for event in &scenario.history.twilio {
             twilio.record_event(event, clock.now_ms());
         }
+        let mut world = World::with_twilio(Arc::clone(&scenario), clock, Some(Arc::clone(&twilio)));
+        world.front_door = api.local_addr().ok().map(|a| a.to_string());
         let (stop, stopped) = watch::channel(false);
         let shared = Arc::new(Shared {
             clock,
-            world: Mutex::new(World::with_twilio(
-                Arc::clone(&scenario),
-                clock,
-                Some(Arc::clone(&twilio)),
-            )),
+            world: Mutex::new(world),
             scenario: Arc::clone(&scenario),
             twilio_url: urls.twilio.clone(),
             http: reqwest::Client::builder().no_proxy().build()?,

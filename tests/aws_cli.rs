@@ -1400,3 +1400,84 @@ async fn verify(
     }
     (verdict, table)
 }
+
+/// #25: what `otp-console init` reads, as the aws CLI reads it: every cluster, each one's
+/// services, a neighbour's service and revision, and the load balancer's listener (HTTP on the
+/// port the simulator's load balancer answers on, its DNS name the loopback address).
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_cli_lists_the_accounts_clusters_and_services() {
+    let sim = Simulator::start(
+        scenario::load("healthy").expect("scenario"),
+        0.05,
+        Ports::default(),
+    )
+    .await
+    .expect("starts");
+    let clusters = aws(&sim, &["ecs", "list-clusters"]).await;
+    let names: Vec<&str> = clusters["clusterArns"]
+        .as_array()
+        .expect("ARNs")
+        .iter()
+        .filter_map(|a| a.as_str()?.rsplit('/').next())
+        .collect();
+    assert_eq!(names, ["nerava-cluster", "nerava-batch", "nerava-staging"]);
+    let services = aws(
+        &sim,
+        &["ecs", "list-services", "--cluster", "nerava-cluster"],
+    )
+    .await;
+    assert_eq!(services["serviceArns"].as_array().map(Vec::len), Some(2));
+    let staging = aws(
+        &sim,
+        &[
+            "ecs",
+            "describe-services",
+            "--cluster",
+            "nerava-staging",
+            "--services",
+            "nerava-backend-staging",
+        ],
+    )
+    .await;
+    let td = staging["services"][0]["taskDefinition"]
+        .as_str()
+        .expect("a revision")
+        .to_owned();
+    let described = aws(
+        &sim,
+        &["ecs", "describe-task-definition", "--task-definition", &td],
+    )
+    .await;
+    let container = &described["taskDefinition"]["containerDefinitions"][0];
+    assert_eq!(container["name"], "api");
+    assert_eq!(
+        container["logConfiguration"]["options"]["awslogs-group"],
+        "/ecs/nerava-backend-staging"
+    );
+    let missing = aws_fails(
+        &sim,
+        &["ecs", "list-services", "--cluster", "nerava-nowhere"],
+    )
+    .await;
+    assert!(missing.contains("ClusterNotFoundException"), "{missing}");
+    let lbs = aws(&sim, &["elbv2", "describe-load-balancers"]).await;
+    let lb = lbs["LoadBalancers"][0]["LoadBalancerArn"]
+        .as_str()
+        .expect("an ARN")
+        .to_owned();
+    let listeners = aws(
+        &sim,
+        &["elbv2", "describe-listeners", "--load-balancer-arn", &lb],
+    )
+    .await;
+    let listener = &listeners["Listeners"][0];
+    assert_eq!(listener["Protocol"], "HTTP");
+    let port = listener["Port"].as_u64().expect("a port");
+    assert_eq!(
+        format!(
+            "http://{}:{port}",
+            lbs["LoadBalancers"][0]["DNSName"].as_str().unwrap_or("")
+        ),
+        sim.urls.api
+    );
+}

@@ -911,3 +911,51 @@ fn tmux_x_switches_contexts_live() {
             .is_some_and(|h| h.starts_with(" prod ") && h.contains("verdict: missing_env_vars"))
     });
 }
+
+/// #25: `otp-console init` in a terminal: the services that read the runbook's variables in a
+/// numbered list (the worker and the cron task passed over, with why), a wrong answer asked
+/// again, the pick's base URL checked, and the file written; the console then opens on it.
+#[test]
+fn tmux_init_lists_the_services_and_writes_the_one_picked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = SimProcess::start("healthy", dir.path());
+    let endpoint = sim
+        .config
+        .lines()
+        .find_map(|l| l.strip_prefix("endpoint_url = "))
+        .expect("the simulator's AWS endpoint")
+        .trim_matches('"')
+        .to_owned();
+    let path = dir.path().join("otp-console.toml");
+    let binary = env!("CARGO_BIN_EXE_otp-console");
+    // https goes to a closed loopback proxy: the account's https URLs are never reached.
+    let env = "AWS_ACCESS_KEY_ID=AKIASIMULATOR0000001 AWS_SECRET_ACCESS_KEY=simulator-secret-access-key AWS_EC2_METADATA_DISABLED=true HTTPS_PROXY=http://127.0.0.1:9 NO_PROXY=127.0.0.1";
+    let tmux = Tmux::start(&format!(
+        "{env} {binary} init --region us-east-1 --endpoint-url {endpoint} --config {}; sleep 60",
+        path.display()
+    ));
+    let screen = tmux.wait_for("the picker", Duration::from_secs(30), |s| {
+        s.contains("Pick one [1-2]")
+    });
+    assert!(
+        screen.contains("1) ECS nerava-cluster/nerava-backend")
+            && screen.contains("2) ECS nerava-staging/nerava-backend-staging")
+            && screen.contains("passed over: ECS nerava-cluster/nerava-worker"),
+        "{screen}"
+    );
+    tmux.keys(&["3", "Enter"]);
+    tmux.wait_for("asked again", Duration::from_secs(5), |s| {
+        s.contains("3 is not a number from 1 to 2")
+    });
+    tmux.keys(&["1", "Enter"]);
+    let screen = tmux.wait_for("the file written", Duration::from_secs(30), |s| {
+        s.contains("wrote ")
+    });
+    assert!(screen.contains("/health"), "{screen}");
+    let written = std::fs::read_to_string(&path).expect("written");
+    assert!(
+        written.contains("service = \"nerava-backend\""),
+        "{written}"
+    );
+    assert!(written.contains("200 in"), "{written}");
+}

@@ -601,7 +601,7 @@ pub fn shown(td: &ecs::TaskDefinition, tags: &[ecs::Tag], service: &str) -> Task
 /// A described revision, its container's variables read and masked for display.
 /// The container's `logConfiguration` option `key` (`awslogs-group`, `awslogs-region`), with
 /// the `awslogs` driver (FireLens and others send the lines elsewhere).
-fn awslogs(container: &ecs::ContainerDefinition, key: &str) -> Option<String> {
+pub(crate) fn awslogs(container: &ecs::ContainerDefinition, key: &str) -> Option<String> {
     let config = container.log_configuration()?;
     if config.log_driver().as_str() != "awslogs" {
         return None;

@@ -195,6 +195,10 @@ impl World {
 
     /// Handles one App Runner operation.
     pub fn apprunner_handle(&mut self, op: &str, body: &[u8], now: i64) -> Result<Value, AwsError> {
+        // An account without App Runner services lists none.
+        if op == "ListServices" && self.scenario.apprunner.is_none() {
+            return Ok(json!({ "ServiceSummaryList": [] }));
+        }
         self.apprunner()?;
         match op {
             "DescribeService" => {

@@ -55,15 +55,22 @@ impl World {
             "UpdateService" => self.update_service(parse_body(body)?, now),
             "ListServices" => {
                 let input: ClusterOnly = parse_body(body)?;
-                self.check_cluster(input.cluster.as_deref())?;
-                Ok(json!({ "serviceArns": [self.service.arn] }))
+                let cluster = self.known_cluster(input.cluster.as_deref())?;
+                let mut arns = Vec::new();
+                // On App Runner the world's service is App Runner's, not an ECS service.
+                if cluster == self.scenario.deployment.cluster && self.scenario.apprunner.is_none()
+                {
+                    arns.push(self.service.arn.clone());
+                }
+                arns.extend(self.neighbour_arns(&cluster));
+                Ok(json!({ "serviceArns": arns }))
             }
             "ListTasks" => self.list_tasks(parse_body(body)?),
             "DescribeTasks" => self.describe_tasks(parse_body(body)?),
             "DescribeClusters" => Ok(self.describe_clusters(parse_body(body)?)),
             "ListContainerInstances" => self.list_container_instances(parse_body(body)?),
             "DescribeContainerInstances" => self.describe_container_instances(parse_body(body)?),
-            "ListClusters" => Ok(json!({ "clusterArns": [self.service.cluster_arn] })),
+            "ListClusters" => Ok(json!({ "clusterArns": self.cluster_arns() })),
             other => Err(AwsError::client(
                 "UnknownOperationException",
                 format!("The operation {other} is not supported by this endpoint."),
@@ -361,11 +368,15 @@ impl World {
         &self,
         input: DescribeTaskDefinitionInput,
     ) -> Result<Value, AwsError> {
-        let index = self
-            .find_task_definition(&input.task_definition)
-            .ok_or_else(|| {
-                AwsError::client("ClientException", "Unable to describe task definition.")
-            })?;
+        let Some(index) = self.find_task_definition(&input.task_definition) else {
+            return match self.neighbour_task_definition(&input.task_definition)? {
+                Some(td) => Ok(json!({ "taskDefinition": td })),
+                None => Err(AwsError::client(
+                    "ClientException",
+                    "Unable to describe task definition.",
+                )),
+            };
+        };
         let td = &self.task_defs[index];
         let mut out = json!({ "taskDefinition": td.json });
         if input.include.iter().any(|i| i == "TAGS") {
@@ -430,7 +441,8 @@ impl World {
     }
 
     fn describe_services(&self, input: DescribeServicesInput) -> Result<Value, AwsError> {
-        self.check_cluster(input.cluster.as_deref())?;
+        let cluster = self.known_cluster(input.cluster.as_deref())?;
+        let ours = cluster == self.scenario.deployment.cluster;
         if input.services.is_empty() || input.services.len() > 10 {
             return Err(AwsError::invalid_parameter(
                 "services must contain between 1 and 10 items.",
@@ -439,17 +451,17 @@ impl World {
         let mut services = Vec::new();
         let mut failures = Vec::new();
         for reference in &input.services {
-            if self.is_our_service(reference) {
+            if ours && self.is_our_service(reference) {
                 services.push(self.service_json());
+            } else if let Some(service) = self.neighbour_json(&cluster, reference) {
+                services.push(service);
             } else {
                 let arn = if reference.starts_with("arn:") {
                     reference.clone()
                 } else {
                     format!(
-                        "arn:aws:ecs:{}:{}:service/{}/{reference}",
-                        self.scenario.deployment.region,
-                        self.scenario.deployment.account_id,
-                        self.scenario.deployment.cluster
+                        "arn:aws:ecs:{}:{}:service/{cluster}/{reference}",
+                        self.scenario.deployment.region, self.scenario.deployment.account_id,
                     )
                 };
                 failures.push(json!({ "arn": arn, "reason": "MISSING" }));

@@ -87,6 +87,7 @@ impl World {
             "DescribeLoadBalancers" => self.describe_load_balancers(request),
             "DescribeTargetHealth" => self.describe_target_health(request),
             "DescribeLoadBalancerAttributes" => self.describe_load_balancer_attributes(request),
+            "DescribeListeners" => self.describe_listeners(request),
             action => Err(invalid_action(QueryService::Elbv2, action)),
         }
     }
@@ -165,10 +166,7 @@ impl World {
         let created = chrono::DateTime::from_timestamp_millis(self.service.created_ms)
             .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
             .unwrap_or_default();
-        let dns = format!(
-            "{name}-1234567890.{}.elb.amazonaws.com",
-            self.scenario.deployment.region
-        );
+        let dns = self.load_balancer_dns();
         Ok(Xml::document(
             "DescribeLoadBalancersResponse",
             QueryService::Elbv2.xmlns(),
@@ -198,6 +196,69 @@ impl World {
                                     x.leaf("member", ALB_SECURITY_GROUP);
                                 })
                                 .leaf("IpAddressType", "ipv4");
+                        });
+                    });
+                })
+                .elem("ResponseMetadata", |x| {
+                    x.leaf("RequestId", request_id());
+                });
+            },
+        ))
+    }
+
+    /// The load balancer's DNS name: where the simulator's load balancer answers (its
+    /// loopback address) once the servers run, else the name AWS would give it.
+    fn load_balancer_dns(&self) -> String {
+        match &self.front_door {
+            Some(address) => address
+                .rsplit_once(':')
+                .map_or(address.as_str(), |(host, _)| host)
+                .to_owned(),
+            None => format!(
+                "{}-1234567890.{}.elb.amazonaws.com",
+                load_balancer_name(self),
+                self.scenario.deployment.region
+            ),
+        }
+    }
+
+    /// The load balancer's listeners: HTTP on the port the simulator's load balancer answers
+    /// on once the servers run (else HTTPS on 443), forwarding to the service's target group.
+    fn describe_listeners(&self, request: &QueryRequest) -> Result<String, AwsError> {
+        let arn = load_balancer_arn(self);
+        let p = &request.params;
+        if p.get("LoadBalancerArn").is_some_and(|a| a != arn) {
+            return Err(not_found(
+                "LoadBalancerNotFound",
+                "One or more load balancers not found",
+            ));
+        }
+        let (port, protocol) = match self.front_door.as_ref().and_then(|a| a.rsplit_once(':')) {
+            Some((_, port)) => (port.to_owned(), "HTTP"),
+            None => ("443".to_owned(), "HTTPS"),
+        };
+        let listener = format!(
+            "{}/2f9c1a7d3b5e8f40",
+            arn.replacen(":loadbalancer/", ":listener/", 1)
+        );
+        let target_group = target_group_arn(self);
+        Ok(Xml::document(
+            "DescribeListenersResponse",
+            QueryService::Elbv2.xmlns(),
+            |x| {
+                x.elem("DescribeListenersResult", |x| {
+                    x.elem("Listeners", |x| {
+                        x.elem("member", |x| {
+                            x.leaf("ListenerArn", &listener)
+                                .leaf("LoadBalancerArn", &arn)
+                                .leaf("Port", &port)
+                                .leaf("Protocol", protocol)
+                                .elem("DefaultActions", |x| {
+                                    x.elem("member", |x| {
+                                        x.leaf("Type", "forward")
+                                            .leaf("TargetGroupArn", &target_group);
+                                    });
+                                });
                         });
                     });
                 })

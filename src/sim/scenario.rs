@@ -57,6 +57,9 @@ pub struct Scenario {
     /// The service runs on App Runner: its id, egress, VPC connector, whether it is paused.
     #[serde(default)]
     pub apprunner: Option<super::apprunner::AppRunnerSetup>,
+    /// The account's other ECS services (`otp-console init` lists them and passes them over).
+    #[serde(default)]
+    pub neighbours: Vec<super::neighbours::NeighbourSetup>,
     /// IAM: the roles the deployment uses and their inline policies.
     #[serde(default)]
     pub iam: super::iam::IamSetup,

@@ -180,6 +180,8 @@ pub struct World {
     pub network: super::ec2::NetworkSetup,
     /// When the simulator started: the background users begin an hour before it.
     pub started_ms: i64,
+    /// Where the simulator's load balancer answers (`127.0.0.1:PORT`), once its servers run.
+    pub front_door: Option<String>,
     /// The background users and the load balancer's records (`super::traffic`).
     pub users: super::traffic::Users,
     /// The simulated Twilio account the users' codes are sent through (their messages and
@@ -256,6 +258,7 @@ impl World {
             trail: super::cloudtrail::Trail::default(),
             network: scenario.network.clone(),
             started_ms: now,
+            front_door: None,
             users: super::traffic::Users::new(scenario.twilio.seed),
             twilio,
         };
