@@ -8,7 +8,7 @@
 /// Real traffic (access lines, the load balancer) as evidence.
 pub mod traffic;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
@@ -65,6 +65,9 @@ pub struct Evidence {
     /// Log lines older than this (ms since the epoch) are shown but not evidence any more:
     /// they were written before the deployment a repair started.
     pub lines_since_ms: i64,
+    /// The tasks a repair's deployment replaced (their ids): what they log while the rollout
+    /// drains them is shown, not evidence about the new revision.
+    pub replaced_tasks: BTreeSet<String>,
     /// The `twilio_sms` provider's From number, as the account's numbers list it.
     pub sender: Option<Result<Sender, ProbeError>>,
     /// The delivery steps of test sends, in the order seen.
@@ -101,11 +104,14 @@ impl Evidence {
             Observation::Http(sample) => {
                 self.outstanding.remove(&sample.id);
                 self.phones.remove(&sample.id);
-                // A health probe that watched an OTP start sent before the last deployment
-                // began is set aside with that OTP start.
-                if sample
-                    .otp_started_ms
-                    .is_some_and(|otp| otp < self.lines_since_ms)
+                // A request sent before the last deployment began (an OTP start that hung on
+                // the old revision and is answered only now), and a health probe that watched
+                // one, are set aside as `forget_before` sets them aside: they judge the old
+                // revision, not the verification.
+                if sample.started_ms < self.lines_since_ms
+                    || sample
+                        .otp_started_ms
+                        .is_some_and(|otp| otp < self.lines_since_ms)
                 {
                     return;
                 }
@@ -117,6 +123,7 @@ impl Evidence {
             Observation::Ecs { at_ms, result } => {
                 self.ecs = Some(result);
                 self.ecs_at_ms = Some(at_ms);
+                self.mark_replaced(Vec::new());
             }
             Observation::Network { result, at_ms } => {
                 self.network = Some(result);
@@ -130,7 +137,7 @@ impl Evidence {
                         self.logs_follow = batch.follow;
                     }
                     for event in batch.events {
-                        if event.timestamp_ms >= self.lines_since_ms {
+                        if self.is_evidence(&event) {
                             *self.line_counts.entry(kind_name(event.kind)).or_default() += 1;
                         }
                         self.event_bytes += event.message.len();
@@ -187,8 +194,67 @@ impl Evidence {
         self.events
             .iter()
             .rev()
-            .filter(|e| e.timestamp_ms >= self.lines_since_ms)
+            .filter(|e| self.is_evidence(e))
             .find(|e| e.kind == kind)
+    }
+
+    /// Whether a log line is evidence: written since [`Evidence::lines_since_ms`], by a task
+    /// a repair's deployment did not replace (its stream ends in the task's id).
+    fn is_evidence(&self, event: &Event) -> bool {
+        event.timestamp_ms >= self.lines_since_ms
+            && !event
+                .stream
+                .rsplit('/')
+                .next()
+                .is_some_and(|task| self.replaced_tasks.contains(task))
+    }
+
+    /// [`Evidence::forget_before`] the deployment a repair started at `ms`, whose rollout
+    /// replaced `replaced` (task ids): their lines, written while they drained, are set aside
+    /// too, so the verification judges the new revision's tasks alone.
+    pub fn forget_replaced(&mut self, ms: i64, replaced: Vec<String>) {
+        self.replaced_tasks.clear();
+        self.forget_before(ms);
+        self.mark_replaced(replaced);
+    }
+
+    /// Adds `ids` to the replaced tasks, and, once evidence starts at a repair
+    /// ([`Evidence::lines_since_ms`]), every task the service read shows stopped that had
+    /// started before it: a task the repair's deployment drained (a task still running, as
+    /// after an egress rule, still serves and still counts). Recounts the lines when it grew.
+    fn mark_replaced(&mut self, ids: Vec<String>) {
+        let since = self.lines_since_ms;
+        let stopped: Vec<String> = self
+            .snapshot()
+            .filter(|_| since > 0)
+            .map(|s| {
+                s.tasks
+                    .iter()
+                    .filter(|t| t.last_status == "STOPPED")
+                    .filter(|t| t.started_ms.is_some_and(|at| at < since))
+                    .map(|t| t.id.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let before = self.replaced_tasks.len();
+        self.replaced_tasks.extend(ids.into_iter().chain(stopped));
+        if self.replaced_tasks.len() != before {
+            self.recount_lines();
+        }
+    }
+
+    /// `line_counts` again from the lines held that are evidence.
+    fn recount_lines(&mut self) {
+        let counted: Vec<LineKind> = self
+            .events
+            .iter()
+            .filter(|e| self.is_evidence(e))
+            .map(|e| e.kind)
+            .collect();
+        self.line_counts.clear();
+        for kind in counted {
+            *self.line_counts.entry(kind_name(kind)).or_default() += 1;
+        }
     }
 
     pub fn snapshot(&self) -> Option<&ecs::Snapshot> {
@@ -212,11 +278,9 @@ impl Evidence {
         self.outstanding.retain(|_, (_, started)| *started >= ms);
         let outstanding = &self.outstanding;
         self.phones.retain(|id, _| outstanding.contains_key(id));
+        self.replaced_tasks.clear();
         self.lines_since_ms = ms;
-        self.line_counts.clear();
-        for event in self.events.iter().filter(|e| e.timestamp_ms >= ms) {
-            *self.line_counts.entry(kind_name(event.kind)).or_default() += 1;
-        }
+        self.recount_lines();
         self.sends.clear();
         self.checks.clear();
         self.deliveries.clear();

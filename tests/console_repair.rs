@@ -75,6 +75,14 @@ impl Console {
             app.diagnosis.verdict.failure_mode == FailureMode::None
         })
         .await;
+        // AWS read again now (`a`, CloudTrail too): the repair's own change is in it, and the
+        // tasks the rollout replaced logged the old error while they drained; neither brings
+        // the repaired failure mode back.
+        self.key(KeyCode::Char('a')).await;
+        self.holds("verdict none", Duration::from_secs(3), |app| {
+            app.diagnosis.verdict.failure_mode == FailureMode::None
+        })
+        .await;
         self.app.diagnosis.verdict.failure_mode
     }
 }

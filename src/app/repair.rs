@@ -446,8 +446,24 @@ impl App {
                         .as_ref()
                         .map_or(now, |a| a.deployment_created_ms.min(now));
                     flow.stage = Stage::Verifying { since_ms };
-                    // The verification judges the new deployment only.
-                    self.evidence.forget_before(since_ms);
+                    // The verification judges the new deployment only: not what the tasks
+                    // it replaced logged while they drained.
+                    let revision = flow.applied.as_ref().map(|a| a.revision);
+                    let replaced: Vec<String> = self
+                        .evidence
+                        .snapshot()
+                        .map(|s| {
+                            s.tasks
+                                .iter()
+                                .filter(|t| {
+                                    t.started_ms.is_some_and(|at| at < since_ms)
+                                        || (revision.is_some() && t.revision != revision)
+                                })
+                                .map(|t| t.id.clone())
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    self.evidence.forget_replaced(since_ms, replaced);
                     self.rediagnose();
                     return vec![Command::ProbeAll];
                 }

@@ -118,9 +118,12 @@ pub(super) fn cite(findings: &mut [Finding], evidence: &Evidence, now_ms: i64) {
     let changes = all(evidence);
     let snapshot = evidence.snapshot();
     for finding in findings.iter_mut() {
-        // The registration of the deployed revision says more than the deployment of it.
+        // The registration of the deployed revision says more than the deployment of it. A
+        // change made since the evidence began (a repair's own, while its verification runs)
+        // explains nothing the verification judges.
         let best = changes
             .iter()
+            .filter(|c| evidence.lines_since_ms == 0 || c.at_ms < evidence.lines_since_ms)
             .filter(|c| related(c, finding.failure_mode, snapshot))
             .min_by_key(|c| (c.action != "RegisterTaskDefinition", -c.at_ms));
         let line = match best {
@@ -275,5 +278,53 @@ mod tests {
         // Not when CloudTrail could not be read: then nothing is known about the AWS side.
         evidence.cloudtrail = None;
         assert_eq!(changed_on_twilio(&evidence), None);
+    }
+
+    /// A change made since the evidence began (the repair's own, while its verification
+    /// runs) is not cited for what the verification finds: only what came before it.
+    #[test]
+    fn a_change_made_since_the_verification_began_is_not_its_cause() {
+        let put = |at_ms| Change {
+            at_ms,
+            ..change(
+                Origin::Cloudtrail,
+                "secretsmanager",
+                "PutSecretValue",
+                "nerava/prod/twilio-Tw1l1o",
+                "the token's secret changed",
+            )
+        };
+        let mut evidence = Evidence {
+            cloudtrail: Some(Ok(Changes {
+                changes: vec![put(5_000), put(1_000)],
+                ..Changes::default()
+            })),
+            ..Evidence::default()
+        };
+        let finding = || Finding {
+            failure_mode: FailureMode::InvalidCredentials,
+            title: "",
+            confidence: 2,
+            evidence: Vec::new(),
+            repair: "",
+            commands: Vec::new(),
+            explains: Vec::new(),
+        };
+        let cited = |evidence: &Evidence| {
+            let mut findings = vec![finding()];
+            cite(&mut findings, evidence, 10_000);
+            findings.remove(0).evidence
+        };
+        // Before any repair, the newest related change.
+        let newest = cited(&evidence);
+        assert_eq!(newest.len(), 1);
+        // The repair's verification began at 4 000: the change at 5 000 is its own; the
+        // one before it is still cited.
+        evidence.lines_since_ms = 4_000;
+        let lines = cited(&evidence);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_ne!(lines, newest, "the older change, not the repair's");
+        evidence.lines_since_ms = 500;
+        assert!(cited(&evidence).is_empty());
     }
 }

@@ -508,6 +508,106 @@ fn missing_variable_names_the_revision_that_still_had_it() {
     assert_eq!(state(&d, Item::TwilioEnvVars), State::Fail);
 }
 
+/// A line at `at_ms` from the task `task`'s log stream.
+fn task_log(kind: LineKind, message: &str, task: &str, at_ms: i64) -> Observation {
+    let mut observation = log(kind, message);
+    if let Observation::Logs {
+        result: Ok(batch), ..
+    } = &mut observation
+    {
+        batch.events[0].stream = format!("ecs/nerava-backend/{task}");
+        batch.events[0].timestamp_ms = at_ms;
+    }
+    observation
+}
+
+fn task(id: &str, revision: i32, status: &str, started_ms: i64) -> ecs::Task {
+    ecs::Task {
+        id: id.into(),
+        revision: Some(revision),
+        last_status: status.into(),
+        health: "HEALTHY".into(),
+        started_ms: Some(started_ms),
+        stopped_ms: None,
+        stopped_reason: None,
+        stop_code: None,
+        exit_code: None,
+    }
+}
+
+/// The verification after a repair judges the new deployment's tasks: what the tasks it
+/// replaced log while they drain (after the deployment started) is shown, not evidence; a line
+/// of a new task counts; a task that started before and still runs (an egress rule, no
+/// deployment) still counts.
+#[test]
+fn lines_of_the_tasks_a_repair_replaced_are_not_evidence_while_they_drain() {
+    let mut evidence = Evidence::default();
+    let mut s = snapshot(GOOD, false);
+    s.tasks = vec![task("old", 42, "RUNNING", NOW - 600_000)];
+    evidence.record(ecs_obs(s.clone()));
+    // The repair's deployment starts at NOW; the old task drains and logs its old error.
+    evidence.forget_replaced(NOW, vec!["old".into()]);
+    evidence.record(task_log(
+        LineKind::CredentialError,
+        "[OTP] Twilio error 20003",
+        "old",
+        NOW + 2_000,
+    ));
+    let d = diagnose(&evidence, &names(), NOW + 3_000);
+    assert!(
+        !d.verdict
+            .candidates
+            .iter()
+            .any(|f| f.failure_mode == FailureMode::InvalidCredentials && f.confidence > 0),
+        "{:#?}",
+        d.verdict
+    );
+    assert_eq!(evidence.events.len(), 1, "the line stays in the log pane");
+    // The new revision's task says the same: that is evidence.
+    evidence.record(task_log(
+        LineKind::CredentialError,
+        "[OTP] Twilio error 20003",
+        "new",
+        NOW + 4_000,
+    ));
+    assert_eq!(
+        diagnose(&evidence, &names(), NOW + 5_000)
+            .verdict
+            .failure_mode,
+        FailureMode::InvalidCredentials
+    );
+
+    // Without an explicit list: a task read as STOPPED that started before the repair.
+    let mut evidence = Evidence::default();
+    evidence.forget_before(NOW);
+    s.tasks = vec![task("drained", 42, "STOPPED", NOW - 600_000)];
+    evidence.record(task_log(
+        LineKind::CredentialError,
+        "[OTP] Twilio error 20003",
+        "drained",
+        NOW + 1_000,
+    ));
+    evidence.record(ecs_obs(s.clone()));
+    assert_eq!(
+        evidence.line_counts.get("credential_error"),
+        None,
+        "{:?}",
+        evidence.line_counts
+    );
+    // A task that started before and still runs (no deployment: an egress rule) counts.
+    let mut evidence = Evidence::default();
+    evidence.forget_before(NOW);
+    s.tasks = vec![task("serving", 42, "RUNNING", NOW - 600_000)];
+    evidence.record(ecs_obs(s));
+    evidence.record(task_log(
+        LineKind::CredentialError,
+        "[OTP] Twilio error 20003",
+        "serving",
+        NOW + 1_000,
+    ));
+    assert_eq!(evidence.line_counts.get("credential_error"), Some(&1));
+}
+
 #[test]
 fn lines_before_a_repair_are_shown_but_no_longer_evidence() {
     let mut evidence = Evidence::default();

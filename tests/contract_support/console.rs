@@ -73,6 +73,38 @@ impl Console {
         }
     }
 
+    /// One event (or a tick after 100 ms without one) into the app, its commands run.
+    async fn step(&mut self) {
+        let event = tokio::time::timeout(Duration::from_millis(100), self.rx.recv()).await;
+        let commands = match event {
+            Ok(Some(event)) => self.app.update(event),
+            Ok(None) => panic!("the runner stopped"),
+            Err(_) => self.app.update(Event::Tick(now_ms())),
+        };
+        self.run(commands).await;
+    }
+
+    /// Pumps events into the app (with ticks) for `span`, asserting `ok` after each one: what
+    /// must stay true (a verdict that must not flicker back).
+    pub async fn holds(&mut self, what: &str, span: Duration, ok: impl Fn(&App) -> bool) {
+        let deadline = Instant::now() + span;
+        while Instant::now() < deadline {
+            assert!(
+                ok(&self.app),
+                "{what} stopped holding: verdict {:?} ({:?}), unknown {:?}",
+                self.app.diagnosis.verdict.failure_mode,
+                self.app
+                    .diagnosis
+                    .verdict
+                    .candidates
+                    .first()
+                    .map(|f| &f.evidence),
+                self.app.diagnosis.unknown,
+            );
+            self.step().await;
+        }
+    }
+
     /// Pumps events into the app (with ticks) until `done` holds.
     pub async fn until(&mut self, what: &str, within: Duration, done: impl Fn(&App) -> bool) {
         let deadline = Instant::now() + within;
@@ -86,13 +118,7 @@ impl Console {
                 self.app.repair.as_ref().map(|f| &f.stage),
                 self.app.notice
             );
-            let event = tokio::time::timeout(Duration::from_millis(100), self.rx.recv()).await;
-            let commands = match event {
-                Ok(Some(event)) => self.app.update(event),
-                Ok(None) => panic!("the runner stopped"),
-                Err(_) => self.app.update(Event::Tick(now_ms())),
-            };
-            self.run(commands).await;
+            self.step().await;
         }
     }
 
