@@ -456,6 +456,46 @@ async fn check_idle_timeout(b: &Backend) {
 
 on_both_backends!(check_idle_timeout: sim_idle_timeout, moto_idle_timeout);
 
+/// `otp-console init`'s base URLs from the load balancer in front of the service: the target
+/// group's load balancer, its DNS name, each listener's protocol and port (the simulator's
+/// answers where its load balancer listens; moto's on HTTP 80 gives `http://DNS`).
+async fn check_listener_urls(b: &Backend) {
+    let urls = otp_console::init::discover::listener_urls(&b.sdk, &b.target_group)
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e:?}", b.name));
+    assert_eq!(urls.len(), 1, "{}: {urls:?}", b.name);
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&b.sdk);
+    let described = elb
+        .describe_load_balancers()
+        .names(&b.load_balancer)
+        .send()
+        .await
+        .expect("DescribeLoadBalancers");
+    let dns = described.load_balancers()[0]
+        .dns_name()
+        .expect("a DNS name");
+    let url = &urls[0].url;
+    assert!(
+        url.starts_with(&format!("http://{dns}")),
+        "{}: {url}",
+        b.name
+    );
+    assert!(
+        urls[0].from.starts_with(&format!(
+            "load balancer {}, listener HTTP ",
+            b.load_balancer
+        )),
+        "{}: {}",
+        b.name,
+        urls[0].from
+    );
+    if b.name == "moto" {
+        assert_eq!(url, &format!("http://{dns}"), "port 80 is the default");
+    }
+}
+
+on_both_backends!(check_listener_urls: sim_listener_urls, moto_listener_urls);
+
 /// Minutes ago at which moto is seeded with PutMetricData, and what is put there: (minutes
 /// ago, requests, ELB 504s, target 5xxs, healthy hosts, unhealthy hosts).
 const PUT: [(i64, f64, f64, f64, f64, f64); 3] = [

@@ -229,6 +229,20 @@ async fn load_balancer_urls(
     urls
 }
 
+/// The base URLs of the load balancers that forward to `target_group`: each one's DNS name
+/// with each listener's protocol and port (DescribeTargetGroups, DescribeLoadBalancers,
+/// DescribeListeners).
+pub async fn listener_urls(
+    sdk: &SdkConfig,
+    target_group: &str,
+) -> Result<Vec<UrlCandidate>, ProbeError> {
+    listeners_of(
+        &aws_sdk_elasticloadbalancingv2::Client::new(sdk),
+        target_group,
+    )
+    .await
+}
+
 async fn listeners_of(
     client: &aws_sdk_elasticloadbalancingv2::Client,
     target_group: &str,
