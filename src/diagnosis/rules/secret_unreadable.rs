@@ -13,7 +13,7 @@ use crate::probe::secrets::{RoleAccess, SecretState};
 pub const RULE: Rule = Rule {
     mode: FailureMode::SecretUnreadable,
     id: "secret_unreadable",
-    title: "A secret the task definition references cannot be read",
+    title: "A secret the service's configuration references cannot be read",
     repair: "Restore the secret (RestoreSecret) or put its value back (PutSecretValue), let the execution role read it (iam put-role-policy), or point valueFrom at one that exists; then force a new deployment.",
     predicts: &[Symptom::TasksFailToStart],
     commands,
