@@ -10,6 +10,8 @@
 //! Scenarios reproduce each runbook failure by cause: the backend's behaviour comes from the
 //! task-definition revision that is deployed, never from a scenario switch.
 
+/// Simulated ACM: the certificate the load balancer's HTTPS listener serves.
+pub mod acm;
 /// Simulated App Runner (AWS JSON 1.0): the service, its operations, its VPC connector.
 pub mod apprunner;
 /// AWS JSON 1.1 endpoint: `X-Amz-Target` dispatch, credentials, AWS-shaped errors.
@@ -565,6 +567,8 @@ fn json_operation(
         let mut world = shared.lock_world();
         let answer = world.apprunner_handle(op, body, now);
         recorded(&mut world, answer)
+    } else if let Some(op) = acm::operation(target) {
+        shared.lock_world().acm_handle(op, body)
     } else if let Some(op) = target.strip_prefix("AmazonSSM.") {
         let mut world = shared.lock_world();
         let answer = world.ssm_handle(op, body, now);
@@ -572,7 +576,7 @@ fn json_operation(
     } else {
         Err(AwsError::client(
             "UnknownOperationException",
-            format!("Unknown X-Amz-Target {target:?}: this endpoint serves ECS, CloudWatch Logs, Secrets Manager, SSM and CloudTrail (JSON 1.1), App Runner and CloudWatch (JSON 1.0), EC2, ELBv2 and IAM (Query), and S3 (REST)."),
+            format!("Unknown X-Amz-Target {target:?}: this endpoint serves ECS, CloudWatch Logs, Secrets Manager, SSM, CloudTrail and ACM (JSON 1.1), App Runner and CloudWatch (JSON 1.0), EC2, ELBv2 and IAM (Query), and S3 (REST)."),
         ))
     }
 }

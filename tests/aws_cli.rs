@@ -1401,18 +1401,23 @@ async fn verify(
     (verdict, table)
 }
 
-/// #25: what `otp-console init` reads, as the aws CLI reads it: every cluster, each one's
-/// services, a neighbour's service and revision, and the load balancer's listener (HTTP on the
-/// port the simulator's load balancer answers on, its DNS name the loopback address).
-#[tokio::test(flavor = "multi_thread")]
-async fn aws_cli_lists_the_accounts_clusters_and_services() {
-    let sim = Simulator::start(
+/// The simulator on `healthy`, at a twentieth of its delays.
+async fn healthy() -> Simulator {
+    Simulator::start(
         scenario::load("healthy").expect("scenario"),
         0.05,
         Ports::default(),
     )
     .await
-    .expect("starts");
+    .expect("starts")
+}
+
+/// #25: what `otp-console init` reads, as the aws CLI reads it: every cluster, each one's
+/// services, a neighbour's service and revision, and the load balancer's listener (HTTP on the
+/// port the simulator's load balancer answers on, its DNS name the loopback address).
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_cli_lists_the_accounts_clusters_and_services() {
+    let sim = healthy().await;
     let clusters = aws(&sim, &["ecs", "list-clusters"]).await;
     let names: Vec<&str> = clusters["clusterArns"]
         .as_array()
@@ -1460,6 +1465,14 @@ async fn aws_cli_lists_the_accounts_clusters_and_services() {
     )
     .await;
     assert!(missing.contains("ClusterNotFoundException"), "{missing}");
+}
+
+/// #25: the load balancer's listeners as `init` reads them: HTTP on the port the simulator's
+/// load balancer answers on (its DNS name the loopback address), HTTPS on 443 with the API's
+/// ACM certificate.
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_cli_reads_the_listeners_and_their_certificate() {
+    let sim = healthy().await;
     let lbs = aws(&sim, &["elbv2", "describe-load-balancers"]).await;
     let lb = lbs["LoadBalancers"][0]["LoadBalancerArn"]
         .as_str()
@@ -1470,9 +1483,15 @@ async fn aws_cli_lists_the_accounts_clusters_and_services() {
         &["elbv2", "describe-listeners", "--load-balancer-arn", &lb],
     )
     .await;
-    let listener = &listeners["Listeners"][0];
-    assert_eq!(listener["Protocol"], "HTTP");
-    let port = listener["Port"].as_u64().expect("a port");
+    let listeners = listeners["Listeners"]
+        .as_array()
+        .expect("listeners")
+        .clone();
+    let http = listeners
+        .iter()
+        .find(|l| l["Protocol"] == "HTTP")
+        .expect("an HTTP listener");
+    let port = http["Port"].as_u64().expect("a port");
     assert_eq!(
         format!(
             "http://{}:{port}",
@@ -1480,4 +1499,36 @@ async fn aws_cli_lists_the_accounts_clusters_and_services() {
         ),
         sim.urls.api
     );
+    // The HTTPS listener's certificate, as ACM describes it: the API's host.
+    let https = listeners
+        .iter()
+        .find(|l| l["Protocol"] == "HTTPS")
+        .expect("an HTTPS listener");
+    let certificate = https["Certificates"][0]["CertificateArn"]
+        .as_str()
+        .expect("a certificate")
+        .to_owned();
+    let described = aws(
+        &sim,
+        &[
+            "acm",
+            "describe-certificate",
+            "--certificate-arn",
+            &certificate,
+        ],
+    )
+    .await;
+    assert_eq!(described["Certificate"]["DomainName"], "api.nerava.network");
+    assert_eq!(described["Certificate"]["Status"], "ISSUED");
+    let missing = aws_fails(
+        &sim,
+        &[
+            "acm",
+            "describe-certificate",
+            "--certificate-arn",
+            &format!("{certificate}0"),
+        ],
+    )
+    .await;
+    assert!(missing.contains("ResourceNotFoundException"), "{missing}");
 }

@@ -103,10 +103,30 @@ async fn init_discovers_the_same_account_in_the_simulator_and_in_moto() {
         "{candidates:?}"
     );
     assert_eq!(passed.len(), 2, "{passed:?}");
-    // The simulator's backend is behind its load balancer: its listener first, then the
-    // container's own https URL.
-    let backend = &simulated.candidates[0];
-    assert_eq!(backend.urls[0].url, sim.urls.api);
-    assert_eq!(backend.urls[1].url, "https://api.nerava.network");
-    assert_eq!(moto.candidates[0].urls.len(), 1, "moto: no load balancer");
+    // The simulator's backend is behind its load balancer: its certificate's name (the same
+    // URL as the container's PUBLIC_BASE_URL, listed once), then its listeners; moto's has
+    // no load balancer, only the variable.
+    let urls: Vec<&str> = simulated.candidates[0]
+        .urls
+        .iter()
+        .map(|u| u.url.as_str())
+        .collect();
+    assert_eq!(
+        urls,
+        [
+            "https://api.nerava.network",
+            "https://127.0.0.1",
+            sim.urls.api.as_str()
+        ]
+    );
+    let urls: Vec<&str> = moto.candidates[0]
+        .urls
+        .iter()
+        .map(|u| u.url.as_str())
+        .collect();
+    assert_eq!(
+        urls,
+        ["https://api.nerava.network"],
+        "moto: no load balancer"
+    );
 }

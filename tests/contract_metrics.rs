@@ -94,6 +94,35 @@ impl Backend {
             .target_group_arn()
             .expect("arn")
             .to_owned();
+        // An HTTPS listener with a certificate from moto's ACM (init reads its names).
+        let certificate = aws_sdk_acm::Client::new(&sdk)
+            .request_certificate()
+            .domain_name("api.example.com")
+            .subject_alternative_names("api.example.com")
+            .subject_alternative_names("*.example.com")
+            .send()
+            .await
+            .expect("RequestCertificate")
+            .certificate_arn
+            .expect("an ARN");
+        elb.create_listener()
+            .load_balancer_arn(&lb_arn)
+            .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Https)
+            .port(443)
+            .certificates(
+                aws_sdk_elasticloadbalancingv2::types::Certificate::builder()
+                    .certificate_arn(certificate)
+                    .build(),
+            )
+            .default_actions(
+                aws_sdk_elasticloadbalancingv2::types::Action::builder()
+                    .r#type(aws_sdk_elasticloadbalancingv2::types::ActionTypeEnum::Forward)
+                    .target_group_arn(&tg_arn)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("CreateListener HTTPS");
         elb.create_listener()
             .load_balancer_arn(&lb_arn)
             .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
@@ -456,14 +485,17 @@ async fn check_idle_timeout(b: &Backend) {
 
 on_both_backends!(check_idle_timeout: sim_idle_timeout, moto_idle_timeout);
 
-/// `otp-console init`'s base URLs from the load balancer in front of the service: the target
-/// group's load balancer, its DNS name, each listener's protocol and port (the simulator's
-/// answers where its load balancer listens; moto's on HTTP 80 gives `http://DNS`).
+/// `otp-console init`'s base URLs from the load balancer in front of the service, in the order
+/// it tries them: the names of the HTTPS listener's certificate (ACM DescribeCertificate,
+/// wildcards left out), then the listeners on the load balancer's DNS name, HTTPS first. The
+/// simulator's certificate is for api.nerava.network and its HTTP listener is where its load
+/// balancer answers; moto's (seeded here) for api.example.com, its HTTP listener on 80.
 async fn check_listener_urls(b: &Backend) {
-    let urls = otp_console::init::discover::listener_urls(&b.sdk, &b.target_group)
+    let mut notes = Vec::new();
+    let urls = otp_console::init::discover::listener_urls(&b.sdk, &b.target_group, &mut notes)
         .await
         .unwrap_or_else(|e| panic!("{}: {e:?}", b.name));
-    assert_eq!(urls.len(), 1, "{}: {urls:?}", b.name);
+    assert!(notes.is_empty(), "{}: {notes:?}", b.name);
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(&b.sdk);
     let described = elb
         .describe_load_balancers()
@@ -474,23 +506,43 @@ async fn check_listener_urls(b: &Backend) {
     let dns = described.load_balancers()[0]
         .dns_name()
         .expect("a DNS name");
-    let url = &urls[0].url;
+    let host = if b.name == "moto" {
+        "api.example.com"
+    } else {
+        "api.nerava.network"
+    };
+    let got: Vec<(&str, &str)> = urls
+        .iter()
+        .map(|u| (u.url.as_str(), u.from.as_str()))
+        .collect();
+    assert_eq!(got.len(), 3, "{}: {got:?}", b.name);
+    assert_eq!(got[0].0, format!("https://{host}"), "{}", b.name);
     assert!(
-        url.starts_with(&format!("http://{dns}")),
-        "{}: {url}",
+        got[0].1.starts_with("the certificate of"),
+        "{}: {got:?}",
+        b.name
+    );
+    assert_eq!(
+        got[1].0,
+        format!("https://{dns}"),
+        "{}: 443 is the default",
         b.name
     );
     assert!(
-        urls[0].from.starts_with(&format!(
+        got[2].0.starts_with(&format!("http://{dns}")),
+        "{}: {got:?}",
+        b.name
+    );
+    assert!(
+        got[2].1.starts_with(&format!(
             "load balancer {}, listener HTTP ",
             b.load_balancer
         )),
-        "{}: {}",
-        b.name,
-        urls[0].from
+        "{}: {got:?}",
+        b.name
     );
     if b.name == "moto" {
-        assert_eq!(url, &format!("http://{dns}"), "port 80 is the default");
+        assert_eq!(got[2].0, format!("http://{dns}"), "port 80 is the default");
     }
 }
 

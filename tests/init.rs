@@ -123,12 +123,21 @@ async fn init_picks_the_otp_service_and_its_config_diagnoses_as_the_demo() {
     assert_eq!(parsed.aws.cluster, "nerava-cluster");
     assert_eq!(parsed.aws.service, "nerava-backend");
     assert_eq!(parsed.aws.log_group, "/ecs/nerava-backend");
-    // The load balancer's listener answered /health; the container's PUBLIC_BASE_URL (the real
-    // API) was listed, never asked.
+    // Tried in order: the HTTPS listener's certificate name (the real API's host: here through
+    // a closed proxy, never reached), the HTTPS listener on the load balancer's address, then
+    // its HTTP listener, which answered /health. The container's PUBLIC_BASE_URL is the same URL
+    // as the certificate's: listed once.
     assert_eq!(parsed.api.base_url, sim.urls.api);
-    assert!(
-        config
-            .contains("https://api.nerava.network  (the container's PUBLIC_BASE_URL): not checked"),
+    for line in [
+        "https://api.nerava.network  (the certificate of nerava-backend-alb's HTTPS listener): could not connect",
+        "https://127.0.0.1  (load balancer nerava-backend-alb, listener HTTPS 443): ",
+        "(load balancer nerava-backend-alb, listener HTTP ",
+    ] {
+        assert!(config.contains(line), "{line}\n{config}");
+    }
+    assert_eq!(
+        config.matches("https://api.nerava.network").count(),
+        1,
         "{config}"
     );
     // No value of the task definition: variables by name only.

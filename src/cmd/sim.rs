@@ -70,7 +70,7 @@ pub async fn run(args: SimArgs) -> ExitCode {
     // One endpoint for every simulated AWS service, as moto serves them.
     println!("  AWS                 {}", urls.aws);
     println!("    ECS, CloudWatch Logs (Live Tail too), Secrets Manager, SSM, CloudTrail,");
-    println!("    EC2, ELBv2, CloudWatch metrics, IAM");
+    println!("    EC2, ELBv2, CloudWatch metrics, IAM, ACM");
     println!(
         "  demo phone inbox    {}/_sim/inbox/{}",
         urls.twilio, scenario.twilio.demo_phone

@@ -155,7 +155,11 @@ async fn read_service(
         return Ok(());
     }
     let mut urls = load_balancer_urls(sdk, service, &mut found.notes).await;
-    urls.extend(variable_urls(container));
+    for u in variable_urls(container) {
+        if !urls.iter().any(|known| known.url == u.url) {
+            urls.push(u);
+        }
+    }
     let option = |key: &str| crate::probe::ecs::awslogs(container, key);
     found.candidates.push(Candidate {
         platform: Platform::Ecs,
@@ -214,14 +218,13 @@ async fn load_balancer_urls(
     service: &ecs::Service,
     notes: &mut Vec<String>,
 ) -> Vec<UrlCandidate> {
-    let client = aws_sdk_elasticloadbalancingv2::Client::new(sdk);
     let mut urls = Vec::new();
     for tg in service
         .load_balancers()
         .iter()
         .filter_map(ecs::LoadBalancer::target_group_arn)
     {
-        match listeners_of(&client, tg).await {
+        match listener_urls(sdk, tg, notes).await {
             Ok(found) => urls.extend(found),
             Err(e) => notes.push(e.message),
         }
@@ -229,24 +232,18 @@ async fn load_balancer_urls(
     urls
 }
 
-/// The base URLs of the load balancers that forward to `target_group`: each one's DNS name
-/// with each listener's protocol and port (DescribeTargetGroups, DescribeLoadBalancers,
-/// DescribeListeners).
+/// The base URLs of the load balancers that forward to `target_group`, in the order to try
+/// them: the names of the certificates its HTTPS listeners serve (ACM DescribeCertificate:
+/// the API's own host, which the load balancer's DNS name would fail TLS against), then each
+/// listener on the DNS name, HTTPS first (DescribeTargetGroups, DescribeLoadBalancers,
+/// DescribeListeners). A certificate ACM will not describe is a note.
 pub async fn listener_urls(
     sdk: &SdkConfig,
     target_group: &str,
+    notes: &mut Vec<String>,
 ) -> Result<Vec<UrlCandidate>, ProbeError> {
-    listeners_of(
-        &aws_sdk_elasticloadbalancingv2::Client::new(sdk),
-        target_group,
-    )
-    .await
-}
-
-async fn listeners_of(
-    client: &aws_sdk_elasticloadbalancingv2::Client,
-    target_group: &str,
-) -> Result<Vec<UrlCandidate>, ProbeError> {
+    let client = aws_sdk_elasticloadbalancingv2::Client::new(sdk);
+    let acm = aws_sdk_acm::Client::new(sdk);
     let groups = call(
         System::LoadBalancer,
         "DescribeTargetGroups",
@@ -257,11 +254,15 @@ async fn listeners_of(
     )
     .await?;
     let mut urls = Vec::new();
-    for lb in groups
+    // Each load balancer once (moto lists one per listener that forwards to the group).
+    let mut balancers: Vec<&String> = groups
         .target_groups()
         .iter()
         .flat_map(|g| g.load_balancer_arns().iter())
-    {
+        .collect();
+    balancers.sort();
+    balancers.dedup();
+    for lb in balancers {
         let described = call(
             System::LoadBalancer,
             "DescribeLoadBalancers",
@@ -271,25 +272,36 @@ async fn listeners_of(
                 .send(),
         )
         .await?;
-        let Some(dns) = described
-            .load_balancers()
-            .first()
-            .and_then(|l| l.dns_name())
-        else {
+        let Some(balancer) = described.load_balancers().first() else {
             continue;
         };
-        let name = described
-            .load_balancers()
-            .first()
-            .and_then(|l| l.load_balancer_name())
-            .map_or_else(String::new, redact::sanitize);
+        let dns = balancer.dns_name().unwrap_or_default();
+        let name = redact::sanitize(balancer.load_balancer_name().unwrap_or_default());
         let listeners = call(
             System::LoadBalancer,
             "DescribeListeners",
             client.describe_listeners().load_balancer_arn(lb).send(),
         )
         .await?;
-        for l in listeners.listeners() {
+        let mut listed: Vec<&aws_sdk_elasticloadbalancingv2::types::Listener> =
+            listeners.listeners().iter().collect();
+        listed.sort_by_key(|l| {
+            l.protocol()
+                .map(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::as_str)
+                != Some("HTTPS")
+        });
+        for l in &listed {
+            for cert in l.certificates().iter().filter_map(|c| c.certificate_arn()) {
+                match certificate_names(&acm, cert).await {
+                    Ok(names) => urls.extend(names.into_iter().map(|host| UrlCandidate {
+                        url: format!("https://{host}"),
+                        from: format!("the certificate of {name}'s HTTPS listener"),
+                    })),
+                    Err(e) => notes.push(e.message),
+                }
+            }
+        }
+        for l in listed {
             let (Some(protocol), Some(port)) = (l.protocol(), l.port()) else {
                 continue;
             };
@@ -305,6 +317,34 @@ async fn listeners_of(
         }
     }
     Ok(urls)
+}
+
+/// The hosts a certificate names (its domain, then its other names), without wildcards.
+async fn certificate_names(
+    acm: &aws_sdk_acm::Client,
+    arn: &str,
+) -> Result<Vec<String>, ProbeError> {
+    let out = call(
+        System::LoadBalancer,
+        "DescribeCertificate",
+        acm.describe_certificate().certificate_arn(arn).send(),
+    )
+    .await?;
+    let Some(cert) = out.certificate() else {
+        return Ok(Vec::new());
+    };
+    let mut names: Vec<String> = Vec::new();
+    for n in cert
+        .domain_name()
+        .into_iter()
+        .chain(cert.subject_alternative_names().iter().map(String::as_str))
+    {
+        let n = redact::sanitize(n);
+        if !n.starts_with('*') && !n.is_empty() && !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    Ok(names)
 }
 
 /// Every App Runner service of the account (this region), sorted as [`ecs`] sorts them.

@@ -222,8 +222,9 @@ impl World {
         }
     }
 
-    /// The load balancer's listeners: HTTP on the port the simulator's load balancer answers
-    /// on once the servers run (else HTTPS on 443), forwarding to the service's target group.
+    /// The load balancer's listeners: HTTPS on 443 with the API's ACM certificate, and, once
+    /// the servers run, HTTP on the port the simulator's load balancer answers on; both forward
+    /// to the service's target group.
     fn describe_listeners(&self, request: &QueryRequest) -> Result<String, AwsError> {
         let arn = load_balancer_arn(self);
         let p = &request.params;
@@ -233,33 +234,41 @@ impl World {
                 "One or more load balancers not found",
             ));
         }
-        let (port, protocol) = match self.front_door.as_ref().and_then(|a| a.rsplit_once(':')) {
-            Some((_, port)) => (port.to_owned(), "HTTP"),
-            None => ("443".to_owned(), "HTTPS"),
-        };
-        let listener = format!(
-            "{}/2f9c1a7d3b5e8f40",
-            arn.replacen(":loadbalancer/", ":listener/", 1)
-        );
+        let mut listeners = vec![("443".to_owned(), "HTTPS", "2f9c1a7d3b5e8f40")];
+        if let Some((_, port)) = self.front_door.as_ref().and_then(|a| a.rsplit_once(':')) {
+            listeners.push((port.to_owned(), "HTTP", "8e4b6d2f1a3c5e70"));
+        }
+        let prefix = arn.replacen(":loadbalancer/", ":listener/", 1);
         let target_group = target_group_arn(self);
+        let certificate = super::acm::certificate_arn(self);
         Ok(Xml::document(
             "DescribeListenersResponse",
             QueryService::Elbv2.xmlns(),
             |x| {
                 x.elem("DescribeListenersResult", |x| {
                     x.elem("Listeners", |x| {
-                        x.elem("member", |x| {
-                            x.leaf("ListenerArn", &listener)
-                                .leaf("LoadBalancerArn", &arn)
-                                .leaf("Port", &port)
-                                .leaf("Protocol", protocol)
-                                .elem("DefaultActions", |x| {
+                        for (port, protocol, id) in &listeners {
+                            x.elem("member", |x| {
+                                x.leaf("ListenerArn", format!("{prefix}/{id}"))
+                                    .leaf("LoadBalancerArn", &arn)
+                                    .leaf("Port", port)
+                                    .leaf("Protocol", protocol);
+                                if *protocol == "HTTPS" {
+                                    x.elem("Certificates", |x| {
+                                        x.elem("member", |x| {
+                                            x.leaf("CertificateArn", &certificate);
+                                        });
+                                    })
+                                    .leaf("SslPolicy", "ELBSecurityPolicy-TLS13-1-2-2021-06");
+                                }
+                                x.elem("DefaultActions", |x| {
                                     x.elem("member", |x| {
                                         x.leaf("Type", "forward")
                                             .leaf("TargetGroupArn", &target_group);
                                     });
                                 });
-                        });
+                            });
+                        }
                     });
                 })
                 .elem("ResponseMetadata", |x| {

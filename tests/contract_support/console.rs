@@ -101,7 +101,7 @@ impl Console {
                     .map(|f| &f.evidence),
                 self.app.diagnosis.unknown,
             );
-            self.step().await;
+            Box::pin(self.step()).await;
         }
     }
 
@@ -118,7 +118,7 @@ impl Console {
                 self.app.repair.as_ref().map(|f| &f.stage),
                 self.app.notice
             );
-            self.step().await;
+            Box::pin(self.step()).await;
         }
     }
 
