@@ -280,3 +280,49 @@ fn init_without_credentials_says_so_in_one_line() {
     );
     assert!(!home.path().join("otp-console.toml").exists());
 }
+
+/// A refused call is one line naming the IAM action to ask for (exit 2), and the AWS endpoint
+/// the SDK was given by AWS_ENDPOINT_URL is written down so the config works without it.
+#[tokio::test(flavor = "multi_thread")]
+async fn init_names_the_refused_action_and_keeps_the_endpoint_it_was_given() {
+    let (sim, _) = support::simulator("healthy").await;
+    let home = tempfile::tempdir().expect("home");
+    let out = binary(home.path(), false)
+        .env("AWS_ACCESS_KEY_ID", "AKIASIMDENIED0000001")
+        .env("AWS_SECRET_ACCESS_KEY", "x")
+        .args([
+            "init",
+            "--region",
+            "us-east-1",
+            "--endpoint-url",
+            &sim.urls.aws,
+        ])
+        .output()
+        .expect("runs");
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("not allowed to call ecs:ListClusters"),
+        "{stderr}"
+    );
+    let out = binary(home.path(), true)
+        .env("AWS_ENDPOINT_URL", &sim.urls.aws)
+        .args([
+            "init",
+            "--region",
+            "us-east-1",
+            "--print",
+            "--service",
+            "nerava-backend",
+        ])
+        .output()
+        .expect("runs");
+    let (config, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let parsed = Config::from_toml_str(&config, "init").expect("loads");
+    assert_eq!(
+        parsed.aws.endpoint_url.as_deref(),
+        Some(sim.urls.aws.as_str())
+    );
+}

@@ -76,10 +76,14 @@ async fn aws_config(args: &InitArgs) -> AwsConfig {
             .region()
             .map_or_else(|| "us-east-1".to_owned(), ToString::to_string)
     };
+    // The SDK honours AWS_ENDPOINT_URL by itself; written down, the config works without it.
+    let from_env = std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty());
     AwsConfig {
         region,
         profile: args.profile.clone(),
-        endpoint_url: args.endpoint_url.clone(),
+        endpoint_url: args.endpoint_url.clone().or(from_env),
         ..AwsConfig::default()
     }
 }

@@ -326,7 +326,7 @@ async fn certificate_names(
 ) -> Result<Vec<String>, ProbeError> {
     let out = call(
         System::LoadBalancer,
-        "DescribeCertificate",
+        "acm:DescribeCertificate",
         acm.describe_certificate().certificate_arn(arn).send(),
     )
     .await?;
@@ -351,7 +351,11 @@ async fn certificate_names(
 pub async fn apprunner(sdk: &SdkConfig, progress: Progress<'_>) -> Result<Found, ProbeError> {
     let client = aws_sdk_apprunner::Client::new(sdk);
     let pages = client.list_services().into_paginator().send();
-    let pages = all_pages("ListServices", pages.collect::<Result<Vec<_>, _>>()).await?;
+    let pages = all_pages(
+        "apprunner:ListServices",
+        pages.collect::<Result<Vec<_>, _>>(),
+    )
+    .await?;
     let arns: Vec<String> = pages
         .iter()
         .flat_map(
@@ -363,7 +367,7 @@ pub async fn apprunner(sdk: &SdkConfig, progress: Progress<'_>) -> Result<Found,
     for arn in arns {
         let out = call(
             System::Ecs,
-            "DescribeService",
+            "apprunner:DescribeService",
             client.describe_service().service_arn(&arn).send(),
         )
         .await?;

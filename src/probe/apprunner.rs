@@ -86,7 +86,7 @@ impl AppRunnerProbe {
         loop {
             let page = call(
                 System::Ecs,
-                "ListServices",
+                "apprunner:ListServices",
                 Box::pin(
                     self.client
                         .list_services()
@@ -119,7 +119,7 @@ impl AppRunnerProbe {
     pub async fn describe(&self, arn: &str) -> Result<ArService, ProbeError> {
         let out = call(
             System::Ecs,
-            "DescribeService",
+            "apprunner:DescribeService",
             Box::pin(self.client.describe_service().service_arn(arn).send()),
         )
         .await?;
@@ -134,7 +134,7 @@ impl AppRunnerProbe {
     pub async fn operations(&self, arn: &str) -> Result<Vec<OperationSummary>, ProbeError> {
         let out = call(
             System::Ecs,
-            "ListOperations",
+            "apprunner:ListOperations",
             Box::pin(
                 self.client
                     .list_operations()
@@ -168,7 +168,7 @@ impl AppRunnerProbe {
         };
         let out = call(
             System::Network,
-            "DescribeVpcConnector",
+            "apprunner:DescribeVpcConnector",
             Box::pin(
                 self.client
                     .describe_vpc_connector()

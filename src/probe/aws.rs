@@ -304,6 +304,11 @@ fn by_code(make: Maker, operation: &str, code: &str, detail: &str) -> ProbeError
 
 /// The IAM action behind `operation`: `ecs:DescribeServices`, `logs:FilterLogEvents`.
 fn iam_action(system: System, operation: &str) -> String {
+    // Named with its service already (`apprunner:ListServices`, `acm:DescribeCertificate`):
+    // services whose calls share a system with another's.
+    if operation.contains(':') {
+        return operation.to_owned();
+    }
     match system {
         System::Ecs => format!("ecs:{operation}"),
         System::Logs => format!("logs:{operation}"),
@@ -562,6 +567,14 @@ mod tests {
 
     #[test]
     fn iam_actions_by_system() {
+        assert_eq!(
+            iam_action(System::Ecs, "apprunner:ListServices"),
+            "apprunner:ListServices"
+        );
+        assert_eq!(
+            iam_action(System::LoadBalancer, "acm:DescribeCertificate"),
+            "acm:DescribeCertificate"
+        );
         assert_eq!(
             iam_action(System::Ecs, "DescribeServices"),
             "ecs:DescribeServices"

@@ -199,7 +199,7 @@ impl AppRunnerRepairer {
                 let source = updated_source(service.source_configuration(), vars)?;
                 let out = call(
                     System::Ecs,
-                    "UpdateService",
+                    "apprunner:UpdateService",
                     Box::pin(
                         self.client
                             .update_service()
@@ -214,7 +214,7 @@ impl AppRunnerRepairer {
             Action::StartDeployment => {
                 let out = call(
                     System::Ecs,
-                    "StartDeployment",
+                    "apprunner:StartDeployment",
                     Box::pin(self.client.start_deployment().service_arn(arn).send()),
                 )
                 .await?;
@@ -223,7 +223,7 @@ impl AppRunnerRepairer {
             Action::Resume => {
                 let out = call(
                     System::Ecs,
-                    "ResumeService",
+                    "apprunner:ResumeService",
                     Box::pin(self.client.resume_service().service_arn(arn).send()),
                 )
                 .await?;
