@@ -94,22 +94,28 @@ impl Drop for Emulator {
 
 /// A loopback port nobody listens on right now, and never handed out before in this process:
 /// tests start emulators side by side, and the OS may give the same free port to two of them
-/// (one then fails to bind while its readiness check sees the other one answer).
+/// (one then fails to bind while its readiness check sees the other one answer). It is taken
+/// below Linux's ephemeral range (32768–60999), where the OS never puts a listener bound to
+/// port 0: a simulator another test starts meanwhile cannot take the port before the emulator,
+/// still starting, binds it (moto once answered a test with a simulator's ELBv2).
 pub fn free_port() -> u16 {
     static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    loop {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free loopback port")
-            .port();
-        let mut given = GIVEN
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !given.contains(&port) {
+    let mut given = GIVEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Spread by process so two test binaries running at once start at different ports.
+    let start = 20_000 + (std::process::id() % 1_000) as u16 * 12;
+    for offset in 0..12_000u16 {
+        let port = 20_000 + (start - 20_000 + offset) % 12_000;
+        if given.contains(&port) {
+            continue;
+        }
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
             given.push(port);
             return port;
         }
     }
+    panic!("no free loopback port between 20000 and 31999")
 }
 
 /// The installed tool `var` points at, else its default place under `target/emulators`
