@@ -397,7 +397,7 @@ impl Drop for Sim {
 }
 
 async fn sdk(url: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    otp_console::probe::aws::loader()
         .endpoint_url(url)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_cloudwatchlogs::config::Credentials::new(

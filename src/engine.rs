@@ -744,7 +744,7 @@ pub async fn demo_sdk_config(config: &Config) -> aws_config::SdkConfig {
 pub async fn static_sdk_config(config: &Config, key: &str, secret: &str) -> aws_config::SdkConfig {
     let credentials =
         aws_sdk_ecs::config::Credentials::new(key, secret, None, None, "otp-console-static");
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let mut loader = crate::probe::aws::loader()
         .region(aws_config::Region::new(config.aws.region.clone()))
         .credentials_provider(credentials);
     if let Some(url) = &config.aws.endpoint_url {

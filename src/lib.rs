@@ -13,8 +13,8 @@
 //!   [`report`] the incident timeline as Markdown and JSON.
 //! - [`event`] → [`app`] (`update`, no I/O) → [`keymap`], [`layout`], [`ui`] (drawing, pure);
 //!   [`runner`] turns the app's commands into tasks; [`event_loop`] owns the terminal.
-//! - [`cmd`] the command-line entry points of `check`, `repair` and `sim`; [`cli`] the
-//!   arguments; `main.rs` dispatches.
+//! - [`cmd`] the command-line entry points (the console, `check`, `repair`, `init`, `sim`) and
+//!   `cmd::main`, which `main.rs` calls; [`cli`] the arguments.
 
 /// The console's state and `update`: events in, commands out; no I/O.
 pub mod app;

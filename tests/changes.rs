@@ -18,7 +18,7 @@ use serde_json::Value;
 const TOKEN: &str = "9c1e7a5b3d2f4e6a8b0c1d2e3f4a5b6c";
 
 async fn sdk(url: &str, key: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    otp_console::probe::aws::loader()
         .endpoint_url(url)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_ecs::config::Credentials::new(

@@ -124,7 +124,7 @@ async fn start(name: &str) -> Simulator {
 
 /// The AWS SDK configuration for the simulator's AWS endpoint, signed with its keys.
 async fn sdk(sim: &Simulator) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    otp_console::probe::aws::loader()
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(&sim.urls.aws)
         .credentials_provider(aws_sdk_ec2::config::Credentials::new(

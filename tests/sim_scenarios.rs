@@ -30,7 +30,7 @@ fn http() -> reqwest::Client {
 }
 
 async fn aws_config(sim: &Simulator, access_key: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    otp_console::probe::aws::loader()
         .endpoint_url(&sim.urls.aws)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_ecs::config::Credentials::new(

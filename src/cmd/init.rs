@@ -66,7 +66,7 @@ async fn aws_config(args: &InitArgs) -> AwsConfig {
     let region = if let Some(r) = &args.region {
         r.clone()
     } else {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        let mut loader = crate::probe::aws::loader();
         if let Some(p) = &args.profile {
             loader = loader.profile_name(p);
         }

@@ -69,18 +69,7 @@ where
     E: aws_sdk_ecs::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + 'static,
 {
-    match tokio::time::timeout(LIST_TIMEOUT, pages).await {
-        Ok(listed) => listed.map_err(|e| crate::probe::aws::error(System::Ecs, operation, &e)),
-        Err(_) => Err(ProbeError {
-            system: System::Ecs,
-            kind: crate::probe::ErrorKind::Timeout,
-            code: None,
-            message: format!(
-                "AWS {operation}: no answer in {} s — check the network or --endpoint-url",
-                LIST_TIMEOUT.as_secs()
-            ),
-        }),
-    }
+    crate::probe::aws::call_within(LIST_TIMEOUT, System::Ecs, operation, pages).await
 }
 
 /// How long listing every page of clusters or services may take.

@@ -25,13 +25,38 @@ use crate::redact;
 /// How long one AWS call (retries included) may take before it is reported as a timeout.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The SDK's loader as every AWS configuration here starts: the latest behaviour version and
+/// [`https_client`]. Without the client the SDK would have none (its default one is not built).
+pub fn loader() -> aws_config::ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest()).http_client(https_client())
+}
+
+/// The HTTPS client of every AWS call: what the SDK's default client is (hyper 1 and rustls,
+/// the proxy from `HTTPS_PROXY`/`NO_PROXY` as the latest behaviour version reads it, the
+/// runtime's sleep for timeouts) with ring as rustls' crypto provider instead of aws-lc-rs, so
+/// that reqwest (Twilio, the API) and the SDK share one provider and the build compiles one.
+pub fn https_client() -> aws_sdk_ecs::config::SharedHttpClient {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    use aws_smithy_http_client::{Builder, ConnectorBuilder};
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector =
+            ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::Ring));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
+}
+
 /// The SDK configuration for `cfg`: default credential chain (or the named profile), region,
 /// and the endpoint override when one is set. When a profile is named (`aws.profile`,
 /// `--profile` or `AWS_PROFILE`), a failure of the chain carries its name, so the line
 /// telling the user to log in can name it too.
 pub async fn sdk_config(cfg: &AwsConfig) -> SdkConfig {
-    let mut loader =
-        aws_config::defaults(BehaviorVersion::latest()).region(Region::new(cfg.region.clone()));
+    let mut loader = loader().region(Region::new(cfg.region.clone()));
     if let Some(profile) = &cfg.profile {
         loader = loader.profile_name(profile);
     }
@@ -118,7 +143,27 @@ impl ProvideCredentials for ProfileChain {
 }
 
 /// Runs one AWS call under [`CALL_TIMEOUT`], its failure mapped by [`error`].
-pub async fn call<T, E, R>(
+///
+/// A plain function returning [`call_within`]'s future, not an `async fn` awaiting it: an
+/// `async fn` would hold the request's future twice (its argument and the inner future),
+/// and an SDK request's future is large.
+pub fn call<'a, T, E, R>(
+    system: System,
+    operation: &'a str,
+    request: impl Future<Output = Result<T, SdkError<E, R>>> + 'a,
+) -> impl Future<Output = Result<T, ProbeError>> + 'a
+where
+    T: 'a,
+    E: ProvideErrorMetadata + Error + 'static,
+    R: Debug + 'static,
+{
+    call_within(CALL_TIMEOUT, system, operation, request)
+}
+
+/// Runs AWS calls (one, or every page of a paginator collected) under `limit`, a failure
+/// mapped by [`error`] and the limit passed as a timeout naming `operation`.
+pub async fn call_within<T, E, R>(
+    limit: Duration,
     system: System,
     operation: &str,
     request: impl Future<Output = Result<T, SdkError<E, R>>>,
@@ -127,7 +172,7 @@ where
     E: ProvideErrorMetadata + Error + 'static,
     R: Debug + 'static,
 {
-    match tokio::time::timeout(CALL_TIMEOUT, request).await {
+    match tokio::time::timeout(limit, request).await {
         Ok(Ok(output)) => Ok(output),
         Ok(Err(err)) => Err(error(system, operation, &err)),
         Err(_) => Err(ProbeError {
@@ -136,7 +181,7 @@ where
             code: None,
             message: format!(
                 "AWS {operation}: no answer in {} s — check the network or aws.endpoint_url",
-                CALL_TIMEOUT.as_secs()
+                limit.as_secs()
             ),
         }),
     }
@@ -583,5 +628,43 @@ mod tests {
             iam_action(System::Logs, "FilterLogEvents"),
             "logs:FilterLogEvents"
         );
+    }
+
+    /// An `https://` endpoint gets TLS from [`https_client`] (ring): the first bytes the
+    /// client sends are a TLS handshake record (0x16, version 3.x), not a plain HTTP request,
+    /// and an endpoint that then hangs up is a failed call, not a hang.
+    #[tokio::test]
+    async fn an_https_endpoint_is_spoken_to_in_tls() {
+        use tokio::io::AsyncReadExt as _;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let first = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.expect("accept");
+            let mut head = [0u8; 3];
+            stream
+                .read_exact(&mut head)
+                .await
+                .expect("the client's first bytes");
+            head
+        });
+        let sdk = loader()
+            .region(Region::new("us-east-1"))
+            .endpoint_url(format!("https://{addr}"))
+            .credentials_provider(Credentials::new("AKID", "secret", None, None, "test"))
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .load()
+            .await;
+        let sent = tokio::time::timeout(
+            Duration::from_secs(10),
+            aws_sdk_ecs::Client::new(&sdk).list_clusters().send(),
+        )
+        .await
+        .expect("a hung-up endpoint ends the call");
+        assert!(sent.is_err(), "{sent:?}");
+        let head = first.await.expect("listener");
+        assert_eq!(head[0], 0x16, "a TLS handshake record, got {head:?}");
+        assert_eq!(head[1], 3, "TLS version 3.x, got {head:?}");
     }
 }

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::aws::{parse_body, AwsError};
+use super::aws::{epoch, parse_body, AwsError};
 use super::world::World;
 
 /// The host the API is served on, as the certificate names it.
@@ -29,10 +29,6 @@ pub fn certificate_arn(world: &World) -> String {
 #[serde(rename_all = "PascalCase")]
 struct DescribeInput {
     certificate_arn: Option<String>,
-}
-
-fn epoch(ms: i64) -> Value {
-    json!(ms as f64 / 1000.0)
 }
 
 impl World {

@@ -16,7 +16,7 @@
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::aws::{parse_body, AwsError};
+use super::aws::{epoch, parse_body, AwsError};
 use super::world::World;
 
 /// `[apprunner]`: the scenario's service runs on App Runner.
@@ -75,10 +75,6 @@ struct ServiceArnInput {
 #[serde(rename_all = "PascalCase")]
 struct ConnectorInput {
     vpc_connector_arn: Option<String>,
-}
-
-fn epoch(ms: i64) -> Value {
-    json!(ms as f64 / 1000.0)
 }
 
 impl World {

@@ -42,6 +42,11 @@ impl AwsError {
     }
 }
 
+/// A timestamp as AWS's JSON protocols send it: seconds since the epoch, as a number.
+pub fn epoch(ms: i64) -> Value {
+    serde_json::json!(ms as f64 / 1000.0)
+}
+
 /// Parses an operation's JSON body, answering `SerializationException` for anything else.
 pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AwsError> {
     let body = if body.is_empty() {

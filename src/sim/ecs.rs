@@ -8,7 +8,7 @@
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::aws::{parse_body, AwsError};
+use super::aws::{epoch, parse_body, AwsError};
 use super::backend::{self, TaskRuntime};
 use super::world::{timing, Action, Deployment, Task, TaskDefinition, World};
 
@@ -23,11 +23,6 @@ pub const READ_ONLY_FIELDS: &[&str] = &[
     "registeredBy",
     "deregisteredAt",
 ];
-
-/// Seconds since the epoch, as AWS's JSON protocols send timestamps.
-fn epoch(ms: i64) -> Value {
-    json!(ms as f64 / 1000.0)
-}
 
 impl World {
     /// Answers one ECS operation.

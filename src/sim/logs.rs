@@ -1572,9 +1572,9 @@ mod tests {
     }
 
     async fn sdk_client(url: String) -> aws_sdk_cloudwatchlogs::Client {
-        use aws_config::{BehaviorVersion, Region};
+        use aws_config::Region;
         use aws_sdk_cloudwatchlogs::config::Credentials;
-        let config = aws_config::defaults(BehaviorVersion::latest())
+        let config = crate::probe::aws::loader()
             .endpoint_url(url)
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))

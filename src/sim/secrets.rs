@@ -9,7 +9,7 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::aws::{parse_body, AwsError};
+use super::aws::{epoch, parse_body, AwsError};
 use super::scenario::Scenario;
 use super::world::World;
 
@@ -141,10 +141,6 @@ struct ParametersInput {
     name: Option<String>,
     #[serde(default)]
     with_decryption: bool,
-}
-
-fn epoch(ms: i64) -> Value {
-    json!(ms as f64 / 1000.0)
 }
 
 fn not_found() -> AwsError {

@@ -201,7 +201,7 @@ pub async fn moto() -> Emulator {
 /// The AWS SDK configuration for an emulator at `endpoint` with static keys, in us-east-1.
 #[allow(dead_code)] // the Twilio contract tests never call AWS
 pub async fn sdk_config(endpoint: &str, key: &str, secret: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    otp_console::probe::aws::loader()
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_ecs::config::Credentials::new(
