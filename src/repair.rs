@@ -151,13 +151,54 @@ impl Repairer {
             Repair::RollbackTo(reference) => self.rollback_target(&deployed, *reference).await?,
             _ => None,
         };
-        plan::plan(
+        let mut plan = plan::plan(
             repair,
             &self.cluster,
             &self.service,
             &deployed,
             rollback.as_ref(),
-        )
+        )?;
+        let target = match &plan.target {
+            Target::Register(input) => input.container_definitions(),
+            Target::Existing { .. } => rollback
+                .as_ref()
+                .unwrap_or(&deployed)
+                .task_definition
+                .container_definitions(),
+        };
+        plan.warnings = self.preflight(repair, &references(target)).await;
+        Ok(plan)
+    }
+
+    /// Every ECS repair starts new tasks, and the ECS agent reads their `secrets` as the
+    /// execution role when it starts one: a secret they reference that is gone, or refused to
+    /// the role, stops them. Read as the console reads the service (the secrets resolved,
+    /// IAM's policy simulation for the role), kept to the references the new tasks keep
+    /// (`(name, valueFrom)` in `target`) and leaving out what the repair itself mends (the
+    /// secret it restores or puts a value into). A read that fails is said too.
+    async fn preflight(&self, repair: &Repair, target: &[(String, String)]) -> Vec<String> {
+        let mended = match repair {
+            Repair::RestoreSecret(name) | Repair::PutSecret(name, _) => Some(name.as_str()),
+            _ => None,
+        };
+        match Box::pin(self.probe.snapshot()).await {
+            Ok((snapshot, _, _)) => {
+                crate::diagnosis::rules::secret_unreadable::unreadable(&snapshot)
+                    .into_iter()
+                    .filter(|u| {
+                        target
+                            .iter()
+                            .any(|(n, from)| *n == u.secret.name && *from == u.secret.value_from)
+                            && (u.by_role || mended != Some(u.secret.name.as_str()))
+                    })
+                    .map(|u| format!("{} — the tasks this plan starts would stop on it", u.line))
+                    .collect()
+            }
+            Err(e) => vec![format!(
+                "could not check that new tasks can read the service's secrets: {}",
+                e.message
+            )],
+        }
     }
 
     async fn rollback_target(
@@ -410,4 +451,13 @@ fn rollback_suggestion(plan: &Plan, applied: &Applied) -> String {
 /// The verification after a stable rollout: the same probes and diagnosis as `check`.
 pub async fn verify(config: &Config, target: &str, options: &Options) -> Result<Report, CannotRun> {
     check::check(config, target, options).await
+}
+
+/// Every `secrets` reference of `containers`, as `(name, valueFrom)`.
+fn references(containers: &[aws_sdk_ecs::types::ContainerDefinition]) -> Vec<(String, String)> {
+    containers
+        .iter()
+        .flat_map(aws_sdk_ecs::types::ContainerDefinition::secrets)
+        .map(|s| (s.name().to_owned(), s.value_from().to_owned()))
+        .collect()
 }

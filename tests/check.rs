@@ -1445,13 +1445,24 @@ async fn apprunner_instance_role_narrowed_is_a_risk_until_a_deployment_rolls_bac
     }
     assert!(!risk.contains("ROLLBACK"), "{table}");
 
-    // A deployment now: its instance cannot read the secrets, App Runner rolls it back.
+    // A deployment now: its instance cannot read the secrets, App Runner rolls it back. The
+    // repair's plan says so before anything is applied.
     let sdk = otp_console::engine::static_sdk_config(
         &config,
         otp_console::sim::ACCESS_KEY_ID,
         otp_console::sim::SECRET_ACCESS_KEY,
     )
     .await;
+    let plan = otp_console::repair::apprunner::AppRunnerRepairer::new(&sdk, &config)
+        .plan(&otp_console::repair::Repair::Redeploy)
+        .await
+        .expect("plans");
+    let shown = plan.render();
+    assert!(
+        shown.contains("WARNING  DATABASE_URL ← secretsmanager:nerava/prod/database-AbCdEf: instance role nerava-backend-apprunner-instance may NOT secretsmanager:GetSecretValue")
+            && shown.contains("— this plan starts new instances"),
+        "{shown}"
+    );
     let apprunner = aws_sdk_apprunner::Client::new(&sdk);
     let arn = config.aws.service.clone();
     let id = apprunner

@@ -186,6 +186,49 @@ async fn event_loop_blocking_is_fixed_from_the_console_by_rolling_back() {
     console.runner.shutdown().await;
 }
 
+/// The runbook's roll back while the database secret both revisions read is scheduled for
+/// deletion (the event loop is the cause, the secret a risk): the plan on screen warns that
+/// the tasks it starts would stop on the secret before the service's name is typed, legible
+/// at 80×24.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_roll_back_plan_warns_of_a_secret_the_new_tasks_could_not_read() {
+    let mut console = Console::demo("event-loop-secret-deleted").await;
+    console.key(KeyCode::Char('o')).await;
+    console.key(KeyCode::Enter).await;
+    verdict(&mut console, FailureMode::EventLoopBlocked).await;
+    console.key(KeyCode::Char('R')).await;
+    console.key(KeyCode::Char('2')).await;
+    let plan = console.plan().await;
+    assert_eq!(plan.warnings.len(), 1, "{:?}", plan.warnings);
+    assert!(
+        plan.warnings[0].starts_with("DATABASE_URL ← "),
+        "{:?}",
+        plan.warnings
+    );
+    let backend = ratatui::backend::TestBackend::new(80, 24);
+    let mut terminal = ratatui::Terminal::new(backend).expect("terminal");
+    terminal
+        .draw(|frame| otp_console::ui::render(&console.app, frame))
+        .expect("draws");
+    let shown: String = terminal
+        .backend()
+        .buffer()
+        .content()
+        .chunks(80)
+        .map(|row| {
+            row.iter()
+                .map(ratatui::buffer::Cell::symbol)
+                .collect::<String>()
+                + "\n"
+        })
+        .collect();
+    assert!(
+        shown.contains("WARNING") && shown.contains("DATABASE_URL"),
+        "{shown}"
+    );
+    console.runner.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_env_pane_compares_with_a_revision_the_user_picks() {
     let mut console = Console::demo("event-loop-blocking").await;

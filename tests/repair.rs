@@ -555,6 +555,9 @@ async fn repaired(name: &str, repair: Repair, test_phone: Option<&str>) -> Failu
     let (_sim, config, sdk) = start(name).await;
     let repairer = Repairer::new(&sdk, &config);
     let plan = repairer.plan(&repair).await.expect("plan");
+    // A repair that works starts tasks that can read every secret they reference (the one it
+    // restores, puts a value into or points elsewhere included): nothing to warn of.
+    assert!(plan.warnings.is_empty(), "{name}: {:?}", plan.warnings);
     let applied = Box::pin(repairer.apply(&plan)).await.expect("apply");
     let mut seen = Vec::new();
     let rollout = repairer
@@ -831,6 +834,43 @@ async fn a_plan_made_before_someone_else_deployed_is_not_applied() {
     );
 }
 
+/// A plan warns, before anything changes, of each secret the tasks it starts could not read:
+/// the runbook's rollback while the database secret it still references is scheduled for
+/// deletion (the event loop is the cause, the secret a risk that this repair would turn into
+/// tasks that do not start), and a redeploy while the execution role is refused a secret.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_warns_of_a_secret_the_tasks_it_starts_could_not_read() {
+    let (_sim, config, sdk) = start("event-loop-secret-deleted").await;
+    let plan = Repairer::new(&sdk, &config)
+        .plan(&Repair::RollbackTo(RevisionRef::Previous))
+        .await
+        .expect("plan");
+    let shown = otp_console::repair::render::render_plan(&plan, "demo");
+    assert_eq!(plan.warnings.len(), 1, "{shown}");
+    assert!(
+        shown.contains(
+            "WARNING  DATABASE_URL ← secretsmanager:nerava/prod/database-AbCdEf: secret "
+        ) && shown.contains("was scheduled for deletion")
+            && shown.contains("the tasks this plan starts would stop on it"),
+        "{shown}"
+    );
+    assert_eq!(plan.to_json()["warnings"][0], plan.warnings[0].as_str());
+
+    let (_sim, config, sdk) = start("execution-role-denied").await;
+    let plan = Repairer::new(&sdk, &config)
+        .plan(&Repair::Redeploy)
+        .await
+        .expect("plan");
+    assert!(
+        plan.warnings.len() == 1
+            && plan.warnings[0].starts_with("TWILIO_AUTH_TOKEN ← ")
+            && plan.warnings[0].contains("execution role")
+            && plan.warnings[0].contains("may NOT secretsmanager:GetSecretValue"),
+        "{:?}",
+        plan.warnings
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn secret_deleted_fixed_by_restoring_the_secret() {
     let repair = Repair::RestoreSecret("TWILIO_AUTH_TOKEN".into());
@@ -1065,6 +1105,8 @@ fn apprunner_repairs_update_or_resume_follow_the_operation_and_verify() {
     let json: Value = serde_json::from_str(&stdout).expect("one JSON object");
     assert_eq!(json["plan"]["platform"], "apprunner");
     assert_eq!(json["plan"]["diff"][0]["change"], "added");
+    // Every secret the new instances read is readable: nothing to warn of.
+    assert_eq!(json["plan"]["warnings"], serde_json::json!([]), "{stdout}");
     assert_eq!(json["operation"], "SUCCEEDED");
     assert_eq!(json["verification"]["verdict"]["failure_mode"], "none");
     assert!(

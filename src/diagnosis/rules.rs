@@ -28,7 +28,7 @@ mod invalid_credentials;
 mod missing_env_vars;
 mod network_blocked;
 mod rate_limited;
-mod secret_unreadable;
+pub(crate) mod secret_unreadable;
 mod sms_undelivered;
 mod stub_provider;
 pub(super) mod timeout_order;

@@ -1240,6 +1240,12 @@ mod tests {
         let chain = aws_config::meta::credentials::CredentialsProviderChain::first_try(
             "nothing",
             aws_config::profile::ProfileFileCredentialsProvider::builder()
+                // The providers a profile may name are built with it: they need the HTTP
+                // client every AWS configuration here gets from `aws::loader`.
+                .configure(
+                    &aws_config::provider_config::ProviderConfig::without_region()
+                        .with_http_client(super::super::aws::https_client()),
+                )
                 .profile_name("otp-console-test-no-such-profile")
                 .profile_files(
                     aws_config::profile::profile_file::ProfileFiles::builder()

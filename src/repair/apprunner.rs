@@ -43,6 +43,9 @@ pub struct Plan {
     pub diff: Vec<Change>,
     /// The equivalent aws CLI commands.
     pub commands: Vec<String>,
+    /// What will go wrong if the plan is applied as the service stands, one line each: a
+    /// secret new instances cannot read makes the operation roll back ([`preflight`]).
+    pub warnings: Vec<String>,
 }
 
 impl Plan {
@@ -90,6 +93,7 @@ impl Plan {
             "summary": self.summary(),
             "diff": self.diff,
             "commands": self.commands,
+            "warnings": self.warnings,
         })
     }
 
@@ -99,6 +103,9 @@ impl Plan {
         let mut out = format!("PLAN  {}\n", self.summary());
         for change in &self.diff {
             let _ = writeln!(out, "  {}", super::render::change_line(change));
+        }
+        for warning in &self.warnings {
+            let _ = writeln!(out, "WARNING  {warning}");
         }
         out.push_str("COMMANDS\n");
         for c in &self.commands {
@@ -181,13 +188,35 @@ impl AppRunnerRepairer {
             _ => Vec::new(),
         };
         let commands = commands(&arn, &action);
+        let warnings = self.preflight().await;
         Ok(Plan {
             service_arn: arn,
             status,
             action,
             diff,
             commands,
+            warnings,
         })
+    }
+
+    /// Every plan starts new instances, which read the service's `RuntimeEnvironmentSecrets`
+    /// as its instance role: a secret they cannot read (gone, or refused to the role) makes
+    /// App Runner roll the operation back. Read as the console reads the service (the secrets
+    /// resolved, IAM's policy simulation for the role); a read that fails is said too, since
+    /// unknown is not safe.
+    async fn preflight(&self) -> Vec<String> {
+        match Box::pin(self.probe.snapshot()).await {
+            Ok((snapshot, _, _)) => {
+                crate::diagnosis::rules::secret_unreadable::unreadable(&snapshot)
+                    .into_iter()
+                    .map(|u| format!("{} — this plan starts new instances", u.line))
+                    .collect()
+            }
+            Err(e) => vec![format!(
+                "could not check that new instances can read the service's secrets: {}",
+                e.message
+            )],
+        }
     }
 
     /// Applies `plan`; the id of the operation App Runner started.

@@ -186,6 +186,9 @@ pub struct Plan {
     pub diff: Vec<Change>,
     /// The equivalent aws CLI commands, secrets redacted.
     pub commands: Vec<String>,
+    /// What will go wrong if the plan is applied as things stand, one line each: a secret
+    /// the new tasks cannot read stops them (filled by [`super::Repairer::plan`]).
+    pub warnings: Vec<String>,
 }
 
 // By hand: the registration input holds every environment value.
@@ -221,6 +224,7 @@ impl Plan {
             "target": target,
             "diff": self.diff,
             "commands": self.commands,
+            "warnings": self.warnings,
         })
     }
 }
@@ -559,6 +563,7 @@ pub fn plan(
         target,
         diff,
         commands,
+        warnings: Vec::new(),
     })
 }
 

@@ -78,6 +78,9 @@ pub fn render_plan(plan: &Plan, target: &str) -> String {
     for change in &plan.diff {
         let _ = writeln!(out, "  {}", change_line(change));
     }
+    for warning in &plan.warnings {
+        let _ = writeln!(out, "\nWARNING  {warning}");
+    }
     let _ = writeln!(out, "\nCOMMANDS (equivalent aws CLI, secrets redacted)");
     for command in &plan.commands {
         let _ = writeln!(out, "  $ {command}");

@@ -380,11 +380,12 @@ fn plan_lines(plan: &repair::Plan) -> Vec<Line<'static>> {
             Span::raw(format!("{} / {}", plan.cluster, plan.service)),
         ]),
         Line::raw(""),
-        Line::from(vec![
-            dim("DIFF      "),
-            Span::raw(format!("{from} → after the repair")),
-        ]),
     ];
+    lines.extend(warning_lines(&plan.warnings));
+    lines.push(Line::from(vec![
+        dim("DIFF      "),
+        Span::raw(format!("{from} → after the repair")),
+    ]));
     if plan.diff.is_empty() {
         lines.push(Line::from(dim(match plan.target {
             Target::Existing { .. } => {
@@ -395,6 +396,26 @@ fn plan_lines(plan: &repair::Plan) -> Vec<Line<'static>> {
     }
     lines.extend(diff_and_commands(&plan.diff, &plan.commands));
     lines
+}
+
+/// What a plan warns of before it is applied (a secret the new tasks cannot read), in red,
+/// each followed by a blank line.
+fn warning_lines(warnings: &[String]) -> Vec<Line<'static>> {
+    warnings
+        .iter()
+        .flat_map(|warning| {
+            [
+                Line::from(vec![
+                    Span::styled(
+                        "WARNING   ",
+                        Style::new().fg(theme::FAIL).add_modifier(Modifier::BOLD),
+                    ),
+                    Span::raw(crate::redact::sanitize(warning)),
+                ]),
+                Line::raw(""),
+            ]
+        })
+        .collect()
 }
 
 /// A plan's diff, coloured, then its equivalent commands.
@@ -434,6 +455,7 @@ fn apprunner_lines(plan: &repair::apprunner::Plan) -> Vec<Line<'static>> {
         )),
         Line::raw(""),
     ];
+    lines.extend(warning_lines(&plan.warnings));
     if matches!(plan.action, repair::apprunner::Action::Update(_)) {
         lines.push(Line::from(vec![
             dim("DIFF      "),

@@ -677,6 +677,7 @@ fn apprunner_plan(vars: Vec<(String, String)>) -> crate::repair::apprunner::Plan
             "aws apprunner update-service --service-arn {SERVICE_ARN} --source-configuration file://source-configuration.json"
         )],
         action: Action::Update(vars),
+        warnings: Vec::new(),
     }
 }
 

@@ -8,7 +8,7 @@ use super::{Rule, Support, Symptom};
 use crate::diagnosis::{causes, ends, Evidence, FailureMode, Names};
 use crate::probe::changes::Change;
 use crate::probe::ecs::Snapshot;
-use crate::probe::secrets::{RoleAccess, SecretState};
+use crate::probe::secrets::{Resolved, RoleAccess, SecretState};
 
 pub const RULE: Rule = Rule {
     mode: FailureMode::SecretUnreadable,
@@ -48,45 +48,10 @@ fn secrets_read(evidence: &Evidence, support: &mut Support) {
     for r in &s.secrets {
         // The operator may read it and the service may not: IAM's policy simulator says so
         // before (or beside) the tasks that stop on it.
-        if let Some(access @ RoleAccess::Denied { action, .. }) = &r.role_access {
-            let role = s.deployed.execution_role.as_deref().unwrap_or("?");
-            // App Runner reads `RuntimeEnvironmentSecrets` as the instance role, ECS's agent
-            // `secrets` as the execution role.
-            let (kind, reader, next) = if s.on_apprunner() {
-                (
-                    "instance",
-                    "App Runner cannot read it, so new instances fail to start (the operation rolls back)",
-                    "App Runner reads it when it next starts an instance",
-                )
-            } else {
-                (
-                    "execution",
-                    "the ECS agent cannot read it, so new tasks stop",
-                    "ECS starts the next task with it, no redeploy",
-                )
-            };
-            // What was denied: the secret itself, or (kms:Decrypt) the key it is under.
-            let denied_on = if action == "kms:Decrypt" {
-                r.kms_key_id.as_deref()
-            } else {
-                r.arn.as_deref()
-            };
-            support.add(
-                3,
-                format!(
-                    "{} ← {}: {kind} {} on {} — IAM policy simulation; {reader}",
-                    r.name,
-                    r.source,
-                    access.line(role),
-                    denied_on.unwrap_or(&r.value_from)
-                ),
-            );
-            if let Some(arn) = denied_on {
-                let name = role.rsplit('/').next().unwrap_or(role);
-                support.name_resources(vec![
-                    format!("aws iam simulate-principal-policy --policy-source-arn {role} --action-names {action} --resource-arns {arn} --query 'EvaluationResults[].[EvalResourceName,EvalDecision]' --output text"),
-                    format!("aws iam put-role-policy --role-name {name} --policy-name read-{} --policy-document '{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Action\":\"{action}\",\"Resource\":\"{arn}\"}}]}}'   # {next}", r.name.to_ascii_lowercase().replace('_', "-")),
-                ]);
+        if let Some(line) = role_denied(s, r) {
+            support.add(3, line);
+            if let Some(resources) = role_commands(s, r) {
+                support.name_resources(resources);
             }
         }
         // A customer-managed key that refuses the operator: its key policy is the first
@@ -117,21 +82,116 @@ fn secrets_read(evidence: &Evidence, support: &mut Support) {
                 ]);
             }
         }
-        let confidence = match r.state {
-            SecretState::ScheduledForDeletion | SecretState::JsonKeyMissing => 3,
-            SecretState::NotFound => 2,
-            _ => continue,
-        };
-        support.add(
-            confidence,
-            format!(
-                "{} ← {}: {}",
-                r.name,
-                r.source,
-                r.detail.clone().unwrap_or_else(|| r.state.label().into())
-            ),
-        );
+        if let Some((confidence, line)) = state_line(r) {
+            support.add(confidence, line);
+        }
     }
+}
+
+/// A secret a task (or App Runner instance) started now could not read.
+pub struct Unreadable<'s> {
+    pub secret: &'s Resolved,
+    /// Refused to the role that reads it (IAM's policy simulation), rather than gone,
+    /// scheduled for deletion or missing its JSON key.
+    pub by_role: bool,
+    /// Why, in one line (the evidence line of this rule).
+    pub line: String,
+}
+
+/// The secrets of `s` that a task (or instance) started now could not read. What a repair
+/// that starts new tasks must warn of before it does.
+pub fn unreadable(s: &Snapshot) -> Vec<Unreadable<'_>> {
+    s.secrets
+        .iter()
+        .flat_map(|r| {
+            let denied = role_denied(s, r).map(|line| Unreadable {
+                secret: r,
+                by_role: true,
+                line,
+            });
+            let state = state_line(r).map(|(_, line)| Unreadable {
+                secret: r,
+                by_role: false,
+                line,
+            });
+            denied.into_iter().chain(state)
+        })
+        .collect()
+}
+
+/// The role that reads `r` for the service may not (IAM's policy simulation), in one line.
+fn role_denied(s: &Snapshot, r: &Resolved) -> Option<String> {
+    let access @ RoleAccess::Denied { action, .. } = r.role_access.as_ref()? else {
+        return None;
+    };
+    let role = s.deployed.execution_role.as_deref().unwrap_or("?");
+    // App Runner reads `RuntimeEnvironmentSecrets` as the instance role, ECS's agent
+    // `secrets` as the execution role.
+    let (kind, reader) = if s.on_apprunner() {
+        (
+            "instance",
+            "App Runner cannot read it, so new instances fail to start (the operation rolls back)",
+        )
+    } else {
+        (
+            "execution",
+            "the ECS agent cannot read it, so new tasks stop",
+        )
+    };
+    Some(format!(
+        "{} ← {}: {kind} {} on {} — IAM policy simulation; {reader}",
+        r.name,
+        r.source,
+        access.line(role),
+        denied_on(r, action).unwrap_or(&r.value_from)
+    ))
+}
+
+/// What was denied: the secret itself, or (kms:Decrypt) the key it is under.
+fn denied_on<'r>(r: &'r Resolved, action: &str) -> Option<&'r str> {
+    if action == "kms:Decrypt" {
+        r.kms_key_id.as_deref()
+    } else {
+        r.arn.as_deref()
+    }
+}
+
+/// The commands that check and grant the role's access to `r`, when it is denied.
+fn role_commands(s: &Snapshot, r: &Resolved) -> Option<Vec<String>> {
+    let Some(RoleAccess::Denied { action, .. }) = &r.role_access else {
+        return None;
+    };
+    let arn = denied_on(r, action)?;
+    let role = s.deployed.execution_role.as_deref().unwrap_or("?");
+    let name = role.rsplit('/').next().unwrap_or(role);
+    let next = if s.on_apprunner() {
+        "App Runner reads it when it next starts an instance"
+    } else {
+        "ECS starts the next task with it, no redeploy"
+    };
+    Some(vec![
+        format!("aws iam simulate-principal-policy --policy-source-arn {role} --action-names {action} --resource-arns {arn} --query 'EvaluationResults[].[EvalResourceName,EvalDecision]' --output text"),
+        format!("aws iam put-role-policy --role-name {name} --policy-name read-{} --policy-document '{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Action\":\"{action}\",\"Resource\":\"{arn}\"}}]}}'   # {next}", r.name.to_ascii_lowercase().replace('_', "-")),
+    ])
+}
+
+/// A secret that is gone, scheduled for deletion or missing its JSON key, with the
+/// confidence it carries as evidence.
+fn state_line(r: &Resolved) -> Option<(u8, String)> {
+    let confidence = match r.state {
+        SecretState::ScheduledForDeletion | SecretState::JsonKeyMissing => 3,
+        SecretState::NotFound => 2,
+        _ => return None,
+    };
+    Some((
+        confidence,
+        format!(
+            "{} ← {}: {}",
+            r.name,
+            r.source,
+            r.detail.clone().unwrap_or_else(|| r.state.label().into())
+        ),
+    ))
 }
 
 /// The tasks' own word on the secrets: the current deployment's tasks stopping with
