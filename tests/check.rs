@@ -1444,6 +1444,15 @@ async fn apprunner_instance_role_narrowed_is_a_risk_until_a_deployment_rolls_bac
         assert!(risk.contains(needle), "{needle}\n{table}");
     }
     assert!(!risk.contains("ROLLBACK"), "{table}");
+    let revision_of = |report: &check::Report| {
+        report
+            .evidence
+            .snapshot()
+            .expect("App Runner read")
+            .deployed
+            .revision
+    };
+    let running = revision_of(&report);
 
     // A deployment now: its instance cannot read the secrets, App Runner rolls it back. The
     // repair's plan says so before anything is applied.
@@ -1487,4 +1496,6 @@ async fn apprunner_instance_role_narrowed_is_a_risk_until_a_deployment_rolls_bac
         risk.contains("App Runner START_DEPLOYMENT ROLLBACK_SUCCEEDED: the previous configuration still serves"),
         "{table}"
     );
+    // The rolled-back operation never ran: the revision shown is still the running one's.
+    assert_eq!(revision_of(&report), running, "{table}");
 }

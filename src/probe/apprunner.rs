@@ -238,7 +238,15 @@ fn configures(op: &OperationSummary) -> bool {
     )
 }
 
-/// The service's configuration as a revision: its variables, secrets and image.
+/// Whether App Runner rolled the operation back: it never ran, the configuration before it
+/// still serves.
+fn rolled_back(op: &OperationSummary) -> bool {
+    op.status()
+        .is_some_and(|s| matches!(s.as_str(), "ROLLBACK_SUCCEEDED" | "ROLLBACK_IN_PROGRESS"))
+}
+
+/// The service's configuration as a revision: its variables, secrets and image (numbered by
+/// the operations that changed what runs; one App Runner rolled back did not).
 fn revision(service: &ArService, operations: &[OperationSummary]) -> Revision {
     let image = service
         .source_configuration()
@@ -256,7 +264,10 @@ fn revision(service: &ArService, operations: &[OperationSummary]) -> Revision {
     let shown = TaskDefinition {
         arn: redact::sanitize(service.service_arn()),
         family: redact::sanitize(name),
-        revision: operations.iter().filter(|o| configures(o)).count() as i32,
+        revision: operations
+            .iter()
+            .filter(|o| configures(o) && !rolled_back(o))
+            .count() as i32,
         image: redact::sanitize(
             image
                 .map(aws_sdk_apprunner::types::ImageRepository::image_identifier)
@@ -304,10 +315,6 @@ fn neutral_service(service: &ArService, operations: &[OperationSummary]) -> Serv
     let status = service.status().as_str().to_owned();
     let serving = u8::from(status != "PAUSED");
     // An operation App Runner rolled back never ran: the configuration before it still serves.
-    let rolled_back = |o: &OperationSummary| {
-        o.status()
-            .is_some_and(|s| matches!(s.as_str(), "ROLLBACK_SUCCEEDED" | "ROLLBACK_IN_PROGRESS"))
-    };
     let primary = operations
         .iter()
         .filter(|o| configures(o))
