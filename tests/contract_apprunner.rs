@@ -84,7 +84,14 @@ print(json.dumps({"problems": problems, "ok": ok, "errors": errors}))
 
 /// Checks the exchanges with botocore; returns its report.
 fn botocore_check(exchanges: &[recorder::Exchange]) -> Value {
-    emulator::botocore_stdin(CHECK_PY, &recorder::as_json(exchanges))
+    // A repair's plan also reads the service's secrets (Secrets Manager, IAM) before it warns
+    // of one the new instances could not read: those calls have their own contract tests.
+    let apprunner: Vec<recorder::Exchange> = exchanges
+        .iter()
+        .filter(|e| e.target.starts_with("AppRunner."))
+        .cloned()
+        .collect();
+    emulator::botocore_stdin(CHECK_PY, &recorder::as_json(&apprunner))
 }
 
 /// A world on App Runner: VPC egress through a connector, paused 10 minutes ago (after today's

@@ -75,10 +75,6 @@ fn requested(args: &RepairArgs) -> Result<Repair, RepairError> {
     Ok(Repair::Set(vars))
 }
 
-#[allow(
-    clippy::too_many_lines,
-    reason = "over 100 lines when the lint was enabled; split it when next changed"
-)]
 async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
     let repair = requested(&args)?;
     let test_phone = args
@@ -98,28 +94,7 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
         logs_since_ms: None,
         trace: false,
     };
-    let (config, target, sdk, sim) = if let Some(name) = &args.demo {
-        let scenario = scenario::load(name).map_err(|e| RepairError(e.to_string()))?;
-        let sim = Simulator::start(scenario, scale, Ports::default())
-            .await
-            .map_err(|e| RepairError(e.to_string()))?;
-        options.aws_credentials = Some((sim::ACCESS_KEY_ID.into(), sim::SECRET_ACCESS_KEY.into()));
-        let config = sim::run::config_for(&sim.urls, sim.scenario());
-        let sdk = crate::engine::demo_sdk_config(&config).await;
-        (config, format!("demo:{name}"), sdk, Some(sim))
-    } else {
-        let loaded = Config::load_context(args.config.as_deref(), args.aws.context.as_deref())
-            .and_then(|l| args.aws.apply(l))
-            .map_err(|e| RepairError(e.to_string()))?;
-        if loaded.path.is_none() {
-            return Err(RepairError(
-                "no configuration found (give --config FILE, create ./otp-console.toml, or use --demo SCENARIO)".into(),
-            ));
-        }
-        let sdk = probe::aws::sdk_config(&loaded.config.aws).await;
-        let target = loaded.config.target_name();
-        (loaded.config, target, sdk, None)
-    };
+    let (config, target, sdk, sim) = Box::pin(target_of(&args, scale, &mut options)).await?;
     if args.allow_egress {
         return Box::pin(egress::run(&args, &config, &target, &sdk, options)).await;
     }
@@ -133,41 +108,19 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
     let started_ms = now_ms();
     let plan = repairer.plan(&repair).await?;
     // The report's timeline, written at every way out once the plan exists.
-    let mut timeline = Timeline::new();
-    let mut secrets: Vec<String> = options.test_phone.iter().cloned().collect();
-    if let Repair::Set(vars) = &repair {
-        secrets.extend(
-            vars.iter()
-                .filter(|(name, _)| redact::is_secret_name(name) || name.ends_with("_SID"))
-                .map(|(_, value)| value.clone()),
-        );
-    }
-    if let Repair::PutSecret(_, value) = &repair {
-        secrets.push(value.clone());
-    }
-    if let Some(sim) = &sim {
-        secrets.extend(report::demo_secrets(sim.scenario()));
-    }
-    timeline.with_secrets(secrets);
-    timeline.record_action_with(
+    let mut run = EcsRun {
+        args: &args,
+        target: &target,
+        started_ms,
+        timeline: Timeline::new(),
+    };
+    run.timeline
+        .with_secrets(secrets_of(&repair, &options, sim.as_ref()));
+    run.timeline.record_action_with(
         format!("repair planned: {}", summary(&plan)),
         plan.to_json(),
         now_ms(),
     );
-    let write_report = |timeline: &Timeline, header: ReportHeader| match &args.report {
-        Some(path) => report::write(path, timeline, &header)
-            .map(|_| ())
-            .map_err(RepairError),
-        None => Ok(()),
-    };
-    let header = |ended_ms: i64| ReportHeader::new(target.clone(), started_ms, ended_ms);
-    let say = |line: &str| {
-        if args.json {
-            eprintln!("{line}");
-        } else {
-            println!("{line}");
-        }
-    };
     if !args.json {
         print!("{}", render_plan(&plan, &target));
     }
@@ -177,42 +130,15 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
         } else {
             println!("\nNothing changed: run again with --yes to apply this plan.");
         }
-        write_report(&timeline, header(now_ms()).with_repair(&plan, None, None))?;
+        run.write_report(run.header().with_repair(&plan, None, None))?;
         return Ok(ExitCode::SUCCESS);
     }
-
     let applied = Box::pin(repairer.apply(&plan)).await?;
-    timeline.record_action_with(
-        format!(
-            "applied: {} (revision {}), deployment {}",
-            applied.task_definition_arn, applied.revision, applied.deployment_id
-        ),
-        applied.to_json(),
-        now_ms(),
-    );
-    say(&format!("\nAPPLIED  {}", applied.line()));
-    // From here a stop leaves a rollout going on: catch it (installed before the first line
-    // about the rollout, so no signal can slip in between).
-    let interrupted = interrupted();
-    say("ROLLOUT");
     let follow = FollowOptions::scaled(if args.demo.is_some() { scale } else { 1.0 });
-    let following = repairer.follow(&plan, &applied, &follow, |event| {
-        say(&format!("  {}", event.line()));
-        timeline.record_rollout_event(event, now_ms());
-    });
-    // Stopped while following: the rollout goes on in ECS without us; say so, and how to
-    // follow it, before exiting as the signal asks.
-    let rollout = tokio::select! {
-        rollout = following => rollout,
-        signal = interrupted => {
-            eprintln!(
-                "otp-console repair: interrupted; the rollout of {} goes on in ECS. Follow it with: aws ecs wait services-stable --cluster {} --services {}",
-                applied.task_definition_arn, plan.cluster, plan.service
-            );
-            return Ok(ExitCode::from(signal));
-        }
+    let rollout = match Box::pin(run.follow(&repairer, &plan, &applied, &follow)).await {
+        Ok(rollout) => rollout,
+        Err(signal) => return Ok(ExitCode::from(signal)),
     };
-    timeline.record_action(rollout.summary(), now_ms());
     if rollout.state != RolloutState::Completed {
         if args.json {
             println!(
@@ -222,48 +148,195 @@ async fn repair(args: RepairArgs) -> Result<ExitCode, RepairError> {
         } else {
             print!("{}", render_failure(&rollout));
         }
-        write_report(
-            &timeline,
-            header(now_ms()).with_repair(&plan, Some(&applied), Some(&rollout)),
+        run.write_report(
+            run.header()
+                .with_repair(&plan, Some(&applied), Some(&rollout)),
         )?;
         return Ok(ExitCode::from(1));
     }
-    say(&format!(
-        "  stable after {:.1} s\n\nVERIFICATION",
-        rollout.elapsed.as_secs_f64()
-    ));
     options.logs_since_ms = Some(applied.deployment_created_ms);
-    let report = repair::verify(&config, &target, &options)
-        .await
-        .map_err(|e| RepairError(format!("verification: {e}")))?;
-    if args.json {
-        let verification = check::report_json(&report);
-        println!(
-            "{}",
-            to_json(
-                &plan,
-                Some(&applied.to_json()),
-                Some(&rollout),
-                Some(&verification)
-            )
-        );
+    Box::pin(run.verify(&config, &options, &plan, &applied, &rollout)).await
+}
+
+/// A progress line: on stdout, or stderr under `--json` (stdout holds the one object).
+fn say(json: bool, line: &str) {
+    if json {
+        eprintln!("{line}");
     } else {
-        print!("{}", check::render_table(&report));
+        println!("{line}");
     }
-    timeline.record_check(&report, &Names::from_config(&config));
-    timeline.record_verification(&report.diagnosis, now_ms());
-    write_report(
-        &timeline,
-        header(now_ms())
-            .with_diagnosis(&report.diagnosis)
-            .with_evidence(&report.evidence)
-            .with_repair(&plan, Some(&applied), Some(&rollout))
-            .with_verification(&report),
-    )?;
-    // The verification's verdict, with check's exit statuses (3: inconclusive).
-    Ok(ExitCode::from(
-        report.diagnosis.verdict.failure_mode.exit_code(),
-    ))
+}
+
+/// An ECS repair once planned: where its progress lines go, and the report's timeline, written
+/// at every way out.
+struct EcsRun<'a> {
+    args: &'a RepairArgs,
+    target: &'a str,
+    started_ms: i64,
+    timeline: Timeline,
+}
+
+impl EcsRun<'_> {
+    fn say(&self, line: &str) {
+        say(self.args.json, line);
+    }
+
+    /// The report's header as of now.
+    fn header(&self) -> ReportHeader {
+        ReportHeader::new(self.target.to_owned(), self.started_ms, now_ms())
+    }
+
+    /// Writes the report when `--report` asks for one.
+    fn write_report(&self, header: ReportHeader) -> Result<(), RepairError> {
+        match &self.args.report {
+            Some(path) => report::write(path, &self.timeline, &header)
+                .map(|_| ())
+                .map_err(RepairError),
+            None => Ok(()),
+        }
+    }
+
+    /// Follows the rollout `applied` started, a line per change; a signal while following
+    /// leaves the rollout going on in ECS: said, with how to follow it, and the signal's exit
+    /// status returned as the error.
+    async fn follow(
+        &mut self,
+        repairer: &Repairer,
+        plan: &Plan,
+        applied: &repair::Applied,
+        follow: &FollowOptions,
+    ) -> Result<Rollout, u8> {
+        self.timeline.record_action_with(
+            format!(
+                "applied: {} (revision {}), deployment {}",
+                applied.task_definition_arn, applied.revision, applied.deployment_id
+            ),
+            applied.to_json(),
+            now_ms(),
+        );
+        self.say(&format!("\nAPPLIED  {}", applied.line()));
+        // From here a stop leaves a rollout going on: catch it (installed before the first
+        // line about the rollout, so no signal can slip in between).
+        let interrupted = interrupted();
+        self.say("ROLLOUT");
+        let json = self.args.json;
+        let timeline = &mut self.timeline;
+        let following = repairer.follow(plan, applied, follow, |event| {
+            say(json, &format!("  {}", event.line()));
+            timeline.record_rollout_event(event, now_ms());
+        });
+        let rollout = tokio::select! {
+            rollout = following => rollout,
+            signal = interrupted => {
+                eprintln!(
+                    "otp-console repair: interrupted; the rollout of {} goes on in ECS. Follow it with: aws ecs wait services-stable --cluster {} --services {}",
+                    applied.task_definition_arn, plan.cluster, plan.service
+                );
+                return Err(signal);
+            }
+        };
+        self.timeline.record_action(rollout.summary(), now_ms());
+        Ok(rollout)
+    }
+
+    /// The verification once the rollout is stable: `check` on what the new deployment
+    /// writes, printed (or the one JSON object), recorded and written to the report; exit
+    /// statuses as `check`'s (3: inconclusive).
+    async fn verify(
+        &mut self,
+        config: &Config,
+        options: &Options,
+        plan: &Plan,
+        applied: &repair::Applied,
+        rollout: &Rollout,
+    ) -> Result<ExitCode, RepairError> {
+        self.say(&format!(
+            "  stable after {:.1} s\n\nVERIFICATION",
+            rollout.elapsed.as_secs_f64()
+        ));
+        let report = repair::verify(config, self.target, options)
+            .await
+            .map_err(|e| RepairError(format!("verification: {e}")))?;
+        if self.args.json {
+            let verification = check::report_json(&report);
+            println!(
+                "{}",
+                to_json(
+                    plan,
+                    Some(&applied.to_json()),
+                    Some(rollout),
+                    Some(&verification)
+                )
+            );
+        } else {
+            print!("{}", check::render_table(&report));
+        }
+        self.timeline
+            .record_check(&report, &Names::from_config(config));
+        self.timeline
+            .record_verification(&report.diagnosis, now_ms());
+        self.write_report(
+            self.header()
+                .with_diagnosis(&report.diagnosis)
+                .with_evidence(&report.evidence)
+                .with_repair(plan, Some(applied), Some(rollout))
+                .with_verification(&report),
+        )?;
+        Ok(ExitCode::from(
+            report.diagnosis.verdict.failure_mode.exit_code(),
+        ))
+    }
+}
+
+/// What the repair runs against: the config, the target's name, the SDK configuration, and
+/// the simulator of `--demo` (its keys put in `options`), else the configuration file.
+async fn target_of(
+    args: &RepairArgs,
+    scale: f64,
+    options: &mut Options,
+) -> Result<(Config, String, aws_config::SdkConfig, Option<Simulator>), RepairError> {
+    if let Some(name) = &args.demo {
+        let scenario = scenario::load(name).map_err(|e| RepairError(e.to_string()))?;
+        let sim = Simulator::start(scenario, scale, Ports::default())
+            .await
+            .map_err(|e| RepairError(e.to_string()))?;
+        options.aws_credentials = Some((sim::ACCESS_KEY_ID.into(), sim::SECRET_ACCESS_KEY.into()));
+        let config = sim::run::config_for(&sim.urls, sim.scenario());
+        let sdk = crate::engine::demo_sdk_config(&config).await;
+        Ok((config, format!("demo:{name}"), sdk, Some(sim)))
+    } else {
+        let loaded = Config::load_context(args.config.as_deref(), args.aws.context.as_deref())
+            .and_then(|l| args.aws.apply(l))
+            .map_err(|e| RepairError(e.to_string()))?;
+        if loaded.path.is_none() {
+            return Err(RepairError(
+                "no configuration found (give --config FILE, create ./otp-console.toml, or use --demo SCENARIO)".into(),
+            ));
+        }
+        let sdk = probe::aws::sdk_config(&loaded.config.aws).await;
+        let target = loaded.config.target_name();
+        Ok((loaded.config, target, sdk, None))
+    }
+}
+
+/// The values the report masks: the test phone, the secret-looking values set, the value put
+/// into a secret, and the demo's own secrets.
+fn secrets_of(repair: &Repair, options: &Options, sim: Option<&Simulator>) -> Vec<String> {
+    let mut secrets: Vec<String> = options.test_phone.iter().cloned().collect();
+    if let Repair::Set(vars) = repair {
+        secrets.extend(
+            vars.iter()
+                .filter(|(name, _)| redact::is_secret_name(name) || name.ends_with("_SID"))
+                .map(|(_, value)| value.clone()),
+        );
+    }
+    if let Repair::PutSecret(_, value) = repair {
+        secrets.push(value.clone());
+    }
+    if let Some(sim) = sim {
+        secrets.extend(report::demo_secrets(sim.scenario()));
+    }
+    secrets
 }
 
 /// The verification of a repair that needs no rollout followed (a rule added, an App Runner
